@@ -1,0 +1,2 @@
+/* canaryd.c: placeholder until the poll loop lands. */
+int main(void) { return 0; }

@@ -1,0 +1,83 @@
+/* mail.h: raw message bytes -> struct canary_mail (headers, readable text,
+ * attachments). The only user of GMime. RFC 5322, RFC 2045-2049 (MIME),
+ * RFC 2047 (encoded words), RFC 2231 (parameter values), RFC 3156 / 8551 kept whole. */
+#ifndef CANARY_MAIL_H
+#define CANARY_MAIL_H
+
+#include <glib.h>
+
+/* Why a message is quarantined instead of filed. Order is stable: stored by name. */
+enum canary_quarantine {
+	CANARY_QUARANTINE_NONE = 0,
+	CANARY_QUARANTINE_TOO_LARGE,       /* "too-large" */
+	CANARY_QUARANTINE_TOO_DEEP,        /* "too-deep" */
+	CANARY_QUARANTINE_TOO_MANY_PARTS,  /* "too-many-parts" */
+	CANARY_QUARANTINE_HEADER_TOO_LONG, /* "header-too-long" */
+	CANARY_QUARANTINE_UNPARSEABLE,     /* "unparseable" */
+};
+
+/* The name stored and shown ("too-large", ...); NULL for NONE. Static string. */
+const char *canary_quarantine_name(enum canary_quarantine reason);
+
+struct canary_limits {
+	guint64 max_message_size;  /* bytes; default 50M */
+	guint max_mime_depth;      /* multipart/message nesting; default 32 */
+	guint max_parts;           /* MIME parts in all; default 1000 */
+	guint64 max_header_length; /* bytes of one unfolded header field; default 64K */
+};
+
+/* The defaults above. */
+void canary_limits_init_default(struct canary_limits *limits);
+
+struct canary_address {
+	char *name;    /* display name, UTF-8 (RFC 2047 decoded); NULL if none */
+	char *address; /* addr-spec as written ("user@example.org"); NULL if none */
+};
+
+struct canary_attachment {
+	char *filename;     /* UTF-8, RFC 2231/2047 decoded, as the sender gave it
+			       (never a path to use as is); NULL if none */
+	char *content_type; /* lower-case "type/subtype" */
+	GBytes *data;       /* decoded content; wiped when freed */
+	guint depth;        /* 0 at top level, 1 inside a forwarded message, ... */
+};
+
+/* Everything read from one message. All strings are valid UTF-8, owned by the
+ * struct, and wiped when it is freed. */
+struct canary_mail {
+	GBytes *raw; /* the original bytes, always kept (a reference) */
+	enum canary_quarantine quarantine;
+	char *quarantine_detail; /* technical detail with numbers only, never
+				    content ("depth 201 > 32"); NULL if none */
+
+	GPtrArray *from, *sender, *reply_to, *to, *cc, *delivered_to; /* struct canary_address * */
+	char *subject;    /* RFC 2047 decoded; NULL if none */
+	char *message_id; /* without angle brackets; NULL if none */
+	gint64 date;      /* Date header, Unix time UTC; 0 if none or unreadable */
+	gint64 received_date; /* time in the topmost Received header; 0 if none */
+	GPtrArray *received; /* char *: Received header values, topmost first */
+
+	char *text;  /* readable text of all text parts, UTF-8; "" if none */
+	GPtrArray *attachments; /* struct canary_attachment * */
+
+	guint parts;    /* MIME parts seen */
+	guint depth;    /* deepest nesting seen */
+	guint warnings; /* structural damage reported by the parser */
+};
+
+/* Library set-up and tear-down (GMime). Call once per process. */
+void canary_mail_init(void);
+void canary_mail_shutdown(void);
+
+/* Parses RAW under LIMITS. Never fails: a message that breaks a limit or
+ * cannot be parsed comes back with QUARANTINE set and whatever headers could
+ * be read. Returns a new struct; free with canary_mail_free(). Keeps a
+ * reference to RAW. */
+struct canary_mail *canary_mail_parse(GBytes *raw, const struct canary_limits *limits);
+
+/* Wipes and frees MAIL; NULL is fine. */
+void canary_mail_free(struct canary_mail *mail);
+typedef struct canary_mail canary_mail;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_mail, canary_mail_free)
+
+#endif

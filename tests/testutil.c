@@ -1,0 +1,102 @@
+/* testutil.c: shared helpers for the Check suites. */
+#include "testutil.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/wait.h>
+
+char *tu_data_path(const char *relative)
+{
+	return g_build_filename(CANARY_TEST_DATA, relative, NULL);
+}
+
+GBytes *tu_data_bytes(const char *relative)
+{
+	g_autofree char *path = tu_data_path(relative);
+	char *contents = NULL;
+	gsize len = 0;
+	g_autoptr(GError) error = NULL;
+	if (!g_file_get_contents(path, &contents, &len, &error))
+		ck_abort_msg("test data %s: %s", relative, error->message);
+	return g_bytes_new_take(contents, len);
+}
+
+char *tu_make_tempdir(void)
+{
+	g_autoptr(GError) error = NULL;
+	char *dir = g_dir_make_tmp("canary-test-XXXXXX", &error);
+	if (dir == NULL)
+		ck_abort_msg("mkdtemp: %s", error->message);
+	return dir;
+}
+
+void tu_rmtree(const char *path)
+{
+	if (path == NULL)
+		return;
+	const char *argv[] = { "rm", "-rf", "--", path, NULL };
+	g_spawn_sync(NULL, (char **)argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL,
+		     NULL, NULL);
+}
+
+char *tu_write_file(const char *dir, const char *name, const char *contents)
+{
+	char *path = g_build_filename(dir, name, NULL);
+	g_autoptr(GError) error = NULL;
+	if (!g_file_set_contents(path, contents, -1, &error))
+		ck_abort_msg("write %s: %s", path, error->message);
+	return path;
+}
+
+int tu_run(const char *const *argv, const char *const *envp, char **out_r, char **err_r)
+{
+	g_auto(GStrv) env = g_get_environ();
+	for (size_t i = 0; envp != NULL && envp[i] != NULL; i++) {
+		g_auto(GStrv) kv = g_strsplit(envp[i], "=", 2);
+		env = g_environ_setenv(env, kv[0], kv[1] != NULL ? kv[1] : "", TRUE);
+	}
+	g_autoptr(GError) error = NULL;
+	int status = 0;
+	char *out = NULL, *err = NULL;
+	if (!g_spawn_sync(NULL, (char **)argv, env, G_SPAWN_DEFAULT, NULL, NULL, &out, &err,
+			  &status, &error))
+		ck_abort_msg("spawn %s: %s", argv[0], error->message);
+	if (out_r != NULL)
+		*out_r = out;
+	else
+		g_free(out);
+	if (err_r != NULL)
+		*err_r = err;
+	else
+		g_free(err);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return -1;
+}
+
+int tu_run_suite(Suite *suite)
+{
+	SRunner *runner = srunner_create(suite);
+	srunner_run_all(runner, CK_ENV);
+	int failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed == 0 ? 0 : 1;
+}
+
+guint tu_count_in_file(const char *path, const void *needle, gsize len)
+{
+	char *contents = NULL;
+	gsize size = 0;
+	if (!g_file_get_contents(path, &contents, &size, NULL))
+		return 0;
+	guint count = 0;
+	for (const char *p = contents; len > 0 && p + len <= contents + size;) {
+		const char *hit = memmem(p, (size_t)(contents + size - p), needle, len);
+		if (hit == NULL)
+			break;
+		count++;
+		p = hit + 1;
+	}
+	g_free(contents);
+	return count;
+}

@@ -1,0 +1,34 @@
+/* testutil.h: shared helpers for the Check suites: temporary directories,
+ * test data files, running the built programs. */
+#ifndef CANARY_TESTUTIL_H
+#define CANARY_TESTUTIL_H
+
+#include <check.h>
+#include <glib.h>
+
+/* Path of a file under tests/data. Returns a new string. */
+char *tu_data_path(const char *relative);
+
+/* Reads a file under tests/data whole. Aborts the test if missing. */
+GBytes *tu_data_bytes(const char *relative);
+
+/* Creates a fresh private temporary directory; removed by tu_rmtree(). */
+char *tu_make_tempdir(void);
+void tu_rmtree(const char *path);
+
+/* Writes CONTENTS to DIR/NAME and returns the new path. */
+char *tu_write_file(const char *dir, const char *name, const char *contents);
+
+/* Runs ARGV (NULL-terminated; argv[0] a path) with ENVP added to the
+ * environment (NULL-terminated "K=V" list or NULL), captures stdout and stderr
+ * into new strings (either may be NULL), returns the exit status (-1 on
+ * signal). */
+int tu_run(const char *const *argv, const char *const *envp, char **out_r, char **err_r);
+
+/* Standard main() body: runs SUITE with CK_ENV mode and returns the exit code. */
+int tu_run_suite(Suite *suite);
+
+/* Counts occurrences of NEEDLE (LEN bytes) in the file at PATH. 0 if absent. */
+guint tu_count_in_file(const char *path, const void *needle, gsize len);
+
+#endif

@@ -1,0 +1,2 @@
+/* canary.c: placeholder. */
+int main(void) { return 0; }

@@ -1,2 +1,55 @@
-/* canary.c: placeholder. */
-int main(void) { return 0; }
+/* canary.c: the officers' and admins' command: finds the subcommand and
+ * hands it its arguments. Each subcommand lives in cmd_<name>.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "process.h"
+
+static const struct cli_command commands[] = {
+	{ "import", "Ingest .eml files, mbox files and Maildir folders", cmd_import },
+	{ "list", "List cases", cmd_list },
+	{ "check-config", "Validate the configuration", cmd_check_config },
+};
+
+static void usage(FILE *out)
+{
+	fputs("Usage: canary COMMAND [OPTIONS...]\n\nCommands:\n", out);
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nEvery command takes -c FILE and --help. See canary(1).\n", out);
+}
+
+int main(int argc, char **argv)
+{
+	g_autoptr(GError) error = NULL;
+	if (!canary_process_init(&error)) {
+		cli_error("%s", error->message);
+		return CLI_EXIT_FAILED;
+	}
+	if (argc < 2) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	const char *name = argv[1];
+	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
+		usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (strcmp(name, "--version") == 0) {
+		puts("canary " CANARY_VERSION);
+		return CLI_EXIT_OK;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
+		if (strcmp(name, commands[i].name) == 0) {
+			g_set_prgname(g_strdup_printf("canary %s", name));
+			int status = commands[i].run(argc - 1, argv + 1);
+			canary_process_shutdown();
+			return status;
+		}
+	}
+	cli_error("no such command '%s'", name);
+	usage(stderr);
+	return CLI_EXIT_USAGE;
+}

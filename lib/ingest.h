@@ -1,0 +1,60 @@
+/* ingest.h: the pipeline from one raw message to one stored case:
+ * parse -> (identify -> route -> seal) -> store. No I/O beyond the store. */
+#ifndef CANARY_INGEST_H
+#define CANARY_INGEST_H
+
+#include <glib.h>
+
+#include "config.h"
+#include "mail.h"
+#include "store.h"
+
+#define CANARY_INGEST_ERROR (canary_ingest_error_quark())
+GQuark canary_ingest_error_quark(void);
+
+enum canary_ingest_error {
+	CANARY_INGEST_ERROR_SETUP, /* keys or settings the pipeline needs are unusable */
+};
+
+/* Where a message came from. */
+struct canary_ingest_source {
+	const char *mailbox;  /* IMAP mailbox name, or NULL for a file */
+	guint32 uidvalidity;  /* with MAILBOX */
+	guint32 uid;          /* with MAILBOX */
+	gint64 received_at;   /* when the server got it (Unix UTC); 0: read it
+				 from the message's own headers */
+};
+
+enum canary_ingest_outcome {
+	CANARY_INGEST_FILED,       /* a new case in a section queue */
+	CANARY_INGEST_QUARANTINED, /* a new case, quarantined */
+	CANARY_INGEST_DUPLICATE,   /* already stored: nothing written */
+};
+
+struct canary_ingest_result {
+	enum canary_ingest_outcome outcome;
+	char *ref;                        /* the case (new or existing); g_free() */
+	enum canary_quarantine quarantine; /* with CANARY_INGEST_QUARANTINED */
+};
+
+struct canary_ingest;
+
+/* Prepares the pipeline for CONFIG, writing into STORE (both borrowed and
+ * must outlive it). Returns a new pipeline; free with canary_ingest_free(). */
+struct canary_ingest *canary_ingest_new(const struct canary_config *config,
+					struct canary_store *store, GError **error);
+void canary_ingest_free(struct canary_ingest *ingest);
+
+/* Turns RAW into a case, or recognises it as already stored (by IMAP source
+ * or content hash). Malformed mail is not an error: it becomes a quarantined
+ * case. FALSE only when the store fails; then the caller's transaction must
+ * be rolled back. The caller holds a write transaction
+ * (canary_store_begin()), so many messages can share one commit. */
+gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
+			       const struct canary_ingest_source *source,
+			       struct canary_ingest_result *result_r, GError **error);
+
+/* Frees what RESULT holds (not RESULT itself). */
+void canary_ingest_result_clear(struct canary_ingest_result *result);
+
+#endif

@@ -1,0 +1,677 @@
+/* store.c: the SQLite case store. Every statement is prepared once and
+ * reused; every write runs inside a BEGIN IMMEDIATE transaction; the schema
+ * moves forward only, one numbered migration at a time. */
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+G_DEFINE_QUARK(canary-store-error-quark, canary_store_error)
+
+/* 'CNRY': marks the file as ours, so we never migrate someone else's database. */
+#define CANARY_APPLICATION_ID 0x434e5259
+/* How long a command waits for another process's write to finish. */
+#define BUSY_TIMEOUT_MS (5 * 60 * 1000)
+
+/* Migration N takes the schema from version N-1 to N. Never edit a shipped
+ * entry: add a new one. */
+static const char *const migrations[] = {
+	/* 1: cases, their sources, their sealed fields, per-year counters. */
+	"CREATE TABLE cases ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ref TEXT NOT NULL UNIQUE,"
+	"  received_at INTEGER NOT NULL,"
+	"  ingested_at INTEGER NOT NULL,"
+	"  section TEXT NOT NULL,"
+	"  status TEXT NOT NULL"
+	"    CHECK (status IN ('new', 'open', 'closed', 'quarantined')),"
+	"  assignee TEXT,"
+	"  pseudonym TEXT,"
+	"  rule TEXT NOT NULL,"
+	"  quarantine_reason TEXT,"
+	"  size INTEGER NOT NULL,"
+	"  attachments INTEGER NOT NULL,"
+	"  content_hash BLOB NOT NULL UNIQUE);"
+	"CREATE INDEX cases_by_received ON cases (received_at, id);"
+	"CREATE INDEX cases_by_section_status ON cases (section, status);"
+	"CREATE TABLE case_sources ("
+	"  mailbox TEXT NOT NULL,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL,"
+	"  case_id INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,"
+	"  PRIMARY KEY (mailbox, uidvalidity, uid)) WITHOUT ROWID;"
+	"CREATE INDEX case_sources_by_case ON case_sources (case_id);"
+	"CREATE TABLE case_blobs ("
+	"  case_id INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,"
+	"  field TEXT NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  PRIMARY KEY (case_id, field));"
+	"CREATE TABLE ref_counters ("
+	"  year INTEGER PRIMARY KEY,"
+	"  last INTEGER NOT NULL);",
+};
+G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == CANARY_STORE_SCHEMA_VERSION);
+
+enum stmt_id {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_NEXT_REF,
+	STMT_INSERT_CASE,
+	STMT_INSERT_SOURCE,
+	STMT_FIND_SOURCE,
+	STMT_FIND_HASH,
+	STMT_CASE_ID,
+	STMT_PUT_BLOB,
+	STMT_GET_BLOB,
+	STMT_LIST,
+	STMT_GET_CASE,
+	STMT_COUNT
+};
+
+#define CASE_COLUMNS                                                                   \
+	"id, ref, received_at, ingested_at, section, status, assignee, pseudonym, rule, " \
+	"quarantine_reason, size, attachments"
+
+static const char *const stmt_sql[STMT_COUNT] = {
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_NEXT_REF] = "INSERT INTO ref_counters (year, last) VALUES (?1, 1) "
+			  "ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last",
+	[STMT_INSERT_CASE] = "INSERT INTO cases (ref, received_at, ingested_at, section, status, "
+			     "rule, quarantine_reason, pseudonym, size, attachments, content_hash) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[STMT_INSERT_SOURCE] = "INSERT OR IGNORE INTO case_sources (mailbox, uidvalidity, uid, "
+			       "case_id) VALUES (?1, ?2, ?3, ?4)",
+	[STMT_FIND_SOURCE] = "SELECT c.ref FROM case_sources s JOIN cases c ON c.id = s.case_id "
+			     "WHERE s.mailbox = ?1 AND s.uidvalidity = ?2 AND s.uid = ?3",
+	[STMT_FIND_HASH] = "SELECT ref FROM cases WHERE content_hash = ?1",
+	[STMT_CASE_ID] = "SELECT id FROM cases WHERE ref = ?1",
+	[STMT_PUT_BLOB] = "INSERT OR REPLACE INTO case_blobs (case_id, field, data) "
+			  "VALUES (?1, ?2, ?3)",
+	[STMT_GET_BLOB] = "SELECT data FROM case_blobs WHERE case_id = ?1 AND field = ?2",
+	[STMT_LIST] = "SELECT " CASE_COLUMNS " FROM cases "
+		      "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR section = ?2) "
+		      "AND received_at >= ?3 ORDER BY received_at, id",
+	[STMT_GET_CASE] = "SELECT " CASE_COLUMNS " FROM cases WHERE ref = ?1",
+};
+
+struct canary_store {
+	sqlite3 *db;
+	char *path;
+	sqlite3_stmt *stmts[STMT_COUNT]; /* prepared on first use */
+};
+
+gboolean canary_store_status_valid(const char *status)
+{
+	static const char *const valid[] = { CANARY_STATUS_NEW, CANARY_STATUS_OPEN,
+					     CANARY_STATUS_CLOSED, CANARY_STATUS_QUARANTINED };
+	for (size_t i = 0; status != NULL && i < G_N_ELEMENTS(valid); i++) {
+		if (strcmp(status, valid[i]) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Maps an SQLite result code to our error classes: busy and I/O problems are
+ * temporary (the daemon retries), the rest are not. */
+static int error_code_for(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return CANARY_STORE_ERROR_BUSY;
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+		return CANARY_STORE_ERROR_IO;
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return CANARY_STORE_ERROR_CORRUPT;
+	default:
+		return CANARY_STORE_ERROR_FAILED;
+	}
+}
+
+/* Sets ERROR from the database's last error, prefixed with the path and what
+ * we were doing. SQLite's messages name tables and columns, never values. */
+static void set_db_error(struct canary_store *store, int rc, const char *doing, GError **error)
+{
+	const char *detail = store->db != NULL ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc);
+	if ((rc & 0xff) == SQLITE_BUSY)
+		detail = "the database stayed locked by another process for 5 minutes";
+	g_set_error(error, CANARY_STORE_ERROR, error_code_for(rc), "%s: %s: %s", store->path, doing,
+		    detail);
+}
+
+/* Returns the prepared statement ID, reset and unbound, or NULL with ERROR. */
+static sqlite3_stmt *stmt(struct canary_store *store, enum stmt_id id, GError **error)
+{
+	sqlite3_stmt *s = store->stmts[id];
+	if (s == NULL) {
+		int rc = sqlite3_prepare_v3(store->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+					    &s, NULL);
+		if (rc != SQLITE_OK) {
+			set_db_error(store, rc, "preparing a statement", error);
+			return NULL;
+		}
+		store->stmts[id] = s;
+	}
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+/* Steps S once, expecting no row. Resets it after. */
+static gboolean step_done(struct canary_store *store, sqlite3_stmt *s, const char *doing,
+			  GError **error)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		set_db_error(store, rc, doing, error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Runs SQL that returns no rows (pragmas, migrations). */
+static gboolean exec(struct canary_store *store, const char *sql, const char *doing,
+		     GError **error)
+{
+	int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		set_db_error(store, rc, doing, error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Reads a single integer pragma such as "PRAGMA user_version". */
+static gboolean pragma_int(struct canary_store *store, const char *sql, gint64 *value_r,
+			   GError **error)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(store->db, sql, -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		set_db_error(store, rc, "reading the schema version", error);
+		sqlite3_finalize(s);
+		return FALSE;
+	}
+	*value_r = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return TRUE;
+}
+
+/* Looks up GROUP's id. */
+static gboolean lookup_group(const char *group, gid_t *gid_r, GError **error)
+{
+	struct group *gr = getgrnam(group);
+	if (gr == NULL) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN,
+			    "[store] group: no such group '%s'", group);
+		return FALSE;
+	}
+	*gid_r = gr->gr_gid;
+	return TRUE;
+}
+
+/* Creates the database's directory if missing (0700, or 0770 for a group)
+ * and the file itself (0600 or 0660), so SQLite never creates anything with
+ * looser modes. An existing file loses any permission for others. */
+static gboolean prepare_files(const char *path, const char *group, GError **error)
+{
+	gid_t gid = (gid_t)-1;
+	if (group != NULL && !lookup_group(group, &gid, error))
+		return FALSE;
+	mode_t dir_mode = group != NULL ? 0770 : 0700;
+	mode_t file_mode = group != NULL ? 0660 : 0600;
+
+	g_autofree char *dir = g_path_get_dirname(path);
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+		if (g_mkdir_with_parents(dir, (int)dir_mode) != 0) {
+			g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN,
+				    "%s: cannot create directory: %s", dir, g_strerror(errno));
+			return FALSE;
+		}
+		if (chmod(dir, dir_mode) != 0 || (group != NULL && chown(dir, (uid_t)-1, gid) != 0)) {
+			g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN,
+				    "%s: cannot give the directory to group %s: %s", dir, group,
+				    g_strerror(errno));
+			return FALSE;
+		}
+	}
+
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, file_mode);
+	if (fd < 0) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN, "%s: %s", path,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	/* The mode is set, not left to the umask; SQLite gives its -wal and
+	 * -shm files the same mode. A file someone else owns is left alone. */
+	struct stat st;
+	gboolean ok = fstat(fd, &st) == 0;
+	if (ok && st.st_uid == geteuid()) {
+		if (group != NULL && st.st_gid != gid)
+			ok = fchown(fd, (uid_t)-1, gid) == 0;
+		if (ok && (st.st_mode & 07777) != file_mode)
+			ok = fchmod(fd, file_mode) == 0;
+	}
+	int saved = errno;
+	close(fd);
+	if (!ok) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN,
+			    "%s: cannot set owner or mode: %s", path, g_strerror(saved));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Refuses, before anything is written, a database that is not ours or that
+ * a newer canary made. Returns its schema version in *VERSION_R. */
+static gboolean check_ours(struct canary_store *store, gint64 *version_r, GError **error)
+{
+	gint64 app_id = 0, tables = 0;
+	if (!pragma_int(store, "PRAGMA user_version", version_r, error) ||
+	    !pragma_int(store, "PRAGMA application_id", &app_id, error) ||
+	    !pragma_int(store, "SELECT count(*) FROM sqlite_schema", &tables, error))
+		return FALSE;
+	if (app_id != CANARY_APPLICATION_ID && (app_id != 0 || tables != 0)) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_CORRUPT,
+			    "%s: not a canary database (it already holds other data); "
+			    "give [store] database another path",
+			    store->path);
+		return FALSE;
+	}
+	if (*version_r > CANARY_STORE_SCHEMA_VERSION) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_TOO_NEW,
+			    "%s: made by a newer canary (schema %" G_GINT64_FORMAT
+			    ", this one knows up to %d); upgrade canary, the database was not touched",
+			    store->path, *version_r, CANARY_STORE_SCHEMA_VERSION);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Applies the migrations the file lacks, in one transaction. */
+static gboolean migrate(struct canary_store *store, GError **error)
+{
+	if (!canary_store_begin(store, error))
+		return FALSE;
+	/* Read again under the write lock: another process may have migrated. */
+	gint64 version = 0;
+	if (!check_ours(store, &version, error))
+		goto fail;
+	for (gint64 v = version; v < CANARY_STORE_SCHEMA_VERSION; v++) {
+		if (!exec(store, migrations[v], "migrating the schema", error))
+			goto fail;
+	}
+	if (version < CANARY_STORE_SCHEMA_VERSION) {
+		g_autofree char *set = g_strdup_printf("PRAGMA user_version = %d; "
+						       "PRAGMA application_id = %d",
+						       CANARY_STORE_SCHEMA_VERSION,
+						       CANARY_APPLICATION_ID);
+		if (!exec(store, set, "recording the schema version", error))
+			goto fail;
+	}
+	return canary_store_commit(store, error);
+fail:
+	canary_store_rollback(store);
+	return FALSE;
+}
+
+struct canary_store *canary_store_open(const char *path, const char *group, GError **error)
+{
+	if (!prepare_files(path, group, error))
+		return NULL;
+
+	struct canary_store *store = g_new0(struct canary_store, 1);
+	store->path = g_strdup(path);
+	int rc = sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		set_db_error(store, rc, "opening", error);
+		canary_store_close(&store);
+		return NULL;
+	}
+	sqlite3_extended_result_codes(store->db, 1);
+	sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
+	gint64 version = 0;
+	if (!check_ours(store, &version, error)) {
+		canary_store_close(&store);
+		return NULL;
+	}
+
+	/* WAL lets officers read while the daemon writes; FULL makes each commit
+	 * durable before the server copy is moved; secure_delete leaves no
+	 * plaintext-derived bytes in free pages. */
+	if (!exec(store,
+		  "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+		  "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; "
+		  "PRAGMA trusted_schema = OFF",
+		  "setting up", error) ||
+	    !migrate(store, error)) {
+		canary_store_close(&store);
+		return NULL;
+	}
+	return store;
+}
+
+void canary_store_close(struct canary_store **store)
+{
+	if (store == NULL || *store == NULL)
+		return;
+	struct canary_store *s = *store;
+	for (size_t i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(s->stmts[i]);
+	sqlite3_close_v2(s->db);
+	g_free(s->path);
+	g_free(s);
+	*store = NULL;
+}
+
+gboolean canary_store_begin(struct canary_store *store, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_BEGIN, error);
+	return s != NULL && step_done(store, s, "starting a transaction", error);
+}
+
+gboolean canary_store_commit(struct canary_store *store, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_COMMIT, error);
+	return s != NULL && step_done(store, s, "committing", error);
+}
+
+void canary_store_rollback(struct canary_store *store)
+{
+	if (sqlite3_get_autocommit(store->db))
+		return; /* nothing open: SQLite already rolled back */
+	sqlite3_stmt *s = stmt(store, STMT_ROLLBACK, NULL);
+	if (s != NULL)
+		step_done(store, s, "rolling back", NULL);
+}
+
+/* Binds a string or NULL. */
+static void bind_text(sqlite3_stmt *s, int index, const char *text)
+{
+	if (text != NULL)
+		sqlite3_bind_text(s, index, text, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, index);
+}
+
+/* Returns the UTC year of T. */
+static int utc_year(gint64 t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (gmtime_r(&tt, &tm) == NULL)
+		return 1970;
+	return tm.tm_year + 1900;
+}
+
+/* Takes the next number of YEAR's reference counter. */
+static gboolean next_ref(struct canary_store *store, int year, char **ref_r, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_NEXT_REF, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int(s, 1, year);
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		set_db_error(store, rc, "numbering the case", error);
+		return FALSE;
+	}
+	gint64 n = sqlite3_column_int64(s, 0);
+	if (!step_done(store, s, "numbering the case", error))
+		return FALSE;
+	*ref_r = g_strdup_printf("R-%04d-%06" G_GINT64_FORMAT, year, n);
+	return TRUE;
+}
+
+/* Records an IMAP source for case CASE_ID (ignored if already there). */
+static gboolean insert_source(struct canary_store *store, gint64 case_id, const char *mailbox,
+			      guint32 uidvalidity, guint32 uid, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_INSERT_SOURCE, error);
+	if (s == NULL)
+		return FALSE;
+	bind_text(s, 1, mailbox);
+	sqlite3_bind_int64(s, 2, uidvalidity);
+	sqlite3_bind_int64(s, 3, uid);
+	sqlite3_bind_int64(s, 4, case_id);
+	return step_done(store, s, "recording the message source", error);
+}
+
+gboolean canary_store_insert_case(struct canary_store *store, const struct canary_case_new *c,
+				  gint64 *id_r, char **ref_r, GError **error)
+{
+	g_autofree char *ref = NULL;
+	if (!next_ref(store, utc_year(c->ingested_at), &ref, error))
+		return FALSE;
+	sqlite3_stmt *s = stmt(store, STMT_INSERT_CASE, error);
+	if (s == NULL)
+		return FALSE;
+	bind_text(s, 1, ref);
+	sqlite3_bind_int64(s, 2, c->received_at);
+	sqlite3_bind_int64(s, 3, c->ingested_at);
+	bind_text(s, 4, c->section);
+	bind_text(s, 5, c->status);
+	bind_text(s, 6, c->rule);
+	bind_text(s, 7, c->quarantine_reason);
+	bind_text(s, 8, c->pseudonym);
+	sqlite3_bind_int64(s, 9, c->size);
+	sqlite3_bind_int64(s, 10, c->attachments);
+	sqlite3_bind_blob(s, 11, c->content_hash, 32, SQLITE_STATIC);
+	if (!step_done(store, s, "storing the case", error))
+		return FALSE;
+	gint64 id = sqlite3_last_insert_rowid(store->db);
+	if (c->mailbox != NULL &&
+	    !insert_source(store, id, c->mailbox, c->uidvalidity, c->uid, error))
+		return FALSE;
+	*id_r = id;
+	*ref_r = g_steal_pointer(&ref);
+	return TRUE;
+}
+
+/* Runs S (bound by the caller) and returns its first text column as a new
+ * string in *TEXT_R, or NULL when there is no row. */
+static gboolean query_text(struct canary_store *store, sqlite3_stmt *s, char **text_r,
+			   GError **error)
+{
+	*text_r = NULL;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*text_r = g_strdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		set_db_error(store, rc, "looking up a message", error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean canary_store_find_source(struct canary_store *store, const char *mailbox,
+				  guint32 uidvalidity, guint32 uid, char **ref_r, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_FIND_SOURCE, error);
+	if (s == NULL)
+		return FALSE;
+	bind_text(s, 1, mailbox);
+	sqlite3_bind_int64(s, 2, uidvalidity);
+	sqlite3_bind_int64(s, 3, uid);
+	return query_text(store, s, ref_r, error);
+}
+
+gboolean canary_store_find_hash(struct canary_store *store, const guint8 hash[32], char **ref_r,
+				GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_FIND_HASH, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	return query_text(store, s, ref_r, error);
+}
+
+/* Returns the id of case REF in *ID_R, or FALSE with NOT_FOUND. */
+static gboolean case_id(struct canary_store *store, const char *ref, gint64 *id_r,
+			GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_CASE_ID, error);
+	if (s == NULL)
+		return FALSE;
+	bind_text(s, 1, ref);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id_r = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND,
+			    "no such case %s", ref);
+		return FALSE;
+	}
+	if (rc != SQLITE_ROW) {
+		set_db_error(store, rc, "looking up a case", error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean canary_store_add_source(struct canary_store *store, const char *ref, const char *mailbox,
+				 guint32 uidvalidity, guint32 uid, GError **error)
+{
+	gint64 id = 0;
+	return case_id(store, ref, &id, error) &&
+	       insert_source(store, id, mailbox, uidvalidity, uid, error);
+}
+
+gboolean canary_store_put_blob(struct canary_store *store, gint64 case_id, const char *field,
+			       GBytes *data, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_PUT_BLOB, error);
+	if (s == NULL)
+		return FALSE;
+	gsize len = 0;
+	const void *p = g_bytes_get_data(data, &len);
+	sqlite3_bind_int64(s, 1, case_id);
+	bind_text(s, 2, field);
+	/* A zero-length blob must still be a blob, not NULL. */
+	sqlite3_bind_blob64(s, 3, len > 0 ? p : "", len, SQLITE_STATIC);
+	return step_done(store, s, "storing a sealed field", error);
+}
+
+GBytes *canary_store_get_blob(struct canary_store *store, gint64 case_id, const char *field,
+			      GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_GET_BLOB, error);
+	if (s == NULL)
+		return NULL;
+	sqlite3_bind_int64(s, 1, case_id);
+	bind_text(s, 2, field);
+	int rc = sqlite3_step(s);
+	GBytes *bytes = NULL;
+	if (rc == SQLITE_ROW)
+		bytes = g_bytes_new(sqlite3_column_blob(s, 0), (gsize)sqlite3_column_bytes(s, 0));
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND,
+			    "this case has no field '%s'", field);
+	else if (rc != SQLITE_ROW)
+		set_db_error(store, rc, "reading a sealed field", error);
+	return bytes;
+}
+
+void canary_case_free(struct canary_case *c)
+{
+	if (c == NULL)
+		return;
+	g_free(c->ref);
+	g_free(c->section);
+	g_free(c->status);
+	g_free(c->assignee);
+	g_free(c->pseudonym);
+	g_free(c->rule);
+	g_free(c->quarantine_reason);
+	g_free(c);
+}
+
+/* Returns column I as a new string, NULL for SQL NULL. */
+static char *column_strdup(sqlite3_stmt *s, int i)
+{
+	return g_strdup((const char *)sqlite3_column_text(s, i));
+}
+
+/* Builds a case from the current row of a CASE_COLUMNS query. */
+static struct canary_case *case_from_row(sqlite3_stmt *s)
+{
+	struct canary_case *c = g_new0(struct canary_case, 1);
+	c->id = sqlite3_column_int64(s, 0);
+	c->ref = column_strdup(s, 1);
+	c->received_at = sqlite3_column_int64(s, 2);
+	c->ingested_at = sqlite3_column_int64(s, 3);
+	c->section = column_strdup(s, 4);
+	c->status = column_strdup(s, 5);
+	c->assignee = column_strdup(s, 6);
+	c->pseudonym = column_strdup(s, 7);
+	c->rule = column_strdup(s, 8);
+	c->quarantine_reason = column_strdup(s, 9);
+	c->size = sqlite3_column_int64(s, 10);
+	c->attachments = (guint)sqlite3_column_int64(s, 11);
+	return c;
+}
+
+GPtrArray *canary_store_list_cases(struct canary_store *store,
+				   const struct canary_case_filter *filter, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_LIST, error);
+	if (s == NULL)
+		return NULL;
+	static const struct canary_case_filter none = { 0 };
+	if (filter == NULL)
+		filter = &none;
+	bind_text(s, 1, filter->status);
+	bind_text(s, 2, filter->section);
+	sqlite3_bind_int64(s, 3, filter->since);
+
+	GPtrArray *cases = g_ptr_array_new_with_free_func((GDestroyNotify)canary_case_free);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		g_ptr_array_add(cases, case_from_row(s));
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		set_db_error(store, rc, "listing cases", error);
+		g_ptr_array_unref(cases);
+		return NULL;
+	}
+	return cases;
+}
+
+struct canary_case *canary_store_get_case(struct canary_store *store, const char *ref,
+					  GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_GET_CASE, error);
+	if (s == NULL)
+		return NULL;
+	bind_text(s, 1, ref);
+	int rc = sqlite3_step(s);
+	struct canary_case *c = rc == SQLITE_ROW ? case_from_row(s) : NULL;
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND,
+			    "no such case %s", ref);
+	else if (rc != SQLITE_ROW)
+		set_db_error(store, rc, "reading a case", error);
+	return c;
+}

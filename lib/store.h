@@ -1,0 +1,125 @@
+/* store.h: the SQLite case store: schema and forward migrations, cases and
+ * their sources, sealed blobs. The only user of SQLite. */
+#ifndef CANARY_STORE_H
+#define CANARY_STORE_H
+
+#include <glib.h>
+
+#define CANARY_STORE_ERROR (canary_store_error_quark())
+GQuark canary_store_error_quark(void);
+
+enum canary_store_error {
+	CANARY_STORE_ERROR_BUSY,      /* temporary: locked longer than we wait */
+	CANARY_STORE_ERROR_IO,        /* temporary: disk full, I/O error */
+	CANARY_STORE_ERROR_OPEN,      /* cannot open or create the database */
+	CANARY_STORE_ERROR_TOO_NEW,   /* made by a newer canary: left untouched */
+	CANARY_STORE_ERROR_CORRUPT,   /* not a canary database, or damaged */
+	CANARY_STORE_ERROR_NOT_FOUND, /* no such case or field */
+	CANARY_STORE_ERROR_FAILED,    /* anything else */
+};
+
+/* The schema version this build writes (PRAGMA user_version). */
+#define CANARY_STORE_SCHEMA_VERSION 1
+
+/* Case statuses, as stored. */
+#define CANARY_STATUS_NEW "new"
+#define CANARY_STATUS_OPEN "open"
+#define CANARY_STATUS_CLOSED "closed"
+#define CANARY_STATUS_QUARANTINED "quarantined"
+
+/* TRUE if STATUS is one of the four above. */
+gboolean canary_store_status_valid(const char *status);
+
+struct canary_store;
+
+/* Opens (creating if needed) the database at PATH: WAL, synchronous=FULL,
+ * foreign_keys, secure_delete, a busy timeout; migrates the schema forward.
+ * The file and a directory it creates are 0600/0700, or 0660/0770 owned by
+ * GROUP when GROUP is not NULL. A database from a newer version is refused
+ * untouched. Returns a new handle; close with canary_store_close(). */
+struct canary_store *canary_store_open(const char *path, const char *group, GError **error);
+
+/* Closes *STORE and sets it to NULL; NULL is fine. */
+void canary_store_close(struct canary_store **store);
+
+/* Write transactions (BEGIN IMMEDIATE: a writer waits for the lock up front
+ * instead of failing half-way). Every write below needs one. */
+gboolean canary_store_begin(struct canary_store *store, GError **error);
+gboolean canary_store_commit(struct canary_store *store, GError **error);
+void canary_store_rollback(struct canary_store *store);
+
+/* A new case, as the ingest pipeline hands it over. Strings are borrowed. */
+struct canary_case_new {
+	gint64 received_at;        /* Unix UTC */
+	gint64 ingested_at;        /* Unix UTC; also picks the reference's year */
+	const char *section;
+	const char *status;        /* CANARY_STATUS_NEW or _QUARANTINED */
+	const char *rule;          /* routing rule name, e.g. "default" */
+	const char *quarantine_reason; /* NULL unless quarantined */
+	const char *pseudonym;     /* NULL if none */
+	gint64 size;               /* raw message bytes */
+	guint attachments;
+	const guint8 *content_hash; /* 32 bytes */
+	const char *mailbox;       /* IMAP source, or NULL for imported files */
+	guint32 uidvalidity, uid;
+};
+
+/* Inserts a case and gives it the next reference of its year
+ * ("R-2026-000123"). Returns its id in *ID_R and a new reference string in
+ * *REF_R (g_free). Fails if the content hash or source is already stored. */
+gboolean canary_store_insert_case(struct canary_store *store, const struct canary_case_new *c,
+				  gint64 *id_r, char **ref_r, GError **error);
+
+/* Looks a message up by its IMAP source or by content hash. Returns TRUE with
+ * a new reference in *REF_R when found, TRUE with *REF_R NULL when not, FALSE
+ * on error. */
+gboolean canary_store_find_source(struct canary_store *store, const char *mailbox,
+				  guint32 uidvalidity, guint32 uid, char **ref_r, GError **error);
+gboolean canary_store_find_hash(struct canary_store *store, const guint8 hash[32], char **ref_r,
+				GError **error);
+
+/* Records another IMAP source for the case REF (same message seen under a new
+ * UIDVALIDITY). Nothing happens if the source is already recorded. */
+gboolean canary_store_add_source(struct canary_store *store, const char *ref, const char *mailbox,
+				 guint32 uidvalidity, guint32 uid, GError **error);
+
+/* Stores (or replaces) the sealed bytes of one field of a case. */
+gboolean canary_store_put_blob(struct canary_store *store, gint64 case_id, const char *field,
+			       GBytes *data, GError **error);
+
+/* Returns the bytes of FIELD of case CASE_ID, or NULL with
+ * CANARY_STORE_ERROR_NOT_FOUND. */
+GBytes *canary_store_get_blob(struct canary_store *store, gint64 case_id, const char *field,
+			      GError **error);
+
+/* A case as listed: metadata only, all of it stored in clear. */
+struct canary_case {
+	gint64 id;
+	char *ref;
+	gint64 received_at, ingested_at;
+	char *section, *status, *assignee, *pseudonym, *rule, *quarantine_reason;
+	gint64 size;
+	guint attachments;
+};
+void canary_case_free(struct canary_case *c);
+
+struct canary_case_filter {
+	const char *status;  /* NULL: any */
+	const char *section; /* NULL: any */
+	gint64 since;        /* received at or after; 0: any */
+};
+
+/* Returns the cases matching FILTER (NULL: all), oldest first, as a new array
+ * of struct canary_case * that frees its elements. */
+GPtrArray *canary_store_list_cases(struct canary_store *store,
+				   const struct canary_case_filter *filter, GError **error);
+
+/* Returns the case REF, or NULL with CANARY_STORE_ERROR_NOT_FOUND
+ * ("no such case R-2026-000999"). Free with canary_case_free(). */
+struct canary_case *canary_store_get_case(struct canary_store *store, const char *ref,
+					  GError **error);
+
+typedef struct canary_case canary_case;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_case, canary_case_free)
+
+#endif

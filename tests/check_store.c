@@ -1,0 +1,418 @@
+/* check_store.c: the SQLite case store on real files: schema, modes,
+ * references, idempotence lookups, blobs, refusal of foreign or newer
+ * databases, and two processes writing at once. */
+#include <grp.h>
+#include <sqlite3.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "testutil.h"
+
+static char *tmpdir;
+static char *dbpath;
+
+static void setup(void)
+{
+	tmpdir = tu_make_tempdir();
+	dbpath = g_build_filename(tmpdir, "state", "canary.db", NULL);
+}
+
+static void teardown(void)
+{
+	tu_rmtree(tmpdir);
+	g_clear_pointer(&tmpdir, g_free);
+	g_clear_pointer(&dbpath, g_free);
+}
+
+static struct canary_store *open_ok(void)
+{
+	g_autoptr(GError) error = NULL;
+	struct canary_store *store = canary_store_open(dbpath, NULL, &error);
+	ck_assert_msg(store != NULL, "open: %s", error ? error->message : "?");
+	return store;
+}
+
+/* Inserts a case whose content hash is derived from N; returns its ref. */
+static char *insert(struct canary_store *store, guint n, gint64 ingested_at, const char *mailbox,
+		    guint32 uid)
+{
+	guint8 hash[32] = { 0 };
+	memcpy(hash, &n, sizeof(n));
+	struct canary_case_new c = {
+		.received_at = ingested_at - 60,
+		.ingested_at = ingested_at,
+		.section = "triage",
+		.status = CANARY_STATUS_NEW,
+		.rule = "default",
+		.size = 1000 + n,
+		.attachments = n % 3,
+		.content_hash = hash,
+		.mailbox = mailbox,
+		.uidvalidity = 7,
+		.uid = uid,
+	};
+	g_autoptr(GError) error = NULL;
+	gint64 id = 0;
+	char *ref = NULL;
+	ck_assert_msg(canary_store_insert_case(store, &c, &id, &ref, &error), "insert: %s",
+		      error ? error->message : "?");
+	ck_assert_int_gt(id, 0);
+	return ref;
+}
+
+#define T_2026 1779000000 /* 2026-05-17 */
+#define T_2027 1810000000 /* 2027-05-11 */
+
+START_TEST(test_creates_private_files)
+{
+	struct canary_store *store = open_ok();
+	canary_store_close(&store);
+	ck_assert_ptr_null(store);
+	struct stat st;
+	ck_assert_int_eq(stat(dbpath, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	g_autofree char *dir = g_path_get_dirname(dbpath);
+	ck_assert_int_eq(stat(dir, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	sqlite3_stmt *s = NULL;
+	sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), "wal");
+	sqlite3_finalize(s);
+	sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(s, 0), CANARY_STORE_SCHEMA_VERSION);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(test_tightens_loose_existing_file)
+{
+	g_autofree char *dir = g_path_get_dirname(dbpath);
+	g_mkdir_with_parents(dir, 0700);
+	g_autofree char *made = tu_write_file(dir, "canary.db", "");
+	chmod(dbpath, 0644);
+	struct canary_store *store = open_ok();
+	canary_store_close(&store);
+	struct stat st;
+	ck_assert_int_eq(stat(dbpath, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0007, 0);
+}
+END_TEST
+
+START_TEST(test_group_modes)
+{
+	struct group *gr = getgrnam("nogroup");
+	if (gr == NULL)
+		return; /* no such group on this system */
+	g_autoptr(GError) error = NULL;
+	struct canary_store *store = canary_store_open(dbpath, "nogroup", &error);
+	ck_assert_msg(store != NULL, "%s", error ? error->message : "?");
+	canary_store_close(&store);
+	struct stat st;
+	ck_assert_int_eq(stat(dbpath, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0660);
+	ck_assert_int_eq(st.st_gid, gr->gr_gid);
+	g_autofree char *dir = g_path_get_dirname(dbpath);
+	ck_assert_int_eq(stat(dir, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0770);
+}
+END_TEST
+
+START_TEST(test_unknown_group)
+{
+	g_autoptr(GError) error = NULL;
+	ck_assert_ptr_null(canary_store_open(dbpath, "no-such-group-canary", &error));
+	ck_assert_ptr_nonnull(strstr(error->message, "no-such-group-canary"));
+}
+END_TEST
+
+START_TEST(test_refs_count_per_year)
+{
+	struct canary_store *store = open_ok();
+	ck_assert(canary_store_begin(store, NULL));
+	g_autofree char *a = insert(store, 1, T_2026, NULL, 0);
+	g_autofree char *b = insert(store, 2, T_2026, NULL, 0);
+	g_autofree char *c = insert(store, 3, T_2027, NULL, 0);
+	ck_assert(canary_store_commit(store, NULL));
+	ck_assert_str_eq(a, "R-2026-000001");
+	ck_assert_str_eq(b, "R-2026-000002");
+	ck_assert_str_eq(c, "R-2027-000001");
+	canary_store_close(&store);
+}
+END_TEST
+
+START_TEST(test_find_by_hash_and_source)
+{
+	struct canary_store *store = open_ok();
+	g_autoptr(GError) error = NULL;
+	ck_assert(canary_store_begin(store, NULL));
+	g_autofree char *ref = insert(store, 42, T_2026, "INBOX", 1001);
+	ck_assert(canary_store_commit(store, NULL));
+
+	guint8 hash[32] = { 0 };
+	guint n = 42;
+	memcpy(hash, &n, sizeof(n));
+	g_autofree char *by_hash = NULL;
+	ck_assert(canary_store_find_hash(store, hash, &by_hash, &error));
+	ck_assert_str_eq(by_hash, ref);
+	hash[31] = 1;
+	g_autofree char *none = NULL;
+	ck_assert(canary_store_find_hash(store, hash, &none, &error));
+	ck_assert_ptr_null(none);
+
+	g_autofree char *by_source = NULL;
+	ck_assert(canary_store_find_source(store, "INBOX", 7, 1001, &by_source, &error));
+	ck_assert_str_eq(by_source, ref);
+	g_autofree char *other_validity = NULL;
+	ck_assert(canary_store_find_source(store, "INBOX", 8, 1001, &other_validity, &error));
+	ck_assert_ptr_null(other_validity);
+
+	/* A new UIDVALIDITY for the same message is recorded once. */
+	ck_assert(canary_store_begin(store, NULL));
+	ck_assert(canary_store_add_source(store, ref, "INBOX", 8, 5, &error));
+	ck_assert(canary_store_add_source(store, ref, "INBOX", 8, 5, &error));
+	ck_assert(canary_store_commit(store, NULL));
+	g_autofree char *again = NULL;
+	ck_assert(canary_store_find_source(store, "INBOX", 8, 5, &again, &error));
+	ck_assert_str_eq(again, ref);
+	canary_store_close(&store);
+}
+END_TEST
+
+START_TEST(test_same_hash_twice_fails)
+{
+	struct canary_store *store = open_ok();
+	ck_assert(canary_store_begin(store, NULL));
+	g_autofree char *ref = insert(store, 5, T_2026, NULL, 0);
+	guint8 hash[32] = { 5 };
+	struct canary_case_new c = { .received_at = T_2026, .ingested_at = T_2026,
+				     .section = "triage", .status = CANARY_STATUS_NEW,
+				     .rule = "default", .content_hash = hash };
+	g_autoptr(GError) error = NULL;
+	gint64 id = 0;
+	char *ref2 = NULL;
+	ck_assert(!canary_store_insert_case(store, &c, &id, &ref2, &error));
+	ck_assert_ptr_null(ref2);
+	ck_assert_ptr_nonnull(error);
+	canary_store_rollback(store);
+	canary_store_close(&store);
+}
+END_TEST
+
+START_TEST(test_blobs)
+{
+	struct canary_store *store = open_ok();
+	g_autoptr(GError) error = NULL;
+	ck_assert(canary_store_begin(store, NULL));
+	g_autofree char *ref = insert(store, 9, T_2026, NULL, 0);
+	g_autoptr(canary_case) c = canary_store_get_case(store, ref, &error);
+	ck_assert_ptr_nonnull(c);
+	g_autoptr(GBytes) data = g_bytes_new_static("\0\1sealed", 8);
+	g_autoptr(GBytes) empty = g_bytes_new_static("", 0);
+	ck_assert(canary_store_put_blob(store, c->id, "text", data, &error));
+	ck_assert(canary_store_put_blob(store, c->id, "empty", empty, &error));
+	ck_assert(canary_store_commit(store, NULL));
+
+	g_autoptr(GBytes) back = canary_store_get_blob(store, c->id, "text", &error);
+	ck_assert(back != NULL && g_bytes_equal(back, data));
+	g_autoptr(GBytes) back_empty = canary_store_get_blob(store, c->id, "empty", &error);
+	ck_assert(back_empty != NULL && g_bytes_get_size(back_empty) == 0);
+	ck_assert_ptr_null(canary_store_get_blob(store, c->id, "missing", &error));
+	ck_assert(g_error_matches(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND));
+	canary_store_close(&store);
+}
+END_TEST
+
+START_TEST(test_list_and_get)
+{
+	struct canary_store *store = open_ok();
+	g_autoptr(GError) error = NULL;
+	ck_assert(canary_store_begin(store, NULL));
+	for (guint i = 0; i < 5; i++)
+		g_free(insert(store, 100 + i, T_2026 - (gint64)i * 3600, NULL, 0));
+	ck_assert(canary_store_commit(store, NULL));
+
+	g_autoptr(GPtrArray) all = canary_store_list_cases(store, NULL, &error);
+	ck_assert_uint_eq(all->len, 5);
+	for (guint i = 1; i < all->len; i++) {
+		const struct canary_case *a = all->pdata[i - 1], *b = all->pdata[i];
+		ck_assert_int_le(a->received_at, b->received_at);
+	}
+	struct canary_case_filter closed = { .status = CANARY_STATUS_CLOSED };
+	g_autoptr(GPtrArray) none = canary_store_list_cases(store, &closed, &error);
+	ck_assert_uint_eq(none->len, 0);
+	struct canary_case_filter recent = { .since = T_2026 - 60 - 3600 };
+	g_autoptr(GPtrArray) two = canary_store_list_cases(store, &recent, &error);
+	ck_assert_uint_eq(two->len, 2);
+
+	ck_assert_ptr_null(canary_store_get_case(store, "R-2026-000999", &error));
+	ck_assert(g_error_matches(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND));
+	ck_assert_str_eq(error->message, "no such case R-2026-000999");
+	canary_store_close(&store);
+}
+END_TEST
+
+/* Returns the bytes of PATH, for untouched-file checks. */
+static GBytes *file_bytes(const char *path)
+{
+	char *contents = NULL;
+	gsize len = 0;
+	ck_assert(g_file_get_contents(path, &contents, &len, NULL));
+	return g_bytes_new_take(contents, len);
+}
+
+START_TEST(test_refuses_newer_schema)
+{
+	struct canary_store *store = open_ok();
+	canary_store_close(&store);
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 99",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	g_autoptr(GBytes) before = file_bytes(dbpath);
+
+	g_autoptr(GError) error = NULL;
+	ck_assert_ptr_null(canary_store_open(dbpath, NULL, &error));
+	ck_assert(g_error_matches(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_TOO_NEW));
+	ck_assert_ptr_nonnull(strstr(error->message, "newer canary"));
+	g_autoptr(GBytes) after = file_bytes(dbpath);
+	ck_assert(g_bytes_equal(before, after));
+}
+END_TEST
+
+START_TEST(test_refuses_foreign_database)
+{
+	g_autofree char *dir = g_path_get_dirname(dbpath);
+	g_mkdir_with_parents(dir, 0700);
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE accounts (id INTEGER)", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	g_autoptr(GError) error = NULL;
+	ck_assert_ptr_null(canary_store_open(dbpath, NULL, &error));
+	ck_assert(g_error_matches(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_CORRUPT));
+	ck_assert_ptr_nonnull(strstr(error->message, "not a canary database"));
+}
+END_TEST
+
+START_TEST(test_refuses_garbage_file)
+{
+	g_autofree char *dir = g_path_get_dirname(dbpath);
+	g_mkdir_with_parents(dir, 0700);
+	g_autofree char *made = tu_write_file(
+		dir, "canary.db", "this is not a database, this is a text file, padded out to "
+				  "be long enough to look like a header page of some kind........");
+	g_autoptr(GError) error = NULL;
+	ck_assert_ptr_null(canary_store_open(dbpath, NULL, &error));
+	ck_assert_ptr_nonnull(error);
+	ck_assert_ptr_nonnull(strstr(error->message, dbpath));
+}
+END_TEST
+
+/* One writer process: COUNT cases, one transaction each. Exits 0 if all
+ * were stored. */
+static int writer(guint first, guint count)
+{
+	g_autoptr(GError) error = NULL;
+	struct canary_store *store = canary_store_open(dbpath, NULL, &error);
+	if (store == NULL)
+		return 10;
+	for (guint i = 0; i < count; i++) {
+		if (!canary_store_begin(store, &error))
+			return 11;
+		g_free(insert(store, first + i, T_2026, NULL, 0));
+		if (!canary_store_commit(store, &error))
+			return 12;
+	}
+	canary_store_close(&store);
+	return 0;
+}
+
+START_TEST(test_concurrent_writers_wait)
+{
+	/* Fork before any connection exists: SQLite connections must not
+	 * cross fork(). The writers start when the pipe closes. */
+	enum { WRITERS = 3, EACH = 40 };
+	int go[2];
+	ck_assert_int_eq(pipe(go), 0);
+	pid_t pids[WRITERS];
+	for (guint w = 0; w < WRITERS; w++) {
+		pids[w] = fork();
+		ck_assert_int_ge(pids[w], 0);
+		if (pids[w] == 0) {
+			char c;
+			close(go[1]);
+			(void)read(go[0], &c, 1);
+			_exit(writer(1000 * (w + 1), EACH));
+		}
+	}
+	close(go[0]);
+	struct canary_store *holder = open_ok();
+	/* Hold the write lock for a while: the writers must wait, not fail. */
+	ck_assert(canary_store_begin(holder, NULL));
+	g_free(insert(holder, 1, T_2026, NULL, 0));
+	close(go[1]);
+	g_usleep(1500 * 1000);
+	ck_assert(canary_store_commit(holder, NULL));
+
+	/* Reads meanwhile never fail either. */
+	for (int i = 0; i < 20; i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GPtrArray) cases = canary_store_list_cases(holder, NULL, &error);
+		ck_assert_msg(cases != NULL, "%s", error ? error->message : "?");
+	}
+	for (guint w = 0; w < WRITERS; w++) {
+		int status = 0;
+		ck_assert_int_eq(waitpid(pids[w], &status, 0), pids[w]);
+		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer %u: %d", w,
+			      status);
+	}
+	g_autoptr(GPtrArray) all = canary_store_list_cases(holder, NULL, NULL);
+	ck_assert_uint_eq(all->len, 1 + WRITERS * EACH);
+	GHashTable *refs = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < all->len; i++)
+		g_hash_table_add(refs, ((struct canary_case *)all->pdata[i])->ref);
+	ck_assert_uint_eq(g_hash_table_size(refs), all->len);
+	g_hash_table_unref(refs);
+	canary_store_close(&holder);
+}
+END_TEST
+
+static Suite *store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("store");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_creates_private_files);
+	tcase_add_test(tc, test_tightens_loose_existing_file);
+	tcase_add_test(tc, test_group_modes);
+	tcase_add_test(tc, test_unknown_group);
+	tcase_add_test(tc, test_refs_count_per_year);
+	tcase_add_test(tc, test_find_by_hash_and_source);
+	tcase_add_test(tc, test_same_hash_twice_fails);
+	tcase_add_test(tc, test_blobs);
+	tcase_add_test(tc, test_list_and_get);
+	tcase_add_test(tc, test_refuses_newer_schema);
+	tcase_add_test(tc, test_refuses_foreign_database);
+	tcase_add_test(tc, test_refuses_garbage_file);
+	tcase_add_test(tc, test_concurrent_writers_wait);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run_suite(store_suite());
+}

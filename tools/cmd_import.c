@@ -1,0 +1,123 @@
+/* cmd_import.c: canary import: ingest .eml files, mbox files and Maildir
+ * folders into the store, one case per message, never the same one twice. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "ingest.h"
+#include "log.h"
+#include "source.h"
+
+/* Messages per transaction: one fsync per batch, not per message. */
+#define IMPORT_BATCH 200
+
+struct import_run {
+	struct canary_store *store;
+	struct canary_ingest *ingest;
+	guint in_batch;
+	guint filed, quarantined, duplicates;
+};
+
+/* Commits the open batch and starts the next one. */
+static gboolean commit_batch(struct import_run *run, gboolean start_next, GError **error)
+{
+	if (!canary_store_commit(run->store, error))
+		return FALSE;
+	run->in_batch = 0;
+	return !start_next || canary_store_begin(run->store, error);
+}
+
+/* Ingests one message found in a source. */
+static gboolean import_message(const struct canary_source_message *message, gpointer user_data,
+			       GError **error)
+{
+	struct import_run *run = user_data;
+	struct canary_ingest_source source = { 0 };
+	struct canary_ingest_result result;
+	if (!canary_ingest_message(run->ingest, message->raw, &source, &result, error))
+		return FALSE;
+	switch (result.outcome) {
+	case CANARY_INGEST_FILED:
+		run->filed++;
+		canary_debug("case %s filed", result.ref);
+		break;
+	case CANARY_INGEST_QUARANTINED:
+		run->quarantined++;
+		canary_notice("case %s quarantined: %s", result.ref,
+			      canary_quarantine_name(result.quarantine));
+		break;
+	case CANARY_INGEST_DUPLICATE:
+		run->duplicates++;
+		break;
+	}
+	canary_ingest_result_clear(&result);
+	if (++run->in_batch >= IMPORT_BATCH)
+		return commit_batch(run, TRUE, error);
+	return TRUE;
+}
+
+int cmd_import(int argc, char **argv)
+{
+	struct cli_common common = { 0 };
+	if (!cli_parse(&argc, &argv, "PATH...",
+		       "Ingests .eml files, mbox files and Maildir folders (or folders of any of "
+		       "these) into the case store: one case per message. Messages already "
+		       "stored are recognised and skipped. Source files are never changed.",
+		       NULL, &common))
+		return CLI_EXIT_USAGE;
+	if (argc < 2) {
+		cli_error("import needs at least one PATH (see --help)");
+		return CLI_EXIT_USAGE;
+	}
+	g_autoptr(canary_config) config = cli_load_config(&common);
+	g_free(common.config_path);
+	if (config == NULL)
+		return CLI_EXIT_CONFIG;
+	canary_log_set_level(config->logging.level);
+	struct canary_store *store = cli_open_store(config);
+	if (store == NULL)
+		return CLI_EXIT_STORE;
+
+	g_autoptr(GError) error = NULL;
+	struct import_run run = { .store = store };
+	run.ingest = canary_ingest_new(config, store, &error);
+	int status = CLI_EXIT_OK;
+	if (run.ingest == NULL) {
+		cli_error("%s", error->message);
+		status = CLI_EXIT_CONFIG;
+		goto out;
+	}
+	for (int i = 1; i < argc; i++) {
+		if (!canary_store_begin(store, &error)) {
+			cli_error("%s", error->message);
+			status = CLI_EXIT_STORE;
+			break;
+		}
+		gboolean walked = canary_source_walk(argv[i], import_message, &run, &error);
+		if (!walked && error->domain != CANARY_SOURCE_ERROR) {
+			/* The store failed: the open batch is lost, nothing else. */
+			canary_store_rollback(store);
+			cli_error("%s", error->message);
+			status = CLI_EXIT_STORE;
+			break;
+		}
+		/* A source that cannot be read is reported; what was read of it
+		 * is kept, and the other paths still run. */
+		if (!walked) {
+			cli_error("%s", error->message);
+			g_clear_error(&error);
+			status = CLI_EXIT_FAILED;
+		}
+		if (!commit_batch(&run, FALSE, &error)) {
+			cli_error("%s", error->message);
+			status = CLI_EXIT_STORE;
+			break;
+		}
+	}
+	printf("%u cases, %u quarantined, %u duplicates\n", run.filed + run.quarantined,
+	       run.quarantined, run.duplicates);
+out:
+	canary_ingest_free(run.ingest);
+	canary_store_close(&store);
+	return status;
+}

@@ -1,0 +1,9 @@
+/* commands.h: the subcommands of canary, one file each (cmd_<name>.c). */
+#ifndef CANARY_COMMANDS_H
+#define CANARY_COMMANDS_H
+
+int cmd_check_config(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+
+#endif

@@ -1,0 +1,252 @@
+/* check_cli.c: the canary command end to end, as an admin runs it: real
+ * config files, a real database, the built binary. */
+#include <json-glib/json-glib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "testutil.h"
+
+static char *tmpdir;
+static char *config_path;
+
+static void setup(void)
+{
+	tmpdir = tu_make_tempdir();
+	config_path = tu_write_file(tmpdir, "canary.conf",
+				    "[store]\ndatabase = state/canary.db\n"
+				    "[logging]\nlevel = warning\n");
+}
+
+static void teardown(void)
+{
+	tu_rmtree(tmpdir);
+	g_clear_pointer(&tmpdir, g_free);
+	g_clear_pointer(&config_path, g_free);
+}
+
+/* Runs "canary ARGS... -c CONFIG" and returns the exit status. */
+static int canary(char **out_r, char **err_r, const char *command, ...)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_ptr_array_add(argv, (gpointer)CANARY_TOOL_PATH);
+	g_ptr_array_add(argv, (gpointer)command);
+	va_list args;
+	va_start(args, command);
+	for (const char *a; (a = va_arg(args, const char *)) != NULL;)
+		g_ptr_array_add(argv, (gpointer)a);
+	va_end(args);
+	g_ptr_array_add(argv, (gpointer)"-c");
+	g_ptr_array_add(argv, config_path);
+	g_ptr_array_add(argv, NULL);
+	return tu_run((const char *const *)argv->pdata, NULL, out_r, err_r);
+}
+
+/* Copies every *.eml of tests/data/SUBDIR into DEST; returns how many. */
+static guint copy_eml(const char *subdir, const char *dest)
+{
+	g_autofree char *src = tu_data_path(subdir);
+	g_autoptr(GDir) dir = g_dir_open(src, 0, NULL);
+	ck_assert_ptr_nonnull(dir);
+	g_mkdir_with_parents(dest, 0700);
+	guint n = 0;
+	for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
+		if (!g_str_has_suffix(name, ".eml"))
+			continue;
+		g_autofree char *from = g_build_filename(src, name, NULL);
+		g_autofree char *to = g_build_filename(dest, name, NULL);
+		char *contents = NULL;
+		gsize len = 0;
+		ck_assert(g_file_get_contents(from, &contents, &len, NULL));
+		ck_assert(g_file_set_contents(to, contents, (gssize)len, NULL));
+		g_free(contents);
+		n++;
+	}
+	return n;
+}
+
+/* Parses canary list --json output into an array. */
+static JsonArray *list_json(JsonParser *parser)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_int_eq(canary(&out, &err, "list", "--json", NULL), 0);
+	g_autoptr(GError) error = NULL;
+	ck_assert_msg(json_parser_load_from_data(parser, out, -1, &error), "json: %s",
+		      error ? error->message : "?");
+	JsonNode *root = json_parser_get_root(parser);
+	ck_assert(JSON_NODE_HOLDS_ARRAY(root));
+	return json_node_get_array(root);
+}
+
+START_TEST(test_help)
+{
+	g_autofree char *out = NULL;
+	const char *argv[] = { CANARY_TOOL_PATH, "--help", NULL };
+	ck_assert_int_eq(tu_run(argv, NULL, &out, NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out, "import"));
+	ck_assert_ptr_nonnull(strstr(out, "check-config"));
+	static const char *const commands[] = { "import", "list", "check-config" };
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
+		g_autofree char *help = NULL;
+		const char *sub[] = { CANARY_TOOL_PATH, commands[i], "--help", NULL };
+		ck_assert_int_eq(tu_run(sub, NULL, &help, NULL), 0);
+		ck_assert_ptr_nonnull(strstr(help, "--config"));
+	}
+	const char *bad[] = { CANARY_TOOL_PATH, "no-such-command", NULL };
+	ck_assert_int_eq(tu_run(bad, NULL, NULL, NULL), 2);
+	const char *bad_option[] = { CANARY_TOOL_PATH, "list", "--no-such-option", NULL };
+	ck_assert_int_eq(tu_run(bad_option, NULL, NULL, NULL), 2);
+}
+END_TEST
+
+START_TEST(test_check_config)
+{
+	g_autofree char *out = NULL;
+	ck_assert_int_eq(canary(&out, NULL, "check-config", NULL), 0);
+
+	g_autofree char *bad = tu_write_file(tmpdir, "bad.conf",
+					     "[store]\ndatabase = x.db\ncolour = blue\n"
+					     "[limits]\nmax_message_size = 50 MB\n");
+	g_autofree char *err = NULL;
+	const char *argv[] = { CANARY_TOOL_PATH, "check-config", "-c", bad, NULL };
+	ck_assert_int_eq(tu_run(argv, NULL, NULL, &err), 1);
+	ck_assert_ptr_nonnull(strstr(err, "[store] colour"));
+	ck_assert_ptr_nonnull(strstr(err, "[limits] max_message_size"));
+	ck_assert_ptr_nonnull(strstr(err, "bad.conf"));
+
+	/* $CANARY_CONFIG is used when -c is not given. */
+	g_autofree char *env = g_strdup_printf("CANARY_CONFIG=%s", bad);
+	const char *envp[] = { env, NULL };
+	const char *no_c[] = { CANARY_TOOL_PATH, "check-config", NULL };
+	ck_assert_int_eq(tu_run(no_c, envp, NULL, NULL), 1);
+}
+END_TEST
+
+START_TEST(test_import_mixed_folder_twice)
+{
+	g_autofree char *inbox = g_build_filename(tmpdir, "inbox", NULL);
+	guint n = copy_eml("demo", inbox) + copy_eml("mail", inbox);
+	ck_assert_uint_gt(n, 20);
+
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(canary(&out, &err, "import", inbox, NULL) == 0, "import: %s", err);
+	guint cases = 0, quarantined = 0, duplicates = 0;
+	ck_assert_int_eq(sscanf(out, "%u cases, %u quarantined, %u duplicates", &cases,
+				&quarantined, &duplicates),
+			 3);
+	/* Some corpus files may be byte-identical; every file is a case or a duplicate. */
+	ck_assert_uint_eq(cases + duplicates, n);
+	ck_assert_uint_ge(quarantined, 2);
+
+	g_autofree char *out2 = NULL;
+	ck_assert_int_eq(canary(&out2, NULL, "import", inbox, NULL), 0);
+	g_autofree char *expected = g_strdup_printf("0 cases, 0 quarantined, %u duplicates\n", n);
+	ck_assert_str_eq(out2, expected);
+
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *list = list_json(parser);
+	ck_assert_uint_eq(json_array_get_length(list), cases);
+	guint seen_quarantined = 0;
+	for (guint i = 0; i < json_array_get_length(list); i++) {
+		JsonObject *o = json_array_get_object_element(list, i);
+		ck_assert(g_str_has_prefix(json_object_get_string_member(o, "ref"), "R-"));
+		g_autoptr(GDateTime) t = g_date_time_new_from_iso8601(
+			json_object_get_string_member(o, "received_at"), NULL);
+		ck_assert_ptr_nonnull(t);
+		ck_assert_str_eq(json_object_get_string_member(o, "section"), "triage");
+		ck_assert(json_object_has_member(o, "attachments"));
+		ck_assert_int_gt(json_object_get_int_member(o, "size"), 0);
+		const char *status = json_object_get_string_member(o, "status");
+		JsonNode *reason = json_object_get_member(o, "quarantine_reason");
+		if (strcmp(status, "quarantined") == 0) {
+			seen_quarantined++;
+			ck_assert(!JSON_NODE_HOLDS_NULL(reason));
+		} else {
+			ck_assert_str_eq(status, "new");
+			ck_assert(JSON_NODE_HOLDS_NULL(reason));
+		}
+	}
+	ck_assert_uint_eq(seen_quarantined, quarantined);
+
+	/* The table has one line per case plus a header and a count. */
+	g_autofree char *table = NULL;
+	ck_assert_int_eq(canary(&table, NULL, "list", "--status", "quarantined", NULL), 0);
+	g_auto(GStrv) lines = g_strsplit(table, "\n", -1);
+	ck_assert_uint_eq(g_strv_length(lines), quarantined + 3);
+	for (guint i = 0; lines[i] != NULL; i++)
+		ck_assert_uint_le(strlen(lines[i]), 100);
+
+	struct stat st;
+	g_autofree char *db = g_build_filename(tmpdir, "state", "canary.db", NULL);
+	ck_assert_int_eq(stat(db, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+}
+END_TEST
+
+START_TEST(test_import_mbox_and_maildir)
+{
+	g_autofree char *mbox = tu_write_file(
+		tmpdir, "archive.mbox",
+		"From someone@example.org Mon Jan  5 10:00:00 2026\n"
+		"From: A <a@example.org>\nSubject: one\n\nfirst\n\n"
+		"From someone@example.org Mon Jan  5 11:00:00 2026\n"
+		"From: B <b@example.org>\nSubject: two\n\nsecond\n>From the start\n");
+	g_autofree char *maildir = g_build_filename(tmpdir, "Maildir", NULL);
+	g_autofree char *new_dir = g_build_filename(maildir, "new", NULL);
+	g_autofree char *cur_dir = g_build_filename(maildir, "cur", NULL);
+	g_autofree char *tmp_dir = g_build_filename(maildir, "tmp", NULL);
+	g_mkdir_with_parents(new_dir, 0700);
+	g_mkdir_with_parents(cur_dir, 0700);
+	g_mkdir_with_parents(tmp_dir, 0700);
+	g_autofree char *m1 = tu_write_file(new_dir, "1.host", "From: c@example.org\n\nthree\n");
+	g_autofree char *m2 =
+		tu_write_file(cur_dir, "2.host:2,S", "From: d@example.org\n\nfour\n");
+	g_autofree char *m3 = tu_write_file(tmp_dir, "3.host", "From: e@example.org\n\nhalf\n");
+
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(canary(&out, &err, "import", mbox, maildir, NULL) == 0, "%s", err);
+	ck_assert_str_eq(out, "4 cases, 0 quarantined, 0 duplicates\n");
+}
+END_TEST
+
+START_TEST(test_import_missing_path_keeps_the_rest)
+{
+	g_autofree char *inbox = g_build_filename(tmpdir, "inbox", NULL);
+	guint n = copy_eml("demo", inbox);
+	g_autofree char *missing = g_build_filename(tmpdir, "no-such-folder", NULL);
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_int_eq(canary(&out, &err, "import", missing, inbox, NULL), 1);
+	ck_assert_ptr_nonnull(strstr(err, "no-such-folder"));
+	guint cases = 0;
+	ck_assert_int_eq(sscanf(out, "%u cases", &cases), 1);
+	ck_assert_uint_eq(cases, n);
+}
+END_TEST
+
+START_TEST(test_list_rejects_bad_status)
+{
+	g_autofree char *err = NULL;
+	ck_assert_int_eq(canary(NULL, &err, "list", "--status", "pending", NULL), 2);
+	ck_assert_ptr_nonnull(strstr(err, "pending"));
+}
+END_TEST
+
+static Suite *cli_suite(void)
+{
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("cli");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_help);
+	tcase_add_test(tc, test_check_config);
+	tcase_add_test(tc, test_import_mixed_folder_twice);
+	tcase_add_test(tc, test_import_mbox_and_maildir);
+	tcase_add_test(tc, test_import_missing_path_keeps_the_rest);
+	tcase_add_test(tc, test_list_rejects_bad_status);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run_suite(cli_suite());
+}

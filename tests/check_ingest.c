@@ -1,0 +1,207 @@
+/* check_ingest.c: the pipeline from raw bytes to stored case on a real
+ * database: outcomes, dedupe by content and by IMAP source, times. */
+#include <string.h>
+
+#include "ingest.h"
+#include "process.h"
+#include "testutil.h"
+
+static char *tmpdir;
+static struct canary_config config;
+static struct canary_store *store;
+static struct canary_ingest *ingest;
+
+static void setup(void)
+{
+	ck_assert(canary_process_init(NULL));
+	tmpdir = tu_make_tempdir();
+	memset(&config, 0, sizeof(config));
+	canary_limits_init_default(&config.limits);
+	g_autofree char *db = g_build_filename(tmpdir, "canary.db", NULL);
+	g_autoptr(GError) error = NULL;
+	store = canary_store_open(db, NULL, &error);
+	ck_assert_msg(store != NULL, "%s", error ? error->message : "?");
+	ingest = canary_ingest_new(&config, store, &error);
+	ck_assert_ptr_nonnull(ingest);
+}
+
+static void teardown(void)
+{
+	g_clear_pointer(&ingest, canary_ingest_free);
+	canary_store_close(&store);
+	tu_rmtree(tmpdir);
+	g_clear_pointer(&tmpdir, g_free);
+	canary_process_shutdown();
+}
+
+/* Ingests RAW from SOURCE in its own transaction; returns the outcome and
+ * the reference in *REF_R (g_free) if REF_R is not NULL. */
+static enum canary_ingest_outcome ingest_one(GBytes *raw, const struct canary_ingest_source *source,
+					     char **ref_r, enum canary_quarantine *reason_r)
+{
+	static const struct canary_ingest_source none = { 0 };
+	g_autoptr(GError) error = NULL;
+	struct canary_ingest_result result;
+	ck_assert(canary_store_begin(store, &error));
+	ck_assert_msg(canary_ingest_message(ingest, raw, source ? source : &none, &result, &error),
+		      "ingest: %s", error ? error->message : "?");
+	ck_assert(canary_store_commit(store, &error));
+	ck_assert_ptr_nonnull(result.ref);
+	if (ref_r != NULL)
+		*ref_r = g_strdup(result.ref);
+	if (reason_r != NULL)
+		*reason_r = result.quarantine;
+	enum canary_ingest_outcome outcome = result.outcome;
+	canary_ingest_result_clear(&result);
+	return outcome;
+}
+
+static GBytes *text_bytes(const char *text)
+{
+	return g_bytes_new(text, strlen(text));
+}
+
+START_TEST(test_demo_corpus_outcomes)
+{
+	g_autofree char *dir_path = tu_data_path("demo");
+	g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
+	ck_assert_ptr_nonnull(dir);
+	guint filed = 0, quarantined = 0;
+	for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
+		if (!g_str_has_suffix(name, ".eml"))
+			continue;
+		g_autofree char *rel = g_build_filename("demo", name, NULL);
+		g_autoptr(GBytes) raw = tu_data_bytes(rel);
+		enum canary_quarantine reason = CANARY_QUARANTINE_NONE;
+		enum canary_ingest_outcome outcome = ingest_one(raw, NULL, NULL, &reason);
+		if (g_str_has_prefix(name, "12-malformed")) {
+			ck_assert_int_eq(outcome, CANARY_INGEST_QUARANTINED);
+			ck_assert_int_eq(reason, CANARY_QUARANTINE_UNPARSEABLE);
+			quarantined++;
+		} else {
+			ck_assert_msg(outcome == CANARY_INGEST_FILED, "%s not filed", name);
+			filed++;
+		}
+	}
+	ck_assert_uint_eq(filed, 11);
+	ck_assert_uint_eq(quarantined, 1);
+
+	struct canary_case_filter q = { .status = CANARY_STATUS_QUARANTINED };
+	g_autoptr(GPtrArray) cases = canary_store_list_cases(store, &q, NULL);
+	ck_assert_uint_eq(cases->len, 1);
+	ck_assert_str_eq(((struct canary_case *)cases->pdata[0])->quarantine_reason, "unparseable");
+}
+END_TEST
+
+START_TEST(test_same_bytes_twice_is_a_duplicate)
+{
+	g_autoptr(GBytes) raw = text_bytes("From: a@example.org\nSubject: x\n\nbody\n");
+	g_autofree char *first = NULL, *second = NULL;
+	ck_assert_int_eq(ingest_one(raw, NULL, &first, NULL), CANARY_INGEST_FILED);
+	ck_assert_int_eq(ingest_one(raw, NULL, &second, NULL), CANARY_INGEST_DUPLICATE);
+	ck_assert_str_eq(first, second);
+	g_autoptr(GPtrArray) cases = canary_store_list_cases(store, NULL, NULL);
+	ck_assert_uint_eq(cases->len, 1);
+}
+END_TEST
+
+START_TEST(test_imap_source_dedupe)
+{
+	g_autoptr(GBytes) raw = text_bytes("From: a@example.org\nSubject: x\n\nbody\n");
+	struct canary_ingest_source src = { .mailbox = "INBOX", .uidvalidity = 10, .uid = 3 };
+	g_autofree char *ref = NULL, *again = NULL, *moved = NULL, *by_new_uid = NULL;
+	ck_assert_int_eq(ingest_one(raw, &src, &ref, NULL), CANARY_INGEST_FILED);
+	ck_assert_int_eq(ingest_one(raw, &src, &again, NULL), CANARY_INGEST_DUPLICATE);
+	ck_assert_str_eq(ref, again);
+
+	/* The mailbox was recreated: new UIDVALIDITY, same bytes. */
+	struct canary_ingest_source reset = { .mailbox = "INBOX", .uidvalidity = 11, .uid = 1 };
+	ck_assert_int_eq(ingest_one(raw, &reset, &moved, NULL), CANARY_INGEST_DUPLICATE);
+	ck_assert_str_eq(ref, moved);
+	ck_assert(canary_store_find_source(store, "INBOX", 11, 1, &by_new_uid, NULL));
+	ck_assert_str_eq(ref, by_new_uid);
+}
+END_TEST
+
+START_TEST(test_received_time)
+{
+	g_autoptr(GBytes) with_received = text_bytes(
+		"Received: from mx.example.net (mx.example.net [192.0.2.7])\n"
+		"\tby mail.example.org; Tue, 3 Mar 2026 08:15:00 +0100\n"
+		"Date: Mon, 2 Mar 2026 09:00:00 +0000\nFrom: a@example.org\n\nbody\n");
+	g_autofree char *ref = NULL;
+	ingest_one(with_received, NULL, &ref, NULL);
+	g_autoptr(canary_case) c = canary_store_get_case(store, ref, NULL);
+	ck_assert_int_eq(c->received_at, 1772522100); /* 2026-03-03T07:15:00Z */
+
+	g_autoptr(GBytes) future = text_bytes("Date: Mon, 2 Mar 2099 09:00:00 +0000\n"
+					      "From: b@example.org\n\nbody\n");
+	g_autofree char *ref2 = NULL;
+	gint64 before = g_get_real_time() / G_USEC_PER_SEC;
+	ingest_one(future, NULL, &ref2, NULL);
+	g_autoptr(canary_case) c2 = canary_store_get_case(store, ref2, NULL);
+	ck_assert_int_ge(c2->received_at, before);
+	ck_assert_int_le(c2->received_at, before + 60);
+
+	/* The server's own time wins over the headers. */
+	g_autoptr(GBytes) plain = text_bytes("Date: Mon, 2 Mar 2026 09:00:00 +0000\n"
+					     "From: c@example.org\n\nbody\n");
+	struct canary_ingest_source src = { .mailbox = "INBOX", .uidvalidity = 1, .uid = 1,
+					    .received_at = 1772000000 };
+	g_autofree char *ref3 = NULL;
+	ingest_one(plain, &src, &ref3, NULL);
+	g_autoptr(canary_case) c3 = canary_store_get_case(store, ref3, NULL);
+	ck_assert_int_eq(c3->received_at, 1772000000);
+}
+END_TEST
+
+START_TEST(test_limits_quarantine)
+{
+	config.limits.max_message_size = 100;
+	g_autoptr(GString) big = g_string_new("From: a@example.org\nSubject: big\n\n");
+	for (int i = 0; i < 20; i++)
+		g_string_append(big, "0123456789\n");
+	g_autoptr(GBytes) raw = g_bytes_new(big->str, big->len);
+	g_autofree char *ref = NULL;
+	enum canary_quarantine reason = CANARY_QUARANTINE_NONE;
+	ck_assert_int_eq(ingest_one(raw, NULL, &ref, &reason), CANARY_INGEST_QUARANTINED);
+	ck_assert_int_eq(reason, CANARY_QUARANTINE_TOO_LARGE);
+	g_autoptr(canary_case) c = canary_store_get_case(store, ref, NULL);
+	ck_assert_str_eq(c->status, "quarantined");
+	ck_assert_str_eq(c->quarantine_reason, "too-large");
+	ck_assert_int_eq(c->size, (gint64)big->len);
+}
+END_TEST
+
+START_TEST(test_empty_and_binary_messages)
+{
+	static const guint8 junk[] = { 0x00, 0xff, 0xfe, 0x00, 0x01, 0x80, 0x0a, 0x0d };
+	g_autoptr(GBytes) raw = g_bytes_new(junk, sizeof(junk));
+	enum canary_quarantine reason = CANARY_QUARANTINE_NONE;
+	ck_assert_int_eq(ingest_one(raw, NULL, NULL, &reason), CANARY_INGEST_QUARANTINED);
+	ck_assert_int_eq(reason, CANARY_QUARANTINE_UNPARSEABLE);
+	g_autoptr(GBytes) empty = g_bytes_new("", 0);
+	ck_assert_int_eq(ingest_one(empty, NULL, NULL, &reason), CANARY_INGEST_QUARANTINED);
+}
+END_TEST
+
+static Suite *ingest_suite(void)
+{
+	Suite *s = suite_create("ingest");
+	TCase *tc = tcase_create("ingest");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_demo_corpus_outcomes);
+	tcase_add_test(tc, test_same_bytes_twice_is_a_duplicate);
+	tcase_add_test(tc, test_imap_source_dedupe);
+	tcase_add_test(tc, test_received_time);
+	tcase_add_test(tc, test_limits_quarantine);
+	tcase_add_test(tc, test_empty_and_binary_messages);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run_suite(ingest_suite());
+}

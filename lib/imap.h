@@ -1,0 +1,109 @@
+/* imap.h: one IMAP session over libcurl: status, search, size and fetch by
+ * UID, folder creation, moves. The only user of libcurl.
+ * RFC 9051/3501 (IMAP), 6851 (MOVE), 4315 (UIDPLUS), 4731 (ESEARCH),
+ * 7628 (XOAUTH2 via libcurl), 5092 (IMAP URLs as libcurl reads them). */
+#ifndef CANARY_IMAP_H
+#define CANARY_IMAP_H
+
+#include <glib.h>
+
+#define CANARY_IMAP_ERROR (canary_imap_error_quark())
+GQuark canary_imap_error_quark(void);
+
+/* Classes decide what the daemon does: retry later, or stop and say. */
+enum canary_imap_error {
+	CANARY_IMAP_ERROR_TEMPORARY, /* network, server down, timeout: retry with backoff */
+	CANARY_IMAP_ERROR_AUTH,      /* login refused: wrong password or token */
+	CANARY_IMAP_ERROR_TLS,       /* certificate, host name or pin does not match */
+	CANARY_IMAP_ERROR_REFUSED,   /* the server said NO/BAD to a command */
+	CANARY_IMAP_ERROR_RESET,     /* UIDVALIDITY changed under us */
+	CANARY_IMAP_ERROR_PROTOCOL,  /* an answer we cannot read */
+};
+
+struct canary_imap_options {
+	const char *url;      /* "imaps://host:port/INBOX" or "imap://..." (then
+				 STARTTLS is required) */
+	const char *username;
+	const char *password;     /* or NULL with oauth2_token */
+	const char *oauth2_token; /* XOAUTH2 bearer, or NULL */
+	const char *ca_file;      /* NULL: the system's CAs */
+	const char *pinned_public_key; /* "sha256//BASE64", or NULL */
+	long connect_timeout;     /* seconds */
+	long io_timeout;          /* seconds without progress before giving up */
+	gboolean trace;           /* log the protocol at debug level, with
+				     credentials and message data redacted */
+};
+
+struct canary_imap;
+
+/* One message as listed before fetching. */
+struct canary_imap_message {
+	guint32 uid;
+	guint64 size;          /* RFC822.SIZE */
+	gint64 internal_date;  /* INTERNALDATE as Unix UTC; 0 if unknown */
+};
+
+/* The state of a mailbox. */
+struct canary_imap_status {
+	guint32 uidvalidity;
+	guint32 uidnext;
+	guint32 messages;
+};
+
+/* Prepares a session (no network yet: the first command connects and logs
+ * in; later commands reuse the connection). Certificate and host checks are
+ * always on. Returns a new session; free with canary_imap_free(). */
+struct canary_imap *canary_imap_new(const struct canary_imap_options *options, GError **error);
+void canary_imap_free(struct canary_imap *imap);
+
+/* The mailbox named in the URL ("INBOX"). Static for the session's life. */
+const char *canary_imap_mailbox(const struct canary_imap *imap);
+
+/* STATUS of MAILBOX (UIDVALIDITY UIDNEXT MESSAGES). */
+gboolean canary_imap_status(struct canary_imap *imap, const char *mailbox,
+			    struct canary_imap_status *status_r, GError **error);
+
+/* Creates FOLDER unless it exists. */
+gboolean canary_imap_ensure_folder(struct canary_imap *imap, const char *folder, GError **error);
+
+/* Lists the messages of the URL's mailbox, oldest UID first, at most LIMIT
+ * (0: all), with size and internal date. Uses ESEARCH where offered and UID
+ * ranges otherwise, so thousands of messages are read correctly. Returns a
+ * GArray of struct canary_imap_message. */
+GArray *canary_imap_list(struct canary_imap *imap, guint limit, GError **error);
+
+/* Fetches message UID whole (BODY[]), checking UIDVALIDITY is still
+ * UIDVALIDITY (else CANARY_IMAP_ERROR_RESET). Returns its bytes. */
+GBytes *canary_imap_fetch(struct canary_imap *imap, guint32 uidvalidity, guint32 uid,
+			  GError **error);
+
+/* Fetches only the header block of message UID. */
+GBytes *canary_imap_fetch_header(struct canary_imap *imap, guint32 uidvalidity, guint32 uid,
+				 GError **error);
+
+/* Moves messages UIDS (N of them) from the URL's mailbox to FOLDER: UID MOVE
+ * where the server has MOVE, else UID COPY + \Deleted + UID EXPUNGE (or
+ * EXPUNGE without UIDPLUS). Sends at most 100 UIDs per command. */
+gboolean canary_imap_move(struct canary_imap *imap, const guint32 *uids, guint n,
+			  const char *folder, GError **error);
+
+/* --- Response parsing, exposed for tests and fuzzing ------------------- */
+
+/* Parses the untagged lines of a STATUS answer. */
+gboolean canary_imap_parse_status(const char *response, gsize len,
+				  struct canary_imap_status *status_r, GError **error);
+
+/* Parses "* ESEARCH ... UID ALL 1:3,7" or "* SEARCH 1 2 3" lines into UIDs
+ * (appended to UIDS, a GArray of guint32), refusing absurd ranges. */
+gboolean canary_imap_parse_search(const char *response, gsize len, GArray *uids,
+				  GError **error);
+
+/* Parses "* N FETCH (UID u RFC822.SIZE s INTERNALDATE "...")" lines into
+ * MESSAGES (GArray of struct canary_imap_message). */
+gboolean canary_imap_parse_fetch_sizes(const char *response, gsize len, GArray *messages,
+				       GError **error);
+
+/* Parses "* CAPABILITY ..." into a set of upper-case capability names. */
+GHashTable *canary_imap_parse_capabilities(const char *response, gsize len);
+
+#endif

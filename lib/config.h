@@ -32,7 +32,41 @@ struct canary_config {
 	struct {
 		int level; /* enum canary_log_level */
 	} logging;
+
+	struct {
+		char *custodian_public;       /* absolute paths; NULL if unset */
+		char *default_section_public;
+		char *triage_public;
+		char *pseudonym_key;
+	} keys;
+
+	struct {
+		char *url; /* NULL: no [imap] group (the tool does not need one) */
+		char *username;
+		char *password_file;     /* absolute path or NULL */
+		char *oauth2_token_file; /* absolute path or NULL */
+		char *ca_file;
+		char *pinned_public_key;
+		char *processed_folder;
+		char *quarantine_folder;
+		guint64 poll_interval;   /* seconds */
+		guint64 batch_size;
+		guint64 connect_timeout; /* seconds */
+		guint64 io_timeout;      /* seconds */
+		gboolean trace;
+	} imap;
 };
+
+/* One key the loader knows, for documentation checks. */
+struct canary_config_key {
+	const char *group;
+	const char *key;
+	const char *default_value; /* as written in the file; NULL: none */
+	const char *expected;      /* what a valid value looks like */
+};
+
+/* Every key the loader accepts, ending with a zeroed entry. */
+const struct canary_config_key *canary_config_known_keys(void);
 
 /* Where to read the config: EXPLICIT if not NULL, else $CANARY_CONFIG, else
  * CANARY_CONFIG_DEFAULT_PATH. Returns a string owned by the caller (g_free). */
@@ -51,6 +85,15 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_config, canary_config_free)
 /* Parses a size: a whole number of bytes with an optional suffix K, M, G
  * (powers of 1024; "50M", "1G", "4096"). FALSE on anything else. */
 gboolean canary_config_parse_size(const char *text, guint64 *bytes_r);
+
+/* Parses a duration: a whole number of seconds with an optional suffix s,
+ * m, h, d ("60s", "5m", "365d", "90"). FALSE on anything else. */
+gboolean canary_config_parse_duration(const char *text, guint64 *seconds_r);
+
+/* Parses config text already in memory (for fuzzing and tests): the same
+ * checks as canary_config_load(), PATH used for messages and relative paths. */
+struct canary_config *canary_config_load_data(const char *path, const char *data, gsize len,
+					      GError **error);
 
 /* Resolves PATH against DIR unless it is absolute. Returns a new string. */
 char *canary_config_resolve_file(const char *dir, const char *path);

@@ -117,6 +117,12 @@ char *canary_seal_pseudonym(const struct canary_pseudonym_key *key, const char *
 void canary_seal_content_hash(const struct canary_pseudonym_key *key, const void *data,
 			      gsize len, guint8 out[32]);
 
+/* BLAKE2b-256 of DATA, for the case history's hash chain. */
+void canary_seal_chain_hash(const void *data, gsize len, guint8 out[32]);
+
+/* Compares two 32-byte hashes in constant time. */
+gboolean canary_seal_hash_equal(const guint8 a[32], const guint8 b[32]);
+
 /* Wipes LEN bytes at P (sodium_memzero). For plaintext buffers elsewhere. */
 void canary_wipe(void *p, gsize len);
 

@@ -1,41 +1,306 @@
-/* canaryd.c: the daemon. Until the IMAP poll loop lands it validates its
- * configuration and says there is nothing to poll. */
+/* canaryd.c: the daemon. Polls the confidential mailbox, one pass every
+ * poll interval; retries failures with capped exponential backoff and
+ * jitter; reloads its configuration on SIGHUP; finishes the message in hand
+ * and exits on SIGTERM/SIGINT; tells systemd how it is doing. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "imap.h"
+#include "ingest.h"
 #include "log.h"
+#include "poll.h"
 #include "process.h"
+#include "seal.h"
+#include "store.h"
+
+/* Exit codes, documented in canaryd(8). */
+enum {
+	EXIT_OK = 0,
+	EXIT_PASS_FAILED = 1, /* --once: the pass could not finish */
+	EXIT_USAGE = 2,
+	EXIT_CONFIG = 3,
+	EXIT_STORE = 4,
+};
+
+#define BACKOFF_FIRST      2  /* seconds, after the first failure */
+#define BACKOFF_FIRST_AUTH 60 /* login or TLS refused: a human must act */
+#define BACKOFF_CAP        900
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+static void on_stop(int sig)
+{
+	stop_requested = 1;
+	(void)sig;
+}
+static void on_reload(int sig)
+{
+	reload_requested = 1;
+	(void)sig;
+}
+
+/* Everything a running daemon holds; replaced whole on reload. */
+struct daemon {
+	char *config_path;
+	struct canary_config *config;
+	struct canary_store *store;
+	struct canary_ingest *ingest;
+	char *password; /* wiped when freed */
+};
+
+/* What the loop remembers between passes, for logs and systemd status. */
+struct loop_state {
+	char *last_error; /* the error logged last; NULL when healthy */
+	guint failures;   /* consecutive failed passes */
+	guint cases_today;
+	int today;           /* day of year of cases_today */
+	gint64 last_success; /* Unix UTC */
+};
+
+static void daemon_clear(struct daemon *d)
+{
+	canary_ingest_free(d->ingest);
+	canary_store_close(&d->store);
+	canary_config_free(d->config);
+	canary_wipe_free(d->password);
+	g_free(d->config_path);
+	*d = (struct daemon){0};
+}
+
+/* Loads the config at PATH and everything it names into D. On failure logs
+ * every problem and leaves D empty. */
+static int daemon_load(struct daemon *d, const char *path)
+{
+	g_autoptr(GError) error = NULL;
+	d->config_path = g_strdup(path);
+	d->config = canary_config_load(path, &error);
+	if (d->config == NULL) {
+		canary_err("%s", error->message);
+		return EXIT_CONFIG;
+	}
+	if (d->config->imap.url == NULL) {
+		canary_err("%s: [imap] url: not set; expected the mailbox to poll, e.g. "
+		           "imaps://mail.example.org/INBOX",
+		           path);
+		return EXIT_CONFIG;
+	}
+	canary_log_set_level(d->config->logging.level);
+	if (d->config->imap.password_file != NULL) {
+		d->password = canary_poll_read_secret(d->config->imap.password_file, &error);
+		if (d->password == NULL) {
+			canary_err("%s: [imap] password_file: %s", path, error->message);
+			return EXIT_CONFIG;
+		}
+	}
+	d->store = canary_store_open(d->config->store.database, d->config->store.group, &error);
+	if (d->store == NULL) {
+		canary_err("%s", error->message);
+		return EXIT_STORE;
+	}
+	d->ingest = canary_ingest_new(d->config, d->store, "canaryd", &error);
+	if (d->ingest == NULL) {
+		canary_err("%s", error->message);
+		return EXIT_CONFIG;
+	}
+	return EXIT_OK;
+}
+
+/* SIGHUP: load the new config beside the old one; keep the old one if the
+ * new one has any problem. */
+static void daemon_reload(struct daemon *d)
+{
+	struct daemon next = {0};
+	sd_notify(0, "RELOADING=1");
+	if (daemon_load(&next, d->config_path) == EXIT_OK) {
+		daemon_clear(d);
+		*d = next;
+		canary_notice("configuration reloaded");
+	} else {
+		daemon_clear(&next);
+		canary_err("the new configuration was refused; still running with the old one");
+		canary_log_set_level(d->config->logging.level);
+	}
+	sd_notify(0, "READY=1");
+}
+
+/* Pings the systemd watchdog (a no-op without one). */
+static void watchdog_ping(gpointer unused)
+{
+	(void)unused;
+	sd_notify(0, "WATCHDOG=1");
+}
+
+/* Tells systemd and the log how the last pass went. Logs a failure only
+ * when it differs from the last one logged, and the recovery once. */
+static void report(struct loop_state *st, gboolean ok, const struct canary_poll_stats *stats,
+                   const GError *error)
+{
+	GDateTime *now = g_date_time_new_now_local();
+	if (g_date_time_get_day_of_year(now) != st->today) {
+		st->today = g_date_time_get_day_of_year(now);
+		st->cases_today = 0;
+	}
+	st->cases_today += stats->filed + stats->quarantined;
+	g_autofree char *hhmm = g_date_time_format(now, "%H:%M");
+	g_date_time_unref(now);
+
+	if (ok) {
+		if (st->last_error != NULL)
+			canary_notice("recovered: the last pass worked again");
+		g_clear_pointer(&st->last_error, g_free);
+		st->failures = 0;
+		st->last_success = g_get_real_time() / G_USEC_PER_SEC;
+		if (stats->listed > 0)
+			canary_info("pass: %u listed, %u filed, %u quarantined, %u already stored, "
+			            "%u moved, %u left",
+			            stats->listed, stats->filed, stats->quarantined,
+			            stats->duplicates, stats->moved, stats->skipped);
+		sd_notifyf(0, "STATUS=idle; %u cases today; last pass %s", st->cases_today, hhmm);
+		return;
+	}
+	st->failures++;
+	if (st->last_error == NULL || strcmp(st->last_error, error->message) != 0) {
+		const char *what = "pass failed, will retry";
+		if (g_error_matches(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_AUTH))
+			what = "LOGIN REFUSED, will retry slowly until fixed";
+		else if (g_error_matches(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_TLS))
+			what = "TLS FAILURE, will retry slowly until fixed";
+		canary_err("%s: %s", what, error->message);
+		g_free(st->last_error);
+		st->last_error = g_strdup(error->message);
+	}
+	sd_notifyf(0, "STATUS=failing since %u pass(es): %s; %u cases today", st->failures,
+	           st->last_error, st->cases_today);
+}
+
+/* Seconds to wait after a failed pass: doubling from a base that is longer
+ * for failures a human must fix, capped, with up to 25% jitter so many
+ * daemons do not retry in step. */
+static guint backoff_seconds(const struct loop_state *st, const GError *error)
+{
+	gboolean human = g_error_matches(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_AUTH) ||
+	                 g_error_matches(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_TLS);
+	guint64 wait = human ? BACKOFF_FIRST_AUTH : BACKOFF_FIRST;
+	for (guint i = 1; i < st->failures && wait < BACKOFF_CAP; i++)
+		wait *= 2;
+	wait = MIN(wait, BACKOFF_CAP);
+	return (guint)(wait + g_random_int_range(0, (gint32)(wait / 4 + 1)));
+}
+
+/* Sleeps SECONDS, waking early for a signal, pinging the watchdog. */
+static void sleep_interruptible(guint seconds)
+{
+	for (guint i = 0; i < seconds && !stop_requested && !reload_requested; i++) {
+		sleep(1);
+		watchdog_ping(NULL);
+	}
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa = {0};
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_reload;
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Runs one pass. Returns TRUE if it finished. */
+static gboolean one_pass(struct daemon *d, struct loop_state *st, GError **error)
+{
+	struct canary_poll_stats stats;
+	gboolean ok = canary_poll_pass(d->config, d->password, d->store, d->ingest,
+	                               (volatile const int *)&stop_requested, watchdog_ping, NULL,
+	                               &stats, error);
+	report(st, ok, &stats, error != NULL ? *error : NULL);
+	if (ok && stats.skipped > 0) {
+		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED,
+		            "%u message(s) could not be fetched and stay in the inbox",
+		            stats.skipped);
+		return FALSE;
+	}
+	return ok;
+}
 
 int main(int argc, char **argv)
 {
-	g_autofree char *config_path = NULL;
+	g_autofree char *config_arg = NULL;
 	gboolean once = FALSE, foreground = FALSE;
 	GOptionEntry entries[] = {
-		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &config_path, "Configuration file",
-		  "FILE" },
-		{ "once", 0, 0, G_OPTION_ARG_NONE, &once, "Do one pass and exit", NULL },
-		{ "foreground", 0, 0, G_OPTION_ARG_NONE, &foreground, "Stay in the foreground",
-		  NULL },
-		G_OPTION_ENTRY_NULL
-	};
+	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_arg,
+	     "Configuration file (default: $CANARY_CONFIG, else " CANARY_CONFIG_DEFAULT_PATH ")",
+	     "FILE"},
+	    {"once", 0, 0, G_OPTION_ARG_NONE, &once,
+	     "Do one pass and exit: 0 when every message was handled", NULL},
+	    {"foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground,
+	     "Stay in the foreground (canaryd never forks; kept for scripts)", NULL},
+	    G_OPTION_ENTRY_NULL};
 	canary_log_set_program("canaryd");
+	/* Under systemd, stderr goes to the journal, which reads "<N>" priorities. */
+	canary_log_set_journal_prefixes(g_getenv("JOURNAL_STREAM") != NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GOptionContext) context = g_option_context_new("");
+	g_option_context_set_summary(context,
+	                             "Polls the confidential mailbox and files every message as a "
+	                             "sealed case. See canaryd(8).");
 	g_option_context_add_main_entries(context, entries, NULL);
 	if (!g_option_context_parse(context, &argc, &argv, &error)) {
-		canary_err("%s", error->message);
-		return 2;
+		canary_err("%s (see --help)", error->message);
+		return EXIT_USAGE;
 	}
 	if (!canary_process_init(&error)) {
 		canary_err("%s", error->message);
-		return 1;
+		return EXIT_CONFIG;
 	}
-	g_autofree char *path = canary_config_resolve_path(config_path);
-	g_autoptr(canary_config) config = canary_config_load(path, &error);
-	if (config == NULL) {
-		canary_err("%s", error->message);
-		return 3;
+	install_signals();
+
+	g_autofree char *path = canary_config_resolve_path(config_arg);
+	struct daemon d = {0};
+	int status = daemon_load(&d, path);
+	if (status != EXIT_OK) {
+		daemon_clear(&d);
+		return status;
 	}
-	canary_err("%s: no [imap] mailbox configured: nothing to poll", path);
-	return 3;
+	sd_notify(0, "READY=1\nSTATUS=starting the first pass");
+	canary_notice("started, polling %s every %u s", d.config->imap.url,
+	              (guint)d.config->imap.poll_interval);
+
+	struct loop_state st = {0};
+	for (;;) {
+		g_clear_error(&error);
+		gboolean ok = one_pass(&d, &st, &error);
+		if (once) {
+			status = ok ? EXIT_OK : EXIT_PASS_FAILED;
+			if (!ok && st.last_error == NULL)
+				canary_err("%s", error->message);
+			break;
+		}
+		if (stop_requested)
+			break;
+		sleep_interruptible(ok ? (guint)d.config->imap.poll_interval
+		                       : backoff_seconds(&st, error));
+		if (stop_requested)
+			break;
+		if (reload_requested) {
+			reload_requested = 0;
+			daemon_reload(&d);
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+	if (stop_requested)
+		canary_notice("stopping on request");
+	g_free(st.last_error);
+	daemon_clear(&d);
+	canary_process_shutdown();
+	return status;
 }

@@ -2,6 +2,8 @@
  * then by content hash), then parse, then write the case and its fields. */
 #include "ingest.h"
 
+#include "envelope.h"
+#include "identity.h"
 #include "seal.h"
 
 G_DEFINE_QUARK(canary-ingest-error-quark, canary_ingest_error)
@@ -18,19 +20,69 @@ G_DEFINE_QUARK(canary-ingest-error-quark, canary_ingest_error)
 struct canary_ingest {
 	const struct canary_config *config;
 	struct canary_store *store;
+	/* Public keys only: the pipeline can seal but never open. */
+	struct canary_public_key *custodian, *triage, *section;
+	struct canary_pseudonym_key *pseudonym_key;
+	char *actor;
 };
 
+/* Loads the public key at PATH, naming the config key on failure. */
+static struct canary_public_key *load_public(const struct canary_config *config,
+					     const char *key_name, const char *path,
+					     GError **error)
+{
+	g_autoptr(GError) local = NULL;
+	struct canary_public_key *key = canary_key_load_public(path, &local);
+	if (key == NULL)
+		g_set_error(error, CANARY_INGEST_ERROR, CANARY_INGEST_ERROR_SETUP,
+			    "%s: [keys] %s: %s", config->path, key_name, local->message);
+	return key;
+}
+
 struct canary_ingest *canary_ingest_new(const struct canary_config *config,
-					struct canary_store *store, GError **error)
+					struct canary_store *store, const char *actor,
+					GError **error)
 {
 	struct canary_ingest *ingest = g_new0(struct canary_ingest, 1);
+	ingest->actor = g_strdup(actor);
 	ingest->config = config;
 	ingest->store = store;
+	ingest->custodian =
+		load_public(config, "custodian_public", config->keys.custodian_public, error);
+	if (ingest->custodian == NULL)
+		goto fail;
+	ingest->section = load_public(config, "default_section_public",
+				      config->keys.default_section_public, error);
+	if (ingest->section == NULL)
+		goto fail;
+	if (config->keys.triage_public != NULL) {
+		ingest->triage =
+			load_public(config, "triage_public", config->keys.triage_public, error);
+		if (ingest->triage == NULL)
+			goto fail;
+	}
+	g_autoptr(GError) local = NULL;
+	ingest->pseudonym_key = canary_key_load_pseudonym(config->keys.pseudonym_key, &local);
+	if (ingest->pseudonym_key == NULL) {
+		g_set_error(error, CANARY_INGEST_ERROR, CANARY_INGEST_ERROR_SETUP,
+			    "%s: [keys] pseudonym_key: %s", config->path, local->message);
+		goto fail;
+	}
 	return ingest;
+fail:
+	canary_ingest_free(ingest);
+	return NULL;
 }
 
 void canary_ingest_free(struct canary_ingest *ingest)
 {
+	if (ingest == NULL)
+		return;
+	g_free(ingest->custodian);
+	g_free(ingest->triage);
+	g_free(ingest->section);
+	canary_pseudonym_key_free(ingest->pseudonym_key);
+	g_free(ingest->actor);
 	g_free(ingest);
 }
 
@@ -85,14 +137,59 @@ static gboolean find_duplicate(struct canary_ingest *ingest,
 	return TRUE;
 }
 
-/* Writes the case's content.
- * PLACEHOLDER until sealing lands: keeps only the raw message, unencrypted.
- * Nothing may read these bytes as plaintext; the sealing work replaces this
- * function and the field with sealed ones. */
-static gboolean store_content(struct canary_ingest *ingest, gint64 case_id,
-			      const struct canary_mail *mail, GError **error)
+/* Scrubs each attachment's name. Returns a new NULL-terminated vector with
+ * one entry (possibly NULL) per attachment; free with free_names(). */
+static char **scrub_names(const struct canary_identity *identity, const char *pseudonym,
+			  const GPtrArray *attachments)
 {
-	return canary_store_put_blob(ingest->store, case_id, "raw", mail->raw, error);
+	char **names = g_new0(char *, attachments->len + 1);
+	for (guint i = 0; i < attachments->len; i++) {
+		const struct canary_attachment *a = attachments->pdata[i];
+		if (a->filename != NULL)
+			names[i] = canary_identity_scrub(identity, a->filename, pseudonym);
+	}
+	return names;
+}
+
+/* Wipes and frees what scrub_names() returned. */
+static void free_names(char **names, guint n)
+{
+	for (guint i = 0; i < n; i++)
+		canary_wipe_free(names[i]);
+	g_free(names);
+}
+
+/* Seals the case's fields: the identity record and the raw message to the
+ * custodian; unless quarantined, the scrubbed subject, text and
+ * attachments to the section (and triage). */
+static gboolean seal_case(struct canary_ingest *ingest, gint64 case_id,
+			  const struct canary_mail *mail, const struct canary_identity *identity,
+			  const char *pseudonym, GError **error)
+{
+	struct canary_envelope_recipients to = {
+		.section = ingest->section,
+		.triage = ingest->triage,
+		.custodian = ingest->custodian,
+	};
+	if (!canary_envelope_seal_identity(ingest->store, case_id, &to, identity, mail->raw,
+					   error))
+		return FALSE;
+	if (mail->quarantine != CANARY_QUARANTINE_NONE)
+		return TRUE; /* the custodian alone decides what becomes of it */
+
+	const char *shown = pseudonym != NULL ? pseudonym : "[sender]";
+	char *subject = mail->subject != NULL
+				? canary_identity_scrub(identity, mail->subject, shown)
+				: NULL;
+	char *text = canary_identity_scrub(identity, mail->text, shown);
+	char **names = scrub_names(identity, shown, mail->attachments);
+	gboolean ok = canary_envelope_seal_content(ingest->store, case_id, &to, subject, text,
+						   mail->attachments, names, NULL, error);
+	// Wipe after sealing: these are the only plaintext copies we made.
+	canary_wipe_free(subject);
+	canary_wipe_free(text);
+	free_names(names, mail->attachments->len);
+	return ok;
 }
 
 gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
@@ -103,7 +200,7 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 	gsize size = 0;
 	const void *data = g_bytes_get_data(raw, &size);
 	guint8 hash[32];
-	canary_seal_content_hash(NULL, data, size, hash);
+	canary_seal_content_hash(ingest->pseudonym_key, data, size, hash);
 
 	gboolean found = FALSE;
 	if (!find_duplicate(ingest, source, hash, result_r, &found, error))
@@ -112,6 +209,17 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 		return TRUE;
 
 	g_autoptr(canary_mail) mail = canary_mail_parse(raw, &ingest->config->limits);
+	if (source->full_size > size) {
+		/* Only the header block was fetched: the message stays on the
+		 * server, in the quarantine folder, for the custodian. */
+		mail->quarantine = CANARY_QUARANTINE_TOO_LARGE;
+		size = (gsize)source->full_size;
+	}
+	g_autoptr(canary_identity) identity = canary_identity_extract(mail);
+	g_autofree char *pseudonym =
+		identity->primary != NULL
+			? canary_seal_pseudonym(ingest->pseudonym_key, identity->primary)
+			: NULL;
 	gboolean quarantined = mail->quarantine != CANARY_QUARANTINE_NONE;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	struct canary_case_new c = {
@@ -121,6 +229,7 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 		.status = quarantined ? CANARY_STATUS_QUARANTINED : CANARY_STATUS_NEW,
 		.rule = DEFAULT_RULE,
 		.quarantine_reason = canary_quarantine_name(mail->quarantine),
+		.pseudonym = pseudonym,
 		.size = (gint64)size,
 		.attachments = mail->attachments->len,
 		.content_hash = hash,
@@ -135,5 +244,8 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 	result_r->ref = ref;
 	result_r->outcome = quarantined ? CANARY_INGEST_QUARANTINED : CANARY_INGEST_FILED;
 	result_r->quarantine = mail->quarantine;
-	return store_content(ingest, id, mail, error);
+	return seal_case(ingest, id, mail, identity, pseudonym, error) &&
+	       canary_store_add_event(ingest->store, ref, ingest->actor,
+				      quarantined ? "quarantined" : "filed",
+				      quarantined ? c.quarantine_reason : c.section, error);
 }

@@ -23,6 +23,8 @@ struct canary_ingest_source {
 	guint32 uid;          /* with MAILBOX */
 	gint64 received_at;   /* when the server got it (Unix UTC); 0: read it
 				 from the message's own headers */
+	guint64 full_size;    /* when RAW is only the header block of a message
+				 too large to fetch: its real size; else 0 */
 };
 
 enum canary_ingest_outcome {
@@ -40,9 +42,12 @@ struct canary_ingest_result {
 struct canary_ingest;
 
 /* Prepares the pipeline for CONFIG, writing into STORE (both borrowed and
- * must outlive it). Returns a new pipeline; free with canary_ingest_free(). */
+ * must outlive it), loading the public keys CONFIG names (a secret key file
+ * is refused). ACTOR names who ingests in the case history ("canaryd").
+ * Returns a new pipeline; free with canary_ingest_free(). */
 struct canary_ingest *canary_ingest_new(const struct canary_config *config,
-					struct canary_store *store, GError **error);
+					struct canary_store *store, const char *actor,
+					GError **error);
 void canary_ingest_free(struct canary_ingest *ingest);
 
 /* Turns RAW into a case, or recognises it as already stored (by IMAP source

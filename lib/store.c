@@ -3,6 +3,8 @@
  * moves forward only, one numbered migration at a time. */
 #include "store.h"
 
+#include "seal.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -55,6 +57,26 @@ static const char *const migrations[] = {
 	"CREATE TABLE ref_counters ("
 	"  year INTEGER PRIMARY KEY,"
 	"  last INTEGER NOT NULL);",
+	/* 2: the case history. No foreign key: the history outlives purged
+	 * cases. Triggers keep it append-only. */
+	"CREATE TABLE events ("
+	"  id INTEGER PRIMARY KEY,"
+	"  ref TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  detail TEXT,"
+	"  prev_hash BLOB NOT NULL,"
+	"  hash BLOB NOT NULL);"
+	"CREATE INDEX events_by_ref ON events (ref, id);"
+	"CREATE TRIGGER events_no_update BEFORE UPDATE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'the case history is append-only'); END;"
+	"CREATE TRIGGER events_no_delete BEFORE DELETE ON events"
+	"  BEGIN SELECT RAISE(ABORT, 'the case history is append-only'); END;"
+	/* What the daemon remembers between passes and tells health checks. */
+	"CREATE TABLE state ("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL) WITHOUT ROWID;",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == CANARY_STORE_SCHEMA_VERSION);
 
@@ -72,6 +94,11 @@ enum stmt_id {
 	STMT_GET_BLOB,
 	STMT_LIST,
 	STMT_GET_CASE,
+	STMT_LAST_EVENT_HASH,
+	STMT_INSERT_EVENT,
+	STMT_LIST_EVENTS,
+	STMT_GET_STATE,
+	STMT_SET_STATE,
 	STMT_COUNT
 };
 
@@ -101,6 +128,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
 		      "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR section = ?2) "
 		      "AND received_at >= ?3 ORDER BY received_at, id",
 	[STMT_GET_CASE] = "SELECT " CASE_COLUMNS " FROM cases WHERE ref = ?1",
+	[STMT_LAST_EVENT_HASH] = "SELECT id, hash FROM events ORDER BY id DESC LIMIT 1",
+	[STMT_INSERT_EVENT] = "INSERT INTO events (id, ref, at, actor, action, detail, prev_hash, "
+			      "hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[STMT_LIST_EVENTS] = "SELECT id, ref, at, actor, action, detail, prev_hash, hash "
+			     "FROM events WHERE ?1 IS NULL OR ref = ?1 ORDER BY id",
+	[STMT_GET_STATE] = "SELECT value FROM state WHERE key = ?1",
+	[STMT_SET_STATE] = "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)",
 };
 
 struct canary_store {
@@ -674,4 +708,164 @@ struct canary_case *canary_store_get_case(struct canary_store *store, const char
 	else if (rc != SQLITE_ROW)
 		set_db_error(store, rc, "reading a case", error);
 	return c;
+}
+
+void canary_event_free(struct canary_event *event)
+{
+	if (event == NULL)
+		return;
+	g_free(event->ref);
+	g_free(event->actor);
+	g_free(event->action);
+	g_free(event->detail);
+	g_free(event);
+}
+
+/* Appends a 64-bit little-endian number to BUF. */
+static void append_u64(GByteArray *buf, guint64 v)
+{
+	guint8 b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (guint8)(v >> (8 * i));
+	g_byte_array_append(buf, b, sizeof(b));
+}
+
+/* Appends a length-prefixed string (NULL and "" differ). */
+static void append_str(GByteArray *buf, const char *s)
+{
+	if (s == NULL) {
+		append_u64(buf, G_MAXUINT64);
+		return;
+	}
+	gsize len = strlen(s);
+	append_u64(buf, len);
+	g_byte_array_append(buf, (const guint8 *)s, (guint)len);
+}
+
+void canary_store_event_hash(const struct canary_event *e, guint8 out[32])
+{
+	/* Unambiguous: every field fixed-size or length-prefixed. */
+	g_autoptr(GByteArray) buf = g_byte_array_new();
+	g_byte_array_append(buf, e->prev_hash, 32);
+	append_u64(buf, (guint64)e->id);
+	append_u64(buf, (guint64)e->at);
+	append_str(buf, e->ref);
+	append_str(buf, e->actor);
+	append_str(buf, e->action);
+	append_str(buf, e->detail);
+	canary_seal_chain_hash(buf->data, buf->len, out);
+}
+
+/* Copies a 32-byte blob column into OUT (zeros if it has another size). */
+static void column_hash(sqlite3_stmt *s, int i, guint8 out[32])
+{
+	memset(out, 0, 32);
+	if (sqlite3_column_bytes(s, i) == 32)
+		memcpy(out, sqlite3_column_blob(s, i), 32);
+}
+
+/* Inserts E (its id and prev_hash set from the last event). */
+static gboolean insert_event(struct canary_store *store, struct canary_event *e, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_LAST_EVENT_HASH, error);
+	if (s == NULL)
+		return FALSE;
+	int rc = sqlite3_step(s);
+	e->id = 1;
+	memset(e->prev_hash, 0, 32);
+	if (rc == SQLITE_ROW) {
+		e->id = sqlite3_column_int64(s, 0) + 1;
+		column_hash(s, 1, e->prev_hash);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		set_db_error(store, rc, "reading the case history", error);
+		return FALSE;
+	}
+	canary_store_event_hash(e, e->hash);
+
+	s = stmt(store, STMT_INSERT_EVENT, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int64(s, 1, e->id);
+	bind_text(s, 2, e->ref);
+	sqlite3_bind_int64(s, 3, e->at);
+	bind_text(s, 4, e->actor);
+	bind_text(s, 5, e->action);
+	bind_text(s, 6, e->detail);
+	sqlite3_bind_blob(s, 7, e->prev_hash, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 8, e->hash, 32, SQLITE_STATIC);
+	return step_done(store, s, "recording in the case history", error);
+}
+
+gboolean canary_store_add_event(struct canary_store *store, const char *ref, const char *actor,
+				const char *action, const char *detail, GError **error)
+{
+	struct canary_event e = {
+		.ref = (char *)ref,
+		.at = g_get_real_time() / G_USEC_PER_SEC,
+		.actor = (char *)actor,
+		.action = (char *)action,
+		.detail = (char *)detail,
+	};
+	gboolean own = sqlite3_get_autocommit(store->db) != 0;
+	if (own && !canary_store_begin(store, error))
+		return FALSE;
+	if (!insert_event(store, &e, error)) {
+		if (own)
+			canary_store_rollback(store);
+		return FALSE;
+	}
+	return !own || canary_store_commit(store, error);
+}
+
+GPtrArray *canary_store_list_events(struct canary_store *store, const char *ref,
+				    GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_LIST_EVENTS, error);
+	if (s == NULL)
+		return NULL;
+	bind_text(s, 1, ref);
+	GPtrArray *events = g_ptr_array_new_with_free_func((GDestroyNotify)canary_event_free);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct canary_event *e = g_new0(struct canary_event, 1);
+		e->id = sqlite3_column_int64(s, 0);
+		e->ref = column_strdup(s, 1);
+		e->at = sqlite3_column_int64(s, 2);
+		e->actor = column_strdup(s, 3);
+		e->action = column_strdup(s, 4);
+		e->detail = column_strdup(s, 5);
+		column_hash(s, 6, e->prev_hash);
+		column_hash(s, 7, e->hash);
+		g_ptr_array_add(events, e);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		set_db_error(store, rc, "reading the case history", error);
+		g_ptr_array_unref(events);
+		return NULL;
+	}
+	return events;
+}
+
+gboolean canary_store_get_state(struct canary_store *store, const char *key, char **value_r,
+				GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_GET_STATE, error);
+	if (s == NULL)
+		return FALSE;
+	bind_text(s, 1, key);
+	return query_text(store, s, value_r, error);
+}
+
+gboolean canary_store_set_state(struct canary_store *store, const char *key, const char *value,
+				GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_SET_STATE, error);
+	if (s == NULL)
+		return FALSE;
+	bind_text(s, 1, key);
+	bind_text(s, 2, value);
+	return step_done(store, s, "recording the daemon's state", error);
 }

@@ -19,7 +19,7 @@ enum canary_store_error {
 };
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define CANARY_STORE_SCHEMA_VERSION 1
+#define CANARY_STORE_SCHEMA_VERSION 2
 
 /* Case statuses, as stored. */
 #define CANARY_STATUS_NEW "new"
@@ -118,6 +118,43 @@ GPtrArray *canary_store_list_cases(struct canary_store *store,
  * ("no such case R-2026-000999"). Free with canary_case_free(). */
 struct canary_case *canary_store_get_case(struct canary_store *store, const char *ref,
 					  GError **error);
+
+/* --- The case history: append-only, hash-chained ------------------------ */
+
+/* One recorded action. Detail is metadata only ("attachment 2", "section
+ * mena"), never content. */
+struct canary_event {
+	gint64 id;
+	char *ref;
+	gint64 at; /* Unix UTC */
+	char *actor, *action, *detail; /* detail may be NULL */
+	guint8 prev_hash[32], hash[32];
+};
+void canary_event_free(struct canary_event *event);
+
+/* Appends an event for case REF (which need not exist any more: purges are
+ * recorded too). Each event carries the BLAKE2b hash of the one before.
+ * Opens its own transaction unless the caller holds one. */
+gboolean canary_store_add_event(struct canary_store *store, const char *ref, const char *actor,
+				const char *action, const char *detail, GError **error);
+
+/* Computes the chain hash of E from its fields and prev_hash, as stored. */
+void canary_store_event_hash(const struct canary_event *e, guint8 out[32]);
+
+/* Returns the events of REF (or of every case when REF is NULL), oldest
+ * first, as a new array of struct canary_event * that frees its elements. */
+GPtrArray *canary_store_list_events(struct canary_store *store, const char *ref,
+				    GError **error);
+
+/* --- Daemon state: small named values, in clear, never personal data --- */
+
+/* Reads KEY: TRUE with a new string in *VALUE_R, or NULL when unset. */
+gboolean canary_store_get_state(struct canary_store *store, const char *key, char **value_r,
+				GError **error);
+
+/* Sets KEY to VALUE (autocommit unless the caller holds a transaction). */
+gboolean canary_store_set_state(struct canary_store *store, const char *key, const char *value,
+				GError **error);
 
 typedef struct canary_case canary_case;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_case, canary_case_free)

@@ -12,9 +12,7 @@ static char *config_path;
 static void setup(void)
 {
 	tmpdir = tu_make_tempdir();
-	config_path = tu_write_file(tmpdir, "canary.conf",
-				    "[store]\ndatabase = state/canary.db\n"
-				    "[logging]\nlevel = warning\n");
+	config_path = tu_make_canary_home(tmpdir, FALSE, NULL);
 }
 
 static void teardown(void)
@@ -84,7 +82,8 @@ START_TEST(test_help)
 	ck_assert_int_eq(tu_run(argv, NULL, &out, NULL), 0);
 	ck_assert_ptr_nonnull(strstr(out, "import"));
 	ck_assert_ptr_nonnull(strstr(out, "check-config"));
-	static const char *const commands[] = { "import", "list", "check-config" };
+	static const char *const commands[] = { "import", "list", "check-config", "show",
+						"reveal", "attachment", "keygen" };
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
 		g_autofree char *help = NULL;
 		const char *sub[] = { CANARY_TOOL_PATH, commands[i], "--help", NULL };

@@ -7,7 +7,7 @@
 #include "testutil.h"
 
 static char *tmpdir;
-static struct canary_config config;
+static struct canary_config *config;
 static struct canary_store *store;
 static struct canary_ingest *ingest;
 
@@ -15,20 +15,21 @@ static void setup(void)
 {
 	ck_assert(canary_process_init(NULL));
 	tmpdir = tu_make_tempdir();
-	memset(&config, 0, sizeof(config));
-	canary_limits_init_default(&config.limits);
-	g_autofree char *db = g_build_filename(tmpdir, "canary.db", NULL);
+	g_autofree char *config_path = tu_make_canary_home(tmpdir, FALSE, NULL);
 	g_autoptr(GError) error = NULL;
-	store = canary_store_open(db, NULL, &error);
+	config = canary_config_load(config_path, &error);
+	ck_assert_msg(config != NULL, "%s", error ? error->message : "?");
+	store = canary_store_open(config->store.database, NULL, &error);
 	ck_assert_msg(store != NULL, "%s", error ? error->message : "?");
-	ingest = canary_ingest_new(&config, store, &error);
-	ck_assert_ptr_nonnull(ingest);
+	ingest = canary_ingest_new(config, store, "test", &error);
+	ck_assert_msg(ingest != NULL, "%s", error ? error->message : "?");
 }
 
 static void teardown(void)
 {
 	g_clear_pointer(&ingest, canary_ingest_free);
 	canary_store_close(&store);
+	g_clear_pointer(&config, canary_config_free);
 	tu_rmtree(tmpdir);
 	g_clear_pointer(&tmpdir, g_free);
 	canary_process_shutdown();
@@ -157,7 +158,7 @@ END_TEST
 
 START_TEST(test_limits_quarantine)
 {
-	config.limits.max_message_size = 100;
+	config->limits.max_message_size = 100;
 	g_autoptr(GString) big = g_string_new("From: a@example.org\nSubject: big\n\n");
 	for (int i = 0; i < 20; i++)
 		g_string_append(big, "0123456789\n");

@@ -1,6 +1,8 @@
 /* testutil.c: shared helpers for the Check suites. */
 #include "testutil.h"
 
+#include "seal.h"
+
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -99,4 +101,34 @@ guint tu_count_in_file(const char *path, const void *needle, gsize len)
 	}
 	g_free(contents);
 	return count;
+}
+
+char *tu_make_canary_home(const char *dir, gboolean with_triage, const char *extra_config)
+{
+	/* Test-only: cheap Argon2id limits (see seal.c). */
+	g_setenv("CANARY_TEST_FAST_KDF", "1", TRUE);
+	g_autofree char *keys = g_build_filename(dir, "keys", NULL);
+	g_mkdir_with_parents(keys, 0700);
+	static const char *const names[] = { "custodian", "section", "triage", "other" };
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autoptr(GError) error = NULL;
+		if (!canary_key_generate(keys, names[i], TU_PASSPHRASE, strlen(TU_PASSPHRASE), FALSE,
+					 &error))
+			ck_abort_msg("keygen %s: %s", names[i], error->message);
+	}
+	g_autofree char *pseudonym = g_build_filename(keys, "pseudonym.key", NULL);
+	g_autoptr(GError) error = NULL;
+	if (!canary_key_generate_pseudonym(pseudonym, FALSE, &error))
+		ck_abort_msg("pseudonym key: %s", error->message);
+	g_autofree char *pass = tu_write_file(dir, "passphrase", TU_PASSPHRASE "\n");
+	g_autofree char *config = g_strdup_printf(
+		"[store]\ndatabase = state/canary.db\n"
+		"[logging]\nlevel = info\n"
+		"[keys]\ncustodian_public = keys/custodian.pub\n"
+		"default_section_public = keys/section.pub\n"
+		"pseudonym_key = keys/pseudonym.key\n"
+		"%s%s",
+		with_triage ? "triage_public = keys/triage.pub\n" : "",
+		extra_config != NULL ? extra_config : "");
+	return tu_write_file(dir, "canary.conf", config);
 }

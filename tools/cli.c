@@ -1,8 +1,15 @@
 /* cli.c: what every canary subcommand shares. */
 #include "cli.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 /* Anything from outside (a path, a message from a library) may carry
  * terminal escapes: print control characters as \xNN. */
@@ -32,14 +39,13 @@ void cli_error(const char *format, ...)
 }
 
 gboolean cli_parse(int *argc, char ***argv, const char *parameters, const char *description,
-		   GOptionEntry *entries, struct cli_common *common)
+                   GOptionEntry *entries, struct cli_common *common)
 {
 	GOptionEntry common_entries[] = {
-		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &common->config_path,
-		  "Configuration file (default: $CANARY_CONFIG, else " CANARY_CONFIG_DEFAULT_PATH ")",
-		  "FILE" },
-		G_OPTION_ENTRY_NULL
-	};
+	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &common->config_path,
+	     "Configuration file (default: $CANARY_CONFIG, else " CANARY_CONFIG_DEFAULT_PATH ")",
+	     "FILE"},
+	    G_OPTION_ENTRY_NULL};
 	g_autoptr(GOptionContext) context = g_option_context_new(parameters);
 	g_option_context_set_summary(context, description);
 	g_option_context_add_main_entries(context, common_entries, NULL);
@@ -67,7 +73,7 @@ struct canary_store *cli_open_store(const struct canary_config *config)
 {
 	g_autoptr(GError) error = NULL;
 	struct canary_store *store =
-		canary_store_open(config->store.database, config->store.group, &error);
+	    canary_store_open(config->store.database, config->store.group, &error);
 	if (store == NULL)
 		cli_error("%s", error->message);
 	return store;
@@ -93,4 +99,228 @@ char *cli_format_size(gint64 bytes)
 	if (value < 10)
 		return g_strdup_printf("%.1f%c", value, units[unit]);
 	return g_strdup_printf("%.0f%c", value, units[unit]);
+}
+
+/* A passphrase buffer of CAPACITY bytes in locked, guarded memory. */
+static struct cli_passphrase *cli_passphrase_new(gsize capacity)
+{
+	struct cli_passphrase *p = g_new0(struct cli_passphrase, 1);
+	p->text = sodium_malloc(capacity);
+	if (p->text == NULL)
+		g_error("out of memory for a passphrase");
+	memset(p->text, 0, capacity);
+	return p;
+}
+
+void cli_passphrase_free(struct cli_passphrase *passphrase)
+{
+	if (passphrase == NULL)
+		return;
+	sodium_free(passphrase->text); /* wipes */
+	g_free(passphrase);
+}
+
+#define PASSPHRASE_MAX 1024
+
+/* Reads one line from FD into P (without the newline). FALSE on EOF/error. */
+static gboolean read_line(int fd, struct cli_passphrase *p)
+{
+	p->len = 0;
+	for (;;) {
+		char c;
+		ssize_t n = read(fd, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return p->len > 0;
+		if (c == '\n')
+			break;
+		if (p->len + 1 >= PASSPHRASE_MAX)
+			return FALSE;
+		p->text[p->len++] = c;
+	}
+	if (p->len > 0 && p->text[p->len - 1] == '\r')
+		p->len--;
+	p->text[p->len] = '\0';
+	return TRUE;
+}
+
+/* Asks for a passphrase on the terminal with echo off. */
+static struct cli_passphrase *ask_terminal(const char *prompt)
+{
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		cli_error("no terminal to ask for the passphrase: use --passphrase-file");
+		return NULL;
+	}
+	struct termios old, quiet;
+	gboolean have_termios = tcgetattr(fd, &old) == 0;
+	if (have_termios) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		quiet.c_lflag |= ICANON;
+		tcsetattr(fd, TCSAFLUSH, &quiet);
+	}
+	ssize_t ignored = write(fd, prompt, strlen(prompt));
+	struct cli_passphrase *p = cli_passphrase_new(PASSPHRASE_MAX);
+	gboolean ok = read_line(fd, p);
+	ignored = write(fd, "\n", 1);
+	(void)ignored;
+	if (have_termios)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	close(fd);
+	if (!ok) {
+		cli_passphrase_free(p);
+		cli_error("no passphrase given");
+		return NULL;
+	}
+	return p;
+}
+
+struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt, gboolean confirm)
+{
+	if (file != NULL) {
+		int fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			cli_error("%s: %s", file, g_strerror(errno));
+			return NULL;
+		}
+		struct cli_passphrase *p = cli_passphrase_new(PASSPHRASE_MAX);
+		gboolean ok = read_line(fd, p);
+		close(fd);
+		if (!ok || p->len == 0) {
+			cli_passphrase_free(p);
+			cli_error("%s: expected the passphrase on its first line (1 to %d bytes)",
+			          file, PASSPHRASE_MAX - 1);
+			return NULL;
+		}
+		return p;
+	}
+	struct cli_passphrase *p = ask_terminal(prompt);
+	if (p == NULL || !confirm)
+		return p;
+	struct cli_passphrase *again = ask_terminal("Repeat the passphrase: ");
+	gboolean same = again != NULL && again->len == p->len &&
+	                sodium_memcmp(again->text, p->text, p->len) == 0;
+	cli_passphrase_free(again);
+	if (!same) {
+		cli_passphrase_free(p);
+		cli_error("the two passphrases differ");
+		return NULL;
+	}
+	return p;
+}
+
+/* TRUE for characters that can reorder or hide text on a terminal: C0/C1
+ * controls, bidi embeddings, overrides and isolates, and invisible marks. */
+static gboolean is_dangerous(gunichar c)
+{
+	if (c == '\n' || c == '\t')
+		return FALSE;
+	if (c < 0x20 || (c >= 0x7f && c < 0xa0))
+		return TRUE;
+	return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0x200e ||
+	       c == 0x200f || c == 0x061c || c == 0xfeff;
+}
+
+void cli_print_untrusted(FILE *out, const char *text, gsize len)
+{
+	const char *p = text, *end = text + len;
+	while (p < end) {
+		gunichar c = g_utf8_get_char_validated(p, end - p);
+		if (c == (gunichar)-1 || c == (gunichar)-2) {
+			fputs("\xef\xbf\xbd", out); /* U+FFFD */
+			p++;
+			continue;
+		}
+		const char *next = g_utf8_next_char(p);
+		if (c == '\r' && next < end && *next == '\n') {
+			p = next; /* CRLF: keep the line break only */
+			continue;
+		}
+		if (!is_dangerous(c))
+			fwrite(p, 1, (size_t)(next - p), out);
+		else if (c < 0x100)
+			fprintf(out, "\\x%02x", c);
+		else
+			fprintf(out, "\\u{%04x}", c);
+		p = next;
+	}
+}
+
+const char *cli_actor(void)
+{
+	static char name[64];
+	if (name[0] == '\0') {
+		struct passwd *pw = getpwuid(getuid());
+		if (pw != NULL)
+			g_strlcpy(name, pw->pw_name, sizeof(name));
+		else
+			g_snprintf(name, sizeof(name), "uid %u", (unsigned)getuid());
+	}
+	return name;
+}
+
+struct canary_secret_key *cli_load_secret_key(const char *path, const char *passphrase_file)
+{
+	g_autofree char *prompt = g_strdup_printf("Passphrase for %s: ", path);
+	struct cli_passphrase *pass = cli_read_passphrase(passphrase_file, prompt, FALSE);
+	if (pass == NULL)
+		return NULL;
+	g_autoptr(GError) error = NULL;
+	struct canary_secret_key *key = canary_key_load_secret(path, pass->text, pass->len, &error);
+	cli_passphrase_free(pass);
+	if (key == NULL)
+		cli_error("%s", error->message);
+	return key;
+}
+
+struct canary_case *cli_get_case(struct canary_store *store, const char *ref)
+{
+	g_autoptr(GError) error = NULL;
+	struct canary_case *c = canary_store_get_case(store, ref, &error);
+	if (c == NULL)
+		cli_error("%s", error->message);
+	return c;
+}
+
+gboolean cli_record(struct canary_store *store, const char *ref, const char *action,
+                    const char *detail)
+{
+	g_autoptr(GError) error = NULL;
+	if (!canary_store_add_event(store, ref, cli_actor(), action, detail, &error)) {
+		cli_error("%s", error->message);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+int cli_session_open(struct cli_session *session, const struct cli_common *common, const char *ref,
+                     const char *key_path, const char *passphrase_file)
+{
+	*session = (struct cli_session){0};
+	session->config = cli_load_config(common);
+	if (session->config == NULL)
+		return CLI_EXIT_CONFIG;
+	session->store = cli_open_store(session->config);
+	if (session->store == NULL)
+		return CLI_EXIT_STORE;
+	session->c = cli_get_case(session->store, ref);
+	if (session->c == NULL)
+		return CLI_EXIT_NOT_FOUND;
+	if (key_path != NULL) {
+		session->key = cli_load_secret_key(key_path, passphrase_file);
+		if (session->key == NULL)
+			return CLI_EXIT_KEY;
+	}
+	return CLI_EXIT_OK;
+}
+
+void cli_session_close(struct cli_session *session)
+{
+	canary_secret_key_free(session->key);
+	canary_case_free(session->c);
+	canary_store_close(&session->store);
+	canary_config_free(session->config);
+	*session = (struct cli_session){0};
 }

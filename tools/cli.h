@@ -4,8 +4,10 @@
 #define CANARY_CLI_H
 
 #include <glib.h>
+#include <stdio.h>
 
 #include "config.h"
+#include "seal.h"
 #include "store.h"
 
 /* Exit codes, documented in canary(1). */
@@ -15,7 +17,8 @@ enum {
 	CLI_EXIT_USAGE = 2,     /* wrong options or arguments */
 	CLI_EXIT_CONFIG = 3,    /* the configuration is unusable */
 	CLI_EXIT_STORE = 4,     /* the database cannot be used */
-	CLI_EXIT_NOT_FOUND = 5, /* no such case */
+	CLI_EXIT_NOT_FOUND = 5, /* no such case, attachment or event */
+	CLI_EXIT_KEY = 6,       /* a key cannot be loaded, or does not open the case */
 };
 
 struct cli_command {
@@ -53,3 +56,53 @@ char *cli_format_time(gint64 t);
 char *cli_format_size(gint64 bytes);
 
 #endif
+
+/* --- Secrets and untrusted text (for commands that open sealed cases) --- */
+
+/* A passphrase in locked memory; free with cli_passphrase_free(). */
+struct cli_passphrase {
+	char *text; /* NUL-terminated, sodium_malloc()ed */
+	gsize len;
+};
+
+/* Reads a passphrase: the first line of FILE when FILE is not NULL, else
+ * from the terminal without echo (asked twice when CONFIRM). Prints the
+ * problem and returns NULL on failure. */
+struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt,
+					   gboolean confirm);
+void cli_passphrase_free(struct cli_passphrase *passphrase);
+
+/* Writes TEXT from a message to OUT with every control character, bidi
+ * override and invalid byte made harmless: tabs and newlines stay, other
+ * controls become "\xNN" or "\u{NNNN}", invalid UTF-8 becomes U+FFFD. */
+void cli_print_untrusted(FILE *out, const char *text, gsize len);
+
+/* The Unix user running the command, for the case history. Static string. */
+const char *cli_actor(void);
+
+/* Loads the secret key at PATH, with the passphrase from PASSPHRASE_FILE or
+ * the terminal. Prints the problem and returns NULL on failure. */
+struct canary_secret_key *cli_load_secret_key(const char *path, const char *passphrase_file);
+
+/* Looks up case REF. Prints "no such case ..." and returns NULL when absent. */
+struct canary_case *cli_get_case(struct canary_store *store, const char *ref);
+
+/* Records ACTION on REF in the case history, as the current Unix user.
+ * Prints the problem and returns FALSE on failure. */
+gboolean cli_record(struct canary_store *store, const char *ref, const char *action,
+		    const char *detail);
+
+/* What a command that opens one sealed case holds. */
+struct cli_session {
+	struct canary_config *config;
+	struct canary_store *store;
+	struct canary_case *c;
+	struct canary_secret_key *key;
+};
+
+/* Loads the config, opens the store, finds case REF and (when KEY_PATH is
+ * not NULL) loads the secret key. Returns CLI_EXIT_OK, or the exit code
+ * after printing the problem. Release with cli_session_close() either way. */
+int cli_session_open(struct cli_session *session, const struct cli_common *common,
+		     const char *ref, const char *key_path, const char *passphrase_file);
+void cli_session_close(struct cli_session *session);

@@ -5,5 +5,9 @@
 int cmd_check_config(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_keygen(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_reveal(int argc, char **argv);
+int cmd_attachment(int argc, char **argv);
 
 #endif

@@ -1,0 +1,549 @@
+/* check_confidentiality.c: the promise canary exists for. Every test
+ * message goes in, each key opens exactly what it should, sealed blobs
+ * cannot be swapped or altered, and nothing that identifies a submitter or
+ * says what they wrote is left in clear in the database, its WAL and
+ * shared-memory files, or anything the programs logged. */
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "identity.h"
+#include "ingest.h"
+#include "process.h"
+#include "testutil.h"
+
+static char *tmpdir;
+static char *config_path;
+static char *log_path;
+
+static void setup(void)
+{
+	ck_assert(canary_process_init(NULL));
+	tmpdir = tu_make_tempdir();
+	config_path = tu_make_canary_home(tmpdir, TRUE, NULL);
+	log_path = g_build_filename(tmpdir, "programs.log", NULL);
+	ck_assert(g_file_set_contents(log_path, "", 0, NULL));
+}
+
+static void teardown(void)
+{
+	tu_rmtree(tmpdir);
+	g_clear_pointer(&tmpdir, g_free);
+	g_clear_pointer(&config_path, g_free);
+	g_clear_pointer(&log_path, g_free);
+	canary_process_shutdown();
+}
+
+/* Appends TEXT to the programs' log. */
+static void append_log(const char *text)
+{
+	if (text == NULL)
+		return;
+	FILE *f = fopen(log_path, "a");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Runs canary with ARGV (NULL-terminated, after the program name) plus
+ * -c CONFIG; stderr goes to the log. Returns the exit status. */
+static int canary_v(char **out_r, const char *const *args)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_ptr_array_add(argv, (gpointer)CANARY_TOOL_PATH);
+	for (size_t i = 0; args[i] != NULL; i++)
+		g_ptr_array_add(argv, (gpointer)args[i]);
+	g_ptr_array_add(argv, (gpointer) "-c");
+	g_ptr_array_add(argv, config_path);
+	g_ptr_array_add(argv, NULL);
+	g_autofree char *err = NULL;
+	int status = tu_run((const char *const *)argv->pdata, NULL, out_r, &err);
+	append_log(err);
+	return status;
+}
+
+static char *key_path(const char *name)
+{
+	g_autofree char *file = g_strdup_printf("%s.key", name);
+	return g_build_filename(tmpdir, "keys", file, NULL);
+}
+
+static char *pass_path(void)
+{
+	return g_build_filename(tmpdir, "passphrase", NULL);
+}
+
+/* Runs "canary COMMAND REF --key keys/KEY.key --passphrase-file ...". */
+static int with_key(const char *command, const char *ref, const char *key, char **out_r)
+{
+	g_autofree char *k = key_path(key);
+	g_autofree char *p = pass_path();
+	const char *args[] = { command, ref, "--key", k, "--passphrase-file", p, NULL };
+	return canary_v(out_r, args);
+}
+
+/* Lists every corpus file (demo and mail) as paths under tests/data. */
+static GPtrArray *corpus_files(void)
+{
+	GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
+	static const char *const dirs[] = { "demo", "mail" };
+	for (size_t d = 0; d < G_N_ELEMENTS(dirs); d++) {
+		g_autofree char *path = tu_data_path(dirs[d]);
+		g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+		ck_assert_ptr_nonnull(dir);
+		for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
+			if (g_str_has_suffix(name, ".eml"))
+				g_ptr_array_add(files, g_build_filename(dirs[d], name, NULL));
+		}
+	}
+	g_ptr_array_sort(files, (GCompareFunc)g_strcmp0);
+	return files;
+}
+
+/* --- Round trip through the library ----------------------------------- */
+
+START_TEST(test_round_trip_every_message)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_config) config = canary_config_load(config_path, &error);
+	ck_assert_msg(config != NULL, "%s", error ? error->message : "?");
+	struct canary_store *store = canary_store_open(config->store.database, NULL, &error);
+	ck_assert_ptr_nonnull(store);
+	struct canary_ingest *ingest = canary_ingest_new(config, store, "test", &error);
+	ck_assert_msg(ingest != NULL, "%s", error ? error->message : "?");
+
+	g_autofree char *sk = key_path("section"), *tk = key_path("triage"),
+			*ck = key_path("custodian"), *ok = key_path("other");
+	const char *pw = TU_PASSPHRASE;
+	g_autoptr(canary_secret_key) section = canary_key_load_secret(sk, pw, strlen(pw), NULL);
+	g_autoptr(canary_secret_key) triage = canary_key_load_secret(tk, pw, strlen(pw), NULL);
+	g_autoptr(canary_secret_key) custodian = canary_key_load_secret(ck, pw, strlen(pw), NULL);
+	g_autoptr(canary_secret_key) other = canary_key_load_secret(ok, pw, strlen(pw), NULL);
+	ck_assert(section && triage && custodian && other);
+
+	g_autoptr(GPtrArray) files = corpus_files();
+	for (guint i = 0; i < files->len; i++) {
+		const char *file = files->pdata[i];
+		g_autoptr(GBytes) raw = tu_data_bytes(file);
+		struct canary_ingest_source src = { 0 };
+		struct canary_ingest_result result;
+		ck_assert(canary_store_begin(store, NULL));
+		ck_assert_msg(canary_ingest_message(ingest, raw, &src, &result, &error), "%s: %s",
+			      file, error ? error->message : "?");
+		ck_assert(canary_store_commit(store, NULL));
+		if (result.outcome == CANARY_INGEST_DUPLICATE) {
+			canary_ingest_result_clear(&result);
+			continue;
+		}
+		g_autoptr(canary_case) c = canary_store_get_case(store, result.ref, NULL);
+		g_autoptr(canary_mail) mail = canary_mail_parse(raw, &config->limits);
+		g_autoptr(canary_identity) expected = canary_identity_extract(mail);
+
+		/* The custodian gets the identity and the untouched original. */
+		g_autoptr(GBytes) raw_back = NULL;
+		g_autoptr(canary_identity) id =
+			canary_envelope_open_identity(store, c->id, custodian, &raw_back, &error);
+		ck_assert_msg(id != NULL, "%s: %s", file, error ? error->message : "?");
+		ck_assert(g_bytes_equal(raw, raw_back));
+		ck_assert_uint_eq(id->addresses->len, expected->addresses->len);
+		ck_assert_uint_eq(id->ips->len, expected->ips->len);
+		ck_assert_uint_eq(id->phones->len, expected->phones->len);
+		ck_assert_ptr_null(canary_envelope_open_identity(store, c->id, section, NULL, NULL));
+		ck_assert_ptr_null(canary_envelope_open_identity(store, c->id, other, NULL, NULL));
+
+		if (result.outcome == CANARY_INGEST_QUARANTINED) {
+			/* Quarantined: nobody but the custodian opens anything. */
+			ck_assert_ptr_null(canary_envelope_open_content(store, c->id, section, NULL));
+			canary_ingest_result_clear(&result);
+			continue;
+		}
+		g_autoptr(canary_case_content) content =
+			canary_envelope_open_content(store, c->id, section, &error);
+		ck_assert_msg(content != NULL, "%s: %s", file, error ? error->message : "?");
+		const char *shown = c->pseudonym != NULL ? c->pseudonym : "[sender]";
+		g_autofree char *scrubbed = canary_identity_scrub(expected, mail->text, shown);
+		ck_assert_str_eq(content->text, scrubbed);
+		ck_assert_uint_eq(content->attachments->len, mail->attachments->len);
+		for (guint a = 0; a < mail->attachments->len; a++) {
+			const struct canary_attachment *orig = mail->attachments->pdata[a];
+			g_autoptr(GBytes) data =
+				canary_envelope_open_attachment(store, c->id, triage, a, &error);
+			ck_assert_msg(data != NULL, "%s #%u: %s", file, a,
+				      error ? error->message : "?");
+			ck_assert(g_bytes_equal(data, orig->data));
+		}
+		g_autoptr(canary_case_content) via_triage =
+			canary_envelope_open_content(store, c->id, triage, NULL);
+		ck_assert_ptr_nonnull(via_triage);
+		g_autoptr(GError) denied = NULL;
+		ck_assert_ptr_null(canary_envelope_open_content(store, c->id, other, &denied));
+		ck_assert(g_error_matches(denied, CANARY_ENVELOPE_ERROR,
+					  CANARY_ENVELOPE_ERROR_NO_ACCESS));
+		ck_assert_ptr_null(canary_envelope_open_content(store, c->id, custodian, NULL));
+		canary_ingest_result_clear(&result);
+	}
+	canary_ingest_free(ingest);
+	canary_store_close(&store);
+}
+END_TEST
+
+/* --- Tampering ----------------------------------------------------------- */
+
+START_TEST(test_swapped_and_flipped_blobs_fail)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_config) config = canary_config_load(config_path, &error);
+	struct canary_store *store = canary_store_open(config->store.database, NULL, &error);
+	struct canary_ingest *ingest = canary_ingest_new(config, store, "test", &error);
+	ck_assert_ptr_nonnull(ingest);
+	static const char *const messages[] = {
+		"From: One <one@example.org>\nSubject: first report\n\nThe first body text.\n",
+		"From: Two <two@example.org>\nSubject: second report\n\nThe second body text.\n",
+	};
+	gint64 ids[2];
+	for (int i = 0; i < 2; i++) {
+		g_autoptr(GBytes) raw = g_bytes_new_static(messages[i], strlen(messages[i]));
+		struct canary_ingest_source src = { 0 };
+		struct canary_ingest_result result;
+		ck_assert(canary_store_begin(store, NULL));
+		ck_assert(canary_ingest_message(ingest, raw, &src, &result, &error));
+		ck_assert(canary_store_commit(store, NULL));
+		g_autoptr(canary_case) c = canary_store_get_case(store, result.ref, NULL);
+		ids[i] = c->id;
+		canary_ingest_result_clear(&result);
+	}
+	g_autofree char *sk = key_path("section");
+	g_autoptr(canary_secret_key) section =
+		canary_key_load_secret(sk, TU_PASSPHRASE, strlen(TU_PASSPHRASE), NULL);
+
+	/* Case 2's text copied into case 1: fails to open, names the field. */
+	g_autoptr(GBytes) text2 = canary_store_get_blob(store, ids[1], "text", NULL);
+	g_autoptr(GBytes) text1 = canary_store_get_blob(store, ids[0], "text", NULL);
+	ck_assert(canary_store_begin(store, NULL));
+	ck_assert(canary_store_put_blob(store, ids[0], "text", text2, NULL));
+	ck_assert(canary_store_commit(store, NULL));
+	ck_assert_ptr_null(canary_envelope_open_content(store, ids[0], section, &error));
+	ck_assert(g_error_matches(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_TAMPERED));
+	ck_assert_ptr_nonnull(strstr(error->message, "text"));
+	g_clear_error(&error);
+
+	/* Case 1's subject moved into its own text field: fails too. */
+	g_autoptr(GBytes) subject1 = canary_store_get_blob(store, ids[0], "subject", NULL);
+	ck_assert(canary_store_begin(store, NULL));
+	ck_assert(canary_store_put_blob(store, ids[0], "text", subject1, NULL));
+	ck_assert(canary_store_commit(store, NULL));
+	ck_assert_ptr_null(canary_envelope_open_content(store, ids[0], section, &error));
+	ck_assert(g_error_matches(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_TAMPERED));
+	g_clear_error(&error);
+
+	/* One flipped byte. */
+	gsize len = 0;
+	guint8 *flipped = g_memdup2(g_bytes_get_data(text1, &len), len);
+	flipped[len / 2] ^= 0x01;
+	g_autoptr(GBytes) bad = g_bytes_new_take(flipped, len);
+	ck_assert(canary_store_begin(store, NULL));
+	ck_assert(canary_store_put_blob(store, ids[0], "text", bad, NULL));
+	ck_assert(canary_store_commit(store, NULL));
+	ck_assert_ptr_null(canary_envelope_open_content(store, ids[0], section, &error));
+	ck_assert(g_error_matches(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_TAMPERED));
+	g_clear_error(&error);
+
+	/* Restored, it opens again. */
+	ck_assert(canary_store_begin(store, NULL));
+	ck_assert(canary_store_put_blob(store, ids[0], "text", text1, NULL));
+	ck_assert(canary_store_commit(store, NULL));
+	g_autoptr(canary_case_content) content =
+		canary_envelope_open_content(store, ids[0], section, &error);
+	ck_assert_ptr_nonnull(content);
+	ck_assert_str_eq(content->text, "The first body text.\n");
+
+	canary_ingest_free(ingest);
+	canary_store_close(&store);
+}
+END_TEST
+
+/* --- The commands ---------------------------------------------------------- */
+
+START_TEST(test_commands_open_only_with_the_right_key)
+{
+	g_autofree char *msg = tu_write_file(
+		tmpdir, "report.eml",
+		"From: \"Amara Diallo\" <amara.diallo@example.org>\n"
+		"Subject: Travel ban after Geneva\n"
+		"Content-Type: text/plain; charset=utf-8\n\n"
+		"I am Amara Diallo. After I spoke in Geneva my passport was seized.\n"
+		"Call me on +221 77 123 45 67.\n");
+	const char *import[] = { "import", msg, NULL };
+	g_autofree char *out = NULL;
+	ck_assert_int_eq(canary_v(&out, import), 0);
+	const char *list[] = { "list", "--json", NULL };
+	g_autofree char *json = NULL;
+	ck_assert_int_eq(canary_v(&json, list), 0);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	ck_assert(json_parser_load_from_data(parser, json, -1, NULL));
+	JsonArray *cases = json_node_get_array(json_parser_get_root(parser));
+	ck_assert_uint_eq(json_array_get_length(cases), 1);
+	JsonObject *o = json_array_get_object_element(cases, 0);
+	const char *the_ref = json_object_get_string_member(o, "ref");
+	const char *pseudonym = json_object_get_string_member(o, "pseudonym");
+	ck_assert(g_regex_match_simple("^P-[0-9A-Z]{4}-[0-9A-Z]{4}$", pseudonym, 0, 0));
+
+	g_autofree char *shown = NULL;
+	ck_assert_int_eq(with_key("show", the_ref, "section", &shown), 0);
+	ck_assert_ptr_nonnull(strstr(shown, "my passport was seized"));
+	ck_assert_ptr_nonnull(strstr(shown, "Travel ban after Geneva"));
+	ck_assert_ptr_nonnull(strstr(shown, pseudonym));
+	ck_assert_ptr_null(strstr(shown, "Amara"));
+	ck_assert_ptr_null(strstr(shown, "Diallo"));
+	ck_assert_ptr_null(strstr(shown, "amara.diallo@example.org"));
+	ck_assert_ptr_null(strstr(shown, "123 45 67"));
+
+	g_autofree char *triage = NULL;
+	ck_assert_int_eq(with_key("show", the_ref, "triage", &triage), 0);
+	ck_assert_int_eq(with_key("show", the_ref, "other", NULL), 6);
+	ck_assert_int_eq(with_key("show", the_ref, "custodian", NULL), 6);
+	ck_assert_int_eq(with_key("show", "R-2026-999999", "section", NULL), 5);
+
+	g_autofree char *revealed = NULL;
+	ck_assert_int_eq(with_key("reveal", the_ref, "custodian", &revealed), 0);
+	ck_assert_ptr_nonnull(strstr(revealed, "Amara Diallo <amara.diallo@example.org>"));
+	ck_assert_ptr_nonnull(strstr(revealed, "+221 77 123 45 67"));
+	ck_assert_int_eq(with_key("reveal", the_ref, "section", NULL), 6);
+
+	/* A wrong passphrase is one clear line. */
+	g_autofree char *wrong = tu_write_file(tmpdir, "wrong", "not it\n");
+	g_autofree char *sk = key_path("section");
+	const char *bad_pass[] = { "show", the_ref, "--key", sk, "--passphrase-file", wrong, NULL };
+	ck_assert_int_eq(canary_v(NULL, bad_pass), 6);
+
+	/* Every access is in the history. */
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_config) config = canary_config_load(config_path, &error);
+	struct canary_store *store = canary_store_open(config->store.database, NULL, &error);
+	g_autoptr(GPtrArray) events = canary_store_list_events(store, the_ref, &error);
+	guint shows = 0, reveals = 0;
+	for (guint i = 0; i < events->len; i++) {
+		const struct canary_event *e = events->pdata[i];
+		shows += strcmp(e->action, "show") == 0;
+		reveals += strcmp(e->action, "reveal") == 0;
+	}
+	ck_assert_uint_eq(shows, 2);
+	ck_assert_uint_eq(reveals, 1);
+	canary_store_close(&store);
+}
+END_TEST
+
+START_TEST(test_raw_and_attachment_files)
+{
+	g_autofree char *demo = tu_data_path("demo");
+	const char *import[] = { "import", demo, NULL };
+	ck_assert_int_eq(canary_v(NULL, import), 0);
+	const char *list[] = { "list", "--json", NULL };
+	g_autofree char *json = NULL;
+	ck_assert_int_eq(canary_v(&json, list), 0);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	ck_assert(json_parser_load_from_data(parser, json, -1, NULL));
+	JsonArray *cases = json_node_get_array(json_parser_get_root(parser));
+	g_autofree char *out_dir = g_build_filename(tmpdir, "out", NULL);
+	g_mkdir(out_dir, 0700);
+	g_autofree char *sk = key_path("section");
+	g_autofree char *pp = pass_path();
+	guint written = 0;
+	for (guint i = 0; i < json_array_get_length(cases); i++) {
+		JsonObject *o = json_array_get_object_element(cases, i);
+		const char *ref = json_object_get_string_member(o, "ref");
+		gint64 n = json_object_get_int_member(o, "attachments");
+		if (strcmp(json_object_get_string_member(o, "status"), "quarantined") == 0)
+			continue;
+		for (gint64 a = 1; a <= n; a++) {
+			g_autofree char *num = g_strdup_printf("%" G_GINT64_FORMAT, a);
+			const char *args[] = { "attachment", ref, num, "--key", sk,
+					       "--passphrase-file", pp, "-o", out_dir, NULL };
+			g_autofree char *out = NULL;
+			ck_assert_int_eq(canary_v(&out, args), 0);
+			written++;
+		}
+		g_autofree char *past = g_strdup_printf("%" G_GINT64_FORMAT, n + 1);
+		const char *beyond[] = { "attachment", ref, past, "--key", sk,
+					 "--passphrase-file", pp, "-o", out_dir, NULL };
+		ck_assert_int_eq(canary_v(NULL, beyond), 5);
+	}
+	ck_assert_uint_ge(written, 3);
+	/* Every file landed inside DIR, none hidden. */
+	g_autoptr(GDir) dir = g_dir_open(out_dir, 0, NULL);
+	guint files = 0;
+	for (const char *name; (name = g_dir_read_name(dir)) != NULL; files++)
+		ck_assert(name[0] != '.' && strchr(name, '/') == NULL);
+	ck_assert_uint_le(files, written);
+
+	/* reveal --raw writes the original, and never over a file. */
+	JsonObject *first = json_array_get_object_element(cases, 0);
+	const char *ref = json_object_get_string_member(first, "ref");
+	g_autofree char *ck = key_path("custodian");
+	g_autofree char *raw = g_build_filename(tmpdir, "raw.eml", NULL);
+	const char *reveal[] = { "reveal", ref, "--key", ck, "--passphrase-file", pp,
+				 "--raw", raw, NULL };
+	ck_assert_int_eq(canary_v(NULL, reveal), 0);
+	ck_assert(g_file_test(raw, G_FILE_TEST_IS_REGULAR));
+	ck_assert_int_ne(canary_v(NULL, reveal), 0);
+}
+END_TEST
+
+/* --- The leak test ----------------------------------------------------------- */
+
+/* Adds NEEDLE (if long enough to be meaningful) to SET. */
+static void add_needle(GHashTable *set, const char *needle)
+{
+	if (needle == NULL)
+		return;
+	g_autofree char *trimmed = g_strstrip(g_strdup(needle));
+	if (strlen(trimmed) >= 5)
+		g_hash_table_add(set, g_steal_pointer(&trimmed));
+}
+
+/* Adds a window of about 32 bytes from the middle of TEXT. */
+static void add_phrase(GHashTable *set, const char *text)
+{
+	gsize len = text != NULL ? strlen(text) : 0;
+	if (len < 48) {
+		add_needle(set, text);
+		return;
+	}
+	const char *start = g_utf8_find_next_char(text + len / 2 - 16, NULL);
+	const char *end = g_utf8_find_prev_char(text, start + 32);
+	g_autofree char *phrase = g_strndup(start, (gsize)(end - start));
+	add_needle(set, phrase);
+}
+
+/* Collects what must never appear in clear for every corpus message. */
+static GHashTable *collect_needles(void)
+{
+	GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	struct canary_limits limits;
+	canary_limits_init_default(&limits);
+	g_autoptr(GPtrArray) files = corpus_files();
+	for (guint i = 0; i < files->len; i++) {
+		g_autoptr(GBytes) raw = tu_data_bytes(files->pdata[i]);
+		g_autoptr(canary_mail) mail = canary_mail_parse(raw, &limits);
+		g_autoptr(canary_identity) id = canary_identity_extract(mail);
+		for (guint a = 0; a < id->addresses->len; a++) {
+			const struct canary_address *addr = id->addresses->pdata[a];
+			add_needle(set, addr->address);
+			add_needle(set, addr->name);
+		}
+		for (guint a = 0; a < id->ips->len; a++)
+			add_needle(set, id->ips->pdata[a]);
+		for (guint a = 0; a < id->phones->len; a++)
+			add_needle(set, id->phones->pdata[a]);
+		for (guint a = 0; a < id->emails->len; a++)
+			add_needle(set, id->emails->pdata[a]);
+		add_needle(set, mail->subject);
+		add_phrase(set, mail->text);
+		for (guint a = 0; a < mail->attachments->len; a++) {
+			const struct canary_attachment *att = mail->attachments->pdata[a];
+			add_needle(set, att->filename);
+		}
+	}
+	/* What the leak test's own command adds. */
+	add_needle(set, "amara.diallo@example.org");
+	add_needle(set, "Amara Diallo");
+	return set;
+}
+
+/* Counts NEEDLE in PATH as UTF-8, UTF-16LE and UTF-16BE. */
+static guint count_forms(const char *path, const char *needle)
+{
+	guint hits = tu_count_in_file(path, needle, strlen(needle));
+	static const char *const forms[] = { "UTF-16LE", "UTF-16BE" };
+	for (size_t f = 0; f < G_N_ELEMENTS(forms); f++) {
+		gsize len = 0;
+		g_autofree char *wide = g_convert(needle, -1, forms[f], "UTF-8", NULL, &len, NULL);
+		if (wide != NULL)
+			hits += tu_count_in_file(path, wide, len);
+	}
+	return hits;
+}
+
+START_TEST(test_nothing_in_clear)
+{
+	/* Hold a connection so the WAL file stays on disk to be searched. */
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_config) config = canary_config_load(config_path, &error);
+	struct canary_store *holder = canary_store_open(config->store.database, NULL, &error);
+	ck_assert_ptr_nonnull(holder);
+
+	g_autofree char *inbox = g_build_filename(tmpdir, "inbox", NULL);
+	g_mkdir(inbox, 0700);
+	g_autoptr(GPtrArray) files = corpus_files();
+	for (guint i = 0; i < files->len; i++) {
+		g_autoptr(GBytes) raw = tu_data_bytes(files->pdata[i]);
+		g_autofree char *name = g_strdup_printf("%03u.eml", i);
+		g_autofree char *to = g_build_filename(inbox, name, NULL);
+		ck_assert(g_file_set_contents(to, g_bytes_get_data(raw, NULL),
+					      (gssize)g_bytes_get_size(raw), NULL));
+	}
+	const char *import[] = { "import", inbox, NULL };
+	ck_assert_int_eq(canary_v(NULL, import), 0);
+	/* Officers at work: list, show, reveal, all logged. */
+	const char *list[] = { "list", "--json", NULL };
+	g_autofree char *json = NULL;
+	ck_assert_int_eq(canary_v(&json, list), 0);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	ck_assert(json_parser_load_from_data(parser, json, -1, NULL));
+	JsonArray *cases = json_node_get_array(json_parser_get_root(parser));
+	for (guint i = 0; i < json_array_get_length(cases); i++) {
+		JsonObject *o = json_array_get_object_element(cases, i);
+		const char *ref = json_object_get_string_member(o, "ref");
+		gboolean quarantined =
+			strcmp(json_object_get_string_member(o, "status"), "quarantined") == 0;
+		ck_assert_int_eq(with_key("show", ref, "section", NULL), quarantined ? 6 : 0);
+		ck_assert_int_eq(with_key("reveal", ref, "custodian", NULL), 0);
+	}
+	const char *missing[] = { "show", "R-2026-999999", "--key", "/nonexistent", NULL };
+	canary_v(NULL, missing);
+
+	g_autoptr(GHashTable) needles = collect_needles();
+	ck_assert_uint_gt(g_hash_table_size(needles), 50);
+	g_autofree char *wal = g_strdup_printf("%s-wal", config->store.database);
+	g_autofree char *shm = g_strdup_printf("%s-shm", config->store.database);
+	ck_assert(g_file_test(wal, G_FILE_TEST_EXISTS));
+	const char *places[] = { config->store.database, wal, shm, log_path };
+
+	GHashTableIter iter;
+	gpointer needle;
+	guint leaks = 0;
+	g_hash_table_iter_init(&iter, needles);
+	while (g_hash_table_iter_next(&iter, &needle, NULL)) {
+		for (size_t p = 0; p < G_N_ELEMENTS(places); p++) {
+			guint hits = count_forms(places[p], needle);
+			if (hits > 0) {
+				leaks++;
+				fprintf(stderr, "LEAK: %u hit(s) of a %zu-byte needle in %s\n", hits,
+					strlen(needle), places[p]);
+			}
+		}
+	}
+	ck_assert_uint_eq(leaks, 0);
+	canary_store_close(&holder);
+}
+END_TEST
+
+static Suite *confidentiality_suite(void)
+{
+	Suite *s = suite_create("confidentiality");
+	TCase *tc = tcase_create("confidentiality");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 600);
+	tcase_add_test(tc, test_round_trip_every_message);
+	tcase_add_test(tc, test_swapped_and_flipped_blobs_fail);
+	tcase_add_test(tc, test_commands_open_only_with_the_right_key);
+	tcase_add_test(tc, test_raw_and_attachment_files);
+	tcase_add_test(tc, test_nothing_in_clear);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run_suite(confidentiality_suite());
+}

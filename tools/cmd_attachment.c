@@ -1,0 +1,152 @@
+/* cmd_attachment.c: canary attachment: write one attachment of a case into
+ * a directory, under a name that cannot escape it or replace anything. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "envelope.h"
+
+#define MAX_NAME_BYTES 120
+
+/* Makes a safe file name from the sender's NAME: no directories, no
+ * control or bidi characters, no leading dot or dash, at most
+ * MAX_NAME_BYTES; falls back to "attachment-N.bin". Returns a new string. */
+static char *safe_name(const char *name, guint number)
+{
+	g_autoptr(GString) out = g_string_new(NULL);
+	if (name != NULL && g_utf8_validate(name, -1, NULL)) {
+		g_autofree char *base = g_path_get_basename(name);
+		for (const char *p = base; *p != '\0'; p = g_utf8_next_char(p)) {
+			gunichar c = g_utf8_get_char(p);
+			gboolean bad = c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) ||
+			               c == '/' || c == '\\' || (c >= 0x202a && c <= 0x202e) ||
+			               (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f ||
+			               c == 0x061c || c == 0xfeff;
+			if (bad)
+				c = '_';
+			if (out->len + 6 > MAX_NAME_BYTES)
+				break;
+			g_string_append_unichar(out, c);
+		}
+		while (out->len > 0 &&
+		       (out->str[0] == '.' || out->str[0] == '-' || out->str[0] == ' '))
+			g_string_erase(out, 0, 1);
+	}
+	if (out->len == 0)
+		return g_strdup_printf("attachment-%u.bin", number);
+	return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+/* Writes DATA to NAME inside DIR_FD; never follows a link, never replaces a
+ * file. Returns FALSE with errno set. */
+static gboolean write_into(int dir_fd, const char *name, GBytes *data)
+{
+	int fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return FALSE;
+	gsize len = 0;
+	const guint8 *p = g_bytes_get_data(data, &len);
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			int saved = errno;
+			close(fd);
+			unlinkat(dir_fd, name, 0);
+			errno = saved;
+			return FALSE;
+		}
+		p += n;
+		len -= (gsize)n;
+	}
+	return close(fd) == 0;
+}
+
+int cmd_attachment(int argc, char **argv)
+{
+	struct cli_common common = {0};
+	g_autofree char *key_path = NULL, *passphrase_file = NULL, *out_dir = NULL;
+	GOptionEntry entries[] = {{"key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path,
+	                           "Secret key of the section (or triage)", "FILE"},
+	                          {"passphrase-file", 'p', 0, G_OPTION_ARG_FILENAME,
+	                           &passphrase_file,
+	                           "Read the key's passphrase from FILE (else ask)", "FILE"},
+	                          {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
+	                           "Directory to write the attachment into", "DIR"},
+	                          G_OPTION_ENTRY_NULL};
+	if (!cli_parse(&argc, &argv, "REF N",
+	               "Writes attachment N (as numbered by canary show) of case REF into DIR, "
+	               "under a sanitised version of its name; never outside DIR, never over an "
+	               "existing file. Recorded in the case history.",
+	               entries, &common))
+		return CLI_EXIT_USAGE;
+	guint64 number = 0;
+	if (argc != 3 || key_path == NULL || out_dir == NULL ||
+	    !g_ascii_string_to_unsigned(argv[2], 10, 1, G_MAXUINT32, &number, NULL)) {
+		cli_error("attachment needs REF, a number N from 1, --key FILE and -o DIR "
+		          "(see --help)");
+		g_free(common.config_path);
+		return CLI_EXIT_USAGE;
+	}
+	int dir_fd = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir_fd < 0) {
+		cli_error("%s: %s", out_dir, g_strerror(errno));
+		g_free(common.config_path);
+		return CLI_EXIT_FAILED;
+	}
+	struct cli_session s;
+	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
+	g_free(common.config_path);
+	if (status != CLI_EXIT_OK)
+		goto out;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_case_content) content =
+	    canary_envelope_open_content(s.store, s.c->id, s.key, &error);
+	if (content == NULL) {
+		cli_error("case %s: %s", s.c->ref, error->message);
+		status = CLI_EXIT_KEY;
+		goto out;
+	}
+	if (number > content->attachments->len) {
+		cli_error("case %s has %u attachment%s, not %" G_GUINT64_FORMAT, s.c->ref,
+		          content->attachments->len, content->attachments->len == 1 ? "" : "s",
+		          number);
+		status = CLI_EXIT_NOT_FOUND;
+		goto out;
+	}
+	guint index = (guint)number - 1;
+	const struct canary_attachment_info *info = content->attachments->pdata[index];
+	g_autoptr(GBytes) data =
+	    canary_envelope_open_attachment(s.store, s.c->id, s.key, index, &error);
+	if (data == NULL) {
+		cli_error("case %s: %s", s.c->ref, error->message);
+		status = CLI_EXIT_KEY;
+		goto out;
+	}
+	g_autofree char *detail = g_strdup_printf("attachment %u", index + 1);
+	if (!cli_record(s.store, s.c->ref, "attachment", detail)) {
+		status = CLI_EXIT_STORE;
+		goto out;
+	}
+	g_autofree char *name = safe_name(info->filename, index + 1);
+	if (!write_into(dir_fd, name, data)) {
+		int saved = errno;
+		cli_error("%s/%s: %s%s", out_dir, name, g_strerror(saved),
+		          saved == EEXIST ? " (canary never overwrites: choose another DIR)" : "");
+		status = CLI_EXIT_FAILED;
+		goto out;
+	}
+	fputs("wrote ", stdout);
+	g_autofree char *path = g_build_filename(out_dir, name, NULL);
+	cli_print_untrusted(stdout, path, strlen(path));
+	fputc('\n', stdout);
+out:
+	close(dir_fd);
+	cli_session_close(&s);
+	return status;
+}

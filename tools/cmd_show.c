@@ -1,0 +1,108 @@
+/* cmd_show.c: canary show: a case as a section officer reads it: metadata,
+ * subject, scrubbed text, attachment list. Opening it is recorded. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "envelope.h"
+
+/* Prints one "Label: value" line of metadata. */
+static void field(const char *label, const char *value)
+{
+	printf("%-12s %s\n", label, value != NULL ? value : "-");
+}
+
+/* Prints the metadata of C, all of it stored in clear. */
+static void print_metadata(const struct canary_case *c)
+{
+	g_autofree char *received = cli_format_time(c->received_at);
+	g_autofree char *size = cli_format_size(c->size);
+	field("Case:", c->ref);
+	field("Received:", received);
+	field("Section:", c->section);
+	field("Status:", c->status);
+	field("Assignee:", c->assignee);
+	field("Pseudonym:", c->pseudonym);
+	field("Routed by:", c->rule);
+	field("Size:", size);
+	if (c->quarantine_reason != NULL)
+		field("Quarantine:", c->quarantine_reason);
+}
+
+/* Prints the opened CONTENT: subject, text, attachment list. */
+static void print_content(const struct canary_case_content *content)
+{
+	fputs("Subject:     ", stdout);
+	if (content->subject != NULL)
+		cli_print_untrusted(stdout, content->subject, strlen(content->subject));
+	fputs("\n\n", stdout);
+	cli_print_untrusted(stdout, content->text, strlen(content->text));
+	if (content->text[0] != '\0' && !g_str_has_suffix(content->text, "\n"))
+		fputc('\n', stdout);
+	if (content->attachments->len == 0)
+		return;
+	printf("\nAttachments (canary attachment REF N --key KEY -o DIR):\n");
+	for (guint i = 0; i < content->attachments->len; i++) {
+		const struct canary_attachment_info *a = content->attachments->pdata[i];
+		g_autofree char *size = cli_format_size((gint64)a->size);
+		printf("  %u. ", i + 1);
+		const char *name = a->filename != NULL ? a->filename : "(no name)";
+		cli_print_untrusted(stdout, name, strlen(name));
+		printf("  %s, %s\n", a->content_type, size);
+	}
+}
+
+int cmd_show(int argc, char **argv)
+{
+	struct cli_common common = {0};
+	g_autofree char *key_path = NULL, *passphrase_file = NULL;
+	GOptionEntry entries[] = {{"key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path,
+	                           "Secret key of the section (or triage)", "FILE"},
+	                          {"passphrase-file", 'p', 0, G_OPTION_ARG_FILENAME,
+	                           &passphrase_file,
+	                           "Read the key's passphrase from FILE (else ask)", "FILE"},
+	                          G_OPTION_ENTRY_NULL};
+	if (!cli_parse(&argc, &argv, "REF",
+	               "Shows case REF as section officers read it: metadata, subject, the text "
+	               "with the sender's identity replaced by their pseudonym, and the "
+	               "attachment list. Needs the section's (or triage) secret key. Recorded in "
+	               "the case history.",
+	               entries, &common))
+		return CLI_EXIT_USAGE;
+	if (argc != 2 || key_path == NULL) {
+		cli_error("show needs one REF and --key FILE (see --help)");
+		g_free(common.config_path);
+		return CLI_EXIT_USAGE;
+	}
+	struct cli_session s;
+	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
+	g_free(common.config_path);
+	if (status != CLI_EXIT_OK)
+		goto out;
+	if (strcmp(s.c->status, "quarantined") == 0) {
+		cli_error("case %s is quarantined (%s): only the custodian can open it, with "
+		          "canary reveal",
+		          s.c->ref, s.c->quarantine_reason);
+		status = CLI_EXIT_KEY;
+		goto out;
+	}
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_case_content) content =
+	    canary_envelope_open_content(s.store, s.c->id, s.key, &error);
+	if (content == NULL) {
+		cli_error("case %s: %s", s.c->ref, error->message);
+		status = CLI_EXIT_KEY;
+		goto out;
+	}
+	// Record before showing: an access that cannot be recorded does not happen.
+	if (!cli_record(s.store, s.c->ref, "show", NULL)) {
+		status = CLI_EXIT_STORE;
+		goto out;
+	}
+	print_metadata(s.c);
+	print_content(content);
+out:
+	cli_session_close(&s);
+	return status;
+}

@@ -87,8 +87,8 @@ static int daemon_load(struct daemon *d, const char *path)
 	}
 	if (d->config->imap.url == NULL) {
 		canary_err("%s: [imap] url: not set; expected the mailbox to poll, e.g. "
-		           "imaps://mail.example.org/INBOX",
-		           path);
+			   "imaps://mail.example.org/INBOX",
+			   path);
 		return EXIT_CONFIG;
 	}
 	canary_log_set_level(d->config->logging.level);
@@ -140,7 +140,7 @@ static void watchdog_ping(gpointer unused)
 /* Tells systemd and the log how the last pass went. Logs a failure only
  * when it differs from the last one logged, and the recovery once. */
 static void report(struct loop_state *st, gboolean ok, const struct canary_poll_stats *stats,
-                   const GError *error)
+		   const GError *error)
 {
 	GDateTime *now = g_date_time_new_now_local();
 	if (g_date_time_get_day_of_year(now) != st->today) {
@@ -159,9 +159,9 @@ static void report(struct loop_state *st, gboolean ok, const struct canary_poll_
 		st->last_success = g_get_real_time() / G_USEC_PER_SEC;
 		if (stats->listed > 0)
 			canary_info("pass: %u listed, %u filed, %u quarantined, %u already stored, "
-			            "%u moved, %u left",
-			            stats->listed, stats->filed, stats->quarantined,
-			            stats->duplicates, stats->moved, stats->skipped);
+				    "%u moved, %u left",
+				    stats->listed, stats->filed, stats->quarantined,
+				    stats->duplicates, stats->moved, stats->skipped);
 		sd_notifyf(0, "STATUS=idle; %u cases today; last pass %s", st->cases_today, hhmm);
 		return;
 	}
@@ -177,7 +177,7 @@ static void report(struct loop_state *st, gboolean ok, const struct canary_poll_
 		st->last_error = g_strdup(error->message);
 	}
 	sd_notifyf(0, "STATUS=failing since %u pass(es): %s; %u cases today", st->failures,
-	           st->last_error, st->cases_today);
+		   st->last_error, st->cases_today);
 }
 
 /* Seconds to wait after a failed pass: doubling from a base that is longer
@@ -186,7 +186,7 @@ static void report(struct loop_state *st, gboolean ok, const struct canary_poll_
 static guint backoff_seconds(const struct loop_state *st, const GError *error)
 {
 	gboolean human = g_error_matches(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_AUTH) ||
-	                 g_error_matches(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_TLS);
+			 g_error_matches(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_TLS);
 	guint64 wait = human ? BACKOFF_FIRST_AUTH : BACKOFF_FIRST;
 	for (guint i = 1; i < st->failures && wait < BACKOFF_CAP; i++)
 		wait *= 2;
@@ -220,13 +220,13 @@ static gboolean one_pass(struct daemon *d, struct loop_state *st, GError **error
 {
 	struct canary_poll_stats stats;
 	gboolean ok = canary_poll_pass(d->config, d->password, d->store, d->ingest,
-	                               (volatile const int *)&stop_requested, watchdog_ping, NULL,
-	                               &stats, error);
+				       (volatile const int *)&stop_requested, watchdog_ping, NULL,
+				       &stats, error);
 	report(st, ok, &stats, error != NULL ? *error : NULL);
 	if (ok && stats.skipped > 0) {
 		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED,
-		            "%u message(s) could not be fetched and stay in the inbox",
-		            stats.skipped);
+			    "%u message(s) could not be fetched and stay in the inbox",
+			    stats.skipped);
 		return FALSE;
 	}
 	return ok;
@@ -237,22 +237,23 @@ int main(int argc, char **argv)
 	g_autofree char *config_arg = NULL;
 	gboolean once = FALSE, foreground = FALSE;
 	GOptionEntry entries[] = {
-	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_arg,
-	     "Configuration file (default: $CANARY_CONFIG, else " CANARY_CONFIG_DEFAULT_PATH ")",
-	     "FILE"},
-	    {"once", 0, 0, G_OPTION_ARG_NONE, &once,
-	     "Do one pass and exit: 0 when every message was handled", NULL},
-	    {"foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground,
-	     "Stay in the foreground (canaryd never forks; kept for scripts)", NULL},
-	    G_OPTION_ENTRY_NULL};
+		{"config", 'c', 0, G_OPTION_ARG_FILENAME, &config_arg,
+		 "Configuration file (default: $CANARY_CONFIG, else " CANARY_CONFIG_DEFAULT_PATH
+		 ")",
+		 "FILE"},
+		{"once", 0, 0, G_OPTION_ARG_NONE, &once,
+		 "Do one pass and exit: 0 when every message was handled", NULL},
+		{"foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground,
+		 "Stay in the foreground (canaryd never forks; kept for scripts)", NULL},
+		G_OPTION_ENTRY_NULL};
 	canary_log_set_program("canaryd");
 	/* Under systemd, stderr goes to the journal, which reads "<N>" priorities. */
 	canary_log_set_journal_prefixes(g_getenv("JOURNAL_STREAM") != NULL);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GOptionContext) context = g_option_context_new("");
 	g_option_context_set_summary(context,
-	                             "Polls the confidential mailbox and files every message as a "
-	                             "sealed case. See canaryd(8).");
+				     "Polls the confidential mailbox and files every message as a "
+				     "sealed case. See canaryd(8).");
 	g_option_context_add_main_entries(context, entries, NULL);
 	if (!g_option_context_parse(context, &argc, &argv, &error)) {
 		canary_err("%s (see --help)", error->message);
@@ -273,7 +274,7 @@ int main(int argc, char **argv)
 	}
 	sd_notify(0, "READY=1\nSTATUS=starting the first pass");
 	canary_notice("started, polling %s every %u s", d.config->imap.url,
-	              (guint)d.config->imap.poll_interval);
+		      (guint)d.config->imap.poll_interval);
 
 	struct loop_state st = {0};
 	for (;;) {
@@ -288,7 +289,7 @@ int main(int argc, char **argv)
 		if (stop_requested)
 			break;
 		sleep_interruptible(ok ? (guint)d.config->imap.poll_interval
-		                       : backoff_seconds(&st, error));
+				       : backoff_seconds(&st, error));
 		if (stop_requested)
 			break;
 		if (reload_requested) {

@@ -12,7 +12,7 @@
 
 #include "log.h"
 
-G_DEFINE_QUARK(canary-config-error-quark, canary_config_error)
+G_DEFINE_QUARK(canary - config - error - quark, canary_config_error)
 
 enum key_type {
 	T_DATABASE, /* a path whose directory may not exist yet */
@@ -42,53 +42,53 @@ struct key_spec {
 #define NO_BOUNDS 0, G_MAXUINT64
 
 static const struct key_spec keys[] = {
-	{ "store", "database", T_DATABASE, "/var/lib/canary/canary.db", NO_BOUNDS, FALSE,
-	  AT(store.database), "a path for the case database" },
-	{ "store", "group", T_GROUP_NAME, NULL, NO_BOUNDS, FALSE, AT(store.group),
-	  "the name of an existing Unix group" },
-	{ "limits", "max_message_size", T_SIZE, "50M", 1024, G_MAXUINT32, FALSE,
-	  AT(limits.max_message_size), "a size such as 50M (1K to 4G)" },
-	{ "limits", "max_mime_depth", T_UINT, "32", 1, 1024, FALSE, AT(limits.max_mime_depth),
-	  "a whole number from 1 to 1024" },
-	{ "limits", "max_parts", T_UINT, "1000", 1, 100000, FALSE, AT(limits.max_parts),
-	  "a whole number from 1 to 100000" },
-	{ "limits", "max_header_length", T_SIZE, "64K", 1024, G_MAXUINT32, FALSE,
-	  AT(limits.max_header_length), "a size such as 64K (at least 1K)" },
-	{ "logging", "level", T_LEVEL, "info", NO_BOUNDS, FALSE, AT(logging.level),
-	  "one of error, warning, notice, info, debug" },
-	{ "keys", "custodian_public", T_FILE, NULL, NO_BOUNDS, TRUE, AT(keys.custodian_public),
-	  "the path of the custodian's public key (.pub, from canary keygen)" },
-	{ "keys", "default_section_public", T_FILE, NULL, NO_BOUNDS, TRUE,
-	  AT(keys.default_section_public),
-	  "the path of the receiving section's public key (.pub, from canary keygen)" },
-	{ "keys", "triage_public", T_FILE, NULL, NO_BOUNDS, FALSE, AT(keys.triage_public),
-	  "the path of the triage officers' public key (.pub, from canary keygen)" },
-	{ "keys", "pseudonym_key", T_FILE, NULL, NO_BOUNDS, TRUE, AT(keys.pseudonym_key),
-	  "the path of the pseudonym key (canary keygen --pseudonym-key)" },
-	{ "imap", "url", T_IMAP_URL, NULL, NO_BOUNDS, TRUE, AT(imap.url),
-	  "imaps://host[:port]/MAILBOX or imap://host[:port]/MAILBOX (STARTTLS)" },
-	{ "imap", "username", T_STRING, NULL, NO_BOUNDS, TRUE, AT(imap.username), "the login name" },
-	{ "imap", "password_file", T_FILE, NULL, NO_BOUNDS, FALSE, AT(imap.password_file),
-	  "a file whose first line is the password" },
-	{ "imap", "oauth2_token_file", T_FILE, NULL, NO_BOUNDS, FALSE, AT(imap.oauth2_token_file),
-	  "a file holding an OAuth 2.0 bearer token" },
-	{ "imap", "ca_file", T_FILE, NULL, NO_BOUNDS, FALSE, AT(imap.ca_file),
-	  "a PEM file of trusted certificate authorities" },
-	{ "imap", "pinned_public_key", T_PIN, NULL, NO_BOUNDS, FALSE, AT(imap.pinned_public_key),
-	  "sha256//BASE64 of the server's public key" },
-	{ "imap", "processed_folder", T_STRING, "Processed", NO_BOUNDS, FALSE,
-	  AT(imap.processed_folder), "a folder name" },
-	{ "imap", "quarantine_folder", T_STRING, "Quarantine", NO_BOUNDS, FALSE,
-	  AT(imap.quarantine_folder), "a folder name" },
-	{ "imap", "poll_interval", T_DURATION, "60s", 1, 86400, FALSE, AT(imap.poll_interval),
-	  "a duration such as 60s or 5m (1s to 1d)" },
-	{ "imap", "batch_size", T_UINT, "100", 1, 10000, FALSE, AT(imap.batch_size),
-	  "a whole number from 1 to 10000" },
-	{ "imap", "connect_timeout", T_DURATION, "30s", 1, 3600, FALSE, AT(imap.connect_timeout),
-	  "a duration such as 30s (1s to 1h)" },
-	{ "imap", "io_timeout", T_DURATION, "120s", 1, 3600, FALSE, AT(imap.io_timeout),
-	  "a duration such as 120s (1s to 1h)" },
-	{ "imap", "trace", T_BOOL, "false", NO_BOUNDS, FALSE, AT(imap.trace), "true or false" },
+	{"store", "database", T_DATABASE, "/var/lib/canary/canary.db", NO_BOUNDS, FALSE,
+	 AT(store.database), "a path for the case database"},
+	{"store", "group", T_GROUP_NAME, NULL, NO_BOUNDS, FALSE, AT(store.group),
+	 "the name of an existing Unix group"},
+	{"limits", "max_message_size", T_SIZE, "50M", 1024, G_MAXUINT32, FALSE,
+	 AT(limits.max_message_size), "a size such as 50M (1K to 4G)"},
+	{"limits", "max_mime_depth", T_UINT, "32", 1, 1024, FALSE, AT(limits.max_mime_depth),
+	 "a whole number from 1 to 1024"},
+	{"limits", "max_parts", T_UINT, "1000", 1, 100000, FALSE, AT(limits.max_parts),
+	 "a whole number from 1 to 100000"},
+	{"limits", "max_header_length", T_SIZE, "64K", 1024, G_MAXUINT32, FALSE,
+	 AT(limits.max_header_length), "a size such as 64K (at least 1K)"},
+	{"logging", "level", T_LEVEL, "info", NO_BOUNDS, FALSE, AT(logging.level),
+	 "one of error, warning, notice, info, debug"},
+	{"keys", "custodian_public", T_FILE, NULL, NO_BOUNDS, TRUE, AT(keys.custodian_public),
+	 "the path of the custodian's public key (.pub, from canary keygen)"},
+	{"keys", "default_section_public", T_FILE, NULL, NO_BOUNDS, TRUE,
+	 AT(keys.default_section_public),
+	 "the path of the receiving section's public key (.pub, from canary keygen)"},
+	{"keys", "triage_public", T_FILE, NULL, NO_BOUNDS, FALSE, AT(keys.triage_public),
+	 "the path of the triage officers' public key (.pub, from canary keygen)"},
+	{"keys", "pseudonym_key", T_FILE, NULL, NO_BOUNDS, TRUE, AT(keys.pseudonym_key),
+	 "the path of the pseudonym key (canary keygen --pseudonym-key)"},
+	{"imap", "url", T_IMAP_URL, NULL, NO_BOUNDS, TRUE, AT(imap.url),
+	 "imaps://host[:port]/MAILBOX or imap://host[:port]/MAILBOX (STARTTLS)"},
+	{"imap", "username", T_STRING, NULL, NO_BOUNDS, TRUE, AT(imap.username), "the login name"},
+	{"imap", "password_file", T_FILE, NULL, NO_BOUNDS, FALSE, AT(imap.password_file),
+	 "a file whose first line is the password"},
+	{"imap", "oauth2_token_file", T_FILE, NULL, NO_BOUNDS, FALSE, AT(imap.oauth2_token_file),
+	 "a file holding an OAuth 2.0 bearer token"},
+	{"imap", "ca_file", T_FILE, NULL, NO_BOUNDS, FALSE, AT(imap.ca_file),
+	 "a PEM file of trusted certificate authorities"},
+	{"imap", "pinned_public_key", T_PIN, NULL, NO_BOUNDS, FALSE, AT(imap.pinned_public_key),
+	 "sha256//BASE64 of the server's public key"},
+	{"imap", "processed_folder", T_STRING, "Processed", NO_BOUNDS, FALSE,
+	 AT(imap.processed_folder), "a folder name"},
+	{"imap", "quarantine_folder", T_STRING, "Quarantine", NO_BOUNDS, FALSE,
+	 AT(imap.quarantine_folder), "a folder name"},
+	{"imap", "poll_interval", T_DURATION, "60s", 1, 86400, FALSE, AT(imap.poll_interval),
+	 "a duration such as 60s or 5m (1s to 1d)"},
+	{"imap", "batch_size", T_UINT, "100", 1, 10000, FALSE, AT(imap.batch_size),
+	 "a whole number from 1 to 10000"},
+	{"imap", "connect_timeout", T_DURATION, "30s", 1, 3600, FALSE, AT(imap.connect_timeout),
+	 "a duration such as 30s (1s to 1h)"},
+	{"imap", "io_timeout", T_DURATION, "120s", 1, 3600, FALSE, AT(imap.io_timeout),
+	 "a duration such as 120s (1s to 1h)"},
+	{"imap", "trace", T_BOOL, "false", NO_BOUNDS, FALSE, AT(imap.trace), "true or false"},
 };
 
 /* Groups that must be present: [keys] always; [imap] is optional, but once
@@ -102,10 +102,11 @@ const struct canary_config_key *canary_config_known_keys(void)
 {
 	static struct canary_config_key *table;
 	if (g_once_init_enter(&table)) {
-		struct canary_config_key *t = g_new0(struct canary_config_key, G_N_ELEMENTS(keys) + 1);
+		struct canary_config_key *t =
+			g_new0(struct canary_config_key, G_N_ELEMENTS(keys) + 1);
 		for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
-			t[i] = (struct canary_config_key){ keys[i].group, keys[i].key,
-							   keys[i].default_value, keys[i].expected };
+			t[i] = (struct canary_config_key){keys[i].group, keys[i].key,
+							  keys[i].default_value, keys[i].expected};
 		g_once_init_leave(&table, t);
 	}
 	return table;
@@ -140,13 +141,13 @@ static gboolean parse_scaled(const char *text, const char *units, const guint64 
 
 gboolean canary_config_parse_size(const char *text, guint64 *bytes_r)
 {
-	static const guint64 m[] = { 1024, 1024 * 1024, 1024 * 1024 * 1024 };
+	static const guint64 m[] = {1024, 1024 * 1024, 1024 * 1024 * 1024};
 	return parse_scaled(text, "KMG", m, bytes_r);
 }
 
 gboolean canary_config_parse_duration(const char *text, guint64 *seconds_r)
 {
-	static const guint64 m[] = { 1, 60, 3600, 86400 };
+	static const guint64 m[] = {1, 60, 3600, 86400};
 	return parse_scaled(text, "SMHD", m, seconds_r);
 }
 
@@ -207,16 +208,17 @@ static void problem(struct problems *p, const struct key_spec *spec, const char 
 	if (spec == NULL)
 		g_ptr_array_add(p->lines, g_strdup_printf("%s: %s", p->path, what));
 	else
-		g_ptr_array_add(p->lines, g_strdup_printf("%s: [%s] %s: %s; expected %s", p->path,
-							  spec->group, spec->key, what,
-							  spec->expected));
+		g_ptr_array_add(p->lines,
+				g_strdup_printf("%s: [%s] %s: %s; expected %s", p->path,
+						spec->group, spec->key, what, spec->expected));
 }
 
 /* Returns the spec of GROUP/KEY, or NULL. */
 static const struct key_spec *find_spec(const char *group, const char *key)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
-		if (strcmp(keys[i].group, group) == 0 && (key == NULL || strcmp(keys[i].key, key) == 0))
+		if (strcmp(keys[i].group, group) == 0 &&
+		    (key == NULL || strcmp(keys[i].key, key) == 0))
 			return &keys[i];
 	}
 	return NULL;
@@ -228,15 +230,17 @@ static void check_unknown(GKeyFile *kf, struct problems *p)
 	g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
 	for (size_t g = 0; groups[g] != NULL; g++) {
 		if (find_spec(groups[g], NULL) == NULL) {
-			problem(p, NULL, "[%s]: unknown group; expected store, limits, logging, keys or imap",
+			problem(p, NULL,
+				"[%s]: unknown group; expected store, limits, logging, keys or "
+				"imap",
 				groups[g]);
 			continue;
 		}
 		g_auto(GStrv) names = g_key_file_get_keys(kf, groups[g], NULL, NULL);
 		for (size_t k = 0; names != NULL && names[k] != NULL; k++) {
 			if (find_spec(groups[g], names[k]) == NULL)
-				problem(p, NULL, "[%s] %s: unknown key (see canary.conf(5))", groups[g],
-					names[k]);
+				problem(p, NULL, "[%s] %s: unknown key (see canary.conf(5))",
+					groups[g], names[k]);
 		}
 	}
 }
@@ -274,8 +278,8 @@ static void check_duplicates(const char *data, gsize len, struct problems *p)
 }
 
 /* Stores a path resolved against the config's directory, checking it per TYPE. */
-static void set_path(struct canary_config *config, const struct key_spec *spec,
-		     const char *value, struct problems *p)
+static void set_path(struct canary_config *config, const struct key_spec *spec, const char *value,
+		     struct problems *p)
 {
 	if (value[0] == '\0') {
 		problem(p, spec, "empty");
@@ -292,8 +296,8 @@ static void set_path(struct canary_config *config, const struct key_spec *spec,
 }
 
 /* Checks VALUE for SPEC and stores it in CONFIG. */
-static void set_value(struct canary_config *config, const struct key_spec *spec,
-		      const char *value, struct problems *p)
+static void set_value(struct canary_config *config, const struct key_spec *spec, const char *value,
+		      struct problems *p)
 {
 	guint64 n = 0;
 	switch (spec->type) {
@@ -342,11 +346,11 @@ static void set_value(struct canary_config *config, const struct key_spec *spec,
 	case T_SIZE:
 	case T_UINT:
 	case T_DURATION: {
-		gboolean ok = spec->type == T_SIZE	       ? canary_config_parse_size(value, &n)
-			      : spec->type == T_DURATION ? canary_config_parse_duration(value, &n)
-							 : g_ascii_string_to_unsigned(value, 10, 0,
-										      G_MAXUINT64, &n,
-										      NULL);
+		gboolean ok =
+			spec->type == T_SIZE ? canary_config_parse_size(value, &n)
+			: spec->type == T_DURATION
+				? canary_config_parse_duration(value, &n)
+				: g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT64, &n, NULL);
 		if (!ok) {
 			problem(p, spec, "cannot read '%s'", value);
 			return;
@@ -356,7 +360,8 @@ static void set_value(struct canary_config *config, const struct key_spec *spec,
 			return;
 		}
 		/* Limits of the mail parser are guint; the rest guint64. */
-		if (spec->offset == AT(limits.max_mime_depth) || spec->offset == AT(limits.max_parts))
+		if (spec->offset == AT(limits.max_mime_depth) ||
+		    spec->offset == AT(limits.max_parts))
 			G_STRUCT_MEMBER(guint, config, spec->offset) = (guint)n;
 		else
 			G_STRUCT_MEMBER(guint64, config, spec->offset) = n;
@@ -410,7 +415,7 @@ struct canary_config *canary_config_load_data(const char *path, const char *data
 	config->dir = g_path_get_dirname(absolute);
 	canary_limits_init_default(&config->limits);
 
-	struct problems p = { path, g_ptr_array_new_with_free_func(g_free) };
+	struct problems p = {path, g_ptr_array_new_with_free_func(g_free)};
 	check_duplicates(data, len, &p);
 	check_unknown(kf, &p);
 	apply_keys(kf, config, &p);

@@ -50,8 +50,8 @@ static char *attachment_field(guint index)
 
 /* Encrypts LEN bytes at PLAIN as FIELD of the case and stores them. */
 static gboolean put_sealed(struct canary_store *store, gint64 case_id,
-                           const struct canary_content_key *key, const char *field,
-                           const void *plain, gsize len, GError **error)
+			   const struct canary_content_key *key, const char *field,
+			   const void *plain, gsize len, GError **error)
 {
 	g_autoptr(GBytes) sealed = canary_seal_encrypt(key, case_id, field, plain, len);
 	return canary_store_put_blob(store, case_id, field, sealed, error);
@@ -59,8 +59,8 @@ static gboolean put_sealed(struct canary_store *store, gint64 case_id,
 
 /* Stores KEY sealed to RECIPIENT as FIELD. */
 static gboolean put_key(struct canary_store *store, gint64 case_id, const char *field,
-                        const struct canary_content_key *key,
-                        const struct canary_public_key *recipient, GError **error)
+			const struct canary_content_key *key,
+			const struct canary_public_key *recipient, GError **error)
 {
 	g_autoptr(GBytes) sealed = canary_content_key_seal(key, recipient);
 	return canary_store_put_blob(store, case_id, field, sealed, error);
@@ -74,18 +74,18 @@ static GVariant *manifest_new(const GPtrArray *attachments, char *const *names)
 	for (guint i = 0; i < attachments->len; i++) {
 		const struct canary_attachment *a = attachments->pdata[i];
 		g_variant_builder_add(&list, "(msst)", names[i],
-		                      a->content_type != NULL ? a->content_type
-		                                              : "application/octet-stream",
-		                      (guint64)g_bytes_get_size(a->data));
+				      a->content_type != NULL ? a->content_type
+							      : "application/octet-stream",
+				      (guint64)g_bytes_get_size(a->data));
 	}
 	return g_variant_new("(y@a(msst))", MANIFEST_VERSION, g_variant_builder_end(&list));
 }
 
 gboolean canary_envelope_seal_content(struct canary_store *store, gint64 case_id,
-                                      const struct canary_envelope_recipients *to,
-                                      const char *subject, const char *text,
-                                      const GPtrArray *attachments, char *const *names,
-                                      const char *routing, GError **error)
+				      const struct canary_envelope_recipients *to,
+				      const char *subject, const char *text,
+				      const GPtrArray *attachments, char *const *names,
+				      const char *routing, GError **error)
 {
 	g_autoptr(canary_content_key) key = canary_content_key_new();
 	if (!put_key(store, case_id, FIELD_KEY_SECTION, key, to->section, error))
@@ -104,7 +104,7 @@ gboolean canary_envelope_seal_content(struct canary_store *store, gint64 case_id
 
 	g_autoptr(GVariant) manifest = g_variant_ref_sink(manifest_new(attachments, names));
 	gboolean ok = put_sealed(store, case_id, key, FIELD_ATTACHMENTS,
-	                         g_variant_get_data(manifest), g_variant_get_size(manifest), error);
+				 g_variant_get_data(manifest), g_variant_get_size(manifest), error);
 	/* The manifest holds file names: wipe our copy. */
 	canary_wipe((void *)g_variant_get_data(manifest), g_variant_get_size(manifest));
 	for (guint i = 0; ok && i < attachments->len; i++) {
@@ -118,9 +118,9 @@ gboolean canary_envelope_seal_content(struct canary_store *store, gint64 case_id
 }
 
 gboolean canary_envelope_seal_identity(struct canary_store *store, gint64 case_id,
-                                       const struct canary_envelope_recipients *to,
-                                       const struct canary_identity *identity, GBytes *raw,
-                                       GError **error)
+				       const struct canary_envelope_recipients *to,
+				       const struct canary_identity *identity, GBytes *raw,
+				       GError **error)
 {
 	g_autoptr(canary_content_key) key = canary_content_key_new();
 	if (!put_key(store, case_id, FIELD_KEY_CUSTODIAN, key, to->custodian, error))
@@ -137,8 +137,8 @@ gboolean canary_envelope_seal_identity(struct canary_store *store, gint64 case_i
 /* Opens the key stored as FIELD with SECRET. Returns NULL without an error
  * when the field is missing or SECRET is not its recipient. */
 static struct canary_content_key *try_key(struct canary_store *store, gint64 case_id,
-                                          const char *field, const struct canary_secret_key *secret,
-                                          GError **error)
+					  const char *field, const struct canary_secret_key *secret,
+					  GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	g_autoptr(GBytes) sealed = canary_store_get_blob(store, case_id, field, &local);
@@ -155,8 +155,8 @@ static struct canary_content_key *try_key(struct canary_store *store, gint64 cas
 
 /* Opens the content key with a section or triage SECRET. */
 static struct canary_content_key *open_content_key(struct canary_store *store, gint64 case_id,
-                                                   const struct canary_secret_key *secret,
-                                                   GError **error)
+						   const struct canary_secret_key *secret,
+						   GError **error)
 {
 	static const char *const fields[] = {FIELD_KEY_SECTION, FIELD_KEY_TRIAGE};
 	for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
@@ -169,16 +169,16 @@ static struct canary_content_key *open_content_key(struct canary_store *store, g
 		}
 	}
 	g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS,
-	            "key %s opens neither the section's nor the triage copy of this case",
-	            canary_secret_key_public(secret)->id);
+		    "key %s opens neither the section's nor the triage copy of this case",
+		    canary_secret_key_public(secret)->id);
 	return NULL;
 }
 
 /* Fetches and decrypts FIELD. Missing fields give NULL with no error when
  * OPTIONAL. */
 static GBytes *get_sealed(struct canary_store *store, gint64 case_id,
-                          const struct canary_content_key *key, const char *field,
-                          gboolean optional, GError **error)
+			  const struct canary_content_key *key, const char *field,
+			  gboolean optional, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	g_autoptr(GBytes) sealed = canary_store_get_blob(store, case_id, field, &local);
@@ -193,8 +193,8 @@ static GBytes *get_sealed(struct canary_store *store, gint64 case_id,
 
 /* Decrypts FIELD as UTF-8 text. Returns a new string (wipe it), or NULL. */
 static char *get_text(struct canary_store *store, gint64 case_id,
-                      const struct canary_content_key *key, const char *field, gboolean optional,
-                      GError **error)
+		      const struct canary_content_key *key, const char *field, gboolean optional,
+		      GError **error)
 {
 	g_autoptr(GBytes) plain = get_sealed(store, case_id, key, field, optional, error);
 	if (plain == NULL)
@@ -212,13 +212,13 @@ static char *get_text(struct canary_store *store, gint64 case_id,
 static GPtrArray *parse_manifest(GBytes *plain, GError **error)
 {
 	g_autoptr(GVariant) v = g_variant_ref_sink(
-	    g_variant_new_from_bytes(G_VARIANT_TYPE(MANIFEST_TYPE), plain, FALSE));
+		g_variant_new_from_bytes(G_VARIANT_TYPE(MANIFEST_TYPE), plain, FALSE));
 	guint8 version = 0;
 	g_autoptr(GVariant) list = NULL;
 	g_variant_get(v, "(y@a(msst))", &version, &list);
 	if (version != MANIFEST_VERSION) {
 		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
-		            "attachment list of version %u is not known to this canary", version);
+			    "attachment list of version %u is not known to this canary", version);
 		return NULL;
 	}
 	GPtrArray *infos = g_ptr_array_new_with_free_func((GDestroyNotify)attachment_info_free);
@@ -237,8 +237,8 @@ static GPtrArray *parse_manifest(GBytes *plain, GError **error)
 }
 
 struct canary_case_content *canary_envelope_open_content(struct canary_store *store, gint64 case_id,
-                                                         const struct canary_secret_key *secret,
-                                                         GError **error)
+							 const struct canary_secret_key *secret,
+							 GError **error)
 {
 	g_autoptr(canary_content_key) key = open_content_key(store, case_id, secret, error);
 	if (key == NULL)
@@ -252,7 +252,7 @@ struct canary_case_content *canary_envelope_open_content(struct canary_store *st
 		content->routing = get_text(store, case_id, key, FIELD_ROUTING, TRUE, &local);
 	if (local == NULL) {
 		g_autoptr(GBytes) manifest =
-		    get_sealed(store, case_id, key, FIELD_ATTACHMENTS, FALSE, &local);
+			get_sealed(store, case_id, key, FIELD_ATTACHMENTS, FALSE, &local);
 		if (manifest != NULL)
 			content->attachments = parse_manifest(manifest, &local);
 	}
@@ -264,8 +264,8 @@ struct canary_case_content *canary_envelope_open_content(struct canary_store *st
 }
 
 GBytes *canary_envelope_open_attachment(struct canary_store *store, gint64 case_id,
-                                        const struct canary_secret_key *secret, guint index,
-                                        GError **error)
+					const struct canary_secret_key *secret, guint index,
+					GError **error)
 {
 	g_autoptr(canary_content_key) key = open_content_key(store, case_id, secret, error);
 	if (key == NULL)
@@ -276,7 +276,7 @@ GBytes *canary_envelope_open_attachment(struct canary_store *store, gint64 case_
 	if (data == NULL) {
 		if (g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND))
 			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_SUCH,
-			            "this case has no attachment %u", index + 1);
+				    "this case has no attachment %u", index + 1);
 		else
 			g_propagate_error(error, g_steal_pointer(&local));
 	}
@@ -284,19 +284,19 @@ GBytes *canary_envelope_open_attachment(struct canary_store *store, gint64 case_
 }
 
 struct canary_identity *canary_envelope_open_identity(struct canary_store *store, gint64 case_id,
-                                                      const struct canary_secret_key *secret,
-                                                      GBytes **raw_r, GError **error)
+						      const struct canary_secret_key *secret,
+						      GBytes **raw_r, GError **error)
 {
 	GError *local = NULL;
 	g_autoptr(canary_content_key) key =
-	    try_key(store, case_id, FIELD_KEY_CUSTODIAN, secret, &local);
+		try_key(store, case_id, FIELD_KEY_CUSTODIAN, secret, &local);
 	if (key == NULL) {
 		if (local != NULL)
 			g_propagate_error(error, local);
 		else
 			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS,
-			            "key %s is not the custodian key of this case",
-			            canary_secret_key_public(secret)->id);
+				    "key %s is not the custodian key of this case",
+				    canary_secret_key_public(secret)->id);
 		return NULL;
 	}
 	g_autoptr(GBytes) record = get_sealed(store, case_id, key, FIELD_IDENTITY, FALSE, error);
@@ -314,8 +314,8 @@ struct canary_identity *canary_envelope_open_identity(struct canary_store *store
 }
 
 gboolean canary_envelope_reseal_section(struct canary_store *store, gint64 case_id,
-                                        const struct canary_secret_key *secret,
-                                        const struct canary_public_key *new_section, GError **error)
+					const struct canary_secret_key *secret,
+					const struct canary_public_key *new_section, GError **error)
 {
 	g_autoptr(canary_content_key) key = open_content_key(store, case_id, secret, error);
 	return key != NULL && put_key(store, case_id, FIELD_KEY_SECTION, key, new_section, error);

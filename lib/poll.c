@@ -43,7 +43,7 @@ char *canary_poll_read_secret(const char *path, GError **error)
 	if (secret_len == 0) {
 		canary_wipe_free(contents);
 		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-		            "%s: empty; expected the secret on its first line", chosen);
+			    "%s: empty; expected the secret on its first line", chosen);
 		return NULL;
 	}
 	return contents;
@@ -51,7 +51,7 @@ char *canary_poll_read_secret(const char *path, GError **error)
 
 /* Opens the IMAP session CONFIG describes. */
 static struct canary_imap *open_session(const struct canary_config *config, const char *password,
-                                        char **token_r, GError **error)
+					char **token_r, GError **error)
 {
 	/* The token is re-read every pass: an outside helper renews it. */
 	if (config->imap.oauth2_token_file != NULL) {
@@ -60,23 +60,23 @@ static struct canary_imap *open_session(const struct canary_config *config, cons
 			return NULL;
 	}
 	struct canary_imap_options options = {
-	    .url = config->imap.url,
-	    .username = config->imap.username,
-	    .password = password,
-	    .oauth2_token = *token_r,
-	    .ca_file = config->imap.ca_file,
-	    .pinned_public_key = config->imap.pinned_public_key,
-	    .connect_timeout = (long)config->imap.connect_timeout,
-	    .io_timeout = (long)config->imap.io_timeout,
-	    .trace = config->imap.trace,
+		.url = config->imap.url,
+		.username = config->imap.username,
+		.password = password,
+		.oauth2_token = *token_r,
+		.ca_file = config->imap.ca_file,
+		.pinned_public_key = config->imap.pinned_public_key,
+		.connect_timeout = (long)config->imap.connect_timeout,
+		.io_timeout = (long)config->imap.io_timeout,
+		.trace = config->imap.trace,
 	};
 	return canary_imap_new(&options, error);
 }
 
 /* Compares UIDVALIDITY with the last pass's and records it. */
 static gboolean check_uidvalidity(struct canary_store *store, const char *mailbox,
-                                  guint32 uidvalidity, struct canary_poll_stats *stats,
-                                  GError **error)
+				  guint32 uidvalidity, struct canary_poll_stats *stats,
+				  GError **error)
 {
 	g_autofree char *key = g_strdup_printf("imap.uidvalidity.%s", mailbox);
 	g_autofree char *last = NULL;
@@ -88,15 +88,15 @@ static gboolean check_uidvalidity(struct canary_store *store, const char *mailbo
 	if (last != NULL) {
 		stats->uidvalidity_changed = TRUE;
 		canary_warning("UIDVALIDITY of %s changed from %s to %s (the mailbox was "
-		               "recreated): messages already stored are recognised by content",
-		               mailbox, last, now);
+			       "recreated): messages already stored are recognised by content",
+			       mailbox, last, now);
 	}
 	return canary_store_set_state(store, key, now, error);
 }
 
 /* Returns the folder a stored case's message belongs in. */
 static gboolean folder_of(struct canary_store *store, const char *ref, gboolean *quarantined_r,
-                          GError **error)
+			  GError **error)
 {
 	g_autoptr(canary_case) c = canary_store_get_case(store, ref, error);
 	if (c == NULL)
@@ -108,10 +108,10 @@ static gboolean folder_of(struct canary_store *store, const char *ref, gboolean 
 /* Fetches and ingests one message. Returns FALSE with ERROR when the pass
  * must stop; sets *SKIPPED when only this message must wait. */
 static gboolean take_message(const struct canary_config *config, struct canary_imap *imap,
-                             struct canary_store *store, struct canary_ingest *ingest,
-                             guint32 uidvalidity, const struct canary_imap_message *m,
-                             struct batch *batch, struct canary_poll_stats *stats,
-                             gboolean *skipped, GError **error)
+			     struct canary_store *store, struct canary_ingest *ingest,
+			     guint32 uidvalidity, const struct canary_imap_message *m,
+			     struct batch *batch, struct canary_poll_stats *stats,
+			     gboolean *skipped, GError **error)
 {
 	const char *mailbox = canary_imap_mailbox(imap);
 	*skipped = FALSE;
@@ -130,14 +130,14 @@ static gboolean take_message(const struct canary_config *config, struct canary_i
 
 	gboolean too_large = m->size > config->limits.max_message_size;
 	g_autoptr(GError) local = NULL;
-	g_autoptr(GBytes) raw = too_large
-	                            ? canary_imap_fetch_header(imap, uidvalidity, m->uid, &local)
-	                            : canary_imap_fetch(imap, uidvalidity, m->uid, &local);
+	g_autoptr(GBytes) raw =
+		too_large ? canary_imap_fetch_header(imap, uidvalidity, m->uid, &local)
+			  : canary_imap_fetch(imap, uidvalidity, m->uid, &local);
 	if (raw == NULL) {
 		if (g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED)) {
 			canary_warning("message UID %u could not be fetched (%s); it stays in "
-			               "the inbox for the next pass",
-			               m->uid, local->message);
+				       "the inbox for the next pass",
+				       m->uid, local->message);
 			*skipped = TRUE;
 			stats->skipped++;
 			return TRUE;
@@ -146,11 +146,11 @@ static gboolean take_message(const struct canary_config *config, struct canary_i
 		return FALSE;
 	}
 	struct canary_ingest_source source = {
-	    .mailbox = mailbox,
-	    .uidvalidity = uidvalidity,
-	    .uid = m->uid,
-	    .received_at = m->internal_date,
-	    .full_size = too_large ? m->size : 0,
+		.mailbox = mailbox,
+		.uidvalidity = uidvalidity,
+		.uid = m->uid,
+		.received_at = m->internal_date,
+		.full_size = too_large ? m->size : 0,
 	};
 	struct canary_ingest_result result;
 	if (!canary_ingest_message(ingest, raw, &source, &result, error))
@@ -164,7 +164,7 @@ static gboolean take_message(const struct canary_config *config, struct canary_i
 		stats->quarantined++;
 		quarantined = TRUE;
 		canary_notice("UID %u quarantined as case %s: %s", m->uid, result.ref,
-		              canary_quarantine_name(result.quarantine));
+			      canary_quarantine_name(result.quarantine));
 		break;
 	case CANARY_INGEST_DUPLICATE:
 		stats->duplicates++;
@@ -182,18 +182,18 @@ static gboolean take_message(const struct canary_config *config, struct canary_i
 
 /* Moves the committed batch's messages to their folders. */
 static gboolean move_batch(const struct canary_config *config, struct canary_imap *imap,
-                           struct batch *batch, struct canary_poll_stats *stats, GError **error)
+			   struct batch *batch, struct canary_poll_stats *stats, GError **error)
 {
 	if (batch->processed->len > 0) {
 		if (!canary_imap_move(imap, (const guint32 *)batch->processed->data,
-		                      batch->processed->len, config->imap.processed_folder, error))
+				      batch->processed->len, config->imap.processed_folder, error))
 			return FALSE;
 		stats->moved += batch->processed->len;
 	}
 	if (batch->quarantine->len > 0) {
 		if (!canary_imap_move(imap, (const guint32 *)batch->quarantine->data,
-		                      batch->quarantine->len, config->imap.quarantine_folder,
-		                      error))
+				      batch->quarantine->len, config->imap.quarantine_folder,
+				      error))
 			return FALSE;
 		stats->moved += batch->quarantine->len;
 	}
@@ -205,20 +205,20 @@ static gboolean move_batch(const struct canary_config *config, struct canary_ima
 /* Ingests MESSAGES[FIRST..FIRST+COUNT) in one transaction, then moves them.
  * On a fetch failure, commits and moves what was done before failing. */
 static gboolean run_batch(const struct canary_config *config, struct canary_imap *imap,
-                          struct canary_store *store, struct canary_ingest *ingest,
-                          guint32 uidvalidity, GArray *messages, guint first, guint count,
-                          volatile const int *stop, void (*progress)(gpointer), gpointer user_data,
-                          struct batch *batch, struct canary_poll_stats *stats, GError **error)
+			  struct canary_store *store, struct canary_ingest *ingest,
+			  guint32 uidvalidity, GArray *messages, guint first, guint count,
+			  volatile const int *stop, void (*progress)(gpointer), gpointer user_data,
+			  struct batch *batch, struct canary_poll_stats *stats, GError **error)
 {
 	if (!canary_store_begin(store, error))
 		return FALSE;
 	GError *failure = NULL;
 	for (guint i = first; i < first + count && !*stop; i++) {
 		const struct canary_imap_message *m =
-		    &g_array_index(messages, struct canary_imap_message, i);
+			&g_array_index(messages, struct canary_imap_message, i);
 		gboolean skipped = FALSE;
 		if (!take_message(config, imap, store, ingest, uidvalidity, m, batch, stats,
-		                  &skipped, &failure))
+				  &skipped, &failure))
 			break;
 		if (progress != NULL)
 			progress(user_data);
@@ -247,9 +247,9 @@ static gboolean run_batch(const struct canary_config *config, struct canary_imap
 }
 
 gboolean canary_poll_pass(const struct canary_config *config, const char *password,
-                          struct canary_store *store, struct canary_ingest *ingest,
-                          volatile const int *stop, void (*progress)(gpointer), gpointer user_data,
-                          struct canary_poll_stats *stats_r, GError **error)
+			  struct canary_store *store, struct canary_ingest *ingest,
+			  volatile const int *stop, void (*progress)(gpointer), gpointer user_data,
+			  struct canary_poll_stats *stats_r, GError **error)
 {
 	*stats_r = (struct canary_poll_stats){0};
 	char *token = NULL;
@@ -259,7 +259,7 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 		return FALSE;
 
 	struct batch batch = {g_array_new(FALSE, FALSE, sizeof(guint32)),
-	                      g_array_new(FALSE, FALSE, sizeof(guint32))};
+			      g_array_new(FALSE, FALSE, sizeof(guint32))};
 	gboolean ok = FALSE;
 	struct canary_imap_status status;
 	g_autoptr(GArray) messages = NULL;
@@ -277,7 +277,7 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 	for (guint first = 0; first < messages->len && !*stop; first += batch_size) {
 		guint count = MIN(batch_size, messages->len - first);
 		if (!run_batch(config, imap, store, ingest, status.uidvalidity, messages, first,
-		               count, stop, progress, user_data, &batch, stats_r, error))
+			       count, stop, progress, user_data, &batch, stats_r, error))
 			goto out;
 	}
 	ok = TRUE;

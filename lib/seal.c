@@ -1,57 +1,1048 @@
-/* seal.c: all of canary's cryptography, on libsodium. Key files are small
- * versioned text files with a magic first line; secret keys are encrypted
- * under a passphrase (Argon2id, then XSalsa20-Poly1305); case fields are
- * XChaCha20-Poly1305 under per-case keys sealed with crypto_box_seal. */
+/* seal.c: every byte of cryptography in canary, on libsodium: versioned key
+ * files (Argon2id + secretbox for secret keys), envelope encryption of case
+ * fields (XChaCha20-Poly1305, secretstream), pseudonyms and content hashes. */
 #include "seal.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 G_DEFINE_QUARK(canary-seal-error-quark, canary_seal_error)
 
-#define MAGIC_PUBLIC "canary-public-key-v1"
-#define MAGIC_SECRET "canary-secret-key-v1"
-#define MAGIC_PSEUDONYM "canary-pseudonym-key-v1"
-#define KEY_FILE_MAX 4096
-
-/* Associated data prefix: versions the binding of blobs to case and field. */
-#define AD_PREFIX "canary-v1"
-
-/* Blob format versions (first byte of every sealed field). */
-#define BLOB_SINGLE 1 /* nonce | ciphertext+tag */
-#define BLOB_STREAM 2 /* secretstream header | chunks */
-#define STREAM_CHUNK (64 * 1024)
+G_STATIC_ASSERT(crypto_box_PUBLICKEYBYTES == 32);
+G_STATIC_ASSERT(crypto_box_SECRETKEYBYTES == 32);
+G_STATIC_ASSERT(crypto_aead_xchacha20poly1305_ietf_KEYBYTES == 32);
+G_STATIC_ASSERT(crypto_secretstream_xchacha20poly1305_KEYBYTES == 32);
+G_STATIC_ASSERT(crypto_secretbox_KEYBYTES == 32);
+G_STATIC_ASSERT(crypto_kdf_KEYBYTES == 32);
 
 struct canary_secret_key {
 	guint8 secret[crypto_box_SECRETKEYBYTES];
-	struct canary_public_key public;
+	struct canary_public_key public; /* derived from SECRET at load */
 };
 
 struct canary_pseudonym_key {
-	guint8 bytes[32];
+	guint8 key[32];
+	guint8 content_subkey[32]; /* crypto_kdf subkey for content hashes */
 };
 
 struct canary_content_key {
 	guint8 bytes[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 };
 
-/* The serialised secret key: salt, limits, nonce, then the sealed key. */
-#define SECRET_BLOB_LEN                                                                   \
-	(crypto_pwhash_SALTBYTES + 8 + 8 + crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + \
-	 crypto_box_SECRETKEYBYTES)
+/* Starts libsodium once, for callers that skipped canary_seal_init():
+ * sodium_malloc() needs it. */
+static void ensure_sodium(void)
+{
+	static gsize done;
+	if (g_once_init_enter(&done)) {
+		/* A failure is reported by canary_seal_init(). */
+		int rc = sodium_init();
+		g_once_init_leave(&done, rc < 0 ? 2 : 1);
+	}
+}
 
 gboolean canary_seal_init(GError **error)
 {
 	if (sodium_init() < 0) {
 		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_INIT,
-			    "libsodium could not start");
+			    "libsodium failed to initialise");
+		return FALSE;
+	}
+	ensure_sodium();
+	return TRUE;
+}
+
+/* Returns SIZE bytes of guarded memory, mlock()ed where the system allows
+ * (libsodium tolerates a failed mlock). Free with sodium_free(), which wipes.
+ * Aborts like g_malloc() when memory is exhausted. */
+static void *secure_new(gsize size)
+{
+	ensure_sodium();
+	void *p = sodium_malloc(size);
+	if (p == NULL)
+		g_error("canary: out of memory for %" G_GSIZE_FORMAT " bytes of key memory", size);
+	return p;
+}
+
+static void store_le64(guint8 *p, guint64 v)
+{
+	v = GUINT64_TO_LE(v);
+	memcpy(p, &v, sizeof v);
+}
+
+static guint64 load_le64(const guint8 *p)
+{
+	guint64 v;
+	memcpy(&v, p, sizeof v);
+	return GUINT64_FROM_LE(v);
+}
+
+/* --- Key files ----------------------------------------------------------- */
+
+/* A key file is two lines of text:
+ *
+ *   canary-<kind>-key-v1
+ *   base64(PAYLOAD || CHECK)
+ *
+ * standard padded base64 (RFC 4648 section 4) on one line, each line ending
+ * in "\n", nothing else. CHECK is BLAKE2b-64 of the magic line (with its
+ * "\n") and PAYLOAD: it makes a damaged public or pseudonym key (which have
+ * no MAC) fail to load instead of silently sealing to nobody or changing
+ * every pseudonym, and it tells a damaged secret key file from a wrong
+ * passphrase before Argon2id runs. It is not a signature: whoever can write
+ * the file can recompute it.
+ *
+ * PAYLOAD by kind:
+ *   public     the X25519 public key (32)
+ *   pseudonym  the key (32)
+ *   secret     salt (crypto_pwhash_SALTBYTES) | opslimit (u64 LE) |
+ *              memlimit (u64 LE) | nonce (crypto_secretbox_NONCEBYTES) |
+ *              crypto_secretbox_easy(X25519 secret key (32)) under the
+ *              Argon2id13 hash of the passphrase with that salt and limits.
+ *
+ * Changing the salt, limits or nonce changes the secretbox key or nonce, so
+ * the MAC covers them too. */
+
+enum kind { KIND_PUBLIC, KIND_SECRET, KIND_PSEUDONYM, N_KINDS };
+
+#define CHECK_LEN 8
+
+#define SECRET_SALT   0
+#define SECRET_OPS    (SECRET_SALT + crypto_pwhash_SALTBYTES)
+#define SECRET_MEM    (SECRET_OPS + 8)
+#define SECRET_NONCE  (SECRET_MEM + 8)
+#define SECRET_BOX    (SECRET_NONCE + crypto_secretbox_NONCEBYTES)
+#define SECRET_BOXLEN (crypto_box_SECRETKEYBYTES + crypto_secretbox_MACBYTES)
+#define SECRET_LEN    (SECRET_BOX + SECRET_BOXLEN)
+
+#define PAYLOAD_MAX SECRET_LEN
+#define DECODED_MAX (PAYLOAD_MAX + CHECK_LEN)
+#define ENCODED_MAX ((DECODED_MAX + 2) / 3 * 4)
+
+/* No key file is anywhere near this: anything larger is refused unread. */
+#define KEYFILE_MAX 4096
+
+static const struct {
+	const char *magic;  /* the first line, without "\n" */
+	const char *family; /* the part of MAGIC every version shares */
+	const char *what;   /* for messages */
+	gsize payload;      /* bytes */
+} kinds[N_KINDS] = {
+	[KIND_PUBLIC] = {"canary-public-key-v1", "canary-public-key-v", "public key",
+			 crypto_box_PUBLICKEYBYTES},
+	[KIND_SECRET] = {"canary-secret-key-v1", "canary-secret-key-v", "secret key", SECRET_LEN},
+	[KIND_PSEUDONYM] = {"canary-pseudonym-key-v1", "canary-pseudonym-key-v", "pseudonym key",
+			    32},
+};
+
+/* Argon2id limits. Generated keys use MODERATE; loading accepts only what
+ * lies between INTERACTIVE and SENSITIVE, so a crafted file cannot make us
+ * allocate terabytes or run for hours. */
+#define KDF_OPS_MIN crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define KDF_MEM_MIN crypto_pwhash_MEMLIMIT_INTERACTIVE
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+/* Fuzz builds only: every input that reaches Argon2id stays cheap. */
+#define KDF_OPS_MAX crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define KDF_MEM_MAX crypto_pwhash_MEMLIMIT_INTERACTIVE
+#else
+#define KDF_OPS_MAX crypto_pwhash_OPSLIMIT_SENSITIVE
+#define KDF_MEM_MAX crypto_pwhash_MEMLIMIT_SENSITIVE
+#endif
+
+/* Writes the check value of PAYLOAD as a KIND file into OUT. */
+static void check_value(enum kind kind, const guint8 *payload, guint8 out[CHECK_LEN])
+{
+	crypto_generichash_state state;
+	crypto_generichash_init(&state, NULL, 0, CHECK_LEN);
+	crypto_generichash_update(&state, (const guint8 *)kinds[kind].magic,
+				  strlen(kinds[kind].magic));
+	crypto_generichash_update(&state, (const guint8 *)"\n", 1);
+	crypto_generichash_update(&state, payload, kinds[kind].payload);
+	crypto_generichash_final(&state, out, CHECK_LEN);
+	sodium_memzero(&state, sizeof state);
+}
+
+/* Names a public key: hex of BLAKE2b-64 of its bytes. A name, not a
+ * security boundary, hence below crypto_generichash_BYTES_MIN. */
+static void key_id(const guint8 pk[32], char id[CANARY_KEY_ID_LEN + 1])
+{
+	guint8 hash[CANARY_KEY_ID_LEN / 2];
+	crypto_generichash(hash, sizeof hash, pk, 32, NULL, 0);
+	sodium_bin2hex(id, CANARY_KEY_ID_LEN + 1, hash, sizeof hash);
+}
+
+/* TRUE unless PK is a point of small order, to which nothing can be sealed
+ * (crypto_scalarmult refuses an all-zero result). */
+static gboolean usable_public(const guint8 pk[32])
+{
+	static const guint8 probe[32] = {9};
+	guint8 q[32];
+	int rc = crypto_scalarmult(q, probe, pk);
+	sodium_memzero(q, sizeof q);
+	return rc == 0;
+}
+
+/* Returns the text of a KIND key file holding PAYLOAD, a new string in
+ * ordinary memory: wipe it (canary_wipe_free) when PAYLOAD is secret. */
+static char *armor(enum kind kind, const guint8 *payload)
+{
+	gsize n = kinds[kind].payload;
+	guint8 raw[DECODED_MAX];
+	memcpy(raw, payload, n);
+	check_value(kind, payload, raw + n);
+	char *b64 = g_base64_encode(raw, n + CHECK_LEN);
+	sodium_memzero(raw, sizeof raw);
+	char *text = g_strconcat(kinds[kind].magic, "\n", b64, "\n", NULL);
+	canary_wipe_free(b64);
+	return text;
+}
+
+static gboolean is_base64_char(char c)
+{
+	return g_ascii_isalnum(c) || c == '+' || c == '/';
+}
+
+/* The error for a file that begins like a canary key file of kind FOUND
+ * where one of kind WANTED belongs. */
+static void set_wrong_kind(const char *path, enum kind wanted, enum kind found, GError **error)
+{
+	static const char *const hint[N_KINDS] = {
+		[KIND_PUBLIC] = "give the public key (.pub)",
+		[KIND_SECRET] = "give the secret key (.key)",
+		[KIND_PSEUDONYM] = "give the pseudonym key",
+	};
+	g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_WRONG_KIND,
+		    "%s: this is a %s file; %s", path, kinds[found].what, hint[wanted]);
+}
+
+static void set_damaged(const char *path, GError **error)
+{
+	g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT, "%s: truncated or damaged",
+		    path);
+}
+
+/* Checks the magic line of DATA against KIND. Returns the length of the
+ * line (without its "\n") when it is KIND's, or -1 with an error naming
+ * PATH. */
+static gssize check_magic(const char *path, enum kind kind, const char *data, gsize len,
+			  GError **error)
+{
+	if (len == 0) {
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
+			    "%s: empty file, not a canary %s file", path, kinds[kind].what);
+		return -1;
+	}
+	const char *nl = memchr(data, '\n', len);
+	gsize line = nl != NULL ? (gsize)(nl - data) : len;
+	for (int k = 0; k < N_KINDS; k++) {
+		gsize mlen = strlen(kinds[k].magic);
+		/* A file cut inside (or right after) its magic line. */
+		if (nl == NULL && len <= mlen && memcmp(data, kinds[k].magic, len) == 0) {
+			set_damaged(path, error);
+			return -1;
+		}
+	}
+	for (int k = 0; k < N_KINDS; k++) {
+		gsize flen = strlen(kinds[k].family);
+		if (line < flen || memcmp(data, kinds[k].family, flen) != 0)
+			continue;
+		if ((enum kind)k != kind) {
+			set_wrong_kind(path, kind, (enum kind)k, error);
+			return -1;
+		}
+		if (line == strlen(kinds[k].magic) && memcmp(data, kinds[k].magic, line) == 0)
+			return (gssize)line;
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
+			    "%s: a canary %s file in a format this version does not read", path,
+			    kinds[kind].what);
+		return -1;
+	}
+	g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
+		    "%s: not a canary %s file", path, kinds[kind].what);
+	return -1;
+}
+
+/* Parses DATA as a KIND key file and writes its payload
+ * (kinds[KIND].payload bytes) to OUT. Returns FALSE with an error naming PATH
+ * for anything but exactly what armor() writes. */
+static gboolean parse_armor(const char *path, enum kind kind, const void *data, gsize len,
+			    guint8 *out, GError **error)
+{
+	const char *text = data;
+	gssize line = check_magic(path, kind, text, len, error);
+	if (line < 0)
+		return FALSE;
+	const char *body = text + line + 1;
+	gsize body_len = len - (gsize)line - 1;
+	gsize n = kinds[kind].payload + CHECK_LEN;
+	gsize enc = (n + 2) / 3 * 4;
+	gsize pad = (3 - n % 3) % 3;
+	if (body_len != enc + 1 || body[enc] != '\n') {
+		set_damaged(path, error);
+		return FALSE;
+	}
+	for (gsize i = 0; i < enc; i++) {
+		if (i < enc - pad ? !is_base64_char(body[i]) : body[i] != '=') {
+			set_damaged(path, error);
+			return FALSE;
+		}
+	}
+
+	guint8 raw[ENCODED_MAX / 4 * 3];
+	char again[ENCODED_MAX + 8];
+	gint state = 0;
+	guint save = 0;
+	gboolean ok = FALSE;
+	gsize got = g_base64_decode_step(body, enc, raw, &state, &save);
+	if (got != n)
+		goto out;
+	/* Canonical form only: unused low bits of the last group must be zero,
+	 * so one file has one meaning. */
+	state = 0;
+	save = 0;
+	gsize w = g_base64_encode_step(raw, n, FALSE, again, &state, &save);
+	w += g_base64_encode_close(FALSE, again + w, &state, &save);
+	if (w != enc || sodium_memcmp(again, body, enc) != 0)
+		goto out;
+	guint8 check[CHECK_LEN];
+	check_value(kind, raw, check);
+	if (sodium_memcmp(check, raw + kinds[kind].payload, CHECK_LEN) != 0)
+		goto out;
+	memcpy(out, raw, kinds[kind].payload);
+	ok = TRUE;
+out:
+	if (!ok)
+		set_damaged(path, error);
+	sodium_memzero(raw, sizeof raw);
+	sodium_memzero(again, sizeof again);
+	sodium_memzero(&save, sizeof save);
+	return ok;
+}
+
+/* Reads the key file at PATH whole into BUF (KEYFILE_MAX + 1 bytes).
+ * Returns its length, or -1 with an error naming PATH. */
+static gssize read_keyfile(const char *path, guint8 *buf, GError **error)
+{
+	/* O_NONBLOCK: a FIFO in place of a key must not hang the daemon. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int e = errno;
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO, "%s: %s", path,
+			    e == ENOENT ? "no such file" : g_strerror(e));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		int e = errno;
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO, "%s: %s", path,
+			    S_ISDIR(st.st_mode) ? "is a directory, not a key file"
+			    : S_ISREG(st.st_mode) ? g_strerror(e)
+						  : "not a regular file");
+		close(fd);
+		return -1;
+	}
+	gsize len = 0;
+	while (len <= KEYFILE_MAX) {
+		ssize_t r = read(fd, buf + len, KEYFILE_MAX + 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO, "%s: %s", path,
+				    g_strerror(e));
+			close(fd);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		len += (gsize)r;
+	}
+	close(fd);
+	if (len > KEYFILE_MAX) {
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
+			    "%s: too large for a canary key file", path);
+		return -1;
+	}
+	return (gssize)len;
+}
+
+struct canary_public_key *canary_key_parse_public(const char *path, const void *data, gsize len,
+						  GError **error)
+{
+	guint8 pk[crypto_box_PUBLICKEYBYTES];
+	if (!parse_armor(path, KIND_PUBLIC, data, len, pk, error))
+		return NULL;
+	if (!usable_public(pk)) {
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
+			    "%s: not a usable public key (a point of small order)", path);
+		return NULL;
+	}
+	struct canary_public_key *key = g_new0(struct canary_public_key, 1);
+	memcpy(key->bytes, pk, sizeof pk);
+	key_id(key->bytes, key->id);
+	return key;
+}
+
+struct canary_public_key *canary_key_load_public(const char *path, GError **error)
+{
+	guint8 buf[KEYFILE_MAX + 1];
+	gssize len = read_keyfile(path, buf, error);
+	if (len < 0)
+		return NULL;
+	return canary_key_parse_public(path, buf, (gsize)len, error);
+}
+
+/* Derives the secretbox key for a secret key file from PASSPHRASE into OUT
+ * (guarded memory of crypto_secretbox_KEYBYTES). */
+static gboolean derive_file_key(const char *path, const char *passphrase, gsize passphrase_len,
+				const guint8 *salt, guint64 ops, gsize mem, guint8 *out,
+				GError **error)
+{
+	if (crypto_pwhash(out, crypto_secretbox_KEYBYTES, passphrase, passphrase_len, salt, ops,
+			  mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_MEMORY,
+			    "%s: not enough memory for Argon2id (%" G_GSIZE_FORMAT " MiB)", path,
+			    mem >> 20);
 		return FALSE;
 	}
 	return TRUE;
+}
+
+struct canary_secret_key *canary_key_parse_secret(const char *path, const void *data, gsize len,
+						  const char *passphrase, gsize passphrase_len,
+						  GError **error)
+{
+	guint8 payload[SECRET_LEN];
+	if (!parse_armor(path, KIND_SECRET, data, len, payload, error))
+		return NULL;
+	guint64 ops = load_le64(payload + SECRET_OPS);
+	guint64 mem = load_le64(payload + SECRET_MEM);
+	if (ops < KDF_OPS_MIN || ops > KDF_OPS_MAX || mem < KDF_MEM_MIN || mem > KDF_MEM_MAX) {
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
+			    "%s: Argon2id limits outside the accepted range (damaged or crafted file)",
+			    path);
+		return NULL;
+	}
+
+	guint8 *file_key = secure_new(crypto_secretbox_KEYBYTES);
+	if (!derive_file_key(path, passphrase, passphrase_len, payload + SECRET_SALT, ops,
+			     (gsize)mem, file_key, error)) {
+		sodium_free(file_key);
+		return NULL;
+	}
+	struct canary_secret_key *key = secure_new(sizeof *key);
+	int rc = crypto_secretbox_open_easy(key->secret, payload + SECRET_BOX, SECRET_BOXLEN,
+					   payload + SECRET_NONCE, file_key);
+	sodium_free(file_key); /* wipes */
+	if (rc != 0) {
+		/* The check value held, so the file is as written: the
+		 * passphrase is wrong. */
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_PASSPHRASE,
+			    "%s: wrong passphrase", path);
+		sodium_free(key);
+		return NULL;
+	}
+	if (crypto_scalarmult_base(key->public.bytes, key->secret) != 0) {
+		set_damaged(path, error);
+		sodium_free(key);
+		return NULL;
+	}
+	key_id(key->public.bytes, key->public.id);
+	sodium_mprotect_readonly(key);
+	return key;
+}
+
+struct canary_secret_key *canary_key_load_secret(const char *path, const char *passphrase,
+						 gsize passphrase_len, GError **error)
+{
+	guint8 buf[KEYFILE_MAX + 1];
+	gssize len = read_keyfile(path, buf, error);
+	if (len < 0)
+		return NULL;
+	return canary_key_parse_secret(path, buf, (gsize)len, passphrase, passphrase_len, error);
+}
+
+void canary_secret_key_free(struct canary_secret_key *key)
+{
+	if (key != NULL)
+		sodium_free(key); /* wipes, even when read-only */
+}
+
+const struct canary_public_key *canary_secret_key_public(const struct canary_secret_key *key)
+{
+	return &key->public;
+}
+
+struct canary_pseudonym_key *canary_key_parse_pseudonym(const char *path, const void *data,
+							gsize len, GError **error)
+{
+	struct canary_pseudonym_key *key = secure_new(sizeof *key);
+	if (!parse_armor(path, KIND_PSEUDONYM, data, len, key->key, error)) {
+		sodium_free(key);
+		return NULL;
+	}
+	crypto_kdf_derive_from_key(key->content_subkey, sizeof key->content_subkey, 1, "canaryCH",
+				   key->key);
+	sodium_mprotect_readonly(key);
+	return key;
+}
+
+struct canary_pseudonym_key *canary_key_load_pseudonym(const char *path, GError **error)
+{
+	guint8 buf[KEYFILE_MAX + 1];
+	gssize len = read_keyfile(path, buf, error);
+	if (len < 0)
+		return NULL;
+	struct canary_pseudonym_key *key = canary_key_parse_pseudonym(path, buf, (gsize)len, error);
+	sodium_memzero(buf, (gsize)len);
+	return key;
+}
+
+void canary_pseudonym_key_free(struct canary_pseudonym_key *key)
+{
+	if (key != NULL)
+		sodium_free(key);
+}
+
+/* --- Writing key files ---------------------------------------------------- */
+
+/* A key file being written. Without FORCE it is created in place with
+ * O_EXCL (refusing an existing file); with FORCE it is written to a
+ * temporary name in the same directory and renamed over PATH. */
+struct pending {
+	const char *path;
+	char *tmp; /* NULL when writing PATH in place */
+	int fd;
+	gboolean created; /* something of ours exists on disk to undo */
+};
+
+static gboolean pending_open(struct pending *p, const char *path, mode_t mode, gboolean force,
+			     GError **error)
+{
+	p->path = path;
+	p->tmp = NULL;
+	p->fd = -1;
+	p->created = FALSE;
+	if (force) {
+		g_autofree char *dir = g_path_get_dirname(path);
+		g_autofree char *base = g_path_get_basename(path);
+		p->tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
+		p->fd = g_mkstemp_full(p->tmp, O_WRONLY | O_CLOEXEC, (int)mode);
+	} else {
+		p->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	}
+	if (p->fd < 0) {
+		int e = errno;
+		if (e == EEXIST && !force)
+			g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_EXISTS,
+				    "%s: already exists; refusing to overwrite a key file", path);
+		else
+			g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO,
+				    "%s: cannot create: %s", path, g_strerror(e));
+		g_clear_pointer(&p->tmp, g_free);
+		return FALSE;
+	}
+	p->created = TRUE;
+	/* The exact mode, whatever the umask. */
+	if (fchmod(p->fd, mode) != 0) {
+		int e = errno;
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO, "%s: chmod: %s", path,
+			    g_strerror(e));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Writes LEN bytes of TEXT, fsyncs and closes. */
+static gboolean pending_write(struct pending *p, const char *text, gsize len, GError **error)
+{
+	gsize done = 0;
+	while (done < len) {
+		ssize_t w = write(p->fd, text + done, len - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			goto fail;
+		done += (gsize)w;
+	}
+	if (fsync(p->fd) != 0)
+		goto fail;
+	int fd = p->fd;
+	p->fd = -1;
+	if (close(fd) != 0)
+		goto fail;
+	return TRUE;
+fail:;
+	int e = errno;
+	g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO, "%s: cannot write: %s", p->path,
+		    g_strerror(e));
+	return FALSE;
+}
+
+/* Puts the written file in place (renames it over PATH when forced). */
+static gboolean pending_commit(struct pending *p, GError **error)
+{
+	if (p->tmp != NULL && rename(p->tmp, p->path) != 0) {
+		int e = errno;
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO, "%s: cannot replace: %s",
+			    p->path, g_strerror(e));
+		return FALSE;
+	}
+	g_clear_pointer(&p->tmp, g_free);
+	p->created = FALSE;
+	return TRUE;
+}
+
+/* Undoes what P left on disk (never a file it did not create) and frees it. */
+static void pending_abort(struct pending *p)
+{
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
+	if (p->created)
+		unlink(p->tmp != NULL ? p->tmp : p->path);
+	p->created = FALSE;
+	g_clear_pointer(&p->tmp, g_free);
+}
+
+/* Makes new and renamed entries in the directory of PATH durable. */
+static gboolean sync_dir_of(const char *path, GError **error)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) != 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO, "%s: fsync: %s", dir,
+			    g_strerror(e));
+		return FALSE;
+	}
+	close(fd);
+	return TRUE;
+}
+
+/* Writes the files in FILES (N of them, with their TEXT and MODE) all or
+ * none: on failure nothing new is left behind. */
+static gboolean write_key_files(gsize n, const char *const *paths, const char *const *texts,
+				const mode_t *modes, gboolean force, GError **error)
+{
+	struct pending p[2];
+	g_assert(n <= G_N_ELEMENTS(p));
+	gsize opened = 0;
+	gboolean ok = TRUE;
+	/* Claim every name before writing any, so a refusal leaves nothing. */
+	for (; ok && opened < n; opened++)
+		ok = pending_open(&p[opened], paths[opened], modes[opened], force, error);
+	if (!ok)
+		goto undo;
+	for (gsize i = 0; ok && i < n; i++)
+		ok = pending_write(&p[i], texts[i], strlen(texts[i]), error);
+	for (gsize i = 0; ok && i < n; i++)
+		ok = pending_commit(&p[i], error);
+	if (ok)
+		return sync_dir_of(paths[0], error);
+undo:
+	for (gsize i = 0; i < opened; i++)
+		pending_abort(&p[i]);
+	return FALSE;
+}
+
+/* TRUE when NAME can be a key file name: no directories, not hidden. */
+static gboolean plain_name(const char *name)
+{
+	return name != NULL && name[0] != '\0' && name[0] != '.' && strchr(name, '/') == NULL;
+}
+
+/* Argon2id limits for a new key: MODERATE, or INTERACTIVE under the
+ * test-only CANARY_TEST_FAST_KDF=1. */
+static void new_key_limits(guint64 *ops_r, gsize *mem_r)
+{
+	if (g_strcmp0(g_getenv("CANARY_TEST_FAST_KDF"), "1") == 0) {
+		*ops_r = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+		*mem_r = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+		return;
+	}
+	*ops_r = crypto_pwhash_OPSLIMIT_MODERATE;
+	*mem_r = crypto_pwhash_MEMLIMIT_MODERATE;
+}
+
+/* Returns the text of the secret key file of KEY under PASSPHRASE, or NULL
+ * with an error naming PATH. */
+static char *secret_file_text(const char *path, const struct canary_secret_key *key,
+			      const char *passphrase, gsize passphrase_len, GError **error)
+{
+	guint64 ops;
+	gsize mem;
+	new_key_limits(&ops, &mem);
+	guint8 payload[SECRET_LEN];
+	randombytes_buf(payload + SECRET_SALT, crypto_pwhash_SALTBYTES);
+	store_le64(payload + SECRET_OPS, ops);
+	store_le64(payload + SECRET_MEM, mem);
+	randombytes_buf(payload + SECRET_NONCE, crypto_secretbox_NONCEBYTES);
+	guint8 *file_key = secure_new(crypto_secretbox_KEYBYTES);
+	if (!derive_file_key(path, passphrase, passphrase_len, payload + SECRET_SALT, ops, mem,
+			     file_key, error)) {
+		sodium_free(file_key);
+		return NULL;
+	}
+	crypto_secretbox_easy(payload + SECRET_BOX, key->secret, sizeof key->secret,
+			      payload + SECRET_NONCE, file_key);
+	sodium_free(file_key);
+	return armor(KIND_SECRET, payload);
+}
+
+gboolean canary_key_generate(const char *dir, const char *name, const char *passphrase,
+			     gsize passphrase_len, gboolean force, GError **error)
+{
+	if (!plain_name(name)) {
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO,
+			    "key name '%s' must be a plain file name (no '/', not starting with '.')",
+			    name != NULL ? name : "");
+		return FALSE;
+	}
+	g_autofree char *stem = g_build_filename(dir, name, NULL);
+	g_autofree char *secret_path = g_strconcat(stem, ".key", NULL);
+	g_autofree char *public_path = g_strconcat(stem, ".pub", NULL);
+	if (passphrase_len == 0) {
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_PASSPHRASE,
+			    "%s: refusing an empty passphrase", secret_path);
+		return FALSE;
+	}
+
+	struct canary_secret_key *key = secure_new(sizeof *key);
+	crypto_box_keypair(key->public.bytes, key->secret);
+	g_autofree char *secret_text =
+	    secret_file_text(secret_path, key, passphrase, passphrase_len, error);
+	g_autofree char *public_text = armor(KIND_PUBLIC, key->public.bytes);
+	canary_secret_key_free(key);
+	if (secret_text == NULL)
+		return FALSE;
+
+	const char *paths[] = {secret_path, public_path};
+	const char *texts[] = {secret_text, public_text};
+	const mode_t modes[] = {0600, 0644};
+	return write_key_files(2, paths, texts, modes, force, error);
+}
+
+gboolean canary_key_generate_pseudonym(const char *path, gboolean force, GError **error)
+{
+	guint8 *key = secure_new(32);
+	randombytes_buf(key, 32);
+	char *text = armor(KIND_PSEUDONYM, key);
+	sodium_free(key);
+	const char *paths[] = {path};
+	const char *texts[] = {text};
+	const mode_t modes[] = {0600};
+	gboolean ok = write_key_files(1, paths, texts, modes, force, error);
+	canary_wipe_free(text);
+	return ok;
+}
+
+/* --- Envelope encryption -------------------------------------------------- */
+
+/* A sealed field is one format byte, then:
+ *
+ *   0x01 (plaintext up to SINGLE_MAX): nonce (24) | XChaCha20-Poly1305-IETF
+ *        ciphertext | tag (16)
+ *   0x02 (larger): secretstream header (24) | chunks, each CHUNK plaintext
+ *        bytes (the last 1..CHUNK) + ABYTES; the last tagged FINAL, every
+ *        other MESSAGE, so truncation and reordering fail.
+ *
+ * Associated data of every message or chunk: "canary-v1\0" | case id (u64
+ * LE) | field | "\0". */
+
+#define FORMAT_SINGLE 0x01
+#define FORMAT_STREAM 0x02
+#define CHUNK         ((gsize)64 * 1024)
+#define SINGLE_MAX    CHUNK
+
+#define AEAD_NONCE  crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define AEAD_TAG    crypto_aead_xchacha20poly1305_ietf_ABYTES
+#define STREAM_HDR  crypto_secretstream_xchacha20poly1305_HEADERBYTES
+#define STREAM_TAG  crypto_secretstream_xchacha20poly1305_ABYTES
+#define STREAM_CELL (CHUNK + STREAM_TAG)
+
+#define AD_PREFIX     "canary-v1"
+#define AD_PREFIX_LEN sizeof(AD_PREFIX) /* with its NUL */
+
+struct canary_content_key *canary_content_key_new(void)
+{
+	struct canary_content_key *key = secure_new(sizeof *key);
+	crypto_aead_xchacha20poly1305_ietf_keygen(key->bytes);
+	sodium_mprotect_readonly(key);
+	return key;
+}
+
+void canary_content_key_free(struct canary_content_key *key)
+{
+	if (key != NULL)
+		sodium_free(key);
+}
+
+GBytes *canary_content_key_seal(const struct canary_content_key *key,
+				const struct canary_public_key *recipient)
+{
+	gsize len = sizeof key->bytes + crypto_box_SEALBYTES;
+	guint8 *out = g_malloc(len);
+	if (crypto_box_seal(out, key->bytes, sizeof key->bytes, recipient->bytes) != 0) {
+		g_free(out);
+		return NULL;
+	}
+	return g_bytes_new_take(out, len);
+}
+
+struct canary_content_key *canary_content_key_open(GBytes *sealed,
+						   const struct canary_secret_key *secret,
+						   GError **error)
+{
+	gsize len = 0;
+	const guint8 *data = g_bytes_get_data(sealed, &len);
+	if (len != sizeof(((struct canary_content_key *)NULL)->bytes) + crypto_box_SEALBYTES) {
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_TAMPERED,
+			    "a sealed content key is damaged (%" G_GSIZE_FORMAT " bytes)", len);
+		return NULL;
+	}
+	struct canary_content_key *key = secure_new(sizeof *key);
+	if (crypto_box_seal_open(key->bytes, data, len, secret->public.bytes, secret->secret) !=
+	    0) {
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_WRONG_KEY,
+			    "key %s cannot open this sealed content key (sealed to another key, "
+			    "or damaged)",
+			    secret->public.id);
+		sodium_free(key);
+		return NULL;
+	}
+	sodium_mprotect_readonly(key);
+	return key;
+}
+
+/* Returns the associated data for FIELD of CASE_ID (new; *LEN_R its length). */
+static guint8 *make_ad(gint64 case_id, const char *field, gsize *len_r)
+{
+	gsize flen = strlen(field);
+	gsize len = AD_PREFIX_LEN + 8 + flen + 1;
+	guint8 *ad = g_malloc(len);
+	memcpy(ad, AD_PREFIX, AD_PREFIX_LEN);
+	store_le64(ad + AD_PREFIX_LEN, (guint64)case_id);
+	memcpy(ad + AD_PREFIX_LEN + 8, field, flen + 1);
+	*len_r = len;
+	return ad;
+}
+
+GBytes *canary_seal_encrypt(const struct canary_content_key *key, gint64 case_id,
+			    const char *field, const void *plain, gsize len)
+{
+	static const guint8 nothing[1];
+	const guint8 *m = plain != NULL ? plain : nothing;
+	gsize ad_len;
+	g_autofree guint8 *ad = make_ad(case_id, field, &ad_len);
+	gsize out_len;
+	guint8 *out;
+
+	if (len <= SINGLE_MAX) {
+		out_len = 1 + AEAD_NONCE + len + AEAD_TAG;
+		out = g_malloc(out_len);
+		out[0] = FORMAT_SINGLE;
+		guint8 *nonce = out + 1;
+		randombytes_buf(nonce, AEAD_NONCE);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(out + 1 + AEAD_NONCE, NULL, m, len, ad,
+							   ad_len, NULL, nonce, key->bytes);
+		return g_bytes_new_take(out, out_len);
+	}
+
+	gsize chunks = len / CHUNK + (len % CHUNK != 0);
+	gsize tags;
+	if (!g_size_checked_mul(&tags, chunks, STREAM_TAG) ||
+	    !g_size_checked_add(&out_len, len, tags) ||
+	    !g_size_checked_add(&out_len, out_len, 1 + STREAM_HDR))
+		return NULL;
+	out = g_malloc(out_len);
+	out[0] = FORMAT_STREAM;
+	crypto_secretstream_xchacha20poly1305_state state;
+	crypto_secretstream_xchacha20poly1305_init_push(&state, out + 1, key->bytes);
+	guint8 *c = out + 1 + STREAM_HDR;
+	for (gsize done = 0; done < len;) {
+		gsize n = MIN(CHUNK, len - done);
+		guint8 tag = done + n == len ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
+					     : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+		crypto_secretstream_xchacha20poly1305_push(&state, c, NULL, m + done, n, ad, ad_len,
+							   tag);
+		c += n + STREAM_TAG;
+		done += n;
+	}
+	sodium_memzero(&state, sizeof state);
+	return g_bytes_new_take(out, out_len);
+}
+
+/* Plaintext memory that is wiped when its GBytes goes. */
+struct wiped {
+	gsize len;
+	guint8 data[];
+};
+
+static void wiped_free(gpointer p)
+{
+	struct wiped *w = p;
+	sodium_memzero(w->data, w->len);
+	g_free(w);
+}
+
+static void set_tampered(const char *field, GError **error)
+{
+	g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_TAMPERED,
+		    "sealed field '%s' of this case fails to authenticate (damaged, or moved from "
+		    "another case or field)",
+		    field);
+}
+
+/* Decrypts a FORMAT_SINGLE body C (CLEN bytes) into W (W->len bytes). */
+static gboolean open_single(const struct canary_content_key *key, const guint8 *c, gsize clen,
+			    const guint8 *ad, gsize ad_len, struct wiped *w)
+{
+	return crypto_aead_xchacha20poly1305_ietf_decrypt(w->data, NULL, NULL, c + AEAD_NONCE,
+							  clen - AEAD_NONCE, ad, ad_len, c,
+							  key->bytes) == 0;
+}
+
+/* Decrypts a FORMAT_STREAM body C (CLEN bytes) into W (W->len bytes). */
+static gboolean open_stream(const struct canary_content_key *key, const guint8 *c, gsize clen,
+			    const guint8 *ad, gsize ad_len, struct wiped *w)
+{
+	crypto_secretstream_xchacha20poly1305_state state;
+	gboolean ok = crypto_secretstream_xchacha20poly1305_init_pull(&state, c, key->bytes) == 0;
+	const guint8 *p = c + STREAM_HDR, *end = c + clen;
+	guint8 *m = w->data;
+	while (ok && p < end) {
+		gsize n = MIN(STREAM_CELL, (gsize)(end - p));
+		unsigned char tag = 0;
+		ok = crypto_secretstream_xchacha20poly1305_pull(&state, m, NULL, &tag, p, n, ad,
+								ad_len, NULL) == 0;
+		p += n;
+		m += n - STREAM_TAG;
+		/* FINAL on the last chunk and only there: no cut, no splice. */
+		guint8 want = p == end ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
+				       : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+		ok = ok && tag == want;
+	}
+	sodium_memzero(&state, sizeof state);
+	return ok;
+}
+
+GBytes *canary_seal_decrypt(const struct canary_content_key *key, gint64 case_id,
+			    const char *field, GBytes *sealed, GError **error)
+{
+	gsize len = 0;
+	const guint8 *data = g_bytes_get_data(sealed, &len);
+	if (data == NULL || len < 1) {
+		set_tampered(field, error);
+		return NULL;
+	}
+	const guint8 *c = data + 1;
+	gsize clen = len - 1, plen;
+	if (data[0] == FORMAT_SINGLE && clen >= AEAD_NONCE + AEAD_TAG) {
+		plen = clen - AEAD_NONCE - AEAD_TAG;
+	} else if (data[0] == FORMAT_STREAM && clen >= STREAM_HDR + STREAM_TAG) {
+		gsize body = clen - STREAM_HDR;
+		gsize cells = body / STREAM_CELL + (body % STREAM_CELL != 0);
+		if (body % STREAM_CELL != 0 && body % STREAM_CELL < STREAM_TAG) {
+			set_tampered(field, error);
+			return NULL;
+		}
+		plen = body - cells * STREAM_TAG;
+	} else {
+		set_tampered(field, error);
+		return NULL;
+	}
+	if (plen > G_MAXSIZE - sizeof(struct wiped)) {
+		set_tampered(field, error);
+		return NULL;
+	}
+
+	gsize ad_len;
+	g_autofree guint8 *ad = make_ad(case_id, field, &ad_len);
+	struct wiped *w = g_malloc(sizeof *w + plen);
+	w->len = plen;
+	gboolean ok = data[0] == FORMAT_SINGLE ? open_single(key, c, clen, ad, ad_len, w)
+					       : open_stream(key, c, clen, ad, ad_len, w);
+	if (!ok) {
+		wiped_free(w); /* may hold chunks that did authenticate */
+		set_tampered(field, error);
+		return NULL;
+	}
+	return g_bytes_new_with_free_func(w->data, plen, wiped_free, w);
+}
+
+/* --- Pseudonyms and hashes ------------------------------------------------ */
+
+/* Crockford's base32: no I, L, O, U. */
+static const char crockford[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/* Returns ADDRESS normalised for pseudonyms (new; wipe it): NFKC, case
+ * folded, surrounding white space removed. Invalid UTF-8 is only trimmed and
+ * ASCII-lowered; it stays invalid, so it cannot meet a valid address. */
+static char *normalise_address(const char *address)
+{
+	if (!g_utf8_validate(address, -1, NULL)) {
+		char *trimmed = g_strstrip(g_strdup(address));
+		char *lower = g_ascii_strdown(trimmed, -1);
+		canary_wipe_free(trimmed);
+		return lower;
+	}
+	char *nfkc = g_utf8_normalize(address, -1, G_NORMALIZE_NFKC);
+	char *folded = g_utf8_casefold(nfkc, -1);
+	char *again = g_utf8_normalize(folded, -1, G_NORMALIZE_NFKC);
+	canary_wipe_free(nfkc);
+	canary_wipe_free(folded);
+	/* After NFKC, odd spaces (no-break, ideographic) are plain ones. */
+	char *result = g_strdup(g_strstrip(again));
+	canary_wipe_free(again);
+	return result;
+}
+
+char *canary_seal_pseudonym(const struct canary_pseudonym_key *key, const char *address)
+{
+	char *norm = normalise_address(address);
+	guint8 hash[crypto_generichash_BYTES_MIN];
+	crypto_generichash(hash, sizeof hash, (const guint8 *)norm, strlen(norm), key->key,
+			   sizeof key->key);
+	canary_wipe_free(norm);
+	guint64 v = 0;
+	for (int i = 0; i < 5; i++)
+		v = v << 8 | hash[i];
+	sodium_memzero(hash, sizeof hash);
+	char code[] = "P-XXXX-XXXX";
+	for (int i = 0; i < 8; i++)
+		code[i < 4 ? 2 + i : 3 + i] = crockford[(v >> (35 - 5 * i)) & 31];
+	return g_strdup(code);
+}
+
+void canary_seal_content_hash(const struct canary_pseudonym_key *key, const void *data,
+			      gsize len, guint8 out[32])
+{
+	static const guint8 nothing[1];
+	const guint8 *d = data != NULL ? data : nothing;
+	if (key != NULL)
+		crypto_generichash(out, 32, d, len, key->content_subkey,
+				   sizeof key->content_subkey);
+	else
+		crypto_generichash(out, 32, d, len, NULL, 0);
+}
+
+void canary_seal_chain_hash(const void *data, gsize len, guint8 out[32])
+{
+	static const guint8 nothing[1];
+	crypto_generichash(out, 32, data != NULL ? data : nothing, len, NULL, 0);
+}
+
+gboolean canary_seal_hash_equal(const guint8 a[32], const guint8 b[32])
+{
+	return sodium_memcmp(a, b, 32) == 0;
 }
 
 void canary_wipe(void *p, gsize len)
@@ -66,663 +1057,4 @@ void canary_wipe_free(char *s)
 		return;
 	sodium_memzero(s, strlen(s));
 	g_free(s);
-}
-
-/* Allocates zeroed guarded memory for a key, or aborts: without memory for
- * a key nothing sensible can go on. */
-static void *secure_alloc(gsize size)
-{
-	void *p = sodium_malloc(size);
-	if (p == NULL)
-		g_error("out of memory for key material");
-	memset(p, 0, size);
-	return p;
-}
-
-/* Fills KEY's id from its bytes. */
-static void set_key_id(struct canary_public_key *key)
-{
-	guint8 h[CANARY_KEY_ID_LEN / 2];
-	crypto_generichash(h, sizeof(h), key->bytes, sizeof(key->bytes), NULL, 0);
-	sodium_bin2hex(key->id, sizeof(key->id), h, sizeof(h));
-}
-
-/* Whether the fast test-only Argon2id limits were asked for. */
-static gboolean fast_kdf(void)
-{
-	return g_getenv("CANARY_TEST_FAST_KDF") != NULL;
-}
-
-/* --- Writing key files ------------------------------------------------- */
-
-/* Writes LEN bytes of DATA to PATH with MODE: refused if PATH exists
- * unless FORCE; then through a temporary file, fsync and rename. */
-static gboolean write_key_file(const char *path, const char *data, gsize len, mode_t mode,
-			       gboolean force, GError **error)
-{
-	if (!force && g_file_test(path, G_FILE_TEST_EXISTS)) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_EXISTS,
-			    "%s: already exists; keys are never overwritten without --force", path);
-		return FALSE;
-	}
-	g_autofree char *tmp = g_strdup_printf("%s.tmp-XXXXXX", path);
-	int fd = g_mkstemp_full(tmp, O_WRONLY | O_CLOEXEC, (int)mode);
-	if (fd < 0) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO, "%s: %s", path,
-			    g_strerror(errno));
-		return FALSE;
-	}
-	gboolean ok = fchmod(fd, mode) == 0;
-	for (gsize done = 0; ok && done < len;) {
-		ssize_t n = write(fd, data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		ok = n > 0;
-		done += ok ? (gsize)n : 0;
-	}
-	ok = ok && fsync(fd) == 0;
-	int saved = errno;
-	ok = close(fd) == 0 && ok;
-	// Order is important: the key is durable before it takes the name.
-	if (ok && !force && link(tmp, path) != 0) {
-		saved = errno;
-		ok = FALSE;
-	} else if (ok && force && rename(tmp, path) != 0) {
-		saved = errno;
-		ok = FALSE;
-	}
-	unlink(tmp);
-	if (!ok) {
-		g_set_error(error, CANARY_SEAL_ERROR,
-			    saved == EEXIST ? CANARY_SEAL_ERROR_EXISTS : CANARY_SEAL_ERROR_IO,
-			    "%s: %s", path, g_strerror(saved));
-		return FALSE;
-	}
-	return TRUE;
-}
-
-/* Formats MAGIC and base64 of DATA as a key file's text. New string. */
-static char *key_file_text(const char *magic, const guint8 *data, gsize len)
-{
-	g_autofree char *b64 = g_base64_encode(data, len);
-	char *text = g_strdup_printf("%s\n%s\n", magic, b64);
-	canary_wipe(b64, strlen(b64));
-	return text;
-}
-
-/* Checks NAME is a plain file name. */
-static gboolean valid_key_name(const char *name, GError **error)
-{
-	if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') != NULL) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO,
-			    "'%s' is not a key name: use letters, digits, '-' or '_'", name);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-gboolean canary_key_generate(const char *dir, const char *name, const char *passphrase,
-			     gsize passphrase_len, gboolean force, GError **error)
-{
-	if (!valid_key_name(name, error))
-		return FALSE;
-	g_autofree char *pub_name = g_strdup_printf("%s.pub", name);
-	g_autofree char *key_name = g_strdup_printf("%s.key", name);
-	g_autofree char *pub_path = g_build_filename(dir, pub_name, NULL);
-	g_autofree char *key_path = g_build_filename(dir, key_name, NULL);
-	if (!force && (g_file_test(pub_path, G_FILE_TEST_EXISTS) ||
-		       g_file_test(key_path, G_FILE_TEST_EXISTS))) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_EXISTS,
-			    "%s: a key of that name exists; keys are never overwritten without "
-			    "--force",
-			    g_file_test(key_path, G_FILE_TEST_EXISTS) ? key_path : pub_path);
-		return FALSE;
-	}
-
-	guint8 pk[crypto_box_PUBLICKEYBYTES];
-	guint8 *blob = secure_alloc(SECRET_BLOB_LEN);
-	guint8 *sk = secure_alloc(crypto_box_SECRETKEYBYTES);
-	guint8 *kek = secure_alloc(crypto_secretbox_KEYBYTES);
-	crypto_box_keypair(pk, sk);
-
-	guint8 *salt = blob;
-	guint8 *limits = salt + crypto_pwhash_SALTBYTES;
-	guint8 *nonce = limits + 16;
-	guint8 *boxed = nonce + crypto_secretbox_NONCEBYTES;
-	guint64 ops = fast_kdf() ? crypto_pwhash_OPSLIMIT_INTERACTIVE : crypto_pwhash_OPSLIMIT_MODERATE;
-	guint64 mem = fast_kdf() ? crypto_pwhash_MEMLIMIT_INTERACTIVE : crypto_pwhash_MEMLIMIT_MODERATE;
-	randombytes_buf(salt, crypto_pwhash_SALTBYTES);
-	randombytes_buf(nonce, crypto_secretbox_NONCEBYTES);
-	guint64 ops_le = GUINT64_TO_LE(ops), mem_le = GUINT64_TO_LE(mem);
-	memcpy(limits, &ops_le, 8);
-	memcpy(limits + 8, &mem_le, 8);
-
-	gboolean ok = FALSE;
-	char *pub_text = NULL, *key_text = NULL;
-	if (crypto_pwhash(kek, crypto_secretbox_KEYBYTES, passphrase, passphrase_len, salt, ops,
-			  (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_INIT,
-			    "not enough memory to derive the key from the passphrase");
-		goto out;
-	}
-	crypto_secretbox_easy(boxed, sk, crypto_box_SECRETKEYBYTES, nonce, kek);
-	pub_text = key_file_text(MAGIC_PUBLIC, pk, sizeof(pk));
-	key_text = key_file_text(MAGIC_SECRET, blob, SECRET_BLOB_LEN);
-	ok = write_key_file(key_path, key_text, strlen(key_text), 0600, force, error) &&
-	     write_key_file(pub_path, pub_text, strlen(pub_text), 0644, force, error);
-out:
-	g_free(pub_text);
-	canary_wipe_free(key_text);
-	sodium_free(kek);
-	sodium_free(sk);
-	sodium_free(blob);
-	return ok;
-}
-
-gboolean canary_key_generate_pseudonym(const char *path, gboolean force, GError **error)
-{
-	guint8 *key = secure_alloc(32);
-	randombytes_buf(key, 32);
-	char *text = key_file_text(MAGIC_PSEUDONYM, key, 32);
-	gboolean ok = write_key_file(path, text, strlen(text), 0600, force, error);
-	canary_wipe_free(text);
-	sodium_free(key);
-	return ok;
-}
-
-/* --- Reading key files ------------------------------------------------- */
-
-/* Reads PATH whole (small files only). */
-static char *read_key_file(const char *path, gsize *len_r, GError **error)
-{
-	struct stat st;
-	if (stat(path, &st) != 0) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO, "%s: %s", path,
-			    g_strerror(errno));
-		return NULL;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > KEY_FILE_MAX) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
-			    "%s: not a canary key file", path);
-		return NULL;
-	}
-	char *data = NULL;
-	g_autoptr(GError) local = NULL;
-	if (!g_file_get_contents(path, &data, len_r, &local)) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO, "%s: %s", path,
-			    local->message);
-		return NULL;
-	}
-	return data;
-}
-
-/* Splits key file text into its magic line and decoded payload. Returns the
- * payload (wipe it) or NULL; *MAGIC_R points into a static list. */
-static guint8 *decode_key_file(const char *path, const void *data, gsize len,
-			       const char **magic_r, gsize *payload_len_r, GError **error)
-{
-	static const char *const magics[] = { MAGIC_PUBLIC, MAGIC_SECRET, MAGIC_PSEUDONYM };
-	*magic_r = NULL;
-	const char *text = data;
-	for (size_t i = 0; i < G_N_ELEMENTS(magics); i++) {
-		gsize m = strlen(magics[i]);
-		if (len > m && memcmp(text, magics[i], m) == 0 && text[m] == '\n') {
-			*magic_r = magics[i];
-			break;
-		}
-	}
-	if (*magic_r == NULL || len > KEY_FILE_MAX) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
-			    "%s: not a canary key file", path);
-		return NULL;
-	}
-	gsize start = strlen(*magic_r) + 1;
-	char *b64 = g_strndup(text + start, len - start);
-	g_strstrip(b64);
-	gboolean clean = b64[0] != '\0';
-	for (const char *p = b64; *p != '\0' && clean; p++)
-		clean = g_ascii_isalnum(*p) || *p == '+' || *p == '/' || *p == '=';
-	guint8 *payload = NULL;
-	if (clean && strlen(b64) % 4 == 0)
-		payload = g_base64_decode(b64, payload_len_r);
-	canary_wipe_free(b64);
-	if (payload == NULL) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
-			    "%s: truncated or damaged key file", path);
-		return NULL;
-	}
-	return payload;
-}
-
-/* Frees a decoded payload after wiping it. */
-static void free_payload(guint8 *payload, gsize len)
-{
-	canary_wipe(payload, len);
-	g_free(payload);
-}
-
-/* Checks the file's kind is WANT, naming what it is otherwise. */
-static gboolean expect_kind(const char *path, const char *magic, const char *want, GError **error)
-{
-	if (strcmp(magic, want) == 0)
-		return TRUE;
-	const char *is = strcmp(magic, MAGIC_SECRET) == 0	 ? "a secret key file"
-			 : strcmp(magic, MAGIC_PUBLIC) == 0 ? "a public key file"
-							    : "a pseudonym key file";
-	const char *hint = strcmp(want, MAGIC_PUBLIC) == 0   ? "give the public key (.pub)"
-			   : strcmp(want, MAGIC_SECRET) == 0 ? "give the secret key (.key)"
-							     : "give the pseudonym key";
-	g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_WRONG_KIND, "%s: this is %s; %s",
-		    path, is, hint);
-	return FALSE;
-}
-
-struct canary_public_key *canary_key_parse_public(const char *path, const void *data, gsize len,
-						  GError **error)
-{
-	const char *magic = NULL;
-	gsize n = 0;
-	guint8 *payload = decode_key_file(path, data, len, &magic, &n, error);
-	if (payload == NULL)
-		return NULL;
-	struct canary_public_key *key = NULL;
-	if (!expect_kind(path, magic, MAGIC_PUBLIC, error))
-		goto out;
-	if (n != crypto_box_PUBLICKEYBYTES) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
-			    "%s: truncated or damaged key file", path);
-		goto out;
-	}
-	key = g_new0(struct canary_public_key, 1);
-	memcpy(key->bytes, payload, n);
-	set_key_id(key);
-out:
-	free_payload(payload, n);
-	return key;
-}
-
-struct canary_public_key *canary_key_load_public(const char *path, GError **error)
-{
-	gsize len = 0;
-	g_autofree char *data = read_key_file(path, &len, error);
-	return data != NULL ? canary_key_parse_public(path, data, len, error) : NULL;
-}
-
-/* Reads a stored Argon2id limit, refusing values outside the bounds a
- * canary key may use (a crafted file must not cost us hours or terabytes). */
-static gboolean read_limit(const guint8 *p, guint64 min, guint64 max, guint64 *value_r)
-{
-	guint64 le;
-	memcpy(&le, p, 8);
-	*value_r = GUINT64_FROM_LE(le);
-	return *value_r >= min && *value_r <= max;
-}
-
-struct canary_secret_key *canary_key_parse_secret(const char *path, const void *data, gsize len,
-						  const char *passphrase, gsize passphrase_len,
-						  GError **error)
-{
-	const char *magic = NULL;
-	gsize n = 0;
-	guint8 *payload = decode_key_file(path, data, len, &magic, &n, error);
-	if (payload == NULL)
-		return NULL;
-	struct canary_secret_key *key = NULL;
-	guint8 *kek = NULL;
-	guint64 ops = 0, mem = 0;
-	if (!expect_kind(path, magic, MAGIC_SECRET, error))
-		goto out;
-	const guint8 *salt = payload;
-	const guint8 *limits = salt + crypto_pwhash_SALTBYTES;
-	const guint8 *nonce = limits + 16;
-	const guint8 *boxed = nonce + crypto_secretbox_NONCEBYTES;
-#ifdef CANARY_FUZZING
-	const guint64 max_ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
-	const guint64 max_mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
-#else
-	const guint64 max_ops = crypto_pwhash_OPSLIMIT_SENSITIVE;
-	const guint64 max_mem = crypto_pwhash_MEMLIMIT_SENSITIVE;
-#endif
-	if (n != SECRET_BLOB_LEN ||
-	    !read_limit(limits, crypto_pwhash_OPSLIMIT_INTERACTIVE, max_ops, &ops) ||
-	    !read_limit(limits + 8, crypto_pwhash_MEMLIMIT_INTERACTIVE, max_mem, &mem)) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
-			    "%s: truncated or damaged key file", path);
-		goto out;
-	}
-	kek = secure_alloc(crypto_secretbox_KEYBYTES);
-	if (crypto_pwhash(kek, crypto_secretbox_KEYBYTES, passphrase, passphrase_len, salt, ops,
-			  (size_t)mem, crypto_pwhash_ALG_ARGON2ID13) != 0) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_INIT,
-			    "%s: not enough memory to derive the key from the passphrase", path);
-		goto out;
-	}
-	key = secure_alloc(sizeof(*key));
-	if (crypto_secretbox_open_easy(key->secret, boxed,
-				       crypto_box_SECRETKEYBYTES + crypto_secretbox_MACBYTES, nonce,
-				       kek) != 0) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_PASSPHRASE,
-			    "%s: wrong passphrase (or a damaged key file)", path);
-		canary_secret_key_free(key);
-		key = NULL;
-		goto out;
-	}
-	crypto_scalarmult_base(key->public.bytes, key->secret);
-	set_key_id(&key->public);
-out:
-	if (kek != NULL)
-		sodium_free(kek);
-	free_payload(payload, n);
-	return key;
-}
-
-struct canary_secret_key *canary_key_load_secret(const char *path, const char *passphrase,
-						 gsize passphrase_len, GError **error)
-{
-	gsize len = 0;
-	char *data = read_key_file(path, &len, error);
-	if (data == NULL)
-		return NULL;
-	struct canary_secret_key *key =
-		canary_key_parse_secret(path, data, len, passphrase, passphrase_len, error);
-	canary_wipe(data, len);
-	g_free(data);
-	return key;
-}
-
-void canary_secret_key_free(struct canary_secret_key *key)
-{
-	if (key != NULL)
-		sodium_free(key); /* wipes */
-}
-
-const struct canary_public_key *canary_secret_key_public(const struct canary_secret_key *key)
-{
-	return &key->public;
-}
-
-struct canary_pseudonym_key *canary_key_load_pseudonym(const char *path, GError **error)
-{
-	gsize len = 0;
-	char *data = read_key_file(path, &len, error);
-	if (data == NULL)
-		return NULL;
-	const char *magic = NULL;
-	gsize n = 0;
-	guint8 *payload = decode_key_file(path, data, len, &magic, &n, error);
-	canary_wipe(data, len);
-	g_free(data);
-	if (payload == NULL)
-		return NULL;
-	struct canary_pseudonym_key *key = NULL;
-	if (expect_kind(path, magic, MAGIC_PSEUDONYM, error)) {
-		if (n == 32) {
-			key = secure_alloc(sizeof(*key));
-			memcpy(key->bytes, payload, 32);
-		} else {
-			g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
-				    "%s: truncated or damaged key file", path);
-		}
-	}
-	free_payload(payload, n);
-	return key;
-}
-
-void canary_pseudonym_key_free(struct canary_pseudonym_key *key)
-{
-	if (key != NULL)
-		sodium_free(key);
-}
-
-/* --- Envelope -------------------------------------------------------- */
-
-struct canary_content_key *canary_content_key_new(void)
-{
-	struct canary_content_key *key = secure_alloc(sizeof(*key));
-	crypto_aead_xchacha20poly1305_ietf_keygen(key->bytes);
-	return key;
-}
-
-void canary_content_key_free(struct canary_content_key *key)
-{
-	if (key != NULL)
-		sodium_free(key);
-}
-
-GBytes *canary_content_key_seal(const struct canary_content_key *key,
-				const struct canary_public_key *recipient)
-{
-	gsize len = crypto_box_SEALBYTES + sizeof(key->bytes);
-	guint8 *sealed = g_malloc(len);
-	crypto_box_seal(sealed, key->bytes, sizeof(key->bytes), recipient->bytes);
-	return g_bytes_new_take(sealed, len);
-}
-
-struct canary_content_key *canary_content_key_open(GBytes *sealed,
-						   const struct canary_secret_key *secret,
-						   GError **error)
-{
-	gsize len = 0;
-	const guint8 *data = g_bytes_get_data(sealed, &len);
-	struct canary_content_key *key = secure_alloc(sizeof(*key));
-	if (len != crypto_box_SEALBYTES + sizeof(key->bytes) ||
-	    crypto_box_seal_open(key->bytes, data, len, secret->public.bytes, secret->secret) != 0) {
-		canary_content_key_free(key);
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_WRONG_KEY,
-			    "key %s cannot open it", secret->public.id);
-		return NULL;
-	}
-	return key;
-}
-
-/* Builds the associated data binding a blob to CASE_ID and FIELD. */
-static GByteArray *associated_data(gint64 case_id, const char *field)
-{
-	GByteArray *ad = g_byte_array_new();
-	g_byte_array_append(ad, (const guint8 *)AD_PREFIX, sizeof(AD_PREFIX)); /* with NUL */
-	guint64 id_le = GUINT64_TO_LE((guint64)case_id);
-	g_byte_array_append(ad, (const guint8 *)&id_le, 8);
-	g_byte_array_append(ad, (const guint8 *)field, (guint)strlen(field) + 1);
-	return ad;
-}
-
-/* Frees a plaintext buffer after wiping it (GBytes free function). */
-static void wipe_and_free(gpointer data, gsize len)
-{
-	canary_wipe(data, len);
-	g_free(data);
-}
-
-struct wiped {
-	gpointer data;
-	gsize len;
-};
-
-static void free_wiped(gpointer p)
-{
-	struct wiped *w = p;
-	wipe_and_free(w->data, w->len);
-	g_free(w);
-}
-
-/* Returns a GBytes owning DATA that wipes it when freed. */
-static GBytes *bytes_wiped(gpointer data, gsize len)
-{
-	struct wiped *w = g_new(struct wiped, 1);
-	w->data = data;
-	w->len = len;
-	return g_bytes_new_with_free_func(data, len, free_wiped, w);
-}
-
-GBytes *canary_seal_encrypt(const struct canary_content_key *key, gint64 case_id,
-			    const char *field, const void *plain, gsize len)
-{
-	g_autoptr(GByteArray) ad = associated_data(case_id, field);
-	if (len <= STREAM_CHUNK) {
-		gsize out_len = 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + len +
-				crypto_aead_xchacha20poly1305_ietf_ABYTES;
-		guint8 *out = g_malloc(out_len);
-		out[0] = BLOB_SINGLE;
-		guint8 *nonce = out + 1;
-		randombytes_buf(nonce, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
-		crypto_aead_xchacha20poly1305_ietf_encrypt(
-			nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, NULL, plain, len,
-			ad->data, ad->len, NULL, nonce, key->bytes);
-		return g_bytes_new_take(out, out_len);
-	}
-	/* Large: 64 KiB chunks, each authenticated, the last one tagged FINAL
-	 * so that a truncated blob fails. */
-	gsize chunks = (len + STREAM_CHUNK - 1) / STREAM_CHUNK;
-	gsize out_len = 1 + crypto_secretstream_xchacha20poly1305_HEADERBYTES + len +
-			chunks * crypto_secretstream_xchacha20poly1305_ABYTES;
-	guint8 *out = g_malloc(out_len);
-	out[0] = BLOB_STREAM;
-	crypto_secretstream_xchacha20poly1305_state state;
-	crypto_secretstream_xchacha20poly1305_init_push(&state, out + 1, key->bytes);
-	guint8 *w = out + 1 + crypto_secretstream_xchacha20poly1305_HEADERBYTES;
-	const guint8 *r = plain;
-	for (gsize left = len; left > 0;) {
-		gsize n = MIN(left, (gsize)STREAM_CHUNK);
-		left -= n;
-		guint8 tag = left == 0 ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0;
-		crypto_secretstream_xchacha20poly1305_push(&state, w, NULL, r, n, ad->data, ad->len,
-							   tag);
-		w += n + crypto_secretstream_xchacha20poly1305_ABYTES;
-		r += n;
-	}
-	sodium_memzero(&state, sizeof(state));
-	return g_bytes_new_take(out, out_len);
-}
-
-/* Sets the error for a blob that does not open. */
-static void set_tampered(const char *field, GError **error)
-{
-	g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_TAMPERED,
-		    "sealed field '%s' of this case fails to authenticate (damaged, or moved from "
-		    "another case or field)",
-		    field);
-}
-
-/* Opens a BLOB_STREAM blob of LEN bytes at IN (version byte skipped). */
-static GBytes *decrypt_stream(const struct canary_content_key *key, const GByteArray *ad,
-			      const guint8 *in, gsize len, const char *field, GError **error)
-{
-	const gsize header = crypto_secretstream_xchacha20poly1305_HEADERBYTES;
-	const gsize abytes = crypto_secretstream_xchacha20poly1305_ABYTES;
-	const gsize framed = STREAM_CHUNK + abytes;
-	if (len < header + abytes) {
-		set_tampered(field, error);
-		return NULL;
-	}
-	gsize body = len - header;
-	gsize plain_max = body; /* an upper bound: each chunk also carries ABYTES */
-	guint8 *out = g_malloc(plain_max + 1);
-	crypto_secretstream_xchacha20poly1305_state state;
-	if (crypto_secretstream_xchacha20poly1305_init_pull(&state, in, key->bytes) != 0)
-		goto fail;
-	gsize done = 0;
-	const guint8 *r = in + header;
-	gboolean final = FALSE;
-	for (gsize left = body; left > 0;) {
-		gsize n = MIN(left, framed);
-		unsigned long long got = 0;
-		guint8 tag = 0;
-		if (final || n < abytes ||
-		    crypto_secretstream_xchacha20poly1305_pull(&state, out + done, &got, &tag, r, n,
-							       ad->data, ad->len) != 0)
-			goto fail;
-		final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
-		done += got;
-		r += n;
-		left -= n;
-	}
-	if (!final)
-		goto fail;
-	sodium_memzero(&state, sizeof(state));
-	return bytes_wiped(out, done);
-fail:
-	sodium_memzero(&state, sizeof(state));
-	wipe_and_free(out, plain_max + 1);
-	set_tampered(field, error);
-	return NULL;
-}
-
-GBytes *canary_seal_decrypt(const struct canary_content_key *key, gint64 case_id,
-			    const char *field, GBytes *sealed, GError **error)
-{
-	gsize len = 0;
-	const guint8 *in = g_bytes_get_data(sealed, &len);
-	g_autoptr(GByteArray) ad = associated_data(case_id, field);
-	if (len >= 1 && in[0] == BLOB_STREAM)
-		return decrypt_stream(key, ad, in + 1, len - 1, field, error);
-	const gsize overhead = 1 + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
-			       crypto_aead_xchacha20poly1305_ietf_ABYTES;
-	if (len < overhead || in[0] != BLOB_SINGLE) {
-		set_tampered(field, error);
-		return NULL;
-	}
-	gsize plain_len = len - overhead;
-	guint8 *out = g_malloc(plain_len + 1);
-	const guint8 *nonce = in + 1;
-	const guint8 *cipher = nonce + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		    out, NULL, NULL, cipher, len - 1 - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
-		    ad->data, ad->len, nonce, key->bytes) != 0) {
-		wipe_and_free(out, plain_len + 1);
-		set_tampered(field, error);
-		return NULL;
-	}
-	return bytes_wiped(out, plain_len);
-}
-
-/* --- Pseudonyms and hashes ---------------------------------------------- */
-
-char *canary_seal_pseudonym(const struct canary_pseudonym_key *key, const char *address)
-{
-	/* Crockford's base32: no I, L, O, U to misread. */
-	static const char alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-	g_autofree char *trimmed = g_strstrip(g_strdup(address));
-	g_autofree char *nfkc = g_utf8_normalize(trimmed, -1, G_NORMALIZE_NFKC);
-	g_autofree char *folded = g_utf8_strdown(nfkc != NULL ? nfkc : trimmed, -1);
-	guint8 h[5];
-	crypto_generichash(h, sizeof(h), (const guint8 *)folded, strlen(folded), key->bytes,
-			   sizeof(key->bytes));
-	guint64 bits = 0;
-	for (size_t i = 0; i < sizeof(h); i++)
-		bits = (bits << 8) | h[i];
-	char code[8];
-	for (int i = 7; i >= 0; i--) {
-		code[i] = alphabet[bits & 31];
-		bits >>= 5;
-	}
-	canary_wipe(trimmed, strlen(trimmed));
-	canary_wipe(folded, strlen(folded));
-	if (nfkc != NULL)
-		canary_wipe(nfkc, strlen(nfkc));
-	return g_strdup_printf("P-%.4s-%.4s", code, code + 4);
-}
-
-void canary_seal_content_hash(const struct canary_pseudonym_key *key, const void *data,
-			      gsize len, guint8 out[32])
-{
-	if (key == NULL) {
-		crypto_generichash(out, 32, data, len, NULL, 0);
-		return;
-	}
-	/* A subkey of its own: the pseudonym key is never used twice alike. */
-	guint8 subkey[32];
-	crypto_generichash(subkey, sizeof(subkey), (const guint8 *)"canary content hash", 19,
-			   key->bytes, sizeof(key->bytes));
-	crypto_generichash(out, 32, data, len, subkey, sizeof(subkey));
-	sodium_memzero(subkey, sizeof(subkey));
-}
-
-void canary_seal_chain_hash(const void *data, gsize len, guint8 out[32])
-{
-	crypto_generichash(out, 32, data, len, NULL, 0);
-}
-
-gboolean canary_seal_hash_equal(const guint8 a[32], const guint8 b[32])
-{
-	return sodium_memcmp(a, b, 32) == 0;
 }

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-G_DEFINE_QUARK(canary-source-error-quark, canary_source_error)
+G_DEFINE_QUARK(canary - source - error - quark, canary_source_error)
 
 /* TRUE if the LEN bytes at P start with an mbox "From " separator line. */
 static gboolean is_from_line(const char *p, gsize len)
@@ -74,7 +74,8 @@ gboolean canary_source_split_mbox(GBytes *mbox, const char *origin, gint64 mtime
 			if (line_end == NULL)
 				break;
 			const char *after = line_end + 1;
-			gboolean blank = (after - next == 1) || (after - next == 2 && next[0] == '\r');
+			gboolean blank =
+				(after - next == 1) || (after - next == 2 && next[0] == '\r');
 			if (blank && after < end && is_from_line(after, (gsize)(end - after))) {
 				stop = next; /* the blank line belongs to the separator */
 				next = after;
@@ -86,7 +87,7 @@ gboolean canary_source_split_mbox(GBytes *mbox, const char *origin, gint64 mtime
 			next = end;
 		if (stop > start) {
 			g_autoptr(GBytes) raw = unquote(mbox, start, (gsize)(stop - start));
-			struct canary_source_message m = { raw, origin, index, mtime };
+			struct canary_source_message m = {raw, origin, index, mtime};
 			if (!func(&m, user_data, error))
 				return FALSE;
 		}
@@ -114,7 +115,7 @@ static gboolean walk_file(const char *path, gint64 mtime, canary_source_func fun
 		return TRUE;
 	if (is_from_line(g_bytes_get_data(bytes, NULL), size))
 		return canary_source_split_mbox(bytes, path, mtime, func, user_data, error);
-	struct canary_source_message m = { bytes, path, 0, mtime };
+	struct canary_source_message m = {bytes, path, 0, mtime};
 	return func(&m, user_data, error);
 }
 
@@ -159,7 +160,7 @@ static gboolean is_maildir(const char *path)
 static gboolean walk_maildir(const char *path, canary_source_func func, gpointer user_data,
 			     GError **error)
 {
-	static const char *const subdirs[] = { "new", "cur" };
+	static const char *const subdirs[] = {"new", "cur"};
 	for (size_t i = 0; i < G_N_ELEMENTS(subdirs); i++) {
 		g_autofree char *sub = g_build_filename(path, subdirs[i], NULL);
 		if (g_file_test(sub, G_FILE_TEST_IS_DIR) &&
@@ -188,7 +189,8 @@ static gboolean walk_path(const char *path, gboolean top, canary_source_func fun
 	}
 	if (!S_ISREG(st.st_mode)) {
 		g_set_error(error, CANARY_SOURCE_ERROR, CANARY_SOURCE_ERROR_UNKNOWN,
-			    "%s: neither a file nor a folder; expected .eml, mbox or Maildir", path);
+			    "%s: neither a file nor a folder; expected .eml, mbox or Maildir",
+			    path);
 		return FALSE;
 	}
 	return walk_file(path, (gint64)st.st_mtime, func, user_data, error);

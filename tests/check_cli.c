@@ -1,6 +1,8 @@
 /* check_cli.c: the canary command end to end, as an admin runs it: real
  * config files, a real database, the built binary. */
+#include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 

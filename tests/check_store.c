@@ -353,7 +353,8 @@ START_TEST(test_concurrent_writers_wait)
 		if (pids[w] == 0) {
 			char c;
 			close(go[1]);
-			(void)read(go[0], &c, 1);
+			if (read(go[0], &c, 1) < 0)
+				_exit(13);
 			_exit(writer(1000 * (w + 1), EACH));
 		}
 	}

@@ -8,13 +8,13 @@
 #include "process.h"
 
 static const struct cli_command commands[] = {
-    {"import", "Ingest .eml files, mbox files and Maildir folders", cmd_import},
-    {"list", "List cases", cmd_list},
-    {"show", "Show a case as section officers read it", cmd_show},
-    {"attachment", "Write an attachment of a case into a directory", cmd_attachment},
-    {"reveal", "Show who sent a case (custodian key)", cmd_reveal},
-    {"keygen", "Make a key pair or a pseudonym key", cmd_keygen},
-    {"check-config", "Validate the configuration", cmd_check_config},
+	{"import", "Ingest .eml files, mbox files and Maildir folders", cmd_import},
+	{"list", "List cases", cmd_list},
+	{"show", "Show a case as section officers read it", cmd_show},
+	{"attachment", "Write an attachment of a case into a directory", cmd_attachment},
+	{"reveal", "Show who sent a case (custodian key)", cmd_reveal},
+	{"keygen", "Make a key pair or a pseudonym key", cmd_keygen},
+	{"check-config", "Validate the configuration", cmd_check_config},
 };
 
 static void usage(FILE *out)

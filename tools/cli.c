@@ -39,13 +39,14 @@ void cli_error(const char *format, ...)
 }
 
 gboolean cli_parse(int *argc, char ***argv, const char *parameters, const char *description,
-                   GOptionEntry *entries, struct cli_common *common)
+		   GOptionEntry *entries, struct cli_common *common)
 {
 	GOptionEntry common_entries[] = {
-	    {"config", 'c', 0, G_OPTION_ARG_FILENAME, &common->config_path,
-	     "Configuration file (default: $CANARY_CONFIG, else " CANARY_CONFIG_DEFAULT_PATH ")",
-	     "FILE"},
-	    G_OPTION_ENTRY_NULL};
+		{"config", 'c', 0, G_OPTION_ARG_FILENAME, &common->config_path,
+		 "Configuration file (default: $CANARY_CONFIG, else " CANARY_CONFIG_DEFAULT_PATH
+		 ")",
+		 "FILE"},
+		G_OPTION_ENTRY_NULL};
 	g_autoptr(GOptionContext) context = g_option_context_new(parameters);
 	g_option_context_set_summary(context, description);
 	g_option_context_add_main_entries(context, common_entries, NULL);
@@ -73,7 +74,7 @@ struct canary_store *cli_open_store(const struct canary_config *config)
 {
 	g_autoptr(GError) error = NULL;
 	struct canary_store *store =
-	    canary_store_open(config->store.database, config->store.group, &error);
+		canary_store_open(config->store.database, config->store.group, &error);
 	if (store == NULL)
 		cli_error("%s", error->message);
 	return store;
@@ -191,7 +192,7 @@ struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt,
 		if (!ok || p->len == 0) {
 			cli_passphrase_free(p);
 			cli_error("%s: expected the passphrase on its first line (1 to %d bytes)",
-			          file, PASSPHRASE_MAX - 1);
+				  file, PASSPHRASE_MAX - 1);
 			return NULL;
 		}
 		return p;
@@ -201,7 +202,7 @@ struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt,
 		return p;
 	struct cli_passphrase *again = ask_terminal("Repeat the passphrase: ");
 	gboolean same = again != NULL && again->len == p->len &&
-	                sodium_memcmp(again->text, p->text, p->len) == 0;
+			sodium_memcmp(again->text, p->text, p->len) == 0;
 	cli_passphrase_free(again);
 	if (!same) {
 		cli_passphrase_free(p);
@@ -285,7 +286,7 @@ struct canary_case *cli_get_case(struct canary_store *store, const char *ref)
 }
 
 gboolean cli_record(struct canary_store *store, const char *ref, const char *action,
-                    const char *detail)
+		    const char *detail)
 {
 	g_autoptr(GError) error = NULL;
 	if (!canary_store_add_event(store, ref, cli_actor(), action, detail, &error)) {
@@ -296,7 +297,7 @@ gboolean cli_record(struct canary_store *store, const char *ref, const char *act
 }
 
 int cli_session_open(struct cli_session *session, const struct cli_common *common, const char *ref,
-                     const char *key_path, const char *passphrase_file)
+		     const char *key_path, const char *passphrase_file)
 {
 	*session = (struct cli_session){0};
 	session->config = cli_load_config(common);

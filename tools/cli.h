@@ -68,8 +68,7 @@ struct cli_passphrase {
 /* Reads a passphrase: the first line of FILE when FILE is not NULL, else
  * from the terminal without echo (asked twice when CONFIRM). Prints the
  * problem and returns NULL on failure. */
-struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt,
-					   gboolean confirm);
+struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt, gboolean confirm);
 void cli_passphrase_free(struct cli_passphrase *passphrase);
 
 /* Writes TEXT from a message to OUT with every control character, bidi
@@ -103,6 +102,6 @@ struct cli_session {
 /* Loads the config, opens the store, finds case REF and (when KEY_PATH is
  * not NULL) loads the secret key. Returns CLI_EXIT_OK, or the exit code
  * after printing the problem. Release with cli_session_close() either way. */
-int cli_session_open(struct cli_session *session, const struct cli_common *common,
-		     const char *ref, const char *key_path, const char *passphrase_file);
+int cli_session_open(struct cli_session *session, const struct cli_common *common, const char *ref,
+		     const char *key_path, const char *passphrase_file);
 void cli_session_close(struct cli_session *session);

@@ -23,9 +23,9 @@ static char *safe_name(const char *name, guint number)
 		for (const char *p = base; *p != '\0'; p = g_utf8_next_char(p)) {
 			gunichar c = g_utf8_get_char(p);
 			gboolean bad = c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) ||
-			               c == '/' || c == '\\' || (c >= 0x202a && c <= 0x202e) ||
-			               (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f ||
-			               c == 0x061c || c == 0xfeff;
+				       c == '/' || c == '\\' || (c >= 0x202a && c <= 0x202e) ||
+				       (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f ||
+				       c == 0x061c || c == 0xfeff;
 			if (bad)
 				c = '_';
 			if (out->len + 6 > MAX_NAME_BYTES)
@@ -72,24 +72,24 @@ int cmd_attachment(int argc, char **argv)
 	struct cli_common common = {0};
 	g_autofree char *key_path = NULL, *passphrase_file = NULL, *out_dir = NULL;
 	GOptionEntry entries[] = {{"key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path,
-	                           "Secret key of the section (or triage)", "FILE"},
-	                          {"passphrase-file", 'p', 0, G_OPTION_ARG_FILENAME,
-	                           &passphrase_file,
-	                           "Read the key's passphrase from FILE (else ask)", "FILE"},
-	                          {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
-	                           "Directory to write the attachment into", "DIR"},
-	                          G_OPTION_ENTRY_NULL};
+				   "Secret key of the section (or triage)", "FILE"},
+				  {"passphrase-file", 'p', 0, G_OPTION_ARG_FILENAME,
+				   &passphrase_file,
+				   "Read the key's passphrase from FILE (else ask)", "FILE"},
+				  {"output", 'o', 0, G_OPTION_ARG_FILENAME, &out_dir,
+				   "Directory to write the attachment into", "DIR"},
+				  G_OPTION_ENTRY_NULL};
 	if (!cli_parse(&argc, &argv, "REF N",
-	               "Writes attachment N (as numbered by canary show) of case REF into DIR, "
-	               "under a sanitised version of its name; never outside DIR, never over an "
-	               "existing file. Recorded in the case history.",
-	               entries, &common))
+		       "Writes attachment N (as numbered by canary show) of case REF into DIR, "
+		       "under a sanitised version of its name; never outside DIR, never over an "
+		       "existing file. Recorded in the case history.",
+		       entries, &common))
 		return CLI_EXIT_USAGE;
 	guint64 number = 0;
 	if (argc != 3 || key_path == NULL || out_dir == NULL ||
 	    !g_ascii_string_to_unsigned(argv[2], 10, 1, G_MAXUINT32, &number, NULL)) {
 		cli_error("attachment needs REF, a number N from 1, --key FILE and -o DIR "
-		          "(see --help)");
+			  "(see --help)");
 		g_free(common.config_path);
 		return CLI_EXIT_USAGE;
 	}
@@ -99,14 +99,16 @@ int cmd_attachment(int argc, char **argv)
 		g_free(common.config_path);
 		return CLI_EXIT_FAILED;
 	}
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_case_content) content = NULL;
+	g_autoptr(GBytes) data = NULL;
+	g_autofree char *detail = NULL, *name = NULL, *path = NULL;
 	struct cli_session s;
 	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
 	g_free(common.config_path);
 	if (status != CLI_EXIT_OK)
 		goto out;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(canary_case_content) content =
-	    canary_envelope_open_content(s.store, s.c->id, s.key, &error);
+	content = canary_envelope_open_content(s.store, s.c->id, s.key, &error);
 	if (content == NULL) {
 		cli_error("case %s: %s", s.c->ref, error->message);
 		status = CLI_EXIT_KEY;
@@ -114,35 +116,34 @@ int cmd_attachment(int argc, char **argv)
 	}
 	if (number > content->attachments->len) {
 		cli_error("case %s has %u attachment%s, not %" G_GUINT64_FORMAT, s.c->ref,
-		          content->attachments->len, content->attachments->len == 1 ? "" : "s",
-		          number);
+			  content->attachments->len, content->attachments->len == 1 ? "" : "s",
+			  number);
 		status = CLI_EXIT_NOT_FOUND;
 		goto out;
 	}
 	guint index = (guint)number - 1;
 	const struct canary_attachment_info *info = content->attachments->pdata[index];
-	g_autoptr(GBytes) data =
-	    canary_envelope_open_attachment(s.store, s.c->id, s.key, index, &error);
+	data = canary_envelope_open_attachment(s.store, s.c->id, s.key, index, &error);
 	if (data == NULL) {
 		cli_error("case %s: %s", s.c->ref, error->message);
 		status = CLI_EXIT_KEY;
 		goto out;
 	}
-	g_autofree char *detail = g_strdup_printf("attachment %u", index + 1);
+	detail = g_strdup_printf("attachment %u", index + 1);
 	if (!cli_record(s.store, s.c->ref, "attachment", detail)) {
 		status = CLI_EXIT_STORE;
 		goto out;
 	}
-	g_autofree char *name = safe_name(info->filename, index + 1);
+	name = safe_name(info->filename, index + 1);
 	if (!write_into(dir_fd, name, data)) {
 		int saved = errno;
 		cli_error("%s/%s: %s%s", out_dir, name, g_strerror(saved),
-		          saved == EEXIST ? " (canary never overwrites: choose another DIR)" : "");
+			  saved == EEXIST ? " (canary never overwrites: choose another DIR)" : "");
 		status = CLI_EXIT_FAILED;
 		goto out;
 	}
 	fputs("wrote ", stdout);
-	g_autofree char *path = g_build_filename(out_dir, name, NULL);
+	path = g_build_filename(out_dir, name, NULL);
 	cli_print_untrusted(stdout, path, strlen(path));
 	fputc('\n', stdout);
 out:

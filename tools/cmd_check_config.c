@@ -9,9 +9,9 @@ int cmd_check_config(int argc, char **argv)
 {
 	struct cli_common common = {0};
 	if (!cli_parse(&argc, &argv, "",
-	               "Validates the configuration file and everything it names; prints every "
-	               "problem and exits 1, or exits 0 when all is well.",
-	               NULL, &common))
+		       "Validates the configuration file and everything it names; prints every "
+		       "problem and exits 1, or exits 0 when all is well.",
+		       NULL, &common))
 		return CLI_EXIT_USAGE;
 	g_autofree char *path = canary_config_resolve_path(common.config_path);
 	g_free(common.config_path);

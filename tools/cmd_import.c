@@ -29,7 +29,7 @@ static gboolean commit_batch(struct import_run *run, gboolean start_next, GError
 
 /* Ingests one message found in a source. */
 static gboolean import_message(const struct canary_source_message *message, gpointer user_data,
-                               GError **error)
+			       GError **error)
 {
 	struct import_run *run = user_data;
 	struct canary_ingest_source source = {0};
@@ -44,7 +44,7 @@ static gboolean import_message(const struct canary_source_message *message, gpoi
 	case CANARY_INGEST_QUARANTINED:
 		run->quarantined++;
 		canary_notice("case %s quarantined: %s", result.ref,
-		              canary_quarantine_name(result.quarantine));
+			      canary_quarantine_name(result.quarantine));
 		break;
 	case CANARY_INGEST_DUPLICATE:
 		run->duplicates++;
@@ -60,10 +60,10 @@ int cmd_import(int argc, char **argv)
 {
 	struct cli_common common = {0};
 	if (!cli_parse(&argc, &argv, "PATH...",
-	               "Ingests .eml files, mbox files and Maildir folders (or folders of any of "
-	               "these) into the case store: one case per message. Messages already "
-	               "stored are recognised and skipped. Source files are never changed.",
-	               NULL, &common))
+		       "Ingests .eml files, mbox files and Maildir folders (or folders of any of "
+		       "these) into the case store: one case per message. Messages already "
+		       "stored are recognised and skipped. Source files are never changed.",
+		       NULL, &common))
 		return CLI_EXIT_USAGE;
 	if (argc < 2) {
 		cli_error("import needs at least one PATH (see --help)");

@@ -59,7 +59,7 @@ static void print_table(GPtrArray *cases)
 		const struct canary_case *c = cases->pdata[i];
 		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(c->received_at);
 		g_autofree char *received =
-		    dt != NULL ? g_date_time_format(dt, "%Y-%m-%d %H:%M") : g_strdup("?");
+			dt != NULL ? g_date_time_format(dt, "%Y-%m-%d %H:%M") : g_strdup("?");
 		g_autofree char *size = cli_format_size(c->size);
 		printf("%-14s %-16s %-20s %-11s %4u %6s  %s\n", c->ref, received, c->section,
 		       c->status, c->attachments, size,
@@ -74,12 +74,12 @@ int cmd_list(int argc, char **argv)
 	g_autofree char *status = NULL;
 	gboolean json = FALSE;
 	GOptionEntry entries[] = {
-	    {"status", 's', 0, G_OPTION_ARG_STRING, &status,
-	     "Only cases with this status (new, open, closed, quarantined)", "S"},
-	    {"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON array", NULL},
-	    G_OPTION_ENTRY_NULL};
+		{"status", 's', 0, G_OPTION_ARG_STRING, &status,
+		 "Only cases with this status (new, open, closed, quarantined)", "S"},
+		{"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON array", NULL},
+		G_OPTION_ENTRY_NULL};
 	if (!cli_parse(&argc, &argv, "", "Lists cases, oldest first: metadata only.", entries,
-	               &common))
+		       &common))
 		return CLI_EXIT_USAGE;
 	if (argc > 1) {
 		cli_error("list takes no arguments (see --help)");

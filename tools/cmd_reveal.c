@@ -56,7 +56,7 @@ static gboolean write_new_file(const char *path, GBytes *raw)
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		cli_error("%s: %s%s", path, g_strerror(errno),
-		          errno == EEXIST ? " (canary never overwrites: choose another name)" : "");
+			  errno == EEXIST ? " (canary never overwrites: choose another name)" : "");
 		return FALSE;
 	}
 	gsize len = 0;
@@ -87,32 +87,34 @@ int cmd_reveal(int argc, char **argv)
 	struct cli_common common = {0};
 	g_autofree char *key_path = NULL, *passphrase_file = NULL, *raw_path = NULL;
 	GOptionEntry entries[] = {
-	    {"key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path, "The custodian's secret key", "FILE"},
-	    {"passphrase-file", 'p', 0, G_OPTION_ARG_FILENAME, &passphrase_file,
-	     "Read the key's passphrase from FILE (else ask)", "FILE"},
-	    {"raw", 0, 0, G_OPTION_ARG_FILENAME, &raw_path,
-	     "Also write the original message to FILE (must not exist)", "FILE"},
-	    G_OPTION_ENTRY_NULL};
+		{"key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path, "The custodian's secret key",
+		 "FILE"},
+		{"passphrase-file", 'p', 0, G_OPTION_ARG_FILENAME, &passphrase_file,
+		 "Read the key's passphrase from FILE (else ask)", "FILE"},
+		{"raw", 0, 0, G_OPTION_ARG_FILENAME, &raw_path,
+		 "Also write the original message to FILE (must not exist)", "FILE"},
+		G_OPTION_ENTRY_NULL};
 	if (!cli_parse(&argc, &argv, "REF",
-	               "Shows who sent case REF: addresses, names, originating IPs, phone numbers. "
-	               "Needs the custodian's secret key. With --raw, writes the original "
-	               "message, untouched. Recorded in the case history.",
-	               entries, &common))
+		       "Shows who sent case REF: addresses, names, originating IPs, phone numbers. "
+		       "Needs the custodian's secret key. With --raw, writes the original "
+		       "message, untouched. Recorded in the case history.",
+		       entries, &common))
 		return CLI_EXIT_USAGE;
 	if (argc != 2 || key_path == NULL) {
 		cli_error("reveal needs one REF and --key FILE (see --help)");
 		g_free(common.config_path);
 		return CLI_EXIT_USAGE;
 	}
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) raw = NULL;
+	g_autoptr(canary_identity) identity = NULL;
 	struct cli_session s;
 	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
 	g_free(common.config_path);
 	if (status != CLI_EXIT_OK)
 		goto out;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GBytes) raw = NULL;
-	g_autoptr(canary_identity) identity = canary_envelope_open_identity(
-	    s.store, s.c->id, s.key, raw_path != NULL ? &raw : NULL, &error);
+	identity = canary_envelope_open_identity(s.store, s.c->id, s.key,
+						 raw_path != NULL ? &raw : NULL, &error);
 	if (identity == NULL) {
 		cli_error("case %s: %s", s.c->ref, error->message);
 		status = CLI_EXIT_KEY;
@@ -120,7 +122,7 @@ int cmd_reveal(int argc, char **argv)
 	}
 	// Record before revealing: an access that cannot be recorded does not happen.
 	if (!cli_record(s.store, s.c->ref, "reveal",
-	                raw_path != NULL ? "with raw message" : NULL)) {
+			raw_path != NULL ? "with raw message" : NULL)) {
 		status = CLI_EXIT_STORE;
 		goto out;
 	}

@@ -58,23 +58,25 @@ int cmd_show(int argc, char **argv)
 	struct cli_common common = {0};
 	g_autofree char *key_path = NULL, *passphrase_file = NULL;
 	GOptionEntry entries[] = {{"key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path,
-	                           "Secret key of the section (or triage)", "FILE"},
-	                          {"passphrase-file", 'p', 0, G_OPTION_ARG_FILENAME,
-	                           &passphrase_file,
-	                           "Read the key's passphrase from FILE (else ask)", "FILE"},
-	                          G_OPTION_ENTRY_NULL};
+				   "Secret key of the section (or triage)", "FILE"},
+				  {"passphrase-file", 'p', 0, G_OPTION_ARG_FILENAME,
+				   &passphrase_file,
+				   "Read the key's passphrase from FILE (else ask)", "FILE"},
+				  G_OPTION_ENTRY_NULL};
 	if (!cli_parse(&argc, &argv, "REF",
-	               "Shows case REF as section officers read it: metadata, subject, the text "
-	               "with the sender's identity replaced by their pseudonym, and the "
-	               "attachment list. Needs the section's (or triage) secret key. Recorded in "
-	               "the case history.",
-	               entries, &common))
+		       "Shows case REF as section officers read it: metadata, subject, the text "
+		       "with the sender's identity replaced by their pseudonym, and the "
+		       "attachment list. Needs the section's (or triage) secret key. Recorded in "
+		       "the case history.",
+		       entries, &common))
 		return CLI_EXIT_USAGE;
 	if (argc != 2 || key_path == NULL) {
 		cli_error("show needs one REF and --key FILE (see --help)");
 		g_free(common.config_path);
 		return CLI_EXIT_USAGE;
 	}
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_case_content) content = NULL;
 	struct cli_session s;
 	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
 	g_free(common.config_path);
@@ -82,14 +84,12 @@ int cmd_show(int argc, char **argv)
 		goto out;
 	if (strcmp(s.c->status, "quarantined") == 0) {
 		cli_error("case %s is quarantined (%s): only the custodian can open it, with "
-		          "canary reveal",
-		          s.c->ref, s.c->quarantine_reason);
+			  "canary reveal",
+			  s.c->ref, s.c->quarantine_reason);
 		status = CLI_EXIT_KEY;
 		goto out;
 	}
-	g_autoptr(GError) error = NULL;
-	g_autoptr(canary_case_content) content =
-	    canary_envelope_open_content(s.store, s.c->id, s.key, &error);
+	content = canary_envelope_open_content(s.store, s.c->id, s.key, &error);
 	if (content == NULL) {
 		cli_error("case %s: %s", s.c->ref, error->message);
 		status = CLI_EXIT_KEY;

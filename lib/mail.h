@@ -65,14 +65,15 @@ struct canary_mail {
 	guint warnings; /* structural damage reported by the parser */
 };
 
-/* Library set-up and tear-down (GMime). Call once per process. */
+/* Library set-up and tear-down (GMime). Call once per process: GMime 3.2
+ * cannot be set up again after its shutdown. Nested pairs are counted. */
 void canary_mail_init(void);
 void canary_mail_shutdown(void);
 
-/* Parses RAW under LIMITS. Never fails: a message that breaks a limit or
- * cannot be parsed comes back with QUARANTINE set and whatever headers could
- * be read. Returns a new struct; free with canary_mail_free(). Keeps a
- * reference to RAW. */
+/* Parses RAW under LIMITS (NULL: the defaults). Never fails: a message that
+ * breaks a limit or cannot be parsed comes back with QUARANTINE set and
+ * whatever headers could be read. Returns a new struct; free with
+ * canary_mail_free(). Keeps a reference to RAW. */
 struct canary_mail *canary_mail_parse(GBytes *raw, const struct canary_limits *limits);
 
 /* Wipes and frees MAIL; NULL is fine. */

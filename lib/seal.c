@@ -293,34 +293,32 @@ static gboolean parse_armor(const char *path, enum kind kind, const void *data, 
 		}
 	}
 
-	guint8 raw[ENCODED_MAX / 4 * 3];
-	char again[ENCODED_MAX + 8];
-	gint state = 0;
+	/* Buffer sizes as g_base64_decode_step() and _encode_step() ask. */
+	guint8 raw[ENCODED_MAX / 4 * 3 + 4];
+	char again[(DECODED_MAX / 3 + 1) * 4 + 4];
+	gint state = 0, estate = 0, esave = 0;
 	guint save = 0;
-	gboolean ok = FALSE;
-	gsize got = g_base64_decode_step(body, enc, raw, &state, &save);
-	if (got != n)
-		goto out;
-	/* Canonical form only: unused low bits of the last group must be zero,
-	 * so one file has one meaning. */
-	state = 0;
-	save = 0;
-	gsize w = g_base64_encode_step(raw, n, FALSE, again, &state, &save);
-	w += g_base64_encode_close(FALSE, again + w, &state, &save);
-	if (w != enc || sodium_memcmp(again, body, enc) != 0)
-		goto out;
-	guint8 check[CHECK_LEN];
-	check_value(kind, raw, check);
-	if (sodium_memcmp(check, raw + kinds[kind].payload, CHECK_LEN) != 0)
-		goto out;
-	memcpy(out, raw, kinds[kind].payload);
-	ok = TRUE;
-out:
-	if (!ok)
+	gboolean ok = g_base64_decode_step(body, enc, raw, &state, &save) == n;
+	if (ok) {
+		/* Canonical form only (the unused low bits of the last group
+		 * zero), so that one key has one file. */
+		gsize w = g_base64_encode_step(raw, n, FALSE, again, &estate, &esave);
+		w += g_base64_encode_close(FALSE, again + w, &estate, &esave);
+		ok = w == enc && sodium_memcmp(again, body, enc) == 0;
+	}
+	if (ok) {
+		guint8 check[CHECK_LEN];
+		check_value(kind, raw, check);
+		ok = sodium_memcmp(check, raw + kinds[kind].payload, CHECK_LEN) == 0;
+	}
+	if (ok)
+		memcpy(out, raw, kinds[kind].payload);
+	else
 		set_damaged(path, error);
 	sodium_memzero(raw, sizeof raw);
 	sodium_memzero(again, sizeof again);
 	sodium_memzero(&save, sizeof save);
+	sodium_memzero(&esave, sizeof esave);
 	return ok;
 }
 
@@ -337,12 +335,16 @@ static gssize read_keyfile(const char *path, guint8 *buf, GError **error)
 		return -1;
 	}
 	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		int e = errno;
+	const char *problem = NULL;
+	if (fstat(fd, &st) != 0)
+		problem = g_strerror(errno);
+	else if (S_ISDIR(st.st_mode))
+		problem = "is a directory, not a key file";
+	else if (!S_ISREG(st.st_mode))
+		problem = "not a regular file";
+	if (problem != NULL) {
 		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO, "%s: %s", path,
-			    S_ISDIR(st.st_mode) ? "is a directory, not a key file"
-			    : S_ISREG(st.st_mode) ? g_strerror(e)
-						  : "not a regular file");
+			    problem);
 		close(fd);
 		return -1;
 	}
@@ -803,7 +805,7 @@ struct canary_content_key *canary_content_key_open(GBytes *sealed,
 {
 	gsize len = 0;
 	const guint8 *data = g_bytes_get_data(sealed, &len);
-	if (len != sizeof(((struct canary_content_key *)NULL)->bytes) + crypto_box_SEALBYTES) {
+	if (len != crypto_aead_xchacha20poly1305_ietf_KEYBYTES + crypto_box_SEALBYTES) {
 		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_TAMPERED,
 			    "a sealed content key is damaged (%" G_GSIZE_FORMAT " bytes)", len);
 		return NULL;
@@ -922,7 +924,7 @@ static gboolean open_stream(const struct canary_content_key *key, const guint8 *
 		gsize n = MIN(STREAM_CELL, (gsize)(end - p));
 		unsigned char tag = 0;
 		ok = crypto_secretstream_xchacha20poly1305_pull(&state, m, NULL, &tag, p, n, ad,
-								ad_len, NULL) == 0;
+								ad_len) == 0;
 		p += n;
 		m += n - STREAM_TAG;
 		/* FINAL on the last chunk and only there: no cut, no splice. */

@@ -19,6 +19,7 @@ enum canary_seal_error {
 	CANARY_SEAL_ERROR_WRONG_KEY,  /* this key does not open that sealed key */
 	CANARY_SEAL_ERROR_TAMPERED,   /* a ciphertext fails to authenticate: damaged,
 					 or moved from another case or field */
+	CANARY_SEAL_ERROR_MEMORY,     /* not enough memory for Argon2id */
 };
 
 #define CANARY_KEY_ID_LEN 16 /* hex characters of a key id, plus NUL below */
@@ -26,7 +27,8 @@ enum canary_seal_error {
 /* An X25519 public key (crypto_box). Plain memory: public keys are not secret. */
 struct canary_public_key {
 	guint8 bytes[32];
-	char id[CANARY_KEY_ID_LEN + 1]; /* hex of BLAKE2b-64 of BYTES: names the key */
+	char id[CANARY_KEY_ID_LEN + 1]; /* hex of BLAKE2b-64 (8-byte output) of BYTES:
+					   names the key */
 };
 
 /* Opaque: held in sodium_malloc()ed, mlock()ed memory, wiped on free. */
@@ -34,27 +36,50 @@ struct canary_secret_key;     /* X25519 secret + its public half */
 struct canary_pseudonym_key;  /* 32 bytes for keyed BLAKE2b */
 struct canary_content_key;    /* 32 bytes for XChaCha20-Poly1305 */
 
-/* Starts libsodium; call once per process before anything else here. */
+/* Starts libsodium; call once per process before anything else here (the
+ * functions that need it start it themselves if you forget, but only this one
+ * reports a failure). */
 gboolean canary_seal_init(GError **error);
 
 /* --- Key files ----------------------------------------------------------- */
 
+/* Key files are two text lines: a magic line naming kind and version
+ * ("canary-public-key-v1", "canary-secret-key-v1", "canary-pseudonym-key-v1")
+ * and base64 of the payload plus a BLAKE2b-64 check value (see seal.c), so
+ * a wrong, truncated or damaged file is refused with a message naming it.
+ * Errors: _IO (cannot read or write; "PATH: no such file"), _FORMAT (not a
+ * canary key file of that kind, or truncated or damaged), _WRONG_KIND,
+ * _PASSPHRASE, _EXISTS, _MEMORY. */
+
 /* Writes DIR/NAME.pub and DIR/NAME.key (the secret key encrypted under
- * PASSPHRASE with Argon2id at least at the MODERATE limits, then
- * crypto_secretbox). Files are 0600 (the .pub 0644), written atomically, and
- * never overwritten unless FORCE. NAME must be a plain file name. */
+ * PASSPHRASE with Argon2id at the MODERATE limits, then crypto_secretbox).
+ * Files are 0600 (the .pub 0644, whatever the umask). Without FORCE both are
+ * created with O_EXCL and an existing one is refused with _EXISTS, leaving
+ * nothing behind; with FORCE each is written to a temporary file in DIR,
+ * fsynced and renamed over the old one. NAME must be a plain file name (no
+ * '/', not starting with '.'); an empty passphrase is refused.
+ * WARNING: test-only: with CANARY_TEST_FAST_KDF=1 in the environment the
+ * weaker INTERACTIVE limits are used, to keep test suites fast. Never set it
+ * where real keys are made. */
 gboolean canary_key_generate(const char *dir, const char *name, const char *passphrase,
 			     gsize passphrase_len, gboolean force, GError **error);
 
 /* Loads a public key file. A secret key file (or anything else) is refused
- * with CANARY_SEAL_ERROR_WRONG_KIND / _FORMAT and a message naming PATH.
+ * with CANARY_SEAL_ERROR_WRONG_KIND / _FORMAT and a message naming PATH, as is
+ * a point of small order (nothing could be sealed to it).
  * Returns a new key; free with g_free(). */
-struct canary_public_key *canary_key_load_public(const char *path, GError **error);
+struct canary_public_key *canary_key_load_public(const char *path,
+						 GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
-/* Loads and decrypts a secret key file. Returns a new key; free with
+/* Loads and decrypts a secret key file. A wrong passphrase gives
+ * _PASSPHRASE; a damaged file _FORMAT (caught by the check value before
+ * Argon2id runs). Stored Argon2id limits outside INTERACTIVE..SENSITIVE are
+ * refused. The public half is derived from the secret (crypto_scalarmult_base).
+ * Returns a new key in guarded, read-only memory; free with
  * canary_secret_key_free(). */
 struct canary_secret_key *canary_key_load_secret(const char *path, const char *passphrase,
-						 gsize passphrase_len, GError **error);
+						 gsize passphrase_len,
+						 GError **error) G_GNUC_WARN_UNUSED_RESULT;
 void canary_secret_key_free(struct canary_secret_key *key);
 /* The public half of KEY (points into KEY). */
 const struct canary_public_key *canary_secret_key_public(const struct canary_secret_key *key);
@@ -63,61 +88,74 @@ const struct canary_public_key *canary_secret_key_public(const struct canary_sec
  * overwrite unless FORCE. */
 gboolean canary_key_generate_pseudonym(const char *path, gboolean force, GError **error);
 /* Loads a pseudonym key file; free with canary_pseudonym_key_free(). */
-struct canary_pseudonym_key *canary_key_load_pseudonym(const char *path, GError **error);
+struct canary_pseudonym_key *canary_key_load_pseudonym(const char *path,
+						       GError **error) G_GNUC_WARN_UNUSED_RESULT;
 void canary_pseudonym_key_free(struct canary_pseudonym_key *key);
 
 /* Parses key file contents already in memory (for fuzzing and tests): the
  * same checks as the loaders, PATH used only in messages. */
 struct canary_public_key *canary_key_parse_public(const char *path, const void *data, gsize len,
-						  GError **error);
+						  GError **error) G_GNUC_WARN_UNUSED_RESULT;
 struct canary_secret_key *canary_key_parse_secret(const char *path, const void *data, gsize len,
 						  const char *passphrase, gsize passphrase_len,
-						  GError **error);
+						  GError **error) G_GNUC_WARN_UNUSED_RESULT;
+struct canary_pseudonym_key *canary_key_parse_pseudonym(const char *path, const void *data,
+							gsize len,
+							GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* --- Envelope encryption -------------------------------------------------- */
 
-/* A new random content key; free with canary_content_key_free(). */
+/* A new random content key in guarded memory; free with
+ * canary_content_key_free(). Aborts like g_malloc() when out of memory. */
 struct canary_content_key *canary_content_key_new(void);
 void canary_content_key_free(struct canary_content_key *key);
 
-/* Seals KEY to RECIPIENT (crypto_box_seal). Returns the sealed bytes. */
+/* Seals KEY to RECIPIENT (crypto_box_seal). Returns the sealed bytes (80),
+ * or NULL only if RECIPIENT is a point of small order, which the loaders
+ * refuse. */
 GBytes *canary_content_key_seal(const struct canary_content_key *key,
 				const struct canary_public_key *recipient);
 
 /* Opens SEALED with SECRET. Returns a new content key, or NULL with
- * CANARY_SEAL_ERROR_WRONG_KEY when SECRET is not the recipient. */
+ * CANARY_SEAL_ERROR_WRONG_KEY when SECRET is not the recipient (a damaged
+ * sealed key looks the same), or _TAMPERED when SEALED has the wrong size. */
 struct canary_content_key *canary_content_key_open(GBytes *sealed,
 						   const struct canary_secret_key *secret,
-						   GError **error);
+						   GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
-/* Encrypts PLAIN with XChaCha20-Poly1305 under KEY. The associated data
- * binds the ciphertext to CASE_ID and FIELD ("subject", "text",
- * "attachment/3/data", ...), so a blob copied elsewhere fails to open.
- * Returns nonce || ciphertext || tag. Large inputs are processed in chunks
- * (crypto_secretstream) so memory stays at one copy. */
+/* Encrypts PLAIN (LEN bytes; may be NULL when LEN is 0) with
+ * XChaCha20-Poly1305 under KEY. The associated data binds the ciphertext to
+ * CASE_ID and FIELD ("subject", "text", "attachment/3/data", ...), so a blob
+ * copied elsewhere fails to open. Returns a format byte, then up to 64 KiB:
+ * nonce || ciphertext || tag; above: a crypto_secretstream of 64 KiB chunks,
+ * the last tagged FINAL (format in seal.c). The output is the only copy
+ * made. NULL only if LEN is too large to represent. */
 GBytes *canary_seal_encrypt(const struct canary_content_key *key, gint64 case_id,
 			    const char *field, const void *plain, gsize len);
 
 /* Decrypts what canary_seal_encrypt() made for the same CASE_ID and FIELD.
  * Returns the plaintext in a GBytes that is wiped when freed, or NULL with
- * CANARY_SEAL_ERROR_TAMPERED naming FIELD. */
+ * CANARY_SEAL_ERROR_TAMPERED naming FIELD (any flipped, missing or extra
+ * byte, another key, case or field, an unknown format byte). */
 GBytes *canary_seal_decrypt(const struct canary_content_key *key, gint64 case_id,
-			    const char *field, GBytes *sealed, GError **error);
+			    const char *field, GBytes *sealed,
+			    GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* --- Pseudonyms and hashes ------------------------------------------------ */
 
-/* Keyed BLAKE2b of the normalised ADDRESS (trimmed, lower-cased UTF-8) as a
- * short stable code "P-XXXX-XXXX" (Crockford base32, 40 bits). Returns a new
- * string. */
+/* Keyed BLAKE2b of the normalised ADDRESS (NFKC, case-folded UTF-8, white
+ * space trimmed) as a short stable code "P-XXXX-XXXX" (Crockford base32, 40
+ * bits: expect a collision somewhere among ~1 million senders). Returns a
+ * new string. */
 char *canary_seal_pseudonym(const struct canary_pseudonym_key *key, const char *address);
 
 /* Content hash for exactly-once ingestion: keyed BLAKE2b-256 of DATA under a
- * subkey derived from KEY (so a stolen database cannot confirm a guessed
- * message), or unkeyed when KEY is NULL. */
+ * subkey derived from KEY (crypto_kdf, context "canaryCH"; so a stolen
+ * database cannot confirm a guessed message), or unkeyed when KEY is NULL. */
 void canary_seal_content_hash(const struct canary_pseudonym_key *key, const void *data,
 			      gsize len, guint8 out[32]);
 
-/* BLAKE2b-256 of DATA, for the case history's hash chain. */
+/* BLAKE2b-256 of DATA (unkeyed), for the case history's hash chain. */
 void canary_seal_chain_hash(const void *data, gsize len, guint8 out[32]);
 
 /* Compares two 32-byte hashes in constant time. */

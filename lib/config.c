@@ -1,31 +1,42 @@
-/* config.c: canary.conf (GKeyFile). Every key the program accepts is one
- * row of the table below: its group, type, default, bounds and where it
- * lands in struct canary_config. Loading checks every row and collects
- * every problem, so an admin sees them all at once. */
+/* config.c: canary.conf (GKeyFile). Every key the program accepts is one row
+ * of the table below; loading checks every row and collects every problem as
+ * "FILE: [group] key: what is wrong; expected ...", so an admin sees them all. */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
-#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
-G_DEFINE_QUARK(canary - config - error - quark, canary_config_error)
+/* The quark's name is the macro argument as written: keep it unspaced. */
+/* clang-format off */
+G_DEFINE_QUARK(canary-config-error-quark, canary_config_error)
+/* clang-format on */
+
+/* A configuration file larger than this is a mistake (a log, a database). */
+#define MAX_CONFIG_SIZE (1024 * 1024)
+/* Lines of syntax errors reported one by one before the rest are counted. */
+#define MAX_SYNTAX_PROBLEMS 20
 
 enum key_type {
-	T_DATABASE, /* a path whose directory may not exist yet */
-	T_FILE,     /* a path to a file that must exist and be readable */
-	T_STRING,
-	T_GROUP_NAME, /* an existing Unix group */
-	T_IMAP_URL,
-	T_PIN,
-	T_SIZE,
-	T_UINT,
-	T_DURATION,
-	T_LEVEL,
-	T_BOOL,
+	T_DATABASE,   /* char *: a path; its directory may not exist yet */
+	T_FILE,       /* char *: a path to a readable regular file */
+	T_STRING,     /* char *: any text */
+	T_GROUP_NAME, /* char *: an existing Unix group */
+	T_IMAP_URL,   /* char *: imap[s]://host[:port]/MAILBOX */
+	T_PIN,        /* char *: sha256//BASE64 */
+	T_SIZE,       /* guint64: bytes, canary_config_parse_size() */
+	T_UINT,       /* guint: a whole number */
+	T_UINT64,     /* guint64: a whole number */
+	T_DURATION,   /* guint64: seconds, canary_config_parse_duration() */
+	T_LEVEL,      /* int: enum canary_log_level */
+	T_BOOL,       /* gboolean: true or false */
 };
 
 struct key_spec {
@@ -33,27 +44,31 @@ struct key_spec {
 	enum key_type type;
 	const char *default_value; /* NULL: unset unless given */
 	guint64 min, max;          /* for sizes, numbers and durations */
-	gboolean required;         /* within its group (see group_required) */
+	gboolean required;         /* within its group (see group_required()) */
 	size_t offset;             /* into struct canary_config */
-	const char *expected;
+	const char *expected;      /* what a valid value looks like */
 };
 
 #define AT(field) offsetof(struct canary_config, field)
 #define NO_BOUNDS 0, G_MAXUINT64
+#define KIB       ((guint64)1024)
 
+/* Every key, one row each. Adding a key: one row here and a field in
+ * struct canary_config (config.h), documented in conf/canary.conf and
+ * canary.conf(5). */
 static const struct key_spec keys[] = {
 	{"store", "database", T_DATABASE, "/var/lib/canary/canary.db", NO_BOUNDS, FALSE,
 	 AT(store.database), "a path for the case database"},
 	{"store", "group", T_GROUP_NAME, NULL, NO_BOUNDS, FALSE, AT(store.group),
 	 "the name of an existing Unix group"},
-	{"limits", "max_message_size", T_SIZE, "50M", 1024, G_MAXUINT32, FALSE,
-	 AT(limits.max_message_size), "a size such as 50M (1K to 4G)"},
+	{"limits", "max_message_size", T_SIZE, "50M", KIB, G_MAXUINT32, FALSE,
+	 AT(limits.max_message_size), "a size such as 50M (at least 1K, below 4G)"},
 	{"limits", "max_mime_depth", T_UINT, "32", 1, 1024, FALSE, AT(limits.max_mime_depth),
 	 "a whole number from 1 to 1024"},
 	{"limits", "max_parts", T_UINT, "1000", 1, 100000, FALSE, AT(limits.max_parts),
 	 "a whole number from 1 to 100000"},
-	{"limits", "max_header_length", T_SIZE, "64K", 1024, G_MAXUINT32, FALSE,
-	 AT(limits.max_header_length), "a size such as 64K (at least 1K)"},
+	{"limits", "max_header_length", T_SIZE, "64K", KIB, G_MAXUINT32, FALSE,
+	 AT(limits.max_header_length), "a size such as 64K (at least 1K, below 4G)"},
 	{"logging", "level", T_LEVEL, "info", NO_BOUNDS, FALSE, AT(logging.level),
 	 "one of error, warning, notice, info, debug"},
 	{"keys", "custodian_public", T_FILE, NULL, NO_BOUNDS, TRUE, AT(keys.custodian_public),
@@ -82,7 +97,7 @@ static const struct key_spec keys[] = {
 	 AT(imap.quarantine_folder), "a folder name"},
 	{"imap", "poll_interval", T_DURATION, "60s", 1, 86400, FALSE, AT(imap.poll_interval),
 	 "a duration such as 60s or 5m (1s to 1d)"},
-	{"imap", "batch_size", T_UINT, "100", 1, 10000, FALSE, AT(imap.batch_size),
+	{"imap", "batch_size", T_UINT64, "100", 1, 10000, FALSE, AT(imap.batch_size),
 	 "a whole number from 1 to 10000"},
 	{"imap", "connect_timeout", T_DURATION, "30s", 1, 3600, FALSE, AT(imap.connect_timeout),
 	 "a duration such as 30s (1s to 1h)"},
@@ -91,11 +106,27 @@ static const struct key_spec keys[] = {
 	{"imap", "trace", T_BOOL, "false", NO_BOUNDS, FALSE, AT(imap.trace), "true or false"},
 };
 
-/* Groups that must be present: [keys] always; [imap] is optional, but once
- * present its required keys are required. */
+/* Returns TRUE if GROUP must be present: [keys] always; [imap] is optional,
+ * but once present its required keys are required. */
 static gboolean group_required(const char *group)
 {
 	return strcmp(group, "keys") == 0;
+}
+
+/* Returns TRUE if a value of TYPE is stored as a string owned by the config. */
+static gboolean is_text_type(enum key_type type)
+{
+	switch (type) {
+	case T_DATABASE:
+	case T_FILE:
+	case T_STRING:
+	case T_GROUP_NAME:
+	case T_IMAP_URL:
+	case T_PIN:
+		return TRUE;
+	default:
+		return FALSE;
+	}
 }
 
 const struct canary_config_key *canary_config_known_keys(void)
@@ -112,8 +143,9 @@ const struct canary_config_key *canary_config_known_keys(void)
 	return table;
 }
 
-/* Parses a whole decimal number with an optional one-letter unit from
- * UNITS (each with its multiplier). */
+/* Parses a whole decimal number with an optional one-letter unit from UNITS
+ * (either case; MULTIPLIERS in the same order). Returns FALSE on anything
+ * else, including overflow. */
 static gboolean parse_scaled(const char *text, const char *units, const guint64 *multipliers,
 			     guint64 *value_r)
 {
@@ -122,9 +154,10 @@ static gboolean parse_scaled(const char *text, const char *units, const guint64 
 	guint64 n = 0;
 	const char *p = text;
 	for (; g_ascii_isdigit(*p); p++) {
-		if (n > (G_MAXUINT64 - 9) / 10)
+		guint64 digit = (guint64)(*p - '0');
+		if (n > (G_MAXUINT64 - digit) / 10)
 			return FALSE;
-		n = n * 10 + (guint64)(*p - '0');
+		n = n * 10 + digit;
 	}
 	guint64 multiplier = 1;
 	if (*p != '\0') {
@@ -133,7 +166,7 @@ static gboolean parse_scaled(const char *text, const char *units, const guint64 
 			return FALSE;
 		multiplier = multipliers[unit - units];
 	}
-	if (multiplier > 1 && n > G_MAXUINT64 / multiplier)
+	if (n > G_MAXUINT64 / multiplier)
 		return FALSE;
 	*value_r = n * multiplier;
 	return TRUE;
@@ -141,7 +174,7 @@ static gboolean parse_scaled(const char *text, const char *units, const guint64 
 
 gboolean canary_config_parse_size(const char *text, guint64 *bytes_r)
 {
-	static const guint64 m[] = {1024, 1024 * 1024, 1024 * 1024 * 1024};
+	static const guint64 m[] = {KIB, KIB * KIB, KIB * KIB * KIB};
 	return parse_scaled(text, "KMG", m, bytes_r);
 }
 
@@ -163,6 +196,8 @@ char *canary_config_resolve_path(const char *explicit_path)
 
 char *canary_config_resolve_file(const char *dir, const char *path)
 {
+	/* Absolute PATHs ignore DIR; relative ones are joined to it. Both come
+	 * back without "." and ".." components. */
 	return g_canonicalize_filename(path, dir);
 }
 
@@ -173,47 +208,52 @@ void canary_config_free(struct canary_config *config)
 	g_free(config->path);
 	g_free(config->dir);
 	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
-		switch (keys[i].type) {
-		case T_DATABASE:
-		case T_FILE:
-		case T_STRING:
-		case T_GROUP_NAME:
-		case T_IMAP_URL:
-		case T_PIN:
+		if (is_text_type(keys[i].type))
 			g_free(G_STRUCT_MEMBER(char *, config, keys[i].offset));
-			break;
-		default:
-			break;
-		}
 	}
 	g_free(config);
 }
 
-/* Collects problems as "PATH: [group] key: what; expected ...". */
+/* Problems found so far, each a line "PATH: ..." (owned by LINES). */
 struct problems {
 	const char *path;
 	GPtrArray *lines;
 };
 
-static void problem(struct problems *p, const struct key_spec *spec, const char *format, ...)
+static void add_problem(struct problems *p, const char *format, ...) G_GNUC_PRINTF(2, 3);
+static void key_problem(struct problems *p, const struct key_spec *spec, const char *format, ...)
 	G_GNUC_PRINTF(3, 4);
 
-/* Records one problem with SPEC's key (or with the file when SPEC is NULL). */
-static void problem(struct problems *p, const struct key_spec *spec, const char *format, ...)
+/* Records "PATH: " followed by FORMAT: a problem with the file as a whole. */
+static void add_problem(struct problems *p, const char *format, ...)
 {
 	va_list args;
 	va_start(args, format);
 	g_autofree char *what = g_strdup_vprintf(format, args);
 	va_end(args);
-	if (spec == NULL)
-		g_ptr_array_add(p->lines, g_strdup_printf("%s: %s", p->path, what));
-	else
-		g_ptr_array_add(p->lines,
-				g_strdup_printf("%s: [%s] %s: %s; expected %s", p->path,
-						spec->group, spec->key, what, spec->expected));
+	g_ptr_array_add(p->lines, g_strdup_printf("%s: %s", p->path, what));
 }
 
-/* Returns the spec of GROUP/KEY, or NULL. */
+/* Records "PATH: [group] key: WHAT; expected ..." for SPEC's key. */
+static void key_problem(struct problems *p, const struct key_spec *spec, const char *format, ...)
+{
+	va_list args;
+	va_start(args, format);
+	g_autofree char *what = g_strdup_vprintf(format, args);
+	va_end(args);
+	add_problem(p, "[%s] %s: %s; expected %s", spec->group, spec->key, what, spec->expected);
+}
+
+/* Sets ERROR to every problem in P, one per line, with CODE. Returns NULL. */
+static struct canary_config *fail(struct problems *p, enum canary_config_error code, GError **error)
+{
+	g_ptr_array_add(p->lines, NULL);
+	g_autofree char *all = g_strjoinv("\n", (char **)p->lines->pdata);
+	g_set_error_literal(error, CANARY_CONFIG_ERROR, code, all);
+	return NULL;
+}
+
+/* Returns the row for GROUP/KEY (any row of GROUP when KEY is NULL), or NULL. */
 static const struct key_spec *find_spec(const char *group, const char *key)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
@@ -224,154 +264,264 @@ static const struct key_spec *find_spec(const char *group, const char *key)
 	return NULL;
 }
 
-/* Reports groups and keys the table does not know. */
+/* Returns "a, b or c" listing every known group as "[group]" (GROUP NULL)
+ * or every key of GROUP, in table order. A new string (g_free). */
+static char *known_names(const char *group)
+{
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+		if (group != NULL && strcmp(keys[i].group, group) == 0)
+			g_ptr_array_add(names, g_strdup(keys[i].key));
+		else if (group == NULL && find_spec(keys[i].group, NULL) == &keys[i])
+			g_ptr_array_add(names, g_strdup_printf("[%s]", keys[i].group));
+	}
+	GString *out = g_string_new(NULL);
+	for (guint i = 0; i < names->len; i++) {
+		if (i > 0)
+			g_string_append(out, i + 1 == names->len ? " or " : ", ");
+		g_string_append(out, g_ptr_array_index(names, i));
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* One line of the text as GKeyFile reads it: without its "\n" or "\r\n",
+ * leading white space skipped. NUMBER counts from 1. */
+struct line {
+	const char *text;
+	gsize len;
+	guint number;
+};
+
+/* Fills LINE with the line at *POS (before END) and moves *POS past it.
+ * Returns FALSE when no line is left. */
+static gboolean next_line(const char **pos, const char *end, struct line *line)
+{
+	const char *start = *pos;
+	if (start >= end)
+		return FALSE;
+	const char *nl = memchr(start, '\n', (gsize)(end - start));
+	const char *stop = nl != NULL ? nl : end;
+	*pos = nl != NULL ? nl + 1 : end;
+	if (nl != NULL && stop > start && stop[-1] == '\r')
+		stop--;
+	while (start < stop && g_ascii_isspace(*start))
+		start++;
+	line->text = start;
+	line->len = (gsize)(stop - start);
+	line->number++;
+	return TRUE;
+}
+
+/* Returns TRUE if LINE is empty or a comment. */
+static gboolean is_blank_or_comment(const struct line *line)
+{
+	return line->len == 0 || line->text[0] == '#';
+}
+
+/* Reports a NUL byte or invalid UTF-8 with its line number. Returns FALSE
+ * if it found one. */
+static gboolean check_text(const char *data, gsize len, struct problems *p)
+{
+	const char *bad = NULL;
+	if (g_utf8_validate_len(data, len, &bad))
+		return TRUE;
+	guint number = 1;
+	for (const char *c = data; c < bad; c++)
+		number += *c == '\n';
+	add_problem(p, "line %u: %s; expected UTF-8 text", number,
+		    *bad == '\0' ? "a NUL byte" : "invalid UTF-8");
+	return FALSE;
+}
+
+/* Reports every line GKeyFile refuses, by number: GKeyFile stops at the
+ * first and does not say where it is. Each line is tried alone (under a
+ * dummy group once a group line was seen), so the verdict is GKeyFile's. */
+static void find_syntax_errors(const char *data, gsize len, struct problems *p)
+{
+	gboolean in_group = FALSE;
+	guint bad = 0;
+	const char *pos = data;
+	struct line line = {0};
+	while (next_line(&pos, data + len, &line)) {
+		if (is_blank_or_comment(&line))
+			continue;
+		gboolean group_line = line.text[0] == '[';
+		g_autoptr(GString) text = g_string_new(in_group && !group_line ? "[g]\n" : "");
+		g_string_append_len(text, line.text, (gssize)line.len);
+		g_autoptr(GKeyFile) kf = g_key_file_new();
+		g_autoptr(GError) local = NULL;
+		if (!g_key_file_load_from_data(kf, text->str, text->len, G_KEY_FILE_NONE, &local) &&
+		    ++bad <= MAX_SYNTAX_PROBLEMS)
+			add_problem(p, "line %u: %s; expected [group], key = value or # comment",
+				    line.number, local->message);
+		in_group = in_group || group_line;
+	}
+	if (bad > MAX_SYNTAX_PROBLEMS)
+		add_problem(p, "%u more lines that are not [group], key = value or # comment",
+			    bad - MAX_SYNTAX_PROBLEMS);
+}
+
+/* Records that the group or key ID, last seen on line FIRST, is on LINE again. */
+static void report_duplicate(struct problems *p, const char *id, gboolean is_group, guint first,
+			     guint line)
+{
+	if (is_group)
+		add_problem(p, "%s: group given twice (lines %u and %u); expected each group once",
+			    id, first, line);
+	else
+		add_problem(p, "%s: given twice (lines %u and %u); expected each key once", id,
+			    first, line);
+}
+
+/* Reports groups and keys given twice: GKeyFile would silently merge the
+ * groups and keep the last value. Runs on text GKeyFile has accepted. */
+static void check_duplicates(const char *data, gsize len, struct problems *p)
+{
+	/* "[group]" or "[group] key" -> first line number */
+	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_autofree char *group = NULL;
+	const char *pos = data;
+	struct line line = {0};
+	while (next_line(&pos, data + len, &line)) {
+		if (is_blank_or_comment(&line))
+			continue;
+		const char *mark = memchr(line.text, line.text[0] == '[' ? ']' : '=', line.len);
+		if (mark == NULL || (line.text[0] != '[' && group == NULL))
+			continue;
+		g_autofree char *id = NULL;
+		if (line.text[0] == '[') {
+			g_free(group);
+			group = g_strndup(line.text + 1, (gsize)(mark - line.text - 1));
+			id = g_strdup_printf("[%s]", group);
+		} else {
+			g_autofree char *key = g_strndup(line.text, (gsize)(mark - line.text));
+			id = g_strdup_printf("[%s] %s", group, g_strchomp(key));
+		}
+		guint first = GPOINTER_TO_UINT(g_hash_table_lookup(seen, id));
+		if (first != 0)
+			report_duplicate(p, id, line.text[0] == '[', first, line.number);
+		else
+			g_hash_table_insert(seen, g_steal_pointer(&id),
+					    GUINT_TO_POINTER(line.number));
+	}
+}
+
+/* Reports groups and keys the table does not know, with the names it does. */
 static void check_unknown(GKeyFile *kf, struct problems *p)
 {
 	g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
 	for (size_t g = 0; groups[g] != NULL; g++) {
 		if (find_spec(groups[g], NULL) == NULL) {
-			problem(p, NULL,
-				"[%s]: unknown group; expected store, limits, logging, keys or "
-				"imap",
-				groups[g]);
+			g_autofree char *known = known_names(NULL);
+			add_problem(p, "[%s]: unknown group; expected %s", groups[g], known);
 			continue;
 		}
 		g_auto(GStrv) names = g_key_file_get_keys(kf, groups[g], NULL, NULL);
 		for (size_t k = 0; names != NULL && names[k] != NULL; k++) {
-			if (find_spec(groups[g], names[k]) == NULL)
-				problem(p, NULL, "[%s] %s: unknown key (see canary.conf(5))",
-					groups[g], names[k]);
+			if (find_spec(groups[g], names[k]) != NULL)
+				continue;
+			g_autofree char *known = known_names(groups[g]);
+			add_problem(p, "[%s] %s: unknown key; expected %s (see canary.conf(5))",
+				    groups[g], names[k], known);
 		}
 	}
 }
 
-/* Reports a key or group given twice: GKeyFile would silently keep the last. */
-static void check_duplicates(const char *data, gsize len, struct problems *p)
-{
-	g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	g_autofree char *text = g_strndup(data, len);
-	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-	g_autofree char *group = NULL;
-	for (size_t i = 0; lines[i] != NULL; i++) {
-		char *line = g_strstrip(lines[i]);
-		if (line[0] == '#' || line[0] == '\0')
-			continue;
-		g_autofree char *id = NULL;
-		if (line[0] == '[') {
-			char *end = strchr(line, ']');
-			if (end == NULL)
-				continue;
-			g_free(group);
-			group = g_strndup(line + 1, (gsize)(end - line - 1));
-			id = g_strdup_printf("[%s]", group);
-		} else {
-			char *eq = strchr(line, '=');
-			if (eq == NULL || group == NULL)
-				continue;
-			g_autofree char *key = g_strstrip(g_strndup(line, (gsize)(eq - line)));
-			id = g_strdup_printf("[%s] %s", group, key);
-		}
-		if (!g_hash_table_add(seen, g_steal_pointer(&id)))
-			problem(p, NULL, "line %zu: %s%s given twice; give it once", i + 1,
-				line[0] == '[' ? "group " : "", line[0] == '[' ? line : "key");
-	}
-}
-
-/* Stores a path resolved against the config's directory, checking it per TYPE. */
+/* Stores VALUE as a path resolved against the config's directory and checks
+ * it per SPEC's type. */
 static void set_path(struct canary_config *config, const struct key_spec *spec, const char *value,
 		     struct problems *p)
 {
-	if (value[0] == '\0') {
-		problem(p, spec, "empty");
-		return;
-	}
 	char *path = canary_config_resolve_file(config->dir, value);
 	G_STRUCT_MEMBER(char *, config, spec->offset) = path;
 	if (spec->type == T_FILE && !g_file_test(path, G_FILE_TEST_IS_REGULAR))
-		problem(p, spec, "%s: no such file", path);
+		key_problem(p, spec, "%s: no such file", path);
 	else if (spec->type == T_FILE && access(path, R_OK) != 0)
-		problem(p, spec, "%s: cannot be read", path);
+		key_problem(p, spec, "%s: cannot be read (%s)", path, g_strerror(errno));
 	else if (spec->type == T_DATABASE && g_file_test(path, G_FILE_TEST_IS_DIR))
-		problem(p, spec, "%s is a directory", path);
+		key_problem(p, spec, "%s is a directory", path);
 }
 
-/* Checks VALUE for SPEC and stores it in CONFIG. */
+/* Checks the text VALUE per SPEC's type and stores a copy. */
+static void set_text(struct canary_config *config, const struct key_spec *spec, const char *value,
+		     struct problems *p)
+{
+	G_STRUCT_MEMBER(char *, config, spec->offset) = g_strdup(value);
+	if (spec->type == T_GROUP_NAME && getgrnam(value) == NULL)
+		key_problem(p, spec, "no such group '%s'", value);
+	else if (spec->type == T_IMAP_URL && !g_str_has_prefix(value, "imaps://") &&
+		 !g_str_has_prefix(value, "imap://"))
+		key_problem(p, spec, "'%s' is not an IMAP URL", value);
+	else if (spec->type == T_IMAP_URL && strchr(strstr(value, "://") + 3, '/') == NULL)
+		key_problem(p, spec, "'%s' names no mailbox", value);
+	else if (spec->type == T_PIN &&
+		 (!g_str_has_prefix(value, "sha256//") || strlen(value) < 20))
+		key_problem(p, spec, "'%s' is not a public key pin", value);
+}
+
+/* Parses VALUE as a number per SPEC's type, checks its bounds and stores it. */
+static void set_number(struct canary_config *config, const struct key_spec *spec, const char *value,
+		       struct problems *p)
+{
+	guint64 n = 0;
+	if (spec->type == T_SIZE && !canary_config_parse_size(value, &n))
+		key_problem(p, spec, "'%s' is not a size", value);
+	else if (spec->type == T_DURATION && !canary_config_parse_duration(value, &n))
+		key_problem(p, spec, "'%s' is not a duration", value);
+	else if ((spec->type == T_UINT || spec->type == T_UINT64) &&
+		 !g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT64, &n, NULL))
+		key_problem(p, spec, "'%s' is not a whole number", value);
+	else if (n < spec->min || n > spec->max)
+		key_problem(p, spec, "'%s' is out of range", value);
+	else if (spec->type == T_UINT)
+		G_STRUCT_MEMBER(guint, config, spec->offset) = (guint)n; /* max <= G_MAXUINT */
+	else
+		G_STRUCT_MEMBER(guint64, config, spec->offset) = n;
+}
+
+/* Checks VALUE (white space trimmed) for SPEC and stores it in CONFIG. */
 static void set_value(struct canary_config *config, const struct key_spec *spec, const char *value,
 		      struct problems *p)
 {
-	guint64 n = 0;
+	enum canary_log_level level;
+	if (value[0] == '\0') {
+		key_problem(p, spec, "empty value");
+		return;
+	}
 	switch (spec->type) {
 	case T_DATABASE:
 	case T_FILE:
 		set_path(config, spec, value, p);
 		return;
-	case T_GROUP_NAME:
-		if (getgrnam(value) == NULL)
-			problem(p, spec, "no such group '%s'", value);
-		G_STRUCT_MEMBER(char *, config, spec->offset) = g_strdup(value);
-		return;
-	case T_IMAP_URL:
-		if (!g_str_has_prefix(value, "imaps://") && !g_str_has_prefix(value, "imap://"))
-			problem(p, spec, "'%s' is not an IMAP URL", value);
-		else if (strchr(strstr(value, "://") + 3, '/') == NULL)
-			problem(p, spec, "'%s' names no mailbox", value);
-		G_STRUCT_MEMBER(char *, config, spec->offset) = g_strdup(value);
-		return;
-	case T_PIN:
-		if (!g_str_has_prefix(value, "sha256//") || strlen(value) < 20)
-			problem(p, spec, "'%s' is not a public key pin", value);
-		G_STRUCT_MEMBER(char *, config, spec->offset) = g_strdup(value);
-		return;
 	case T_STRING:
-		if (value[0] == '\0')
-			problem(p, spec, "empty");
-		G_STRUCT_MEMBER(char *, config, spec->offset) = g_strdup(value);
-		return;
-	case T_LEVEL: {
-		enum canary_log_level level;
-		if (!canary_log_level_parse(value, &level))
-			problem(p, spec, "'%s' is not a log level", value);
-		else
-			G_STRUCT_MEMBER(int, config, spec->offset) = (int)level;
-		return;
-	}
-	case T_BOOL:
-		if (strcmp(value, "true") == 0)
-			G_STRUCT_MEMBER(gboolean, config, spec->offset) = TRUE;
-		else if (strcmp(value, "false") == 0)
-			G_STRUCT_MEMBER(gboolean, config, spec->offset) = FALSE;
-		else
-			problem(p, spec, "'%s' is not true or false", value);
+	case T_GROUP_NAME:
+	case T_IMAP_URL:
+	case T_PIN:
+		set_text(config, spec, value, p);
 		return;
 	case T_SIZE:
 	case T_UINT:
-	case T_DURATION: {
-		gboolean ok =
-			spec->type == T_SIZE ? canary_config_parse_size(value, &n)
-			: spec->type == T_DURATION
-				? canary_config_parse_duration(value, &n)
-				: g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT64, &n, NULL);
-		if (!ok) {
-			problem(p, spec, "cannot read '%s'", value);
-			return;
-		}
-		if (n < spec->min || n > spec->max) {
-			problem(p, spec, "'%s' is out of range", value);
-			return;
-		}
-		/* Limits of the mail parser are guint; the rest guint64. */
-		if (spec->offset == AT(limits.max_mime_depth) ||
-		    spec->offset == AT(limits.max_parts))
-			G_STRUCT_MEMBER(guint, config, spec->offset) = (guint)n;
-		else
-			G_STRUCT_MEMBER(guint64, config, spec->offset) = n;
+	case T_UINT64:
+	case T_DURATION:
+		set_number(config, spec, value, p);
 		return;
-	}
+	case T_LEVEL:
+		if (canary_log_level_parse(value, &level))
+			G_STRUCT_MEMBER(int, config, spec->offset) = (int)level;
+		else
+			key_problem(p, spec, "'%s' is not a log level", value);
+		return;
+	case T_BOOL:
+		if (strcmp(value, "true") == 0 || strcmp(value, "false") == 0)
+			G_STRUCT_MEMBER(gboolean, config, spec->offset) = value[0] == 't';
+		else
+			key_problem(p, spec, "'%s' is not true or false", value);
+		return;
 	}
 }
 
-/* Applies every table row: the file's value, else the default, else
- * (when required) a problem. */
+/* Applies every table row: the file's value, else the default, else (when
+ * required) a problem. Values are taken literally (no GKeyFile escapes). */
 static void apply_keys(GKeyFile *kf, struct canary_config *config, struct problems *p)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
@@ -383,71 +533,110 @@ static void apply_keys(GKeyFile *kf, struct canary_config *config, struct proble
 		}
 		gboolean group_present = g_key_file_has_group(kf, spec->group);
 		if (spec->required && (group_present || group_required(spec->group)))
-			problem(p, spec, "not set");
+			key_problem(p, spec, "not set");
 		else if (spec->default_value != NULL)
 			set_value(config, spec, spec->default_value, p);
 	}
 	if (config->imap.url != NULL && config->imap.password_file == NULL &&
 	    config->imap.oauth2_token_file == NULL)
-		problem(p, find_spec("imap", "password_file"),
-			"neither password_file nor oauth2_token_file is set");
+		key_problem(p, find_spec("imap", "password_file"),
+			    "neither password_file nor oauth2_token_file is set");
 }
 
-struct canary_config *canary_config_load_data(const char *path, const char *data, gsize len,
-					      GError **error)
+/* Returns a new config for PATH with its directory and default limits. */
+static struct canary_config *config_new(const char *path)
 {
-	g_autoptr(GKeyFile) kf = g_key_file_new();
-	g_autoptr(GError) local = NULL;
-	if (memchr(data, '\0', len) != NULL || !g_utf8_validate(data, (gssize)len, NULL)) {
-		g_set_error(error, CANARY_CONFIG_ERROR, CANARY_CONFIG_ERROR_SYNTAX,
-			    "%s: not a text file in UTF-8", path);
-		return NULL;
-	}
-	if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &local)) {
-		g_set_error(error, CANARY_CONFIG_ERROR, CANARY_CONFIG_ERROR_SYNTAX,
-			    "%s: %s; expected [group] lines and key = value lines", path,
-			    local->message);
-		return NULL;
-	}
 	struct canary_config *config = g_new0(struct canary_config, 1);
 	config->path = g_strdup(path);
 	g_autofree char *absolute = g_canonicalize_filename(path, NULL);
 	config->dir = g_path_get_dirname(absolute);
 	canary_limits_init_default(&config->limits);
+	return config;
+}
 
-	struct problems p = {path, g_ptr_array_new_with_free_func(g_free)};
+struct canary_config *canary_config_load_data(const char *path, const char *data, gsize len,
+					      GError **error)
+{
+	g_return_val_if_fail(data != NULL || len == 0, NULL);
+	if (data == NULL)
+		data = "";
+	g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+	struct problems p = {path, lines};
+	if (!check_text(data, len, &p))
+		return fail(&p, CANARY_CONFIG_ERROR_SYNTAX, error);
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(GError) local = NULL;
+	/* Translations ("key[de] = ...") are kept so that they are reported as
+	 * unknown keys rather than dropped unseen. */
+	if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_KEEP_TRANSLATIONS, &local)) {
+		find_syntax_errors(data, len, &p);
+		if (lines->len == 0)
+			add_problem(&p, "%s; expected [group], key = value or # comment lines",
+				    local->message);
+		return fail(&p, CANARY_CONFIG_ERROR_SYNTAX, error);
+	}
+	struct canary_config *config = config_new(path);
 	check_duplicates(data, len, &p);
 	check_unknown(kf, &p);
 	apply_keys(kf, config, &p);
-	if (p.lines->len > 0) {
-		g_ptr_array_add(p.lines, NULL);
-		g_autofree char *all = g_strjoinv("\n", (char **)p.lines->pdata);
-		g_set_error_literal(error, CANARY_CONFIG_ERROR, CANARY_CONFIG_ERROR_INVALID, all);
-		g_ptr_array_unref(p.lines);
+	if (lines->len > 0) {
 		canary_config_free(config);
+		return fail(&p, CANARY_CONFIG_ERROR_INVALID, error);
+	}
+	return config;
+}
+
+/* Returns what errno value ERR means for a file, in words. Static string. */
+static const char *describe_errno(int err)
+{
+	switch (err) {
+	case ENOENT:
+		return "no such file";
+	case EACCES:
+		return "permission denied";
+	default:
+		return g_strerror(err);
+	}
+}
+
+/* Maps the configuration file PATH, refusing anything but a regular file of
+ * sane size (a FIFO would block, /dev/zero never end). Returns a new mapping
+ * (g_mapped_file_unref) or NULL with ERROR (CANARY_CONFIG_ERROR_IO). */
+static GMappedFile *map_config(const char *path, GError **error)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		int err = errno;
+		g_set_error(error, CANARY_CONFIG_ERROR, CANARY_CONFIG_ERROR_IO,
+			    "%s: cannot read the configuration: %s", path, describe_errno(err));
 		return NULL;
 	}
-	g_ptr_array_unref(p.lines);
-	return config;
+	struct stat st;
+	const char *wrong = NULL;
+	if (fstat(fd, &st) != 0)
+		wrong = g_strerror(errno);
+	else if (S_ISDIR(st.st_mode))
+		wrong = "is a directory; expected the configuration file";
+	else if (!S_ISREG(st.st_mode))
+		wrong = "not a regular file; expected the configuration file";
+	else if (st.st_size > MAX_CONFIG_SIZE)
+		wrong = "larger than 1M; expected a configuration file";
+	GMappedFile *mapped = NULL;
+	g_autoptr(GError) local = NULL;
+	if (wrong == NULL && (mapped = g_mapped_file_new_from_fd(fd, FALSE, &local)) == NULL)
+		wrong = local->message;
+	if (wrong != NULL)
+		g_set_error(error, CANARY_CONFIG_ERROR, CANARY_CONFIG_ERROR_IO, "%s: %s", path,
+			    wrong);
+	close(fd);
+	return mapped;
 }
 
 struct canary_config *canary_config_load(const char *path, GError **error)
 {
-	if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
-		g_set_error(error, CANARY_CONFIG_ERROR, CANARY_CONFIG_ERROR_IO,
-			    "%s: is a directory; expected the configuration file", path);
+	g_autoptr(GMappedFile) mapped = map_config(path, error);
+	if (mapped == NULL)
 		return NULL;
-	}
-	g_autofree char *data = NULL;
-	gsize len = 0;
-	g_autoptr(GError) local = NULL;
-	if (!g_file_get_contents(path, &data, &len, &local)) {
-		const char *why = local->code == G_FILE_ERROR_NOENT   ? "no such file"
-				  : local->code == G_FILE_ERROR_ACCES ? "permission denied"
-								      : local->message;
-		g_set_error(error, CANARY_CONFIG_ERROR, CANARY_CONFIG_ERROR_IO,
-			    "%s: cannot read the configuration: %s", path, why);
-		return NULL;
-	}
-	return canary_config_load_data(path, data, len, error);
+	return canary_config_load_data(path, g_mapped_file_get_contents(mapped),
+				       g_mapped_file_get_length(mapped), error);
 }

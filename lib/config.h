@@ -75,7 +75,11 @@ char *canary_config_resolve_path(const char *explicit_path);
 /* Loads and validates PATH. Returns a new config (free with
  * canary_config_free()) or NULL and sets ERROR. When keys are wrong, ERROR is
  * CANARY_CONFIG_ERROR_INVALID and its message lists every problem, one per
- * line, each as "FILE: [group] key: what is wrong; expected ...". */
+ * line, each as "FILE: [group] key: what is wrong; expected ...". A file
+ * that cannot be read (missing, a directory, not a regular file, over 1M) is
+ * CANARY_CONFIG_ERROR_IO, "FILE: problem"; text that is not UTF-8 or not a
+ * key file is CANARY_CONFIG_ERROR_SYNTAX, one "FILE: line N: ..." per bad
+ * line. A group or key given twice is INVALID (GKeyFile would keep the last). */
 struct canary_config *canary_config_load(const char *path, GError **error);
 
 void canary_config_free(struct canary_config *config);

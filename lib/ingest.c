@@ -2,6 +2,8 @@
  * then by content hash), then parse, then write the case and its fields. */
 #include "ingest.h"
 
+#include <sys/stat.h>
+
 #include "envelope.h"
 #include "identity.h"
 #include "seal.h"
@@ -60,6 +62,16 @@ struct canary_ingest *canary_ingest_new(const struct canary_config *config,
 			load_public(config, "triage_public", config->keys.triage_public, error);
 		if (ingest->triage == NULL)
 			goto fail;
+	}
+	/* Whoever reads the pseudonym key can test guessed addresses against
+	 * every pseudonym: it must not be readable by everyone. */
+	struct stat st;
+	if (stat(config->keys.pseudonym_key, &st) == 0 && (st.st_mode & 0004) != 0) {
+		g_set_error(error, CANARY_INGEST_ERROR, CANARY_INGEST_ERROR_SETUP,
+			    "%s: [keys] pseudonym_key: %s is readable by every user; make it "
+			    "private (chmod 600)",
+			    config->path, config->keys.pseudonym_key);
+		goto fail;
 	}
 	g_autoptr(GError) local = NULL;
 	ingest->pseudonym_key = canary_key_load_pseudonym(config->keys.pseudonym_key, &local);

@@ -1,0 +1,1066 @@
+/* mail.c: raw message bytes -> struct canary_mail, with GMime 3 for MIME and
+ * libxml2's HTML parser for HTML parts. RFC 5322, RFC 2045-2049, RFC 2047,
+ * RFC 2231; PGP/MIME (RFC 3156) and S/MIME (RFC 8551) parts are kept whole. */
+#include "mail.h"
+
+#include <errno.h>
+#include <gmime/gmime.h>
+#include <iconv.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <limits.h>
+#include <sodium.h>
+#include <string.h>
+
+/* What a too-large message is read for: its header block, at most this much. */
+#define HEADER_BLOCK_CAP (1024 * 1024)
+/* Decoded text and attachments may grow to this many times max_message_size
+ * (each level of forwarding copies the forwarded message once more). */
+#define DECODED_FACTOR 4
+/* Groups inside groups are not RFC 5322; follow a few levels at most. */
+#define GROUP_DEPTH_MAX 4
+#define REPLACEMENT_CHAR "\xEF\xBF\xBD"
+
+static const char *const quarantine_names[] = {
+	[CANARY_QUARANTINE_NONE] = NULL,
+	[CANARY_QUARANTINE_TOO_LARGE] = "too-large",
+	[CANARY_QUARANTINE_TOO_DEEP] = "too-deep",
+	[CANARY_QUARANTINE_TOO_MANY_PARTS] = "too-many-parts",
+	[CANARY_QUARANTINE_HEADER_TOO_LONG] = "header-too-long",
+	[CANARY_QUARANTINE_UNPARSEABLE] = "unparseable",
+};
+
+/* Returns the static name of REASON, NULL for NONE or an unknown value. */
+const char *canary_quarantine_name(enum canary_quarantine reason)
+{
+	if ((guint)reason >= G_N_ELEMENTS(quarantine_names))
+		return NULL;
+	return quarantine_names[reason];
+}
+
+/* Fills LIMITS with the documented defaults. */
+void canary_limits_init_default(struct canary_limits *limits)
+{
+	limits->max_message_size = 50 * 1024 * 1024;
+	limits->max_mime_depth = 32;
+	limits->max_parts = 1000;
+	limits->max_header_length = 64 * 1024;
+}
+
+/* Nested init/shutdown pairs are counted; only the outermost pair acts. */
+static guint init_count;
+
+/* Sets up GMime and libxml2 for this process. */
+void canary_mail_init(void)
+{
+	if (init_count++ > 0)
+		return;
+	g_mime_init();
+	xmlInitParser();
+}
+
+/* Releases what canary_mail_init() set up. WARNING: GMime 3.2 cannot be set
+ * up again after this (g_mime_init() then prints criticals and leaks). */
+void canary_mail_shutdown(void)
+{
+	if (init_count == 0 || --init_count > 0)
+		return;
+	g_mime_shutdown();
+	xmlCleanupParser();
+}
+
+/* ---- wiping helpers ---- */
+
+/* Wipes and frees the string S; NULL is fine. */
+static void wipe_str(char *s)
+{
+	if (s == NULL)
+		return;
+	sodium_memzero(s, strlen(s));
+	g_free(s);
+}
+
+/* Wipes and frees the byte array ARRAY (a GDestroyNotify for GBytes). */
+static void wipe_byte_array(gpointer array)
+{
+	GByteArray *a = array;
+	if (a->data != NULL)
+		sodium_memzero(a->data, a->len);
+	g_byte_array_free(a, TRUE);
+}
+
+/* Wipes and frees the GString S. */
+static void wipe_gstring(GString *s)
+{
+	if (s == NULL)
+		return;
+	sodium_memzero(s->str, s->allocated_len);
+	g_string_free(s, TRUE);
+}
+
+/* Returns a new GBytes over ARRAY's bytes that wipes them when freed; takes ARRAY. */
+static GBytes *wiped_bytes_take(GByteArray *array)
+{
+	return g_bytes_new_with_free_func(array->data, array->len, wipe_byte_array, array);
+}
+
+/* Returns a new valid UTF-8 copy of S (invalid sequences become U+FFFD), or
+ * NULL when S is NULL. */
+static char *utf8_dup(const char *s)
+{
+	if (s == NULL)
+		return NULL;
+	if (g_utf8_validate(s, -1, NULL))
+		return g_strdup(s);
+	return g_utf8_make_valid(s, -1);
+}
+
+/* Returns a new valid UTF-8 copy of S with surrounding white space removed,
+ * or NULL when S is NULL or blank. */
+static char *utf8_dup_trimmed(const char *s)
+{
+	char *copy = utf8_dup(s);
+	if (copy == NULL)
+		return NULL;
+	g_strstrip(copy);
+	if (*copy == '\0') {
+		g_free(copy);
+		return NULL;
+	}
+	return copy;
+}
+
+/* ---- the result struct ---- */
+
+static void address_free(gpointer p)
+{
+	struct canary_address *a = p;
+	wipe_str(a->name);
+	wipe_str(a->address);
+	g_free(a);
+}
+
+static void attachment_free(gpointer p)
+{
+	struct canary_attachment *a = p;
+	wipe_str(a->filename);
+	wipe_str(a->content_type);
+	g_clear_pointer(&a->data, g_bytes_unref);
+	g_free(a);
+}
+
+/* Returns a new, empty struct holding a reference to RAW. */
+static struct canary_mail *mail_new(GBytes *raw)
+{
+	struct canary_mail *mail = g_new0(struct canary_mail, 1);
+	mail->raw = raw != NULL ? g_bytes_ref(raw) : g_bytes_new(NULL, 0);
+	mail->from = g_ptr_array_new_with_free_func(address_free);
+	mail->sender = g_ptr_array_new_with_free_func(address_free);
+	mail->reply_to = g_ptr_array_new_with_free_func(address_free);
+	mail->to = g_ptr_array_new_with_free_func(address_free);
+	mail->cc = g_ptr_array_new_with_free_func(address_free);
+	mail->delivered_to = g_ptr_array_new_with_free_func(address_free);
+	mail->received = g_ptr_array_new_with_free_func((GDestroyNotify)wipe_str);
+	mail->attachments = g_ptr_array_new_with_free_func(attachment_free);
+	mail->text = g_strdup("");
+	return mail;
+}
+
+/* Wipes and frees MAIL; NULL is fine. */
+void canary_mail_free(struct canary_mail *mail)
+{
+	if (mail == NULL)
+		return;
+	GPtrArray *arrays[] = { mail->from,	 mail->sender,	 mail->reply_to, mail->to,
+				mail->cc,	 mail->delivered_to, mail->received, mail->attachments };
+	for (gsize i = 0; i < G_N_ELEMENTS(arrays); i++)
+		if (arrays[i] != NULL)
+			g_ptr_array_unref(arrays[i]);
+	wipe_str(mail->subject);
+	wipe_str(mail->message_id);
+	wipe_str(mail->text);
+	wipe_str(mail->quarantine_detail);
+	g_clear_pointer(&mail->raw, g_bytes_unref);
+	g_free(mail);
+}
+
+/* Records REASON with a detail of numbers only, unless a reason is already set. */
+G_GNUC_PRINTF(3, 4)
+static void quarantine(struct canary_mail *mail, enum canary_quarantine reason, const char *fmt, ...)
+{
+	if (mail->quarantine != CANARY_QUARANTINE_NONE)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	mail->quarantine = reason;
+	mail->quarantine_detail = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+}
+
+/* ---- headers ---- */
+
+/* Appends every mailbox of LIST to OUT as struct canary_address, flattening groups. */
+static void add_addresses(GPtrArray *out, InternetAddressList *list, guint level)
+{
+	if (list == NULL || level > GROUP_DEPTH_MAX)
+		return;
+	int n = internet_address_list_length(list);
+	for (int i = 0; i < n; i++) {
+		InternetAddress *ia = internet_address_list_get_address(list, i);
+		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+			InternetAddressGroup *group = INTERNET_ADDRESS_GROUP(ia);
+			add_addresses(out, internet_address_group_get_members(group), level + 1);
+		} else if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+			InternetAddressMailbox *mailbox = INTERNET_ADDRESS_MAILBOX(ia);
+			struct canary_address *a = g_new0(struct canary_address, 1);
+			a->name = utf8_dup_trimmed(internet_address_get_name(ia));
+			a->address = utf8_dup_trimmed(internet_address_mailbox_get_addr(mailbox));
+			g_ptr_array_add(out, a);
+		}
+	}
+}
+
+/* Appends the mailboxes of every header named NAME of OBJECT, top first, to OUT. */
+static void add_header_addresses(GPtrArray *out, GMimeObject *object, const char *name,
+				 GMimeParserOptions *options)
+{
+	GMimeHeaderList *headers = g_mime_object_get_header_list(object);
+	int n = g_mime_header_list_get_count(headers);
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *header = g_mime_header_list_get_header_at(headers, i);
+		const char *value = g_mime_header_get_raw_value(header);
+		if (value == NULL || g_ascii_strcasecmp(g_mime_header_get_name(header), name) != 0)
+			continue;
+		InternetAddressList *list = internet_address_list_parse(options, value);
+		add_addresses(out, list, 0);
+		g_clear_object(&list);
+	}
+}
+
+/* Returns the Unix time of the date after the last ';' of the Received value
+ * VALUE, or 0 when there is none. */
+static gint64 received_time(const char *value)
+{
+	const char *semicolon = value != NULL ? strrchr(value, ';') : NULL;
+	if (semicolon == NULL)
+		return 0;
+	GDateTime *date = g_mime_utils_header_decode_date(semicolon + 1);
+	if (date == NULL)
+		return 0;
+	gint64 t = g_date_time_to_unix(date);
+	g_date_time_unref(date);
+	return t;
+}
+
+/* Fills MAIL's header fields from MESSAGE. */
+static void read_headers(struct canary_mail *mail, GMimeMessage *message,
+			 GMimeParserOptions *options)
+{
+	GMimeObject *object = GMIME_OBJECT(message);
+	add_addresses(mail->from, g_mime_message_get_from(message), 0);
+	add_addresses(mail->sender, g_mime_message_get_sender(message), 0);
+	add_addresses(mail->reply_to, g_mime_message_get_reply_to(message), 0);
+	add_addresses(mail->to, g_mime_message_get_to(message), 0);
+	add_addresses(mail->cc, g_mime_message_get_cc(message), 0);
+	add_header_addresses(mail->delivered_to, object, "Delivered-To", options);
+	mail->subject = utf8_dup(g_mime_message_get_subject(message));
+	mail->message_id = utf8_dup_trimmed(g_mime_message_get_message_id(message));
+	GDateTime *date = g_mime_message_get_date(message);
+	mail->date = date != NULL ? g_date_time_to_unix(date) : 0;
+
+	GMimeHeaderList *headers = g_mime_object_get_header_list(object);
+	int n = g_mime_header_list_get_count(headers);
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *header = g_mime_header_list_get_header_at(headers, i);
+		if (g_ascii_strcasecmp(g_mime_header_get_name(header), "Received") != 0)
+			continue;
+		char *value = utf8_dup_trimmed(g_mime_header_get_value(header));
+		if (value == NULL)
+			value = g_strdup("");
+		if (mail->received->len == 0)
+			mail->received_date = received_time(value);
+		g_ptr_array_add(mail->received, value);
+	}
+}
+
+/* ---- structure: depth, parts, header lengths ---- */
+
+/* What the parser told us while it ran. */
+struct parse_state {
+	struct canary_mail *mail;
+	gboolean nesting_overflow;
+};
+
+/* Counts each parser warning; notes when GMime gave up on nesting. */
+static void on_parser_warning(gint64 offset, GMimeParserWarning code, const gchar *item,
+			      gpointer user_data)
+{
+	struct parse_state *state = user_data;
+	state->mail->warnings++;
+	if (code == GMIME_CRIT_NESTING_OVERFLOW)
+		state->nesting_overflow = TRUE;
+}
+
+/* Returns the unfolded length in bytes of the longest header field of OBJECT. */
+static guint64 longest_header(GMimeObject *object)
+{
+	GMimeHeaderList *headers = g_mime_object_get_header_list(object);
+	guint64 longest = 0;
+	int n = headers != NULL ? g_mime_header_list_get_count(headers) : 0;
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *header = g_mime_header_list_get_header_at(headers, i);
+		const char *name = g_mime_header_get_name(header);
+		const char *value = g_mime_header_get_raw_value(header);
+		guint64 len = (name != NULL ? strlen(name) : 0) + 1;
+		for (const char *p = value; p != NULL && *p != '\0'; p++)
+			if (*p != '\r' && *p != '\n')
+				len++;
+		longest = MAX(longest, len);
+	}
+	return longest;
+}
+
+struct shape {
+	guint parts;
+	guint depth;
+	guint64 longest_header;
+};
+
+struct pending {
+	GMimeObject *object;
+	guint depth;
+};
+
+/* Measures the tree under MESSAGE without recursion (the parser allows about
+ * a thousand levels) and returns its parts, deepest level and longest header. */
+static struct shape measure(GMimeMessage *message)
+{
+	struct shape shape = { 0 };
+	shape.longest_header = longest_header(GMIME_OBJECT(message));
+	GArray *stack = g_array_new(FALSE, FALSE, sizeof(struct pending));
+	GMimeObject *body = g_mime_message_get_mime_part(message);
+	if (body != NULL)
+		g_array_append_val(stack, ((struct pending){ body, 0 }));
+	while (stack->len > 0) {
+		struct pending top = g_array_index(stack, struct pending, stack->len - 1);
+		g_array_set_size(stack, stack->len - 1);
+		shape.parts++;
+		shape.depth = MAX(shape.depth, top.depth);
+		shape.longest_header = MAX(shape.longest_header, longest_header(top.object));
+		if (GMIME_IS_MULTIPART(top.object)) {
+			GMimeMultipart *multipart = GMIME_MULTIPART(top.object);
+			for (int i = g_mime_multipart_get_count(multipart) - 1; i >= 0; i--) {
+				struct pending child = { g_mime_multipart_get_part(multipart, i),
+							 top.depth + 1 };
+				g_array_append_val(stack, child);
+			}
+		} else if (GMIME_IS_MESSAGE_PART(top.object)) {
+			GMimeMessage *inner =
+				g_mime_message_part_get_message(GMIME_MESSAGE_PART(top.object));
+			if (inner == NULL)
+				continue;
+			shape.longest_header = MAX(shape.longest_header,
+						   longest_header(GMIME_OBJECT(inner)));
+			GMimeObject *inner_body = g_mime_message_get_mime_part(inner);
+			if (inner_body != NULL)
+				g_array_append_val(stack,
+						   ((struct pending){ inner_body, top.depth + 1 }));
+		}
+	}
+	g_array_free(stack, TRUE);
+	return shape;
+}
+
+/* Records SHAPE in MAIL and quarantines it when it breaks LIMITS. */
+static void check_shape(struct canary_mail *mail, const struct shape *shape,
+			const struct canary_limits *limits, gboolean nesting_overflow)
+{
+	mail->parts = shape->parts;
+	mail->depth = shape->depth;
+	if (shape->depth > limits->max_mime_depth)
+		quarantine(mail, CANARY_QUARANTINE_TOO_DEEP, "depth %u > %u", shape->depth,
+			   limits->max_mime_depth);
+	if (nesting_overflow)
+		quarantine(mail, CANARY_QUARANTINE_TOO_DEEP, "depth %u > parser limit",
+			   shape->depth);
+	if (shape->parts > limits->max_parts)
+		quarantine(mail, CANARY_QUARANTINE_TOO_MANY_PARTS, "%u parts > %u", shape->parts,
+			   limits->max_parts);
+	if (shape->longest_header > limits->max_header_length)
+		quarantine(mail, CANARY_QUARANTINE_HEADER_TOO_LONG,
+			   "header of %" G_GUINT64_FORMAT " bytes > %" G_GUINT64_FORMAT,
+			   shape->longest_header, limits->max_header_length);
+}
+
+/* ---- charsets ---- */
+
+/* Converts LEN bytes at IN with CD, replacing each byte it cannot convert by
+ * U+FFFD; counts those in *BAD_R. Returns a new GString; wipe it when done. */
+static GString *convert_lenient(iconv_t cd, const char *in, gsize len, guint *bad_r)
+{
+	GString *out = g_string_sized_new(len + len / 2 + 16);
+	char buf[4096];
+	char *inptr = (char *)in;
+	size_t inleft = len;
+	*bad_r = 0;
+	while (inleft > 0) {
+		char *outptr = buf;
+		size_t outleft = sizeof(buf);
+		size_t rc = iconv(cd, &inptr, &inleft, &outptr, &outleft);
+		int saved = errno;
+		g_string_append_len(out, buf, outptr - buf);
+		if (rc != (size_t)-1)
+			continue;
+		if (saved == E2BIG && outptr != buf)
+			continue;
+		/* EILSEQ, EINVAL (cut short) or no progress: skip one byte. */
+		g_string_append(out, REPLACEMENT_CHAR);
+		(*bad_r)++;
+		inptr++;
+		inleft--;
+	}
+	char *outptr = buf;
+	size_t outleft = sizeof(buf);
+	iconv(cd, NULL, NULL, &outptr, &outleft);
+	g_string_append_len(out, buf, outptr - buf);
+	sodium_memzero(buf, sizeof(buf));
+	return out;
+}
+
+/* Returns LEN bytes at IN converted from CHARSET to UTF-8 as a new GString,
+ * or NULL when iconv does not know CHARSET. *BAD_R counts unconvertible bytes. */
+static GString *convert_from(const char *charset, const char *in, gsize len, guint *bad_r)
+{
+	iconv_t cd = g_mime_iconv_open("UTF-8", charset);
+	if (cd == (iconv_t)-1)
+		return NULL;
+	GString *out = convert_lenient(cd, in, len, bad_r);
+	g_mime_iconv_close(cd);
+	return out;
+}
+
+/* Returns LEN bytes at IN, declared as CHARSET (may be NULL), as new UTF-8
+ * text. Falls back to UTF-8 when the bytes are valid UTF-8 and the declared
+ * charset is unknown or does not fit them, then to windows-1252. */
+static GString *to_utf8(const char *in, gsize len, const char *charset)
+{
+	gboolean valid_utf8 = g_utf8_validate_len(in, len, NULL);
+	guint bad = 0;
+	if (charset != NULL && *charset != '\0') {
+		GString *out = convert_from(charset, in, len, &bad);
+		if (out != NULL && (bad == 0 || !valid_utf8))
+			return out;
+		wipe_gstring(out);
+	}
+	if (valid_utf8)
+		return g_string_new_len(in, len);
+	GString *out = convert_from("windows-1252", in, len, &bad);
+	if (out == NULL)
+		out = convert_from("ISO-8859-1", in, len, &bad);
+	if (out == NULL) {
+		char *valid = g_utf8_make_valid(in, len);
+		out = g_string_new(valid);
+		wipe_str(valid);
+	}
+	return out;
+}
+
+/* Returns S with CR LF and lone CR made LF and NUL made U+FFFD, as a new
+ * GString; wipes and frees S. */
+static GString *tidy_text(GString *s)
+{
+	GString *out = g_string_sized_new(s->len + 16);
+	for (gsize i = 0; i < s->len; i++) {
+		char c = s->str[i];
+		if (c == '\r' && i + 1 < s->len && s->str[i + 1] == '\n')
+			continue;
+		if (c == '\0')
+			g_string_append(out, REPLACEMENT_CHAR);
+		else
+			g_string_append_c(out, c == '\r' ? '\n' : c);
+	}
+	wipe_gstring(s);
+	return out;
+}
+
+/* ---- HTML ---- */
+
+struct textbuf {
+	GString *out;
+	guint breaks;	 /* line breaks owed before the next visible character */
+	gboolean space;	 /* a space owed before the next visible character */
+	guint pre;	 /* inside this many <pre> elements */
+};
+
+/* Owes at least N line breaks (at most a blank line) before what comes next. */
+static void tb_break(struct textbuf *tb, guint n)
+{
+	tb->breaks = MAX(tb->breaks, n);
+}
+
+/* Pays what is owed before a visible character: breaks win over a space;
+ * nothing at the very start. */
+static void tb_flush(struct textbuf *tb)
+{
+	if (tb->out->len > 0) {
+		for (guint i = 0; i < tb->breaks; i++)
+			g_string_append_c(tb->out, '\n');
+		if (tb->breaks == 0 && tb->space)
+			g_string_append_c(tb->out, ' ');
+	}
+	tb->breaks = 0;
+	tb->space = FALSE;
+}
+
+/* Appends the text node content S, collapsing white space outside <pre>. */
+static void tb_text(struct textbuf *tb, const char *s)
+{
+	for (const char *p = s; *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		if (tb->pre > 0) {
+			if (c == '\r')
+				continue;
+			tb_flush(tb);
+			g_string_append_unichar(tb->out, c);
+		} else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+			   c == 0xA0) {
+			tb->space = TRUE;
+		} else {
+			tb_flush(tb);
+			g_string_append_unichar(tb->out, c);
+		}
+	}
+}
+
+/* Returns whether NAME is one of the NULL-terminated NAMES. */
+static gboolean name_in(const char *name, const char *const *names)
+{
+	for (gsize i = 0; names[i] != NULL; i++)
+		if (g_ascii_strcasecmp(name, names[i]) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+static const char *const html_skipped[] = { "script", "style", "head", "title", "template",
+					     NULL };
+static const char *const html_paragraphs[] = { "p",  "h1",	   "h2",  "h3", "h4",
+					       "h5", "h6",	   "pre", "ul", "ol",
+					       "dl", "blockquote", "table", NULL };
+static const char *const html_blocks[] = {
+	"address", "article", "aside",	 "caption", "center", "dd",	"details", "dialog",
+	"div",	   "dt",      "fieldset", "figcaption", "figure", "footer", "form",	 "header",
+	"hr",	   "li",      "main",	 "nav",	    "section", "summary", "tr",	  "tbody",
+	"thead",   "tfoot",   "body",	 "html",    NULL
+};
+
+/* Returns the line breaks an element named NAME stands for: 2 for
+ * paragraphs, 1 for other blocks, 0 for inline elements. */
+static guint html_breaks(const char *name)
+{
+	if (name_in(name, html_paragraphs))
+		return 2;
+	if (name_in(name, html_blocks))
+		return 1;
+	return 0;
+}
+
+/* Handles entering NODE; returns whether to walk into its children. */
+static gboolean html_enter(struct textbuf *tb, xmlNode *node)
+{
+	if (node->type == XML_TEXT_NODE || node->type == XML_CDATA_SECTION_NODE) {
+		if (node->content != NULL)
+			tb_text(tb, (const char *)node->content);
+		return FALSE;
+	}
+	if (node->type != XML_ELEMENT_NODE || node->name == NULL)
+		return FALSE;
+	const char *name = (const char *)node->name;
+	if (name_in(name, html_skipped))
+		return FALSE;
+	if (g_ascii_strcasecmp(name, "br") == 0) {
+		tb->breaks = MIN(tb->breaks + 1, 2);
+		return FALSE;
+	}
+	if (g_ascii_strcasecmp(name, "pre") == 0)
+		tb->pre++;
+	tb_break(tb, html_breaks(name));
+	if (g_ascii_strcasecmp(name, "li") == 0)
+		tb_text(tb, "- ");
+	else if (g_ascii_strcasecmp(name, "td") == 0 || g_ascii_strcasecmp(name, "th") == 0)
+		tb->space = TRUE;
+	return TRUE;
+}
+
+/* Handles leaving the element NODE, whose children were walked. */
+static void html_leave(struct textbuf *tb, xmlNode *node)
+{
+	if (node->type != XML_ELEMENT_NODE || node->name == NULL)
+		return;
+	const char *name = (const char *)node->name;
+	if (g_ascii_strcasecmp(name, "pre") == 0 && tb->pre > 0)
+		tb->pre--;
+	tb_break(tb, html_breaks(name));
+	if (g_ascii_strcasecmp(name, "td") == 0 || g_ascii_strcasecmp(name, "th") == 0)
+		tb->space = TRUE;
+}
+
+/* Walks the nodes under DOC in document order without recursion. */
+static void html_walk(struct textbuf *tb, htmlDocPtr doc)
+{
+	xmlNode *node = doc->children;
+	while (node != NULL) {
+		if (html_enter(tb, node) && node->children != NULL) {
+			node = node->children;
+			continue;
+		}
+		/* Order is important: leave this node, then each parent
+		 * that has no next sibling, before moving on. */
+		html_leave(tb, node);
+		while (node->next == NULL) {
+			node = node->parent;
+			if (node == NULL || node == (xmlNode *)doc)
+				return;
+			html_leave(tb, node);
+		}
+		node = node->next;
+	}
+}
+
+static void xml_quiet(void *ctx, const char *msg, ...)
+{
+}
+
+static void xml_quiet_structured(void *ctx, xmlErrorPtr error)
+{
+}
+
+/* Returns the readable text of the UTF-8 HTML document HTML (LEN bytes) as a
+ * new GString: no script, style or head, entities decoded, blocks on their
+ * own lines, white space collapsed. */
+static GString *html_to_text(const char *html, gsize len)
+{
+	struct textbuf tb = { .out = g_string_sized_new(len / 2 + 16) };
+	/* The library never prints: libxml2's error channels go nowhere. */
+	xmlSetGenericErrorFunc(NULL, xml_quiet);
+	xmlSetStructuredErrorFunc(NULL, xml_quiet_structured);
+	int size = len > INT_MAX ? INT_MAX : (int)len;
+	htmlDocPtr doc = htmlReadMemory(html, size, NULL, "UTF-8",
+					HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
+						HTML_PARSE_NOWARNING | HTML_PARSE_NONET);
+	if (doc == NULL)
+		return tb.out;
+	html_walk(&tb, doc);
+	xmlFreeDoc(doc);
+	return tb.out;
+}
+
+/* Returns a new string with the charset named by a <meta> tag in the first
+ * bytes of HTML, or NULL. */
+static char *html_meta_charset(const char *html, gsize len)
+{
+	gsize n = MIN(len, 4096);
+	for (gsize i = 0; i + 8 <= n; i++) {
+		if (g_ascii_strncasecmp(html + i, "charset=", 8) != 0)
+			continue;
+		gsize start = i + 8;
+		while (start < n && (html[start] == '"' || html[start] == '\''))
+			start++;
+		gsize end = start;
+		while (end < n && (g_ascii_isalnum(html[end]) || strchr("-_.:", html[end]) != NULL))
+			end++;
+		if (end > start)
+			return g_strndup(html + start, end - start);
+	}
+	return NULL;
+}
+
+/* ---- walking the MIME tree for text and attachments ---- */
+
+enum walk_mode {
+	WALK_NORMAL,  /* text parts are text, the rest attachments */
+	WALK_NO_TEXT, /* a rejected alternative: text parts skipped, the rest attachments */
+	WALK_SEALED,  /* encrypted or signature parts: every leaf an attachment, untouched */
+};
+
+struct extract {
+	struct canary_mail *mail;
+	GString *text;
+	guint64 decoded;   /* bytes of text and attachment data so far */
+	guint64 budget;	   /* at most this many */
+	gboolean overflow; /* budget exceeded: stop */
+};
+
+/* Returns the decoded content (transfer encoding undone) of PART as a new
+ * byte array; empty when the part has none. Wipe it when done. */
+static GByteArray *part_bytes(GMimePart *part)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(part);
+	if (content == NULL)
+		return g_byte_array_new();
+	GMimeStream *source = g_mime_data_wrapper_get_stream(content);
+	gint64 hint = source != NULL ? g_mime_stream_length(source) : 0;
+	hint = CLAMP(hint, 0, (gint64)G_MAXINT32);
+	GByteArray *array = g_byte_array_sized_new((guint)hint + 1);
+	GMimeStream *sink = g_mime_stream_mem_new_with_byte_array(array);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(sink), FALSE);
+	g_mime_data_wrapper_write_to_stream(content, sink);
+	g_object_unref(sink);
+	return array;
+}
+
+/* Returns the serialized OBJECT as a new byte array. Wipe it when done. */
+static GByteArray *object_bytes(GMimeObject *object)
+{
+	GByteArray *array = g_byte_array_new();
+	if (object == NULL)
+		return array;
+	GMimeStream *sink = g_mime_stream_mem_new_with_byte_array(array);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(sink), FALSE);
+	g_mime_object_write_to_stream(object, NULL, sink);
+	g_object_unref(sink);
+	return array;
+}
+
+/* Counts N more decoded bytes; returns FALSE (and stops the walk) past the budget. */
+static gboolean spend(struct extract *x, guint64 n)
+{
+	x->decoded += n;
+	if (x->decoded > x->budget)
+		x->overflow = TRUE;
+	return !x->overflow;
+}
+
+/* Returns the lower-case "type/subtype" of OBJECT as a new string. */
+static char *mime_type(GMimeObject *object)
+{
+	GMimeContentType *type = g_mime_object_get_content_type(object);
+	char *s = type != NULL ? g_mime_content_type_get_mime_type(type) : NULL;
+	if (s == NULL)
+		return g_strdup("application/octet-stream");
+	char *lower = g_ascii_strdown(s, -1);
+	g_free(s);
+	char *valid = utf8_dup(lower);
+	g_free(lower);
+	return valid;
+}
+
+/* Returns the file name OBJECT's sender gave (RFC 2231/2047 decoded) as a
+ * new UTF-8 string, or NULL. */
+static char *file_name(GMimeObject *object)
+{
+	const char *name = NULL;
+	if (GMIME_IS_PART(object))
+		name = g_mime_part_get_filename(GMIME_PART(object));
+	if (name == NULL)
+		name = g_mime_object_get_content_disposition_parameter(object, "filename");
+	if (name == NULL)
+		name = g_mime_object_get_content_type_parameter(object, "name");
+	return utf8_dup_trimmed(name);
+}
+
+/* Adds OBJECT as an attachment with the content DATA (taken) at DEPTH. */
+static void add_attachment(struct extract *x, GMimeObject *object, GByteArray *data, guint depth)
+{
+	if (!spend(x, data->len)) {
+		wipe_byte_array(data);
+		return;
+	}
+	struct canary_attachment *a = g_new0(struct canary_attachment, 1);
+	a->filename = file_name(object);
+	a->content_type = mime_type(object);
+	a->data = wiped_bytes_take(data);
+	a->depth = depth;
+	g_ptr_array_add(x->mail->attachments, a);
+}
+
+/* Appends one part's text S to the readable text, a blank line after the last. */
+static void add_text(struct extract *x, const char *s, gsize len)
+{
+	while (len > 0 && g_ascii_isspace(s[len - 1]))
+		len--;
+	while (len > 0 && (*s == '\n' || *s == '\r')) {
+		s++;
+		len--;
+	}
+	if (len == 0 || !spend(x, len))
+		return;
+	if (x->text->len > 0)
+		g_string_append(x->text, "\n\n");
+	g_string_append_len(x->text, s, len);
+}
+
+enum text_kind { TEXT_NONE, TEXT_PLAIN, TEXT_HTML };
+
+/* Returns what kind of readable text OBJECT is: an inline text/plain or
+ * text/html leaf, or neither. */
+static enum text_kind text_kind(GMimeObject *object)
+{
+	if (!GMIME_IS_PART(object) || g_mime_part_is_attachment(GMIME_PART(object)))
+		return TEXT_NONE;
+	GMimeContentType *type = g_mime_object_get_content_type(object);
+	if (type == NULL)
+		return TEXT_PLAIN;
+	if (g_mime_content_type_is_type(type, "text", "plain"))
+		return TEXT_PLAIN;
+	if (g_mime_content_type_is_type(type, "text", "html"))
+		return TEXT_HTML;
+	return TEXT_NONE;
+}
+
+/* Appends the readable text of the text leaf PART of KIND. */
+static void add_part_text(struct extract *x, GMimePart *part, enum text_kind kind)
+{
+	GByteArray *bytes = part_bytes(part);
+	const char *declared = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part),
+									"charset");
+	char *sniffed = NULL;
+	if (kind == TEXT_HTML && (declared == NULL || *declared == '\0'))
+		declared = sniffed = html_meta_charset((const char *)bytes->data, bytes->len);
+	GString *text = to_utf8((const char *)bytes->data, bytes->len, declared);
+	g_free(sniffed);
+	wipe_byte_array(bytes);
+	text = tidy_text(text);
+	if (kind == TEXT_HTML) {
+		GString *plain = html_to_text(text->str, text->len);
+		wipe_gstring(text);
+		text = plain;
+	}
+	add_text(x, text->str, text->len);
+	wipe_gstring(text);
+}
+
+static void walk(struct extract *x, GMimeObject *object, guint depth, enum walk_mode mode);
+
+/* Handles the leaf PART under MODE. */
+static void walk_leaf(struct extract *x, GMimePart *part, guint depth, enum walk_mode mode)
+{
+	enum text_kind kind = mode == WALK_SEALED ? TEXT_NONE : text_kind(GMIME_OBJECT(part));
+	if (kind == TEXT_NONE)
+		add_attachment(x, GMIME_OBJECT(part), part_bytes(part), depth);
+	else if (mode == WALK_NORMAL)
+		add_part_text(x, part, kind);
+}
+
+/* Returns the index of the child of the multipart/alternative ALTERNATIVE to
+ * read: text/plain first, then a multipart, then text/html; -1 for none. */
+static int pick_alternative(GMimeMultipart *alternative)
+{
+	int best = -1, best_score = 0;
+	int n = g_mime_multipart_get_count(alternative);
+	for (int i = 0; i < n; i++) {
+		GMimeObject *child = g_mime_multipart_get_part(alternative, i);
+		int score = 0;
+		if (GMIME_IS_MULTIPART(child))
+			score = 2;
+		else if (text_kind(child) == TEXT_PLAIN)
+			score = 3;
+		else if (text_kind(child) == TEXT_HTML)
+			score = 1;
+		if (score > best_score) {
+			best = i;
+			best_score = score;
+		}
+	}
+	return best;
+}
+
+/* Handles MULTIPART: alternatives, signed and encrypted content, or mixed. */
+static void walk_multipart(struct extract *x, GMimeMultipart *multipart, guint depth,
+			   enum walk_mode mode)
+{
+	GMimeContentType *type = g_mime_object_get_content_type(GMIME_OBJECT(multipart));
+	gboolean alternative = g_mime_content_type_is_type(type, "multipart", "alternative");
+	gboolean is_signed = g_mime_content_type_is_type(type, "multipart", "signed");
+	gboolean encrypted = g_mime_content_type_is_type(type, "multipart", "encrypted");
+	int pick = alternative ? pick_alternative(multipart) : -1;
+	int n = g_mime_multipart_get_count(multipart);
+	for (int i = 0; i < n && !x->overflow; i++) {
+		enum walk_mode child_mode = mode;
+		if (mode != WALK_SEALED) {
+			if (encrypted || (is_signed && i > 0))
+				child_mode = WALK_SEALED;
+			else if (pick >= 0 && i != pick)
+				child_mode = WALK_NO_TEXT;
+		}
+		walk(x, g_mime_multipart_get_part(multipart, i), depth, child_mode);
+	}
+}
+
+/* Returns the header block shown above a forwarded message's text, as a new string. */
+static char *forward_header(GMimeMessage *inner)
+{
+	GString *s = g_string_new("---------- Forwarded message ----------");
+	InternetAddressList *lists[] = { g_mime_message_get_from(inner),
+					 g_mime_message_get_to(inner) };
+	const char *labels[] = { "From", "To" };
+	for (gsize i = 0; i < G_N_ELEMENTS(lists); i++) {
+		if (lists[i] == NULL || internet_address_list_length(lists[i]) == 0)
+			continue;
+		char *who = internet_address_list_to_string(lists[i], NULL, FALSE);
+		char *valid = utf8_dup_trimmed(who);
+		if (valid != NULL)
+			g_string_append_printf(s, "\n%s: %s", labels[i], valid);
+		wipe_str(valid);
+		wipe_str(who);
+		if (i == 0) {
+			char *date = utf8_dup_trimmed(
+				g_mime_object_get_header(GMIME_OBJECT(inner), "Date"));
+			if (date != NULL)
+				g_string_append_printf(s, "\nDate: %s", date);
+			wipe_str(date);
+		}
+	}
+	char *subject = utf8_dup_trimmed(g_mime_message_get_subject(inner));
+	if (subject != NULL)
+		g_string_append_printf(s, "\nSubject: %s", subject);
+	wipe_str(subject);
+	char *block = g_strdup(s->str);
+	wipe_gstring(s);
+	return block;
+}
+
+/* Handles a forwarded message PART: the whole message as an attachment, then
+ * its own text (under a small header block) and attachments one level deeper. */
+static void walk_message_part(struct extract *x, GMimeMessagePart *part, guint depth,
+			      enum walk_mode mode)
+{
+	GMimeMessage *inner = g_mime_message_part_get_message(part);
+	add_attachment(x, GMIME_OBJECT(part), object_bytes(GMIME_OBJECT(inner)), depth);
+	if (inner == NULL || mode == WALK_SEALED || x->overflow)
+		return;
+	if (mode == WALK_NORMAL) {
+		char *block = forward_header(inner);
+		add_text(x, block, strlen(block));
+		wipe_str(block);
+	}
+	GMimeObject *body = g_mime_message_get_mime_part(inner);
+	if (body != NULL)
+		walk(x, body, depth + 1, mode);
+}
+
+/* Adds the text and attachments under OBJECT; DEPTH counts forwarded
+ * messages around it. Recursion is bounded by max_mime_depth, checked before. */
+static void walk(struct extract *x, GMimeObject *object, guint depth, enum walk_mode mode)
+{
+	if (x->overflow || object == NULL)
+		return;
+	if (GMIME_IS_MESSAGE_PART(object))
+		walk_message_part(x, GMIME_MESSAGE_PART(object), depth, mode);
+	else if (GMIME_IS_MULTIPART(object))
+		walk_multipart(x, GMIME_MULTIPART(object), depth, mode);
+	else if (GMIME_IS_PART(object))
+		walk_leaf(x, GMIME_PART(object), depth, mode);
+}
+
+/* Fills MAIL's text and attachments from MESSAGE; quarantines it as too
+ * large when the decoded content outgrows DECODED_FACTOR times the limit. */
+static void read_body(struct canary_mail *mail, GMimeMessage *message,
+		      const struct canary_limits *limits)
+{
+	struct extract x = {
+		.mail = mail,
+		.text = g_string_new(""),
+		.budget = limits->max_message_size > G_MAXUINT64 / DECODED_FACTOR
+				  ? G_MAXUINT64
+				  : limits->max_message_size * DECODED_FACTOR,
+	};
+	walk(&x, g_mime_message_get_mime_part(message), 0, WALK_NORMAL);
+	if (x.overflow) {
+		g_ptr_array_set_size(mail->attachments, 0);
+		wipe_gstring(x.text);
+		quarantine(mail, CANARY_QUARANTINE_TOO_LARGE,
+			   "decoded %" G_GUINT64_FORMAT " bytes > %" G_GUINT64_FORMAT, x.decoded,
+			   x.budget);
+		return;
+	}
+	if (!g_utf8_validate_len(x.text->str, x.text->len, NULL)) {
+		char *valid = g_utf8_make_valid(x.text->str, x.text->len);
+		wipe_gstring(x.text);
+		x.text = g_string_new(valid);
+		wipe_str(valid);
+	}
+	wipe_str(mail->text);
+	mail->text = g_strndup(x.text->str, x.text->len);
+	wipe_gstring(x.text);
+}
+
+/* ---- parsing ---- */
+
+/* Parses LEN bytes at DATA (RAW's own bytes, read in place) into MAIL: the
+ * headers always, the body too unless HEADERS_ONLY or a limit is broken. */
+static void parse_bytes(struct canary_mail *mail, const guint8 *data, gsize len,
+			const struct canary_limits *limits, gboolean headers_only)
+{
+	static const char *fallback_charsets[] = { "UTF-8", "windows-1252", NULL };
+	struct parse_state state = { .mail = mail };
+	/* GMime reads DATA through this array without copying it; the stream
+	 * does not own the array and nothing writes to it. */
+	GByteArray *array = g_byte_array_new_take((guint8 *)data, len);
+	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(array);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeParserOptions *options = g_mime_parser_options_new();
+	g_mime_parser_options_set_warning_callback(options, on_parser_warning, &state);
+	g_mime_parser_options_set_fallback_charsets(options, fallback_charsets);
+
+	GMimeMessage *message = g_mime_parser_construct_message(parser, options);
+	if (message == NULL) {
+		quarantine(mail, CANARY_QUARANTINE_UNPARSEABLE, "no header block");
+	} else {
+		read_headers(mail, message, options);
+		if (!headers_only) {
+			struct shape shape = measure(message);
+			check_shape(mail, &shape, limits, state.nesting_overflow);
+		}
+		if (mail->quarantine == CANARY_QUARANTINE_NONE)
+			read_body(mail, message, limits);
+	}
+	/* Order is important: the message and parser read ARRAY's bytes and
+	 * use OPTIONS until they are gone; ARRAY's bytes belong to RAW. */
+	g_clear_object(&message);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	g_mime_parser_options_free(options);
+	g_byte_array_free(array, FALSE);
+}
+
+/* Returns the length of the header block at the start of DATA (through the
+ * empty line that ends it), at most HEADER_BLOCK_CAP. */
+static gsize header_block_length(const guint8 *data, gsize len)
+{
+	gsize n = MIN(len, (gsize)HEADER_BLOCK_CAP);
+	for (gsize i = 0; i + 1 < n; i++) {
+		if (data[i] != '\n')
+			continue;
+		if (data[i + 1] == '\n')
+			return i + 2;
+		if (data[i + 1] == '\r' && i + 2 < n && data[i + 2] == '\n')
+			return i + 3;
+	}
+	return n;
+}
+
+struct canary_mail *canary_mail_parse(GBytes *raw, const struct canary_limits *limits)
+{
+	struct canary_limits defaults;
+	if (limits == NULL) {
+		canary_limits_init_default(&defaults);
+		limits = &defaults;
+	}
+	struct canary_mail *mail = mail_new(raw);
+	gsize len = 0;
+	const guint8 *data = g_bytes_get_data(mail->raw, &len);
+	static const guint8 empty[1] = { 0 };
+	if (data == NULL)
+		data = empty;
+	guint64 max = MIN(limits->max_message_size, (guint64)G_MAXUINT);
+	if ((guint64)len > max) {
+		quarantine(mail, CANARY_QUARANTINE_TOO_LARGE,
+			   "%" G_GSIZE_FORMAT " bytes > %" G_GUINT64_FORMAT, len, max);
+		parse_bytes(mail, data, header_block_length(data, len), limits, TRUE);
+		return mail;
+	}
+	parse_bytes(mail, data, len, limits, FALSE);
+	return mail;
+}

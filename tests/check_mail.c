@@ -1,0 +1,766 @@
+/* check_mail.c: raw messages -> struct canary_mail on the corpus in
+ * tests/data/mail (every charset, encoded words, HTML, attachments, forwards,
+ * PGP/MIME and S/MIME, damage) and on large messages built here (limits). */
+#include <string.h>
+
+#include "mail.h"
+#include "testutil.h"
+
+/* Parses tests/data/mail/NAME with LIMITS (NULL: defaults). */
+static struct canary_mail *parse_file(const char *name, const struct canary_limits *limits)
+{
+	g_autofree char *relative = g_build_filename("mail", name, NULL);
+	g_autoptr(GBytes) raw = tu_data_bytes(relative);
+	struct canary_limits defaults;
+	canary_limits_init_default(&defaults);
+	struct canary_mail *mail = canary_mail_parse(raw, limits != NULL ? limits : &defaults);
+	ck_assert_ptr_nonnull(mail);
+	return mail;
+}
+
+/* Parses the string S (LEN bytes) with LIMITS (NULL: defaults). */
+static struct canary_mail *parse_string(const char *s, gsize len,
+					const struct canary_limits *limits)
+{
+	g_autoptr(GBytes) raw = g_bytes_new(s, len);
+	struct canary_limits defaults;
+	canary_limits_init_default(&defaults);
+	struct canary_mail *mail = canary_mail_parse(raw, limits != NULL ? limits : &defaults);
+	ck_assert_ptr_nonnull(mail);
+	return mail;
+}
+
+/* Checks what every parse must give, whatever the input. */
+static void assert_sane(const struct canary_mail *mail)
+{
+	ck_assert_ptr_nonnull(mail->raw);
+	ck_assert_ptr_nonnull(mail->text);
+	ck_assert(g_utf8_validate(mail->text, -1, NULL));
+	ck_assert(mail->subject == NULL || g_utf8_validate(mail->subject, -1, NULL));
+	ck_assert(mail->message_id == NULL || g_utf8_validate(mail->message_id, -1, NULL));
+	GPtrArray *lists[] = { mail->from, mail->sender, mail->reply_to,
+			       mail->to,   mail->cc,     mail->delivered_to };
+	for (gsize i = 0; i < G_N_ELEMENTS(lists); i++) {
+		ck_assert_ptr_nonnull(lists[i]);
+		for (guint j = 0; j < lists[i]->len; j++) {
+			const struct canary_address *a = lists[i]->pdata[j];
+			ck_assert(a->name == NULL || g_utf8_validate(a->name, -1, NULL));
+			ck_assert(a->address == NULL || g_utf8_validate(a->address, -1, NULL));
+		}
+	}
+	for (guint i = 0; i < mail->received->len; i++)
+		ck_assert(g_utf8_validate(mail->received->pdata[i], -1, NULL));
+	for (guint i = 0; i < mail->attachments->len; i++) {
+		const struct canary_attachment *a = mail->attachments->pdata[i];
+		ck_assert(a->filename == NULL || g_utf8_validate(a->filename, -1, NULL));
+		ck_assert_ptr_nonnull(a->content_type);
+		ck_assert_ptr_nonnull(a->data);
+	}
+	if (mail->quarantine == CANARY_QUARANTINE_NONE) {
+		ck_assert_ptr_null(mail->quarantine_detail);
+	} else {
+		ck_assert_ptr_nonnull(mail->quarantine_detail);
+		ck_assert_str_eq(mail->text, "");
+		ck_assert_uint_eq(mail->attachments->len, 0);
+	}
+}
+
+static const struct canary_address *address_at(GPtrArray *list, guint i)
+{
+	ck_assert_uint_gt(list->len, i);
+	return list->pdata[i];
+}
+
+static const struct canary_attachment *attachment_at(const struct canary_mail *mail, guint i)
+{
+	ck_assert_uint_gt(mail->attachments->len, i);
+	return mail->attachments->pdata[i];
+}
+
+#define ck_assert_contains(haystack, needle)                                               \
+	ck_assert_msg(strstr((haystack), (needle)) != NULL, "\"%s\" not in \"%s\"", (needle), \
+		      (const char *)(haystack))
+#define ck_assert_lacks(haystack, needle)                                                  \
+	ck_assert_msg(strstr((haystack), (needle)) == NULL, "\"%s\" in \"%s\"", (needle),     \
+		      (const char *)(haystack))
+
+/* ---- the charset corpus: 12 charsets x 8bit, quoted-printable, base64 ---- */
+
+struct charset_case {
+	const char *slug;
+	const char *name;
+	const char *address;
+	const char *subject;
+	const char *phrase;
+};
+
+static const struct charset_case charset_cases[] = {
+	{ "iso8859-1", "Renée Dupré", "renee.dupre@example.org", "Représailles après Genève",
+	  "Notre défenseur a été arrêté après la réunion à Genève." },
+	{ "iso8859-2", "Łucja Wróbel", "lucja.wrobel@example.org",
+	  "Zatrzymanie obrońcy praw człowieka",
+	  "Obrońca praw człowieka został zatrzymany po spotkaniu w Genewie." },
+	{ "iso8859-5", "Ирина Соколова", "irina.sokolova@example.org", "Задержание после встречи",
+	  "Правозащитник был задержан после встречи в Женеве." },
+	{ "iso8859-15", "Chloé Œuvray", "chloe.oeuvray@example.org",
+	  "Amende de 500 € contre l'association",
+	  "On lui a infligé une amende de 500 € et confisqué son œuvre." },
+	{ "windows-1250", "Věra Dvořáková", "vera.dvorakova@example.org",
+	  "Zadržení obhájkyně „po Ženevě“",
+	  "Obhájkyně lidských práv byla zadržena po návratu ze Ženevy." },
+	{ "windows-1251", "Олена Ковальчук", "olena.kovalchuk@example.org",
+	  "Допит після повернення з Женеви", "Після повернення з Женеви її допитували в поліції." },
+	{ "windows-1252", "Jürgen Weiß", "juergen.weiss@example.org",
+	  "Verhör nach der Rückkehr – dringend",
+	  "Sie wurde nach ihrer Rückkehr aus Genf verhört – „Sie wissen, was passiert“." },
+	{ "windows-1256", "ليلى حداد", "layla.haddad@example.org", "اعتقال بعد العودة من جنيف",
+	  "تم اعتقال المدافعة عن حقوق الإنسان بعد عودتها من جنيف." },
+	{ "koi8r", "Пётр Смирнов", "petr.smirnov@example.org", "Избиение за сотрудничество с ООН",
+	  "Его избили за сотрудничество с Организацией Объединённых Наций." },
+	{ "gb18030", "王秀英", "wang.xiuying@example.org", "日内瓦会议后被传唤",
+	  "她在日内瓦会议后被警方传唤。" },
+	{ "shift-jis", "佐藤花子", "hanako.sato@example.org", "ジュネーブ会合後の呼び出し",
+	  "ジュネーブでの会合の後、彼女は警察に呼び出されました。" },
+	{ "utf8", "Amara Diallo", "amara.diallo@example.org", "Représailles — Амара — أمارا — 人权",
+	  "Défenseure des droits — Амара — أمارا — 人权捍卫者 — was threatened." },
+};
+
+static const char *const transfer_encodings[] = { "8bit", "qp", "base64" };
+
+START_TEST(test_charset)
+{
+	const struct charset_case *c = &charset_cases[_i / 3];
+	g_autofree char *name =
+		g_strdup_printf("charset-%s-%s.eml", c->slug, transfer_encodings[_i % 3]);
+	g_autoptr(canary_mail) mail = parse_file(name, NULL);
+	assert_sane(mail);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_NONE);
+	ck_assert_uint_eq(mail->warnings, 0);
+	ck_assert_uint_eq(mail->from->len, 1);
+	ck_assert_str_eq(address_at(mail->from, 0)->name, c->name);
+	ck_assert_str_eq(address_at(mail->from, 0)->address, c->address);
+	ck_assert_str_eq(address_at(mail->to, 0)->address, "reprisals@example.org");
+	ck_assert_str_eq(mail->subject, c->subject);
+	ck_assert_contains(mail->text, c->phrase);
+	ck_assert_lacks(mail->text, "\r");
+	ck_assert_uint_eq(mail->attachments->len, 0);
+	ck_assert_uint_eq(mail->parts, 1);
+	ck_assert_uint_eq(mail->depth, 0);
+	/* Date: Tue, 4 Jun 2024 11:MM:00 +0200; Received ... 09:MM:00 +0000. */
+	gint64 minute = (gint64)(_i / 3) * 60;
+	ck_assert_int_eq(mail->date, 1717491600 + minute);
+	ck_assert_int_eq(mail->received_date, 1717491600 + minute);
+	ck_assert_uint_eq(mail->received->len, 1);
+	g_autofree char *id = g_strdup_printf(
+		"%s.%s@example.org", c->slug,
+		_i % 3 == 0 ? "8bit" : _i % 3 == 1 ? "quoted-printable" : "base64");
+	ck_assert_str_eq(mail->message_id, id);
+}
+END_TEST
+
+/* ---- headers ---- */
+
+START_TEST(test_encoded_words)
+{
+	g_autoptr(canary_mail) mail = parse_file("encoded-words-from-subject.eml", NULL);
+	assert_sane(mail);
+	ck_assert_str_eq(mail->subject, "Café fermé, Редакция закрыта, 编辑部被关闭 — ¿por qué?");
+	ck_assert_str_eq(address_at(mail->from, 0)->name, "José Ñúñez");
+	ck_assert_str_eq(address_at(mail->from, 0)->address, "jose.nunez@example.org");
+	ck_assert_uint_eq(mail->to->len, 2);
+	ck_assert_str_eq(address_at(mail->to, 1)->name, "Ольга");
+	/* The group "Witnesses:" is flattened into its members. */
+	ck_assert_uint_eq(mail->cc->len, 3);
+	ck_assert_str_eq(address_at(mail->cc, 0)->name, "Søren");
+	ck_assert_ptr_null(address_at(mail->cc, 1)->name);
+	ck_assert_str_eq(address_at(mail->cc, 1)->address, "kofi.mensah@example.com");
+	ck_assert_str_eq(address_at(mail->cc, 2)->name, "Mensah, Ama");
+	ck_assert_str_eq(mail->message_id, "encoded-words.1@example.org");
+	ck_assert_int_eq(mail->date, 1717586100);
+	ck_assert_int_eq(mail->received_date, 0);
+}
+END_TEST
+
+START_TEST(test_delivered_to)
+{
+	g_autoptr(canary_mail) mail = parse_file("delivered-to-plus-addressing.eml", NULL);
+	assert_sane(mail);
+	ck_assert_uint_eq(mail->delivered_to->len, 2);
+	ck_assert_str_eq(address_at(mail->delivered_to, 0)->address,
+			 "reprisals+urgent@example.org");
+	ck_assert_str_eq(address_at(mail->delivered_to, 1)->address, "intake@example.org");
+	ck_assert_str_eq(address_at(mail->to, 0)->address, "reprisals+urgent@example.org");
+	ck_assert_str_eq(address_at(mail->sender, 0)->name, "Lawyers Collective");
+	ck_assert_str_eq(address_at(mail->sender, 0)->address, "list@lawyers.example.net");
+	ck_assert_str_eq(address_at(mail->reply_to, 0)->address, "f.karimi+safe@example.net");
+	ck_assert_str_eq(address_at(mail->from, 0)->name, "Farid Karimi");
+	ck_assert_uint_eq(mail->cc->len, 0); /* "undisclosed-recipients:;" */
+	ck_assert_uint_eq(mail->received->len, 2);
+	ck_assert_contains(mail->received->pdata[0], "by imap.example.org (Dovecot)");
+	ck_assert_contains(mail->received->pdata[1], "by mail.example.org (Postfix)");
+	ck_assert_int_eq(mail->received_date, 1718287327); /* 14:02:07 +0000, the top one */
+	ck_assert_int_eq(mail->date, 1718287260);
+	ck_assert_str_eq(mail->message_id, "travel-ban.42@example.net");
+	ck_assert_str_eq(mail->text,
+			 "My passport was confiscated at the airport on my way to Geneva.");
+}
+END_TEST
+
+/* ---- text ---- */
+
+START_TEST(test_html)
+{
+	static const char *const files[] = { "html-only-windows1251.eml",
+					     "html-meta-charset-no-param.eml" };
+	g_autoptr(canary_mail) mail = parse_file(files[_i], NULL);
+	assert_sane(mail);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_NONE);
+	ck_assert_uint_eq(mail->attachments->len, 0);
+	ck_assert_contains(mail->text, "Сообщение о репрессиях\n\nУважаемые коллеги,\nпосле "
+				       "нашего выступления в Женеве адвоката задержали «для "
+				       "беседы» & угрожали семье.\n\n");
+	ck_assert_contains(mail->text, "Вы пожалеете об этом — сказал офицер.");
+	ck_assert_contains(mail->text, "- Дата: 2 июня\n- Место: Алматы");
+	ck_assert_contains(mail->text, "Свидетель Айгерим");
+	ck_assert_contains(mail->text, "  строка   с   пробелами");
+	ck_assert_lacks(mail->text, "should-not-appear");
+	ck_assert_lacks(mail->text, "Секретно");
+	ck_assert_lacks(mail->text, "color");
+	ck_assert_lacks(mail->text, "<");
+	ck_assert_lacks(mail->text, "&amp;");
+	ck_assert_lacks(mail->text, "&nbsp;");
+	ck_assert_lacks(mail->text, "\n\n\n");
+	ck_assert(g_str_has_prefix(mail->text, "Сообщение"));
+}
+END_TEST
+
+START_TEST(test_alternative)
+{
+	g_autoptr(canary_mail) mail = parse_file("multipart-alternative.eml", NULL);
+	assert_sane(mail);
+	ck_assert_str_eq(mail->text,
+			 "Plain version: the hearing was postponed after the intimidation.");
+	/* The inline image of the HTML alternative is still kept. */
+	ck_assert_uint_eq(mail->attachments->len, 1);
+	ck_assert_str_eq(attachment_at(mail, 0)->content_type, "image/png");
+	ck_assert_uint_eq(g_bytes_get_size(attachment_at(mail, 0)->data), 320);
+	ck_assert_uint_eq(mail->parts, 5);
+	ck_assert_uint_eq(mail->depth, 2);
+
+	g_autoptr(canary_mail) html = parse_file("multipart-alternative-html-preferred-when-alone.eml",
+						 NULL);
+	assert_sane(html);
+	ck_assert_str_eq(html->text, "Meeting with the rapporteur moved to Thursday.");
+	ck_assert_uint_eq(html->attachments->len, 1);
+	ck_assert_str_eq(attachment_at(html, 0)->content_type, "text/calendar");
+}
+END_TEST
+
+START_TEST(test_charset_fallbacks)
+{
+	g_autoptr(canary_mail) unknown = parse_file("charset-unknown.eml", NULL);
+	assert_sane(unknown);
+	/* charset=x-unknown-42: valid UTF-8 is read as such, the rest as windows-1252. */
+	ck_assert_str_eq(unknown->text, "Первый отчёт: их допросили в Душанбе.\n\n"
+					"Deuxième rapport : arrêtés à Niamey.");
+
+	g_autoptr(canary_mail) wrong = parse_file("charset-wrong-usascii.eml", NULL);
+	assert_sane(wrong);
+	ck_assert_str_eq(wrong->text, "Ärztin Zoë Ngũgĩ wurde in Nairobi bedroht — 威胁.");
+}
+END_TEST
+
+START_TEST(test_nul_bytes)
+{
+	g_autoptr(canary_mail) mail = parse_file("nul-bytes.eml", NULL);
+	assert_sane(mail);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_NONE);
+	/* GMime ends a header value at a NUL; the headers after it still count. */
+	ck_assert_str_eq(mail->subject, "Before");
+	ck_assert_str_eq(address_at(mail->from, 0)->name, "Nadia Rahman");
+	ck_assert_int_eq(mail->date, 1718062200);
+	ck_assert_str_eq(mail->text, "The first line\xEF\xBF\xBD has a NUL.\n"
+				     "Text after the NUL is still read.");
+}
+END_TEST
+
+START_TEST(test_missing_closing_boundary)
+{
+	g_autoptr(canary_mail) mail = parse_file("missing-closing-boundary.eml", NULL);
+	assert_sane(mail);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_NONE);
+	ck_assert_uint_ge(mail->warnings, 1);
+	ck_assert_str_eq(mail->text, "My brother was taken from his office on Monday morning.");
+	ck_assert_uint_eq(mail->attachments->len, 1);
+	ck_assert_str_eq(attachment_at(mail, 0)->filename, "list.bin");
+	ck_assert_uint_eq(g_bytes_get_size(attachment_at(mail, 0)->data), 10);
+}
+END_TEST
+
+/* ---- attachments ---- */
+
+START_TEST(test_attachment_names)
+{
+	g_autoptr(canary_mail) mail = parse_file("attachments-nonascii-names.eml", NULL);
+	assert_sane(mail);
+	ck_assert_str_eq(mail->text,
+			 "Please find the protocol, the photographs and my statement attached.");
+	ck_assert_uint_eq(mail->attachments->len, 4);
+	static const struct {
+		const char *filename, *type;
+		gsize size;
+		const char *magic;
+	} want[] = {
+		{ "Протокол № 7.pdf", "application/pdf", 1024, "%PDF-1.4\n" },
+		{ "Фотографии задержания в Бишкеке, июнь 2024.jpg", "image/jpeg", 704,
+		  "\xff\xd8\xff\xe0" },
+		{ "Déclaration d'Amara.docx",
+		  "application/vnd.openxmlformats-officedocument.wordprocessingml.document", 504,
+		  "PK\x03\x04" },
+		{ "note.txt", "text/plain", 50, "Names of the witnesses" },
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(want); i++) {
+		const struct canary_attachment *a = attachment_at(mail, i);
+		ck_assert_str_eq(a->filename, want[i].filename);
+		ck_assert_str_eq(a->content_type, want[i].type);
+		gsize size = 0;
+		const char *data = g_bytes_get_data(a->data, &size);
+		ck_assert_uint_eq(size, want[i].size);
+		ck_assert_mem_eq(data, want[i].magic, strlen(want[i].magic));
+		ck_assert_uint_eq(a->depth, 0);
+	}
+}
+END_TEST
+
+START_TEST(test_forwarded)
+{
+	g_autoptr(canary_mail) mail = parse_file("forwarded-rfc822-with-attachment.eml", NULL);
+	assert_sane(mail);
+	ck_assert_str_eq(mail->text, "I forward the message Kwame received last night.\n\n"
+				     "---------- Forwarded message ----------\n"
+				     "From: Kwame Mensah <kwame.mensah@example.com>\n"
+				     "Date: Sun, 2 Jun 2024 21:30:00 +0000\n"
+				     "To: Amara Diallo <amara.diallo@example.org>\n"
+				     "Subject: Menaces reçues\n\n"
+				     "Ils m'ont suivi jusqu'à la maison après l'audience.");
+	ck_assert_uint_eq(mail->attachments->len, 2);
+	const struct canary_attachment *eml = attachment_at(mail, 0);
+	ck_assert_str_eq(eml->filename, "Menaces.eml");
+	ck_assert_str_eq(eml->content_type, "message/rfc822");
+	ck_assert_uint_eq(eml->depth, 0);
+	gsize size = 0;
+	const char *data = g_bytes_get_data(eml->data, &size);
+	g_autofree char *copy = g_strndup(data, size);
+	ck_assert(g_str_has_prefix(copy, "From: "));
+	ck_assert_contains(copy, "Message-ID: <inner.1@example.com>");
+	ck_assert_contains(copy, "filename=\"car.jpg\"");
+	const struct canary_attachment *photo = attachment_at(mail, 1);
+	ck_assert_str_eq(photo->filename, "car.jpg");
+	ck_assert_str_eq(photo->content_type, "image/jpeg");
+	ck_assert_uint_eq(g_bytes_get_size(photo->data), 404);
+	ck_assert_uint_eq(photo->depth, 1);
+	/* The forwarded message parsed on its own gives the same attachment. */
+	g_autoptr(canary_mail) inner = parse_string(data, size, NULL);
+	assert_sane(inner);
+	ck_assert_str_eq(inner->subject, "Menaces reçues");
+	ck_assert_uint_eq(inner->attachments->len, 1);
+	ck_assert(g_bytes_equal(attachment_at(inner, 0)->data, photo->data));
+}
+END_TEST
+
+START_TEST(test_crypto_parts)
+{
+	g_autoptr(canary_mail) sig = parse_file("pgp-mime-signed.eml", NULL);
+	assert_sane(sig);
+	ck_assert_str_eq(sig->text, "I confirm every word of my earlier statement.");
+	ck_assert_uint_eq(sig->attachments->len, 1);
+	ck_assert_str_eq(attachment_at(sig, 0)->content_type, "application/pgp-signature");
+	ck_assert_str_eq(attachment_at(sig, 0)->filename, "signature.asc");
+	ck_assert_uint_eq(g_bytes_get_size(attachment_at(sig, 0)->data), 126);
+
+	g_autoptr(canary_mail) enc = parse_file("pgp-mime-encrypted.eml", NULL);
+	assert_sane(enc);
+	ck_assert_str_eq(enc->text, "");
+	ck_assert_uint_eq(enc->attachments->len, 2);
+	ck_assert_str_eq(attachment_at(enc, 0)->content_type, "application/pgp-encrypted");
+	ck_assert_ptr_null(attachment_at(enc, 0)->filename);
+	ck_assert_str_eq(attachment_at(enc, 1)->content_type, "application/octet-stream");
+	ck_assert_str_eq(attachment_at(enc, 1)->filename, "encrypted.asc");
+	gsize size = 0;
+	const char *armor = g_bytes_get_data(attachment_at(enc, 1)->data, &size);
+	ck_assert_uint_eq(size, 185);
+	ck_assert_mem_eq(armor, "-----BEGIN PGP MESSAGE-----\n", 28);
+
+	g_autoptr(canary_mail) p7m = parse_file("smime-encrypted.eml", NULL);
+	assert_sane(p7m);
+	ck_assert_str_eq(p7m->text, "");
+	ck_assert_uint_eq(p7m->attachments->len, 1);
+	ck_assert_str_eq(attachment_at(p7m, 0)->content_type, "application/pkcs7-mime");
+	ck_assert_str_eq(attachment_at(p7m, 0)->filename, "smime.p7m");
+	ck_assert_uint_eq(g_bytes_get_size(attachment_at(p7m, 0)->data), 256);
+
+	g_autoptr(canary_mail) p7s = parse_file("smime-signed.eml", NULL);
+	assert_sane(p7s);
+	ck_assert_str_eq(p7s->text, "The S/MIME signed part: they searched our office twice.");
+	ck_assert_uint_eq(p7s->attachments->len, 1);
+	ck_assert_str_eq(attachment_at(p7s, 0)->content_type, "application/pkcs7-signature");
+	ck_assert_uint_eq(g_bytes_get_size(attachment_at(p7s, 0)->data), 192);
+}
+END_TEST
+
+/* ---- unparseable input ---- */
+
+START_TEST(test_unparseable)
+{
+	static const char *const files[] = { "no-headers-bare-body.eml", "random-bytes.eml" };
+	g_autoptr(canary_mail) mail = parse_file(files[_i], NULL);
+	assert_sane(mail);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_UNPARSEABLE);
+	ck_assert_str_eq(mail->quarantine_detail, "no header block");
+	ck_assert_str_eq(canary_quarantine_name(mail->quarantine), "unparseable");
+	ck_assert_ptr_null(mail->subject);
+	ck_assert_uint_eq(mail->from->len, 0);
+	/* The raw bytes stay with the struct, untouched. */
+	g_autofree char *relative = g_build_filename("mail", files[_i], NULL);
+	g_autoptr(GBytes) raw = tu_data_bytes(relative);
+	ck_assert(g_bytes_equal(mail->raw, raw));
+}
+END_TEST
+
+START_TEST(test_empty_input)
+{
+	g_autoptr(canary_mail) mail = parse_string("", 0, NULL);
+	assert_sane(mail);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_UNPARSEABLE);
+	g_autoptr(canary_mail) header_only = parse_string("Subject: only a header", 22, NULL);
+	assert_sane(header_only);
+	ck_assert_int_eq(header_only->quarantine, CANARY_QUARANTINE_NONE);
+	ck_assert_str_eq(header_only->subject, "only a header");
+	ck_assert_str_eq(header_only->text, "");
+	canary_mail_free(NULL);
+}
+END_TEST
+
+/* ---- limits, on messages built here ---- */
+
+/* Returns a message whose text sits under DEPTH nested multiparts. */
+static GString *nested_multiparts(guint depth)
+{
+	GString *s = g_string_new("From: Amara Diallo <amara.diallo@example.org>\n"
+				  "Subject: Nested\nMIME-Version: 1.0\n");
+	for (guint i = 0; i < depth; i++)
+		g_string_append_printf(s, "Content-Type: multipart/mixed; boundary=\"b%u\"\n\n--b%u\n",
+				       i, i);
+	g_string_append(s, "Content-Type: text/plain\n\nAt the bottom of the nesting.\n");
+	for (guint i = depth; i > 0; i--)
+		g_string_append_printf(s, "--b%u--\n", i - 1);
+	return s;
+}
+
+START_TEST(test_too_deep)
+{
+	g_autoptr(GString) s = nested_multiparts(200);
+	g_autoptr(canary_mail) mail = parse_string(s->str, s->len, NULL);
+	assert_sane(mail);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_TOO_DEEP);
+	ck_assert_str_eq(mail->quarantine_detail, "depth 200 > 32");
+	ck_assert_str_eq(canary_quarantine_name(mail->quarantine), "too-deep");
+	ck_assert_str_eq(mail->subject, "Nested"); /* headers are still read */
+	ck_assert_str_eq(address_at(mail->from, 0)->address, "amara.diallo@example.org");
+
+	struct canary_limits limits;
+	canary_limits_init_default(&limits);
+	limits.max_mime_depth = 250;
+	g_autoptr(canary_mail) deep = parse_string(s->str, s->len, &limits);
+	assert_sane(deep);
+	ck_assert_int_eq(deep->quarantine, CANARY_QUARANTINE_NONE);
+	ck_assert_uint_eq(deep->depth, 200);
+	ck_assert_uint_eq(deep->parts, 201);
+	ck_assert_str_eq(deep->text, "At the bottom of the nesting.");
+}
+END_TEST
+
+START_TEST(test_very_deep)
+{
+	/* GMime stops nesting at about a thousand levels by itself. */
+	g_autoptr(GString) s = nested_multiparts(100000);
+	g_autoptr(canary_mail) mail = parse_string(s->str, s->len, NULL);
+	assert_sane(mail);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_TOO_DEEP);
+	ck_assert_uint_ge(mail->depth, 33);
+	ck_assert_uint_ge(mail->warnings, 1);
+
+	struct canary_limits limits;
+	canary_limits_init_default(&limits);
+	limits.max_mime_depth = 1000000;
+	limits.max_parts = 1000000;
+	g_autoptr(canary_mail) unlimited = parse_string(s->str, s->len, &limits);
+	assert_sane(unlimited);
+	ck_assert_int_eq(unlimited->quarantine, CANARY_QUARANTINE_TOO_DEEP);
+	ck_assert(g_str_has_suffix(unlimited->quarantine_detail, "> parser limit"));
+}
+END_TEST
+
+/* Returns a message with DEPTH forwarded messages, one inside the other, the
+ * innermost with an attachment of ATTACHMENT bytes. */
+static GString *nested_forwards(guint depth, gsize attachment)
+{
+	GString *s = g_string_new("");
+	for (guint i = 0; i < depth; i++)
+		g_string_append_printf(s, "From: Sender %u <sender%u@example.org>\n"
+					  "Subject: Level %u\nMIME-Version: 1.0\n"
+					  "Content-Type: message/rfc822\n\n",
+				       i, i, i);
+	g_string_append(s, "From: Kwame Mensah <kwame.mensah@example.com>\n"
+			   "Subject: Innermost\nMIME-Version: 1.0\n"
+			   "Content-Type: multipart/mixed; boundary=\"x\"\n\n"
+			   "--x\nContent-Type: text/plain\n\nThe innermost report.\n"
+			   "--x\nContent-Type: application/octet-stream; name=\"data.bin\"\n\n");
+	for (gsize i = 0; i < attachment; i++)
+		g_string_append_c(s, i % 64 == 63 ? '\n' : 'A' + (char)(i % 26));
+	g_string_append(s, "\n--x--\n");
+	return s;
+}
+
+START_TEST(test_nested_forwards)
+{
+	g_autoptr(GString) s = nested_forwards(3, 1000);
+	g_autoptr(canary_mail) mail = parse_string(s->str, s->len, NULL);
+	assert_sane(mail);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_NONE);
+	ck_assert_str_eq(mail->subject, "Level 0");
+	/* Three message/rfc822 entries at depths 0, 1, 2, then the file at 3. */
+	ck_assert_uint_eq(mail->attachments->len, 4);
+	for (guint i = 0; i < 3; i++) {
+		ck_assert_str_eq(attachment_at(mail, i)->content_type, "message/rfc822");
+		ck_assert_uint_eq(attachment_at(mail, i)->depth, i);
+	}
+	ck_assert_str_eq(attachment_at(mail, 3)->filename, "data.bin");
+	ck_assert_uint_eq(attachment_at(mail, 3)->depth, 3);
+	ck_assert_uint_eq(g_bytes_get_size(attachment_at(mail, 3)->data), 1000);
+	ck_assert_contains(mail->text, "Subject: Level 1\n\n---------- Forwarded message");
+	ck_assert(g_str_has_suffix(mail->text, "Subject: Innermost\n\nThe innermost report."));
+
+	/* Each level copies the forwarded message once more: past four times
+	 * the size limit, the message is kept whole for the custodian. */
+	g_autoptr(GString) big = nested_forwards(8, 40000);
+	struct canary_limits limits;
+	canary_limits_init_default(&limits);
+	limits.max_message_size = 50000;
+	g_autoptr(canary_mail) copies = parse_string(big->str, big->len, &limits);
+	assert_sane(copies);
+	ck_assert_int_eq(copies->quarantine, CANARY_QUARANTINE_TOO_LARGE);
+	ck_assert(g_str_has_prefix(copies->quarantine_detail, "decoded "));
+	ck_assert(g_str_has_suffix(copies->quarantine_detail, " > 200000"));
+	ck_assert_str_eq(copies->subject, "Level 0");
+}
+END_TEST
+
+/* Returns a multipart/mixed message with N text parts. */
+static GString *many_parts(guint n)
+{
+	GString *s = g_string_new("From: Amara Diallo <amara.diallo@example.org>\n"
+				  "Subject: Many parts\nMIME-Version: 1.0\n"
+				  "Content-Type: multipart/mixed; boundary=\"p\"\n\n");
+	for (guint i = 0; i < n; i++)
+		g_string_append_printf(s, "--p\nContent-Type: text/plain\n\nPart %u.\n", i);
+	g_string_append(s, "--p--\n");
+	return s;
+}
+
+START_TEST(test_too_many_parts)
+{
+	g_autoptr(GString) s = many_parts(3000);
+	g_autoptr(canary_mail) mail = parse_string(s->str, s->len, NULL);
+	assert_sane(mail);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_TOO_MANY_PARTS);
+	ck_assert_str_eq(mail->quarantine_detail, "3001 parts > 1000");
+	ck_assert_str_eq(canary_quarantine_name(mail->quarantine), "too-many-parts");
+	ck_assert_str_eq(mail->subject, "Many parts");
+
+	struct canary_limits limits;
+	canary_limits_init_default(&limits);
+	limits.max_parts = 5000;
+	g_autoptr(canary_mail) ok = parse_string(s->str, s->len, &limits);
+	assert_sane(ok);
+	ck_assert_int_eq(ok->quarantine, CANARY_QUARANTINE_NONE);
+	ck_assert_uint_eq(ok->parts, 3001);
+	ck_assert(g_str_has_prefix(ok->text, "Part 0.\n\nPart 1.\n\n"));
+	ck_assert(g_str_has_suffix(ok->text, "\n\nPart 2999."));
+}
+END_TEST
+
+START_TEST(test_header_too_long)
+{
+	const gsize n = 120 * 1024;
+	g_autoptr(GString) s = g_string_new("From: Amara Diallo <amara.diallo@example.org>\nSubject: ");
+	for (gsize i = 0; i < n; i++)
+		g_string_append_c(s, "Reprisals "[i % 10]);
+	g_string_append(s, "\nMIME-Version: 1.0\nContent-Type: text/plain\n\nBody.\n");
+	g_autoptr(canary_mail) mail = parse_string(s->str, s->len, NULL);
+	assert_sane(mail);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_HEADER_TOO_LONG);
+	/* "Subject" ":" " " and 122880 bytes. */
+	ck_assert_str_eq(mail->quarantine_detail, "header of 122889 bytes > 65536");
+	ck_assert_str_eq(canary_quarantine_name(mail->quarantine), "header-too-long");
+	ck_assert_str_eq(address_at(mail->from, 0)->name, "Amara Diallo");
+
+	struct canary_limits limits;
+	canary_limits_init_default(&limits);
+	limits.max_header_length = 1024 * 1024;
+	g_autoptr(canary_mail) ok = parse_string(s->str, s->len, &limits);
+	assert_sane(ok);
+	ck_assert_int_eq(ok->quarantine, CANARY_QUARANTINE_NONE);
+	ck_assert_ptr_nonnull(ok->subject);
+	ck_assert_uint_eq(strlen(ok->subject), n - 1); /* the trailing space is trimmed */
+	ck_assert(g_str_has_prefix(ok->subject, "Reprisals Reprisals"));
+	ck_assert_str_eq(ok->text, "Body.");
+}
+END_TEST
+
+START_TEST(test_folded_header_too_long)
+{
+	/* 1,000 short folded lines: each line is short, the field is not. */
+	g_autoptr(GString) s = g_string_new("From: Amara Diallo <amara.diallo@example.org>\n"
+					    "Content-Type: text/plain;");
+	for (guint i = 0; i < 1000; i++)
+		g_string_append_printf(s, "\n x-param-%04u=\"%060u\";", i, i);
+	g_string_append(s, "\n\nBody.\n");
+	g_autoptr(canary_mail) mail = parse_string(s->str, s->len, NULL);
+	assert_sane(mail);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_HEADER_TOO_LONG);
+	ck_assert(g_str_has_prefix(mail->quarantine_detail, "header of "));
+
+	/* The same in a MIME part's header. */
+	g_autoptr(GString) part = g_string_new("From: Amara Diallo <amara.diallo@example.org>\n"
+					       "Content-Type: multipart/mixed; boundary=\"q\"\n\n"
+					       "--q\nContent-Type: text/plain;");
+	for (guint i = 0; i < 1000; i++)
+		g_string_append_printf(part, "\n x-param-%04u=\"%060u\";", i, i);
+	g_string_append(part, "\n\nBody.\n--q--\n");
+	g_autoptr(canary_mail) in_part = parse_string(part->str, part->len, NULL);
+	assert_sane(in_part);
+	ck_assert_int_eq(in_part->quarantine, CANARY_QUARANTINE_HEADER_TOO_LONG);
+}
+END_TEST
+
+START_TEST(test_too_large)
+{
+	const gsize size = 60 * 1000 * 1000;
+	static const char head[] = "From: Amara Diallo <amara.diallo@example.org>\n"
+				   "To: reprisals@example.org\n"
+				   "Subject: Video of the raid\n"
+				   "Date: Mon, 17 Jun 2024 08:00:00 +0000\n"
+				   "MIME-Version: 1.0\n"
+				   "Content-Type: multipart/mixed; boundary=\"v\"\n\n"
+				   "--v\nContent-Type: text/plain\n\nSee the video.\n"
+				   "--v\nContent-Type: video/mp4\nContent-Transfer-Encoding: base64\n\n";
+	char *buf = g_malloc(size);
+	memcpy(buf, head, sizeof(head) - 1);
+	for (gsize i = sizeof(head) - 1; i < size; i++)
+		buf[i] = i % 77 == 76 ? '\n' : 'Q';
+	g_autoptr(GBytes) raw = g_bytes_new_take(buf, size);
+	struct canary_limits limits;
+	canary_limits_init_default(&limits);
+	g_autoptr(canary_mail) mail = canary_mail_parse(raw, &limits);
+	assert_sane(mail);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_TOO_LARGE);
+	ck_assert_str_eq(mail->quarantine_detail, "60000000 bytes > 52428800");
+	ck_assert_str_eq(canary_quarantine_name(mail->quarantine), "too-large");
+	ck_assert_str_eq(mail->subject, "Video of the raid");
+	ck_assert_str_eq(address_at(mail->from, 0)->address, "amara.diallo@example.org");
+	ck_assert_int_eq(mail->date, 1718611200);
+	ck_assert_ptr_eq(mail->raw, raw);
+	ck_assert_uint_eq(g_bytes_get_size(mail->raw), size);
+
+	/* A huge message with no empty line: at most 1 MiB of it is read. */
+	char *flat = g_malloc(size);
+	memset(flat, 'Z', size);
+	memcpy(flat, "Subject: one endless line ", 26);
+	g_autoptr(GBytes) flat_raw = g_bytes_new_take(flat, size);
+	g_autoptr(canary_mail) endless = canary_mail_parse(flat_raw, &limits);
+	assert_sane(endless);
+	ck_assert_int_eq(endless->quarantine, CANARY_QUARANTINE_TOO_LARGE);
+}
+END_TEST
+
+START_TEST(test_names_and_defaults)
+{
+	ck_assert_ptr_null(canary_quarantine_name(CANARY_QUARANTINE_NONE));
+	ck_assert_str_eq(canary_quarantine_name(CANARY_QUARANTINE_TOO_LARGE), "too-large");
+	ck_assert_str_eq(canary_quarantine_name(CANARY_QUARANTINE_TOO_DEEP), "too-deep");
+	ck_assert_str_eq(canary_quarantine_name(CANARY_QUARANTINE_TOO_MANY_PARTS),
+			 "too-many-parts");
+	ck_assert_str_eq(canary_quarantine_name(CANARY_QUARANTINE_HEADER_TOO_LONG),
+			 "header-too-long");
+	ck_assert_str_eq(canary_quarantine_name(CANARY_QUARANTINE_UNPARSEABLE), "unparseable");
+	ck_assert_ptr_null(canary_quarantine_name((enum canary_quarantine)99));
+	struct canary_limits limits;
+	canary_limits_init_default(&limits);
+	ck_assert_uint_eq(limits.max_message_size, 50 * 1024 * 1024);
+	ck_assert_uint_eq(limits.max_mime_depth, 32);
+	ck_assert_uint_eq(limits.max_parts, 1000);
+	ck_assert_uint_eq(limits.max_header_length, 64 * 1024);
+}
+END_TEST
+
+/* ---- the whole corpus ---- */
+
+START_TEST(test_every_file)
+{
+	g_autofree char *dir_path = tu_data_path("mail");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDir) dir = g_dir_open(dir_path, 0, &error);
+	ck_assert_msg(dir != NULL, "%s", error != NULL ? error->message : "?");
+	guint files = 0;
+	for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
+		g_autoptr(canary_mail) mail = parse_file(name, NULL);
+		assert_sane(mail);
+		if (g_str_has_suffix(name, ".eml"))
+			files++;
+	}
+	ck_assert_uint_ge(files, 36 + 17);
+}
+END_TEST
+
+static Suite *mail_suite(void)
+{
+	Suite *s = suite_create("mail");
+	TCase *corpus = tcase_create("corpus");
+	tcase_add_loop_test(corpus, test_charset, 0, G_N_ELEMENTS(charset_cases) * 3);
+	tcase_add_test(corpus, test_encoded_words);
+	tcase_add_test(corpus, test_delivered_to);
+	tcase_add_loop_test(corpus, test_html, 0, 2);
+	tcase_add_test(corpus, test_alternative);
+	tcase_add_test(corpus, test_charset_fallbacks);
+	tcase_add_test(corpus, test_nul_bytes);
+	tcase_add_test(corpus, test_missing_closing_boundary);
+	tcase_add_test(corpus, test_attachment_names);
+	tcase_add_test(corpus, test_forwarded);
+	tcase_add_test(corpus, test_crypto_parts);
+	tcase_add_loop_test(corpus, test_unparseable, 0, 2);
+	tcase_add_test(corpus, test_empty_input);
+	tcase_add_test(corpus, test_every_file);
+	suite_add_tcase(s, corpus);
+
+	TCase *limits = tcase_create("limits");
+	tcase_add_test(limits, test_names_and_defaults);
+	tcase_add_test(limits, test_too_deep);
+	tcase_add_test(limits, test_very_deep);
+	tcase_add_test(limits, test_nested_forwards);
+	tcase_add_test(limits, test_too_many_parts);
+	tcase_add_test(limits, test_header_too_long);
+	tcase_add_test(limits, test_folded_header_too_long);
+	tcase_add_test(limits, test_too_large);
+	suite_add_tcase(s, limits);
+	return s;
+}
+
+int main(void)
+{
+	/* Once per process: GMime 3.2 cannot be set up again after its shutdown. */
+	canary_mail_init();
+	int rc = tu_run_suite(mail_suite());
+	canary_mail_shutdown();
+	return rc;
+}

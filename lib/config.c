@@ -27,6 +27,8 @@ G_DEFINE_QUARK(canary-config-error-quark, canary_config_error)
 enum key_type {
 	T_DATABASE,   /* char *: a path; its directory may not exist yet */
 	T_FILE,       /* char *: a path to a readable regular file */
+	T_SECRET,     /* char *: like T_FILE, or a file of that name under
+			 $CREDENTIALS_DIRECTORY (systemd LoadCredential=) */
 	T_STRING,     /* char *: any text */
 	T_GROUP_NAME, /* char *: an existing Unix group */
 	T_IMAP_URL,   /* char *: imap[s]://host[:port]/MAILBOX */
@@ -83,9 +85,9 @@ static const struct key_spec keys[] = {
 	{"imap", "url", T_IMAP_URL, NULL, NO_BOUNDS, TRUE, AT(imap.url),
 	 "imaps://host[:port]/MAILBOX or imap://host[:port]/MAILBOX (STARTTLS)"},
 	{"imap", "username", T_STRING, NULL, NO_BOUNDS, TRUE, AT(imap.username), "the login name"},
-	{"imap", "password_file", T_FILE, NULL, NO_BOUNDS, FALSE, AT(imap.password_file),
+	{"imap", "password_file", T_SECRET, NULL, NO_BOUNDS, FALSE, AT(imap.password_file),
 	 "a file whose first line is the password"},
-	{"imap", "oauth2_token_file", T_FILE, NULL, NO_BOUNDS, FALSE, AT(imap.oauth2_token_file),
+	{"imap", "oauth2_token_file", T_SECRET, NULL, NO_BOUNDS, FALSE, AT(imap.oauth2_token_file),
 	 "a file holding an OAuth 2.0 bearer token"},
 	{"imap", "ca_file", T_FILE, NULL, NO_BOUNDS, FALSE, AT(imap.ca_file),
 	 "a PEM file of trusted certificate authorities"},
@@ -119,6 +121,7 @@ static gboolean is_text_type(enum key_type type)
 	switch (type) {
 	case T_DATABASE:
 	case T_FILE:
+	case T_SECRET:
 	case T_STRING:
 	case T_GROUP_NAME:
 	case T_IMAP_URL:
@@ -427,6 +430,18 @@ static void check_unknown(GKeyFile *kf, struct problems *p)
 	}
 }
 
+/* TRUE if systemd passed a credential named like PATH's last part (the
+ * daemon reads that one instead; see canary_poll_read_secret()). */
+static gboolean credential_exists(const char *path)
+{
+	const char *dir = g_getenv("CREDENTIALS_DIRECTORY");
+	if (dir == NULL)
+		return FALSE;
+	g_autofree char *base = g_path_get_basename(path);
+	g_autofree char *candidate = g_build_filename(dir, base, NULL);
+	return g_file_test(candidate, G_FILE_TEST_IS_REGULAR);
+}
+
 /* Stores VALUE as a path resolved against the config's directory and checks
  * it per SPEC's type. */
 static void set_path(struct canary_config *config, const struct key_spec *spec, const char *value,
@@ -434,12 +449,25 @@ static void set_path(struct canary_config *config, const struct key_spec *spec, 
 {
 	char *path = canary_config_resolve_file(config->dir, value);
 	G_STRUCT_MEMBER(char *, config, spec->offset) = path;
-	if (spec->type == T_FILE && !g_file_test(path, G_FILE_TEST_IS_REGULAR))
+	if (spec->type == T_SECRET && credential_exists(path))
+		return;
+	if ((spec->type == T_FILE || spec->type == T_SECRET) &&
+	    !g_file_test(path, G_FILE_TEST_IS_REGULAR))
 		key_problem(p, spec, "%s: no such file", path);
-	else if (spec->type == T_FILE && access(path, R_OK) != 0)
+	else if ((spec->type == T_FILE || spec->type == T_SECRET) && access(path, R_OK) != 0)
 		key_problem(p, spec, "%s: cannot be read (%s)", path, g_strerror(errno));
 	else if (spec->type == T_DATABASE && g_file_test(path, G_FILE_TEST_IS_DIR))
 		key_problem(p, spec, "%s is a directory", path);
+}
+
+/* TRUE if URL has a "user[:password]@" part. */
+static gboolean url_has_credentials(const char *url)
+{
+	const char *authority = strstr(url, "://");
+	authority = authority != NULL ? authority + 3 : url;
+	const char *at = strchr(authority, '@');
+	const char *slash = strchr(authority, '/');
+	return at != NULL && (slash == NULL || at < slash);
 }
 
 /* Checks the text VALUE per SPEC's type and stores a copy. */
@@ -449,6 +477,10 @@ static void set_text(struct canary_config *config, const struct key_spec *spec, 
 	G_STRUCT_MEMBER(char *, config, spec->offset) = g_strdup(value);
 	if (spec->type == T_GROUP_NAME && getgrnam(value) == NULL)
 		key_problem(p, spec, "no such group '%s'", value);
+	else if (spec->type == T_IMAP_URL && url_has_credentials(value))
+		key_problem(p, spec,
+			    "the URL holds credentials (not shown); put them in username and "
+			    "password_file");
 	else if (spec->type == T_IMAP_URL && !g_str_has_prefix(value, "imaps://") &&
 		 !g_str_has_prefix(value, "imap://"))
 		key_problem(p, spec, "'%s' is not an IMAP URL", value);
@@ -491,6 +523,7 @@ static void set_value(struct canary_config *config, const struct key_spec *spec,
 	switch (spec->type) {
 	case T_DATABASE:
 	case T_FILE:
+	case T_SECRET:
 		set_path(config, spec, value, p);
 		return;
 	case T_STRING:

@@ -21,17 +21,17 @@ enum canary_imap_error {
 };
 
 struct canary_imap_options {
-	const char *url;      /* "imaps://host:port/INBOX" or "imap://..." (then
-				 STARTTLS is required) */
+	const char *url; /* "imaps://host:port/INBOX" or "imap://..." (then
+			    STARTTLS is required) */
 	const char *username;
-	const char *password;     /* or NULL with oauth2_token */
-	const char *oauth2_token; /* XOAUTH2 bearer, or NULL */
-	const char *ca_file;      /* NULL: the system's CAs */
+	const char *password;          /* or NULL with oauth2_token */
+	const char *oauth2_token;      /* XOAUTH2 bearer, or NULL */
+	const char *ca_file;           /* NULL: the system's CAs */
 	const char *pinned_public_key; /* "sha256//BASE64", or NULL */
-	long connect_timeout;     /* seconds */
-	long io_timeout;          /* seconds without progress before giving up */
-	gboolean trace;           /* log the protocol at debug level, with
-				     credentials and message data redacted */
+	long connect_timeout;          /* seconds */
+	long io_timeout;               /* seconds without progress before giving up */
+	gboolean trace;                /* log the protocol at debug level, with
+					  credentials and message data redacted */
 };
 
 struct canary_imap;
@@ -39,8 +39,8 @@ struct canary_imap;
 /* One message as listed before fetching. */
 struct canary_imap_message {
 	guint32 uid;
-	guint64 size;          /* RFC822.SIZE */
-	gint64 internal_date;  /* INTERNALDATE as Unix UTC; 0 if unknown */
+	guint64 size;         /* RFC822.SIZE */
+	gint64 internal_date; /* INTERNALDATE as Unix UTC; 0 if unknown */
 };
 
 /* The state of a mailbox. */
@@ -55,6 +55,8 @@ struct canary_imap_status {
  * always on. Returns a new session; free with canary_imap_free(). */
 struct canary_imap *canary_imap_new(const struct canary_imap_options *options, GError **error);
 void canary_imap_free(struct canary_imap *imap);
+typedef struct canary_imap canary_imap;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_imap, canary_imap_free)
 
 /* The mailbox named in the URL ("INBOX"). Static for the session's life. */
 const char *canary_imap_mailbox(const struct canary_imap *imap);
@@ -95,8 +97,7 @@ gboolean canary_imap_parse_status(const char *response, gsize len,
 
 /* Parses "* ESEARCH ... UID ALL 1:3,7" or "* SEARCH 1 2 3" lines into UIDs
  * (appended to UIDS, a GArray of guint32), refusing absurd ranges. */
-gboolean canary_imap_parse_search(const char *response, gsize len, GArray *uids,
-				  GError **error);
+gboolean canary_imap_parse_search(const char *response, gsize len, GArray *uids, GError **error);
 
 /* Parses "* N FETCH (UID u RFC822.SIZE s INTERNALDATE "...")" lines into
  * MESSAGES (GArray of struct canary_imap_message). */

@@ -1,0 +1,994 @@
+/* imap.c: the IMAP session, over one reused libcurl easy handle.
+ *
+ * libcurl speaks IMAP two ways and we use both: a URL ending ";UID=N"
+ * fetches one message (libcurl reads the literal for us), and
+ * CURLOPT_CUSTOMREQUEST sends any other command, whose untagged answer lines
+ * arrive in the write callback for us to parse. Known libcurl 7.88 limits
+ * shape the commands (see ../shared/NOTES.md): a reply with very many
+ * untagged lines fails, so UID sets stay at 100 messages; a SEARCH line
+ * over 64 KB is corrupted, so listing uses ESEARCH or UID ranges. */
+#include "imap.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "seal.h"
+
+G_DEFINE_QUARK(canary - imap - error - quark, canary_imap_error)
+
+/* UIDs per command; see the header comment. */
+#define UIDS_PER_COMMAND 100
+/* UIDs searched per command when the server lacks ESEARCH: at most 5,000
+ * numbers of up to 10 digits stay well under the 64 KB line bug. */
+#define UIDS_PER_SEARCH 5000
+/* Largest answer accepted to anything but a fetch. */
+#define MAX_COMMAND_RESPONSE (16u << 20)
+/* Largest message accepted at all (GByteArray's length is a guint). */
+#define MAX_FETCH_RESPONSE ((gsize)G_MAXUINT - 1)
+
+struct canary_imap {
+	CURL *curl;
+	char *server;             /* "imaps://host:port", no path */
+	char *mailbox;            /* "INBOX", decoded */
+	char *mailbox_url;        /* server + "/" + mailbox, escaped */
+	GHashTable *capabilities; /* upper-case names; NULL until asked */
+	GHashTable *folders;      /* folders known to exist */
+	GByteArray *response;     /* what the write callback collected */
+	gsize response_limit;
+	gboolean trace;
+	char curl_error[CURL_ERROR_SIZE];
+};
+
+/* --- Errors -------------------------------------------------------------- */
+
+/* What the daemon should do about CODE: retry, or stop and say. */
+static enum canary_imap_error classify(CURLcode code)
+{
+	switch (code) {
+	case CURLE_LOGIN_DENIED:
+		return CANARY_IMAP_ERROR_AUTH;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_USE_SSL_FAILED:
+		return CANARY_IMAP_ERROR_TLS;
+	case CURLE_QUOTE_ERROR:
+	case CURLE_REMOTE_FILE_NOT_FOUND:
+		return CANARY_IMAP_ERROR_REFUSED;
+	case CURLE_WEIRD_SERVER_REPLY:
+	case CURLE_WRITE_ERROR:
+		return CANARY_IMAP_ERROR_PROTOCOL;
+	default:
+		return CANARY_IMAP_ERROR_TEMPORARY;
+	}
+}
+
+static void set_curl_error(struct canary_imap *imap, CURLcode code, const char *doing,
+			   GError **error)
+{
+	const char *detail =
+		imap->curl_error[0] != '\0' ? imap->curl_error : curl_easy_strerror(code);
+	enum canary_imap_error class = classify(code);
+	const char *what = "";
+	switch (class) {
+	case CANARY_IMAP_ERROR_AUTH:
+		what = "login refused: check [imap] username and the password or token; ";
+		break;
+	case CANARY_IMAP_ERROR_TLS:
+		what = "TLS check failed (certificate, host name or pinned key): ";
+		break;
+	case CANARY_IMAP_ERROR_REFUSED:
+		what = "the server refused: ";
+		break;
+	default:
+		break;
+	}
+	g_set_error(error, CANARY_IMAP_ERROR, class, "%s: %s: %s%s (curl error %d)", imap->server,
+		    doing, what, detail, (int)code);
+}
+
+/* --- Protocol trace -------------------------------------------------------- */
+
+/* Logs commands and status lines at debug level; never credentials, never
+ * message data (which arrives as CURLINFO_DATA_IN and is only counted). */
+static int trace_callback(CURL *curl, curl_infotype type, char *data, size_t size, void *user)
+{
+	(void)curl;
+	(void)user;
+	if (type != CURLINFO_HEADER_OUT && type != CURLINFO_HEADER_IN && type != CURLINFO_DATA_IN)
+		return 0;
+	if (type == CURLINFO_DATA_IN) {
+		canary_debug("imap: < (%zu bytes of message data)", size);
+		return 0;
+	}
+	gsize len = size;
+	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+		len--;
+	g_autofree char *line = g_strndup(data, MIN(len, 200));
+	for (char *c = line; *c != '\0'; c++)
+		if (!g_ascii_isprint(*c))
+			*c = '?';
+	if (type == CURLINFO_HEADER_OUT) {
+		/* "A001 LOGIN user pass", "A001 AUTHENTICATE PLAIN <base64>". */
+		char *space = strchr(line, ' ');
+		if (space != NULL && (g_ascii_strncasecmp(space + 1, "LOGIN", 5) == 0 ||
+				      g_ascii_strncasecmp(space + 1, "AUTHENTICATE", 12) == 0)) {
+			canary_debug("imap: > %.*s (credentials not shown)", (int)(space - line),
+				     line);
+			return 0;
+		}
+		/* A bare continuation line during SASL is the credential itself. */
+		if (space == NULL) {
+			canary_debug("imap: > (continuation not shown)");
+			return 0;
+		}
+		canary_debug("imap: > %s", line);
+	} else if (strstr(line, " FETCH ") == NULL) {
+		canary_debug("imap: < %s", line);
+	} else {
+		canary_debug("imap: < (FETCH line not shown)");
+	}
+	return 0;
+}
+
+/* --- The session ------------------------------------------------------------- */
+
+static size_t write_callback(char *data, size_t size, size_t nmemb, void *user)
+{
+	struct canary_imap *imap = user;
+	gsize len = size * nmemb;
+	if (imap->response->len + len > imap->response_limit)
+		return 0; /* CURLE_WRITE_ERROR */
+	g_byte_array_append(imap->response, (const guint8 *)data, (guint)len);
+	return len;
+}
+
+static gboolean curl_global_ready(GError **error)
+{
+	static gsize once = 0;
+	static CURLcode result = CURLE_OK;
+	if (g_once_init_enter(&once)) {
+		result = curl_global_init(CURL_GLOBAL_DEFAULT);
+		g_once_init_leave(&once, 1);
+	}
+	if (result != CURLE_OK) {
+		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_TEMPORARY,
+			    "libcurl cannot start: %s", curl_easy_strerror(result));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* URL as it may appear in a message: without any "user:password@". */
+static char *redact_url(const char *url)
+{
+	const char *scheme_end = strstr(url, "://");
+	const char *host = scheme_end != NULL ? scheme_end + 3 : url;
+	const char *at = strchr(host, '@');
+	const char *slash = strchr(host, '/');
+	if (at == NULL || (slash != NULL && slash < at))
+		return g_strdup(url);
+	return g_strdup_printf("%.*s(credentials)%s", (int)(host - url), url, at);
+}
+
+/* Splits URL into the server part and the mailbox, refusing what we do not
+ * want libcurl to act on: other schemes, credentials in the URL, queries. */
+static gboolean split_url(struct canary_imap *imap, const char *given, GError **error)
+{
+	g_autofree char *url = redact_url(given);
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *user = NULL, *query = NULL;
+	g_autofree char *trimmed = NULL, *escaped = NULL;
+	gboolean ok = FALSE;
+	if (u == NULL || curl_url_set(u, CURLUPART_URL, given, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
+		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_PROTOCOL,
+			    "%s: not a URL; expected imaps://host[:port]/INBOX", url);
+		goto out;
+	}
+	if (strcmp(scheme, "imaps") != 0 && strcmp(scheme, "imap") != 0) {
+		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_PROTOCOL,
+			    "%s: scheme %s; expected imaps:// (or imap://, upgraded with "
+			    "STARTTLS)",
+			    url, scheme);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_QUERY, &query, 0) == CURLUE_OK) {
+		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_PROTOCOL,
+			    "%s: the URL must name only the server and the mailbox (credentials "
+			    "go in [imap] username and password_file)",
+			    url);
+		goto out;
+	}
+	if (curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_PATH, &path, CURLU_URLDECODE) != CURLUE_OK) {
+		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_PROTOCOL,
+			    "%s: cannot read the port or the mailbox", url);
+		goto out;
+	}
+	const char *mailbox = path;
+	while (*mailbox == '/')
+		mailbox++;
+	trimmed = g_strdup(*mailbox != '\0' ? mailbox : "INBOX");
+	gsize n = strlen(trimmed);
+	while (n > 0 && trimmed[n - 1] == '/')
+		trimmed[--n] = '\0';
+	if (strpbrk(trimmed, ";?") != NULL) {
+		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_PROTOCOL,
+			    "%s: expected only a mailbox name after the server", url);
+		goto out;
+	}
+	/* An IPv6 literal keeps its brackets in the URL. */
+	gboolean v6 = strchr(host, ':') != NULL && host[0] != '[';
+	imap->server =
+		g_strdup_printf("%s://%s%s%s:%s", scheme, v6 ? "[" : "", host, v6 ? "]" : "", port);
+	imap->mailbox = g_steal_pointer(&trimmed);
+	escaped = g_uri_escape_string(imap->mailbox, "/", FALSE);
+	imap->mailbox_url = g_strdup_printf("%s/%s", imap->server, escaped);
+	ok = TRUE;
+out:
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	curl_free(path);
+	curl_free(user);
+	curl_free(query);
+	curl_url_cleanup(u);
+	return ok;
+}
+
+struct canary_imap *canary_imap_new(const struct canary_imap_options *options, GError **error)
+{
+	if (!curl_global_ready(error))
+		return NULL;
+	struct canary_imap *imap = g_new0(struct canary_imap, 1);
+	imap->response = g_byte_array_new();
+	imap->folders = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	imap->trace = options->trace;
+	if (!split_url(imap, options->url, error)) {
+		canary_imap_free(imap);
+		return NULL;
+	}
+	imap->curl = curl_easy_init();
+	if (imap->curl == NULL) {
+		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_TEMPORARY,
+			    "libcurl cannot make a handle");
+		canary_imap_free(imap);
+		return NULL;
+	}
+	CURL *c = imap->curl;
+	CURLcode rc = CURLE_OK;
+	/* Every option below must take; a silently ignored TLS setting is a
+	 * hole, so the first failure stops us. */
+#define SET(option, value)                                                                         \
+	do {                                                                                       \
+		if (rc == CURLE_OK)                                                                \
+			rc = curl_easy_setopt(c, option, value);                                   \
+	} while (0)
+	SET(CURLOPT_ERRORBUFFER, imap->curl_error);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_PROTOCOLS_STR, "imap,imaps");
+	SET(CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (options->ca_file != NULL)
+		SET(CURLOPT_CAINFO, options->ca_file);
+	if (options->pinned_public_key != NULL)
+		SET(CURLOPT_PINNEDPUBLICKEY, options->pinned_public_key);
+	SET(CURLOPT_USERNAME, options->username);
+	if (options->oauth2_token != NULL) {
+		SET(CURLOPT_XOAUTH2_BEARER, options->oauth2_token);
+		SET(CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2");
+	} else {
+		SET(CURLOPT_PASSWORD, options->password);
+	}
+	SET(CURLOPT_CONNECTTIMEOUT, options->connect_timeout > 0 ? options->connect_timeout : 30L);
+	/* io_timeout: give up when under one byte a second arrives for that
+	 * long, however long a large fetch takes in all. */
+	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+	SET(CURLOPT_LOW_SPEED_TIME, options->io_timeout > 0 ? options->io_timeout : 120L);
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	SET(CURLOPT_WRITEFUNCTION, write_callback);
+	SET(CURLOPT_WRITEDATA, imap);
+	if (options->trace) {
+		SET(CURLOPT_DEBUGFUNCTION, trace_callback);
+		SET(CURLOPT_VERBOSE, 1L);
+	}
+#undef SET
+	if (rc != CURLE_OK) {
+		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_TLS,
+			    "%s: libcurl refused a connection setting: %s", imap->server,
+			    curl_easy_strerror(rc));
+		canary_imap_free(imap);
+		return NULL;
+	}
+	return imap;
+}
+
+void canary_imap_free(struct canary_imap *imap)
+{
+	if (imap == NULL)
+		return;
+	if (imap->curl != NULL) {
+		/* The password lives in libcurl's copy of the options; clearing them
+		 * frees it (libcurl does not wipe it; the process never dumps core). */
+		curl_easy_setopt(imap->curl, CURLOPT_PASSWORD, NULL);
+		curl_easy_setopt(imap->curl, CURLOPT_XOAUTH2_BEARER, NULL);
+		curl_easy_cleanup(imap->curl);
+	}
+	canary_wipe(imap->response->data, imap->response->len);
+	g_byte_array_unref(imap->response);
+	if (imap->capabilities != NULL)
+		g_hash_table_unref(imap->capabilities);
+	g_hash_table_unref(imap->folders);
+	g_free(imap->server);
+	g_free(imap->mailbox);
+	g_free(imap->mailbox_url);
+	g_free(imap);
+}
+
+const char *canary_imap_mailbox(const struct canary_imap *imap)
+{
+	return imap->mailbox;
+}
+
+/* Clears the collected answer (wiping it: it may have been a message). */
+static void reset_response(struct canary_imap *imap, gsize limit)
+{
+	canary_wipe(imap->response->data, imap->response->len);
+	g_byte_array_set_size(imap->response, 0);
+	imap->response_limit = limit;
+	imap->curl_error[0] = '\0';
+}
+
+/* Runs COMMAND (NULL: a fetch named by the URL) against URL; the answer is
+ * left in imap->response. */
+static gboolean perform(struct canary_imap *imap, const char *url, const char *command, gsize limit,
+			const char *doing, GError **error)
+{
+	reset_response(imap, limit);
+	curl_easy_setopt(imap->curl, CURLOPT_URL, url);
+	curl_easy_setopt(imap->curl, CURLOPT_CUSTOMREQUEST, command);
+	CURLcode code = curl_easy_perform(imap->curl);
+	if (code != CURLE_OK) {
+		if (code == CURLE_WRITE_ERROR && imap->response->len >= limit / 2)
+			g_strlcpy(imap->curl_error, "answer larger than allowed",
+				  sizeof imap->curl_error);
+		set_curl_error(imap, code, doing, error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Runs a custom COMMAND on the mailbox (selecting it first) or, with
+ * ON_MAILBOX false, on the server alone. */
+static gboolean command(struct canary_imap *imap, gboolean on_mailbox, const char *command,
+			GError **error)
+{
+	return perform(imap, on_mailbox ? imap->mailbox_url : imap->server, command,
+		       MAX_COMMAND_RESPONSE, command, error);
+}
+
+/* Quotes NAME as an IMAP quoted string; ASCII only (the folder names come
+ * from our config, which says so). */
+static char *quote_mailbox(const char *name, GError **error)
+{
+	for (const char *c = name; *c != '\0'; c++) {
+		if ((guchar)*c < 0x20 || (guchar)*c > 0x7e) {
+			g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED,
+				    "folder name \"%s\": expected printable ASCII only", name);
+			return NULL;
+		}
+	}
+	GString *q = g_string_new("\"");
+	for (const char *c = name; *c != '\0'; c++) {
+		if (*c == '"' || *c == '\\')
+			g_string_append_c(q, '\\');
+		g_string_append_c(q, *c);
+	}
+	g_string_append_c(q, '"');
+	return g_string_free(q, FALSE);
+}
+
+static gboolean capabilities(struct canary_imap *imap, GError **error)
+{
+	if (imap->capabilities != NULL)
+		return TRUE;
+	if (!command(imap, FALSE, "CAPABILITY", error))
+		return FALSE;
+	imap->capabilities = canary_imap_parse_capabilities((const char *)imap->response->data,
+							    imap->response->len);
+	return TRUE;
+}
+
+static gboolean has_capability(struct canary_imap *imap, const char *name)
+{
+	return g_hash_table_contains(imap->capabilities, name);
+}
+
+gboolean canary_imap_status(struct canary_imap *imap, const char *mailbox,
+			    struct canary_imap_status *status_r, GError **error)
+{
+	g_autofree char *quoted = quote_mailbox(mailbox, error);
+	if (quoted == NULL)
+		return FALSE;
+	g_autofree char *request =
+		g_strdup_printf("STATUS %s (UIDVALIDITY UIDNEXT MESSAGES)", quoted);
+	if (!command(imap, FALSE, request, error))
+		return FALSE;
+	return canary_imap_parse_status((const char *)imap->response->data, imap->response->len,
+					status_r, error);
+}
+
+gboolean canary_imap_ensure_folder(struct canary_imap *imap, const char *folder, GError **error)
+{
+	if (g_hash_table_contains(imap->folders, folder))
+		return TRUE;
+	g_autofree char *quoted = quote_mailbox(folder, error);
+	if (quoted == NULL)
+		return FALSE;
+	/* LIST first: a CREATE of an existing folder is a NO we could not tell
+	 * apart from a real refusal. */
+	g_autofree char *list = g_strdup_printf("LIST \"\" %s", quoted);
+	if (!command(imap, FALSE, list, error))
+		return FALSE;
+	gboolean exists = imap->response->len > 0 &&
+			  g_strstr_len((const char *)imap->response->data,
+				       (gssize)imap->response->len, "* LIST") != NULL;
+	if (!exists) {
+		g_autofree char *create = g_strdup_printf("CREATE %s", quoted);
+		if (!command(imap, FALSE, create, error))
+			return FALSE;
+		canary_notice("created IMAP folder %s", folder);
+	}
+	g_hash_table_add(imap->folders, g_strdup(folder));
+	return TRUE;
+}
+
+/* Appends to UIDS the UIDs of the mailbox. */
+static gboolean search_uids(struct canary_imap *imap, GArray *uids, GError **error)
+{
+	if (!capabilities(imap, error))
+		return FALSE;
+	if (has_capability(imap, "ESEARCH")) {
+		if (!command(imap, TRUE, "UID SEARCH RETURN (ALL) ALL", error))
+			return FALSE;
+		return canary_imap_parse_search((const char *)imap->response->data,
+						imap->response->len, uids, error);
+	}
+	/* Without ESEARCH, search UID ranges below UIDNEXT so no answer line
+	 * grows past the size libcurl reads reliably. */
+	struct canary_imap_status status;
+	if (!canary_imap_status(imap, imap->mailbox, &status, error))
+		return FALSE;
+	for (guint64 first = 1; first < status.uidnext; first += UIDS_PER_SEARCH) {
+		guint64 last = MIN(first + UIDS_PER_SEARCH - 1, (guint64)status.uidnext - 1);
+		g_autofree char *request = g_strdup_printf(
+			"UID SEARCH UID %" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT, first, last);
+		if (!command(imap, TRUE, request, error))
+			return FALSE;
+		if (!canary_imap_parse_search((const char *)imap->response->data,
+					      imap->response->len, uids, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+static gint compare_uid(gconstpointer a, gconstpointer b)
+{
+	guint32 x = *(const guint32 *)a, y = *(const guint32 *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Writes UIDS[0..N) as a compact UID set ("1:3,7") into SET. */
+static void append_uid_set(GString *set, const guint32 *uids, guint n)
+{
+	for (guint i = 0; i < n;) {
+		guint j = i;
+		while (j + 1 < n && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (set->len > 0)
+			g_string_append_c(set, ',');
+		if (j > i)
+			g_string_append_printf(set, "%u:%u", uids[i], uids[j]);
+		else
+			g_string_append_printf(set, "%u", uids[i]);
+		i = j + 1;
+	}
+}
+
+static gint compare_message(gconstpointer a, gconstpointer b)
+{
+	return compare_uid(&((const struct canary_imap_message *)a)->uid,
+			   &((const struct canary_imap_message *)b)->uid);
+}
+
+GArray *canary_imap_list(struct canary_imap *imap, guint limit, GError **error)
+{
+	g_autoptr(GArray) uids = g_array_new(FALSE, FALSE, sizeof(guint32));
+	if (!search_uids(imap, uids, error))
+		return NULL;
+	g_array_sort(uids, compare_uid);
+	if (limit > 0 && uids->len > limit)
+		g_array_set_size(uids, limit);
+
+	GArray *messages = g_array_new(FALSE, TRUE, sizeof(struct canary_imap_message));
+	for (guint first = 0; first < uids->len; first += UIDS_PER_COMMAND) {
+		guint n = MIN(UIDS_PER_COMMAND, uids->len - first);
+		g_autoptr(GString) request = g_string_new(NULL);
+		append_uid_set(request, &g_array_index(uids, guint32, first), n);
+		g_string_prepend(request, "UID FETCH ");
+		g_string_append(request, " (UID RFC822.SIZE INTERNALDATE)");
+		if (!command(imap, TRUE, request->str, error) ||
+		    !canary_imap_parse_fetch_sizes((const char *)imap->response->data,
+						   imap->response->len, messages, error)) {
+			g_array_unref(messages);
+			return NULL;
+		}
+	}
+	/* A message expunged meanwhile is simply not listed. */
+	g_array_sort(messages, compare_message);
+	return messages;
+}
+
+/* Wipes a fetched message when its last reference goes. */
+struct fetched {
+	guint8 *data;
+	gsize len;
+};
+
+static void fetched_free(gpointer p)
+{
+	struct fetched *f = p;
+	canary_wipe(f->data, f->len);
+	g_free(f->data);
+	g_free(f);
+}
+
+static GBytes *fetch_url(struct canary_imap *imap, guint32 uidvalidity, guint32 uid,
+			 const char *section, GError **error)
+{
+	g_autofree char *escaped = g_uri_escape_string(imap->mailbox, "/", FALSE);
+	g_autofree char *url = g_strdup_printf("%s/%s;UIDVALIDITY=%u/;UID=%u%s", imap->server,
+					       escaped, uidvalidity, uid, section);
+	g_autofree char *doing = g_strdup_printf("fetching UID %u", uid);
+	g_autoptr(GError) local = NULL;
+	if (!perform(imap, url, NULL, MAX_FETCH_RESPONSE, doing, &local)) {
+		/* libcurl answers 78 when the SELECT shows another UIDVALIDITY. */
+		if (g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED)) {
+			struct canary_imap_status now;
+			g_autoptr(GError) ignored = NULL;
+			if (canary_imap_status(imap, imap->mailbox, &now, &ignored) &&
+			    now.uidvalidity != uidvalidity) {
+				g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_RESET,
+					    "%s: UIDVALIDITY of %s changed from %u to %u",
+					    imap->server, imap->mailbox, uidvalidity,
+					    now.uidvalidity);
+				return NULL;
+			}
+		}
+		g_propagate_error(error, g_steal_pointer(&local));
+		return NULL;
+	}
+	struct fetched *f = g_new(struct fetched, 1);
+	f->len = imap->response->len;
+	f->data = g_byte_array_steal(imap->response, NULL);
+	imap->response = g_byte_array_new();
+	return g_bytes_new_with_free_func(f->data, f->len, fetched_free, f);
+}
+
+GBytes *canary_imap_fetch(struct canary_imap *imap, guint32 uidvalidity, guint32 uid,
+			  GError **error)
+{
+	return fetch_url(imap, uidvalidity, uid, "", error);
+}
+
+GBytes *canary_imap_fetch_header(struct canary_imap *imap, guint32 uidvalidity, guint32 uid,
+				 GError **error)
+{
+	return fetch_url(imap, uidvalidity, uid, "/;SECTION=HEADER", error);
+}
+
+/* Moves one set of at most UIDS_PER_COMMAND UIDs. */
+static gboolean move_set(struct canary_imap *imap, const char *set, const char *folder,
+			 GError **error)
+{
+	if (has_capability(imap, "MOVE")) {
+		g_autofree char *move = g_strdup_printf("UID MOVE %s %s", set, folder);
+		return command(imap, TRUE, move, error);
+	}
+	/* RFC 6851 section 3.3's fallback. The copy lands first, so a failure
+	 * later leaves a message in both places, never in neither. */
+	g_autofree char *copy = g_strdup_printf("UID COPY %s %s", set, folder);
+	g_autofree char *store = g_strdup_printf("UID STORE %s +FLAGS.SILENT (\\Deleted)", set);
+	if (!command(imap, TRUE, copy, error) || !command(imap, TRUE, store, error))
+		return FALSE;
+	if (has_capability(imap, "UIDPLUS")) {
+		g_autofree char *expunge = g_strdup_printf("UID EXPUNGE %s", set);
+		return command(imap, TRUE, expunge, error);
+	}
+	/* Plain EXPUNGE also removes others' \Deleted messages: that is what
+	 * the mailbox's owner asked for by marking them. */
+	return command(imap, TRUE, "EXPUNGE", error);
+}
+
+gboolean canary_imap_move(struct canary_imap *imap, const guint32 *uids, guint n,
+			  const char *folder, GError **error)
+{
+	if (n == 0)
+		return TRUE;
+	g_autofree char *quoted = quote_mailbox(folder, error);
+	if (quoted == NULL || !capabilities(imap, error))
+		return FALSE;
+	g_autofree guint32 *sorted = g_memdup2(uids, n * sizeof *uids);
+	qsort(sorted, n, sizeof *sorted, compare_uid);
+	for (guint first = 0; first < n; first += UIDS_PER_COMMAND) {
+		g_autoptr(GString) set = g_string_new(NULL);
+		append_uid_set(set, sorted + first, MIN(UIDS_PER_COMMAND, n - first));
+		if (!move_set(imap, set->str, quoted, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* --- Response parsing ------------------------------------------------------- */
+
+/* A cursor over one response line. */
+struct cursor {
+	const char *p, *end;
+};
+
+static void skip_spaces(struct cursor *c)
+{
+	while (c->p < c->end && *c->p == ' ')
+		c->p++;
+}
+
+/* Reads an atom (up to a space, parenthesis or line end) into a new string. */
+static char *read_atom(struct cursor *c)
+{
+	skip_spaces(c);
+	const char *start = c->p;
+	while (c->p < c->end && *c->p != ' ' && *c->p != '(' && *c->p != ')' && *c->p != '\r' &&
+	       *c->p != '\n')
+		c->p++;
+	return c->p > start ? g_strndup(start, (gsize)(c->p - start)) : NULL;
+}
+
+/* Reads an unsigned number of at most 32 bits (or 64 with WIDE). */
+static gboolean read_number(struct cursor *c, gboolean wide, guint64 *value_r)
+{
+	skip_spaces(c);
+	guint64 v = 0;
+	const char *start = c->p;
+	guint64 max = wide ? G_MAXINT64 : G_MAXUINT32;
+	while (c->p < c->end && g_ascii_isdigit(*c->p)) {
+		guint digit = (guint)(*c->p - '0');
+		if (v > (max - digit) / 10)
+			return FALSE;
+		v = v * 10 + digit;
+		c->p++;
+	}
+	*value_r = v;
+	return c->p > start;
+}
+
+/* Skips a quoted string or an atom (a mailbox name in STATUS). */
+static gboolean skip_astring(struct cursor *c)
+{
+	skip_spaces(c);
+	if (c->p < c->end && *c->p == '"') {
+		for (c->p++; c->p < c->end; c->p++) {
+			if (*c->p == '\\' && c->p + 1 < c->end)
+				c->p++;
+			else if (*c->p == '"') {
+				c->p++;
+				return TRUE;
+			}
+		}
+		return FALSE;
+	}
+	g_autofree char *atom = read_atom(c);
+	return atom != NULL;
+}
+
+/* Calls LINE_FN on each "* " line of RESPONSE; stops at the first FALSE. */
+static gboolean each_untagged(const char *response, gsize len,
+			      gboolean (*line_fn)(struct cursor *, gpointer, GError **),
+			      gpointer data, GError **error)
+{
+	const char *p = response, *end = response + len;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (gsize)(end - p));
+		const char *line_end = eol != NULL ? eol : end;
+		const char *content_end = line_end;
+		if (content_end > p && content_end[-1] == '\r')
+			content_end--;
+		if (content_end - p >= 2 && p[0] == '*' && p[1] == ' ') {
+			struct cursor c = {p + 2, content_end};
+			if (!line_fn(&c, data, error))
+				return FALSE;
+		}
+		p = eol != NULL ? eol + 1 : end;
+	}
+	return TRUE;
+}
+
+static gboolean protocol_error(GError **error, const char *what)
+{
+	g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_PROTOCOL,
+		    "unreadable IMAP answer: %s", what);
+	return FALSE;
+}
+
+static gboolean status_line(struct cursor *c, gpointer data, GError **error)
+{
+	struct canary_imap_status *status = data;
+	g_autofree char *word = read_atom(c);
+	if (word == NULL || g_ascii_strcasecmp(word, "STATUS") != 0)
+		return TRUE;
+	if (!skip_astring(c))
+		return protocol_error(error, "STATUS without a mailbox name");
+	skip_spaces(c);
+	if (c->p >= c->end || *c->p != '(')
+		return protocol_error(error, "STATUS without its list");
+	c->p++;
+	guint found = 0;
+	for (;;) {
+		skip_spaces(c);
+		if (c->p < c->end && *c->p == ')')
+			break;
+		g_autofree char *name = read_atom(c);
+		guint64 value = 0;
+		if (name == NULL || !read_number(c, TRUE, &value))
+			return protocol_error(error, "STATUS item without a number");
+		if (g_ascii_strcasecmp(name, "UIDVALIDITY") == 0 && value <= G_MAXUINT32) {
+			status->uidvalidity = (guint32)value;
+			found |= 1;
+		} else if (g_ascii_strcasecmp(name, "UIDNEXT") == 0 && value <= G_MAXUINT32) {
+			status->uidnext = (guint32)value;
+			found |= 2;
+		} else if (g_ascii_strcasecmp(name, "MESSAGES") == 0 && value <= G_MAXUINT32) {
+			status->messages = (guint32)value;
+		}
+	}
+	if ((found & 1) != 0 && status->uidvalidity == 0)
+		return protocol_error(error, "UIDVALIDITY 0");
+	return TRUE;
+}
+
+gboolean canary_imap_parse_status(const char *response, gsize len,
+				  struct canary_imap_status *status_r, GError **error)
+{
+	struct canary_imap_status status = {0};
+	if (!each_untagged(response, len, status_line, &status, error))
+		return FALSE;
+	if (status.uidvalidity == 0 || status.uidnext == 0)
+		return protocol_error(error, "no STATUS with UIDVALIDITY and UIDNEXT");
+	*status_r = status;
+	return TRUE;
+}
+
+/* Most UIDs one answer may name: more than any real mailbox, far fewer than
+ * a hostile "1:4294967295" would make us allocate. */
+#define MAX_SEARCH_UIDS (10u * 1000 * 1000)
+
+/* Reads a sequence set "1:3,7,9:8" of UIDs into UIDS. */
+static gboolean read_uid_set(struct cursor *c, GArray *uids, GError **error)
+{
+	for (;;) {
+		guint64 a = 0, b = 0;
+		if (!read_number(c, FALSE, &a) || a == 0)
+			return protocol_error(error, "bad UID in a set");
+		b = a;
+		if (c->p < c->end && *c->p == ':') {
+			c->p++;
+			if (!read_number(c, FALSE, &b) || b == 0)
+				return protocol_error(error, "bad UID range");
+		}
+		guint64 low = MIN(a, b), high = MAX(a, b);
+		if (high - low + 1 + uids->len > MAX_SEARCH_UIDS)
+			return protocol_error(error, "absurdly many UIDs");
+		for (guint64 u = low; u <= high; u++) {
+			guint32 uid = (guint32)u;
+			g_array_append_val(uids, uid);
+		}
+		if (c->p < c->end && *c->p == ',') {
+			c->p++;
+			continue;
+		}
+		return TRUE;
+	}
+}
+
+static gboolean search_line(struct cursor *c, gpointer data, GError **error)
+{
+	GArray *uids = data;
+	g_autofree char *word = read_atom(c);
+	if (word == NULL)
+		return TRUE;
+	if (g_ascii_strcasecmp(word, "SEARCH") == 0) {
+		for (;;) {
+			skip_spaces(c);
+			if (c->p >= c->end)
+				return TRUE;
+			guint64 uid = 0;
+			if (!read_number(c, FALSE, &uid) || uid == 0)
+				return protocol_error(error, "SEARCH with a bad UID");
+			if (uids->len >= MAX_SEARCH_UIDS)
+				return protocol_error(error, "absurdly many UIDs");
+			guint32 u = (guint32)uid;
+			g_array_append_val(uids, u);
+		}
+	}
+	if (g_ascii_strcasecmp(word, "ESEARCH") != 0)
+		return TRUE;
+	/* "* ESEARCH (TAG "A5") UID ALL 1:3,7" or, when nothing matched,
+	 * "* ESEARCH (TAG "A5") UID". */
+	skip_spaces(c);
+	if (c->p < c->end && *c->p == '(') {
+		const char *close = memchr(c->p, ')', (gsize)(c->end - c->p));
+		if (close == NULL)
+			return protocol_error(error, "ESEARCH tag not closed");
+		c->p = close + 1;
+	}
+	for (;;) {
+		g_autofree char *item = read_atom(c);
+		if (item == NULL)
+			return TRUE;
+		if (g_ascii_strcasecmp(item, "UID") == 0)
+			continue;
+		if (g_ascii_strcasecmp(item, "ALL") == 0) {
+			if (!read_uid_set(c, uids, error))
+				return FALSE;
+			continue;
+		}
+		/* MIN, MAX, COUNT: one number we do not need. */
+		guint64 ignored = 0;
+		if (!read_number(c, TRUE, &ignored))
+			return protocol_error(error, "ESEARCH item without a value");
+	}
+}
+
+gboolean canary_imap_parse_search(const char *response, gsize len, GArray *uids, GError **error)
+{
+	return each_untagged(response, len, search_line, uids, error);
+}
+
+/* Parses an INTERNALDATE "17-Jul-1996 02:44:25 -0700" into Unix UTC. */
+static gint64 parse_internal_date(const char *s)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	int day = 0, year = 0, hour = 0, minute = 0, second = 0, zone = 0;
+	char month[4] = "";
+	char sign = '+';
+	if (sscanf(s, "%2d-%3c-%4d %2d:%2d:%2d %c%4d", &day, month, &year, &hour, &minute, &second,
+		   &sign, &zone) != 8)
+		return 0;
+	const char *m = g_strstr_len(months, -1, month);
+	if (m == NULL || (m - months) % 3 != 0 || (sign != '+' && sign != '-'))
+		return 0;
+	g_autoptr(GTimeZone) tz = g_time_zone_new_utc();
+	g_autoptr(GDateTime) dt =
+		g_date_time_new(tz, year, (int)((m - months) / 3) + 1, day, hour, minute, second);
+	if (dt == NULL)
+		return 0;
+	gint64 offset = (gint64)(zone / 100 * 3600 + zone % 100 * 60);
+	return g_date_time_to_unix(dt) - (sign == '+' ? offset : -offset);
+}
+
+static gboolean fetch_line(struct cursor *c, gpointer data, GError **error)
+{
+	GArray *messages = data;
+	guint64 seq = 0;
+	if (!read_number(c, FALSE, &seq))
+		return TRUE; /* not "* N ..." */
+	g_autofree char *word = read_atom(c);
+	if (word == NULL || g_ascii_strcasecmp(word, "FETCH") != 0)
+		return TRUE; /* "* N EXISTS" and the like */
+	skip_spaces(c);
+	if (c->p >= c->end || *c->p != '(')
+		return protocol_error(error, "FETCH without its list");
+	c->p++;
+	struct canary_imap_message m = {0};
+	gboolean have_uid = FALSE, have_size = FALSE;
+	for (;;) {
+		skip_spaces(c);
+		if (c->p >= c->end)
+			return protocol_error(error, "FETCH list not closed");
+		if (*c->p == ')')
+			break;
+		g_autofree char *name = read_atom(c);
+		guint64 value = 0;
+		if (name == NULL)
+			return protocol_error(error, "FETCH item without a name");
+		if (g_ascii_strcasecmp(name, "UID") == 0) {
+			if (!read_number(c, FALSE, &value) || value == 0)
+				return protocol_error(error, "FETCH with a bad UID");
+			m.uid = (guint32)value;
+			have_uid = TRUE;
+		} else if (g_ascii_strcasecmp(name, "RFC822.SIZE") == 0) {
+			if (!read_number(c, TRUE, &value))
+				return protocol_error(error, "FETCH with a bad size");
+			m.size = value;
+			have_size = TRUE;
+		} else if (g_ascii_strcasecmp(name, "INTERNALDATE") == 0) {
+			skip_spaces(c);
+			const char *open = c->p;
+			if (open >= c->end || *open != '"')
+				return protocol_error(error, "INTERNALDATE not quoted");
+			const char *close = memchr(open + 1, '"', (gsize)(c->end - open - 1));
+			if (close == NULL)
+				return protocol_error(error, "INTERNALDATE not closed");
+			g_autofree char *date = g_strndup(open + 1, (gsize)(close - open - 1));
+			m.internal_date = parse_internal_date(date);
+			c->p = close + 1;
+		} else if (g_ascii_strcasecmp(name, "FLAGS") == 0) {
+			/* Sent unasked when flags change meanwhile. */
+			skip_spaces(c);
+			const char *close = memchr(c->p, ')', (gsize)(c->end - c->p));
+			if (close == NULL)
+				return protocol_error(error, "FLAGS not closed");
+			c->p = close + 1;
+		} else {
+			/* MODSEQ (n) and others we did not ask for: skip a number, a
+			 * parenthesised list or an atom. */
+			skip_spaces(c);
+			if (c->p < c->end && *c->p == '(') {
+				const char *close = memchr(c->p, ')', (gsize)(c->end - c->p));
+				if (close == NULL)
+					return protocol_error(error, "FETCH item not closed");
+				c->p = close + 1;
+			} else {
+				g_autofree char *skipped = read_atom(c);
+				if (skipped == NULL)
+					return protocol_error(error, "FETCH item without a value");
+			}
+		}
+	}
+	/* An unsolicited FETCH (flags changed by another client) has no size:
+	 * it is not part of the answer. */
+	if (have_uid && have_size)
+		g_array_append_val(messages, m);
+	return TRUE;
+}
+
+gboolean canary_imap_parse_fetch_sizes(const char *response, gsize len, GArray *messages,
+				       GError **error)
+{
+	return each_untagged(response, len, fetch_line, messages, error);
+}
+
+static gboolean capability_line(struct cursor *c, gpointer data, GError **error)
+{
+	(void)error;
+	GHashTable *set = data;
+	g_autofree char *word = read_atom(c);
+	if (word == NULL || g_ascii_strcasecmp(word, "CAPABILITY") != 0)
+		return TRUE;
+	for (char *name; (name = read_atom(c)) != NULL;) {
+		char *upper = g_ascii_strup(name, -1);
+		g_free(name);
+		g_hash_table_add(set, upper);
+		skip_spaces(c);
+		if (c->p < c->end && (*c->p == '(' || *c->p == ')'))
+			c->p++;
+	}
+	return TRUE;
+}
+
+GHashTable *canary_imap_parse_capabilities(const char *response, gsize len)
+{
+	GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	each_untagged(response, len, capability_line, set, NULL);
+	return set;
+}

@@ -1,0 +1,480 @@
+/* check_daemon.c: canaryd end to end against a real Dovecot on 127.0.0.1:
+ * one pass over the demo corpus, commit before move (a move that fails
+ * loses nothing and stores nothing twice), oversized mail, a recreated
+ * mailbox, login and TLS failures without tight loops, SIGHUP with a bad
+ * config, SIGTERM, STARTTLS and systemd credentials, and no personal data
+ * in the log or the database files. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dovecot.h"
+#include "store.h"
+#include "testutil.h"
+
+static struct tu_dovecot *dovecot;
+static char *home;     /* the canary home: keys, config, state */
+static char *config;   /* its canary.conf */
+static char *database; /* its state/canary.db */
+
+/* Writes the canary home with an [imap] group for the test Dovecot, plus
+ * EXTRA (more config, may be NULL). */
+static void write_home(const char *password, const char *extra)
+{
+	static char *base; /* the config without [imap], as made once per test */
+	g_autofree char *pass = g_strdup_printf("%s\n", password);
+	g_autofree char *pw_file = tu_write_file(home, "imap-password", pass);
+	g_autofree char *url = tu_dovecot_url(dovecot, TRUE);
+	g_autofree char *imap =
+		g_strdup_printf("[imap]\nurl = %s\nusername = %s\n"
+				"password_file = imap-password\n"
+				"ca_file = %s\nconnect_timeout = 5s\n%s",
+				url, dovecot->user, dovecot->ca_file, extra != NULL ? extra : "");
+	if (config == NULL) {
+		config = tu_make_canary_home(home, TRUE, NULL);
+		g_free(base);
+		ck_assert(g_file_get_contents(config, &base, NULL, NULL));
+	}
+	g_autofree char *text = g_strconcat(base, imap, NULL);
+	ck_assert(g_file_set_contents(config, text, -1, NULL));
+}
+
+/* Adds TEXT (whole groups) at the end of the config. */
+static void append_config(const char *text)
+{
+	g_autofree char *old = NULL;
+	ck_assert(g_file_get_contents(config, &old, NULL, NULL));
+	g_autofree char *new_text = g_strconcat(old, text, NULL);
+	ck_assert(g_file_set_contents(config, new_text, -1, NULL));
+}
+
+/* Replaces the first FROM in the config by TO. */
+static void edit_config(const char *from, const char *to)
+{
+	g_autofree char *old = NULL;
+	ck_assert(g_file_get_contents(config, &old, NULL, NULL));
+	ck_assert_ptr_nonnull(strstr(old, from));
+	g_auto(GStrv) parts = g_strsplit(old, from, 2);
+	g_autofree char *new_text = g_strjoinv(to, parts);
+	ck_assert(g_file_set_contents(config, new_text, -1, NULL));
+}
+
+static void setup(void)
+{
+	dovecot = tu_dovecot_start(NULL);
+	home = tu_make_tempdir();
+	database = g_build_filename(home, "state", "canary.db", NULL);
+	write_home(dovecot->password, NULL);
+}
+
+static void teardown(void)
+{
+	tu_dovecot_free(dovecot);
+	tu_rmtree(home);
+	g_clear_pointer(&home, g_free);
+	g_clear_pointer(&config, g_free);
+	g_clear_pointer(&database, g_free);
+}
+
+/* Runs canaryd --once; returns its exit status, stderr in *ERR_R. */
+static int run_once(char **err_r)
+{
+	const char *argv[] = {CANARYD_PATH, "--once", "-c", config, NULL};
+	return tu_run(argv, NULL, NULL, err_r);
+}
+
+static int run_once_ok(void)
+{
+	g_autofree char *err = NULL;
+	int status = run_once(&err);
+	ck_assert_msg(status == 0, "canaryd --once: %d: %s", status, err);
+	return status;
+}
+
+static GPtrArray *cases(const char *status)
+{
+	g_autoptr(GError) error = NULL;
+	struct canary_store *store = canary_store_open(database, NULL, &error);
+	ck_assert_msg(store != NULL, "%s", error ? error->message : "");
+	struct canary_case_filter filter = {.status = status};
+	GPtrArray *list = canary_store_list_cases(store, &filter, &error);
+	canary_store_close(&store);
+	ck_assert_msg(list != NULL, "%s", error ? error->message : "");
+	return list;
+}
+
+static guint count_cases(const char *status)
+{
+	g_autoptr(GPtrArray) list = cases(status);
+	return list->len;
+}
+
+static guint deliver_demo(void)
+{
+	g_autofree char *dir_path = tu_data_path("demo");
+	g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
+	ck_assert_ptr_nonnull(dir);
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	for (const char *name; (name = g_dir_read_name(dir)) != NULL;)
+		if (g_str_has_suffix(name, ".eml"))
+			g_ptr_array_add(names, g_strdup(name));
+	for (guint i = 0; i < names->len; i++) {
+		g_autofree char *rel = g_build_filename("demo", names->pdata[i], NULL);
+		g_autoptr(GBytes) raw = tu_data_bytes(rel);
+		tu_dovecot_deliver(dovecot, "INBOX", raw);
+	}
+	return names->len;
+}
+
+static char *report(guint n, gsize body_size)
+{
+	GString *s = g_string_new(NULL);
+	g_string_append_printf(s,
+			       "From: Amina Diallo <amina.diallo%u@example.org>\r\n"
+			       "To: reprisals@example.org\r\nSubject: report %u\r\n"
+			       "Message-ID: <daemon-%u@example.org>\r\n\r\n",
+			       n, n, n);
+	while (s->len < body_size)
+		g_string_append(s, "After the session in Geneva I was questioned again.\r\n");
+	return g_string_free(s, FALSE);
+}
+
+static void deliver_reports(guint first, guint count, gsize body_size)
+{
+	for (guint i = first; i < first + count; i++) {
+		g_autofree char *text = report(i, body_size);
+		tu_dovecot_deliver_text(dovecot, "INBOX", text);
+	}
+}
+
+/* Files that must never hold personal data in clear. */
+static void assert_no_personal_data(const char *log_text)
+{
+	static const char *const needles[] = {"example.org", "example.net", "example.com", "Amina",
+					      "Diallo"};
+	g_autofree char *wal = g_strconcat(database, "-wal", NULL);
+	const char *files[] = {database, wal};
+	for (gsize n = 0; n < G_N_ELEMENTS(needles); n++) {
+		if (log_text != NULL)
+			ck_assert_msg(strstr(log_text, needles[n]) == NULL, "log holds %s: %s",
+				      needles[n], log_text);
+		for (gsize f = 0; f < G_N_ELEMENTS(files); f++)
+			ck_assert_msg(tu_count_in_file(files[f], needles[n], strlen(needles[n])) ==
+					      0,
+				      "%s holds %s", files[f], needles[n]);
+	}
+}
+
+START_TEST(test_once_files_the_demo_corpus)
+{
+	guint n = deliver_demo();
+	ck_assert_uint_eq(n, 12);
+	g_autofree char *err = NULL;
+	ck_assert_msg(run_once(&err) == 0, "%s", err);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 11);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 1);
+	ck_assert_uint_eq(count_cases(NULL), 12);
+	g_autoptr(GPtrArray) quarantined = cases(CANARY_STATUS_QUARANTINED);
+	ck_assert_uint_eq(quarantined->len, 1);
+	ck_assert_str_eq(((struct canary_case *)quarantined->pdata[0])->quarantine_reason,
+			 "unparseable");
+	assert_no_personal_data(err);
+
+	/* A second pass finds nothing and stores nothing. */
+	g_autofree char *again = NULL;
+	ck_assert_msg(run_once(&again) == 0, "%s", again);
+	ck_assert_uint_eq(count_cases(NULL), 12);
+}
+END_TEST
+
+START_TEST(test_failed_move_stores_once)
+{
+	/* The Processed folder exists but Dovecot may not write to it: the
+	 * cases commit, the move fails, the messages stay in the inbox. */
+	deliver_reports(1, 3, 200);
+	tu_dovecot_deliver_text(dovecot, "Processed", "From: old@example.org\r\n\r\nold\r\n");
+	g_autofree char *processed = g_build_filename(dovecot->maildir, ".Processed", NULL);
+	char *subdirs[] = {g_build_filename(processed, "tmp", NULL),
+				      g_build_filename(processed, "new", NULL),
+				      g_build_filename(processed, "cur", NULL), NULL};
+	for (int i = 0; subdirs[i] != NULL; i++)
+		ck_assert_int_eq(chmod(subdirs[i], 0500), 0);
+	ck_assert_int_eq(chmod(processed, 0500), 0);
+
+	g_autofree char *err = NULL;
+	ck_assert_int_ne(run_once(&err), 0);
+	ck_assert_uint_eq(count_cases(NULL), 3);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 3);
+
+	ck_assert_int_eq(chmod(processed, 0700), 0);
+	for (int i = 0; subdirs[i] != NULL; i++) {
+		ck_assert_int_eq(chmod(subdirs[i], 0700), 0);
+		g_free(subdirs[i]);
+	}
+	/* The next pass only moves them. */
+	run_once_ok();
+	ck_assert_uint_eq(count_cases(NULL), 3);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 4);
+}
+END_TEST
+
+START_TEST(test_too_large_is_quarantined_unread)
+{
+	append_config("[limits]\nmax_message_size = 4K\n");
+	deliver_reports(1, 1, 200);
+	deliver_reports(2, 1, 20000);
+	run_once_ok();
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 1);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 1);
+	g_autoptr(GPtrArray) quarantined = cases(CANARY_STATUS_QUARANTINED);
+	ck_assert_uint_eq(quarantined->len, 1);
+	const struct canary_case *c = quarantined->pdata[0];
+	ck_assert_str_eq(c->quarantine_reason, "too-large");
+	ck_assert_uint_gt(c->size, 20000);
+	assert_no_personal_data(NULL);
+}
+END_TEST
+
+START_TEST(test_recreated_mailbox_dedupes_by_content)
+{
+	deliver_reports(1, 2, 200);
+	run_once_ok();
+	ck_assert_uint_eq(count_cases(NULL), 2);
+
+	/* The mailbox is restored from a backup: new UIDVALIDITY, and report 1
+	 * is back in the inbox beside a new report 3. */
+	tu_dovecot_reset_inbox(dovecot);
+	deliver_reports(1, 1, 200);
+	deliver_reports(3, 1, 200);
+	g_autofree char *err = NULL;
+	ck_assert_msg(run_once(&err) == 0, "%s", err);
+	ck_assert_ptr_nonnull(strstr(err, "UIDVALIDITY"));
+	ck_assert_uint_eq(count_cases(NULL), 3);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 4);
+}
+END_TEST
+
+START_TEST(test_wrong_password_once)
+{
+	write_home("wrong password", NULL);
+	deliver_reports(1, 1, 200);
+	g_autofree char *err = NULL;
+	ck_assert_int_eq(run_once(&err), 1);
+	ck_assert_ptr_nonnull(strstr(err, "LOGIN REFUSED"));
+	ck_assert_ptr_null(strstr(err, "wrong password"));
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 1);
+}
+END_TEST
+
+START_TEST(test_untrusted_server_once)
+{
+	g_autofree char *other = tu_dovecot_other_cert(home);
+	edit_config(dovecot->ca_file, other);
+	deliver_reports(1, 1, 200);
+	g_autofree char *err = NULL;
+	ck_assert_int_eq(run_once(&err), 1);
+	ck_assert_ptr_nonnull(strstr(err, "TLS FAILURE"));
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 1);
+}
+END_TEST
+
+START_TEST(test_server_down_once)
+{
+	tu_dovecot_stop(dovecot);
+	g_autofree char *err = NULL;
+	ck_assert_int_eq(run_once(&err), 1);
+	ck_assert_ptr_nonnull(strstr(err, "pass failed"));
+}
+END_TEST
+
+START_TEST(test_starttls_and_credentials_directory)
+{
+	/* The config's password file is wrong; systemd's credential is right,
+	 * and wins. */
+	g_autofree char *creds = g_build_filename(home, "credentials", NULL);
+	ck_assert_int_eq(g_mkdir_with_parents(creds, 0700), 0);
+	g_autofree char *pass = g_strdup_printf("%s\n", dovecot->password);
+	g_autofree char *cred = tu_write_file(creds, "imap-password", pass);
+	write_home("wrong password", NULL);
+	g_autofree char *imaps = tu_dovecot_url(dovecot, TRUE);
+	g_autofree char *starttls = tu_dovecot_url(dovecot, FALSE);
+	edit_config(imaps, starttls);
+
+	deliver_reports(1, 2, 200);
+	g_autofree char *env = g_strdup_printf("CREDENTIALS_DIRECTORY=%s", creds);
+	const char *envp[] = {env, NULL};
+	const char *argv[] = {CANARYD_PATH, "--once", "-c", config, NULL};
+	g_autofree char *err = NULL;
+	ck_assert_msg(tu_run(argv, envp, NULL, &err) == 0, "%s", err);
+	ck_assert_uint_eq(count_cases(NULL), 2);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 2);
+}
+END_TEST
+
+/* --- The long-running daemon ------------------------------------------------ */
+
+struct running {
+	pid_t pid;
+	char *log_path;
+};
+
+/* Starts canaryd in the foreground with its stderr in a file. */
+static struct running start_daemon(void)
+{
+	struct running r = {0};
+	r.log_path = g_build_filename(home, "canaryd.log", NULL);
+	r.pid = fork();
+	ck_assert_int_ge(r.pid, 0);
+	if (r.pid == 0) {
+		int fd = open(r.log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+			_exit(127);
+		execl(CANARYD_PATH, CANARYD_PATH, "--foreground", "-c", config, (char *)NULL);
+		_exit(127);
+	}
+	return r;
+}
+
+static char *daemon_log(const struct running *r)
+{
+	char *text = NULL;
+	ck_assert(g_file_get_contents(r->log_path, &text, NULL, NULL));
+	return text;
+}
+
+/* Sends SIGNAL and returns the exit status, failing after SECONDS. */
+static int stop_daemon(struct running *r, int signal_number, guint seconds)
+{
+	kill(r->pid, signal_number);
+	for (guint i = 0; i < seconds * 20; i++) {
+		int status = 0;
+		if (waitpid(r->pid, &status, WNOHANG) == r->pid)
+			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		g_usleep(50000);
+	}
+	kill(r->pid, SIGKILL);
+	waitpid(r->pid, NULL, 0);
+	ck_abort_msg("canaryd did not stop within %u s", seconds);
+	return -1;
+}
+
+/* Waits up to SECONDS for COUNT messages in FOLDER. */
+static gboolean wait_for(const char *folder, guint count, guint seconds)
+{
+	for (guint i = 0; i < seconds * 10; i++) {
+		if (tu_dovecot_count(dovecot, folder) == count)
+			return TRUE;
+		g_usleep(100000);
+	}
+	return FALSE;
+}
+
+START_TEST(test_daemon_polls_reloads_and_stops)
+{
+	g_autofree char *good = NULL;
+	write_home(dovecot->password, "poll_interval = 1s\n");
+	ck_assert(g_file_get_contents(config, &good, NULL, NULL));
+	struct running r = start_daemon();
+	deliver_reports(1, 2, 200);
+	ck_assert_msg(wait_for("Processed", 2, 20), "not processed");
+
+	/* A bad new config is refused; the daemon goes on with the old one. */
+	g_autofree char *bad = g_strconcat(good, "[limits]\nmax_message_size = lots\n", NULL);
+	ck_assert(g_file_set_contents(config, bad, -1, NULL));
+	kill(r.pid, SIGHUP);
+	deliver_reports(3, 1, 200);
+	ck_assert_msg(wait_for("Processed", 3, 20), "stopped polling after a bad reload");
+	g_autofree char *log = daemon_log(&r);
+	ck_assert_msg(strstr(log, "max_message_size") != NULL, "%s", log);
+	ck_assert_ptr_nonnull(strstr(log, "still running with the old one"));
+
+	/* A good one is taken. */
+	ck_assert(g_file_set_contents(config, good, -1, NULL));
+	kill(r.pid, SIGHUP);
+	for (int i = 0; i < 100; i++) {
+		g_free(log);
+		log = daemon_log(&r);
+		if (strstr(log, "configuration reloaded") != NULL)
+			break;
+		g_usleep(100000);
+	}
+	ck_assert_ptr_nonnull(strstr(log, "configuration reloaded"));
+
+	gint64 asked = g_get_monotonic_time();
+	ck_assert_int_eq(stop_daemon(&r, SIGTERM, 10), 0);
+	ck_assert_int_lt(g_get_monotonic_time() - asked, 5 * G_USEC_PER_SEC);
+	g_free(log);
+	log = daemon_log(&r);
+	ck_assert_ptr_nonnull(strstr(log, "stopping on request"));
+	ck_assert_uint_eq(count_cases(NULL), 3);
+	assert_no_personal_data(log);
+	g_free(r.log_path);
+}
+END_TEST
+
+START_TEST(test_daemon_login_refused_no_tight_loop)
+{
+	write_home("wrong password", "poll_interval = 1s\n");
+	struct running r = start_daemon();
+	g_usleep(3 * G_USEC_PER_SEC);
+	ck_assert_int_eq(stop_daemon(&r, SIGTERM, 10), 0);
+	g_autofree char *log = daemon_log(&r);
+	ck_assert_msg(tu_count_in_file(r.log_path, "LOGIN REFUSED", 13) == 1, "%s", log);
+	ck_assert_ptr_null(strstr(log, "wrong password"));
+	/* One login attempt in three seconds, not one per poll interval. */
+	g_autofree char *dovecot_log = g_build_filename(dovecot->dir, "dovecot.log", NULL);
+	ck_assert_uint_le(tu_count_in_file(dovecot_log, "auth failed", 11), 1);
+	g_free(r.log_path);
+}
+END_TEST
+
+START_TEST(test_daemon_recovers_when_server_returns)
+{
+	write_home(dovecot->password, "poll_interval = 1s\n");
+	tu_dovecot_stop(dovecot);
+	struct running r = start_daemon();
+	g_usleep(1500 * 1000);
+	tu_dovecot_restart(dovecot);
+	deliver_reports(1, 1, 200);
+	/* The first retry waits 2-2.5 s, the next 4-5 s. */
+	ck_assert_msg(wait_for("Processed", 1, 30), "no recovery");
+	ck_assert_int_eq(stop_daemon(&r, SIGINT, 10), 0);
+	g_autofree char *log = daemon_log(&r);
+	ck_assert_msg(tu_count_in_file(r.log_path, "pass failed", 11) == 1, "%s", log);
+	ck_assert_ptr_nonnull(strstr(log, "recovered"));
+	g_free(r.log_path);
+}
+END_TEST
+
+static Suite *daemon_suite(void)
+{
+	Suite *s = suite_create("daemon");
+	TCase *tc = tcase_create("daemon");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_once_files_the_demo_corpus);
+	tcase_add_test(tc, test_failed_move_stores_once);
+	tcase_add_test(tc, test_too_large_is_quarantined_unread);
+	tcase_add_test(tc, test_recreated_mailbox_dedupes_by_content);
+	tcase_add_test(tc, test_wrong_password_once);
+	tcase_add_test(tc, test_untrusted_server_once);
+	tcase_add_test(tc, test_server_down_once);
+	tcase_add_test(tc, test_starttls_and_credentials_directory);
+	tcase_add_test(tc, test_daemon_polls_reloads_and_stops);
+	tcase_add_test(tc, test_daemon_login_refused_no_tight_loop);
+	tcase_add_test(tc, test_daemon_recovers_when_server_returns);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run_suite(daemon_suite());
+}

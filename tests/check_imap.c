@@ -1,0 +1,572 @@
+/* check_imap.c: the IMAP session against a real Dovecot on 127.0.0.1 (IMAPS
+ * and STARTTLS, certificate and pin checks, login failures, listing,
+ * fetching, folders, moves with and without MOVE), and the response parsers
+ * on well-formed and hostile answers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dovecot.h"
+#include "imap.h"
+#include "log.h"
+#include "testutil.h"
+
+static struct tu_dovecot *dovecot;
+static char *url;
+
+static void setup(void)
+{
+	dovecot = tu_dovecot_start(NULL);
+	url = tu_dovecot_url(dovecot, TRUE);
+}
+
+static void teardown(void)
+{
+	tu_dovecot_free(dovecot);
+	dovecot = NULL;
+	g_clear_pointer(&url, g_free);
+}
+
+static struct canary_imap_options options_for(const char *the_url)
+{
+	return (struct canary_imap_options){
+		.url = the_url,
+		.username = dovecot->user,
+		.password = dovecot->password,
+		.ca_file = dovecot->ca_file,
+		.connect_timeout = 5,
+		.io_timeout = 10,
+	};
+}
+
+static struct canary_imap *session(void)
+{
+	struct canary_imap_options options = options_for(url);
+	g_autoptr(GError) error = NULL;
+	struct canary_imap *imap = canary_imap_new(&options, &error);
+	ck_assert_msg(imap != NULL, "%s", error ? error->message : "");
+	return imap;
+}
+
+/* A small message with CRLF line ends, as IMAP hands them out. */
+static char *message(guint n)
+{
+	return g_strdup_printf("From: Sender %u <sender%u@example.org>\r\n"
+			       "To: reprisals@example.org\r\n"
+			       "Subject: report %u\r\n"
+			       "Message-ID: <%u@example.org>\r\n"
+			       "\r\n"
+			       "Body of report %u.\r\n",
+			       n, n, n, n, n);
+}
+
+static void deliver(guint first, guint count)
+{
+	for (guint i = first; i < first + count; i++) {
+		g_autofree char *text = message(i);
+		tu_dovecot_deliver_text(dovecot, "INBOX", text);
+	}
+}
+
+/* Expects OPERATION's error to be of CLASS. */
+#define assert_imap_error(error, class)                                                            \
+	do {                                                                                       \
+		ck_assert_ptr_nonnull(error);                                                      \
+		ck_assert_msg(g_error_matches(error, CANARY_IMAP_ERROR, class),                    \
+			      "expected class %d, got %s (%d)", class, (error)->message,           \
+			      (error)->code);                                                      \
+	} while (0)
+
+static GError *status_error(const struct canary_imap_options *options)
+{
+	GError *error = NULL;
+	g_autoptr(canary_imap) imap = canary_imap_new(options, &error);
+	if (imap == NULL)
+		return error;
+	struct canary_imap_status status;
+	if (canary_imap_status(imap, "INBOX", &status, &error))
+		return NULL;
+	return error;
+}
+
+START_TEST(test_status_list_fetch)
+{
+	deliver(1, 3);
+	g_autoptr(canary_imap) imap = session();
+	ck_assert_str_eq(canary_imap_mailbox(imap), "INBOX");
+	g_autoptr(GError) error = NULL;
+	struct canary_imap_status status;
+	ck_assert_msg(canary_imap_status(imap, "INBOX", &status, &error), "%s",
+		      error ? error->message : "");
+	ck_assert_uint_ne(status.uidvalidity, 0);
+	ck_assert_uint_eq(status.uidnext, 4);
+	ck_assert_uint_eq(status.messages, 3);
+
+	g_autoptr(GArray) list = canary_imap_list(imap, 0, &error);
+	ck_assert_ptr_nonnull(list);
+	ck_assert_uint_eq(list->len, 3);
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	for (guint i = 0; i < 3; i++) {
+		const struct canary_imap_message *m =
+			&g_array_index(list, struct canary_imap_message, i);
+		g_autofree char *expected = message(i + 1);
+		ck_assert_uint_eq(m->uid, i + 1);
+		ck_assert_uint_eq(m->size, strlen(expected));
+		ck_assert_int_le(llabs(m->internal_date - now), 120);
+		g_autoptr(GBytes) raw = canary_imap_fetch(imap, status.uidvalidity, m->uid, &error);
+		ck_assert_msg(raw != NULL, "%s", error ? error->message : "");
+		ck_assert_uint_eq(g_bytes_get_size(raw), strlen(expected));
+		ck_assert_int_eq(memcmp(g_bytes_get_data(raw, NULL), expected, strlen(expected)),
+				 0);
+	}
+	/* LIMIT keeps the oldest. */
+	g_autoptr(GArray) two = canary_imap_list(imap, 2, &error);
+	ck_assert_uint_eq(two->len, 2);
+	ck_assert_uint_eq(g_array_index(two, struct canary_imap_message, 1).uid, 2);
+
+	g_autoptr(GBytes) header = canary_imap_fetch_header(imap, status.uidvalidity, 2, &error);
+	ck_assert_ptr_nonnull(header);
+	g_autofree char *text = g_strndup(g_bytes_get_data(header, NULL), g_bytes_get_size(header));
+	ck_assert_ptr_nonnull(strstr(text, "Subject: report 2"));
+	ck_assert_ptr_null(strstr(text, "Body of report"));
+}
+END_TEST
+
+START_TEST(test_empty_inbox)
+{
+	g_autoptr(canary_imap) imap = session();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) list = canary_imap_list(imap, 0, &error);
+	ck_assert_msg(list != NULL, "%s", error ? error->message : "");
+	ck_assert_uint_eq(list->len, 0);
+}
+END_TEST
+
+START_TEST(test_starttls)
+{
+	deliver(1, 1);
+	g_autofree char *plain_url = tu_dovecot_url(dovecot, FALSE);
+	struct canary_imap_options options = options_for(plain_url);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_imap) imap = canary_imap_new(&options, &error);
+	ck_assert_ptr_nonnull(imap);
+	g_autoptr(GArray) list = canary_imap_list(imap, 0, &error);
+	ck_assert_msg(list != NULL, "%s", error ? error->message : "");
+	ck_assert_uint_eq(list->len, 1);
+}
+END_TEST
+
+START_TEST(test_wrong_password_is_auth)
+{
+	struct canary_imap_options options = options_for(url);
+	options.password = "not the password";
+	g_autoptr(GError) error = status_error(&options);
+	assert_imap_error(error, CANARY_IMAP_ERROR_AUTH);
+	ck_assert_ptr_null(strstr(error->message, "not the password"));
+	ck_assert_ptr_nonnull(strstr(error->message, "login refused"));
+}
+END_TEST
+
+START_TEST(test_untrusted_certificate_is_tls)
+{
+	g_autofree char *other = tu_dovecot_other_cert(dovecot->dir);
+	struct canary_imap_options options = options_for(url);
+	options.ca_file = other;
+	g_autoptr(GError) error = status_error(&options);
+	assert_imap_error(error, CANARY_IMAP_ERROR_TLS);
+
+	/* The system's CAs do not vouch for a self-signed test server either. */
+	options.ca_file = NULL;
+	g_autoptr(GError) system = status_error(&options);
+	assert_imap_error(system, CANARY_IMAP_ERROR_TLS);
+}
+END_TEST
+
+START_TEST(test_host_name_is_checked)
+{
+	/* The certificate names localhost and 127.0.0.1, not 127.0.0.2. */
+	g_autofree char *other_host =
+		g_strdup_printf("imaps://127.0.0.2:%u/INBOX", dovecot->imaps_port);
+	struct canary_imap_options options = options_for(other_host);
+	g_autoptr(GError) error = status_error(&options);
+	ck_assert_ptr_nonnull(error);
+	/* Dovecot listens on 127.0.0.1 only: refused (TEMPORARY) or, if some
+	 * system routes it there, the name check fails (TLS). Never success. */
+	ck_assert(error->code == CANARY_IMAP_ERROR_TLS ||
+		  error->code == CANARY_IMAP_ERROR_TEMPORARY);
+}
+END_TEST
+
+START_TEST(test_pinned_key)
+{
+	g_autofree char *pin = tu_dovecot_pin(dovecot);
+	struct canary_imap_options options = options_for(url);
+	options.pinned_public_key = pin;
+	g_autoptr(GError) right = status_error(&options);
+	ck_assert_msg(right == NULL, "%s", right ? right->message : "");
+
+	options.pinned_public_key = "sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+	g_autoptr(GError) wrong = status_error(&options);
+	assert_imap_error(wrong, CANARY_IMAP_ERROR_TLS);
+}
+END_TEST
+
+START_TEST(test_server_down_is_temporary)
+{
+	tu_dovecot_stop(dovecot);
+	struct canary_imap_options options = options_for(url);
+	g_autoptr(GError) error = status_error(&options);
+	assert_imap_error(error, CANARY_IMAP_ERROR_TEMPORARY);
+}
+END_TEST
+
+START_TEST(test_bad_urls_refused)
+{
+	static const char *const bad[] = {
+		"pop3://127.0.0.1/INBOX",
+		"https://127.0.0.1/INBOX",
+		"imaps://user:secret@127.0.0.1/INBOX",
+		"imaps://127.0.0.1/INBOX;UID=3",
+		"not a url",
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		struct canary_imap_options options = options_for(bad[i]);
+		g_autoptr(GError) error = NULL;
+		struct canary_imap *imap = canary_imap_new(&options, &error);
+		ck_assert_msg(imap == NULL, "%s accepted", bad[i]);
+		ck_assert_ptr_nonnull(error);
+		ck_assert_ptr_null(strstr(error->message, "secret"));
+	}
+}
+END_TEST
+
+START_TEST(test_folders_and_moves)
+{
+	deliver(1, 5);
+	g_autoptr(canary_imap) imap = session();
+	g_autoptr(GError) error = NULL;
+	ck_assert_msg(canary_imap_ensure_folder(imap, "Processed", &error), "%s",
+		      error ? error->message : "");
+	ck_assert(canary_imap_ensure_folder(imap, "Processed", &error));
+	ck_assert(canary_imap_ensure_folder(imap, "Quarantine", &error));
+	/* A second session sees them as existing, and does not fail. */
+	g_autoptr(canary_imap) again = session();
+	ck_assert(canary_imap_ensure_folder(again, "Processed", &error));
+
+	const guint32 processed[] = {4, 1, 2};
+	const guint32 quarantine[] = {5};
+	ck_assert_msg(canary_imap_move(imap, processed, 3, "Processed", &error), "%s",
+		      error ? error->message : "");
+	ck_assert(canary_imap_move(imap, quarantine, 1, "Quarantine", &error));
+	ck_assert(canary_imap_move(imap, NULL, 0, "Quarantine", &error));
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 1);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 3);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 1);
+	g_autoptr(GArray) left = canary_imap_list(imap, 0, &error);
+	ck_assert_uint_eq(left->len, 1);
+	ck_assert_uint_eq(g_array_index(left, struct canary_imap_message, 0).uid, 3);
+
+	/* Folder names are quoted, and refused when they are not plain ASCII. */
+	ck_assert(canary_imap_ensure_folder(imap, "Case files \"2026\"", &error));
+	ck_assert(!canary_imap_ensure_folder(imap, "Dossiers\xc3\xa9", &error));
+	assert_imap_error(error, CANARY_IMAP_ERROR_REFUSED);
+}
+END_TEST
+
+START_TEST(test_moves_without_move_capability)
+{
+	/* Hide MOVE (the server still has UIDPLUS): COPY + \Deleted + UID
+	 * EXPUNGE. Then hide UIDPLUS too: EXPUNGE. */
+	tu_dovecot_free(dovecot);
+	dovecot = tu_dovecot_start("protocol imap {\n  imap_capability = IMAP4rev1 UIDPLUS "
+				   "ESEARCH LITERAL+\n}\n");
+	g_free(url);
+	url = tu_dovecot_url(dovecot, TRUE);
+	deliver(1, 4);
+	g_autoptr(GError) error = NULL;
+	{
+		g_autoptr(canary_imap) imap = session();
+		ck_assert(canary_imap_ensure_folder(imap, "Processed", &error));
+		const guint32 uids[] = {1, 3};
+		ck_assert_msg(canary_imap_move(imap, uids, 2, "Processed", &error), "%s",
+			      error ? error->message : "");
+	}
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 2);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 2);
+
+	g_free(dovecot->extra_conf);
+	dovecot->extra_conf = g_strdup("protocol imap {\n  imap_capability = IMAP4rev1\n}\n");
+	tu_dovecot_restart(dovecot);
+	g_autoptr(canary_imap) imap = session();
+	/* Without ESEARCH the listing searches UID ranges. */
+	g_autoptr(GArray) list = canary_imap_list(imap, 0, &error);
+	ck_assert_msg(list != NULL, "%s", error ? error->message : "");
+	ck_assert_uint_eq(list->len, 2);
+	const guint32 uids[] = {2};
+	ck_assert(canary_imap_move(imap, uids, 1, "Processed", &error));
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 1);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 3);
+}
+END_TEST
+
+START_TEST(test_many_messages)
+{
+	/* More than one command's worth of UIDs, for listing and moving. */
+	deliver(1, 250);
+	g_autoptr(canary_imap) imap = session();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) list = canary_imap_list(imap, 0, &error);
+	ck_assert_msg(list != NULL, "%s", error ? error->message : "");
+	ck_assert_uint_eq(list->len, 250);
+	g_autoptr(GArray) uids = g_array_new(FALSE, FALSE, sizeof(guint32));
+	for (guint i = 0; i < list->len; i++) {
+		guint32 uid = g_array_index(list, struct canary_imap_message, i).uid;
+		ck_assert_uint_eq(uid, i + 1);
+		if (uid != 100) /* a hole in the set */
+			g_array_append_val(uids, uid);
+	}
+	ck_assert(canary_imap_ensure_folder(imap, "Processed", &error));
+	ck_assert_msg(
+		canary_imap_move(imap, (const guint32 *)uids->data, uids->len, "Processed", &error),
+		"%s", error ? error->message : "");
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 1);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 249);
+}
+END_TEST
+
+START_TEST(test_uidvalidity_change_is_reset)
+{
+	deliver(1, 1);
+	g_autoptr(GError) error = NULL;
+	struct canary_imap_status before;
+	{
+		g_autoptr(canary_imap) imap = session();
+		ck_assert(canary_imap_status(imap, "INBOX", &before, &error));
+	}
+	tu_dovecot_reset_inbox(dovecot);
+	deliver(1, 1);
+	g_autoptr(canary_imap) imap = session();
+	struct canary_imap_status after;
+	ck_assert(canary_imap_status(imap, "INBOX", &after, &error));
+	ck_assert_uint_ne(before.uidvalidity, after.uidvalidity);
+	g_autoptr(GBytes) stale = canary_imap_fetch(imap, before.uidvalidity, 1, &error);
+	ck_assert_ptr_null(stale);
+	assert_imap_error(error, CANARY_IMAP_ERROR_RESET);
+	g_clear_error(&error);
+	g_autoptr(GBytes) fresh = canary_imap_fetch(imap, after.uidvalidity, 1, &error);
+	ck_assert_msg(fresh != NULL, "%s", error ? error->message : "");
+}
+END_TEST
+
+START_TEST(test_missing_uid_is_refused)
+{
+	deliver(1, 1);
+	g_autoptr(canary_imap) imap = session();
+	g_autoptr(GError) error = NULL;
+	struct canary_imap_status status;
+	ck_assert(canary_imap_status(imap, "INBOX", &status, &error));
+	g_autoptr(GBytes) none = canary_imap_fetch(imap, status.uidvalidity, 99, &error);
+	ck_assert_ptr_null(none);
+	ck_assert_ptr_nonnull(error);
+	ck_assert_msg(error->code == CANARY_IMAP_ERROR_REFUSED ||
+			      error->code == CANARY_IMAP_ERROR_PROTOCOL,
+		      "%s", error->message);
+	/* The session still works afterwards. */
+	g_clear_error(&error);
+	g_autoptr(GBytes) one = canary_imap_fetch(imap, status.uidvalidity, 1, &error);
+	ck_assert_msg(one != NULL, "%s", error ? error->message : "");
+}
+END_TEST
+
+START_TEST(test_trace_hides_credentials)
+{
+	deliver(1, 1);
+	g_autofree char *log_path = g_build_filename(dovecot->dir, "trace.log", NULL);
+	int saved = dup(STDERR_FILENO);
+	FILE *log = fopen(log_path, "w");
+	ck_assert_ptr_nonnull(log);
+	dup2(fileno(log), STDERR_FILENO);
+	enum canary_log_level level = canary_log_get_level();
+	canary_log_set_level(CANARY_LOG_DEBUG);
+	{
+		struct canary_imap_options options = options_for(url);
+		options.trace = TRUE;
+		g_autoptr(GError) error = NULL;
+		g_autoptr(canary_imap) imap = canary_imap_new(&options, &error);
+		struct canary_imap_status status;
+		ck_assert(canary_imap_status(imap, "INBOX", &status, &error));
+		g_autoptr(GBytes) raw = canary_imap_fetch(imap, status.uidvalidity, 1, &error);
+		ck_assert_ptr_nonnull(raw);
+	}
+	canary_log_set_level(level);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	fclose(log);
+	ck_assert_uint_gt(tu_count_in_file(log_path, "imap: >", 7), 0);
+	ck_assert_uint_eq(tu_count_in_file(log_path, dovecot->password, strlen(dovecot->password)),
+			  0);
+	g_autofree char *plain =
+		g_base64_encode((const guchar *)"\0reprisals\0imap test password", 30);
+	ck_assert_uint_eq(tu_count_in_file(log_path, plain, strlen(plain)), 0);
+	ck_assert_uint_eq(tu_count_in_file(log_path, "report 1", 8), 0);
+	ck_assert_uint_eq(tu_count_in_file(log_path, "sender1@", 8), 0);
+}
+END_TEST
+
+/* --- Parsers ---------------------------------------------------------------- */
+
+static gboolean parse_status(const char *text, struct canary_imap_status *status)
+{
+	g_autoptr(GError) error = NULL;
+	return canary_imap_parse_status(text, strlen(text), status, &error);
+}
+
+START_TEST(test_parse_status)
+{
+	struct canary_imap_status s;
+	ck_assert(parse_status("* STATUS INBOX (UIDVALIDITY 1700000000 UIDNEXT 42 MESSAGES 7)\r\n",
+			       &s));
+	ck_assert_uint_eq(s.uidvalidity, 1700000000u);
+	ck_assert_uint_eq(s.uidnext, 42);
+	ck_assert_uint_eq(s.messages, 7);
+	ck_assert(parse_status("* OK still here\r\n* STATUS \"My \\\"box\\\"\" (MESSAGES 1 "
+			       "UIDNEXT 2 UIDVALIDITY 3)\r\n",
+			       &s));
+	ck_assert_uint_eq(s.uidvalidity, 3);
+	static const char *const bad[] = {
+		"",
+		"* STATUS INBOX (UIDNEXT 42)\r\n",
+		"* STATUS INBOX (UIDVALIDITY 0 UIDNEXT 42)\r\n",
+		"* STATUS INBOX (UIDVALIDITY 99999999999 UIDNEXT 42)\r\n",
+		"* STATUS INBOX UIDVALIDITY 1 UIDNEXT 2\r\n",
+		"* STATUS INBOX (UIDVALIDITY x UIDNEXT 2)\r\n",
+		"* STATUS INBOX (UIDVALIDITY 1 UIDNEXT 2",
+		"* STATUS \"INBOX (UIDVALIDITY 1 UIDNEXT 2)",
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++)
+		ck_assert_msg(!parse_status(bad[i], &s), "accepted: %s", bad[i]);
+}
+END_TEST
+
+static guint parse_search(const char *text, GArray *uids)
+{
+	g_autoptr(GError) error = NULL;
+	g_array_set_size(uids, 0);
+	if (!canary_imap_parse_search(text, strlen(text), uids, &error))
+		return G_MAXUINT;
+	return uids->len;
+}
+
+START_TEST(test_parse_search)
+{
+	g_autoptr(GArray) uids = g_array_new(FALSE, FALSE, sizeof(guint32));
+	ck_assert_uint_eq(parse_search("* ESEARCH (TAG \"A5\") UID ALL 1:3,7,10:9\r\n", uids), 6);
+	ck_assert_uint_eq(g_array_index(uids, guint32, 3), 7);
+	ck_assert_uint_eq(g_array_index(uids, guint32, 4), 9);
+	ck_assert_uint_eq(parse_search("* ESEARCH (TAG \"A5\") UID\r\n", uids), 0);
+	ck_assert_uint_eq(parse_search("* ESEARCH (TAG \"A5\") UID COUNT 2 ALL 4,5\r\n", uids), 2);
+	ck_assert_uint_eq(parse_search("* SEARCH 2 84 882\r\n", uids), 3);
+	ck_assert_uint_eq(parse_search("* SEARCH\r\n", uids), 0);
+	ck_assert_uint_eq(parse_search("* 3 EXISTS\r\n* SEARCH 5\r\n", uids), 1);
+	ck_assert_uint_eq(parse_search("* ESEARCH (TAG \"A5\") UID ALL 1:4294967295\r\n", uids),
+			  G_MAXUINT);
+	ck_assert_uint_eq(parse_search("* SEARCH 1 x 2\r\n", uids), G_MAXUINT);
+	ck_assert_uint_eq(parse_search("* SEARCH 0\r\n", uids), G_MAXUINT);
+	ck_assert_uint_eq(parse_search("* SEARCH 4294967296\r\n", uids), G_MAXUINT);
+	ck_assert_uint_eq(parse_search("* ESEARCH (TAG \"A5\" UID ALL 1\r\n", uids), G_MAXUINT);
+	ck_assert_uint_eq(parse_search("* ESEARCH UID ALL 3:\r\n", uids), G_MAXUINT);
+}
+END_TEST
+
+START_TEST(test_parse_fetch_sizes)
+{
+	const char *answer =
+		"* 1 FETCH (UID 11 RFC822.SIZE 1234 INTERNALDATE \"17-Jul-1996 02:44:25 "
+		"-0700\")\r\n"
+		"* 2 FETCH (FLAGS (\\Seen) UID 12 MODSEQ (5) RFC822.SIZE 99 INTERNALDATE "
+		"\"01-Jan-2026 00:00:00 +0000\")\r\n"
+		"* 3 FETCH (UID 13 FLAGS (\\Deleted))\r\n"
+		"* 4 EXPUNGE\r\n";
+	g_autoptr(GArray) m = g_array_new(FALSE, TRUE, sizeof(struct canary_imap_message));
+	g_autoptr(GError) error = NULL;
+	ck_assert(canary_imap_parse_fetch_sizes(answer, strlen(answer), m, &error));
+	ck_assert_uint_eq(m->len, 2);
+	const struct canary_imap_message *a = &g_array_index(m, struct canary_imap_message, 0);
+	ck_assert_uint_eq(a->uid, 11);
+	ck_assert_uint_eq(a->size, 1234);
+	ck_assert_int_eq(a->internal_date, 837596665); /* 1996-07-17 09:44:25 UTC */
+	ck_assert_int_eq(g_array_index(m, struct canary_imap_message, 1).internal_date, 1767225600);
+	static const char *const bad[] = {
+		"* 1 FETCH UID 1\r\n",
+		"* 1 FETCH (UID 0 RFC822.SIZE 5)\r\n",
+		"* 1 FETCH (UID 1 RFC822.SIZE x)\r\n",
+		"* 1 FETCH (UID 1 RFC822.SIZE 5",
+		"* 1 FETCH (UID 1 INTERNALDATE \"17-Jul-1996)\r\n",
+		"* 1 FETCH (UID 1 INTERNALDATE 17)\r\n",
+		"* 1 FETCH (UID 1 FLAGS (\\Seen\r\n",
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(GError) e = NULL;
+		ck_assert_msg(!canary_imap_parse_fetch_sizes(bad[i], strlen(bad[i]), m, &e),
+			      "accepted %s", bad[i]);
+		ck_assert(g_error_matches(e, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_PROTOCOL));
+	}
+	/* A date we cannot read is 0, not a failure. */
+	const char *odd = "* 1 FETCH (UID 1 RFC822.SIZE 5 INTERNALDATE \"yesterday\")\r\n";
+	g_array_set_size(m, 0);
+	ck_assert(canary_imap_parse_fetch_sizes(odd, strlen(odd), m, &error));
+	ck_assert_int_eq(g_array_index(m, struct canary_imap_message, 0).internal_date, 0);
+}
+END_TEST
+
+START_TEST(test_parse_capabilities)
+{
+	const char *answer = "* CAPABILITY IMAP4rev1 Move uidplus ESEARCH AUTH=PLAIN\r\n"
+			     "A1 OK done\r\n";
+	g_autoptr(GHashTable) caps = canary_imap_parse_capabilities(answer, strlen(answer));
+	ck_assert(g_hash_table_contains(caps, "MOVE"));
+	ck_assert(g_hash_table_contains(caps, "UIDPLUS"));
+	ck_assert(g_hash_table_contains(caps, "ESEARCH"));
+	ck_assert(!g_hash_table_contains(caps, "OK"));
+	g_autoptr(GHashTable) none = canary_imap_parse_capabilities("garbage", 7);
+	ck_assert_uint_eq(g_hash_table_size(none), 0);
+}
+END_TEST
+
+static Suite *imap_suite(void)
+{
+	Suite *s = suite_create("imap");
+	TCase *server = tcase_create("dovecot");
+	tcase_add_checked_fixture(server, setup, teardown);
+	tcase_set_timeout(server, 120);
+	tcase_add_test(server, test_status_list_fetch);
+	tcase_add_test(server, test_empty_inbox);
+	tcase_add_test(server, test_starttls);
+	tcase_add_test(server, test_wrong_password_is_auth);
+	tcase_add_test(server, test_untrusted_certificate_is_tls);
+	tcase_add_test(server, test_host_name_is_checked);
+	tcase_add_test(server, test_pinned_key);
+	tcase_add_test(server, test_server_down_is_temporary);
+	tcase_add_test(server, test_bad_urls_refused);
+	tcase_add_test(server, test_folders_and_moves);
+	tcase_add_test(server, test_moves_without_move_capability);
+	tcase_add_test(server, test_many_messages);
+	tcase_add_test(server, test_uidvalidity_change_is_reset);
+	tcase_add_test(server, test_missing_uid_is_refused);
+	tcase_add_test(server, test_trace_hides_credentials);
+	suite_add_tcase(s, server);
+
+	TCase *parsers = tcase_create("parsers");
+	tcase_add_test(parsers, test_parse_status);
+	tcase_add_test(parsers, test_parse_search);
+	tcase_add_test(parsers, test_parse_fetch_sizes);
+	tcase_add_test(parsers, test_parse_capabilities);
+	suite_add_tcase(s, parsers);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run_suite(imap_suite());
+}

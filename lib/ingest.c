@@ -45,6 +45,7 @@ struct canary_ingest *canary_ingest_new(const struct canary_config *config,
 					struct canary_store *store, const char *actor,
 					GError **error)
 {
+	g_autoptr(GError) local = NULL; /* before any goto: it is cleaned up at exit */
 	struct canary_ingest *ingest = g_new0(struct canary_ingest, 1);
 	ingest->actor = g_strdup(actor);
 	ingest->config = config;
@@ -73,7 +74,6 @@ struct canary_ingest *canary_ingest_new(const struct canary_config *config,
 			    config->path, config->keys.pseudonym_key);
 		goto fail;
 	}
-	g_autoptr(GError) local = NULL;
 	ingest->pseudonym_key = canary_key_load_pseudonym(config->keys.pseudonym_key, &local);
 	if (ingest->pseudonym_key == NULL) {
 		g_set_error(error, CANARY_INGEST_ERROR, CANARY_INGEST_ERROR_SETUP,

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -200,8 +201,8 @@ START_TEST(test_failed_move_stores_once)
 	tu_dovecot_deliver_text(dovecot, "Processed", "From: old@example.org\r\n\r\nold\r\n");
 	g_autofree char *processed = g_build_filename(dovecot->maildir, ".Processed", NULL);
 	char *subdirs[] = {g_build_filename(processed, "tmp", NULL),
-				      g_build_filename(processed, "new", NULL),
-				      g_build_filename(processed, "cur", NULL), NULL};
+			   g_build_filename(processed, "new", NULL),
+			   g_build_filename(processed, "cur", NULL), NULL};
 	for (int i = 0; subdirs[i] != NULL; i++)
 		ck_assert_int_eq(chmod(subdirs[i], 0500), 0);
 	ck_assert_int_eq(chmod(processed, 0500), 0);
@@ -227,14 +228,20 @@ END_TEST
 START_TEST(test_too_large_is_quarantined_unread)
 {
 	append_config("[limits]\nmax_message_size = 4K\n");
+	/* A mixed mailbox: good, oversized, malformed. */
 	deliver_reports(1, 1, 200);
 	deliver_reports(2, 1, 20000);
+	g_autoptr(GBytes) malformed = tu_data_bytes("demo/12-malformed-pasted-fragment.eml");
+	tu_dovecot_deliver(dovecot, "INBOX", malformed);
 	run_once_ok();
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 1);
-	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 1);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 2);
 	g_autoptr(GPtrArray) quarantined = cases(CANARY_STATUS_QUARANTINED);
-	ck_assert_uint_eq(quarantined->len, 1);
+	ck_assert_uint_eq(quarantined->len, 2);
 	const struct canary_case *c = quarantined->pdata[0];
+	if (strcmp(c->quarantine_reason, "too-large") != 0)
+		c = quarantined->pdata[1];
 	ck_assert_str_eq(c->quarantine_reason, "too-large");
 	ck_assert_uint_gt(c->size, 20000);
 	assert_no_personal_data(NULL);
@@ -453,6 +460,90 @@ START_TEST(test_daemon_recovers_when_server_returns)
 }
 END_TEST
 
+/* Starts canaryd --once without waiting for it. */
+static pid_t spawn_once(void)
+{
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		if (null < 0 || dup2(null, STDERR_FILENO) < 0)
+			_exit(127);
+		execl(CANARYD_PATH, CANARYD_PATH, "--once", "-c", config, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static guint on_server(void)
+{
+	return tu_dovecot_count(dovecot, "INBOX") + tu_dovecot_count(dovecot, "Processed") +
+	       tu_dovecot_count(dovecot, "Quarantine");
+}
+
+START_TEST(test_kill_9_loses_nothing_and_stores_nothing_twice)
+{
+	enum { N = 500 };
+	write_home(dovecot->password, "batch_size = 25\n");
+	deliver_reports(1, N, 2000);
+	GRand *rand = g_rand_new_with_seed(20261125);
+	guint kills = 0;
+	for (guint round = 0; round < 8 && tu_dovecot_count(dovecot, "INBOX") > 0; round++) {
+		pid_t pid = spawn_once();
+		g_usleep((gulong)g_rand_int_range(rand, 100, 700) * 1000);
+		if (kill(pid, SIGKILL) == 0)
+			kills++;
+		waitpid(pid, NULL, 0);
+		/* Nothing deleted: every message is somewhere on the server (once
+		 * Dovecot has finished a move the client no longer waits for). */
+		for (int i = 0; i < 100 && on_server() != N; i++)
+			g_usleep(20000);
+		ck_assert_uint_eq(on_server(), N);
+		/* Nothing stored twice: never more cases than messages. */
+		ck_assert_uint_le(count_cases(NULL), N);
+	}
+	g_rand_free(rand);
+	ck_assert_uint_gt(kills, 0);
+	run_once_ok();
+	ck_assert_uint_eq(count_cases(NULL), N);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), N);
+	/* Each message is its own case: the references are distinct and so
+	 * are the content hashes (the store enforces the latter). */
+	g_autoptr(GPtrArray) all = cases(NULL);
+	g_autoptr(GHashTable) refs = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < all->len; i++)
+		g_hash_table_add(refs, ((struct canary_case *)all->pdata[i])->ref);
+	ck_assert_uint_eq(g_hash_table_size(refs), N);
+}
+END_TEST
+
+START_TEST(test_server_stopped_mid_pass)
+{
+	enum { N = 300 };
+	write_home(dovecot->password, "poll_interval = 1s\nbatch_size = 10\n");
+	deliver_reports(1, N, 2000);
+	struct running r = start_daemon();
+	for (int i = 0; i < 600 && tu_dovecot_count(dovecot, "Processed") == 0; i++)
+		g_usleep(10000);
+	ck_assert_uint_gt(tu_dovecot_count(dovecot, "Processed"), 0);
+	tu_dovecot_kill(dovecot);
+	guint moved = tu_dovecot_count(dovecot, "Processed");
+	g_usleep(500 * 1000);
+	tu_dovecot_restart(dovecot);
+	ck_assert_msg(wait_for("Processed", N, 60), "the daemon did not finish after the restart");
+	ck_assert_int_eq(stop_daemon(&r, SIGTERM, 10), 0);
+	g_autofree char *log = daemon_log(&r);
+	ck_assert_msg(moved < N, "the pass ended before the server stopped");
+	ck_assert_uint_eq(count_cases(NULL), N);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
+	if (strstr(log, "recovered") == NULL)
+		fprintf(stderr, "canaryd log:\n%s\n", log);
+	ck_assert_msg(strstr(log, "recovered") != NULL, "no recovery in the log");
+	g_free(r.log_path);
+}
+END_TEST
+
 static Suite *daemon_suite(void)
 {
 	Suite *s = suite_create("daemon");
@@ -470,6 +561,8 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_daemon_polls_reloads_and_stops);
 	tcase_add_test(tc, test_daemon_login_refused_no_tight_loop);
 	tcase_add_test(tc, test_daemon_recovers_when_server_returns);
+	tcase_add_test(tc, test_kill_9_loses_nothing_and_stores_nothing_twice);
+	tcase_add_test(tc, test_server_stopped_mid_pass);
 	suite_add_tcase(s, tc);
 	return s;
 }

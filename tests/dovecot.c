@@ -148,6 +148,14 @@ static void write_config(struct tu_dovecot *d, const char *base_dir)
 	ck_assert(g_file_set_contents(d->conf, config, -1, NULL));
 }
 
+/* Dovecot leads its own process group, so that tu_dovecot_kill() reaches
+ * every process of it and nothing of ours. */
+static void own_process_group(gpointer unused)
+{
+	(void)unused;
+	setpgid(0, 0);
+}
+
 static void start(struct tu_dovecot *d)
 {
 	/* A fresh base_dir each start: no auth penalties carried over. */
@@ -160,7 +168,7 @@ static void start(struct tu_dovecot *d)
 	gboolean spawned = g_spawn_async(NULL, (char **)argv, NULL,
 					 G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
 						 G_SPAWN_STDOUT_TO_DEV_NULL,
-					 NULL, NULL, &d->pid, &error);
+					 own_process_group, NULL, &d->pid, &error);
 	ck_assert_msg(spawned, "cannot start dovecot: %s", error ? error->message : "");
 	for (int i = 0; i < 200; i++) {
 		if (port_open(d->imaps_port) && port_open(d->imap_port))
@@ -227,6 +235,20 @@ void tu_dovecot_stop(struct tu_dovecot *d)
 	waitpid(d->pid, &status, 0);
 	g_spawn_close_pid(d->pid);
 	d->pid = 0;
+}
+
+void tu_dovecot_kill(struct tu_dovecot *d)
+{
+	if (d->pid == 0)
+		return;
+	GPid group = d->pid;
+	kill(-group, SIGKILL);
+	waitpid(group, NULL, 0);
+	g_spawn_close_pid(group);
+	d->pid = 0;
+	/* The imap processes are gone too once the group is empty. */
+	for (int i = 0; i < 100 && kill(-group, 0) == 0; i++)
+		g_usleep(10000);
 }
 
 void tu_dovecot_restart(struct tu_dovecot *d)

@@ -33,6 +33,10 @@ struct tu_dovecot *tu_dovecot_start(const char *extra_conf);
 void tu_dovecot_stop(struct tu_dovecot *d);
 void tu_dovecot_restart(struct tu_dovecot *d);
 
+/* Kills every Dovecot process at once (SIGKILL), as a crash or power cut
+ * would; tu_dovecot_restart() starts it again. */
+void tu_dovecot_kill(struct tu_dovecot *d);
+
 /* Stops the server if running and removes its directory. */
 void tu_dovecot_free(struct tu_dovecot *d);
 

@@ -47,7 +47,8 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
 		if (strcmp(name, commands[i].name) == 0) {
-			g_set_prgname(g_strdup_printf("canary %s", name));
+			g_autofree char *prgname = g_strdup_printf("canary %s", name);
+			g_set_prgname(prgname); /* GLib keeps its own copy */
 			int status = commands[i].run(argc - 1, argv + 1);
 			canary_process_shutdown();
 			return status;

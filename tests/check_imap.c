@@ -212,6 +212,24 @@ START_TEST(test_pinned_key)
 }
 END_TEST
 
+START_TEST(test_no_starttls_is_refused)
+{
+	/* A server that offers no TLS at all: imap:// must not fall back to
+	 * sending the password in clear. */
+	tu_dovecot_free(dovecot);
+	dovecot = tu_dovecot_start("ssl = no\ndisable_plaintext_auth = no\n");
+	deliver(1, 1);
+	g_autofree char *plain_url = tu_dovecot_url(dovecot, FALSE);
+	struct canary_imap_options options = options_for(plain_url);
+	g_autoptr(GError) error = status_error(&options);
+	assert_imap_error(error, CANARY_IMAP_ERROR_TLS);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 1);
+	/* Dovecot saw no login at all. */
+	g_autofree char *log_path = g_build_filename(dovecot->dir, "dovecot.log", NULL);
+	ck_assert_uint_eq(tu_count_in_file(log_path, "Login:", 6), 0);
+}
+END_TEST
+
 START_TEST(test_server_down_is_temporary)
 {
 	tu_dovecot_stop(dovecot);
@@ -547,6 +565,7 @@ static Suite *imap_suite(void)
 	tcase_add_test(server, test_untrusted_certificate_is_tls);
 	tcase_add_test(server, test_host_name_is_checked);
 	tcase_add_test(server, test_pinned_key);
+	tcase_add_test(server, test_no_starttls_is_refused);
 	tcase_add_test(server, test_server_down_is_temporary);
 	tcase_add_test(server, test_bad_urls_refused);
 	tcase_add_test(server, test_folders_and_moves);

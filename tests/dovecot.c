@@ -171,7 +171,9 @@ static void start(struct tu_dovecot *d)
 					 own_process_group, NULL, &d->pid, &error);
 	ck_assert_msg(spawned, "cannot start dovecot: %s", error ? error->message : "");
 	for (int i = 0; i < 200; i++) {
-		if (port_open(d->imaps_port) && port_open(d->imap_port))
+		/* Without TLS ("ssl = no" in the extra config) only plain IMAP listens. */
+		gboolean tls = d->extra_conf == NULL || strstr(d->extra_conf, "ssl = no") == NULL;
+		if ((!tls || port_open(d->imaps_port)) && port_open(d->imap_port))
 			return;
 		int status = 0;
 		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {

@@ -325,3 +325,8 @@ void cli_session_close(struct cli_session *session)
 	canary_config_free(session->config);
 	*session = (struct cli_session){0};
 }
+
+void cli_common_clear(struct cli_common *common)
+{
+	g_clear_pointer(&common->config_path, g_free);
+}

@@ -32,6 +32,11 @@ struct cli_common {
 	char *config_path; /* -c FILE */
 };
 
+/* Frees what cli_parse() put in COMMON; declare it g_auto(cli_common). */
+void cli_common_clear(struct cli_common *common);
+typedef struct cli_common cli_common;
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(cli_common, cli_common_clear)
+
 /* Parses ARGV (argv[0] is the subcommand name) with ENTRIES plus -c/--config.
  * PARAMETERS describes positional arguments for --help ("PATH..."). On
  * failure prints the error and returns FALSE; the caller exits

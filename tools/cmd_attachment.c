@@ -69,7 +69,7 @@ static gboolean write_into(int dir_fd, const char *name, GBytes *data)
 
 int cmd_attachment(int argc, char **argv)
 {
-	struct cli_common common = {0};
+	g_auto(cli_common) common = {0};
 	g_autofree char *key_path = NULL, *passphrase_file = NULL, *out_dir = NULL;
 	GOptionEntry entries[] = {{"key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path,
 				   "Secret key of the section (or triage)", "FILE"},
@@ -90,13 +90,11 @@ int cmd_attachment(int argc, char **argv)
 	    !g_ascii_string_to_unsigned(argv[2], 10, 1, G_MAXUINT32, &number, NULL)) {
 		cli_error("attachment needs REF, a number N from 1, --key FILE and -o DIR "
 			  "(see --help)");
-		g_free(common.config_path);
 		return CLI_EXIT_USAGE;
 	}
 	int dir_fd = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dir_fd < 0) {
 		cli_error("%s: %s", out_dir, g_strerror(errno));
-		g_free(common.config_path);
 		return CLI_EXIT_FAILED;
 	}
 	g_autoptr(GError) error = NULL;
@@ -105,7 +103,6 @@ int cmd_attachment(int argc, char **argv)
 	g_autofree char *detail = NULL, *name = NULL, *path = NULL;
 	struct cli_session s;
 	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
-	g_free(common.config_path);
 	if (status != CLI_EXIT_OK)
 		goto out;
 	content = canary_envelope_open_content(s.store, s.c->id, s.key, &error);

@@ -7,14 +7,13 @@
 
 int cmd_check_config(int argc, char **argv)
 {
-	struct cli_common common = {0};
+	g_auto(cli_common) common = {0};
 	if (!cli_parse(&argc, &argv, "",
 		       "Validates the configuration file and everything it names; prints every "
 		       "problem and exits 1, or exits 0 when all is well.",
 		       NULL, &common))
 		return CLI_EXIT_USAGE;
 	g_autofree char *path = canary_config_resolve_path(common.config_path);
-	g_free(common.config_path);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_config) config = canary_config_load(path, &error);
 	if (config == NULL) {

@@ -58,7 +58,7 @@ static gboolean import_message(const struct canary_source_message *message, gpoi
 
 int cmd_import(int argc, char **argv)
 {
-	struct cli_common common = {0};
+	g_auto(cli_common) common = {0};
 	if (!cli_parse(&argc, &argv, "PATH...",
 		       "Ingests .eml files, mbox files and Maildir folders (or folders of any of "
 		       "these) into the case store: one case per message. Messages already "
@@ -70,7 +70,6 @@ int cmd_import(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	g_autoptr(canary_config) config = cli_load_config(&common);
-	g_free(common.config_path);
 	if (config == NULL)
 		return CLI_EXIT_CONFIG;
 	canary_log_set_level(config->logging.level);

@@ -7,7 +7,7 @@
 
 int cmd_keygen(int argc, char **argv)
 {
-	struct cli_common common = {0};
+	g_auto(cli_common) common = {0};
 	g_autofree char *out_dir = NULL, *passphrase_file = NULL, *pseudonym_file = NULL;
 	gboolean force = FALSE;
 	GOptionEntry entries[] = {
@@ -27,7 +27,6 @@ int cmd_keygen(int argc, char **argv)
 		       "overwritten without --force.",
 		       entries, &common))
 		return CLI_EXIT_USAGE;
-	g_free(common.config_path);
 	g_autoptr(GError) error = NULL;
 
 	if (pseudonym_file != NULL) {

@@ -70,7 +70,7 @@ static void print_table(GPtrArray *cases)
 
 int cmd_list(int argc, char **argv)
 {
-	struct cli_common common = {0};
+	g_auto(cli_common) common = {0};
 	g_autofree char *status = NULL;
 	gboolean json = FALSE;
 	GOptionEntry entries[] = {
@@ -90,7 +90,6 @@ int cmd_list(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	g_autoptr(canary_config) config = cli_load_config(&common);
-	g_free(common.config_path);
 	if (config == NULL)
 		return CLI_EXIT_CONFIG;
 	struct canary_store *store = cli_open_store(config);

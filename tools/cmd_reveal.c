@@ -84,7 +84,7 @@ static gboolean write_new_file(const char *path, GBytes *raw)
 
 int cmd_reveal(int argc, char **argv)
 {
-	struct cli_common common = {0};
+	g_auto(cli_common) common = {0};
 	g_autofree char *key_path = NULL, *passphrase_file = NULL, *raw_path = NULL;
 	GOptionEntry entries[] = {
 		{"key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path, "The custodian's secret key",
@@ -102,7 +102,6 @@ int cmd_reveal(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (argc != 2 || key_path == NULL) {
 		cli_error("reveal needs one REF and --key FILE (see --help)");
-		g_free(common.config_path);
 		return CLI_EXIT_USAGE;
 	}
 	g_autoptr(GError) error = NULL;
@@ -110,7 +109,6 @@ int cmd_reveal(int argc, char **argv)
 	g_autoptr(canary_identity) identity = NULL;
 	struct cli_session s;
 	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
-	g_free(common.config_path);
 	if (status != CLI_EXIT_OK)
 		goto out;
 	identity = canary_envelope_open_identity(s.store, s.c->id, s.key,

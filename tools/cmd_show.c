@@ -55,7 +55,7 @@ static void print_content(const struct canary_case_content *content)
 
 int cmd_show(int argc, char **argv)
 {
-	struct cli_common common = {0};
+	g_auto(cli_common) common = {0};
 	g_autofree char *key_path = NULL, *passphrase_file = NULL;
 	GOptionEntry entries[] = {{"key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path,
 				   "Secret key of the section (or triage)", "FILE"},
@@ -72,14 +72,12 @@ int cmd_show(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	if (argc != 2 || key_path == NULL) {
 		cli_error("show needs one REF and --key FILE (see --help)");
-		g_free(common.config_path);
 		return CLI_EXIT_USAGE;
 	}
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_case_content) content = NULL;
 	struct cli_session s;
 	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
-	g_free(common.config_path);
 	if (status != CLI_EXIT_OK)
 		goto out;
 	if (strcmp(s.c->status, "quarantined") == 0) {

@@ -2,9 +2,14 @@
  * and STARTTLS, certificate and pin checks, login failures, listing,
  * fetching, folders, moves with and without MOVE), and the response parsers
  * on well-formed and hostile answers. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dovecot.h"
@@ -432,6 +437,113 @@ START_TEST(test_trace_hides_credentials)
 }
 END_TEST
 
+/* --- XOAUTH2 ------------------------------------------------------------------ */
+
+/* A stand-in for an OAuth 2.0 provider's introspection endpoint, on
+ * loopback: Dovecot asks it (GET, "Authorization: Bearer TOKEN") who a
+ * token belongs to; it knows one token. */
+struct token_endpoint {
+	int listener;
+	guint port;
+	GThread *thread;
+	volatile gint stop;
+};
+
+static gpointer serve_tokens(gpointer data)
+{
+	struct token_endpoint *e = data;
+	while (!g_atomic_int_get(&e->stop)) {
+		int fd = accept(e->listener, NULL, NULL);
+		if (fd < 0)
+			break;
+		char request[4096];
+		gsize got = 0;
+		while (got < sizeof request - 1) {
+			ssize_t n = read(fd, request + got, sizeof request - 1 - got);
+			if (n <= 0)
+				break;
+			got += (gsize)n;
+			request[got] = '\0';
+			if (strstr(request, "\r\n\r\n") != NULL)
+				break;
+		}
+		request[got] = '\0';
+		gboolean known = strstr(request, "Bearer good-token\r\n") != NULL;
+		const char *body = known ? "{\"email\":\"reprisals\",\"active\":true}"
+					 : "{\"error\":\"invalid_token\"}";
+		g_autofree char *answer = g_strdup_printf(
+			"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: "
+			"%zu\r\nConnection: close\r\n\r\n%s",
+			known ? "200 OK" : "401 Unauthorized", strlen(body), body);
+		if (write(fd, answer, strlen(answer)) < 0)
+			g_warning("token endpoint: %s", g_strerror(errno));
+		close(fd);
+	}
+	return NULL;
+}
+
+static void token_endpoint_start(struct token_endpoint *e)
+{
+	e->listener = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0};
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t len = sizeof sin;
+	ck_assert_int_eq(bind(e->listener, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(listen(e->listener, 16), 0);
+	ck_assert_int_eq(getsockname(e->listener, (struct sockaddr *)&sin, &len), 0);
+	e->port = ntohs(sin.sin_port);
+	e->thread = g_thread_new("token-endpoint", serve_tokens, e);
+}
+
+static void token_endpoint_stop(struct token_endpoint *e)
+{
+	g_atomic_int_set(&e->stop, 1);
+	shutdown(e->listener, SHUT_RDWR);
+	g_thread_join(e->thread);
+	close(e->listener);
+}
+
+START_TEST(test_xoauth2)
+{
+	struct token_endpoint endpoint = {0};
+	token_endpoint_start(&endpoint);
+	g_autofree char *oauth_dir = tu_make_tempdir();
+	ck_assert_int_eq(chmod(oauth_dir, 0755), 0);
+	g_autofree char *settings =
+		g_strdup_printf("introspection_mode = auth\n"
+				"introspection_url = http://127.0.0.1:%u/introspect\n"
+				"username_attribute = email\n",
+				endpoint.port);
+	g_autofree char *settings_path = tu_write_file(oauth_dir, "oauth2.conf.ext", settings);
+	ck_assert_int_eq(chmod(settings_path, 0644), 0);
+	g_autofree char *extra = g_strdup_printf("auth_mechanisms = plain login xoauth2\n"
+						 "passdb {\n  driver = oauth2\n  args = %s\n}\n",
+						 settings_path);
+	tu_dovecot_free(dovecot);
+	dovecot = tu_dovecot_start(extra);
+	g_free(url);
+	url = tu_dovecot_url(dovecot, TRUE);
+	deliver(1, 1);
+
+	struct canary_imap_options options = options_for(url);
+	options.password = NULL;
+	options.oauth2_token = "good-token";
+	g_autoptr(GError) error = NULL;
+	{
+		g_autoptr(canary_imap) imap = canary_imap_new(&options, &error);
+		g_autoptr(GArray) list = canary_imap_list(imap, 0, &error);
+		ck_assert_msg(list != NULL, "%s", error ? error->message : "");
+		ck_assert_uint_eq(list->len, 1);
+	}
+	options.oauth2_token = "expired-token";
+	g_autoptr(GError) refused = status_error(&options);
+	assert_imap_error(refused, CANARY_IMAP_ERROR_AUTH);
+	ck_assert_ptr_null(strstr(refused->message, "expired-token"));
+	token_endpoint_stop(&endpoint);
+	tu_rmtree(oauth_dir);
+}
+END_TEST
+
 /* --- Parsers ---------------------------------------------------------------- */
 
 static gboolean parse_status(const char *text, struct canary_imap_status *status)
@@ -575,6 +687,12 @@ static Suite *imap_suite(void)
 	tcase_add_test(server, test_missing_uid_is_refused);
 	tcase_add_test(server, test_trace_hides_credentials);
 	suite_add_tcase(s, server);
+
+	TCase *oauth = tcase_create("xoauth2");
+	tcase_add_checked_fixture(oauth, setup, teardown);
+	tcase_set_timeout(oauth, 120);
+	tcase_add_test(oauth, test_xoauth2);
+	suite_add_tcase(s, oauth);
 
 	TCase *parsers = tcase_create("parsers");
 	tcase_add_test(parsers, test_parse_status);

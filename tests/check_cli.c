@@ -175,6 +175,12 @@ START_TEST(test_import_mixed_folder_twice)
 	ck_assert_uint_eq(g_strv_length(lines), quarantined + 3);
 	for (guint i = 0; lines[i] != NULL; i++)
 		ck_assert_uint_le(strlen(lines[i]), 100);
+	ck_assert_ptr_nonnull(strstr(lines[0], "PSEUDONYM"));
+
+	/* Filed cases show their sender's pseudonym. */
+	g_autofree char *all = NULL;
+	ck_assert_int_eq(canary(&all, NULL, "list", "--status", "new", NULL), 0);
+	ck_assert(g_regex_match_simple(" P-[0-9A-Z]{4}-[0-9A-Z]{4} ", all, 0, 0));
 
 	struct stat st;
 	g_autofree char *db = g_build_filename(tmpdir, "state", "canary.db", NULL);

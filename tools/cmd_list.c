@@ -50,19 +50,19 @@ static void print_json(GPtrArray *cases)
 	puts(text);
 }
 
-/* Prints CASES as a table that fits 100 columns. */
+/* Prints CASES as a table that fits 100 columns (the received date is UTC). */
 static void print_table(GPtrArray *cases)
 {
-	printf("%-14s %-16s %-20s %-11s %4s %6s  %s\n", "REF", "RECEIVED (UTC)", "SECTION",
-	       "STATUS", "ATT", "SIZE", "QUARANTINE");
+	printf("%-14s %-10s %-20s %-11s %-11s %3s %6s  %s\n", "REF", "RECEIVED", "SECTION",
+	       "STATUS", "PSEUDONYM", "ATT", "SIZE", "QUARANTINE");
 	for (guint i = 0; i < cases->len; i++) {
 		const struct canary_case *c = cases->pdata[i];
 		g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(c->received_at);
 		g_autofree char *received =
-			dt != NULL ? g_date_time_format(dt, "%Y-%m-%d %H:%M") : g_strdup("?");
+			dt != NULL ? g_date_time_format(dt, "%Y-%m-%d") : g_strdup("?");
 		g_autofree char *size = cli_format_size(c->size);
-		printf("%-14s %-16s %-20s %-11s %4u %6s  %s\n", c->ref, received, c->section,
-		       c->status, c->attachments, size,
+		printf("%-14s %-10s %-20s %-11s %-11s %3u %6s  %s\n", c->ref, received, c->section,
+		       c->status, c->pseudonym != NULL ? c->pseudonym : "-", c->attachments, size,
 		       c->quarantine_reason != NULL ? c->quarantine_reason : "");
 	}
 	printf("%u case%s\n", cases->len, cases->len == 1 ? "" : "s");

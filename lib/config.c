@@ -75,9 +75,10 @@ static const struct key_spec keys[] = {
 	 "one of error, warning, notice, info, debug"},
 	{"keys", "custodian_public", T_FILE, NULL, NO_BOUNDS, TRUE, AT(keys.custodian_public),
 	 "the path of the custodian's public key (.pub, from canary keygen)"},
-	{"keys", "default_section_public", T_FILE, NULL, NO_BOUNDS, TRUE,
+	{"keys", "default_section_public", T_FILE, NULL, NO_BOUNDS, FALSE,
 	 AT(keys.default_section_public),
-	 "the path of the receiving section's public key (.pub, from canary keygen)"},
+	 "the path of the receiving section's public key (.pub, from canary keygen); needed "
+	 "without [routing] rules"},
 	{"keys", "triage_public", T_FILE, NULL, NO_BOUNDS, FALSE, AT(keys.triage_public),
 	 "the path of the triage officers' public key (.pub, from canary keygen)"},
 	{"keys", "pseudonym_key", T_FILE, NULL, NO_BOUNDS, TRUE, AT(keys.pseudonym_key),
@@ -106,6 +107,12 @@ static const struct key_spec keys[] = {
 	{"imap", "io_timeout", T_DURATION, "120s", 1, 3600, FALSE, AT(imap.io_timeout),
 	 "a duration such as 120s (1s to 1h)"},
 	{"imap", "trace", T_BOOL, "false", NO_BOUNDS, FALSE, AT(imap.trace), "true or false"},
+	{"routing", "rules", T_FILE, NULL, NO_BOUNDS, FALSE, AT(routing.rules),
+	 "the routing rules file (see canary-routing.conf(5))"},
+	{"routing", "default_section", T_STRING, "triage", NO_BOUNDS, FALSE,
+	 AT(routing.default_section),
+	 "the section of the routing rules that takes cases with no "
+	 "signal"},
 };
 
 /* Returns TRUE if GROUP must be present: [keys] always; [imap] is optional,
@@ -208,6 +215,7 @@ void canary_config_free(struct canary_config *config)
 {
 	if (config == NULL)
 		return;
+	canary_routing_free(config->rules);
 	g_free(config->path);
 	g_free(config->dir);
 	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
@@ -574,6 +582,13 @@ static void apply_keys(GKeyFile *kf, struct canary_config *config, struct proble
 	    config->imap.oauth2_token_file == NULL)
 		key_problem(p, find_spec("imap", "password_file"),
 			    "neither password_file nor oauth2_token_file is set");
+	/* Each section has its own key once there are routing rules; before,
+	 * every case is sealed to one section key. */
+	if (config->routing.rules == NULL && config->keys.default_section_public == NULL)
+		key_problem(p, find_spec("keys", "default_section_public"), "not set");
+	if (config->routing.rules != NULL && p->lines->len == 0)
+		config->rules = canary_routing_load(config->routing.rules,
+						    config->routing.default_section, p->lines);
 }
 
 /* Returns a new config for PATH with its directory and default limits. */
@@ -672,4 +687,13 @@ struct canary_config *canary_config_load(const char *path, GError **error)
 		return NULL;
 	return canary_config_load_data(path, g_mapped_file_get_contents(mapped),
 				       g_mapped_file_get_length(mapped), error);
+}
+
+const char *canary_config_section_key(const struct canary_config *config, const char *section)
+{
+	if (section == NULL || *section == '\0')
+		return NULL;
+	if (config->rules != NULL)
+		return canary_routing_section_key(config->rules, section);
+	return config->keys.default_section_public;
 }

@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "mail.h"
+#include "route.h"
 
 #define CANARY_CONFIG_DEFAULT_PATH CANARY_SYSCONFDIR "/canary/canary.conf"
 
@@ -34,7 +35,7 @@ struct canary_config {
 	} logging;
 
 	struct {
-		char *custodian_public;       /* absolute paths; NULL if unset */
+		char *custodian_public; /* absolute paths; NULL if unset */
 		char *default_section_public;
 		char *triage_public;
 		char *pseudonym_key;
@@ -49,12 +50,18 @@ struct canary_config {
 		char *pinned_public_key;
 		char *processed_folder;
 		char *quarantine_folder;
-		guint64 poll_interval;   /* seconds */
+		guint64 poll_interval; /* seconds */
 		guint64 batch_size;
 		guint64 connect_timeout; /* seconds */
 		guint64 io_timeout;      /* seconds */
 		gboolean trace;
 	} imap;
+
+	struct {
+		char *rules;           /* absolute path of routing.conf, or NULL */
+		char *default_section; /* where cases with no signal go */
+	} routing;
+	struct canary_routing *rules; /* loaded from routing.rules; NULL without */
 };
 
 /* One key the loader knows, for documentation checks. */
@@ -101,5 +108,10 @@ struct canary_config *canary_config_load_data(const char *path, const char *data
 
 /* Resolves PATH against DIR unless it is absolute. Returns a new string. */
 char *canary_config_resolve_file(const char *dir, const char *path);
+
+/* The public key file cases of SECTION are sealed to: the section's own key
+ * once routing rules are configured, else [keys] default_section_public for
+ * every section. NULL if SECTION is not a known section. Owned by CONFIG. */
+const char *canary_config_section_key(const struct canary_config *config, const char *section);
 
 #endif

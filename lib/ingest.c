@@ -2,36 +2,40 @@
  * then by content hash), then parse, then write the case and its fields. */
 #include "ingest.h"
 
+#include <string.h>
 #include <sys/stat.h>
 
 #include "envelope.h"
 #include "identity.h"
+#include "route.h"
 #include "seal.h"
 
-G_DEFINE_QUARK(canary-ingest-error-quark, canary_ingest_error)
+G_DEFINE_QUARK(canary - ingest - error - quark, canary_ingest_error)
 
-/* Until routing exists every case goes to the default queue. */
+/* Without routing rules every case goes to one queue. */
 #define DEFAULT_SECTION "triage"
-#define DEFAULT_RULE "default"
 
 /* Dates a sender wrote before this, or more than a day ahead of us, are not
  * believed. */
 #define EARLIEST_BELIEVABLE_DATE 631152000 /* 1990-01-01 */
-#define FUTURE_SLACK (24 * 3600)
+#define FUTURE_SLACK             (24 * 3600)
 
 struct canary_ingest {
 	const struct canary_config *config;
 	struct canary_store *store;
 	/* Public keys only: the pipeline can seal but never open. */
-	struct canary_public_key *custodian, *triage, *section;
+	struct canary_public_key *custodian, *triage;
+	/* Without routing rules: the one section key ([keys]
+	 * default_section_public); with them: section name -> its key. */
+	struct canary_public_key *section;
+	GHashTable *section_keys;
 	struct canary_pseudonym_key *pseudonym_key;
 	char *actor;
 };
 
 /* Loads the public key at PATH, naming the config key on failure. */
 static struct canary_public_key *load_public(const struct canary_config *config,
-					     const char *key_name, const char *path,
-					     GError **error)
+					     const char *key_name, const char *path, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	struct canary_public_key *key = canary_key_load_public(path, &local);
@@ -54,10 +58,27 @@ struct canary_ingest *canary_ingest_new(const struct canary_config *config,
 		load_public(config, "custodian_public", config->keys.custodian_public, error);
 	if (ingest->custodian == NULL)
 		goto fail;
-	ingest->section = load_public(config, "default_section_public",
-				      config->keys.default_section_public, error);
-	if (ingest->section == NULL)
-		goto fail;
+	if (config->rules != NULL) {
+		ingest->section_keys =
+			g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+		const char *const *sections = canary_routing_sections(config->rules);
+		for (gsize i = 0; sections[i] != NULL; i++) {
+			const char *path = canary_routing_section_key(config->rules, sections[i]);
+			struct canary_public_key *key = canary_key_load_public(path, &local);
+			if (key == NULL) {
+				g_set_error(error, CANARY_INGEST_ERROR, CANARY_INGEST_ERROR_SETUP,
+					    "%s: [section %s] public_key: %s",
+					    config->routing.rules, sections[i], local->message);
+				goto fail;
+			}
+			g_hash_table_insert(ingest->section_keys, g_strdup(sections[i]), key);
+		}
+	} else {
+		ingest->section = load_public(config, "default_section_public",
+					      config->keys.default_section_public, error);
+		if (ingest->section == NULL)
+			goto fail;
+	}
 	if (config->keys.triage_public != NULL) {
 		ingest->triage =
 			load_public(config, "triage_public", config->keys.triage_public, error);
@@ -93,6 +114,8 @@ void canary_ingest_free(struct canary_ingest *ingest)
 	g_free(ingest->custodian);
 	g_free(ingest->triage);
 	g_free(ingest->section);
+	if (ingest->section_keys != NULL)
+		g_hash_table_unref(ingest->section_keys);
 	canary_pseudonym_key_free(ingest->pseudonym_key);
 	g_free(ingest->actor);
 	g_free(ingest);
@@ -108,7 +131,7 @@ void canary_ingest_result_clear(struct canary_ingest_result *result)
 static gint64 pick_received_at(const struct canary_ingest_source *source,
 			       const struct canary_mail *mail, gint64 now)
 {
-	const gint64 candidates[] = { source->received_at, mail->received_date, mail->date };
+	const gint64 candidates[] = {source->received_at, mail->received_date, mail->date};
 	for (size_t i = 0; i < G_N_ELEMENTS(candidates); i++) {
 		gint64 t = candidates[i];
 		if (t >= EARLIEST_BELIEVABLE_DATE && t <= now + FUTURE_SLACK)
@@ -176,15 +199,17 @@ static void free_names(char **names, guint n)
  * attachments to the section (and triage). */
 static gboolean seal_case(struct canary_ingest *ingest, gint64 case_id,
 			  const struct canary_mail *mail, const struct canary_identity *identity,
-			  const char *pseudonym, GError **error)
+			  const char *pseudonym, const char *section, const char *routing,
+			  GError **error)
 {
 	struct canary_envelope_recipients to = {
-		.section = ingest->section,
+		.section = ingest->section_keys != NULL
+				   ? g_hash_table_lookup(ingest->section_keys, section)
+				   : ingest->section,
 		.triage = ingest->triage,
 		.custodian = ingest->custodian,
 	};
-	if (!canary_envelope_seal_identity(ingest->store, case_id, &to, identity, mail->raw,
-					   error))
+	if (!canary_envelope_seal_identity(ingest->store, case_id, &to, identity, mail->raw, error))
 		return FALSE;
 	if (mail->quarantine != CANARY_QUARANTINE_NONE)
 		return TRUE; /* the custodian alone decides what becomes of it */
@@ -196,7 +221,7 @@ static gboolean seal_case(struct canary_ingest *ingest, gint64 case_id,
 	char *text = canary_identity_scrub(identity, mail->text, shown);
 	char **names = scrub_names(identity, shown, mail->attachments);
 	gboolean ok = canary_envelope_seal_content(ingest->store, case_id, &to, subject, text,
-						   mail->attachments, names, NULL, error);
+						   mail->attachments, names, routing, error);
 	// Wipe after sealing: these are the only plaintext copies we made.
 	canary_wipe_free(subject);
 	canary_wipe_free(text);
@@ -208,7 +233,7 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 			       const struct canary_ingest_source *source,
 			       struct canary_ingest_result *result_r, GError **error)
 {
-	*result_r = (struct canary_ingest_result){ 0 };
+	*result_r = (struct canary_ingest_result){0};
 	gsize size = 0;
 	const void *data = g_bytes_get_data(raw, &size);
 	guint8 hash[32];
@@ -233,13 +258,23 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 			? canary_seal_pseudonym(ingest->pseudonym_key, identity->primary)
 			: NULL;
 	gboolean quarantined = mail->quarantine != CANARY_QUARANTINE_NONE;
+	/* Quarantined mail is not read for routing: it waits for the custodian
+	 * in the default queue. */
+	g_autoptr(canary_route) route = ingest->config->rules != NULL && !quarantined
+						? canary_route_mail(ingest->config->rules, mail)
+						: NULL;
+	g_autofree char *routing = route != NULL ? canary_route_describe(route) : NULL;
+	const char *section = route != NULL ? route->section
+			      : ingest->config->rules != NULL
+				      ? canary_routing_default_section(ingest->config->rules)
+				      : DEFAULT_SECTION;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	struct canary_case_new c = {
 		.received_at = pick_received_at(source, mail, now),
 		.ingested_at = now,
-		.section = DEFAULT_SECTION,
+		.section = section,
 		.status = quarantined ? CANARY_STATUS_QUARANTINED : CANARY_STATUS_NEW,
-		.rule = DEFAULT_RULE,
+		.rule = route != NULL ? route->rule : CANARY_RULE_DEFAULT,
 		.quarantine_reason = canary_quarantine_name(mail->quarantine),
 		.pseudonym = pseudonym,
 		.size = (gint64)size,
@@ -256,7 +291,10 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 	result_r->ref = ref;
 	result_r->outcome = quarantined ? CANARY_INGEST_QUARANTINED : CANARY_INGEST_FILED;
 	result_r->quarantine = mail->quarantine;
-	return seal_case(ingest, id, mail, identity, pseudonym, error) &&
+	gboolean sealed = seal_case(ingest, id, mail, identity, pseudonym, section, routing, error);
+	if (routing != NULL)
+		canary_wipe(routing, strlen(routing)); /* it quotes the message */
+	return sealed &&
 	       canary_store_add_event(ingest->store, ref, ingest->actor,
 				      quarantined ? "quarantined" : "filed",
 				      quarantined ? c.quarantine_reason : c.section, error);

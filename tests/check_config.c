@@ -87,7 +87,9 @@ struct bad_file {
 static const struct bad_file bad_files[] = {
 	/* Unknown groups and keys, with the names that are known. */
 	{KEYS_BLOCK "[bogus]\nx = 1\n", CANARY_CONFIG_ERROR_INVALID, 1,
-	 "[bogus]: unknown group; expected [store], [limits], [logging], [keys] or [imap]", NULL},
+	 "[bogus]: unknown group; expected [store], [limits], [logging], [keys], [imap] or "
+	 "[routing]",
+	 NULL},
 	{KEYS_BLOCK "[store]\ndatabse = x.db\n", CANARY_CONFIG_ERROR_INVALID, 1,
 	 "[store] databse: unknown key; expected database or group", NULL},
 	{KEYS_BLOCK "[limits]\nmax_size = 5M\n", CANARY_CONFIG_ERROR_INVALID, 1,
@@ -243,7 +245,7 @@ START_TEST(test_many_errors_at_once)
 	ck_assert(g_error_matches(error, CANARY_CONFIG_ERROR, CANARY_CONFIG_ERROR_INVALID));
 	static const char *const expected[] = {
 		"[limits] max_parts: given twice (lines 9 and 11)",
-		"[routing]: unknown group",
+		"[routing] rule: unknown key",
 		"[store] databse: unknown key",
 		"[limits] max_message_size: '50 MB' is not a size",
 		"[limits] max_mime_depth: '0' is out of range",
@@ -594,6 +596,24 @@ static char *shipped_config(void)
 START_TEST(test_shipped_config_loads)
 {
 	g_autofree char *text = shipped_config();
+	/* Beside it: the shipped routing rules and a key for each section. */
+	g_autofree char *rules_path =
+		g_build_filename(CANARY_SOURCE_DIR, "conf", "routing.conf", NULL);
+	g_autofree char *rules = NULL;
+	ck_assert(g_file_get_contents(rules_path, &rules, NULL, NULL));
+	g_free(tu_write_file(tmpdir, "routing.conf", rules));
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	ck_assert(g_key_file_load_from_data(kf, rules, -1, G_KEY_FILE_NONE, NULL));
+	g_auto(GStrv) groups = g_key_file_get_groups(kf, NULL);
+	g_autofree char *keys = g_build_filename(tmpdir, "keys", NULL);
+	for (gsize i = 0; groups[i] != NULL; i++) {
+		if (!g_str_has_prefix(groups[i], "section "))
+			continue;
+		g_autofree char *name = g_strdup_printf("%s.pub", groups[i] + 8);
+		g_autofree char *key = g_build_filename(keys, name, NULL);
+		if (!g_file_test(key, G_FILE_TEST_EXISTS))
+			g_free(tu_write_file(keys, name, "placeholder\n"));
+	}
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_config) config = load_text(text, &error);
 	ck_assert_msg(config != NULL, "%s", error ? error->message : "");
@@ -616,7 +636,9 @@ START_TEST(test_shipped_config_in_tree)
 	g_auto(GStrv) lines = g_strsplit(error->message, "\n", -1);
 	for (size_t i = 0; lines[i] != NULL; i++)
 		ck_assert_msg(strstr(lines[i], ": no such file; expected") != NULL, "%s", lines[i]);
-	ck_assert_uint_eq(g_strv_length(lines), 4);
+	/* custodian_public, pseudonym_key, password_file (the section keys of
+	 * routing.conf are checked once these exist). */
+	ck_assert_uint_eq(g_strv_length(lines), 3);
 }
 END_TEST
 

@@ -31,7 +31,6 @@ int tu_run_suite(Suite *suite);
 /* Counts occurrences of NEEDLE (LEN bytes) in the file at PATH. 0 if absent. */
 guint tu_count_in_file(const char *path, const void *needle, gsize len);
 
-#endif
 
 /* A complete canary set-up in DIR for tests: keys/ with key pairs
  * "custodian", "section", "triage" and "other" (passphrase "test
@@ -41,3 +40,5 @@ guint tu_count_in_file(const char *path, const void *needle, gsize len);
 char *tu_make_canary_home(const char *dir, gboolean with_triage, const char *extra_config);
 
 #define TU_PASSPHRASE "test passphrase"
+
+#endif

@@ -14,6 +14,7 @@ static const struct cli_command commands[] = {
 	{"attachment", "Write an attachment of a case into a directory", cmd_attachment},
 	{"reveal", "Show who sent a case (custodian key)", cmd_reveal},
 	{"keygen", "Make a key pair or a pseudonym key", cmd_keygen},
+	{"route", "Show which section a message would go to, and why", cmd_route},
 	{"check-config", "Validate the configuration", cmd_check_config},
 };
 

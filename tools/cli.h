@@ -60,7 +60,6 @@ char *cli_format_time(gint64 t);
 /* Formats a byte count for tables: "812", "12K", "3.4M". New string. */
 char *cli_format_size(gint64 bytes);
 
-#endif
 
 /* --- Secrets and untrusted text (for commands that open sealed cases) --- */
 
@@ -110,3 +109,5 @@ struct cli_session {
 int cli_session_open(struct cli_session *session, const struct cli_common *common, const char *ref,
 		     const char *key_path, const char *passphrase_file);
 void cli_session_close(struct cli_session *session);
+
+#endif

@@ -9,5 +9,6 @@ int cmd_keygen(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_reveal(int argc, char **argv);
 int cmd_attachment(int argc, char **argv);
+int cmd_route(int argc, char **argv);
 
 #endif

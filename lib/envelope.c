@@ -19,6 +19,10 @@ G_DEFINE_QUARK(canary - envelope - error - quark, canary_envelope_error)
 #define FIELD_IDENTITY      "identity"
 #define FIELD_RAW           "raw"
 
+/* Notes: "note.N" under its own key, "key/note.N/section" and ".../triage". */
+#define NOTE_VERSION 1
+#define NOTE_TYPE    "(yxss)"
+
 #define MANIFEST_VERSION 1
 #define MANIFEST_TYPE    "(ya(msst))"
 
@@ -313,10 +317,173 @@ struct canary_identity *canary_envelope_open_identity(struct canary_store *store
 	return g_steal_pointer(&identity);
 }
 
+/* The field names of note NUMBER: its ciphertext and its two sealed keys. */
+static char *note_field(guint number)
+{
+	return g_strdup_printf("note.%u", number);
+}
+
+static char *note_key_field(guint number, const char *recipient)
+{
+	return g_strdup_printf("key/note.%u/%s", number, recipient);
+}
+
+/* TRUE when note NUMBER exists. */
+static gboolean note_exists(struct canary_store *store, gint64 case_id, guint number,
+			    gboolean *exists_r, GError **error)
+{
+	g_autofree char *field = note_field(number);
+	g_autoptr(GError) local = NULL;
+	g_autoptr(GBytes) blob = canary_store_get_blob(store, case_id, field, &local);
+	*exists_r = blob != NULL;
+	if (blob == NULL &&
+	    !g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND)) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Opens the key of note NUMBER with SECRET: NULL without an error when
+ * SECRET is neither its section nor its triage recipient. */
+static struct canary_content_key *open_note_key(struct canary_store *store, gint64 case_id,
+						guint number,
+						const struct canary_secret_key *secret,
+						gboolean *section_r, GError **error)
+{
+	static const char *const recipients[] = {"section", "triage"};
+	for (size_t i = 0; i < G_N_ELEMENTS(recipients); i++) {
+		g_autofree char *field = note_key_field(number, recipients[i]);
+		GError *local = NULL;
+		struct canary_content_key *key = try_key(store, case_id, field, secret, &local);
+		if (local != NULL) {
+			g_propagate_error(error, local);
+			return NULL;
+		}
+		if (key != NULL) {
+			if (section_r != NULL)
+				*section_r = i == 0;
+			return key;
+		}
+	}
+	return NULL;
+}
+
+void canary_case_note_free(struct canary_case_note *note)
+{
+	if (note == NULL)
+		return;
+	canary_wipe_free(note->author);
+	canary_wipe_free(note->text);
+	g_free(note);
+}
+
+gboolean canary_envelope_seal_note(struct canary_store *store, gint64 case_id,
+				   const struct canary_envelope_recipients *to, const char *author,
+				   gint64 at, const char *text, guint *number_r, GError **error)
+{
+	guint number = 1;
+	for (gboolean exists = TRUE;; number++) {
+		if (!note_exists(store, case_id, number, &exists, error))
+			return FALSE;
+		if (!exists)
+			break;
+	}
+	g_autoptr(canary_content_key) key = canary_content_key_new();
+	g_autofree char *section_field = note_key_field(number, "section");
+	if (!put_key(store, case_id, section_field, key, to->section, error))
+		return FALSE;
+	if (to->triage != NULL) {
+		g_autofree char *triage_field = note_key_field(number, "triage");
+		if (!put_key(store, case_id, triage_field, key, to->triage, error))
+			return FALSE;
+	}
+	g_autoptr(GVariant) record = g_variant_ref_sink(
+		g_variant_new(NOTE_TYPE, (guint8)NOTE_VERSION, at, author, text));
+	g_autofree char *field = note_field(number);
+	gboolean ok = put_sealed(store, case_id, key, field, g_variant_get_data(record),
+				 g_variant_get_size(record), error);
+	canary_wipe((void *)g_variant_get_data(record), g_variant_get_size(record));
+	if (ok)
+		*number_r = number;
+	return ok;
+}
+
+/* Decrypts note NUMBER with KEY into NOTE. */
+static gboolean read_note(struct canary_store *store, gint64 case_id,
+			  const struct canary_content_key *key, struct canary_case_note *note,
+			  GError **error)
+{
+	g_autofree char *field = note_field(note->number);
+	g_autoptr(GBytes) plain = get_sealed(store, case_id, key, field, FALSE, error);
+	if (plain == NULL)
+		return FALSE;
+	g_autoptr(GVariant) v = g_variant_ref_sink(
+		g_variant_new_from_bytes(G_VARIANT_TYPE(NOTE_TYPE), plain, FALSE));
+	guint8 version = 0;
+	const char *author = NULL, *text = NULL;
+	g_variant_get(v, "(yx&s&s)", &version, &note->at, &author, &text);
+	if (version != NOTE_VERSION) {
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+			    "note %u is of version %u, not known to this canary", note->number,
+			    version);
+		return FALSE;
+	}
+	note->author = g_strdup(author);
+	note->text = g_strdup(text);
+	return TRUE;
+}
+
+GPtrArray *canary_envelope_open_notes(struct canary_store *store, gint64 case_id,
+				      const struct canary_secret_key *secret, GError **error)
+{
+	g_autoptr(GPtrArray) notes =
+		g_ptr_array_new_with_free_func((GDestroyNotify)canary_case_note_free);
+	for (guint number = 1;; number++) {
+		gboolean exists = FALSE;
+		if (!note_exists(store, case_id, number, &exists, error))
+			return NULL;
+		if (!exists)
+			break;
+		struct canary_case_note *note = g_new0(struct canary_case_note, 1);
+		note->number = number;
+		g_ptr_array_add(notes, note);
+		GError *local = NULL;
+		g_autoptr(canary_content_key) key =
+			open_note_key(store, case_id, number, secret, NULL, &local);
+		if (local != NULL) {
+			g_propagate_error(error, local);
+			return NULL;
+		}
+		if (key != NULL && !read_note(store, case_id, key, note, error))
+			return NULL;
+	}
+	return g_steal_pointer(&notes);
+}
+
 gboolean canary_envelope_reseal_section(struct canary_store *store, gint64 case_id,
 					const struct canary_secret_key *secret,
 					const struct canary_public_key *new_section, GError **error)
 {
 	g_autoptr(canary_content_key) key = open_content_key(store, case_id, secret, error);
-	return key != NULL && put_key(store, case_id, FIELD_KEY_SECTION, key, new_section, error);
+	if (key == NULL || !put_key(store, case_id, FIELD_KEY_SECTION, key, new_section, error))
+		return FALSE;
+	for (guint number = 1;; number++) {
+		gboolean exists = FALSE;
+		if (!note_exists(store, case_id, number, &exists, error))
+			return FALSE;
+		if (!exists)
+			return TRUE;
+		GError *local = NULL;
+		g_autoptr(canary_content_key) note_key =
+			open_note_key(store, case_id, number, secret, NULL, &local);
+		if (local != NULL) {
+			g_propagate_error(error, local);
+			return FALSE;
+		}
+		g_autofree char *field = note_key_field(number, "section");
+		if (note_key != NULL &&
+		    !put_key(store, case_id, field, note_key, new_section, error))
+			return FALSE;
+	}
 }

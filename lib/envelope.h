@@ -81,11 +81,36 @@ struct canary_identity *canary_envelope_open_identity(struct canary_store *store
 						      GBytes **raw_r, GError **error);
 
 /* Re-seals the content key of CASE_ID, opened with SECRET, to NEW_SECTION
- * (replacing the old section's sealed key). */
+ * (replacing the old section's sealed key), and likewise the key of every
+ * note SECRET opens. */
 gboolean canary_envelope_reseal_section(struct canary_store *store, gint64 case_id,
 					const struct canary_secret_key *secret,
 					const struct canary_public_key *new_section,
 					GError **error);
+
+/* A note an officer added to a case. Sealed like the content, each under
+ * its own key ("note.N", N from 1) sealed to the section and triage keys;
+ * the plaintext holds author, time and text. */
+struct canary_case_note {
+	guint number; /* 1, 2, ... */
+	gint64 at;    /* Unix UTC; 0 when not opened */
+	char *author; /* NULL when not opened */
+	char *text;   /* NULL when the key given does not open this note; wiped */
+};
+void canary_case_note_free(struct canary_case_note *note);
+
+/* Seals TEXT, written by AUTHOR at AT, as the next note of CASE_ID under a
+ * new key sealed to TO->section and TO->triage (if any). Returns its number
+ * in *NUMBER_R. Run inside a transaction. */
+gboolean canary_envelope_seal_note(struct canary_store *store, gint64 case_id,
+				   const struct canary_envelope_recipients *to, const char *author,
+				   gint64 at, const char *text, guint *number_r, GError **error);
+
+/* Opens the notes of CASE_ID with SECRET (a section or triage key). Returns
+ * a new array of struct canary_case_note *, oldest first, with TEXT NULL for
+ * notes SECRET does not open; empty when there are none. */
+GPtrArray *canary_envelope_open_notes(struct canary_store *store, gint64 case_id,
+				      const struct canary_secret_key *secret, GError **error);
 
 typedef struct canary_case_content canary_case_content;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_case_content, canary_case_content_free)

@@ -77,6 +77,9 @@ static const char *const migrations[] = {
 	"CREATE TABLE state ("
 	"  key TEXT PRIMARY KEY,"
 	"  value TEXT NOT NULL) WITHOUT ROWID;",
+	/* 3: the triage officers' filters and queue statistics. */
+	("CREATE INDEX cases_by_assignee ON cases (assignee, status);"
+	 "CREATE INDEX cases_by_status_received ON cases (status, received_at);"),
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == CANARY_STORE_SCHEMA_VERSION);
 
@@ -99,6 +102,13 @@ enum stmt_id {
 	STMT_LIST_EVENTS,
 	STMT_GET_STATE,
 	STMT_SET_STATE,
+	STMT_SET_ASSIGNEE,
+	STMT_SET_STATUS,
+	STMT_SET_SECTION,
+	STMT_DELETE_CASE,
+	STMT_COUNT_OPEN,
+	STMT_OLDEST_OPEN,
+	STMT_COUNT_WEEKS,
 	STMT_COUNT
 };
 
@@ -126,7 +136,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_GET_BLOB] = "SELECT data FROM case_blobs WHERE case_id = ?1 AND field = ?2",
 	[STMT_LIST] = "SELECT " CASE_COLUMNS " FROM cases "
 		      "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR section = ?2) "
-		      "AND received_at >= ?3 ORDER BY received_at, id",
+		      "AND received_at >= ?3 AND (?4 IS NULL OR assignee = ?4) "
+		      "AND (?5 = 0 OR received_at < ?5) ORDER BY received_at, id",
 	[STMT_GET_CASE] = "SELECT " CASE_COLUMNS " FROM cases WHERE ref = ?1",
 	[STMT_LAST_EVENT_HASH] = "SELECT id, hash FROM events ORDER BY id DESC LIMIT 1",
 	[STMT_INSERT_EVENT] = "INSERT INTO events (id, ref, at, actor, action, detail, prev_hash, "
@@ -135,6 +146,19 @@ static const char *const stmt_sql[STMT_COUNT] = {
 			     "FROM events WHERE ?1 IS NULL OR ref = ?1 ORDER BY id",
 	[STMT_GET_STATE] = "SELECT value FROM state WHERE key = ?1",
 	[STMT_SET_STATE] = "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)",
+	[STMT_SET_ASSIGNEE] = "UPDATE cases SET assignee = ?2 WHERE ref = ?1",
+	[STMT_SET_STATUS] = "UPDATE cases SET status = ?2 WHERE ref = ?1",
+	[STMT_SET_SECTION] = "UPDATE cases SET section = ?2 WHERE ref = ?1",
+	[STMT_DELETE_CASE] = "DELETE FROM cases WHERE ref = ?1",
+	[STMT_COUNT_OPEN] = "SELECT section, status, count(*) FROM cases "
+			    "WHERE status IN ('new', 'open') GROUP BY section, status "
+			    "ORDER BY section, status",
+	[STMT_OLDEST_OPEN] = "SELECT ref, received_at FROM cases WHERE status IN ('new', 'open') "
+			     "ORDER BY received_at, id LIMIT 1",
+	/* Day 0 (1970-01-01) was a Thursday: (day + 3) % 7 is days since Monday. */
+	[STMT_COUNT_WEEKS] = "SELECT (received_at / 86400 - (received_at / 86400 + 3) % 7) * 86400 "
+			     "AS week, count(*) FROM cases WHERE received_at >= ?1 "
+			     "GROUP BY week ORDER BY week",
 };
 
 struct canary_store {
@@ -678,6 +702,8 @@ GPtrArray *canary_store_list_cases(struct canary_store *store,
 	bind_text(s, 1, filter->status);
 	bind_text(s, 2, filter->section);
 	sqlite3_bind_int64(s, 3, filter->since);
+	bind_text(s, 4, filter->assignee);
+	sqlite3_bind_int64(s, 5, filter->before);
 
 	GPtrArray *cases = g_ptr_array_new_with_free_func((GDestroyNotify)canary_case_free);
 	int rc;
@@ -868,4 +894,161 @@ gboolean canary_store_set_state(struct canary_store *store, const char *key, con
 	bind_text(s, 1, key);
 	bind_text(s, 2, value);
 	return step_done(store, s, "recording the daemon's state", error);
+}
+
+/* Runs S (bound by the caller; ?1 is REF) as an update of exactly one case. */
+static gboolean update_case(struct canary_store *store, sqlite3_stmt *s, const char *ref,
+			    const char *doing, GError **error)
+{
+	if (!step_done(store, s, doing, error))
+		return FALSE;
+	if (sqlite3_changes(store->db) == 0) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND,
+			    "no such case %s", ref);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Sets one text column of case REF with statement ID. */
+static gboolean set_column(struct canary_store *store, enum stmt_id id, const char *ref,
+			   const char *value, const char *doing, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, id, error);
+	if (s == NULL)
+		return FALSE;
+	bind_text(s, 1, ref);
+	bind_text(s, 2, value);
+	return update_case(store, s, ref, doing, error);
+}
+
+gboolean canary_store_set_assignee(struct canary_store *store, const char *ref,
+				   const char *assignee, GError **error)
+{
+	return set_column(store, STMT_SET_ASSIGNEE, ref, assignee, "assigning a case", error);
+}
+
+gboolean canary_store_set_status(struct canary_store *store, const char *ref, const char *status,
+				 GError **error)
+{
+	if (!canary_store_status_valid(status)) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_FAILED,
+			    "status '%s': expected new, open, closed or quarantined", status);
+		return FALSE;
+	}
+	return set_column(store, STMT_SET_STATUS, ref, status, "changing a case's status", error);
+}
+
+gboolean canary_store_set_section(struct canary_store *store, const char *ref,
+				  const char *section, GError **error)
+{
+	return set_column(store, STMT_SET_SECTION, ref, section, "moving a case", error);
+}
+
+gboolean canary_store_delete_case(struct canary_store *store, const char *ref, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_DELETE_CASE, error);
+	if (s == NULL)
+		return FALSE;
+	bind_text(s, 1, ref);
+	return update_case(store, s, ref, "deleting a case", error);
+}
+
+gboolean canary_store_vacuum(struct canary_store *store, GError **error)
+{
+	if (!exec(store, "VACUUM", "vacuuming", error))
+		return FALSE;
+	/* The WAL still holds the old pages until it is checkpointed and cut. */
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(store->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	gboolean busy = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW) {
+		set_db_error(store, rc, "truncating the write-ahead log", error);
+		return FALSE;
+	}
+	if (busy) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_BUSY,
+			    "%s: truncating the write-ahead log: another process is reading; "
+			    "run the command again when it is idle",
+			    store->path);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+void canary_store_count_free(struct canary_store_count *count)
+{
+	if (count == NULL)
+		return;
+	g_free(count->section);
+	g_free(count->status);
+	g_free(count);
+}
+
+GPtrArray *canary_store_count_open(struct canary_store *store, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_COUNT_OPEN, error);
+	if (s == NULL)
+		return NULL;
+	GPtrArray *counts = g_ptr_array_new_with_free_func((GDestroyNotify)canary_store_count_free);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct canary_store_count *c = g_new0(struct canary_store_count, 1);
+		c->section = column_strdup(s, 0);
+		c->status = column_strdup(s, 1);
+		c->count = sqlite3_column_int64(s, 2);
+		g_ptr_array_add(counts, c);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		set_db_error(store, rc, "counting open cases", error);
+		g_ptr_array_unref(counts);
+		return NULL;
+	}
+	return counts;
+}
+
+gboolean canary_store_oldest_open(struct canary_store *store, char **ref_r, gint64 *received_r,
+				  GError **error)
+{
+	*ref_r = NULL;
+	*received_r = 0;
+	sqlite3_stmt *s = stmt(store, STMT_OLDEST_OPEN, error);
+	if (s == NULL)
+		return FALSE;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*ref_r = column_strdup(s, 0);
+		*received_r = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		set_db_error(store, rc, "finding the oldest open case", error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+GArray *canary_store_count_weeks(struct canary_store *store, gint64 since, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_COUNT_WEEKS, error);
+	if (s == NULL)
+		return NULL;
+	sqlite3_bind_int64(s, 1, since);
+	GArray *weeks = g_array_new(FALSE, FALSE, sizeof(gint64));
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		gint64 pair[2] = {sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1)};
+		g_array_append_vals(weeks, pair, 2);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		set_db_error(store, rc, "counting cases per week", error);
+		g_array_unref(weeks);
+		return NULL;
+	}
+	return weeks;
 }

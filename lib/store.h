@@ -19,7 +19,7 @@ enum canary_store_error {
 };
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define CANARY_STORE_SCHEMA_VERSION 2
+#define CANARY_STORE_SCHEMA_VERSION 3
 
 /* Case statuses, as stored. */
 #define CANARY_STATUS_NEW "new"
@@ -104,9 +104,11 @@ struct canary_case {
 void canary_case_free(struct canary_case *c);
 
 struct canary_case_filter {
-	const char *status;  /* NULL: any */
-	const char *section; /* NULL: any */
-	gint64 since;        /* received at or after; 0: any */
+	const char *status;   /* NULL: any */
+	const char *section;  /* NULL: any */
+	gint64 since;         /* received at or after; 0: any */
+	const char *assignee; /* NULL: any */
+	gint64 before;        /* received before; 0: any */
 };
 
 /* Returns the cases matching FILTER (NULL: all), oldest first, as a new array
@@ -118,6 +120,47 @@ GPtrArray *canary_store_list_cases(struct canary_store *store,
  * ("no such case R-2026-000999"). Free with canary_case_free(). */
 struct canary_case *canary_store_get_case(struct canary_store *store, const char *ref,
 					  GError **error);
+
+/* Updates one clear column of case REF (assignee NULL: nobody). STATUS must
+ * be valid. NOT_FOUND ("no such case R-...") when REF is absent. */
+gboolean canary_store_set_assignee(struct canary_store *store, const char *ref,
+				   const char *assignee, GError **error);
+gboolean canary_store_set_status(struct canary_store *store, const char *ref, const char *status,
+				 GError **error);
+gboolean canary_store_set_section(struct canary_store *store, const char *ref, const char *section,
+				  GError **error);
+
+/* Deletes case REF with its sealed blobs and sources (its history stays).
+ * With secure_delete the freed pages are zeroed; run canary_store_vacuum()
+ * afterwards so nothing of them survives in free pages or the WAL. */
+gboolean canary_store_delete_case(struct canary_store *store, const char *ref, GError **error);
+
+/* VACUUMs the database, then checkpoints and truncates the WAL. Outside a
+ * transaction. */
+gboolean canary_store_vacuum(struct canary_store *store, GError **error);
+
+/* --- Queue statistics: metadata only ------------------------------------- */
+
+/* Open (new or open) cases of one section and status. */
+struct canary_store_count {
+	char *section, *status;
+	gint64 count;
+};
+void canary_store_count_free(struct canary_store_count *count);
+
+/* Returns the open cases counted per section and status, by section then
+ * status, as a new array of struct canary_store_count *. */
+GPtrArray *canary_store_count_open(struct canary_store *store, GError **error);
+
+/* The oldest open (new or open) case: TRUE with its new reference in
+ * *REF_R (NULL when there is none) and its receipt time in *RECEIVED_R. */
+gboolean canary_store_oldest_open(struct canary_store *store, char **ref_r, gint64 *received_r,
+				  GError **error);
+
+/* Cases received at or after SINCE, counted per ISO week (weeks start on
+ * Monday 00:00 UTC). Returns a new array of gint64 pairs {week start, count},
+ * oldest first; weeks without cases are absent. */
+GArray *canary_store_count_weeks(struct canary_store *store, gint64 since, GError **error);
 
 /* --- The case history: append-only, hash-chained ------------------------ */
 

@@ -395,6 +395,12 @@ START_TEST(test_route_command_and_sections_sealed_apart)
 		ck_assert_int_eq(canary(config, &shown, NULL, "show", ref, "--key", opens,
 					"--passphrase-file", pass, NULL),
 				 0);
+		/* The terms that routed it are sealed with it, and shown. */
+		if (strcmp(section, "mena") == 0)
+			ck_assert_msg(
+				strstr(shown, "Routing:\n  mena (10): Egypt (country Egypt)") !=
+					NULL,
+				"%s", shown);
 		ck_assert_int_eq(canary(config, NULL, &refused, "show", ref, "--key", not_opens,
 					"--passphrase-file", pass, NULL),
 				 6);

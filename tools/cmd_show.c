@@ -40,6 +40,18 @@ static void print_content(const struct canary_case_content *content)
 	cli_print_untrusted(stdout, content->text, strlen(content->text));
 	if (content->text[0] != '\0' && !g_str_has_suffix(content->text, "\n"))
 		fputc('\n', stdout);
+	if (content->routing != NULL) {
+		/* The terms that routed the case, sealed with it (canary route). */
+		fputs("\nRouting:\n", stdout);
+		g_auto(GStrv) lines = g_strsplit(content->routing, "\n", -1);
+		for (gsize i = 0; lines[i] != NULL; i++) {
+			if (lines[i][0] == '\0')
+				continue;
+			fputs("  ", stdout);
+			cli_print_untrusted(stdout, lines[i], strlen(lines[i]));
+			fputc('\n', stdout);
+		}
+	}
 	if (content->attachments->len == 0)
 		return;
 	printf("\nAttachments (canary attachment REF N --key KEY -o DIR):\n");
@@ -50,6 +62,36 @@ static void print_content(const struct canary_case_content *content)
 		const char *name = a->filename != NULL ? a->filename : "(no name)";
 		cli_print_untrusted(stdout, name, strlen(name));
 		printf("  %s, %s\n", a->content_type, size);
+	}
+}
+
+/* Prints the notes officers added (canary status --note), oldest first. */
+static void print_notes(const GPtrArray *notes)
+{
+	if (notes->len == 0)
+		return;
+	printf("\nNotes:\n");
+	for (guint i = 0; i < notes->len; i++) {
+		const struct canary_case_note *n = notes->pdata[i];
+		if (n->text == NULL) {
+			printf("  %u. (sealed to another key)\n", n->number);
+			continue;
+		}
+		g_autofree char *when = cli_format_time(n->at);
+		printf("  %u. %s, ", n->number, when);
+		cli_print_untrusted(stdout, n->author, strlen(n->author));
+		fputs(":\n     ", stdout);
+		/* Indent continuation lines under the first. */
+		const char *p = n->text, *end = p + strlen(p);
+		while (p < end) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			const char *stop = nl != NULL ? nl : end;
+			cli_print_untrusted(stdout, p, (gsize)(stop - p));
+			fputc('\n', stdout);
+			p = stop + (nl != NULL);
+			if (p < end)
+				fputs("     ", stdout);
+		}
 	}
 }
 
@@ -76,6 +118,7 @@ int cmd_show(int argc, char **argv)
 	}
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_case_content) content = NULL;
+	g_autoptr(GPtrArray) notes = NULL;
 	struct cli_session s;
 	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
 	if (status != CLI_EXIT_OK)
@@ -93,6 +136,12 @@ int cmd_show(int argc, char **argv)
 		status = CLI_EXIT_KEY;
 		goto out;
 	}
+	notes = canary_envelope_open_notes(s.store, s.c->id, s.key, &error);
+	if (notes == NULL) {
+		cli_error("case %s: notes: %s", s.c->ref, error->message);
+		status = CLI_EXIT_KEY;
+		goto out;
+	}
 	// Record before showing: an access that cannot be recorded does not happen.
 	if (!cli_record(s.store, s.c->ref, "show", NULL)) {
 		status = CLI_EXIT_STORE;
@@ -100,6 +149,7 @@ int cmd_show(int argc, char **argv)
 	}
 	print_metadata(s.c);
 	print_content(content);
+	print_notes(notes);
 out:
 	cli_session_close(&s);
 	return status;

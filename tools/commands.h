@@ -9,6 +9,13 @@ int cmd_keygen(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_reveal(int argc, char **argv);
 int cmd_attachment(int argc, char **argv);
+int cmd_assign(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_move(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+int cmd_purge(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 
 #endif

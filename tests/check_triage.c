@@ -1,0 +1,780 @@
+/* check_triage.c: the triage officers' commands end to end, on a real
+ * database made by canary import: list (filters, order, AGE, subjects),
+ * assign, status with sealed notes, move, history, stats, audit --verify
+ * against a tampered history, and purge leaving no sealed bytes behind. */
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "testutil.h"
+
+static char *tmpdir;
+static char *config_path;
+static char *db_path;
+static char *section_key, *triage_key, *other_key, *passphrase;
+
+static void setup(void)
+{
+	tmpdir = tu_make_tempdir();
+	config_path = tu_make_canary_home(tmpdir, TRUE, NULL);
+	db_path = g_build_filename(tmpdir, "state", "canary.db", NULL);
+	section_key = g_build_filename(tmpdir, "keys", "section.key", NULL);
+	triage_key = g_build_filename(tmpdir, "keys", "triage.key", NULL);
+	other_key = g_build_filename(tmpdir, "keys", "other.key", NULL);
+	passphrase = g_build_filename(tmpdir, "passphrase", NULL);
+}
+
+static void teardown(void)
+{
+	tu_rmtree(tmpdir);
+	g_clear_pointer(&tmpdir, g_free);
+	g_clear_pointer(&config_path, g_free);
+	g_clear_pointer(&db_path, g_free);
+	g_clear_pointer(&section_key, g_free);
+	g_clear_pointer(&triage_key, g_free);
+	g_clear_pointer(&other_key, g_free);
+	g_clear_pointer(&passphrase, g_free);
+}
+
+/* Runs "canary COMMAND ARGS... -c CONFIG" and returns the exit status. */
+static int canary(char **out_r, char **err_r, const char *command, ...)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_ptr_array_add(argv, (gpointer)CANARY_TOOL_PATH);
+	g_ptr_array_add(argv, (gpointer)command);
+	va_list args;
+	va_start(args, command);
+	for (const char *a; (a = va_arg(args, const char *)) != NULL;)
+		g_ptr_array_add(argv, (gpointer)a);
+	va_end(args);
+	g_ptr_array_add(argv, (gpointer) "-c");
+	g_ptr_array_add(argv, config_path);
+	g_ptr_array_add(argv, NULL);
+	return tu_run((const char *const *)argv->pdata, NULL, out_r, err_r);
+}
+
+/* An RFC 5322 date AGO seconds before now (C locale names). */
+static char *mail_date(gint64 ago)
+{
+	static const char *const days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	g_autoptr(GDateTime) dt =
+		g_date_time_new_from_unix_utc(g_get_real_time() / G_USEC_PER_SEC - ago);
+	return g_strdup_printf(
+		"%s, %02d %s %04d %02d:%02d:%02d +0000", days[g_date_time_get_day_of_week(dt) - 1],
+		g_date_time_get_day_of_month(dt), months[g_date_time_get_month(dt) - 1],
+		g_date_time_get_year(dt), g_date_time_get_hour(dt), g_date_time_get_minute(dt),
+		g_date_time_get_second(dt));
+}
+
+/* Imports the demo corpus plus three recent messages (2 days, 20 days and
+ * 3 hours old, the last with a long subject holding an escape sequence).
+ * Returns how many cases were made. */
+static guint import_all(void)
+{
+	g_autofree char *inbox = g_build_filename(tmpdir, "inbox", NULL);
+	g_mkdir_with_parents(inbox, 0700);
+	g_autofree char *src = tu_data_path("demo");
+	g_autoptr(GDir) dir = g_dir_open(src, 0, NULL);
+	ck_assert_ptr_nonnull(dir);
+	for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
+		if (!g_str_has_suffix(name, ".eml"))
+			continue;
+		g_autofree char *from = g_build_filename(src, name, NULL);
+		g_autofree char *to = g_build_filename(inbox, name, NULL);
+		char *contents = NULL;
+		gsize len = 0;
+		ck_assert(g_file_get_contents(from, &contents, &len, NULL));
+		ck_assert(g_file_set_contents(to, contents, (gssize)len, NULL));
+		g_free(contents);
+	}
+	static const struct {
+		const char *name, *subject, *body;
+		gint64 ago;
+	} recent[] = {
+		{"r1.eml", "Recent report two days old", "Threatened after the session.",
+		 2 * 86400},
+		{"r2.eml", "Older report twenty days old", "Passport withheld at the airport.",
+		 20 * 86400},
+		{"r3.eml", "=?utf-8?q?Evil_=1B=5B31m_subject_that_is_far_too_long_for_the_column?=",
+		 "Zanzibar-heron-quartz distinctive phrase.", 3 * 3600},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(recent); i++) {
+		g_autofree char *date = mail_date(recent[i].ago);
+		g_autofree char *text = g_strdup_printf(
+			"From: Sender %zu <sender%zu@example.net>\nTo: reprisals@example.org\n"
+			"Date: %s\nMessage-ID: <recent%zu@example.net>\nSubject: %s\n\n%s\n",
+			i, i, date, i, recent[i].subject, recent[i].body);
+		g_free(tu_write_file(inbox, recent[i].name, text));
+	}
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(canary(&out, &err, "import", inbox, NULL) == 0, "import: %s", err);
+	guint cases = 0;
+	ck_assert_int_eq(sscanf(out, "%u cases", &cases), 1);
+	ck_assert_uint_gt(cases, 12);
+	return cases;
+}
+
+/* Parses OUT as JSON into PARSER; returns the root. */
+static JsonNode *parse(JsonParser *parser, const char *out)
+{
+	g_autoptr(GError) error = NULL;
+	ck_assert_msg(json_parser_load_from_data(parser, out, -1, &error), "json: %s\n%s",
+		      error ? error->message : "?", out);
+	return json_parser_get_root(parser);
+}
+
+/* canary list --json with extra ARGS (up to 4, NULL-terminated). */
+static JsonArray *list_json(JsonParser *parser, const char *a1, const char *a2, const char *a3,
+			    const char *a4)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(canary(&out, &err, "list", "--json", a1, a2, a3, a4, NULL) == 0, "list: %s",
+		      err);
+	JsonNode *root = parse(parser, out);
+	ck_assert(JSON_NODE_HOLDS_ARRAY(root));
+	return json_node_get_array(root);
+}
+
+static const char *member(JsonArray *a, guint i, const char *name)
+{
+	JsonObject *o = json_array_get_object_element(a, i);
+	JsonNode *n = json_object_get_member(o, name);
+	ck_assert_msg(n != NULL, "no member %s", name);
+	return JSON_NODE_HOLDS_NULL(n) ? NULL : json_node_get_string(n);
+}
+
+/* The reference of the first case of the list with status STATUS. */
+static char *first_with_status(const char *status)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *a = list_json(parser, "--status", status, NULL, NULL);
+	ck_assert_uint_gt(json_array_get_length(a), 0);
+	return g_strdup(member(a, 0, "ref"));
+}
+
+/* Terminal columns of a UTF-8 line. */
+static guint columns(const char *line)
+{
+	guint n = 0;
+	for (const char *p = line; *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		n += g_unichar_iszerowidth(c) ? 0 : g_unichar_iswide(c) ? 2 : 1;
+	}
+	return n;
+}
+
+/* The actions recorded for REF, one per line "action|detail|actor". */
+static char *history_text(const char *ref)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(canary(&out, &err, "history", ref, "--json", NULL) == 0, "history: %s", err);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *a = json_node_get_array(parse(parser, out));
+	GString *s = g_string_new(NULL);
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		ck_assert_str_eq(member(a, i, "ref"), ref);
+		g_autoptr(GDateTime) at = g_date_time_new_from_iso8601(member(a, i, "at"), NULL);
+		ck_assert_ptr_nonnull(at);
+		const char *detail = member(a, i, "detail");
+		g_string_append_printf(s, "%s|%s|%s\n", member(a, i, "action"),
+				       detail != NULL ? detail : "", member(a, i, "actor"));
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* Runs SQL on the database directly, as an attacker with the file would. */
+static void attack(const char *sql)
+{
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	char *msg = NULL;
+	int rc = sqlite3_exec(db,
+			      "DROP TRIGGER IF EXISTS events_no_update;"
+			      "DROP TRIGGER IF EXISTS events_no_delete;",
+			      NULL, NULL, &msg);
+	ck_assert_msg(rc == SQLITE_OK, "%s", msg);
+	rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+/* One integer from SQL with REF bound as ?1. */
+static gint64 query_int(const char *sql, const char *ref)
+{
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	sqlite3_stmt *s = NULL;
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+	if (ref != NULL)
+		sqlite3_bind_text(s, 1, ref, -1, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	gint64 v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return v;
+}
+
+START_TEST(test_help_and_usage)
+{
+	static const char *const commands[] = {"assign", "status", "move",  "history",
+					       "stats",  "audit",  "purge", "list"};
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
+		g_autofree char *help = NULL;
+		const char *sub[] = {CANARY_TOOL_PATH, commands[i], "--help", NULL};
+		ck_assert_int_eq(tu_run(sub, NULL, &help, NULL), 0);
+		ck_assert_ptr_nonnull(strstr(help, "--config"));
+	}
+	g_autofree char *top = NULL;
+	const char *argv[] = {CANARY_TOOL_PATH, "--help", NULL};
+	ck_assert_int_eq(tu_run(argv, NULL, &top, NULL), 0);
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+		ck_assert_ptr_nonnull(strstr(top, commands[i]));
+
+	ck_assert_int_eq(canary(NULL, NULL, "assign", "R-2026-000001", NULL), 2);
+	ck_assert_int_eq(canary(NULL, NULL, "assign", "R-2026-000001", "--to", "a b", NULL), 2);
+	ck_assert_int_eq(canary(NULL, NULL, "status", "R-2026-000001", "pending", NULL), 2);
+	ck_assert_int_eq(canary(NULL, NULL, "status", "R-2026-000001", NULL), 2);
+	ck_assert_int_eq(canary(NULL, NULL, "move", "R-2026-000001", "--section", "x", NULL), 2);
+	ck_assert_int_eq(canary(NULL, NULL, "history", NULL), 2);
+	ck_assert_int_eq(canary(NULL, NULL, "history", "not-a-ref", NULL), 2);
+	ck_assert_int_eq(canary(NULL, NULL, "audit", NULL), 2);
+	ck_assert_int_eq(canary(NULL, NULL, "purge", NULL), 2);
+	g_autofree char *err = NULL;
+	ck_assert_int_eq(canary(NULL, &err, "purge", "--before", "2026-13-01", NULL), 2);
+	ck_assert_ptr_nonnull(strstr(err, "YYYY-MM-DD"));
+	ck_assert_int_eq(canary(NULL, NULL, "list", "--since", "yesterday", NULL), 2);
+	ck_assert_int_eq(canary(NULL, NULL, "stats", "extra", NULL), 2);
+
+	/* Absent cases: exit 5 with the reference named. */
+	g_autofree char *err5 = NULL;
+	ck_assert_int_eq(canary(NULL, &err5, "assign", "R-2026-000999", "--to", "ana", NULL), 5);
+	ck_assert_ptr_nonnull(strstr(err5, "no such case R-2026-000999"));
+	ck_assert_int_eq(canary(NULL, NULL, "status", "R-2026-000999", "open", NULL), 5);
+	ck_assert_int_eq(canary(NULL, NULL, "history", "R-2026-000999", NULL), 5);
+	ck_assert_int_eq(canary(NULL, NULL, "move", "R-2026-000999", "--section", "x", "--key",
+				section_key, "--passphrase-file", passphrase, NULL),
+			 5);
+}
+END_TEST
+
+START_TEST(test_list_order_filters_and_table)
+{
+	guint cases = import_all();
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *all = list_json(parser, NULL, NULL, NULL, NULL);
+	ck_assert_uint_eq(json_array_get_length(all), cases);
+
+	/* Close the oldest open case and open another: open ones come first,
+	 * each group oldest first. */
+	g_autofree char *oldest = g_strdup(member(all, 0, "ref"));
+	g_autofree char *second = g_strdup(member(all, 1, "ref"));
+	ck_assert_int_eq(canary(NULL, NULL, "status", oldest, "closed", NULL), 0);
+	ck_assert_int_eq(canary(NULL, NULL, "status", second, "open", NULL), 0);
+	g_autoptr(JsonParser) p2 = json_parser_new();
+	JsonArray *sorted = list_json(p2, NULL, NULL, NULL, NULL);
+	ck_assert_uint_eq(json_array_get_length(sorted), cases);
+	ck_assert_str_eq(member(sorted, 0, "ref"), second);
+	gboolean in_rest = FALSE;
+	gint64 last_age = G_MAXINT64;
+	for (guint i = 0; i < json_array_get_length(sorted); i++) {
+		JsonObject *o = json_array_get_object_element(sorted, i);
+		const char *status = json_object_get_string_member(o, "status");
+		gboolean open = strcmp(status, "new") == 0 || strcmp(status, "open") == 0;
+		ck_assert_msg(!(open && in_rest), "open case %u after a closed one", i);
+		gint64 age = json_object_get_int_member(o, "age_seconds");
+		ck_assert_int_ge(age, 0);
+		if (!open && !in_rest) {
+			in_rest = TRUE;
+			last_age = G_MAXINT64;
+		}
+		ck_assert_int_le(age, last_age); /* oldest first within each group */
+		last_age = age;
+		ck_assert(!json_object_has_member(o, "subject"));
+	}
+	ck_assert(in_rest);
+
+	/* Filters. */
+	ck_assert_int_eq(canary(NULL, NULL, "assign", second, "--to", "ana", NULL), 0);
+	g_autoptr(JsonParser) p3 = json_parser_new();
+	JsonArray *ana = list_json(p3, "--assignee", "ana", NULL, NULL);
+	ck_assert_uint_eq(json_array_get_length(ana), 1);
+	ck_assert_str_eq(member(ana, 0, "ref"), second);
+	ck_assert_str_eq(member(ana, 0, "assignee"), "ana");
+	g_autoptr(JsonParser) p4 = json_parser_new();
+	ck_assert_uint_eq(json_array_get_length(list_json(p4, "--section", "nowhere", NULL, NULL)),
+			  0);
+	g_autoptr(JsonParser) p5 = json_parser_new();
+	ck_assert_uint_eq(json_array_get_length(list_json(p5, "--section", "triage", NULL, NULL)),
+			  cases);
+	/* --since: the two recent messages at least, never the 2025 demo ones. */
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+	g_autoptr(GDateTime) week_ago = g_date_time_add_days(now, -7);
+	g_autofree char *since = g_date_time_format(week_ago, "%Y-%m-%d");
+	g_autoptr(JsonParser) p6 = json_parser_new();
+	JsonArray *recent = list_json(p6, "--since", since, NULL, NULL);
+	guint recent_open = 0;
+	for (guint i = 0; i < json_array_get_length(recent); i++) {
+		g_autoptr(GDateTime) t =
+			g_date_time_new_from_iso8601(member(recent, i, "received_at"), NULL);
+		ck_assert_int_ge(g_date_time_compare(t, week_ago), -1);
+		ck_assert_int_ge(g_date_time_to_unix(t), g_date_time_to_unix(week_ago) - 86400);
+		if (strcmp(member(recent, i, "status"), "new") == 0)
+			recent_open++;
+	}
+	ck_assert_uint_ge(recent_open, 2);
+	ck_assert_uint_lt(json_array_get_length(recent), cases);
+
+	/* The table: AGE instead of RECEIVED, every line within 100 columns. */
+	g_autofree char *table = NULL;
+	ck_assert_int_eq(canary(&table, NULL, "list", NULL), 0);
+	g_auto(GStrv) lines = g_strsplit(table, "\n", -1);
+	ck_assert_ptr_nonnull(strstr(lines[0], "AGE"));
+	ck_assert_ptr_nonnull(strstr(lines[0], "PSEUDONYM"));
+	ck_assert_ptr_null(strstr(lines[0], "RECEIVED"));
+	guint rows = 0;
+	for (guint i = 0; lines[i] != NULL; i++) {
+		ck_assert_uint_le(columns(lines[i]), 100);
+		if (g_str_has_prefix(lines[i], "R-")) {
+			rows++;
+			ck_assert_msg(
+				g_regex_match_simple("^R-[0-9-]+ +[0-9]+[mhdw] ", lines[i], 0, 0),
+				"no AGE in: %s", lines[i]);
+		}
+	}
+	ck_assert_uint_eq(rows, cases);
+	ck_assert(g_regex_match_simple("\\n\\S+ +2d triage", table, 0, 0));
+	ck_assert(g_regex_match_simple("\\n\\S+ +2w triage", table, 0, 0));
+	ck_assert(g_regex_match_simple("\\n\\S+ +3h triage", table, 0, 0));
+}
+END_TEST
+
+START_TEST(test_list_with_key_shows_subjects)
+{
+	guint cases = import_all();
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *a = list_json(parser, "--key", section_key, "--passphrase-file", passphrase);
+	ck_assert_uint_eq(json_array_get_length(a), cases);
+	guint with_subject = 0;
+	for (guint i = 0; i < cases; i++) {
+		const char *subject = member(a, i, "subject");
+		if (strcmp(member(a, i, "status"), "quarantined") == 0) {
+			ck_assert_ptr_null(subject);
+		} else {
+			ck_assert_ptr_nonnull(subject);
+			with_subject++;
+		}
+	}
+	ck_assert_uint_gt(with_subject, 10);
+
+	/* A key that opens nothing: every subject null / "-". */
+	g_autoptr(JsonParser) p2 = json_parser_new();
+	JsonArray *none = list_json(p2, "--key", other_key, "--passphrase-file", passphrase);
+	for (guint i = 0; i < cases; i++)
+		ck_assert_ptr_null(member(none, i, "subject"));
+
+	/* The table: subjects cut to fit, control characters neutralised. */
+	g_autofree char *table = NULL, *err = NULL;
+	ck_assert_msg(canary(&table, &err, "list", "--key", triage_key, "--passphrase-file",
+			     passphrase, NULL) == 0,
+		      "%s", err);
+	ck_assert_ptr_nonnull(strstr(table, "SUBJECT"));
+	ck_assert_ptr_null(strchr(table, '\x1b'));
+	ck_assert_ptr_nonnull(strstr(table, "Recent report two"));
+	g_auto(GStrv) lines = g_strsplit(table, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++)
+		ck_assert_msg(columns(lines[i]) <= 100, "too wide: %s", lines[i]);
+	ck_assert(g_regex_match_simple("Evil \\\\x1b\\[31m [a-z]+\xe2\x80\xa6", table, 0, 0));
+	g_autofree char *other_table = NULL;
+	ck_assert_int_eq(canary(&other_table, NULL, "list", "--key", other_key, "--passphrase-file",
+				passphrase, NULL),
+			 0);
+	ck_assert_ptr_null(strstr(other_table, "Recent report"));
+
+	/* Every subject shown is recorded in that case's history. */
+	g_autofree char *history = history_text(member(a, 0, "ref"));
+	ck_assert_ptr_nonnull(strstr(history, "subject listed"));
+}
+END_TEST
+
+START_TEST(test_assign_status_and_notes)
+{
+	import_all();
+	g_autofree char *ref = first_with_status("new");
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(canary(&out, &err, "assign", ref, "--to", "ana", NULL) == 0, "%s", err);
+	ck_assert_int_eq(canary(NULL, NULL, "assign", ref, "--to", "ben", NULL), 0);
+
+	const char *note = "Spoke to the focal point; Quokka-ledger-7319 follow up.";
+	ck_assert_int_eq(canary(NULL, NULL, "status", ref, "open", NULL), 0);
+	g_autofree char *err2 = NULL;
+	ck_assert_msg(canary(NULL, &err2, "status", ref, "closed", "--note", note, NULL) == 0, "%s",
+		      err2);
+	ck_assert_int_eq(canary(NULL, NULL, "status", ref, "open", "--note", "second", NULL), 0);
+
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *ben = list_json(parser, "--assignee", "ben", NULL, NULL);
+	ck_assert_uint_eq(json_array_get_length(ben), 1);
+	ck_assert_str_eq(member(ben, 0, "status"), "open");
+
+	g_autofree char *history = history_text(ref);
+	ck_assert_ptr_nonnull(strstr(history, "assigned to ana||"));
+	ck_assert_ptr_nonnull(strstr(history, "assigned to ben|was ana|"));
+	ck_assert_ptr_nonnull(strstr(history, "status open||"));
+	ck_assert_ptr_nonnull(strstr(history, "status closed|note 1|"));
+	ck_assert_ptr_nonnull(strstr(history, "status open|note 2|"));
+	ck_assert_ptr_null(strstr(history, "Quokka"));
+	g_autofree char *table = NULL;
+	ck_assert_int_eq(canary(&table, NULL, "history", ref, NULL), 0);
+	ck_assert_ptr_nonnull(strstr(table, "WHEN (UTC)"));
+	ck_assert_ptr_nonnull(strstr(table, "status closed (note 1)"));
+
+	/* The note is sealed: the section and triage keys read it, nothing
+	 * else, and it is nowhere in clear. */
+	g_autofree char *show = NULL, *show_err = NULL;
+	ck_assert_msg(canary(&show, &show_err, "show", ref, "--key", section_key,
+			     "--passphrase-file", passphrase, NULL) == 0,
+		      "%s", show_err);
+	ck_assert_ptr_nonnull(strstr(show, "Notes:"));
+	ck_assert_ptr_nonnull(strstr(show, note));
+	ck_assert_ptr_nonnull(strstr(show, "second"));
+	g_autofree char *show2 = NULL;
+	ck_assert_int_eq(canary(&show2, NULL, "show", ref, "--key", triage_key, "--passphrase-file",
+				passphrase, NULL),
+			 0);
+	ck_assert_ptr_nonnull(strstr(show2, note));
+	ck_assert_int_eq(canary(NULL, NULL, "show", ref, "--key", other_key, "--passphrase-file",
+				passphrase, NULL),
+			 6);
+	g_autofree char *wal = g_strconcat(db_path, "-wal", NULL);
+	ck_assert_uint_eq(tu_count_in_file(db_path, "Quokka", 6), 0);
+	ck_assert_uint_eq(tu_count_in_file(wal, "Quokka", 6), 0);
+	ck_assert_int_eq(
+		query_int("SELECT count(*) FROM case_blobs WHERE field LIKE 'note.%'", NULL), 2);
+
+	/* Quarantined cases are refused, and stay quarantined. */
+	g_autofree char *q = first_with_status("quarantined");
+	g_autofree char *qerr = NULL;
+	ck_assert_int_eq(canary(NULL, &qerr, "status", q, "closed", NULL), 1);
+	ck_assert_ptr_nonnull(strstr(qerr, "quarantined"));
+	g_autoptr(JsonParser) p2 = json_parser_new();
+	JsonArray *still = list_json(p2, "--status", "quarantined", NULL, NULL);
+	ck_assert_str_eq(member(still, 0, "ref"), q);
+}
+END_TEST
+
+START_TEST(test_move_reseals)
+{
+	import_all();
+	g_autofree char *ref = first_with_status("new");
+	ck_assert_int_eq(
+		canary(NULL, NULL, "status", ref, "open", "--note", "note before move", NULL), 0);
+	/* A key that does not open the case cannot move it. */
+	g_autofree char *err = NULL;
+	ck_assert_int_eq(canary(NULL, &err, "move", ref, "--section", "africa", "--key", other_key,
+				"--passphrase-file", passphrase, NULL),
+			 6);
+	ck_assert_ptr_nonnull(strstr(err, "cannot open case"));
+	ck_assert_ptr_nonnull(strstr(err, "another section"));
+
+	g_autofree char *out = NULL, *err2 = NULL;
+	ck_assert_msg(canary(&out, &err2, "move", ref, "--section", "africa", "--key", triage_key,
+			     "--passphrase-file", passphrase, NULL) == 0,
+		      "%s", err2);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *africa = list_json(parser, "--section", "africa", NULL, NULL);
+	ck_assert_uint_eq(json_array_get_length(africa), 1);
+	ck_assert_str_eq(member(africa, 0, "ref"), ref);
+	g_autofree char *history = history_text(ref);
+	ck_assert_ptr_nonnull(strstr(history, "moved to section africa|from triage|"));
+
+	/* The triage key still opens it, content and notes; the key the new
+	 * section's public key belongs to opens it too. Without per-section
+	 * keys that is the default section key. */
+	g_autofree char *show = NULL;
+	ck_assert_int_eq(canary(&show, NULL, "show", ref, "--key", triage_key, "--passphrase-file",
+				passphrase, NULL),
+			 0);
+	ck_assert_ptr_nonnull(strstr(show, "note before move"));
+	g_autoptr(canary_config) config = canary_config_load(config_path, NULL);
+	ck_assert_ptr_nonnull(config);
+	const char *africa_pub = canary_config_section_key(config, "africa");
+	ck_assert_ptr_nonnull(africa_pub);
+	g_autofree char *africa_key = g_strdup(africa_pub);
+	ck_assert(g_str_has_suffix(africa_key, ".pub"));
+	strcpy(africa_key + strlen(africa_key) - 4, ".key");
+	g_autofree char *show2 = NULL, *err3 = NULL;
+	ck_assert_msg(canary(&show2, &err3, "show", ref, "--key", africa_key, "--passphrase-file",
+			     passphrase, NULL) == 0,
+		      "%s", err3);
+	ck_assert_ptr_nonnull(strstr(show2, "note before move"));
+	if (strcmp(africa_pub, canary_config_section_key(config, "triage")) != 0)
+		ck_assert_int_eq(canary(NULL, NULL, "show", ref, "--key", section_key,
+					"--passphrase-file", passphrase, NULL),
+				 6);
+
+	/* Moving to where it is changes nothing; quarantined cases stay. */
+	ck_assert_int_eq(canary(NULL, NULL, "move", ref, "--section", "africa", "--key", triage_key,
+				"--passphrase-file", passphrase, NULL),
+			 0);
+	g_autofree char *q = first_with_status("quarantined");
+	ck_assert_int_eq(canary(NULL, NULL, "move", q, "--section", "africa", "--key", triage_key,
+				"--passphrase-file", passphrase, NULL),
+			 1);
+}
+END_TEST
+
+START_TEST(test_stats)
+{
+	guint cases = import_all();
+	g_autofree char *open_ref = first_with_status("new");
+	ck_assert_int_eq(canary(NULL, NULL, "status", open_ref, "open", NULL), 0);
+	g_autoptr(JsonParser) lp = json_parser_new();
+	JsonArray *news = list_json(lp, "--status", "new", NULL, NULL);
+	guint n_new = json_array_get_length(news);
+	g_autofree char *closed_ref = g_strdup(member(news, 0, "ref"));
+	ck_assert_int_eq(canary(NULL, NULL, "status", closed_ref, "closed", NULL), 0);
+	n_new--;
+
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(canary(&out, &err, "stats", "--json", NULL) == 0, "%s", err);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonObject *o = json_node_get_object(parse(parser, out));
+	JsonArray *open = json_object_get_array_member(o, "open");
+	ck_assert_uint_eq(json_array_get_length(open), 1);
+	JsonObject *triage = json_array_get_object_element(open, 0);
+	ck_assert_str_eq(json_object_get_string_member(triage, "section"), "triage");
+	ck_assert_int_eq(json_object_get_int_member(triage, "new"), n_new);
+	ck_assert_int_eq(json_object_get_int_member(triage, "open"), 1);
+	JsonObject *total = json_object_get_object_member(o, "open_total");
+	ck_assert_int_eq(json_object_get_int_member(total, "total"), n_new + 1);
+	g_autoptr(JsonParser) qp = json_parser_new();
+	guint quarantined =
+		json_array_get_length(list_json(qp, "--status", "quarantined", NULL, NULL));
+	ck_assert_uint_gt(quarantined, 0);
+	ck_assert_uint_eq(cases, n_new + 1 + 1 + quarantined); /* + open + closed */
+
+	/* The oldest open case is the first of the list. */
+	g_autoptr(JsonParser) lp2 = json_parser_new();
+	JsonArray *all = list_json(lp2, NULL, NULL, NULL, NULL);
+	JsonObject *oldest = json_object_get_object_member(o, "oldest_open");
+	ck_assert_str_eq(json_object_get_string_member(oldest, "ref"), member(all, 0, "ref"));
+	ck_assert_int_gt(json_object_get_int_member(oldest, "age_seconds"), 86400 * 100);
+
+	/* Twelve weeks; the recent messages (and quarantined ones, received
+	 * now) counted in the right ones. */
+	JsonArray *weeks = json_object_get_array_member(o, "weeks");
+	ck_assert_uint_eq(json_array_get_length(weeks), 12);
+	gint64 sum = 0;
+	for (guint i = 0; i < 12; i++) {
+		JsonObject *w = json_array_get_object_element(weeks, i);
+		ck_assert(g_regex_match_simple("^[0-9]{4}-W[0-9]{2}$",
+					       json_object_get_string_member(w, "week"), 0, 0));
+		sum += json_object_get_int_member(w, "received");
+	}
+	guint expected = 0;
+	const char *first_start =
+		json_object_get_string_member(json_array_get_object_element(weeks, 0), "start");
+	g_autofree char *first_iso = g_strdup_printf("%sT00:00:00Z", first_start);
+	g_autoptr(GDateTime) first = g_date_time_new_from_iso8601(first_iso, NULL);
+	ck_assert_int_eq(g_date_time_get_day_of_week(first), 1);
+	for (guint i = 0; i < json_array_get_length(all); i++) {
+		g_autoptr(GDateTime) t =
+			g_date_time_new_from_iso8601(member(all, i, "received_at"), NULL);
+		if (g_date_time_compare(t, first) >= 0)
+			expected++;
+	}
+	ck_assert_int_ge(expected, 3);
+	ck_assert_int_eq(sum, expected);
+	JsonObject *last = json_array_get_object_element(weeks, 11);
+	ck_assert_int_ge(json_object_get_int_member(last, "received"), 1);
+
+	g_autofree char *table = NULL;
+	ck_assert_int_eq(canary(&table, NULL, "stats", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(table, "Oldest open case:"));
+	ck_assert_ptr_nonnull(strstr(table, member(all, 0, "ref")));
+}
+END_TEST
+
+/* Makes some history, checks it verifies, then applies SQL and expects
+ * audit --verify to name event ID and say REASON. */
+static void tamper_and_verify(const char *sql, const char *id, const char *reason)
+{
+	import_all();
+	g_autofree char *ref = first_with_status("new");
+	ck_assert_int_eq(canary(NULL, NULL, "assign", ref, "--to", "ana", NULL), 0);
+	ck_assert_int_eq(canary(NULL, NULL, "status", ref, "open", NULL), 0);
+	gint64 n = query_int("SELECT count(*) FROM events", NULL);
+	ck_assert_int_gt(n, 5);
+	g_autofree char *out = NULL;
+	ck_assert_int_eq(canary(&out, NULL, "audit", "--verify", NULL), 0);
+	g_autofree char *ok = g_strdup_printf("ok: %" G_GINT64_FORMAT " events\n", n);
+	ck_assert_str_eq(out, ok);
+
+	attack(sql);
+	g_autofree char *out2 = NULL, *err = NULL;
+	ck_assert_int_eq(canary(&out2, &err, "audit", "--verify", NULL), 1);
+	g_autofree char *named = g_strdup_printf("event %s (case R-", id);
+	ck_assert_msg(strstr(out2, named) != NULL, "expected '%s' in: %s", named, out2);
+	ck_assert_msg(strstr(out2, reason) != NULL, "expected '%s' in: %s", reason, out2);
+}
+
+START_TEST(test_audit_catches_edit)
+{
+	tamper_and_verify("UPDATE events SET actor = 'someone else' WHERE id = 3", "3",
+			  "hash mismatch");
+}
+END_TEST
+
+START_TEST(test_audit_catches_delete)
+{
+	tamper_and_verify("DELETE FROM events WHERE id = 3", "4", "missing predecessor");
+}
+END_TEST
+
+START_TEST(test_audit_catches_reorder)
+{
+	tamper_and_verify("UPDATE events SET id = -3 WHERE id = 3;"
+			  "UPDATE events SET id = 3 WHERE id = 4;"
+			  "UPDATE events SET id = 4 WHERE id = -3;",
+			  "3", "order");
+}
+END_TEST
+
+/* Reads every sealed blob of case REF: up to 32 bytes from each blob's middle. */
+static GPtrArray *blob_samples(const char *ref)
+{
+	GPtrArray *samples = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	sqlite3_stmt *s = NULL;
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "SELECT data FROM case_blobs WHERE case_id = "
+					    "(SELECT id FROM cases WHERE ref = ?1)",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(s, 1, ref, -1, SQLITE_STATIC);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		int len = sqlite3_column_bytes(s, 0);
+		const guint8 *data = sqlite3_column_blob(s, 0);
+		if (len < 48)
+			continue;
+		g_ptr_array_add(samples, g_bytes_new(data + len / 2 - 16, 32));
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return samples;
+}
+
+START_TEST(test_purge)
+{
+	guint cases = import_all();
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *all = list_json(parser, NULL, NULL, NULL, NULL);
+	/* The 3-hour-old message with the distinctive phrase, and an old one. */
+	g_autofree char *recent = NULL;
+	for (guint i = 0; i < json_array_get_length(all); i++) {
+		JsonObject *o = json_array_get_object_element(all, i);
+		gint64 age = json_object_get_int_member(o, "age_seconds");
+		if (age > 2 * 3600 && age < 4 * 3600)
+			recent = g_strdup(json_object_get_string_member(o, "ref"));
+	}
+	ck_assert_ptr_nonnull(recent);
+	g_autofree char *old = g_strdup(member(all, 0, "ref"));
+	g_autofree char *kept_closed = g_strdup(member(all, 1, "ref"));
+	ck_assert_int_eq(canary(NULL, NULL, "status", recent, "closed", "--note", "done", NULL), 0);
+	ck_assert_int_eq(canary(NULL, NULL, "status", old, "closed", NULL), 0);
+	g_autoptr(GPtrArray) samples = blob_samples(recent);
+	g_autoptr(GPtrArray) old_samples = blob_samples(old);
+	ck_assert_uint_ge(samples->len, 5); /* keys, subject, text, note, identity, raw */
+	g_ptr_array_extend_and_steal(samples, g_steal_pointer(&old_samples));
+
+	/* A date before the old case purges nothing. */
+	g_autofree char *out0 = NULL;
+	ck_assert_int_eq(canary(&out0, NULL, "purge", "--before", "2000-01-01", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(out0, "0 cases purged"));
+
+	/* --dry-run lists both, changes nothing. */
+	g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+	g_autoptr(GDateTime) tomorrow = g_date_time_add_days(now, 1);
+	g_autofree char *before = g_date_time_format(tomorrow, "%Y-%m-%d");
+	g_autofree char *dry = NULL;
+	ck_assert_int_eq(canary(&dry, NULL, "purge", "--before", before, "--dry-run", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(dry, recent));
+	ck_assert_ptr_nonnull(strstr(dry, old));
+	ck_assert_ptr_nonnull(strstr(dry, "2 cases would be purged"));
+	g_autoptr(JsonParser) p2 = json_parser_new();
+	ck_assert_uint_eq(json_array_get_length(list_json(p2, NULL, NULL, NULL, NULL)), cases);
+
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(canary(&out, &err, "purge", "--before", before, NULL) == 0, "%s", err);
+	ck_assert_ptr_nonnull(strstr(out, "2 cases purged"));
+	g_autoptr(JsonParser) p3 = json_parser_new();
+	JsonArray *left = list_json(p3, NULL, NULL, NULL, NULL);
+	ck_assert_uint_eq(json_array_get_length(left), cases - 2);
+	for (guint i = 0; i < json_array_get_length(left); i++) {
+		ck_assert_str_ne(member(left, i, "ref"), recent);
+		ck_assert_str_ne(member(left, i, "ref"), old);
+	}
+	ck_assert_int_eq(canary(NULL, NULL, "show", recent, "--key", section_key,
+				"--passphrase-file", passphrase, NULL),
+			 5);
+	(void)kept_closed;
+
+	/* Nothing of the sealed blobs remains in the database or its WAL. */
+	g_autofree char *wal = g_strconcat(db_path, "-wal", NULL);
+	for (guint i = 0; i < samples->len; i++) {
+		gsize len = 0;
+		const void *needle = g_bytes_get_data(samples->pdata[i], &len);
+		ck_assert_uint_eq(tu_count_in_file(db_path, needle, len), 0);
+		ck_assert_uint_eq(tu_count_in_file(wal, needle, len), 0);
+	}
+	ck_assert_int_eq(query_int("SELECT count(*) FROM cases WHERE ref = ?1", recent), 0);
+	ck_assert_int_eq(query_int("SELECT count(*) FROM case_blobs WHERE case_id NOT IN "
+				   "(SELECT id FROM cases)",
+				   NULL),
+			 0);
+	ck_assert_int_eq(query_int("SELECT count(*) FROM case_sources WHERE case_id NOT IN "
+				   "(SELECT id FROM cases)",
+				   NULL),
+			 0);
+	/* The reference stays only in the history, ending with "purged". */
+	ck_assert_int_eq(query_int("SELECT count(*) FROM events WHERE ref = ?1 AND action = "
+				   "'purged' AND detail IS NULL",
+				   recent),
+			 1);
+	g_autofree char *history = history_text(recent);
+	ck_assert(g_regex_match_simple("purged\\|\\|[^\\n]+\\n$", history, 0, 0));
+	g_autofree char *audit = NULL;
+	ck_assert_int_eq(canary(&audit, NULL, "audit", "--verify", NULL), 0);
+}
+END_TEST
+
+static Suite *triage_suite(void)
+{
+	Suite *s = suite_create("triage");
+	TCase *tc = tcase_create("triage");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_help_and_usage);
+	tcase_add_test(tc, test_list_order_filters_and_table);
+	tcase_add_test(tc, test_list_with_key_shows_subjects);
+	tcase_add_test(tc, test_assign_status_and_notes);
+	tcase_add_test(tc, test_move_reseals);
+	tcase_add_test(tc, test_stats);
+	tcase_add_test(tc, test_audit_catches_edit);
+	tcase_add_test(tc, test_audit_catches_delete);
+	tcase_add_test(tc, test_audit_catches_reorder);
+	tcase_add_test(tc, test_purge);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run_suite(triage_suite());
+}

@@ -1,0 +1,220 @@
+/* cmd_stats.c: canary stats: the state of the queue: open cases per
+ * section and status, the oldest open case, cases received per ISO week.
+ * Metadata only: needs no key. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "triage.h"
+
+#define WEEKS 12
+#define DAY   86400
+#define WEEK  (7 * DAY)
+
+/* One section's open cases. */
+struct section_row {
+	char *section;
+	gint64 new_count, open_count;
+};
+
+static void section_row_free(struct section_row *row)
+{
+	g_free(row->section);
+	g_free(row);
+}
+
+/* Folds the per-(section, status) counts into one row per section. */
+static GPtrArray *per_section(GPtrArray *counts)
+{
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)section_row_free);
+	for (guint i = 0; i < counts->len; i++) {
+		const struct canary_store_count *c = counts->pdata[i];
+		struct section_row *row = rows->len > 0 ? rows->pdata[rows->len - 1] : NULL;
+		if (row == NULL || strcmp(row->section, c->section) != 0) {
+			row = g_new0(struct section_row, 1);
+			row->section = g_strdup(c->section);
+			g_ptr_array_add(rows, row);
+		}
+		if (strcmp(c->status, CANARY_STATUS_NEW) == 0)
+			row->new_count += c->count;
+		else
+			row->open_count += c->count;
+	}
+	return rows;
+}
+
+/* Monday 00:00 UTC of the week holding T. Day 0 was a Thursday. */
+static gint64 week_start(gint64 t)
+{
+	gint64 day = t / DAY;
+	return (day - (day + 3) % 7) * DAY;
+}
+
+/* "2026-W03". New string. */
+static char *iso_week(gint64 start, const char *format)
+{
+	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(start);
+	return dt != NULL ? g_date_time_format(dt, format) : g_strdup("?");
+}
+
+struct stats {
+	GPtrArray *sections; /* struct section_row * */
+	gint64 total_new, total_open;
+	char *oldest_ref;
+	gint64 oldest_received;
+	gint64 weeks[WEEKS]; /* counts, oldest week first */
+	gint64 first_week;   /* start of weeks[0] */
+	gint64 now;
+};
+
+static void stats_clear(struct stats *st)
+{
+	g_clear_pointer(&st->sections, g_ptr_array_unref);
+	g_clear_pointer(&st->oldest_ref, g_free);
+}
+
+/* Reads everything from STORE. */
+static gboolean collect(struct canary_store *store, struct stats *st, GError **error)
+{
+	st->now = triage_now();
+	g_autoptr(GPtrArray) counts = canary_store_count_open(store, error);
+	if (counts == NULL)
+		return FALSE;
+	st->sections = per_section(counts);
+	for (guint i = 0; i < st->sections->len; i++) {
+		const struct section_row *row = st->sections->pdata[i];
+		st->total_new += row->new_count;
+		st->total_open += row->open_count;
+	}
+	if (!canary_store_oldest_open(store, &st->oldest_ref, &st->oldest_received, error))
+		return FALSE;
+	st->first_week = week_start(st->now) - (WEEKS - 1) * WEEK;
+	g_autoptr(GArray) weeks = canary_store_count_weeks(store, st->first_week, error);
+	if (weeks == NULL)
+		return FALSE;
+	for (guint i = 0; i + 1 < weeks->len; i += 2) {
+		gint64 start = g_array_index(weeks, gint64, i);
+		gint64 n = (start - st->first_week) / WEEK;
+		if (n >= 0 && n < WEEKS)
+			st->weeks[n] += g_array_index(weeks, gint64, i + 1);
+	}
+	return TRUE;
+}
+
+static void print_table(const struct stats *st)
+{
+	printf("Open cases\n  %-20s %6s %6s %6s\n", "SECTION", "NEW", "OPEN", "TOTAL");
+	for (guint i = 0; i < st->sections->len; i++) {
+		const struct section_row *row = st->sections->pdata[i];
+		fputs("  ", stdout);
+		triage_cell(stdout, row->section, 20);
+		printf(" %6" G_GINT64_FORMAT " %6" G_GINT64_FORMAT " %6" G_GINT64_FORMAT "\n",
+		       row->new_count, row->open_count, row->new_count + row->open_count);
+	}
+	printf("  %-20s %6" G_GINT64_FORMAT " %6" G_GINT64_FORMAT " %6" G_GINT64_FORMAT "\n", "all",
+	       st->total_new, st->total_open, st->total_new + st->total_open);
+	if (st->oldest_ref != NULL) {
+		g_autofree char *age = triage_format_age(st->now - st->oldest_received);
+		g_autofree char *when = cli_format_time(st->oldest_received);
+		printf("\nOldest open case: %s, received %s (%s ago)\n", st->oldest_ref, when, age);
+	} else {
+		printf("\nOldest open case: none\n");
+	}
+	printf("\nReceived per week (UTC, last %d weeks)\n", WEEKS);
+	for (int i = 0; i < WEEKS; i++) {
+		gint64 start = st->first_week + i * WEEK;
+		g_autofree char *week = iso_week(start, "%G-W%V");
+		g_autofree char *monday = iso_week(start, "%Y-%m-%d");
+		printf("  %-8s  from %s %6" G_GINT64_FORMAT "\n", week, monday, st->weeks[i]);
+	}
+}
+
+static void print_json(const struct stats *st)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "open");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < st->sections->len; i++) {
+		const struct section_row *row = st->sections->pdata[i];
+		json_builder_begin_object(b);
+		triage_json_string(b, "section", row->section);
+		triage_json_int(b, "new", row->new_count);
+		triage_json_int(b, "open", row->open_count);
+		triage_json_int(b, "total", row->new_count + row->open_count);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "open_total");
+	json_builder_begin_object(b);
+	triage_json_int(b, "new", st->total_new);
+	triage_json_int(b, "open", st->total_open);
+	triage_json_int(b, "total", st->total_new + st->total_open);
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, "oldest_open");
+	if (st->oldest_ref != NULL) {
+		json_builder_begin_object(b);
+		triage_json_string(b, "ref", st->oldest_ref);
+		triage_json_time(b, "received_at", st->oldest_received);
+		triage_json_int(b, "age_seconds", MAX(st->now - st->oldest_received, 0));
+		json_builder_end_object(b);
+	} else {
+		json_builder_add_null_value(b);
+	}
+	json_builder_set_member_name(b, "weeks");
+	json_builder_begin_array(b);
+	for (int i = 0; i < WEEKS; i++) {
+		gint64 start = st->first_week + i * WEEK;
+		g_autofree char *week = iso_week(start, "%G-W%V");
+		g_autofree char *monday = iso_week(start, "%Y-%m-%d");
+		json_builder_begin_object(b);
+		triage_json_string(b, "week", week);
+		triage_json_string(b, "start", monday);
+		triage_json_int(b, "received", st->weeks[i]);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	triage_json_print(b);
+}
+
+int cmd_stats(int argc, char **argv)
+{
+	g_auto(cli_common) common = {0};
+	gboolean json = FALSE;
+	GOptionEntry entries[] = {
+		{"json", 0, 0, G_OPTION_ARG_NONE, &json, "Print a JSON object", NULL},
+		G_OPTION_ENTRY_NULL};
+	if (!cli_parse(&argc, &argv, "",
+		       "Shows the queue: open (new and open) cases per section, the oldest open "
+		       "case, and cases received in each of the last 12 ISO weeks (UTC). "
+		       "Metadata only; needs no key.",
+		       entries, &common))
+		return CLI_EXIT_USAGE;
+	if (argc > 1) {
+		cli_error("stats takes no arguments (see --help)");
+		return CLI_EXIT_USAGE;
+	}
+	g_autoptr(canary_config) config = cli_load_config(&common);
+	if (config == NULL)
+		return CLI_EXIT_CONFIG;
+	struct canary_store *store = cli_open_store(config);
+	if (store == NULL)
+		return CLI_EXIT_STORE;
+	struct stats st = {0};
+	g_autoptr(GError) error = NULL;
+	gboolean ok = collect(store, &st, &error);
+	canary_store_close(&store);
+	if (!ok) {
+		cli_error("%s", error->message);
+		stats_clear(&st);
+		return CLI_EXIT_STORE;
+	}
+	if (json)
+		print_json(&st);
+	else
+		print_table(&st);
+	stats_clear(&st);
+	return CLI_EXIT_OK;
+}

@@ -1,0 +1,164 @@
+/* triage.c: helpers shared by the triage officers' commands. */
+#include "triage.h"
+
+#include <string.h>
+
+#include "cli.h"
+
+gboolean triage_parse_date(const char *option, const char *date, gint64 *t_r)
+{
+	int y = 0, m = 0, d = 0, n = 0;
+	if (date != NULL && sscanf(date, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 &&
+	    (size_t)n == strlen(date) && strlen(date) == 10 && g_date_valid_dmy(d, m, y)) {
+		g_autoptr(GDateTime) dt = g_date_time_new_utc(y, m, d, 0, 0, 0);
+		if (dt != NULL) {
+			*t_r = g_date_time_to_unix(dt);
+			return TRUE;
+		}
+	}
+	cli_error("%s %s: expected a date as YYYY-MM-DD (UTC), e.g. 2026-01-31", option,
+		  date != NULL ? date : "");
+	return FALSE;
+}
+
+gint64 triage_now(void)
+{
+	return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+char *triage_format_age(gint64 seconds)
+{
+	if (seconds < 0)
+		seconds = 0;
+	if (seconds < 3600)
+		return g_strdup_printf("%" G_GINT64_FORMAT "m", seconds / 60);
+	if (seconds < 86400)
+		return g_strdup_printf("%" G_GINT64_FORMAT "h", seconds / 3600);
+	if (seconds < 14 * 86400)
+		return g_strdup_printf("%" G_GINT64_FORMAT "d", seconds / 86400);
+	return g_strdup_printf("%" G_GINT64_FORMAT "w", seconds / (7 * 86400));
+}
+
+/* Columns one character takes. */
+static guint char_columns(gunichar c)
+{
+	if (g_unichar_iszerowidth(c))
+		return 0;
+	return g_unichar_iswide(c) ? 2 : 1;
+}
+
+guint triage_columns(const char *text)
+{
+	guint n = 0;
+	for (const char *p = text; *p != '\0'; p = g_utf8_next_char(p))
+		n += char_columns(g_utf8_get_char(p));
+	return n;
+}
+
+/* Cuts valid UTF-8 TEXT (in place) to WIDTH columns, ending with MARK (one
+ * column) when cut. Returns the columns it takes. */
+static guint cut(GString *text, guint width, const char *mark)
+{
+	guint total = triage_columns(text->str);
+	if (total <= width)
+		return total;
+	guint used = 0;
+	const char *p = text->str;
+	for (; *p != '\0'; p = g_utf8_next_char(p)) {
+		guint w = char_columns(g_utf8_get_char(p));
+		if (used + w + 1 > width)
+			break;
+		used += w;
+	}
+	gsize at = (gsize)(p - text->str);
+	canary_wipe(text->str + at, text->len - at);
+	g_string_truncate(text, at);
+	if (width > 0) {
+		g_string_append(text, mark);
+		used++;
+	}
+	return used;
+}
+
+void triage_cell(FILE *out, const char *text, guint width)
+{
+	g_autoptr(GString) s = g_string_new(text != NULL ? text : "-");
+	if (!g_utf8_validate(s->str, -1, NULL)) {
+		g_autofree char *valid = g_utf8_make_valid(s->str, -1);
+		g_string_assign(s, valid);
+	}
+	guint used = cut(s, width, "~");
+	fputs(s->str, out);
+	for (; used < width; used++)
+		fputc(' ', out);
+}
+
+char *triage_untrusted_cell(const char *text, guint width)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	if (mem == NULL)
+		g_error("out of memory");
+	cli_print_untrusted(mem, text, strlen(text));
+	fclose(mem);
+	GString *s = g_string_sized_new(len + 4);
+	for (size_t i = 0; i < len; i++)
+		g_string_append_c(s, buf[i] == '\n' || buf[i] == '\t' ? ' ' : buf[i]);
+	canary_wipe(buf, len);
+	free(buf);
+	cut(s, width, "\xe2\x80\xa6"); /* … */
+	return g_string_free(s, FALSE);
+}
+
+void triage_json_string(JsonBuilder *b, const char *name, const char *value)
+{
+	json_builder_set_member_name(b, name);
+	if (value != NULL)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+void triage_json_int(JsonBuilder *b, const char *name, gint64 value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, value);
+}
+
+void triage_json_time(JsonBuilder *b, const char *name, gint64 t)
+{
+	g_autofree char *text = cli_format_time(t);
+	triage_json_string(b, name, text);
+}
+
+void triage_json_print(JsonBuilder *b)
+{
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	json_generator_set_pretty(gen, TRUE);
+	g_autofree char *text = json_generator_to_data(gen, NULL);
+	puts(text);
+}
+
+gboolean triage_check_ref(const char *ref)
+{
+	if (g_regex_match_simple("^R-[0-9]{4}-[0-9]{6,}$", ref, 0, 0))
+		return TRUE;
+	cli_error("'%s' is not a case reference: expected R-YYYY-NNNNNN, as canary list shows",
+		  ref);
+	return FALSE;
+}
+
+gboolean triage_valid_name(const char *name)
+{
+	gsize len = strlen(name);
+	if (len == 0 || len > 64 || !g_utf8_validate(name, (gssize)len, NULL))
+		return FALSE;
+	for (const char *p = name; *p != '\0'; p = g_utf8_next_char(p)) {
+		if (!g_unichar_isgraph(g_utf8_get_char(p)))
+			return FALSE;
+	}
+	return TRUE;
+}

@@ -359,7 +359,9 @@ START_TEST(test_route_command_and_sections_sealed_apart)
 
 	/* Filed cases land in their sections, sealed to those sections' keys. */
 	g_autofree char *inbox = g_path_get_dirname(egypt);
-	ck_assert_int_eq(canary(config, NULL, &err, "import", inbox, NULL), 0);
+	g_autofree char *import_err = NULL;
+	ck_assert_msg(canary(config, NULL, &import_err, "import", inbox, NULL) == 0, "%s",
+		      import_err);
 	g_autofree char *list = NULL;
 	ck_assert_int_eq(canary(config, &list, NULL, "list", "--json", NULL), 0);
 	g_autoptr(JsonParser) lp = json_parser_new();

@@ -9,7 +9,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -325,6 +327,39 @@ START_TEST(test_starttls_and_credentials_directory)
 }
 END_TEST
 
+START_TEST(test_tells_systemd)
+{
+	/* A notification socket as systemd gives a Type=notify service. */
+	g_autofree char *socket_path = g_build_filename(home, "notify", NULL);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(fd, 0);
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	g_strlcpy(sun.sun_path, socket_path, sizeof sun.sun_path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	deliver_reports(1, 2, 200);
+	g_autofree char *env = g_strdup_printf("NOTIFY_SOCKET=%s", socket_path);
+	const char *envp[] = {env, "JOURNAL_STREAM=8:12345", NULL};
+	const char *argv[] = {CANARYD_PATH, "--once", "-c", config, NULL};
+	g_autofree char *err = NULL;
+	ck_assert_msg(tu_run(argv, envp, NULL, &err) == 0, "%s", err);
+	GString *said = g_string_new(NULL);
+	char buffer[4096];
+	for (ssize_t n; (n = recv(fd, buffer, sizeof buffer - 1, 0)) > 0;) {
+		buffer[n] = '\0';
+		g_string_append_printf(said, "%s\n", buffer);
+	}
+	close(fd);
+	g_autofree char *text = g_string_free(said, FALSE);
+	ck_assert_msg(strstr(text, "READY=1") != NULL, "%s", text);
+	ck_assert_msg(
+		g_regex_match_simple("STATUS=idle; 2 cases today; last pass [0-9]{2}:[0-9]{2}",
+				     text, 0, 0),
+		"%s", text);
+	/* Under the journal, each line starts with its syslog priority. */
+	ck_assert_msg(g_regex_match_simple("^<5>started", err, G_REGEX_MULTILINE, 0), "%s", err);
+}
+END_TEST
+
 /* --- The long-running daemon ------------------------------------------------ */
 
 struct running {
@@ -560,6 +595,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_untrusted_server_once);
 	tcase_add_test(tc, test_server_down_once);
 	tcase_add_test(tc, test_starttls_and_credentials_directory);
+	tcase_add_test(tc, test_tells_systemd);
 	tcase_add_test(tc, test_daemon_polls_reloads_and_stops);
 	tcase_add_test(tc, test_daemon_login_refused_no_tight_loop);
 	tcase_add_test(tc, test_daemon_recovers_when_server_returns);

@@ -16,8 +16,10 @@
 
 /* The quark's name is the macro argument as written: keep it unspaced. */
 /* clang-format off */
+/* The quark name is stringified as written: keep clang-format off it. */
+// clang-format off
 G_DEFINE_QUARK(canary-config-error-quark, canary_config_error)
-/* clang-format on */
+// clang-format on
 
 /* A configuration file larger than this is a mistake (a log, a database). */
 #define MAX_CONFIG_SIZE (1024 * 1024)

@@ -6,7 +6,10 @@
 
 #include <string.h>
 
-G_DEFINE_QUARK(canary - envelope - error - quark, canary_envelope_error)
+/* The quark name is stringified as written: keep clang-format off it. */
+// clang-format off
+G_DEFINE_QUARK(canary-envelope-error-quark, canary_envelope_error)
+// clang-format on
 
 /* Field names. Each is also the associated data of its ciphertext. */
 #define FIELD_KEY_SECTION   "key/content/section"

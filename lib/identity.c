@@ -7,7 +7,12 @@
 #include <sodium.h>
 #include <string.h>
 
-G_DEFINE_QUARK(canary - identity - error - quark, canary_identity_error)
+#include "text.h"
+
+/* The quark name is stringified as written: keep clang-format off it. */
+// clang-format off
+G_DEFINE_QUARK(canary-identity-error-quark, canary_identity_error)
+// clang-format on
 
 #define RECORD_TYPE      "(ya(ss)asasasms)"
 #define RECORD_VERSION   1
@@ -140,32 +145,12 @@ static gboolean is_word(gunichar c)
 	return g_unichar_isalnum(c) || g_unichar_ismark(c);
 }
 
-/* Scripts written without spaces between words (or with particles glued to
- * names): no word boundary is required next to them. */
-static gboolean is_unspaced(gunichar c)
-{
-	switch (g_unichar_get_script(c)) {
-	case G_UNICODE_SCRIPT_HAN:
-	case G_UNICODE_SCRIPT_HIRAGANA:
-	case G_UNICODE_SCRIPT_KATAKANA:
-	case G_UNICODE_SCRIPT_HANGUL:
-	case G_UNICODE_SCRIPT_BOPOMOFO:
-	case G_UNICODE_SCRIPT_THAI:
-	case G_UNICODE_SCRIPT_LAO:
-	case G_UNICODE_SCRIPT_KHMER:
-	case G_UNICODE_SCRIPT_MYANMAR:
-		return TRUE;
-	default:
-		return FALSE;
-	}
-}
-
 /* TRUE if a match may end (or start) between OUTSIDE and INSIDE, its own
  * edge character: "Ana" must not match inside "Analysis". 0 is the text's end. */
 static gboolean edge_ok(gunichar outside, gunichar inside)
 {
-	return outside == 0 || !is_word(outside) || !is_word(inside) || is_unspaced(outside) ||
-	       is_unspaced(inside);
+	return outside == 0 || !is_word(outside) || !is_word(inside) ||
+	       canary_text_is_unspaced(outside) || canary_text_is_unspaced(inside);
 }
 
 static gboolean ascii_in(gunichar c, const char *set)

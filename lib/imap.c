@@ -16,7 +16,10 @@
 #include "log.h"
 #include "seal.h"
 
-G_DEFINE_QUARK(canary - imap - error - quark, canary_imap_error)
+/* The quark name is stringified as written: keep clang-format off it. */
+// clang-format off
+G_DEFINE_QUARK(canary-imap-error-quark, canary_imap_error)
+// clang-format on
 
 /* UIDs per command; see the header comment. */
 #define UIDS_PER_COMMAND 100

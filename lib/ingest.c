@@ -10,7 +10,10 @@
 #include "route.h"
 #include "seal.h"
 
-G_DEFINE_QUARK(canary - ingest - error - quark, canary_ingest_error)
+/* The quark name is stringified as written: keep clang-format off it. */
+// clang-format off
+G_DEFINE_QUARK(canary-ingest-error-quark, canary_ingest_error)
+// clang-format on
 
 /* Without routing rules every case goes to one queue. */
 #define DEFAULT_SECTION "triage"

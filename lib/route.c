@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "text.h"
 
 /* Defaults of [scoring], documented in conf/routing.conf. */
 #define DEFAULT_COUNTRY_POINTS 10.0
@@ -47,24 +48,6 @@ struct canary_routing {
 
 /* --- Words ------------------------------------------------------------------ */
 
-/* Scripts written without spaces between words. */
-static gboolean unspaced(gunichar c)
-{
-	switch (g_unichar_get_script(c)) {
-	case G_UNICODE_SCRIPT_HAN:
-	case G_UNICODE_SCRIPT_HIRAGANA:
-	case G_UNICODE_SCRIPT_KATAKANA:
-	case G_UNICODE_SCRIPT_BOPOMOFO:
-	case G_UNICODE_SCRIPT_THAI:
-	case G_UNICODE_SCRIPT_LAO:
-	case G_UNICODE_SCRIPT_KHMER:
-	case G_UNICODE_SCRIPT_MYANMAR:
-		return TRUE;
-	default:
-		return FALSE;
-	}
-}
-
 /* Cuts TEXT into folded words. Returns a new array of strings. */
 static GPtrArray *words_of(const char *text)
 {
@@ -79,7 +62,7 @@ static GPtrArray *words_of(const char *text)
 	for (const char *p = folded;; p = g_utf8_next_char(p)) {
 		gunichar c = g_utf8_get_char(p);
 		gboolean inside = c != 0 && (g_unichar_isalnum(c) || g_unichar_ismark(c));
-		if (inside && unspaced(c)) {
+		if (inside && canary_text_is_unspaced(c)) {
 			if (word != NULL)
 				g_ptr_array_add(words, g_strndup(word, (gsize)(p - word)));
 			word = NULL;

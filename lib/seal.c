@@ -11,7 +11,10 @@
 
 #include <sodium.h>
 
+/* The quark name is stringified as written: keep clang-format off it. */
+// clang-format off
 G_DEFINE_QUARK(canary-seal-error-quark, canary_seal_error)
+// clang-format on
 
 G_STATIC_ASSERT(crypto_box_PUBLICKEYBYTES == 32);
 G_STATIC_ASSERT(crypto_box_SECRETKEYBYTES == 32);

@@ -23,8 +23,10 @@
 
 /* The quark's name is the macro argument as written: keep it unspaced. */
 /* clang-format off */
+/* The quark name is stringified as written: keep clang-format off it. */
+// clang-format off
 G_DEFINE_QUARK(canary-source-error-quark, canary_source_error)
-/* clang-format on */
+// clang-format on
 
 /* Returns TRUE if the LEN bytes at P start with an mbox "From " line. */
 static gboolean is_from_line(const char *p, gsize len)

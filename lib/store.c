@@ -14,7 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The quark name is stringified as written: keep clang-format off it. */
+// clang-format off
 G_DEFINE_QUARK(canary-store-error-quark, canary_store_error)
+// clang-format on
 
 /* 'CNRY': marks the file as ours, so we never migrate someone else's database. */
 #define CANARY_APPLICATION_ID 0x434e5259

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "mail.h"
 #include "route.h"
+#include "triage.h"
 
 static void print_json(const struct canary_route *route)
 {
@@ -53,12 +54,7 @@ static void print_json(const struct canary_route *route)
 	}
 	json_builder_end_object(b);
 	json_builder_end_object(b);
-	g_autoptr(JsonGenerator) gen = json_generator_new();
-	g_autoptr(JsonNode) root = json_builder_get_root(b);
-	json_generator_set_root(gen, root);
-	json_generator_set_pretty(gen, TRUE);
-	g_autofree char *text = json_generator_to_data(gen, NULL);
-	puts(text);
+	triage_json_print(b);
 }
 
 static void print_table(const struct canary_route *route)

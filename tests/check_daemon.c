@@ -74,8 +74,17 @@ static void setup(void)
 	write_home(dovecot->password, NULL);
 }
 
+/* A canaryd the test started and has not stopped (a failed assertion
+ * skips the stop): killed here, so no orphan holds the test's output open. */
+static pid_t running_pid;
+
 static void teardown(void)
 {
+	if (running_pid > 0) {
+		kill(running_pid, SIGKILL);
+		waitpid(running_pid, NULL, 0);
+		running_pid = 0;
+	}
 	tu_dovecot_free(dovecot);
 	tu_rmtree(home);
 	g_clear_pointer(&home, g_free);
@@ -376,11 +385,14 @@ static struct running start_daemon(void)
 	ck_assert_int_ge(r.pid, 0);
 	if (r.pid == 0) {
 		int fd = open(r.log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+		int null = open("/dev/null", O_WRONLY);
+		if (fd < 0 || null < 0 || dup2(fd, STDERR_FILENO) < 0 ||
+		    dup2(null, STDOUT_FILENO) < 0)
 			_exit(127);
 		execl(CANARYD_PATH, CANARYD_PATH, "--foreground", "-c", config, (char *)NULL);
 		_exit(127);
 	}
+	running_pid = r.pid;
 	return r;
 }
 
@@ -394,6 +406,7 @@ static char *daemon_log(const struct running *r)
 /* Sends SIGNAL and returns the exit status, failing after SECONDS. */
 static int stop_daemon(struct running *r, int signal_number, guint seconds)
 {
+	running_pid = 0;
 	kill(r->pid, signal_number);
 	for (guint i = 0; i < seconds * 20; i++) {
 		int status = 0;
@@ -502,7 +515,7 @@ static pid_t spawn_once(void)
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
-		if (null < 0 || dup2(null, STDERR_FILENO) < 0)
+		if (null < 0 || dup2(null, STDERR_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
 			_exit(127);
 		execl(CANARYD_PATH, CANARYD_PATH, "--once", "-c", config, (char *)NULL);
 		_exit(127);
@@ -568,12 +581,21 @@ START_TEST(test_server_stopped_mid_pass)
 	guint moved = tu_dovecot_count(dovecot, "Processed");
 	g_usleep(500 * 1000);
 	tu_dovecot_restart(dovecot);
-	ck_assert_msg(wait_for("Processed", N, 60), "the daemon did not finish after the restart");
+	/* Dovecot killed in the middle of a MOVE may have copied a message
+	 * without expunging it: the daemon moves the inbox copy again, so
+	 * Processed can hold a message twice, never lose one. */
+	gboolean finished = wait_for("INBOX", 0, 90);
+	if (!finished) {
+		g_autofree char *so_far = daemon_log(&r);
+		fprintf(stderr, "canaryd log:\n%s\n", so_far);
+	}
+	ck_assert_msg(finished, "the daemon did not finish after the restart: %u left, %u moved",
+		      tu_dovecot_count(dovecot, "INBOX"), tu_dovecot_count(dovecot, "Processed"));
 	ck_assert_int_eq(stop_daemon(&r, SIGTERM, 10), 0);
 	g_autofree char *log = daemon_log(&r);
 	ck_assert_msg(moved < N, "the pass ended before the server stopped");
 	ck_assert_uint_eq(count_cases(NULL), N);
-	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
+	ck_assert_uint_ge(tu_dovecot_count(dovecot, "Processed"), N);
 	if (strstr(log, "recovered") == NULL)
 		fprintf(stderr, "canaryd log:\n%s\n", log);
 	ck_assert_msg(strstr(log, "recovered") != NULL, "no recovery in the log");

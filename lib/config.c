@@ -440,16 +440,16 @@ static void check_unknown(GKeyFile *kf, struct problems *p)
 	}
 }
 
-/* TRUE if systemd passed a credential named like PATH's last part (the
- * daemon reads that one instead; see canary_poll_read_secret()). */
-static gboolean credential_exists(const char *path)
+char *canary_config_credential_path(const char *path)
 {
 	const char *dir = g_getenv("CREDENTIALS_DIRECTORY");
 	if (dir == NULL)
-		return FALSE;
+		return NULL;
 	g_autofree char *base = g_path_get_basename(path);
-	g_autofree char *candidate = g_build_filename(dir, base, NULL);
-	return g_file_test(candidate, G_FILE_TEST_IS_REGULAR);
+	char *candidate = g_build_filename(dir, base, NULL);
+	if (!g_file_test(candidate, G_FILE_TEST_IS_REGULAR))
+		g_clear_pointer(&candidate, g_free);
+	return candidate;
 }
 
 /* Stores VALUE as a path resolved against the config's directory and checks
@@ -459,7 +459,9 @@ static void set_path(struct canary_config *config, const struct key_spec *spec, 
 {
 	char *path = canary_config_resolve_file(config->dir, value);
 	G_STRUCT_MEMBER(char *, config, spec->offset) = path;
-	if (spec->type == T_SECRET && credential_exists(path))
+	g_autofree char *credential =
+		spec->type == T_SECRET ? canary_config_credential_path(path) : NULL;
+	if (credential != NULL)
 		return;
 	if ((spec->type == T_FILE || spec->type == T_SECRET) &&
 	    !g_file_test(path, G_FILE_TEST_IS_REGULAR))

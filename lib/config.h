@@ -109,6 +109,11 @@ struct canary_config *canary_config_load_data(const char *path, const char *data
 /* Resolves PATH against DIR unless it is absolute. Returns a new string. */
 char *canary_config_resolve_file(const char *dir, const char *path);
 
+/* The file systemd passed in place of the secret file PATH (LoadCredential=):
+ * the one of the same base name in $CREDENTIALS_DIRECTORY, if it exists.
+ * Returns a new string, or NULL. */
+char *canary_config_credential_path(const char *path);
+
 /* The public key file cases of SECTION are sealed to: the section's own key
  * once routing rules are configured, else [keys] default_section_public for
  * every section. NULL if SECTION is not a known section. Owned by CONFIG. */

@@ -19,16 +19,8 @@ struct batch {
 
 char *canary_poll_read_secret(const char *path, GError **error)
 {
-	g_autofree char *chosen = g_strdup(path);
-	const char *credentials = g_getenv("CREDENTIALS_DIRECTORY");
-	if (credentials != NULL) {
-		g_autofree char *base = g_path_get_basename(path);
-		g_autofree char *candidate = g_build_filename(credentials, base, NULL);
-		if (g_file_test(candidate, G_FILE_TEST_IS_REGULAR)) {
-			g_free(chosen);
-			chosen = g_steal_pointer(&candidate);
-		}
-	}
+	g_autofree char *credential = canary_config_credential_path(path);
+	const char *chosen = credential != NULL ? credential : path;
 	char *contents = NULL;
 	gsize len = 0;
 	if (!g_file_get_contents(chosen, &contents, &len, error))

@@ -363,7 +363,8 @@ static gboolean perform(struct canary_imap *imap, const char *url, const char *c
 	curl_easy_setopt(imap->curl, CURLOPT_CUSTOMREQUEST, command);
 	CURLcode code = curl_easy_perform(imap->curl);
 	if (code != CURLE_OK) {
-		if (code == CURLE_WRITE_ERROR && imap->response->len >= limit / 2)
+		/* Our write callback is the only writer, and it fails only here. */
+		if (code == CURLE_WRITE_ERROR)
 			g_strlcpy(imap->curl_error, "answer larger than allowed",
 				  sizeof imap->curl_error);
 		set_curl_error(imap, code, doing, error);
@@ -560,9 +561,8 @@ static void fetched_free(gpointer p)
 static GBytes *fetch_url(struct canary_imap *imap, guint32 uidvalidity, guint32 uid,
 			 const char *section, GError **error)
 {
-	g_autofree char *escaped = g_uri_escape_string(imap->mailbox, "/", FALSE);
-	g_autofree char *url = g_strdup_printf("%s/%s;UIDVALIDITY=%u/;UID=%u%s", imap->server,
-					       escaped, uidvalidity, uid, section);
+	g_autofree char *url = g_strdup_printf("%s;UIDVALIDITY=%u/;UID=%u%s", imap->mailbox_url,
+					       uidvalidity, uid, section);
 	g_autofree char *doing = g_strdup_printf("fetching UID %u", uid);
 	g_autoptr(GError) local = NULL;
 	if (!perform(imap, url, NULL, MAX_FETCH_RESPONSE, doing, &local)) {

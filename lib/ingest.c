@@ -28,9 +28,8 @@ struct canary_ingest {
 	struct canary_store *store;
 	/* Public keys only: the pipeline can seal but never open. */
 	struct canary_public_key *custodian, *triage;
-	/* Without routing rules: the one section key ([keys]
-	 * default_section_public); with them: section name -> its key. */
-	struct canary_public_key *section;
+	/* Section name -> its key: each section of the routing rules, or
+	 * without them DEFAULT_SECTION -> [keys] default_section_public. */
 	GHashTable *section_keys;
 	struct canary_pseudonym_key *pseudonym_key;
 	char *actor;
@@ -61,9 +60,8 @@ struct canary_ingest *canary_ingest_new(const struct canary_config *config,
 		load_public(config, "custodian_public", config->keys.custodian_public, error);
 	if (ingest->custodian == NULL)
 		goto fail;
+	ingest->section_keys = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	if (config->rules != NULL) {
-		ingest->section_keys =
-			g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 		const char *const *sections = canary_routing_sections(config->rules);
 		for (gsize i = 0; sections[i] != NULL; i++) {
 			const char *path = canary_routing_section_key(config->rules, sections[i]);
@@ -77,10 +75,12 @@ struct canary_ingest *canary_ingest_new(const struct canary_config *config,
 			g_hash_table_insert(ingest->section_keys, g_strdup(sections[i]), key);
 		}
 	} else {
-		ingest->section = load_public(config, "default_section_public",
-					      config->keys.default_section_public, error);
-		if (ingest->section == NULL)
+		struct canary_public_key *key =
+			load_public(config, "default_section_public",
+				    config->keys.default_section_public, error);
+		if (key == NULL)
 			goto fail;
+		g_hash_table_insert(ingest->section_keys, g_strdup(DEFAULT_SECTION), key);
 	}
 	if (config->keys.triage_public != NULL) {
 		ingest->triage =
@@ -116,7 +116,6 @@ void canary_ingest_free(struct canary_ingest *ingest)
 		return;
 	g_free(ingest->custodian);
 	g_free(ingest->triage);
-	g_free(ingest->section);
 	if (ingest->section_keys != NULL)
 		g_hash_table_unref(ingest->section_keys);
 	canary_pseudonym_key_free(ingest->pseudonym_key);
@@ -127,6 +126,14 @@ void canary_ingest_free(struct canary_ingest *ingest)
 void canary_ingest_result_clear(struct canary_ingest_result *result)
 {
 	g_clear_pointer(&result->ref, g_free);
+}
+
+/* Where cases go that routing does not place: the rules' default section,
+ * or without rules the one queue. */
+static const char *default_section(const struct canary_config *config)
+{
+	return config->rules != NULL ? canary_routing_default_section(config->rules)
+				     : DEFAULT_SECTION;
 }
 
 /* Returns the first believable time: the server's, the topmost Received
@@ -206,9 +213,7 @@ static gboolean seal_case(struct canary_ingest *ingest, gint64 case_id,
 			  GError **error)
 {
 	struct canary_envelope_recipients to = {
-		.section = ingest->section_keys != NULL
-				   ? g_hash_table_lookup(ingest->section_keys, section)
-				   : ingest->section,
+		.section = g_hash_table_lookup(ingest->section_keys, section),
 		.triage = ingest->triage,
 		.custodian = ingest->custodian,
 	};
@@ -267,10 +272,7 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 						? canary_route_mail(ingest->config->rules, mail)
 						: NULL;
 	g_autofree char *routing = route != NULL ? canary_route_describe(route) : NULL;
-	const char *section = route != NULL ? route->section
-			      : ingest->config->rules != NULL
-				      ? canary_routing_default_section(ingest->config->rules)
-				      : DEFAULT_SECTION;
+	const char *section = route != NULL ? route->section : default_section(ingest->config);
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	struct canary_case_new c = {
 		.received_at = pick_received_at(source, mail, now),

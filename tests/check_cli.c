@@ -24,22 +24,8 @@ static void teardown(void)
 	g_clear_pointer(&config_path, g_free);
 }
 
-/* Runs "canary ARGS... -c CONFIG" and returns the exit status. */
-static int canary(char **out_r, char **err_r, const char *command, ...)
-{
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_ptr_array_add(argv, (gpointer)CANARY_TOOL_PATH);
-	g_ptr_array_add(argv, (gpointer)command);
-	va_list args;
-	va_start(args, command);
-	for (const char *a; (a = va_arg(args, const char *)) != NULL;)
-		g_ptr_array_add(argv, (gpointer)a);
-	va_end(args);
-	g_ptr_array_add(argv, (gpointer)"-c");
-	g_ptr_array_add(argv, config_path);
-	g_ptr_array_add(argv, NULL);
-	return tu_run((const char *const *)argv->pdata, NULL, out_r, err_r);
-}
+/* Runs "canary COMMAND ARGS... -c CONFIG" on this test's home. */
+#define canary(out_r, err_r, ...) tu_run_canary(config_path, out_r, err_r, __VA_ARGS__)
 
 /* Copies every *.eml of tests/data/SUBDIR into DEST; returns how many. */
 static guint copy_eml(const char *subdir, const char *dest)

@@ -4,7 +4,6 @@
  * weights), recipients deciding outright, ties and no signal; and the
  * shipped conf/routing.conf against the messages in tests/data/routing. */
 #include <json-glib/json-glib.h>
-#include <stdarg.h>
 #include <string.h>
 
 #include "mail.h"
@@ -289,26 +288,6 @@ END_TEST
 
 /* --- End to end: canary route, import, list, show with per-section keys --- */
 
-static int canary(const char *config, char **out_r, char **err_r, const char *first,
-		  ...) G_GNUC_NULL_TERMINATED;
-
-/* Runs the built tool with -c CONFIG after the subcommand. */
-static int canary(const char *config, char **out_r, char **err_r, const char *first, ...)
-{
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_ptr_array_add(argv, (char *)CANARY_TOOL_PATH);
-	g_ptr_array_add(argv, (char *)first);
-	g_ptr_array_add(argv, (char *)"-c");
-	g_ptr_array_add(argv, (char *)config);
-	va_list args;
-	va_start(args, first);
-	for (const char *a; (a = va_arg(args, const char *)) != NULL;)
-		g_ptr_array_add(argv, (char *)a);
-	va_end(args);
-	g_ptr_array_add(argv, NULL);
-	return tu_run((const char *const *)argv->pdata, NULL, out_r, err_r);
-}
-
 static const char *const e2e_rules =
 	"[section mena]\npublic_key = keys/section.pub\ncountries = Egypt\n"
 	"[section special-procedures]\npublic_key = keys/other.pub\n"
@@ -343,7 +322,8 @@ START_TEST(test_route_command_and_sections_sealed_apart)
 	g_autofree char *none = write_message("3.eml", "Hello", "Nothing to route.");
 
 	g_autofree char *out = NULL, *err = NULL;
-	ck_assert_msg(canary(config, &out, &err, "route", "--json", egypt, NULL) == 0, "%s", err);
+	ck_assert_msg(tu_run_canary(config, &out, &err, "route", "--json", egypt, NULL) == 0, "%s",
+		      err);
 	g_autoptr(JsonParser) parser = json_parser_new();
 	ck_assert(json_parser_load_from_data(parser, out, -1, NULL));
 	JsonObject *o = json_node_get_object(json_parser_get_root(parser));
@@ -354,16 +334,16 @@ START_TEST(test_route_command_and_sections_sealed_apart)
 				 json_object_get_object_member(scores, "mena"), "score"),
 			 10);
 	g_autofree char *table = NULL;
-	ck_assert_int_eq(canary(config, &table, NULL, "route", sr, NULL), 0);
+	ck_assert_int_eq(tu_run_canary(config, &table, NULL, "route", sr, NULL), 0);
 	ck_assert_ptr_nonnull(strstr(table, "section: special-procedures (rule: keyword)"));
 
 	/* Filed cases land in their sections, sealed to those sections' keys. */
 	g_autofree char *inbox = g_path_get_dirname(egypt);
 	g_autofree char *import_err = NULL;
-	ck_assert_msg(canary(config, NULL, &import_err, "import", inbox, NULL) == 0, "%s",
+	ck_assert_msg(tu_run_canary(config, NULL, &import_err, "import", inbox, NULL) == 0, "%s",
 		      import_err);
 	g_autofree char *list = NULL;
-	ck_assert_int_eq(canary(config, &list, NULL, "list", "--json", NULL), 0);
+	ck_assert_int_eq(tu_run_canary(config, &list, NULL, "list", "--json", NULL), 0);
 	g_autoptr(JsonParser) lp = json_parser_new();
 	ck_assert(json_parser_load_from_data(lp, list, -1, NULL));
 	JsonArray *cases = json_node_get_array(json_parser_get_root(lp));
@@ -394,8 +374,8 @@ START_TEST(test_route_command_and_sections_sealed_apart)
 		}
 		seen++;
 		g_autofree char *shown = NULL, *refused = NULL;
-		ck_assert_int_eq(canary(config, &shown, NULL, "show", ref, "--key", opens,
-					"--passphrase-file", pass, NULL),
+		ck_assert_int_eq(tu_run_canary(config, &shown, NULL, "show", ref, "--key", opens,
+					       "--passphrase-file", pass, NULL),
 				 0);
 		/* The terms that routed it are sealed with it, and shown. */
 		if (strcmp(section, "mena") == 0)
@@ -403,8 +383,8 @@ START_TEST(test_route_command_and_sections_sealed_apart)
 				strstr(shown, "Routing:\n  mena (10): Egypt (country Egypt)") !=
 					NULL,
 				"%s", shown);
-		ck_assert_int_eq(canary(config, NULL, &refused, "show", ref, "--key", not_opens,
-					"--passphrase-file", pass, NULL),
+		ck_assert_int_eq(tu_run_canary(config, NULL, &refused, "show", ref, "--key",
+					       not_opens, "--passphrase-file", pass, NULL),
 				 6);
 	}
 	ck_assert_uint_eq(seen, 2);
@@ -421,7 +401,7 @@ START_TEST(test_check_config_reports_routing_problems)
 					   "[section triage]\npublic_key = keys/triage.pub\n"
 					   "[country Egypt]\nnames = Egypt\n");
 	g_autofree char *err = NULL;
-	ck_assert_int_eq(canary(config, NULL, &err, "check-config", NULL), 1);
+	ck_assert_int_eq(tu_run_canary(config, NULL, &err, "check-config", NULL), 1);
 	ck_assert_ptr_nonnull(strstr(err, "routing.conf: [section africa] public_key: "));
 	ck_assert_ptr_nonnull(strstr(err, "[section africa] countries: Egypt is already in"));
 	/* No rules: route says what is missing. */
@@ -432,7 +412,7 @@ START_TEST(test_check_config_reports_routing_problems)
 			      "pseudonym_key = home/keys/pseudonym.key\n");
 	g_autofree char *msg = write_message("x.eml", "x", "y");
 	g_autofree char *route_err = NULL;
-	ck_assert_int_eq(canary(plain, NULL, &route_err, "route", msg, NULL), 3);
+	ck_assert_int_eq(tu_run_canary(plain, NULL, &route_err, "route", msg, NULL), 3);
 	ck_assert_ptr_nonnull(strstr(route_err, "no [routing] rules"));
 }
 END_TEST

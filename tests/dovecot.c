@@ -170,9 +170,9 @@ static void start(struct tu_dovecot *d)
 						 G_SPAWN_STDOUT_TO_DEV_NULL,
 					 own_process_group, NULL, &d->pid, &error);
 	ck_assert_msg(spawned, "cannot start dovecot: %s", error ? error->message : "");
+	/* Without TLS ("ssl = no" in the extra config) only plain IMAP listens. */
+	gboolean tls = d->extra_conf == NULL || strstr(d->extra_conf, "ssl = no") == NULL;
 	for (int i = 0; i < 200; i++) {
-		/* Without TLS ("ssl = no" in the extra config) only plain IMAP listens. */
-		gboolean tls = d->extra_conf == NULL || strstr(d->extra_conf, "ssl = no") == NULL;
 		if ((!tls || port_open(d->imaps_port)) && port_open(d->imap_port))
 			return;
 		int status = 0;

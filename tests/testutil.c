@@ -4,6 +4,7 @@
 #include "seal.h"
 
 #include <glib/gstdio.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/wait.h>
 
@@ -74,6 +75,22 @@ int tu_run(const char *const *argv, const char *const *envp, char **out_r, char 
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return -1;
+}
+
+int tu_run_canary(const char *config, char **out_r, char **err_r, const char *command, ...)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_ptr_array_add(argv, (gpointer)CANARY_TOOL_PATH);
+	g_ptr_array_add(argv, (gpointer)command);
+	va_list args;
+	va_start(args, command);
+	for (const char *a; (a = va_arg(args, const char *)) != NULL;)
+		g_ptr_array_add(argv, (gpointer)a);
+	va_end(args);
+	g_ptr_array_add(argv, (gpointer)"-c");
+	g_ptr_array_add(argv, (gpointer)config);
+	g_ptr_array_add(argv, NULL);
+	return tu_run((const char *const *)argv->pdata, NULL, out_r, err_r);
 }
 
 int tu_run_suite(Suite *suite)

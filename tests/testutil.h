@@ -25,12 +25,17 @@ char *tu_write_file(const char *dir, const char *name, const char *contents);
  * signal). */
 int tu_run(const char *const *argv, const char *const *envp, char **out_r, char **err_r);
 
+/* Runs the built canary tool: "canary COMMAND ARGS... -c CONFIG" (ARGS
+ * NULL-terminated), capturing output as tu_run() does. Returns the exit
+ * status. */
+int tu_run_canary(const char *config, char **out_r, char **err_r, const char *command,
+		  ...) G_GNUC_NULL_TERMINATED;
+
 /* Standard main() body: runs SUITE with CK_ENV mode and returns the exit code. */
 int tu_run_suite(Suite *suite);
 
 /* Counts occurrences of NEEDLE (LEN bytes) in the file at PATH. 0 if absent. */
 guint tu_count_in_file(const char *path, const void *needle, gsize len);
-
 
 /* A complete canary set-up in DIR for tests: keys/ with key pairs
  * "custodian", "section", "triage" and "other" (passphrase "test

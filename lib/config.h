@@ -51,7 +51,9 @@ struct canary_config {
 		char *processed_folder;
 		char *quarantine_folder;
 		guint64 poll_interval; /* seconds */
-		guint64 batch_size;
+		guint64 batch_size;      /* messages per transaction, at most */
+		guint64 batch_time;      /* seconds per transaction, about */
+		guint64 fetch_sessions;  /* extra sessions fetching ahead */
 		guint64 connect_timeout; /* seconds */
 		guint64 io_timeout;      /* seconds */
 		gboolean trace;

@@ -33,7 +33,27 @@ struct canary_ingest {
 	GHashTable *section_keys;
 	struct canary_pseudonym_key *pseudonym_key;
 	char *actor;
+	struct canary_ingest_timings spent; /* store: left to the store to count */
 };
+
+/* Adds the time since *SINCE to *TOTAL and restarts *SINCE, minus what the
+ * store spent writing meanwhile (*STORE_SINCE, restarted too). */
+static void account(struct canary_ingest *ingest, gint64 *total, gint64 *since,
+		    gint64 *store_since)
+{
+	gint64 now = g_get_monotonic_time();
+	gint64 store_now = canary_store_write_usec(ingest->store);
+	*total += (now - *since) - (store_now - *store_since);
+	*since = now;
+	*store_since = store_now;
+}
+
+void canary_ingest_get_timings(const struct canary_ingest *ingest,
+			       struct canary_ingest_timings *timings_r)
+{
+	*timings_r = ingest->spent;
+	timings_r->store = canary_store_write_usec(ingest->store);
+}
 
 /* Loads the public key at PATH, naming the config key on failure. */
 static struct canary_public_key *load_public(const struct canary_config *config,
@@ -242,6 +262,8 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 			       struct canary_ingest_result *result_r, GError **error)
 {
 	*result_r = (struct canary_ingest_result){0};
+	gint64 clock = g_get_monotonic_time();
+	gint64 store_clock = canary_store_write_usec(ingest->store);
 	gsize size = 0;
 	const void *data = g_bytes_get_data(raw, &size);
 	guint8 hash[32];
@@ -266,12 +288,14 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 			? canary_seal_pseudonym(ingest->pseudonym_key, identity->primary)
 			: NULL;
 	gboolean quarantined = mail->quarantine != CANARY_QUARANTINE_NONE;
+	account(ingest, &ingest->spent.parse, &clock, &store_clock);
 	/* Quarantined mail is not read for routing: it waits for the custodian
 	 * in the default queue. */
 	g_autoptr(canary_route) route = ingest->config->rules != NULL && !quarantined
 						? canary_route_mail(ingest->config->rules, mail)
 						: NULL;
 	g_autofree char *routing = route != NULL ? canary_route_describe(route) : NULL;
+	account(ingest, &ingest->spent.route, &clock, &store_clock);
 	const char *section = route != NULL ? route->section : default_section(ingest->config);
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	struct canary_case_new c = {
@@ -299,6 +323,7 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 	gboolean sealed = seal_case(ingest, id, mail, identity, pseudonym, section, routing, error);
 	if (routing != NULL)
 		canary_wipe(routing, strlen(routing)); /* it quotes the message */
+	account(ingest, &ingest->spent.seal, &clock, &store_clock);
 	return sealed &&
 	       canary_store_add_event(ingest->store, ref, ingest->actor,
 				      quarantined ? "quarantined" : "filed",

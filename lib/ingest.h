@@ -50,6 +50,19 @@ struct canary_ingest *canary_ingest_new(const struct canary_config *config,
 					GError **error);
 void canary_ingest_free(struct canary_ingest *ingest);
 
+/* Where ingestion's time went, in microseconds, for benchmarks. Parsing
+ * includes hashing and finding the sender; sealing includes scrubbing;
+ * storing is every database write and commit of the pipeline's store
+ * (canary_store_write_usec()), so it also counts the caller's commits. */
+struct canary_ingest_timings {
+	gint64 parse;
+	gint64 route;
+	gint64 seal;
+	gint64 store;
+};
+void canary_ingest_get_timings(const struct canary_ingest *ingest,
+			       struct canary_ingest_timings *timings_r);
+
 /* Turns RAW into a case, or recognises it as already stored (by IMAP source
  * or content hash). Malformed mail is not an error: it becomes a quarantined
  * case. FALSE only when the store fails; then the caller's transaction must

@@ -9,12 +9,36 @@
 
 #include "imap.h"
 #include "log.h"
+#include "prefetch.h"
 #include "seal.h"
+
+/* Fetched messages waiting to be ingested, at most: enough for the fetch
+ * sessions to stay well ahead of ingestion, small beside the process's
+ * own footprint, so memory does not depend on the size of the backlog. */
+#define PREFETCH_BUDGET (4u << 20)
 
 /* Where each message of a batch goes once the batch is committed. */
 struct batch {
 	GArray *processed;  /* guint32 UIDs */
 	GArray *quarantine; /* guint32 UIDs */
+};
+
+/* Everything one pass works with. */
+struct pass {
+	const struct canary_config *config;
+	struct canary_store *store;
+	struct canary_ingest *ingest;
+	struct canary_imap *imap; /* listing and moving */
+	const char *mailbox;
+	guint32 uidvalidity;
+	GArray *todo;  /* struct canary_imap_message: listed, not stored yet */
+	GArray *items; /* struct canary_prefetch_item: the same, for fetching */
+	struct canary_prefetch *prefetch;
+	struct batch batch;
+	struct canary_poll_stats *stats;
+	volatile const int *stop;
+	void (*progress)(gpointer);
+	gpointer user_data;
 };
 
 char *canary_poll_read_secret(const char *path, GError **error)
@@ -41,28 +65,21 @@ char *canary_poll_read_secret(const char *path, GError **error)
 	return contents;
 }
 
-/* Opens the IMAP session CONFIG describes. */
-static struct canary_imap *open_session(const struct canary_config *config, const char *password,
-					char **token_r, GError **error)
+/* The session settings CONFIG describes, with PASSWORD or TOKEN. */
+static struct canary_imap_options session_options(const struct canary_config *config,
+						  const char *password, const char *token)
 {
-	/* The token is re-read every pass: an outside helper renews it. */
-	if (config->imap.oauth2_token_file != NULL) {
-		*token_r = canary_poll_read_secret(config->imap.oauth2_token_file, error);
-		if (*token_r == NULL)
-			return NULL;
-	}
-	struct canary_imap_options options = {
+	return (struct canary_imap_options){
 		.url = config->imap.url,
 		.username = config->imap.username,
 		.password = password,
-		.oauth2_token = *token_r,
+		.oauth2_token = token,
 		.ca_file = config->imap.ca_file,
 		.pinned_public_key = config->imap.pinned_public_key,
 		.connect_timeout = (long)config->imap.connect_timeout,
 		.io_timeout = (long)config->imap.io_timeout,
 		.trace = config->imap.trace,
 	};
-	return canary_imap_new(&options, error);
 }
 
 /* Compares UIDVALIDITY with the last pass's and records it. */
@@ -97,133 +114,147 @@ static gboolean folder_of(struct canary_store *store, const char *ref, gboolean 
 	return TRUE;
 }
 
-/* Fetches and ingests one message. Returns FALSE with ERROR when the pass
- * must stop; sets *SKIPPED when only this message must wait. */
-static gboolean take_message(const struct canary_config *config, struct canary_imap *imap,
-			     struct canary_store *store, struct canary_ingest *ingest,
-			     guint32 uidvalidity, const struct canary_imap_message *m,
-			     struct batch *batch, struct canary_poll_stats *stats,
-			     gboolean *skipped, GError **error)
+/* Adds UID to the folder it moves to once its case is committed. */
+static void file_uid(struct batch *batch, guint32 uid, gboolean quarantined)
 {
-	const char *mailbox = canary_imap_mailbox(imap);
-	*skipped = FALSE;
-	g_autofree char *ref = NULL;
-	/* Stored already (a crash came between commit and move): only move it. */
-	if (!canary_store_find_source(store, mailbox, uidvalidity, m->uid, &ref, error))
-		return FALSE;
-	gboolean quarantined = FALSE;
-	if (ref != NULL) {
-		if (!folder_of(store, ref, &quarantined, error))
-			return FALSE;
-		stats->duplicates++;
-		g_array_append_val(quarantined ? batch->quarantine : batch->processed, m->uid);
-		return TRUE;
-	}
-
-	gboolean too_large = m->size > config->limits.max_message_size;
-	g_autoptr(GError) local = NULL;
-	g_autoptr(GBytes) raw =
-		too_large ? canary_imap_fetch_header(imap, uidvalidity, m->uid, &local)
-			  : canary_imap_fetch(imap, uidvalidity, m->uid, &local);
-	if (raw == NULL) {
-		if (g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED)) {
-			canary_warning("message UID %u could not be fetched (%s); it stays in "
-				       "the inbox for the next pass",
-				       m->uid, local->message);
-			*skipped = TRUE;
-			stats->skipped++;
-			return TRUE;
-		}
-		g_propagate_error(error, g_steal_pointer(&local));
-		return FALSE;
-	}
-	struct canary_ingest_source source = {
-		.mailbox = mailbox,
-		.uidvalidity = uidvalidity,
-		.uid = m->uid,
-		.received_at = m->internal_date,
-		.full_size = too_large ? m->size : 0,
-	};
-	struct canary_ingest_result result;
-	if (!canary_ingest_message(ingest, raw, &source, &result, error))
-		return FALSE;
-	switch (result.outcome) {
-	case CANARY_INGEST_FILED:
-		stats->filed++;
-		canary_info("UID %u filed as case %s", m->uid, result.ref);
-		break;
-	case CANARY_INGEST_QUARANTINED:
-		stats->quarantined++;
-		quarantined = TRUE;
-		canary_notice("UID %u quarantined as case %s: %s", m->uid, result.ref,
-			      canary_quarantine_name(result.quarantine));
-		break;
-	case CANARY_INGEST_DUPLICATE:
-		stats->duplicates++;
-		if (!folder_of(store, result.ref, &quarantined, error)) {
-			canary_ingest_result_clear(&result);
-			return FALSE;
-		}
-		canary_info("UID %u is case %s, already stored", m->uid, result.ref);
-		break;
-	}
-	canary_ingest_result_clear(&result);
-	g_array_append_val(quarantined ? batch->quarantine : batch->processed, m->uid);
-	return TRUE;
+	g_array_append_val(quarantined ? batch->quarantine : batch->processed, uid);
 }
 
 /* Moves the committed batch's messages to their folders. */
-static gboolean move_batch(const struct canary_config *config, struct canary_imap *imap,
-			   struct batch *batch, struct canary_poll_stats *stats, GError **error)
+static gboolean move_batch(struct pass *pass, GError **error)
 {
+	const struct canary_config *config = pass->config;
+	struct batch *batch = &pass->batch;
 	if (batch->processed->len > 0) {
-		if (!canary_imap_move(imap, (const guint32 *)batch->processed->data,
+		if (!canary_imap_move(pass->imap, (const guint32 *)batch->processed->data,
 				      batch->processed->len, config->imap.processed_folder, error))
 			return FALSE;
-		stats->moved += batch->processed->len;
+		pass->stats->moved += batch->processed->len;
 	}
 	if (batch->quarantine->len > 0) {
-		if (!canary_imap_move(imap, (const guint32 *)batch->quarantine->data,
+		if (!canary_imap_move(pass->imap, (const guint32 *)batch->quarantine->data,
 				      batch->quarantine->len, config->imap.quarantine_folder,
 				      error))
 			return FALSE;
-		stats->moved += batch->quarantine->len;
+		pass->stats->moved += batch->quarantine->len;
 	}
 	g_array_set_size(batch->processed, 0);
 	g_array_set_size(batch->quarantine, 0);
 	return TRUE;
 }
 
-/* Ingests MESSAGES[FIRST..FIRST+COUNT) in one transaction, then moves them.
- * On a fetch failure, commits and moves what was done before failing. */
-static gboolean run_batch(const struct canary_config *config, struct canary_imap *imap,
-			  struct canary_store *store, struct canary_ingest *ingest,
-			  guint32 uidvalidity, GArray *messages, guint first, guint count,
-			  volatile const int *stop, void (*progress)(gpointer), gpointer user_data,
-			  struct batch *batch, struct canary_poll_stats *stats, GError **error)
+/* Sorts the listed MESSAGES: those stored already (a crash came between a
+ * commit and its move) are only moved, now; the rest are left to fetch. */
+static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
 {
-	if (!canary_store_begin(store, error))
-		return FALSE;
-	GError *failure = NULL;
-	for (guint i = first; i < first + count && !*stop; i++) {
+	guint64 max_size = pass->config->limits.max_message_size;
+	for (guint i = 0; i < messages->len; i++) {
 		const struct canary_imap_message *m =
 			&g_array_index(messages, struct canary_imap_message, i);
-		gboolean skipped = FALSE;
-		if (!take_message(config, imap, store, ingest, uidvalidity, m, batch, stats,
-				  &skipped, &failure))
+		g_autofree char *ref = NULL;
+		if (!canary_store_find_source(pass->store, pass->mailbox, pass->uidvalidity, m->uid,
+					      &ref, error))
+			return FALSE;
+		if (ref != NULL) {
+			gboolean quarantined = FALSE;
+			if (!folder_of(pass->store, ref, &quarantined, error))
+				return FALSE;
+			pass->stats->duplicates++;
+			file_uid(&pass->batch, m->uid, quarantined);
+			continue;
+		}
+		struct canary_prefetch_item item = {
+			.uid = m->uid, .size = m->size, .header_only = m->size > max_size};
+		g_array_append_val(pass->todo, *m);
+		g_array_append_val(pass->items, item);
+	}
+	return move_batch(pass, error);
+}
+
+/* Ingests fetched message TODO[I] (only its header if it was too large).
+ * Returns FALSE with ERROR when the pass must stop; a message the server
+ * refused to give stays in the inbox for the next pass. */
+static gboolean take_message(struct pass *pass, guint i, GError **error)
+{
+	const struct canary_imap_message *m = &g_array_index(pass->todo, struct canary_imap_message, i);
+	gboolean header_only = g_array_index(pass->items, struct canary_prefetch_item, i).header_only;
+	g_autoptr(GError) local = NULL;
+	g_autoptr(GBytes) raw = canary_prefetch_take(pass->prefetch, i, &local);
+	if (raw == NULL) {
+		if (g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED)) {
+			canary_warning("message UID %u could not be fetched (%s); it stays in "
+				       "the inbox for the next pass",
+				       m->uid, local->message);
+			pass->stats->skipped++;
+			return TRUE;
+		}
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	struct canary_ingest_source source = {
+		.mailbox = pass->mailbox,
+		.uidvalidity = pass->uidvalidity,
+		.uid = m->uid,
+		.received_at = m->internal_date,
+		.full_size = header_only ? m->size : 0,
+	};
+	struct canary_ingest_result result;
+	if (!canary_ingest_message(pass->ingest, raw, &source, &result, error))
+		return FALSE;
+	gboolean quarantined = FALSE;
+	gboolean ok = TRUE;
+	switch (result.outcome) {
+	case CANARY_INGEST_FILED:
+		pass->stats->filed++;
+		canary_info("UID %u filed as case %s", m->uid, result.ref);
+		break;
+	case CANARY_INGEST_QUARANTINED:
+		pass->stats->quarantined++;
+		quarantined = TRUE;
+		canary_notice("UID %u quarantined as case %s: %s", m->uid, result.ref,
+			      canary_quarantine_name(result.quarantine));
+		break;
+	case CANARY_INGEST_DUPLICATE:
+		pass->stats->duplicates++;
+		ok = folder_of(pass->store, result.ref, &quarantined, error);
+		if (ok)
+			canary_info("UID %u is case %s, already stored", m->uid, result.ref);
+		break;
+	}
+	canary_ingest_result_clear(&result);
+	if (ok)
+		file_uid(&pass->batch, m->uid, quarantined);
+	return ok;
+}
+
+/* Ingests messages from TODO[*NEXT] on in one transaction, until batch_size
+ * messages or batch_time have gone by, then moves them. On a fetch failure,
+ * commits and moves what was done before failing. */
+static gboolean run_batch(struct pass *pass, guint *next, GError **error)
+{
+	const struct canary_config *config = pass->config;
+	if (!canary_store_begin(pass->store, error))
+		return FALSE;
+	gint64 deadline = g_get_monotonic_time() + (gint64)config->imap.batch_time * G_USEC_PER_SEC;
+	guint end = MIN(pass->todo->len, *next + MAX(config->imap.batch_size, 1));
+	GError *failure = NULL;
+	while (*next < end && !*pass->stop) {
+		if (!take_message(pass, (*next)++, &failure))
 			break;
-		if (progress != NULL)
-			progress(user_data);
+		if (pass->progress != NULL)
+			pass->progress(pass->user_data);
+		if (g_get_monotonic_time() >= deadline)
+			break;
 	}
 	if (failure != NULL && failure->domain != CANARY_IMAP_ERROR) {
 		/* The store failed: nothing of this batch is kept, nothing moves. */
-		canary_store_rollback(store);
+		canary_store_rollback(pass->store);
 		g_propagate_error(error, failure);
 		return FALSE;
 	}
 	// Order is important: commit the cases, then move the server copies.
-	if (!canary_store_commit(store, error)) {
-		canary_store_rollback(store);
+	if (!canary_store_commit(pass->store, error)) {
+		canary_store_rollback(pass->store);
 		g_clear_error(&failure);
 		return FALSE;
 	}
@@ -231,11 +262,44 @@ static gboolean run_batch(const struct canary_config *config, struct canary_imap
 		/* The server failed mid-batch: what was stored still moves, if the
 		 * connection allows; otherwise the next pass moves it. */
 		g_autoptr(GError) ignored = NULL;
-		move_batch(config, imap, batch, stats, &ignored);
+		move_batch(pass, &ignored);
 		g_propagate_error(error, failure);
 		return FALSE;
 	}
-	return move_batch(config, imap, batch, stats, error);
+	return move_batch(pass, error);
+}
+
+/* Lists the inbox, moves what is stored already, and files the rest. */
+static gboolean run_pass(struct pass *pass, const struct canary_imap_options *options,
+			 GError **error)
+{
+	const struct canary_config *config = pass->config;
+	struct canary_imap_status status;
+	if (!canary_imap_status(pass->imap, pass->mailbox, &status, error) ||
+	    !check_uidvalidity(pass->store, pass->mailbox, status.uidvalidity, pass->stats, error) ||
+	    !canary_imap_ensure_folder(pass->imap, config->imap.processed_folder, error) ||
+	    !canary_imap_ensure_folder(pass->imap, config->imap.quarantine_folder, error))
+		return FALSE;
+	pass->uidvalidity = status.uidvalidity;
+	g_autoptr(GArray) messages = canary_imap_list(pass->imap, 0, error);
+	if (messages == NULL)
+		return FALSE;
+	pass->stats->listed = messages->len;
+	if (!sort_listed(pass, messages, error))
+		return FALSE;
+	if (pass->todo->len == 0)
+		return TRUE;
+	pass->prefetch = canary_prefetch_start(
+		options, pass->uidvalidity, (const struct canary_prefetch_item *)pass->items->data,
+		pass->items->len, (guint)config->imap.fetch_sessions, PREFETCH_BUDGET, error);
+	if (pass->prefetch == NULL)
+		return FALSE;
+	guint next = 0;
+	while (next < pass->todo->len && !*pass->stop) {
+		if (!run_batch(pass, &next, error))
+			return FALSE;
+	}
+	return TRUE;
 }
 
 gboolean canary_poll_pass(const struct canary_config *config, const char *password,
@@ -245,37 +309,38 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 {
 	*stats_r = (struct canary_poll_stats){0};
 	char *token = NULL;
-	struct canary_imap *imap = open_session(config, password, &token, error);
-	canary_wipe_free(token); /* libcurl keeps its own copy */
-	if (imap == NULL)
-		return FALSE;
-
-	struct batch batch = {g_array_new(FALSE, FALSE, sizeof(guint32)),
-			      g_array_new(FALSE, FALSE, sizeof(guint32))};
-	gboolean ok = FALSE;
-	struct canary_imap_status status;
-	g_autoptr(GArray) messages = NULL;
-	const char *mailbox = canary_imap_mailbox(imap);
-	if (!canary_imap_status(imap, mailbox, &status, error) ||
-	    !check_uidvalidity(store, mailbox, status.uidvalidity, stats_r, error) ||
-	    !canary_imap_ensure_folder(imap, config->imap.processed_folder, error) ||
-	    !canary_imap_ensure_folder(imap, config->imap.quarantine_folder, error))
-		goto out;
-	messages = canary_imap_list(imap, 0, error);
-	if (messages == NULL)
-		goto out;
-	stats_r->listed = messages->len;
-	guint batch_size = MAX(config->imap.batch_size, 1);
-	for (guint first = 0; first < messages->len && !*stop; first += batch_size) {
-		guint count = MIN(batch_size, messages->len - first);
-		if (!run_batch(config, imap, store, ingest, status.uidvalidity, messages, first,
-			       count, stop, progress, user_data, &batch, stats_r, error))
-			goto out;
+	/* The token is re-read every pass: an outside helper renews it. */
+	if (config->imap.oauth2_token_file != NULL) {
+		token = canary_poll_read_secret(config->imap.oauth2_token_file, error);
+		if (token == NULL)
+			return FALSE;
 	}
-	ok = TRUE;
-out:
-	g_array_unref(batch.processed);
-	g_array_unref(batch.quarantine);
-	canary_imap_free(imap);
+	struct canary_imap_options options = session_options(config, password, token);
+	struct pass pass = {
+		.config = config,
+		.store = store,
+		.ingest = ingest,
+		.todo = g_array_new(FALSE, FALSE, sizeof(struct canary_imap_message)),
+		.items = g_array_new(FALSE, FALSE, sizeof(struct canary_prefetch_item)),
+		.batch = {g_array_new(FALSE, FALSE, sizeof(guint32)),
+			  g_array_new(FALSE, FALSE, sizeof(guint32))},
+		.stats = stats_r,
+		.stop = stop,
+		.progress = progress,
+		.user_data = user_data,
+	};
+	gboolean ok = FALSE;
+	pass.imap = canary_imap_new(&options, error);
+	if (pass.imap != NULL) {
+		pass.mailbox = canary_imap_mailbox(pass.imap);
+		ok = run_pass(&pass, &options, error);
+	}
+	canary_prefetch_free(pass.prefetch); /* before the session it fetches beside */
+	canary_imap_free(pass.imap);
+	canary_wipe_free(token); /* libcurl keeps its own copies */
+	g_array_unref(pass.todo);
+	g_array_unref(pass.items);
+	g_array_unref(pass.batch.processed);
+	g_array_unref(pass.batch.quarantine);
 	return ok;
 }

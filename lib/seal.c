@@ -780,16 +780,44 @@ gboolean canary_key_generate_pseudonym(const char *path, gboolean force, GError 
 #define AD_PREFIX     "canary-v1"
 #define AD_PREFIX_LEN sizeof(AD_PREFIX) /* with its NUL */
 
+/* Content keys are made and dropped once per message. Released ones are
+ * wiped and kept for reuse, so the guarded, locked pages of sodium_malloc()
+ * are not mapped and unmapped (a TLB flush on every core) per message.
+ * For the same reason they stay writable: each is used for one message's
+ * sealing and wiped straight after. */
+#define KEY_POOL_MAX 16
+static GMutex key_pool_lock;
+static struct canary_content_key *key_pool[KEY_POOL_MAX];
+static guint key_pool_len;
+
+static struct canary_content_key *content_key_alloc(void)
+{
+	struct canary_content_key *key = NULL;
+	g_mutex_lock(&key_pool_lock);
+	if (key_pool_len > 0)
+		key = key_pool[--key_pool_len];
+	g_mutex_unlock(&key_pool_lock);
+	return key != NULL ? key : secure_new(sizeof *key);
+}
+
 struct canary_content_key *canary_content_key_new(void)
 {
-	struct canary_content_key *key = secure_new(sizeof *key);
+	struct canary_content_key *key = content_key_alloc();
 	crypto_aead_xchacha20poly1305_ietf_keygen(key->bytes);
-	sodium_mprotect_readonly(key);
 	return key;
 }
 
 void canary_content_key_free(struct canary_content_key *key)
 {
+	if (key == NULL)
+		return;
+	sodium_memzero(key, sizeof *key);
+	g_mutex_lock(&key_pool_lock);
+	if (key_pool_len < KEY_POOL_MAX) {
+		key_pool[key_pool_len++] = key;
+		key = NULL;
+	}
+	g_mutex_unlock(&key_pool_lock);
 	if (key != NULL)
 		sodium_free(key);
 }
@@ -816,17 +844,16 @@ canary_content_key_open(GBytes *sealed, const struct canary_secret_key *secret, 
 			    "a sealed content key is damaged (%" G_GSIZE_FORMAT " bytes)", len);
 		return NULL;
 	}
-	struct canary_content_key *key = secure_new(sizeof *key);
+	struct canary_content_key *key = content_key_alloc();
 	if (crypto_box_seal_open(key->bytes, data, len, secret->public.bytes, secret->secret) !=
 	    0) {
 		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_WRONG_KEY,
 			    "key %s cannot open this sealed content key (sealed to another key, "
 			    "or damaged)",
 			    secret->public.id);
-		sodium_free(key);
+		canary_content_key_free(key);
 		return NULL;
 	}
-	sodium_mprotect_readonly(key);
 	return key;
 }
 

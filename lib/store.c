@@ -168,6 +168,7 @@ struct canary_store {
 	sqlite3 *db;
 	char *path;
 	sqlite3_stmt *stmts[STMT_COUNT]; /* prepared on first use */
+	gint64 write_usec;               /* in step_done(): every write and commit */
 };
 
 gboolean canary_store_status_valid(const char *status)
@@ -235,8 +236,10 @@ static sqlite3_stmt *stmt(struct canary_store *store, enum stmt_id id, GError **
 static gboolean step_done(struct canary_store *store, sqlite3_stmt *s, const char *doing,
 			  GError **error)
 {
+	gint64 start = g_get_monotonic_time();
 	int rc = sqlite3_step(s);
 	sqlite3_reset(s);
+	store->write_usec += g_get_monotonic_time() - start;
 	if (rc != SQLITE_DONE) {
 		set_db_error(store, rc, doing, error);
 		return FALSE;
@@ -427,6 +430,11 @@ struct canary_store *canary_store_open(const char *path, const char *group, GErr
 		return NULL;
 	}
 	return store;
+}
+
+gint64 canary_store_write_usec(const struct canary_store *store)
+{
+	return store->write_usec;
 }
 
 void canary_store_close(struct canary_store **store)

@@ -39,6 +39,10 @@ struct canary_store;
  * untouched. Returns a new handle; close with canary_store_close(). */
 struct canary_store *canary_store_open(const char *path, const char *group, GError **error);
 
+/* Microseconds spent in writes and commits since the store was opened
+ * (for benchmarks: the "store" share of ingestion). */
+gint64 canary_store_write_usec(const struct canary_store *store);
+
 /* Closes *STORE and sets it to NULL; NULL is fine. */
 void canary_store_close(struct canary_store **store);
 

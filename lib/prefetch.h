@@ -1,0 +1,46 @@
+/* prefetch.h: fetches the messages of a pass ahead of their ingestion, on
+ * their own IMAP sessions in worker threads, so that the server's work
+ * (reading, TLS) and ours (parsing, sealing, storing) overlap instead of
+ * taking turns. Messages are handed out in list order, whichever session
+ * fetched them. At most a byte budget of fetched messages waits untaken
+ * (always at least the next one), so memory does not grow with the
+ * mailbox. The caller keeps its own session for listing and moving. */
+#ifndef CANARY_PREFETCH_H
+#define CANARY_PREFETCH_H
+
+#include <glib.h>
+
+#include "imap.h"
+
+/* One message to fetch. */
+struct canary_prefetch_item {
+	guint32 uid;
+	guint64 size;         /* RFC822.SIZE: what the budget counts */
+	gboolean header_only; /* too large: fetch only its header block */
+};
+
+struct canary_prefetch;
+
+/* Starts SESSIONS (at least 1) worker threads, each on its own session made
+ * from OPTIONS (copied), fetching ITEMS[0..N) of the mailbox with
+ * UIDVALIDITY. ITEMS must outlive the prefetch. Sessions connect on their
+ * first fetch, so a server that cannot be reached is reported by
+ * canary_prefetch_take(); NULL with ERROR only if a session cannot be set up. */
+struct canary_prefetch *canary_prefetch_start(const struct canary_imap_options *options,
+					      guint32 uidvalidity,
+					      const struct canary_prefetch_item *items, guint n,
+					      guint sessions, gsize budget, GError **error);
+
+/* Waits for ITEMS[INDEX] and returns its bytes, or NULL with ERROR (the
+ * CANARY_IMAP_ERROR_* its fetch failed with). Take every index in order,
+ * each once. */
+GBytes *canary_prefetch_take(struct canary_prefetch *prefetch, guint index, GError **error);
+
+/* Stops the workers (a fetch under way finishes first), frees what was
+ * fetched and not taken, closes the sessions. */
+void canary_prefetch_free(struct canary_prefetch *prefetch);
+
+typedef struct canary_prefetch canary_prefetch;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_prefetch, canary_prefetch_free)
+
+#endif

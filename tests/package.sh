@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# package.sh: builds the Debian package (cpack -G DEB) in a scratch tree,
+# installs it on this machine with dpkg, checks every file, owner and mode,
+# that canaryd is not started without keys, that an edited conffile survives
+# a reinstall, and that purge removes the package but never a case database.
+# Needs root and dpkg; in CI it runs on a throwaway Debian 12 machine, and it
+# leaves the machine as it found it, also when it fails.
+# Usage: package.sh SOURCE_DIR       Exits 77 (skipped) when it cannot run.
+set -euo pipefail
+
+source_dir=$(realpath "$1")
+skip()
+{
+	echo "SKIP: $*"
+	exit 77
+}
+[[ $(id -u) -eq 0 ]] || skip "needs root: it installs the package with dpkg -i"
+for tool in dpkg dpkg-deb dpkg-shlibdeps cpack runuser; do
+	command -v "$tool" >/dev/null || skip "no $tool (scripts/deps installs dpkg-dev)"
+done
+# The machine must not hold a canary already: the test removes all it makes.
+if dpkg-query -W canary >/dev/null 2>&1; then
+	skip "a canary package is installed here"
+fi
+for path in /etc/canary /var/lib/canary; do
+	[[ ! -e $path ]] || skip "$path exists here"
+done
+if getent passwd canary >/dev/null || getent group canary >/dev/null; then
+	skip "a user or group canary exists here"
+fi
+
+work=$(mktemp -d)
+# Leave the machine as found: no package, user, group or directory of ours.
+cleanup()
+{
+	dpkg --purge canary >/dev/null 2>&1 || true
+	rm -rf /etc/canary /var/lib/canary "$work"
+	userdel canary 2>/dev/null || true
+	groupdel canary 2>/dev/null || true
+}
+trap cleanup EXIT
+
+fail()
+{
+	echo "FAIL: $*"
+	exit 1
+}
+check()
+{
+	local what=$1
+	shift
+	"$@" >/dev/null || fail "$what"
+	echo "ok: $what"
+}
+# mode_owner PATH -> "755 root:root"
+mode_owner()
+{
+	stat -c '%a %U:%G' "$1"
+}
+
+echo "== a tree configured for /usr/local refuses to make a package"
+cmake -S "$source_dir" -B "$work/local" -DCANARY_TESTS=OFF >/dev/null
+if (cd "$work/local" && cpack -G DEB >"$work/refused.log" 2>&1); then
+	fail "cpack packaged a /usr/local tree"
+fi
+check "cpack says why" grep -q "CMAKE_INSTALL_PREFIX=/usr" "$work/refused.log"
+
+echo "== cpack -G DEB"
+cmake -S "$source_dir" -B "$work/build" -DCMAKE_INSTALL_PREFIX=/usr -DCANARY_TESTS=OFF >/dev/null
+cmake --build "$work/build" -j"$(nproc)" >/dev/null
+(cd "$work/build" && cpack -G DEB >/dev/null)
+version=$(sed -n 's/^project(canary VERSION \([0-9.]*\).*/\1/p' "$source_dir/CMakeLists.txt")
+deb=$work/build/canary_${version}_$(dpkg --print-architecture).deb
+check "the package is $(basename "$deb")" test -f "$deb"
+depends=$(dpkg-deb -f "$deb" Depends)
+for lib in libgmime-3.0-0 libsodium23 libsqlite3-0 libcurl4 libsystemd0; do
+	check "Depends names $lib" grep -q "$lib" <<<"$depends"
+done
+
+echo "== dpkg -i, without keys"
+dpkg -i "$deb" >"$work/install.log" 2>&1 || {
+	cat "$work/install.log"
+	fail "dpkg -i"
+}
+sed 's/^/  | /' "$work/install.log"
+check "installed" test "$(dpkg-query -W -f='${Status}' canary)" = "install ok installed"
+mapfile -t files < <(dpkg -L canary)
+for path in /usr/bin/canary /usr/sbin/canaryd /etc/canary/canary.conf /etc/canary/routing.conf \
+	/etc/canary/keys /usr/lib/systemd/system/canaryd.service /usr/lib/sysusers.d/canary.conf \
+	/usr/lib/tmpfiles.d/canary.conf /usr/share/man/man1/canary.1 /usr/share/man/man5/canary.conf.5 \
+	/usr/share/man/man5/canary-routing.conf.5 /usr/share/man/man8/canaryd.8 \
+	/usr/share/bash-completion/completions/canary; do
+	check "dpkg -L lists $path" grep -qxF "$path" < <(printf '%s\n' "${files[@]}")
+done
+# Every file the package holds: there, root's, and no mode looser than needed.
+for path in "${files[@]}"; do
+	[[ $path == /. ]] && continue
+	want="644 root:root"
+	if [[ -d $path || $path == /usr/bin/* || $path == /usr/sbin/* ]]; then
+		want="755 root:root"
+	fi
+	[[ -e $path ]] || fail "$path is listed but missing"
+	[[ $(mode_owner "$path") == "$want" ]] || fail "$path is $(mode_owner "$path"), wanted $want"
+done
+echo "ok: all ${#files[@]} paths of the package exist with their modes and owners"
+conffiles=$(dpkg-query -W -f='${Conffiles}\n' canary)
+for path in "${files[@]}"; do
+	[[ $path == /etc/canary/* && -f $path ]] || continue
+	check "$path is a conffile" grep -q "^ $path " <<<"$conffiles"
+done
+
+check "user canary is a system user" test "$(id -u canary)" -lt 1000
+check "canary's home is /var/lib/canary" test "$(getent passwd canary | cut -d: -f6)" = /var/lib/canary
+check "canary cannot log in" grep -q "nologin\|/bin/false" <<<"$(getent passwd canary | cut -d: -f7)"
+check "/var/lib/canary is 0700 canary:canary" test "$(mode_owner /var/lib/canary)" = "700 canary:canary"
+check "canary --version" test "$(/usr/bin/canary --version)" = "canary $version"
+check "canary looks for /etc/canary/canary.conf" grep -q "/etc/canary/canary.conf" \
+	<<<"$(/usr/bin/canary check-config --help)"
+# canaryd has no --version (yet): its --help must run with its libraries.
+check "canaryd --help runs" /usr/sbin/canaryd --help
+check "completion script parses" bash -n /usr/share/bash-completion/completions/canary
+check "postinst says the configuration is not ready" grep -q "configuration is not ready" "$work/install.log"
+check "postinst names a missing key" grep -q "keys/custodian.pub: no such file" "$work/install.log"
+check "postinst says what to do next" grep -q "canary keygen --pseudonym-key" "$work/install.log"
+
+# canaryd must be neither enabled nor running: it has no keys.
+not_started()
+{
+	[[ ! -e /etc/systemd/system/multi-user.target.wants/canaryd.service ]] || return 1
+	for exe in /proc/[0-9]*/exe; do
+		[[ $(readlink "$exe" 2>/dev/null) != /usr/sbin/canaryd ]] || return 1
+	done
+}
+check "canaryd is not enabled or running" not_started
+
+echo "== keys and an edited conffile, then dpkg -i again (upgrade path)"
+printf 'test passphrase\n' >"$work/passphrase"
+/usr/bin/canary keygen --out /etc/canary/keys custodian -p "$work/passphrase" >/dev/null
+/usr/bin/canary keygen --pseudonym-key /etc/canary/keys/pseudonym.key >/dev/null
+chgrp canary /etc/canary/keys/pseudonym.key
+chmod 0640 /etc/canary/keys/pseudonym.key
+rm /etc/canary/keys/custodian.key # a secret key never stays on the server
+install -m 0600 /dev/null /etc/canary/imap-password
+echo secret >/etc/canary/imap-password
+# One queue, sealed to the custodian's key, instead of the shipped routing.
+sed -i -e 's/^rules = routing.conf/# rules = routing.conf/' \
+	-e 's|^# default_section_public = .*|default_section_public = keys/custodian.pub|' \
+	/etc/canary/canary.conf
+cp /etc/canary/canary.conf "$work/edited.conf"
+dpkg -i --force-confold "$deb" >"$work/reinstall.log" 2>&1 || {
+	cat "$work/reinstall.log"
+	fail "dpkg -i again"
+}
+sed 's/^/  | /' "$work/reinstall.log"
+check "the edited canary.conf survives" cmp -s /etc/canary/canary.conf "$work/edited.conf"
+check "no .dpkg-dist or .dpkg-new left" test -z "$(find /etc/canary -name '*.dpkg-*')"
+if grep -q "configuration is not ready" "$work/reinstall.log"; then
+	cat "$work/reinstall.log"
+	fail "postinst did not accept a valid configuration"
+fi
+# A reinstall never enables what the admin has not enabled.
+check "postinst validated the configuration as canary" \
+	grep -q "configuration is valid\|canaryd is disabled" "$work/reinstall.log"
+check "/var/lib/canary is still 0700 canary:canary" test "$(mode_owner /var/lib/canary)" = "700 canary:canary"
+
+echo "== dpkg --purge keeps the case database"
+# canaryd's user files a case, as the daemon would.
+mkdir -m 0755 "$work/mail"
+cp "$source_dir/tests/data/mail/charset-utf8-8bit.eml" "$work/mail/"
+chmod 0755 "$work"
+(cd / && runuser -u canary -- env CREDENTIALS_DIRECTORY=/etc/canary \
+	/usr/bin/canary import "$work/mail/charset-utf8-8bit.eml" >/dev/null)
+check "a case database exists" test -e /var/lib/canary/canary.db
+dpkg --purge canary >"$work/purge.log" 2>&1 || {
+	cat "$work/purge.log"
+	fail "dpkg --purge"
+}
+sed 's/^/  | /' "$work/purge.log"
+check "purged" test -z "$(dpkg-query -W -f='${Status}' canary 2>/dev/null)"
+for path in "${files[@]}"; do
+	[[ -d $path ]] && continue # directories shared with other packages stay
+	[[ ! -e $path ]] || fail "$path is still there after purge"
+done
+echo "ok: every file of the package is gone"
+check "the case database is kept" test -e /var/lib/canary/canary.db
+check "purge says it kept it" grep -q "kept /var/lib/canary" "$work/purge.log"
+check "the admin's keys are kept" test -f /etc/canary/keys/pseudonym.key
+# Debian leaves system users on purge: their uid may still own files (here the
+# database), which a new user given that uid would otherwise own.
+check "user canary is kept, as Debian does" getent passwd canary
+
+echo "== install and purge without a database: nothing left"
+rm -rf /var/lib/canary/* /etc/canary
+dpkg -i "$deb" >/dev/null 2>&1 || fail "dpkg -i after purge"
+check "the existing user is reused" test "$(getent passwd canary | wc -l)" -eq 1
+dpkg --purge canary >"$work/purge2.log" 2>&1 || fail "second dpkg --purge"
+check "/var/lib/canary is gone" test ! -e /var/lib/canary
+check "/etc/canary is gone" test ! -e /etc/canary
+echo "all package checks passed"

@@ -164,9 +164,12 @@ static GPtrArray *empty_months(gint64 from, gint64 until)
 		return rows;
 	int y = g_date_time_get_year(first), m = g_date_time_get_month(first);
 	int end = g_date_time_get_year(last) * 12 + g_date_time_get_month(last);
+	/* Appended, not looked up: every name is new, and a period can span
+	 * centuries. */
 	for (; y * 12 + m <= end; m = m % 12 + 1, y += m == 1) {
-		g_autofree char *name = g_strdup_printf("%04d-%02d", y, m);
-		rows_add(rows, name, 0);
+		struct canary_report_row *row = g_new0(struct canary_report_row, 1);
+		row->name = g_strdup_printf("%04d-%02d", y, m);
+		g_ptr_array_add(rows, row);
 	}
 	return rows;
 }

@@ -415,6 +415,14 @@ START_TEST(test_masking)
 		      text);
 	ck_assert_msg(g_regex_match_simple("^  Median +24\\.0 h$", text, G_REGEX_MULTILINE, 0),
 		      "%s", text);
+
+	/* Neither output names a case or its sender. */
+	const char *outputs[] = {out, dec_exact, text};
+	for (size_t i = 0; i < G_N_ELEMENTS(outputs); i++) {
+		ck_assert_ptr_null(strstr(outputs[i], "PSEUDO"));
+		ck_assert_ptr_null(strstr(outputs[i], "R-20"));
+	}
+	ck_assert_ptr_nonnull(strstr(refs[0], "R-20"));
 }
 END_TEST
 

@@ -199,7 +199,7 @@ static void print_json(const struct canary_report *r, const struct masking *m)
 /* --- HTML ------------------------------------------------------------- */
 
 /* Printable, self-contained: no script, no fetch of any kind. Bars keep
- * their colour on paper; sections do not break across pages. */
+ * their colour on paper; a chart or a table row never breaks across pages. */
 static const char html_style[] =
 	"body{font-family:'DejaVu Sans',Arial,sans-serif;color:#111;background:#fff;"
 	"max-width:60em;margin:2em auto;padding:0 1em;line-height:1.4}"
@@ -212,7 +212,7 @@ static const char html_style[] =
 	"svg text{font-size:13px;fill:#111}"
 	".bar{fill:#2b5c8a}.masked{fill:#fff;stroke:#2b5c8a;stroke-width:1.5;"
 	"stroke-dasharray:4 3}"
-	"section{break-inside:avoid;page-break-inside:avoid}"
+	"svg,tr{break-inside:avoid;page-break-inside:avoid}"
 	"@page{margin:15mm}"
 	"@media print{body{margin:0;max-width:none;font-size:10pt}"
 	"*{-webkit-print-color-adjust:exact;print-color-adjust:exact}"
@@ -264,7 +264,10 @@ static void html_chart(GString *html, const struct breakdown *b, const struct ma
 			       b->column);
 	for (guint i = 0; i < b->rows->len; i++) {
 		const struct canary_report_row *row = b->rows->pdata[i];
+		/* A count above 0 always shows a sliver of bar. */
 		gint64 w = max > 0 ? bar_value(m, row->cases) * BAR_WIDTH / max : 0;
+		if (row->cases > 0)
+			w = MAX(w, 2);
 		guint y = i * BAR_ROW + 4;
 		g_autofree char *label = short_label(row->name);
 		g_autofree char *count = count_text(m, row->cases);

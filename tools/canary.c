@@ -18,6 +18,7 @@ static const struct cli_command commands[] = {
 	{"move", "Move a case to another section (re-seals its key)", cmd_move},
 	{"history", "Show the history of a case", cmd_history},
 	{"stats", "Open cases per section, oldest case, cases per week", cmd_stats},
+	{"report", "Figures of a period for the annual report (counts only)", cmd_report},
 	{"audit", "Verify the hash chain of the case history", cmd_audit},
 	{"purge", "Delete closed cases received before a date", cmd_purge},
 	{"keygen", "Make a key pair or a pseudonym key", cmd_keygen},

@@ -14,6 +14,7 @@ int cmd_status(int argc, char **argv);
 int cmd_move(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_route(int argc, char **argv);

@@ -16,6 +16,7 @@ int cmd_history(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
+int cmd_health(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 
 #endif

@@ -277,9 +277,11 @@ static void maybe_apply_retention(struct daemon *d)
 	guint purged = 0;
 	if (!canary_store_set_state(d->store, CANARY_STATE_RETENTION_RUN, now_text, &error) ||
 	    !canary_retention_apply(d->config, d->store, now, "canaryd", &purged, &error)) {
-		canary_err("retention: %u case(s) purged, then: %s; retrying in a day, or run "
-			   "canary purge",
-			   purged, error->message);
+		if (purged > 0)
+			canary_err("retention: %u case(s) purged, but: %s", purged, error->message);
+		else
+			canary_err("retention: %s; retrying in a day, or run canary purge",
+				   error->message);
 		return;
 	}
 	if (purged > 0)

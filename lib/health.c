@@ -181,40 +181,42 @@ static gboolean read_recorded(struct canary_store *store, struct recorded *r, GE
 }
 
 /* The last successful pass: critical when older than MISSED_PASSES poll
- * intervals; a daemon that started less long ago and has not finished its
- * first pass yet is only a warning. */
+ * intervals. A daemon that started less long ago and has not finished its
+ * first pass since is only a warning (a restart is not an outage). */
 static void check_pass(GPtrArray *checks, const struct recorded *r, guint64 config_interval,
 		       gint64 now)
 {
 	gint64 interval =
 		r->has_interval && r->interval > 0 ? r->interval : (gint64)config_interval;
 	gint64 limit = MISSED_PASSES * interval;
+	gboolean recent = r->has_success && now - r->last_success <= limit;
+	gboolean starting = r->has_started && now - r->started <= limit &&
+			    (!r->has_success || r->last_success < r->started);
 	g_autofree char *limit_text = format_age(limit);
+	g_autofree char *ago = format_age(now - r->last_success);
+	g_autofree char *started = format_age(now - r->started);
 	struct canary_health_check *c;
-	if (r->has_success) {
-		g_autofree char *ago = format_age(now - r->last_success);
-		gboolean late = now - r->last_success > limit;
-		c = add_check(checks, "pass", late ? CANARY_HEALTH_CRITICAL : CANARY_HEALTH_OK,
-			      late ? g_strdup_printf("last successful pass %s ago, more than %d "
-						     "poll intervals (%s): is canaryd running? "
-						     "see its log",
-						     ago, MISSED_PASSES, limit_text)
-				   : g_strdup_printf("last successful pass %s ago", ago));
-		add_figure(c, "seconds_since_success", now - r->last_success);
-	} else if (r->has_started && now - r->started <= limit) {
-		g_autofree char *ago = format_age(now - r->started);
+	if (recent)
+		c = add_check(checks, "pass", CANARY_HEALTH_OK,
+			      g_strdup_printf("last successful pass %s ago", ago));
+	else if (starting)
 		c = add_check(checks, "pass", CANARY_HEALTH_WARNING,
 			      g_strdup_printf("canaryd started %s ago and has not finished a pass "
 					      "yet",
-					      ago));
-	} else {
+					      started));
+	else if (r->has_success)
 		c = add_check(checks, "pass", CANARY_HEALTH_CRITICAL,
-			      g_strdup(r->has_started
-					       ? "no successful pass since canaryd started: see "
-						 "its log"
-					       : "no successful pass recorded: canaryd has not run "
-						 "with this database"));
-	}
+			      g_strdup_printf("last successful pass %s ago, more than %d poll "
+					      "intervals (%s): is canaryd running? see its log",
+					      ago, MISSED_PASSES, limit_text));
+	else
+		c = add_check(checks, "pass", CANARY_HEALTH_CRITICAL,
+			      g_strdup(r->has_started ? "no successful pass since canaryd started: "
+							"see its log"
+						      : "no successful pass recorded: canaryd has "
+							"not run with this database"));
+	if (r->has_success)
+		add_figure(c, "seconds_since_success", now - r->last_success);
 	add_figure(c, "poll_interval", interval);
 }
 

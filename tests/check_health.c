@@ -240,6 +240,11 @@ START_TEST(test_pass_age)
 	ck_assert_int_eq(health(FALSE, &out4), 2);
 	assert_level(out4, "pass", "critical");
 	ck_assert_ptr_nonnull(strstr(out4, "more than 3 poll intervals (3m)"));
+
+	record(30, 3600); /* restarted after an hour down: its first pass is due */
+	g_autofree char *out5 = NULL;
+	ck_assert_int_eq(health(FALSE, &out5), expect(CANARY_HEALTH_WARNING));
+	assert_level(out5, "pass", "warning");
 }
 END_TEST
 

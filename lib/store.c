@@ -259,22 +259,30 @@ static gboolean exec(struct canary_store *store, const char *sql, const char *do
 	return TRUE;
 }
 
-/* Reads a single integer pragma such as "PRAGMA user_version". */
-static gboolean pragma_int(struct canary_store *store, const char *sql, gint64 *value_r,
-			   GError **error)
+/* Reads a single integer pragma such as "PRAGMA user_version"; DOING names
+ * it in errors. */
+static gboolean pragma_int_doing(struct canary_store *store, const char *sql, const char *doing,
+				 gint64 *value_r, GError **error)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(store->db, sql, -1, &s, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
-		set_db_error(store, rc, "reading the schema version", error);
+		set_db_error(store, rc, doing, error);
 		sqlite3_finalize(s);
 		return FALSE;
 	}
 	*value_r = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
 	return TRUE;
+}
+
+/* Reads a pragma of the schema's identity and version. */
+static gboolean pragma_int(struct canary_store *store, const char *sql, gint64 *value_r,
+			   GError **error)
+{
+	return pragma_int_doing(store, sql, "reading the schema version", value_r, error);
 }
 
 /* Looks up GROUP's id. */
@@ -1204,9 +1212,9 @@ gboolean canary_store_size(struct canary_store *store, gint64 *bytes_r, gint64 *
 			   GError **error)
 {
 	gint64 pages = 0, max_pages = 0, page_size = 0;
-	if (!pragma_int(store, "PRAGMA page_count", &pages, error) ||
-	    !pragma_int(store, "PRAGMA max_page_count", &max_pages, error) ||
-	    !pragma_int(store, "PRAGMA page_size", &page_size, error))
+	if (!pragma_int_doing(store, "PRAGMA page_count", "measuring", &pages, error) ||
+	    !pragma_int_doing(store, "PRAGMA max_page_count", "measuring", &max_pages, error) ||
+	    !pragma_int_doing(store, "PRAGMA page_size", "measuring", &page_size, error))
 		return FALSE;
 	*bytes_r = pages * page_size;
 	*max_bytes_r = max_pages * page_size;

@@ -440,21 +440,47 @@ struct canary_store *canary_store_open(const char *path, const char *group, GErr
 	return store;
 }
 
+/* Opens STORE->path read-only, IMMUTABLE or not, and checks it is ours. */
+static gboolean open_readonly(struct canary_store *store, gboolean immutable, gint64 *version_r,
+			      GError **error)
+{
+	g_autofree char *escaped = g_uri_escape_string(store->path, "/", FALSE);
+	g_autofree char *uri =
+		g_strdup_printf("file:%s%s", escaped, immutable ? "?immutable=1" : "");
+	int rc = sqlite3_open_v2(uri, &store->db,
+				 SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_URI,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		set_db_error(store, rc, "opening read-only", error);
+		return FALSE;
+	}
+	sqlite3_extended_result_codes(store->db, 1);
+	sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
+	return check_ours(store, version_r, error);
+}
+
 struct canary_store *canary_store_open_readonly(const char *path, GError **error)
 {
 	struct canary_store *store = g_new0(struct canary_store, 1);
 	store->path = g_strdup(path);
-	int rc = sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW,
-				 NULL);
 	gint64 version = 0;
-	if (rc != SQLITE_OK) {
-		set_db_error(store, rc, "opening read-only", error);
-		goto fail;
+	g_autoptr(GError) local = NULL;
+	g_autofree char *wal = g_strconcat(path, "-wal", NULL);
+	/* A WAL database needs its -shm file, which a user with read access
+	 * only cannot create. While a writer has the database open the file
+	 * exists; when none has (no -wal), nothing is pending in a WAL and the
+	 * file can be read as it is (immutable). It is never written either way. */
+	if (!open_readonly(store, FALSE, &version, &local)) {
+		if (!g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_IO) ||
+		    g_file_test(wal, G_FILE_TEST_EXISTS)) {
+			g_propagate_error(error, g_steal_pointer(&local));
+			goto fail;
+		}
+		sqlite3_close_v2(store->db);
+		store->db = NULL;
+		if (!open_readonly(store, TRUE, &version, error))
+			goto fail;
 	}
-	sqlite3_extended_result_codes(store->db, 1);
-	sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
-	if (!check_ours(store, &version, error))
-		goto fail;
 	if (version < CANARY_STORE_SCHEMA_VERSION) {
 		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN,
 			    "%s: schema %" G_GINT64_FORMAT " is older than this canary's (%d), or "
@@ -1164,8 +1190,7 @@ GPtrArray *canary_store_list_expired(struct canary_store *store,
 		bind_text(s, 5 + 2 * (int)i, policy->sections[i]);
 		sqlite3_bind_int64(s, 6 + 2 * (int)i, (sqlite3_int64)policy->section_closed[i]);
 	}
-	GPtrArray *due =
-		g_ptr_array_new_with_free_func((GDestroyNotify)canary_store_expired_free);
+	GPtrArray *due = g_ptr_array_new_with_free_func((GDestroyNotify)canary_store_expired_free);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 		struct canary_store_expired *e = g_new0(struct canary_store_expired, 1);
 		e->ref = column_strdup(s, 0);

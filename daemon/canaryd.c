@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "health.h"
 #include "imap.h"
 #include "ingest.h"
 #include "log.h"
 #include "poll.h"
 #include "process.h"
+#include "retention.h"
 #include "seal.h"
 #include "store.h"
 
@@ -31,6 +33,7 @@ enum {
 #define BACKOFF_FIRST      2  /* seconds, after the first failure */
 #define BACKOFF_FIRST_AUTH 60 /* login or TLS refused: a human must act */
 #define BACKOFF_CAP        900
+#define RETENTION_EVERY    86400 /* seconds between two runs of the retention policy */
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -53,6 +56,7 @@ struct daemon {
 	struct canary_store *store;
 	struct canary_ingest *ingest;
 	char *password; /* wiped when freed */
+	gint64 started_at; /* Unix UTC, kept across reloads */
 };
 
 /* What the loop remembers between passes, for logs and systemd status. */
@@ -71,7 +75,8 @@ static void daemon_clear(struct daemon *d)
 	canary_config_free(d->config);
 	canary_wipe_free(d->password);
 	g_free(d->config_path);
-	*d = (struct daemon){0};
+	gint64 started_at = d->started_at;
+	*d = (struct daemon){.started_at = started_at};
 }
 
 /* Loads the config at PATH and everything it names into D. On failure logs
@@ -109,6 +114,10 @@ static int daemon_load(struct daemon *d, const char *path)
 		canary_err("%s", error->message);
 		return EXIT_CONFIG;
 	}
+	/* For canary health: who polls, and how often. */
+	if (!canary_health_record_daemon(d->store, d->started_at, d->config->imap.poll_interval,
+					 &error))
+		canary_warning("could not record the daemon's state: %s", error->message);
 	return EXIT_OK;
 }
 
@@ -116,7 +125,7 @@ static int daemon_load(struct daemon *d, const char *path)
  * new one has any problem. */
 static void daemon_reload(struct daemon *d)
 {
-	struct daemon next = {0};
+	struct daemon next = {.started_at = d->started_at};
 	sd_notify(0, "RELOADING=1");
 	if (daemon_load(&next, d->config_path) == EXIT_OK) {
 		daemon_clear(d);
@@ -215,6 +224,17 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* Records the pass for canary health: one small transaction. A failure to
+ * record is logged, never fatal: the mail matters more. */
+static void record_pass(struct daemon *d, const struct loop_state *st, gboolean finished,
+			const GError *failure)
+{
+	g_autoptr(GError) error = NULL;
+	if (!canary_health_record_pass(d->store, finished, failure, st->failures,
+				       g_get_real_time() / G_USEC_PER_SEC, &error))
+		canary_warning("could not record the pass for canary health: %s", error->message);
+}
+
 /* Runs one pass. Returns TRUE if it finished. */
 static gboolean one_pass(struct daemon *d, struct loop_state *st, GError **error)
 {
@@ -227,9 +247,47 @@ static gboolean one_pass(struct daemon *d, struct loop_state *st, GError **error
 		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED,
 			    "%u message(s) could not be fetched and stay in the inbox",
 			    stats.skipped);
+		record_pass(d, st, TRUE, *error);
 		return FALSE;
 	}
+	record_pass(d, st, ok, ok ? NULL : *error);
 	return ok;
+}
+
+/* Applies the retention policy when the last run (recorded in the store,
+ * so restarts do not repeat it) is a day old or there was none. Logs counts
+ * only. */
+static void maybe_apply_retention(struct daemon *d)
+{
+	if (!canary_retention_configured(d->config))
+		return;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *last_text = NULL;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC, last = 0;
+	if (!canary_store_get_state(d->store, CANARY_STATE_RETENTION_RUN, &last_text, &error)) {
+		canary_warning("retention: %s", error->message);
+		return;
+	}
+	if (last_text != NULL &&
+	    g_ascii_string_to_signed(last_text, 10, 0, G_MAXINT64, &last, NULL) &&
+	    now - last < RETENTION_EVERY && last <= now)
+		return;
+	/* Recorded first: a run that fails is retried tomorrow, not every pass. */
+	g_autofree char *now_text = g_strdup_printf("%" G_GINT64_FORMAT, now);
+	guint purged = 0;
+	if (!canary_store_set_state(d->store, CANARY_STATE_RETENTION_RUN, now_text, &error) ||
+	    !canary_retention_apply(d->config, d->store, now, "canaryd", &purged, &error)) {
+		if (purged > 0)
+			canary_err("retention: %u case(s) purged, but: %s", purged, error->message);
+		else
+			canary_err("retention: %s; retrying in a day, or run canary purge",
+				   error->message);
+		return;
+	}
+	if (purged > 0)
+		canary_notice("retention: %u case(s) purged", purged);
+	else
+		canary_info("retention: no case due");
 }
 
 int main(int argc, char **argv)
@@ -266,7 +324,7 @@ int main(int argc, char **argv)
 	install_signals();
 
 	g_autofree char *path = canary_config_resolve_path(config_arg);
-	struct daemon d = {0};
+	struct daemon d = {.started_at = g_get_real_time() / G_USEC_PER_SEC};
 	int status = daemon_load(&d, path);
 	if (status != EXIT_OK) {
 		daemon_clear(&d);
@@ -280,6 +338,8 @@ int main(int argc, char **argv)
 	for (;;) {
 		g_clear_error(&error);
 		gboolean ok = one_pass(&d, &st, &error);
+		if (!stop_requested)
+			maybe_apply_retention(&d);
 		if (once) {
 			status = ok ? EXIT_OK : EXIT_PASS_FAILED;
 			if (!ok && st.last_error == NULL)

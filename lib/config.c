@@ -39,6 +39,7 @@ enum key_type {
 	T_UINT,       /* guint: a whole number */
 	T_UINT64,     /* guint64: a whole number */
 	T_DURATION,   /* guint64: seconds, canary_config_parse_duration() */
+	T_PERIOD,     /* guint64: seconds, canary_config_parse_period() */
 	T_LEVEL,      /* int: enum canary_log_level */
 	T_BOOL,       /* gboolean: true or false */
 };
@@ -119,6 +120,13 @@ static const struct key_spec keys[] = {
 	 AT(routing.default_section),
 	 "the section of the routing rules that takes cases with no "
 	 "signal"},
+	{"retention", "closed", T_PERIOD, NULL, NO_BOUNDS, FALSE, AT(retention.closed),
+	 "a period such as 365d, 52w or 2y after a case was closed, or forever"},
+	{"retention", "quarantined", T_PERIOD, NULL, NO_BOUNDS, FALSE,
+	 AT(retention.quarantined),
+	 "a period such as 90d, 12w or 1y after a quarantined case was received, or forever"},
+	{"health", "open_case_age", T_PERIOD, "30d", NO_BOUNDS, FALSE, AT(health.open_case_age),
+	 "a period such as 30d or 6w, or forever"},
 };
 
 /* Returns TRUE if GROUP must be present: [keys] always; [imap] is optional,
@@ -200,6 +208,23 @@ gboolean canary_config_parse_duration(const char *text, guint64 *seconds_r)
 	return parse_scaled(text, "SMHD", m, seconds_r);
 }
 
+gboolean canary_config_parse_period(const char *text, guint64 *seconds_r)
+{
+	static const guint64 m[] = {86400, 7 * 86400, 365 * 86400};
+	guint64 seconds = 0;
+	gsize len = text != NULL ? strlen(text) : 0;
+	if (g_strcmp0(text, "forever") == 0) {
+		*seconds_r = 0;
+		return TRUE;
+	}
+	/* The unit is required: parse_scaled() alone would take "365" as seconds. */
+	if (len == 0 || !g_ascii_isalpha(text[len - 1]) || !parse_scaled(text, "DWY", m, &seconds) ||
+	    seconds < m[0] || seconds > 100 * m[2])
+		return FALSE;
+	*seconds_r = seconds;
+	return TRUE;
+}
+
 char *canary_config_resolve_path(const char *explicit_path)
 {
 	if (explicit_path != NULL)
@@ -235,6 +260,7 @@ void canary_config_free(struct canary_config *config)
 struct problems {
 	const char *path;
 	GPtrArray *lines;
+	gboolean key_files_unchecked; /* canary_config_load_for_health() */
 };
 
 static void add_problem(struct problems *p, const char *format, ...) G_GNUC_PRINTF(2, 3);
@@ -467,6 +493,9 @@ static void set_path(struct canary_config *config, const struct key_spec *spec, 
 		spec->type == T_SECRET ? canary_config_credential_path(path) : NULL;
 	if (credential != NULL)
 		return;
+	/* canary health reports them itself, as critical, rather than not run. */
+	if (p->key_files_unchecked && strcmp(spec->group, "keys") == 0)
+		return;
 	if ((spec->type == T_FILE || spec->type == T_SECRET) &&
 	    !g_file_test(path, G_FILE_TEST_IS_REGULAR))
 		key_problem(p, spec, "%s: no such file", path);
@@ -516,6 +545,8 @@ static void set_number(struct canary_config *config, const struct key_spec *spec
 		key_problem(p, spec, "'%s' is not a size", value);
 	else if (spec->type == T_DURATION && !canary_config_parse_duration(value, &n))
 		key_problem(p, spec, "'%s' is not a duration", value);
+	else if (spec->type == T_PERIOD && !canary_config_parse_period(value, &n))
+		key_problem(p, spec, "'%s' is not a period", value);
 	else if ((spec->type == T_UINT || spec->type == T_UINT64) &&
 		 !g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT64, &n, NULL))
 		key_problem(p, spec, "'%s' is not a whole number", value);
@@ -552,6 +583,7 @@ static void set_value(struct canary_config *config, const struct key_spec *spec,
 	case T_UINT:
 	case T_UINT64:
 	case T_DURATION:
+	case T_PERIOD:
 		set_number(config, spec, value, p);
 		return;
 	case T_LEVEL:
@@ -610,14 +642,15 @@ static struct canary_config *config_new(const char *path)
 	return config;
 }
 
-struct canary_config *canary_config_load_data(const char *path, const char *data, gsize len,
-					      GError **error)
+/* Loads DATA; KEY_FILES_UNCHECKED leaves the [keys] files untested. */
+static struct canary_config *load_data(const char *path, const char *data, gsize len,
+				       gboolean key_files_unchecked, GError **error)
 {
 	g_return_val_if_fail(data != NULL || len == 0, NULL);
 	if (data == NULL)
 		data = "";
 	g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
-	struct problems p = {path, lines};
+	struct problems p = {path, lines, key_files_unchecked};
 	if (!check_text(data, len, &p))
 		return fail(&p, CANARY_CONFIG_ERROR_SYNTAX, error);
 	g_autoptr(GKeyFile) kf = g_key_file_new();
@@ -688,13 +721,31 @@ static GMappedFile *map_config(const char *path, GError **error)
 	return mapped;
 }
 
-struct canary_config *canary_config_load(const char *path, GError **error)
+struct canary_config *canary_config_load_data(const char *path, const char *data, gsize len,
+					      GError **error)
+{
+	return load_data(path, data, len, FALSE, error);
+}
+
+/* Maps PATH and loads it. */
+static struct canary_config *load_file(const char *path, gboolean key_files_unchecked,
+				       GError **error)
 {
 	g_autoptr(GMappedFile) mapped = map_config(path, error);
 	if (mapped == NULL)
 		return NULL;
-	return canary_config_load_data(path, g_mapped_file_get_contents(mapped),
-				       g_mapped_file_get_length(mapped), error);
+	return load_data(path, g_mapped_file_get_contents(mapped),
+			 g_mapped_file_get_length(mapped), key_files_unchecked, error);
+}
+
+struct canary_config *canary_config_load(const char *path, GError **error)
+{
+	return load_file(path, FALSE, error);
+}
+
+struct canary_config *canary_config_load_for_health(const char *path, GError **error)
+{
+	return load_file(path, TRUE, error);
 }
 
 const char *canary_config_section_key(const struct canary_config *config, const char *section)

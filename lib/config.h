@@ -64,6 +64,15 @@ struct canary_config {
 		char *default_section; /* where cases with no signal go */
 	} routing;
 	struct canary_routing *rules; /* loaded from routing.rules; NULL without */
+
+	struct {
+		guint64 closed;      /* seconds after closing; 0: keep forever */
+		guint64 quarantined; /* seconds after receipt; 0: keep forever */
+	} retention;
+
+	struct {
+		guint64 open_case_age; /* seconds; 0: never warn */
+	} health;
 };
 
 /* One key the loader knows, for documentation checks. */
@@ -91,6 +100,11 @@ char *canary_config_resolve_path(const char *explicit_path);
  * line. A group or key given twice is INVALID (GKeyFile would keep the last). */
 struct canary_config *canary_config_load(const char *path, GError **error);
 
+/* Like canary_config_load(), except that the [keys] files may be missing or
+ * unreadable (their paths are kept): canary health reports them itself.
+ * Section key files in routing.conf are still checked. */
+struct canary_config *canary_config_load_for_health(const char *path, GError **error);
+
 void canary_config_free(struct canary_config *config);
 typedef struct canary_config canary_config;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_config, canary_config_free)
@@ -102,6 +116,12 @@ gboolean canary_config_parse_size(const char *text, guint64 *bytes_r);
 /* Parses a duration: a whole number of seconds with an optional suffix s,
  * m, h, d ("60s", "5m", "365d", "90"). FALSE on anything else. */
 gboolean canary_config_parse_duration(const char *text, guint64 *seconds_r);
+
+/* Parses a retention period: a whole number of days, weeks or years (of
+ * 365 days) with its unit ("365d", "12w", "2y", at least 1d, at most 100y),
+ * or "forever" (*SECONDS_R 0). A bare number is refused: "365" must not
+ * mean seconds here. FALSE on anything else. */
+gboolean canary_config_parse_period(const char *text, guint64 *seconds_r);
 
 /* Parses config text already in memory (for fuzzing and tests): the same
  * checks as canary_config_load(), PATH used for messages and relative paths. */

@@ -26,6 +26,8 @@ struct section {
 	char *key_path;
 	double weight;
 	char **recipients; /* lower-case glob patterns */
+	gboolean has_retention;
+	guint64 retention; /* seconds after closing; 0: forever */
 };
 
 struct term {
@@ -228,13 +230,20 @@ static void add_term(struct loader *l, const char *group, const char *key, const
 
 static void load_section(struct loader *l, const char *group, const char *name)
 {
-	static const char *const allowed[] = {"title",      "public_key", "countries", "keywords",
-					      "recipients", "weight",     NULL};
+	static const char *const allowed[] = {"title",  "public_key", "countries", "keywords",
+					      "recipients", "weight", "retention", NULL};
 	only_keys(l, group, allowed);
 	struct section *s = g_new0(struct section, 1);
 	s->name = g_strdup(name);
 	s->title = g_key_file_get_string(l->file, group, "title", NULL);
 	s->weight = number(l, group, "weight", 1.0);
+	g_autofree char *retention = g_key_file_get_value(l->file, group, "retention", NULL);
+	s->has_retention = retention != NULL;
+	if (retention != NULL && !canary_config_parse_period(g_strstrip(retention), &s->retention))
+		problem(l, group, "retention",
+			"'%s' is not a period; expected a period such as 730d, 104w or 2y after a "
+			"case was closed, or forever",
+			retention);
 	g_autofree char *key = g_key_file_get_string(l->file, group, "public_key", NULL);
 	g_autofree char *default_key = g_strdup_printf("keys/%s.pub", name);
 	s->key_path = canary_config_resolve_file(l->dir, key != NULL ? key : default_key);
@@ -391,6 +400,19 @@ const char *canary_routing_section_key(const struct canary_routing *routing, con
 			return s->key_path;
 	}
 	return NULL;
+}
+
+gboolean canary_routing_section_retention(const struct canary_routing *routing,
+					  const char *section, guint64 *seconds_r)
+{
+	for (guint i = 0; i < routing->sections->len; i++) {
+		const struct section *s = routing->sections->pdata[i];
+		if (strcmp(s->name, section) == 0 && s->has_retention) {
+			*seconds_r = s->retention;
+			return TRUE;
+		}
+	}
+	return FALSE;
 }
 
 const char *canary_routing_default_section(const struct canary_routing *routing)

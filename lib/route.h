@@ -27,6 +27,12 @@ const char *const *canary_routing_sections(const struct canary_routing *routing)
  * such section. */
 const char *canary_routing_section_key(const struct canary_routing *routing, const char *section);
 
+/* The retention period SECTION sets for its closed cases ([section NAME]
+ * retention): TRUE with seconds in *SECONDS_R (0: forever), FALSE when the
+ * section sets none (or does not exist) and canary.conf's applies. */
+gboolean canary_routing_section_retention(const struct canary_routing *routing,
+					  const char *section, guint64 *seconds_r);
+
 const char *canary_routing_default_section(const struct canary_routing *routing);
 
 /* Why a section won, stored in clear with the case. */

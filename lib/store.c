@@ -112,6 +112,7 @@ enum stmt_id {
 	STMT_COUNT_OPEN,
 	STMT_OLDEST_OPEN,
 	STMT_COUNT_WEEKS,
+	STMT_COUNT_STATUS,
 	STMT_COUNT
 };
 
@@ -162,6 +163,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_COUNT_WEEKS] = "SELECT (received_at / 86400 - (received_at / 86400 + 3) % 7) * 86400 "
 			     "AS week, count(*) FROM cases WHERE received_at >= ?1 "
 			     "GROUP BY week ORDER BY week",
+	[STMT_COUNT_STATUS] = "SELECT count(*), coalesce(min(received_at), 0) FROM cases "
+			      "WHERE status = ?1 AND received_at < ?2",
 };
 
 struct canary_store {
@@ -259,22 +262,30 @@ static gboolean exec(struct canary_store *store, const char *sql, const char *do
 	return TRUE;
 }
 
-/* Reads a single integer pragma such as "PRAGMA user_version". */
-static gboolean pragma_int(struct canary_store *store, const char *sql, gint64 *value_r,
-			   GError **error)
+/* Reads a single integer pragma such as "PRAGMA user_version"; DOING names
+ * it in errors. */
+static gboolean pragma_int_doing(struct canary_store *store, const char *sql, const char *doing,
+				 gint64 *value_r, GError **error)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(store->db, sql, -1, &s, NULL);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW) {
-		set_db_error(store, rc, "reading the schema version", error);
+		set_db_error(store, rc, doing, error);
 		sqlite3_finalize(s);
 		return FALSE;
 	}
 	*value_r = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
 	return TRUE;
+}
+
+/* Reads a pragma of the schema's identity and version. */
+static gboolean pragma_int(struct canary_store *store, const char *sql, gint64 *value_r,
+			   GError **error)
+{
+	return pragma_int_doing(store, sql, "reading the schema version", value_r, error);
 }
 
 /* Looks up GROUP's id. */
@@ -435,6 +446,60 @@ struct canary_store *canary_store_open(const char *path, const char *group, GErr
 gint64 canary_store_write_usec(const struct canary_store *store)
 {
 	return store->write_usec;
+}
+
+/* Opens STORE->path read-only, IMMUTABLE or not, and checks it is ours. */
+static gboolean open_readonly(struct canary_store *store, gboolean immutable, gint64 *version_r,
+			      GError **error)
+{
+	g_autofree char *escaped = g_uri_escape_string(store->path, "/", FALSE);
+	g_autofree char *uri =
+		g_strdup_printf("file:%s%s", escaped, immutable ? "?immutable=1" : "");
+	int rc = sqlite3_open_v2(uri, &store->db,
+				 SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_URI,
+				 NULL);
+	if (rc != SQLITE_OK) {
+		set_db_error(store, rc, "opening read-only", error);
+		return FALSE;
+	}
+	sqlite3_extended_result_codes(store->db, 1);
+	sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
+	return check_ours(store, version_r, error);
+}
+
+struct canary_store *canary_store_open_readonly(const char *path, GError **error)
+{
+	struct canary_store *store = g_new0(struct canary_store, 1);
+	store->path = g_strdup(path);
+	gint64 version = 0;
+	g_autoptr(GError) local = NULL;
+	g_autofree char *wal = g_strconcat(path, "-wal", NULL);
+	/* A WAL database needs its -shm file, which a user with read access
+	 * only cannot create. While a writer has the database open the file
+	 * exists; when none has (no -wal), nothing is pending in a WAL and the
+	 * file can be read as it is (immutable). It is never written either way. */
+	if (!open_readonly(store, FALSE, &version, &local)) {
+		if (!g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_IO) ||
+		    g_file_test(wal, G_FILE_TEST_EXISTS)) {
+			g_propagate_error(error, g_steal_pointer(&local));
+			goto fail;
+		}
+		sqlite3_close_v2(store->db);
+		store->db = NULL;
+		if (!open_readonly(store, TRUE, &version, error))
+			goto fail;
+	}
+	if (version < CANARY_STORE_SCHEMA_VERSION) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN,
+			    "%s: schema %" G_GINT64_FORMAT " is older than this canary's (%d), or "
+			    "the database is new; start canaryd once to bring it up to date",
+			    path, version, CANARY_STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	return store;
+fail:
+	canary_store_close(&store);
+	return NULL;
 }
 
 void canary_store_close(struct canary_store **store)
@@ -1062,4 +1127,129 @@ GArray *canary_store_count_weeks(struct canary_store *store, gint64 since, GErro
 		return NULL;
 	}
 	return weeks;
+}
+
+void canary_store_expired_free(struct canary_store_expired *expired)
+{
+	if (expired == NULL)
+		return;
+	g_free(expired->ref);
+	g_free(expired->section);
+	g_free(expired->status);
+	g_free(expired);
+}
+
+/* The shortest period POLICY keeps closed cases, 0 if it keeps them all
+ * forever. */
+static guint64 shortest_closed(const struct canary_store_retention *policy)
+{
+	guint64 shortest = policy->closed;
+	for (guint i = 0; i < policy->n_sections; i++) {
+		guint64 keep = policy->section_closed[i];
+		if (keep > 0 && (shortest == 0 || keep < shortest))
+			shortest = keep;
+	}
+	return shortest;
+}
+
+/* The expiry query for N_SECTIONS sections with periods of their own: they
+ * come in as a VALUES table (a dummy first row, so it is never empty),
+ * bound from ?5 on. Built per call: it runs once a day. */
+static char *expired_sql(guint n_sections)
+{
+	GString *sql = g_string_new("WITH rules (section, keep) AS (VALUES (NULL, NULL)");
+	for (guint i = 0; i < n_sections; i++)
+		g_string_append_printf(sql, ", (?%u, ?%u)", 5 + 2 * i, 6 + 2 * i);
+	g_string_append(
+		sql,
+		"), due AS (SELECT c.ref, c.section, c.status, c.received_at, "
+		"CASE c.status WHEN 'quarantined' THEN c.received_at ELSE coalesce("
+		"(SELECT max(e.at) FROM events e WHERE e.ref = c.ref AND e.action = "
+		"'" CANARY_ACTION_CLOSED "'), c.received_at) END AS since, "
+		"CASE c.status WHEN 'quarantined' THEN ?2 ELSE coalesce("
+		"(SELECT r.keep FROM rules r WHERE r.section = c.section), ?1) END AS keep, "
+		"c.status = 'closed' AND EXISTS (SELECT 1 FROM rules r WHERE r.section = c.section) "
+		"AS own FROM cases c "
+		/* A period starts at receipt or later: only cases received before
+		 * now minus the shortest period can be due (the status index). */
+		"WHERE (?4 > 0 AND c.status = 'closed' AND c.received_at < ?3 - ?4) "
+		"OR (?2 > 0 AND c.status = 'quarantined' AND c.received_at < ?3 - ?2)) "
+		"SELECT ref, section, status, received_at, since, keep, own FROM due "
+		"WHERE keep > 0 AND since < ?3 - keep ORDER BY since, ref");
+	return g_string_free(sql, FALSE);
+}
+
+GPtrArray *canary_store_list_expired(struct canary_store *store,
+				     const struct canary_store_retention *policy, gint64 now,
+				     GError **error)
+{
+	g_autofree char *sql = expired_sql(policy->n_sections);
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(store->db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		set_db_error(store, rc, "preparing the retention query", error);
+		return NULL;
+	}
+	sqlite3_bind_int64(s, 1, (sqlite3_int64)policy->closed);
+	sqlite3_bind_int64(s, 2, (sqlite3_int64)policy->quarantined);
+	sqlite3_bind_int64(s, 3, now);
+	sqlite3_bind_int64(s, 4, (sqlite3_int64)shortest_closed(policy));
+	for (guint i = 0; i < policy->n_sections; i++) {
+		bind_text(s, 5 + 2 * (int)i, policy->sections[i]);
+		sqlite3_bind_int64(s, 6 + 2 * (int)i, (sqlite3_int64)policy->section_closed[i]);
+	}
+	GPtrArray *due = g_ptr_array_new_with_free_func((GDestroyNotify)canary_store_expired_free);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct canary_store_expired *e = g_new0(struct canary_store_expired, 1);
+		e->ref = column_strdup(s, 0);
+		e->section = column_strdup(s, 1);
+		e->status = column_strdup(s, 2);
+		e->received_at = sqlite3_column_int64(s, 3);
+		e->since = sqlite3_column_int64(s, 4);
+		e->keep = (guint64)sqlite3_column_int64(s, 5);
+		e->section_rule = sqlite3_column_int(s, 6) != 0;
+		g_ptr_array_add(due, e);
+	}
+	if (rc != SQLITE_DONE) {
+		set_db_error(store, rc, "finding the cases due for deletion", error);
+		g_clear_pointer(&due, g_ptr_array_unref);
+	}
+	sqlite3_finalize(s);
+	return due;
+}
+
+gboolean canary_store_count_status(struct canary_store *store, const char *status, gint64 before,
+				   gint64 *count_r, gint64 *oldest_r, GError **error)
+{
+	*count_r = 0;
+	*oldest_r = 0;
+	sqlite3_stmt *s = stmt(store, STMT_COUNT_STATUS, error);
+	if (s == NULL)
+		return FALSE;
+	bind_text(s, 1, status);
+	sqlite3_bind_int64(s, 2, before);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*count_r = sqlite3_column_int64(s, 0);
+		*oldest_r = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		set_db_error(store, rc, "counting cases", error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean canary_store_size(struct canary_store *store, gint64 *bytes_r, gint64 *max_bytes_r,
+			   GError **error)
+{
+	gint64 pages = 0, max_pages = 0, page_size = 0;
+	if (!pragma_int_doing(store, "PRAGMA page_count", "measuring", &pages, error) ||
+	    !pragma_int_doing(store, "PRAGMA max_page_count", "measuring", &max_pages, error) ||
+	    !pragma_int_doing(store, "PRAGMA page_size", "measuring", &page_size, error))
+		return FALSE;
+	*bytes_r = pages * page_size;
+	*max_bytes_r = max_pages * page_size;
+	return TRUE;
 }

@@ -43,6 +43,12 @@ struct canary_store *canary_store_open(const char *path, const char *group, GErr
  * (for benchmarks: the "store" share of ingestion). */
 gint64 canary_store_write_usec(const struct canary_store *store);
 
+/* Opens the database at PATH read-only, for monitoring: creates nothing,
+ * migrates nothing, and refuses a schema older or newer than this build's
+ * (CANARY_STORE_ERROR_OPEN, TOO_NEW) or a file that is not ours. Writes
+ * through it fail. Close with canary_store_close(). */
+struct canary_store *canary_store_open_readonly(const char *path, GError **error);
+
 /* Closes *STORE and sets it to NULL; NULL is fine. */
 void canary_store_close(struct canary_store **store);
 
@@ -142,6 +148,54 @@ gboolean canary_store_delete_case(struct canary_store *store, const char *ref, G
 /* VACUUMs the database, then checkpoints and truncates the WAL. Outside a
  * transaction. */
 gboolean canary_store_vacuum(struct canary_store *store, GError **error);
+
+/* --- Retention: which cases are due -------------------------------------- */
+
+/* The action canary status records when it closes a case: the retention of
+ * a closed case counts from the last such event. */
+#define CANARY_ACTION_CLOSED "status closed"
+
+/* A retention policy in seconds; 0 keeps forever. Strings are borrowed. */
+struct canary_store_retention {
+	guint64 closed;       /* closed cases, counted from their closing */
+	guint64 quarantined;  /* quarantined cases, counted from receipt */
+	guint n_sections;     /* sections with a period of their own ... */
+	const char *const *sections;
+	const guint64 *section_closed; /* ... for their closed cases */
+};
+
+/* A case the policy no longer keeps. */
+struct canary_store_expired {
+	char *ref, *section, *status;
+	gint64 received_at;
+	gint64 since;          /* when its period began: closed at, or received at */
+	guint64 keep;          /* the period that applied, seconds */
+	gboolean section_rule; /* its section's own period applied */
+};
+void canary_store_expired_free(struct canary_store_expired *expired);
+
+/* Returns the cases POLICY no longer keeps at NOW (their period ended
+ * before NOW), oldest first, as a new array of struct canary_store_expired *.
+ * A closed case's period starts at its last CANARY_ACTION_CLOSED event (its
+ * receipt if it has none), a quarantined case's at its receipt. Only cases
+ * received before NOW minus the shortest period are looked at (an index
+ * range), each with one indexed lookup in the history. */
+GPtrArray *canary_store_list_expired(struct canary_store *store,
+				     const struct canary_store_retention *policy, gint64 now,
+				     GError **error);
+
+/* --- Health: counts and sizes for monitoring ---------------------------- */
+
+/* Counts the cases of STATUS received before BEFORE (G_MAXINT64: all):
+ * their number in *COUNT_R and the oldest receipt time in *OLDEST_R (0 when
+ * there are none). */
+gboolean canary_store_count_status(struct canary_store *store, const char *status, gint64 before,
+				   gint64 *count_r, gint64 *oldest_r, GError **error);
+
+/* The database's size and the most SQLite lets it grow to, in bytes
+ * (PRAGMA page_count, max_page_count, page_size). */
+gboolean canary_store_size(struct canary_store *store, gint64 *bytes_r, gint64 *max_bytes_r,
+			   GError **error);
 
 /* --- Queue statistics: metadata only ------------------------------------- */
 

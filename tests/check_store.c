@@ -306,6 +306,37 @@ START_TEST(test_refuses_foreign_database)
 }
 END_TEST
 
+/* Monitoring's handle: creates nothing, refuses what is not ours, writes
+ * nothing, and reads what the daemon wrote. */
+START_TEST(test_open_readonly)
+{
+	g_autoptr(GError) error = NULL;
+	ck_assert_ptr_null(canary_store_open_readonly(dbpath, &error));
+	ck_assert_ptr_nonnull(strstr(error->message, dbpath));
+	ck_assert(!g_file_test(dbpath, G_FILE_TEST_EXISTS));
+
+	struct canary_store *store = open_ok();
+	ck_assert(canary_store_set_state(store, "pass.last_ok", "1", NULL));
+	canary_store_close(&store);
+	store = canary_store_open_readonly(dbpath, &error);
+	ck_assert_ptr_nonnull(store);
+	g_autofree char *value = NULL;
+	ck_assert(canary_store_get_state(store, "pass.last_ok", &value, NULL));
+	ck_assert_str_eq(value, "1");
+	g_clear_error(&error);
+	ck_assert(!canary_store_set_state(store, "pass.last_ok", "0", &error));
+	canary_store_close(&store);
+
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA user_version = 2", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	g_clear_error(&error);
+	ck_assert_ptr_null(canary_store_open_readonly(dbpath, &error));
+	ck_assert_ptr_nonnull(strstr(error->message, "start canaryd once"));
+}
+END_TEST
+
 START_TEST(test_refuses_garbage_file)
 {
 	g_autofree char *dir = g_path_get_dirname(dbpath);
@@ -408,6 +439,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_refuses_newer_schema);
 	tcase_add_test(tc, test_refuses_foreign_database);
 	tcase_add_test(tc, test_refuses_garbage_file);
+	tcase_add_test(tc, test_open_readonly);
 	tcase_add_test(tc, test_concurrent_writers_wait);
 	suite_add_tcase(s, tc);
 	return s;

@@ -17,6 +17,7 @@ int cmd_stats(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
+int cmd_health(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 
 #endif

@@ -499,7 +499,10 @@ static void set_path(struct canary_config *config, const struct key_spec *spec, 
 	if ((spec->type == T_FILE || spec->type == T_SECRET) &&
 	    !g_file_test(path, G_FILE_TEST_IS_REGULAR))
 		key_problem(p, spec, "%s: no such file", path);
-	else if ((spec->type == T_FILE || spec->type == T_SECRET) && access(path, R_OK) != 0)
+	/* A secret need only exist here: officers' commands never read it, and
+	 * it is normally readable by root alone, who hands it to the daemon
+	 * (LoadCredential=); the daemon names it if it cannot read it. */
+	else if (spec->type == T_FILE && access(path, R_OK) != 0)
 		key_problem(p, spec, "%s: cannot be read (%s)", path, g_strerror(errno));
 	else if (spec->type == T_DATABASE && g_file_test(path, G_FILE_TEST_IS_DIR))
 		key_problem(p, spec, "%s is a directory", path);

@@ -1,0 +1,183 @@
+/* check_prefetch.c: fetching ahead on several sessions against a real
+ * Dovecot on 127.0.0.1: messages come out in list order whichever session
+ * fetched them, a message larger than the budget still comes, header-only
+ * items bring only the header, a missing UID is an error at its own index
+ * only, and stopping early (or a server that is down) neither hangs nor
+ * leaks. */
+#include <string.h>
+
+#include "dovecot.h"
+#include "imap.h"
+#include "prefetch.h"
+#include "testutil.h"
+
+static struct tu_dovecot *dovecot;
+static char *url;
+static guint32 uidvalidity;
+
+static struct canary_imap_options options(void)
+{
+	return (struct canary_imap_options){
+		.url = url,
+		.username = dovecot->user,
+		.password = dovecot->password,
+		.ca_file = dovecot->ca_file,
+		.connect_timeout = 5,
+		.io_timeout = 10,
+	};
+}
+
+/* Message N: a header naming N and a body of BODY bytes. */
+static char *message(guint n, gsize body)
+{
+	g_autofree char *filler = g_strnfill(body, 'a' + (char)(n % 26));
+	return g_strdup_printf("From: <sender%u@example.org>\r\nSubject: message %u\r\n\r\n%s\r\n",
+			       n, n, filler);
+}
+
+static void setup(void)
+{
+	dovecot = tu_dovecot_start(NULL);
+	url = tu_dovecot_url(dovecot, TRUE);
+	/* UIDs 1..12; message 5 is larger than any budget used below. */
+	for (guint n = 1; n <= 12; n++) {
+		g_autofree char *text = message(n, n == 5 ? 300 * 1000 : 1000);
+		tu_dovecot_deliver_text(dovecot, "INBOX", text);
+	}
+	struct canary_imap_options o = options();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_imap) imap = canary_imap_new(&o, &error);
+	struct canary_imap_status status;
+	ck_assert_msg(imap != NULL && canary_imap_status(imap, "INBOX", &status, &error), "%s",
+		      error != NULL ? error->message : "");
+	uidvalidity = status.uidvalidity;
+}
+
+static void teardown(void)
+{
+	tu_dovecot_free(dovecot);
+	dovecot = NULL;
+	g_clear_pointer(&url, g_free);
+}
+
+static GArray *items_for(guint first, guint last)
+{
+	GArray *items = g_array_new(FALSE, TRUE, sizeof(struct canary_prefetch_item));
+	for (guint uid = first; uid <= last; uid++) {
+		struct canary_prefetch_item item = {.uid = uid, .size = uid == 5 ? 300000 : 1000};
+		g_array_append_val(items, item);
+	}
+	return items;
+}
+
+static struct canary_prefetch *start(GArray *items, guint sessions, gsize budget)
+{
+	struct canary_imap_options o = options();
+	g_autoptr(GError) error = NULL;
+	struct canary_prefetch *p = canary_prefetch_start(
+		&o, uidvalidity, (const struct canary_prefetch_item *)items->data, items->len,
+		sessions, budget, &error);
+	ck_assert_msg(p != NULL, "%s", error != NULL ? error->message : "");
+	return p;
+}
+
+/* Every message, in order, for 1 to 4 sessions and a budget smaller than
+ * message 5. */
+START_TEST(test_in_order)
+{
+	guint sessions = (guint)_i;
+	g_autoptr(GArray) items = items_for(1, 12);
+	g_autoptr(canary_prefetch) p = start(items, sessions, 4000);
+	for (guint i = 0; i < items->len; i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GBytes) raw = canary_prefetch_take(p, i, &error);
+		ck_assert_msg(raw != NULL, "%u: %s", i, error != NULL ? error->message : "");
+		g_autofree char *want = message(i + 1, i + 1 == 5 ? 300 * 1000 : 1000);
+		ck_assert_uint_eq(g_bytes_get_size(raw), strlen(want));
+		ck_assert(memcmp(g_bytes_get_data(raw, NULL), want, strlen(want)) == 0);
+	}
+}
+END_TEST
+
+START_TEST(test_header_only)
+{
+	g_autoptr(GArray) items = items_for(5, 5);
+	g_array_index(items, struct canary_prefetch_item, 0).header_only = TRUE;
+	g_autoptr(canary_prefetch) p = start(items, 2, 1 << 20);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) raw = canary_prefetch_take(p, 0, &error);
+	ck_assert_ptr_nonnull(raw);
+	ck_assert_uint_lt(g_bytes_get_size(raw), 200);
+	ck_assert(g_strstr_len(g_bytes_get_data(raw, NULL), (gssize)g_bytes_get_size(raw),
+			       "Subject: message 5") != NULL);
+}
+END_TEST
+
+/* UID 99 does not exist: its index fails, the ones around it do not. */
+START_TEST(test_missing_uid_fails_alone)
+{
+	g_autoptr(GArray) items = items_for(1, 3);
+	g_array_index(items, struct canary_prefetch_item, 1).uid = 99;
+	g_autoptr(canary_prefetch) p = start(items, 2, 1 << 20);
+	for (guint i = 0; i < 3; i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GBytes) raw = canary_prefetch_take(p, i, &error);
+		if (i == 1) {
+			ck_assert_ptr_null(raw);
+			ck_assert_ptr_nonnull(error);
+			ck_assert(error->domain == CANARY_IMAP_ERROR);
+		} else {
+			ck_assert_msg(raw != NULL, "%s", error != NULL ? error->message : "");
+		}
+	}
+}
+END_TEST
+
+/* Freed after taking one of twelve: the workers stop, nothing leaks (the
+ * sanitizer build checks), nothing hangs. */
+START_TEST(test_stop_early)
+{
+	g_autoptr(GArray) items = items_for(1, 12);
+	struct canary_prefetch *p = start(items, 3, 1 << 20);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) raw = canary_prefetch_take(p, 0, &error);
+	ck_assert_ptr_nonnull(raw);
+	canary_prefetch_free(p);
+}
+END_TEST
+
+/* A server that is down: every index fails with a connection error. */
+START_TEST(test_server_down)
+{
+	g_autoptr(GArray) items = items_for(1, 3);
+	g_autoptr(canary_prefetch) p = start(items, 2, 1 << 20);
+	tu_dovecot_stop(dovecot);
+	for (guint i = 0; i < 3; i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GBytes) raw = canary_prefetch_take(p, i, &error);
+		/* A worker may have fetched one before the server went down. */
+		if (raw == NULL)
+			ck_assert(error != NULL && error->domain == CANARY_IMAP_ERROR);
+	}
+}
+END_TEST
+
+static Suite *prefetch_suite(void)
+{
+	Suite *s = suite_create("prefetch");
+	TCase *t = tcase_create("server");
+	tcase_add_checked_fixture(t, setup, teardown);
+	tcase_set_timeout(t, 120);
+	tcase_add_loop_test(t, test_in_order, 1, 5);
+	tcase_add_test(t, test_header_only);
+	tcase_add_test(t, test_missing_uid_fails_alone);
+	tcase_add_test(t, test_stop_early);
+	tcase_add_test(t, test_server_down);
+	suite_add_tcase(s, t);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run_suite(prefetch_suite());
+}

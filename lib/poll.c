@@ -15,7 +15,7 @@
 /* Fetched messages waiting to be ingested, at most: enough for the fetch
  * sessions to stay well ahead of ingestion, small beside the process's
  * own footprint, so memory does not depend on the size of the backlog. */
-#define PREFETCH_BUDGET (4u << 20)
+#define PREFETCH_BUDGET (1u << 20)
 
 /* Where each message of a batch goes once the batch is committed. */
 struct batch {

@@ -1,6 +1,6 @@
-/* report.c: the annual report's figures. The second, read-only user of the
- * store's SQLite file: every figure is one GROUP BY or one aggregate query
- * over the clear metadata, run in one read transaction. It never selects a
+/* report.c: the annual report's figures, read through the store's
+ * read-only handle: every figure is one GROUP BY or one aggregate query over
+ * the clear metadata, run in one read transaction. It never selects a
  * reference, pseudonym or assignee into memory. */
 #include "report.h"
 
@@ -14,12 +14,6 @@
 // clang-format off
 G_DEFINE_QUARK(canary-report-error-quark, canary_report_error)
 // clang-format on
-
-/* The store's marks (store.c): 'CNRY', and the first schema with every
- * column read here. */
-#define APPLICATION_ID  0x434e5259
-#define FIRST_VERSION   3
-#define BUSY_TIMEOUT_MS (5 * 60 * 1000)
 
 /* ?1 and ?2 bound to [from, until) in every query. */
 #define IN_PERIOD "received_at >= ?1 AND received_at < ?2"
@@ -65,7 +59,8 @@ static const char *const sql_delays =
 	"  (SELECT delay FROM ranked WHERE rank = (9 * n + 9) / 10)";
 
 struct reader {
-	sqlite3 *db;
+	struct canary_store *store; /* read-only */
+	sqlite3 *db;                /* its connection */
 	const char *path;
 	gint64 from, until;
 };
@@ -174,27 +169,14 @@ static GPtrArray *empty_months(gint64 from, gint64 until)
 	return rows;
 }
 
-/* Opens PATH read-only and checks it is a canary database we can read. */
+/* Opens PATH read-only through the store, which checks it is a canary
+ * database of this schema and copes with a reader that cannot write. */
 static gboolean open_reader(struct reader *r, GError **error)
 {
-	if (sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		set_error(r, CANARY_REPORT_ERROR_OPEN, "opening the database for reading", error);
+	r->store = canary_store_open_readonly(r->path, error);
+	if (r->store == NULL)
 		return FALSE;
-	}
-	sqlite3_busy_timeout(r->db, BUSY_TIMEOUT_MS);
-	gint64 id = 0, version = 0;
-	if (!one_row(r, "PRAGMA application_id", &id, 1, "reading the database", error) ||
-	    !one_row(r, "PRAGMA user_version", &version, 1, "reading the database", error))
-		return FALSE;
-	if (id != APPLICATION_ID || version < FIRST_VERSION ||
-	    version > CANARY_STORE_SCHEMA_VERSION) {
-		g_set_error(error, CANARY_REPORT_ERROR, CANARY_REPORT_ERROR_VERSION,
-			    "%s: not a canary database of schema version %d to %d (found "
-			    "application id %#" G_GINT64_MODIFIER "x, version %" G_GINT64_FORMAT
-			    ")",
-			    r->path, FIRST_VERSION, CANARY_STORE_SCHEMA_VERSION, id, version);
-		return FALSE;
-	}
+	r->db = canary_store_sqlite(r->store);
 	return TRUE;
 }
 
@@ -260,7 +242,7 @@ struct canary_report *canary_report_collect(const char *path, gint64 from, gint6
 		ok = FALSE;
 	}
 	ok = ok && collect(&r, report, error);
-	sqlite3_close_v2(r.db); /* ends the read transaction too */
+	canary_store_close(&r.store); /* ends the read transaction too */
 	return ok ? g_steal_pointer(&report) : NULL;
 }
 

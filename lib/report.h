@@ -9,9 +9,8 @@
 GQuark canary_report_error_quark(void);
 
 enum canary_report_error {
-	CANARY_REPORT_ERROR_OPEN,    /* the database cannot be opened for reading */
-	CANARY_REPORT_ERROR_VERSION, /* not a canary database of this version */
-	CANARY_REPORT_ERROR_FAILED,  /* a query failed (busy, I/O, damage) */
+	CANARY_REPORT_ERROR_FAILED, /* a query failed (busy, I/O, damage); opening
+				     * fails with CANARY_STORE_ERROR_* */
 };
 
 /* One row of a breakdown: a month ("2026-01"), section, rule, status or

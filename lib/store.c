@@ -443,6 +443,11 @@ struct canary_store *canary_store_open(const char *path, const char *group, GErr
 	return store;
 }
 
+struct sqlite3 *canary_store_sqlite(struct canary_store *store)
+{
+	return store->db;
+}
+
 gint64 canary_store_write_usec(const struct canary_store *store)
 {
 	return store->write_usec;

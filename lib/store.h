@@ -39,6 +39,12 @@ struct canary_store;
  * untouched. Returns a new handle; close with canary_store_close(). */
 struct canary_store *canary_store_open(const char *path, const char *group, GError **error);
 
+/* The SQLite connection of a handle from canary_store_open_readonly(), for
+ * the read-only aggregate queries of report.c, which are its own business
+ * but should not open the file a second way. */
+struct sqlite3;
+struct sqlite3 *canary_store_sqlite(struct canary_store *store);
+
 /* Microseconds spent in writes and commits since the store was opened
  * (for benchmarks: the "store" share of ingestion). */
 gint64 canary_store_write_usec(const struct canary_store *store);

@@ -1,0 +1,340 @@
+/* check_upgrade.c: databases written by every earlier schema version
+ * (tests/data/schema/vN.db, made by that version's own canary import) open
+ * with this build: migrated forward with every row kept, sealed content
+ * still opening with the fixture's keys, the history chain intact. A
+ * database from a newer canary is refused and left byte for byte as it was. */
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "store.h"
+#include "testutil.h"
+
+/* The first schema that sealed case content (schema 1 kept the raw message
+ * in clear until sealing landed: see tests/data/schema/README). */
+#define FIRST_SEALED_SCHEMA 2
+
+static char *tmpdir;
+static char *db_path;
+static char *config_path;
+static char *passphrase;
+
+/* A private home: the committed keys (git drops their 0600 modes, which
+ * canary insists on) and a config naming the database DB_PATH. */
+static void setup(void)
+{
+	tmpdir = tu_make_tempdir();
+	g_autofree char *keys = g_build_filename(tmpdir, "keys", NULL);
+	g_mkdir(keys, 0700);
+	g_autofree char *from = tu_data_path("schema/keys");
+	g_autoptr(GDir) dir = g_dir_open(from, 0, NULL);
+	ck_assert_ptr_nonnull(dir);
+	for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
+		g_autofree char *relative = g_build_filename("schema/keys", name, NULL);
+		g_autoptr(GBytes) bytes = tu_data_bytes(relative);
+		g_autofree char *path = g_build_filename(keys, name, NULL);
+		ck_assert(g_file_set_contents(path, g_bytes_get_data(bytes, NULL),
+					      (gssize)g_bytes_get_size(bytes), NULL));
+		ck_assert_int_eq(g_chmod(path, 0600), 0);
+	}
+	passphrase = tu_write_file(tmpdir, "passphrase", TU_PASSPHRASE "\n");
+	ck_assert_int_eq(g_chmod(passphrase, 0600), 0);
+	db_path = g_build_filename(tmpdir, "canary.db", NULL);
+	config_path = tu_write_file(tmpdir, "canary.conf",
+				    "[store]\ndatabase = canary.db\n"
+				    "[keys]\ncustodian_public = keys/custodian.pub\n"
+				    "default_section_public = keys/triage.pub\n"
+				    "triage_public = keys/triage.pub\n"
+				    "pseudonym_key = keys/pseudonym.key\n");
+}
+
+static void teardown(void)
+{
+	tu_rmtree(tmpdir);
+	g_clear_pointer(&tmpdir, g_free);
+	g_clear_pointer(&db_path, g_free);
+	g_clear_pointer(&config_path, g_free);
+	g_clear_pointer(&passphrase, g_free);
+}
+
+static GBytes *file_bytes(const char *path)
+{
+	char *contents = NULL;
+	gsize len = 0;
+	ck_assert_msg(g_file_get_contents(path, &contents, &len, NULL), "%s: cannot read", path);
+	return g_bytes_new_take(contents, len);
+}
+
+/* Copies the fixture of schema VERSION to DB_PATH. FALSE if there is none. */
+static gboolean copy_fixture(int version)
+{
+	g_autofree char *name = g_strdup_printf("schema/v%d.db", version);
+	g_autofree char *path = tu_data_path(name);
+	if (!g_file_test(path, G_FILE_TEST_EXISTS))
+		return FALSE;
+	g_autoptr(GBytes) bytes = file_bytes(path);
+	ck_assert(g_file_set_contents(db_path, g_bytes_get_data(bytes, NULL),
+				      (gssize)g_bytes_get_size(bytes), NULL));
+	return TRUE;
+}
+
+/* Reads one integer from SQL on DB. */
+static gint64 query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	gint64 value = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return value;
+}
+
+static sqlite3 *open_raw(const char *path)
+{
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL),
+			 SQLITE_OK);
+	return db;
+}
+
+/* The columns TABLE had in the fixture, quoted, comma-separated: a later
+ * migration may add columns, never drop or change one. Returns a new string. */
+static char *old_columns(sqlite3 *db, const char *table)
+{
+	sqlite3_stmt *s = NULL;
+	ck_assert_int_eq(
+		sqlite3_prepare_v2(db,
+				   "SELECT group_concat('\"' || replace(name, '\"', '\"\"') "
+				   "|| '\"', ', ') FROM pragma_table_info(?1, 'old')",
+				   -1, &s, NULL),
+		SQLITE_OK);
+	sqlite3_bind_text(s, 1, table, -1, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	char *columns = g_strdup((const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	ck_assert_ptr_nonnull(columns);
+	return columns;
+}
+
+/* Every row of every table of the fixture FIXTURE is in the migrated
+ * database with the same values, and no row was added to those tables. */
+static void check_rows_kept(const char *fixture)
+{
+	sqlite3 *db = open_raw(db_path);
+	g_autofree char *uri = g_strdup_printf("file:%s?mode=ro&immutable=1", fixture);
+	char *sql = sqlite3_mprintf("ATTACH %Q AS old", uri);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_free(sql);
+	sqlite3_stmt *tables = NULL;
+	ck_assert_int_eq(
+		sqlite3_prepare_v2(db,
+				   "SELECT name FROM old.sqlite_schema WHERE type = 'table' "
+				   "AND name NOT LIKE 'sqlite_%'",
+				   -1, &tables, NULL),
+		SQLITE_OK);
+	guint checked = 0;
+	while (sqlite3_step(tables) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(tables, 0);
+		sql = sqlite3_mprintf("SELECT (SELECT count(*) FROM old.\"%w\") = "
+				      "(SELECT count(*) FROM main.\"%w\")",
+				      t, t);
+		ck_assert_msg(query_int(db, sql) == 1, "table %s: rows added or lost", t);
+		sqlite3_free(sql);
+		g_autofree char *columns = old_columns(db, t);
+		sql = sqlite3_mprintf("SELECT count(*) FROM (SELECT %s FROM old.\"%w\" "
+				      "EXCEPT SELECT %s FROM main.\"%w\")",
+				      columns, t, columns, t);
+		ck_assert_msg(query_int(db, sql) == 0, "table %s: rows changed", t);
+		sqlite3_free(sql);
+		checked++;
+	}
+	sqlite3_finalize(tables);
+	ck_assert_uint_ge(checked, 4); /* cases, case_sources, case_blobs, ref_counters */
+	sqlite3_close(db);
+}
+
+static gint compare_strings(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The cases of STORE as lines "REF RECEIVED SECTION STATUS ASSIGNEE", sorted,
+ * as scripts/make-schema-fixture writes vN.cases; must equal that file.
+ * Returns the cases (a new array). */
+static GPtrArray *check_cases(struct canary_store *store, int version)
+{
+	g_autoptr(GError) error = NULL;
+	GPtrArray *cases = canary_store_list_cases(store, NULL, &error);
+	ck_assert_msg(cases != NULL, "list: %s", error ? error->message : "?");
+	g_autoptr(GPtrArray) lines = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < cases->len; i++) {
+		const struct canary_case *c = cases->pdata[i];
+		g_ptr_array_add(lines, g_strdup_printf("%s %" G_GINT64_FORMAT " %s %s %s\n", c->ref,
+						       c->received_at, c->section, c->status,
+						       c->assignee != NULL ? c->assignee : "-"));
+	}
+	g_ptr_array_sort(lines, compare_strings);
+	g_ptr_array_add(lines, NULL);
+	g_autofree char *got = g_strjoinv("", (char **)lines->pdata);
+	g_autofree char *name = g_strdup_printf("schema/v%d.cases", version);
+	g_autoptr(GBytes) want = tu_data_bytes(name);
+	ck_assert_str_eq(got, g_bytes_get_data(want, NULL));
+	ck_assert_uint_ge(cases->len, 10);
+	return cases;
+}
+
+/* Runs canary COMMAND REF with the fixture key NAME; expects exit 0 and REF
+ * in the output. */
+static void check_opens(const char *command, const char *ref, const char *name)
+{
+	g_autofree char *key = g_strdup_printf("%s/keys/%s.key", tmpdir, name);
+	g_autofree char *out = NULL, *err = NULL;
+	int status = tu_run_canary(config_path, &out, &err, command, ref, "--key", key,
+				   "--passphrase-file", passphrase, NULL);
+	ck_assert_msg(status == 0, "canary %s %s --key %s.key: exit %d: %s", command, ref, name,
+		      status, err);
+	ck_assert_msg(strstr(out, ref) != NULL, "canary %s %s: %s", command, ref, out);
+}
+
+/* Every case still opens: as its section reads it (quarantined ones only
+ * by the custodian), and its sender for the custodian. */
+static void check_sealed(const GPtrArray *cases)
+{
+	for (guint i = 0; i < cases->len; i++) {
+		const struct canary_case *c = cases->pdata[i];
+		if (strcmp(c->status, CANARY_STATUS_QUARANTINED) != 0)
+			check_opens("show", c->ref, c->section);
+		check_opens("reveal", c->ref, "custodian");
+	}
+}
+
+static void check_history(void)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(tu_run_canary(config_path, &out, &err, "audit", "--verify", NULL) == 0,
+		      "audit --verify: %s%s", out, err);
+	ck_assert_ptr_nonnull(strstr(out, "ok"));
+}
+
+static struct canary_store *open_ok(void)
+{
+	g_autoptr(GError) error = NULL;
+	struct canary_store *store = canary_store_open(db_path, NULL, &error);
+	ck_assert_msg(store != NULL, "open: %s", error ? error->message : "?");
+	return store;
+}
+
+static void check_no_wal_left(void)
+{
+	g_autofree char *wal = g_strconcat(db_path, "-wal", NULL);
+	g_autofree char *shm = g_strconcat(db_path, "-shm", NULL);
+	ck_assert_msg(!g_file_test(wal, G_FILE_TEST_EXISTS), "%s left behind", wal);
+	ck_assert_msg(!g_file_test(shm, G_FILE_TEST_EXISTS), "%s left behind", shm);
+}
+
+/* _i: the schema version of the fixture. Every version before this build's
+ * must have one; this build's own is optional (made when the next lands). */
+START_TEST(test_migrates_fixture)
+{
+	int version = _i;
+	if (!copy_fixture(version)) {
+		ck_assert_msg(version == CANARY_STORE_SCHEMA_VERSION,
+			      "no tests/data/schema/v%d.db: make it with "
+			      "scripts/make-schema-fixture %d",
+			      version, version);
+		return;
+	}
+	g_autofree char *name = g_strdup_printf("schema/v%d.db", version);
+	g_autofree char *fixture = tu_data_path(name);
+	g_autofree char *uri = g_strdup_printf("file:%s?mode=ro&immutable=1", fixture);
+	sqlite3 *old = open_raw(uri);
+	ck_assert_int_eq(query_int(old, "PRAGMA user_version"), version);
+	sqlite3_close(old);
+
+	struct canary_store *store = open_ok();
+	g_autoptr(GPtrArray) cases = check_cases(store, version);
+	canary_store_close(&store);
+	sqlite3 *db = open_raw(db_path);
+	ck_assert_int_eq(query_int(db, "PRAGMA user_version"), CANARY_STORE_SCHEMA_VERSION);
+	sqlite3_close(db);
+	check_rows_kept(fixture);
+	if (version >= FIRST_SEALED_SCHEMA)
+		check_sealed(cases);
+	check_history();
+
+	/* Once migrated, opening again changes nothing. */
+	g_autoptr(GBytes) before = file_bytes(db_path);
+	store = open_ok();
+	canary_store_close(&store);
+	g_autoptr(GBytes) after = file_bytes(db_path);
+	ck_assert(g_bytes_equal(before, after));
+	check_no_wal_left();
+}
+END_TEST
+
+/* The newest fixture, migrated, then marked as written by the next schema
+ * (in WAL mode, as canary leaves its databases). */
+static void make_newer_database(void)
+{
+	int version = CANARY_STORE_SCHEMA_VERSION;
+	while (version > 1 && !copy_fixture(version))
+		version--;
+	ck_assert(copy_fixture(version));
+	struct canary_store *store = open_ok();
+	canary_store_close(&store);
+	sqlite3 *db = open_raw(db_path);
+	g_autofree char *sql =
+		g_strdup_printf("PRAGMA user_version = %d", CANARY_STORE_SCHEMA_VERSION + 1);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	check_no_wal_left();
+	g_autoptr(GBytes) bytes = file_bytes(db_path);
+	ck_assert_uint_gt(g_bytes_get_size(bytes), 100);
+	ck_assert_uint_eq(((const guint8 *)g_bytes_get_data(bytes, NULL))[18], 2); /* WAL */
+}
+
+/* Refused by the store and by the tool, naming both versions; the file keeps
+ * every byte and gains no -wal or -shm beside it. */
+START_TEST(test_refuses_newer_database)
+{
+	make_newer_database();
+	g_autoptr(GBytes) before = file_bytes(db_path);
+	g_autofree char *newer = g_strdup_printf("schema %d", CANARY_STORE_SCHEMA_VERSION + 1);
+	g_autofree char *ours = g_strdup_printf("up to %d", CANARY_STORE_SCHEMA_VERSION);
+
+	g_autoptr(GError) error = NULL;
+	ck_assert_ptr_null(canary_store_open(db_path, NULL, &error));
+	ck_assert(g_error_matches(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_TOO_NEW));
+	ck_assert_msg(strstr(error->message, newer) != NULL && strstr(error->message, ours) != NULL,
+		      "%s", error->message);
+	ck_assert_ptr_nonnull(strstr(error->message, "newer canary"));
+	g_autoptr(GBytes) after_open = file_bytes(db_path);
+	ck_assert(g_bytes_equal(before, after_open));
+	check_no_wal_left();
+
+	g_autofree char *err = NULL;
+	ck_assert_int_eq(tu_run_canary(config_path, NULL, &err, "list", NULL), 4); /* store */
+	ck_assert_msg(strstr(err, newer) != NULL && strstr(err, "not touched") != NULL, "%s", err);
+	g_autoptr(GBytes) after_tool = file_bytes(db_path);
+	ck_assert(g_bytes_equal(before, after_tool));
+	check_no_wal_left();
+}
+END_TEST
+
+static Suite *upgrade_suite(void)
+{
+	Suite *s = suite_create("upgrade");
+	TCase *tc = tcase_create("upgrade");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, test_migrates_fixture, 1, CANARY_STORE_SCHEMA_VERSION + 1);
+	tcase_add_test(tc, test_refuses_newer_database);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run_suite(upgrade_suite());
+}

@@ -107,7 +107,7 @@ static const struct key_spec keys[] = {
 	 "a whole number from 1 to 10000"},
 	{"imap", "batch_time", T_DURATION, "5s", 1, 3600, FALSE, AT(imap.batch_time),
 	 "a duration such as 5s (1s to 1h)"},
-	{"imap", "fetch_sessions", T_UINT64, "2", 1, 8, FALSE, AT(imap.fetch_sessions),
+	{"imap", "fetch_sessions", T_UINT64, "1", 1, 8, FALSE, AT(imap.fetch_sessions),
 	 "a whole number from 1 to 8"},
 	{"imap", "connect_timeout", T_DURATION, "30s", 1, 3600, FALSE, AT(imap.connect_timeout),
 	 "a duration such as 30s (1s to 1h)"},

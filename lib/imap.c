@@ -624,6 +624,22 @@ static gboolean move_set(struct canary_imap *imap, const char *set, const char *
 	return command(imap, TRUE, "EXPUNGE", error);
 }
 
+gboolean canary_imap_mark_seen(struct canary_imap *imap, const guint32 *uids, guint n,
+			       GError **error)
+{
+	g_autofree guint32 *sorted = g_memdup2(uids, n * sizeof *uids);
+	qsort(sorted, n, sizeof *sorted, compare_uid);
+	for (guint first = 0; first < n; first += UIDS_PER_COMMAND) {
+		g_autoptr(GString) set = g_string_new(NULL);
+		append_uid_set(set, sorted + first, MIN(UIDS_PER_COMMAND, n - first));
+		g_autofree char *store =
+			g_strdup_printf("UID STORE %s +FLAGS.SILENT (\\Seen)", set->str);
+		if (!command(imap, TRUE, store, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 gboolean canary_imap_move(struct canary_imap *imap, const guint32 *uids, guint n,
 			  const char *folder, GError **error)
 {

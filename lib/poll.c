@@ -120,24 +120,39 @@ static void file_uid(struct batch *batch, guint32 uid, gboolean quarantined)
 	g_array_append_val(quarantined ? batch->quarantine : batch->processed, uid);
 }
 
+/* Moves UIDS to FOLDER: once fetching has started, queued for the fetch
+ * session (the server then sees one client changing the mailbox, and
+ * ingestion goes on meanwhile; counted by finish_moves()), else on ours. */
+static gboolean move(struct pass *pass, GArray *uids, const char *folder, GError **error)
+{
+	if (uids->len == 0)
+		return TRUE;
+	const guint32 *set = (const guint32 *)uids->data;
+	if (pass->prefetch != NULL)
+		return canary_prefetch_move(pass->prefetch, set, uids->len, folder, error);
+	if (!canary_imap_move(pass->imap, set, uids->len, folder, error))
+		return FALSE;
+	pass->stats->moved += uids->len;
+	return TRUE;
+}
+
+/* Waits for the moves queued on the fetch session and counts them. */
+static gboolean finish_moves(struct pass *pass, GError **error)
+{
+	guint moved = 0;
+	gboolean ok = canary_prefetch_flush(pass->prefetch, &moved, error);
+	pass->stats->moved += moved;
+	return ok;
+}
+
 /* Moves the committed batch's messages to their folders. */
 static gboolean move_batch(struct pass *pass, GError **error)
 {
 	const struct canary_config *config = pass->config;
 	struct batch *batch = &pass->batch;
-	if (batch->processed->len > 0) {
-		if (!canary_imap_move(pass->imap, (const guint32 *)batch->processed->data,
-				      batch->processed->len, config->imap.processed_folder, error))
-			return FALSE;
-		pass->stats->moved += batch->processed->len;
-	}
-	if (batch->quarantine->len > 0) {
-		if (!canary_imap_move(pass->imap, (const guint32 *)batch->quarantine->data,
-				      batch->quarantine->len, config->imap.quarantine_folder,
-				      error))
-			return FALSE;
-		pass->stats->moved += batch->quarantine->len;
-	}
+	if (!move(pass, batch->processed, config->imap.processed_folder, error) ||
+	    !move(pass, batch->quarantine, config->imap.quarantine_folder, error))
+		return FALSE;
 	g_array_set_size(batch->processed, 0);
 	g_array_set_size(batch->quarantine, 0);
 	return TRUE;
@@ -295,11 +310,11 @@ static gboolean run_pass(struct pass *pass, const struct canary_imap_options *op
 	if (pass->prefetch == NULL)
 		return FALSE;
 	guint next = 0;
-	while (next < pass->todo->len && !*pass->stop) {
-		if (!run_batch(pass, &next, error))
-			return FALSE;
-	}
-	return TRUE;
+	gboolean ok = TRUE;
+	while (ok && next < pass->todo->len && !*pass->stop)
+		ok = run_batch(pass, &next, error);
+	/* The first error wins; the moves still finish either way. */
+	return finish_moves(pass, ok ? error : NULL) && ok;
 }
 
 gboolean canary_poll_pass(const struct canary_config *config, const char *password,

@@ -19,6 +19,13 @@ struct worker {
 	GThread *thread;
 };
 
+/* A move queued for the first worker, run between two of its fetches. */
+struct move {
+	guint32 *uids;
+	guint n;
+	const char *folder;
+};
+
 struct canary_prefetch {
 	guint32 uidvalidity;
 	const struct canary_prefetch_item *items;
@@ -32,6 +39,11 @@ struct canary_prefetch {
 	guint next_take;  /* the next item the caller takes */
 	gsize claimed;    /* bytes of items claimed and not yet taken */
 	gboolean stopping;
+	guint marked;       /* items before it are marked \Seen, or being marked */
+	GQueue moves;       /* struct move: queued for the first worker */
+	gboolean moving;    /* the first worker is running one */
+	guint moved;        /* messages moved so far */
+	GError *move_error; /* the first move that failed; later ones are dropped */
 
 	struct worker *workers;
 	guint n_workers;
@@ -60,20 +72,76 @@ static GBytes *fetch(struct worker *w, const struct canary_prefetch_item *item, 
 		       : canary_imap_fetch(w->session, uidvalidity, item->uid, error);
 }
 
+/* Items marked \Seen in one command before they are fetched. */
+#define MARK_AHEAD 100
+
+/* Marks ITEMS[FROM..FROM+N) \Seen (see canary_imap_mark_seen()). Only a
+ * saving: if the server refuses, each fetch sets the flag itself. */
+static void mark_seen(struct worker *w, guint from, guint n)
+{
+	g_autofree guint32 *uids = g_new(guint32, n);
+	for (guint i = 0; i < n; i++)
+		uids[i] = w->prefetch->items[from + i].uid;
+	g_autoptr(GError) ignored = NULL;
+	canary_imap_mark_seen(w->session, uids, n, &ignored);
+}
+
+/* Called locked by the first worker: runs the oldest queued move, unlocked.
+ * After a failure the rest are dropped: their cases are committed, and the
+ * next pass moves them. */
+static void run_move(struct worker *w)
+{
+	struct canary_prefetch *p = w->prefetch;
+	struct move *m = g_queue_pop_head(&p->moves);
+	gboolean skip = p->move_error != NULL;
+	p->moving = TRUE;
+	g_mutex_unlock(&p->lock);
+	GError *error = NULL;
+	gboolean ok = skip || canary_imap_move(w->session, m->uids, m->n, m->folder, &error);
+	g_mutex_lock(&p->lock);
+	if (!skip && ok)
+		p->moved += m->n;
+	if (!ok)
+		p->move_error = error;
+	p->moving = FALSE;
+	g_free(m->uids);
+	g_free(m);
+	g_cond_broadcast(&p->changed);
+}
+
 static gpointer worker_main(gpointer data)
 {
 	struct worker *w = data;
 	struct canary_prefetch *p = w->prefetch;
+	gboolean first = w == &p->workers[0];
 	g_mutex_lock(&p->lock);
 	for (;;) {
-		while (!p->stopping && p->next_claim < p->n && !may_claim(p))
-			g_cond_wait(&p->changed, &p->lock);
-		if (p->stopping || p->next_claim >= p->n)
+		/* The first worker also runs the moves, and stops only when none
+		 * is left. */
+		gboolean move_waiting = first && !g_queue_is_empty(&p->moves);
+		if (move_waiting) {
+			run_move(w);
+			continue;
+		}
+		if (p->stopping)
 			break;
+		if (p->next_claim >= p->n || !may_claim(p)) {
+			if (p->next_claim >= p->n && !first)
+				break;
+			g_cond_wait(&p->changed, &p->lock);
+			continue;
+		}
 		guint i = p->next_claim++;
 		p->claimed += cost(&p->items[i]);
+		guint mark_from = i, mark_n = 0;
+		if (i >= p->marked) {
+			mark_n = MIN(MARK_AHEAD, p->n - i);
+			p->marked = i + mark_n;
+		}
 		g_mutex_unlock(&p->lock);
 
+		if (mark_n > 0)
+			mark_seen(w, mark_from, mark_n);
 		GError *error = NULL;
 		GBytes *bytes = fetch(w, &p->items[i], &error);
 
@@ -131,6 +199,34 @@ GBytes *canary_prefetch_take(struct canary_prefetch *p, guint index, GError **er
 	return slot.bytes;
 }
 
+gboolean canary_prefetch_move(struct canary_prefetch *p, const guint32 *uids, guint n,
+			      const char *folder, GError **error)
+{
+	struct move *m = g_new(struct move, 1);
+	*m = (struct move){.uids = g_memdup2(uids, n * sizeof *uids), .n = n, .folder = folder};
+	g_mutex_lock(&p->lock);
+	g_queue_push_tail(&p->moves, m);
+	g_cond_broadcast(&p->changed);
+	gboolean ok = p->move_error == NULL;
+	if (!ok)
+		g_propagate_error(error, g_error_copy(p->move_error));
+	g_mutex_unlock(&p->lock);
+	return ok;
+}
+
+gboolean canary_prefetch_flush(struct canary_prefetch *p, guint *moved_r, GError **error)
+{
+	g_mutex_lock(&p->lock);
+	while (!g_queue_is_empty(&p->moves) || p->moving)
+		g_cond_wait(&p->changed, &p->lock);
+	*moved_r = p->moved;
+	gboolean ok = p->move_error == NULL;
+	if (!ok)
+		g_propagate_error(error, g_error_copy(p->move_error));
+	g_mutex_unlock(&p->lock);
+	return ok;
+}
+
 void canary_prefetch_free(struct canary_prefetch *p)
 {
 	if (p == NULL)
@@ -149,6 +245,7 @@ void canary_prefetch_free(struct canary_prefetch *p)
 			g_bytes_unref(p->slots[i].bytes); /* fetched bytes wipe themselves */
 		g_clear_error(&p->slots[i].error);
 	}
+	g_clear_error(&p->move_error);
 	g_free(p->workers);
 	g_free(p->slots);
 	g_cond_clear(&p->changed);

@@ -4,7 +4,10 @@
  * taking turns. Messages are handed out in list order, whichever session
  * fetched them. At most a byte budget of fetched messages waits untaken
  * (always at least the next one), so memory does not grow with the
- * mailbox. The caller keeps its own session for listing and moving. */
+ * mailbox. Moves go through the first fetch session too, between two of
+ * its fetches: a server then sees one client changing the mailbox, not
+ * two (on Maildir, every change by one session makes the others re-read
+ * the whole folder). The caller keeps its own session for listing. */
 #ifndef CANARY_PREFETCH_H
 #define CANARY_PREFETCH_H
 
@@ -36,8 +39,20 @@ struct canary_prefetch *canary_prefetch_start(const struct canary_imap_options *
  * each once. */
 GBytes *canary_prefetch_take(struct canary_prefetch *prefetch, guint index, GError **error);
 
-/* Stops the workers (a fetch under way finishes first), frees what was
- * fetched and not taken, closes the sessions. */
+/* Queues a move of UIDS (N of them, copied) to FOLDER (which must outlive
+ * the prefetch) for the first fetch session, which runs it between two of
+ * its fetches, in order with other moves, while the caller goes on. FALSE
+ * with the error of an earlier move that failed (the queued ones are then
+ * dropped: their cases are committed, the next pass moves them). */
+gboolean canary_prefetch_move(struct canary_prefetch *prefetch, const guint32 *uids, guint n,
+			      const char *folder, GError **error);
+
+/* Waits for the queued moves; *MOVED_R is the number of messages moved by
+ * all of them. FALSE with the first move's error if one failed. */
+gboolean canary_prefetch_flush(struct canary_prefetch *prefetch, guint *moved_r, GError **error);
+
+/* Stops the workers (a fetch under way and the queued moves finish first),
+ * frees what was fetched and not taken, closes the sessions. */
 void canary_prefetch_free(struct canary_prefetch *prefetch);
 
 typedef struct canary_prefetch canary_prefetch;

@@ -2,8 +2,8 @@
  * Dovecot on 127.0.0.1: messages come out in list order whichever session
  * fetched them, a message larger than the budget still comes, header-only
  * items bring only the header, a missing UID is an error at its own index
- * only, and stopping early (or a server that is down) neither hangs nor
- * leaks. */
+ * only, stopping early (or a server that is down) neither hangs nor leaks,
+ * and moves queued on the fetch session run in order and stop at a failure. */
 #include <string.h>
 
 #include "dovecot.h"
@@ -162,6 +162,45 @@ START_TEST(test_server_down)
 }
 END_TEST
 
+/* Moves queued while fetching run on the fetch session, in order; a move
+ * to a folder that does not exist fails, and the moves queued after it are
+ * dropped (their cases would be committed: the next pass moves them). */
+START_TEST(test_moves)
+{
+	g_autoptr(GArray) items = items_for(1, 12);
+	g_autoptr(canary_prefetch) p = start(items, 1, 1 << 20);
+	{
+		struct canary_imap_options o = options();
+		g_autoptr(GError) error = NULL;
+		g_autoptr(canary_imap) imap = canary_imap_new(&o, &error);
+		ck_assert(imap != NULL && canary_imap_ensure_folder(imap, "Processed", &error));
+	}
+	const guint32 first[] = {1, 2, 3}, second[] = {4, 5};
+	g_autoptr(GError) error = NULL;
+	for (guint i = 0; i < 6; i++)
+		g_bytes_unref(canary_prefetch_take(p, i, NULL));
+	ck_assert(canary_prefetch_move(p, first, 3, "Processed", &error));
+	ck_assert(canary_prefetch_move(p, second, 2, "Processed", &error));
+	guint moved = 0;
+	ck_assert_msg(canary_prefetch_flush(p, &moved, &error), "%s",
+		      error != NULL ? error->message : "");
+	ck_assert_uint_eq(moved, 5);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 5);
+
+	const guint32 third[] = {6}, fourth[] = {7};
+	ck_assert(canary_prefetch_move(p, third, 1, "No such folder", &error));
+	/* Queued behind the failing move, so dropped; whether this call
+	 * already reports the failure depends on timing. */
+	g_autoptr(GError) ignored = NULL;
+	canary_prefetch_move(p, fourth, 1, "Processed", &ignored);
+	ck_assert(!canary_prefetch_flush(p, &moved, &error));
+	ck_assert_ptr_nonnull(error);
+	ck_assert_uint_eq(moved, 5);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 5);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 7);
+}
+END_TEST
+
 static Suite *prefetch_suite(void)
 {
 	Suite *s = suite_create("prefetch");
@@ -173,6 +212,7 @@ static Suite *prefetch_suite(void)
 	tcase_add_test(t, test_missing_uid_fails_alone);
 	tcase_add_test(t, test_stop_early);
 	tcase_add_test(t, test_server_down);
+	tcase_add_test(t, test_moves);
 	suite_add_tcase(s, t);
 	return s;
 }

@@ -447,6 +447,17 @@ START_TEST(test_usage_errors)
 	g_autofree char *out = NULL, *err = NULL;
 	ck_assert_int_eq(canary(&out, &err, "report", "--help", NULL), 0);
 	ck_assert_ptr_nonnull(strstr(out, "both days"));
+	/* No database yet (canaryd has never run): a store error naming it,
+	 * and nothing created. */
+	g_autofree char *out3 = NULL, *err3 = NULL;
+	ck_assert_int_eq(canary(&out3, &err3, "report", "--from", "2025-01-01", "--to",
+				"2025-12-31", NULL),
+			 4);
+	ck_assert_ptr_nonnull(strstr(err3, db_path));
+	ck_assert(!g_file_test(db_path, G_FILE_TEST_EXISTS));
+	struct canary_store *store = canary_store_open(db_path, NULL, NULL);
+	ck_assert_ptr_nonnull(store);
+	canary_store_close(&store);
 	/* An unwritable HTML file fails without a partial page. */
 	g_autofree char *nowhere = g_build_filename(tmpdir, "no", "such", "dir", "r.html", NULL);
 	g_autofree char *out2 = NULL, *err2 = NULL;

@@ -510,6 +510,21 @@ static void append_uid_set(GString *set, const guint32 *uids, guint n)
 	}
 }
 
+/* UIDS (N of them) sorted and cut into IMAP sets ("1:100,153") of at most
+ * UIDS_PER_COMMAND UIDs: commands on a list of messages send one per set. */
+static GPtrArray *uid_sets(const guint32 *uids, guint n)
+{
+	g_autofree guint32 *sorted = g_memdup2(uids, n * sizeof *uids);
+	qsort(sorted, n, sizeof *sorted, compare_uid);
+	GPtrArray *sets = g_ptr_array_new_with_free_func(g_free);
+	for (guint first = 0; first < n; first += UIDS_PER_COMMAND) {
+		GString *set = g_string_new(NULL);
+		append_uid_set(set, sorted + first, MIN(UIDS_PER_COMMAND, n - first));
+		g_ptr_array_add(sets, g_string_free(set, FALSE));
+	}
+	return sets;
+}
+
 static gint compare_message(gconstpointer a, gconstpointer b)
 {
 	return compare_uid(&((const struct canary_imap_message *)a)->uid,
@@ -526,13 +541,12 @@ GArray *canary_imap_list(struct canary_imap *imap, guint limit, GError **error)
 		g_array_set_size(uids, limit);
 
 	GArray *messages = g_array_new(FALSE, TRUE, sizeof(struct canary_imap_message));
-	for (guint first = 0; first < uids->len; first += UIDS_PER_COMMAND) {
-		guint n = MIN(UIDS_PER_COMMAND, uids->len - first);
-		g_autoptr(GString) request = g_string_new(NULL);
-		append_uid_set(request, &g_array_index(uids, guint32, first), n);
-		g_string_prepend(request, "UID FETCH ");
-		g_string_append(request, " (UID RFC822.SIZE INTERNALDATE)");
-		if (!command(imap, TRUE, request->str, error) ||
+	g_autoptr(GPtrArray) sets = uid_sets((const guint32 *)uids->data, uids->len);
+	for (guint i = 0; i < sets->len; i++) {
+		g_autofree char *request =
+			g_strdup_printf("UID FETCH %s (UID RFC822.SIZE INTERNALDATE)",
+					(const char *)sets->pdata[i]);
+		if (!command(imap, TRUE, request, error) ||
 		    !canary_imap_parse_fetch_sizes((const char *)imap->response->data,
 						   imap->response->len, messages, error)) {
 			g_array_unref(messages);
@@ -627,13 +641,10 @@ static gboolean move_set(struct canary_imap *imap, const char *set, const char *
 gboolean canary_imap_mark_seen(struct canary_imap *imap, const guint32 *uids, guint n,
 			       GError **error)
 {
-	g_autofree guint32 *sorted = g_memdup2(uids, n * sizeof *uids);
-	qsort(sorted, n, sizeof *sorted, compare_uid);
-	for (guint first = 0; first < n; first += UIDS_PER_COMMAND) {
-		g_autoptr(GString) set = g_string_new(NULL);
-		append_uid_set(set, sorted + first, MIN(UIDS_PER_COMMAND, n - first));
-		g_autofree char *store =
-			g_strdup_printf("UID STORE %s +FLAGS.SILENT (\\Seen)", set->str);
+	g_autoptr(GPtrArray) sets = uid_sets(uids, n);
+	for (guint i = 0; i < sets->len; i++) {
+		g_autofree char *store = g_strdup_printf("UID STORE %s +FLAGS.SILENT (\\Seen)",
+							 (const char *)sets->pdata[i]);
 		if (!command(imap, TRUE, store, error))
 			return FALSE;
 	}
@@ -648,12 +659,9 @@ gboolean canary_imap_move(struct canary_imap *imap, const guint32 *uids, guint n
 	g_autofree char *quoted = quote_mailbox(folder, error);
 	if (quoted == NULL || !capabilities(imap, error))
 		return FALSE;
-	g_autofree guint32 *sorted = g_memdup2(uids, n * sizeof *uids);
-	qsort(sorted, n, sizeof *sorted, compare_uid);
-	for (guint first = 0; first < n; first += UIDS_PER_COMMAND) {
-		g_autoptr(GString) set = g_string_new(NULL);
-		append_uid_set(set, sorted + first, MIN(UIDS_PER_COMMAND, n - first));
-		if (!move_set(imap, set->str, quoted, error))
+	g_autoptr(GPtrArray) sets = uid_sets(uids, n);
+	for (guint i = 0; i < sets->len; i++) {
+		if (!move_set(imap, sets->pdata[i], quoted, error))
 			return FALSE;
 	}
 	return TRUE;

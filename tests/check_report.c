@@ -9,7 +9,6 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/xpath.h>
 #include <png.h>
-#include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -49,51 +48,6 @@ static gint64 utc(const char *text)
 	return g_date_time_to_unix(dt);
 }
 
-/* Appends an event at time AT to the history, chained as the store chains
- * its own (canary_store_add_event() always stamps the current time). The
- * history must be in time order: see queue_event(). */
-static void add_event_at(const char *ref, gint64 at, const char *actor, const char *action,
-			 const char *detail)
-{
-	sqlite3 *db = NULL;
-	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-	sqlite3_stmt *s = NULL;
-	ck_assert_int_eq(sqlite3_prepare_v2(db,
-					    "SELECT id, hash FROM events ORDER BY id DESC "
-					    "LIMIT 1",
-					    -1, &s, NULL),
-			 SQLITE_OK);
-	struct canary_event e = {.id = 1,
-				 .ref = (char *)ref,
-				 .at = at,
-				 .actor = (char *)actor,
-				 .action = (char *)action,
-				 .detail = (char *)detail};
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		e.id = sqlite3_column_int64(s, 0) + 1;
-		memcpy(e.prev_hash, sqlite3_column_blob(s, 1), 32);
-	}
-	sqlite3_finalize(s);
-	canary_store_event_hash(&e, e.hash);
-	ck_assert_int_eq(sqlite3_prepare_v2(db,
-					    "INSERT INTO events (id, ref, at, actor, action, "
-					    "detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, "
-					    "?, ?, ?)",
-					    -1, &s, NULL),
-			 SQLITE_OK);
-	sqlite3_bind_int64(s, 1, e.id);
-	sqlite3_bind_text(s, 2, ref, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, at);
-	sqlite3_bind_text(s, 4, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, action, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 6, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 7, e.prev_hash, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 8, e.hash, 32, SQLITE_STATIC);
-	ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
-}
-
 /* An event to write once all are known, in time order (then as queued). */
 struct pending_event {
 	const char *ref, *actor, *action, *detail; /* borrowed */
@@ -121,7 +75,7 @@ static void write_events(GArray *queue)
 	g_array_sort(queue, pending_cmp);
 	for (guint i = 0; i < queue->len; i++) {
 		const struct pending_event *e = &g_array_index(queue, struct pending_event, i);
-		add_event_at(e->ref, e->at, e->actor, e->action, e->detail);
+		tu_add_event_at(db_path, e->ref, e->at, e->actor, e->action, e->detail);
 	}
 }
 

@@ -4,7 +4,6 @@
  * its WAL and a "purged" event with the reference and rule, a changed
  * policy applying to existing cases, bad periods refused with file, group
  * and key, and canaryd applying the policy once a day. */
-#include <sqlite3.h>
 #include <string.h>
 
 #include "config.h"
@@ -127,41 +126,7 @@ static char *add_case(struct canary_store *store, guint n, const char *section, 
  * added oldest first, as they would have been). */
 static void closed_ago(const char *ref, gint64 days)
 {
-	sqlite3 *db = NULL;
-	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-	sqlite3_stmt *s = NULL;
-	struct canary_event e = {.ref = (char *)ref,
-				 .at = now_s() - days * DAY,
-				 .actor = (char *)"officer",
-				 .action = (char *)CANARY_ACTION_CLOSED,
-				 .id = 1};
-	ck_assert_int_eq(sqlite3_prepare_v2(db,
-					    "SELECT id, hash FROM events ORDER BY id DESC "
-					    "LIMIT 1",
-					    -1, &s, NULL),
-			 SQLITE_OK);
-	if (sqlite3_step(s) == SQLITE_ROW) {
-		e.id = sqlite3_column_int64(s, 0) + 1;
-		memcpy(e.prev_hash, sqlite3_column_blob(s, 1), 32);
-	}
-	sqlite3_finalize(s);
-	canary_store_event_hash(&e, e.hash);
-	ck_assert_int_eq(sqlite3_prepare_v2(db,
-					    "INSERT INTO events (id, ref, at, actor, action, "
-					    "detail, prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, "
-					    "NULL, ?6, ?7)",
-					    -1, &s, NULL),
-			 SQLITE_OK);
-	sqlite3_bind_int64(s, 1, e.id);
-	sqlite3_bind_text(s, 2, e.ref, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, e.at);
-	sqlite3_bind_text(s, 4, e.actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 5, e.action, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 6, e.prev_hash, 32, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 7, e.hash, 32, SQLITE_STATIC);
-	ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
-	sqlite3_finalize(s);
-	sqlite3_close(db);
+	tu_add_event_at(db_path, ref, now_s() - days * DAY, "officer", CANARY_ACTION_CLOSED, NULL);
 }
 
 /* The cases of the standard set, by number (1-based). */

@@ -2,8 +2,10 @@
 #include "testutil.h"
 
 #include "seal.h"
+#include "store.h"
 
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -149,4 +151,46 @@ char *tu_make_canary_home(const char *dir, gboolean with_triage, const char *ext
 		with_triage ? "triage_public = keys/triage.pub\n" : "",
 		extra_config != NULL ? extra_config : "");
 	return tu_write_file(dir, "canary.conf", config);
+}
+
+void tu_add_event_at(const char *db_path, const char *ref, gint64 at, const char *actor,
+		     const char *action, const char *detail)
+{
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	sqlite3_stmt *s = NULL;
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "SELECT id, hash FROM events ORDER BY id DESC "
+					    "LIMIT 1",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	struct canary_event e = {.id = 1,
+				 .ref = (char *)ref,
+				 .at = at,
+				 .actor = (char *)actor,
+				 .action = (char *)action,
+				 .detail = (char *)detail};
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		e.id = sqlite3_column_int64(s, 0) + 1;
+		memcpy(e.prev_hash, sqlite3_column_blob(s, 1), 32);
+	}
+	sqlite3_finalize(s);
+	canary_store_event_hash(&e, e.hash);
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "INSERT INTO events (id, ref, at, actor, action, "
+					    "detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, "
+					    "?, ?, ?)",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_int64(s, 1, e.id);
+	sqlite3_bind_text(s, 2, ref, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, at);
+	sqlite3_bind_text(s, 4, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, action, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 6, detail, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 7, e.prev_hash, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 8, e.hash, 32, SQLITE_STATIC);
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_DONE);
+	sqlite3_finalize(s);
+	sqlite3_close(db);
 }

@@ -46,4 +46,11 @@ char *tu_make_canary_home(const char *dir, gboolean with_triage, const char *ext
 
 #define TU_PASSPHRASE "test passphrase"
 
+/* Appends an event at time AT to the history of the database at DB_PATH,
+ * chained as the store chains its own (canary_store_add_event() always
+ * stamps the current time), for tests that need a past. Add them oldest
+ * first, as they would have happened. DETAIL may be NULL. */
+void tu_add_event_at(const char *db_path, const char *ref, gint64 at, const char *actor,
+		     const char *action, const char *detail);
+
 #endif

@@ -330,3 +330,12 @@ void cli_common_clear(struct cli_common *common)
 {
 	g_clear_pointer(&common->config_path, g_free);
 }
+
+gboolean cli_case_quarantined(const struct canary_case *c, const char *why)
+{
+	if (strcmp(c->status, CANARY_STATUS_QUARANTINED) != 0)
+		return FALSE;
+	cli_error("case %s is quarantined (%s): %s", c->ref,
+		  c->quarantine_reason != NULL ? c->quarantine_reason : "-", why);
+	return TRUE;
+}

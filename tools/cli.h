@@ -110,4 +110,8 @@ int cli_session_open(struct cli_session *session, const struct cli_common *commo
 		     const char *key_path, const char *passphrase_file);
 void cli_session_close(struct cli_session *session);
 
+/* TRUE, after printing "case REF is quarantined (REASON): WHY", when case C
+ * is quarantined: it has no section content, only the custodian's copy. */
+gboolean cli_case_quarantined(const struct canary_case *c, const char *why);
+
 #endif

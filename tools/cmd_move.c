@@ -45,10 +45,8 @@ int cmd_move(int argc, char **argv)
 	int status = cli_session_open(&s, &common, argv[1], NULL, NULL);
 	if (status != CLI_EXIT_OK)
 		goto out;
-	if (strcmp(s.c->status, CANARY_STATUS_QUARANTINED) == 0) {
-		cli_error("case %s is quarantined (%s): it has no section to move; the custodian "
-			  "reviews it with canary reveal",
-			  s.c->ref, s.c->quarantine_reason != NULL ? s.c->quarantine_reason : "-");
+	if (cli_case_quarantined(s.c, "it has no section to move; the custodian reviews it "
+				      "with canary reveal")) {
 		status = CLI_EXIT_FAILED;
 		goto out;
 	}

@@ -123,10 +123,7 @@ int cmd_show(int argc, char **argv)
 	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
 	if (status != CLI_EXIT_OK)
 		goto out;
-	if (strcmp(s.c->status, "quarantined") == 0) {
-		cli_error("case %s is quarantined (%s): only the custodian can open it, with "
-			  "canary reveal",
-			  s.c->ref, s.c->quarantine_reason);
+	if (cli_case_quarantined(s.c, "only the custodian can open it, with canary reveal")) {
 		status = CLI_EXIT_KEY;
 		goto out;
 	}

@@ -2,8 +2,9 @@
  * ingestion. Workers claim the next message in list order, as long as the
  * bytes claimed and not yet taken stay within the budget (the message the
  * caller waits for may always be claimed, however large, so a message over
- * the budget cannot stall the pass). One mutex and one condition variable
- * guard everything shared; fetching itself runs unlocked. */
+ * the budget cannot stall the pass). The first worker also runs the moves
+ * the caller queues, between two fetches. One mutex and one condition
+ * variable guard everything shared; fetching and moving run unlocked. */
 #include "prefetch.h"
 
 /* A fetched message waiting to be taken, or the error its fetch met. */
@@ -34,7 +35,7 @@ struct canary_prefetch {
 	gsize budget;
 
 	GMutex lock;
-	GCond changed;    /* a slot was filled or taken, or stopping was set */
+	GCond changed;    /* a slot filled or taken, a move queued or done, stopping */
 	guint next_claim; /* the next item a worker fetches */
 	guint next_take;  /* the next item the caller takes */
 	gsize claimed;    /* bytes of items claimed and not yet taken */

@@ -514,9 +514,11 @@ static void append_uid_set(GString *set, const guint32 *uids, guint n)
  * UIDS_PER_COMMAND UIDs: commands on a list of messages send one per set. */
 static GPtrArray *uid_sets(const guint32 *uids, guint n)
 {
+	GPtrArray *sets = g_ptr_array_new_with_free_func(g_free);
+	if (n == 0)
+		return sets; /* qsort() must not see the NULL of an empty copy */
 	g_autofree guint32 *sorted = g_memdup2(uids, n * sizeof *uids);
 	qsort(sorted, n, sizeof *sorted, compare_uid);
-	GPtrArray *sets = g_ptr_array_new_with_free_func(g_free);
 	for (guint first = 0; first < n; first += UIDS_PER_COMMAND) {
 		GString *set = g_string_new(NULL);
 		append_uid_set(set, sorted + first, MIN(UIDS_PER_COMMAND, n - first));

@@ -428,10 +428,16 @@ struct canary_store *canary_store_open(const char *path, const char *group, GErr
 		return NULL;
 	}
 
-	/* WAL lets officers read while the daemon writes; FULL makes each commit
-	 * durable before the server copy is moved; secure_delete leaves no
-	 * plaintext-derived bytes in free pages. */
+	/* The page size counts only for a new database (it must come before
+	 * WAL mode). Large pages, since most bytes are sealed messages of tens
+	 * of kilobytes and more: SQLite writes each page with its own system
+	 * call, to the WAL and again at the checkpoint (a backlog of 10,000
+	 * messages took 3.1 million calls with 4 KiB pages). WAL lets officers
+	 * read while the daemon writes; FULL makes each commit durable before
+	 * the server copy is moved; secure_delete leaves no plaintext-derived
+	 * bytes in free pages. */
 	if (!exec(store,
+		  "PRAGMA page_size = 65536; " /* SQLite's largest */
 		  "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
 		  "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; "
 		  "PRAGMA trusted_schema = OFF",

@@ -36,18 +36,6 @@ struct canary_ingest {
 	struct canary_ingest_timings spent; /* store: left to the store to count */
 };
 
-/* Adds the time since *SINCE to *TOTAL and restarts *SINCE, minus what the
- * store spent writing meanwhile (*STORE_SINCE, restarted too). */
-static void account(struct canary_ingest *ingest, gint64 *total, gint64 *since,
-		    gint64 *store_since)
-{
-	gint64 now = g_get_monotonic_time();
-	gint64 store_now = canary_store_write_usec(ingest->store);
-	*total += (now - *since) - (store_now - *store_since);
-	*since = now;
-	*store_since = store_now;
-}
-
 void canary_ingest_get_timings(const struct canary_ingest *ingest,
 			       struct canary_ingest_timings *timings_r)
 {
@@ -224,12 +212,103 @@ static void free_names(char **names, guint n)
 	g_free(names);
 }
 
+struct canary_ingest_prepared {
+	GBytes *raw;
+	struct canary_ingest_source source; /* MAILBOX borrowed from the caller */
+	guint8 hash[32];
+	struct canary_mail *mail;
+	struct canary_identity *identity;
+	char *pseudonym;            /* NULL without a sender address */
+	struct canary_route *route; /* NULL without rules or when quarantined */
+	char *routing;              /* the matched terms, or NULL; wiped */
+	/* What section officers read, scrubbed (NULL when quarantined); wiped. */
+	char *subject, *text;
+	char **names;
+	struct canary_ingest_timings spent; /* store: unused */
+};
+
+void canary_ingest_prepared_free(struct canary_ingest_prepared *p)
+{
+	if (p == NULL)
+		return;
+	// These are plaintext copies we made: wipe them before they go.
+	if (p->routing != NULL)
+		canary_wipe(p->routing, strlen(p->routing));
+	g_free(p->routing);
+	canary_wipe_free(p->subject);
+	canary_wipe_free(p->text);
+	if (p->names != NULL)
+		free_names(p->names, p->mail->attachments->len);
+	g_free(p->pseudonym);
+	g_clear_pointer(&p->route, canary_route_free);
+	g_clear_pointer(&p->identity, canary_identity_free);
+	g_clear_pointer(&p->mail, canary_mail_free);
+	g_bytes_unref(p->raw);
+	g_free(p);
+}
+
+/* Returns the microseconds since *SINCE and restarts it. */
+static gint64 lap(gint64 *since)
+{
+	gint64 now = g_get_monotonic_time();
+	gint64 spent = now - *since;
+	*since = now;
+	return spent;
+}
+
+/* The work of canary_ingest_prepare() for RAW whose content hash is HASH. */
+static struct canary_ingest_prepared *prepare(const struct canary_ingest *ingest, GBytes *raw,
+					      const struct canary_ingest_source *source,
+					      const guint8 hash[32], gint64 clock)
+{
+	struct canary_ingest_prepared *p = g_new0(struct canary_ingest_prepared, 1);
+	p->raw = g_bytes_ref(raw);
+	p->source = *source;
+	memcpy(p->hash, hash, sizeof p->hash);
+	p->mail = canary_mail_parse(raw, &ingest->config->limits);
+	if (source->full_size > g_bytes_get_size(raw)) {
+		/* Only the header block was fetched: the message stays on the
+		 * server, in the quarantine folder, for the custodian. */
+		p->mail->quarantine = CANARY_QUARANTINE_TOO_LARGE;
+	}
+	p->identity = canary_identity_extract(p->mail);
+	if (p->identity->primary != NULL)
+		p->pseudonym = canary_seal_pseudonym(ingest->pseudonym_key, p->identity->primary);
+	p->spent.parse = lap(&clock);
+	if (p->mail->quarantine != CANARY_QUARANTINE_NONE)
+		return p; /* the custodian alone decides what becomes of it */
+
+	if (ingest->config->rules != NULL) {
+		p->route = canary_route_mail(ingest->config->rules, p->mail);
+		p->routing = canary_route_describe(p->route);
+	}
+	p->spent.route = lap(&clock);
+	const char *shown = p->pseudonym != NULL ? p->pseudonym : "[sender]";
+	if (p->mail->subject != NULL)
+		p->subject = canary_identity_scrub(p->identity, p->mail->subject, shown);
+	p->text = canary_identity_scrub(p->identity, p->mail->text, shown);
+	p->names = scrub_names(p->identity, shown, p->mail->attachments);
+	p->spent.seal = lap(&clock);
+	return p;
+}
+
+struct canary_ingest_prepared *canary_ingest_prepare(const struct canary_ingest *ingest,
+						     GBytes *raw,
+						     const struct canary_ingest_source *source)
+{
+	gint64 clock = g_get_monotonic_time();
+	gsize size = 0;
+	const void *data = g_bytes_get_data(raw, &size);
+	guint8 hash[32];
+	canary_seal_content_hash(ingest->pseudonym_key, data, size, hash);
+	return prepare(ingest, raw, source, hash, clock);
+}
+
 /* Seals the case's fields: the identity record and the raw message to the
  * custodian; unless quarantined, the scrubbed subject, text and
  * attachments to the section (and triage). */
 static gboolean seal_case(struct canary_ingest *ingest, gint64 case_id,
-			  const struct canary_mail *mail, const struct canary_identity *identity,
-			  const char *pseudonym, const char *section, const char *routing,
+			  const struct canary_ingest_prepared *p, const char *section,
 			  GError **error)
 {
 	struct canary_envelope_recipients to = {
@@ -237,24 +316,74 @@ static gboolean seal_case(struct canary_ingest *ingest, gint64 case_id,
 		.triage = ingest->triage,
 		.custodian = ingest->custodian,
 	};
-	if (!canary_envelope_seal_identity(ingest->store, case_id, &to, identity, mail->raw, error))
+	if (!canary_envelope_seal_identity(ingest->store, case_id, &to, p->identity, p->mail->raw,
+					   error))
 		return FALSE;
-	if (mail->quarantine != CANARY_QUARANTINE_NONE)
-		return TRUE; /* the custodian alone decides what becomes of it */
+	if (p->mail->quarantine != CANARY_QUARANTINE_NONE)
+		return TRUE;
+	return canary_envelope_seal_content(ingest->store, case_id, &to, p->subject, p->text,
+					    p->mail->attachments, p->names, p->routing, error);
+}
 
-	const char *shown = pseudonym != NULL ? pseudonym : "[sender]";
-	char *subject = mail->subject != NULL
-				? canary_identity_scrub(identity, mail->subject, shown)
-				: NULL;
-	char *text = canary_identity_scrub(identity, mail->text, shown);
-	char **names = scrub_names(identity, shown, mail->attachments);
-	gboolean ok = canary_envelope_seal_content(ingest->store, case_id, &to, subject, text,
-						   mail->attachments, names, routing, error);
-	// Wipe after sealing: these are the only plaintext copies we made.
-	canary_wipe_free(subject);
-	canary_wipe_free(text);
-	free_names(names, mail->attachments->len);
-	return ok;
+/* Adds the time spent since *SINCE, minus what the store spent writing
+ * meanwhile (since *STORE_SINCE), to the sealing time. */
+static void account_seal(struct canary_ingest *ingest, gint64 since, gint64 store_since)
+{
+	gint64 spent = g_get_monotonic_time() - since;
+	ingest->spent.seal += spent - (canary_store_write_usec(ingest->store) - store_since);
+}
+
+gboolean canary_ingest_store_prepared(struct canary_ingest *ingest,
+				      const struct canary_ingest_prepared *p,
+				      struct canary_ingest_result *result_r, GError **error)
+{
+	*result_r = (struct canary_ingest_result){0};
+	ingest->spent.parse += p->spent.parse;
+	ingest->spent.route += p->spent.route;
+	ingest->spent.seal += p->spent.seal;
+	gint64 clock = g_get_monotonic_time();
+	gint64 store_clock = canary_store_write_usec(ingest->store);
+	/* Stored meanwhile (the same bytes twice in one backlog), or before. */
+	gboolean found = FALSE;
+	if (!find_duplicate(ingest, &p->source, p->hash, result_r, &found, error))
+		return FALSE;
+	if (found)
+		return TRUE;
+
+	const struct canary_mail *mail = p->mail;
+	gboolean quarantined = mail->quarantine != CANARY_QUARANTINE_NONE;
+	const char *section =
+		p->route != NULL ? p->route->section : default_section(ingest->config);
+	gsize size = g_bytes_get_size(p->raw);
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	struct canary_case_new c = {
+		.received_at = pick_received_at(&p->source, mail, now),
+		.ingested_at = now,
+		.section = section,
+		.status = quarantined ? CANARY_STATUS_QUARANTINED : CANARY_STATUS_NEW,
+		.rule = p->route != NULL ? p->route->rule : CANARY_RULE_DEFAULT,
+		.quarantine_reason = canary_quarantine_name(mail->quarantine),
+		.pseudonym = p->pseudonym,
+		.size = (gint64)MAX(size, p->source.full_size),
+		.attachments = mail->attachments->len,
+		.content_hash = p->hash,
+		.mailbox = p->source.mailbox,
+		.uidvalidity = p->source.uidvalidity,
+		.uid = p->source.uid,
+	};
+	gint64 id = 0;
+	char *ref = NULL;
+	if (!canary_store_insert_case(ingest->store, &c, &id, &ref, error))
+		return FALSE;
+	result_r->ref = ref;
+	result_r->outcome = quarantined ? CANARY_INGEST_QUARANTINED : CANARY_INGEST_FILED;
+	result_r->quarantine = mail->quarantine;
+	gboolean sealed = seal_case(ingest, id, p, section, error);
+	account_seal(ingest, clock, store_clock);
+	return sealed &&
+	       canary_store_add_event(ingest->store, ref, ingest->actor,
+				      quarantined ? "quarantined" : "filed",
+				      quarantined ? c.quarantine_reason : c.section, error);
 }
 
 gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
@@ -268,64 +397,17 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 	const void *data = g_bytes_get_data(raw, &size);
 	guint8 hash[32];
 	canary_seal_content_hash(ingest->pseudonym_key, data, size, hash);
-
+	/* Look before parsing: importing a folder twice parses nothing. */
 	gboolean found = FALSE;
 	if (!find_duplicate(ingest, source, hash, result_r, &found, error))
 		return FALSE;
 	if (found)
 		return TRUE;
-
-	g_autoptr(canary_mail) mail = canary_mail_parse(raw, &ingest->config->limits);
-	if (source->full_size > size) {
-		/* Only the header block was fetched: the message stays on the
-		 * server, in the quarantine folder, for the custodian. */
-		mail->quarantine = CANARY_QUARANTINE_TOO_LARGE;
-		size = (gsize)source->full_size;
-	}
-	g_autoptr(canary_identity) identity = canary_identity_extract(mail);
-	g_autofree char *pseudonym =
-		identity->primary != NULL
-			? canary_seal_pseudonym(ingest->pseudonym_key, identity->primary)
-			: NULL;
-	gboolean quarantined = mail->quarantine != CANARY_QUARANTINE_NONE;
-	account(ingest, &ingest->spent.parse, &clock, &store_clock);
-	/* Quarantined mail is not read for routing: it waits for the custodian
-	 * in the default queue. */
-	g_autoptr(canary_route) route = ingest->config->rules != NULL && !quarantined
-						? canary_route_mail(ingest->config->rules, mail)
-						: NULL;
-	g_autofree char *routing = route != NULL ? canary_route_describe(route) : NULL;
-	account(ingest, &ingest->spent.route, &clock, &store_clock);
-	const char *section = route != NULL ? route->section : default_section(ingest->config);
-	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	struct canary_case_new c = {
-		.received_at = pick_received_at(source, mail, now),
-		.ingested_at = now,
-		.section = section,
-		.status = quarantined ? CANARY_STATUS_QUARANTINED : CANARY_STATUS_NEW,
-		.rule = route != NULL ? route->rule : CANARY_RULE_DEFAULT,
-		.quarantine_reason = canary_quarantine_name(mail->quarantine),
-		.pseudonym = pseudonym,
-		.size = (gint64)size,
-		.attachments = mail->attachments->len,
-		.content_hash = hash,
-		.mailbox = source->mailbox,
-		.uidvalidity = source->uidvalidity,
-		.uid = source->uid,
-	};
-	gint64 id = 0;
-	char *ref = NULL;
-	if (!canary_store_insert_case(ingest->store, &c, &id, &ref, error))
-		return FALSE;
-	result_r->ref = ref;
-	result_r->outcome = quarantined ? CANARY_INGEST_QUARANTINED : CANARY_INGEST_FILED;
-	result_r->quarantine = mail->quarantine;
-	gboolean sealed = seal_case(ingest, id, mail, identity, pseudonym, section, routing, error);
-	if (routing != NULL)
-		canary_wipe(routing, strlen(routing)); /* it quotes the message */
-	account(ingest, &ingest->spent.seal, &clock, &store_clock);
-	return sealed &&
-	       canary_store_add_event(ingest->store, ref, ingest->actor,
-				      quarantined ? "quarantined" : "filed",
-				      quarantined ? c.quarantine_reason : c.section, error);
+	ingest->spent.parse += (g_get_monotonic_time() - clock) -
+			       (canary_store_write_usec(ingest->store) - store_clock);
+	struct canary_ingest_prepared *p =
+		prepare(ingest, raw, source, hash, g_get_monotonic_time());
+	gboolean ok = canary_ingest_store_prepared(ingest, p, result_r, error);
+	canary_ingest_prepared_free(p);
+	return ok;
 }

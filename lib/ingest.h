@@ -72,7 +72,33 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 			       const struct canary_ingest_source *source,
 			       struct canary_ingest_result *result_r, GError **error);
 
+/* canary_ingest_message() in two steps, so that the first, which needs no
+ * store, can run on other threads: a message parsed, routed and scrubbed,
+ * waiting to be stored. */
+struct canary_ingest_prepared;
+
+/* Parses, routes and scrubs RAW from SOURCE (copied; its MAILBOX must
+ * outlive the result). Reads INGEST but changes nothing: safe to call from
+ * several threads at once. Never fails: malformed mail is prepared for
+ * quarantine. Free with canary_ingest_prepared_free(). */
+struct canary_ingest_prepared *canary_ingest_prepare(const struct canary_ingest *ingest,
+						     GBytes *raw,
+						     const struct canary_ingest_source *source);
+
+/* Stores PREPARED as canary_ingest_message() stores a message, or
+ * recognises it as already stored (it may have been stored since it was
+ * prepared). Same contract as canary_ingest_message(). */
+gboolean canary_ingest_store_prepared(struct canary_ingest *ingest,
+				      const struct canary_ingest_prepared *prepared,
+				      struct canary_ingest_result *result_r, GError **error);
+
+/* Wipes the plaintext PREPARED holds and frees it. */
+void canary_ingest_prepared_free(struct canary_ingest_prepared *prepared);
+
 /* Frees what RESULT holds (not RESULT itself). */
 void canary_ingest_result_clear(struct canary_ingest_result *result);
+
+typedef struct canary_ingest_prepared canary_ingest_prepared;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_ingest_prepared, canary_ingest_prepared_free)
 
 #endif

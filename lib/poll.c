@@ -10,12 +10,15 @@
 #include "imap.h"
 #include "log.h"
 #include "prefetch.h"
+#include "prepare.h"
 #include "seal.h"
 
-/* Fetched messages waiting to be ingested, at most: enough for the fetch
- * sessions to stay well ahead of ingestion, small beside the process's
- * own footprint, so memory does not depend on the size of the backlog. */
+/* Fetched messages waiting to be prepared, and prepared messages waiting
+ * to be stored, at most: enough for the fetch session and the preparing
+ * workers to stay well ahead of storing, small beside the process's own
+ * footprint, so memory does not depend on the size of the backlog. */
 #define PREFETCH_BUDGET (1u << 20)
+#define PREPARE_BUDGET  (1u << 20)
 
 /* Where each message of a batch goes once the batch is committed. */
 struct batch {
@@ -33,7 +36,9 @@ struct pass {
 	guint32 uidvalidity;
 	GArray *todo;  /* struct canary_imap_message: listed, not stored yet */
 	GArray *items; /* struct canary_prefetch_item: the same, for fetching */
+	GArray *sources; /* struct canary_ingest_source: the same, for ingesting */
 	struct canary_prefetch *prefetch;
+	struct canary_prepare *prepare;
 	struct batch batch;
 	struct canary_poll_stats *stats;
 	volatile const int *stop;
@@ -180,22 +185,30 @@ static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
 		}
 		struct canary_prefetch_item item = {
 			.uid = m->uid, .size = m->size, .header_only = m->size > max_size};
+		struct canary_ingest_source source = {
+			.mailbox = pass->mailbox,
+			.uidvalidity = pass->uidvalidity,
+			.uid = m->uid,
+			.received_at = m->internal_date,
+			.full_size = item.header_only ? m->size : 0,
+		};
 		g_array_append_val(pass->todo, *m);
 		g_array_append_val(pass->items, item);
+		g_array_append_val(pass->sources, source);
 	}
 	return move_batch(pass, error);
 }
 
-/* Ingests fetched message TODO[I] (only its header if it was too large).
- * Returns FALSE with ERROR when the pass must stop; a message the server
- * refused to give stays in the inbox for the next pass. */
+/* Stores message TODO[I], fetched (only its header if it was too large)
+ * and prepared. Returns FALSE with ERROR when the pass must stop; a message
+ * the server refused to give stays in the inbox for the next pass. */
 static gboolean take_message(struct pass *pass, guint i, GError **error)
 {
-	const struct canary_imap_message *m = &g_array_index(pass->todo, struct canary_imap_message, i);
-	gboolean header_only = g_array_index(pass->items, struct canary_prefetch_item, i).header_only;
+	const struct canary_imap_message *m =
+		&g_array_index(pass->todo, struct canary_imap_message, i);
 	g_autoptr(GError) local = NULL;
-	g_autoptr(GBytes) raw = canary_prefetch_take(pass->prefetch, i, &local);
-	if (raw == NULL) {
+	g_autoptr(canary_ingest_prepared) prepared = canary_prepare_take(pass->prepare, i, &local);
+	if (prepared == NULL) {
 		if (g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED)) {
 			canary_warning("message UID %u could not be fetched (%s); it stays in "
 				       "the inbox for the next pass",
@@ -206,15 +219,8 @@ static gboolean take_message(struct pass *pass, guint i, GError **error)
 		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
 	}
-	struct canary_ingest_source source = {
-		.mailbox = pass->mailbox,
-		.uidvalidity = pass->uidvalidity,
-		.uid = m->uid,
-		.received_at = m->internal_date,
-		.full_size = header_only ? m->size : 0,
-	};
 	struct canary_ingest_result result;
-	if (!canary_ingest_message(pass->ingest, raw, &source, &result, error))
+	if (!canary_ingest_store_prepared(pass->ingest, prepared, &result, error))
 		return FALSE;
 	gboolean quarantined = FALSE;
 	gboolean ok = TRUE;
@@ -309,6 +315,11 @@ static gboolean run_pass(struct pass *pass, const struct canary_imap_options *op
 		pass->items->len, (guint)config->imap.fetch_sessions, PREFETCH_BUDGET, error);
 	if (pass->prefetch == NULL)
 		return FALSE;
+	pass->prepare = canary_prepare_start(
+		pass->ingest, pass->prefetch,
+		(const struct canary_prefetch_item *)pass->items->data,
+		(const struct canary_ingest_source *)pass->sources->data, pass->items->len,
+		canary_prepare_default_threads(), PREPARE_BUDGET);
 	guint next = 0;
 	gboolean ok = TRUE;
 	while (ok && next < pass->todo->len && !*pass->stop)
@@ -337,6 +348,7 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 		.ingest = ingest,
 		.todo = g_array_new(FALSE, FALSE, sizeof(struct canary_imap_message)),
 		.items = g_array_new(FALSE, FALSE, sizeof(struct canary_prefetch_item)),
+		.sources = g_array_new(FALSE, FALSE, sizeof(struct canary_ingest_source)),
 		.batch = {g_array_new(FALSE, FALSE, sizeof(guint32)),
 			  g_array_new(FALSE, FALSE, sizeof(guint32))},
 		.stats = stats_r,
@@ -350,11 +362,13 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 		pass.mailbox = canary_imap_mailbox(pass.imap);
 		ok = run_pass(&pass, &options, error);
 	}
+	canary_prepare_free(pass.prepare);   /* before the prefetch it takes from */
 	canary_prefetch_free(pass.prefetch); /* before the session it fetches beside */
 	canary_imap_free(pass.imap);
 	canary_wipe_free(token); /* libcurl keeps its own copies */
 	g_array_unref(pass.todo);
 	g_array_unref(pass.items);
+	g_array_unref(pass.sources);
 	g_array_unref(pass.batch.processed);
 	g_array_unref(pass.batch.quarantine);
 	return ok;

@@ -53,7 +53,7 @@ struct canary_prefetch {
 /* A header-only fetch brings a few kilobytes, whatever the message's size. */
 #define HEADER_COST (64 * 1024)
 
-static gsize cost(const struct canary_prefetch_item *item)
+gsize canary_prefetch_item_cost(const struct canary_prefetch_item *item)
 {
 	return item->header_only ? HEADER_COST : (gsize)item->size;
 }
@@ -62,7 +62,7 @@ static gsize cost(const struct canary_prefetch_item *item)
 static gboolean may_claim(const struct canary_prefetch *p)
 {
 	return p->next_claim == p->next_take ||
-	       p->claimed + cost(&p->items[p->next_claim]) <= p->budget;
+	       p->claimed + canary_prefetch_item_cost(&p->items[p->next_claim]) <= p->budget;
 }
 
 static GBytes *fetch(struct worker *w, const struct canary_prefetch_item *item, GError **error)
@@ -133,7 +133,7 @@ static gpointer worker_main(gpointer data)
 			continue;
 		}
 		guint i = p->next_claim++;
-		p->claimed += cost(&p->items[i]);
+		p->claimed += canary_prefetch_item_cost(&p->items[i]);
 		guint mark_from = i, mark_n = 0;
 		if (i >= p->marked) {
 			mark_n = MIN(MARK_AHEAD, p->n - i);
@@ -192,7 +192,7 @@ GBytes *canary_prefetch_take(struct canary_prefetch *p, guint index, GError **er
 	struct slot slot = p->slots[index];
 	p->slots[index] = (struct slot){.done = TRUE};
 	p->next_take++;
-	p->claimed -= cost(&p->items[index]);
+	p->claimed -= canary_prefetch_item_cost(&p->items[index]);
 	g_cond_broadcast(&p->changed);
 	g_mutex_unlock(&p->lock);
 	if (slot.error != NULL)

@@ -22,6 +22,9 @@ struct canary_prefetch_item {
 	gboolean header_only; /* too large: fetch only its header block */
 };
 
+/* The bytes ITEM takes in memory once fetched, as budgets count them. */
+gsize canary_prefetch_item_cost(const struct canary_prefetch_item *item);
+
 struct canary_prefetch;
 
 /* Starts SESSIONS (at least 1) worker threads, each on its own session made

@@ -3,12 +3,17 @@
  * fetched them, a message larger than the budget still comes, header-only
  * items bring only the header, a missing UID is an error at its own index
  * only, stopping early (or a server that is down) neither hangs nor leaks,
- * and moves queued on the fetch session run in order and stop at a failure. */
+ * and moves queued on the fetch session run in order and stop at a failure.
+ * Then preparing on worker threads: prepared messages come out in list
+ * order and store as the serial path stores them, a fetch error stays at
+ * its index, and stopping early neither hangs nor leaks. */
 #include <string.h>
 
 #include "dovecot.h"
 #include "imap.h"
 #include "prefetch.h"
+#include "prepare.h"
+#include "process.h"
 #include "testutil.h"
 
 static struct tu_dovecot *dovecot;
@@ -146,6 +151,118 @@ START_TEST(test_stop_early)
 }
 END_TEST
 
+/* A pipeline writing into a new database under DIR, for preparing. */
+struct pipeline {
+	struct canary_config *config;
+	struct canary_store *store;
+	struct canary_ingest *ingest;
+};
+
+static void pipeline_open(struct pipeline *pl, const char *dir)
+{
+	ck_assert(canary_process_init(NULL));
+	g_autofree char *config_path = tu_make_canary_home(dir, FALSE, NULL);
+	g_autoptr(GError) error = NULL;
+	pl->config = canary_config_load(config_path, &error);
+	ck_assert_msg(pl->config != NULL, "%s", error ? error->message : "?");
+	pl->store = canary_store_open(pl->config->store.database, NULL, &error);
+	ck_assert_msg(pl->store != NULL, "%s", error ? error->message : "?");
+	pl->ingest = canary_ingest_new(pl->config, pl->store, "test", &error);
+	ck_assert_msg(pl->ingest != NULL, "%s", error ? error->message : "?");
+}
+
+static void pipeline_close(struct pipeline *pl)
+{
+	canary_ingest_free(pl->ingest);
+	canary_store_close(&pl->store);
+	canary_config_free(pl->config);
+	canary_process_shutdown();
+}
+
+/* Where each of ITEMS comes from. */
+static GArray *sources_for(GArray *items)
+{
+	GArray *sources = g_array_new(FALSE, TRUE, sizeof(struct canary_ingest_source));
+	for (guint i = 0; i < items->len; i++) {
+		struct canary_ingest_source source = {
+			.mailbox = "INBOX",
+			.uidvalidity = uidvalidity,
+			.uid = g_array_index(items, struct canary_prefetch_item, i).uid,
+		};
+		g_array_append_val(sources, source);
+	}
+	return sources;
+}
+
+/* Twelve messages (UID 7 missing) prepared by 1 to 3 workers with a budget
+ * smaller than message 5: they store in list order as cases
+ * R-YYYY-000001, 2, ... and UID 7 fails alone. */
+START_TEST(test_prepare_in_order)
+{
+	g_autofree char *dir = tu_make_tempdir();
+	struct pipeline pl = {0};
+	pipeline_open(&pl, dir);
+	g_autoptr(GArray) items = items_for(1, 12);
+	g_array_index(items, struct canary_prefetch_item, 6).uid = 99;
+	g_autoptr(GArray) sources = sources_for(items);
+	g_autoptr(canary_prefetch) p = start(items, 1, 4000);
+	struct canary_prepare *prepare = canary_prepare_start(
+		pl.ingest, p, (const struct canary_prefetch_item *)items->data,
+		(const struct canary_ingest_source *)sources->data, items->len, (guint)_i, 4000);
+	ck_assert(canary_store_begin(pl.store, NULL));
+	guint stored = 0;
+	for (guint i = 0; i < items->len; i++) {
+		g_autoptr(GError) error = NULL;
+		g_autoptr(canary_ingest_prepared) prepared =
+			canary_prepare_take(prepare, i, &error);
+		if (i == 6) {
+			ck_assert_ptr_null(prepared);
+			ck_assert(error != NULL && error->domain == CANARY_IMAP_ERROR);
+			continue;
+		}
+		ck_assert_msg(prepared != NULL, "%u: %s", i, error != NULL ? error->message : "");
+		struct canary_ingest_result result;
+		ck_assert_msg(canary_ingest_store_prepared(pl.ingest, prepared, &result, &error),
+			      "%s", error != NULL ? error->message : "");
+		ck_assert_int_eq(result.outcome, CANARY_INGEST_FILED);
+		g_autofree char *suffix = g_strdup_printf("-%06u", ++stored);
+		ck_assert_msg(g_str_has_suffix(result.ref, suffix), "%s", result.ref);
+		canary_ingest_result_clear(&result);
+	}
+	ck_assert(canary_store_commit(pl.store, NULL));
+	canary_prepare_free(prepare);
+	/* Each case holds the message fetched for its UID. */
+	g_autoptr(GError) error = NULL;
+	g_autofree char *ref = NULL;
+	ck_assert(canary_store_find_source(pl.store, "INBOX", uidvalidity, 5, &ref, &error));
+	ck_assert_str_eq(ref + strlen(ref) - 7, "-000005");
+	pipeline_close(&pl);
+	tu_rmtree(dir);
+}
+END_TEST
+
+/* Freed after taking one of twelve, with workers waiting on the budget and
+ * on the fetch: they stop, nothing leaks, nothing hangs. */
+START_TEST(test_prepare_stop_early)
+{
+	g_autofree char *dir = tu_make_tempdir();
+	struct pipeline pl = {0};
+	pipeline_open(&pl, dir);
+	g_autoptr(GArray) items = items_for(1, 12);
+	g_autoptr(GArray) sources = sources_for(items);
+	g_autoptr(canary_prefetch) p = start(items, 2, 1 << 20);
+	struct canary_prepare *prepare = canary_prepare_start(
+		pl.ingest, p, (const struct canary_prefetch_item *)items->data,
+		(const struct canary_ingest_source *)sources->data, items->len, 3, 2000);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_ingest_prepared) prepared = canary_prepare_take(prepare, 0, &error);
+	ck_assert_ptr_nonnull(prepared);
+	canary_prepare_free(prepare);
+	pipeline_close(&pl);
+	tu_rmtree(dir);
+}
+END_TEST
+
 /* A server that is down: every index fails with a connection error. */
 START_TEST(test_server_down)
 {
@@ -213,6 +330,8 @@ static Suite *prefetch_suite(void)
 	tcase_add_test(t, test_stop_early);
 	tcase_add_test(t, test_server_down);
 	tcase_add_test(t, test_moves);
+	tcase_add_loop_test(t, test_prepare_in_order, 1, 4);
+	tcase_add_test(t, test_prepare_stop_early);
 	suite_add_tcase(s, t);
 	return s;
 }

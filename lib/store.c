@@ -437,12 +437,16 @@ struct canary_store *canary_store_open(const char *path, const char *group, GErr
 	 * 4 KiB pages, which is 32 MiB of 64 KiB pages. WAL lets officers
 	 * read while the daemon writes; FULL makes each commit durable before
 	 * the server copy is moved; secure_delete leaves no plaintext-derived
-	 * bytes in free pages. */
+	 * bytes in free pages. Statement journals stay in memory (temp_store):
+	 * an insert keeps the one or two pages it changes, a delete the pages
+	 * of one case, but through a temporary file every 64 KiB page went by
+	 * two system calls (13 GB of writes for 10,000 messages). VACUUM, whose
+	 * temporary copy is the whole database, goes back to a file. */
 	if (!exec(store,
 		  "PRAGMA page_size = 65536; PRAGMA cache_size = -2000; "
 		  "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
 		  "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; "
-		  "PRAGMA trusted_schema = OFF",
+		  "PRAGMA trusted_schema = OFF; PRAGMA temp_store = MEMORY",
 		  "setting up", error) ||
 	    !migrate(store, error)) {
 		canary_store_close(&store);
@@ -1077,7 +1081,10 @@ gboolean canary_store_delete_case(struct canary_store *store, const char *ref, G
 
 gboolean canary_store_vacuum(struct canary_store *store, GError **error)
 {
-	if (!exec(store, "VACUUM", "vacuuming", error))
+	/* Its temporary copy of the database on disk, not in memory. */
+	gboolean vacuumed = exec(store, "PRAGMA temp_store = FILE; VACUUM", "vacuuming", error);
+	if (!exec(store, "PRAGMA temp_store = MEMORY", "vacuuming", vacuumed ? error : NULL) ||
+	    !vacuumed)
 		return FALSE;
 	/* The WAL still holds the old pages until it is checkpointed and cut. */
 	sqlite3_stmt *s = NULL;

@@ -7,12 +7,7 @@
  * variable guard everything shared; fetching and moving run unlocked. */
 #include "prefetch.h"
 
-/* A fetched message waiting to be taken, or the error its fetch met. */
-struct slot {
-	GBytes *bytes;
-	GError *error;
-	gboolean done;
-};
+#include "order.h"
 
 struct worker {
 	struct canary_prefetch *prefetch;
@@ -31,14 +26,10 @@ struct canary_prefetch {
 	guint32 uidvalidity;
 	const struct canary_prefetch_item *items;
 	guint n;
-	struct slot *slots;
-	gsize budget;
 
 	GMutex lock;
-	GCond changed;    /* a slot filled or taken, a move queued or done, stopping */
-	guint next_claim; /* the next item a worker fetches */
-	guint next_take;  /* the next item the caller takes */
-	gsize claimed;    /* bytes of items claimed and not yet taken */
+	GCond changed;             /* an item fetched or taken, a move queued or done, stopping */
+	struct canary_order order; /* of fetched GBytes */
 	gboolean stopping;
 	guint marked;       /* items before it are marked \Seen, or being marked */
 	GQueue moves;       /* struct move: queued for the first worker */
@@ -53,16 +44,12 @@ struct canary_prefetch {
 /* A header-only fetch brings a few kilobytes, whatever the message's size. */
 #define HEADER_COST (64 * 1024)
 
-gsize canary_prefetch_item_cost(const struct canary_prefetch_item *item)
+gsize *canary_prefetch_costs(const struct canary_prefetch_item *items, guint n)
 {
-	return item->header_only ? HEADER_COST : (gsize)item->size;
-}
-
-/* Called locked: may a worker claim the next item now? */
-static gboolean may_claim(const struct canary_prefetch *p)
-{
-	return p->next_claim == p->next_take ||
-	       p->claimed + canary_prefetch_item_cost(&p->items[p->next_claim]) <= p->budget;
+	gsize *costs = g_new(gsize, MAX(n, 1));
+	for (guint i = 0; i < n; i++)
+		costs[i] = items[i].header_only ? HEADER_COST : (gsize)items[i].size;
+	return costs;
 }
 
 static GBytes *fetch(struct worker *w, const struct canary_prefetch_item *item, GError **error)
@@ -126,14 +113,13 @@ static gpointer worker_main(gpointer data)
 		}
 		if (p->stopping)
 			break;
-		if (p->next_claim >= p->n || !may_claim(p)) {
-			if (p->next_claim >= p->n && !first)
+		if (!canary_order_may_claim(&p->order)) {
+			if (p->order.next_claim >= p->n && !first)
 				break;
 			g_cond_wait(&p->changed, &p->lock);
 			continue;
 		}
-		guint i = p->next_claim++;
-		p->claimed += canary_prefetch_item_cost(&p->items[i]);
+		guint i = canary_order_claim(&p->order);
 		guint mark_from = i, mark_n = 0;
 		if (i >= p->marked) {
 			mark_n = MIN(MARK_AHEAD, p->n - i);
@@ -147,7 +133,7 @@ static gpointer worker_main(gpointer data)
 		GBytes *bytes = fetch(w, &p->items[i], &error);
 
 		g_mutex_lock(&p->lock);
-		p->slots[i] = (struct slot){.bytes = bytes, .error = error, .done = TRUE};
+		canary_order_put(&p->order, i, bytes, error);
 		g_cond_broadcast(&p->changed);
 	}
 	g_mutex_unlock(&p->lock);
@@ -163,8 +149,7 @@ struct canary_prefetch *canary_prefetch_start(const struct canary_imap_options *
 	p->uidvalidity = uidvalidity;
 	p->items = items;
 	p->n = n;
-	p->slots = g_new0(struct slot, MAX(n, 1));
-	p->budget = budget;
+	canary_order_init(&p->order, canary_prefetch_costs(items, n), n, budget);
 	g_mutex_init(&p->lock);
 	g_cond_init(&p->changed);
 	/* No more sessions than messages: each costs the server a login. */
@@ -185,19 +170,7 @@ struct canary_prefetch *canary_prefetch_start(const struct canary_imap_options *
 
 GBytes *canary_prefetch_take(struct canary_prefetch *p, guint index, GError **error)
 {
-	g_return_val_if_fail(index == p->next_take && index < p->n, NULL);
-	g_mutex_lock(&p->lock);
-	while (!p->slots[index].done)
-		g_cond_wait(&p->changed, &p->lock);
-	struct slot slot = p->slots[index];
-	p->slots[index] = (struct slot){.done = TRUE};
-	p->next_take++;
-	p->claimed -= canary_prefetch_item_cost(&p->items[index]);
-	g_cond_broadcast(&p->changed);
-	g_mutex_unlock(&p->lock);
-	if (slot.error != NULL)
-		g_propagate_error(error, slot.error);
-	return slot.bytes;
+	return canary_order_take(&p->order, &p->lock, &p->changed, index, error);
 }
 
 gboolean canary_prefetch_move(struct canary_prefetch *p, const guint32 *uids, guint n,
@@ -241,14 +214,10 @@ void canary_prefetch_free(struct canary_prefetch *p)
 			g_thread_join(p->workers[i].thread);
 		canary_imap_free(p->workers[i].session);
 	}
-	for (guint i = 0; i < p->n; i++) {
-		if (p->slots[i].bytes != NULL)
-			g_bytes_unref(p->slots[i].bytes); /* fetched bytes wipe themselves */
-		g_clear_error(&p->slots[i].error);
-	}
+	/* Fetched bytes wipe themselves. */
+	canary_order_clear(&p->order, (GDestroyNotify)g_bytes_unref);
 	g_clear_error(&p->move_error);
 	g_free(p->workers);
-	g_free(p->slots);
 	g_cond_clear(&p->changed);
 	g_mutex_clear(&p->lock);
 	g_free(p);

@@ -22,8 +22,9 @@ struct canary_prefetch_item {
 	gboolean header_only; /* too large: fetch only its header block */
 };
 
-/* The bytes ITEM takes in memory once fetched, as budgets count them. */
-gsize canary_prefetch_item_cost(const struct canary_prefetch_item *item);
+/* The bytes each of ITEMS[0..N) takes in memory once fetched, as budgets
+ * count them: a new array (of at least one element). */
+gsize *canary_prefetch_costs(const struct canary_prefetch_item *items, guint n);
 
 struct canary_prefetch;
 

@@ -4,40 +4,22 @@
  * preparing itself runs side by side. */
 #include "prepare.h"
 
-/* A message's place between its preparing and its taking. */
-struct slot {
-	struct canary_ingest_prepared *prepared;
-	GError *error; /* its fetch failed */
-	gboolean done;
-};
+#include "order.h"
 
 struct canary_prepare {
 	const struct canary_ingest *ingest;
 	struct canary_prefetch *prefetch;
-	const struct canary_prefetch_item *items;
 	const struct canary_ingest_source *sources;
-	guint n;
-	gsize budget;
 
 	GMutex claim_lock; /* held from claiming an index to taking its bytes */
 	GMutex lock;       /* the rest */
 	GCond changed;
-	struct slot *slots;
-	guint next_claim; /* the next message a worker prepares */
-	guint next_take;  /* the next message the caller takes */
-	gsize claimed;    /* bytes of messages claimed and not yet taken */
+	struct canary_order order; /* of canary_ingest_prepared */
 	gboolean stopping;
 
 	GThread **threads;
 	guint n_threads;
 };
-
-/* Called locked: may a worker claim the next message now? */
-static gboolean may_claim(const struct canary_prepare *p)
-{
-	return p->next_claim == p->next_take ||
-	       p->claimed + canary_prefetch_item_cost(&p->items[p->next_claim]) <= p->budget;
-}
 
 /* Claims the next message and takes its bytes. FALSE when there is none
  * left or the queue is stopping. */
@@ -45,13 +27,12 @@ static gboolean claim(struct canary_prepare *p, guint *index_r, GBytes **raw_r, 
 {
 	g_mutex_lock(&p->claim_lock);
 	g_mutex_lock(&p->lock);
-	while (!p->stopping && p->next_claim < p->n && !may_claim(p))
+	while (!p->stopping && p->order.next_claim < p->order.n &&
+	       !canary_order_may_claim(&p->order))
 		g_cond_wait(&p->changed, &p->lock);
-	gboolean claimed = !p->stopping && p->next_claim < p->n;
-	if (claimed) {
-		*index_r = p->next_claim++;
-		p->claimed += canary_prefetch_item_cost(&p->items[*index_r]);
-	}
+	gboolean claimed = !p->stopping && p->order.next_claim < p->order.n;
+	if (claimed)
+		*index_r = canary_order_claim(&p->order);
 	g_mutex_unlock(&p->lock);
 	/* Outside the lock: the fetch may take a while, and the caller must
 	 * still be able to take what is ready. */
@@ -73,7 +54,7 @@ static gpointer worker_main(gpointer data)
 			prepared = canary_ingest_prepare(p->ingest, raw, &p->sources[i]);
 		g_clear_pointer(&raw, g_bytes_unref);
 		g_mutex_lock(&p->lock);
-		p->slots[i] = (struct slot){.prepared = prepared, .error = error, .done = TRUE};
+		canary_order_put(&p->order, i, prepared, error);
 		g_cond_broadcast(&p->changed);
 		g_mutex_unlock(&p->lock);
 		error = NULL;
@@ -96,13 +77,10 @@ struct canary_prepare *canary_prepare_start(const struct canary_ingest *ingest,
 	*p = (struct canary_prepare){
 		.ingest = ingest,
 		.prefetch = prefetch,
-		.items = items,
 		.sources = sources,
-		.n = n,
-		.budget = budget,
-		.slots = g_new0(struct slot, n),
 		.n_threads = MAX(threads, 1),
 	};
+	canary_order_init(&p->order, canary_prefetch_costs(items, n), n, budget);
 	g_mutex_init(&p->claim_lock);
 	g_mutex_init(&p->lock);
 	g_cond_init(&p->changed);
@@ -115,19 +93,7 @@ struct canary_prepare *canary_prepare_start(const struct canary_ingest *ingest,
 struct canary_ingest_prepared *canary_prepare_take(struct canary_prepare *p, guint index,
 						   GError **error)
 {
-	g_return_val_if_fail(index == p->next_take && index < p->n, NULL);
-	g_mutex_lock(&p->lock);
-	while (!p->slots[index].done)
-		g_cond_wait(&p->changed, &p->lock);
-	struct slot slot = p->slots[index];
-	p->slots[index] = (struct slot){.done = TRUE};
-	p->next_take++;
-	p->claimed -= canary_prefetch_item_cost(&p->items[index]);
-	g_cond_broadcast(&p->changed);
-	g_mutex_unlock(&p->lock);
-	if (slot.error != NULL)
-		g_propagate_error(error, slot.error);
-	return slot.prepared;
+	return canary_order_take(&p->order, &p->lock, &p->changed, index, error);
 }
 
 void canary_prepare_free(struct canary_prepare *p)
@@ -140,12 +106,8 @@ void canary_prepare_free(struct canary_prepare *p)
 	g_mutex_unlock(&p->lock);
 	for (guint i = 0; i < p->n_threads; i++)
 		g_thread_join(p->threads[i]);
-	for (guint i = 0; i < p->n; i++) {
-		canary_ingest_prepared_free(p->slots[i].prepared);
-		g_clear_error(&p->slots[i].error);
-	}
+	canary_order_clear(&p->order, (GDestroyNotify)canary_ingest_prepared_free);
 	g_free(p->threads);
-	g_free(p->slots);
 	g_mutex_clear(&p->claim_lock);
 	g_mutex_clear(&p->lock);
 	g_cond_clear(&p->changed);

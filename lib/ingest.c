@@ -292,15 +292,21 @@ static struct canary_ingest_prepared *prepare(const struct canary_ingest *ingest
 	return p;
 }
 
+/* The keyed content hash of RAW, by which a message is recognised. */
+static void hash_of(const struct canary_ingest *ingest, GBytes *raw, guint8 hash_r[32])
+{
+	gsize size = 0;
+	const void *data = g_bytes_get_data(raw, &size);
+	canary_seal_content_hash(ingest->pseudonym_key, data, size, hash_r);
+}
+
 struct canary_ingest_prepared *canary_ingest_prepare(const struct canary_ingest *ingest,
 						     GBytes *raw,
 						     const struct canary_ingest_source *source)
 {
 	gint64 clock = g_get_monotonic_time();
-	gsize size = 0;
-	const void *data = g_bytes_get_data(raw, &size);
 	guint8 hash[32];
-	canary_seal_content_hash(ingest->pseudonym_key, data, size, hash);
+	hash_of(ingest, raw, hash);
 	return prepare(ingest, raw, source, hash, clock);
 }
 
@@ -333,23 +339,15 @@ static void account_seal(struct canary_ingest *ingest, gint64 since, gint64 stor
 	ingest->spent.seal += spent - (canary_store_write_usec(ingest->store) - store_since);
 }
 
-gboolean canary_ingest_store_prepared(struct canary_ingest *ingest,
-				      const struct canary_ingest_prepared *p,
-				      struct canary_ingest_result *result_r, GError **error)
+/* Stores P, which the caller found among no stored cases, as a new case. */
+static gboolean store_new(struct canary_ingest *ingest, const struct canary_ingest_prepared *p,
+			  struct canary_ingest_result *result_r, GError **error)
 {
-	*result_r = (struct canary_ingest_result){0};
 	ingest->spent.parse += p->spent.parse;
 	ingest->spent.route += p->spent.route;
 	ingest->spent.seal += p->spent.seal;
 	gint64 clock = g_get_monotonic_time();
 	gint64 store_clock = canary_store_write_usec(ingest->store);
-	/* Stored meanwhile (the same bytes twice in one backlog), or before. */
-	gboolean found = FALSE;
-	if (!find_duplicate(ingest, &p->source, p->hash, result_r, &found, error))
-		return FALSE;
-	if (found)
-		return TRUE;
-
 	const struct canary_mail *mail = p->mail;
 	gboolean quarantined = mail->quarantine != CANARY_QUARANTINE_NONE;
 	const char *section =
@@ -386,6 +384,19 @@ gboolean canary_ingest_store_prepared(struct canary_ingest *ingest,
 				      quarantined ? c.quarantine_reason : c.section, error);
 }
 
+gboolean canary_ingest_store_prepared(struct canary_ingest *ingest,
+				      const struct canary_ingest_prepared *p,
+				      struct canary_ingest_result *result_r, GError **error)
+{
+	*result_r = (struct canary_ingest_result){0};
+	/* Stored since it was prepared (the same bytes twice in one backlog),
+	 * or before. */
+	gboolean found = FALSE;
+	if (!find_duplicate(ingest, &p->source, p->hash, result_r, &found, error))
+		return FALSE;
+	return found || store_new(ingest, p, result_r, error);
+}
+
 gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 			       const struct canary_ingest_source *source,
 			       struct canary_ingest_result *result_r, GError **error)
@@ -393,10 +404,8 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 	*result_r = (struct canary_ingest_result){0};
 	gint64 clock = g_get_monotonic_time();
 	gint64 store_clock = canary_store_write_usec(ingest->store);
-	gsize size = 0;
-	const void *data = g_bytes_get_data(raw, &size);
 	guint8 hash[32];
-	canary_seal_content_hash(ingest->pseudonym_key, data, size, hash);
+	hash_of(ingest, raw, hash);
 	/* Look before parsing: importing a folder twice parses nothing. */
 	gboolean found = FALSE;
 	if (!find_duplicate(ingest, source, hash, result_r, &found, error))
@@ -407,7 +416,7 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 			       (canary_store_write_usec(ingest->store) - store_clock);
 	struct canary_ingest_prepared *p =
 		prepare(ingest, raw, source, hash, g_get_monotonic_time());
-	gboolean ok = canary_ingest_store_prepared(ingest, p, result_r, error);
+	gboolean ok = store_new(ingest, p, result_r, error);
 	canary_ingest_prepared_free(p);
 	return ok;
 }

@@ -7,32 +7,20 @@
 #include "testutil.h"
 
 static char *tmpdir;
-static struct canary_config *config;
-static struct canary_store *store;
-static struct canary_ingest *ingest;
+static struct tu_pipeline pl;
 
 static void setup(void)
 {
-	ck_assert(canary_process_init(NULL));
 	tmpdir = tu_make_tempdir();
 	g_autofree char *config_path = tu_make_canary_home(tmpdir, FALSE, NULL);
-	g_autoptr(GError) error = NULL;
-	config = canary_config_load(config_path, &error);
-	ck_assert_msg(config != NULL, "%s", error ? error->message : "?");
-	store = canary_store_open(config->store.database, NULL, &error);
-	ck_assert_msg(store != NULL, "%s", error ? error->message : "?");
-	ingest = canary_ingest_new(config, store, "test", &error);
-	ck_assert_msg(ingest != NULL, "%s", error ? error->message : "?");
+	tu_pipeline_open(&pl, config_path);
 }
 
 static void teardown(void)
 {
-	g_clear_pointer(&ingest, canary_ingest_free);
-	canary_store_close(&store);
-	g_clear_pointer(&config, canary_config_free);
+	tu_pipeline_close(&pl);
 	tu_rmtree(tmpdir);
 	g_clear_pointer(&tmpdir, g_free);
-	canary_process_shutdown();
 }
 
 /* Ingests RAW from SOURCE in its own transaction; returns the outcome and
@@ -43,10 +31,11 @@ static enum canary_ingest_outcome ingest_one(GBytes *raw, const struct canary_in
 	static const struct canary_ingest_source none = { 0 };
 	g_autoptr(GError) error = NULL;
 	struct canary_ingest_result result;
-	ck_assert(canary_store_begin(store, &error));
-	ck_assert_msg(canary_ingest_message(ingest, raw, source ? source : &none, &result, &error),
-		      "ingest: %s", error ? error->message : "?");
-	ck_assert(canary_store_commit(store, &error));
+	ck_assert(canary_store_begin(pl.store, &error));
+	ck_assert_msg(
+		canary_ingest_message(pl.ingest, raw, source ? source : &none, &result, &error),
+		"ingest: %s", error ? error->message : "?");
+	ck_assert(canary_store_commit(pl.store, &error));
 	ck_assert_ptr_nonnull(result.ref);
 	if (ref_r != NULL)
 		*ref_r = g_strdup(result.ref);
@@ -88,7 +77,7 @@ START_TEST(test_demo_corpus_outcomes)
 	ck_assert_uint_eq(quarantined, 1);
 
 	struct canary_case_filter q = { .status = CANARY_STATUS_QUARANTINED };
-	g_autoptr(GPtrArray) cases = canary_store_list_cases(store, &q, NULL);
+	g_autoptr(GPtrArray) cases = canary_store_list_cases(pl.store, &q, NULL);
 	ck_assert_uint_eq(cases->len, 1);
 	ck_assert_str_eq(((struct canary_case *)cases->pdata[0])->quarantine_reason, "unparseable");
 }
@@ -101,7 +90,7 @@ START_TEST(test_same_bytes_twice_is_a_duplicate)
 	ck_assert_int_eq(ingest_one(raw, NULL, &first, NULL), CANARY_INGEST_FILED);
 	ck_assert_int_eq(ingest_one(raw, NULL, &second, NULL), CANARY_INGEST_DUPLICATE);
 	ck_assert_str_eq(first, second);
-	g_autoptr(GPtrArray) cases = canary_store_list_cases(store, NULL, NULL);
+	g_autoptr(GPtrArray) cases = canary_store_list_cases(pl.store, NULL, NULL);
 	ck_assert_uint_eq(cases->len, 1);
 }
 END_TEST
@@ -119,7 +108,7 @@ START_TEST(test_imap_source_dedupe)
 	struct canary_ingest_source reset = { .mailbox = "INBOX", .uidvalidity = 11, .uid = 1 };
 	ck_assert_int_eq(ingest_one(raw, &reset, &moved, NULL), CANARY_INGEST_DUPLICATE);
 	ck_assert_str_eq(ref, moved);
-	ck_assert(canary_store_find_source(store, "INBOX", 11, 1, &by_new_uid, NULL));
+	ck_assert(canary_store_find_source(pl.store, "INBOX", 11, 1, &by_new_uid, NULL));
 	ck_assert_str_eq(ref, by_new_uid);
 }
 END_TEST
@@ -132,7 +121,7 @@ START_TEST(test_received_time)
 		"Date: Mon, 2 Mar 2026 09:00:00 +0000\nFrom: a@example.org\n\nbody\n");
 	g_autofree char *ref = NULL;
 	ingest_one(with_received, NULL, &ref, NULL);
-	g_autoptr(canary_case) c = canary_store_get_case(store, ref, NULL);
+	g_autoptr(canary_case) c = canary_store_get_case(pl.store, ref, NULL);
 	ck_assert_int_eq(c->received_at, 1772522100); /* 2026-03-03T07:15:00Z */
 
 	g_autoptr(GBytes) future = text_bytes("Date: Mon, 2 Mar 2099 09:00:00 +0000\n"
@@ -140,7 +129,7 @@ START_TEST(test_received_time)
 	g_autofree char *ref2 = NULL;
 	gint64 before = g_get_real_time() / G_USEC_PER_SEC;
 	ingest_one(future, NULL, &ref2, NULL);
-	g_autoptr(canary_case) c2 = canary_store_get_case(store, ref2, NULL);
+	g_autoptr(canary_case) c2 = canary_store_get_case(pl.store, ref2, NULL);
 	ck_assert_int_ge(c2->received_at, before);
 	ck_assert_int_le(c2->received_at, before + 60);
 
@@ -151,14 +140,14 @@ START_TEST(test_received_time)
 					    .received_at = 1772000000 };
 	g_autofree char *ref3 = NULL;
 	ingest_one(plain, &src, &ref3, NULL);
-	g_autoptr(canary_case) c3 = canary_store_get_case(store, ref3, NULL);
+	g_autoptr(canary_case) c3 = canary_store_get_case(pl.store, ref3, NULL);
 	ck_assert_int_eq(c3->received_at, 1772000000);
 }
 END_TEST
 
 START_TEST(test_limits_quarantine)
 {
-	config->limits.max_message_size = 100;
+	pl.config->limits.max_message_size = 100;
 	g_autoptr(GString) big = g_string_new("From: a@example.org\nSubject: big\n\n");
 	for (int i = 0; i < 20; i++)
 		g_string_append(big, "0123456789\n");
@@ -167,7 +156,7 @@ START_TEST(test_limits_quarantine)
 	enum canary_quarantine reason = CANARY_QUARANTINE_NONE;
 	ck_assert_int_eq(ingest_one(raw, NULL, &ref, &reason), CANARY_INGEST_QUARANTINED);
 	ck_assert_int_eq(reason, CANARY_QUARANTINE_TOO_LARGE);
-	g_autoptr(canary_case) c = canary_store_get_case(store, ref, NULL);
+	g_autoptr(canary_case) c = canary_store_get_case(pl.store, ref, NULL);
 	ck_assert_str_eq(c->status, "quarantined");
 	ck_assert_str_eq(c->quarantine_reason, "too-large");
 	ck_assert_int_eq(c->size, (gint64)big->len);

@@ -13,7 +13,6 @@
 #include "imap.h"
 #include "prefetch.h"
 #include "prepare.h"
-#include "process.h"
 #include "testutil.h"
 
 static struct tu_dovecot *dovecot;
@@ -152,31 +151,10 @@ START_TEST(test_stop_early)
 END_TEST
 
 /* A pipeline writing into a new database under DIR, for preparing. */
-struct pipeline {
-	struct canary_config *config;
-	struct canary_store *store;
-	struct canary_ingest *ingest;
-};
-
-static void pipeline_open(struct pipeline *pl, const char *dir)
+static void pipeline_open(struct tu_pipeline *pl, const char *dir)
 {
-	ck_assert(canary_process_init(NULL));
 	g_autofree char *config_path = tu_make_canary_home(dir, FALSE, NULL);
-	g_autoptr(GError) error = NULL;
-	pl->config = canary_config_load(config_path, &error);
-	ck_assert_msg(pl->config != NULL, "%s", error ? error->message : "?");
-	pl->store = canary_store_open(pl->config->store.database, NULL, &error);
-	ck_assert_msg(pl->store != NULL, "%s", error ? error->message : "?");
-	pl->ingest = canary_ingest_new(pl->config, pl->store, "test", &error);
-	ck_assert_msg(pl->ingest != NULL, "%s", error ? error->message : "?");
-}
-
-static void pipeline_close(struct pipeline *pl)
-{
-	canary_ingest_free(pl->ingest);
-	canary_store_close(&pl->store);
-	canary_config_free(pl->config);
-	canary_process_shutdown();
+	tu_pipeline_open(pl, config_path);
 }
 
 /* Where each of ITEMS comes from. */
@@ -200,7 +178,7 @@ static GArray *sources_for(GArray *items)
 START_TEST(test_prepare_in_order)
 {
 	g_autofree char *dir = tu_make_tempdir();
-	struct pipeline pl = {0};
+	struct tu_pipeline pl = {0};
 	pipeline_open(&pl, dir);
 	g_autoptr(GArray) items = items_for(1, 12);
 	g_array_index(items, struct canary_prefetch_item, 6).uid = 99;
@@ -236,7 +214,7 @@ START_TEST(test_prepare_in_order)
 	g_autofree char *ref = NULL;
 	ck_assert(canary_store_find_source(pl.store, "INBOX", uidvalidity, 5, &ref, &error));
 	ck_assert_str_eq(ref + strlen(ref) - 7, "-000005");
-	pipeline_close(&pl);
+	tu_pipeline_close(&pl);
 	tu_rmtree(dir);
 }
 END_TEST
@@ -246,7 +224,7 @@ END_TEST
 START_TEST(test_prepare_stop_early)
 {
 	g_autofree char *dir = tu_make_tempdir();
-	struct pipeline pl = {0};
+	struct tu_pipeline pl = {0};
 	pipeline_open(&pl, dir);
 	g_autoptr(GArray) items = items_for(1, 12);
 	g_autoptr(GArray) sources = sources_for(items);
@@ -258,7 +236,7 @@ START_TEST(test_prepare_stop_early)
 	g_autoptr(canary_ingest_prepared) prepared = canary_prepare_take(prepare, 0, &error);
 	ck_assert_ptr_nonnull(prepared);
 	canary_prepare_free(prepare);
-	pipeline_close(&pl);
+	tu_pipeline_close(&pl);
 	tu_rmtree(dir);
 }
 END_TEST

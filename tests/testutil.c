@@ -1,6 +1,7 @@
 /* testutil.c: shared helpers for the Check suites. */
 #include "testutil.h"
 
+#include "process.h"
 #include "seal.h"
 #include "store.h"
 
@@ -151,6 +152,26 @@ char *tu_make_canary_home(const char *dir, gboolean with_triage, const char *ext
 		with_triage ? "triage_public = keys/triage.pub\n" : "",
 		extra_config != NULL ? extra_config : "");
 	return tu_write_file(dir, "canary.conf", config);
+}
+
+void tu_pipeline_open(struct tu_pipeline *pipeline, const char *config_path)
+{
+	ck_assert(canary_process_init(NULL));
+	g_autoptr(GError) error = NULL;
+	pipeline->config = canary_config_load(config_path, &error);
+	ck_assert_msg(pipeline->config != NULL, "%s", error ? error->message : "?");
+	pipeline->store = canary_store_open(pipeline->config->store.database, NULL, &error);
+	ck_assert_msg(pipeline->store != NULL, "%s", error ? error->message : "?");
+	pipeline->ingest = canary_ingest_new(pipeline->config, pipeline->store, "test", &error);
+	ck_assert_msg(pipeline->ingest != NULL, "%s", error ? error->message : "?");
+}
+
+void tu_pipeline_close(struct tu_pipeline *pipeline)
+{
+	g_clear_pointer(&pipeline->ingest, canary_ingest_free);
+	canary_store_close(&pipeline->store);
+	g_clear_pointer(&pipeline->config, canary_config_free);
+	canary_process_shutdown();
 }
 
 void tu_add_event_at(const char *db_path, const char *ref, gint64 at, const char *actor,

@@ -6,6 +6,8 @@
 #include <check.h>
 #include <glib.h>
 
+#include "ingest.h"
+
 /* Path of a file under tests/data. Returns a new string. */
 char *tu_data_path(const char *relative);
 
@@ -45,6 +47,17 @@ guint tu_count_in_file(const char *path, const void *needle, gsize len);
 char *tu_make_canary_home(const char *dir, gboolean with_triage, const char *extra_config);
 
 #define TU_PASSPHRASE "test passphrase"
+
+/* The ingest pipeline of the config at CONFIG_PATH: config loaded, store
+ * opened, pipeline made ("test" as the actor), after canary_process_init().
+ * tu_pipeline_close() undoes all of it. */
+struct tu_pipeline {
+	struct canary_config *config;
+	struct canary_store *store;
+	struct canary_ingest *ingest;
+};
+void tu_pipeline_open(struct tu_pipeline *pipeline, const char *config_path);
+void tu_pipeline_close(struct tu_pipeline *pipeline);
 
 /* Appends an event at time AT to the history of the database at DB_PATH,
  * chained as the store chains its own (canary_store_add_event() always

@@ -381,9 +381,11 @@ static struct running start_daemon(void)
 {
 	struct running r = {0};
 	r.log_path = g_build_filename(home, "canaryd.log", NULL);
+	pid_t test = getpid();
 	r.pid = fork();
 	ck_assert_int_ge(r.pid, 0);
 	if (r.pid == 0) {
+		tu_die_with_parent(test);
 		int fd = open(r.log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		int null = open("/dev/null", O_WRONLY);
 		if (fd < 0 || null < 0 || dup2(fd, STDERR_FILENO) < 0 ||
@@ -511,9 +513,11 @@ END_TEST
 /* Starts canaryd --once without waiting for it. */
 static pid_t spawn_once(void)
 {
+	pid_t test = getpid();
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
+		tu_die_with_parent(test);
 		int null = open("/dev/null", O_WRONLY);
 		if (null < 0 || dup2(null, STDERR_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0)
 			_exit(127);

@@ -149,11 +149,12 @@ static void write_config(struct tu_dovecot *d, const char *base_dir)
 }
 
 /* Dovecot leads its own process group, so that tu_dovecot_kill() reaches
- * every process of it and nothing of ours. */
-static void own_process_group(gpointer unused)
+ * every process of it and nothing of ours; it dies with the test process
+ * (TEST_PID), and its own processes follow their master. */
+static void own_process_group(gpointer test_pid)
 {
-	(void)unused;
 	setpgid(0, 0);
+	tu_die_with_parent((pid_t)GPOINTER_TO_INT(test_pid));
 }
 
 static void start(struct tu_dovecot *d)
@@ -165,10 +166,10 @@ static void start(struct tu_dovecot *d)
 	write_config(d, base_dir);
 	const char *argv[] = {"dovecot", "-F", "-c", d->conf, NULL};
 	g_autoptr(GError) error = NULL;
-	gboolean spawned = g_spawn_async(NULL, (char **)argv, NULL,
-					 G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD |
-						 G_SPAWN_STDOUT_TO_DEV_NULL,
-					 own_process_group, NULL, &d->pid, &error);
+	gboolean spawned = g_spawn_async(
+		NULL, (char **)argv, NULL,
+		G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL,
+		own_process_group, GINT_TO_POINTER(getpid()), &d->pid, &error);
 	ck_assert_msg(spawned, "cannot start dovecot: %s", error ? error->message : "");
 	/* Without TLS ("ssl = no" in the extra config) only plain IMAP listens. */
 	gboolean tls = d->extra_conf == NULL || strstr(d->extra_conf, "ssl = no") == NULL;

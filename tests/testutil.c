@@ -9,7 +9,10 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 char *tu_data_path(const char *relative)
 {
@@ -25,6 +28,13 @@ GBytes *tu_data_bytes(const char *relative)
 	if (!g_file_get_contents(path, &contents, &len, &error))
 		ck_abort_msg("test data %s: %s", relative, error->message);
 	return g_bytes_new_take(contents, len);
+}
+
+void tu_die_with_parent(pid_t parent)
+{
+	/* If the parent ended before the prctl(), we were reparented already. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+		_exit(127);
 }
 
 char *tu_make_tempdir(void)

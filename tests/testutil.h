@@ -33,6 +33,13 @@ int tu_run(const char *const *argv, const char *const *envp, char **out_r, char 
 int tu_run_canary(const char *config, char **out_r, char **err_r, const char *command,
 		  ...) G_GNUC_NULL_TERMINATED;
 
+/* Called in a child the test forked, before its exec: the child is
+ * killed when PARENT, the test's process, ends. A failed assertion ends
+ * that process at once, without the teardown; an orphan left running
+ * (canaryd, Dovecot) holding the test's output open would keep CTest
+ * waiting until its timeout. */
+void tu_die_with_parent(pid_t parent);
+
 /* Standard main() body: runs SUITE with CK_ENV mode and returns the exit code. */
 int tu_run_suite(Suite *suite);
 

@@ -42,6 +42,7 @@ struct canary_imap {
 	gsize response_limit;
 	gboolean trace;
 	char curl_error[CURL_ERROR_SIZE];
+	char *server_said; /* the last refusal's text ("NO [TRYCREATE] ..."), or NULL */
 };
 
 /* --- Errors -------------------------------------------------------------- */
@@ -92,11 +93,28 @@ static void set_curl_error(struct canary_imap *imap, CURLcode code, const char *
 	default:
 		break;
 	}
-	g_set_error(error, CANARY_IMAP_ERROR, class, "%s: %s: %s%s (curl error %d)", imap->server,
-		    doing, what, detail, (int)code);
+	g_autofree char *said =
+		imap->server_said != NULL
+			? g_strdup_printf("; the server said \"%s\"", imap->server_said)
+			: g_strdup("");
+	g_set_error(error, CANARY_IMAP_ERROR, class, "%s: %s: %s%s%s (curl error %d)", imap->server,
+		    doing, what, detail, said, (int)code);
 }
 
 /* --- Protocol trace -------------------------------------------------------- */
+
+/* One protocol line fit for a log: no line end, at most 200 bytes,
+ * anything but printable ASCII shown as '?'. */
+static char *printable_line(const char *data, gsize size)
+{
+	while (size > 0 && (data[size - 1] == '\n' || data[size - 1] == '\r'))
+		size--;
+	char *line = g_strndup(data, MIN(size, 200));
+	for (char *c = line; *c != '\0'; c++)
+		if (!g_ascii_isprint(*c))
+			*c = '?';
+	return line;
+}
 
 /* Logs commands and status lines at debug level; never credentials, never
  * message data (which arrives as CURLINFO_DATA_IN and is only counted). */
@@ -110,13 +128,7 @@ static int trace_callback(CURL *curl, curl_infotype type, char *data, size_t siz
 		canary_debug("imap: < (%zu bytes of message data)", size);
 		return 0;
 	}
-	gsize len = size;
-	while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == '\r'))
-		len--;
-	g_autofree char *line = g_strndup(data, MIN(len, 200));
-	for (char *c = line; *c != '\0'; c++)
-		if (!g_ascii_isprint(*c))
-			*c = '?';
+	g_autofree char *line = printable_line(data, size);
 	if (type == CURLINFO_HEADER_OUT) {
 		/* "A001 LOGIN user pass", "A001 AUTHENTICATE PLAIN <base64>". */
 		char *space = strchr(line, ' ');
@@ -138,6 +150,48 @@ static int trace_callback(CURL *curl, curl_infotype type, char *data, size_t siz
 		canary_debug("imap: < (FETCH line not shown)");
 	}
 	return 0;
+}
+
+/* --- What the server says ------------------------------------------------------ */
+
+/* Is LINE's first LEN bytes a libcurl command tag ("A001": a capital
+ * letter, then digits)? */
+static gboolean is_tag(const char *line, gsize len)
+{
+	if (len < 2 || !g_ascii_isupper(line[0]))
+		return FALSE;
+	for (gsize i = 1; i < len; i++)
+		if (!g_ascii_isdigit(line[i]))
+			return FALSE;
+	return TRUE;
+}
+
+/* libcurl hands every response line here (message data and the untagged
+ * answers to our own commands also go to the write callback). A refusal's
+ * text is kept for the error message; an untagged NO, BAD or [ALERT] is
+ * logged when it comes: a server may say why a command waits (a SELECT
+ * held by a stale lock waits up to 2 minutes, and Dovecot says "Mailbox is
+ * locked, will abort in 92 seconds" 30 s in, then every 30 s), and RFC
+ * 3501 wants alerts shown to a human. None of these lines carries message
+ * data. */
+static size_t header_callback(char *data, size_t size, size_t nmemb, void *user)
+{
+	struct canary_imap *imap = user;
+	gsize len = size * nmemb;
+	g_autofree char *line = printable_line(data, len);
+	const char *space = strchr(line, ' ');
+	if (space == NULL)
+		return len;
+	const char *text = space + 1;
+	gboolean untagged = space == line + 1 && line[0] == '*';
+	gboolean refused = g_str_has_prefix(text, "NO ") || g_str_has_prefix(text, "BAD ");
+	if (untagged && (refused || strstr(text, "[ALERT]") != NULL))
+		canary_notice("IMAP server %s says: %s", imap->server, text);
+	else if (is_tag(line, (gsize)(space - line)) && refused) {
+		g_free(imap->server_said);
+		imap->server_said = g_strdup(text);
+	}
+	return len;
 }
 
 /* --- The session ------------------------------------------------------------- */
@@ -302,6 +356,8 @@ struct canary_imap *canary_imap_new(const struct canary_imap_options *options, G
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	SET(CURLOPT_WRITEFUNCTION, write_callback);
 	SET(CURLOPT_WRITEDATA, imap);
+	SET(CURLOPT_HEADERFUNCTION, header_callback);
+	SET(CURLOPT_HEADERDATA, imap);
 	if (options->trace) {
 		SET(CURLOPT_DEBUGFUNCTION, trace_callback);
 		SET(CURLOPT_VERBOSE, 1L);
@@ -333,6 +389,7 @@ void canary_imap_free(struct canary_imap *imap)
 	if (imap->capabilities != NULL)
 		g_hash_table_unref(imap->capabilities);
 	g_hash_table_unref(imap->folders);
+	g_free(imap->server_said);
 	g_free(imap->server);
 	g_free(imap->mailbox);
 	g_free(imap->mailbox_url);
@@ -351,6 +408,7 @@ static void reset_response(struct canary_imap *imap, gsize limit)
 	g_byte_array_set_size(imap->response, 0);
 	imap->response_limit = limit;
 	imap->curl_error[0] = '\0';
+	g_clear_pointer(&imap->server_said, g_free);
 }
 
 /* Runs COMMAND (NULL: a fetch named by the URL) against URL; the answer is

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <utime.h>
 
 #include "dovecot.h"
 #include "imap.h"
@@ -294,6 +296,14 @@ START_TEST(test_folders_and_moves)
 	ck_assert(canary_imap_ensure_folder(imap, "Case files \"2026\"", &error));
 	ck_assert(!canary_imap_ensure_folder(imap, "Dossiers\xc3\xa9", &error));
 	assert_imap_error(error, CANARY_IMAP_ERROR_REFUSED);
+	g_clear_error(&error);
+
+	/* A refusal carries the server's own words, which say why. */
+	const guint32 left_uid[] = {3};
+	ck_assert(!canary_imap_move(imap, left_uid, 1, "Nowhere", &error));
+	assert_imap_error(error, CANARY_IMAP_ERROR_REFUSED);
+	ck_assert_msg(strstr(error->message, "the server said \"NO [TRYCREATE]") != NULL, "%s",
+		      error->message);
 }
 END_TEST
 
@@ -402,16 +412,41 @@ START_TEST(test_missing_uid_is_refused)
 }
 END_TEST
 
+/* Our log (stderr), sent to a file meanwhile. */
+struct captured_log {
+	char *path;
+	int saved_stderr;
+	enum canary_log_level saved_level;
+};
+
+static struct captured_log capture_log(enum canary_log_level level)
+{
+	struct captured_log c = {
+		.path = g_build_filename(dovecot->dir, "captured.log", NULL),
+		.saved_stderr = dup(STDERR_FILENO),
+		.saved_level = canary_log_get_level(),
+	};
+	FILE *log = fopen(c.path, "w");
+	ck_assert_ptr_nonnull(log);
+	dup2(fileno(log), STDERR_FILENO);
+	fclose(log);
+	canary_log_set_level(level);
+	return c;
+}
+
+/* Restores stderr; returns the file's path. */
+static char *end_capture(struct captured_log *c)
+{
+	canary_log_set_level(c->saved_level);
+	dup2(c->saved_stderr, STDERR_FILENO);
+	close(c->saved_stderr);
+	return c->path;
+}
+
 START_TEST(test_trace_hides_credentials)
 {
 	deliver(1, 1);
-	g_autofree char *log_path = g_build_filename(dovecot->dir, "trace.log", NULL);
-	int saved = dup(STDERR_FILENO);
-	FILE *log = fopen(log_path, "w");
-	ck_assert_ptr_nonnull(log);
-	dup2(fileno(log), STDERR_FILENO);
-	enum canary_log_level level = canary_log_get_level();
-	canary_log_set_level(CANARY_LOG_DEBUG);
+	struct captured_log capture = capture_log(CANARY_LOG_DEBUG);
 	{
 		struct canary_imap_options options = options_for(url);
 		options.trace = TRUE;
@@ -422,10 +457,7 @@ START_TEST(test_trace_hides_credentials)
 		g_autoptr(GBytes) raw = canary_imap_fetch(imap, status.uidvalidity, 1, &error);
 		ck_assert_ptr_nonnull(raw);
 	}
-	canary_log_set_level(level);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	fclose(log);
+	g_autofree char *log_path = end_capture(&capture);
 	ck_assert_uint_gt(tu_count_in_file(log_path, "imap: >", 7), 0);
 	ck_assert_uint_eq(tu_count_in_file(log_path, dovecot->password, strlen(dovecot->password)),
 			  0);
@@ -434,6 +466,61 @@ START_TEST(test_trace_hides_credentials)
 	ck_assert_uint_eq(tu_count_in_file(log_path, plain, strlen(plain)), 0);
 	ck_assert_uint_eq(tu_count_in_file(log_path, "report 1", 8), 0);
 	ck_assert_uint_eq(tu_count_in_file(log_path, "sender1@", 8), 0);
+}
+END_TEST
+
+/* The lock test: Dovecot says why a SELECT waits for a lock 30 s in,
+ * then every 30 s. */
+struct held_lock {
+	const char *path;     /* the lock file */
+	const char *log_path; /* our captured log */
+};
+
+/* Unlinks the lock once our log shows the server's notice, or after 90 s. */
+static gpointer release_lock_on_notice(gpointer data)
+{
+	const struct held_lock *lock = data;
+	for (int i = 0; i < 900; i++) {
+		if (tu_count_in_file(lock->log_path, "Mailbox is locked", 17) > 0)
+			break;
+		g_usleep(100 * 1000);
+	}
+	unlink(lock->path);
+	return NULL;
+}
+
+START_TEST(test_server_notices_are_logged)
+{
+	/* A new message makes the SELECT take INBOX's uidlist lock. Held in
+	 * the name of a live process (ours) and older than 2 s (Dovecot does
+	 * not check the PID of a younger one), the lock makes Dovecot wait,
+	 * saying so, until it goes away. */
+	deliver(1, 1);
+	g_autofree char *lock = g_build_filename(dovecot->maildir, "dovecot-uidlist.lock", NULL);
+	char host[256] = "";
+	ck_assert_int_eq(gethostname(host, sizeof host - 1), 0);
+	g_autofree char *owner = g_strdup_printf("%d:%s", (int)getpid(), host);
+	ck_assert(g_file_set_contents(lock, owner, -1, NULL));
+	struct utimbuf old = {.actime = time(NULL) - 10, .modtime = time(NULL) - 10};
+	ck_assert_int_eq(utime(lock, &old), 0);
+
+	struct captured_log capture = capture_log(CANARY_LOG_INFO);
+	struct held_lock held = {.path = lock, .log_path = capture.path};
+	GThread *releaser = g_thread_new("release-lock", release_lock_on_notice, &held);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GArray) list = NULL;
+	{
+		struct canary_imap_options options = options_for(url);
+		options.io_timeout = 120;
+		g_autoptr(canary_imap) imap = canary_imap_new(&options, &error);
+		ck_assert_ptr_nonnull(imap);
+		list = canary_imap_list(imap, 0, &error);
+	}
+	g_autofree char *log_path = end_capture(&capture);
+	g_thread_join(releaser);
+	ck_assert_msg(list != NULL, "%s", error ? error->message : "");
+	ck_assert_uint_eq(list->len, 1);
+	ck_assert_uint_gt(tu_count_in_file(log_path, "says: NO Mailbox is locked", 26), 0);
 }
 END_TEST
 
@@ -682,6 +769,7 @@ static Suite *imap_suite(void)
 	tcase_add_test(server, test_bad_urls_refused);
 	tcase_add_test(server, test_folders_and_moves);
 	tcase_add_test(server, test_moves_without_move_capability);
+	tcase_add_test(server, test_server_notices_are_logged);
 	tcase_add_test(server, test_many_messages);
 	tcase_add_test(server, test_uidvalidity_change_is_reset);
 	tcase_add_test(server, test_missing_uid_is_refused);

@@ -1,8 +1,10 @@
 /* fuzz_imap.c: libFuzzer target for the parsers of IMAP answers (STATUS,
- * SEARCH/ESEARCH, FETCH sizes, CAPABILITY): any bytes a hostile or broken
+ * SEARCH/ESEARCH, FETCH sizes, CAPABILITY, and what one line says to the
+ * operator): any bytes a hostile or broken
  * server sends give a result or an error, never a crash or a huge
  * allocation. */
 #include <stdint.h>
+#include <string.h>
 
 #include "imap.h"
 
@@ -37,5 +39,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_array_unref(messages);
 
 	g_hash_table_unref(canary_imap_parse_capabilities(text, size));
+
+	/* What reaches the log: printable ASCII, at most 200 bytes. */
+	char *said = NULL;
+	enum canary_imap_said kind = canary_imap_parse_said(text, size, &said);
+	g_assert((kind == CANARY_IMAP_SAID_NOTHING) == (said == NULL));
+	if (said != NULL) {
+		g_assert(strlen(said) <= 200);
+		for (const char *c = said; *c != '\0'; c++)
+			g_assert(g_ascii_isprint(*c));
+	}
+	g_free(said);
 	return 0;
 }

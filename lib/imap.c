@@ -154,42 +154,28 @@ static int trace_callback(CURL *curl, curl_infotype type, char *data, size_t siz
 
 /* --- What the server says ------------------------------------------------------ */
 
-/* Is LINE's first LEN bytes a libcurl command tag ("A001": a capital
- * letter, then digits)? */
-static gboolean is_tag(const char *line, gsize len)
-{
-	if (len < 2 || !g_ascii_isupper(line[0]))
-		return FALSE;
-	for (gsize i = 1; i < len; i++)
-		if (!g_ascii_isdigit(line[i]))
-			return FALSE;
-	return TRUE;
-}
-
 /* libcurl hands every response line here (message data and the untagged
- * answers to our own commands also go to the write callback). A refusal's
- * text is kept for the error message; an untagged NO, BAD or [ALERT] is
- * logged when it comes: a server may say why a command waits (a SELECT
- * held by a stale lock waits up to 2 minutes, and Dovecot says "Mailbox is
- * locked, will abort in 92 seconds" 30 s in, then every 30 s), and RFC
- * 3501 wants alerts shown to a human. None of these lines carries message
- * data. */
+ * answers to our own commands go to the write callback). A refusal's text
+ * is kept for the error message; a notice is logged when it comes: a
+ * server may say why a command waits (a SELECT held by a stale lock waits
+ * up to 2 minutes, and Dovecot says "Mailbox is locked, will abort in 92
+ * seconds" 30 s in, then every 30 s), and RFC 3501 wants alerts shown to
+ * a human. None of these lines carries message data. */
 static size_t header_callback(char *data, size_t size, size_t nmemb, void *user)
 {
 	struct canary_imap *imap = user;
 	gsize len = size * nmemb;
-	g_autofree char *line = printable_line(data, len);
-	const char *space = strchr(line, ' ');
-	if (space == NULL)
-		return len;
-	const char *text = space + 1;
-	gboolean untagged = space == line + 1 && line[0] == '*';
-	gboolean refused = g_str_has_prefix(text, "NO ") || g_str_has_prefix(text, "BAD ");
-	if (untagged && (refused || strstr(text, "[ALERT]") != NULL))
+	g_autofree char *text = NULL;
+	switch (canary_imap_parse_said(data, len, &text)) {
+	case CANARY_IMAP_SAID_NOTICE:
 		canary_notice("IMAP server %s says: %s", imap->server, text);
-	else if (is_tag(line, (gsize)(space - line)) && refused) {
+		break;
+	case CANARY_IMAP_SAID_REFUSAL:
 		g_free(imap->server_said);
-		imap->server_said = g_strdup(text);
+		imap->server_said = g_steal_pointer(&text);
+		break;
+	case CANARY_IMAP_SAID_NOTHING:
+		break;
 	}
 	return len;
 }
@@ -1078,4 +1064,43 @@ GHashTable *canary_imap_parse_capabilities(const char *response, gsize len)
 	GHashTable *set = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	each_untagged(response, len, capability_line, set, NULL);
 	return set;
+}
+
+/* Is LINE's first LEN bytes a libcurl command tag ("A001": a capital
+ * letter, then digits)? */
+static gboolean is_tag(const char *line, gsize len)
+{
+	if (len < 2 || !g_ascii_isupper(line[0]))
+		return FALSE;
+	for (gsize i = 1; i < len; i++)
+		if (!g_ascii_isdigit(line[i]))
+			return FALSE;
+	return TRUE;
+}
+
+/* Does TEXT start with the word WORD? */
+static gboolean starts_with_word(const char *text, const char *word)
+{
+	gsize n = strlen(word);
+	return strncmp(text, word, n) == 0 && (text[n] == ' ' || text[n] == '\0');
+}
+
+enum canary_imap_said canary_imap_parse_said(const char *line, gsize len, char **text_r)
+{
+	*text_r = NULL;
+	g_autofree char *printable = printable_line(line, len);
+	const char *space = strchr(printable, ' ');
+	if (space == NULL)
+		return CANARY_IMAP_SAID_NOTHING;
+	const char *text = space + 1;
+	gboolean untagged = space == printable + 1 && printable[0] == '*';
+	gboolean refused = starts_with_word(text, "NO") || starts_with_word(text, "BAD");
+	enum canary_imap_said said = CANARY_IMAP_SAID_NOTHING;
+	if (untagged && (refused || strstr(text, "[ALERT]") != NULL))
+		said = CANARY_IMAP_SAID_NOTICE;
+	else if (refused && is_tag(printable, (gsize)(space - printable)))
+		said = CANARY_IMAP_SAID_REFUSAL;
+	if (said != CANARY_IMAP_SAID_NOTHING)
+		*text_r = g_strdup(text);
+	return said;
 }

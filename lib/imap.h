@@ -116,4 +116,17 @@ gboolean canary_imap_parse_fetch_sizes(const char *response, gsize len, GArray *
 /* Parses "* CAPABILITY ..." into a set of upper-case capability names. */
 GHashTable *canary_imap_parse_capabilities(const char *response, gsize len);
 
+/* What one response line says to the operator. */
+enum canary_imap_said {
+	CANARY_IMAP_SAID_NOTHING,
+	CANARY_IMAP_SAID_NOTICE,  /* untagged NO or BAD, or an [ALERT]: logged */
+	CANARY_IMAP_SAID_REFUSAL, /* our command's tagged NO or BAD: quoted in its error */
+};
+
+/* Classifies LINE (LEN bytes, its line end optional). Unless it says
+ * nothing, *TEXT_R is set to the words after the tag ("NO [TRYCREATE] ..."):
+ * printable ASCII ('?' for anything else), at most 200 bytes; free it with
+ * g_free(). */
+enum canary_imap_said canary_imap_parse_said(const char *line, gsize len, char **text_r);
+
 #endif

@@ -751,6 +751,57 @@ START_TEST(test_parse_capabilities)
 }
 END_TEST
 
+/* Expects LINE to say KIND, with TEXT (NULL when it says nothing). */
+static void assert_said(const char *line, gsize len, enum canary_imap_said kind, const char *text)
+{
+	g_autofree char *said = NULL;
+	ck_assert_int_eq(canary_imap_parse_said(line, len, &said), kind);
+	ck_assert_pstr_eq(said, text);
+}
+#define SAID(line, kind, text) assert_said(line, strlen(line), kind, text)
+
+START_TEST(test_parse_said)
+{
+	SAID("* NO Mailbox is locked, will abort in 92 seconds\r\n", CANARY_IMAP_SAID_NOTICE,
+	     "NO Mailbox is locked, will abort in 92 seconds");
+	SAID("* BAD Invalid characters in atom\r\n", CANARY_IMAP_SAID_NOTICE,
+	     "BAD Invalid characters in atom");
+	SAID("* OK [ALERT] Maintenance at 22:00", CANARY_IMAP_SAID_NOTICE,
+	     "OK [ALERT] Maintenance at 22:00");
+	SAID("A012 NO [TRYCREATE] Mailbox doesn't exist: Archive\r\n", CANARY_IMAP_SAID_REFUSAL,
+	     "NO [TRYCREATE] Mailbox doesn't exist: Archive");
+	SAID("B7 BAD\r\n", CANARY_IMAP_SAID_REFUSAL, "BAD");
+	/* What every answer holds says nothing. */
+	SAID("A012 OK Move completed\r\n", CANARY_IMAP_SAID_NOTHING, NULL);
+	SAID("* OK [UIDNEXT 5] Predicted next UID\r\n", CANARY_IMAP_SAID_NOTHING, NULL);
+	SAID("* 3 EXISTS\r\n", CANARY_IMAP_SAID_NOTHING, NULL);
+	SAID("* BYE Logging out\r\n", CANARY_IMAP_SAID_NOTHING, NULL);
+	/* Malformed: no tag, no space, a word that only begins like NO, a tag
+	 * libcurl never sends, a continuation, a message header line. */
+	SAID("", CANARY_IMAP_SAID_NOTHING, NULL);
+	SAID("*", CANARY_IMAP_SAID_NOTHING, NULL);
+	SAID("* ", CANARY_IMAP_SAID_NOTHING, NULL);
+	SAID("*NO x", CANARY_IMAP_SAID_NOTHING, NULL);
+	SAID("* NOTE x", CANARY_IMAP_SAID_NOTHING, NULL);
+	SAID("A NO x", CANARY_IMAP_SAID_NOTHING, NULL);
+	SAID("a1 NO x", CANARY_IMAP_SAID_NOTHING, NULL);
+	SAID("A1x NO x", CANARY_IMAP_SAID_NOTHING, NULL);
+	SAID("+ NO x", CANARY_IMAP_SAID_NOTHING, NULL);
+	SAID("Subject: NO way", CANARY_IMAP_SAID_NOTHING, NULL);
+	SAID("** NO x", CANARY_IMAP_SAID_NOTHING, NULL);
+	/* Control and 8-bit bytes are shown as '?'; a NUL ends the line. */
+	SAID("* NO l\x1b[2Jock\xc3\xa9\r\n", CANARY_IMAP_SAID_NOTICE, "NO l?[2Jock??");
+	assert_said("* NO a\0b", 8, CANARY_IMAP_SAID_NOTICE, "NO a");
+	/* A long line is cut to 200 bytes. */
+	g_autofree char *filler = g_strnfill(10000, 'x');
+	g_autofree char *long_line = g_strconcat("* NO ", filler, NULL);
+	g_autofree char *said = NULL;
+	ck_assert_int_eq(canary_imap_parse_said(long_line, strlen(long_line), &said),
+			 CANARY_IMAP_SAID_NOTICE);
+	ck_assert_uint_eq(strlen(said), 198);
+}
+END_TEST
+
 static Suite *imap_suite(void)
 {
 	Suite *s = suite_create("imap");
@@ -787,6 +838,7 @@ static Suite *imap_suite(void)
 	tcase_add_test(parsers, test_parse_search);
 	tcase_add_test(parsers, test_parse_fetch_sizes);
 	tcase_add_test(parsers, test_parse_capabilities);
+	tcase_add_test(parsers, test_parse_said);
 	suite_add_tcase(s, parsers);
 	return s;
 }

@@ -232,9 +232,7 @@ void canary_ingest_prepared_free(struct canary_ingest_prepared *p)
 	if (p == NULL)
 		return;
 	// These are plaintext copies we made: wipe them before they go.
-	if (p->routing != NULL)
-		canary_wipe(p->routing, strlen(p->routing));
-	g_free(p->routing);
+	canary_wipe_free(p->routing);
 	canary_wipe_free(p->subject);
 	canary_wipe_free(p->text);
 	if (p->names != NULL)
@@ -331,12 +329,13 @@ static gboolean seal_case(struct canary_ingest *ingest, gint64 case_id,
 					    p->mail->attachments, p->names, p->routing, error);
 }
 
-/* Adds the time spent since *SINCE, minus what the store spent writing
- * meanwhile (since *STORE_SINCE), to the sealing time. */
-static void account_seal(struct canary_ingest *ingest, gint64 since, gint64 store_since)
+/* The microseconds since SINCE, minus what the store spent writing
+ * meanwhile (since STORE_SINCE): the store counts its own. */
+static gint64 spent_outside_store(const struct canary_ingest *ingest, gint64 since,
+				  gint64 store_since)
 {
 	gint64 spent = g_get_monotonic_time() - since;
-	ingest->spent.seal += spent - (canary_store_write_usec(ingest->store) - store_since);
+	return spent - (canary_store_write_usec(ingest->store) - store_since);
 }
 
 /* Stores P, which the caller found among no stored cases, as a new case. */
@@ -377,7 +376,7 @@ static gboolean store_new(struct canary_ingest *ingest, const struct canary_inge
 	result_r->outcome = quarantined ? CANARY_INGEST_QUARANTINED : CANARY_INGEST_FILED;
 	result_r->quarantine = mail->quarantine;
 	gboolean sealed = seal_case(ingest, id, p, section, error);
-	account_seal(ingest, clock, store_clock);
+	ingest->spent.seal += spent_outside_store(ingest, clock, store_clock);
 	return sealed &&
 	       canary_store_add_event(ingest->store, ref, ingest->actor,
 				      quarantined ? "quarantined" : "filed",
@@ -412,8 +411,7 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 		return FALSE;
 	if (found)
 		return TRUE;
-	ingest->spent.parse += (g_get_monotonic_time() - clock) -
-			       (canary_store_write_usec(ingest->store) - store_clock);
+	ingest->spent.parse += spent_outside_store(ingest, clock, store_clock);
 	struct canary_ingest_prepared *p =
 		prepare(ingest, raw, source, hash, g_get_monotonic_time());
 	gboolean ok = store_new(ingest, p, result_r, error);

@@ -258,32 +258,21 @@ START_TEST(test_large_blobs)
 }
 END_TEST
 
-static gint64 pragma(struct canary_store *store, const char *name)
-{
-	g_autofree char *sql = g_strdup_printf("PRAGMA %s", name);
-	sqlite3_stmt *s = NULL;
-	ck_assert_int_eq(sqlite3_prepare_v2(canary_store_sqlite(store), sql, -1, &s, NULL),
-			 SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-	gint64 value = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return value;
-}
-
 /* A new database has 64 KiB pages and a 2 MB cache (not the page count
  * worked out for 4 KiB pages); statement journals are kept in memory,
  * except while VACUUM runs, and that setting survives it. */
 START_TEST(test_settings)
 {
 	struct canary_store *store = open_ok();
-	ck_assert_int_eq(pragma(store, "page_size"), 65536);
-	ck_assert_int_eq(pragma(store, "cache_size"), -2000);
-	ck_assert_int_eq(pragma(store, "temp_store"), 2);
-	ck_assert_int_eq(pragma(store, "synchronous"), 2);
+	sqlite3 *db = canary_store_sqlite(store);
+	ck_assert_int_eq(tu_query_int(db, "PRAGMA page_size"), 65536);
+	ck_assert_int_eq(tu_query_int(db, "PRAGMA cache_size"), -2000);
+	ck_assert_int_eq(tu_query_int(db, "PRAGMA temp_store"), 2);
+	ck_assert_int_eq(tu_query_int(db, "PRAGMA synchronous"), 2);
 	g_autoptr(GError) error = NULL;
 	ck_assert_msg(canary_store_vacuum(store, &error), "%s", error ? error->message : "");
-	ck_assert_int_eq(pragma(store, "temp_store"), 2);
-	ck_assert_int_eq(pragma(store, "page_size"), 65536);
+	ck_assert_int_eq(tu_query_int(db, "PRAGMA temp_store"), 2);
+	ck_assert_int_eq(tu_query_int(db, "PRAGMA page_size"), 65536);
 	canary_store_close(&store);
 }
 END_TEST

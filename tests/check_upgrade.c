@@ -78,18 +78,6 @@ static gboolean copy_fixture(int version)
 	return TRUE;
 }
 
-/* Reads one integer from SQL on DB. */
-static gint64 query_int(sqlite3 *db, const char *sql)
-{
-	sqlite3_stmt *s = NULL;
-	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
-		      sqlite3_errmsg(db));
-	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-	gint64 value = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	return value;
-}
-
 static sqlite3 *open_raw(const char *path)
 {
 	sqlite3 *db = NULL;
@@ -139,13 +127,13 @@ static void check_rows_kept(const char *fixture)
 		sql = sqlite3_mprintf("SELECT (SELECT count(*) FROM old.\"%w\") = "
 				      "(SELECT count(*) FROM main.\"%w\")",
 				      t, t);
-		ck_assert_msg(query_int(db, sql) == 1, "table %s: rows added or lost", t);
+		ck_assert_msg(tu_query_int(db, sql) == 1, "table %s: rows added or lost", t);
 		sqlite3_free(sql);
 		g_autofree char *columns = old_columns(db, t);
 		sql = sqlite3_mprintf("SELECT count(*) FROM (SELECT %s FROM old.\"%w\" "
 				      "EXCEPT SELECT %s FROM main.\"%w\")",
 				      columns, t, columns, t);
-		ck_assert_msg(query_int(db, sql) == 0, "table %s: rows changed", t);
+		ck_assert_msg(tu_query_int(db, sql) == 0, "table %s: rows changed", t);
 		sqlite3_free(sql);
 		checked++;
 	}
@@ -249,14 +237,14 @@ START_TEST(test_migrates_fixture)
 	g_autofree char *fixture = tu_data_path(name);
 	g_autofree char *uri = g_strdup_printf("file:%s?mode=ro&immutable=1", fixture);
 	sqlite3 *old = open_raw(uri);
-	ck_assert_int_eq(query_int(old, "PRAGMA user_version"), version);
+	ck_assert_int_eq(tu_query_int(old, "PRAGMA user_version"), version);
 	sqlite3_close(old);
 
 	struct canary_store *store = open_ok();
 	g_autoptr(GPtrArray) cases = check_cases(store, version);
 	canary_store_close(&store);
 	sqlite3 *db = open_raw(db_path);
-	ck_assert_int_eq(query_int(db, "PRAGMA user_version"), CANARY_STORE_SCHEMA_VERSION);
+	ck_assert_int_eq(tu_query_int(db, "PRAGMA user_version"), CANARY_STORE_SCHEMA_VERSION);
 	sqlite3_close(db);
 	check_rows_kept(fixture);
 	if (version >= FIRST_SEALED_SCHEMA)

@@ -164,6 +164,17 @@ char *tu_make_canary_home(const char *dir, gboolean with_triage, const char *ext
 	return tu_write_file(dir, "canary.conf", config);
 }
 
+gint64 tu_query_int(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	ck_assert_msg(sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+	gint64 value = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return value;
+}
+
 void tu_pipeline_open(struct tu_pipeline *pipeline, const char *config_path)
 {
 	ck_assert(canary_process_init(NULL));

@@ -55,6 +55,10 @@ char *tu_make_canary_home(const char *dir, gboolean with_triage, const char *ext
 
 #define TU_PASSPHRASE "test passphrase"
 
+/* Reads one integer, the first column of SQL's first row, on DB. */
+struct sqlite3;
+gint64 tu_query_int(struct sqlite3 *db, const char *sql);
+
 /* The ingest pipeline of the config at CONFIG_PATH: config loaded, store
  * opened, pipeline made ("test" as the actor), after canary_process_init().
  * tu_pipeline_close() undoes all of it. */

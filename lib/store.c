@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -90,7 +91,7 @@ enum stmt_id {
 	STMT_BEGIN,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
-	STMT_NEXT_REF,
+	STMT_REF_TAKEN,
 	STMT_INSERT_CASE,
 	STMT_INSERT_SOURCE,
 	STMT_FIND_SOURCE,
@@ -124,8 +125,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
-	[STMT_NEXT_REF] = "INSERT INTO ref_counters (year, last) VALUES (?1, 1) "
-			  "ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last",
+	/* A purged case's reference lives on in the history: never reuse it. */
+	[STMT_REF_TAKEN] = "SELECT EXISTS (SELECT 1 FROM cases WHERE ref = ?1) "
+			   "OR EXISTS (SELECT 1 FROM events WHERE ref = ?1)",
 	[STMT_INSERT_CASE] = "INSERT INTO cases (ref, received_at, ingested_at, section, status, "
 			     "rule, quarantine_reason, pseudonym, size, attachments, content_hash) "
 			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -572,24 +574,58 @@ static int utc_year(gint64 t)
 	return tm.tm_year + 1900;
 }
 
-/* Takes the next number of YEAR's reference counter. */
-static gboolean next_ref(struct canary_store *store, int year, char **ref_r, GError **error)
+/* Crockford's base32: no I, L, O or U, so a reference read aloud or
+ * copied by hand is not misread. */
+static const char REF_ALPHABET[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/* 40 random bits: a collision is retried, but so rare that a few tries are
+ * plenty; more failures mean the random source is broken. */
+#define REF_TRIES 16
+
+/* Sets *TAKEN_R when REF names a stored case or any recorded event. */
+static gboolean ref_taken(struct canary_store *store, const char *ref, gboolean *taken_r,
+			  GError **error)
 {
-	sqlite3_stmt *s = stmt(store, STMT_NEXT_REF, error);
+	sqlite3_stmt *s = stmt(store, STMT_REF_TAKEN, error);
 	if (s == NULL)
 		return FALSE;
-	sqlite3_bind_int(s, 1, year);
+	bind_text(s, 1, ref);
 	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*taken_r = sqlite3_column_int(s, 0) != 0;
+	sqlite3_reset(s);
 	if (rc != SQLITE_ROW) {
-		sqlite3_reset(s);
 		set_db_error(store, rc, "numbering the case", error);
 		return FALSE;
 	}
-	gint64 n = sqlite3_column_int64(s, 0);
-	if (!step_done(store, s, "numbering the case", error))
-		return FALSE;
-	*ref_r = g_strdup_printf("R-%04d-%06" G_GINT64_FORMAT, year, n);
 	return TRUE;
+}
+
+/* Draws a new reference "R-YEAR-XXXX-XXXX", random so that references do
+ * not tell the order in which messages arrived, and unused. */
+static gboolean new_ref(struct canary_store *store, int year, char **ref_r, GError **error)
+{
+	for (int attempt = 0; attempt < REF_TRIES; attempt++) {
+		char code[10];
+		for (int i = 0, j = 0; i < 8; i++, j++) {
+			if (i == 4)
+				code[j++] = '-';
+			code[j] = REF_ALPHABET[randombytes_uniform(sizeof REF_ALPHABET - 1)];
+		}
+		code[9] = '\0';
+		g_autofree char *ref = g_strdup_printf("R-%04d-%s", year, code);
+		gboolean taken = TRUE;
+		if (!ref_taken(store, ref, &taken, error))
+			return FALSE;
+		if (!taken) {
+			*ref_r = g_steal_pointer(&ref);
+			return TRUE;
+		}
+	}
+	g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_FAILED,
+		    "%s: numbering the case: %d random references in a row were taken; "
+		    "the system's random source is not working",
+		    store->path, REF_TRIES);
+	return FALSE;
 }
 
 /* Records an IMAP source for case CASE_ID (ignored if already there). */
@@ -610,7 +646,7 @@ gboolean canary_store_insert_case(struct canary_store *store, const struct canar
 				  gint64 *id_r, char **ref_r, GError **error)
 {
 	g_autofree char *ref = NULL;
-	if (!next_ref(store, utc_year(c->ingested_at), &ref, error))
+	if (!new_ref(store, utc_year(c->received_at), &ref, error))
 		return FALSE;
 	sqlite3_stmt *s = stmt(store, STMT_INSERT_CASE, error);
 	if (s == NULL)

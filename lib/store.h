@@ -66,8 +66,8 @@ void canary_store_rollback(struct canary_store *store);
 
 /* A new case, as the ingest pipeline hands it over. Strings are borrowed. */
 struct canary_case_new {
-	gint64 received_at;        /* Unix UTC */
-	gint64 ingested_at;        /* Unix UTC; also picks the reference's year */
+	gint64 received_at;        /* Unix UTC; also picks the reference's year */
+	gint64 ingested_at;        /* Unix UTC */
 	const char *section;
 	const char *status;        /* CANARY_STATUS_NEW or _QUARANTINED */
 	const char *rule;          /* routing rule name, e.g. "default" */
@@ -80,8 +80,8 @@ struct canary_case_new {
 	guint32 uidvalidity, uid;
 };
 
-/* Inserts a case and gives it the next reference of its year
- * ("R-2026-000123"). Returns its id in *ID_R and a new reference string in
+/* Inserts a case and gives it a new random reference of its year of
+ * receipt ("R-2026-7KQ2-M4XD", never used before by a case or the history). Returns its id in *ID_R and a new reference string in
  * *REF_R (g_free). Fails if the content hash or source is already stored. */
 gboolean canary_store_insert_case(struct canary_store *store, const struct canary_case_new *c,
 				  gint64 *id_r, char **ref_r, GError **error);
@@ -133,7 +133,7 @@ GPtrArray *canary_store_list_cases(struct canary_store *store,
 				   const struct canary_case_filter *filter, GError **error);
 
 /* Returns the case REF, or NULL with CANARY_STORE_ERROR_NOT_FOUND
- * ("no such case R-2026-000999"). Free with canary_case_free(). */
+ * ("no such case R-2026-7KQ2-M4XD"). Free with canary_case_free(). */
 struct canary_case *canary_store_get_case(struct canary_store *store, const char *ref,
 					  GError **error);
 

@@ -328,7 +328,7 @@ START_TEST(test_list_order_filters_and_table)
 		if (g_str_has_prefix(lines[i], "R-")) {
 			rows++;
 			ck_assert_msg(
-				g_regex_match_simple("^R-[0-9-]+ +[0-9]+[mhdw] ", lines[i], 0, 0),
+				g_regex_match_simple("^R-[0-9A-Z-]+ +[0-9]+[mhdw] ", lines[i], 0, 0),
 				"no AGE in: %s", lines[i]);
 		}
 	}

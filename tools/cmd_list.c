@@ -12,7 +12,7 @@
 
 /* Column widths: the table fits 100 columns. */
 enum {
-	W_REF = 14,
+	W_REF = 16,
 	W_AGE = 4,
 	W_SECTION = 12,
 	W_STATUS = 11,
@@ -20,7 +20,7 @@ enum {
 	W_PSEUDONYM = 11,
 	W_ATT = 3,
 	W_SIZE = 6,
-	W_LAST = 20, /* QUARANTINE or SUBJECT */
+	W_LAST = 18, /* QUARANTINE or SUBJECT */
 };
 
 /* 0 for cases still to be worked (new, open), 1 for the rest. */

@@ -144,9 +144,11 @@ void triage_json_print(JsonBuilder *b)
 
 gboolean triage_check_ref(const char *ref)
 {
-	if (g_regex_match_simple("^R-[0-9]{4}-[0-9]{6,}$", ref, 0, 0))
+	/* Random references, and the numbered ones of older versions. */
+	if (g_regex_match_simple("^R-[0-9]{4}-([0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}|[0-9]{6,})$",
+				 ref, 0, 0))
 		return TRUE;
-	cli_error("'%s' is not a case reference: expected R-YYYY-NNNNNN, as canary list shows",
+	cli_error("'%s' is not a case reference: expected R-YYYY-XXXX-XXXX, as canary list shows",
 		  ref);
 	return FALSE;
 }

@@ -36,7 +36,8 @@ void triage_json_int(JsonBuilder *b, const char *name, gint64 value);
 void triage_json_time(JsonBuilder *b, const char *name, gint64 t);
 void triage_json_print(JsonBuilder *b);
 
-/* Checks that REF looks like a case reference ("R-2026-000123"). Prints the
+/* Checks that REF looks like a case reference ("R-2026-7KQ2-M4XD", or
+ * "R-2026-000123" from before version 4 of the store). Prints the
  * problem and returns FALSE if not. */
 gboolean triage_check_ref(const char *ref);
 

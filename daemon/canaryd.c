@@ -114,6 +114,18 @@ static int daemon_load(struct daemon *d, const char *path)
 		canary_err("%s", error->message);
 		return EXIT_CONFIG;
 	}
+	/* Cases from before schema 4 kept exact times, sizes and pseudonyms in
+	 * clear: seal them with the public keys we now hold. A failure leaves
+	 * them for the next start (canary health warns meanwhile). */
+	guint sealed = 0;
+	if (!canary_ingest_seal_legacy(d->ingest, &sealed, &error)) {
+		canary_warning("sealing the clear values of older cases: %s", error->message);
+		g_clear_error(&error);
+	} else if (sealed > 0) {
+		canary_info("sealed the exact times, sizes and pseudonyms of %u older case%s and "
+			    "vacuumed the database",
+			    sealed, sealed == 1 ? "" : "s");
+	}
 	/* For canary health: who polls, and how often. */
 	if (!canary_health_record_daemon(d->store, d->started_at, d->config->imap.poll_interval,
 					 &error))

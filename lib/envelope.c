@@ -1,7 +1,8 @@
 /* envelope.c: the sealed fields of a case. Content (subject, text,
  * attachment list and bytes, routing terms) is encrypted under a content
  * key sealed to the section and triage keys; the identity record and the
- * raw message under an identity key sealed to the custodian only. */
+ * raw message under an identity key sealed to the custodian only; the exact
+ * times, size and pseudonym under a key of their own sealed to all three. */
 #include "envelope.h"
 
 #include <string.h>
@@ -21,6 +22,13 @@ G_DEFINE_QUARK(canary-envelope-error-quark, canary_envelope_error)
 #define FIELD_ROUTING       "routing"
 #define FIELD_IDENTITY      "identity"
 #define FIELD_RAW           "raw"
+#define FIELD_META          "meta"
+#define FIELD_KEY_META_SECTION   "key/meta/section"
+#define FIELD_KEY_META_TRIAGE    "key/meta/triage"
+#define FIELD_KEY_META_CUSTODIAN "key/meta/custodian"
+
+#define META_VERSION 1
+#define META_TYPE    "(yxxtms)"
 
 /* Notes: "note.N" under its own key, "key/note.N/section" and ".../triage". */
 #define NOTE_VERSION 1
@@ -464,12 +472,121 @@ GPtrArray *canary_envelope_open_notes(struct canary_store *store, gint64 case_id
 	return g_steal_pointer(&notes);
 }
 
+void canary_case_meta_free(struct canary_case_meta *meta)
+{
+	if (meta == NULL)
+		return;
+	canary_wipe_free(meta->pseudonym);
+	g_free(meta);
+}
+
+gboolean canary_envelope_seal_meta(struct canary_store *store, gint64 case_id,
+				   const struct canary_envelope_recipients *to,
+				   const struct canary_case_meta *meta, GError **error)
+{
+	g_autoptr(canary_content_key) key = canary_content_key_new();
+	if (to->section != NULL &&
+	    !put_key(store, case_id, FIELD_KEY_META_SECTION, key, to->section, error))
+		return FALSE;
+	if (to->triage != NULL &&
+	    !put_key(store, case_id, FIELD_KEY_META_TRIAGE, key, to->triage, error))
+		return FALSE;
+	if (!put_key(store, case_id, FIELD_KEY_META_CUSTODIAN, key, to->custodian, error))
+		return FALSE;
+	g_autoptr(GVariant) record = g_variant_ref_sink(
+		g_variant_new(META_TYPE, (guint8)META_VERSION, meta->received_at,
+			      meta->ingested_at, meta->size, meta->pseudonym));
+	gboolean ok = put_sealed(store, case_id, key, FIELD_META, g_variant_get_data(record),
+				 g_variant_get_size(record), error);
+	/* The pseudonym is derived from the sender: wipe our copy. */
+	canary_wipe((void *)g_variant_get_data(record), g_variant_get_size(record));
+	return ok;
+}
+
+/* Opens the key of the exact values with SECRET: NULL without an error
+ * when SECRET is none of its recipients (or there is none). */
+static struct canary_content_key *open_meta_key(struct canary_store *store, gint64 case_id,
+						const struct canary_secret_key *secret,
+						GError **error)
+{
+	static const char *const fields[] = {FIELD_KEY_META_SECTION, FIELD_KEY_META_TRIAGE,
+					     FIELD_KEY_META_CUSTODIAN};
+	for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
+		GError *local = NULL;
+		struct canary_content_key *key = try_key(store, case_id, fields[i], secret, &local);
+		if (local != NULL) {
+			g_propagate_error(error, local);
+			return NULL;
+		}
+		if (key != NULL)
+			return key;
+	}
+	return NULL;
+}
+
+struct canary_case_meta *canary_envelope_open_meta(struct canary_store *store, gint64 case_id,
+						   const struct canary_secret_key *secret,
+						   GError **error)
+{
+	GError *local = NULL;
+	g_autoptr(canary_content_key) key = open_meta_key(store, case_id, secret, &local);
+	if (key == NULL) {
+		if (local != NULL) {
+			g_propagate_error(error, local);
+			return NULL;
+		}
+		/* Every sealed copy includes the custodian's. */
+		g_autoptr(GBytes) custodian =
+			canary_store_get_blob(store, case_id, FIELD_KEY_META_CUSTODIAN, NULL);
+		if (custodian != NULL)
+			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS,
+				    "key %s opens none of the copies of this case's exact times "
+				    "and size",
+				    canary_secret_key_public(secret)->id);
+		else
+			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_SUCH,
+				    "this case's exact times and size are not sealed yet (a case "
+				    "from before version 4 of the store: canaryd seals them when "
+				    "it starts)");
+		return NULL;
+	}
+	g_autoptr(GBytes) plain = get_sealed(store, case_id, key, FIELD_META, FALSE, error);
+	if (plain == NULL)
+		return NULL;
+	g_autoptr(GVariant) v = g_variant_ref_sink(
+		g_variant_new_from_bytes(G_VARIANT_TYPE(META_TYPE), plain, FALSE));
+	guint8 version = 0;
+	const char *pseudonym = NULL;
+	struct canary_case_meta *meta = g_new0(struct canary_case_meta, 1);
+	g_variant_get(v, "(yxxtm&s)", &version, &meta->received_at, &meta->ingested_at,
+		      &meta->size, &pseudonym);
+	if (version != META_VERSION) {
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+			    "exact times and size of version %u are not known to this canary",
+			    version);
+		canary_case_meta_free(meta);
+		return NULL;
+	}
+	meta->pseudonym = g_strdup(pseudonym);
+	return meta;
+}
+
 gboolean canary_envelope_reseal_section(struct canary_store *store, gint64 case_id,
 					const struct canary_secret_key *secret,
 					const struct canary_public_key *new_section, GError **error)
 {
 	g_autoptr(canary_content_key) key = open_content_key(store, case_id, secret, error);
 	if (key == NULL || !put_key(store, case_id, FIELD_KEY_SECTION, key, new_section, error))
+		return FALSE;
+	GError *meta_error = NULL;
+	g_autoptr(canary_content_key) meta_key =
+		open_meta_key(store, case_id, secret, &meta_error);
+	if (meta_error != NULL) {
+		g_propagate_error(error, meta_error);
+		return FALSE;
+	}
+	if (meta_key != NULL &&
+	    !put_key(store, case_id, FIELD_KEY_META_SECTION, meta_key, new_section, error))
 		return FALSE;
 	for (guint number = 1;; number++) {
 		gboolean exists = FALSE;

@@ -80,9 +80,35 @@ struct canary_identity *canary_envelope_open_identity(struct canary_store *store
 						      const struct canary_secret_key *secret,
 						      GBytes **raw_r, GError **error);
 
+/* The exact values of a case that are not kept in clear (the store keeps
+ * the day and a size class): sealed under a key of their own to the
+ * section and triage keys (for officers) and the custodian's. PSEUDONYM
+ * is wiped when freed. */
+struct canary_case_meta {
+	gint64 received_at; /* Unix UTC, as the server or the message said */
+	gint64 ingested_at; /* Unix UTC, when canary filed it */
+	guint64 size;       /* raw message bytes */
+	char *pseudonym;    /* the sender's, or NULL without an address */
+};
+void canary_case_meta_free(struct canary_case_meta *meta);
+
+/* Seals META to TO->section and TO->triage (when not NULL: leave both NULL
+ * for a quarantined case) and to TO->custodian. Run inside a transaction. */
+gboolean canary_envelope_seal_meta(struct canary_store *store, gint64 case_id,
+				   const struct canary_envelope_recipients *to,
+				   const struct canary_case_meta *meta, GError **error);
+
+/* Opens the exact values of CASE_ID with SECRET (section, triage or
+ * custodian key). NO_ACCESS when SECRET opens none of them, NO_SUCH when
+ * the case has none sealed (a case from before schema 4 whose clear values
+ * canaryd has not sealed yet). Returns a new struct. */
+struct canary_case_meta *canary_envelope_open_meta(struct canary_store *store, gint64 case_id,
+						   const struct canary_secret_key *secret,
+						   GError **error);
+
 /* Re-seals the content key of CASE_ID, opened with SECRET, to NEW_SECTION
- * (replacing the old section's sealed key), and likewise the key of every
- * note SECRET opens. */
+ * (replacing the old section's sealed key), and likewise the key of the
+ * exact values and of every note SECRET opens. */
 gboolean canary_envelope_reseal_section(struct canary_store *store, gint64 case_id,
 					const struct canary_secret_key *secret,
 					const struct canary_public_key *new_section,
@@ -112,6 +138,8 @@ gboolean canary_envelope_seal_note(struct canary_store *store, gint64 case_id,
 GPtrArray *canary_envelope_open_notes(struct canary_store *store, gint64 case_id,
 				      const struct canary_secret_key *secret, GError **error);
 
+typedef struct canary_case_meta canary_case_meta;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_case_meta, canary_case_meta_free)
 typedef struct canary_case_content canary_case_content;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_case_content, canary_case_content_free)
 

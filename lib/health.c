@@ -310,6 +310,25 @@ static gboolean check_open_cases(GPtrArray *checks, struct canary_store *store, 
 	return TRUE;
 }
 
+/* Cases from before schema 4 whose exact times, sizes and pseudonyms are
+ * still in clear: canaryd seals them when it starts. */
+static gboolean check_clear_values(GPtrArray *checks, struct canary_store *store,
+				   GError **error)
+{
+	gint64 count = 0;
+	if (!canary_store_count_legacy(store, &count, error))
+		return FALSE;
+	struct canary_health_check *c = add_check(
+		checks, "clear_values", count > 0 ? CANARY_HEALTH_WARNING : CANARY_HEALTH_OK,
+		count > 0 ? g_strdup_printf("%" G_GINT64_FORMAT " case%s from before version 4 of "
+					    "the store still ha%s its exact times, size and "
+					    "pseudonym in clear; start canaryd (it seals them)",
+					    count, count == 1 ? "" : "s", count == 1 ? "s" : "ve")
+			  : g_strdup("no exact time, size or pseudonym in clear"));
+	add_figure(c, "count", count);
+	return TRUE;
+}
+
 enum canary_health_level canary_health_disk_level(guint64 free_bytes, guint64 total_bytes)
 {
 	/* Percentages in integers: free/total < p/100 <=> free*100 < total*p. */
@@ -423,6 +442,10 @@ GPtrArray *canary_health_run(const struct canary_config *config, struct canary_s
 		return NULL;
 	}
 	check_keys(checks, config);
+	if (!check_clear_values(checks, store, error)) {
+		g_ptr_array_unref(checks);
+		return NULL;
+	}
 	return checks;
 }
 

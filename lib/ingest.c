@@ -308,22 +308,39 @@ struct canary_ingest_prepared *canary_ingest_prepare(const struct canary_ingest 
 	return prepare(ingest, raw, source, hash, clock);
 }
 
+/* Who the exact values of a case in SECTION are sealed to: a quarantined
+ * case's to the custodian alone, like the rest of it. */
+static struct canary_envelope_recipients meta_recipients(const struct canary_ingest *ingest,
+							 const char *section, gboolean quarantined)
+{
+	struct canary_envelope_recipients to = {.custodian = ingest->custodian};
+	if (!quarantined) {
+		to.section = g_hash_table_lookup(ingest->section_keys, section);
+		to.triage = ingest->triage;
+	}
+	return to;
+}
+
 /* Seals the case's fields: the identity record and the raw message to the
- * custodian; unless quarantined, the scrubbed subject, text and
- * attachments to the section (and triage). */
+ * custodian; META (exact times, size, pseudonym) as meta_recipients() says;
+ * unless quarantined, the scrubbed subject, text and attachments to the
+ * section (and triage). */
 static gboolean seal_case(struct canary_ingest *ingest, gint64 case_id,
 			  const struct canary_ingest_prepared *p, const char *section,
-			  GError **error)
+			  const struct canary_case_meta *meta, GError **error)
 {
 	struct canary_envelope_recipients to = {
 		.section = g_hash_table_lookup(ingest->section_keys, section),
 		.triage = ingest->triage,
 		.custodian = ingest->custodian,
 	};
+	gboolean quarantined = p->mail->quarantine != CANARY_QUARANTINE_NONE;
+	struct canary_envelope_recipients meta_to = meta_recipients(ingest, section, quarantined);
 	if (!canary_envelope_seal_identity(ingest->store, case_id, &to, p->identity, p->mail->raw,
-					   error))
+					   error) ||
+	    !canary_envelope_seal_meta(ingest->store, case_id, &meta_to, meta, error))
 		return FALSE;
-	if (p->mail->quarantine != CANARY_QUARANTINE_NONE)
+	if (quarantined)
 		return TRUE;
 	return canary_envelope_seal_content(ingest->store, case_id, &to, p->subject, p->text,
 					    p->mail->attachments, p->names, p->routing, error);
@@ -353,15 +370,19 @@ static gboolean store_new(struct canary_ingest *ingest, const struct canary_inge
 		p->route != NULL ? p->route->section : default_section(ingest->config);
 	gsize size = g_bytes_get_size(p->raw);
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	struct canary_case_new c = {
+	struct canary_case_meta meta = {
 		.received_at = pick_received_at(&p->source, mail, now),
 		.ingested_at = now,
+		.size = MAX(size, p->source.full_size),
+		.pseudonym = p->pseudonym,
+	};
+	struct canary_case_new c = {
+		.received_at = meta.received_at,
 		.section = section,
 		.status = quarantined ? CANARY_STATUS_QUARANTINED : CANARY_STATUS_NEW,
 		.rule = p->route != NULL ? p->route->rule : CANARY_RULE_DEFAULT,
 		.quarantine_reason = canary_quarantine_name(mail->quarantine),
-		.pseudonym = p->pseudonym,
-		.size = (gint64)MAX(size, p->source.full_size),
+		.size = (gint64)meta.size,
 		.attachments = mail->attachments->len,
 		.content_hash = p->hash,
 		.mailbox = p->source.mailbox,
@@ -375,12 +396,13 @@ static gboolean store_new(struct canary_ingest *ingest, const struct canary_inge
 	result_r->ref = ref;
 	result_r->outcome = quarantined ? CANARY_INGEST_QUARANTINED : CANARY_INGEST_FILED;
 	result_r->quarantine = mail->quarantine;
-	gboolean sealed = seal_case(ingest, id, p, section, error);
+	gboolean sealed = seal_case(ingest, id, p, section, &meta, error);
 	ingest->spent.seal += spent_outside_store(ingest, clock, store_clock);
+	/* Dated by the day: the history must not tell the time of arrival. */
 	return sealed &&
-	       canary_store_add_event(ingest->store, ref, ingest->actor,
-				      quarantined ? "quarantined" : "filed",
-				      quarantined ? c.quarantine_reason : c.section, error);
+	       canary_store_add_event_day(ingest->store, ref, ingest->actor,
+					  quarantined ? "quarantined" : "filed",
+					  quarantined ? c.quarantine_reason : c.section, error);
 }
 
 gboolean canary_ingest_store_prepared(struct canary_ingest *ingest,
@@ -417,4 +439,46 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 	gboolean ok = store_new(ingest, p, result_r, error);
 	canary_ingest_prepared_free(p);
 	return ok;
+}
+
+/* Seals the clear values of one case from before schema 4 and drops them. */
+static gboolean seal_legacy_one(struct canary_ingest *ingest,
+				const struct canary_store_legacy *l, GError **error)
+{
+	gboolean quarantined = g_strcmp0(l->status, CANARY_STATUS_QUARANTINED) == 0;
+	/* A section no longer in the rules keeps the triage and custodian copies. */
+	struct canary_envelope_recipients to = meta_recipients(ingest, l->section, quarantined);
+	struct canary_case_meta meta = {
+		.received_at = l->received_at,
+		.ingested_at = l->ingested_at,
+		.size = (guint64)MAX(l->size, 0),
+		.pseudonym = l->pseudonym,
+	};
+	return canary_envelope_seal_meta(ingest->store, l->case_id, &to, &meta, error) &&
+	       canary_store_drop_legacy(ingest->store, l->case_id, error);
+}
+
+gboolean canary_ingest_seal_legacy(struct canary_ingest *ingest, guint *sealed_r, GError **error)
+{
+	*sealed_r = 0;
+	g_autoptr(GPtrArray) rows = canary_store_list_legacy(ingest->store, error);
+	if (rows == NULL)
+		return FALSE;
+	if (rows->len == 0)
+		return TRUE;
+	if (!canary_store_begin(ingest->store, error))
+		return FALSE;
+	for (guint i = 0; i < rows->len; i++) {
+		if (!seal_legacy_one(ingest, rows->pdata[i], error)) {
+			canary_store_rollback(ingest->store);
+			return FALSE;
+		}
+	}
+	// Order is important: commit, then vacuum the dropped values out of free pages and WAL.
+	if (!canary_store_commit(ingest->store, error)) {
+		canary_store_rollback(ingest->store);
+		return FALSE;
+	}
+	*sealed_r = rows->len;
+	return canary_store_vacuum(ingest->store, error);
 }

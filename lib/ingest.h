@@ -101,4 +101,13 @@ void canary_ingest_result_clear(struct canary_ingest_result *result);
 typedef struct canary_ingest_prepared canary_ingest_prepared;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_ingest_prepared, canary_ingest_prepared_free)
 
+/* Seals the exact times, size and pseudonym that cases from before
+ * schema 4 kept in clear to each case's keys (as ingestion would now: the
+ * section and triage keys, a quarantined case's to the custodian alone),
+ * deletes the clear values, then vacuums the database so that none of them
+ * stays in free pages or the write-ahead log. Sets *SEALED_R to the number
+ * of cases sealed (0: nothing was left to do, and nothing was vacuumed).
+ * Outside a transaction. */
+gboolean canary_ingest_seal_legacy(struct canary_ingest *ingest, guint *sealed_r, GError **error);
+
 #endif

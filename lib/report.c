@@ -16,7 +16,8 @@ G_DEFINE_QUARK(canary-report-error-quark, canary_report_error)
 // clang-format on
 
 /* ?1 and ?2 bound to [from, until) in every query. */
-#define IN_PERIOD "received_at >= ?1 AND received_at < ?2"
+/* Cases store the day received (00:00 UTC): periods are whole days. */
+#define IN_PERIOD "received_day >= ?1 AND received_day < ?2"
 
 /* The events an officer records when working a case (tools/cmd_assign.c,
  * cmd_status.c, cmd_move.c); reading a case is not acting on it. */
@@ -25,7 +26,7 @@ G_DEFINE_QUARK(canary-report-error-quark, canary_report_error)
 	"e.action GLOB 'moved to section *')"
 
 static const char *const sql_months =
-	"SELECT strftime('%Y-%m', received_at, 'unixepoch') AS month, count(*) FROM cases "
+	"SELECT strftime('%Y-%m', received_day, 'unixepoch') AS month, count(*) FROM cases "
 	"WHERE " IN_PERIOD " GROUP BY month";
 /* By name, never by count: the order of two masked counts would tell which
  * is larger. */
@@ -44,10 +45,11 @@ static const char *const sql_purged =
 	"SELECT count(DISTINCT e.ref) FROM events e "
 	"WHERE e.action IN ('filed', 'quarantined') AND e.at >= ?1 AND e.at < ?2 "
 	"AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.ref = e.ref)";
-/* Nearest rank: the P-th percentile of N sorted delays is the one at rank
+/* A delay counts from the start of the day received: the exact time of
+ * arrival is sealed. Nearest rank: the P-th percentile of N sorted delays is the one at rank
  * ceil(P * N / 100); (n + 1) / 2 and (9 * n + 9) / 10 are those ceilings. */
 static const char *const sql_delays =
-	"WITH firsts AS (SELECT c.received_at AS received, "
+	"WITH firsts AS (SELECT c.received_day AS received, "
 	"  (SELECT min(e.at) FROM events e WHERE e.ref = c.ref AND " OFFICER_ACTION ") AS first "
 	"  FROM cases c WHERE " IN_PERIOD " AND c.status != 'quarantined'), "
 	"delays AS (SELECT max(first - received, 0) AS delay FROM firsts WHERE first IS NOT NULL), "

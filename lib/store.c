@@ -84,6 +84,44 @@ static const char *const migrations[] = {
 	/* 3: the triage officers' filters and queue statistics. */
 	("CREATE INDEX cases_by_assignee ON cases (assignee, status);"
 	 "CREATE INDEX cases_by_status_received ON cases (status, received_at);"),
+	/* 4: nothing in clear that names the sender or can be joined with the
+	 * mail server's logs: the day received instead of the time, a size
+	 * class instead of the size, no pseudonym, a content hash that can be
+	 * forgotten, random references (no counters). The exact values of
+	 * older cases wait in legacy_meta until a process holding the public
+	 * keys seals them (canary_ingest_seal_legacy()) and deletes them. The
+	 * table is rebuilt with foreign keys off (see migrate()). */
+	("CREATE TABLE cases_v4 ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  ref TEXT NOT NULL UNIQUE,"
+	 "  received_day INTEGER NOT NULL CHECK (received_day % 86400 = 0),"
+	 "  section TEXT NOT NULL,"
+	 "  status TEXT NOT NULL"
+	 "    CHECK (status IN ('new', 'open', 'closed', 'quarantined')),"
+	 "  assignee TEXT,"
+	 "  rule TEXT NOT NULL,"
+	 "  quarantine_reason TEXT,"
+	 "  size_class INTEGER NOT NULL CHECK (size_class BETWEEN 0 AND 4),"
+	 "  attachments INTEGER NOT NULL,"
+	 "  content_hash BLOB UNIQUE);"
+	 "INSERT INTO cases_v4 SELECT id, ref, received_at / 86400 * 86400, section, status, "
+	 "  assignee, rule, quarantine_reason, CASE WHEN size < 10240 THEN 0 "
+	 "  WHEN size < 102400 THEN 1 WHEN size < 1048576 THEN 2 WHEN size < 10485760 THEN 3 "
+	 "  ELSE 4 END, attachments, content_hash FROM cases;"
+	 "CREATE TABLE legacy_meta ("
+	 "  case_id INTEGER PRIMARY KEY REFERENCES cases (id) ON DELETE CASCADE,"
+	 "  received_at INTEGER NOT NULL,"
+	 "  ingested_at INTEGER NOT NULL,"
+	 "  size INTEGER NOT NULL,"
+	 "  pseudonym TEXT);"
+	 "INSERT INTO legacy_meta SELECT id, received_at, ingested_at, size, pseudonym FROM cases;"
+	 "DROP TABLE cases;"
+	 "ALTER TABLE cases_v4 RENAME TO cases;"
+	 "CREATE INDEX cases_by_received ON cases (received_day, id);"
+	 "CREATE INDEX cases_by_section_status ON cases (section, status);"
+	 "CREATE INDEX cases_by_assignee ON cases (assignee, status);"
+	 "CREATE INDEX cases_by_status_received ON cases (status, received_day);"
+	 "DROP TABLE ref_counters;"),
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == CANARY_STORE_SCHEMA_VERSION);
 
@@ -96,6 +134,11 @@ enum stmt_id {
 	STMT_INSERT_SOURCE,
 	STMT_FIND_SOURCE,
 	STMT_FIND_HASH,
+	STMT_FORGET_SOURCE_HASH,
+	STMT_FORGET_HASHES_BEFORE,
+	STMT_LIST_LEGACY,
+	STMT_DROP_LEGACY,
+	STMT_COUNT_LEGACY,
 	STMT_CASE_ID,
 	STMT_PUT_BLOB,
 	STMT_GET_BLOB,
@@ -118,8 +161,8 @@ enum stmt_id {
 };
 
 #define CASE_COLUMNS                                                                   \
-	"id, ref, received_at, ingested_at, section, status, assignee, pseudonym, rule, " \
-	"quarantine_reason, size, attachments"
+	"id, ref, received_day, section, status, assignee, rule, quarantine_reason, " \
+	"size_class, attachments"
 
 static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -128,24 +171,37 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	/* A purged case's reference lives on in the history: never reuse it. */
 	[STMT_REF_TAKEN] = "SELECT EXISTS (SELECT 1 FROM cases WHERE ref = ?1) "
 			   "OR EXISTS (SELECT 1 FROM events WHERE ref = ?1)",
-	[STMT_INSERT_CASE] = "INSERT INTO cases (ref, received_at, ingested_at, section, status, "
-			     "rule, quarantine_reason, pseudonym, size, attachments, content_hash) "
-			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+	[STMT_INSERT_CASE] = "INSERT INTO cases (ref, received_day, section, status, rule, "
+			     "quarantine_reason, size_class, attachments, content_hash) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[STMT_INSERT_SOURCE] = "INSERT OR IGNORE INTO case_sources (mailbox, uidvalidity, uid, "
 			       "case_id) VALUES (?1, ?2, ?3, ?4)",
 	[STMT_FIND_SOURCE] = "SELECT c.ref FROM case_sources s JOIN cases c ON c.id = s.case_id "
 			     "WHERE s.mailbox = ?1 AND s.uidvalidity = ?2 AND s.uid = ?3",
+	/* A forgotten (NULL) hash never matches. */
 	[STMT_FIND_HASH] = "SELECT ref FROM cases WHERE content_hash = ?1",
+	[STMT_FORGET_SOURCE_HASH] = "UPDATE cases SET content_hash = NULL "
+				    "WHERE content_hash IS NOT NULL AND id IN (SELECT case_id "
+				    "FROM case_sources WHERE mailbox = ?1 AND uidvalidity = ?2 "
+				    "AND uid = ?3)",
+	/* Whole days only: a case of the day BEFORE falls in keeps its hash. */
+	[STMT_FORGET_HASHES_BEFORE] = "UPDATE cases SET content_hash = NULL WHERE content_hash IS "
+				      "NOT NULL AND received_day + 86400 <= ?1",
+	[STMT_LIST_LEGACY] = "SELECT c.id, c.ref, c.section, c.status, l.received_at, "
+			     "l.ingested_at, l.size, l.pseudonym FROM legacy_meta l "
+			     "JOIN cases c ON c.id = l.case_id ORDER BY c.id",
+	[STMT_DROP_LEGACY] = "DELETE FROM legacy_meta WHERE case_id = ?1",
+	[STMT_COUNT_LEGACY] = "SELECT count(*) FROM legacy_meta",
 	[STMT_CASE_ID] = "SELECT id FROM cases WHERE ref = ?1",
 	[STMT_PUT_BLOB] = "INSERT OR REPLACE INTO case_blobs (case_id, field, data) "
 			  "VALUES (?1, ?2, ?3)",
 	[STMT_GET_BLOB] = "SELECT data FROM case_blobs WHERE case_id = ?1 AND field = ?2",
 	[STMT_LIST] = "SELECT " CASE_COLUMNS " FROM cases "
 		      "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR section = ?2) "
-		      "AND received_at >= ?3 AND (?4 IS NULL OR assignee = ?4) "
-		      "AND (?5 = 0 OR received_at < ?5) ORDER BY received_at, id",
+		      "AND received_day >= ?3 / 86400 * 86400 AND (?4 IS NULL OR assignee = ?4) "
+		      "AND (?5 = 0 OR received_day < ?5) ORDER BY received_day, id",
 	[STMT_GET_CASE] = "SELECT " CASE_COLUMNS " FROM cases WHERE ref = ?1",
-	[STMT_LAST_EVENT_HASH] = "SELECT id, hash FROM events ORDER BY id DESC LIMIT 1",
+	[STMT_LAST_EVENT_HASH] = "SELECT id, hash, at FROM events ORDER BY id DESC LIMIT 1",
 	[STMT_INSERT_EVENT] = "INSERT INTO events (id, ref, at, actor, action, detail, prev_hash, "
 			      "hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 	[STMT_LIST_EVENTS] = "SELECT id, ref, at, actor, action, detail, prev_hash, hash "
@@ -159,14 +215,15 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_COUNT_OPEN] = "SELECT section, status, count(*) FROM cases "
 			    "WHERE status IN ('new', 'open') GROUP BY section, status "
 			    "ORDER BY section, status",
-	[STMT_OLDEST_OPEN] = "SELECT ref, received_at FROM cases WHERE status IN ('new', 'open') "
-			     "ORDER BY received_at, id LIMIT 1",
+	[STMT_OLDEST_OPEN] = "SELECT ref, received_day FROM cases WHERE status IN ('new', 'open') "
+			     "ORDER BY received_day, id LIMIT 1",
 	/* Day 0 (1970-01-01) was a Thursday: (day + 3) % 7 is days since Monday. */
-	[STMT_COUNT_WEEKS] = "SELECT (received_at / 86400 - (received_at / 86400 + 3) % 7) * 86400 "
-			     "AS week, count(*) FROM cases WHERE received_at >= ?1 "
-			     "GROUP BY week ORDER BY week",
-	[STMT_COUNT_STATUS] = "SELECT count(*), coalesce(min(received_at), 0) FROM cases "
-			      "WHERE status = ?1 AND received_at < ?2",
+	[STMT_COUNT_WEEKS] = "SELECT (received_day / 86400 - (received_day / 86400 + 3) % 7) "
+			     "* 86400 AS week, count(*) FROM cases "
+			     "WHERE received_day >= ?1 / 86400 * 86400 GROUP BY week ORDER BY week",
+	/* Counted once its whole day lies before ?2: never too early. */
+	[STMT_COUNT_STATUS] = "SELECT count(*), coalesce(min(received_day), 0) FROM cases "
+			      "WHERE status = ?1 AND received_day + 86400 <= ?2",
 };
 
 struct canary_store {
@@ -381,8 +438,30 @@ static gboolean check_ours(struct canary_store *store, gint64 *version_r, GError
 	return TRUE;
 }
 
-/* Applies the migrations the file lacks, in one transaction. */
-static gboolean migrate(struct canary_store *store, GError **error)
+/* Fails when a foreign key points nowhere. */
+static gboolean check_foreign_keys(struct canary_store *store, GError **error)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(store->db, "PRAGMA foreign_key_check", -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_ROW) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_CORRUPT,
+			    "%s: migrating the schema: a row refers to a case that does not "
+			    "exist; the database was left as it was",
+			    store->path);
+		return FALSE;
+	}
+	if (rc != SQLITE_DONE) {
+		set_db_error(store, rc, "checking the migrated schema", error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* The body of migrate(), with foreign keys off. */
+static gboolean migrate_locked(struct canary_store *store, GError **error)
 {
 	if (!canary_store_begin(store, error))
 		return FALSE;
@@ -399,13 +478,27 @@ static gboolean migrate(struct canary_store *store, GError **error)
 						       "PRAGMA application_id = %d",
 						       CANARY_STORE_SCHEMA_VERSION,
 						       CANARY_APPLICATION_ID);
-		if (!exec(store, set, "recording the schema version", error))
+		if (!exec(store, set, "recording the schema version", error) ||
+		    !check_foreign_keys(store, error))
 			goto fail;
 	}
 	return canary_store_commit(store, error);
 fail:
 	canary_store_rollback(store);
 	return FALSE;
+}
+
+/* Applies the migrations the file lacks, in one transaction. Foreign keys
+ * are off meanwhile (they cannot change inside a transaction): migration 4
+ * drops and rebuilds the cases table, which would otherwise cascade to
+ * every source and sealed field. foreign_key_check proves nothing broke. */
+static gboolean migrate(struct canary_store *store, GError **error)
+{
+	if (!exec(store, "PRAGMA foreign_keys = OFF", "migrating the schema", error))
+		return FALSE;
+	gboolean ok = migrate_locked(store, error);
+	return exec(store, "PRAGMA foreign_keys = ON", "migrating the schema", ok ? error : NULL) &&
+	       ok;
 }
 
 struct canary_store *canary_store_open(const char *path, const char *group, GError **error)
@@ -642,6 +735,32 @@ static gboolean insert_source(struct canary_store *store, gint64 case_id, const 
 	return step_done(store, s, "recording the message source", error);
 }
 
+gint64 canary_store_day(gint64 t)
+{
+	/* Floor, not truncation, should a date before 1970 ever come in. */
+	return (t >= 0 ? t / 86400 : (t - 86399) / 86400) * 86400;
+}
+
+/* Upper bounds of the size classes 0..3; class 4 is anything larger. */
+static const gint64 size_class_limits[] = {10 * 1024, 100 * 1024, 1024 * 1024,
+					   10 * 1024 * 1024};
+G_STATIC_ASSERT(G_N_ELEMENTS(size_class_limits) == CANARY_SIZE_CLASSES - 1);
+
+guint canary_store_size_class(gint64 size)
+{
+	guint cls = 0;
+	while (cls < G_N_ELEMENTS(size_class_limits) && size >= size_class_limits[cls])
+		cls++;
+	return cls;
+}
+
+const char *canary_store_size_class_name(guint size_class)
+{
+	static const char *const names[CANARY_SIZE_CLASSES] = {"<10K", "<100K", "<1M", "<10M",
+							       ">=10M"};
+	return size_class < CANARY_SIZE_CLASSES ? names[size_class] : "?";
+}
+
 gboolean canary_store_insert_case(struct canary_store *store, const struct canary_case_new *c,
 				  gint64 *id_r, char **ref_r, GError **error)
 {
@@ -652,16 +771,17 @@ gboolean canary_store_insert_case(struct canary_store *store, const struct canar
 	if (s == NULL)
 		return FALSE;
 	bind_text(s, 1, ref);
-	sqlite3_bind_int64(s, 2, c->received_at);
-	sqlite3_bind_int64(s, 3, c->ingested_at);
-	bind_text(s, 4, c->section);
-	bind_text(s, 5, c->status);
-	bind_text(s, 6, c->rule);
-	bind_text(s, 7, c->quarantine_reason);
-	bind_text(s, 8, c->pseudonym);
-	sqlite3_bind_int64(s, 9, c->size);
-	sqlite3_bind_int64(s, 10, c->attachments);
-	sqlite3_bind_blob(s, 11, c->content_hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, canary_store_day(c->received_at));
+	bind_text(s, 3, c->section);
+	bind_text(s, 4, c->status);
+	bind_text(s, 5, c->rule);
+	bind_text(s, 6, c->quarantine_reason);
+	sqlite3_bind_int(s, 7, (int)canary_store_size_class(c->size));
+	sqlite3_bind_int64(s, 8, c->attachments);
+	if (c->content_hash != NULL)
+		sqlite3_bind_blob(s, 9, c->content_hash, 32, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 9);
 	if (!step_done(store, s, "storing the case", error))
 		return FALSE;
 	gint64 id = sqlite3_last_insert_rowid(store->db);
@@ -710,6 +830,161 @@ gboolean canary_store_find_hash(struct canary_store *store, const guint8 hash[32
 		return FALSE;
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
 	return query_text(store, s, ref_r, error);
+}
+
+/* Returns column I as a new string, NULL for SQL NULL. */
+static char *column_strdup(sqlite3_stmt *s, int i)
+{
+	return g_strdup((const char *)sqlite3_column_text(s, i));
+}
+
+/* Runs FN inside a transaction of its own unless the caller holds one. */
+static gboolean in_transaction(struct canary_store *store,
+			       gboolean (*fn)(struct canary_store *, gconstpointer, GError **),
+			       gconstpointer data, GError **error)
+{
+	gboolean own = sqlite3_get_autocommit(store->db) != 0;
+	if (own && !canary_store_begin(store, error))
+		return FALSE;
+	if (!fn(store, data, error)) {
+		if (own)
+			canary_store_rollback(store);
+		return FALSE;
+	}
+	return !own || canary_store_commit(store, error);
+}
+
+struct forget_sources {
+	const char *mailbox;
+	guint32 uidvalidity;
+	const guint32 *uids;
+	guint n;
+};
+
+static gboolean forget_sources(struct canary_store *store, gconstpointer data, GError **error)
+{
+	const struct forget_sources *f = data;
+	for (guint i = 0; i < f->n; i++) {
+		sqlite3_stmt *s = stmt(store, STMT_FORGET_SOURCE_HASH, error);
+		if (s == NULL)
+			return FALSE;
+		bind_text(s, 1, f->mailbox);
+		sqlite3_bind_int64(s, 2, f->uidvalidity);
+		sqlite3_bind_int64(s, 3, f->uids[i]);
+		if (!step_done(store, s, "forgetting content hashes", error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean canary_store_forget_hashes_of_sources(struct canary_store *store, const char *mailbox,
+					       guint32 uidvalidity, const guint32 *uids, guint n,
+					       GError **error)
+{
+	struct forget_sources f = {mailbox, uidvalidity, uids, n};
+	return in_transaction(store, forget_sources, &f, error);
+}
+
+static gboolean forget_before(struct canary_store *store, gconstpointer data, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_FORGET_HASHES_BEFORE, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int64(s, 1, *(const gint64 *)data);
+	return step_done(store, s, "forgetting content hashes", error);
+}
+
+gboolean canary_store_forget_hashes_before(struct canary_store *store, gint64 received_before,
+					   GError **error)
+{
+	return in_transaction(store, forget_before, &received_before, error);
+}
+
+gboolean canary_store_checkpoint(struct canary_store *store, GError **error)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(store->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	gboolean busy = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW) {
+		set_db_error(store, rc, "truncating the write-ahead log", error);
+		return FALSE;
+	}
+	if (busy) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_BUSY,
+			    "%s: truncating the write-ahead log: another process is reading; "
+			    "run the command again when it is idle",
+			    store->path);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+void canary_store_legacy_free(struct canary_store_legacy *legacy)
+{
+	if (legacy == NULL)
+		return;
+	g_free(legacy->ref);
+	g_free(legacy->section);
+	g_free(legacy->status);
+	canary_wipe_free(legacy->pseudonym);
+	g_free(legacy);
+}
+
+GPtrArray *canary_store_list_legacy(struct canary_store *store, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_LIST_LEGACY, error);
+	if (s == NULL)
+		return NULL;
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)canary_store_legacy_free);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct canary_store_legacy *l = g_new0(struct canary_store_legacy, 1);
+		l->case_id = sqlite3_column_int64(s, 0);
+		l->ref = column_strdup(s, 1);
+		l->section = column_strdup(s, 2);
+		l->status = column_strdup(s, 3);
+		l->received_at = sqlite3_column_int64(s, 4);
+		l->ingested_at = sqlite3_column_int64(s, 5);
+		l->size = sqlite3_column_int64(s, 6);
+		l->pseudonym = column_strdup(s, 7);
+		g_ptr_array_add(rows, l);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		set_db_error(store, rc, "reading the clear values of older cases", error);
+		g_ptr_array_unref(rows);
+		return NULL;
+	}
+	return rows;
+}
+
+gboolean canary_store_drop_legacy(struct canary_store *store, gint64 case_id, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_DROP_LEGACY, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int64(s, 1, case_id);
+	return step_done(store, s, "deleting the clear values of an older case", error);
+}
+
+gboolean canary_store_count_legacy(struct canary_store *store, gint64 *count_r, GError **error)
+{
+	*count_r = 0;
+	sqlite3_stmt *s = stmt(store, STMT_COUNT_LEGACY, error);
+	if (s == NULL)
+		return FALSE;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*count_r = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		set_db_error(store, rc, "counting the clear values of older cases", error);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 /* Returns the id of case REF in *ID_R, or FALSE with NOT_FOUND. */
@@ -820,16 +1095,9 @@ void canary_case_free(struct canary_case *c)
 	g_free(c->section);
 	g_free(c->status);
 	g_free(c->assignee);
-	g_free(c->pseudonym);
 	g_free(c->rule);
 	g_free(c->quarantine_reason);
 	g_free(c);
-}
-
-/* Returns column I as a new string, NULL for SQL NULL. */
-static char *column_strdup(sqlite3_stmt *s, int i)
-{
-	return g_strdup((const char *)sqlite3_column_text(s, i));
 }
 
 /* Builds a case from the current row of a CASE_COLUMNS query. */
@@ -838,16 +1106,14 @@ static struct canary_case *case_from_row(sqlite3_stmt *s)
 	struct canary_case *c = g_new0(struct canary_case, 1);
 	c->id = sqlite3_column_int64(s, 0);
 	c->ref = column_strdup(s, 1);
-	c->received_at = sqlite3_column_int64(s, 2);
-	c->ingested_at = sqlite3_column_int64(s, 3);
-	c->section = column_strdup(s, 4);
-	c->status = column_strdup(s, 5);
-	c->assignee = column_strdup(s, 6);
-	c->pseudonym = column_strdup(s, 7);
-	c->rule = column_strdup(s, 8);
-	c->quarantine_reason = column_strdup(s, 9);
-	c->size = sqlite3_column_int64(s, 10);
-	c->attachments = (guint)sqlite3_column_int64(s, 11);
+	c->received_day = sqlite3_column_int64(s, 2);
+	c->section = column_strdup(s, 3);
+	c->status = column_strdup(s, 4);
+	c->assignee = column_strdup(s, 5);
+	c->rule = column_strdup(s, 6);
+	c->quarantine_reason = column_strdup(s, 7);
+	c->size_class = (guint)sqlite3_column_int(s, 8);
+	c->attachments = (guint)sqlite3_column_int64(s, 9);
 	return c;
 }
 
@@ -951,8 +1217,11 @@ static void column_hash(sqlite3_stmt *s, int i, guint8 out[32])
 		memcpy(out, sqlite3_column_blob(s, i), 32);
 }
 
-/* Inserts E (its id and prev_hash set from the last event). */
-static gboolean insert_event(struct canary_store *store, struct canary_event *e, GError **error)
+/* Inserts E (its id and prev_hash set from the last event). With
+ * NOT_BEFORE_LAST, E->at is moved up to the last event's time if that is
+ * later, so that the history stays in order (canary audit checks it). */
+static gboolean insert_event(struct canary_store *store, struct canary_event *e,
+			     gboolean not_before_last, GError **error)
 {
 	sqlite3_stmt *s = stmt(store, STMT_LAST_EVENT_HASH, error);
 	if (s == NULL)
@@ -963,6 +1232,8 @@ static gboolean insert_event(struct canary_store *store, struct canary_event *e,
 	if (rc == SQLITE_ROW) {
 		e->id = sqlite3_column_int64(s, 0) + 1;
 		column_hash(s, 1, e->prev_hash);
+		if (not_before_last)
+			e->at = MAX(e->at, sqlite3_column_int64(s, 2));
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -985,12 +1256,15 @@ static gboolean insert_event(struct canary_store *store, struct canary_event *e,
 	return step_done(store, s, "recording in the case history", error);
 }
 
-gboolean canary_store_add_event(struct canary_store *store, const char *ref, const char *actor,
-				const char *action, const char *detail, GError **error)
+/* Appends an event at AT, or, when DAY_ONLY, at the start of AT's day
+ * (UTC) or the time of the event before it if that is later. */
+static gboolean add_event(struct canary_store *store, const char *ref, const char *actor,
+			  const char *action, const char *detail, gint64 at, gboolean day_only,
+			  GError **error)
 {
 	struct canary_event e = {
 		.ref = (char *)ref,
-		.at = g_get_real_time() / G_USEC_PER_SEC,
+		.at = day_only ? canary_store_day(at) : at,
 		.actor = (char *)actor,
 		.action = (char *)action,
 		.detail = (char *)detail,
@@ -998,12 +1272,26 @@ gboolean canary_store_add_event(struct canary_store *store, const char *ref, con
 	gboolean own = sqlite3_get_autocommit(store->db) != 0;
 	if (own && !canary_store_begin(store, error))
 		return FALSE;
-	if (!insert_event(store, &e, error)) {
+	if (!insert_event(store, &e, day_only, error)) {
 		if (own)
 			canary_store_rollback(store);
 		return FALSE;
 	}
 	return !own || canary_store_commit(store, error);
+}
+
+gboolean canary_store_add_event(struct canary_store *store, const char *ref, const char *actor,
+				const char *action, const char *detail, GError **error)
+{
+	return add_event(store, ref, actor, action, detail, g_get_real_time() / G_USEC_PER_SEC,
+			 FALSE, error);
+}
+
+gboolean canary_store_add_event_day(struct canary_store *store, const char *ref, const char *actor,
+				    const char *action, const char *detail, GError **error)
+{
+	return add_event(store, ref, actor, action, detail, g_get_real_time() / G_USEC_PER_SEC,
+			 TRUE, error);
 }
 
 GPtrArray *canary_store_list_events(struct canary_store *store, const char *ref,
@@ -1123,24 +1411,7 @@ gboolean canary_store_vacuum(struct canary_store *store, GError **error)
 	    !vacuumed)
 		return FALSE;
 	/* The WAL still holds the old pages until it is checkpointed and cut. */
-	sqlite3_stmt *s = NULL;
-	int rc = sqlite3_prepare_v2(store->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &s, NULL);
-	if (rc == SQLITE_OK)
-		rc = sqlite3_step(s);
-	gboolean busy = rc == SQLITE_ROW && sqlite3_column_int(s, 0) != 0;
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW) {
-		set_db_error(store, rc, "truncating the write-ahead log", error);
-		return FALSE;
-	}
-	if (busy) {
-		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_BUSY,
-			    "%s: truncating the write-ahead log: another process is reading; "
-			    "run the command again when it is idle",
-			    store->path);
-		return FALSE;
-	}
-	return TRUE;
+	return canary_store_checkpoint(store, error);
 }
 
 void canary_store_count_free(struct canary_store_count *count)
@@ -1250,20 +1521,24 @@ static char *expired_sql(guint n_sections)
 		g_string_append_printf(sql, ", (?%u, ?%u)", 5 + 2 * i, 6 + 2 * i);
 	g_string_append(
 		sql,
-		"), due AS (SELECT c.ref, c.section, c.status, c.received_at, "
-		"CASE c.status WHEN 'quarantined' THEN c.received_at ELSE coalesce("
+		/* Only the day of receipt is known: a period counted from
+		 * receipt ends a day later (never too early); SINCE shows
+		 * the day. */
+		"), due AS (SELECT c.ref, c.section, c.status, c.received_day, "
+		"CASE c.status WHEN 'quarantined' THEN NULL ELSE "
 		"(SELECT max(e.at) FROM events e WHERE e.ref = c.ref AND e.action = "
-		"'" CANARY_ACTION_CLOSED "'), c.received_at) END AS since, "
+		"'" CANARY_ACTION_CLOSED "') END AS closed_at, "
 		"CASE c.status WHEN 'quarantined' THEN ?2 ELSE coalesce("
 		"(SELECT r.keep FROM rules r WHERE r.section = c.section), ?1) END AS keep, "
 		"c.status = 'closed' AND EXISTS (SELECT 1 FROM rules r WHERE r.section = c.section) "
 		"AS own FROM cases c "
 		/* A period starts at receipt or later: only cases received before
 		 * now minus the shortest period can be due (the status index). */
-		"WHERE (?4 > 0 AND c.status = 'closed' AND c.received_at < ?3 - ?4) "
-		"OR (?2 > 0 AND c.status = 'quarantined' AND c.received_at < ?3 - ?2)) "
-		"SELECT ref, section, status, received_at, since, keep, own FROM due "
-		"WHERE keep > 0 AND since < ?3 - keep ORDER BY since, ref");
+		"WHERE (?4 > 0 AND c.status = 'closed' AND c.received_day < ?3 - ?4) "
+		"OR (?2 > 0 AND c.status = 'quarantined' AND c.received_day < ?3 - ?2)) "
+		"SELECT ref, section, status, received_day, coalesce(closed_at, received_day) "
+		"AS since, keep, own FROM due WHERE keep > 0 AND "
+		"coalesce(closed_at, received_day + 86400) < ?3 - keep ORDER BY since, ref");
 	return g_string_free(sql, FALSE);
 }
 
@@ -1292,7 +1567,7 @@ GPtrArray *canary_store_list_expired(struct canary_store *store,
 		e->ref = column_strdup(s, 0);
 		e->section = column_strdup(s, 1);
 		e->status = column_strdup(s, 2);
-		e->received_at = sqlite3_column_int64(s, 3);
+		e->received_day = sqlite3_column_int64(s, 3);
 		e->since = sqlite3_column_int64(s, 4);
 		e->keep = (guint64)sqlite3_column_int64(s, 5);
 		e->section_rule = sqlite3_column_int(s, 6) != 0;

@@ -19,7 +19,7 @@ enum canary_store_error {
 };
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define CANARY_STORE_SCHEMA_VERSION 3
+#define CANARY_STORE_SCHEMA_VERSION 4
 
 /* Case statuses, as stored. */
 #define CANARY_STATUS_NEW "new"
@@ -64,18 +64,29 @@ gboolean canary_store_begin(struct canary_store *store, GError **error);
 gboolean canary_store_commit(struct canary_store *store, GError **error);
 void canary_store_rollback(struct canary_store *store);
 
-/* A new case, as the ingest pipeline hands it over. Strings are borrowed. */
+/* The start (00:00 UTC) of the day of T, as cases store their receipt. */
+gint64 canary_store_day(gint64 t);
+
+/* Size classes, as cases store their size: 0 under 10 KiB, 1 under 100 KiB,
+ * 2 under 1 MiB, 3 under 10 MiB, 4 anything larger. */
+#define CANARY_SIZE_CLASSES 5
+guint canary_store_size_class(gint64 size);
+/* "<10K", "<100K", "<1M", "<10M", ">=10M" (static). */
+const char *canary_store_size_class_name(guint size_class);
+
+/* A new case, as the ingest pipeline hands it over. Strings are borrowed.
+ * Only the day of RECEIVED_AT and the class of SIZE are stored: the exact
+ * values are the caller's to seal (canary_envelope_seal_meta()). Nothing
+ * derived from the sender is stored in clear. */
 struct canary_case_new {
-	gint64 received_at;        /* Unix UTC; also picks the reference's year */
-	gint64 ingested_at;        /* Unix UTC */
+	gint64 received_at;        /* Unix UTC; its day and year are stored */
 	const char *section;
 	const char *status;        /* CANARY_STATUS_NEW or _QUARANTINED */
 	const char *rule;          /* routing rule name, e.g. "default" */
 	const char *quarantine_reason; /* NULL unless quarantined */
-	const char *pseudonym;     /* NULL if none */
-	gint64 size;               /* raw message bytes */
+	gint64 size;               /* raw message bytes; its class is stored */
 	guint attachments;
-	const guint8 *content_hash; /* 32 bytes */
+	const guint8 *content_hash; /* 32 bytes, or NULL */
 	const char *mailbox;       /* IMAP source, or NULL for imported files */
 	guint32 uidvalidity, uid;
 };
@@ -94,6 +105,51 @@ gboolean canary_store_find_source(struct canary_store *store, const char *mailbo
 gboolean canary_store_find_hash(struct canary_store *store, const guint8 hash[32], char **ref_r,
 				GError **error);
 
+/* The content hash recognises a message that comes back from the server
+ * (a recreated mailbox). Once the server copy is gone it only helps someone
+ * who guesses a message to confirm it was filed, so it is forgotten (set
+ * NULL; lookups never match it):
+ * - of the cases with the source (MAILBOX, UIDVALIDITY, UIDS[i]) for each
+ *   of N UIDs, once those server copies are expunged;
+ * - of the cases received on a day that ended at or before
+ *   RECEIVED_BEFORE, for a server retention period.
+ * Each opens its own transaction unless the caller holds one. The old
+ * values stay in the write-ahead log until canary_store_checkpoint(). */
+gboolean canary_store_forget_hashes_of_sources(struct canary_store *store, const char *mailbox,
+					       guint32 uidvalidity, const guint32 *uids, guint n,
+					       GError **error);
+gboolean canary_store_forget_hashes_before(struct canary_store *store, gint64 received_before,
+					   GError **error);
+
+/* Checkpoints the write-ahead log into the database and truncates it, so
+ * that pages overwritten since (forgotten hashes, deleted cases) leave no
+ * copy in it. Outside a transaction. BUSY while another process reads. */
+gboolean canary_store_checkpoint(struct canary_store *store, GError **error);
+
+/* --- Clear values of cases from before schema 4 ------------------------- */
+
+/* The exact times, size and pseudonym that schema 3 and older kept in
+ * clear, kept by migration 4 in a table of their own until a process with
+ * the public keys seals them to the case and drops them. */
+struct canary_store_legacy {
+	gint64 case_id;
+	char *ref, *section, *status;
+	gint64 received_at, ingested_at, size;
+	char *pseudonym; /* NULL if none; wiped when freed */
+};
+void canary_store_legacy_free(struct canary_store_legacy *legacy);
+
+/* Returns the cases that still have clear values, as a new array of
+ * struct canary_store_legacy *. */
+GPtrArray *canary_store_list_legacy(struct canary_store *store, GError **error);
+
+/* Deletes the clear values of CASE_ID (once sealed). In a transaction;
+ * vacuum afterwards so that nothing of them stays in free pages or WAL. */
+gboolean canary_store_drop_legacy(struct canary_store *store, gint64 case_id, GError **error);
+
+/* How many cases still have clear values (health warns while any do). */
+gboolean canary_store_count_legacy(struct canary_store *store, gint64 *count_r, GError **error);
+
 /* Records another IMAP source for the case REF (same message seen under a new
  * UIDVALIDITY). Nothing happens if the source is already recorded. */
 gboolean canary_store_add_source(struct canary_store *store, const char *ref, const char *mailbox,
@@ -108,13 +164,14 @@ gboolean canary_store_put_blob(struct canary_store *store, gint64 case_id, const
 GBytes *canary_store_get_blob(struct canary_store *store, gint64 case_id, const char *field,
 			      GError **error);
 
-/* A case as listed: metadata only, all of it stored in clear. */
+/* A case as listed: metadata only, all of it stored in clear, none of it
+ * exact enough to be matched with the mail server's logs. */
 struct canary_case {
 	gint64 id;
 	char *ref;
-	gint64 received_at, ingested_at;
-	char *section, *status, *assignee, *pseudonym, *rule, *quarantine_reason;
-	gint64 size;
+	gint64 received_day; /* 00:00 UTC of the day received */
+	char *section, *status, *assignee, *rule, *quarantine_reason;
+	guint size_class;    /* canary_store_size_class() */
 	guint attachments;
 };
 void canary_case_free(struct canary_case *c);
@@ -122,12 +179,13 @@ void canary_case_free(struct canary_case *c);
 struct canary_case_filter {
 	const char *status;   /* NULL: any */
 	const char *section;  /* NULL: any */
-	gint64 since;         /* received at or after; 0: any */
+	gint64 since;         /* received on the day of SINCE or later; 0: any */
 	const char *assignee; /* NULL: any */
-	gint64 before;        /* received before; 0: any */
+	gint64 before;        /* received on a day that starts before; 0: any */
 };
 
-/* Returns the cases matching FILTER (NULL: all), oldest first, as a new array
+/* Returns the cases matching FILTER (NULL: all), by day received then row
+ * (the order of the file, not of arrival within a day), as a new array
  * of struct canary_case * that frees its elements. */
 GPtrArray *canary_store_list_cases(struct canary_store *store,
 				   const struct canary_case_filter *filter, GError **error);
@@ -173,8 +231,9 @@ struct canary_store_retention {
 /* A case the policy no longer keeps. */
 struct canary_store_expired {
 	char *ref, *section, *status;
-	gint64 received_at;
-	gint64 since;          /* when its period began: closed at, or received at */
+	gint64 received_day;
+	gint64 since;          /* when its period began: closed at, or the day
+				* received (the period then ends a day later) */
 	guint64 keep;          /* the period that applied, seconds */
 	gboolean section_rule; /* its section's own period applied */
 };
@@ -183,7 +242,8 @@ void canary_store_expired_free(struct canary_store_expired *expired);
 /* Returns the cases POLICY no longer keeps at NOW (their period ended
  * before NOW), oldest first, as a new array of struct canary_store_expired *.
  * A closed case's period starts at its last CANARY_ACTION_CLOSED event (its
- * receipt if it has none), a quarantined case's at its receipt. Only cases
+ * receipt if it has none), a quarantined case's at its receipt; a receipt
+ * counts from the end of its day (only the day is stored). Only cases
  * received before NOW minus the shortest period are looked at (an index
  * range), each with one indexed lookup in the history. */
 GPtrArray *canary_store_list_expired(struct canary_store *store,
@@ -192,9 +252,9 @@ GPtrArray *canary_store_list_expired(struct canary_store *store,
 
 /* --- Health: counts and sizes for monitoring ---------------------------- */
 
-/* Counts the cases of STATUS received before BEFORE (G_MAXINT64: all):
- * their number in *COUNT_R and the oldest receipt time in *OLDEST_R (0 when
- * there are none). */
+/* Counts the cases of STATUS received on a day that ended at or before
+ * BEFORE (G_MAXINT64: all): their number in *COUNT_R and the oldest day
+ * received in *OLDEST_R (0 when there are none). */
 gboolean canary_store_count_status(struct canary_store *store, const char *status, gint64 before,
 				   gint64 *count_r, gint64 *oldest_r, GError **error);
 
@@ -217,11 +277,11 @@ void canary_store_count_free(struct canary_store_count *count);
 GPtrArray *canary_store_count_open(struct canary_store *store, GError **error);
 
 /* The oldest open (new or open) case: TRUE with its new reference in
- * *REF_R (NULL when there is none) and its receipt time in *RECEIVED_R. */
+ * *REF_R (NULL when there is none) and its day received in *RECEIVED_R. */
 gboolean canary_store_oldest_open(struct canary_store *store, char **ref_r, gint64 *received_r,
 				  GError **error);
 
-/* Cases received at or after SINCE, counted per ISO week (weeks start on
+/* Cases received on the day of SINCE or later, counted per ISO week (weeks start on
  * Monday 00:00 UTC). Returns a new array of gint64 pairs {week start, count},
  * oldest first; weeks without cases are absent. */
 GArray *canary_store_count_weeks(struct canary_store *store, gint64 since, GError **error);
@@ -244,6 +304,12 @@ void canary_event_free(struct canary_event *event);
  * Opens its own transaction unless the caller holds one. */
 gboolean canary_store_add_event(struct canary_store *store, const char *ref, const char *actor,
 				const char *action, const char *detail, GError **error);
+
+/* The same, for the arrival of a message ("filed", "quarantined"): dated at
+ * the start of today (UTC), or at the event before it if that is later (the
+ * history stays in order), so that it does not tell the time of arrival. */
+gboolean canary_store_add_event_day(struct canary_store *store, const char *ref, const char *actor,
+				    const char *action, const char *detail, GError **error);
 
 /* Computes the chain hash of E from its fields and prev_hash, as stored. */
 void canary_store_event_hash(const struct canary_event *e, guint8 out[32]);

@@ -153,16 +153,35 @@ START_TEST(test_round_trip_every_message)
 		ck_assert_ptr_null(canary_envelope_open_identity(store, c->id, section, NULL, NULL));
 		ck_assert_ptr_null(canary_envelope_open_identity(store, c->id, other, NULL, NULL));
 
+		/* The exact values and the pseudonym: the custodian always. */
+		g_autoptr(canary_case_meta) meta =
+			canary_envelope_open_meta(store, c->id, custodian, &error);
+		ck_assert_msg(meta != NULL, "%s: %s", file, error ? error->message : "?");
+		ck_assert_uint_eq(meta->size, g_bytes_get_size(raw));
+		ck_assert_uint_eq(c->size_class, canary_store_size_class((gint64)meta->size));
+		ck_assert_int_eq(c->received_day, canary_store_day(meta->received_at));
+		ck_assert_ptr_null(canary_envelope_open_meta(store, c->id, other, NULL));
+
 		if (result.outcome == CANARY_INGEST_QUARANTINED) {
 			/* Quarantined: nobody but the custodian opens anything. */
 			ck_assert_ptr_null(canary_envelope_open_content(store, c->id, section, NULL));
+			ck_assert_ptr_null(canary_envelope_open_meta(store, c->id, section, NULL));
+			ck_assert_ptr_null(canary_envelope_open_meta(store, c->id, triage, NULL));
 			canary_ingest_result_clear(&result);
 			continue;
 		}
+		g_autoptr(canary_case_meta) section_meta =
+			canary_envelope_open_meta(store, c->id, section, &error);
+		ck_assert_msg(section_meta != NULL, "%s: %s", file, error ? error->message : "?");
+		ck_assert_str_eq(section_meta->pseudonym != NULL ? section_meta->pseudonym : "-",
+				 meta->pseudonym != NULL ? meta->pseudonym : "-");
+		g_autoptr(canary_case_meta) triage_meta =
+			canary_envelope_open_meta(store, c->id, triage, NULL);
+		ck_assert_ptr_nonnull(triage_meta);
 		g_autoptr(canary_case_content) content =
 			canary_envelope_open_content(store, c->id, section, &error);
 		ck_assert_msg(content != NULL, "%s: %s", file, error ? error->message : "?");
-		const char *shown = c->pseudonym != NULL ? c->pseudonym : "[sender]";
+		const char *shown = meta->pseudonym != NULL ? meta->pseudonym : "[sender]";
 		g_autofree char *scrubbed = canary_identity_scrub(expected, mail->text, shown);
 		ck_assert_str_eq(content->text, scrubbed);
 		ck_assert_uint_eq(content->attachments->len, mail->attachments->len);
@@ -280,7 +299,11 @@ START_TEST(test_commands_open_only_with_the_right_key)
 	const char *import[] = { "import", msg, NULL };
 	g_autofree char *out = NULL;
 	ck_assert_int_eq(canary_v(&out, import), 0);
-	const char *list[] = { "list", "--json", NULL };
+	/* The pseudonym is sealed: listed only with a key. */
+	g_autofree char *section_key = key_path("section");
+	g_autofree char *passphrase = pass_path();
+	const char *list[] = { "list", "--json", "--key", section_key, "--passphrase-file",
+			       passphrase, NULL };
 	g_autofree char *json = NULL;
 	ck_assert_int_eq(canary_v(&json, list), 0);
 	g_autoptr(JsonParser) parser = json_parser_new();
@@ -290,6 +313,7 @@ START_TEST(test_commands_open_only_with_the_right_key)
 	JsonObject *o = json_array_get_object_element(cases, 0);
 	const char *the_ref = json_object_get_string_member(o, "ref");
 	const char *pseudonym = json_object_get_string_member(o, "pseudonym");
+	ck_assert_ptr_nonnull(pseudonym);
 	ck_assert(g_regex_match_simple("^P-[0-9A-Z]{4}-[0-9A-Z]{4}$", pseudonym, 0, 0));
 
 	g_autofree char *shown = NULL;

@@ -11,6 +11,8 @@
 
 #include "dovecot.h"
 #include "health.h"
+#include <sqlite3.h>
+
 #include "store.h"
 #include "testutil.h"
 
@@ -185,8 +187,8 @@ START_TEST(test_no_database_and_no_daemon)
 	JsonObject *root = json_node_get_object(json_parser_get_root(parser));
 	ck_assert_str_eq(json_object_get_string_member(root, "status"), "critical");
 	JsonArray *checks = json_object_get_array_member(root, "checks");
-	static const char *const names[] = {"pass",       "imap", "quarantine",
-					    "open_cases", "disk", "keys"};
+	static const char *const names[] = {"pass", "imap", "quarantine",  "open_cases",
+					    "disk", "keys", "clear_values"};
 	ck_assert_uint_eq(json_array_get_length(checks), G_N_ELEMENTS(names));
 	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
 		JsonObject *c = json_array_get_object_element(checks, i);
@@ -256,7 +258,6 @@ static void add_case(guint n, const char *status, gint64 days)
 	memcpy(hash, &n, sizeof(n));
 	struct canary_case_new c = {
 		.received_at = now_s() - days * DAY,
-		.ingested_at = now_s() - days * DAY,
 		.section = "triage",
 		.status = status,
 		.rule = "default",
@@ -272,6 +273,37 @@ static void add_case(guint n, const char *status, gint64 days)
 		      error ? error->message : "");
 	canary_store_close(&store);
 }
+
+/* A case migrated from schema 3 whose exact values canaryd has not sealed
+ * yet: a warning that says what to do, until they are gone. */
+START_TEST(test_clear_values_warn)
+{
+	record(3600, 10);
+	add_case(1, CANARY_STATUS_NEW, 3);
+	g_autofree char *out = NULL;
+	ck_assert_int_eq(health(FALSE, &out), expect(CANARY_HEALTH_OK));
+	assert_level(out, "clear_values", "ok");
+
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open(database, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+				      "INSERT INTO legacy_meta (case_id, received_at, "
+				      "ingested_at, size, pseudonym) "
+				      "SELECT id, 1, 2, 3, 'P-AAAA-BBBB' FROM cases",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	g_autofree char *out2 = NULL;
+	ck_assert_int_eq(health(FALSE, &out2), expect(CANARY_HEALTH_WARNING));
+	assert_level(out2, "clear_values", "warning");
+	ck_assert_ptr_nonnull(strstr(out2, "1 case from before version 4"));
+	ck_assert_ptr_nonnull(strstr(out2, "start canaryd"));
+
+	ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM legacy_meta", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	g_autofree char *out3 = NULL;
+	ck_assert_int_eq(health(FALSE, &out3), expect(CANARY_HEALTH_OK));
+}
+END_TEST
 
 START_TEST(test_queue_and_keys)
 {
@@ -402,6 +434,7 @@ static Suite *health_suite(void)
 	tcase_add_test(tc, test_no_database_and_no_daemon);
 	tcase_add_test(tc, test_pass_age);
 	tcase_add_test(tc, test_queue_and_keys);
+	tcase_add_test(tc, test_clear_values_warn);
 	suite_add_tcase(s, tc);
 	TCase *daemon = tcase_create("daemon");
 	tcase_add_checked_fixture(daemon, daemon_setup, teardown);

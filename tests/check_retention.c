@@ -97,7 +97,6 @@ static char *add_case(struct canary_store *store, guint n, const char *section, 
 	gboolean quarantined = strcmp(status, CANARY_STATUS_QUARANTINED) == 0;
 	struct canary_case_new c = {
 		.received_at = received,
-		.ingested_at = received + 60,
 		.section = section,
 		.status = quarantined ? status : CANARY_STATUS_NEW,
 		.rule = "default",

@@ -2,6 +2,7 @@
  * references, idempotence lookups, blobs, refusal of foreign or newer
  * databases, and two processes writing at once. */
 #include <grp.h>
+#include <sodium.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -43,7 +44,6 @@ static char *insert(struct canary_store *store, guint n, gint64 ingested_at, con
 	memcpy(hash, &n, sizeof(n));
 	struct canary_case_new c = {
 		.received_at = ingested_at - 60,
-		.ingested_at = ingested_at,
 		.section = "triage",
 		.status = CANARY_STATUS_NEW,
 		.rule = "default",
@@ -201,7 +201,7 @@ START_TEST(test_same_hash_twice_fails)
 	ck_assert(canary_store_begin(store, NULL));
 	g_autofree char *ref = insert(store, 5, T_2026, NULL, 0);
 	guint8 hash[32] = { 5 };
-	struct canary_case_new c = { .received_at = T_2026, .ingested_at = T_2026,
+	struct canary_case_new c = { .received_at = T_2026,
 				     .section = "triage", .status = CANARY_STATUS_NEW,
 				     .rule = "default", .content_hash = hash };
 	g_autoptr(GError) error = NULL;
@@ -285,27 +285,118 @@ START_TEST(test_settings)
 }
 END_TEST
 
+/* Inserts a case with content hash HASH (NULL: none) received at
+ * RECEIVED from source INBOX/7/UID (0: none); returns its reference. */
+static char *insert_hashed(struct canary_store *store, const guint8 *hash, gint64 received,
+			   guint32 uid)
+{
+	struct canary_case_new c = {
+		.received_at = received,
+		.section = "triage",
+		.status = CANARY_STATUS_NEW,
+		.rule = "default",
+		.size = 5000,
+		.content_hash = hash,
+		.mailbox = uid != 0 ? "INBOX" : NULL,
+		.uidvalidity = 7,
+		.uid = uid,
+	};
+	g_autoptr(GError) error = NULL;
+	gint64 id = 0;
+	char *ref = NULL;
+	ck_assert_msg(canary_store_insert_case(store, &c, &id, &ref, &error), "insert: %s",
+		      error ? error->message : "?");
+	return ref;
+}
+
+/* The hash of a case whose server copy is gone, or that a retention period
+ * passed, is forgotten: not found, not in the file; the source stays. */
+START_TEST(test_forget_hashes)
+{
+	struct canary_store *store = open_ok();
+	guint8 gone[32], kept[32], old[32], today[32];
+	randombytes_buf(gone, sizeof gone);
+	randombytes_buf(kept, sizeof kept);
+	randombytes_buf(old, sizeof old);
+	randombytes_buf(today, sizeof today);
+	ck_assert(canary_store_begin(store, NULL));
+	g_autofree char *ref_gone = insert_hashed(store, gone, T_2026, 1001);
+	g_autofree char *ref_kept = insert_hashed(store, kept, T_2026, 1002);
+	g_autofree char *ref_old = insert_hashed(store, old, T_2026 - 10 * 86400, 0);
+	g_autofree char *ref_today = insert_hashed(store, today, canary_store_day(T_2026) + 1, 0);
+	/* Without a hash (imported before, or forgotten): any number of them. */
+	g_autofree char *none1 = insert_hashed(store, NULL, T_2026, 0);
+	g_autofree char *none2 = insert_hashed(store, NULL, T_2026, 0);
+	ck_assert(canary_store_commit(store, NULL));
+
+	g_autoptr(GError) error = NULL;
+	const guint32 uids[] = {1001, 4242};
+	ck_assert(canary_store_forget_hashes_of_sources(store, "INBOX", 7, uids, 2, &error));
+	char *found = NULL;
+	ck_assert(canary_store_find_hash(store, gone, &found, &error));
+	ck_assert_ptr_null(found);
+	ck_assert(canary_store_find_hash(store, kept, &found, &error));
+	ck_assert_str_eq(found, ref_kept);
+	g_free(found);
+	ck_assert(canary_store_find_source(store, "INBOX", 7, 1001, &found, &error));
+	ck_assert_str_eq(found, ref_gone);
+	g_free(found);
+
+	/* Whole days: a case of the day BEFORE falls in keeps its hash. */
+	ck_assert(canary_store_forget_hashes_before(store, T_2026 - 5 * 86400, &error));
+	ck_assert(canary_store_forget_hashes_before(store, canary_store_day(T_2026) + 2, &error));
+	ck_assert(canary_store_find_hash(store, old, &found, &error));
+	ck_assert_ptr_null(found);
+	ck_assert(canary_store_find_hash(store, today, &found, &error));
+	ck_assert_str_eq(found, ref_today);
+	g_free(found);
+
+	/* Inside a transaction of the caller's: part of it. */
+	ck_assert(canary_store_begin(store, NULL));
+	const guint32 kept_uid = 1002;
+	ck_assert(canary_store_forget_hashes_of_sources(store, "INBOX", 7, &kept_uid, 1, &error));
+	canary_store_rollback(store);
+	ck_assert(canary_store_find_hash(store, kept, &found, &error));
+	ck_assert_str_eq(found, ref_kept);
+	g_free(found);
+
+	/* Once checkpointed, the forgotten hashes are nowhere in the files. */
+	ck_assert_msg(canary_store_checkpoint(store, &error), "%s", error ? error->message : "?");
+	g_autofree char *wal = g_strconcat(dbpath, "-wal", NULL);
+	ck_assert_uint_eq(tu_count_in_file(dbpath, gone, sizeof gone), 0);
+	ck_assert_uint_eq(tu_count_in_file(dbpath, old, sizeof old), 0);
+	ck_assert_uint_eq(tu_count_in_file(wal, gone, sizeof gone), 0);
+	ck_assert_uint_eq(tu_count_in_file(wal, old, sizeof old), 0);
+	ck_assert_uint_ge(tu_count_in_file(dbpath, kept, sizeof kept), 1); /* the search works */
+	canary_store_close(&store);
+}
+END_TEST
+
 START_TEST(test_list_and_get)
 {
 	struct canary_store *store = open_ok();
 	g_autoptr(GError) error = NULL;
 	ck_assert(canary_store_begin(store, NULL));
 	for (guint i = 0; i < 5; i++)
-		g_free(insert(store, 100 + i, T_2026 - (gint64)i * 3600, NULL, 0));
+		g_free(insert(store, 100 + i, T_2026 - (gint64)i * 86400, NULL, 0));
 	ck_assert(canary_store_commit(store, NULL));
 
 	g_autoptr(GPtrArray) all = canary_store_list_cases(store, NULL, &error);
 	ck_assert_uint_eq(all->len, 5);
 	for (guint i = 1; i < all->len; i++) {
 		const struct canary_case *a = all->pdata[i - 1], *b = all->pdata[i];
-		ck_assert_int_le(a->received_at, b->received_at);
+		ck_assert_int_le(a->received_day, b->received_day);
 	}
 	struct canary_case_filter closed = { .status = CANARY_STATUS_CLOSED };
 	g_autoptr(GPtrArray) none = canary_store_list_cases(store, &closed, &error);
 	ck_assert_uint_eq(none->len, 0);
-	struct canary_case_filter recent = { .since = T_2026 - 60 - 3600 };
+	/* Days, not times: since counts from the start of its day. */
+	struct canary_case_filter recent = { .since = T_2026 - 60 - 86400 + 1 };
 	g_autoptr(GPtrArray) two = canary_store_list_cases(store, &recent, &error);
 	ck_assert_uint_eq(two->len, 2);
+	struct canary_case_filter older = { .before = canary_store_day(T_2026) };
+	g_autoptr(GPtrArray) four = canary_store_list_cases(store, &older, &error);
+	ck_assert_uint_eq(four->len, 4);
 
 	ck_assert_ptr_null(canary_store_get_case(store, "R-2026-000999", &error));
 	ck_assert(g_error_matches(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND));
@@ -482,6 +573,7 @@ static Suite *store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_creates_private_files);
+	tcase_add_test(tc, test_forget_hashes);
 	tcase_add_test(tc, test_tightens_loose_existing_file);
 	tcase_add_test(tc, test_group_modes);
 	tcase_add_test(tc, test_unknown_group);

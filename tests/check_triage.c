@@ -305,10 +305,8 @@ START_TEST(test_list_order_filters_and_table)
 	JsonArray *recent = list_json(p6, "--since", since, NULL, NULL);
 	guint recent_open = 0;
 	for (guint i = 0; i < json_array_get_length(recent); i++) {
-		g_autoptr(GDateTime) t =
-			g_date_time_new_from_iso8601(member(recent, i, "received_at"), NULL);
-		ck_assert_int_ge(g_date_time_compare(t, week_ago), -1);
-		ck_assert_int_ge(g_date_time_to_unix(t), g_date_time_to_unix(week_ago) - 86400);
+		/* The day received (the exact time is sealed): on or after --since. */
+		ck_assert_str_ge(member(recent, i, "received"), since);
 		if (strcmp(member(recent, i, "status"), "new") == 0)
 			recent_open++;
 	}
@@ -320,7 +318,7 @@ START_TEST(test_list_order_filters_and_table)
 	ck_assert_int_eq(canary(&table, NULL, "list", NULL), 0);
 	g_auto(GStrv) lines = g_strsplit(table, "\n", -1);
 	ck_assert_ptr_nonnull(strstr(lines[0], "AGE"));
-	ck_assert_ptr_nonnull(strstr(lines[0], "PSEUDONYM"));
+	ck_assert_ptr_null(strstr(lines[0], "PSEUDONYM")); /* sealed */
 	ck_assert_ptr_null(strstr(lines[0], "RECEIVED"));
 	guint rows = 0;
 	for (guint i = 0; lines[i] != NULL; i++) {
@@ -335,7 +333,9 @@ START_TEST(test_list_order_filters_and_table)
 	ck_assert_uint_eq(rows, cases);
 	ck_assert(g_regex_match_simple("\\n\\S+ +2d triage", table, 0, 0));
 	ck_assert(g_regex_match_simple("\\n\\S+ +2w triage", table, 0, 0));
-	ck_assert(g_regex_match_simple("\\n\\S+ +3h triage", table, 0, 0));
+	/* Ages in whole days (only the day is in clear): 3 hours ago is today or
+	 * yesterday. */
+	ck_assert(g_regex_match_simple("\\n\\S+ +[01]d triage", table, 0, 0));
 }
 END_TEST
 
@@ -374,7 +374,7 @@ START_TEST(test_list_with_key_shows_subjects)
 	g_auto(GStrv) lines = g_strsplit(table, "\n", -1);
 	for (guint i = 0; lines[i] != NULL; i++)
 		ck_assert_msg(columns(lines[i]) <= 100, "too wide: %s", lines[i]);
-	ck_assert(g_regex_match_simple("Evil \\\\x1b\\[31m [a-z]+\xe2\x80\xa6", table, 0, 0));
+	ck_assert(g_regex_match_simple("Evil \\\\x1b\\[31m [a-z ]+\xe2\x80\xa6", table, 0, 0));
 	g_autofree char *other_table = NULL;
 	ck_assert_int_eq(canary(&other_table, NULL, "list", "--key", other_key, "--passphrase-file",
 				passphrase, NULL),
@@ -549,7 +549,9 @@ START_TEST(test_stats)
 	JsonArray *all = list_json(lp2, NULL, NULL, NULL, NULL);
 	JsonObject *oldest = json_object_get_object_member(o, "oldest_open");
 	ck_assert_str_eq(json_object_get_string_member(oldest, "ref"), member(all, 0, "ref"));
-	ck_assert_int_gt(json_object_get_int_member(oldest, "age_seconds"), 86400 * 100);
+	ck_assert_int_gt(json_object_get_int_member(oldest, "age_days"), 100);
+	ck_assert_str_eq(json_object_get_string_member(oldest, "received"),
+			 member(all, 0, "received"));
 
 	/* Twelve weeks; the recent messages (and quarantined ones, received
 	 * now) counted in the right ones. */
@@ -569,9 +571,7 @@ START_TEST(test_stats)
 	g_autoptr(GDateTime) first = g_date_time_new_from_iso8601(first_iso, NULL);
 	ck_assert_int_eq(g_date_time_get_day_of_week(first), 1);
 	for (guint i = 0; i < json_array_get_length(all); i++) {
-		g_autoptr(GDateTime) t =
-			g_date_time_new_from_iso8601(member(all, i, "received_at"), NULL);
-		if (g_date_time_compare(t, first) >= 0)
+		if (strcmp(member(all, i, "received"), first_start) >= 0)
 			expected++;
 	}
 	ck_assert_int_ge(expected, 3);
@@ -660,14 +660,19 @@ START_TEST(test_purge)
 {
 	guint cases = import_all();
 	g_autoptr(JsonParser) parser = json_parser_new();
-	JsonArray *all = list_json(parser, NULL, NULL, NULL, NULL);
+	/* The exact times are sealed: the triage key lists them. */
+	JsonArray *all = list_json(parser, "--key", triage_key, "--passphrase-file", passphrase);
 	/* The 3-hour-old message with the distinctive phrase, and an old one. */
 	g_autofree char *recent = NULL;
+	gint64 now_s = g_get_real_time() / G_USEC_PER_SEC;
 	for (guint i = 0; i < json_array_get_length(all); i++) {
-		JsonObject *o = json_array_get_object_element(all, i);
-		gint64 age = json_object_get_int_member(o, "age_seconds");
+		const char *received_at = member(all, i, "received_at");
+		if (received_at == NULL)
+			continue; /* quarantined: sealed to the custodian alone */
+		g_autoptr(GDateTime) t = g_date_time_new_from_iso8601(received_at, NULL);
+		gint64 age = now_s - g_date_time_to_unix(t);
 		if (age > 2 * 3600 && age < 4 * 3600)
-			recent = g_strdup(json_object_get_string_member(o, "ref"));
+			recent = g_strdup(member(all, i, "ref"));
 	}
 	ck_assert_ptr_nonnull(recent);
 	g_autofree char *old = g_strdup(member(all, 0, "ref"));

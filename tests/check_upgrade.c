@@ -7,6 +7,8 @@
 #include <sqlite3.h>
 #include <string.h>
 
+#include "envelope.h"
+#include "ingest.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -40,12 +42,19 @@ static void setup(void)
 	passphrase = tu_write_file(tmpdir, "passphrase", TU_PASSPHRASE "\n");
 	ck_assert_int_eq(g_chmod(passphrase, 0600), 0);
 	db_path = g_build_filename(tmpdir, "canary.db", NULL);
+	/* As scripts/make-schema-fixture sets up v2 and later: the shipped
+	 * rules, a key pair per section. */
+	g_autofree char *rules_src =
+		g_build_filename(CANARY_SOURCE_DIR, "conf", "routing.conf", NULL);
+	g_autofree char *rules = NULL;
+	ck_assert(g_file_get_contents(rules_src, &rules, NULL, NULL));
+	g_free(tu_write_file(tmpdir, "routing.conf", rules));
 	config_path = tu_write_file(tmpdir, "canary.conf",
 				    "[store]\ndatabase = canary.db\n"
 				    "[keys]\ncustodian_public = keys/custodian.pub\n"
-				    "default_section_public = keys/triage.pub\n"
 				    "triage_public = keys/triage.pub\n"
-				    "pseudonym_key = keys/pseudonym.key\n");
+				    "pseudonym_key = keys/pseudonym.key\n"
+				    "[routing]\nrules = routing.conf\n");
 }
 
 static void teardown(void)
@@ -105,8 +114,28 @@ static char *old_columns(sqlite3 *db, const char *table)
 	return columns;
 }
 
+/* Migration 4 moved the exact values of the cases out of the clear columns
+ * into legacy_meta (until canaryd seals them); this view puts the old
+ * columns back together, for comparing with the fixture's cases. */
+static const char *const cases_as_before =
+	"CREATE TEMP VIEW cases_before_4 AS SELECT c.id AS id, c.ref AS ref, "
+	"l.received_at AS received_at, l.ingested_at AS ingested_at, c.section AS section, "
+	"c.status AS status, c.assignee AS assignee, l.pseudonym AS pseudonym, c.rule AS rule, "
+	"c.quarantine_reason AS quarantine_reason, l.size AS size, "
+	"c.attachments AS attachments, c.content_hash AS content_hash "
+	"FROM main.cases c JOIN main.legacy_meta l ON l.case_id = c.id";
+
+/* Tables a migration retired, with the migration: ref_counters (4), since
+ * references are random. */
+static gboolean retired(const char *table)
+{
+	return strcmp(table, "ref_counters") == 0;
+}
+
 /* Every row of every table of the fixture FIXTURE is in the migrated
- * database with the same values, and no row was added to those tables. */
+ * database with the same values (the cases' clear day and size class
+ * derived from the old exact values), and no row was added to those
+ * tables. */
 static void check_rows_kept(const char *fixture)
 {
 	sqlite3 *db = open_raw(db_path);
@@ -114,6 +143,13 @@ static void check_rows_kept(const char *fixture)
 	char *sql = sqlite3_mprintf("ATTACH %Q AS old", uri);
 	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_free(sql);
+	ck_assert_int_eq(sqlite3_exec(db, cases_as_before, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(tu_query_int(db, "SELECT count(*) FROM old.cases o JOIN main.cases c "
+					  "USING (id) WHERE c.received_day != "
+					  "o.received_at / 86400 * 86400 OR c.size_class != "
+					  "(o.size >= 10240) + (o.size >= 102400) + "
+					  "(o.size >= 1048576) + (o.size >= 10485760)"),
+			 0);
 	sqlite3_stmt *tables = NULL;
 	ck_assert_int_eq(
 		sqlite3_prepare_v2(db,
@@ -124,15 +160,26 @@ static void check_rows_kept(const char *fixture)
 	guint checked = 0;
 	while (sqlite3_step(tables) == SQLITE_ROW) {
 		const char *t = (const char *)sqlite3_column_text(tables, 0);
+		if (retired(t)) {
+			sql = sqlite3_mprintf("SELECT count(*) FROM main.sqlite_schema "
+					      "WHERE name = %Q", t);
+			ck_assert_msg(tu_query_int(db, sql) == 0, "table %s: not retired", t);
+			sqlite3_free(sql);
+			checked++;
+			continue;
+		}
+		g_autofree char *main_t = strcmp(t, "cases") == 0
+						  ? g_strdup("temp.cases_before_4")
+						  : g_strdup_printf("main.\"%s\"", t);
 		sql = sqlite3_mprintf("SELECT (SELECT count(*) FROM old.\"%w\") = "
-				      "(SELECT count(*) FROM main.\"%w\")",
-				      t, t);
+				      "(SELECT count(*) FROM %s)",
+				      t, main_t);
 		ck_assert_msg(tu_query_int(db, sql) == 1, "table %s: rows added or lost", t);
 		sqlite3_free(sql);
 		g_autofree char *columns = old_columns(db, t);
 		sql = sqlite3_mprintf("SELECT count(*) FROM (SELECT %s FROM old.\"%w\" "
-				      "EXCEPT SELECT %s FROM main.\"%w\")",
-				      columns, t, columns, t);
+				      "EXCEPT SELECT %s FROM %s)",
+				      columns, t, columns, main_t);
 		ck_assert_msg(tu_query_int(db, sql) == 0, "table %s: rows changed", t);
 		sqlite3_free(sql);
 		checked++;
@@ -148,8 +195,9 @@ static gint compare_strings(gconstpointer a, gconstpointer b)
 }
 
 /* The cases of STORE as lines "REF RECEIVED SECTION STATUS ASSIGNEE", sorted,
- * as scripts/make-schema-fixture writes vN.cases; must equal that file.
- * Returns the cases (a new array). */
+ * as scripts/make-schema-fixture writes vN.cases, RECEIVED being the day
+ * (the store keeps no more in clear); must equal that file with each time
+ * turned into its day. Returns the cases (a new array). */
 static GPtrArray *check_cases(struct canary_store *store, int version)
 {
 	g_autoptr(GError) error = NULL;
@@ -159,7 +207,7 @@ static GPtrArray *check_cases(struct canary_store *store, int version)
 	for (guint i = 0; i < cases->len; i++) {
 		const struct canary_case *c = cases->pdata[i];
 		g_ptr_array_add(lines, g_strdup_printf("%s %" G_GINT64_FORMAT " %s %s %s\n", c->ref,
-						       c->received_at, c->section, c->status,
+						       c->received_day, c->section, c->status,
 						       c->assignee != NULL ? c->assignee : "-"));
 	}
 	g_ptr_array_sort(lines, compare_strings);
@@ -167,7 +215,16 @@ static GPtrArray *check_cases(struct canary_store *store, int version)
 	g_autofree char *got = g_strjoinv("", (char **)lines->pdata);
 	g_autofree char *name = g_strdup_printf("schema/v%d.cases", version);
 	g_autoptr(GBytes) want = tu_data_bytes(name);
-	ck_assert_str_eq(got, g_bytes_get_data(want, NULL));
+	g_auto(GStrv) want_lines = g_strsplit(g_bytes_get_data(want, NULL), "\n", -1);
+	g_autoptr(GString) want_days = g_string_new(NULL);
+	for (gsize i = 0; want_lines[i] != NULL && want_lines[i][0] != '\0'; i++) {
+		g_auto(GStrv) f = g_strsplit(want_lines[i], " ", 3);
+		ck_assert_uint_eq(g_strv_length(f), 3);
+		gint64 at = g_ascii_strtoll(f[1], NULL, 10);
+		g_string_append_printf(want_days, "%s %" G_GINT64_FORMAT " %s\n", f[0],
+				       canary_store_day(at), f[2]);
+	}
+	ck_assert_str_eq(got, want_days->str);
 	ck_assert_uint_ge(cases->len, 10);
 	return cases;
 }
@@ -221,6 +278,135 @@ static void check_no_wal_left(void)
 	ck_assert_msg(!g_file_test(shm, G_FILE_TEST_EXISTS), "%s left behind", shm);
 }
 
+/* One case's values as the fixture kept them in clear. */
+struct old_values {
+	char *ref, *section, *status, *pseudonym;
+	gint64 received_at, ingested_at, size;
+};
+
+static void old_values_free(struct old_values *v)
+{
+	g_free(v->ref);
+	g_free(v->section);
+	g_free(v->status);
+	g_free(v->pseudonym);
+	g_free(v);
+}
+
+/* The clear exact values of every case of FIXTURE. */
+static GPtrArray *read_old_values(const char *fixture)
+{
+	g_autofree char *uri = g_strdup_printf("file:%s?mode=ro&immutable=1", fixture);
+	sqlite3 *db = open_raw(uri);
+	sqlite3_stmt *s = NULL;
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "SELECT ref, section, status, pseudonym, received_at, "
+					    "ingested_at, size FROM cases",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)old_values_free);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		struct old_values *v = g_new0(struct old_values, 1);
+		v->ref = g_strdup((const char *)sqlite3_column_text(s, 0));
+		v->section = g_strdup((const char *)sqlite3_column_text(s, 1));
+		v->status = g_strdup((const char *)sqlite3_column_text(s, 2));
+		v->pseudonym = g_strdup((const char *)sqlite3_column_text(s, 3));
+		v->received_at = sqlite3_column_int64(s, 4);
+		v->ingested_at = sqlite3_column_int64(s, 5);
+		v->size = sqlite3_column_int64(s, 6);
+		g_ptr_array_add(rows, v);
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	return rows;
+}
+
+/* Loads the fixture's secret key NAME, or NULL when there is none. */
+static struct canary_secret_key *fixture_key(const char *name)
+{
+	g_autofree char *file = g_strdup_printf("%s.key", name);
+	g_autofree char *path = g_build_filename(tmpdir, "keys", file, NULL);
+	if (!g_file_test(path, G_FILE_TEST_EXISTS))
+		return NULL;
+	g_autoptr(GError) error = NULL;
+	struct canary_secret_key *key =
+		canary_key_load_secret(path, TU_PASSPHRASE, strlen(TU_PASSPHRASE), &error);
+	ck_assert_msg(key != NULL, "%s: %s", path, error ? error->message : "?");
+	return key;
+}
+
+/* Opens the exact values of REF with KEY and compares them with V. */
+static void check_meta(struct canary_store *store, const struct old_values *v,
+		       const struct canary_secret_key *key)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_case) c = canary_store_get_case(store, v->ref, &error);
+	ck_assert_msg(c != NULL, "%s: %s", v->ref, error ? error->message : "?");
+	g_autoptr(canary_case_meta) meta = canary_envelope_open_meta(store, c->id, key, &error);
+	ck_assert_msg(meta != NULL, "%s: %s", v->ref, error ? error->message : "?");
+	ck_assert_int_eq(meta->received_at, v->received_at);
+	ck_assert_int_eq(meta->ingested_at, v->ingested_at);
+	ck_assert_int_eq((gint64)meta->size, v->size);
+	ck_assert_str_eq(meta->pseudonym != NULL ? meta->pseudonym : "-",
+			 v->pseudonym != NULL ? v->pseudonym : "-");
+}
+
+/* What canaryd does when it starts on a migrated database: the clear
+ * exact values of the older cases are sealed to each case's keys (the
+ * custodian's, and unless quarantined its section's and triage's), then
+ * deleted, and the file vacuumed: no pseudonym is left in it. */
+static void check_legacy_sealed(const char *fixture, int version)
+{
+	g_autoptr(GPtrArray) old = read_old_values(fixture);
+	struct tu_pipeline pl = {0};
+	tu_pipeline_open(&pl, config_path);
+	g_autoptr(GError) error = NULL;
+	gint64 left = -1;
+	ck_assert(canary_store_count_legacy(pl.store, &left, &error));
+	ck_assert_int_eq(left, old->len);
+	guint sealed = 0;
+	ck_assert_msg(canary_ingest_seal_legacy(pl.ingest, &sealed, &error), "%s",
+		      error ? error->message : "?");
+	ck_assert_uint_eq(sealed, old->len);
+	ck_assert(canary_store_count_legacy(pl.store, &left, &error));
+	ck_assert_int_eq(left, 0);
+	/* Nothing left to do the second time. */
+	ck_assert(canary_ingest_seal_legacy(pl.ingest, &sealed, &error));
+	ck_assert_uint_eq(sealed, 0);
+
+	g_autoptr(canary_secret_key) custodian = fixture_key("custodian");
+	g_autoptr(canary_secret_key) triage = fixture_key("triage");
+	guint pseudonyms = 0;
+	for (guint i = 0; i < old->len; i++) {
+		const struct old_values *v = old->pdata[i];
+		check_meta(pl.store, v, custodian);
+		if (strcmp(v->status, CANARY_STATUS_QUARANTINED) != 0) {
+			check_meta(pl.store, v, triage);
+			g_autoptr(canary_secret_key) section = fixture_key(v->section);
+			if (section != NULL)
+				check_meta(pl.store, v, section);
+		}
+		pseudonyms += v->pseudonym != NULL;
+	}
+	tu_pipeline_close(&pl);
+	if (version >= FIRST_SEALED_SCHEMA)
+		ck_assert_uint_ge(pseudonyms, 5);
+
+	g_autofree char *wal = g_strconcat(db_path, "-wal", NULL);
+	for (guint i = 0; i < old->len; i++) {
+		const struct old_values *v = old->pdata[i];
+		if (v->pseudonym == NULL)
+			continue;
+		ck_assert_msg(tu_count_in_file(db_path, v->pseudonym, strlen(v->pseudonym)) == 0,
+			      "%s: pseudonym %s still in the database", v->ref, v->pseudonym);
+		ck_assert_uint_eq(tu_count_in_file(wal, v->pseudonym, strlen(v->pseudonym)), 0);
+	}
+	sqlite3 *db = open_raw(db_path);
+	ck_assert_int_eq(tu_query_int(db, "SELECT count(*) FROM legacy_meta"), 0);
+	sqlite3_close(db);
+	check_history();
+}
+
 /* _i: the schema version of the fixture. Every version before this build's
  * must have one; this build's own is optional (made when the next lands). */
 START_TEST(test_migrates_fixture)
@@ -258,6 +444,10 @@ START_TEST(test_migrates_fixture)
 	g_autoptr(GBytes) after = file_bytes(db_path);
 	ck_assert(g_bytes_equal(before, after));
 	check_no_wal_left();
+
+	check_legacy_sealed(fixture, version);
+	if (version >= FIRST_SEALED_SCHEMA)
+		check_sealed(cases);
 }
 END_TEST
 

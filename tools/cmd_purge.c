@@ -26,7 +26,7 @@ static GPtrArray *closed_before(struct canary_store *store, gint64 before, GErro
 		e->ref = g_strdup(c->ref);
 		e->section = g_strdup(c->section);
 		e->status = g_strdup(c->status);
-		e->received_at = e->since = c->received_at;
+		e->received_day = e->since = c->received_day;
 		g_ptr_array_add(due, e);
 	}
 	return due;
@@ -40,7 +40,7 @@ static void print_dry_run(GPtrArray *due, gint64 now)
 		const struct canary_store_expired *e = due->pdata[i];
 		g_autofree char *rule = canary_retention_rule(e);
 		if (rule == NULL) {
-			g_autofree char *received = cli_format_time(e->received_at);
+			g_autofree char *received = triage_format_day(e->received_day);
 			printf("would purge %s (received %s, section %s)\n", e->ref, received,
 			       e->section);
 			continue;

@@ -24,11 +24,18 @@ static void print_list(const char *label, const GPtrArray *items)
 	fputc('\n', stdout);
 }
 
-/* Prints the identity record. */
-static void print_identity(const struct canary_case *c, const struct canary_identity *id)
+/* Prints the identity record, with the pseudonym and time of receipt from
+ * META (NULL when the case has none sealed yet). */
+static void print_identity(const struct canary_case *c, const struct canary_identity *id,
+			   const struct canary_case_meta *meta)
 {
 	printf("%-12s %s\n", "Case:", c->ref);
-	printf("%-12s %s\n", "Pseudonym:", c->pseudonym != NULL ? c->pseudonym : "-");
+	if (meta != NULL) {
+		g_autofree char *received = cli_format_time(meta->received_at);
+		printf("%-12s %s\n", "Received:", received);
+	}
+	printf("%-12s %s\n", "Pseudonym:",
+	       meta != NULL && meta->pseudonym != NULL ? meta->pseudonym : "-");
 	for (guint i = 0; i < id->addresses->len; i++) {
 		const struct canary_address *a = id->addresses->pdata[i];
 		printf("%-12s ", i == 0 ? "Sender:" : "");
@@ -107,6 +114,7 @@ int cmd_reveal(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) raw = NULL;
 	g_autoptr(canary_identity) identity = NULL;
+	g_autoptr(canary_case_meta) meta = NULL;
 	struct cli_session s;
 	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
 	if (status != CLI_EXIT_OK)
@@ -118,13 +126,24 @@ int cmd_reveal(int argc, char **argv)
 		status = CLI_EXIT_KEY;
 		goto out;
 	}
+	/* The custodian's copy of the pseudonym; a case from before schema 4
+	 * may not have it sealed yet. */
+	meta = canary_envelope_open_meta(s.store, s.c->id, s.key, &error);
+	if (meta == NULL) {
+		if (!g_error_matches(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_SUCH)) {
+			cli_error("case %s: %s", s.c->ref, error->message);
+			status = CLI_EXIT_KEY;
+			goto out;
+		}
+		g_clear_error(&error);
+	}
 	// Record before revealing: an access that cannot be recorded does not happen.
 	if (!cli_record(s.store, s.c->ref, "reveal",
 			raw_path != NULL ? "with raw message" : NULL)) {
 		status = CLI_EXIT_STORE;
 		goto out;
 	}
-	print_identity(s.c, identity);
+	print_identity(s.c, identity, meta);
 	if (raw_path != NULL) {
 		if (!write_new_file(raw_path, raw))
 			status = CLI_EXIT_FAILED;

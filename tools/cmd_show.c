@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "envelope.h"
+#include "triage.h"
 
 /* Prints one "Label: value" line of metadata. */
 static void field(const char *label, const char *value)
@@ -13,17 +14,22 @@ static void field(const char *label, const char *value)
 	printf("%-12s %s\n", label, value != NULL ? value : "-");
 }
 
-/* Prints the metadata of C, all of it stored in clear. */
-static void print_metadata(const struct canary_case *c)
+/* Prints the metadata of C: what is stored in clear, with the exact time,
+ * size and pseudonym from META (NULL when the case has none sealed yet:
+ * then the day and the size class). */
+static void print_metadata(const struct canary_case *c, const struct canary_case_meta *meta)
 {
-	g_autofree char *received = cli_format_time(c->received_at);
-	g_autofree char *size = cli_format_size(c->size);
+	g_autofree char *received = meta != NULL ? cli_format_time(meta->received_at)
+						 : triage_format_day(c->received_day);
+	g_autofree char *size =
+		meta != NULL ? cli_format_size((gint64)meta->size)
+			     : g_strdup(canary_store_size_class_name(c->size_class));
 	field("Case:", c->ref);
 	field("Received:", received);
 	field("Section:", c->section);
 	field("Status:", c->status);
 	field("Assignee:", c->assignee);
-	field("Pseudonym:", c->pseudonym);
+	field("Pseudonym:", meta != NULL ? meta->pseudonym : NULL);
 	field("Routed by:", c->rule);
 	field("Size:", size);
 	if (c->quarantine_reason != NULL)
@@ -119,6 +125,7 @@ int cmd_show(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_case_content) content = NULL;
 	g_autoptr(GPtrArray) notes = NULL;
+	g_autoptr(canary_case_meta) meta = NULL;
 	struct cli_session s;
 	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
 	if (status != CLI_EXIT_OK)
@@ -133,6 +140,19 @@ int cmd_show(int argc, char **argv)
 		status = CLI_EXIT_KEY;
 		goto out;
 	}
+	/* The exact values; a case from before schema 4 may not have them sealed
+	 * yet (canaryd does at start): then the clear day and size class. */
+	meta = canary_envelope_open_meta(s.store, s.c->id, s.key, &error);
+	if (meta == NULL) {
+		if (error->domain != CANARY_ENVELOPE_ERROR ||
+		    (error->code != CANARY_ENVELOPE_ERROR_NO_SUCH &&
+		     error->code != CANARY_ENVELOPE_ERROR_NO_ACCESS)) {
+			cli_error("case %s: %s", s.c->ref, error->message);
+			status = CLI_EXIT_KEY;
+			goto out;
+		}
+		g_clear_error(&error);
+	}
 	notes = canary_envelope_open_notes(s.store, s.c->id, s.key, &error);
 	if (notes == NULL) {
 		cli_error("case %s: notes: %s", s.c->ref, error->message);
@@ -144,7 +164,7 @@ int cmd_show(int argc, char **argv)
 		status = CLI_EXIT_STORE;
 		goto out;
 	}
-	print_metadata(s.c);
+	print_metadata(s.c, meta);
 	print_content(content);
 	print_notes(notes);
 out:

@@ -62,7 +62,7 @@ struct stats {
 	GPtrArray *sections; /* struct section_row * */
 	gint64 total_new, total_open;
 	char *oldest_ref;
-	gint64 oldest_received;
+	gint64 oldest_received; /* the day */
 	gint64 weeks[WEEKS]; /* counts, oldest week first */
 	gint64 first_week;   /* start of weeks[0] */
 	gint64 now;
@@ -115,8 +115,8 @@ static void print_table(const struct stats *st)
 	printf("  %-20s %6" G_GINT64_FORMAT " %6" G_GINT64_FORMAT " %6" G_GINT64_FORMAT "\n", "all",
 	       st->total_new, st->total_open, st->total_new + st->total_open);
 	if (st->oldest_ref != NULL) {
-		g_autofree char *age = triage_format_age(st->now - st->oldest_received);
-		g_autofree char *when = cli_format_time(st->oldest_received);
+		g_autofree char *age = triage_format_age_days(st->oldest_received, st->now);
+		g_autofree char *when = triage_format_day(st->oldest_received);
 		printf("\nOldest open case: %s, received %s (%s ago)\n", st->oldest_ref, when, age);
 	} else {
 		printf("\nOldest open case: none\n");
@@ -156,8 +156,10 @@ static void print_json(const struct stats *st)
 	if (st->oldest_ref != NULL) {
 		json_builder_begin_object(b);
 		triage_json_string(b, "ref", st->oldest_ref);
-		triage_json_time(b, "received_at", st->oldest_received);
-		triage_json_int(b, "age_seconds", MAX(st->now - st->oldest_received, 0));
+		g_autofree char *day = triage_format_day(st->oldest_received);
+		triage_json_string(b, "received", day);
+		triage_json_int(b, "age_days",
+				MAX(canary_store_day(st->now) - st->oldest_received, 0) / 86400);
 		json_builder_end_object(b);
 	} else {
 		json_builder_add_null_value(b);

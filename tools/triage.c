@@ -126,6 +126,22 @@ void triage_json_int(JsonBuilder *b, const char *name, gint64 value)
 	json_builder_add_int_value(b, value);
 }
 
+char *triage_format_day(gint64 day)
+{
+	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(day);
+	if (dt == NULL)
+		return g_strdup("?");
+	return g_date_time_format(dt, "%Y-%m-%d");
+}
+
+char *triage_format_age_days(gint64 day, gint64 now)
+{
+	gint64 days = MAX(canary_store_day(now) - day, 0) / 86400;
+	if (days < 14)
+		return g_strdup_printf("%" G_GINT64_FORMAT "d", days);
+	return g_strdup_printf("%" G_GINT64_FORMAT "w", days / 7);
+}
+
 void triage_json_time(JsonBuilder *b, const char *name, gint64 t)
 {
 	g_autofree char *text = cli_format_time(t);
@@ -145,7 +161,8 @@ void triage_json_print(JsonBuilder *b)
 gboolean triage_check_ref(const char *ref)
 {
 	/* Random references, and the numbered ones of older versions. */
-	if (g_regex_match_simple("^R-[0-9]{4}-([0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}|[0-9]{6,})$",
+	if (g_regex_match_simple("^R-[0-9]{4}-([0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}|"
+				 "[0-9]{6,})$",
 				 ref, 0, 0))
 		return TRUE;
 	cli_error("'%s' is not a case reference: expected R-YYYY-XXXX-XXXX, as canary list shows",

@@ -17,6 +17,12 @@ gint64 triage_now(void);
 /* Formats an age for tables: "12m", "5h", "3d", "2w" (from 14 days). New string. */
 char *triage_format_age(gint64 seconds);
 
+/* DAY (00:00 UTC, as cases store their receipt) as "2026-03-11". New string. */
+char *triage_format_day(gint64 day);
+/* The age of a case received on DAY at NOW, in whole days: "0d", "13d",
+ * "2w". New string. */
+char *triage_format_age_days(gint64 day, gint64 now);
+
 /* Writes TEXT (trusted: names from the config or the store) in exactly
  * WIDTH columns: padded, or cut with "~" when longer. */
 void triage_cell(FILE *out, const char *text, guint width);

@@ -5,6 +5,7 @@
  * shared-memory files, or anything the programs logged. */
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -556,6 +557,226 @@ START_TEST(test_nothing_in_clear)
 }
 END_TEST
 
+/* --- No oracle, no exact metadata --------------------------------------- */
+
+/* What a test that holds the pseudonym key knows of a message it filed. */
+struct filed {
+	char *ref;
+	char *pseudonym; /* NULL without a sender address */
+	guint8 hash[32];
+	gint64 received_at;
+	gint64 size;
+	guint32 uid;
+};
+
+static void filed_clear(struct filed *f)
+{
+	g_free(f->ref);
+	g_free(f->pseudonym);
+}
+
+/* The server says message I arrived at this time: odd seconds on purpose. */
+#define FIRST_ARRIVAL 1767237945 /* 2026-01-01T03:25:45Z */
+#define ARRIVAL_STEP  3607
+#define INBOX_VALIDITY 9
+
+/* Files every corpus message through the library as from INBOX (UID I+1),
+ * computing with the pseudonym key what an attacker holding it would: the
+ * sender's pseudonym and the message's content hash. The ingest times fall
+ * in [*START_R, *END_R]. Returns a new array of struct filed. */
+static GArray *file_corpus(struct tu_pipeline *pl, gint64 *start_r, gint64 *end_r)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_pseudonym_key) pkey =
+		canary_key_load_pseudonym(pl->config->keys.pseudonym_key, &error);
+	ck_assert_msg(pkey != NULL, "%s", error ? error->message : "?");
+	GArray *filed = g_array_new(FALSE, TRUE, sizeof(struct filed));
+	g_array_set_clear_func(filed, (GDestroyNotify)filed_clear);
+	g_autoptr(GPtrArray) files = corpus_files();
+	*start_r = g_get_real_time() / G_USEC_PER_SEC;
+	for (guint i = 0; i < files->len; i++) {
+		g_autoptr(GBytes) raw = tu_data_bytes(files->pdata[i]);
+		struct canary_ingest_source src = {.mailbox = "INBOX",
+						   .uidvalidity = INBOX_VALIDITY,
+						   .uid = i + 1,
+						   .received_at = FIRST_ARRIVAL + i * ARRIVAL_STEP};
+		struct canary_ingest_result result;
+		ck_assert(canary_store_begin(pl->store, NULL));
+		ck_assert_msg(canary_ingest_message(pl->ingest, raw, &src, &result, &error),
+			      "%s: %s", (char *)files->pdata[i], error ? error->message : "?");
+		ck_assert(canary_store_commit(pl->store, NULL));
+		if (result.outcome == CANARY_INGEST_DUPLICATE) {
+			canary_ingest_result_clear(&result);
+			continue;
+		}
+		struct filed f = {.ref = g_steal_pointer(&result.ref),
+				  .received_at = src.received_at,
+				  .size = (gint64)g_bytes_get_size(raw),
+				  .uid = src.uid};
+		g_autoptr(canary_mail) mail = canary_mail_parse(raw, &pl->config->limits);
+		g_autoptr(canary_identity) id = canary_identity_extract(mail);
+		if (id->primary != NULL)
+			f.pseudonym = canary_seal_pseudonym(pkey, id->primary);
+		gsize len = 0;
+		const void *data = g_bytes_get_data(raw, &len);
+		canary_seal_content_hash(pkey, data, len, f.hash);
+		g_array_append_val(filed, f);
+	}
+	*end_r = g_get_real_time() / G_USEC_PER_SEC;
+	return filed;
+}
+
+/* Whoever holds the pseudonym key (it is on the server) computes the
+ * pseudonym of a guessed sender and the hash of a guessed message: neither
+ * is anywhere in the database, its WAL or what list prints without a key
+ * (the hash once its server copy is gone and the hash forgotten). */
+START_TEST(test_pseudonym_key_is_no_oracle)
+{
+	struct tu_pipeline pl = {0};
+	tu_pipeline_open(&pl, config_path);
+	gint64 start = 0, end = 0;
+	g_autoptr(GArray) filed = file_corpus(&pl, &start, &end);
+	g_autofree char *db = g_strdup(pl.config->store.database);
+	g_autofree char *wal = g_strconcat(db, "-wal", NULL);
+	g_autofree char *shm = g_strconcat(db, "-shm", NULL);
+	ck_assert(g_file_test(wal, G_FILE_TEST_EXISTS)); /* held open: still there */
+
+	const char *list[] = {"list", "--json", NULL};
+	g_autofree char *json = NULL;
+	ck_assert_int_eq(canary_v(&json, list), 0);
+	g_autofree char *json_path = tu_write_file(tmpdir, "list.json", json);
+	const char *places[] = {db, wal, shm, json_path};
+
+	guint pseudonyms = 0, hashes_before = 0;
+	for (guint i = 0; i < filed->len; i++) {
+		const struct filed *f = &g_array_index(filed, struct filed, i);
+		ck_assert_ptr_nonnull(strstr(json, f->ref));
+		for (size_t p = 0; f->pseudonym != NULL && p < G_N_ELEMENTS(places); p++)
+			ck_assert_msg(count_forms(places[p], f->pseudonym) == 0,
+				      "%s: its pseudonym is in %s", f->ref, places[p]);
+		pseudonyms += f->pseudonym != NULL;
+		/* Kept while the message may come back from the server. */
+		hashes_before += tu_count_in_file(db, f->hash, 32) + tu_count_in_file(wal, f->hash, 32);
+	}
+	ck_assert_uint_ge(pseudonyms, 10);
+	ck_assert_uint_ge(hashes_before, filed->len);
+
+	/* The server copies are expunged: the hashes are forgotten. */
+	g_autoptr(GArray) uids = g_array_new(FALSE, FALSE, sizeof(guint32));
+	for (guint i = 0; i < filed->len; i++)
+		g_array_append_val(uids, g_array_index(filed, struct filed, i).uid);
+	g_autoptr(GError) error = NULL;
+	ck_assert(canary_store_forget_hashes_of_sources(pl.store, "INBOX", INBOX_VALIDITY,
+							(const guint32 *)(void *)uids->data,
+							uids->len, &error));
+	ck_assert_msg(canary_store_checkpoint(pl.store, &error), "%s",
+		      error ? error->message : "?");
+	g_autofree char *json2 = NULL;
+	ck_assert_int_eq(canary_v(&json2, list), 0);
+	g_autofree char *json2_path = tu_write_file(tmpdir, "list2.json", json2);
+	const char *after[] = {db, wal, shm, json2_path};
+	for (guint i = 0; i < filed->len; i++) {
+		const struct filed *f = &g_array_index(filed, struct filed, i);
+		char *found = NULL;
+		ck_assert(canary_store_find_hash(pl.store, f->hash, &found, &error));
+		ck_assert_ptr_null(found);
+		g_autofree char *hex = g_malloc(65);
+		for (int b = 0; b < 32; b++)
+			g_snprintf(hex + 2 * b, 3, "%02x", f->hash[b]);
+		for (size_t p = 0; p < G_N_ELEMENTS(after); p++) {
+			ck_assert_msg(tu_count_in_file(after[p], f->hash, 32) == 0,
+				      "%s: its content hash is in %s", f->ref, after[p]);
+			ck_assert_uint_eq(tu_count_in_file(after[p], hex, 64), 0);
+			if (f->pseudonym != NULL)
+				ck_assert_uint_eq(count_forms(after[p], f->pseudonym), 0);
+		}
+		/* The source still says the message was filed. */
+		ck_assert(canary_store_find_source(pl.store, "INBOX", INBOX_VALIDITY, f->uid, &found,
+						   &error));
+		ck_assert_str_eq(found, f->ref);
+		g_free(found);
+	}
+	tu_pipeline_close(&pl);
+}
+END_TEST
+
+/* TRUE when V is a moment within the window of the test's arrivals and
+ * ingestion, not on a day boundary. */
+static gboolean finer_than_day(gint64 v, gint64 first, gint64 last, gint64 start, gint64 end)
+{
+	gboolean arrival = v >= first - 2 * 86400 && v <= last + 2 * 86400;
+	gboolean ingestion = v >= start - 5 && v <= end + 5;
+	return (arrival || ingestion) && v % 86400 != 0;
+}
+
+/* Every value of every column of every table, dumped: no exact message size
+ * and no time of arrival or ingestion finer than the day. */
+START_TEST(test_dump_has_no_exact_size_or_time)
+{
+	struct tu_pipeline pl = {0};
+	tu_pipeline_open(&pl, config_path);
+	gint64 start = 0, end = 0;
+	g_autoptr(GArray) filed = file_corpus(&pl, &start, &end);
+	g_autofree char *db_path = g_strdup(pl.config->store.database);
+	tu_pipeline_close(&pl);
+	g_autoptr(GHashTable) sizes = g_hash_table_new(g_int64_hash, g_int64_equal);
+	gint64 last = FIRST_ARRIVAL;
+	for (guint i = 0; i < filed->len; i++) {
+		struct filed *f = &g_array_index(filed, struct filed, i);
+		if (f->size >= 256) /* smaller ones could be a count or an id */
+			g_hash_table_add(sizes, &f->size);
+		last = MAX(last, f->received_at);
+	}
+	ck_assert_uint_ge(g_hash_table_size(sizes), 10);
+
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *tables = NULL;
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "SELECT name FROM sqlite_schema WHERE type = 'table' "
+					    "AND name NOT LIKE 'sqlite_%'",
+					    -1, &tables, NULL),
+			 SQLITE_OK);
+	guint values = 0, days = 0, bad = 0;
+	while (sqlite3_step(tables) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(tables, 0);
+		char *sql = sqlite3_mprintf("SELECT * FROM \"%w\"", t);
+		sqlite3_stmt *rows = NULL;
+		ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &rows, NULL), SQLITE_OK);
+		sqlite3_free(sql);
+		while (sqlite3_step(rows) == SQLITE_ROW) {
+			for (int col = 0; col < sqlite3_column_count(rows); col++) {
+				int type = sqlite3_column_type(rows, col);
+				const char *text = (const char *)sqlite3_column_text(rows, col);
+				char *rest = NULL;
+				gint64 v = sqlite3_column_int64(rows, col);
+				if (type == SQLITE_TEXT) {
+					v = g_ascii_strtoll(text, &rest, 10);
+					if (rest == text || *rest != '\0')
+						continue; /* not a number */
+				} else if (type != SQLITE_INTEGER) {
+					continue; /* sealed blobs, NULL */
+				}
+				values++;
+				days += v >= FIRST_ARRIVAL - 86400 && v <= end && v % 86400 == 0;
+				if (g_hash_table_contains(sizes, &v) ||
+				    finer_than_day(v, FIRST_ARRIVAL, last, start, end)) {
+					fprintf(stderr, "EXACT: %s.%s = %" G_GINT64_FORMAT "\n", t,
+						sqlite3_column_name(rows, col), v);
+					bad++;
+				}
+			}
+		}
+		sqlite3_finalize(rows);
+	}
+	sqlite3_finalize(tables);
+	sqlite3_close(db);
+	ck_assert_uint_gt(values, 100);
+	ck_assert_uint_ge(days, filed->len); /* the days are there, and were looked at */
+	ck_assert_uint_eq(bad, 0);
+}
+END_TEST
+
 static Suite *confidentiality_suite(void)
 {
 	Suite *s = suite_create("confidentiality");
@@ -567,6 +788,8 @@ static Suite *confidentiality_suite(void)
 	tcase_add_test(tc, test_commands_open_only_with_the_right_key);
 	tcase_add_test(tc, test_raw_and_attachment_files);
 	tcase_add_test(tc, test_nothing_in_clear);
+	tcase_add_test(tc, test_pseudonym_key_is_no_oracle);
+	tcase_add_test(tc, test_dump_has_no_exact_size_or_time);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -387,6 +387,71 @@ START_TEST(test_list_with_key_shows_subjects)
 }
 END_TEST
 
+/* Pseudonyms are sealed: only a key finds a sender's cases, and only those
+ * the key opens. */
+START_TEST(test_list_by_pseudonym)
+{
+	import_all();
+	/* A second message from the sender of r1.eml. */
+	g_autofree char *more = g_build_filename(tmpdir, "more", NULL);
+	g_mkdir_with_parents(more, 0700);
+	g_free(tu_write_file(more, "again.eml",
+			     "From: Sender 0 <sender0@example.net>\nTo: reprisals@example.org\n"
+			     "Message-ID: <again0@example.net>\nSubject: Follow-up\n\nStill.\n"));
+	ck_assert_int_eq(canary(NULL, NULL, "import", more, NULL), 0);
+
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *all = list_json(parser, "--key", triage_key, "--passphrase-file", passphrase);
+	const char *pseudonym = NULL;
+	for (guint i = 0; i < json_array_get_length(all) && pseudonym == NULL; i++) {
+		const char *subject = member(all, i, "subject");
+		if (subject != NULL && strcmp(subject, "Follow-up") == 0)
+			pseudonym = member(all, i, "pseudonym");
+	}
+	ck_assert_ptr_nonnull(pseudonym);
+	g_autoptr(GPtrArray) expected = g_ptr_array_new();
+	for (guint i = 0; i < json_array_get_length(all); i++) {
+		if (g_strcmp0(member(all, i, "pseudonym"), pseudonym) == 0)
+			g_ptr_array_add(expected, (gpointer)member(all, i, "ref"));
+	}
+	ck_assert_uint_eq(expected->len, 2);
+
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(canary(&out, &err, "list", "--json", "--key", triage_key,
+			     "--passphrase-file", passphrase, "--pseudonym", pseudonym, NULL) == 0,
+		      "%s", err);
+	g_autoptr(JsonParser) p2 = json_parser_new();
+	JsonArray *found = json_node_get_array(parse(p2, out));
+	ck_assert_uint_eq(json_array_get_length(found), 2);
+	for (guint i = 0; i < 2; i++) {
+		ck_assert_str_eq(member(found, i, "pseudonym"), pseudonym);
+		ck_assert(g_ptr_array_find_with_equal_func(expected, member(found, i, "ref"),
+							   g_str_equal, NULL));
+	}
+	/* Recorded: who looked a sender up. */
+	g_autofree char *history = NULL;
+	ck_assert_int_eq(canary(&history, NULL, "history", member(found, 0, "ref"), NULL), 0);
+	ck_assert_ptr_nonnull(strstr(history, "listed by pseudonym"));
+
+	/* A key that opens none of them finds none. */
+	g_autofree char *none = NULL;
+	ck_assert_int_eq(canary(&none, NULL, "list", "--json", "--key", other_key,
+				"--passphrase-file", passphrase, "--pseudonym", pseudonym, NULL),
+			 0);
+	g_autoptr(JsonParser) p3 = json_parser_new();
+	ck_assert_uint_eq(json_array_get_length(json_node_get_array(parse(p3, none))), 0);
+
+	/* Without a key, or not a pseudonym: refused, saying why. */
+	g_autofree char *e1 = NULL, *e2 = NULL;
+	ck_assert_int_eq(canary(NULL, &e1, "list", "--pseudonym", pseudonym, NULL), 2);
+	ck_assert_ptr_nonnull(strstr(e1, "--pseudonym needs --key"));
+	ck_assert_int_eq(canary(NULL, &e2, "list", "--key", triage_key, "--pseudonym",
+				"sender0@example.net", NULL),
+			 2);
+	ck_assert_ptr_nonnull(strstr(e2, "expected P-XXXX-XXXX"));
+}
+END_TEST
+
 START_TEST(test_assign_status_and_notes)
 {
 	import_all();
@@ -754,6 +819,7 @@ static Suite *triage_suite(void)
 	tcase_add_test(tc, test_help_and_usage);
 	tcase_add_test(tc, test_list_order_filters_and_table);
 	tcase_add_test(tc, test_list_with_key_shows_subjects);
+	tcase_add_test(tc, test_list_by_pseudonym);
 	tcase_add_test(tc, test_assign_status_and_notes);
 	tcase_add_test(tc, test_move_reseals);
 	tcase_add_test(tc, test_stats);

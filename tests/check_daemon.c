@@ -15,7 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "dovecot.h"
+#include "envelope.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -257,6 +260,70 @@ START_TEST(test_too_large_is_quarantined_unread)
 	/* Its whole size, not the header's, in clear as a class only. */
 	ck_assert_uint_ge(c->size_class, canary_store_size_class(20000));
 	assert_no_personal_data(NULL);
+}
+END_TEST
+
+/* A database from schema 3 kept exact times, sizes and pseudonyms in
+ * clear: canaryd, holding the public keys, seals them to each case when it
+ * starts, and leaves none of them in the file. */
+START_TEST(test_start_seals_older_clear_values)
+{
+	g_autofree char *fixture = tu_data_path("schema/v3.db");
+	g_autofree char *state = g_path_get_dirname(database);
+	g_mkdir_with_parents(state, 0700);
+	g_autoptr(GBytes) bytes = tu_data_bytes("schema/v3.db");
+	ck_assert(g_file_set_contents(database, g_bytes_get_data(bytes, NULL),
+				      (gssize)g_bytes_get_size(bytes), NULL));
+	g_autoptr(GPtrArray) refs = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GPtrArray) pseudonyms = g_ptr_array_new_with_free_func(g_free);
+	g_autoptr(GArray) times = g_array_new(FALSE, FALSE, sizeof(gint64));
+	sqlite3 *old = NULL;
+	ck_assert_int_eq(sqlite3_open_v2(fixture, &old, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *s = NULL;
+	ck_assert_int_eq(sqlite3_prepare_v2(old, "SELECT ref, pseudonym, received_at FROM cases",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		g_ptr_array_add(refs, g_strdup((const char *)sqlite3_column_text(s, 0)));
+		g_ptr_array_add(pseudonyms, g_strdup((const char *)sqlite3_column_text(s, 1)));
+		gint64 t = sqlite3_column_int64(s, 2);
+		g_array_append_val(times, t);
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(old);
+	ck_assert_uint_ge(refs->len, 10);
+
+	run_once_ok();
+
+	g_autoptr(GError) error = NULL;
+	struct canary_store *store = canary_store_open(database, NULL, &error);
+	ck_assert_msg(store != NULL, "%s", error ? error->message : "");
+	gint64 left = -1;
+	ck_assert(canary_store_count_legacy(store, &left, &error));
+	ck_assert_int_eq(left, 0);
+	g_autofree char *key_path = g_build_filename(home, "keys", "custodian.key", NULL);
+	g_autoptr(canary_secret_key) custodian =
+		canary_key_load_secret(key_path, TU_PASSPHRASE, strlen(TU_PASSPHRASE), &error);
+	ck_assert_msg(custodian != NULL, "%s", error ? error->message : "");
+	for (guint i = 0; i < refs->len; i++) {
+		g_autoptr(canary_case) c = canary_store_get_case(store, refs->pdata[i], &error);
+		ck_assert_msg(c != NULL, "%s", error ? error->message : "");
+		g_autoptr(canary_case_meta) meta =
+			canary_envelope_open_meta(store, c->id, custodian, &error);
+		ck_assert_msg(meta != NULL, "%s: %s", c->ref, error ? error->message : "");
+		ck_assert_int_eq(meta->received_at, g_array_index(times, gint64, i));
+		ck_assert_str_eq(meta->pseudonym != NULL ? meta->pseudonym : "-",
+				 pseudonyms->pdata[i] != NULL ? pseudonyms->pdata[i] : "-");
+	}
+	canary_store_close(&store);
+	g_autofree char *wal = g_strconcat(database, "-wal", NULL);
+	for (guint i = 0; i < pseudonyms->len; i++) {
+		const char *p = pseudonyms->pdata[i];
+		if (p == NULL)
+			continue;
+		ck_assert_uint_eq(tu_count_in_file(database, p, strlen(p)), 0);
+		ck_assert_uint_eq(tu_count_in_file(wal, p, strlen(p)), 0);
+	}
 }
 END_TEST
 
@@ -622,6 +689,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_failed_move_stores_once);
 	tcase_add_test(tc, test_too_large_is_quarantined_unread);
 	tcase_add_test(tc, test_recreated_mailbox_dedupes_by_content);
+	tcase_add_test(tc, test_start_seals_older_clear_values);
 	tcase_add_test(tc, test_wrong_password_once);
 	tcase_add_test(tc, test_untrusted_server_once);
 	tcase_add_test(tc, test_server_down_once);

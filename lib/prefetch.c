@@ -19,7 +19,8 @@ struct worker {
 struct move {
 	guint32 *uids;
 	guint n;
-	const char *folder;
+	const char *folder;  /* NULL: removed */
+	const char *keyword; /* added before the move, or NULL */
 };
 
 struct canary_prefetch {
@@ -85,7 +86,8 @@ static void run_move(struct worker *w)
 	p->moving = TRUE;
 	g_mutex_unlock(&p->lock);
 	GError *error = NULL;
-	gboolean ok = skip || canary_imap_move(w->session, m->uids, m->n, m->folder, &error);
+	gboolean ok = skip || canary_imap_put_away(w->session, m->uids, m->n, m->folder,
+						   m->keyword, &error);
 	g_mutex_lock(&p->lock);
 	if (!skip && ok)
 		p->moved += m->n;
@@ -176,8 +178,17 @@ GBytes *canary_prefetch_take(struct canary_prefetch *p, guint index, GError **er
 gboolean canary_prefetch_move(struct canary_prefetch *p, const guint32 *uids, guint n,
 			      const char *folder, GError **error)
 {
+	return canary_prefetch_put_away(p, uids, n, folder, NULL, error);
+}
+
+gboolean canary_prefetch_put_away(struct canary_prefetch *p, const guint32 *uids, guint n,
+				  const char *folder, const char *keyword, GError **error)
+{
 	struct move *m = g_new(struct move, 1);
-	*m = (struct move){.uids = g_memdup2(uids, n * sizeof *uids), .n = n, .folder = folder};
+	*m = (struct move){.uids = g_memdup2(uids, n * sizeof *uids),
+			   .n = n,
+			   .folder = folder,
+			   .keyword = keyword};
 	g_mutex_lock(&p->lock);
 	g_queue_push_tail(&p->moves, m);
 	g_cond_broadcast(&p->changed);

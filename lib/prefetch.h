@@ -51,6 +51,12 @@ GBytes *canary_prefetch_take(struct canary_prefetch *prefetch, guint index, GErr
 gboolean canary_prefetch_move(struct canary_prefetch *prefetch, const guint32 *uids, guint n,
 			      const char *folder, GError **error);
 
+/* Like canary_prefetch_move(), for canary_imap_put_away(): FOLDER NULL
+ * removes the messages, KEYWORD (static, or NULL) marks them first. Counted
+ * as moved by canary_prefetch_flush(). */
+gboolean canary_prefetch_put_away(struct canary_prefetch *prefetch, const guint32 *uids, guint n,
+				  const char *folder, const char *keyword, GError **error);
+
 /* Waits for the queued moves; *MOVED_R is the number of messages moved by
  * all of them. FALSE with the first move's error if one failed. */
 gboolean canary_prefetch_flush(struct canary_prefetch *prefetch, guint *moved_r, GError **error);

@@ -348,25 +348,48 @@ START_TEST(test_retention_keeps_then_removes)
 {
 	struct needles demo = needles_new(), large = needles_new();
 	deliver_all(&demo, &large);
-	write_config("processed_retention = 2d\n");
+	write_config("processed_retention = 2d\nquarantine_retention = 2d\n");
 	run_once_ok();
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
-	/* Filed: kept for now. The malformed one is quarantined, sealed whole
-	 * and removed (quarantine_retention = 0); the too-large one is kept. */
+	/* Kept for now: the filed ones, the malformed one (quarantined, sealed
+	 * whole) and the too-large one. */
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 11);
-	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 1);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 2);
 	g_autofree char *kept = hits(&demo);
 	ck_assert_msg(strstr(kept, ".Processed") != NULL, "%s", kept);
 
 	/* A day later: still kept. */
 	age_folder("Processed", 86400);
+	age_folder("Quarantine", 86400);
 	run_once_ok();
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 11);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 2);
 
 	/* Three days after their arrival: gone, and with them every trace. */
 	age_folder("Processed", 2 * 86400);
-	age_folder("Quarantine", 3 * 86400);
+	age_folder("Quarantine", 2 * 86400);
 	run_once_ok();
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 0);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 1);
+	assert_nothing_left(&demo);
+	needles_clear(&demo);
+	needles_clear(&large);
+}
+END_TEST
+
+/* A server without UIDPLUS cannot remove single messages from the inbox
+ * safely: they are moved, then swept from the processed folder, which is
+ * canary's, in the same pass. */
+START_TEST(test_without_uidplus)
+{
+	tu_dovecot_free(dovecot);
+	dovecot = tu_dovecot_start(DOVECOT_PRIVACY "protocol imap {\n  imap_capability = "
+						   "IMAP4rev1 MOVE ESEARCH LITERAL+\n}\n");
+	struct needles demo = needles_new(), large = needles_new();
+	deliver_all(&demo, &large);
+	write_config(NULL);
+	run_once_ok();
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 0);
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 1);
 	assert_nothing_left(&demo);
@@ -383,6 +406,7 @@ static Suite *server_copies_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_defaults_leave_nothing_on_the_server);
 	tcase_add_test(tc, test_retention_keeps_then_removes);
+	tcase_add_test(tc, test_without_uidplus);
 	suite_add_tcase(s, tc);
 	return s;
 }

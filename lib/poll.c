@@ -52,6 +52,7 @@ struct pass {
 	struct canary_prefetch *prefetch;
 	struct canary_prepare *prepare;
 	struct batch batch;
+	GArray *removed; /* guint32 UIDs of the inbox confirmed removed this pass */
 	struct canary_poll_stats *stats;
 	volatile const int *stop;
 	void (*progress)(gpointer);
@@ -161,6 +162,8 @@ static gboolean move(struct pass *pass, GArray *uids, const char *folder, const 
 	if (!canary_imap_put_away(pass->imap, set, uids->len, folder, keyword, error))
 		return FALSE;
 	pass->stats->moved += uids->len;
+	if (folder == NULL)
+		g_array_append_vals(pass->removed, set, uids->len);
 	return TRUE;
 }
 
@@ -178,7 +181,18 @@ static gboolean finish_moves(struct pass *pass, GError **error)
 	guint moved = 0;
 	gboolean ok = canary_prefetch_flush(pass->prefetch, &moved, error);
 	pass->stats->moved += moved;
+	g_autoptr(GArray) removed = canary_prefetch_take_removed(pass->prefetch);
+	g_array_append_vals(pass->removed, removed->data, removed->len);
 	return ok;
+}
+
+/* Called once per pass with the inbox UIDs (of the pass's UIDVALIDITY) that
+ * the server confirmed removed, whether or not the pass then failed: their
+ * cases are committed and the server holds no copy of them any more. */
+static void removed_from_server(struct pass *pass)
+{
+	pass->stats->removed += pass->removed->len;
+	g_array_set_size(pass->removed, 0);
 }
 
 /* Takes the committed batch's messages out of the inbox: removed, or
@@ -219,6 +233,8 @@ static gint64 sweep_cutoff(guint64 retention)
 static gboolean sweep(struct pass *pass, GError **error)
 {
 	const struct canary_config *config = pass->config;
+	if (*pass->stop)
+		return TRUE; /* the next pass sweeps */
 	const struct {
 		const char *folder;
 		guint64 retention;
@@ -388,7 +404,9 @@ static gboolean run_pass(struct pass *pass, const struct canary_imap_options *op
 	if (messages == NULL)
 		return FALSE;
 	pass->stats->listed = messages->len;
-	if (!sort_listed(pass, messages, error))
+	gboolean sorted = sort_listed(pass, messages, error);
+	removed_from_server(pass);
+	if (!sorted)
 		return FALSE;
 	if (pass->todo->len == 0)
 		return sweep(pass, error);
@@ -407,7 +425,9 @@ static gboolean run_pass(struct pass *pass, const struct canary_imap_options *op
 	while (ok && next < pass->todo->len && !*pass->stop)
 		ok = run_batch(pass, &next, error);
 	/* The first error wins; the moves still finish either way. */
-	if (!finish_moves(pass, ok ? error : NULL) || !ok)
+	gboolean moved = finish_moves(pass, ok ? error : NULL);
+	removed_from_server(pass);
+	if (!moved || !ok)
 		return FALSE;
 	return sweep(pass, error);
 }
@@ -436,6 +456,7 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 		.batch = {g_array_new(FALSE, FALSE, sizeof(guint32)),
 			  g_array_new(FALSE, FALSE, sizeof(guint32)),
 			  g_array_new(FALSE, FALSE, sizeof(guint32))},
+		.removed = g_array_new(FALSE, FALSE, sizeof(guint32)),
 		.stats = stats_r,
 		.stop = stop,
 		.progress = progress,
@@ -457,5 +478,6 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 	g_array_unref(pass.batch.processed);
 	g_array_unref(pass.batch.quarantine);
 	g_array_unref(pass.batch.unsealed);
+	g_array_unref(pass.removed);
 	return ok;
 }

@@ -18,6 +18,7 @@ struct canary_poll_stats {
 	guint duplicates;  /* already stored: only moved */
 	guint moved;       /* messages taken out of the mailbox: moved to a
 			      folder, or removed ([imap] *_retention = 0) */
+	guint removed;     /* of those, removed from the server */
 	guint swept;       /* removed from the processed and quarantine
 			      folders, their retention over */
 	guint skipped;     /* left for the next pass (could not be fetched) */

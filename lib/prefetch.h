@@ -61,6 +61,11 @@ gboolean canary_prefetch_put_away(struct canary_prefetch *prefetch, const guint3
  * all of them. FALSE with the first move's error if one failed. */
 gboolean canary_prefetch_flush(struct canary_prefetch *prefetch, guint *moved_r, GError **error);
 
+/* The UIDs that moves with FOLDER NULL removed from the server since the
+ * last call (confirmed by the server's answer). Returns a new GArray of
+ * guint32; the next call starts afresh. */
+GArray *canary_prefetch_take_removed(struct canary_prefetch *prefetch);
+
 /* Stops the workers (a fetch under way and the queued moves finish first),
  * frees what was fetched and not taken, closes the sessions. */
 void canary_prefetch_free(struct canary_prefetch *prefetch);

@@ -195,6 +195,8 @@ START_TEST(test_once_files_the_demo_corpus)
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 0);
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 0);
 	ck_assert_uint_eq(count_cases(NULL), 12);
+	ck_assert_msg(strstr(err, "12 out of the inbox (12 removed from the server)") != NULL,
+		      "%s", err);
 	g_autoptr(GPtrArray) quarantined = cases(CANARY_STATUS_QUARANTINED);
 	ck_assert_uint_eq(quarantined->len, 1);
 	ck_assert_str_eq(((struct canary_case *)quarantined->pdata[0])->quarantine_reason,

@@ -1,7 +1,9 @@
 /* poll.c: one pass over the confidential mailbox. Each batch of messages is
  * fetched and ingested inside one transaction; only after it commits are
- * the messages moved out of the inbox. A crash in between leaves them in
- * the inbox, where the next pass recognises them and only moves them. */
+ * the messages removed from the server, or moved to a folder that keeps
+ * them for [imap] *_retention. A crash in between leaves them in the
+ * inbox, where the next pass recognises them and only removes or moves
+ * them. Each pass ends by sweeping the folders of what they no longer keep. */
 #include "poll.h"
 
 #include <errno.h>

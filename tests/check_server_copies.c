@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <utime.h>
 
 #include "dovecot.h"
@@ -53,7 +54,7 @@ static void teardown(void)
 static void write_config(const char *extra)
 {
 	g_autofree char *pass = g_strdup_printf("%s\n", dovecot->password);
-	g_autofree char *pw_file = tu_write_file(home, "imap-password", pass);
+	g_free(tu_write_file(home, "imap-password", pass));
 	g_autofree char *url = tu_dovecot_url(dovecot, TRUE);
 	g_autofree char *text =
 		g_strdup_printf("[limits]\nmax_message_size = 64K\n"

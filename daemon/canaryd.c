@@ -178,11 +178,13 @@ static void report(struct loop_state *st, gboolean ok, const struct canary_poll_
 		g_clear_pointer(&st->last_error, g_free);
 		st->failures = 0;
 		st->last_success = g_get_real_time() / G_USEC_PER_SEC;
-		if (stats->listed > 0)
+		if (stats->listed > 0 || stats->swept > 0)
 			canary_info("pass: %u listed, %u filed, %u quarantined, %u already stored, "
-				    "%u moved, %u left",
+				    "%u out of the inbox (%u removed from the server), %u left, "
+				    "%u removed from the folders",
 				    stats->listed, stats->filed, stats->quarantined,
-				    stats->duplicates, stats->moved, stats->skipped);
+				    stats->duplicates, stats->moved, stats->removed, stats->skipped,
+				    stats->swept);
 		sd_notifyf(0, "STATUS=idle; %u cases today; last pass %s", st->cases_today, hhmm);
 		return;
 	}

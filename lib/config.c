@@ -40,6 +40,7 @@ enum key_type {
 	T_UINT64,     /* guint64: a whole number */
 	T_DURATION,   /* guint64: seconds, canary_config_parse_duration() */
 	T_PERIOD,     /* guint64: seconds, canary_config_parse_period() */
+	T_KEEP,       /* guint64: seconds, canary_config_parse_keep() */
 	T_LEVEL,      /* int: enum canary_log_level */
 	T_BOOL,       /* gboolean: true or false */
 };
@@ -101,6 +102,11 @@ static const struct key_spec keys[] = {
 	 AT(imap.processed_folder), "a folder name"},
 	{"imap", "quarantine_folder", T_STRING, "Quarantine", NO_BOUNDS, FALSE,
 	 AT(imap.quarantine_folder), "a folder name"},
+	{"imap", "processed_retention", T_KEEP, "0", NO_BOUNDS, FALSE, AT(imap.processed_retention),
+	 "0 (removed from the server once filed), a duration such as 2d or 12h, or forever"},
+	{"imap", "quarantine_retention", T_KEEP, "0", NO_BOUNDS, FALSE,
+	 AT(imap.quarantine_retention),
+	 "0 (removed from the server once sealed), a duration such as 2d or 12h, or forever"},
 	{"imap", "poll_interval", T_DURATION, "60s", 1, 86400, FALSE, AT(imap.poll_interval),
 	 "a duration such as 60s or 5m (1s to 1d)"},
 	{"imap", "batch_size", T_UINT64, "100", 1, 10000, FALSE, AT(imap.batch_size),
@@ -223,6 +229,47 @@ gboolean canary_config_parse_period(const char *text, guint64 *seconds_r)
 		return FALSE;
 	*seconds_r = seconds;
 	return TRUE;
+}
+
+gboolean canary_config_parse_keep(const char *text, guint64 *seconds_r)
+{
+	if (g_strcmp0(text, "forever") == 0) {
+		*seconds_r = CANARY_CONFIG_FOREVER;
+		return TRUE;
+	}
+	guint64 seconds = 0;
+	/* The largest finite value stays below the one that means forever. */
+	if (!canary_config_parse_duration(text, &seconds) || seconds >= CANARY_CONFIG_FOREVER / 2)
+		return FALSE;
+	*seconds_r = seconds;
+	return TRUE;
+}
+
+char *canary_config_warnings(const struct canary_config *config)
+{
+	if (config->imap.url == NULL)
+		return NULL;
+	const struct {
+		const char *key, *folder;
+		guint64 retention;
+	} kept[] = {
+		{"processed_retention", config->imap.processed_folder,
+		 config->imap.processed_retention},
+		{"quarantine_retention", config->imap.quarantine_folder,
+		 config->imap.quarantine_retention},
+	};
+	GString *warnings = g_string_new(NULL);
+	for (gsize i = 0; i < G_N_ELEMENTS(kept); i++) {
+		if (kept[i].retention != CANARY_CONFIG_FOREVER)
+			continue;
+		g_string_append_printf(warnings,
+				       "%s[imap] %s = forever: every message stays in clear in "
+				       "the mail server's %s folder (sender, subject, text), "
+				       "readable by anyone who holds the IMAP password; set 0 "
+				       "or a duration such as 2d",
+				       warnings->len > 0 ? "\n" : "", kept[i].key, kept[i].folder);
+	}
+	return g_string_free(warnings, warnings->len == 0);
 }
 
 char *canary_config_resolve_path(const char *explicit_path)
@@ -550,6 +597,8 @@ static void set_number(struct canary_config *config, const struct key_spec *spec
 		key_problem(p, spec, "'%s' is not a duration", value);
 	else if (spec->type == T_PERIOD && !canary_config_parse_period(value, &n))
 		key_problem(p, spec, "'%s' is not a period", value);
+	else if (spec->type == T_KEEP && !canary_config_parse_keep(value, &n))
+		key_problem(p, spec, "'%s' is not 0, a duration or forever", value);
 	else if ((spec->type == T_UINT || spec->type == T_UINT64) &&
 		 !g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT64, &n, NULL))
 		key_problem(p, spec, "'%s' is not a whole number", value);
@@ -587,6 +636,7 @@ static void set_value(struct canary_config *config, const struct key_spec *spec,
 	case T_UINT64:
 	case T_DURATION:
 	case T_PERIOD:
+	case T_KEEP:
 		set_number(config, spec, value, p);
 		return;
 	case T_LEVEL:
@@ -625,6 +675,14 @@ static void apply_keys(GKeyFile *kf, struct canary_config *config, struct proble
 	    config->imap.oauth2_token_file == NULL)
 		key_problem(p, find_spec("imap", "password_file"),
 			    "neither password_file nor oauth2_token_file is set");
+	/* The sweep empties the two folders by their own rules: one folder for
+	 * both would let processed_retention remove what quarantine keeps. */
+	if (config->imap.url != NULL &&
+	    g_strcmp0(config->imap.processed_folder, config->imap.quarantine_folder) == 0)
+		add_problem(p,
+			    "[imap] quarantine_folder: '%s' is also processed_folder; expected a "
+			    "folder of its own",
+			    config->imap.quarantine_folder);
 	/* Each section has its own key once there are routing rules; before,
 	 * every case is sealed to one section key. */
 	if (config->routing.rules == NULL && config->keys.default_section_public == NULL)

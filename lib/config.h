@@ -50,6 +50,13 @@ struct canary_config {
 		char *pinned_public_key;
 		char *processed_folder;
 		char *quarantine_folder;
+		/* How long server copies stay in processed_folder and
+		 * quarantine_folder, in seconds after their arrival (INTERNALDATE):
+		 * 0 removes them once their case is committed, CANARY_CONFIG_FOREVER
+		 * never. A quarantined message whose full bytes were not sealed
+		 * (too large) is never removed. */
+		guint64 processed_retention;
+		guint64 quarantine_retention;
 		guint64 poll_interval; /* seconds */
 		guint64 batch_size;      /* messages per transaction, at most */
 		guint64 batch_time;      /* seconds per transaction, about */
@@ -122,6 +129,20 @@ gboolean canary_config_parse_duration(const char *text, guint64 *seconds_r);
  * or "forever" (*SECONDS_R 0). A bare number is refused: "365" must not
  * mean seconds here. FALSE on anything else. */
 gboolean canary_config_parse_period(const char *text, guint64 *seconds_r);
+
+/* What an admin should know about a valid CONFIG: one line per concern,
+ * each "[group] key = value: what it means" (today: server copies kept
+ * forever, plaintext on the mail server). Returns a new string, or NULL
+ * when there is nothing to say. */
+char *canary_config_warnings(const struct canary_config *config);
+
+/* A [imap] *_retention of forever: server copies are never removed. */
+#define CANARY_CONFIG_FOREVER G_MAXUINT64
+
+/* Parses how long server copies are kept: "0", a duration as
+ * canary_config_parse_duration() reads it ("2d", "12h"), or "forever"
+ * (*SECONDS_R CANARY_CONFIG_FOREVER). FALSE on anything else. */
+gboolean canary_config_parse_keep(const char *text, guint64 *seconds_r);
 
 /* Parses config text already in memory (for fuzzing and tests): the same
  * checks as canary_config_load(), PATH used for messages and relative paths. */

@@ -422,6 +422,17 @@ static void check_keys(GPtrArray *checks, const struct canary_config *config)
 	add_figure(c, "files", checked);
 }
 
+/* Server copies kept forever leave the plaintext on the mail server: a
+ * warning, one line. Nothing to say otherwise. */
+static void check_server_copies(GPtrArray *checks, const struct canary_config *config)
+{
+	g_autofree char *warnings = canary_config_warnings(config);
+	if (warnings == NULL)
+		return;
+	g_auto(GStrv) lines = g_strsplit(warnings, "\n", -1);
+	add_check(checks, "server_copies", CANARY_HEALTH_WARNING, g_strjoinv("; ", lines));
+}
+
 GPtrArray *canary_health_run(const struct canary_config *config, struct canary_store *store,
 			     gint64 now, GError **error)
 {
@@ -442,6 +453,7 @@ GPtrArray *canary_health_run(const struct canary_config *config, struct canary_s
 		return NULL;
 	}
 	check_keys(checks, config);
+	check_server_copies(checks, config);
 	if (!check_clear_values(checks, store, error)) {
 		g_ptr_array_unref(checks);
 		return NULL;

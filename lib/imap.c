@@ -661,9 +661,49 @@ GBytes *canary_imap_fetch_header(struct canary_imap *imap, guint32 uidvalidity, 
 	return fetch_url(imap, uidvalidity, uid, "/;SECTION=HEADER", error);
 }
 
-/* Moves one set of at most UIDS_PER_COMMAND UIDs. */
-static gboolean move_set(struct canary_imap *imap, const char *set, const char *folder,
-			 GError **error)
+/* The URL that selects FOLDER (already checked by quote_mailbox()). */
+static char *folder_url(const struct canary_imap *imap, const char *folder)
+{
+	g_autofree char *escaped = g_uri_escape_string(folder, "/", FALSE);
+	return g_strdup_printf("%s/%s", imap->server, escaped);
+}
+
+/* Runs COMMAND on the mailbox URL selects. */
+static gboolean command_in(struct canary_imap *imap, const char *url, const char *command,
+			   GError **error)
+{
+	return perform(imap, url, command, MAX_COMMAND_RESPONSE, command, error);
+}
+
+/* Adds FLAG to the messages of SET in the mailbox URL selects. */
+static gboolean flag_set(struct canary_imap *imap, const char *url, const char *set,
+			 const char *flag, GError **error)
+{
+	g_autofree char *store = g_strdup_printf("UID STORE %s +FLAGS.SILENT (%s)", set, flag);
+	return command_in(imap, url, store, error);
+}
+
+/* Is every message marked \Deleted in the URL's mailbox one of SORTED
+ * (N UIDs, ascending)? A plain EXPUNGE removes them all, also one someone
+ * else marked that nobody has filed yet. */
+static gboolean deleted_are_ours(struct canary_imap *imap, const guint32 *sorted, guint n,
+				 gboolean *ours_r, GError **error)
+{
+	g_autoptr(GArray) deleted = g_array_new(FALSE, FALSE, sizeof(guint32));
+	if (!command(imap, TRUE, "UID SEARCH DELETED", error) ||
+	    !canary_imap_parse_search((const char *)imap->response->data, imap->response->len,
+				      deleted, error))
+		return FALSE;
+	*ours_r = TRUE;
+	for (guint i = 0; i < deleted->len && *ours_r; i++)
+		*ours_r = bsearch(&g_array_index(deleted, guint32, i), sorted, n, sizeof *sorted,
+				  compare_uid) != NULL;
+	return TRUE;
+}
+
+/* Moves one set of at most UIDS_PER_COMMAND UIDs, SORTED[0..N). */
+static gboolean move_set(struct canary_imap *imap, const char *set, const guint32 *sorted,
+			 guint n, const char *folder, GError **error)
 {
 	if (has_capability(imap, "MOVE")) {
 		g_autofree char *move = g_strdup_printf("UID MOVE %s %s", set, folder);
@@ -672,29 +712,44 @@ static gboolean move_set(struct canary_imap *imap, const char *set, const char *
 	/* RFC 6851 section 3.3's fallback. The copy lands first, so a failure
 	 * later leaves a message in both places, never in neither. */
 	g_autofree char *copy = g_strdup_printf("UID COPY %s %s", set, folder);
-	g_autofree char *store = g_strdup_printf("UID STORE %s +FLAGS.SILENT (\\Deleted)", set);
-	if (!command(imap, TRUE, copy, error) || !command(imap, TRUE, store, error))
+	if (!command(imap, TRUE, copy, error) ||
+	    !flag_set(imap, imap->mailbox_url, set, "\\Deleted", error))
 		return FALSE;
 	if (has_capability(imap, "UIDPLUS")) {
 		g_autofree char *expunge = g_strdup_printf("UID EXPUNGE %s", set);
 		return command(imap, TRUE, expunge, error);
 	}
-	/* Plain EXPUNGE also removes others' \Deleted messages: that is what
-	 * the mailbox's owner asked for by marking them. */
+	/* Without UIDPLUS only a plain EXPUNGE is left, and it must not take a
+	 * message someone else marked \Deleted that is not filed yet: ours stay
+	 * marked in the inbox until theirs are gone (the next pass finds them
+	 * stored and copies them again: a duplicate in FOLDER, never a loss). */
+	gboolean ours = FALSE;
+	if (!deleted_are_ours(imap, sorted, n, &ours, error))
+		return FALSE;
+	if (!ours) {
+		canary_notice("%s: the inbox holds messages marked \\Deleted by someone else, and "
+			      "the server has no UIDPLUS: not expunging until they are gone",
+			      imap->server);
+		return TRUE;
+	}
 	return command(imap, TRUE, "EXPUNGE", error);
+}
+
+gboolean canary_imap_mark(struct canary_imap *imap, const guint32 *uids, guint n,
+			  const char *flag, GError **error)
+{
+	g_autoptr(GPtrArray) sets = uid_sets(uids, n);
+	for (guint i = 0; i < sets->len; i++) {
+		if (!flag_set(imap, imap->mailbox_url, sets->pdata[i], flag, error))
+			return FALSE;
+	}
+	return TRUE;
 }
 
 gboolean canary_imap_mark_seen(struct canary_imap *imap, const guint32 *uids, guint n,
 			       GError **error)
 {
-	g_autoptr(GPtrArray) sets = uid_sets(uids, n);
-	for (guint i = 0; i < sets->len; i++) {
-		g_autofree char *store = g_strdup_printf("UID STORE %s +FLAGS.SILENT (\\Seen)",
-							 (const char *)sets->pdata[i]);
-		if (!command(imap, TRUE, store, error))
-			return FALSE;
-	}
-	return TRUE;
+	return canary_imap_mark(imap, uids, n, "\\Seen", error);
 }
 
 gboolean canary_imap_move(struct canary_imap *imap, const guint32 *uids, guint n,
@@ -705,11 +760,203 @@ gboolean canary_imap_move(struct canary_imap *imap, const guint32 *uids, guint n
 	g_autofree char *quoted = quote_mailbox(folder, error);
 	if (quoted == NULL || !capabilities(imap, error))
 		return FALSE;
+	g_autofree guint32 *sorted = g_memdup2(uids, n * sizeof *uids);
+	qsort(sorted, n, sizeof *sorted, compare_uid);
 	g_autoptr(GPtrArray) sets = uid_sets(uids, n);
 	for (guint i = 0; i < sets->len; i++) {
-		if (!move_set(imap, sets->pdata[i], quoted, error))
+		if (!move_set(imap, sets->pdata[i], sorted, n, quoted, error))
 			return FALSE;
 	}
+	return TRUE;
+}
+
+gboolean canary_imap_put_away(struct canary_imap *imap, const guint32 *uids, guint n,
+			      const char *folder, const char *keyword, GError **error)
+{
+	if (folder == NULL)
+		return canary_imap_remove(imap, uids, n, error);
+	g_autoptr(GError) local = NULL;
+	if (keyword != NULL && !canary_imap_mark(imap, uids, n, keyword, &local)) {
+		if (!g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED)) {
+			g_propagate_error(error, g_steal_pointer(&local));
+			return FALSE;
+		}
+		/* Unmarked, they are only kept longer: never removed by mistake. */
+		canary_warning("%s: keyword %s refused (%s); the messages moved to %s stay "
+			       "there until removed by hand",
+			       imap->server, keyword, local->message, folder);
+	}
+	return canary_imap_move(imap, uids, n, folder, error);
+}
+
+gboolean canary_imap_has_capability(struct canary_imap *imap, const char *name,
+				    gboolean *has_r, GError **error)
+{
+	if (!capabilities(imap, error))
+		return FALSE;
+	*has_r = has_capability(imap, name);
+	return TRUE;
+}
+
+/* Marks the sets \Deleted in the mailbox URL selects and expunges them:
+ * UID EXPUNGE, or with ANY_DELETED a plain EXPUNGE where the server has
+ * no UIDPLUS. */
+static gboolean expunge_sets(struct canary_imap *imap, const char *url, GPtrArray *sets,
+			     gboolean any_deleted, GError **error)
+{
+	gboolean uidplus = has_capability(imap, "UIDPLUS");
+	for (guint i = 0; i < sets->len; i++) {
+		const char *set = sets->pdata[i];
+		if (!flag_set(imap, url, set, "\\Deleted", error))
+			return FALSE;
+		if (uidplus) {
+			g_autofree char *expunge = g_strdup_printf("UID EXPUNGE %s", set);
+			if (!command_in(imap, url, expunge, error))
+				return FALSE;
+		}
+	}
+	if (uidplus)
+		return TRUE;
+	if (!any_deleted) {
+		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED,
+			    "%s: the server has no UIDPLUS (UID EXPUNGE)", imap->server);
+		return FALSE;
+	}
+	return command_in(imap, url, "EXPUNGE", error);
+}
+
+gboolean canary_imap_remove(struct canary_imap *imap, const guint32 *uids, guint n,
+			    GError **error)
+{
+	if (n == 0)
+		return TRUE;
+	if (!capabilities(imap, error))
+		return FALSE;
+	if (!has_capability(imap, "UIDPLUS")) {
+		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED,
+			    "%s: cannot remove messages from %s: the server has no UIDPLUS "
+			    "(UID EXPUNGE)",
+			    imap->server, imap->mailbox);
+		return FALSE;
+	}
+	g_autoptr(GPtrArray) sets = uid_sets(uids, n);
+	return expunge_sets(imap, imap->mailbox_url, sets, FALSE, error);
+}
+
+/* An IMAP date ("4-Dec-2026") of the UTC day of TIME. */
+static char *imap_date(gint64 time)
+{
+	static const char *const months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(time);
+	if (dt == NULL)
+		return NULL;
+	return g_strdup_printf("%d-%s-%d", g_date_time_get_day_of_month(dt),
+			       months[g_date_time_get_month(dt) - 1], g_date_time_get_year(dt));
+}
+
+/* The UIDs in the mailbox URL selects (FOLDER by name) that match
+ * CRITERIA, appended to UIDS. */
+static gboolean search_in(struct canary_imap *imap, const char *url, const char *folder,
+			  const char *criteria, GArray *uids, GError **error)
+{
+	if (!capabilities(imap, error))
+		return FALSE;
+	if (has_capability(imap, "ESEARCH")) {
+		g_autofree char *request = g_strdup_printf("UID SEARCH RETURN (ALL) %s", criteria);
+		return command_in(imap, url, request, error) &&
+		       canary_imap_parse_search((const char *)imap->response->data,
+						imap->response->len, uids, error);
+	}
+	/* Without ESEARCH, search UID ranges below UIDNEXT so no answer line
+	 * grows past the size libcurl reads reliably. */
+	struct canary_imap_status status;
+	if (!canary_imap_status(imap, folder, &status, error))
+		return FALSE;
+	for (guint64 first = 1; first < status.uidnext; first += UIDS_PER_SEARCH) {
+		guint64 last = MIN(first + UIDS_PER_SEARCH - 1, (guint64)status.uidnext - 1);
+		g_autofree char *request = g_strdup_printf(
+			"UID SEARCH UID %" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT " %s", first,
+			last, criteria);
+		if (!command_in(imap, url, request, error) ||
+		    !canary_imap_parse_search((const char *)imap->response->data,
+					      imap->response->len, uids, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Size and INTERNALDATE of UIDS in the mailbox URL selects, appended to
+ * MESSAGES (struct canary_imap_message). */
+static gboolean fetch_dates(struct canary_imap *imap, const char *url, GArray *uids,
+			    GArray *messages, GError **error)
+{
+	g_autoptr(GPtrArray) sets = uid_sets((const guint32 *)uids->data, uids->len);
+	for (guint i = 0; i < sets->len; i++) {
+		g_autofree char *request =
+			g_strdup_printf("UID FETCH %s (UID RFC822.SIZE INTERNALDATE)",
+					(const char *)sets->pdata[i]);
+		if (!command_in(imap, url, request, error) ||
+		    !canary_imap_parse_fetch_sizes((const char *)imap->response->data,
+						   imap->response->len, messages, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Of the messages with UIDS in the mailbox URL selects, those whose
+ * INTERNALDATE is known and before BEFORE. */
+static GArray *older_than(struct canary_imap *imap, const char *url, GArray *uids, gint64 before,
+			  GError **error)
+{
+	g_autoptr(GArray) messages =
+		g_array_new(FALSE, TRUE, sizeof(struct canary_imap_message));
+	if (!fetch_dates(imap, url, uids, messages, error))
+		return NULL;
+	GArray *old = g_array_new(FALSE, FALSE, sizeof(guint32));
+	for (guint i = 0; i < messages->len; i++) {
+		const struct canary_imap_message *m =
+			&g_array_index(messages, struct canary_imap_message, i);
+		if (m->internal_date != 0 && m->internal_date < before)
+			g_array_append_val(old, m->uid);
+	}
+	return old;
+}
+
+gboolean canary_imap_sweep(struct canary_imap *imap, const char *folder, gint64 before,
+			   const char *keyword, guint *removed_r, GError **error)
+{
+	*removed_r = 0;
+	g_autofree char *quoted = quote_mailbox(folder, error);
+	if (quoted == NULL)
+		return FALSE;
+	g_autofree char *url = folder_url(imap, folder);
+	GString *criteria = g_string_new(NULL);
+	if (keyword != NULL)
+		g_string_append_printf(criteria, "KEYWORD %s", keyword);
+	else
+		g_string_append(criteria, "ALL");
+	/* BEFORE compares dates in the server's own time zone: two days of
+	 * margin, then the exact cut on each INTERNALDATE. */
+	g_autofree char *date = before < G_MAXINT64 ? imap_date(before + 2 * 86400) : NULL;
+	if (date != NULL)
+		g_string_append_printf(criteria, " BEFORE %s", date);
+	g_autofree char *text = g_string_free(criteria, FALSE);
+	g_autoptr(GArray) found = g_array_new(FALSE, FALSE, sizeof(guint32));
+	if (!search_in(imap, url, folder, text, found, error))
+		return FALSE;
+	g_autoptr(GArray) old = before < G_MAXINT64 ? older_than(imap, url, found, before, error)
+						    : g_array_ref(found);
+	if (old == NULL)
+		return FALSE;
+	if (old->len == 0)
+		return TRUE;
+	/* The folder is canary's (see canary_imap_sweep() in imap.h): a plain
+	 * EXPUNGE there takes nothing that is not filed. */
+	g_autoptr(GPtrArray) sets = uid_sets((const guint32 *)old->data, old->len);
+	if (!expunge_sets(imap, url, sets, TRUE, error))
+		return FALSE;
+	*removed_r = old->len;
 	return TRUE;
 }
 

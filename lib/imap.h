@@ -92,11 +92,46 @@ GBytes *canary_imap_fetch_header(struct canary_imap *imap, guint32 uidvalidity, 
 gboolean canary_imap_mark_seen(struct canary_imap *imap, const guint32 *uids, guint n,
 			       GError **error);
 
+/* Adds FLAG (a system flag such as "\\Seen", or a keyword) to messages
+ * UIDS (N of them) of the URL's mailbox, in sets of at most 100. */
+gboolean canary_imap_mark(struct canary_imap *imap, const guint32 *uids, guint n,
+			  const char *flag, GError **error);
+
 /* Moves messages UIDS (N of them) from the URL's mailbox to FOLDER: UID MOVE
- * where the server has MOVE, else UID COPY + \Deleted + UID EXPUNGE (or
- * EXPUNGE without UIDPLUS). Sends at most 100 UIDs per command. */
+ * where the server has MOVE, else UID COPY + \Deleted + UID EXPUNGE. With
+ * neither MOVE nor UIDPLUS a plain EXPUNGE is sent only while every
+ * \Deleted message of the mailbox is one of UIDS (else they stay marked, to
+ * be copied again next pass: never lost). At most 100 UIDs per command. */
 gboolean canary_imap_move(struct canary_imap *imap, const guint32 *uids, guint n,
 			  const char *folder, GError **error);
+
+/* Takes messages UIDS (N of them) out of the URL's mailbox once their
+ * cases are committed: with FOLDER NULL removes them (canary_imap_remove()),
+ * else adds KEYWORD (unless NULL; where the server refuses keywords they
+ * move unmarked, with a warning) and moves them to FOLDER. */
+gboolean canary_imap_put_away(struct canary_imap *imap, const guint32 *uids, guint n,
+			      const char *folder, const char *keyword, GError **error);
+
+/* Does the server offer capability NAME (upper case, "UIDPLUS")? */
+gboolean canary_imap_has_capability(struct canary_imap *imap, const char *name,
+				    gboolean *has_r, GError **error);
+
+/* Removes messages UIDS (N of them) from the URL's mailbox for good:
+ * \Deleted, then UID EXPUNGE of exactly those (RFC 4315), at most 100 per
+ * command. A server without UIDPLUS is refused (CANARY_IMAP_ERROR_REFUSED)
+ * rather than sent a plain EXPUNGE, which would also remove messages
+ * someone else marked \Deleted before they were filed. */
+gboolean canary_imap_remove(struct canary_imap *imap, const guint32 *uids, guint n,
+			    GError **error);
+
+/* Removes from FOLDER the messages whose INTERNALDATE is before BEFORE
+ * (Unix UTC; G_MAXINT64: all of them), and with KEYWORD only those that
+ * carry it (NULL: any). FOLDER must be canary's alone: a message someone
+ * else put there is removed alike, and where the server has no UIDPLUS a
+ * plain EXPUNGE also takes what others marked \Deleted in it. Messages of
+ * unknown date are kept. *REMOVED_R is the number removed. */
+gboolean canary_imap_sweep(struct canary_imap *imap, const char *folder, gint64 before,
+			   const char *keyword, guint *removed_r, GError **error);
 
 /* --- Response parsing, exposed for tests and fuzzing ------------------- */
 

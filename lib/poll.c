@@ -1,7 +1,9 @@
 /* poll.c: one pass over the confidential mailbox. Each batch of messages is
  * fetched and ingested inside one transaction; only after it commits are
- * the messages moved out of the inbox. A crash in between leaves them in
- * the inbox, where the next pass recognises them and only moves them. */
+ * the messages removed from the server, or moved to a folder that keeps
+ * them for [imap] *_retention. A crash in between leaves them in the
+ * inbox, where the next pass recognises them and only removes or moves
+ * them. Each pass ends by sweeping the folders of what they no longer keep. */
 #include "poll.h"
 
 #include <errno.h>
@@ -22,11 +24,20 @@
 #define PREFETCH_BUDGET (4u << 20)
 #define PREPARE_BUDGET  (1u << 20)
 
+/* Marks the quarantined messages whose full bytes are sealed in the store:
+ * only those may the quarantine folder's sweep remove. */
+#define SEALED_KEYWORD "$CanarySealed"
+
 /* Where each message of a batch goes once the batch is committed. */
 struct batch {
 	GArray *processed;  /* guint32 UIDs */
-	GArray *quarantine; /* guint32 UIDs */
+	GArray *quarantine; /* guint32 UIDs, full bytes sealed */
+	GArray *unsealed;   /* guint32 UIDs quarantined with only their header
+			       sealed (too large): never removed by canary */
 };
+
+/* How a stored case's message was filed. */
+enum filed_as { FILED, QUARANTINED, UNSEALED };
 
 /* Everything one pass works with. */
 struct pass {
@@ -36,12 +47,14 @@ struct pass {
 	struct canary_imap *imap; /* listing and moving */
 	const char *mailbox;
 	guint32 uidvalidity;
+	gboolean uidplus; /* the server removes messages by UID */
 	GArray *todo;  /* struct canary_imap_message: listed, not stored yet */
 	GArray *items; /* struct canary_prefetch_item: the same, for fetching */
 	GArray *sources; /* struct canary_ingest_source: the same, for ingesting */
 	struct canary_prefetch *prefetch;
 	struct canary_prepare *prepare;
 	struct batch batch;
+	GArray *removed; /* guint32 UIDs of the inbox confirmed removed this pass */
 	struct canary_poll_stats *stats;
 	volatile const int *stop;
 	void (*progress)(gpointer);
@@ -110,37 +123,58 @@ static gboolean check_uidvalidity(struct canary_store *store, const char *mailbo
 	return canary_store_set_state(store, key, now, error);
 }
 
-/* Returns the folder a stored case's message belongs in. */
-static gboolean folder_of(struct canary_store *store, const char *ref, gboolean *quarantined_r,
-			  GError **error)
+/* How a stored case's message was filed. */
+static gboolean filed_as(struct canary_store *store, const char *ref, enum filed_as *as_r,
+			 GError **error)
 {
 	g_autoptr(canary_case) c = canary_store_get_case(store, ref, error);
 	if (c == NULL)
 		return FALSE;
-	*quarantined_r = strcmp(c->status, CANARY_STATUS_QUARANTINED) == 0;
+	*as_r = FILED;
+	if (strcmp(c->status, CANARY_STATUS_QUARANTINED) == 0)
+		*as_r = g_strcmp0(c->quarantine_reason,
+				  canary_quarantine_name(CANARY_QUARANTINE_TOO_LARGE)) == 0
+				? UNSEALED
+				: QUARANTINED;
 	return TRUE;
 }
 
-/* Adds UID to the folder it moves to once its case is committed. */
-static void file_uid(struct batch *batch, guint32 uid, gboolean quarantined)
+/* Adds UID to where it goes once its case is committed. */
+static void file_uid(struct batch *batch, guint32 uid, enum filed_as as)
 {
-	g_array_append_val(quarantined ? batch->quarantine : batch->processed, uid);
+	GArray *to[] = {[FILED] = batch->processed,
+			[QUARANTINED] = batch->quarantine,
+			[UNSEALED] = batch->unsealed};
+	g_array_append_val(to[as], uid);
 }
 
-/* Moves UIDS to FOLDER: once fetching has started, queued for the fetch
- * session (the server then sees one client changing the mailbox, and
- * ingestion goes on meanwhile; counted by finish_moves()), else on ours. */
-static gboolean move(struct pass *pass, GArray *uids, const char *folder, GError **error)
+/* Moves UIDS to FOLDER marked KEYWORD (may be NULL), or with FOLDER NULL
+ * removes them: once fetching has started, queued for the fetch session
+ * (the server then sees one client changing the mailbox, and ingestion
+ * goes on meanwhile; counted by finish_moves()), else on ours. */
+static gboolean move(struct pass *pass, GArray *uids, const char *folder, const char *keyword,
+		     GError **error)
 {
 	if (uids->len == 0)
 		return TRUE;
 	const guint32 *set = (const guint32 *)uids->data;
 	if (pass->prefetch != NULL)
-		return canary_prefetch_move(pass->prefetch, set, uids->len, folder, error);
-	if (!canary_imap_move(pass->imap, set, uids->len, folder, error))
+		return canary_prefetch_put_away(pass->prefetch, set, uids->len, folder, keyword,
+						error);
+	if (!canary_imap_put_away(pass->imap, set, uids->len, folder, keyword, error))
 		return FALSE;
 	pass->stats->moved += uids->len;
+	if (folder == NULL)
+		g_array_append_vals(pass->removed, set, uids->len);
 	return TRUE;
+}
+
+/* Where messages go whose folder keeps them RETENTION: nowhere (removed
+ * from the inbox at once) when it keeps nothing and the server can remove
+ * by UID; else the folder, whose sweep removes them in time. */
+static const char *destination(const struct pass *pass, guint64 retention, const char *folder)
+{
+	return retention == 0 && pass->uidplus ? NULL : folder;
 }
 
 /* Waits for the moves queued on the fetch session and counts them. */
@@ -149,19 +183,81 @@ static gboolean finish_moves(struct pass *pass, GError **error)
 	guint moved = 0;
 	gboolean ok = canary_prefetch_flush(pass->prefetch, &moved, error);
 	pass->stats->moved += moved;
+	g_autoptr(GArray) removed = canary_prefetch_take_removed(pass->prefetch);
+	g_array_append_vals(pass->removed, removed->data, removed->len);
 	return ok;
 }
 
-/* Moves the committed batch's messages to their folders. */
+/* Called once per pass with the inbox UIDs (of the pass's UIDVALIDITY) that
+ * the server confirmed removed, whether or not the pass then failed: their
+ * cases are committed and the server holds no copy of them any more. */
+static void removed_from_server(struct pass *pass)
+{
+	pass->stats->removed += pass->removed->len;
+	g_array_set_size(pass->removed, 0);
+}
+
+/* Takes the committed batch's messages out of the inbox: removed, or
+ * moved to their folders. A quarantined message whose full bytes are not
+ * sealed always moves, unmarked, so no sweep ever removes it. */
 static gboolean move_batch(struct pass *pass, GError **error)
 {
 	const struct canary_config *config = pass->config;
 	struct batch *batch = &pass->batch;
-	if (!move(pass, batch->processed, config->imap.processed_folder, error) ||
-	    !move(pass, batch->quarantine, config->imap.quarantine_folder, error))
+	const char *processed = destination(pass, config->imap.processed_retention,
+					    config->imap.processed_folder);
+	const char *quarantine = destination(pass, config->imap.quarantine_retention,
+					     config->imap.quarantine_folder);
+	if (!move(pass, batch->processed, processed, NULL, error) ||
+	    !move(pass, batch->quarantine, quarantine, SEALED_KEYWORD, error) ||
+	    !move(pass, batch->unsealed, config->imap.quarantine_folder, NULL, error))
 		return FALSE;
 	g_array_set_size(batch->processed, 0);
 	g_array_set_size(batch->quarantine, 0);
+	g_array_set_size(batch->unsealed, 0);
+	return TRUE;
+}
+
+/* The time before which a folder keeping messages RETENTION lets them go:
+ * G_MAXINT64 (all of them) for 0. */
+static gint64 sweep_cutoff(guint64 retention)
+{
+	if (retention == 0)
+		return G_MAXINT64;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	return retention >= (guint64)now ? 0 : now - (gint64)retention;
+}
+
+/* Removes from the processed and quarantine folders what their retention
+ * no longer keeps (in the quarantine folder only what carries
+ * SEALED_KEYWORD). With retention 0 this finds what a crash or a server
+ * without UIDPLUS left there. */
+static gboolean sweep(struct pass *pass, GError **error)
+{
+	const struct canary_config *config = pass->config;
+	if (*pass->stop)
+		return TRUE; /* the next pass sweeps */
+	const struct {
+		const char *folder;
+		guint64 retention;
+		const char *keyword;
+	} folders[] = {
+		{config->imap.processed_folder, config->imap.processed_retention, NULL},
+		{config->imap.quarantine_folder, config->imap.quarantine_retention, SEALED_KEYWORD},
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(folders); i++) {
+		if (folders[i].retention == CANARY_CONFIG_FOREVER)
+			continue;
+		guint removed = 0;
+		gint64 cutoff = sweep_cutoff(folders[i].retention);
+		if (!canary_imap_sweep(pass->imap, folders[i].folder, cutoff, folders[i].keyword,
+				       &removed, error))
+			return FALSE;
+		pass->stats->swept += removed;
+		if (removed > 0)
+			canary_info("removed %u messages from %s (retention over)", removed,
+				    folders[i].folder);
+	}
 	return TRUE;
 }
 
@@ -178,11 +274,11 @@ static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
 					      &ref, error))
 			return FALSE;
 		if (ref != NULL) {
-			gboolean quarantined = FALSE;
-			if (!folder_of(pass->store, ref, &quarantined, error))
+			enum filed_as as = FILED;
+			if (!filed_as(pass->store, ref, &as, error))
 				return FALSE;
 			pass->stats->duplicates++;
-			file_uid(&pass->batch, m->uid, quarantined);
+			file_uid(&pass->batch, m->uid, as);
 			continue;
 		}
 		struct canary_prefetch_item item = {
@@ -224,7 +320,7 @@ static gboolean take_message(struct pass *pass, guint i, GError **error)
 	struct canary_ingest_result result;
 	if (!canary_ingest_store_prepared(pass->ingest, prepared, &result, error))
 		return FALSE;
-	gboolean quarantined = FALSE;
+	enum filed_as as = FILED;
 	gboolean ok = TRUE;
 	switch (result.outcome) {
 	case CANARY_INGEST_FILED:
@@ -233,20 +329,21 @@ static gboolean take_message(struct pass *pass, guint i, GError **error)
 		break;
 	case CANARY_INGEST_QUARANTINED:
 		pass->stats->quarantined++;
-		quarantined = TRUE;
+		/* Only the header of a too-large message was sealed. */
+		as = result.quarantine == CANARY_QUARANTINE_TOO_LARGE ? UNSEALED : QUARANTINED;
 		canary_notice("UID %u quarantined as case %s: %s", m->uid, result.ref,
 			      canary_quarantine_name(result.quarantine));
 		break;
 	case CANARY_INGEST_DUPLICATE:
 		pass->stats->duplicates++;
-		ok = folder_of(pass->store, result.ref, &quarantined, error);
+		ok = filed_as(pass->store, result.ref, &as, error);
 		if (ok)
 			canary_info("UID %u is case %s, already stored", m->uid, result.ref);
 		break;
 	}
 	canary_ingest_result_clear(&result);
 	if (ok)
-		file_uid(&pass->batch, m->uid, quarantined);
+		file_uid(&pass->batch, m->uid, as);
 	return ok;
 }
 
@@ -299,6 +396,7 @@ static gboolean run_pass(struct pass *pass, const struct canary_imap_options *op
 	const struct canary_config *config = pass->config;
 	struct canary_imap_status status;
 	if (!canary_imap_status(pass->imap, pass->mailbox, &status, error) ||
+	    !canary_imap_has_capability(pass->imap, "UIDPLUS", &pass->uidplus, error) ||
 	    !check_uidvalidity(pass->store, pass->mailbox, status.uidvalidity, pass->stats, error) ||
 	    !canary_imap_ensure_folder(pass->imap, config->imap.processed_folder, error) ||
 	    !canary_imap_ensure_folder(pass->imap, config->imap.quarantine_folder, error))
@@ -308,10 +406,12 @@ static gboolean run_pass(struct pass *pass, const struct canary_imap_options *op
 	if (messages == NULL)
 		return FALSE;
 	pass->stats->listed = messages->len;
-	if (!sort_listed(pass, messages, error))
+	gboolean sorted = sort_listed(pass, messages, error);
+	removed_from_server(pass);
+	if (!sorted)
 		return FALSE;
 	if (pass->todo->len == 0)
-		return TRUE;
+		return sweep(pass, error);
 	pass->prefetch = canary_prefetch_start(
 		options, pass->uidvalidity, (const struct canary_prefetch_item *)pass->items->data,
 		pass->items->len, (guint)config->imap.fetch_sessions, PREFETCH_BUDGET, error);
@@ -327,7 +427,11 @@ static gboolean run_pass(struct pass *pass, const struct canary_imap_options *op
 	while (ok && next < pass->todo->len && !*pass->stop)
 		ok = run_batch(pass, &next, error);
 	/* The first error wins; the moves still finish either way. */
-	return finish_moves(pass, ok ? error : NULL) && ok;
+	gboolean moved = finish_moves(pass, ok ? error : NULL);
+	removed_from_server(pass);
+	if (!moved || !ok)
+		return FALSE;
+	return sweep(pass, error);
 }
 
 gboolean canary_poll_pass(const struct canary_config *config, const char *password,
@@ -352,7 +456,9 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 		.items = g_array_new(FALSE, FALSE, sizeof(struct canary_prefetch_item)),
 		.sources = g_array_new(FALSE, FALSE, sizeof(struct canary_ingest_source)),
 		.batch = {g_array_new(FALSE, FALSE, sizeof(guint32)),
+			  g_array_new(FALSE, FALSE, sizeof(guint32)),
 			  g_array_new(FALSE, FALSE, sizeof(guint32))},
+		.removed = g_array_new(FALSE, FALSE, sizeof(guint32)),
 		.stats = stats_r,
 		.stop = stop,
 		.progress = progress,
@@ -373,5 +479,7 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 	g_array_unref(pass.sources);
 	g_array_unref(pass.batch.processed);
 	g_array_unref(pass.batch.quarantine);
+	g_array_unref(pass.batch.unsealed);
+	g_array_unref(pass.removed);
 	return ok;
 }

@@ -1,5 +1,6 @@
 /* poll.h: one pass over the confidential mailbox: list, fetch, ingest,
- * commit, then move. The order is what makes ingestion exactly-once. */
+ * commit, then move or remove; then sweep the folders. The order is what
+ * makes ingestion exactly-once. */
 #ifndef CANARY_POLL_H
 #define CANARY_POLL_H
 
@@ -15,7 +16,11 @@ struct canary_poll_stats {
 	guint filed;       /* new cases */
 	guint quarantined; /* new quarantined cases */
 	guint duplicates;  /* already stored: only moved */
-	guint moved;       /* messages moved out of the mailbox */
+	guint moved;       /* messages taken out of the mailbox: moved to a
+			      folder, or removed ([imap] *_retention = 0) */
+	guint removed;     /* of those, removed from the server */
+	guint swept;       /* removed from the processed and quarantine
+			      folders, their retention over */
 	guint skipped;     /* left for the next pass (could not be fetched) */
 	gboolean uidvalidity_changed;
 };

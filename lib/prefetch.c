@@ -19,7 +19,8 @@ struct worker {
 struct move {
 	guint32 *uids;
 	guint n;
-	const char *folder;
+	const char *folder;  /* NULL: removed */
+	const char *keyword; /* added before the move, or NULL */
 };
 
 struct canary_prefetch {
@@ -35,6 +36,7 @@ struct canary_prefetch {
 	GQueue moves;       /* struct move: queued for the first worker */
 	gboolean moving;    /* the first worker is running one */
 	guint moved;        /* messages moved so far */
+	GArray *removed;    /* guint32 UIDs removed from the server so far */
 	GError *move_error; /* the first move that failed; later ones are dropped */
 
 	struct worker *workers;
@@ -85,10 +87,13 @@ static void run_move(struct worker *w)
 	p->moving = TRUE;
 	g_mutex_unlock(&p->lock);
 	GError *error = NULL;
-	gboolean ok = skip || canary_imap_move(w->session, m->uids, m->n, m->folder, &error);
+	gboolean ok = skip || canary_imap_put_away(w->session, m->uids, m->n, m->folder,
+						   m->keyword, &error);
 	g_mutex_lock(&p->lock);
 	if (!skip && ok)
 		p->moved += m->n;
+	if (!skip && ok && m->folder == NULL)
+		g_array_append_vals(p->removed, m->uids, m->n);
 	if (!ok)
 		p->move_error = error;
 	p->moving = FALSE;
@@ -152,6 +157,7 @@ struct canary_prefetch *canary_prefetch_start(const struct canary_imap_options *
 	canary_order_init(&p->order, canary_prefetch_costs(items, n), n, budget);
 	g_mutex_init(&p->lock);
 	g_cond_init(&p->changed);
+	p->removed = g_array_new(FALSE, FALSE, sizeof(guint32));
 	/* No more sessions than messages: each costs the server a login. */
 	p->n_workers = CLAMP(sessions, 1, MAX(n, 1));
 	p->workers = g_new0(struct worker, p->n_workers);
@@ -176,8 +182,17 @@ GBytes *canary_prefetch_take(struct canary_prefetch *p, guint index, GError **er
 gboolean canary_prefetch_move(struct canary_prefetch *p, const guint32 *uids, guint n,
 			      const char *folder, GError **error)
 {
+	return canary_prefetch_put_away(p, uids, n, folder, NULL, error);
+}
+
+gboolean canary_prefetch_put_away(struct canary_prefetch *p, const guint32 *uids, guint n,
+				  const char *folder, const char *keyword, GError **error)
+{
 	struct move *m = g_new(struct move, 1);
-	*m = (struct move){.uids = g_memdup2(uids, n * sizeof *uids), .n = n, .folder = folder};
+	*m = (struct move){.uids = g_memdup2(uids, n * sizeof *uids),
+			   .n = n,
+			   .folder = folder,
+			   .keyword = keyword};
 	g_mutex_lock(&p->lock);
 	g_queue_push_tail(&p->moves, m);
 	g_cond_broadcast(&p->changed);
@@ -201,6 +216,15 @@ gboolean canary_prefetch_flush(struct canary_prefetch *p, guint *moved_r, GError
 	return ok;
 }
 
+GArray *canary_prefetch_take_removed(struct canary_prefetch *p)
+{
+	g_mutex_lock(&p->lock);
+	GArray *removed = p->removed;
+	p->removed = g_array_new(FALSE, FALSE, sizeof(guint32));
+	g_mutex_unlock(&p->lock);
+	return removed;
+}
+
 void canary_prefetch_free(struct canary_prefetch *p)
 {
 	if (p == NULL)
@@ -217,6 +241,7 @@ void canary_prefetch_free(struct canary_prefetch *p)
 	/* Fetched bytes wipe themselves. */
 	canary_order_clear(&p->order, (GDestroyNotify)g_bytes_unref);
 	g_clear_error(&p->move_error);
+	g_array_unref(p->removed);
 	g_free(p->workers);
 	g_cond_clear(&p->changed);
 	g_mutex_clear(&p->lock);

@@ -51,9 +51,20 @@ GBytes *canary_prefetch_take(struct canary_prefetch *prefetch, guint index, GErr
 gboolean canary_prefetch_move(struct canary_prefetch *prefetch, const guint32 *uids, guint n,
 			      const char *folder, GError **error);
 
+/* Like canary_prefetch_move(), for canary_imap_put_away(): FOLDER NULL
+ * removes the messages, KEYWORD (static, or NULL) marks them first. Counted
+ * as moved by canary_prefetch_flush(). */
+gboolean canary_prefetch_put_away(struct canary_prefetch *prefetch, const guint32 *uids, guint n,
+				  const char *folder, const char *keyword, GError **error);
+
 /* Waits for the queued moves; *MOVED_R is the number of messages moved by
  * all of them. FALSE with the first move's error if one failed. */
 gboolean canary_prefetch_flush(struct canary_prefetch *prefetch, guint *moved_r, GError **error);
+
+/* The UIDs that moves with FOLDER NULL removed from the server since the
+ * last call (confirmed by the server's answer). Returns a new GArray of
+ * guint32; the next call starts afresh. */
+GArray *canary_prefetch_take_removed(struct canary_prefetch *prefetch);
 
 /* Stops the workers (a fetch under way and the queued moves finish first),
  * frees what was fetched and not taken, closes the sessions. */

@@ -281,6 +281,8 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(config->keys.triage_public);
 	ck_assert_ptr_null(config->imap.url);
 	ck_assert_str_eq(config->imap.processed_folder, "Processed");
+	ck_assert_uint_eq(config->imap.processed_retention, 0);
+	ck_assert_uint_eq(config->imap.quarantine_retention, 0);
 	ck_assert_uint_eq(config->imap.poll_interval, 60);
 	ck_assert_uint_eq(config->imap.batch_size, 100);
 	ck_assert(!config->imap.trace);
@@ -298,7 +300,8 @@ START_TEST(test_values)
 			  "triage_public = keys/section.pub\n"
 			  "[imap]\nurl = imaps://mail.example.org:993/INBOX\nusername = a b\n"
 			  "oauth2_token_file = imap-password\nbatch_size = 10000\n"
-			  "poll_interval = 5m\nio_timeout = 1h\ntrace = true\n",
+			  "poll_interval = 5m\nio_timeout = 1h\ntrace = true\n"
+			  "processed_retention = 2d\nquarantine_retention = forever\n",
 			  &error);
 	ck_assert_msg(config != NULL, "%s", error ? error->message : "");
 	g_autofree char *db = g_build_filename(tmpdir, "state", "cases.db", NULL);
@@ -316,6 +319,50 @@ START_TEST(test_values)
 	ck_assert_uint_eq(config->imap.poll_interval, 300);
 	ck_assert_uint_eq(config->imap.io_timeout, 3600);
 	ck_assert(config->imap.trace);
+	ck_assert_uint_eq(config->imap.processed_retention, 2 * 86400);
+	ck_assert_uint_eq(config->imap.quarantine_retention, CANARY_CONFIG_FOREVER);
+	g_autofree char *warnings = canary_config_warnings(config);
+	ck_assert_ptr_nonnull(warnings);
+	ck_assert_ptr_nonnull(strstr(warnings, "[imap] quarantine_retention = forever"));
+	ck_assert_ptr_null(strstr(warnings, "processed_retention"));
+}
+END_TEST
+
+/* Server copies: a retention is 0, a duration or forever; the two folders
+ * differ. Each problem names the key and what is expected. */
+START_TEST(test_server_copy_keys)
+{
+	static const struct {
+		const char *imap, *expected;
+	} bad[] = {
+		{"processed_retention = never\n",
+		 "[imap] processed_retention: 'never' is not 0, a duration or forever; expected 0 "
+		 "(removed from the server once filed), a duration such as 2d or 12h, or forever"},
+		{"quarantine_retention = 2w\n", "[imap] quarantine_retention: '2w' is not"},
+		{"quarantine_retention = -1\n", "[imap] quarantine_retention: '-1' is not"},
+		{"quarantine_folder = Processed\n",
+		 "[imap] quarantine_folder: 'Processed' is also processed_folder; expected a "
+		 "folder of its own"},
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree char *text = g_strdup_printf(
+			KEYS_BLOCK "[imap]\nurl = imaps://mail.example.org/INBOX\nusername = u\n"
+				   "password_file = imap-password\n%s",
+			bad[i].imap);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(canary_config) config = load_text(text, &error);
+		ck_assert_ptr_null(config);
+		ck_assert_msg(strstr(error->message, bad[i].expected) != NULL, "%s", error->message);
+		ck_assert_ptr_nonnull(strstr(error->message, "canary.conf"));
+	}
+	guint64 seconds = 1;
+	ck_assert(canary_config_parse_keep("0", &seconds) && seconds == 0);
+	ck_assert(canary_config_parse_keep("12h", &seconds) && seconds == 12 * 3600);
+	ck_assert(canary_config_parse_keep("forever", &seconds) &&
+		  seconds == CANARY_CONFIG_FOREVER);
+	ck_assert(!canary_config_parse_keep("", &seconds));
+	ck_assert(!canary_config_parse_keep("Forever", &seconds));
+	ck_assert(!canary_config_parse_keep("99999999999999999d", &seconds));
 }
 END_TEST
 
@@ -671,6 +718,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_many_errors_at_once);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_values);
+	tcase_add_test(tc, test_server_copy_keys);
 	tcase_add_test(tc, test_unreadable_files);
 	tcase_add_test(tc, test_unreadable_key_file);
 	tcase_add_test(tc, test_empty_and_huge_files);

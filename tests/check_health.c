@@ -410,6 +410,20 @@ START_TEST(test_daemon_records_and_health_follows)
 	g_autofree char *out3 = NULL;
 	ck_assert_int_eq(health(FALSE, &out3), expect(CANARY_HEALTH_OK));
 	assert_level(out3, "imap", "ok");
+	ck_assert_ptr_null(strstr(out3, "server_copies"));
+
+	/* Server copies kept forever: a warning, from check-config too (which
+	 * still passes: the config is valid). */
+	write_config(dovecot->password, "processed_retention = forever\n");
+	g_autofree char *out_kept = NULL;
+	ck_assert_int_eq(health(FALSE, &out_kept), expect(CANARY_HEALTH_WARNING));
+	assert_level(out_kept, "server_copies", "warning");
+	ck_assert_ptr_nonnull(strstr(out_kept, "[imap] processed_retention = forever"));
+	g_autofree char *checked = NULL, *warned = NULL;
+	ck_assert_int_eq(tu_run_canary(config, &checked, &warned, "check-config", NULL), 0);
+	ck_assert_ptr_nonnull(strstr(warned, "warning: [imap] processed_retention = forever"));
+	ck_assert_ptr_nonnull(strstr(warned, "stays in clear"));
+	write_config(dovecot->password, NULL);
 
 	/* The server gone: a warning (the daemon retries by itself). */
 	tu_dovecot_stop(dovecot);

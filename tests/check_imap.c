@@ -310,13 +310,14 @@ END_TEST
 START_TEST(test_moves_without_move_capability)
 {
 	/* Hide MOVE (the server still has UIDPLUS): COPY + \Deleted + UID
-	 * EXPUNGE. Then hide UIDPLUS too: EXPUNGE. */
+	 * EXPUNGE. Then hide UIDPLUS too: EXPUNGE, but only while no one else
+	 * has marked a message \Deleted. */
 	tu_dovecot_free(dovecot);
 	dovecot = tu_dovecot_start("protocol imap {\n  imap_capability = IMAP4rev1 UIDPLUS "
 				   "ESEARCH LITERAL+\n}\n");
 	g_free(url);
 	url = tu_dovecot_url(dovecot, TRUE);
-	deliver(1, 4);
+	deliver(1, 5);
 	g_autoptr(GError) error = NULL;
 	{
 		g_autoptr(canary_imap) imap = session();
@@ -325,7 +326,7 @@ START_TEST(test_moves_without_move_capability)
 		ck_assert_msg(canary_imap_move(imap, uids, 2, "Processed", &error), "%s",
 			      error ? error->message : "");
 	}
-	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 2);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 3);
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 2);
 
 	g_free(dovecot->extra_conf);
@@ -335,11 +336,91 @@ START_TEST(test_moves_without_move_capability)
 	/* Without ESEARCH the listing searches UID ranges. */
 	g_autoptr(GArray) list = canary_imap_list(imap, 0, &error);
 	ck_assert_msg(list != NULL, "%s", error ? error->message : "");
-	ck_assert_uint_eq(list->len, 2);
+	ck_assert_uint_eq(list->len, 3);
 	const guint32 uids[] = {2};
 	ck_assert(canary_imap_move(imap, uids, 1, "Processed", &error));
-	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 1);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 2);
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 3);
+
+	/* Someone else marks message 5 \Deleted before it is filed: moving 4
+	 * must not expunge it with a plain EXPUNGE. Message 4 stays marked in
+	 * the inbox, copied (the next pass would copy it again). */
+	{
+		g_autoptr(canary_imap) other = session();
+		const guint32 theirs[] = {5};
+		ck_assert(canary_imap_mark(other, theirs, 1, "\\Deleted", &error));
+	}
+	const guint32 ours[] = {4};
+	ck_assert_msg(canary_imap_move(imap, ours, 1, "Processed", &error), "%s",
+		      error ? error->message : "");
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 2);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 4);
+	/* Nor is a removal by UID possible: refused, nothing removed. */
+	ck_assert(!canary_imap_remove(imap, ours, 1, &error));
+	assert_imap_error(error, CANARY_IMAP_ERROR_REFUSED);
+	g_clear_error(&error);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 2);
+	/* The processed folder is canary's: its sweep may EXPUNGE it all. */
+	guint removed = 0;
+	ck_assert_msg(canary_imap_sweep(imap, "Processed", G_MAXINT64, NULL, &removed, &error),
+		      "%s", error ? error->message : "");
+	ck_assert_uint_eq(removed, 4);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 0);
+}
+END_TEST
+
+START_TEST(test_remove_and_sweep)
+{
+	deliver(1, 7);
+	g_autoptr(canary_imap) imap = session();
+	g_autoptr(GError) error = NULL;
+	ck_assert(canary_imap_ensure_folder(imap, "Processed", &error));
+	ck_assert(canary_imap_ensure_folder(imap, "Quarantine", &error));
+	/* Someone else marked message 7 \Deleted: removing 1 and 2 by UID
+	 * leaves it alone. */
+	{
+		g_autoptr(canary_imap) other = session();
+		const guint32 theirs[] = {7};
+		ck_assert(canary_imap_mark(other, theirs, 1, "\\Deleted", &error));
+	}
+	const guint32 removed_uids[] = {2, 1};
+	ck_assert_msg(canary_imap_put_away(imap, removed_uids, 2, NULL, NULL, &error), "%s",
+		      error ? error->message : "");
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 5);
+	g_autoptr(GArray) left = canary_imap_list(imap, 0, &error);
+	ck_assert_uint_eq(left->len, 5);
+	ck_assert_uint_eq(g_array_index(left, struct canary_imap_message, 0).uid, 3);
+
+	/* Moved: 3 and 4 to Processed, 5 marked and 6 unmarked to Quarantine. */
+	const guint32 processed[] = {3, 4}, sealed[] = {5}, unsealed[] = {6};
+	ck_assert(canary_imap_put_away(imap, processed, 2, "Processed", NULL, &error));
+	ck_assert(canary_imap_put_away(imap, sealed, 1, "Quarantine", "$CanarySealed", &error));
+	ck_assert(canary_imap_put_away(imap, unsealed, 1, "Quarantine", NULL, &error));
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 2);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 2);
+
+	/* Arrived just now: a sweep of what is two days old takes nothing. */
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	guint removed = 0;
+	ck_assert_msg(canary_imap_sweep(imap, "Processed", now - 2 * 86400, NULL, &removed, &error),
+		      "%s", error ? error->message : "");
+	ck_assert_uint_eq(removed, 0);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 2);
+	/* What arrived before a minute from now: both. */
+	ck_assert(canary_imap_sweep(imap, "Processed", now + 60, NULL, &removed, &error));
+	ck_assert_uint_eq(removed, 2);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 0);
+	/* In Quarantine only the marked message goes. */
+	ck_assert(canary_imap_sweep(imap, "Quarantine", G_MAXINT64, "$CanarySealed", &removed,
+				    &error));
+	ck_assert_uint_eq(removed, 1);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 1);
+	ck_assert(canary_imap_sweep(imap, "Quarantine", G_MAXINT64, "$CanarySealed", &removed,
+				    &error));
+	ck_assert_uint_eq(removed, 0);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 1);
+	/* Message 7, marked by someone else, is still in the inbox. */
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 1);
 }
 END_TEST
 
@@ -820,6 +901,7 @@ static Suite *imap_suite(void)
 	tcase_add_test(server, test_bad_urls_refused);
 	tcase_add_test(server, test_folders_and_moves);
 	tcase_add_test(server, test_moves_without_move_capability);
+	tcase_add_test(server, test_remove_and_sweep);
 	tcase_add_test(server, test_server_notices_are_logged);
 	tcase_add_test(server, test_many_messages);
 	tcase_add_test(server, test_uidvalidity_change_is_reset);

@@ -257,9 +257,10 @@ START_TEST(test_server_down)
 }
 END_TEST
 
-/* Moves queued while fetching run on the fetch session, in order; a move
- * to a folder that does not exist fails, and the moves queued after it are
- * dropped (their cases would be committed: the next pass moves them). */
+/* Moves queued while fetching run on the fetch session, in order, and so
+ * do removals, whose UIDs are reported once done; a move to a folder that
+ * does not exist fails, and the moves queued after it are dropped (their
+ * cases would be committed: the next pass moves them). */
 START_TEST(test_moves)
 {
 	g_autoptr(GArray) items = items_for(1, 12);
@@ -281,6 +282,21 @@ START_TEST(test_moves)
 		      error != NULL ? error->message : "");
 	ck_assert_uint_eq(moved, 5);
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 5);
+	g_autoptr(GArray) none = canary_prefetch_take_removed(p);
+	ck_assert_uint_eq(none->len, 0);
+
+	/* Removed (FOLDER NULL): gone from the server, and reported as such. */
+	const guint32 fifth[] = {8, 9};
+	ck_assert(canary_prefetch_put_away(p, fifth, 2, NULL, NULL, &error));
+	ck_assert(canary_prefetch_flush(p, &moved, &error));
+	ck_assert_uint_eq(moved, 7);
+	g_autoptr(GArray) removed = canary_prefetch_take_removed(p);
+	ck_assert_uint_eq(removed->len, 2);
+	ck_assert_uint_eq(g_array_index(removed, guint32, 0), 8);
+	ck_assert_uint_eq(g_array_index(removed, guint32, 1), 9);
+	g_autoptr(GArray) again = canary_prefetch_take_removed(p);
+	ck_assert_uint_eq(again->len, 0);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 5);
 
 	const guint32 third[] = {6}, fourth[] = {7};
 	ck_assert(canary_prefetch_move(p, third, 1, "No such folder", &error));
@@ -290,9 +306,9 @@ START_TEST(test_moves)
 	canary_prefetch_move(p, fourth, 1, "Processed", &ignored);
 	ck_assert(!canary_prefetch_flush(p, &moved, &error));
 	ck_assert_ptr_nonnull(error);
-	ck_assert_uint_eq(moved, 5);
+	ck_assert_uint_eq(moved, 7);
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 5);
-	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 7);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 5);
 }
 END_TEST
 

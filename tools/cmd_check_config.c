@@ -1,5 +1,6 @@
 /* cmd_check_config.c: canary check-config: load and validate the
- * configuration, print every problem. */
+ * configuration, print every problem, and warn about what is valid but
+ * unsafe. */
 #include <stdio.h>
 
 #include "cli.h"
@@ -20,6 +21,10 @@ int cmd_check_config(int argc, char **argv)
 		cli_error("%s", error->message);
 		return CLI_EXIT_FAILED;
 	}
+	/* Valid, but worth knowing: said, without failing the check. */
+	g_autofree char *warnings = canary_config_warnings(config);
+	if (warnings != NULL)
+		cli_error("%s: warning: %s", path, warnings);
 	printf("%s: ok\n", path);
 	return CLI_EXIT_OK;
 }

@@ -321,7 +321,7 @@ START_TEST(test_backup_while_filing)
 	struct canary_store *store = canary_store_open(db_path, NULL, &error);
 	ck_assert_msg(store != NULL, "%s", error ? error->message : "");
 	guint backups = 0, overlapped = 0, between = 0;
-	gint64 previous = 0;
+	gint64 previous = 0, size = 0;
 	int status = 0;
 	for (;;) {
 		pid_t done = waitpid(writer, &status, WNOHANG);
@@ -333,6 +333,7 @@ START_TEST(test_backup_while_filing)
 		gint64 live_after = live_cases();
 		gint64 cases = check_copy(copy);
 		ck_assert_int_gt(bytes, 16 * 1024 * 1024);
+		size = bytes;
 		/* A snapshot of one commit: at least what was there before the
 		 * copy began, at most what was there when it ended. */
 		ck_assert_int_ge(cases, live_before);
@@ -347,8 +348,9 @@ START_TEST(test_backup_while_filing)
 	}
 	canary_store_close(&store);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the writer failed");
-	printf("backup while filing: %u backups, %u with commits during the copy, %u partial\n",
-	       backups, overlapped, between);
+	printf("backup while filing: %u backups of %.1f MB, %u with commits during the copy, %u "
+	       "partial\n",
+	       backups, (double)size / 1e6, overlapped, between);
 	ck_assert_uint_gt(between, 1);
 	ck_assert_uint_gt(overlapped, 0);
 	ck_assert_int_eq(live_cases(), base + n);

@@ -257,6 +257,24 @@ START_TEST(test_backup_and_restore)
 	ck_assert_int_eq(canary(NULL, NULL, "backup", NULL), 2);
 	ck_assert_int_eq(canary(NULL, NULL, "audit", "--verify", NULL), 0);
 
+	/* "-": through a pipe, to another program or host; nothing left in
+	 * $TMPDIR. */
+	g_autofree char *piped = g_build_filename(vault, "piped.db", NULL);
+	g_autofree char *tmp = g_build_filename(tmpdir, "tmp", NULL);
+	ck_assert_int_eq(g_mkdir_with_parents(tmp, 0700), 0);
+	g_autofree char *script =
+		g_strdup_printf("umask 077; TMPDIR='%s' '%s' backup - -c '%s' | cat > '%s'", tmp,
+				CANARY_TOOL_PATH, config_path, piped);
+	const char *sh[] = {"/bin/sh", "-c", script, NULL};
+	g_autofree char *sh_err = NULL;
+	ck_assert_msg(tu_run(sh, NULL, NULL, &sh_err) == 0, "%s", sh_err);
+	ck_assert_int_eq(check_copy(piped), 6);
+	g_autofree char *tmp_names = list_dir(tmp);
+	ck_assert_str_eq(tmp_names, "");
+	g_autofree char *hist2 = NULL;
+	ck_assert_int_eq(canary(&hist2, NULL, "history", "database", NULL), 0);
+	ck_assert_msg(strstr(hist2, "backup (to standard output)") != NULL, "%s", hist2);
+
 	/* Restored in a new place: the history verifies, the same cases are
 	 * listed, the assignment made before the backup is there, and a case
 	 * opens with its section's key. */
@@ -364,6 +382,53 @@ START_TEST(test_backup_while_filing)
 }
 END_TEST
 
+START_TEST(test_killed_backup)
+{
+	g_autofree char *big = write_messages("big", 6, 3 * 1024 * 1024);
+	ck_assert_uint_eq(import(big), 6);
+	g_autofree char *vault = g_build_filename(tmpdir, "vault", NULL);
+	ck_assert_int_eq(g_mkdir_with_parents(vault, 0700), 0);
+	/* kill -9 at moments spread over a backup: FILE is either missing or
+	 * whole, never half-written; only a hidden temporary file may stay. */
+	guint missing = 0, whole = 0, temporaries = 0;
+	for (guint i = 0; i < 16; i++) {
+		g_autofree char *name = g_strdup_printf("b%u.db", i);
+		g_autofree char *file = g_build_filename(vault, name, NULL);
+		const char *argv[] = {CANARY_TOOL_PATH, "backup", file, "-c", config_path, NULL};
+		GPid pid = 0;
+		ck_assert(g_spawn_async(NULL, (char **)argv, NULL,
+					G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDOUT_TO_DEV_NULL |
+						G_SPAWN_STDERR_TO_DEV_NULL,
+					NULL, NULL, &pid, NULL));
+		g_usleep(i * i * 4000); /* 0 to 900 ms */
+		kill(pid, SIGKILL);
+		int status = 0;
+		ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+		if (g_file_test(file, G_FILE_TEST_EXISTS)) {
+			check_copy(file);
+			whole++;
+		} else {
+			missing++;
+		}
+	}
+	g_autoptr(GDir) d = g_dir_open(vault, 0, NULL);
+	for (const char *name; (name = g_dir_read_name(d)) != NULL;) {
+		gboolean backup = name[0] == 'b' && g_str_has_suffix(name, ".db");
+		ck_assert_msg(backup || name[0] == '.', "%s left in the backup directory", name);
+		temporaries += name[0] == '.';
+	}
+	printf("backup killed: %u times before FILE appeared (%u temporary files left), %u "
+	       "after\n",
+	       missing, temporaries, whole);
+	ck_assert_uint_gt(missing, 0);
+	/* The database is unharmed and the next backup works. */
+	ck_assert_int_eq(canary(NULL, NULL, "audit", "--verify", NULL), 0);
+	g_autofree char *after = g_build_filename(vault, "after.db", NULL);
+	ck_assert_int_eq(canary(NULL, NULL, "backup", after, NULL), 0);
+	ck_assert_int_eq(check_copy(after), 6);
+}
+END_TEST
+
 static Suite *backup_suite(void)
 {
 	Suite *s = suite_create("backup");
@@ -372,6 +437,7 @@ static Suite *backup_suite(void)
 	tcase_set_timeout(tc, 600);
 	tcase_add_test(tc, test_backup_and_restore);
 	tcase_add_test(tc, test_backup_while_filing);
+	tcase_add_test(tc, test_killed_backup);
 	suite_add_tcase(s, tc);
 	return s;
 }

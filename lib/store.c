@@ -1442,6 +1442,7 @@ static gboolean backup_copy(struct canary_store *store, const char *tmp, const c
 	return ok;
 }
 
+/* The error for a TARGET that exists and may not be replaced. */
 static void backup_exists_error(const char *target, GError **error)
 {
 	g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_FAILED,
@@ -1473,11 +1474,12 @@ static gboolean backup_rename(const char *tmp, const char *target, gboolean repl
 	return FALSE;
 }
 
-/* fsync()s the file FD, or the directory DIR when FD is -1. */
+/* fsync()s the file FD, or the directory DIR (where the new name is)
+ * when FD is -1. */
 static gboolean backup_sync(int fd, const char *dir, const char *target, GError **error)
 {
 	int dir_fd = fd < 0 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	int rc = fsync(fd >= 0 ? fd : dir_fd);
+	int rc = fd >= 0 || dir_fd >= 0 ? fsync(fd >= 0 ? fd : dir_fd) : -1;
 	int saved = errno;
 	if (dir_fd >= 0)
 		close(dir_fd);

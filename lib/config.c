@@ -133,6 +133,8 @@ static const struct key_spec keys[] = {
 	 "a period such as 90d, 12w or 1y after a quarantined case was received, or forever"},
 	{"health", "open_case_age", T_PERIOD, "30d", NO_BOUNDS, FALSE, AT(health.open_case_age),
 	 "a period such as 30d or 6w, or forever"},
+	{"health", "backup_age", T_PERIOD, "7d", NO_BOUNDS, FALSE, AT(health.backup_age),
+	 "a period such as 7d or 2w since the last canary backup, or forever"},
 };
 
 /* Returns TRUE if GROUP must be present: [keys] always; [imap] is optional,

@@ -79,6 +79,7 @@ struct canary_config {
 
 	struct {
 		guint64 open_case_age; /* seconds; 0: never warn */
+		guint64 backup_age;    /* seconds; 0: never warn */
 	} health;
 };
 

@@ -91,6 +91,17 @@ gboolean canary_health_record_pass(struct canary_store *store, gboolean finished
 	return end_transaction(store, ok, error);
 }
 
+gboolean canary_health_record_backup(struct canary_store *store, const char *actor,
+				     const char *detail, gint64 at, GError **error)
+{
+	if (!canary_store_begin(store, error))
+		return FALSE;
+	gboolean ok = set_int(store, CANARY_STATE_LAST_BACKUP, at, error) &&
+		      canary_store_add_event(store, CANARY_EVENT_REF_DATABASE, actor, "backup",
+					     detail, error);
+	return end_transaction(store, ok, error);
+}
+
 const char *canary_health_level_name(enum canary_health_level level)
 {
 	switch (level) {
@@ -329,6 +340,67 @@ static gboolean check_clear_values(GPtrArray *checks, struct canary_store *store
 	return TRUE;
 }
 
+/* Cases of any status received before BEFORE, into *COUNT_R. */
+static gboolean count_received_before(struct canary_store *store, gint64 before, gint64 *count_r,
+				      GError **error)
+{
+	static const char *const statuses[] = {CANARY_STATUS_NEW, CANARY_STATUS_OPEN,
+					       CANARY_STATUS_CLOSED, CANARY_STATUS_QUARANTINED};
+	*count_r = 0;
+	for (gsize i = 0; i < G_N_ELEMENTS(statuses); i++) {
+		gint64 n = 0, oldest = 0;
+		if (!canary_store_count_status(store, statuses[i], before, &n, &oldest, error))
+			return FALSE;
+		*count_r += n;
+	}
+	return TRUE;
+}
+
+/* The last canary backup (the database is the only copy of a filed
+ * message): a warning once older than [health] backup_age. Before the first
+ * one, only once a case is that old: a new install has nothing to lose yet
+ * and should not start with a warning. */
+static gboolean check_backup(GPtrArray *checks, struct canary_store *store, guint64 age, gint64 now,
+			     GError **error)
+{
+	if (age == 0) {
+		add_check(checks, "backup", CANARY_HEALTH_OK,
+			  g_strdup("not checked ([health] backup_age = forever)"));
+		return TRUE;
+	}
+	gint64 last = 0, old = 0;
+	gboolean has_last = FALSE;
+	if (!state_int(store, CANARY_STATE_LAST_BACKUP, &last, &has_last, error) ||
+	    (!has_last && !count_received_before(store, now - (gint64)age, &old, error)))
+		return FALSE;
+	g_autofree char *limit = format_age((gint64)age);
+	g_autofree char *ago = format_age(now - last);
+	g_autoptr(GDateTime) at = g_date_time_new_from_unix_utc(last);
+	g_autofree char *when = at != NULL ? g_date_time_format(at, "%Y-%m-%d %H:%M UTC") : NULL;
+	gboolean due = has_last ? now - last > (gint64)age : old > 0;
+	char *message;
+	if (has_last && !due)
+		message = g_strdup_printf("last backup %s ago", ago);
+	else if (has_last)
+		message = g_strdup_printf("no backup since %s (%s ago, more than %s): run canary "
+					  "backup FILE",
+					  when != NULL ? when : "?", ago, limit);
+	else if (due)
+		message = g_strdup_printf("no backup was ever made, and %" G_GINT64_FORMAT
+					  " case%s received more than %s ago: run canary backup "
+					  "FILE",
+					  old, old == 1 ? " was" : "s were", limit);
+	else
+		message = g_strdup_printf("no backup made yet; none due before a case is %s old",
+					  limit);
+	struct canary_health_check *c = add_check(
+		checks, "backup", due ? CANARY_HEALTH_WARNING : CANARY_HEALTH_OK, message);
+	if (has_last)
+		add_figure(c, "seconds_since_backup", now - last);
+	add_figure(c, "max_age_seconds", (gint64)age);
+	return TRUE;
+}
+
 enum canary_health_level canary_health_disk_level(guint64 free_bytes, guint64 total_bytes)
 {
 	/* Percentages in integers: free/total < p/100 <=> free*100 < total*p. */
@@ -454,7 +526,8 @@ GPtrArray *canary_health_run(const struct canary_config *config, struct canary_s
 	}
 	check_keys(checks, config);
 	check_server_copies(checks, config);
-	if (!check_clear_values(checks, store, error)) {
+	if (!check_backup(checks, store, config->health.backup_age, now, error) ||
+	    !check_clear_values(checks, store, error)) {
 		g_ptr_array_unref(checks);
 		return NULL;
 	}

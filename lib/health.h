@@ -22,6 +22,11 @@
 #define CANARY_STATE_FAILURE_CLASS  "pass.failure_class"   /* see below */
 #define CANARY_STATE_FAILURES       "pass.consecutive_failures"
 #define CANARY_STATE_RETENTION_RUN  "retention.last_run" /* Unix UTC */
+#define CANARY_STATE_LAST_BACKUP    "backup.last_at"     /* Unix UTC */
+
+/* The history's reference for events about the whole database rather than
+ * one case (a backup reads every sealed field): canary history database. */
+#define CANARY_EVENT_REF_DATABASE "database"
 
 /* The class of a failed pass, as recorded: "auth" (login refused), "tls"
  * (certificate, host name or pin), "network" (unreachable, timeout),
@@ -43,6 +48,12 @@ gboolean canary_health_record_pass(struct canary_store *store, gboolean finished
 				   const GError *failure, guint failures, gint64 now,
 				   GError **error);
 
+/* Records a backup finished at AT: the time for the backup check, and a
+ * "backup" event by ACTOR with DETAIL (where it went; metadata only) in the
+ * history under CANARY_EVENT_REF_DATABASE. One small transaction. */
+gboolean canary_health_record_backup(struct canary_store *store, const char *actor,
+				     const char *detail, gint64 at, GError **error);
+
 enum canary_health_level {
 	CANARY_HEALTH_OK = 0, /* the numbers are the exit codes of canary health */
 	CANARY_HEALTH_WARNING = 1,
@@ -59,7 +70,7 @@ struct canary_health_figure {
 };
 
 /* One check: its name ("pass", "imap", "quarantine", "open_cases", "disk",
- * "keys"), level and a message an admin can act on (metadata only). */
+ * "keys", "backup"), level and a message an admin can act on (metadata only). */
 struct canary_health_check {
 	const char *name; /* static */
 	enum canary_health_level level;

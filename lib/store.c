@@ -1616,3 +1616,243 @@ gboolean canary_store_size(struct canary_store *store, gint64 *bytes_r, gint64 *
 	*max_bytes_r = max_pages * page_size;
 	return TRUE;
 }
+
+/* --- Backup ---------------------------------------------------------------
+ * Self-contained: what it includes is here, not at the top of the file. */
+#include <stdio.h>  /* renameat2(), RENAME_NOREPLACE */
+#include <stdlib.h> /* realpath() */
+
+/* Pages per sqlite3_backup_step(): 16 MiB of 64 KiB pages. */
+#define BACKUP_STEP_PAGES 256
+
+/* PATH with its directory resolved (symbolic links, "..") and its name as
+ * given, or NULL with ERROR when the directory is missing. New string. */
+static char *backup_real_path(const char *path, GError **error)
+{
+	g_autofree char *dir = g_path_get_dirname(path);
+	g_autofree char *name = g_path_get_basename(path);
+	char *real = realpath(dir, NULL);
+	if (real == NULL) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN,
+			    "%s: %s: the backup's directory must exist", dir, g_strerror(errno));
+		return NULL;
+	}
+	char *joined = g_build_filename(real, name, NULL);
+	free(real);
+	return joined;
+}
+
+/* TRUE when TARGET (resolved) names the database at DB_PATH or one of its
+ * -wal, -shm, -journal files: by name, since they may not exist yet, or by
+ * inode, for a hard link. */
+static gboolean backup_is_store_file(const char *db_path, const char *target)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	g_autofree char *db = backup_real_path(db_path, NULL);
+	struct stat t, d;
+	gboolean exists = stat(target, &t) == 0;
+	for (gsize i = 0; db != NULL && i < G_N_ELEMENTS(suffixes); i++) {
+		g_autofree char *file = g_strconcat(db, suffixes[i], NULL);
+		if (strcmp(file, target) == 0)
+			return TRUE;
+		if (exists && stat(file, &d) == 0 && d.st_dev == t.st_dev && d.st_ino == t.st_ino)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Sets ERROR from the backup connection DEST (NULL: from RC alone). */
+static void backup_db_error(sqlite3 *dest, int rc, const char *target, const char *doing,
+			    GError **error)
+{
+	g_set_error(error, CANARY_STORE_ERROR, error_code_for(rc), "%s: %s: %s", target, doing,
+		    dest != NULL ? sqlite3_errmsg(dest) : sqlite3_errstr(rc));
+}
+
+/* Runs SQL on the copy and compares its one text answer with EXPECTED. */
+static gboolean backup_expect(sqlite3 *dest, const char *sql, const char *expected,
+			      const char *target, const char *doing, GError **error)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(dest, sql, -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		backup_db_error(dest, rc, target, doing, error);
+		sqlite3_finalize(s);
+		return FALSE;
+	}
+	const char *answer = (const char *)sqlite3_column_text(s, 0);
+	gboolean ok = answer != NULL && g_ascii_strcasecmp(answer, expected) == 0;
+	if (!ok)
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_CORRUPT,
+			    "%s: %s: SQLite answered \"%s\"; the database may be damaged: run "
+			    "PRAGMA integrity_check on it",
+			    target, doing, answer != NULL ? answer : "");
+	sqlite3_finalize(s);
+	return ok;
+}
+
+/* Copies every page of STORE into DEST, in steps. The caller holds the read
+ * transaction that makes the steps one snapshot. */
+static gboolean backup_pages(struct canary_store *store, sqlite3 *dest, const char *target,
+			     GError **error)
+{
+	sqlite3_backup *b = sqlite3_backup_init(dest, "main", store->db, "main");
+	if (b == NULL) {
+		backup_db_error(dest, sqlite3_errcode(dest), target, "starting the backup", error);
+		return FALSE;
+	}
+	int rc;
+	do
+		rc = sqlite3_backup_step(b, BACKUP_STEP_PAGES);
+	while (rc == SQLITE_OK);
+	int finished = sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE || finished != SQLITE_OK) {
+		/* A failed read of the source is reported on DEST too. */
+		backup_db_error(dest, rc != SQLITE_DONE ? rc : finished, target,
+				"copying the database", error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Fills the empty database file TMP with a snapshot of STORE and checks it. */
+static gboolean backup_copy(struct canary_store *store, const char *tmp, const char *target,
+			    GError **error)
+{
+	sqlite3 *dest = NULL;
+	int rc = sqlite3_open_v2(tmp, &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW, NULL);
+	if (rc != SQLITE_OK) {
+		backup_db_error(dest, rc, target, "creating the backup", error);
+		sqlite3_close_v2(dest);
+		return FALSE;
+	}
+	sqlite3_extended_result_codes(dest, 1);
+	/* One read transaction for all the steps. Without it each step reads
+	 * the latest commit, and SQLite restarts a backup whose source another
+	 * process changed between two steps: with canaryd filing a backlog it
+	 * might never end. In WAL mode a reader holds up no writer; only the
+	 * checkpoint waits for it (the -wal grows meanwhile). */
+	gboolean ok = exec(store, "BEGIN DEFERRED; SELECT count(*) FROM sqlite_schema",
+			   "starting a read transaction for the backup", error) &&
+		      backup_pages(store, dest, target, error);
+	if (!sqlite3_get_autocommit(store->db))
+		exec(store, "COMMIT", "ending the backup's read transaction", NULL);
+	/* The copy keeps the WAL flag of the database it came from: a rollback
+	 * journal makes it one file, with no -wal, wherever it is copied. */
+	ok = ok &&
+	     backup_expect(dest, "PRAGMA journal_mode = DELETE", "delete", target,
+			   "switching the copy to a rollback journal", error) &&
+	     backup_expect(dest, "PRAGMA quick_check", "ok", target, "checking the copy", error);
+	rc = sqlite3_close(dest);
+	if (ok && rc != SQLITE_OK) {
+		backup_db_error(NULL, rc, target, "closing the copy", error);
+		ok = FALSE;
+	}
+	return ok;
+}
+
+/* The error for a TARGET that exists and may not be replaced. */
+static void backup_exists_error(const char *target, GError **error)
+{
+	g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_FAILED,
+		    "%s: exists; give the backup a new name (an existing file is replaced only "
+		    "when asked to)",
+		    target);
+}
+
+/* Moves TMP to TARGET; unless REPLACE, refuses an existing TARGET without
+ * a moment when either could be lost. */
+static gboolean backup_rename(const char *tmp, const char *target, gboolean replace, GError **error)
+{
+	int rc = replace ? rename(tmp, target)
+			 : renameat2(AT_FDCWD, tmp, AT_FDCWD, target, RENAME_NOREPLACE);
+	if (rc != 0 && !replace && (errno == EINVAL || errno == ENOSYS)) {
+		/* No RENAME_NOREPLACE on this file system: link() refuses an
+		 * existing name as well. */
+		rc = link(tmp, target);
+		if (rc == 0)
+			unlink(tmp);
+	}
+	if (rc == 0)
+		return TRUE;
+	if (errno == EEXIST)
+		backup_exists_error(target, error);
+	else
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_IO,
+			    "%s: cannot put the backup in place: %s", target, g_strerror(errno));
+	return FALSE;
+}
+
+/* fsync()s the file FD, or the directory DIR (where the new name is)
+ * when FD is -1. */
+static gboolean backup_sync(int fd, const char *dir, const char *target, GError **error)
+{
+	int dir_fd = fd < 0 ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	int rc = fd >= 0 || dir_fd >= 0 ? fsync(fd >= 0 ? fd : dir_fd) : -1;
+	int saved = errno;
+	if (dir_fd >= 0)
+		close(dir_fd);
+	if (rc != 0) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_IO,
+			    "%s: cannot write the backup to disk (fsync): %s", target,
+			    g_strerror(saved));
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* Removes TMP and whatever SQLite may have left beside it. */
+static void backup_remove_temporary(const char *tmp)
+{
+	static const char *const suffixes[] = {"", "-journal", "-wal", "-shm"};
+	for (gsize i = 0; i < G_N_ELEMENTS(suffixes); i++) {
+		g_autofree char *file = g_strconcat(tmp, suffixes[i], NULL);
+		unlink(file);
+	}
+}
+
+gboolean canary_store_backup(struct canary_store *store, const char *path, gboolean replace,
+			     gint64 *bytes_r, GError **error)
+{
+	if (!sqlite3_get_autocommit(store->db)) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_FAILED,
+			    "%s: a backup cannot start inside a transaction", store->path);
+		return FALSE;
+	}
+	g_autofree char *target = backup_real_path(path, error);
+	if (target == NULL)
+		return FALSE;
+	if (backup_is_store_file(store->path, target)) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_FAILED,
+			    "%s: is the database itself or one of its files; give the backup "
+			    "another name",
+			    path);
+		return FALSE;
+	}
+	struct stat st;
+	if (!replace && lstat(target, &st) == 0) {
+		backup_exists_error(target, error);
+		return FALSE;
+	}
+	g_autofree char *dir = g_path_get_dirname(target);
+	g_autofree char *name = g_path_get_basename(target);
+	g_autofree char *tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, name);
+	int fd = g_mkstemp_full(tmp, O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN,
+			    "%s: cannot create the backup there: %s", dir, g_strerror(errno));
+		return FALSE;
+	}
+	// Order is important: checked and on disk before it takes the name.
+	gboolean ok =
+		backup_copy(store, tmp, target, error) && backup_sync(fd, NULL, target, error) &&
+		backup_rename(tmp, target, replace, error) && backup_sync(-1, dir, target, error);
+	if (ok && bytes_r != NULL)
+		*bytes_r = fstat(fd, &st) == 0 ? (gint64)st.st_size : 0;
+	close(fd);
+	if (!ok)
+		backup_remove_temporary(tmp);
+	return ok;
+}

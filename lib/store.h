@@ -332,4 +332,20 @@ gboolean canary_store_set_state(struct canary_store *store, const char *key, con
 typedef struct canary_case canary_case;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_case, canary_case_free)
 
+/* --- Backup: the database is the only copy of a filed message ----------- */
+
+/* Copies the database to a new file at PATH with SQLite's online backup, in
+ * one read transaction: a consistent snapshot of the last commit, taken
+ * while other processes (canaryd) go on writing. The copy goes to a
+ * temporary file (0600) in PATH's directory, is checked (quick_check),
+ * made one self-contained file (rollback journal, no -wal), fsync'd and
+ * only then renamed to PATH: PATH is never half-written. An existing PATH
+ * is refused unless REPLACE; the database itself (or its -wal, -shm,
+ * -journal) never is a valid PATH. Everything in the copy is sealed or
+ * coarse metadata, as in the database. Writes nothing to the database.
+ * The copy's size in *BYTES_R (may be NULL). Must be called outside a
+ * transaction. */
+gboolean canary_store_backup(struct canary_store *store, const char *path, gboolean replace,
+			     gint64 *bytes_r, GError **error);
+
 #endif

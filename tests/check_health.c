@@ -187,8 +187,8 @@ START_TEST(test_no_database_and_no_daemon)
 	JsonObject *root = json_node_get_object(json_parser_get_root(parser));
 	ck_assert_str_eq(json_object_get_string_member(root, "status"), "critical");
 	JsonArray *checks = json_object_get_array_member(root, "checks");
-	static const char *const names[] = {"pass", "imap", "quarantine",  "open_cases",
-					    "disk", "keys", "clear_values"};
+	static const char *const names[] = {"pass", "imap", "quarantine", "open_cases",
+					    "disk", "keys", "backup", "clear_values"};
 	ck_assert_uint_eq(json_array_get_length(checks), G_N_ELEMENTS(names));
 	for (guint i = 0; i < G_N_ELEMENTS(names); i++) {
 		JsonObject *c = json_array_get_object_element(checks, i);
@@ -198,6 +198,9 @@ START_TEST(test_no_database_and_no_daemon)
 	}
 	JsonObject *disk = json_array_get_object_element(checks, 4);
 	ck_assert_int_gt(json_object_get_int_member(disk, "free_bytes"), 0);
+	/* A new database holds nothing a backup could save yet. */
+	assert_level(out, "backup", "ok");
+	ck_assert_ptr_nonnull(strstr(out, "no backup made yet"));
 
 	/* Usage and configuration errors keep their codes. */
 	ck_assert_int_eq(tu_run_canary(config, NULL, NULL, "health", "extra", NULL), 2);
@@ -357,6 +360,108 @@ START_TEST(test_queue_and_keys)
 }
 END_TEST
 
+/* Records a backup made AGO seconds ago, as canary backup does. */
+static void record_backup(gint64 ago)
+{
+	struct canary_store *store = open_store();
+	g_autoptr(GError) error = NULL;
+	ck_assert_msg(canary_health_record_backup(store, "test", "to /backups/b.db", now_s() - ago,
+						  &error),
+		      "%s", error ? error->message : "");
+	canary_store_close(&store);
+}
+
+/* The JSON object of check NAME in canary health --json's output OUT,
+ * parsed into PARSER. */
+static JsonObject *json_check(JsonParser *parser, const char *out, const char *name)
+{
+	ck_assert(json_parser_load_from_data(parser, out, -1, NULL));
+	JsonArray *checks = json_object_get_array_member(
+		json_node_get_object(json_parser_get_root(parser)), "checks");
+	for (guint i = 0; i < json_array_get_length(checks); i++) {
+		JsonObject *c = json_array_get_object_element(checks, i);
+		if (strcmp(json_object_get_string_member(c, "name"), name) == 0)
+			return c;
+	}
+	ck_abort_msg("no check %s in %s", name, out);
+	return NULL;
+}
+
+START_TEST(test_backup_age)
+{
+	record(3600, 10);
+	/* Cases younger than backup_age (7d): no backup due yet. */
+	add_case(1, CANARY_STATUS_NEW, 3);
+	g_autofree char *out = NULL;
+	ck_assert_int_eq(health(FALSE, &out), expect(CANARY_HEALTH_OK));
+	assert_level(out, "backup", "ok");
+	ck_assert_ptr_nonnull(strstr(out, "none due before a case is 7d old"));
+
+	/* A case older than that, whatever its status, and never a backup. */
+	add_case(2, CANARY_STATUS_CLOSED, 10);
+	g_autofree char *out2 = NULL;
+	ck_assert_int_eq(health(FALSE, &out2), expect(CANARY_HEALTH_WARNING));
+	assert_level(out2, "backup", "warning");
+	ck_assert_ptr_nonnull(strstr(out2, "no backup was ever made, and 1 case was received "
+					   "more than 7d ago: run canary backup FILE"));
+	g_autofree char *json = NULL;
+	health(TRUE, &json);
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonObject *c = json_check(parser, json, "backup");
+	ck_assert_str_eq(json_object_get_string_member(c, "level"), "warning");
+	ck_assert_int_eq(json_object_get_int_member(c, "max_age_seconds"), 7 * DAY);
+	ck_assert(!json_object_has_member(c, "seconds_since_backup"));
+
+	/* A recent backup. */
+	record_backup(2 * DAY);
+	g_autofree char *out3 = NULL, *json3 = NULL;
+	ck_assert_int_eq(health(FALSE, &out3), expect(CANARY_HEALTH_OK));
+	assert_level(out3, "backup", "ok");
+	ck_assert_ptr_nonnull(strstr(out3, "last backup 2d ago"));
+	health(TRUE, &json3);
+	g_autoptr(JsonParser) parser3 = json_parser_new();
+	JsonObject *c3 = json_check(parser3, json3, "backup");
+	ck_assert_int_ge(json_object_get_int_member(c3, "seconds_since_backup"), 2 * DAY);
+	ck_assert_int_le(json_object_get_int_member(c3, "seconds_since_backup"), 2 * DAY + 60);
+
+	/* Too old: a warning naming the day. */
+	record_backup(9 * DAY);
+	g_autoptr(GDateTime) then = g_date_time_new_from_unix_utc(now_s() - 9 * DAY);
+	g_autofree char *day = g_date_time_format(then, "no backup since %Y-%m-%d ");
+	g_autofree char *out4 = NULL;
+	ck_assert_int_eq(health(FALSE, &out4), expect(CANARY_HEALTH_WARNING));
+	assert_level(out4, "backup", "warning");
+	ck_assert_ptr_nonnull(strstr(out4, day));
+	ck_assert_ptr_nonnull(strstr(out4, "(9d ago, more than 7d): run canary backup FILE"));
+
+	/* [health] backup_age: longer, off, or malformed (naming file, group
+	 * and key). */
+	write_config(NULL, "[health]\nbackup_age = 2w\n");
+	g_autofree char *out5 = NULL;
+	ck_assert_int_eq(health(FALSE, &out5), expect(CANARY_HEALTH_OK));
+	assert_level(out5, "backup", "ok");
+	write_config(NULL, "[health]\nbackup_age = forever\n");
+	g_autofree char *out6 = NULL;
+	health(FALSE, &out6);
+	g_autofree char *line6 = check_line(out6, "backup");
+	ck_assert_str_eq(line6, "ok       backup: not checked ([health] backup_age = forever)");
+	write_config(NULL, "[health]\nbackup_age = 7\n");
+	g_autofree char *err = NULL;
+	ck_assert_int_eq(tu_run_canary(config, NULL, &err, "health", NULL), 3);
+	ck_assert_msg(strstr(err, "canary.conf: [health] backup_age: ") != NULL, "%s", err);
+
+	/* canary backup itself records it. */
+	write_config(NULL, NULL);
+	g_autofree char *copy = g_build_filename(home, "copy.db", NULL);
+	g_autofree char *berr = NULL;
+	ck_assert_msg(tu_run_canary(config, NULL, &berr, "backup", copy, NULL) == 0, "%s", berr);
+	g_autofree char *out7 = NULL;
+	ck_assert_int_eq(health(FALSE, &out7), expect(CANARY_HEALTH_OK));
+	assert_level(out7, "backup", "ok");
+	ck_assert(g_regex_match_simple("ok +backup: last backup [0-9]+s ago\n", out7, 0, 0));
+}
+END_TEST
+
 /* The state canaryd recorded under KEY. New string. */
 static char *state(const char *key)
 {
@@ -449,6 +554,7 @@ static Suite *health_suite(void)
 	tcase_add_test(tc, test_pass_age);
 	tcase_add_test(tc, test_queue_and_keys);
 	tcase_add_test(tc, test_clear_values_warn);
+	tcase_add_test(tc, test_backup_age);
 	suite_add_tcase(s, tc);
 	TCase *daemon = tcase_create("daemon");
 	tcase_add_checked_fixture(daemon, daemon_setup, teardown);

@@ -22,6 +22,7 @@ static const struct cli_command commands[] = {
 	{"audit", "Verify the hash chain of the case history", cmd_audit},
 	{"purge", "Delete the cases the retention policy no longer keeps", cmd_purge},
 	{"health", "Check the daemon, queue, disk and key files, for monitoring", cmd_health},
+	{"backup", "Copy the case database to a file, safely while canaryd runs", cmd_backup},
 	{"keygen", "Make a key pair or a pseudonym key", cmd_keygen},
 	{"route", "Show which section a message would go to, and why", cmd_route},
 	{"check-config", "Validate the configuration", cmd_check_config},

@@ -56,10 +56,11 @@ int cmd_health(int argc, char **argv)
 		G_OPTION_ENTRY_NULL};
 	if (!cli_parse(&argc, &argv, "",
 		       "Checks that canaryd is polling, that the last pass worked, that no case "
-		       "waits too long, that the disk has room and that the key files are in "
-		       "place. Exits 0 (ok), 1 (warning) or 2 (critical); 3 when the "
-		       "configuration, 4 when the database cannot be read. Needs no key and only "
-		       "read access to the database.",
+		       "waits too long, that the disk has room, that the key files are in "
+		       "place and that a backup was made recently (canary backup). Exits 0 "
+		       "(ok), 1 (warning) or 2 (critical); 3 when the configuration, 4 when the "
+		       "database cannot be read. Needs no key and only read access to the "
+		       "database.",
 		       entries, &common))
 		return CLI_EXIT_USAGE;
 	if (argc > 1) {

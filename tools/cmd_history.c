@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "health.h"
 #include "triage.h"
 
 /* Prints the events as a table. */
@@ -57,14 +58,17 @@ int cmd_history(int argc, char **argv)
 		G_OPTION_ENTRY_NULL};
 	if (!cli_parse(&argc, &argv, "REF",
 		       "Shows the history of case REF, oldest first: when (UTC), who (Unix user) "
-		       "and what. Purged cases keep their history. Needs no key.",
+		       "and what. Purged cases keep their history. REF \"database\" shows the "
+		       "events about the whole database (backups). Needs no key.",
 		       entries, &common))
 		return CLI_EXIT_USAGE;
 	if (argc != 2) {
 		cli_error("history needs one REF (see --help)");
 		return CLI_EXIT_USAGE;
 	}
-	if (!triage_check_ref(argv[1]))
+	/* "database": the events about the whole database (backups). */
+	gboolean database = strcmp(argv[1], CANARY_EVENT_REF_DATABASE) == 0;
+	if (!database && !triage_check_ref(argv[1]))
 		return CLI_EXIT_USAGE;
 	g_autoptr(canary_config) config = cli_load_config(&common);
 	if (config == NULL)
@@ -79,7 +83,7 @@ int cmd_history(int argc, char **argv)
 		canary_store_close(&store);
 		return CLI_EXIT_STORE;
 	}
-	if (events->len == 0) {
+	if (events->len == 0 && !database) {
 		/* No history: an untouched case, or none at all. */
 		g_autoptr(canary_case) c = cli_get_case(store, argv[1]);
 		if (c == NULL) {

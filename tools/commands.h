@@ -18,6 +18,7 @@ int cmd_report(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
 int cmd_purge(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 
 #endif

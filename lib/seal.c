@@ -11,6 +11,8 @@
 
 #include <sodium.h>
 
+#include "log.h"
+
 /* The quark name is stringified as written: keep clang-format off it. */
 // clang-format off
 G_DEFINE_QUARK(canary-seal-error-quark, canary_seal_error)
@@ -143,20 +145,48 @@ static const struct {
 			    32},
 };
 
-/* Argon2id limits. Generated keys use MODERATE; loading accepts only what
- * lies between INTERACTIVE and SENSITIVE, so a crafted file cannot make us
- * allocate terabytes or run for hours. */
-#define KDF_OPS_MIN crypto_pwhash_OPSLIMIT_INTERACTIVE
-#define KDF_MEM_MIN crypto_pwhash_MEMLIMIT_INTERACTIVE
+/* Argon2id limits. Generated keys use MODERATE, and loading refuses less, so
+ * a weak key file cannot pass for a real one; nor more than SENSITIVE, so a
+ * crafted file cannot make us allocate terabytes or run for hours. */
 #if defined(CANARY_FUZZING) || defined(FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
 /* Fuzz builds only (CMake's CANARY_FUZZ defines CANARY_FUZZING): every input
  * that reaches Argon2id stays cheap. */
+#define KDF_OPS_MIN crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define KDF_MEM_MIN crypto_pwhash_MEMLIMIT_INTERACTIVE
 #define KDF_OPS_MAX crypto_pwhash_OPSLIMIT_INTERACTIVE
 #define KDF_MEM_MAX crypto_pwhash_MEMLIMIT_INTERACTIVE
+#elif defined(CANARY_TEST_KDF)
+/* Test builds only (CMake's CANARY_TEST_KDF, which cpack refuses): the
+ * suites' cheap keys load. */
+#define KDF_OPS_MIN crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define KDF_MEM_MIN crypto_pwhash_MEMLIMIT_INTERACTIVE
+#define KDF_OPS_MAX crypto_pwhash_OPSLIMIT_SENSITIVE
+#define KDF_MEM_MAX crypto_pwhash_MEMLIMIT_SENSITIVE
 #else
+#define KDF_OPS_MIN crypto_pwhash_OPSLIMIT_MODERATE
+#define KDF_MEM_MIN crypto_pwhash_MEMLIMIT_MODERATE
 #define KDF_OPS_MAX crypto_pwhash_OPSLIMIT_SENSITIVE
 #define KDF_MEM_MAX crypto_pwhash_MEMLIMIT_SENSITIVE
 #endif
+
+#ifdef CANARY_TEST_KDF
+/* Set by canary_key_test_cap_kdf(): a replayed fuzz input stays cheap. */
+static gboolean kdf_capped;
+
+void canary_key_test_cap_kdf(void)
+{
+	kdf_capped = TRUE;
+}
+#endif
+
+gboolean canary_seal_test_build(void)
+{
+#ifdef CANARY_TEST_KDF
+	return TRUE;
+#else
+	return FALSE;
+#endif
+}
 
 /* Writes the check value of PAYLOAD as a KIND file into OUT. */
 static void check_value(enum kind kind, const guint8 *payload, guint8 out[CHECK_LEN])
@@ -419,6 +449,37 @@ static gboolean derive_file_key(const char *path, const char *passphrase, gsize 
 	return TRUE;
 }
 
+/* Checks the Argon2id limits stored in the secret key file at PATH: below
+ * MODERATE is a weak file (made by a test build, or crafted) and refused
+ * with _WEAK_KDF saying what it found and what it needs; above the maximum,
+ * _FORMAT. */
+static gboolean check_limits(const char *path, guint64 ops, guint64 mem, GError **error)
+{
+	if (ops < KDF_OPS_MIN || mem < KDF_MEM_MIN) {
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_WEAK_KDF,
+			    "%s: Argon2id limits too weak for a secret key file: opslimit %" G_GUINT64_FORMAT
+			    " and %" G_GUINT64_FORMAT " MiB, where at least opslimit %llu and %llu MiB "
+			    "are needed (a key made by a test build or with CANARY_TEST_FAST_KDF); "
+			    "make a new key pair with canary keygen",
+			    path, ops, mem >> 20, (unsigned long long)KDF_OPS_MIN,
+			    (unsigned long long)(KDF_MEM_MIN >> 20));
+		return FALSE;
+	}
+	gboolean too_much = ops > KDF_OPS_MAX || mem > KDF_MEM_MAX;
+#ifdef CANARY_TEST_KDF
+	too_much = too_much || (kdf_capped && (ops > crypto_pwhash_OPSLIMIT_INTERACTIVE ||
+					       mem > crypto_pwhash_MEMLIMIT_INTERACTIVE));
+#endif
+	if (too_much) {
+		g_set_error(
+			error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
+			"%s: Argon2id limits outside the accepted range (damaged or crafted file)",
+			path);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 struct canary_secret_key *canary_key_parse_secret(const char *path, const void *data, gsize len,
 						  const char *passphrase, gsize passphrase_len,
 						  GError **error)
@@ -428,13 +489,8 @@ struct canary_secret_key *canary_key_parse_secret(const char *path, const void *
 		return NULL;
 	guint64 ops = load_le64(payload + SECRET_OPS);
 	guint64 mem = load_le64(payload + SECRET_MEM);
-	if (ops < KDF_OPS_MIN || ops > KDF_OPS_MAX || mem < KDF_MEM_MIN || mem > KDF_MEM_MAX) {
-		g_set_error(
-			error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
-			"%s: Argon2id limits outside the accepted range (damaged or crafted file)",
-			path);
+	if (!check_limits(path, ops, mem, error))
 		return NULL;
-	}
 
 	guint8 *file_key = secure_new(crypto_secretbox_KEYBYTES);
 	if (!derive_file_key(path, passphrase, passphrase_len, payload + SECRET_SALT, ops,
@@ -667,15 +723,23 @@ static gboolean plain_name(const char *name)
 	return name != NULL && name[0] != '\0' && name[0] != '.' && strchr(name, '/') == NULL;
 }
 
-/* Argon2id limits for a new key: MODERATE, or INTERACTIVE under the
- * test-only CANARY_TEST_FAST_KDF=1. */
-static void new_key_limits(guint64 *ops_r, gsize *mem_r)
+/* Argon2id limits for the new key file at PATH: MODERATE; in test builds
+ * only, INTERACTIVE under CANARY_TEST_FAST_KDF=1, with a warning. A release
+ * build never reads the variable. */
+static void new_key_limits(const char *path, guint64 *ops_r, gsize *mem_r)
 {
+#ifdef CANARY_TEST_KDF
 	if (g_strcmp0(g_getenv("CANARY_TEST_FAST_KDF"), "1") == 0) {
+		canary_warning("%s: test build: a cheap Argon2id (CANARY_TEST_FAST_KDF=1); "
+			       "never use this key for real reports",
+			       path);
 		*ops_r = crypto_pwhash_OPSLIMIT_INTERACTIVE;
 		*mem_r = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 		return;
 	}
+#else
+	(void)path;
+#endif
 	*ops_r = crypto_pwhash_OPSLIMIT_MODERATE;
 	*mem_r = crypto_pwhash_MEMLIMIT_MODERATE;
 }
@@ -687,7 +751,7 @@ static char *secret_file_text(const char *path, const struct canary_secret_key *
 {
 	guint64 ops;
 	gsize mem;
-	new_key_limits(&ops, &mem);
+	new_key_limits(path, &ops, &mem);
 	guint8 payload[SECRET_LEN];
 	randombytes_buf(payload + SECRET_SALT, crypto_pwhash_SALTBYTES);
 	store_le64(payload + SECRET_OPS, ops);

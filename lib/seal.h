@@ -20,6 +20,8 @@ enum canary_seal_error {
 	CANARY_SEAL_ERROR_TAMPERED,   /* a ciphertext fails to authenticate: damaged,
 					 or moved from another case or field */
 	CANARY_SEAL_ERROR_MEMORY,     /* not enough memory for Argon2id */
+	CANARY_SEAL_ERROR_WEAK_KDF,   /* a secret key file's Argon2id limits are below
+					 what keygen writes (MODERATE) */
 };
 
 #define CANARY_KEY_ID_LEN 16 /* hex characters of a key id, plus NUL below */
@@ -49,7 +51,7 @@ gboolean canary_seal_init(GError **error);
  * a wrong, truncated or damaged file is refused with a message naming it.
  * Errors: _IO (cannot read or write; "PATH: no such file"), _FORMAT (not a
  * canary key file of that kind, or truncated or damaged), _WRONG_KIND,
- * _PASSPHRASE, _EXISTS, _MEMORY. */
+ * _PASSPHRASE, _EXISTS, _MEMORY, _WEAK_KDF. */
 
 /* Writes DIR/NAME.pub and DIR/NAME.key (the secret key encrypted under
  * PASSPHRASE with Argon2id at the MODERATE limits, then crypto_secretbox).
@@ -58,9 +60,9 @@ gboolean canary_seal_init(GError **error);
  * nothing behind; with FORCE each is written to a temporary file in DIR,
  * fsynced and renamed over the old one. NAME must be a plain file name (no
  * '/', not starting with '.'); an empty passphrase is refused.
- * WARNING: test-only: with CANARY_TEST_FAST_KDF=1 in the environment the
- * weaker INTERACTIVE limits are used, to keep test suites fast. Never set it
- * where real keys are made. */
+ * Test builds only (CMake's CANARY_TEST_KDF): with CANARY_TEST_FAST_KDF=1 in
+ * the environment the weaker INTERACTIVE limits are used, with a warning, to
+ * keep test suites fast. Other builds never read the variable. */
 gboolean canary_key_generate(const char *dir, const char *name, const char *passphrase,
 			     gsize passphrase_len, gboolean force, GError **error);
 
@@ -73,8 +75,10 @@ struct canary_public_key *canary_key_load_public(const char *path,
 
 /* Loads and decrypts a secret key file. A wrong passphrase gives
  * _PASSPHRASE; a damaged file _FORMAT (caught by the check value before
- * Argon2id runs). Stored Argon2id limits outside INTERACTIVE..SENSITIVE are
- * refused. The public half is derived from the secret (crypto_scalarmult_base).
+ * Argon2id runs). Stored Argon2id limits below MODERATE (what keygen
+ * writes) are refused with _WEAK_KDF naming what was found and what is
+ * needed, except in test builds, which accept INTERACTIVE; above SENSITIVE,
+ * with _FORMAT. The public half is derived from the secret (crypto_scalarmult_base).
  * Returns a new key in guarded, read-only memory; free with
  * canary_secret_key_free(). */
 struct canary_secret_key *canary_key_load_secret(const char *path, const char *passphrase,
@@ -103,6 +107,17 @@ struct canary_secret_key *canary_key_parse_secret(const char *path, const void *
 struct canary_pseudonym_key *canary_key_parse_pseudonym(const char *path, const void *data,
 							gsize len,
 							GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* TRUE in a test build (CMake's CANARY_TEST_KDF): one that makes cheap keys
+ * under CANARY_TEST_FAST_KDF=1 and loads them. Never installed for real. */
+gboolean canary_seal_test_build(void);
+
+#ifdef CANARY_TEST_KDF
+/* Test builds only: from now on, secret key files asking for more than the
+ * INTERACTIVE limits are refused, so that replaying fuzz inputs in a test
+ * build stays as cheap as fuzzing (where CANARY_FUZZING caps them). */
+void canary_key_test_cap_kdf(void);
+#endif
 
 /* --- Envelope encryption -------------------------------------------------- */
 

@@ -393,6 +393,106 @@ static char *forge_public(const guint8 pk[32])
 	return g_strdup_printf("%s%s\n", magic, b64);
 }
 
+/* Writes a secret key file with Argon2id limits OPS and MEM and a valid
+ * check value. With PASS, the box holds a random secret key under PASS (runs
+ * Argon2id at those limits); without, random bytes: enough for files that
+ * must be refused before Argon2id runs. */
+static char *forge_secret(guint64 ops, guint64 mem, const char *pass)
+{
+	static const char magic[] = "canary-secret-key-v1\n";
+	enum { SALT = crypto_pwhash_SALTBYTES, NONCE = crypto_secretbox_NONCEBYTES };
+	guint8 raw[SALT + 16 + NONCE + 32 + crypto_secretbox_MACBYTES + 8];
+	gsize payload = sizeof raw - 8;
+	randombytes_buf(raw, sizeof raw);
+	guint64 v = GUINT64_TO_LE(ops);
+	memcpy(raw + SALT, &v, 8);
+	v = GUINT64_TO_LE(mem);
+	memcpy(raw + SALT + 8, &v, 8);
+	if (pass != NULL) {
+		guint8 file_key[crypto_secretbox_KEYBYTES], secret[32];
+		ck_assert_int_eq(crypto_pwhash(file_key, sizeof file_key, pass, strlen(pass), raw,
+					       ops, (gsize)mem, crypto_pwhash_ALG_ARGON2ID13),
+				 0);
+		randombytes_buf(secret, sizeof secret);
+		crypto_secretbox_easy(raw + SALT + 16 + NONCE, secret, sizeof secret,
+				      raw + SALT + 16, file_key);
+	}
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, 8);
+	crypto_generichash_update(&st, (const guint8 *)magic, strlen(magic));
+	crypto_generichash_update(&st, raw, payload);
+	crypto_generichash_final(&st, raw + payload, 8);
+	g_autofree char *b64 = g_base64_encode(raw, sizeof raw);
+	return g_strdup_printf("%s%s\n", magic, b64);
+}
+
+/* This suite runs in a test build: it makes and loads cheap keys. */
+START_TEST(test_is_test_build)
+{
+	ck_assert(canary_seal_test_build());
+}
+END_TEST
+
+/* Below INTERACTIVE nothing loads, even in a test build, and the error says
+ * what the file asks for and what is needed; above SENSITIVE is a crafted
+ * file. Neither runs Argon2id. */
+START_TEST(test_weak_limits_refused)
+{
+	static const struct {
+		guint64 ops, mem;
+		int code;
+		const char *message;
+	} cases[] = {
+		{1, 8u << 20, CANARY_SEAL_ERROR_WEAK_KDF,
+		 "f: Argon2id limits too weak for a secret key file: opslimit 1 and 8 MiB, where "
+		 "at least opslimit 2 and 64 MiB are needed (a key made by a test build or with "
+		 "CANARY_TEST_FAST_KDF); make a new key pair with canary keygen"},
+		{4, 32u << 20, CANARY_SEAL_ERROR_WEAK_KDF,
+		 "f: Argon2id limits too weak for a secret key file: opslimit 4 and 32 MiB, where "
+		 "at least opslimit 2 and 64 MiB are needed (a key made by a test build or with "
+		 "CANARY_TEST_FAST_KDF); make a new key pair with canary keygen"},
+		{1, 1u << 30, CANARY_SEAL_ERROR_WEAK_KDF, NULL},
+		{5, 64u << 20, CANARY_SEAL_ERROR_FORMAT,
+		 "f: Argon2id limits outside the accepted range (damaged or crafted file)"},
+		{2, 2ull << 30, CANARY_SEAL_ERROR_FORMAT,
+		 "f: Argon2id limits outside the accepted range (damaged or crafted file)"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *text = forge_secret(cases[i].ops, cases[i].mem, NULL);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(canary_secret_key) k =
+			canary_key_parse_secret("f", text, strlen(text), PASS, strlen(PASS), &error);
+		ck_assert_msg(k == NULL, "case %zu loads", i);
+		assert_error(error, cases[i].code, cases[i].message, "f: Argon2id limits");
+	}
+	/* The forging is right: at INTERACTIVE (a test build's minimum) it loads. */
+	g_autofree char *ok = forge_secret(crypto_pwhash_OPSLIMIT_INTERACTIVE,
+					   crypto_pwhash_MEMLIMIT_INTERACTIVE, PASS);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_secret_key) k =
+		canary_key_parse_secret("f", ok, strlen(ok), PASS, strlen(PASS), &error);
+	ck_assert_msg(k != NULL, "%s", error ? error->message : "?");
+}
+END_TEST
+
+/* fuzz_replay_keyfile caps what a key file may ask of Argon2id: MODERATE is
+ * then refused before Argon2id runs, INTERACTIVE still loads. */
+START_TEST(test_cap_kdf)
+{
+	canary_key_test_cap_kdf(); /* this process only: Check forks each test */
+	g_autofree char *moderate = forge_secret(crypto_pwhash_OPSLIMIT_MODERATE,
+						 crypto_pwhash_MEMLIMIT_MODERATE, NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_secret_key) k = canary_key_parse_secret(
+		"f", moderate, strlen(moderate), PASS, strlen(PASS), &error);
+	ck_assert_ptr_null(k);
+	assert_error(error, CANARY_SEAL_ERROR_FORMAT,
+		     "f: Argon2id limits outside the accepted range (damaged or crafted file)", NULL);
+	g_autofree char *sec = tu_data_path("keys/test-section.key");
+	g_autoptr(canary_secret_key) s = load_secret_ok(sec, TEST_KEY_PASSPHRASE);
+}
+END_TEST
+
 START_TEST(test_garbage)
 {
 	/* Random bytes of every length up to beyond a key file. */
@@ -1005,6 +1105,9 @@ static Suite *seal_suite(void)
 	tcase_add_test(keys, test_refuse_overwrite);
 	tcase_add_test(keys, test_bad_names);
 	tcase_add_test(keys, test_committed_keys);
+	tcase_add_test(keys, test_is_test_build);
+	tcase_add_test(keys, test_weak_limits_refused);
+	tcase_add_test(keys, test_cap_kdf);
 	suite_add_tcase(s, keys);
 
 	TCase *envelope = tcase_create("envelope");

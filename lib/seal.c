@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "passphrase.h"
 
 /* The quark name is stringified as written: keep clang-format off it. */
 // clang-format off
@@ -787,6 +788,8 @@ gboolean canary_key_generate(const char *dir, const char *name, const char *pass
 			    "%s: refusing an empty passphrase", secret_path);
 		return FALSE;
 	}
+	if (!canary_passphrase_check(passphrase, passphrase_len, error))
+		return FALSE;
 
 	struct canary_secret_key *key = secure_new(sizeof *key);
 	crypto_box_keypair(key->public.bytes, key->secret);

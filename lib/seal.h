@@ -59,7 +59,9 @@ gboolean canary_seal_init(GError **error);
  * created with O_EXCL and an existing one is refused with _EXISTS, leaving
  * nothing behind; with FORCE each is written to a temporary file in DIR,
  * fsynced and renamed over the old one. NAME must be a plain file name (no
- * '/', not starting with '.'); an empty passphrase is refused.
+ * '/', not starting with '.'); an empty passphrase is refused
+ * (_PASSPHRASE), and so is one that breaks the rules of
+ * canary_passphrase_check() (passphrase.h), with its CANARY_PASSPHRASE_ERROR.
  * Test builds only (CMake's CANARY_TEST_KDF): with CANARY_TEST_FAST_KDF=1 in
  * the environment the weaker INTERACTIVE limits are used, with a warning, to
  * keep test suites fast. Other builds never read the variable. */

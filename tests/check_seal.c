@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "passphrase.h"
 #include "seal.h"
 #include "testutil.h"
 
@@ -15,7 +16,8 @@
 #define TEST_KEY_ID         "7eb5e69645d08f15"
 #define TEST_PSEUDONYM      "P-PG8G-VKFC" /* of amara.diallo@example.org */
 
-#define PASS "correct horse battery staple"
+#define PASS     "correct horse battery staple"
+#define NEW_PASS "a new passphrase for mena"
 
 #define PSEUDONYM_RE "^P-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$"
 
@@ -670,7 +672,7 @@ START_TEST(test_refuse_overwrite)
 
 	/* FORCE replaces both, atomically, modes intact, no leftovers. */
 	g_autoptr(GError) e3 = NULL;
-	ck_assert_msg(canary_key_generate(tmpdir, "mena", "new", 3, TRUE, &e3), "%s",
+	ck_assert_msg(canary_key_generate(tmpdir, "mena", NEW_PASS, strlen(NEW_PASS), TRUE, &e3), "%s",
 		      e3 ? e3->message : "");
 	ck_assert_uint_eq(count_entries(tmpdir), 2);
 	ck_assert_uint_eq(file_mode(pub), 0644);
@@ -678,7 +680,7 @@ START_TEST(test_refuse_overwrite)
 	g_autoptr(GBytes) pub_new = read_bytes(pub);
 	ck_assert(!g_bytes_equal(pub_before, pub_new));
 	g_autofree struct canary_public_key *p = load_public_ok(pub);
-	g_autoptr(canary_secret_key) s = load_secret_ok(sec, "new");
+	g_autoptr(canary_secret_key) s = load_secret_ok(sec, NEW_PASS);
 	ck_assert_mem_eq(p->bytes, canary_secret_key_public(s)->bytes, 32);
 
 	/* The pseudonym key likewise. */
@@ -734,6 +736,153 @@ START_TEST(test_committed_keys)
 	 * person's cases stop matching. */
 	g_autofree char *code = canary_seal_pseudonym(k, "amara.diallo@example.org");
 	ck_assert_str_eq(code, TEST_PSEUDONYM);
+}
+END_TEST
+
+/* --- passphrase rules ------------------------------------------------------ */
+
+static const struct {
+	const char *passphrase;
+	int code; /* -1: accepted */
+	const char *says;
+} passphrases[] = {
+	{"ab", CANARY_PASSPHRASE_ERROR_SHORT, "fewer than 12 characters"},
+	{"elevenchars", CANARY_PASSPHRASE_ERROR_SHORT, "fewer than 12 characters"},
+	/* 11 characters in 21 bytes: characters count, not bytes. */
+	{"пароль Zx9!", CANARY_PASSPHRASE_ERROR_SHORT, "fewer than 12 characters"},
+	{"password1234", CANARY_PASSPHRASE_ERROR_COMMON, "common word or password"},
+	{"qwertyuiop12", CANARY_PASSPHRASE_ERROR_COMMON, "common word or password"},
+	{"Password123!", CANARY_PASSPHRASE_ERROR_COMMON, "common word or password"},
+	{"iloveyou1234", CANARY_PASSPHRASE_ERROR_COMMON, "common word or password"},
+	{"drowssap1234", CANARY_PASSPHRASE_ERROR_COMMON, "common word or password"},
+	{"Sommer2024!!", CANARY_PASSPHRASE_ERROR_COMMON, "common word or password"},
+	{"letmein12345", CANARY_PASSPHRASE_ERROR_PATTERN, "common sequence of characters"},
+	{"1q2w3e4r5t6y", CANARY_PASSPHRASE_ERROR_PATTERN, "common sequence of characters"},
+	{"p4ssw0rd1234", CANARY_PASSPHRASE_ERROR_PATTERN, "common sequence of characters"},
+	{"aaaaaaaaaaaaaa", CANARY_PASSPHRASE_ERROR_SIMPLE, "too simple"},
+	{"abcabcabcabc", CANARY_PASSPHRASE_ERROR_SIMPLE, "too simple"},
+	{"internationalization", CANARY_PASSPHRASE_ERROR_SIMPLE, "too simple"},
+	{"correcthorsebatterystaple", CANARY_PASSPHRASE_ERROR_SIMPLE, "too simple"},
+	{"test passphrase", CANARY_PASSPHRASE_ERROR_SIMPLE, "too simple"},
+	{PASS, -1, NULL},
+	{NEW_PASS, -1, NULL},
+	{TU_PASSPHRASE, -1, NULL},
+	{TEST_KEY_PASSPHRASE, -1, NULL},
+	{"Tr0ub4dor&3xyz", -1, NULL},
+	{"kQ7-vw3-Lp9-xz", -1, NULL},
+	{"mena officer keys 2026", -1, NULL},
+	{"ветер над рекой", -1, NULL},
+};
+
+/* Every rule, with its reason; never the passphrase in the message. */
+START_TEST(test_passphrase_rules)
+{
+	const char *pass = passphrases[_i].passphrase;
+	g_autoptr(GError) error = NULL;
+	gboolean ok = canary_passphrase_check(pass, strlen(pass), &error);
+	if (passphrases[_i].code < 0) {
+		ck_assert_msg(ok, "'%s' refused: %s", pass, error ? error->message : "?");
+		return;
+	}
+	ck_assert_msg(!ok, "'%s' accepted", pass);
+	ck_assert_msg(g_error_matches(error, CANARY_PASSPHRASE_ERROR, passphrases[_i].code),
+		      "'%s': code %d, wanted %d: %s", pass, error->code, passphrases[_i].code,
+		      error->message);
+	ck_assert_msg(g_str_has_prefix(error->message, "passphrase refused: "), "%s",
+		      error->message);
+	ck_assert_msg(strstr(error->message, passphrases[_i].says) != NULL, "'%s': %s", pass,
+		      error->message);
+	ck_assert_msg(strstr(error->message, "three or more unrelated words") != NULL, "%s",
+		      error->message);
+	ck_assert_msg(strstr(error->message, pass) == NULL, "the message holds '%s'", pass);
+}
+END_TEST
+
+START_TEST(test_passphrase_bytes)
+{
+	/* A NUL inside: the passphrase is LEN bytes, none of them hidden. */
+	static const char nul[] = "correct horse\0battery staple";
+	g_autoptr(GError) error = NULL;
+	ck_assert(!canary_passphrase_check(nul, sizeof nul - 1, &error));
+	ck_assert(g_error_matches(error, CANARY_PASSPHRASE_ERROR, CANARY_PASSPHRASE_ERROR_INVALID));
+	ck_assert_str_eq(error->message, "passphrase refused: it holds a NUL byte");
+
+	/* Long is fine up to the limit. */
+	GString *text = g_string_new(NULL);
+	while (text->len < CANARY_PASSPHRASE_MAX_BYTES)
+		g_string_append(text, "Zebra quilt 7; ");
+	g_autoptr(GError) e1 = NULL;
+	ck_assert_msg(canary_passphrase_check(text->str, CANARY_PASSPHRASE_MAX_BYTES, &e1), "%s",
+		      e1 ? e1->message : "?");
+	g_autoptr(GError) e2 = NULL;
+	ck_assert(!canary_passphrase_check(text->str, CANARY_PASSPHRASE_MAX_BYTES + 1, &e2));
+	ck_assert(g_error_matches(e2, CANARY_PASSPHRASE_ERROR, CANARY_PASSPHRASE_ERROR_LONG));
+	g_string_free(text, TRUE);
+
+	/* Not UTF-8: bytes count as characters, and passwdqc still judges. */
+	static const char latin1[] = "Gr\xfc\xdf" "e aus K\xf6ln 7";
+	g_autoptr(GError) e3 = NULL;
+	ck_assert_msg(canary_passphrase_check(latin1, strlen(latin1), &e3), "%s",
+		      e3 ? e3->message : "?");
+}
+END_TEST
+
+/* canary_key_generate() applies the rules before any file is made. */
+START_TEST(test_generate_refuses_weak)
+{
+	g_autoptr(GError) error = NULL;
+	ck_assert(!canary_key_generate(tmpdir, "weak", "password1234", 12, FALSE, &error));
+	ck_assert(g_error_matches(error, CANARY_PASSPHRASE_ERROR, CANARY_PASSPHRASE_ERROR_COMMON));
+	ck_assert_uint_eq(count_entries(tmpdir), 0);
+}
+END_TEST
+
+/* Runs the built "canary keygen --out TMPDIR NAME --passphrase-file FILE"
+ * with PASSPHRASE on the file's first line. Returns the exit status;
+ * *ERR_R gets stderr. */
+static int run_keygen(const char *name, const char *passphrase, char **err_r)
+{
+	g_autofree char *line = g_strdup_printf("%s\n", passphrase);
+	g_autofree char *file = tu_write_file(tmpdir, "passphrase", line);
+	const char *argv[] = {CANARY_TOOL_PATH, "keygen", "--out", tmpdir, name,
+			      "--passphrase-file", file, NULL};
+	int status = tu_run(argv, NULL, NULL, err_r);
+	unlink(file);
+	return status;
+}
+
+/* The real canary keygen: each rule refused with its reason and nothing
+ * written; a good passphrase makes the pair. */
+START_TEST(test_keygen_cli)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(passphrases); i++) {
+		if (passphrases[i].code < 0)
+			continue;
+		g_autofree char *err = NULL;
+		ck_assert_int_eq(run_keygen("weak", passphrases[i].passphrase, &err), 1);
+		ck_assert_msg(strstr(err, "canary: passphrase refused: ") != NULL &&
+				      strstr(err, passphrases[i].says) != NULL,
+			      "'%s': %s", passphrases[i].passphrase, err);
+		ck_assert_msg(strstr(err, passphrases[i].passphrase) == NULL, "stderr holds '%s'",
+			      passphrases[i].passphrase);
+		ck_assert_uint_eq(count_entries(tmpdir), 0);
+	}
+	g_autofree char *err = NULL;
+	ck_assert_int_eq(run_keygen("good", PASS, &err), 0);
+	g_autofree char *sec = path_in("good.key");
+	g_autoptr(canary_secret_key) s = load_secret_ok(sec, PASS);
+	/* A test build says so when it makes a cheap key. */
+	ck_assert_msg(strstr(err, "test build: a cheap Argon2id") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(test_version_says_test_build)
+{
+	g_autofree char *out = NULL;
+	const char *argv[] = {CANARY_TOOL_PATH, "--version", NULL};
+	ck_assert_int_eq(tu_run(argv, NULL, &out, NULL), 0);
+	ck_assert_msg(g_str_has_prefix(out, "canary " CANARY_VERSION " (test build: CANARY_TEST_KDF;"),
+		      "%s", out);
 }
 END_TEST
 
@@ -1109,6 +1258,16 @@ static Suite *seal_suite(void)
 	tcase_add_test(keys, test_weak_limits_refused);
 	tcase_add_test(keys, test_cap_kdf);
 	suite_add_tcase(s, keys);
+
+	TCase *rules = tcase_create("passphrase");
+	tcase_add_checked_fixture(rules, setup, teardown);
+	tcase_set_timeout(rules, 300);
+	tcase_add_loop_test(rules, test_passphrase_rules, 0, G_N_ELEMENTS(passphrases));
+	tcase_add_test(rules, test_passphrase_bytes);
+	tcase_add_test(rules, test_generate_refuses_weak);
+	tcase_add_test(rules, test_keygen_cli);
+	tcase_add_test(rules, test_version_says_test_build);
+	suite_add_tcase(s, rules);
 
 	TCase *envelope = tcase_create("envelope");
 	tcase_add_checked_fixture(envelope, setup, teardown);

@@ -81,7 +81,7 @@ version=$(sed -n 's/^project(canary VERSION \([0-9.]*\).*/\1/p' "$source_dir/CMa
 deb=$work/build/canary_${version}_$(dpkg --print-architecture).deb
 check "the package is $(basename "$deb")" test -f "$deb"
 depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libgmime-3.0-0 libsodium23 libsqlite3-0 libcurl4 libsystemd0; do
+for lib in libgmime-3.0-0 libsodium23 libsqlite3-0 libcurl4 libsystemd0 libpasswdqc1; do
 	check "Depends names $lib" grep -q "$lib" <<<"$depends"
 done
 
@@ -142,7 +142,7 @@ not_started()
 check "canaryd is not enabled or running" not_started
 
 echo "== keys and an edited conffile, then dpkg -i again (upgrade path)"
-printf 'test passphrase\n' >"$work/passphrase"
+printf 'package test passphrase, not secret\n' >"$work/passphrase"
 # The installed canary ignores the test suites' variable: MODERATE Argon2id.
 CANARY_TEST_FAST_KDF=1 /usr/bin/canary keygen --out /etc/canary/keys custodian \
 	-p "$work/passphrase" >/dev/null

@@ -452,26 +452,29 @@ static gboolean derive_file_key(const char *path, const char *passphrase, gsize 
 
 /* Checks the Argon2id limits stored in the secret key file at PATH: below
  * MODERATE is a weak file (made by a test build, or crafted) and refused
- * with _WEAK_KDF saying what it found and what it needs; above the maximum,
- * _FORMAT. */
-static gboolean check_limits(const char *path, guint64 ops, guint64 mem, GError **error)
+ * with _WEAK_KDF saying what it found and what it needs, unless ANY_WEAK
+ * (rewrapping it is the way out); above the maximum, _FORMAT. */
+static gboolean check_limits(const char *path, guint64 ops, guint64 mem, gboolean any_weak,
+			     GError **error)
 {
-	if (ops < KDF_OPS_MIN || mem < KDF_MEM_MIN) {
+	if (!any_weak && (ops < KDF_OPS_MIN || mem < KDF_MEM_MIN)) {
 		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_WEAK_KDF,
 			    "%s: Argon2id limits too weak for a secret key file: opslimit %" G_GUINT64_FORMAT
 			    " and %" G_GUINT64_FORMAT " MiB, where at least opslimit %llu and %llu MiB "
 			    "are needed (a key made by a test build or with CANARY_TEST_FAST_KDF); "
-			    "make a new key pair with canary keygen",
+			    "re-encrypt it with canary keygen --rewrap, which keeps the key",
 			    path, ops, mem >> 20, (unsigned long long)KDF_OPS_MIN,
 			    (unsigned long long)(KDF_MEM_MIN >> 20));
 		return FALSE;
 	}
-	gboolean too_much = ops > KDF_OPS_MAX || mem > KDF_MEM_MAX;
+	/* Argon2id's own floor, for ANY_WEAK. */
+	gboolean outside = ops > KDF_OPS_MAX || mem > KDF_MEM_MAX ||
+			   ops < crypto_pwhash_OPSLIMIT_MIN || mem < crypto_pwhash_MEMLIMIT_MIN;
 #ifdef CANARY_TEST_KDF
-	too_much = too_much || (kdf_capped && (ops > crypto_pwhash_OPSLIMIT_INTERACTIVE ||
-					       mem > crypto_pwhash_MEMLIMIT_INTERACTIVE));
+	outside = outside || (kdf_capped && (ops > crypto_pwhash_OPSLIMIT_INTERACTIVE ||
+					     mem > crypto_pwhash_MEMLIMIT_INTERACTIVE));
 #endif
-	if (too_much) {
+	if (outside) {
 		g_set_error(
 			error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
 			"%s: Argon2id limits outside the accepted range (damaged or crafted file)",
@@ -481,16 +484,17 @@ static gboolean check_limits(const char *path, guint64 ops, guint64 mem, GError 
 	return TRUE;
 }
 
-struct canary_secret_key *canary_key_parse_secret(const char *path, const void *data, gsize len,
-						  const char *passphrase, gsize passphrase_len,
-						  GError **error)
+/* canary_key_parse_secret(), also of a weak file when ANY_WEAK. */
+static struct canary_secret_key *parse_secret(const char *path, const void *data, gsize len,
+					      const char *passphrase, gsize passphrase_len,
+					      gboolean any_weak, GError **error)
 {
 	guint8 payload[SECRET_LEN];
 	if (!parse_armor(path, KIND_SECRET, data, len, payload, error))
 		return NULL;
 	guint64 ops = load_le64(payload + SECRET_OPS);
 	guint64 mem = load_le64(payload + SECRET_MEM);
-	if (!check_limits(path, ops, mem, error))
+	if (!check_limits(path, ops, mem, any_weak, error))
 		return NULL;
 
 	guint8 *file_key = secure_new(crypto_secretbox_KEYBYTES);
@@ -519,6 +523,13 @@ struct canary_secret_key *canary_key_parse_secret(const char *path, const void *
 	key_id(key->public.bytes, key->public.id);
 	sodium_mprotect_readonly(key);
 	return key;
+}
+
+struct canary_secret_key *canary_key_parse_secret(const char *path, const void *data, gsize len,
+						  const char *passphrase, gsize passphrase_len,
+						  GError **error)
+{
+	return parse_secret(path, data, len, passphrase, passphrase_len, FALSE, error);
 }
 
 struct canary_secret_key *canary_key_load_secret(const char *path, const char *passphrase,
@@ -804,6 +815,31 @@ gboolean canary_key_generate(const char *dir, const char *name, const char *pass
 	const char *texts[] = {secret_text, public_text};
 	const mode_t modes[] = {0600, 0644};
 	return write_key_files(2, paths, texts, modes, force, error);
+}
+
+gboolean canary_key_rewrap(const char *path, const char *old_passphrase, gsize old_len,
+			   const char *new_passphrase, gsize new_len, GError **error)
+{
+	/* Cheap first: a refused new passphrase costs no Argon2id. */
+	if (!canary_passphrase_check(new_passphrase, new_len, error))
+		return FALSE;
+	guint8 buf[KEYFILE_MAX + 1];
+	gssize len = read_keyfile(path, buf, error);
+	if (len < 0)
+		return FALSE;
+	struct canary_secret_key *key =
+		parse_secret(path, buf, (gsize)len, old_passphrase, old_len, TRUE, error);
+	if (key == NULL)
+		return FALSE;
+	g_autofree char *text = secret_file_text(path, key, new_passphrase, new_len, error);
+	canary_secret_key_free(key);
+	if (text == NULL)
+		return FALSE;
+	/* A new file renamed over the old one: a crash leaves one or the other. */
+	const char *paths[] = {path};
+	const char *texts[] = {text};
+	const mode_t modes[] = {0600};
+	return write_key_files(1, paths, texts, modes, TRUE, error);
 }
 
 gboolean canary_key_generate_pseudonym(const char *path, gboolean force, GError **error)

@@ -68,6 +68,17 @@ gboolean canary_seal_init(GError **error);
 gboolean canary_key_generate(const char *dir, const char *name, const char *passphrase,
 			     gsize passphrase_len, gboolean force, GError **error);
 
+/* Re-encrypts the secret key file at PATH, opened with OLD_PASSPHRASE,
+ * under NEW_PASSPHRASE at the limits canary_key_generate() uses, replacing
+ * the file (a temporary file in its directory, fsynced, renamed over it;
+ * 0600). The key stays the same: its .pub and everything sealed to it stay
+ * valid. NEW_PASSPHRASE must pass canary_passphrase_check() (checked before
+ * anything is read). Unlike the loaders this opens a file whose limits are
+ * below MODERATE: it is the way out for keys made cheap. Errors as
+ * canary_key_load_secret() (never _WEAK_KDF) and CANARY_PASSPHRASE_ERROR. */
+gboolean canary_key_rewrap(const char *path, const char *old_passphrase, gsize old_len,
+			   const char *new_passphrase, gsize new_len, GError **error);
+
 /* Loads a public key file. A secret key file (or anything else) is refused
  * with CANARY_SEAL_ERROR_WRONG_KIND / _FORMAT and a message naming PATH, as is
  * a point of small order (nothing could be sealed to it).

@@ -448,11 +448,11 @@ START_TEST(test_weak_limits_refused)
 		{1, 8u << 20, CANARY_SEAL_ERROR_WEAK_KDF,
 		 "f: Argon2id limits too weak for a secret key file: opslimit 1 and 8 MiB, where "
 		 "at least opslimit 2 and 64 MiB are needed (a key made by a test build or with "
-		 "CANARY_TEST_FAST_KDF); make a new key pair with canary keygen"},
+		 "CANARY_TEST_FAST_KDF); re-encrypt it with canary keygen --rewrap, which keeps the key"},
 		{4, 32u << 20, CANARY_SEAL_ERROR_WEAK_KDF,
 		 "f: Argon2id limits too weak for a secret key file: opslimit 4 and 32 MiB, where "
 		 "at least opslimit 2 and 64 MiB are needed (a key made by a test build or with "
-		 "CANARY_TEST_FAST_KDF); make a new key pair with canary keygen"},
+		 "CANARY_TEST_FAST_KDF); re-encrypt it with canary keygen --rewrap, which keeps the key"},
 		{1, 1u << 30, CANARY_SEAL_ERROR_WEAK_KDF, NULL},
 		{5, 64u << 20, CANARY_SEAL_ERROR_FORMAT,
 		 "f: Argon2id limits outside the accepted range (damaged or crafted file)"},
@@ -876,6 +876,65 @@ START_TEST(test_keygen_cli)
 }
 END_TEST
 
+/* Runs the built canary with ARGV after "canary" (NULL-terminated).
+ * Returns the exit status; *ERR_R gets stderr. */
+static int run_tool(char **err_r, const char *const *args)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_ptr_array_add(argv, (gpointer)CANARY_TOOL_PATH);
+	for (; *args != NULL; args++)
+		g_ptr_array_add(argv, (gpointer)*args);
+	g_ptr_array_add(argv, NULL);
+	return tu_run((const char *const *)argv->pdata, NULL, NULL, err_r);
+}
+
+/* canary keygen --rewrap: a new passphrase on the same key; the old one
+ * no longer opens it; a wrong old or a weak new one changes nothing. */
+START_TEST(test_keygen_rewrap_cli)
+{
+	generate("r");
+	g_autofree char *sec = path_in("r.key");
+	g_autofree char *pub = path_in("r.pub");
+	g_autofree char *old_file = tu_write_file(tmpdir, "old", PASS "\n");
+	g_autofree char *new_file = tu_write_file(tmpdir, "new", NEW_PASS "\n");
+	g_autofree char *weak_file = tu_write_file(tmpdir, "weak", "qwertyuiop12\n");
+	g_autoptr(GBytes) before = read_bytes(sec);
+
+	g_autofree char *e1 = NULL;
+	const char *weak[] = {"keygen", "--rewrap", sec, "--old-passphrase-file", old_file,
+			      "--passphrase-file", weak_file, NULL};
+	ck_assert_int_eq(run_tool(&e1, weak), 1);
+	ck_assert_msg(strstr(e1, "passphrase refused: ") != NULL, "%s", e1);
+	g_autofree char *e2 = NULL;
+	const char *wrong[] = {"keygen", "--rewrap", sec, "--old-passphrase-file", new_file,
+			       "--passphrase-file", new_file, NULL};
+	ck_assert_int_eq(run_tool(&e2, wrong), 6);
+	ck_assert_msg(strstr(e2, "wrong passphrase") != NULL, "%s", e2);
+	g_autoptr(GBytes) after_refusals = read_bytes(sec);
+	ck_assert(g_bytes_equal(before, after_refusals));
+
+	g_autofree char *e3 = NULL;
+	const char *good[] = {"keygen", "--rewrap", sec, "--old-passphrase-file", old_file,
+			      "--passphrase-file", new_file, NULL};
+	ck_assert_msg(run_tool(&e3, good) == 0, "%s", e3);
+	ck_assert_uint_eq(file_mode(sec), 0600);
+	g_autoptr(canary_secret_key) s = load_secret_ok(sec, NEW_PASS);
+	g_autofree struct canary_public_key *p = load_public_ok(pub);
+	ck_assert_mem_eq(p->bytes, canary_secret_key_public(s)->bytes, 32);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_secret_key) old = canary_key_load_secret(sec, PASS, strlen(PASS), &error);
+	ck_assert_ptr_null(old);
+	assert_error(error, CANARY_SEAL_ERROR_PASSPHRASE, NULL, NULL);
+
+	/* --rewrap is alone; --old-passphrase-file only goes with it. */
+	const char *mixed[] = {"keygen", "--rewrap", sec, "--out", tmpdir, "x", NULL};
+	ck_assert_int_eq(run_tool(NULL, mixed), 2);
+	const char *stray[] = {"keygen", "--out", tmpdir, "x", "--old-passphrase-file", old_file,
+			       NULL};
+	ck_assert_int_eq(run_tool(NULL, stray), 2);
+}
+END_TEST
+
 START_TEST(test_version_says_test_build)
 {
 	g_autofree char *out = NULL;
@@ -1266,6 +1325,7 @@ static Suite *seal_suite(void)
 	tcase_add_test(rules, test_passphrase_bytes);
 	tcase_add_test(rules, test_generate_refuses_weak);
 	tcase_add_test(rules, test_keygen_cli);
+	tcase_add_test(rules, test_keygen_rewrap_cli);
 	tcase_add_test(rules, test_version_says_test_build);
 	suite_add_tcase(s, rules);
 

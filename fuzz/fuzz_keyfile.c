@@ -5,8 +5,8 @@
  * every run stays fast; replayed in a test build (fuzz_replay_keyfile),
  * canary_key_test_cap_kdf() does the same. By hand:
  *   clang -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -DCANARY_FUZZING \
- *     -Ilib fuzz/fuzz_keyfile.c lib/seal.c \
- *     $(pkg-config --cflags --libs glib-2.0 libsodium) -o fuzz_keyfile */
+ *     -Ilib fuzz/fuzz_keyfile.c lib/seal.c lib/passphrase.c lib/log.c \
+ *     $(pkg-config --cflags --libs glib-2.0 libsodium) -lpasswdqc -o fuzz_keyfile */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,9 +2,13 @@
  * truncation and bit flip), content keys, sealed fields bound to case and
  * field, pseudonyms and content hashes. */
 #include <errno.h>
+#include <sys/poll.h> /* not <poll.h>: lib/poll.h, on the include path, is ours */
+#include <pty.h>
+#include <signal.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "passphrase.h"
@@ -935,6 +939,108 @@ START_TEST(test_keygen_rewrap_cli)
 }
 END_TEST
 
+/* A prompt of the program and the line typed once it shows. */
+struct answer {
+	const char *prompt;
+	const char *line;
+};
+
+/* Reads what the terminal MASTER shows into SHOWN until it holds NEEDLE
+ * (after FROM) or, with NEEDLE NULL, until the program is gone. FALSE on
+ * a timeout of 30 s, or at the end without NEEDLE. */
+static gboolean read_tty_until(int master, GString *shown, gsize from, const char *needle)
+{
+	for (;;) {
+		if (needle != NULL && strstr(shown->str + from, needle) != NULL)
+			return TRUE;
+		struct pollfd pfd = {.fd = master, .events = POLLIN};
+		if (poll(&pfd, 1, 30000) <= 0)
+			return FALSE;
+		char buf[512];
+		ssize_t n = read(master, buf, sizeof buf);
+		if (n <= 0) /* EIO: the program and its terminal are gone */
+			return needle == NULL;
+		g_string_append_len(shown, buf, n);
+	}
+}
+
+/* Runs "canary ARGS..." on a new pseudo-terminal, typing each answer once
+ * its prompt shows (ANSWERS ends with a NULL prompt). Returns the exit
+ * status, or -1 when a prompt never showed; *SHOWN_R gets everything the
+ * terminal showed. */
+static int run_on_tty(const char *const *args, const struct answer *answers, char **shown_r)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_ptr_array_add(argv, (gpointer)CANARY_TOOL_PATH);
+	for (; *args != NULL; args++)
+		g_ptr_array_add(argv, (gpointer)*args);
+	g_ptr_array_add(argv, NULL);
+	pid_t parent = getpid();
+	int master = -1;
+	pid_t pid = forkpty(&master, NULL, NULL, NULL);
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		tu_die_with_parent(parent);
+		execv(CANARY_TOOL_PATH, (char *const *)argv->pdata);
+		_exit(127);
+	}
+	GString *shown = g_string_new(NULL);
+	gboolean ok = TRUE;
+	for (gsize from = 0; ok && answers->prompt != NULL; answers++) {
+		ok = read_tty_until(master, shown, from, answers->prompt);
+		from = shown->len;
+		if (ok) {
+			g_autofree char *line = g_strdup_printf("%s\n", answers->line);
+			ok = write(master, line, strlen(line)) == (ssize_t)strlen(line);
+		}
+	}
+	if (ok)
+		read_tty_until(master, shown, 0, NULL);
+	else
+		kill(pid, SIGKILL);
+	close(master);
+	int status = 0;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	*shown_r = g_string_free(shown, FALSE);
+	if (!ok)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* On a terminal, keygen judges the passphrase before asking for it again:
+ * a refused one is typed once, and nothing echoes it. */
+START_TEST(test_keygen_terminal)
+{
+	const char *make_weak[] = {"keygen", "--out", tmpdir, "weak", NULL};
+	const struct answer weak[] = {{"Passphrase for the new key: ", "password1234"}, {NULL, NULL}};
+	g_autofree char *shown = NULL;
+	ck_assert_int_eq(run_on_tty(make_weak, weak, &shown), 1);
+	ck_assert_msg(strstr(shown, "passphrase refused: it is based on a common word") != NULL,
+		      "%s", shown);
+	ck_assert_msg(strstr(shown, "Repeat") == NULL, "%s", shown);
+	ck_assert_msg(strstr(shown, "password1234") == NULL, "echoed: %s", shown);
+	ck_assert_uint_eq(count_entries(tmpdir), 0);
+
+	const char *make_good[] = {"keygen", "--out", tmpdir, "good", NULL};
+	const struct answer differ[] = {{"Passphrase for the new key: ", PASS},
+					{"Repeat the passphrase: ", NEW_PASS},
+					{NULL, NULL}};
+	g_autofree char *shown2 = NULL;
+	ck_assert_int_eq(run_on_tty(make_good, differ, &shown2), 1);
+	ck_assert_msg(strstr(shown2, "the two passphrases differ") != NULL, "%s", shown2);
+	ck_assert_uint_eq(count_entries(tmpdir), 0);
+
+	const struct answer good[] = {{"Passphrase for the new key: ", PASS},
+				      {"Repeat the passphrase: ", PASS},
+				      {NULL, NULL}};
+	g_autofree char *shown3 = NULL;
+	ck_assert_msg(run_on_tty(make_good, good, &shown3) == 0, "%s", shown3);
+	ck_assert_msg(strstr(shown3, PASS) == NULL, "echoed: %s", shown3);
+	g_autofree char *sec = path_in("good.key");
+	g_autoptr(canary_secret_key) s = load_secret_ok(sec, PASS);
+}
+END_TEST
+
 START_TEST(test_version_says_test_build)
 {
 	g_autofree char *out = NULL;
@@ -1326,6 +1432,7 @@ static Suite *seal_suite(void)
 	tcase_add_test(rules, test_generate_refuses_weak);
 	tcase_add_test(rules, test_keygen_cli);
 	tcase_add_test(rules, test_keygen_rewrap_cli);
+	tcase_add_test(rules, test_keygen_terminal);
 	tcase_add_test(rules, test_version_says_test_build);
 	suite_add_tcase(s, rules);
 

@@ -3,8 +3,43 @@
  * re-encrypt a secret key file under a new passphrase. */
 #include <stdio.h>
 
+#include <sodium.h>
+
 #include "cli.h"
 #include "commands.h"
+#include "passphrase.h"
+
+/* Reads the passphrase for a new key: the first line of FILE, or on the
+ * terminal, where the rules are checked before it is asked again, so that
+ * a refused one is not typed twice. Prints the problem and returns NULL on
+ * failure. */
+static struct cli_passphrase *read_new_passphrase(const char *file, const char *prompt)
+{
+	if (file != NULL)
+		return cli_read_passphrase(file, prompt, FALSE);
+	struct cli_passphrase *p = cli_read_passphrase(NULL, prompt, FALSE);
+	if (p == NULL)
+		return NULL;
+	g_autoptr(GError) error = NULL;
+	if (!canary_passphrase_check(p->text, p->len, &error)) {
+		cli_passphrase_free(p);
+		cli_error("%s", error->message);
+		return NULL;
+	}
+	struct cli_passphrase *again = cli_read_passphrase(NULL, "Repeat the passphrase: ", FALSE);
+	if (again == NULL) {
+		cli_passphrase_free(p);
+		return NULL;
+	}
+	gboolean same = again->len == p->len && sodium_memcmp(again->text, p->text, p->len) == 0;
+	cli_passphrase_free(again);
+	if (!same) {
+		cli_passphrase_free(p);
+		cli_error("the two passphrases differ");
+		return NULL;
+	}
+	return p;
+}
 
 /* canary keygen --rewrap FILE: the old passphrase, then the new one twice
  * (or from their files). */
@@ -14,8 +49,7 @@ static int rewrap(const char *path, const char *old_file, const char *new_file)
 		cli_read_passphrase(old_file, "Current passphrase of the key: ", FALSE);
 	if (old == NULL)
 		return CLI_EXIT_FAILED;
-	struct cli_passphrase *new =
-		cli_read_passphrase(new_file, "New passphrase for the key: ", TRUE);
+	struct cli_passphrase *new = read_new_passphrase(new_file, "New passphrase for the key: ");
 	if (new == NULL) {
 		cli_passphrase_free(old);
 		return CLI_EXIT_FAILED;
@@ -94,7 +128,7 @@ int cmd_keygen(int argc, char **argv)
 	}
 	const char *name = argv[1];
 	struct cli_passphrase *pass =
-		cli_read_passphrase(passphrase_file, "Passphrase for the new key: ", TRUE);
+		read_new_passphrase(passphrase_file, "Passphrase for the new key: ");
 	if (pass == NULL)
 		return CLI_EXIT_FAILED;
 	gboolean ok = canary_key_generate(out_dir, name, pass->text, pass->len, force, &error);

@@ -45,6 +45,7 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)  # scripts 0755, conffile
 # Read by cpack, not cmake: refuses a tree that would make a broken package.
 set(CPACK_CANARY_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
 set(CPACK_CANARY_SANITIZE "${CANARY_SANITIZE}")
+set(CPACK_CANARY_TEST_KDF "${CANARY_TEST_KDF}")
 set(CPACK_PROJECT_CONFIG_FILE ${PROJECT_SOURCE_DIR}/cmake/PackagingCheck.cmake)
 
 include(CPack)

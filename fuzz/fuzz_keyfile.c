@@ -2,10 +2,11 @@
  * under a fixed passphrase, pseudonym). Seeds: tests/data/keys (the secret
  * key's passphrase is PASSPHRASE). lib/seal.c built with -DCANARY_FUZZING (as
  * CANARY_FUZZ=ON does) refuses stored Argon2id limits above INTERACTIVE, so
- * every run stays fast. By hand:
+ * every run stays fast; replayed in a test build (fuzz_replay_keyfile),
+ * canary_key_test_cap_kdf() does the same. By hand:
  *   clang -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -DCANARY_FUZZING \
- *     -Ilib fuzz/fuzz_keyfile.c lib/seal.c \
- *     $(pkg-config --cflags --libs glib-2.0 libsodium) -o fuzz_keyfile */
+ *     -Ilib fuzz/fuzz_keyfile.c lib/seal.c lib/passphrase.c lib/log.c \
+ *     $(pkg-config --cflags --libs glib-2.0 libsodium) -lpasswdqc -o fuzz_keyfile */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!started) {
 		if (!canary_seal_init(NULL))
 			abort();
+#ifdef CANARY_TEST_KDF
+		canary_key_test_cap_kdf();
+#endif
 		started = TRUE;
 	}
 	GError *error = NULL;

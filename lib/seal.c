@@ -11,6 +11,9 @@
 
 #include <sodium.h>
 
+#include "log.h"
+#include "passphrase.h"
+
 /* The quark name is stringified as written: keep clang-format off it. */
 // clang-format off
 G_DEFINE_QUARK(canary-seal-error-quark, canary_seal_error)
@@ -143,20 +146,48 @@ static const struct {
 			    32},
 };
 
-/* Argon2id limits. Generated keys use MODERATE; loading accepts only what
- * lies between INTERACTIVE and SENSITIVE, so a crafted file cannot make us
- * allocate terabytes or run for hours. */
-#define KDF_OPS_MIN crypto_pwhash_OPSLIMIT_INTERACTIVE
-#define KDF_MEM_MIN crypto_pwhash_MEMLIMIT_INTERACTIVE
+/* Argon2id limits. Generated keys use MODERATE, and loading refuses less, so
+ * a weak key file cannot pass for a real one; nor more than SENSITIVE, so a
+ * crafted file cannot make us allocate terabytes or run for hours. */
 #if defined(CANARY_FUZZING) || defined(FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION)
 /* Fuzz builds only (CMake's CANARY_FUZZ defines CANARY_FUZZING): every input
  * that reaches Argon2id stays cheap. */
+#define KDF_OPS_MIN crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define KDF_MEM_MIN crypto_pwhash_MEMLIMIT_INTERACTIVE
 #define KDF_OPS_MAX crypto_pwhash_OPSLIMIT_INTERACTIVE
 #define KDF_MEM_MAX crypto_pwhash_MEMLIMIT_INTERACTIVE
+#elif defined(CANARY_TEST_KDF)
+/* Test builds only (CMake's CANARY_TEST_KDF, which cpack refuses): the
+ * suites' cheap keys load. */
+#define KDF_OPS_MIN crypto_pwhash_OPSLIMIT_INTERACTIVE
+#define KDF_MEM_MIN crypto_pwhash_MEMLIMIT_INTERACTIVE
+#define KDF_OPS_MAX crypto_pwhash_OPSLIMIT_SENSITIVE
+#define KDF_MEM_MAX crypto_pwhash_MEMLIMIT_SENSITIVE
 #else
+#define KDF_OPS_MIN crypto_pwhash_OPSLIMIT_MODERATE
+#define KDF_MEM_MIN crypto_pwhash_MEMLIMIT_MODERATE
 #define KDF_OPS_MAX crypto_pwhash_OPSLIMIT_SENSITIVE
 #define KDF_MEM_MAX crypto_pwhash_MEMLIMIT_SENSITIVE
 #endif
+
+#ifdef CANARY_TEST_KDF
+/* Set by canary_key_test_cap_kdf(): a replayed fuzz input stays cheap. */
+static gboolean kdf_capped;
+
+void canary_key_test_cap_kdf(void)
+{
+	kdf_capped = TRUE;
+}
+#endif
+
+gboolean canary_seal_test_build(void)
+{
+#ifdef CANARY_TEST_KDF
+	return TRUE;
+#else
+	return FALSE;
+#endif
+}
 
 /* Writes the check value of PAYLOAD as a KIND file into OUT. */
 static void check_value(enum kind kind, const guint8 *payload, guint8 out[CHECK_LEN])
@@ -419,22 +450,52 @@ static gboolean derive_file_key(const char *path, const char *passphrase, gsize 
 	return TRUE;
 }
 
-struct canary_secret_key *canary_key_parse_secret(const char *path, const void *data, gsize len,
-						  const char *passphrase, gsize passphrase_len,
-						  GError **error)
+/* Checks the Argon2id limits stored in the secret key file at PATH: below
+ * MODERATE is a weak file (made by a test build, or crafted) and refused
+ * with _WEAK_KDF saying what it found and what it needs, unless ANY_WEAK
+ * (rewrapping it is the way out); above the maximum, _FORMAT. */
+static gboolean check_limits(const char *path, guint64 ops, guint64 mem, gboolean any_weak,
+			     GError **error)
+{
+	if (!any_weak && (ops < KDF_OPS_MIN || mem < KDF_MEM_MIN)) {
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_WEAK_KDF,
+			    "%s: Argon2id limits too weak for a secret key file: opslimit %" G_GUINT64_FORMAT
+			    " and %" G_GUINT64_FORMAT " MiB, where at least opslimit %llu and %llu MiB "
+			    "are needed (a key made by a test build or with CANARY_TEST_FAST_KDF); "
+			    "re-encrypt it with canary keygen --rewrap, which keeps the key",
+			    path, ops, mem >> 20, (unsigned long long)KDF_OPS_MIN,
+			    (unsigned long long)(KDF_MEM_MIN >> 20));
+		return FALSE;
+	}
+	/* Argon2id's own floor, for ANY_WEAK. */
+	gboolean outside = ops > KDF_OPS_MAX || mem > KDF_MEM_MAX ||
+			   ops < crypto_pwhash_OPSLIMIT_MIN || mem < crypto_pwhash_MEMLIMIT_MIN;
+#ifdef CANARY_TEST_KDF
+	outside = outside || (kdf_capped && (ops > crypto_pwhash_OPSLIMIT_INTERACTIVE ||
+					     mem > crypto_pwhash_MEMLIMIT_INTERACTIVE));
+#endif
+	if (outside) {
+		g_set_error(
+			error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
+			"%s: Argon2id limits outside the accepted range (damaged or crafted file)",
+			path);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* canary_key_parse_secret(), also of a weak file when ANY_WEAK. */
+static struct canary_secret_key *parse_secret(const char *path, const void *data, gsize len,
+					      const char *passphrase, gsize passphrase_len,
+					      gboolean any_weak, GError **error)
 {
 	guint8 payload[SECRET_LEN];
 	if (!parse_armor(path, KIND_SECRET, data, len, payload, error))
 		return NULL;
 	guint64 ops = load_le64(payload + SECRET_OPS);
 	guint64 mem = load_le64(payload + SECRET_MEM);
-	if (ops < KDF_OPS_MIN || ops > KDF_OPS_MAX || mem < KDF_MEM_MIN || mem > KDF_MEM_MAX) {
-		g_set_error(
-			error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_FORMAT,
-			"%s: Argon2id limits outside the accepted range (damaged or crafted file)",
-			path);
+	if (!check_limits(path, ops, mem, any_weak, error))
 		return NULL;
-	}
 
 	guint8 *file_key = secure_new(crypto_secretbox_KEYBYTES);
 	if (!derive_file_key(path, passphrase, passphrase_len, payload + SECRET_SALT, ops,
@@ -462,6 +523,13 @@ struct canary_secret_key *canary_key_parse_secret(const char *path, const void *
 	key_id(key->public.bytes, key->public.id);
 	sodium_mprotect_readonly(key);
 	return key;
+}
+
+struct canary_secret_key *canary_key_parse_secret(const char *path, const void *data, gsize len,
+						  const char *passphrase, gsize passphrase_len,
+						  GError **error)
+{
+	return parse_secret(path, data, len, passphrase, passphrase_len, FALSE, error);
 }
 
 struct canary_secret_key *canary_key_load_secret(const char *path, const char *passphrase,
@@ -667,15 +735,23 @@ static gboolean plain_name(const char *name)
 	return name != NULL && name[0] != '\0' && name[0] != '.' && strchr(name, '/') == NULL;
 }
 
-/* Argon2id limits for a new key: MODERATE, or INTERACTIVE under the
- * test-only CANARY_TEST_FAST_KDF=1. */
-static void new_key_limits(guint64 *ops_r, gsize *mem_r)
+/* Argon2id limits for the new key file at PATH: MODERATE; in test builds
+ * only, INTERACTIVE under CANARY_TEST_FAST_KDF=1, with a warning. A release
+ * build never reads the variable. */
+static void new_key_limits(const char *path, guint64 *ops_r, gsize *mem_r)
 {
+#ifdef CANARY_TEST_KDF
 	if (g_strcmp0(g_getenv("CANARY_TEST_FAST_KDF"), "1") == 0) {
+		canary_warning("%s: test build: a cheap Argon2id (CANARY_TEST_FAST_KDF=1); "
+			       "never use this key for real reports",
+			       path);
 		*ops_r = crypto_pwhash_OPSLIMIT_INTERACTIVE;
 		*mem_r = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 		return;
 	}
+#else
+	(void)path;
+#endif
 	*ops_r = crypto_pwhash_OPSLIMIT_MODERATE;
 	*mem_r = crypto_pwhash_MEMLIMIT_MODERATE;
 }
@@ -687,7 +763,7 @@ static char *secret_file_text(const char *path, const struct canary_secret_key *
 {
 	guint64 ops;
 	gsize mem;
-	new_key_limits(&ops, &mem);
+	new_key_limits(path, &ops, &mem);
 	guint8 payload[SECRET_LEN];
 	randombytes_buf(payload + SECRET_SALT, crypto_pwhash_SALTBYTES);
 	store_le64(payload + SECRET_OPS, ops);
@@ -723,6 +799,8 @@ gboolean canary_key_generate(const char *dir, const char *name, const char *pass
 			    "%s: refusing an empty passphrase", secret_path);
 		return FALSE;
 	}
+	if (!canary_passphrase_check(passphrase, passphrase_len, error))
+		return FALSE;
 
 	struct canary_secret_key *key = secure_new(sizeof *key);
 	crypto_box_keypair(key->public.bytes, key->secret);
@@ -737,6 +815,31 @@ gboolean canary_key_generate(const char *dir, const char *name, const char *pass
 	const char *texts[] = {secret_text, public_text};
 	const mode_t modes[] = {0600, 0644};
 	return write_key_files(2, paths, texts, modes, force, error);
+}
+
+gboolean canary_key_rewrap(const char *path, const char *old_passphrase, gsize old_len,
+			   const char *new_passphrase, gsize new_len, GError **error)
+{
+	/* Cheap first: a refused new passphrase costs no Argon2id. */
+	if (!canary_passphrase_check(new_passphrase, new_len, error))
+		return FALSE;
+	guint8 buf[KEYFILE_MAX + 1];
+	gssize len = read_keyfile(path, buf, error);
+	if (len < 0)
+		return FALSE;
+	struct canary_secret_key *key =
+		parse_secret(path, buf, (gsize)len, old_passphrase, old_len, TRUE, error);
+	if (key == NULL)
+		return FALSE;
+	g_autofree char *text = secret_file_text(path, key, new_passphrase, new_len, error);
+	canary_secret_key_free(key);
+	if (text == NULL)
+		return FALSE;
+	/* A new file renamed over the old one: a crash leaves one or the other. */
+	const char *paths[] = {path};
+	const char *texts[] = {text};
+	const mode_t modes[] = {0600};
+	return write_key_files(1, paths, texts, modes, TRUE, error);
 }
 
 gboolean canary_key_generate_pseudonym(const char *path, gboolean force, GError **error)

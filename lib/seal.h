@@ -20,6 +20,8 @@ enum canary_seal_error {
 	CANARY_SEAL_ERROR_TAMPERED,   /* a ciphertext fails to authenticate: damaged,
 					 or moved from another case or field */
 	CANARY_SEAL_ERROR_MEMORY,     /* not enough memory for Argon2id */
+	CANARY_SEAL_ERROR_WEAK_KDF,   /* a secret key file's Argon2id limits are below
+					 what keygen writes (MODERATE) */
 };
 
 #define CANARY_KEY_ID_LEN 16 /* hex characters of a key id, plus NUL below */
@@ -49,7 +51,7 @@ gboolean canary_seal_init(GError **error);
  * a wrong, truncated or damaged file is refused with a message naming it.
  * Errors: _IO (cannot read or write; "PATH: no such file"), _FORMAT (not a
  * canary key file of that kind, or truncated or damaged), _WRONG_KIND,
- * _PASSPHRASE, _EXISTS, _MEMORY. */
+ * _PASSPHRASE, _EXISTS, _MEMORY, _WEAK_KDF. */
 
 /* Writes DIR/NAME.pub and DIR/NAME.key (the secret key encrypted under
  * PASSPHRASE with Argon2id at the MODERATE limits, then crypto_secretbox).
@@ -57,12 +59,25 @@ gboolean canary_seal_init(GError **error);
  * created with O_EXCL and an existing one is refused with _EXISTS, leaving
  * nothing behind; with FORCE each is written to a temporary file in DIR,
  * fsynced and renamed over the old one. NAME must be a plain file name (no
- * '/', not starting with '.'); an empty passphrase is refused.
- * WARNING: test-only: with CANARY_TEST_FAST_KDF=1 in the environment the
- * weaker INTERACTIVE limits are used, to keep test suites fast. Never set it
- * where real keys are made. */
+ * '/', not starting with '.'); an empty passphrase is refused
+ * (_PASSPHRASE), and so is one that breaks the rules of
+ * canary_passphrase_check() (passphrase.h), with its CANARY_PASSPHRASE_ERROR.
+ * Test builds only (CMake's CANARY_TEST_KDF): with CANARY_TEST_FAST_KDF=1 in
+ * the environment the weaker INTERACTIVE limits are used, with a warning, to
+ * keep test suites fast. Other builds never read the variable. */
 gboolean canary_key_generate(const char *dir, const char *name, const char *passphrase,
 			     gsize passphrase_len, gboolean force, GError **error);
+
+/* Re-encrypts the secret key file at PATH, opened with OLD_PASSPHRASE,
+ * under NEW_PASSPHRASE at the limits canary_key_generate() uses, replacing
+ * the file (a temporary file in its directory, fsynced, renamed over it;
+ * 0600). The key stays the same: its .pub and everything sealed to it stay
+ * valid. NEW_PASSPHRASE must pass canary_passphrase_check() (checked before
+ * anything is read). Unlike the loaders this opens a file whose limits are
+ * below MODERATE: it is the way out for keys made cheap. Errors as
+ * canary_key_load_secret() (never _WEAK_KDF) and CANARY_PASSPHRASE_ERROR. */
+gboolean canary_key_rewrap(const char *path, const char *old_passphrase, gsize old_len,
+			   const char *new_passphrase, gsize new_len, GError **error);
 
 /* Loads a public key file. A secret key file (or anything else) is refused
  * with CANARY_SEAL_ERROR_WRONG_KIND / _FORMAT and a message naming PATH, as is
@@ -73,8 +88,10 @@ struct canary_public_key *canary_key_load_public(const char *path,
 
 /* Loads and decrypts a secret key file. A wrong passphrase gives
  * _PASSPHRASE; a damaged file _FORMAT (caught by the check value before
- * Argon2id runs). Stored Argon2id limits outside INTERACTIVE..SENSITIVE are
- * refused. The public half is derived from the secret (crypto_scalarmult_base).
+ * Argon2id runs). Stored Argon2id limits below MODERATE (what keygen
+ * writes) are refused with _WEAK_KDF naming what was found and what is
+ * needed, except in test builds, which accept INTERACTIVE; above SENSITIVE,
+ * with _FORMAT. The public half is derived from the secret (crypto_scalarmult_base).
  * Returns a new key in guarded, read-only memory; free with
  * canary_secret_key_free(). */
 struct canary_secret_key *canary_key_load_secret(const char *path, const char *passphrase,
@@ -103,6 +120,17 @@ struct canary_secret_key *canary_key_parse_secret(const char *path, const void *
 struct canary_pseudonym_key *canary_key_parse_pseudonym(const char *path, const void *data,
 							gsize len,
 							GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
+/* TRUE in a test build (CMake's CANARY_TEST_KDF): one that makes cheap keys
+ * under CANARY_TEST_FAST_KDF=1 and loads them. Never installed for real. */
+gboolean canary_seal_test_build(void);
+
+#ifdef CANARY_TEST_KDF
+/* Test builds only: from now on, secret key files asking for more than the
+ * INTERACTIVE limits are refused, so that replaying fuzz inputs in a test
+ * build stays as cheap as fuzzing (where CANARY_FUZZING caps them). */
+void canary_key_test_cap_kdf(void);
+#endif
 
 /* --- Envelope encryption -------------------------------------------------- */
 

@@ -2,11 +2,16 @@
  * truncation and bit flip), content keys, sealed fields bound to case and
  * field, pseudonyms and content hashes. */
 #include <errno.h>
+#include <sys/poll.h> /* not <poll.h>: lib/poll.h, on the include path, is ours */
+#include <pty.h>
+#include <signal.h>
 #include <sodium.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "passphrase.h"
 #include "seal.h"
 #include "testutil.h"
 
@@ -15,7 +20,8 @@
 #define TEST_KEY_ID         "7eb5e69645d08f15"
 #define TEST_PSEUDONYM      "P-PG8G-VKFC" /* of amara.diallo@example.org */
 
-#define PASS "correct horse battery staple"
+#define PASS     "correct horse battery staple"
+#define NEW_PASS "a new passphrase for mena"
 
 #define PSEUDONYM_RE "^P-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$"
 
@@ -393,6 +399,106 @@ static char *forge_public(const guint8 pk[32])
 	return g_strdup_printf("%s%s\n", magic, b64);
 }
 
+/* Writes a secret key file with Argon2id limits OPS and MEM and a valid
+ * check value. With PASS, the box holds a random secret key under PASS (runs
+ * Argon2id at those limits); without, random bytes: enough for files that
+ * must be refused before Argon2id runs. */
+static char *forge_secret(guint64 ops, guint64 mem, const char *pass)
+{
+	static const char magic[] = "canary-secret-key-v1\n";
+	enum { SALT = crypto_pwhash_SALTBYTES, NONCE = crypto_secretbox_NONCEBYTES };
+	guint8 raw[SALT + 16 + NONCE + 32 + crypto_secretbox_MACBYTES + 8];
+	gsize payload = sizeof raw - 8;
+	randombytes_buf(raw, sizeof raw);
+	guint64 v = GUINT64_TO_LE(ops);
+	memcpy(raw + SALT, &v, 8);
+	v = GUINT64_TO_LE(mem);
+	memcpy(raw + SALT + 8, &v, 8);
+	if (pass != NULL) {
+		guint8 file_key[crypto_secretbox_KEYBYTES], secret[32];
+		ck_assert_int_eq(crypto_pwhash(file_key, sizeof file_key, pass, strlen(pass), raw,
+					       ops, (gsize)mem, crypto_pwhash_ALG_ARGON2ID13),
+				 0);
+		randombytes_buf(secret, sizeof secret);
+		crypto_secretbox_easy(raw + SALT + 16 + NONCE, secret, sizeof secret,
+				      raw + SALT + 16, file_key);
+	}
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, 8);
+	crypto_generichash_update(&st, (const guint8 *)magic, strlen(magic));
+	crypto_generichash_update(&st, raw, payload);
+	crypto_generichash_final(&st, raw + payload, 8);
+	g_autofree char *b64 = g_base64_encode(raw, sizeof raw);
+	return g_strdup_printf("%s%s\n", magic, b64);
+}
+
+/* This suite runs in a test build: it makes and loads cheap keys. */
+START_TEST(test_is_test_build)
+{
+	ck_assert(canary_seal_test_build());
+}
+END_TEST
+
+/* Below INTERACTIVE nothing loads, even in a test build, and the error says
+ * what the file asks for and what is needed; above SENSITIVE is a crafted
+ * file. Neither runs Argon2id. */
+START_TEST(test_weak_limits_refused)
+{
+	static const struct {
+		guint64 ops, mem;
+		int code;
+		const char *message;
+	} cases[] = {
+		{1, 8u << 20, CANARY_SEAL_ERROR_WEAK_KDF,
+		 "f: Argon2id limits too weak for a secret key file: opslimit 1 and 8 MiB, where "
+		 "at least opslimit 2 and 64 MiB are needed (a key made by a test build or with "
+		 "CANARY_TEST_FAST_KDF); re-encrypt it with canary keygen --rewrap, which keeps the key"},
+		{4, 32u << 20, CANARY_SEAL_ERROR_WEAK_KDF,
+		 "f: Argon2id limits too weak for a secret key file: opslimit 4 and 32 MiB, where "
+		 "at least opslimit 2 and 64 MiB are needed (a key made by a test build or with "
+		 "CANARY_TEST_FAST_KDF); re-encrypt it with canary keygen --rewrap, which keeps the key"},
+		{1, 1u << 30, CANARY_SEAL_ERROR_WEAK_KDF, NULL},
+		{5, 64u << 20, CANARY_SEAL_ERROR_FORMAT,
+		 "f: Argon2id limits outside the accepted range (damaged or crafted file)"},
+		{2, 2ull << 30, CANARY_SEAL_ERROR_FORMAT,
+		 "f: Argon2id limits outside the accepted range (damaged or crafted file)"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *text = forge_secret(cases[i].ops, cases[i].mem, NULL);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(canary_secret_key) k =
+			canary_key_parse_secret("f", text, strlen(text), PASS, strlen(PASS), &error);
+		ck_assert_msg(k == NULL, "case %zu loads", i);
+		assert_error(error, cases[i].code, cases[i].message, "f: Argon2id limits");
+	}
+	/* The forging is right: at INTERACTIVE (a test build's minimum) it loads. */
+	g_autofree char *ok = forge_secret(crypto_pwhash_OPSLIMIT_INTERACTIVE,
+					   crypto_pwhash_MEMLIMIT_INTERACTIVE, PASS);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_secret_key) k =
+		canary_key_parse_secret("f", ok, strlen(ok), PASS, strlen(PASS), &error);
+	ck_assert_msg(k != NULL, "%s", error ? error->message : "?");
+}
+END_TEST
+
+/* fuzz_replay_keyfile caps what a key file may ask of Argon2id: MODERATE is
+ * then refused before Argon2id runs, INTERACTIVE still loads. */
+START_TEST(test_cap_kdf)
+{
+	canary_key_test_cap_kdf(); /* this process only: Check forks each test */
+	g_autofree char *moderate = forge_secret(crypto_pwhash_OPSLIMIT_MODERATE,
+						 crypto_pwhash_MEMLIMIT_MODERATE, NULL);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_secret_key) k = canary_key_parse_secret(
+		"f", moderate, strlen(moderate), PASS, strlen(PASS), &error);
+	ck_assert_ptr_null(k);
+	assert_error(error, CANARY_SEAL_ERROR_FORMAT,
+		     "f: Argon2id limits outside the accepted range (damaged or crafted file)", NULL);
+	g_autofree char *sec = tu_data_path("keys/test-section.key");
+	g_autoptr(canary_secret_key) s = load_secret_ok(sec, TEST_KEY_PASSPHRASE);
+}
+END_TEST
+
 START_TEST(test_garbage)
 {
 	/* Random bytes of every length up to beyond a key file. */
@@ -570,7 +676,7 @@ START_TEST(test_refuse_overwrite)
 
 	/* FORCE replaces both, atomically, modes intact, no leftovers. */
 	g_autoptr(GError) e3 = NULL;
-	ck_assert_msg(canary_key_generate(tmpdir, "mena", "new", 3, TRUE, &e3), "%s",
+	ck_assert_msg(canary_key_generate(tmpdir, "mena", NEW_PASS, strlen(NEW_PASS), TRUE, &e3), "%s",
 		      e3 ? e3->message : "");
 	ck_assert_uint_eq(count_entries(tmpdir), 2);
 	ck_assert_uint_eq(file_mode(pub), 0644);
@@ -578,7 +684,7 @@ START_TEST(test_refuse_overwrite)
 	g_autoptr(GBytes) pub_new = read_bytes(pub);
 	ck_assert(!g_bytes_equal(pub_before, pub_new));
 	g_autofree struct canary_public_key *p = load_public_ok(pub);
-	g_autoptr(canary_secret_key) s = load_secret_ok(sec, "new");
+	g_autoptr(canary_secret_key) s = load_secret_ok(sec, NEW_PASS);
 	ck_assert_mem_eq(p->bytes, canary_secret_key_public(s)->bytes, 32);
 
 	/* The pseudonym key likewise. */
@@ -634,6 +740,314 @@ START_TEST(test_committed_keys)
 	 * person's cases stop matching. */
 	g_autofree char *code = canary_seal_pseudonym(k, "amara.diallo@example.org");
 	ck_assert_str_eq(code, TEST_PSEUDONYM);
+}
+END_TEST
+
+/* --- passphrase rules ------------------------------------------------------ */
+
+static const struct {
+	const char *passphrase;
+	int code; /* -1: accepted */
+	const char *says;
+} passphrases[] = {
+	{"ab", CANARY_PASSPHRASE_ERROR_SHORT, "fewer than 12 characters"},
+	{"elevenchars", CANARY_PASSPHRASE_ERROR_SHORT, "fewer than 12 characters"},
+	/* 11 characters in 21 bytes: characters count, not bytes. */
+	{"пароль Zx9!", CANARY_PASSPHRASE_ERROR_SHORT, "fewer than 12 characters"},
+	{"password1234", CANARY_PASSPHRASE_ERROR_COMMON, "common word or password"},
+	{"qwertyuiop12", CANARY_PASSPHRASE_ERROR_COMMON, "common word or password"},
+	{"Password123!", CANARY_PASSPHRASE_ERROR_COMMON, "common word or password"},
+	{"iloveyou1234", CANARY_PASSPHRASE_ERROR_COMMON, "common word or password"},
+	{"drowssap1234", CANARY_PASSPHRASE_ERROR_COMMON, "common word or password"},
+	{"Sommer2024!!", CANARY_PASSPHRASE_ERROR_COMMON, "common word or password"},
+	{"letmein12345", CANARY_PASSPHRASE_ERROR_PATTERN, "common sequence of characters"},
+	{"1q2w3e4r5t6y", CANARY_PASSPHRASE_ERROR_PATTERN, "common sequence of characters"},
+	{"p4ssw0rd1234", CANARY_PASSPHRASE_ERROR_PATTERN, "common sequence of characters"},
+	{"aaaaaaaaaaaaaa", CANARY_PASSPHRASE_ERROR_SIMPLE, "too simple"},
+	{"abcabcabcabc", CANARY_PASSPHRASE_ERROR_SIMPLE, "too simple"},
+	{"internationalization", CANARY_PASSPHRASE_ERROR_SIMPLE, "too simple"},
+	{"correcthorsebatterystaple", CANARY_PASSPHRASE_ERROR_SIMPLE, "too simple"},
+	{"test passphrase", CANARY_PASSPHRASE_ERROR_SIMPLE, "too simple"},
+	{PASS, -1, NULL},
+	{NEW_PASS, -1, NULL},
+	{TU_PASSPHRASE, -1, NULL},
+	{TEST_KEY_PASSPHRASE, -1, NULL},
+	{"Tr0ub4dor&3xyz", -1, NULL},
+	{"kQ7-vw3-Lp9-xz", -1, NULL},
+	{"mena officer keys 2026", -1, NULL},
+	{"ветер над рекой", -1, NULL},
+};
+
+/* Every rule, with its reason; never the passphrase in the message. */
+START_TEST(test_passphrase_rules)
+{
+	const char *pass = passphrases[_i].passphrase;
+	g_autoptr(GError) error = NULL;
+	gboolean ok = canary_passphrase_check(pass, strlen(pass), &error);
+	if (passphrases[_i].code < 0) {
+		ck_assert_msg(ok, "'%s' refused: %s", pass, error ? error->message : "?");
+		return;
+	}
+	ck_assert_msg(!ok, "'%s' accepted", pass);
+	ck_assert_msg(g_error_matches(error, CANARY_PASSPHRASE_ERROR, passphrases[_i].code),
+		      "'%s': code %d, wanted %d: %s", pass, error->code, passphrases[_i].code,
+		      error->message);
+	ck_assert_msg(g_str_has_prefix(error->message, "passphrase refused: "), "%s",
+		      error->message);
+	ck_assert_msg(strstr(error->message, passphrases[_i].says) != NULL, "'%s': %s", pass,
+		      error->message);
+	ck_assert_msg(strstr(error->message, "three or more unrelated words") != NULL, "%s",
+		      error->message);
+	ck_assert_msg(strstr(error->message, pass) == NULL, "the message holds '%s'", pass);
+}
+END_TEST
+
+START_TEST(test_passphrase_bytes)
+{
+	/* A NUL inside: the passphrase is LEN bytes, none of them hidden. */
+	static const char nul[] = "correct horse\0battery staple";
+	g_autoptr(GError) error = NULL;
+	ck_assert(!canary_passphrase_check(nul, sizeof nul - 1, &error));
+	ck_assert(g_error_matches(error, CANARY_PASSPHRASE_ERROR, CANARY_PASSPHRASE_ERROR_INVALID));
+	ck_assert_str_eq(error->message, "passphrase refused: it holds a NUL byte");
+
+	/* Long is fine up to the limit. */
+	GString *text = g_string_new(NULL);
+	while (text->len < CANARY_PASSPHRASE_MAX_BYTES)
+		g_string_append(text, "Zebra quilt 7; ");
+	g_autoptr(GError) e1 = NULL;
+	ck_assert_msg(canary_passphrase_check(text->str, CANARY_PASSPHRASE_MAX_BYTES, &e1), "%s",
+		      e1 ? e1->message : "?");
+	g_autoptr(GError) e2 = NULL;
+	ck_assert(!canary_passphrase_check(text->str, CANARY_PASSPHRASE_MAX_BYTES + 1, &e2));
+	ck_assert(g_error_matches(e2, CANARY_PASSPHRASE_ERROR, CANARY_PASSPHRASE_ERROR_LONG));
+	g_string_free(text, TRUE);
+
+	/* Not UTF-8: bytes count as characters, and passwdqc still judges. */
+	static const char latin1[] = "Gr\xfc\xdf" "e aus K\xf6ln 7";
+	g_autoptr(GError) e3 = NULL;
+	ck_assert_msg(canary_passphrase_check(latin1, strlen(latin1), &e3), "%s",
+		      e3 ? e3->message : "?");
+}
+END_TEST
+
+/* canary_key_generate() applies the rules before any file is made. */
+START_TEST(test_generate_refuses_weak)
+{
+	g_autoptr(GError) error = NULL;
+	ck_assert(!canary_key_generate(tmpdir, "weak", "password1234", 12, FALSE, &error));
+	ck_assert(g_error_matches(error, CANARY_PASSPHRASE_ERROR, CANARY_PASSPHRASE_ERROR_COMMON));
+	ck_assert_uint_eq(count_entries(tmpdir), 0);
+}
+END_TEST
+
+/* Runs the built "canary keygen --out TMPDIR NAME --passphrase-file FILE"
+ * with PASSPHRASE on the file's first line. Returns the exit status;
+ * *ERR_R gets stderr. */
+static int run_keygen(const char *name, const char *passphrase, char **err_r)
+{
+	g_autofree char *line = g_strdup_printf("%s\n", passphrase);
+	g_autofree char *file = tu_write_file(tmpdir, "passphrase", line);
+	const char *argv[] = {CANARY_TOOL_PATH, "keygen", "--out", tmpdir, name,
+			      "--passphrase-file", file, NULL};
+	int status = tu_run(argv, NULL, NULL, err_r);
+	unlink(file);
+	return status;
+}
+
+/* The real canary keygen: each rule refused with its reason and nothing
+ * written; a good passphrase makes the pair. */
+START_TEST(test_keygen_cli)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(passphrases); i++) {
+		if (passphrases[i].code < 0)
+			continue;
+		g_autofree char *err = NULL;
+		ck_assert_int_eq(run_keygen("weak", passphrases[i].passphrase, &err), 1);
+		ck_assert_msg(strstr(err, "canary: passphrase refused: ") != NULL &&
+				      strstr(err, passphrases[i].says) != NULL,
+			      "'%s': %s", passphrases[i].passphrase, err);
+		ck_assert_msg(strstr(err, passphrases[i].passphrase) == NULL, "stderr holds '%s'",
+			      passphrases[i].passphrase);
+		ck_assert_uint_eq(count_entries(tmpdir), 0);
+	}
+	g_autofree char *err = NULL;
+	ck_assert_int_eq(run_keygen("good", PASS, &err), 0);
+	g_autofree char *sec = path_in("good.key");
+	g_autoptr(canary_secret_key) s = load_secret_ok(sec, PASS);
+	/* A test build says so when it makes a cheap key. */
+	ck_assert_msg(strstr(err, "test build: a cheap Argon2id") != NULL, "%s", err);
+}
+END_TEST
+
+/* Runs the built canary with ARGV after "canary" (NULL-terminated).
+ * Returns the exit status; *ERR_R gets stderr. */
+static int run_tool(char **err_r, const char *const *args)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_ptr_array_add(argv, (gpointer)CANARY_TOOL_PATH);
+	for (; *args != NULL; args++)
+		g_ptr_array_add(argv, (gpointer)*args);
+	g_ptr_array_add(argv, NULL);
+	return tu_run((const char *const *)argv->pdata, NULL, NULL, err_r);
+}
+
+/* canary keygen --rewrap: a new passphrase on the same key; the old one
+ * no longer opens it; a wrong old or a weak new one changes nothing. */
+START_TEST(test_keygen_rewrap_cli)
+{
+	generate("r");
+	g_autofree char *sec = path_in("r.key");
+	g_autofree char *pub = path_in("r.pub");
+	g_autofree char *old_file = tu_write_file(tmpdir, "old", PASS "\n");
+	g_autofree char *new_file = tu_write_file(tmpdir, "new", NEW_PASS "\n");
+	g_autofree char *weak_file = tu_write_file(tmpdir, "weak", "qwertyuiop12\n");
+	g_autoptr(GBytes) before = read_bytes(sec);
+
+	g_autofree char *e1 = NULL;
+	const char *weak[] = {"keygen", "--rewrap", sec, "--old-passphrase-file", old_file,
+			      "--passphrase-file", weak_file, NULL};
+	ck_assert_int_eq(run_tool(&e1, weak), 1);
+	ck_assert_msg(strstr(e1, "passphrase refused: ") != NULL, "%s", e1);
+	g_autofree char *e2 = NULL;
+	const char *wrong[] = {"keygen", "--rewrap", sec, "--old-passphrase-file", new_file,
+			       "--passphrase-file", new_file, NULL};
+	ck_assert_int_eq(run_tool(&e2, wrong), 6);
+	ck_assert_msg(strstr(e2, "wrong passphrase") != NULL, "%s", e2);
+	g_autoptr(GBytes) after_refusals = read_bytes(sec);
+	ck_assert(g_bytes_equal(before, after_refusals));
+
+	g_autofree char *e3 = NULL;
+	const char *good[] = {"keygen", "--rewrap", sec, "--old-passphrase-file", old_file,
+			      "--passphrase-file", new_file, NULL};
+	ck_assert_msg(run_tool(&e3, good) == 0, "%s", e3);
+	ck_assert_uint_eq(file_mode(sec), 0600);
+	g_autoptr(canary_secret_key) s = load_secret_ok(sec, NEW_PASS);
+	g_autofree struct canary_public_key *p = load_public_ok(pub);
+	ck_assert_mem_eq(p->bytes, canary_secret_key_public(s)->bytes, 32);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_secret_key) old = canary_key_load_secret(sec, PASS, strlen(PASS), &error);
+	ck_assert_ptr_null(old);
+	assert_error(error, CANARY_SEAL_ERROR_PASSPHRASE, NULL, NULL);
+
+	/* --rewrap is alone; --old-passphrase-file only goes with it. */
+	const char *mixed[] = {"keygen", "--rewrap", sec, "--out", tmpdir, "x", NULL};
+	ck_assert_int_eq(run_tool(NULL, mixed), 2);
+	const char *stray[] = {"keygen", "--out", tmpdir, "x", "--old-passphrase-file", old_file,
+			       NULL};
+	ck_assert_int_eq(run_tool(NULL, stray), 2);
+}
+END_TEST
+
+/* A prompt of the program and the line typed once it shows. */
+struct answer {
+	const char *prompt;
+	const char *line;
+};
+
+/* Reads what the terminal MASTER shows into SHOWN until it holds NEEDLE
+ * (after FROM) or, with NEEDLE NULL, until the program is gone. FALSE on
+ * a timeout of 30 s, or at the end without NEEDLE. */
+static gboolean read_tty_until(int master, GString *shown, gsize from, const char *needle)
+{
+	for (;;) {
+		if (needle != NULL && strstr(shown->str + from, needle) != NULL)
+			return TRUE;
+		struct pollfd pfd = {.fd = master, .events = POLLIN};
+		if (poll(&pfd, 1, 30000) <= 0)
+			return FALSE;
+		char buf[512];
+		ssize_t n = read(master, buf, sizeof buf);
+		if (n <= 0) /* EIO: the program and its terminal are gone */
+			return needle == NULL;
+		g_string_append_len(shown, buf, n);
+	}
+}
+
+/* Runs "canary ARGS..." on a new pseudo-terminal, typing each answer once
+ * its prompt shows (ANSWERS ends with a NULL prompt). Returns the exit
+ * status, or -1 when a prompt never showed; *SHOWN_R gets everything the
+ * terminal showed. */
+static int run_on_tty(const char *const *args, const struct answer *answers, char **shown_r)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_ptr_array_add(argv, (gpointer)CANARY_TOOL_PATH);
+	for (; *args != NULL; args++)
+		g_ptr_array_add(argv, (gpointer)*args);
+	g_ptr_array_add(argv, NULL);
+	pid_t parent = getpid();
+	int master = -1;
+	pid_t pid = forkpty(&master, NULL, NULL, NULL);
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		tu_die_with_parent(parent);
+		execv(CANARY_TOOL_PATH, (char *const *)argv->pdata);
+		_exit(127);
+	}
+	GString *shown = g_string_new(NULL);
+	gboolean ok = TRUE;
+	for (gsize from = 0; ok && answers->prompt != NULL; answers++) {
+		ok = read_tty_until(master, shown, from, answers->prompt);
+		from = shown->len;
+		if (ok) {
+			g_autofree char *line = g_strdup_printf("%s\n", answers->line);
+			ok = write(master, line, strlen(line)) == (ssize_t)strlen(line);
+		}
+	}
+	if (ok)
+		read_tty_until(master, shown, 0, NULL);
+	else
+		kill(pid, SIGKILL);
+	close(master);
+	int status = 0;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	*shown_r = g_string_free(shown, FALSE);
+	if (!ok)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* On a terminal, keygen judges the passphrase before asking for it again:
+ * a refused one is typed once, and nothing echoes it. */
+START_TEST(test_keygen_terminal)
+{
+	const char *make_weak[] = {"keygen", "--out", tmpdir, "weak", NULL};
+	const struct answer weak[] = {{"Passphrase for the new key: ", "password1234"}, {NULL, NULL}};
+	g_autofree char *shown = NULL;
+	ck_assert_int_eq(run_on_tty(make_weak, weak, &shown), 1);
+	ck_assert_msg(strstr(shown, "passphrase refused: it is based on a common word") != NULL,
+		      "%s", shown);
+	ck_assert_msg(strstr(shown, "Repeat") == NULL, "%s", shown);
+	ck_assert_msg(strstr(shown, "password1234") == NULL, "echoed: %s", shown);
+	ck_assert_uint_eq(count_entries(tmpdir), 0);
+
+	const char *make_good[] = {"keygen", "--out", tmpdir, "good", NULL};
+	const struct answer differ[] = {{"Passphrase for the new key: ", PASS},
+					{"Repeat the passphrase: ", NEW_PASS},
+					{NULL, NULL}};
+	g_autofree char *shown2 = NULL;
+	ck_assert_int_eq(run_on_tty(make_good, differ, &shown2), 1);
+	ck_assert_msg(strstr(shown2, "the two passphrases differ") != NULL, "%s", shown2);
+	ck_assert_uint_eq(count_entries(tmpdir), 0);
+
+	const struct answer good[] = {{"Passphrase for the new key: ", PASS},
+				      {"Repeat the passphrase: ", PASS},
+				      {NULL, NULL}};
+	g_autofree char *shown3 = NULL;
+	ck_assert_msg(run_on_tty(make_good, good, &shown3) == 0, "%s", shown3);
+	ck_assert_msg(strstr(shown3, PASS) == NULL, "echoed: %s", shown3);
+	g_autofree char *sec = path_in("good.key");
+	g_autoptr(canary_secret_key) s = load_secret_ok(sec, PASS);
+}
+END_TEST
+
+START_TEST(test_version_says_test_build)
+{
+	g_autofree char *out = NULL;
+	const char *argv[] = {CANARY_TOOL_PATH, "--version", NULL};
+	ck_assert_int_eq(tu_run(argv, NULL, &out, NULL), 0);
+	ck_assert_msg(g_str_has_prefix(out, "canary " CANARY_VERSION " (test build: CANARY_TEST_KDF;"),
+		      "%s", out);
 }
 END_TEST
 
@@ -1005,7 +1419,22 @@ static Suite *seal_suite(void)
 	tcase_add_test(keys, test_refuse_overwrite);
 	tcase_add_test(keys, test_bad_names);
 	tcase_add_test(keys, test_committed_keys);
+	tcase_add_test(keys, test_is_test_build);
+	tcase_add_test(keys, test_weak_limits_refused);
+	tcase_add_test(keys, test_cap_kdf);
 	suite_add_tcase(s, keys);
+
+	TCase *rules = tcase_create("passphrase");
+	tcase_add_checked_fixture(rules, setup, teardown);
+	tcase_set_timeout(rules, 300);
+	tcase_add_loop_test(rules, test_passphrase_rules, 0, G_N_ELEMENTS(passphrases));
+	tcase_add_test(rules, test_passphrase_bytes);
+	tcase_add_test(rules, test_generate_refuses_weak);
+	tcase_add_test(rules, test_keygen_cli);
+	tcase_add_test(rules, test_keygen_rewrap_cli);
+	tcase_add_test(rules, test_keygen_terminal);
+	tcase_add_test(rules, test_version_says_test_build);
+	suite_add_tcase(s, rules);
 
 	TCase *envelope = tcase_create("envelope");
 	tcase_add_checked_fixture(envelope, setup, teardown);

@@ -39,7 +39,7 @@ static void setup(void)
 					      (gssize)g_bytes_get_size(bytes), NULL));
 		ck_assert_int_eq(g_chmod(path, 0600), 0);
 	}
-	passphrase = tu_write_file(tmpdir, "passphrase", TU_PASSPHRASE "\n");
+	passphrase = tu_write_file(tmpdir, "passphrase", TU_SCHEMA_PASSPHRASE "\n");
 	ck_assert_int_eq(g_chmod(passphrase, 0600), 0);
 	db_path = g_build_filename(tmpdir, "canary.db", NULL);
 	/* As scripts/make-schema-fixture sets up v2 and later: the shipped

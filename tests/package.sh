@@ -65,6 +65,14 @@ if (cd "$work/local" && cpack -G DEB >"$work/refused.log" 2>&1); then
 fi
 check "cpack says why" grep -q "CMAKE_INSTALL_PREFIX=/usr" "$work/refused.log"
 
+echo "== a test build (CANARY_TEST_KDF: cheap keys) refuses to make a package"
+cmake -S "$source_dir" -B "$work/testkdf" -DCMAKE_INSTALL_PREFIX=/usr -DCANARY_TEST_KDF=ON \
+	-DCANARY_TESTS=OFF >/dev/null
+if (cd "$work/testkdf" && cpack -G DEB >"$work/refused-kdf.log" 2>&1); then
+	fail "cpack packaged a test build"
+fi
+check "cpack says why" grep -q "test build (CANARY_TEST_KDF=ON)" "$work/refused-kdf.log"
+
 echo "== cpack -G DEB"
 cmake -S "$source_dir" -B "$work/build" -DCMAKE_INSTALL_PREFIX=/usr -DCANARY_TESTS=OFF >/dev/null
 cmake --build "$work/build" -j"$(nproc)" >/dev/null
@@ -73,7 +81,7 @@ version=$(sed -n 's/^project(canary VERSION \([0-9.]*\).*/\1/p' "$source_dir/CMa
 deb=$work/build/canary_${version}_$(dpkg --print-architecture).deb
 check "the package is $(basename "$deb")" test -f "$deb"
 depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libgmime-3.0-0 libsodium23 libsqlite3-0 libcurl4 libsystemd0; do
+for lib in libgmime-3.0-0 libsodium23 libsqlite3-0 libcurl4 libsystemd0 libpasswdqc1; do
 	check "Depends names $lib" grep -q "$lib" <<<"$depends"
 done
 
@@ -134,8 +142,14 @@ not_started()
 check "canaryd is not enabled or running" not_started
 
 echo "== keys and an edited conffile, then dpkg -i again (upgrade path)"
-printf 'test passphrase\n' >"$work/passphrase"
-/usr/bin/canary keygen --out /etc/canary/keys custodian -p "$work/passphrase" >/dev/null
+printf 'package test passphrase, not secret\n' >"$work/passphrase"
+# The installed canary ignores the test suites' variable: MODERATE Argon2id.
+CANARY_TEST_FAST_KDF=1 /usr/bin/canary keygen --out /etc/canary/keys custodian \
+	-p "$work/passphrase" >/dev/null
+# Payload: salt (16) | opslimit (u64 LE) | memlimit (u64 LE) | ...
+limits=$(sed -n 2p /etc/canary/keys/custodian.key | base64 -d | od -An -tu8 -j16 -N16 | xargs)
+check "keygen wrote Argon2id MODERATE ($limits), CANARY_TEST_FAST_KDF=1 notwithstanding" \
+	test "$limits" = "3 268435456"
 /usr/bin/canary keygen --pseudonym-key /etc/canary/keys/pseudonym.key >/dev/null
 chgrp canary /etc/canary/keys/pseudonym.key
 chmod 0640 /etc/canary/keys/pseudonym.key

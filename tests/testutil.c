@@ -136,7 +136,7 @@ guint tu_count_in_file(const char *path, const void *needle, gsize len)
 char *tu_make_canary_home(const char *dir, gboolean with_triage, const char *extra_config)
 {
 	ck_assert(canary_seal_init(NULL));
-	/* Test-only: cheap Argon2id limits (see seal.c). */
+	/* Cheap Argon2id limits: honoured by test builds only (see seal.c). */
 	g_setenv("CANARY_TEST_FAST_KDF", "1", TRUE);
 	g_autofree char *keys = g_build_filename(dir, "keys", NULL);
 	g_mkdir_with_parents(keys, 0700);

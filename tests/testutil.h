@@ -47,13 +47,16 @@ int tu_run_suite(Suite *suite);
 guint tu_count_in_file(const char *path, const void *needle, gsize len);
 
 /* A complete canary set-up in DIR for tests: keys/ with key pairs
- * "custodian", "section", "triage" and "other" (passphrase "test
- * passphrase", in DIR/passphrase; fast Argon2id limits for speed), a
+ * "custodian", "section", "triage" and "other" (passphrase TU_PASSPHRASE,
+ * in DIR/passphrase; fast Argon2id limits for speed), a
  * pseudonym key, and DIR/canary.conf with the database at DIR/state/canary.db
  * plus EXTRA_CONFIG appended (may be NULL). Returns the config path. */
 char *tu_make_canary_home(const char *dir, gboolean with_triage, const char *extra_config);
 
-#define TU_PASSPHRASE "test passphrase"
+/* Strong enough for canary keygen's rules (passphrase.h). */
+#define TU_PASSPHRASE "test passphrase, not secret"
+/* Of the committed keys in tests/data/schema/keys (made before those rules). */
+#define TU_SCHEMA_PASSPHRASE "test passphrase"
 
 /* Reads one integer, the first column of SQL's first row, on DB. */
 struct sqlite3;

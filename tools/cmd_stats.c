@@ -117,7 +117,9 @@ static void print_table(const struct stats *st)
 	if (st->oldest_ref != NULL) {
 		g_autofree char *age = triage_format_age(st->now - st->oldest_received);
 		g_autofree char *when = cli_format_time(st->oldest_received);
-		printf("\nOldest open case: %s, received %s (%s ago)\n", st->oldest_ref, when, age);
+		fputs("\nOldest open case: ", stdout);
+		cli_print_line(stdout, st->oldest_ref);
+		printf(", received %s (%s ago)\n", when, age);
 	} else {
 		printf("\nOldest open case: none\n");
 	}

@@ -3,12 +3,18 @@
  * assign, status with sealed notes, move, history, stats, audit --verify
  * against a tampered history, purge leaving no sealed bytes behind, and
  * hostile text (forged lines, terminal escapes, bidi controls, C1, path
- * names) printed harmlessly by show, list, history, reveal and attachment. */
+ * names) printed harmlessly by show, list, history, reveal and attachment.
+ * Notes come from a file, standard input or $EDITOR (on a pseudo-terminal),
+ * never the command line. */
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "testutil.h"
@@ -207,6 +213,31 @@ static gint64 query_int(const char *sql, const char *ref)
 	return v;
 }
 
+/* Writes TEXT to a new file in the test's directory; returns its path. */
+static char *note_file(const char *text)
+{
+	static guint n;
+	g_autofree char *name = g_strdup_printf("note-%u.txt", ++n);
+	return tu_write_file(tmpdir, name, text);
+}
+
+/* canary status REF STATUS --note-file - with TEXT on standard input. */
+static int status_note_stdin(const char *ref, const char *status, const char *text, char **err_r)
+{
+	g_autofree char *path = note_file(text);
+	const char *argv[] = {"/bin/sh",
+			      "-c",
+			      "exec \"$0\" status \"$1\" \"$2\" --note-file - "
+			      "-c \"$3\" < \"$4\"",
+			      CANARY_TOOL_PATH,
+			      ref,
+			      status,
+			      config_path,
+			      path,
+			      NULL};
+	return tu_run(argv, NULL, NULL, err_r);
+}
+
 START_TEST(test_help_and_usage)
 {
 	static const char *const commands[] = {"assign", "status", "move",  "history",
@@ -400,9 +431,12 @@ START_TEST(test_assign_status_and_notes)
 	const char *note = "Spoke to the focal point; Quokka-ledger-7319 follow up.";
 	ck_assert_int_eq(canary(NULL, NULL, "status", ref, "open", NULL), 0);
 	g_autofree char *err2 = NULL;
-	ck_assert_msg(canary(NULL, &err2, "status", ref, "closed", "--note", note, NULL) == 0, "%s",
-		      err2);
-	ck_assert_int_eq(canary(NULL, NULL, "status", ref, "open", "--note", "second", NULL), 0);
+	g_autofree char *note_path = note_file(note);
+	ck_assert_msg(
+		canary(NULL, &err2, "status", ref, "closed", "--note-file", note_path, NULL) == 0,
+		"%s", err2);
+	g_autofree char *err3 = NULL;
+	ck_assert_msg(status_note_stdin(ref, "open", "second\r\n", &err3) == 0, "%s", err3);
 
 	g_autoptr(JsonParser) parser = json_parser_new();
 	JsonArray *ben = list_json(parser, "--assignee", "ben", NULL, NULL);
@@ -459,8 +493,8 @@ START_TEST(test_move_reseals)
 {
 	import_all();
 	g_autofree char *ref = first_with_status("new");
-	ck_assert_int_eq(
-		canary(NULL, NULL, "status", ref, "open", "--note", "note before move", NULL), 0);
+	g_autofree char *note = note_file("note before move\n");
+	ck_assert_int_eq(canary(NULL, NULL, "status", ref, "open", "--note-file", note, NULL), 0);
 	/* A key that does not open the case cannot move it. */
 	g_autofree char *err = NULL;
 	ck_assert_int_eq(canary(NULL, &err, "move", ref, "--section", "africa", "--key", other_key,
@@ -674,7 +708,9 @@ START_TEST(test_purge)
 	ck_assert_ptr_nonnull(recent);
 	g_autofree char *old = g_strdup(member(all, 0, "ref"));
 	g_autofree char *kept_closed = g_strdup(member(all, 1, "ref"));
-	ck_assert_int_eq(canary(NULL, NULL, "status", recent, "closed", "--note", "done", NULL), 0);
+	g_autofree char *done = note_file("done");
+	ck_assert_int_eq(canary(NULL, NULL, "status", recent, "closed", "--note-file", done, NULL),
+			 0);
 	ck_assert_int_eq(canary(NULL, NULL, "status", old, "closed", NULL), 0);
 	g_autoptr(GPtrArray) samples = blob_samples(recent);
 	g_autoptr(GPtrArray) old_samples = blob_samples(old);
@@ -739,6 +775,192 @@ START_TEST(test_purge)
 	ck_assert(g_regex_match_simple("purged\\|\\|[^\\n]+\\n$", history, 0, 0));
 	g_autofree char *audit = NULL;
 	ck_assert_int_eq(canary(&audit, NULL, "audit", "--verify", NULL), 0);
+}
+END_TEST
+
+/* --- Notes never on the command line -------------------------------------- */
+
+START_TEST(test_note_refused_on_the_command_line)
+{
+	import_all();
+	g_autofree char *ref = first_with_status("new");
+	static const char *const options[] = {"--note", "-n"};
+	for (size_t i = 0; i < G_N_ELEMENTS(options); i++) {
+		g_autofree char *err = NULL;
+		ck_assert_int_eq(canary(NULL, &err, "status", ref, "closed", options[i],
+					"Secret-Wombat-1", NULL),
+				 2);
+		ck_assert_ptr_nonnull(strstr(err, "--note TEXT is refused"));
+		ck_assert_ptr_nonnull(strstr(err, "/proc"));
+		ck_assert_ptr_nonnull(strstr(err, "shell history"));
+		ck_assert_ptr_nonnull(strstr(err, "--note-file FILE"));
+		ck_assert_ptr_nonnull(strstr(err, "$EDITOR"));
+	}
+	/* Nothing changed, nothing recorded. */
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *news = list_json(parser, "--status", "new", NULL, NULL);
+	ck_assert_str_eq(member(news, 0, "ref"), ref);
+	g_autofree char *history = history_text(ref);
+	ck_assert_ptr_null(strstr(history, "status"));
+
+	/* --note-file: a missing, an empty, a non-UTF-8 and a too long file are
+	 * refused, naming the file and what is expected. */
+	g_autofree char *missing = g_build_filename(tmpdir, "no-such-note", NULL);
+	g_autofree char *empty = note_file(" \n\n");
+	g_autofree char *latin1 = note_file("caf\xe9\n");
+	g_autofree char *big = g_strnfill(64 * 1024 + 1, 'x');
+	g_autofree char *too_long = note_file(big);
+	const struct {
+		const char *path, *says;
+	} bad[] = {{missing, "no-such-note"},
+		   {empty, "empty"},
+		   {latin1, "UTF-8"},
+		   {too_long, "longer than 64 KiB"}};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree char *err = NULL;
+		ck_assert_int_eq(canary(NULL, &err, "status", ref, "closed", "--note-file",
+					bad[i].path, NULL),
+				 2);
+		ck_assert_msg(strstr(err, bad[i].says) != NULL, "expected '%s' in: %s", bad[i].says,
+			      err);
+	}
+	g_autofree char *history2 = history_text(ref);
+	ck_assert_ptr_null(strstr(history2, "status"));
+
+	/* From standard input, with CRLF line ends: sealed, shown, never in
+	 * clear in the database. */
+	g_autofree char *err = NULL;
+	ck_assert_msg(status_note_stdin(ref, "closed", "Stdin-Pangolin-2208 first\r\nsecond\r\n",
+					&err) == 0,
+		      "%s", err);
+	g_autofree char *show = NULL;
+	ck_assert_int_eq(canary(&show, NULL, "show", ref, "--key", section_key, "--passphrase-file",
+				passphrase, NULL),
+			 0);
+	ck_assert_ptr_nonnull(strstr(show, "Stdin-Pangolin-2208 first\n     second\n"));
+	g_autofree char *wal = g_strconcat(db_path, "-wal", NULL);
+	ck_assert_uint_eq(tu_count_in_file(db_path, "Pangolin", 8), 0);
+	ck_assert_uint_eq(tu_count_in_file(wal, "Pangolin", 8), 0);
+}
+END_TEST
+
+/* Runs "canary status REF STATUS" on a new pseudo-terminal, as an officer
+ * at a terminal would, with ENV ("K=V", NULL-terminated) added and VISUAL
+ * removed. Returns the exit status; *OUT_R is what the terminal showed. */
+static int status_on_terminal(const char *ref, const char *status, const char *const *env,
+			      char **out_r)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY);
+	ck_assert_int_ge(master, 0);
+	ck_assert_int_eq(grantpt(master), 0);
+	ck_assert_int_eq(unlockpt(master), 0);
+	g_autofree char *slave = g_strdup(ptsname(master));
+	g_auto(GStrv) envp = g_environ_unsetenv(g_get_environ(), "VISUAL");
+	for (size_t i = 0; env[i] != NULL; i++) {
+		g_auto(GStrv) kv = g_strsplit(env[i], "=", 2);
+		envp = g_environ_setenv(envp, kv[0], kv[1], TRUE);
+	}
+	const char *argv[] = {CANARY_TOOL_PATH, "status", ref, status, "-c", config_path, NULL};
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		setsid(); /* the terminal becomes this process's own */
+		int fd = open(slave, O_RDWR);
+		if (fd < 0)
+			_exit(126);
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(master);
+		execve(CANARY_TOOL_PATH, (char **)argv, envp);
+		_exit(127);
+	}
+	GString *out = g_string_new(NULL);
+	for (;;) {
+		char buf[4096];
+		ssize_t n = read(master, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* EIO: the last holder of the terminal is gone */
+		g_string_append_len(out, buf, n);
+	}
+	close(master);
+	int wstatus = 0;
+	ck_assert_int_eq(waitpid(pid, &wstatus, 0), pid);
+	*out_r = g_string_free(out, FALSE);
+	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+}
+
+START_TEST(test_note_from_editor)
+{
+	import_all();
+	g_autofree char *ref = first_with_status("new");
+	g_autofree char *run = g_build_filename(tmpdir, "run", NULL);
+	ck_assert_int_eq(g_mkdir_with_parents(run, 0700), 0);
+	g_autofree char *log = g_build_filename(tmpdir, "editor.log", NULL);
+	/* A scripted editor: notes where and how the note's file was made and
+	 * what it held, leaves a swap file as vi would, writes the note. */
+	g_autofree char *editor = tu_write_file(
+		tmpdir, "editor.sh",
+		"set -e\n"
+		"{ echo \"$1\"; stat -c %a \"$1\"; stat -c %a \"$(dirname \"$1\")\";\n"
+		"  cat \"$1\"; } > \"$EDITOR_LOG\"\n"
+		"echo \"swap $NOTE_TEXT\" > \"$(dirname \"$1\")/.note.txt.swp\"\n"
+		"printf '%s' \"$NOTE_TEXT\" > \"$1\"\n"
+		"exit \"${EDITOR_EXIT:-0}\"\n");
+	g_autofree char *editor_env = g_strdup_printf("EDITOR=sh %s", editor);
+	g_autofree char *run_env = g_strdup_printf("XDG_RUNTIME_DIR=%s", run);
+	g_autofree char *log_env = g_strdup_printf("EDITOR_LOG=%s", log);
+
+	const char *env[] = {editor_env, run_env, log_env,
+			     "NOTE_TEXT=# left out\nEditor-Wombat-4471 line one\nline two\n", NULL};
+	g_autofree char *out = NULL;
+	ck_assert_msg(status_on_terminal(ref, "closed", env, &out) == 0, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "(note 1 added)"));
+	g_autofree char *seen = NULL;
+	ck_assert(g_file_get_contents(log, &seen, NULL, NULL));
+	g_auto(GStrv) lines = g_strsplit(seen, "\n", -1);
+	g_autofree char *prefix = g_build_filename(run, "canary-note-", NULL);
+	ck_assert_msg(g_str_has_prefix(lines[0], prefix), "note file at %s", lines[0]);
+	ck_assert_str_eq(lines[1], "600"); /* the file */
+	ck_assert_str_eq(lines[2], "700"); /* its directory */
+	ck_assert_ptr_nonnull(strstr(seen, "# Note for case "));
+	ck_assert_ptr_nonnull(strstr(seen, ref));
+	/* The file, its directory and the editor's swap file are gone. */
+	g_autofree char *note_dir = g_path_get_dirname(lines[0]);
+	ck_assert(!g_file_test(note_dir, G_FILE_TEST_EXISTS));
+	g_autoptr(GDir) left = g_dir_open(run, 0, NULL);
+	ck_assert_ptr_null(g_dir_read_name(left));
+
+	g_autofree char *show = NULL;
+	ck_assert_int_eq(canary(&show, NULL, "show", ref, "--key", section_key, "--passphrase-file",
+				passphrase, NULL),
+			 0);
+	ck_assert_ptr_nonnull(strstr(show, "Editor-Wombat-4471 line one\n     line two\n"));
+	ck_assert_ptr_null(strstr(show, "left out"));
+	g_autofree char *wal = g_strconcat(db_path, "-wal", NULL);
+	ck_assert_uint_eq(tu_count_in_file(db_path, "Editor-Wombat", 13), 0);
+	ck_assert_uint_eq(tu_count_in_file(wal, "Editor-Wombat", 13), 0);
+
+	/* An editor that fails changes nothing; its file goes all the same. */
+	const char *failing[] = {editor_env,      run_env, log_env, "NOTE_TEXT=half a note",
+				 "EDITOR_EXIT=3", NULL};
+	g_autofree char *out2 = NULL;
+	ck_assert_int_eq(status_on_terminal(ref, "open", failing, &out2), 1);
+	ck_assert_ptr_nonnull(strstr(out2, "nothing was changed"));
+	g_autoptr(GDir) left2 = g_dir_open(run, 0, NULL);
+	ck_assert_ptr_null(g_dir_read_name(left2));
+	g_autofree char *history = history_text(ref);
+	ck_assert_ptr_null(strstr(history, "status open"));
+
+	/* Nothing written (only the comments): the status alone. */
+	const char *nothing[] = {editor_env, run_env, log_env, "NOTE_TEXT=# nothing\n", NULL};
+	g_autofree char *out3 = NULL;
+	ck_assert_msg(status_on_terminal(ref, "open", nothing, &out3) == 0, "%s", out3);
+	g_autofree char *history2 = history_text(ref);
+	ck_assert_ptr_nonnull(strstr(history2, "status closed|note 1|"));
+	ck_assert_ptr_nonnull(strstr(history2, "status open||"));
 }
 END_TEST
 
@@ -991,6 +1213,8 @@ static Suite *triage_suite(void)
 	tcase_add_test(tc, test_audit_catches_delete);
 	tcase_add_test(tc, test_audit_catches_reorder);
 	tcase_add_test(tc, test_purge);
+	tcase_add_test(tc, test_note_refused_on_the_command_line);
+	tcase_add_test(tc, test_note_from_editor);
 	tcase_add_test(tc, test_hostile_text_prints_safely);
 	tcase_add_test(tc, test_hostile_names_stay_in_the_directory);
 	suite_add_tcase(s, tc);

@@ -1151,6 +1151,23 @@ START_TEST(test_hostile_text_prints_safely)
 	ck_assert_str_eq(member(all, i, "ref"), forged);
 	ck_assert_str_eq(member(all, i, "assignee"), "ana\x1b[2J\xe2\x80\xae");
 	ck_assert_str_eq(member(all, i, "rule"), "rule\nPseudonym: P-FAKE");
+
+	/* Invalid UTF-8 and DEL from the database: U+FFFD and \u007f in JSON,
+	 * which stays valid; U+FFFD and \x7f in the table. */
+	g_autofree char *bad_sql = g_strdup_printf(
+		"UPDATE cases SET assignee = CAST(X'61FF627F63' AS TEXT) WHERE ref = '%s'", raw);
+	attack(bad_sql);
+	g_autofree char *bad_json = NULL;
+	ck_assert_int_eq(canary(&bad_json, NULL, "list", "--json", NULL), 0);
+	assert_no_raw_controls("list --json", bad_json, FALSE);
+	ck_assert_ptr_nonnull(strstr(bad_json, "\"a\\ufffdb\\u007fc\""));
+	g_autoptr(JsonParser) bp = json_parser_new();
+	parse(bp, bad_json);
+	g_autofree char *bad_table = NULL;
+	ck_assert_int_eq(canary(&bad_table, NULL, "list", NULL), 0);
+	assert_no_raw_controls("list", bad_table, FALSE);
+	ck_assert_ptr_nonnull(strstr(bad_table, " a\xef\xbf\xbd"
+						"b\\x7fc "));
 }
 END_TEST
 

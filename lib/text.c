@@ -1,6 +1,8 @@
 /* text.c: see text.h. */
 #include "text.h"
 
+#include <string.h>
+
 gboolean canary_text_is_unspaced(gunichar c)
 {
 	switch (g_unichar_get_script(c)) {
@@ -17,4 +19,66 @@ gboolean canary_text_is_unspaced(gunichar c)
 	default:
 		return FALSE;
 	}
+}
+
+gboolean canary_text_is_control(gunichar c)
+{
+	if (c < 0x20 || (c >= 0x7f && c < 0xa0))
+		return TRUE;
+	return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0x200e ||
+	       c == 0x200f || c == 0x061c || c == 0x2028 || c == 0x2029 || c == 0xfeff;
+}
+
+/* Appends control character C to OUT as a visible escape. */
+static void append_escaped(GString *out, gunichar c)
+{
+	switch (c) {
+	case '\n':
+		g_string_append(out, "\\n");
+		break;
+	case '\r':
+		g_string_append(out, "\\r");
+		break;
+	case '\t':
+		g_string_append(out, "\\t");
+		break;
+	default:
+		if (c < 0x100)
+			g_string_append_printf(out, "\\x%02x", c);
+		else
+			g_string_append_printf(out, "\\u%04x", c);
+	}
+}
+
+char *canary_text_escape(const char *text, gssize len, enum canary_text_shape shape)
+{
+	if (text == NULL)
+		return g_strdup("");
+	gsize n = len < 0 ? strlen(text) : (gsize)len;
+	/* The longest escape, "\x1b", is 4 bytes for 1: sized once, so no
+	 * copy of plaintext is left behind by a reallocation. */
+	GString *out = g_string_sized_new(4 * n + 1);
+	const char *p = text, *end = text + n;
+	while (p < end) {
+		gunichar c = *p == '\0' ? 0 : g_utf8_get_char_validated(p, end - p);
+		if (c == (gunichar)-1 || c == (gunichar)-2) {
+			g_string_append(out, "\xef\xbf\xbd"); /* U+FFFD */
+			p++;
+			continue;
+		}
+		const char *next = g_utf8_next_char(p);
+		gboolean keep =
+			shape == CANARY_TEXT_LINES &&
+			(c == '\n' || c == '\t' || (c == '\r' && next < end && *next == '\n'));
+		if (c == '\r' && keep) {
+			p = next; /* CRLF: the line break only */
+			continue;
+		}
+		if (keep || !canary_text_is_control(c))
+			g_string_append_len(out, p, next - p);
+		else
+			append_escaped(out, c);
+		p = next;
+	}
+	return g_string_free(out, FALSE);
 }

@@ -1,5 +1,6 @@
 /* text.h: facts about Unicode text that scrubbing (identity) and routing
- * (route) must agree on. */
+ * (route) must agree on, and the one escaper that makes text from outside
+ * safe to show on a terminal or in JSON. */
 #ifndef CANARY_TEXT_H
 #define CANARY_TEXT_H
 
@@ -9,5 +10,26 @@
  * (Chinese, Japanese, Korean Hangul, Thai, Lao, Khmer, Myanmar): there a
  * name may start or end at any character. */
 gboolean canary_text_is_unspaced(gunichar c);
+
+/* TRUE for characters that can move the cursor, start a terminal escape,
+ * hide, reorder or break text where it is shown: C0 controls (tab and
+ * newline included), DEL, C1 controls, bidi embeddings, overrides,
+ * isolates and marks (U+202A-202E, U+2066-2069, U+200E, U+200F, U+061C),
+ * the line and paragraph separators U+2028 and U+2029, and U+FEFF. */
+gboolean canary_text_is_control(gunichar c);
+
+/* How much layout escaped text keeps. */
+enum canary_text_shape {
+	CANARY_TEXT_LINE,  /* one line: newlines and tabs escaped too */
+	CANARY_TEXT_LINES, /* newlines (LF, CRLF) and tabs kept */
+};
+
+/* Returns a new copy of TEXT (LEN bytes, or up to its NUL when LEN is -1)
+ * in which every canary_text_is_control() character is shown escaped:
+ * "\n", "\r", "\t", "\x1b" (other C0, DEL, C1) or "\u202e"; invalid UTF-8
+ * becomes U+FFFD. Backslashes are left as they are. The result is valid
+ * UTF-8 and never longer than 4 * LEN bytes (so it is never reallocated:
+ * wipe it with canary_wipe_free() when TEXT was plaintext). NULL gives "". */
+char *canary_text_escape(const char *text, gssize len, enum canary_text_shape shape);
 
 #endif

@@ -9,6 +9,7 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/xpath.h>
 #include <png.h>
+#include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -398,9 +399,9 @@ START_TEST(test_usage_errors)
 	/* No database yet (canaryd has never run): a store error naming it,
 	 * and nothing created. */
 	g_autofree char *out3 = NULL, *err3 = NULL;
-	ck_assert_int_eq(canary(&out3, &err3, "report", "--from", "2025-01-01", "--to",
-				"2025-12-31", NULL),
-			 4);
+	ck_assert_int_eq(
+		canary(&out3, &err3, "report", "--from", "2025-01-01", "--to", "2025-12-31", NULL),
+		4);
 	ck_assert_ptr_nonnull(strstr(err3, db_path));
 	ck_assert(!g_file_test(db_path, G_FILE_TEST_EXISTS));
 	struct canary_store *store = canary_store_open(db_path, NULL, NULL);
@@ -515,6 +516,50 @@ static char *xpath_text(xmlXPathContext *ctx, xmlNode *node, const char *xpath)
 	xmlXPathFreeObject(found);
 	return text;
 }
+
+/* A rule name with a terminal escape and a bidi override, as a database in
+ * other hands could hold: shown escaped in the text and the page, given
+ * back as stored by the JSON, raw in none of them. */
+START_TEST(test_hostile_names_escaped)
+{
+	import_demo();
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+				      "UPDATE cases SET rule = 'evil' || char(27) || '[2J' || "
+				      "char(8238) || char(10) || 'x'",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	g_autofree char *html = g_build_filename(tmpdir, "report.html", NULL);
+	g_autofree char *json = NULL, *text = NULL;
+	ck_assert_int_eq(canary(&json, NULL, "report", "--from", "2024-01-01", "--to", "2025-12-31",
+				"--json", "--exact", "--html", html, NULL),
+			 0);
+	ck_assert_int_eq(canary(&text, NULL, "report", "--from", "2024-01-01", "--to", "2025-12-31",
+				"--exact", NULL),
+			 0);
+	g_autofree char *page = NULL;
+	ck_assert(g_file_get_contents(html, &page, NULL, NULL));
+	const char *outputs[] = {json, text, page};
+	for (size_t i = 0; i < G_N_ELEMENTS(outputs); i++) {
+		ck_assert_ptr_null(strchr(outputs[i], '\x1b'));
+		ck_assert_ptr_null(strstr(outputs[i], "\xe2\x80\xae"));
+	}
+	ck_assert_ptr_nonnull(strstr(text, "evil\\x1b[2J\\u202e\\nx"));
+	ck_assert_ptr_nonnull(strstr(page, "evil\\x1b[2J\\u202e\\nx"));
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonObject *r = parse(parser, json);
+	JsonArray *rules = json_object_get_array_member(r, "rules");
+	gboolean found = FALSE;
+	for (guint i = 0; i < json_array_get_length(rules); i++) {
+		JsonObject *row = json_array_get_object_element(rules, i);
+		found |= strcmp(json_object_get_string_member(row, "rule"),
+				"evil\x1b[2J\xe2\x80\xae\nx") == 0;
+	}
+	ck_assert(found);
+}
+END_TEST
 
 /* "name=count,..." of the HTML table ID, as rows_text() gives for JSON. */
 static char *html_rows(xmlXPathContext *ctx, const char *id)
@@ -699,6 +744,7 @@ static Suite *report_suite(void)
 	tcase_add_test(tc, test_usage_errors);
 	tcase_add_test(tc, test_no_case_data_in_outputs);
 	tcase_add_test(tc, test_html_page);
+	tcase_add_test(tc, test_hostile_names_escaped);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,12 +1,20 @@
 /* check_triage.c: the triage officers' commands end to end, on a real
  * database made by canary import: list (filters, order, AGE, subjects),
  * assign, status with sealed notes, move, history, stats, audit --verify
- * against a tampered history, and purge leaving no sealed bytes behind. */
+ * against a tampered history, purge leaving no sealed bytes behind, and
+ * hostile text (forged lines, terminal escapes, bidi controls, C1, path
+ * names) printed harmlessly by show, list, history, reveal and attachment.
+ * Notes come from a file, standard input or $EDITOR (on a pseudo-terminal),
+ * never the command line. */
+#include <errno.h>
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "testutil.h"
@@ -203,6 +211,31 @@ static gint64 query_int(const char *sql, const char *ref)
 	sqlite3_finalize(s);
 	sqlite3_close(db);
 	return v;
+}
+
+/* Writes TEXT to a new file in the test's directory; returns its path. */
+static char *note_file(const char *text)
+{
+	static guint n;
+	g_autofree char *name = g_strdup_printf("note-%u.txt", ++n);
+	return tu_write_file(tmpdir, name, text);
+}
+
+/* canary status REF STATUS --note-file - with TEXT on standard input. */
+static int status_note_stdin(const char *ref, const char *status, const char *text, char **err_r)
+{
+	g_autofree char *path = note_file(text);
+	const char *argv[] = {"/bin/sh",
+			      "-c",
+			      "exec \"$0\" status \"$1\" \"$2\" --note-file - "
+			      "-c \"$3\" < \"$4\"",
+			      CANARY_TOOL_PATH,
+			      ref,
+			      status,
+			      config_path,
+			      path,
+			      NULL};
+	return tu_run(argv, NULL, NULL, err_r);
 }
 
 START_TEST(test_help_and_usage)
@@ -463,9 +496,12 @@ START_TEST(test_assign_status_and_notes)
 	const char *note = "Spoke to the focal point; Quokka-ledger-7319 follow up.";
 	ck_assert_int_eq(canary(NULL, NULL, "status", ref, "open", NULL), 0);
 	g_autofree char *err2 = NULL;
-	ck_assert_msg(canary(NULL, &err2, "status", ref, "closed", "--note", note, NULL) == 0, "%s",
-		      err2);
-	ck_assert_int_eq(canary(NULL, NULL, "status", ref, "open", "--note", "second", NULL), 0);
+	g_autofree char *note_path = note_file(note);
+	ck_assert_msg(
+		canary(NULL, &err2, "status", ref, "closed", "--note-file", note_path, NULL) == 0,
+		"%s", err2);
+	g_autofree char *err3 = NULL;
+	ck_assert_msg(status_note_stdin(ref, "open", "second\r\n", &err3) == 0, "%s", err3);
 
 	g_autoptr(JsonParser) parser = json_parser_new();
 	JsonArray *ben = list_json(parser, "--assignee", "ben", NULL, NULL);
@@ -522,8 +558,8 @@ START_TEST(test_move_reseals)
 {
 	import_all();
 	g_autofree char *ref = first_with_status("new");
-	ck_assert_int_eq(
-		canary(NULL, NULL, "status", ref, "open", "--note", "note before move", NULL), 0);
+	g_autofree char *note = note_file("note before move\n");
+	ck_assert_int_eq(canary(NULL, NULL, "status", ref, "open", "--note-file", note, NULL), 0);
 	/* A key that does not open the case cannot move it. */
 	g_autofree char *err = NULL;
 	ck_assert_int_eq(canary(NULL, &err, "move", ref, "--section", "africa", "--key", other_key,
@@ -742,7 +778,9 @@ START_TEST(test_purge)
 	ck_assert_ptr_nonnull(recent);
 	g_autofree char *old = g_strdup(member(all, 0, "ref"));
 	g_autofree char *kept_closed = g_strdup(member(all, 1, "ref"));
-	ck_assert_int_eq(canary(NULL, NULL, "status", recent, "closed", "--note", "done", NULL), 0);
+	g_autofree char *done = note_file("done");
+	ck_assert_int_eq(canary(NULL, NULL, "status", recent, "closed", "--note-file", done, NULL),
+			 0);
 	ck_assert_int_eq(canary(NULL, NULL, "status", old, "closed", NULL), 0);
 	g_autoptr(GPtrArray) samples = blob_samples(recent);
 	g_autoptr(GPtrArray) old_samples = blob_samples(old);
@@ -810,6 +848,442 @@ START_TEST(test_purge)
 }
 END_TEST
 
+/* --- Notes never on the command line -------------------------------------- */
+
+START_TEST(test_note_refused_on_the_command_line)
+{
+	import_all();
+	g_autofree char *ref = first_with_status("new");
+	static const char *const options[] = {"--note", "-n"};
+	for (size_t i = 0; i < G_N_ELEMENTS(options); i++) {
+		g_autofree char *err = NULL;
+		ck_assert_int_eq(canary(NULL, &err, "status", ref, "closed", options[i],
+					"Secret-Wombat-1", NULL),
+				 2);
+		ck_assert_ptr_nonnull(strstr(err, "--note TEXT is refused"));
+		ck_assert_ptr_nonnull(strstr(err, "/proc"));
+		ck_assert_ptr_nonnull(strstr(err, "shell history"));
+		ck_assert_ptr_nonnull(strstr(err, "--note-file FILE"));
+		ck_assert_ptr_nonnull(strstr(err, "$EDITOR"));
+	}
+	/* Nothing changed, nothing recorded. */
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *news = list_json(parser, "--status", "new", NULL, NULL);
+	ck_assert_str_eq(member(news, 0, "ref"), ref);
+	g_autofree char *history = history_text(ref);
+	ck_assert_ptr_null(strstr(history, "status"));
+
+	/* --note-file: a missing, an empty, a non-UTF-8 and a too long file are
+	 * refused, naming the file and what is expected. */
+	g_autofree char *missing = g_build_filename(tmpdir, "no-such-note", NULL);
+	g_autofree char *empty = note_file(" \n\n");
+	g_autofree char *latin1 = note_file("caf\xe9\n");
+	g_autofree char *big = g_strnfill(64 * 1024 + 1, 'x');
+	g_autofree char *too_long = note_file(big);
+	const struct {
+		const char *path, *says;
+	} bad[] = {{missing, "no-such-note"},
+		   {empty, "empty"},
+		   {latin1, "UTF-8"},
+		   {too_long, "longer than 64 KiB"}};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autofree char *err = NULL;
+		ck_assert_int_eq(canary(NULL, &err, "status", ref, "closed", "--note-file",
+					bad[i].path, NULL),
+				 2);
+		ck_assert_msg(strstr(err, bad[i].says) != NULL, "expected '%s' in: %s", bad[i].says,
+			      err);
+	}
+	g_autofree char *history2 = history_text(ref);
+	ck_assert_ptr_null(strstr(history2, "status"));
+
+	/* From standard input, with CRLF line ends: sealed, shown, never in
+	 * clear in the database. */
+	g_autofree char *err = NULL;
+	ck_assert_msg(status_note_stdin(ref, "closed", "Stdin-Pangolin-2208 first\r\nsecond\r\n",
+					&err) == 0,
+		      "%s", err);
+	g_autofree char *show = NULL;
+	ck_assert_int_eq(canary(&show, NULL, "show", ref, "--key", section_key, "--passphrase-file",
+				passphrase, NULL),
+			 0);
+	ck_assert_ptr_nonnull(strstr(show, "Stdin-Pangolin-2208 first\n     second\n"));
+	g_autofree char *wal = g_strconcat(db_path, "-wal", NULL);
+	ck_assert_uint_eq(tu_count_in_file(db_path, "Pangolin", 8), 0);
+	ck_assert_uint_eq(tu_count_in_file(wal, "Pangolin", 8), 0);
+}
+END_TEST
+
+/* Runs "canary status REF STATUS" on a new pseudo-terminal, as an officer
+ * at a terminal would, with ENV ("K=V", NULL-terminated) added and VISUAL
+ * removed. Returns the exit status; *OUT_R is what the terminal showed. */
+static int status_on_terminal(const char *ref, const char *status, const char *const *env,
+			      char **out_r)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY);
+	ck_assert_int_ge(master, 0);
+	ck_assert_int_eq(grantpt(master), 0);
+	ck_assert_int_eq(unlockpt(master), 0);
+	g_autofree char *slave = g_strdup(ptsname(master));
+	g_auto(GStrv) envp = g_environ_unsetenv(g_get_environ(), "VISUAL");
+	for (size_t i = 0; env[i] != NULL; i++) {
+		g_auto(GStrv) kv = g_strsplit(env[i], "=", 2);
+		envp = g_environ_setenv(envp, kv[0], kv[1], TRUE);
+	}
+	const char *argv[] = {CANARY_TOOL_PATH, "status", ref, status, "-c", config_path, NULL};
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		setsid(); /* the terminal becomes this process's own */
+		int fd = open(slave, O_RDWR);
+		if (fd < 0)
+			_exit(126);
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(master);
+		execve(CANARY_TOOL_PATH, (char **)argv, envp);
+		_exit(127);
+	}
+	GString *out = g_string_new(NULL);
+	for (;;) {
+		char buf[4096];
+		ssize_t n = read(master, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* EIO: the last holder of the terminal is gone */
+		g_string_append_len(out, buf, n);
+	}
+	close(master);
+	int wstatus = 0;
+	ck_assert_int_eq(waitpid(pid, &wstatus, 0), pid);
+	*out_r = g_string_free(out, FALSE);
+	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+}
+
+START_TEST(test_note_from_editor)
+{
+	import_all();
+	g_autofree char *ref = first_with_status("new");
+	g_autofree char *run = g_build_filename(tmpdir, "run", NULL);
+	ck_assert_int_eq(g_mkdir_with_parents(run, 0700), 0);
+	g_autofree char *log = g_build_filename(tmpdir, "editor.log", NULL);
+	/* A scripted editor: notes where and how the note's file was made and
+	 * what it held, leaves a swap file as vi would, writes the note. */
+	g_autofree char *editor = tu_write_file(
+		tmpdir, "editor.sh",
+		"set -e\n"
+		"{ echo \"$1\"; stat -c %a \"$1\"; stat -c %a \"$(dirname \"$1\")\";\n"
+		"  cat \"$1\"; } > \"$EDITOR_LOG\"\n"
+		"echo \"swap $NOTE_TEXT\" > \"$(dirname \"$1\")/.note.txt.swp\"\n"
+		"printf '%s' \"$NOTE_TEXT\" > \"$1\"\n"
+		"exit \"${EDITOR_EXIT:-0}\"\n");
+	g_autofree char *editor_env = g_strdup_printf("EDITOR=sh %s", editor);
+	g_autofree char *run_env = g_strdup_printf("XDG_RUNTIME_DIR=%s", run);
+	g_autofree char *log_env = g_strdup_printf("EDITOR_LOG=%s", log);
+
+	const char *env[] = {editor_env, run_env, log_env,
+			     "NOTE_TEXT=# left out\nEditor-Wombat-4471 line one\nline two\n", NULL};
+	g_autofree char *out = NULL;
+	ck_assert_msg(status_on_terminal(ref, "closed", env, &out) == 0, "%s", out);
+	ck_assert_ptr_nonnull(strstr(out, "(note 1 added)"));
+	g_autofree char *seen = NULL;
+	ck_assert(g_file_get_contents(log, &seen, NULL, NULL));
+	g_auto(GStrv) lines = g_strsplit(seen, "\n", -1);
+	g_autofree char *prefix = g_build_filename(run, "canary-note-", NULL);
+	ck_assert_msg(g_str_has_prefix(lines[0], prefix), "note file at %s", lines[0]);
+	ck_assert_str_eq(lines[1], "600"); /* the file */
+	ck_assert_str_eq(lines[2], "700"); /* its directory */
+	ck_assert_ptr_nonnull(strstr(seen, "# Note for case "));
+	ck_assert_ptr_nonnull(strstr(seen, ref));
+	/* The file, its directory and the editor's swap file are gone. */
+	g_autofree char *note_dir = g_path_get_dirname(lines[0]);
+	ck_assert(!g_file_test(note_dir, G_FILE_TEST_EXISTS));
+	g_autoptr(GDir) left = g_dir_open(run, 0, NULL);
+	ck_assert_ptr_null(g_dir_read_name(left));
+
+	g_autofree char *show = NULL;
+	ck_assert_int_eq(canary(&show, NULL, "show", ref, "--key", section_key, "--passphrase-file",
+				passphrase, NULL),
+			 0);
+	ck_assert_ptr_nonnull(strstr(show, "Editor-Wombat-4471 line one\n     line two\n"));
+	ck_assert_ptr_null(strstr(show, "left out"));
+	g_autofree char *wal = g_strconcat(db_path, "-wal", NULL);
+	ck_assert_uint_eq(tu_count_in_file(db_path, "Editor-Wombat", 13), 0);
+	ck_assert_uint_eq(tu_count_in_file(wal, "Editor-Wombat", 13), 0);
+
+	/* An editor that fails changes nothing; its file goes all the same. */
+	const char *failing[] = {editor_env,      run_env, log_env, "NOTE_TEXT=half a note",
+				 "EDITOR_EXIT=3", NULL};
+	g_autofree char *out2 = NULL;
+	ck_assert_int_eq(status_on_terminal(ref, "open", failing, &out2), 1);
+	ck_assert_ptr_nonnull(strstr(out2, "nothing was changed"));
+	g_autoptr(GDir) left2 = g_dir_open(run, 0, NULL);
+	ck_assert_ptr_null(g_dir_read_name(left2));
+	g_autofree char *history = history_text(ref);
+	ck_assert_ptr_null(strstr(history, "status open"));
+
+	/* Nothing written (only the comments): the status alone. */
+	const char *nothing[] = {editor_env, run_env, log_env, "NOTE_TEXT=# nothing\n", NULL};
+	g_autofree char *out3 = NULL;
+	ck_assert_msg(status_on_terminal(ref, "open", nothing, &out3) == 0, "%s", out3);
+	g_autofree char *history2 = history_text(ref);
+	ck_assert_ptr_nonnull(strstr(history2, "status closed|note 1|"));
+	ck_assert_ptr_nonnull(strstr(history2, "status open||"));
+}
+END_TEST
+
+/* --- Hostile text ---------------------------------------------------------- */
+
+/* The subjects of tests/data/mail/hostile-print-*.eml, decoded. */
+#define HOSTILE_SUBJECT                                                                            \
+	"Urgent\r\nPseudonym: P-FAKE-0000\r\nAttachments: none \xe2\x80\xae \xe2\x80\xa8 "         \
+	"\xc2\x85 \xc2\x9b \x1b[2J end"
+#define HOSTILE_RAW_SUBJECT                                                                        \
+	"Raw \x1b[31mred\x1b[0m \xc2\x9b"                                                          \
+	"1m and \xe2\x80\xae bidi"
+
+/* Fails when OUT holds a character a terminal would act on (C0 controls
+ * but newline, and tab when TABS_OK; DEL, C1, bidi controls, U+2028/2029)
+ * or invalid UTF-8. Written apart from lib/text.c, which it checks. */
+static void assert_no_raw_controls(const char *what, const char *out, gboolean tabs_ok)
+{
+	ck_assert_msg(g_utf8_validate(out, -1, NULL), "%s: invalid UTF-8", what);
+	for (const char *p = out; *p != '\0'; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		gboolean bad = (c < 0x20 && c != '\n' && !(tabs_ok && c == '\t')) ||
+			       (c >= 0x7f && c < 0xa0) || (c >= 0x202a && c <= 0x202e) ||
+			       (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f ||
+			       c == 0x061c || c == 0x2028 || c == 0x2029;
+		ck_assert_msg(!bad, "%s: raw U+%04X at byte %td:\n%s", what, (unsigned)c, p - out,
+			      out);
+	}
+}
+
+/* How many lines of TEXT start with PREFIX. */
+static guint lines_starting(const char *text, const char *prefix)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	guint n = 0;
+	for (guint i = 0; lines[i] != NULL; i++)
+		n += g_str_has_prefix(lines[i], prefix);
+	return n;
+}
+
+/* TRUE when TEXT has a line equal to LINE. */
+static gboolean has_line(const char *text, const char *line)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		if (strcmp(lines[i], line) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Imports the hostile-print messages; sets the references of the one with
+ * the forged lines and of the one with raw control bytes in its headers. */
+static void import_hostile(char **forged_r, char **raw_r)
+{
+	g_autofree char *inbox = g_build_filename(tmpdir, "hostile", NULL);
+	g_mkdir_with_parents(inbox, 0700);
+	static const char *const names[] = {"hostile-print-subject.eml",
+					    "hostile-print-headers.eml"};
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		g_autofree char *rel = g_build_filename("mail", names[i], NULL);
+		g_autoptr(GBytes) raw = tu_data_bytes(rel);
+		g_autofree char *to = g_build_filename(inbox, names[i], NULL);
+		gsize len = 0;
+		const char *data = g_bytes_get_data(raw, &len);
+		ck_assert(g_file_set_contents(to, data, (gssize)len, NULL));
+	}
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(canary(&out, &err, "import", inbox, NULL) == 0, "import: %s", err);
+	ck_assert_str_eq(out, "2 cases, 0 quarantined, 0 duplicates\n");
+
+	/* JSON: every string parses back to what the sender wrote, and no raw
+	 * C1, bidi or separator character is in the output itself. */
+	g_autofree char *json = NULL;
+	ck_assert_int_eq(canary(&json, NULL, "list", "--json", "--key", triage_key,
+				"--passphrase-file", passphrase, NULL),
+			 0);
+	assert_no_raw_controls("list --json", json, FALSE);
+	ck_assert_ptr_nonnull(strstr(json, "\\u202e"));
+	ck_assert_ptr_nonnull(strstr(json, "\\u2028"));
+	ck_assert_ptr_nonnull(strstr(json, "\\u0085"));
+	ck_assert_ptr_nonnull(strstr(json, "\\u009b"));
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *a = json_node_get_array(parse(parser, json));
+	ck_assert_uint_eq(json_array_get_length(a), 2);
+	*forged_r = *raw_r = NULL;
+	for (guint i = 0; i < 2; i++) {
+		const char *subject = member(a, i, "subject");
+		if (strcmp(subject, HOSTILE_SUBJECT) == 0)
+			*forged_r = g_strdup(member(a, i, "ref"));
+		else if (strcmp(subject, HOSTILE_RAW_SUBJECT) == 0)
+			*raw_r = g_strdup(member(a, i, "ref"));
+	}
+	ck_assert_msg(*forged_r != NULL && *raw_r != NULL, "subjects changed:\n%s", json);
+}
+
+START_TEST(test_hostile_text_prints_safely)
+{
+	g_autofree char *forged = NULL, *raw = NULL;
+	import_hostile(&forged, &raw);
+	/* Metadata in clear is not trusted either: a database in other hands
+	 * may hold anything. */
+	g_autofree char *sql = g_strdup_printf(
+		"UPDATE cases SET assignee = 'ana' || char(27) || '[2J' || char(8238), "
+		"rule = 'rule' || char(10) || 'Pseudonym: P-FAKE' WHERE ref = '%s'",
+		forged);
+	attack(sql);
+
+	/* show: one "Pseudonym:" and one "Attachments" line, the subject on
+	 * its line, the body's lines kept, everything else escaped. */
+	g_autofree char *show = NULL, *err = NULL;
+	ck_assert_msg(canary(&show, &err, "show", forged, "--key", section_key, "--passphrase-file",
+			     passphrase, NULL) == 0,
+		      "%s", err);
+	assert_no_raw_controls("show", show, FALSE);
+	ck_assert_uint_eq(lines_starting(show, "Pseudonym:"), 1);
+	ck_assert_uint_eq(lines_starting(show, "Attachments"), 1);
+	ck_assert(has_line(show, "Assignee:    ana\\x1b[2J\\u202e"));
+	ck_assert(has_line(show, "Routed by:   rule\\nPseudonym: P-FAKE"));
+	const char *content = strstr(show, "\nSubject:");
+	ck_assert_ptr_nonnull(content);
+	ck_assert_str_eq(
+		content + 1,
+		"Subject:     Urgent\\r\\nPseudonym: P-FAKE-0000\\r\\nAttachments: none \\u202e "
+		"\\u2028 \\x85 \\x9b \\x1b[2J end\n"
+		"\n"
+		"First line of the report.\n"
+		"\\x1b[2JCleared \\u202e reversed \\u2028 separated \\x85 next \\x9b31m CSI\\x07.\n"
+		"Last line.\n"
+		"\n"
+		"Attachments (canary attachment REF N --key KEY -o DIR):\n"
+		"  1. ../../evil\\x1b[2J\\u202etxt.exe  application/octet-stream, 19\n");
+	/* Metadata lines above: one "Label: value" line each. */
+	g_autofree char *metadata = g_strndup(show, (gsize)(content - show));
+	g_auto(GStrv) meta_lines = g_strsplit(metadata, "\n", -1);
+	for (guint i = 0; meta_lines[i] != NULL; i++)
+		ck_assert_msg(g_regex_match_simple("^[A-Z][a-z ]+: +\\S", meta_lines[i], 0, 0),
+			      "not a metadata line: %s", meta_lines[i]);
+
+	g_autofree char *show2 = NULL;
+	ck_assert_int_eq(canary(&show2, NULL, "show", raw, "--key", section_key,
+				"--passphrase-file", passphrase, NULL),
+			 0);
+	assert_no_raw_controls("show", show2, TRUE); /* the body's tab stays */
+	ck_assert(
+		has_line(show2, "Subject:     Raw \\x1b[31mred\\x1b[0m \\x9b1m and \\u202e bidi"));
+	ck_assert(has_line(show2, "Body with a tab\there and a bell\\x07."));
+	ck_assert(
+		g_regex_match_simple("^  1\\. a\\\\\\.\\.\\\\b\\\\x07\\.txt  application/\\S*, 18$",
+				     show2, G_REGEX_MULTILINE, 0));
+
+	/* list: one line per case, cells escaped and cut. */
+	g_autofree char *table = NULL;
+	ck_assert_int_eq(canary(&table, NULL, "list", "--key", triage_key, "--passphrase-file",
+				passphrase, NULL),
+			 0);
+	assert_no_raw_controls("list --key", table, FALSE);
+	ck_assert_uint_eq(lines_starting(table, "R-"), 2);
+	g_auto(GStrv) table_lines = g_strsplit(table, "\n", -1);
+	ck_assert_uint_eq(g_strv_length(table_lines), 5);
+	ck_assert_ptr_nonnull(strstr(table, "Urgent\\r\\nPseudonym"));
+	ck_assert_ptr_nonnull(strstr(table, " ana\\x1b[2~ "));
+
+	/* history: an actor and an action with controls, from a database in
+	 * other hands; JSON gives them back as they are stored. */
+	tu_add_event_at(db_path, forged, g_get_real_time() / G_USEC_PER_SEC, "e\x1b[2J\xe2\x80\xae",
+			"opened\nstatus closed", "x\xc2\x85y");
+	g_autofree char *history = NULL;
+	ck_assert_int_eq(canary(&history, NULL, "history", forged, NULL), 0);
+	assert_no_raw_controls("history", history, FALSE);
+	ck_assert(g_regex_match_simple("^\\S+  e\\\\x1b\\[2J\\\\u202e    opened\\\\nstatus closed "
+				       "\\(x\\\\x85y\\)$",
+				       history, G_REGEX_MULTILINE, 0));
+	g_autofree char *hjson = NULL;
+	ck_assert_int_eq(canary(&hjson, NULL, "history", forged, "--json", NULL), 0);
+	assert_no_raw_controls("history --json", hjson, FALSE);
+	g_autoptr(JsonParser) hp = json_parser_new();
+	JsonArray *events = json_node_get_array(parse(hp, hjson));
+	guint last = json_array_get_length(events) - 1;
+	ck_assert_str_eq(member(events, last, "actor"), "e\x1b[2J\xe2\x80\xae");
+	ck_assert_str_eq(member(events, last, "action"), "opened\nstatus closed");
+	ck_assert_str_eq(member(events, last, "detail"), "x\xc2\x85y");
+
+	/* list --json gives the tampered metadata back as stored. */
+	g_autoptr(JsonParser) lp = json_parser_new();
+	JsonArray *all = list_json(lp, NULL, NULL, NULL, NULL);
+	guint i = strcmp(member(all, 0, "ref"), forged) == 0 ? 0 : 1;
+	ck_assert_str_eq(member(all, i, "ref"), forged);
+	ck_assert_str_eq(member(all, i, "assignee"), "ana\x1b[2J\xe2\x80\xae");
+	ck_assert_str_eq(member(all, i, "rule"), "rule\nPseudonym: P-FAKE");
+
+	/* Invalid UTF-8 and DEL from the database: U+FFFD and \u007f in JSON,
+	 * which stays valid; U+FFFD and \x7f in the table. */
+	g_autofree char *bad_sql = g_strdup_printf(
+		"UPDATE cases SET assignee = CAST(X'61FF627F63' AS TEXT) WHERE ref = '%s'", raw);
+	attack(bad_sql);
+	g_autofree char *bad_json = NULL;
+	ck_assert_int_eq(canary(&bad_json, NULL, "list", "--json", NULL), 0);
+	assert_no_raw_controls("list --json", bad_json, FALSE);
+	ck_assert_ptr_nonnull(strstr(bad_json, "\"a\\ufffdb\\u007fc\""));
+	g_autoptr(JsonParser) bp = json_parser_new();
+	parse(bp, bad_json);
+	g_autofree char *bad_table = NULL;
+	ck_assert_int_eq(canary(&bad_table, NULL, "list", NULL), 0);
+	assert_no_raw_controls("list", bad_table, FALSE);
+	ck_assert_ptr_nonnull(strstr(bad_table, " a\xef\xbf\xbd"
+						"b\\x7fc "));
+}
+END_TEST
+
+START_TEST(test_hostile_names_stay_in_the_directory)
+{
+	g_autofree char *forged = NULL, *raw = NULL;
+	import_hostile(&forged, &raw);
+	g_autofree char *outer = g_build_filename(tmpdir, "out", NULL);
+	g_autofree char *dir = g_build_filename(outer, "inner", NULL);
+	g_mkdir_with_parents(dir, 0700);
+	const char *refs[] = {forged, raw};
+	for (size_t i = 0; i < G_N_ELEMENTS(refs); i++) {
+		g_autofree char *out = NULL, *err = NULL;
+		ck_assert_msg(canary(&out, &err, "attachment", refs[i], "1", "--key", section_key,
+				     "--passphrase-file", passphrase, "-o", dir, NULL) == 0,
+			      "%s", err);
+		assert_no_raw_controls("attachment", out, FALSE);
+		ck_assert_uint_eq(lines_starting(out, "wrote "), 1);
+	}
+	/* Only the two files, in DIR, under tame names. */
+	g_autoptr(GDir) d = g_dir_open(dir, 0, NULL);
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	for (const char *name; (name = g_dir_read_name(d)) != NULL;)
+		g_ptr_array_add(names, g_strdup(name));
+	ck_assert_uint_eq(names->len, 2);
+	ck_assert(g_ptr_array_find_with_equal_func(names, "a_.._b_.txt", g_str_equal, NULL));
+	ck_assert(g_ptr_array_find_with_equal_func(names, "evil_[2J_txt.exe", g_str_equal, NULL));
+	g_autoptr(GDir) o = g_dir_open(outer, 0, NULL);
+	ck_assert_str_eq(g_dir_read_name(o), "inner");
+	ck_assert_ptr_null(g_dir_read_name(o));
+	g_autofree char *escaped = g_build_filename(tmpdir, "evil", NULL);
+	ck_assert(!g_file_test(escaped, G_FILE_TEST_EXISTS));
+
+	/* reveal: the sender's name on its one line. */
+	g_autofree char *custodian = g_build_filename(tmpdir, "keys", "custodian.key", NULL);
+	g_autofree char *who = NULL, *err = NULL;
+	ck_assert_msg(canary(&who, &err, "reveal", raw, "--key", custodian, "--passphrase-file",
+			     passphrase, NULL) == 0,
+		      "%s", err);
+	assert_no_raw_controls("reveal", who, FALSE);
+	ck_assert_uint_eq(lines_starting(who, "Sender:"), 1);
+	ck_assert(has_line(who, "Sender:      Mallory\\r\\nSender: forged\\u2029 "
+				"<mallory.hostile@example.net>"));
+}
+END_TEST
+
 static Suite *triage_suite(void)
 {
 	Suite *s = suite_create("triage");
@@ -827,6 +1301,10 @@ static Suite *triage_suite(void)
 	tcase_add_test(tc, test_audit_catches_delete);
 	tcase_add_test(tc, test_audit_catches_reorder);
 	tcase_add_test(tc, test_purge);
+	tcase_add_test(tc, test_note_refused_on_the_command_line);
+	tcase_add_test(tc, test_note_from_editor);
+	tcase_add_test(tc, test_hostile_text_prints_safely);
+	tcase_add_test(tc, test_hostile_names_stay_in_the_directory);
 	suite_add_tcase(s, tc);
 	return s;
 }

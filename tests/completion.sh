@@ -67,7 +67,7 @@ expect "keys.d keys.txt" canary import canary.conf keys
 expect "keys.d keys.txt" canary route -c canary.conf keys
 expect "" canary show k
 expect "closed" canary status R-2026-000001 c
-expect "closed" canary status --note = "done" R-2026-000001 c
+expect "closed" canary status --note-file = "note.txt" R-2026-000001 c
 expect "" canary status R-2026-000001 closed k
 
 # Every subcommand "canary --help" lists is offered, and nothing else.

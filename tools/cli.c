@@ -11,17 +11,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-/* Anything from outside (a path, a message from a library) may carry
- * terminal escapes: print control characters as \xNN. */
-static void print_visible(FILE *out, const char *text)
-{
-	for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
-		if ((*p < 0x20 && *p != '\n' && *p != '\t') || *p == 0x7f)
-			fprintf(out, "\\x%02x", *p);
-		else
-			fputc(*p, out);
-	}
-}
+#include "text.h"
 
 void cli_error(const char *format, ...)
 {
@@ -33,7 +23,8 @@ void cli_error(const char *format, ...)
 	g_auto(GStrv) lines = g_strsplit(message, "\n", -1);
 	for (size_t i = 0; lines[i] != NULL; i++) {
 		fputs("canary: ", stderr);
-		print_visible(stderr, lines[i]);
+		/* Paths and library messages may carry terminal escapes. */
+		cli_print_line(stderr, lines[i]);
 		fputc('\n', stderr);
 	}
 }
@@ -212,41 +203,22 @@ struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt,
 	return p;
 }
 
-/* TRUE for characters that can reorder or hide text on a terminal: C0/C1
- * controls, bidi embeddings, overrides and isolates, and invisible marks. */
-static gboolean is_dangerous(gunichar c)
+/* Writes TEXT escaped to SHAPE, then wipes the copy: it may be plaintext. */
+static void print_escaped(FILE *out, const char *text, gssize len, enum canary_text_shape shape)
 {
-	if (c == '\n' || c == '\t')
-		return FALSE;
-	if (c < 0x20 || (c >= 0x7f && c < 0xa0))
-		return TRUE;
-	return (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069) || c == 0x200e ||
-	       c == 0x200f || c == 0x061c || c == 0xfeff;
+	char *safe = canary_text_escape(text, len, shape);
+	fputs(safe, out);
+	canary_wipe_free(safe);
+}
+
+void cli_print_line(FILE *out, const char *text)
+{
+	print_escaped(out, text != NULL ? text : "-", -1, CANARY_TEXT_LINE);
 }
 
 void cli_print_untrusted(FILE *out, const char *text, gsize len)
 {
-	const char *p = text, *end = text + len;
-	while (p < end) {
-		gunichar c = g_utf8_get_char_validated(p, end - p);
-		if (c == (gunichar)-1 || c == (gunichar)-2) {
-			fputs("\xef\xbf\xbd", out); /* U+FFFD */
-			p++;
-			continue;
-		}
-		const char *next = g_utf8_next_char(p);
-		if (c == '\r' && next < end && *next == '\n') {
-			p = next; /* CRLF: keep the line break only */
-			continue;
-		}
-		if (!is_dangerous(c))
-			fwrite(p, 1, (size_t)(next - p), out);
-		else if (c < 0x100)
-			fprintf(out, "\\x%02x", c);
-		else
-			fprintf(out, "\\u{%04x}", c);
-		p = next;
-	}
+	print_escaped(out, text, (gssize)len, CANARY_TEXT_LINES);
 }
 
 const char *cli_actor(void)

@@ -60,7 +60,6 @@ char *cli_format_time(gint64 t);
 /* Formats a byte count for tables: "812", "12K", "3.4M". New string. */
 char *cli_format_size(gint64 bytes);
 
-
 /* --- Secrets and untrusted text (for commands that open sealed cases) --- */
 
 /* A passphrase in locked memory; free with cli_passphrase_free(). */
@@ -75,9 +74,18 @@ struct cli_passphrase {
 struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt, gboolean confirm);
 void cli_passphrase_free(struct cli_passphrase *passphrase);
 
-/* Writes TEXT from a message to OUT with every control character, bidi
- * override and invalid byte made harmless: tabs and newlines stay, other
- * controls become "\xNN" or "\u{NNNN}", invalid UTF-8 becomes U+FFFD. */
+/* Every field printed from a case, a message or the database goes through
+ * one of these two (canary_text_escape()): control characters, bidi
+ * controls and U+2028/2029 shown escaped ("\n", "\x1b", "\u202e"), invalid
+ * UTF-8 as U+FFFD, so that nothing a sender wrote can move the cursor,
+ * reorder the screen or print a line of its own. */
+
+/* Writes TEXT (a subject, a header value, a name, a reference) to OUT on
+ * one line: newlines and tabs are escaped too. NULL prints "-". */
+void cli_print_line(FILE *out, const char *text);
+
+/* Writes multi-line TEXT (LEN bytes; a message body, a note) to OUT:
+ * newlines and tabs stay, every other control is escaped. */
 void cli_print_untrusted(FILE *out, const char *text, gsize len);
 
 /* The Unix user running the command, for the case history. Static string. */

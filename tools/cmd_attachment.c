@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "envelope.h"
+#include "text.h"
 
 #define MAX_NAME_BYTES 120
 
@@ -22,11 +23,7 @@ static char *safe_name(const char *name, guint number)
 		g_autofree char *base = g_path_get_basename(name);
 		for (const char *p = base; *p != '\0'; p = g_utf8_next_char(p)) {
 			gunichar c = g_utf8_get_char(p);
-			gboolean bad = c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) ||
-				       c == '/' || c == '\\' || (c >= 0x202a && c <= 0x202e) ||
-				       (c >= 0x2066 && c <= 0x2069) || c == 0x200e || c == 0x200f ||
-				       c == 0x061c || c == 0xfeff;
-			if (bad)
+			if (canary_text_is_control(c) || c == '/' || c == '\\')
 				c = '_';
 			if (out->len + 6 > MAX_NAME_BYTES)
 				break;
@@ -141,7 +138,7 @@ int cmd_attachment(int argc, char **argv)
 	}
 	fputs("wrote ", stdout);
 	path = g_build_filename(out_dir, name, NULL);
-	cli_print_untrusted(stdout, path, strlen(path));
+	cli_print_line(stdout, path);
 	fputc('\n', stdout);
 out:
 	close(dir_fd);

@@ -123,7 +123,7 @@ int cmd_audit(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	printf("broken: event %" G_GINT64_FORMAT " (case ", bp.event->id);
-	cli_print_untrusted(stdout, bp.event->ref, strlen(bp.event->ref));
+	cli_print_line(stdout, bp.event->ref);
 	printf("): %s\n", bp.why);
 	cli_error("the case history was tampered with at event %" G_GINT64_FORMAT
 		  ": keep this database as evidence and restore the history from a backup",

@@ -15,7 +15,9 @@ static void print_text(GPtrArray *checks, enum canary_health_level overall)
 	for (guint i = 0; i < checks->len; i++) {
 		const struct canary_health_check *c = checks->pdata[i];
 		counts[c->level]++;
-		printf("%-8s %s: %s\n", canary_health_level_name(c->level), c->name, c->message);
+		printf("%-8s %s: ", canary_health_level_name(c->level), c->name);
+		cli_print_line(stdout, c->message); /* may quote a path or the store */
+		fputc('\n', stdout);
 	}
 	printf("status: %s (%u critical, %u warning, %u ok)\n", canary_health_level_name(overall),
 	       counts[CANARY_HEALTH_CRITICAL], counts[CANARY_HEALTH_WARNING],

@@ -15,14 +15,13 @@ static void print_table(GPtrArray *events)
 	for (guint i = 0; i < events->len; i++) {
 		const struct canary_event *e = events->pdata[i];
 		g_autofree char *when = cli_format_time(e->at);
-		g_autofree char *who = triage_untrusted_cell(e->actor, 16);
 		printf("%-20s  ", when);
-		triage_cell(stdout, who, 16);
+		triage_cell(stdout, e->actor, 16);
 		fputs("  ", stdout);
-		cli_print_untrusted(stdout, e->action, strlen(e->action));
+		cli_print_line(stdout, e->action);
 		if (e->detail != NULL) {
 			fputs(" (", stdout);
-			cli_print_untrusted(stdout, e->detail, strlen(e->detail));
+			cli_print_line(stdout, e->detail);
 			fputc(')', stdout);
 		}
 		fputc('\n', stdout);

@@ -101,7 +101,9 @@ int cmd_move(int argc, char **argv)
 		status = CLI_EXIT_STORE;
 		goto out;
 	}
-	printf("%s moved from section %s to %s\n", s.c->ref, s.c->section, section);
+	printf("%s moved from section ", s.c->ref);
+	cli_print_line(stdout, s.c->section);
+	printf(" to %s\n", section);
 out:
 	cli_session_close(&s);
 	return status;

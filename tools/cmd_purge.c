@@ -41,15 +41,19 @@ static void print_dry_run(GPtrArray *due, gint64 now)
 		g_autofree char *rule = canary_retention_rule(e);
 		if (rule == NULL) {
 			g_autofree char *received = triage_format_day(e->received_day);
-			printf("would purge %s (received %s, section %s)\n", e->ref, received,
-			       e->section);
+			printf("would purge %s (received %s, section ", e->ref, received);
+			cli_print_line(stdout, e->section);
+			fputs(")\n", stdout);
 			continue;
 		}
 		/* In days, like the periods. */
 		g_autofree char *age = canary_retention_format_period((guint64)(now - e->since));
 		gboolean closed = strcmp(e->status, CANARY_STATUS_CLOSED) == 0;
-		printf("would purge %s (section %s, %s, %s %s ago, rule %s)\n", e->ref, e->section,
-		       e->status, closed ? "closed" : "received", age, rule);
+		printf("would purge %s (section ", e->ref);
+		cli_print_line(stdout, e->section);
+		printf(", %s, %s %s ago, rule ", e->status, closed ? "closed" : "received", age);
+		cli_print_line(stdout, rule);
+		fputs(")\n", stdout);
 	}
 	printf("%u case%s would be purged\n", due->len, due->len == 1 ? "" : "s");
 }

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "report.h"
+#include "text.h"
 #include "triage.h"
 
 #define DAY               86400
@@ -223,9 +224,13 @@ static const char html_style[] =
 #define BAR_ROW     24
 #define LABEL_CHARS 22
 
+/* Appends TEXT to the page: controls and bidi overrides shown escaped as
+ * on the terminal (a name from the database could reorder the page), then
+ * markup-escaped. */
 static void html_text(GString *html, const char *text)
 {
-	g_autofree char *escaped = g_markup_escape_text(text, -1);
+	g_autofree char *line = canary_text_escape(text, -1, CANARY_TEXT_LINE);
+	g_autofree char *escaped = g_markup_escape_text(line, -1);
 	g_string_append(html, escaped);
 }
 

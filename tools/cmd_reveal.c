@@ -19,7 +19,7 @@ static void print_list(const char *label, const GPtrArray *items)
 	for (guint i = 0; i < items->len; i++) {
 		const char *item = items->pdata[i];
 		fputs(i == 0 ? " " : ", ", stdout);
-		cli_print_untrusted(stdout, item, strlen(item));
+		cli_print_line(stdout, item);
 	}
 	fputc('\n', stdout);
 }
@@ -29,23 +29,26 @@ static void print_list(const char *label, const GPtrArray *items)
 static void print_identity(const struct canary_case *c, const struct canary_identity *id,
 			   const struct canary_case_meta *meta)
 {
-	printf("%-12s %s\n", "Case:", c->ref);
+	printf("%-12s ", "Case:");
+	cli_print_line(stdout, c->ref);
+	fputc('\n', stdout);
 	if (meta != NULL) {
 		g_autofree char *received = cli_format_time(meta->received_at);
 		printf("%-12s %s\n", "Received:", received);
 	}
-	printf("%-12s %s\n", "Pseudonym:",
-	       meta != NULL && meta->pseudonym != NULL ? meta->pseudonym : "-");
+	printf("%-12s ", "Pseudonym:");
+	cli_print_line(stdout, meta != NULL && meta->pseudonym != NULL ? meta->pseudonym : "-");
+	fputc('\n', stdout);
 	for (guint i = 0; i < id->addresses->len; i++) {
 		const struct canary_address *a = id->addresses->pdata[i];
 		printf("%-12s ", i == 0 ? "Sender:" : "");
 		if (a->name != NULL) {
-			cli_print_untrusted(stdout, a->name, strlen(a->name));
+			cli_print_line(stdout, a->name);
 			fputc(' ', stdout);
 		}
 		if (a->address != NULL) {
 			fputc('<', stdout);
-			cli_print_untrusted(stdout, a->address, strlen(a->address));
+			cli_print_line(stdout, a->address);
 			fputc('>', stdout);
 		}
 		fputc('\n', stdout);
@@ -145,10 +148,13 @@ int cmd_reveal(int argc, char **argv)
 	}
 	print_identity(s.c, identity, meta);
 	if (raw_path != NULL) {
-		if (!write_new_file(raw_path, raw))
+		if (!write_new_file(raw_path, raw)) {
 			status = CLI_EXIT_FAILED;
-		else
-			printf("%-12s written to %s\n", "Original:", raw_path);
+		} else {
+			printf("%-12s written to ", "Original:");
+			cli_print_line(stdout, raw_path);
+			fputc('\n', stdout);
+		}
 	}
 out:
 	cli_session_close(&s);

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "mail.h"
 #include "route.h"
+#include "text.h"
 #include "triage.h"
 
 static void print_json(const struct canary_route *route)
@@ -59,19 +60,25 @@ static void print_json(const struct canary_route *route)
 
 static void print_table(const struct canary_route *route)
 {
-	printf("section: %s (rule: %s)\n", route->section, route->rule);
+	fputs("section: ", stdout);
+	cli_print_line(stdout, route->section);
+	fputs(" (rule: ", stdout);
+	cli_print_line(stdout, route->rule);
+	fputs(")\n", stdout);
 	for (guint i = 0; i < route->scores->len; i++) {
 		const struct canary_route_score *s = route->scores->pdata[i];
-		printf("  %-22s %6g%s\n", s->section, s->score,
+		g_autofree char *name = canary_text_escape(s->section, -1, CANARY_TEXT_LINE);
+		printf("  %-22s %6g%s\n", name, s->score,
 		       s->recipient ? "  recipient address matches" : "");
 		for (guint m = 0; m < s->matches->len; m++) {
 			const struct canary_route_match *match = s->matches->pdata[m];
 			g_autofree char *line = g_strdup_printf(
-				"      %+6g  %s (%s%s%s)\n", match->points, match->term,
+				"      %+6g  %s (%s%s%s)", match->points, match->term,
 				match->country != NULL ? "country " : "keyword",
 				match->country != NULL ? match->country : "",
 				match->in_subject ? ", in the subject" : "");
-			cli_print_untrusted(stdout, line, strlen(line));
+			cli_print_line(stdout, line);
+			fputc('\n', stdout);
 		}
 	}
 }

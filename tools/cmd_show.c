@@ -8,10 +8,13 @@
 #include "envelope.h"
 #include "triage.h"
 
-/* Prints one "Label: value" line of metadata. */
+/* Prints one "Label: value" line; the value on that one line, whatever it
+ * holds. */
 static void field(const char *label, const char *value)
 {
-	printf("%-12s %s\n", label, value != NULL ? value : "-");
+	printf("%-12s ", label);
+	cli_print_line(stdout, value);
+	fputc('\n', stdout);
 }
 
 /* Prints the metadata of C: what is stored in clear, with the exact time,
@@ -39,10 +42,10 @@ static void print_metadata(const struct canary_case *c, const struct canary_case
 /* Prints the opened CONTENT: subject, text, attachment list. */
 static void print_content(const struct canary_case_content *content)
 {
-	fputs("Subject:     ", stdout);
-	if (content->subject != NULL)
-		cli_print_untrusted(stdout, content->subject, strlen(content->subject));
-	fputs("\n\n", stdout);
+	/* The subject on one line: an encoded newline must not print a
+	 * "Pseudonym:" or "Attachments:" line of the sender's making. */
+	field("Subject:", content->subject != NULL ? content->subject : "");
+	fputc('\n', stdout);
 	cli_print_untrusted(stdout, content->text, strlen(content->text));
 	if (content->text[0] != '\0' && !g_str_has_suffix(content->text, "\n"))
 		fputc('\n', stdout);
@@ -54,7 +57,7 @@ static void print_content(const struct canary_case_content *content)
 			if (lines[i][0] == '\0')
 				continue;
 			fputs("  ", stdout);
-			cli_print_untrusted(stdout, lines[i], strlen(lines[i]));
+			cli_print_line(stdout, lines[i]);
 			fputc('\n', stdout);
 		}
 	}
@@ -65,9 +68,10 @@ static void print_content(const struct canary_case_content *content)
 		const struct canary_attachment_info *a = content->attachments->pdata[i];
 		g_autofree char *size = cli_format_size((gint64)a->size);
 		printf("  %u. ", i + 1);
-		const char *name = a->filename != NULL ? a->filename : "(no name)";
-		cli_print_untrusted(stdout, name, strlen(name));
-		printf("  %s, %s\n", a->content_type, size);
+		cli_print_line(stdout, a->filename != NULL ? a->filename : "(no name)");
+		fputs("  ", stdout);
+		cli_print_line(stdout, a->content_type);
+		printf(", %s\n", size);
 	}
 }
 
@@ -85,7 +89,7 @@ static void print_notes(const GPtrArray *notes)
 		}
 		g_autofree char *when = cli_format_time(n->at);
 		printf("  %u. %s, ", n->number, when);
-		cli_print_untrusted(stdout, n->author, strlen(n->author));
+		cli_print_line(stdout, n->author);
 		fputs(":\n     ", stdout);
 		/* Indent continuation lines under the first. */
 		const char *p = n->text, *end = p + strlen(p);

@@ -117,7 +117,9 @@ static void print_table(const struct stats *st)
 	if (st->oldest_ref != NULL) {
 		g_autofree char *age = triage_format_age_days(st->oldest_received, st->now);
 		g_autofree char *when = triage_format_day(st->oldest_received);
-		printf("\nOldest open case: %s, received %s (%s ago)\n", st->oldest_ref, when, age);
+		fputs("\nOldest open case: ", stdout);
+		cli_print_line(stdout, st->oldest_ref);
+		printf(", received %s (%s ago)\n", when, age);
 	} else {
 		printf("\nOldest open case: none\n");
 	}

@@ -1,12 +1,15 @@
 /* cmd_status.c: canary status: opens or closes a case, with an optional
  * note sealed like the case's content (to the section and triage keys).
- * Recorded in the case history; the note's text never is. */
+ * Recorded in the case history; the note's text never is. The note comes
+ * from a file, standard input or $EDITOR, never the command line. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "envelope.h"
+#include "note.h"
 #include "triage.h"
 
 /* Loads the public key at PATH (named by [keys] or the routing rules). */
@@ -49,21 +52,52 @@ static int seal_note(const struct cli_session *s, const char *note, guint *numbe
 	return CLI_EXIT_OK;
 }
 
+/* Refuses a note given as TEXT on the command line, and says why. */
+static int refuse_note_argument(char *text)
+{
+	canary_wipe(text, strlen(text)); /* our copy, at least */
+	cli_error("--note TEXT is refused: the command line is visible to every user in "
+		  "/proc, and shell history and sudo's log keep it. Use --note-file FILE "
+		  "(- for standard input), or run canary status on a terminal without a note "
+		  "option to write the note in $EDITOR");
+	return CLI_EXIT_USAGE;
+}
+
+/* The note for case REF: from NOTE_FILE, else from $EDITOR when standard
+ * input is a terminal, else none (""). NULL after printing the problem. */
+static char *get_note(const char *note_file, const char *ref)
+{
+	if (note_file != NULL)
+		return note_read_file(note_file);
+	if (isatty(STDIN_FILENO))
+		return note_edit(ref);
+	return g_strdup("");
+}
+
 int cmd_status(int argc, char **argv)
 {
 	g_auto(cli_common) common = {0};
-	g_autofree char *note = NULL;
-	GOptionEntry entries[] = {{"note", 'n', 0, G_OPTION_ARG_STRING, &note,
-				   "Add a note, sealed to the section and triage keys "
-				   "(canary show prints it)",
-				   "TEXT"},
-				  G_OPTION_ENTRY_NULL};
+	g_autofree char *note_argument = NULL, *note_file = NULL;
+	char *note = NULL;
+	GOptionEntry entries[] = {
+		{"note-file", 'F', 0, G_OPTION_ARG_FILENAME, &note_file,
+		 "Add the note in FILE (- for standard input), sealed to the section and "
+		 "triage keys (canary show prints it)",
+		 "FILE"},
+		/* Only to refuse it with the reason. */
+		{"note", 'n', G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &note_argument, NULL,
+		 NULL},
+		G_OPTION_ENTRY_NULL};
 	if (!cli_parse(&argc, &argv, "REF open|closed",
 		       "Sets the status of case REF to open or closed, optionally with a sealed "
-		       "note. Needs no key. Recorded in the case history (the note's text is "
+		       "note: from --note-file, or, on a terminal without it, written in "
+		       "$VISUAL or $EDITOR (an empty note adds none). Never on the command "
+		       "line. Needs no key. Recorded in the case history (the note's text is "
 		       "not). Quarantined cases are the custodian's and cannot be changed.",
 		       entries, &common))
 		return CLI_EXIT_USAGE;
+	if (note_argument != NULL)
+		return refuse_note_argument(note_argument);
 	if (argc != 3) {
 		cli_error("status needs REF and open or closed (see --help)");
 		return CLI_EXIT_USAGE;
@@ -72,10 +106,6 @@ int cmd_status(int argc, char **argv)
 	if (strcmp(new_status, CANARY_STATUS_OPEN) != 0 &&
 	    strcmp(new_status, CANARY_STATUS_CLOSED) != 0) {
 		cli_error("status %s: expected open or closed", new_status);
-		return CLI_EXIT_USAGE;
-	}
-	if (note != NULL && (note[0] == '\0' || !g_utf8_validate(note, -1, NULL))) {
-		cli_error("--note: expected some text (UTF-8)");
 		return CLI_EXIT_USAGE;
 	}
 	if (!triage_check_ref(argv[1]))
@@ -93,7 +123,12 @@ int cmd_status(int argc, char **argv)
 		status = CLI_EXIT_FAILED;
 		goto out;
 	}
-	if (strcmp(s.c->status, new_status) == 0 && note == NULL) {
+	note = get_note(note_file, s.c->ref);
+	if (note == NULL) {
+		status = note_file != NULL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+		goto out;
+	}
+	if (strcmp(s.c->status, new_status) == 0 && note[0] == '\0') {
 		printf("%s is already %s\n", s.c->ref, new_status);
 		goto out;
 	}
@@ -102,7 +137,7 @@ int cmd_status(int argc, char **argv)
 		status = CLI_EXIT_STORE;
 		goto out;
 	}
-	if (note != NULL) {
+	if (note[0] != '\0') {
 		status = seal_note(&s, note, &number);
 		if (status != CLI_EXIT_OK) {
 			canary_store_rollback(s.store);
@@ -124,8 +159,7 @@ int cmd_status(int argc, char **argv)
 	else
 		printf("%s is %s\n", s.c->ref, new_status);
 out:
-	if (note != NULL)
-		canary_wipe(note, strlen(note));
+	canary_wipe_free(note);
 	cli_session_close(&s);
 	return status;
 }

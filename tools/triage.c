@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "text.h"
 
 gboolean triage_parse_date(const char *option, const char *date, gint64 *t_r)
 {
@@ -80,35 +81,31 @@ static guint cut(GString *text, guint width, const char *mark)
 	return used;
 }
 
+/* TEXT escaped onto one line and cut to WIDTH columns, ending with MARK
+ * when cut. Returns a new string; wipe it with canary_wipe_free(). */
+static char *safe_cell(const char *text, guint width, const char *mark)
+{
+	char *line = canary_text_escape(text != NULL ? text : "-", -1, CANARY_TEXT_LINE);
+	gsize len = strlen(line);
+	GString *s = g_string_sized_new(len + 8);
+	g_string_append_len(s, line, (gssize)len);
+	canary_wipe_free(line);
+	cut(s, width, mark);
+	return g_string_free(s, FALSE);
+}
+
 void triage_cell(FILE *out, const char *text, guint width)
 {
-	g_autoptr(GString) s = g_string_new(text != NULL ? text : "-");
-	if (!g_utf8_validate(s->str, -1, NULL)) {
-		g_autofree char *valid = g_utf8_make_valid(s->str, -1);
-		g_string_assign(s, valid);
-	}
-	guint used = cut(s, width, "~");
-	fputs(s->str, out);
-	for (; used < width; used++)
+	char *cell = safe_cell(text, width, "~");
+	fputs(cell, out);
+	for (guint used = triage_columns(cell); used < width; used++)
 		fputc(' ', out);
+	canary_wipe_free(cell);
 }
 
 char *triage_untrusted_cell(const char *text, guint width)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&buf, &len);
-	if (mem == NULL)
-		g_error("out of memory");
-	cli_print_untrusted(mem, text, strlen(text));
-	fclose(mem);
-	GString *s = g_string_sized_new(len + 4);
-	for (size_t i = 0; i < len; i++)
-		g_string_append_c(s, buf[i] == '\n' || buf[i] == '\t' ? ' ' : buf[i]);
-	canary_wipe(buf, len);
-	free(buf);
-	cut(s, width, "\xe2\x80\xa6"); /* … */
-	return g_string_free(s, FALSE);
+	return safe_cell(text, width, "\xe2\x80\xa6"); /* … */
 }
 
 void triage_json_string(JsonBuilder *b, const char *name, const char *value)
@@ -148,14 +145,46 @@ void triage_json_time(JsonBuilder *b, const char *name, gint64 t)
 	triage_json_string(b, name, text);
 }
 
+/* Appends JSON text TEXT (valid UTF-8 from json-glib) to OUT with the
+ * characters json-glib leaves raw but a terminal or a JavaScript parser
+ * would act on (DEL, C1 controls, bidi controls, U+2028/2029, U+FEFF) as
+ * \uXXXX. JSON has nothing but ASCII outside its strings, so each such
+ * character is inside a string and parses back unchanged. */
+static void json_escape_controls(GString *out, const char *text)
+{
+	for (const char *p = text; *p != '\0';) {
+		gunichar c = g_utf8_get_char_validated(p, -1);
+		if (c == (gunichar)-1 || c == (gunichar)-2) {
+			g_string_append(out, "\\ufffd"); /* invalid UTF-8 from the store */
+			p++;
+			continue;
+		}
+		const char *next = g_utf8_next_char(p);
+		if (c >= 0x7f && canary_text_is_control(c))
+			g_string_append_printf(out, "\\u%04x", c);
+		else
+			g_string_append_len(out, p, next - p);
+		p = next;
+	}
+}
+
 void triage_json_print(JsonBuilder *b)
 {
 	g_autoptr(JsonGenerator) gen = json_generator_new();
 	g_autoptr(JsonNode) root = json_builder_get_root(b);
 	json_generator_set_root(gen, root);
 	json_generator_set_pretty(gen, TRUE);
-	g_autofree char *text = json_generator_to_data(gen, NULL);
-	puts(text);
+	gsize len = 0;
+	char *text = json_generator_to_data(gen, &len);
+	/* DEL or an invalid byte becomes 6 bytes: sized once, never reallocated. */
+	GString *safe = g_string_sized_new(6 * len + 1);
+	json_escape_controls(safe, text);
+	puts(safe->str);
+	// Subjects and notes are in both: wipe before freeing.
+	canary_wipe(text, len);
+	g_free(text);
+	canary_wipe(safe->str, safe->len);
+	g_string_free(safe, TRUE);
 }
 
 gboolean triage_check_ref(const char *ref)

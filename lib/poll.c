@@ -188,12 +188,43 @@ static gboolean finish_moves(struct pass *pass, GError **error)
 	return ok;
 }
 
+/* A content hash only recognises a message that comes back from the
+ * server; once no copy can, it would only let someone holding the
+ * pseudonym key confirm a guessed message. So it is forgotten for the UIDs
+ * just removed, and for the days every folder's retention has passed
+ * (messages kept in a folder, or removed by a sweep, whose UIDs there we
+ * do not know). Then the write-ahead log is truncated, so the old values
+ * do not stay in it. */
+static gboolean forget_hashes(struct pass *pass, GError **error)
+{
+	const struct canary_config *config = pass->config;
+	guint by_uid = 0, by_day = 0;
+	if (pass->removed->len > 0 &&
+	    !canary_store_forget_hashes_of_sources(pass->store, pass->mailbox, pass->uidvalidity,
+						   (const guint32 *)pass->removed->data,
+						   pass->removed->len, &by_uid, error))
+		return FALSE;
+	guint64 kept = MAX(config->imap.processed_retention, config->imap.quarantine_retention);
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	if (kept != CANARY_CONFIG_FOREVER && kept < (guint64)now &&
+	    !canary_store_forget_hashes_before(pass->store, now - (gint64)kept, &by_day, error))
+		return FALSE;
+	if (by_uid + by_day == 0)
+		return TRUE;
+	return canary_store_checkpoint(pass->store, error);
+}
+
 /* Called once per pass with the inbox UIDs (of the pass's UIDVALIDITY) that
  * the server confirmed removed, whether or not the pass then failed: their
  * cases are committed and the server holds no copy of them any more. */
 static void removed_from_server(struct pass *pass)
 {
 	pass->stats->removed += pass->removed->len;
+	g_autoptr(GError) error = NULL;
+	if (!forget_hashes(pass, &error))
+		canary_warning("content hashes of messages gone from the server are kept until "
+			       "the next pass: %s",
+			       error->message);
 	g_array_set_size(pass->removed, 0);
 }
 

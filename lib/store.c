@@ -121,6 +121,9 @@ static const char *const migrations[] = {
 	 "CREATE INDEX cases_by_section_status ON cases (section, status);"
 	 "CREATE INDEX cases_by_assignee ON cases (assignee, status);"
 	 "CREATE INDEX cases_by_status_received ON cases (status, received_day);"
+	 /* Each pass forgets the hashes of the days its retention has passed:
+	  * only the cases that still have one are looked at. */
+	 "CREATE INDEX cases_with_hash ON cases (received_day) WHERE content_hash IS NOT NULL;"
 	 "DROP TABLE ref_counters;"),
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == CANARY_STORE_SCHEMA_VERSION);
@@ -186,7 +189,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 				    "AND uid = ?3)",
 	/* Whole days only: a case of the day BEFORE falls in keeps its hash. */
 	[STMT_FORGET_HASHES_BEFORE] = "UPDATE cases SET content_hash = NULL WHERE content_hash IS "
-				      "NOT NULL AND received_day + 86400 <= ?1",
+				      "NOT NULL AND received_day <= ?1 - 86400",
 	[STMT_LIST_LEGACY] = "SELECT c.id, c.ref, c.section, c.status, l.received_at, "
 			     "l.ingested_at, l.size, l.pseudonym FROM legacy_meta l "
 			     "JOIN cases c ON c.id = l.case_id ORDER BY c.id",
@@ -859,11 +862,13 @@ struct forget_sources {
 	guint32 uidvalidity;
 	const guint32 *uids;
 	guint n;
+	guint forgotten;
 };
 
 static gboolean forget_sources(struct canary_store *store, gconstpointer data, GError **error)
 {
-	const struct forget_sources *f = data;
+	struct forget_sources *f = (struct forget_sources *)data;
+	f->forgotten = 0;
 	for (guint i = 0; i < f->n; i++) {
 		sqlite3_stmt *s = stmt(store, STMT_FORGET_SOURCE_HASH, error);
 		if (s == NULL)
@@ -873,31 +878,50 @@ static gboolean forget_sources(struct canary_store *store, gconstpointer data, G
 		sqlite3_bind_int64(s, 3, f->uids[i]);
 		if (!step_done(store, s, "forgetting content hashes", error))
 			return FALSE;
+		f->forgotten += (guint)sqlite3_changes(store->db);
 	}
 	return TRUE;
 }
 
 gboolean canary_store_forget_hashes_of_sources(struct canary_store *store, const char *mailbox,
 					       guint32 uidvalidity, const guint32 *uids, guint n,
-					       GError **error)
+					       guint *forgotten_r, GError **error)
 {
-	struct forget_sources f = {mailbox, uidvalidity, uids, n};
-	return in_transaction(store, forget_sources, &f, error);
+	struct forget_sources f = {mailbox, uidvalidity, uids, n, 0};
+	if (!in_transaction(store, forget_sources, &f, error))
+		return FALSE;
+	if (forgotten_r != NULL)
+		*forgotten_r = f.forgotten;
+	return TRUE;
 }
+
+struct forget_before {
+	gint64 received_before;
+	guint forgotten;
+};
 
 static gboolean forget_before(struct canary_store *store, gconstpointer data, GError **error)
 {
+	struct forget_before *f = (struct forget_before *)data;
 	sqlite3_stmt *s = stmt(store, STMT_FORGET_HASHES_BEFORE, error);
 	if (s == NULL)
 		return FALSE;
-	sqlite3_bind_int64(s, 1, *(const gint64 *)data);
-	return step_done(store, s, "forgetting content hashes", error);
+	sqlite3_bind_int64(s, 1, f->received_before);
+	if (!step_done(store, s, "forgetting content hashes", error))
+		return FALSE;
+	f->forgotten = (guint)sqlite3_changes(store->db);
+	return TRUE;
 }
 
 gboolean canary_store_forget_hashes_before(struct canary_store *store, gint64 received_before,
-					   GError **error)
+					   guint *forgotten_r, GError **error)
 {
-	return in_transaction(store, forget_before, &received_before, error);
+	struct forget_before f = {received_before, 0};
+	if (!in_transaction(store, forget_before, &f, error))
+		return FALSE;
+	if (forgotten_r != NULL)
+		*forgotten_r = f.forgotten;
+	return TRUE;
 }
 
 gboolean canary_store_checkpoint(struct canary_store *store, GError **error)

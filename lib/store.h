@@ -113,13 +113,14 @@ gboolean canary_store_find_hash(struct canary_store *store, const guint8 hash[32
  *   of N UIDs, once those server copies are expunged;
  * - of the cases received on a day that ended at or before
  *   RECEIVED_BEFORE, for a server retention period.
- * Each opens its own transaction unless the caller holds one. The old
- * values stay in the write-ahead log until canary_store_checkpoint(). */
+ * Each opens its own transaction unless the caller holds one, and sets
+ * *FORGOTTEN_R (may be NULL) to how many hashes it forgot. The old values
+ * stay in the write-ahead log until canary_store_checkpoint(). */
 gboolean canary_store_forget_hashes_of_sources(struct canary_store *store, const char *mailbox,
 					       guint32 uidvalidity, const guint32 *uids, guint n,
-					       GError **error);
+					       guint *forgotten_r, GError **error);
 gboolean canary_store_forget_hashes_before(struct canary_store *store, gint64 received_before,
-					   GError **error);
+					   guint *forgotten_r, GError **error);
 
 /* Checkpoints the write-ahead log into the database and truncates it, so
  * that pages overwritten since (forgotten hashes, deleted cases) leave no

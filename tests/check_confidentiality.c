@@ -668,7 +668,7 @@ START_TEST(test_pseudonym_key_is_no_oracle)
 	g_autoptr(GError) error = NULL;
 	ck_assert(canary_store_forget_hashes_of_sources(pl.store, "INBOX", INBOX_VALIDITY,
 							(const guint32 *)(void *)uids->data,
-							uids->len, &error));
+							uids->len, NULL, &error));
 	ck_assert_msg(canary_store_checkpoint(pl.store, &error), "%s",
 		      error ? error->message : "?");
 	g_autofree char *json2 = NULL;

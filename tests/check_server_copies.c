@@ -8,6 +8,7 @@
  * processed_retention = 2d the copies stay until their arrival is two days
  * old (the clock is moved on the server's side: the Maildir files' times). */
 #include <errno.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -63,6 +64,17 @@ static void write_config(const char *extra)
 				url, dovecot->user, dovecot->ca_file, extra != NULL ? extra : "");
 	g_free(config);
 	config = tu_make_canary_home(home, TRUE, text);
+}
+
+/* How many cases still have a content hash. */
+static gint64 hashes_remembered(void)
+{
+	g_autofree char *path = g_build_filename(home, "state", "canary.db", NULL);
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	gint64 n = tu_query_int(db, "SELECT count(*) FROM cases WHERE content_hash IS NOT NULL");
+	sqlite3_close(db);
+	return n;
 }
 
 static void run_once_ok(void)
@@ -306,6 +318,9 @@ START_TEST(test_defaults_leave_nothing_on_the_server)
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 0);
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 1);
 	assert_nothing_left(&demo);
+	/* The content hashes went with the server copies, but for the one
+	 * message still on the server. */
+	ck_assert_int_eq(hashes_remembered(), 1);
 	/* The too-large message, sealed only in part, is kept whole. */
 	g_autofree char *kept = hits(&large);
 	ck_assert_msg(strstr(kept, "body phrase") != NULL, "%s", kept);
@@ -356,6 +371,7 @@ START_TEST(test_retention_keeps_then_removes)
 	 * whole) and the too-large one. */
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 11);
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Quarantine"), 2);
+	ck_assert_int_eq(hashes_remembered(), 13); /* the copies may still come back */
 	g_autofree char *kept = hits(&demo);
 	ck_assert_msg(strstr(kept, ".Processed") != NULL, "%s", kept);
 

@@ -331,7 +331,10 @@ START_TEST(test_forget_hashes)
 
 	g_autoptr(GError) error = NULL;
 	const guint32 uids[] = {1001, 4242};
-	ck_assert(canary_store_forget_hashes_of_sources(store, "INBOX", 7, uids, 2, &error));
+	guint forgotten = 0;
+	ck_assert(canary_store_forget_hashes_of_sources(store, "INBOX", 7, uids, 2, &forgotten,
+							&error));
+	ck_assert_uint_eq(forgotten, 1); /* 4242 is no source */
 	char *found = NULL;
 	ck_assert(canary_store_find_hash(store, gone, &found, &error));
 	ck_assert_ptr_null(found);
@@ -343,8 +346,11 @@ START_TEST(test_forget_hashes)
 	g_free(found);
 
 	/* Whole days: a case of the day BEFORE falls in keeps its hash. */
-	ck_assert(canary_store_forget_hashes_before(store, T_2026 - 5 * 86400, &error));
-	ck_assert(canary_store_forget_hashes_before(store, canary_store_day(T_2026) + 2, &error));
+	ck_assert(canary_store_forget_hashes_before(store, T_2026 - 5 * 86400, &forgotten, &error));
+	ck_assert_uint_eq(forgotten, 1); /* old */
+	ck_assert(canary_store_forget_hashes_before(store, canary_store_day(T_2026) + 2, &forgotten,
+						    &error));
+	ck_assert_uint_eq(forgotten, 0); /* the day of kept and today has not ended */
 	ck_assert(canary_store_find_hash(store, old, &found, &error));
 	ck_assert_ptr_null(found);
 	ck_assert(canary_store_find_hash(store, today, &found, &error));
@@ -354,7 +360,8 @@ START_TEST(test_forget_hashes)
 	/* Inside a transaction of the caller's: part of it. */
 	ck_assert(canary_store_begin(store, NULL));
 	const guint32 kept_uid = 1002;
-	ck_assert(canary_store_forget_hashes_of_sources(store, "INBOX", 7, &kept_uid, 1, &error));
+	ck_assert(
+		canary_store_forget_hashes_of_sources(store, "INBOX", 7, &kept_uid, 1, NULL, &error));
 	canary_store_rollback(store);
 	ck_assert(canary_store_find_hash(store, kept, &found, &error));
 	ck_assert_str_eq(found, ref_kept);

@@ -356,20 +356,22 @@ static gboolean take_message(struct pass *pass, guint i, GError **error)
 	switch (result.outcome) {
 	case CANARY_INGEST_FILED:
 		pass->stats->filed++;
-		canary_info("UID %u filed as case %s", m->uid, result.ref);
+		/* Never the reference beside the UID: the journal's exact time
+		 * would join the case to the mail server's log of that UID. */
+		canary_info("UID %u filed", m->uid);
 		break;
 	case CANARY_INGEST_QUARANTINED:
 		pass->stats->quarantined++;
 		/* Only the header of a too-large message was sealed. */
 		as = result.quarantine == CANARY_QUARANTINE_TOO_LARGE ? UNSEALED : QUARANTINED;
-		canary_notice("UID %u quarantined as case %s: %s", m->uid, result.ref,
+		canary_notice("UID %u quarantined (%s)", m->uid,
 			      canary_quarantine_name(result.quarantine));
 		break;
 	case CANARY_INGEST_DUPLICATE:
 		pass->stats->duplicates++;
 		ok = filed_as(pass->store, result.ref, &as, error);
 		if (ok)
-			canary_info("UID %u is case %s, already stored", m->uid, result.ref);
+			canary_info("UID %u is already stored", m->uid);
 		break;
 	}
 	canary_ingest_result_clear(&result);

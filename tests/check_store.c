@@ -36,6 +36,18 @@ static struct canary_store *open_ok(void)
 	return store;
 }
 
+/* Inserts C; returns its reference. */
+static char *insert_new(struct canary_store *store, const struct canary_case_new *c)
+{
+	g_autoptr(GError) error = NULL;
+	gint64 id = 0;
+	char *ref = NULL;
+	ck_assert_msg(canary_store_insert_case(store, c, &id, &ref, &error), "insert: %s",
+		      error ? error->message : "?");
+	ck_assert_int_gt(id, 0);
+	return ref;
+}
+
 /* Inserts a case whose content hash is derived from N; returns its ref. */
 static char *insert(struct canary_store *store, guint n, gint64 ingested_at, const char *mailbox,
 		    guint32 uid)
@@ -54,13 +66,7 @@ static char *insert(struct canary_store *store, guint n, gint64 ingested_at, con
 		.uidvalidity = 7,
 		.uid = uid,
 	};
-	g_autoptr(GError) error = NULL;
-	gint64 id = 0;
-	char *ref = NULL;
-	ck_assert_msg(canary_store_insert_case(store, &c, &id, &ref, &error), "insert: %s",
-		      error ? error->message : "?");
-	ck_assert_int_gt(id, 0);
-	return ref;
+	return insert_new(store, &c);
 }
 
 #define T_2026 1779000000 /* 2026-05-17 */
@@ -301,12 +307,7 @@ static char *insert_hashed(struct canary_store *store, const guint8 *hash, gint6
 		.uidvalidity = 7,
 		.uid = uid,
 	};
-	g_autoptr(GError) error = NULL;
-	gint64 id = 0;
-	char *ref = NULL;
-	ck_assert_msg(canary_store_insert_case(store, &c, &id, &ref, &error), "insert: %s",
-		      error ? error->message : "?");
-	return ref;
+	return insert_new(store, &c);
 }
 
 /* The hash of a case whose server copy is gone, or that a retention period

@@ -337,7 +337,7 @@ static struct canary_secret_key *fixture_key(const char *name)
 		return NULL;
 	g_autoptr(GError) error = NULL;
 	struct canary_secret_key *key =
-		canary_key_load_secret(path, TU_PASSPHRASE, strlen(TU_PASSPHRASE), &error);
+		canary_key_load_secret(path, TU_SCHEMA_PASSPHRASE, strlen(TU_SCHEMA_PASSPHRASE), &error);
 	ck_assert_msg(key != NULL, "%s: %s", path, error ? error->message : "?");
 	return key;
 }

@@ -1,5 +1,6 @@
 /* log.h: leveled logging to stderr, with syslog "<N>" prefixes for journald.
- * Never give it personal data: name cases by reference and messages by UID. */
+ * Never give it personal data: name messages by UID, never beside the case
+ * reference they became (the log's times would date the case exactly). */
 #ifndef CANARY_LOG_H
 #define CANARY_LOG_H
 

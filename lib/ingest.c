@@ -458,14 +458,30 @@ static gboolean seal_legacy_one(struct canary_ingest *ingest,
 	       canary_store_drop_legacy(ingest->store, l->case_id, error);
 }
 
+/* Set while sealed legacy values may still linger in free pages or the
+ * WAL: a vacuum that failed (a reader held the file) is tried again at the
+ * next start. */
+#define LEGACY_VACUUM_PENDING "store.legacy_vacuum_pending"
+
+/* Vacuums the database and clears LEGACY_VACUUM_PENDING. */
+static gboolean vacuum_legacy(struct canary_ingest *ingest, GError **error)
+{
+	return canary_store_vacuum(ingest->store, error) &&
+	       canary_store_set_state(ingest->store, LEGACY_VACUUM_PENDING, "0", error);
+}
+
 gboolean canary_ingest_seal_legacy(struct canary_ingest *ingest, guint *sealed_r, GError **error)
 {
 	*sealed_r = 0;
 	g_autoptr(GPtrArray) rows = canary_store_list_legacy(ingest->store, error);
 	if (rows == NULL)
 		return FALSE;
-	if (rows->len == 0)
-		return TRUE;
+	if (rows->len == 0) {
+		g_autofree char *pending = NULL;
+		if (!canary_store_get_state(ingest->store, LEGACY_VACUUM_PENDING, &pending, error))
+			return FALSE;
+		return g_strcmp0(pending, "1") != 0 || vacuum_legacy(ingest, error);
+	}
 	if (!canary_store_begin(ingest->store, error))
 		return FALSE;
 	for (guint i = 0; i < rows->len; i++) {
@@ -474,11 +490,12 @@ gboolean canary_ingest_seal_legacy(struct canary_ingest *ingest, guint *sealed_r
 			return FALSE;
 		}
 	}
-	// Order is important: commit, then vacuum the dropped values out of free pages and WAL.
-	if (!canary_store_commit(ingest->store, error)) {
+	/* Commit, then vacuum the dropped values out of free pages and the WAL. */
+	if (!canary_store_set_state(ingest->store, LEGACY_VACUUM_PENDING, "1", error) ||
+	    !canary_store_commit(ingest->store, error)) {
 		canary_store_rollback(ingest->store);
 		return FALSE;
 	}
 	*sealed_r = rows->len;
-	return canary_store_vacuum(ingest->store, error);
+	return vacuum_legacy(ingest, error);
 }

@@ -106,8 +106,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_ingest_prepared, canary_ingest_prepared_fre
  * section and triage keys, a quarantined case's to the custodian alone),
  * deletes the clear values, then vacuums the database so that none of them
  * stays in free pages or the write-ahead log. Sets *SEALED_R to the number
- * of cases sealed (0: nothing was left to do, and nothing was vacuumed).
- * Outside a transaction. */
+ * of cases sealed. With nothing left to seal, only a vacuum that failed
+ * before is tried again. Outside a transaction. */
 gboolean canary_ingest_seal_legacy(struct canary_ingest *ingest, guint *sealed_r, GError **error);
 
 #endif

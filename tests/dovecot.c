@@ -313,21 +313,32 @@ void tu_dovecot_deliver_text(struct tu_dovecot *d, const char *folder, const cha
 	tu_dovecot_deliver(d, folder, bytes);
 }
 
-static guint count_files(const char *dir)
+/* Adds the messages in DIR to NAMES, by their Maildir base name (the part
+ * before ":2,", which a flag change or the move from new/ to cur/ keeps). */
+static void add_messages(GHashTable *names, const char *dir)
 {
 	g_autoptr(GDir) handle = g_dir_open(dir, 0, NULL);
-	guint n = 0;
-	for (const char *name; handle != NULL && (name = g_dir_read_name(handle)) != NULL;)
-		n += name[0] != '.';
-	return n;
+	for (const char *name; handle != NULL && (name = g_dir_read_name(handle)) != NULL;) {
+		if (name[0] == '.')
+			continue;
+		const char *info = strchr(name, ':');
+		g_hash_table_add(names, info != NULL ? g_strndup(name, (gsize)(info - name))
+						     : g_strdup(name));
+	}
 }
 
+/* Counts each message once, even while Dovecot renames it: one moved from
+ * new/ to cur/ between the two reads is seen in both (a live server moves
+ * every new message on its first SELECT). */
 guint tu_dovecot_count(const struct tu_dovecot *d, const char *folder)
 {
 	g_autofree char *dir = folder_dir(d, folder);
 	g_autofree char *new_dir = g_build_filename(dir, "new", NULL);
 	g_autofree char *cur = g_build_filename(dir, "cur", NULL);
-	return count_files(new_dir) + count_files(cur);
+	g_autoptr(GHashTable) names = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	add_messages(names, new_dir);
+	add_messages(names, cur);
+	return g_hash_table_size(names);
 }
 
 static void remove_files_in(const char *dir)

@@ -417,13 +417,20 @@ static gboolean perform(struct canary_imap *imap, const char *url, const char *c
 	return TRUE;
 }
 
+/* Runs a custom COMMAND on the mailbox URL selects, or on the server
+ * alone when URL names no mailbox. */
+static gboolean command_in(struct canary_imap *imap, const char *url, const char *command,
+			   GError **error)
+{
+	return perform(imap, url, command, MAX_COMMAND_RESPONSE, command, error);
+}
+
 /* Runs a custom COMMAND on the mailbox (selecting it first) or, with
  * ON_MAILBOX false, on the server alone. */
 static gboolean command(struct canary_imap *imap, gboolean on_mailbox, const char *command,
 			GError **error)
 {
-	return perform(imap, on_mailbox ? imap->mailbox_url : imap->server, command,
-		       MAX_COMMAND_RESPONSE, command, error);
+	return command_in(imap, on_mailbox ? imap->mailbox_url : imap->server, command, error);
 }
 
 /* Quotes NAME as an IMAP quoted string; ASCII only (the folder names come
@@ -502,29 +509,31 @@ gboolean canary_imap_ensure_folder(struct canary_imap *imap, const char *folder,
 	return TRUE;
 }
 
-/* Appends to UIDS the UIDs of the mailbox. */
-static gboolean search_uids(struct canary_imap *imap, GArray *uids, GError **error)
+/* The UIDs in the mailbox URL selects (FOLDER by name) that match
+ * CRITERIA, appended to UIDS. */
+static gboolean search_in(struct canary_imap *imap, const char *url, const char *folder,
+			  const char *criteria, GArray *uids, GError **error)
 {
 	if (!capabilities(imap, error))
 		return FALSE;
 	if (has_capability(imap, "ESEARCH")) {
-		if (!command(imap, TRUE, "UID SEARCH RETURN (ALL) ALL", error))
-			return FALSE;
-		return canary_imap_parse_search((const char *)imap->response->data,
+		g_autofree char *request = g_strdup_printf("UID SEARCH RETURN (ALL) %s", criteria);
+		return command_in(imap, url, request, error) &&
+		       canary_imap_parse_search((const char *)imap->response->data,
 						imap->response->len, uids, error);
 	}
 	/* Without ESEARCH, search UID ranges below UIDNEXT so no answer line
 	 * grows past the size libcurl reads reliably. */
 	struct canary_imap_status status;
-	if (!canary_imap_status(imap, imap->mailbox, &status, error))
+	if (!canary_imap_status(imap, folder, &status, error))
 		return FALSE;
 	for (guint64 first = 1; first < status.uidnext; first += UIDS_PER_SEARCH) {
 		guint64 last = MIN(first + UIDS_PER_SEARCH - 1, (guint64)status.uidnext - 1);
 		g_autofree char *request = g_strdup_printf(
-			"UID SEARCH UID %" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT, first, last);
-		if (!command(imap, TRUE, request, error))
-			return FALSE;
-		if (!canary_imap_parse_search((const char *)imap->response->data,
+			"UID SEARCH UID %" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT " %s", first,
+			last, criteria);
+		if (!command_in(imap, url, request, error) ||
+		    !canary_imap_parse_search((const char *)imap->response->data,
 					      imap->response->len, uids, error))
 			return FALSE;
 	}
@@ -571,6 +580,24 @@ static GPtrArray *uid_sets(const guint32 *uids, guint n)
 	return sets;
 }
 
+/* Size and INTERNALDATE of UIDS in the mailbox URL selects, appended to
+ * MESSAGES (struct canary_imap_message). */
+static gboolean fetch_sizes_and_dates(struct canary_imap *imap, const char *url, GArray *uids,
+				      GArray *messages, GError **error)
+{
+	g_autoptr(GPtrArray) sets = uid_sets((const guint32 *)uids->data, uids->len);
+	for (guint i = 0; i < sets->len; i++) {
+		g_autofree char *request =
+			g_strdup_printf("UID FETCH %s (UID RFC822.SIZE INTERNALDATE)",
+					(const char *)sets->pdata[i]);
+		if (!command_in(imap, url, request, error) ||
+		    !canary_imap_parse_fetch_sizes((const char *)imap->response->data,
+						   imap->response->len, messages, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
 static gint compare_message(gconstpointer a, gconstpointer b)
 {
 	return compare_uid(&((const struct canary_imap_message *)a)->uid,
@@ -580,24 +607,16 @@ static gint compare_message(gconstpointer a, gconstpointer b)
 GArray *canary_imap_list(struct canary_imap *imap, guint limit, GError **error)
 {
 	g_autoptr(GArray) uids = g_array_new(FALSE, FALSE, sizeof(guint32));
-	if (!search_uids(imap, uids, error))
+	if (!search_in(imap, imap->mailbox_url, imap->mailbox, "ALL", uids, error))
 		return NULL;
 	g_array_sort(uids, compare_uid);
 	if (limit > 0 && uids->len > limit)
 		g_array_set_size(uids, limit);
 
 	GArray *messages = g_array_new(FALSE, TRUE, sizeof(struct canary_imap_message));
-	g_autoptr(GPtrArray) sets = uid_sets((const guint32 *)uids->data, uids->len);
-	for (guint i = 0; i < sets->len; i++) {
-		g_autofree char *request =
-			g_strdup_printf("UID FETCH %s (UID RFC822.SIZE INTERNALDATE)",
-					(const char *)sets->pdata[i]);
-		if (!command(imap, TRUE, request, error) ||
-		    !canary_imap_parse_fetch_sizes((const char *)imap->response->data,
-						   imap->response->len, messages, error)) {
-			g_array_unref(messages);
-			return NULL;
-		}
+	if (!fetch_sizes_and_dates(imap, imap->mailbox_url, uids, messages, error)) {
+		g_array_unref(messages);
+		return NULL;
 	}
 	/* A message expunged meanwhile is simply not listed. */
 	g_array_sort(messages, compare_message);
@@ -666,13 +685,6 @@ static char *folder_url(const struct canary_imap *imap, const char *folder)
 {
 	g_autofree char *escaped = g_uri_escape_string(folder, "/", FALSE);
 	return g_strdup_printf("%s/%s", imap->server, escaped);
-}
-
-/* Runs COMMAND on the mailbox URL selects. */
-static gboolean command_in(struct canary_imap *imap, const char *url, const char *command,
-			   GError **error)
-{
-	return perform(imap, url, command, MAX_COMMAND_RESPONSE, command, error);
 }
 
 /* Adds FLAG to the messages of SET in the mailbox URL selects. */
@@ -855,55 +867,6 @@ static char *imap_date(gint64 time)
 			       months[g_date_time_get_month(dt) - 1], g_date_time_get_year(dt));
 }
 
-/* The UIDs in the mailbox URL selects (FOLDER by name) that match
- * CRITERIA, appended to UIDS. */
-static gboolean search_in(struct canary_imap *imap, const char *url, const char *folder,
-			  const char *criteria, GArray *uids, GError **error)
-{
-	if (!capabilities(imap, error))
-		return FALSE;
-	if (has_capability(imap, "ESEARCH")) {
-		g_autofree char *request = g_strdup_printf("UID SEARCH RETURN (ALL) %s", criteria);
-		return command_in(imap, url, request, error) &&
-		       canary_imap_parse_search((const char *)imap->response->data,
-						imap->response->len, uids, error);
-	}
-	/* Without ESEARCH, search UID ranges below UIDNEXT so no answer line
-	 * grows past the size libcurl reads reliably. */
-	struct canary_imap_status status;
-	if (!canary_imap_status(imap, folder, &status, error))
-		return FALSE;
-	for (guint64 first = 1; first < status.uidnext; first += UIDS_PER_SEARCH) {
-		guint64 last = MIN(first + UIDS_PER_SEARCH - 1, (guint64)status.uidnext - 1);
-		g_autofree char *request = g_strdup_printf(
-			"UID SEARCH UID %" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT " %s", first,
-			last, criteria);
-		if (!command_in(imap, url, request, error) ||
-		    !canary_imap_parse_search((const char *)imap->response->data,
-					      imap->response->len, uids, error))
-			return FALSE;
-	}
-	return TRUE;
-}
-
-/* Size and INTERNALDATE of UIDS in the mailbox URL selects, appended to
- * MESSAGES (struct canary_imap_message). */
-static gboolean fetch_dates(struct canary_imap *imap, const char *url, GArray *uids,
-			    GArray *messages, GError **error)
-{
-	g_autoptr(GPtrArray) sets = uid_sets((const guint32 *)uids->data, uids->len);
-	for (guint i = 0; i < sets->len; i++) {
-		g_autofree char *request =
-			g_strdup_printf("UID FETCH %s (UID RFC822.SIZE INTERNALDATE)",
-					(const char *)sets->pdata[i]);
-		if (!command_in(imap, url, request, error) ||
-		    !canary_imap_parse_fetch_sizes((const char *)imap->response->data,
-						   imap->response->len, messages, error))
-			return FALSE;
-	}
-	return TRUE;
-}
-
 /* Of the messages with UIDS in the mailbox URL selects, those whose
  * INTERNALDATE is known and before BEFORE. */
 static GArray *older_than(struct canary_imap *imap, const char *url, GArray *uids, gint64 before,
@@ -911,7 +874,7 @@ static GArray *older_than(struct canary_imap *imap, const char *url, GArray *uid
 {
 	g_autoptr(GArray) messages =
 		g_array_new(FALSE, TRUE, sizeof(struct canary_imap_message));
-	if (!fetch_dates(imap, url, uids, messages, error))
+	if (!fetch_sizes_and_dates(imap, url, uids, messages, error))
 		return NULL;
 	GArray *old = g_array_new(FALSE, FALSE, sizeof(guint32));
 	for (guint i = 0; i < messages->len; i++) {

@@ -226,7 +226,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 			     "WHERE received_day >= ?1 / 86400 * 86400 GROUP BY week ORDER BY week",
 	/* Counted once its whole day lies before ?2: never too early. */
 	[STMT_COUNT_STATUS] = "SELECT count(*), coalesce(min(received_day), 0) FROM cases "
-			      "WHERE status = ?1 AND received_day + 86400 <= ?2",
+			      "WHERE status = ?1 AND received_day <= ?2 - 86400",
 };
 
 struct canary_store {

@@ -133,6 +133,19 @@ guint tu_count_in_file(const char *path, const void *needle, gsize len)
 	return count;
 }
 
+guint tu_count_text_in_file(const char *path, const char *needle)
+{
+	guint hits = tu_count_in_file(path, needle, strlen(needle));
+	static const char *const forms[] = {"UTF-16LE", "UTF-16BE"};
+	for (gsize f = 0; f < G_N_ELEMENTS(forms); f++) {
+		gsize len = 0;
+		g_autofree char *wide = g_convert(needle, -1, forms[f], "UTF-8", NULL, &len, NULL);
+		if (wide != NULL)
+			hits += tu_count_in_file(path, wide, len);
+	}
+	return hits;
+}
+
 char *tu_make_canary_home(const char *dir, gboolean with_triage, const char *extra_config)
 {
 	ck_assert(canary_seal_init(NULL));

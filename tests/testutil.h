@@ -46,6 +46,9 @@ int tu_run_suite(Suite *suite);
 /* Counts occurrences of NEEDLE (LEN bytes) in the file at PATH. 0 if absent. */
 guint tu_count_in_file(const char *path, const void *needle, gsize len);
 
+/* Counts the text NEEDLE in the file at PATH as UTF-8, UTF-16LE and UTF-16BE. */
+guint tu_count_text_in_file(const char *path, const char *needle);
+
 /* A complete canary set-up in DIR for tests: keys/ with key pairs
  * "custodian", "section", "triage" and "other" (passphrase TU_PASSPHRASE,
  * in DIR/passphrase; fast Argon2id limits for speed), a

@@ -1,34 +1,49 @@
 /* source.c: message sources for canary import: single files, mbox files
- * (RFC 4155; mboxrd ">From " quoting undone) and Maildir folders. Files are
- * mapped, not copied; an mbox message is a slice of its mapping unless it
- * needs unquoting.
+ * and Maildir folders. Files are mapped, not copied; an mbox message is a
+ * slice of its mapping unless it needs unquoting.
  *
- * mbox separators: a line starting "From " is a separator only at the start
- * of the file or right after an empty line. That is how writers lay mboxes
- * out (a blank line before every "From " line but the first) and what
- * RFC 4155 readers that do not parse the date accept; writers quote body
- * lines starting "From " (">From "), so a body line "From ..." that follows
- * a non-empty line is text, not a new message. The empty line before a
- * separator (and one at the very end of the file) belongs to the mbox, not
- * to the message, and is dropped. Every line matching ^>+From  loses one
- * '>' (mboxrd); in an mboxo file a body line that really began ">From "
- * is therefore changed, which mboxo cannot avoid. */
+ * mbox separators (RFC 4155). The first line of the file is the first
+ * separator. After it, a line is a separator when it looks like one, as
+ * mutt and Dovecot judge it: "From ", a sender, and a ctime date ("Mon Jan
+ *  1 00:00:00 2024", the zone before or after the year, or "1 Jan 2024
+ * 00:00:00"), whether or not an empty line comes before it. A "From " line
+ * of a single word that is followed by a header line ("From x@example.org"
+ * then "Received: ...") is one too: when in doubt, split, for a missed
+ * split hides a person inside another message. Any other "From " line
+ * ("From time to time") is text and is kept. One empty line before a
+ * separator and at the end of the file belongs to the mbox and is dropped.
+ *
+ * Variants, decided per message. mboxcl/mboxcl2: a Content-Length: header
+ * is trusted when the body it gives ends at the end of the file or at a
+ * separator (after at most one empty line); else the message ends at the
+ * next separator as in any mbox. Quoting: every line matching ^>+From
+ * loses one '>' (mboxrd; for mboxo, which quotes only "From ", this is the
+ * same except for a body line that really began ">From ", which mboxo
+ * cannot tell apart). A message delimited by Content-Length that holds a
+ * bare "From " line was written unquoted (mboxcl2) and is not unquoted. */
 #include "source.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The quark's name is the macro argument as written: keep it unspaced. */
-/* clang-format off */
 /* The quark name is stringified as written: keep clang-format off it. */
 // clang-format off
 G_DEFINE_QUARK(canary-source-error-quark, canary_source_error)
 // clang-format on
 
-/* Returns TRUE if the LEN bytes at P start with an mbox "From " line. */
+/* The UTF-8 byte-order mark some editors put at the start of a file. */
+static const char utf8_bom[] = "\xef\xbb\xbf";
+
+/* How far into a "From " line the date is looked for: separators are short. */
+#define SEPARATOR_SCAN_MAX 1000
+/* Words of a "From " line looked at. */
+#define SEPARATOR_WORDS_MAX 16
+
+/* Returns TRUE if the LEN bytes at P start with "From ". */
 static gboolean is_from_line(const char *p, gsize len)
 {
 	return len >= 5 && memcmp(p, "From ", 5) == 0;
@@ -56,6 +71,149 @@ static gboolean is_blank_line(const char *p, const char *next)
 	return (next - p == 1 && p[0] == '\n') || (next - p == 2 && p[0] == '\r' && p[1] == '\n');
 }
 
+/* A word of a "From " line: LEN bytes at P. */
+struct word {
+	const char *p;
+	gsize len;
+};
+
+/* Returns TRUE if W is LEN_MIN to LEN_MAX digits; its value in *VALUE. */
+static gboolean is_number(struct word w, gsize len_min, gsize len_max, guint *value)
+{
+	if (w.len < len_min || w.len > len_max)
+		return FALSE;
+	guint v = 0;
+	for (gsize i = 0; i < w.len; i++) {
+		if (!g_ascii_isdigit(w.p[i]))
+			return FALSE;
+		v = v * 10 + (guint)(w.p[i] - '0');
+	}
+	*value = v;
+	return TRUE;
+}
+
+static gboolean is_month(struct word w)
+{
+	static const char *const months[] = {"jan", "feb", "mar", "apr", "may", "jun",
+					     "jul", "aug", "sep", "oct", "nov", "dec"};
+	if (w.len != 3)
+		return FALSE;
+	for (size_t i = 0; i < G_N_ELEMENTS(months); i++) {
+		if (g_ascii_strncasecmp(w.p, months[i], 3) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static gboolean is_day(struct word w)
+{
+	guint day = 0;
+	return is_number(w, 1, 2, &day) && day >= 1 && day <= 31;
+}
+
+static gboolean is_year(struct word w)
+{
+	guint year = 0;
+	return is_number(w, 2, 4, &year) && w.len != 3;
+}
+
+/* Returns TRUE for "H:MM", "HH:MM" or "HH:MM:SS". */
+static gboolean is_time(struct word w)
+{
+	guint v = 0;
+	const char *colon = memchr(w.p, ':', w.len);
+	if (colon == NULL)
+		return FALSE;
+	struct word hours = {w.p, (gsize)(colon - w.p)};
+	struct word rest = {colon + 1, w.len - hours.len - 1};
+	if (!is_number(hours, 1, 2, &v) || v > 24)
+		return FALSE;
+	if (rest.len > 2 && rest.p[2] == ':') {
+		struct word seconds = {rest.p + 3, rest.len - 3};
+		rest.len = 2;
+		if (!is_number(seconds, 2, 2, &v) || v > 60)
+			return FALSE;
+	}
+	return is_number(rest, 2, 2, &v) && v < 60;
+}
+
+/* Splits the LEN bytes at LINE (after "From ") into at most MAX words at
+ * spaces and tabs. Returns how many. */
+static guint split_words(const char *line, gsize len, struct word *words, guint max)
+{
+	guint n = 0;
+	gsize i = 0;
+	while (n < max) {
+		while (i < len && (line[i] == ' ' || line[i] == '\t'))
+			i++;
+		if (i == len)
+			break;
+		gsize start = i;
+		while (i < len && line[i] != ' ' && line[i] != '\t')
+			i++;
+		words[n++] = (struct word){line + start, i - start};
+	}
+	return n;
+}
+
+/* Returns TRUE if the N words hold a date as mbox writers put it:
+ * "Jan 1 00:00:00" then the year within three words (zone before or after
+ * it), or "1 Jan 2024 00:00:00". */
+static gboolean has_mbox_date(const struct word *w, guint n)
+{
+	for (guint i = 0; i + 2 < n; i++) {
+		if (is_month(w[i]) && is_day(w[i + 1]) && is_time(w[i + 2])) {
+			for (guint j = i + 3; j < n && j <= i + 5; j++) {
+				if (is_year(w[j]))
+					return TRUE;
+			}
+		}
+		if (i + 3 < n && is_day(w[i]) && is_month(w[i + 1]) && is_year(w[i + 2]) &&
+		    is_time(w[i + 3]))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Returns TRUE if the line from P to NEXT is a header field line
+ * ("Name: value" or a folded continuation is not enough: a name first). */
+static gboolean is_header_line(const char *p, const char *next)
+{
+	const char *q = p;
+	while (q < next && *q > ' ' && *q < 127 && *q != ':')
+		q++;
+	return q > p && q < next && *q == ':';
+}
+
+/* Returns TRUE if the line at P (ending at NEXT, file ending at END) is an
+ * mbox separator after the first: see the top of this file. */
+static gboolean is_separator(const char *p, const char *next, const char *end)
+{
+	if (!is_from_line(p, (gsize)(end - p)))
+		return FALSE;
+	gsize len = MIN((gsize)(next - p), SEPARATOR_SCAN_MAX) - 5;
+	while (len > 0 && (p[5 + len - 1] == '\n' || p[5 + len - 1] == '\r'))
+		len--;
+	struct word words[SEPARATOR_WORDS_MAX];
+	guint n = split_words(p + 5, len, words, G_N_ELEMENTS(words));
+	if (has_mbox_date(words, n))
+		return TRUE;
+	return n == 1 && next < end && is_header_line(next, line_end(next, end));
+}
+
+/* Returns the start of the next separator line in P..END, or END if there
+ * is none. P starts a line. */
+static const char *find_separator(const char *p, const char *end)
+{
+	while (p < end) {
+		const char *next = line_end(p, end);
+		if (p[0] == 'F' && is_separator(p, next, end))
+			return p;
+		p = next;
+	}
+	return end;
+}
+
 /* Returns TRUE if the message text MSG (LEN bytes) has a line ">From ". */
 static gboolean needs_unquoting(const char *msg, gsize len)
 {
@@ -66,13 +224,23 @@ static gboolean needs_unquoting(const char *msg, gsize len)
 	return FALSE;
 }
 
-/* Returns MSG (LEN bytes inside MBOX) as new GBytes with one '>' removed
- * from every ">From " line (mboxrd). A slice of MBOX when nothing is quoted,
- * else a copy of this one message. */
-static GBytes *unquote(GBytes *mbox, const char *msg, gsize len)
+/* Returns TRUE if the message text MSG (LEN bytes) has a bare "From " line. */
+static gboolean has_bare_from(const char *msg, gsize len)
 {
-	const char *base = g_bytes_get_data(mbox, NULL);
-	if (!needs_unquoting(msg, len))
+	for (const char *line = msg, *end = msg + len; line < end; line = line_end(line, end)) {
+		if (is_from_line(line, (gsize)(end - line)))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Returns MSG (LEN bytes inside MBOX, whose data starts at BASE) as new
+ * GBytes, with one '>' removed from every ">From " line when UNQUOTE. A
+ * slice of MBOX when nothing changes, else a copy of this one message. */
+static GBytes *message_bytes(GBytes *mbox, const char *base, const char *msg, gsize len,
+			     gboolean unquote)
+{
+	if (!unquote || !needs_unquoting(msg, len))
 		return g_bytes_new_from_bytes(mbox, (gsize)(msg - base), len);
 	char *out = g_malloc(len);
 	gsize used = 0;
@@ -84,21 +252,6 @@ static GBytes *unquote(GBytes *mbox, const char *msg, gsize len)
 		line = next;
 	}
 	return g_bytes_new_take(out, used);
-}
-
-/* Returns the start of the next separator line in P..END (a "From " line
- * after an empty line), or END if there is none. P starts a line. */
-static const char *find_separator(const char *p, const char *end)
-{
-	gboolean after_blank = FALSE;
-	while (p < end) {
-		if (after_blank && is_from_line(p, (gsize)(end - p)))
-			return p;
-		const char *next = line_end(p, end);
-		after_blank = is_blank_line(p, next);
-		p = next;
-	}
-	return end;
 }
 
 /* Returns LEN less the final empty line of MSG, if it ends with one (the
@@ -113,36 +266,176 @@ static gsize strip_final_blank(const char *msg, gsize len)
 	return len;
 }
 
-gboolean canary_source_split_mbox(GBytes *mbox, const char *origin, gint64 mtime,
-				  canary_source_func func, gpointer user_data, GError **error)
+/* Returns the value of the header line P..NEXT if it is "Content-Length:"
+ * with digits only (spaces around); -1 if it is another header; -2 if it
+ * is a Content-Length that cannot be read. */
+static gint64 content_length_value(const char *p, const char *next)
+{
+	static const char name[] = "Content-Length:";
+	gsize n = sizeof name - 1;
+	if ((gsize)(next - p) < n || g_ascii_strncasecmp(p, name, n) != 0)
+		return -1;
+	const char *q = p + n;
+	while (q < next && (*q == ' ' || *q == '\t'))
+		q++;
+	gint64 value = 0;
+	const char *digits = q;
+	for (; q < next && g_ascii_isdigit(*q); q++) {
+		if (q - digits >= 15)
+			return -2;
+		value = value * 10 + (*q - '0');
+	}
+	if (q == digits)
+		return -2;
+	while (q < next && g_ascii_isspace(*q))
+		q++;
+	return q == next ? value : -2;
+}
+
+/* Where a message ends and the next separator starts. */
+struct message_span {
+	const char *end;  /* end of the message */
+	const char *next; /* next separator, or the end of the file */
+};
+
+/* Returns TRUE and sets SPAN if the message starting at START (after its
+ * separator) has one Content-Length: header whose body ends at the end of
+ * the file or at a separator, after at most one empty line. Headers are
+ * read up to their empty line or a separator, whichever comes first. */
+static gboolean content_length_span(const char *start, const char *end,
+				    struct message_span *span)
+{
+	gint64 length = -1;
+	const char *p = start;
+	for (;;) {
+		if (p >= end)
+			return FALSE;
+		const char *next = line_end(p, end);
+		if (is_blank_line(p, next)) {
+			p = next;
+			break;
+		}
+		if (p[0] == 'F' && is_separator(p, next, end))
+			return FALSE;
+		gint64 value = content_length_value(p, next);
+		if (value == -2 || (value >= 0 && length >= 0))
+			return FALSE; /* unreadable or twice: not to be trusted */
+		if (value >= 0)
+			length = value;
+		p = next;
+	}
+	if (length < 0 || length > end - p)
+		return FALSE;
+	const char *body_end = p + length;
+	const char *after = body_end;
+	if (after < end) {
+		/* The body ends a line, or the writer added a newline after it. */
+		const char *next = line_end(after, end);
+		if (is_blank_line(after, next))
+			after = next;
+		else if (after[-1] != '\n')
+			return FALSE;
+	}
+	if (after < end && !is_separator(after, line_end(after, end), end))
+		return FALSE;
+	span->end = body_end;
+	span->next = after;
+	return TRUE;
+}
+
+/* Returns DATA past a UTF-8 byte-order mark and empty lines, up to END. */
+static const char *skip_bom_and_blank_lines(const char *data, const char *end)
+{
+	if ((gsize)(end - data) >= 3 && memcmp(data, utf8_bom, 3) == 0)
+		data += 3;
+	for (const char *next; data < end && is_blank_line(data, next = line_end(data, end));)
+		data = next;
+	return data;
+}
+
+/* What one split hands its messages and skips to. */
+struct split_target {
+	struct canary_source_walker *walker;
+	const char *origin;
+	gint64 mtime;
+};
+
+/* Reports PATH as left out for REASON (printf format) to WALKER. */
+static void report_skip(struct canary_source_walker *walker, const char *path,
+			const char *reason, ...) G_GNUC_PRINTF(3, 4);
+
+static void report_skip(struct canary_source_walker *walker, const char *path,
+			const char *reason, ...)
+{
+	walker->skipped_count++;
+	if (walker->skipped == NULL)
+		return;
+	va_list args;
+	va_start(args, reason);
+	g_autofree char *text = g_strdup_vprintf(reason, args);
+	va_end(args);
+	walker->skipped(path, text, walker->user_data);
+}
+
+/* Splits MBOX, which starts at a "From " line at DATA; see the top of this
+ * file. Returns FALSE with ERROR when the message callback does. */
+static gboolean split_from(GBytes *mbox, const char *data, const struct split_target *target,
+			   GError **error)
+{
+	const char *base = g_bytes_get_data(mbox, NULL);
+	const char *end = base + g_bytes_get_size(mbox);
+	guint index = 0;
+	/* Each pass: P is at a separator; the message runs from the line after
+	 * it to its end. INDEX counts separators, so it stays the message's
+	 * position even when an empty one is left out. */
+	for (const char *p = data; p < end; index++) {
+		const char *start = line_end(p, end);
+		struct message_span span;
+		gboolean by_length = content_length_span(start, end, &span);
+		if (!by_length) {
+			span.next = find_separator(start, end);
+			span.end = start + strip_final_blank(start, (gsize)(span.next - start));
+		}
+		gsize len = (gsize)(span.end - start);
+		if (len == 0) {
+			report_skip(target->walker, target->origin, "message %u of the mbox is empty",
+				    index + 1);
+		} else {
+			gboolean unquote = !by_length || !has_bare_from(start, len);
+			g_autoptr(GBytes) raw = message_bytes(mbox, base, start, len, unquote);
+			struct canary_source_message m = {raw, target->origin, index,
+							  target->mtime};
+			if (!target->walker->message(&m, target->walker->user_data, error))
+				return FALSE;
+		}
+		p = span.next;
+	}
+	return TRUE;
+}
+
+/* Splits MBOX for WALKER; see canary_source_split_mbox(). */
+static gboolean split_mbox(GBytes *mbox, const struct split_target *target, GError **error)
 {
 	gsize size = 0;
 	const char *data = g_bytes_get_data(mbox, &size);
 	if (size == 0)
 		return TRUE;
-	if (!is_from_line(data, size)) {
+	const char *first = skip_bom_and_blank_lines(data, data + size);
+	if (!is_from_line(first, (gsize)(data + size - first))) {
 		g_set_error(error, CANARY_SOURCE_ERROR, CANARY_SOURCE_ERROR_UNKNOWN,
-			    "%s: does not start with a \"From \" line; expected an mbox", origin);
+			    "%s: does not start with a \"From \" line; expected an mbox",
+			    target->origin);
 		return FALSE;
 	}
-	const char *end = data + size;
-	guint index = 0;
-	/* Each pass: P is at a separator; the message runs from the line after
-	 * it to the next separator. INDEX counts separators, so it stays the
-	 * message's position even when an empty one is skipped. */
-	for (const char *p = data; p < end; index++) {
-		const char *start = line_end(p, end);
-		const char *next = find_separator(start, end);
-		gsize len = strip_final_blank(start, (gsize)(next - start));
-		if (len > 0) {
-			g_autoptr(GBytes) raw = unquote(mbox, start, len);
-			struct canary_source_message m = {raw, origin, index, mtime};
-			if (!func(&m, user_data, error))
-				return FALSE;
-		}
-		p = next;
-	}
-	return TRUE;
+	return split_from(mbox, first, target, error);
+}
+
+gboolean canary_source_split_mbox(GBytes *mbox, const char *origin, gint64 mtime,
+				  canary_source_func func, gpointer user_data, GError **error)
+{
+	struct canary_source_walker walker = {.message = func, .user_data = user_data};
+	struct split_target target = {&walker, origin, mtime};
+	return split_mbox(mbox, &target, error);
 }
 
 /* Sets ERROR (CANARY_SOURCE_ERROR_IO) for PATH from errno value ERR. Returns FALSE. */
@@ -195,10 +488,10 @@ static GBytes *map_file(const char *path, gint64 *mtime_r, GError **error)
 	return bytes;
 }
 
-/* Hands the file at PATH to FUNC: nothing if empty, every message of an
- * mbox, else the whole file as one message. Returns FALSE with ERROR. */
-static gboolean walk_file(const char *path, canary_source_func func, gpointer user_data,
-			  GError **error)
+/* Hands the file at PATH to WALKER: every message of an mbox, else the
+ * whole file (less a byte-order mark) as one message; an empty file is
+ * reported. Returns FALSE with ERROR. */
+static gboolean walk_file(const char *path, struct canary_source_walker *walker, GError **error)
 {
 	gint64 mtime = 0;
 	g_autoptr(GBytes) bytes = map_file(path, &mtime, error);
@@ -206,16 +499,24 @@ static gboolean walk_file(const char *path, canary_source_func func, gpointer us
 		return FALSE;
 	gsize size = 0;
 	const char *data = g_bytes_get_data(bytes, &size);
-	if (size == 0)
+	const char *first = skip_bom_and_blank_lines(data, data + size);
+	if (first == data + size) {
+		report_skip(walker, path, size == 0 ? "empty file" : "no message in the file");
 		return TRUE;
-	if (is_from_line(data, size))
-		return canary_source_split_mbox(bytes, path, mtime, func, user_data, error);
-	struct canary_source_message m = {bytes, path, 0, mtime};
-	return func(&m, user_data, error);
+	}
+	walker->files_read++;
+	if (is_from_line(first, (gsize)(data + size - first))) {
+		struct split_target target = {walker, path, mtime};
+		return split_from(bytes, first, &target, error);
+	}
+	gsize bom = size >= 3 && memcmp(data, utf8_bom, 3) == 0 ? 3 : 0;
+	g_autoptr(GBytes) message = g_bytes_new_from_bytes(bytes, bom, size - bom);
+	struct canary_source_message m = {message, path, 0, mtime};
+	return walker->message(&m, walker->user_data, error);
 }
 
-static gboolean walk_path(const char *path, gboolean top, canary_source_func func,
-			  gpointer user_data, GError **error);
+static gboolean walk_path(const char *path, gboolean top, struct canary_source_walker *walker,
+			  GError **error);
 
 /* Orders two entries of a GPtrArray of names (pointers to char *). */
 static gint compare_names(gconstpointer a, gconstpointer b)
@@ -223,27 +524,38 @@ static gint compare_names(gconstpointer a, gconstpointer b)
 	return g_strcmp0(*(char *const *)a, *(char *const *)b);
 }
 
-/* Walks the entries of directory PATH in name order, hidden ones skipped.
- * Returns FALSE with ERROR when one cannot be read or FUNC stopped. */
-static gboolean walk_entries(const char *path, canary_source_func func, gpointer user_data,
-			     GError **error)
+/* Returns the names in directory PATH, sorted, or NULL with ERROR. */
+static GPtrArray *sorted_entries(const char *path, GError **error)
 {
 	g_autoptr(GError) local = NULL;
 	g_autoptr(GDir) dir = g_dir_open(path, 0, &local);
 	if (dir == NULL) {
 		g_set_error(error, CANARY_SOURCE_ERROR, CANARY_SOURCE_ERROR_IO,
 			    "%s: cannot read: %s", path, local->message);
-		return FALSE;
+		return NULL;
 	}
-	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-	for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
-		if (name[0] != '.')
-			g_ptr_array_add(names, g_strdup(name));
-	}
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
+	for (const char *name; (name = g_dir_read_name(dir)) != NULL;)
+		g_ptr_array_add(names, g_strdup(name));
 	g_ptr_array_sort(names, compare_names);
+	return names;
+}
+
+/* Walks the entries of directory PATH in name order; hidden ones are
+ * reported and left out. Returns FALSE with ERROR when one cannot be read
+ * or a callback stopped. */
+static gboolean walk_entries(const char *path, struct canary_source_walker *walker,
+			     GError **error)
+{
+	g_autoptr(GPtrArray) names = sorted_entries(path, error);
+	if (names == NULL)
+		return FALSE;
 	for (guint i = 0; i < names->len; i++) {
-		g_autofree char *child = g_build_filename(path, g_ptr_array_index(names, i), NULL);
-		if (!walk_path(child, FALSE, func, user_data, error))
+		const char *name = g_ptr_array_index(names, i);
+		g_autofree char *child = g_build_filename(path, name, NULL);
+		if (name[0] == '.')
+			report_skip(walker, child, "hidden");
+		else if (!walk_path(child, FALSE, walker, error))
 			return FALSE;
 	}
 	return TRUE;
@@ -257,16 +569,79 @@ static gboolean is_maildir(const char *path)
 	return g_file_test(cur, G_FILE_TEST_IS_DIR) || g_file_test(new_dir, G_FILE_TEST_IS_DIR);
 }
 
-/* Walks a Maildir: new/ then cur/; tmp/ holds unfinished deliveries and
- * the Maildir++ subfolders (".Sent") are hidden. Returns FALSE with ERROR. */
-static gboolean walk_maildir(const char *path, canary_source_func func, gpointer user_data,
+/* Returns TRUE if the Maildir subfolder NAME (".Sent", ".INBOX.Drafts",
+ * "Sent Items") holds the office's own mail rather than mail received. */
+static gboolean is_own_mail_folder(const char *name)
+{
+	static const char *const own[] = {"sent",     "sent items", "sent messages", "sent mail",
+					  "drafts",   "draft",      "outbox",        "templates",
+					  "gesendet", "envoyés",    "enviados"};
+	const char *last = strrchr(name, '.');
+	last = last != NULL ? last + 1 : name;
+	g_autofree char *folded = g_utf8_casefold(last, -1);
+	for (size_t i = 0; i < G_N_ELEMENTS(own); i++) {
+		if (strcmp(folded, own[i]) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+static gboolean walk_maildir(const char *path, struct canary_source_walker *walker,
+			     GError **error);
+
+/* Handles entry NAME (at CHILD) of a Maildir beside new/ and cur/:
+ * subfolders are walked when asked for (never those of the office's own
+ * mail), everything else is reported. Returns FALSE with ERROR. */
+static gboolean maildir_extra(const char *child, const char *name,
+			      struct canary_source_walker *walker, GError **error)
+{
+	struct stat st;
+	gboolean folder = lstat(child, &st) == 0 && S_ISDIR(st.st_mode);
+	if (strcmp(name, "tmp") == 0) {
+		g_autoptr(GPtrArray) unfinished = folder ? sorted_entries(child, NULL) : NULL;
+		if (unfinished != NULL && unfinished->len > 0)
+			report_skip(walker, child, "%u unfinished deliveries (Maildir tmp/)",
+				    unfinished->len);
+		return TRUE;
+	}
+	if (!folder || !is_maildir(child)) {
+		report_skip(walker, child, "not a message folder of the Maildir");
+		return TRUE;
+	}
+	if (is_own_mail_folder(name)) {
+		report_skip(walker, child,
+			    "Maildir subfolder of the office's own mail (sent or drafts), "
+			    "not cases; name it to import it");
+		return TRUE;
+	}
+	if (!walker->subfolders) {
+		report_skip(walker, child, "Maildir subfolder; give --subfolders to import it");
+		return TRUE;
+	}
+	return walk_maildir(child, walker, error);
+}
+
+/* Walks a Maildir: new/ then cur/; tmp/ (unfinished deliveries), the
+ * subfolders (".Sent", or "Sent" in the verbatim layout) and other files
+ * go to maildir_extra(). Returns FALSE with ERROR. */
+static gboolean walk_maildir(const char *path, struct canary_source_walker *walker,
 			     GError **error)
 {
 	static const char *const subdirs[] = {"new", "cur"};
 	for (size_t i = 0; i < G_N_ELEMENTS(subdirs); i++) {
 		g_autofree char *sub = g_build_filename(path, subdirs[i], NULL);
-		if (g_file_test(sub, G_FILE_TEST_IS_DIR) &&
-		    !walk_entries(sub, func, user_data, error))
+		if (g_file_test(sub, G_FILE_TEST_IS_DIR) && !walk_entries(sub, walker, error))
+			return FALSE;
+	}
+	g_autoptr(GPtrArray) names = sorted_entries(path, error);
+	if (names == NULL)
+		return FALSE;
+	for (guint i = 0; i < names->len; i++) {
+		const char *name = g_ptr_array_index(names, i);
+		if (strcmp(name, "new") == 0 || strcmp(name, "cur") == 0)
+			continue;
+		g_autofree char *child = g_build_filename(path, name, NULL);
+		if (!maildir_extra(child, name, walker, error))
 			return FALSE;
 	}
 	return TRUE;
@@ -275,8 +650,8 @@ static gboolean walk_maildir(const char *path, canary_source_func func, gpointer
 /* Walks PATH. Symbolic links to directories are followed only when named
  * by the caller (TOP), so a link cannot lead the walk out of the tree or
  * round in a loop; links to files are followed. Returns FALSE with ERROR. */
-static gboolean walk_path(const char *path, gboolean top, canary_source_func func,
-			  gpointer user_data, GError **error)
+static gboolean walk_path(const char *path, gboolean top, struct canary_source_walker *walker,
+			  GError **error)
 {
 	struct stat lst, st;
 	if (lstat(path, &lst) != 0)
@@ -286,18 +661,29 @@ static gboolean walk_path(const char *path, gboolean top, canary_source_func fun
 	else if (stat(path, &st) != 0)
 		return io_error(path, errno, error);
 	if (S_ISDIR(st.st_mode)) {
-		if (!top && S_ISLNK(lst.st_mode))
+		if (!top && S_ISLNK(lst.st_mode)) {
+			report_skip(walker, path,
+				    "link to a folder, followed only when named; name it to "
+				    "import it");
 			return TRUE;
-		return is_maildir(path) ? walk_maildir(path, func, user_data, error)
-					: walk_entries(path, func, user_data, error);
+		}
+		return is_maildir(path) ? walk_maildir(path, walker, error)
+					: walk_entries(path, walker, error);
 	}
 	if (!S_ISREG(st.st_mode))
 		return unknown_error(path, error);
-	return walk_file(path, func, user_data, error);
+	return walk_file(path, walker, error);
+}
+
+gboolean canary_source_walk_with(const char *path, struct canary_source_walker *walker,
+				 GError **error)
+{
+	return walk_path(path, TRUE, walker, error);
 }
 
 gboolean canary_source_walk(const char *path, canary_source_func func, gpointer user_data,
 			    GError **error)
 {
-	return walk_path(path, TRUE, func, user_data, error);
+	struct canary_source_walker walker = {.message = func, .user_data = user_data};
+	return canary_source_walk_with(path, &walker, error);
 }

@@ -1,5 +1,5 @@
 /* source.h: message sources for import: single .eml files, mbox files
- * (mboxrd/mboxo, RFC 4155) and Maildir folders, walked in a stable order. */
+ * (RFC 4155: mboxo, mboxrd, mboxcl, mboxcl2) and Maildir folders, walked in a stable order. */
 #ifndef CANARY_SOURCE_H
 #define CANARY_SOURCE_H
 
@@ -27,17 +27,44 @@ struct canary_source_message {
 typedef gboolean (*canary_source_func)(const struct canary_source_message *message,
 				       gpointer user_data, GError **error);
 
-/* Walks PATH: a file is one message, or an mbox when it starts with "From ";
+/* Called for each file, folder or mbox message the walk leaves out, with
+ * its path and why (a short phrase: "empty file", "Maildir++ subfolder;
+ * give --subfolders to import it", ...). Never given message content. */
+typedef void (*canary_source_skip_func)(const char *path, const char *reason,
+					gpointer user_data);
+
+/* What a walk calls and what it counted. */
+struct canary_source_walker {
+	canary_source_func message;      /* each message, in order */
+	canary_source_skip_func skipped; /* each thing left out; may be NULL */
+	gpointer user_data;              /* for both */
+	gboolean subfolders;             /* also walk the subfolders of a Maildir
+					    (".Archive", ".Trash"), except those of the
+					    office's own mail (sent, drafts) */
+	guint files_read;                /* out: message files and mboxes read */
+	guint skipped_count;             /* out: calls of SKIPPED */
+};
+
+/* Walks PATH: a file is one message, or an mbox when it starts with "From "
+ * (after a UTF-8 byte-order mark and empty lines, which are dropped);
  * a directory with cur/ or new/ is a Maildir (new/ then cur/, sorted by
- * name; tmp/ is skipped); any other directory is walked recursively, files
- * sorted by name, hidden files skipped. Empty files are skipped. Calls FUNC
- * for every message. Returns FALSE with ERROR if PATH or a file below it
- * cannot be read, or if FUNC returned FALSE. */
+ * name; tmp/ and, unless WALKER->subfolders, its subfolders are left out);
+ * any other directory is walked recursively, files sorted by name. Hidden
+ * entries, empty files and messages, and links to folders inside the tree
+ * are left out, each reported to WALKER->skipped. Returns FALSE with ERROR
+ * if PATH or a file below it cannot be read, or if a callback returned
+ * FALSE. */
+gboolean canary_source_walk_with(const char *path, struct canary_source_walker *walker,
+				 GError **error);
+
+/* canary_source_walk_with() without subfolders, nothing reported. */
 gboolean canary_source_walk(const char *path, canary_source_func func, gpointer user_data,
 			    GError **error);
 
-/* Splits an mbox held in memory at its "From " lines; exposed for tests and
- * fuzzing. Calls FUNC for each message with ORIGIN as its origin. */
+/* Splits an mbox held in memory at its separator lines (see source.c);
+ * exposed for tests and fuzzing. Calls FUNC for each message with ORIGIN as
+ * its origin. Fails with CANARY_SOURCE_ERROR_UNKNOWN unless MBOX starts
+ * with a "From " line (after a byte-order mark and empty lines). */
 gboolean canary_source_split_mbox(GBytes *mbox, const char *origin, gint64 mtime,
 				  canary_source_func func, gpointer user_data, GError **error);
 

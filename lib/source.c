@@ -13,10 +13,14 @@
  * ("From time to time") is text and is kept. One empty line before a
  * separator and at the end of the file belongs to the mbox and is dropped.
  *
- * Variants, decided per message. mboxcl/mboxcl2: a Content-Length: header
- * is trusted when the body it gives ends at the end of the file or at a
- * separator (after at most one empty line); else the message ends at the
- * next separator as in any mbox. Quoting: every line matching ^>+From
+ * Variants. mboxcl/mboxcl2, decided per file: when the first message has a
+ * Content-Length: header whose body ends at the end of the file or at a
+ * separator (after at most one empty line), the file is an mboxcl and each
+ * message's Content-Length is trusted where it lands so too; a message
+ * without one, or whose length lands elsewhere, ends at the next separator
+ * as in any mbox. In other files Content-Length is ignored, so a stale or
+ * forged header in one message of an ordinary mbox cannot swallow the
+ * messages after it. Quoting, decided per message: every line matching ^>+From
  * loses one '>' (mboxrd; for mboxo, which quotes only "From ", this is the
  * same except for a body line that really began ">From ", which mboxo
  * cannot tell apart). A message delimited by Content-Length that holds a
@@ -385,13 +389,16 @@ static gboolean split_from(GBytes *mbox, const char *data, const struct split_ta
 	const char *base = g_bytes_get_data(mbox, NULL);
 	const char *end = base + g_bytes_get_size(mbox);
 	guint index = 0;
+	gboolean mboxcl = TRUE; /* until the first message says otherwise */
 	/* Each pass: P is at a separator; the message runs from the line after
 	 * it to its end. INDEX counts separators, so it stays the message's
 	 * position even when an empty one is left out. */
 	for (const char *p = data; p < end; index++) {
 		const char *start = line_end(p, end);
 		struct message_span span;
-		gboolean by_length = content_length_span(start, end, &span);
+		gboolean by_length = mboxcl && content_length_span(start, end, &span);
+		if (index == 0)
+			mboxcl = by_length;
 		if (!by_length) {
 			span.next = find_separator(start, end);
 			span.end = start + strip_final_blank(start, (gsize)(span.next - start));
@@ -418,9 +425,9 @@ static gboolean split_mbox(GBytes *mbox, const struct split_target *target, GErr
 {
 	gsize size = 0;
 	const char *data = g_bytes_get_data(mbox, &size);
-	if (size == 0)
-		return TRUE;
 	const char *first = skip_bom_and_blank_lines(data, data + size);
+	if (first == data + size)
+		return TRUE;
 	if (!is_from_line(first, (gsize)(data + size - first))) {
 		g_set_error(error, CANARY_SOURCE_ERROR, CANARY_SOURCE_ERROR_UNKNOWN,
 			    "%s: does not start with a \"From \" line; expected an mbox",

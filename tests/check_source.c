@@ -1,6 +1,8 @@
-/* check_source.c: import sources: .eml files, mbox splitting and mboxrd
- * unquoting (LF and CRLF), Maildir order, nested folders, skipped and
- * refused entries, errors, and malformed mboxes. */
+/* check_source.c: import sources: .eml files, mbox splitting (RFC 4155
+ * separators with or without an empty line before them; mboxo, mboxrd,
+ * mboxcl, mboxcl2; LF and CRLF; byte-order mark), Maildir order and
+ * subfolders, nested folders, skipped entries and their reports, refused
+ * entries, errors, and malformed mboxes. */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -32,17 +34,27 @@ static void got_free(gpointer p)
 /* What the collecting callback saw; STOP_AFTER > 0 makes it fail then. */
 struct collector {
 	GPtrArray *messages; /* struct got * */
+	GPtrArray *skips;    /* "PATH: REASON" */
 	guint stop_after;
 };
 
 static char *tmpdir;
 static struct collector col;
+static struct canary_source_walker walker;
+
+static gboolean collect(const struct canary_source_message *message, gpointer user_data,
+			GError **error);
+static void collect_skip(const char *path, const char *reason, gpointer user_data);
 
 static void setup(void)
 {
 	tmpdir = tu_make_tempdir();
 	col.messages = g_ptr_array_new_with_free_func(got_free);
+	col.skips = g_ptr_array_new_with_free_func(g_free);
 	col.stop_after = 0;
+	walker = (struct canary_source_walker){.message = collect,
+					       .skipped = collect_skip,
+					       .user_data = &col};
 }
 
 static void teardown(void)
@@ -50,6 +62,7 @@ static void teardown(void)
 	tu_rmtree(tmpdir);
 	g_clear_pointer(&tmpdir, g_free);
 	g_clear_pointer(&col.messages, g_ptr_array_unref);
+	g_clear_pointer(&col.skips, g_ptr_array_unref);
 }
 
 /* Records MESSAGE; fails with a test error after STOP_AFTER messages. */
@@ -70,10 +83,26 @@ static gboolean collect(const struct canary_source_message *message, gpointer us
 	return TRUE;
 }
 
-/* Walks PATH into COL; returns what canary_source_walk() returned. */
+/* Records a skip report as "PATH: REASON". */
+static void collect_skip(const char *path, const char *reason, gpointer user_data)
+{
+	struct collector *c = user_data;
+	g_ptr_array_add(c->skips, g_strdup_printf("%s: %s", path, reason));
+}
+
+/* Walks PATH into COL with WALKER; returns what canary_source_walk_with()
+ * returned. */
 static gboolean walk(const char *path, GError **error)
 {
-	return canary_source_walk(path, collect, &col, error);
+	return canary_source_walk_with(path, &walker, error);
+}
+
+/* Fails unless skip report I is DIR/RELATIVE with REASON. */
+static void assert_skip(guint i, const char *dir, const char *relative, const char *reason)
+{
+	ck_assert_uint_lt(i, col.skips->len);
+	g_autofree char *want = g_strdup_printf("%s/%s: %s", dir, relative, reason);
+	ck_assert_str_eq(g_ptr_array_index(col.skips, i), want);
 }
 
 /* Splits the LEN bytes at DATA as an mbox into COL. */
@@ -201,20 +230,262 @@ START_TEST(test_mbox_crlf)
 }
 END_TEST
 
-/* mboxo ambiguity: an unquoted body line "From " right after an empty line
- * is taken as a separator (documented in source.c); nothing is dropped
- * but the separator line itself. */
+/* An unquoted body line "From ..." after an empty line is text, not a
+ * separator (it has no date), and is kept. */
 START_TEST(test_mbox_unquoted_from_after_blank)
 {
 	static const char mbox[] = "From a@example.org Mon Jan  1 00:00:00 2024\n"
 				   "Subject: x\n\nFirst paragraph.\n\n"
-				   "From my side, more text.\nlast line\n";
+				   "From my side, more text.\n\nFrom time to time\nlast line\n";
 	g_autoptr(GError) error = NULL;
 	ck_assert(split(mbox, sizeof mbox - 1, &error));
+	ck_assert_uint_eq(col.messages->len, 1);
+	assert_raw(0, "Subject: x\n\nFirst paragraph.\n\n"
+		      "From my side, more text.\n\nFrom time to time\nlast line\n");
+}
+END_TEST
+
+/* Separators as writers date them, each without an empty line before it:
+ * every one splits. */
+START_TEST(test_mbox_separator_shapes)
+{
+	static const char *const shapes[] = {
+		"From a@example.org Mon Jan  1 00:00:00 2024",
+		"From a@example.org Mon Jan 1 00:00 2024",
+		"From - Tue Feb 13 17:05:09 2024",
+		"From MAILER-DAEMON Fri Jul  8 12:08:34 2011",
+		"From a@example.org Mon Jan  1 00:00:00 +0000 2024",
+		"From a@example.org Mon Jan  1 00:00:00 2024 +0100",
+		"From a@example.org Mon Jan  1 00:00:00 CET 2024",
+		"From a@example.org Mon Jan  1 00:00:00 2024 remote from gateway",
+		"From a@example.org Mon, 1 Jan 2024 00:00:00 +0000",
+		"From \"a b\"@example.org Mon Jan  1 00:00:00 2024",
+		"From Jan  1 00:00:00 2024",
+		"From a@example.org Mon Jan  1 00:00:00 2024\r",
+		"From a@example.org\nReturn-Path: <a@example.org>",
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(shapes); i++) {
+		g_autofree char *mbox = g_strdup_printf("From x\nX: 1\n\nbody\n%s\nX: 2\n", shapes[i]);
+		g_autoptr(GError) error = NULL;
+		g_ptr_array_set_size(col.messages, 0);
+		ck_assert(split(mbox, strlen(mbox), &error));
+		ck_assert_msg(col.messages->len == 2, "[%s]: %u messages", shapes[i],
+			      col.messages->len);
+		assert_raw(0, "X: 1\n\nbody\n");
+	}
+}
+END_TEST
+
+/* "From " lines that are text: no date, or a date of another shape; kept
+ * in the message they are in. */
+START_TEST(test_mbox_not_separators)
+{
+	static const char *const lines[] = {
+		"From time to time",
+		"From Jan 1 to Feb 2 2024",
+		"From 2019 until 00:00 2024",
+		"From a@example.org Mon Jan 32 00:00:00 2024",
+		"From a@example.org Mon Jan  1 25:00:00 2024",
+		"From a@example.org Mon Jan  1 00:00:00",
+		"From a@example.org",
+		"From the office: nothing new",
+		"From:",
+		"From ",
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(lines); i++) {
+		g_autofree char *mbox = g_strdup_printf("From x\nX: 1\n\n%s\nbody\n", lines[i]);
+		g_autoptr(GError) error = NULL;
+		g_ptr_array_set_size(col.messages, 0);
+		ck_assert(split(mbox, strlen(mbox), &error));
+		g_autofree char *expect = g_strdup_printf("X: 1\n\n%s\nbody\n", lines[i]);
+		ck_assert_msg(col.messages->len == 1, "[%s]: %u messages", lines[i],
+			      col.messages->len);
+		assert_raw(0, expect);
+	}
+}
+END_TEST
+
+/* Returns the number of lines of message I that start with PREFIX. */
+static guint count_lines(guint i, const char *prefix)
+{
+	gsize len = 0;
+	const char *data = g_bytes_get_data(got_at(i)->raw, &len);
+	g_autofree char *text = g_strndup(data, len);
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	guint n = 0;
+	for (guint k = 0; lines[k] != NULL; k++)
+		n += g_str_has_prefix(lines[k], prefix);
+	return n;
+}
+
+/* Fails unless message I holds NEEDLE. */
+static void assert_has(guint i, const char *needle)
+{
+	gsize len = 0;
+	const char *data = g_bytes_get_data(got_at(i)->raw, &len);
+	g_autofree char *text = g_strndup(data, len);
+	ck_assert_msg(strstr(text, needle) != NULL, "message %u lacks [%s]:\n%s", i, needle, text);
+}
+
+/* 29 messages, every third separator without an empty line before it,
+ * bodies with unquoted "From " lines after empty lines: 29 messages, each
+ * with its own sender and all of its text, none inside another. */
+START_TEST(test_mbox_no_blank_before_separator)
+{
+	static const char *const bodies[] = {
+		"From time to time I write to you.", "From here on the letter continues.",
+		"From the office: nothing new.", "From 2019 until now."};
+	g_autofree char *path = tu_data_path("source/no-blank.mbox");
+	g_autoptr(GError) error = NULL;
+	ck_assert_msg(walk(path, &error), "%s", error ? error->message : "");
+	ck_assert_uint_eq(col.messages->len, 29);
+	ck_assert_uint_eq(col.skips->len, 0);
+	for (guint i = 0; i < 29; i++) {
+		guint n = i + 1;
+		ck_assert_uint_eq(got_at(i)->index, i);
+		ck_assert_uint_eq(count_lines(i, "From: "), 1);
+		ck_assert_uint_eq(count_lines(i, "Message-ID: "), 1);
+		g_autofree char *address = g_strdup_printf("<p%02u@example.org>\n", n);
+		g_autofree char *subject = g_strdup_printf("Subject: message %u\n", n);
+		g_autofree char *ending = g_strdup_printf("%s\nEnd of message %u.\n", bodies[n % 4], n);
+		assert_has(i, address);
+		assert_has(i, subject);
+		ck_assert_msg(g_str_has_prefix(g_bytes_get_data(got_at(i)->raw, NULL), "From: "),
+			      "message %u does not start with its From:", i);
+		gsize len = g_bytes_get_size(got_at(i)->raw);
+		const char *data = g_bytes_get_data(got_at(i)->raw, NULL);
+		ck_assert_msg(len >= strlen(ending) &&
+				      memcmp(data + len - strlen(ending), ending, strlen(ending)) == 0,
+			      "message %u does not end with [%s]", i, ending);
+	}
+}
+END_TEST
+
+/* Returns the bytes of the test file source/NAME as a string. */
+static char *data_text(const char *name)
+{
+	g_autofree char *relative = g_strconcat("source/", name, NULL);
+	g_autoptr(GBytes) bytes = tu_data_bytes(relative);
+	return g_strndup(g_bytes_get_data(bytes, NULL), g_bytes_get_size(bytes));
+}
+
+/* mboxrd: each level of quoting loses one '>'; "> From" is no quoting. */
+START_TEST(test_mboxrd)
+{
+	g_autofree char *path = tu_data_path("source/mboxrd.mbox");
+	g_autoptr(GError) error = NULL;
+	ck_assert(walk(path, &error));
 	ck_assert_uint_eq(col.messages->len, 2);
-	assert_raw(0, "Subject: x\n\nFirst paragraph.\n");
-	assert_raw(1, "last line\n");
-	ck_assert_uint_eq(got_at(1)->index, 1);
+	assert_raw(0, "From: Olga Reyes <r1@example.org>\nSubject: rd one\n\n"
+		      "From one level.\n>From two levels.\n>>From three levels.\n"
+		      "> From not quoting.\n");
+	assert_raw(1, "From: Pavel Nunes <r2@example.org>\nSubject: rd two\n\nBody two.\n");
+}
+END_TEST
+
+/* mboxo: ">From " is unquoted; an unquoted "From time to time" stays. */
+START_TEST(test_mboxo)
+{
+	g_autofree char *path = tu_data_path("source/mboxo.mbox");
+	g_autoptr(GError) error = NULL;
+	ck_assert(walk(path, &error));
+	ck_assert_uint_eq(col.messages->len, 2);
+	assert_raw(0, "From: Rosa Keller <o1@example.org>\nSubject: o one\n\nDear office,\n\n"
+		      "From the start of the year we were watched.\n"
+		      "From time to time they came back.\n");
+	assert_raw(1, "From: Samir Ito <o2@example.org>\nSubject: o two\n\nBody two.\n");
+}
+END_TEST
+
+/* mboxcl2: Content-Length keeps an unquoted separator-shaped line inside
+ * its message, and nothing is unquoted there; a length that lands nowhere
+ * is not trusted and the separators decide; the last length ends the file. */
+START_TEST(test_mboxcl2)
+{
+	g_autofree char *path = tu_data_path("source/mboxcl2.mbox");
+	g_autoptr(GError) error = NULL;
+	ck_assert(walk(path, &error));
+	ck_assert_uint_eq(col.messages->len, 4);
+	assert_raw(0, "From: Ines Varga <s1@example.org>\nSubject: cl2 one\n"
+		      "Content-Length: 219\n\n"
+		      "I copy below what I found in the shared mailbox:\n\n"
+		      "From records@example.net Mon Mar  4 08:00:00 2024\n"
+		      "From: Records <records@example.net>\n"
+		      "Subject: quoted, not a message of this mbox\n\n"
+		      ">From a line that began with a quote.\n");
+	assert_raw(1, "From: Joao Abebe <s2@example.org>\nSubject: cl2 two\n"
+		      "Content-Length: 39\n\nSecond body.\nFrom time to time, short.\n");
+	assert_raw(2, "From: Kira Mensah <s3@example.org>\nSubject: cl2 three\n"
+		      "Content-Length: 20\n\n"
+		      "The writer got this length wrong, so the separators decide.\n"
+		      "Second line of message 3.\n");
+	assert_raw(3, "From: Luis Ferrand <s4@example.org>\nSubject: cl2 four\n"
+		      "Content-Length: 28\n\nLast body, ending the file.\n");
+}
+END_TEST
+
+/* mboxcl: Content-Length with mboxo quoting, which is undone. */
+START_TEST(test_mboxcl)
+{
+	g_autofree char *path = tu_data_path("source/mboxcl.mbox");
+	g_autoptr(GError) error = NULL;
+	ck_assert(walk(path, &error));
+	ck_assert_uint_eq(col.messages->len, 2);
+	assert_raw(0, "From: Mira Osei <c1@example.org>\nSubject: cl one\n"
+		      "Content-Length: 39\n\nBody one.\nFrom the quoting of mboxcl.\n");
+	assert_raw(1, "From: Niko Barros <c2@example.org>\nSubject: cl two\n"
+		      "Content-Length: 10\n\nBody two.\n");
+}
+END_TEST
+
+/* In an mbox whose first message has no Content-Length, a later message's
+ * Content-Length (stale, or forged to reach the next separator but one)
+ * is ignored: the message after it is not swallowed. */
+START_TEST(test_mbox_content_length_ignored)
+{
+	static const char mbox[] = "From a@example.org Mon Jan  1 00:00:00 2024\n"
+				   "Subject: one\n\nbody one\n\n"
+				   "From b@example.org Mon Jan  1 00:00:01 2024\n"
+				   "Subject: two\nContent-Length: 81\n\nbody two\n\n"
+				   "From c@example.org Mon Jan  1 00:00:02 2024\n"
+				   "Subject: three\n\nbody three\n\n"
+				   "From d@example.org Mon Jan  1 00:00:03 2024\n"
+				   "Subject: four\n\nbody four\n";
+	g_autoptr(GError) error = NULL;
+	ck_assert(split(mbox, sizeof mbox - 1, &error));
+	ck_assert_uint_eq(col.messages->len, 4);
+	assert_raw(1, "Subject: two\nContent-Length: 81\n\nbody two\n");
+	assert_raw(2, "Subject: three\n\nbody three\n");
+	/* The same length trusted in an mboxcl file, where it lands on "From d". */
+	g_autofree char *cl = g_strconcat("From z@example.org Mon Jan  1 00:00:00 2024\n"
+					  "Content-Length: 2\n\nz\n\n",
+					  mbox, NULL);
+	g_ptr_array_set_size(col.messages, 0);
+	ck_assert(split(cl, strlen(cl), &error));
+	ck_assert_uint_eq(col.messages->len, 4);
+	assert_raw(0, "Content-Length: 2\n\nz\n");
+	assert_raw(2, "Subject: two\nContent-Length: 81\n\nbody two\n\n"
+		      "From c@example.org Mon Jan  1 00:00:02 2024\n"
+		      "Subject: three\n\nbody three\n");
+}
+END_TEST
+
+/* A byte-order mark before an mbox or a single message is dropped. */
+START_TEST(test_byte_order_mark)
+{
+	g_autofree char *path = tu_data_path("source/bom.mbox");
+	g_autoptr(GError) error = NULL;
+	ck_assert(walk(path, &error));
+	ck_assert_uint_eq(col.messages->len, 2);
+	assert_raw(0, "From: Tomas Weber <b1@example.org>\nSubject: bom one\n\nBody one.\n");
+	assert_raw(1, "From: Ulla S\xc3\xa1nchez <b2@example.org>\nSubject: bom two\n\nBody two.\n");
+	g_autofree char *eml = tu_data_path("source/bom.eml");
+	g_autofree char *text = data_text("bom.eml");
+	ck_assert(walk(eml, &error));
+	ck_assert_uint_eq(col.messages->len, 3);
+	ck_assert(g_str_has_prefix(text, "\xef\xbb\xbf"));
+	assert_raw(2, text + 3);
+	ck_assert_uint_eq(walker.files_read, 2);
 }
 END_TEST
 
@@ -234,7 +505,12 @@ static const struct mbox_case mbox_cases[] = {
 	{"From x\n\n", 0, NULL, 0},
 	{"From x\r\n\r\n", 0, NULL, 0},
 	/* Empty messages are skipped but still counted in the index. */
-	{"From a\n\nFrom b\n\nFrom c\nX: y\n", 1, "X: y\n", 2},
+	{"From a\n\nFrom b Mon Jan  1 00:00:00 2024\n\nFrom c\nX: y\n", 1, "X: y\n", 2},
+	{"From a\nFrom b Mon Jan  1 00:00:00 2024\nX: y\n", 1, "X: y\n", 1},
+	/* Byte-order mark and empty lines before the first separator. */
+	{"\xef\xbb\xbf" "From a\nX: 1\n", 1, "X: 1\n", 0},
+	{"\n\r\nFrom a\nX: 1\n", 1, "X: 1\n", 0},
+	{"\xef\xbb\xbf", 0, NULL, 0},
 	{"From a\nFrom b\n", 1, "From b\n", 0},
 	/* The last message: one final empty line dropped, no more. */
 	{"From a\nX: 1\n\nbody", 1, "X: 1\n\nbody", 0},
@@ -323,6 +599,86 @@ START_TEST(test_maildir)
 	assert_raw(1, "X: new2\n");
 	assert_raw(2, "X: cur\n");
 	assert_origin(2, tmpdir, "cur/1600000000.M0.host:2,S");
+	ck_assert_uint_eq(col.skips->len, 4);
+	assert_skip(0, tmpdir, "new/.hidden", "hidden");
+	assert_skip(1, tmpdir, ".Sent",
+		    "Maildir subfolder of the office's own mail (sent or drafts), not cases; "
+		    "name it to import it");
+	assert_skip(2, tmpdir, "dovecot-uidlist", "not a message folder of the Maildir");
+	assert_skip(3, tmpdir, "tmp", "1 unfinished deliveries (Maildir tmp/)");
+	ck_assert_uint_eq(walker.skipped_count, 4);
+	ck_assert_uint_eq(walker.files_read, 3);
+}
+END_TEST
+
+/* Maildir++ subfolders (and those of the verbatim layout) are reported
+ * unless --subfolders; with it they are walked, each after its parent,
+ * except the folders of the office's own mail, which stay reported; an
+ * own-mail folder named directly is imported. */
+START_TEST(test_maildir_subfolders)
+{
+	make_file(tmpdir, "cur/1.host:2,S", "X: inbox\n");
+	make_file(tmpdir, ".Archive/cur/2.host:2,S", "X: archive\n");
+	make_file(tmpdir, ".Archive/maildirfolder", "");
+	make_file(tmpdir, ".INBOX.Drafts/cur/3.host:2,D", "X: draft\n");
+	make_file(tmpdir, ".Sent Items/cur/4.host:2,S", "X: sent\n");
+	make_file(tmpdir, ".Trash/new/5.host", "X: trash\n");
+	make_file(tmpdir, "Lists/cur/6.host:2,S", "X: list\n");
+	make_file(tmpdir, "Lists/.Sent/cur/7.host:2,S", "X: list sent\n");
+	make_file(tmpdir, "tmp/.keep", "");
+	make_file(tmpdir, "tmp/8.host", "X: half\n");
+	g_autoptr(GError) error = NULL;
+	ck_assert(walk(tmpdir, &error));
+	ck_assert_uint_eq(col.messages->len, 1);
+	static const char *const reported[] = {".Archive", ".INBOX.Drafts", ".Sent Items",
+					       ".Trash", "Lists", "tmp"};
+	ck_assert_uint_eq(col.skips->len, G_N_ELEMENTS(reported));
+	for (guint i = 0; i < G_N_ELEMENTS(reported); i++) {
+		g_autofree char *prefix = g_strdup_printf("%s/%s: ", tmpdir, reported[i]);
+		ck_assert_msg(g_str_has_prefix(g_ptr_array_index(col.skips, i), prefix), "%s",
+			      (char *)g_ptr_array_index(col.skips, i));
+	}
+	assert_skip(0, tmpdir, ".Archive", "Maildir subfolder; give --subfolders to import it");
+	assert_skip(5, tmpdir, "tmp", "2 unfinished deliveries (Maildir tmp/)");
+
+	g_ptr_array_set_size(col.messages, 0);
+	g_ptr_array_set_size(col.skips, 0);
+	walker.subfolders = TRUE;
+	ck_assert(walk(tmpdir, &error));
+	static const char *const expect[] = {"X: inbox\n", "X: archive\n", "X: trash\n",
+					     "X: list\n"};
+	ck_assert_uint_eq(col.messages->len, G_N_ELEMENTS(expect));
+	for (guint i = 0; i < G_N_ELEMENTS(expect); i++)
+		assert_raw(i, expect[i]);
+	static const char *const own[] = {".Archive/maildirfolder", ".INBOX.Drafts", ".Sent Items",
+					  "Lists/.Sent", "tmp"};
+	ck_assert_uint_eq(col.skips->len, G_N_ELEMENTS(own));
+	for (guint i = 0; i < G_N_ELEMENTS(own); i++) {
+		g_autofree char *prefix = g_strdup_printf("%s/%s: ", tmpdir, own[i]);
+		ck_assert_msg(g_str_has_prefix(g_ptr_array_index(col.skips, i), prefix), "%s",
+			      (char *)g_ptr_array_index(col.skips, i));
+	}
+
+	g_ptr_array_set_size(col.messages, 0);
+	g_autofree char *sent = g_build_filename(tmpdir, ".Sent Items", NULL);
+	ck_assert(walk(sent, &error));
+	ck_assert_uint_eq(col.messages->len, 1);
+	assert_raw(0, "X: sent\n");
+}
+END_TEST
+
+/* A separator with nothing after it is reported with its place. */
+START_TEST(test_mbox_empty_message_reported)
+{
+	make_file(tmpdir, "a.mbox",
+		  "From a@example.org Mon Jan  1 00:00:00 2024\n\n"
+		  "From b@example.org Mon Jan  1 00:00:01 2024\nX: b\n");
+	g_autofree char *path = g_build_filename(tmpdir, "a.mbox", NULL);
+	g_autoptr(GError) error = NULL;
+	ck_assert(walk(path, &error));
+	ck_assert_uint_eq(col.messages->len, 1);
+	ck_assert_uint_eq(col.skips->len, 1);
+	assert_skip(0, tmpdir, "a.mbox", "message 1 of the mbox is empty");
 }
 END_TEST
 
@@ -361,6 +717,9 @@ START_TEST(test_nested_folders)
 		assert_raw(i, expect[i]);
 	assert_origin(4, tmpdir, "c.mbox");
 	ck_assert_uint_eq(got_at(5)->index, 1);
+	ck_assert_uint_eq(col.skips->len, 2);
+	assert_skip(0, tmpdir, ".hidden", "hidden");
+	assert_skip(1, tmpdir, ".y.eml", "hidden");
 }
 END_TEST
 
@@ -385,18 +744,26 @@ START_TEST(test_sorted_by_name)
 }
 END_TEST
 
-/* Empty files are skipped, in folders and when named directly. */
+/* Empty files are skipped and reported, in folders and when named
+ * directly; so is a file of only a byte-order mark and empty lines. */
 START_TEST(test_empty_file_skipped)
 {
 	make_file(tmpdir, "a-empty.eml", "");
 	make_file(tmpdir, "b.eml", "X: b\n");
+	make_file(tmpdir, "c-blank.mbox", "\xef\xbb\xbf\n\r\n");
 	g_autoptr(GError) error = NULL;
 	ck_assert(walk(tmpdir, &error));
 	ck_assert_uint_eq(col.messages->len, 1);
 	assert_raw(0, "X: b\n");
+	ck_assert_uint_eq(col.skips->len, 2);
+	assert_skip(0, tmpdir, "a-empty.eml", "empty file");
+	assert_skip(1, tmpdir, "c-blank.mbox", "no message in the file");
+	ck_assert_uint_eq(walker.files_read, 1);
 	g_autofree char *empty = g_build_filename(tmpdir, "a-empty.eml", NULL);
 	ck_assert(walk(empty, &error));
 	ck_assert_uint_eq(col.messages->len, 1);
+	ck_assert_uint_eq(col.skips->len, 3);
+	assert_skip(2, tmpdir, "a-empty.eml", "empty file");
 }
 END_TEST
 
@@ -455,6 +822,11 @@ START_TEST(test_symlinks)
 	ck_assert_uint_eq(col.messages->len, 2);
 	assert_raw(0, "X: a\n");
 	assert_raw(1, "X: outside\n");
+	ck_assert_uint_eq(col.skips->len, 2);
+	static const char link_reason[] =
+		"link to a folder, followed only when named; name it to import it";
+	assert_skip(0, tree, "loop", link_reason);
+	assert_skip(1, tree, "out", link_reason);
 
 	g_ptr_array_set_size(col.messages, 0);
 	ck_assert(walk(out, &error));
@@ -519,11 +891,22 @@ static Suite *source_suite(void)
 	tcase_add_test(tc, test_mbox_copies_only_quoted);
 	tcase_add_test(tc, test_mbox_crlf);
 	tcase_add_test(tc, test_mbox_unquoted_from_after_blank);
+	tcase_add_test(tc, test_mbox_separator_shapes);
+	tcase_add_test(tc, test_mbox_not_separators);
+	tcase_add_test(tc, test_mbox_no_blank_before_separator);
+	tcase_add_test(tc, test_mboxrd);
+	tcase_add_test(tc, test_mboxo);
+	tcase_add_test(tc, test_mboxcl2);
+	tcase_add_test(tc, test_mboxcl);
+	tcase_add_test(tc, test_mbox_content_length_ignored);
+	tcase_add_test(tc, test_byte_order_mark);
+	tcase_add_test(tc, test_mbox_empty_message_reported);
 	tcase_add_loop_test(tc, test_mbox_edge_cases, 0, G_N_ELEMENTS(mbox_cases));
 	tcase_add_test(tc, test_mbox_huge_lines);
 	tcase_add_test(tc, test_split_not_mbox);
 	tcase_add_test(tc, test_maildir);
 	tcase_add_test(tc, test_maildir_cur_only);
+	tcase_add_test(tc, test_maildir_subfolders);
 	tcase_add_test(tc, test_nested_folders);
 	tcase_add_test(tc, test_sorted_by_name);
 	tcase_add_test(tc, test_empty_file_skipped);

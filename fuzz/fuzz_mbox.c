@@ -1,5 +1,7 @@
-/* fuzz_mbox.c: libFuzzer target for the mbox splitter: any bytes split into
- * messages (every byte of each read back) or give an error, never a crash. */
+/* fuzz_mbox.c: libFuzzer target for the mbox splitter (RFC 4155 separators,
+ * mboxo/mboxrd quoting, mboxcl/mboxcl2 Content-Length, byte-order mark):
+ * any bytes split into messages (every byte of each read back) or give an
+ * error, never a crash. Seeds: a test mbox of each variant (fuzz/seeds). */
 #include <stdint.h>
 
 #include "source.h"

@@ -206,6 +206,55 @@ START_TEST(test_import_mbox_and_maildir)
 }
 END_TEST
 
+/* import reports each file and folder it leaves out and why, and ends with
+ * a summary on stderr; an mbox whose separators lack the empty line before
+ * them gives all its 29 cases; --subfolders adds the Maildir's archive but
+ * never its sent folder. */
+START_TEST(test_import_reports_what_it_skips)
+{
+	g_autofree char *old = g_build_filename(tmpdir, "old", NULL);
+	g_autofree char *maildir = g_build_filename(old, "Maildir", NULL);
+	g_autofree char *cur = g_build_filename(maildir, "cur", NULL);
+	g_autofree char *archive = g_build_filename(maildir, ".Archive", "cur", NULL);
+	g_autofree char *sent = g_build_filename(maildir, ".Sent", "cur", NULL);
+	g_mkdir_with_parents(cur, 0700);
+	g_mkdir_with_parents(archive, 0700);
+	g_mkdir_with_parents(sent, 0700);
+	g_autofree char *m1 = tu_write_file(cur, "1.host:2,S", "From: f@example.org\n\ninbox\n");
+	g_autofree char *m2 =
+		tu_write_file(archive, "2.host:2,S", "From: g@example.org\n\narchived\n");
+	g_autofree char *m3 = tu_write_file(sent, "3.host:2,S", "From: office@example.net\n\nreply\n");
+	g_autofree char *empty = tu_write_file(old, "empty.eml", "");
+	g_autoptr(GBytes) mbox = tu_data_bytes("source/no-blank.mbox");
+	g_autofree char *mbox_path = g_build_filename(old, "no-blank.mbox", NULL);
+	ck_assert(g_file_set_contents(mbox_path, g_bytes_get_data(mbox, NULL),
+				      (gssize)g_bytes_get_size(mbox), NULL));
+
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(canary(&out, &err, "import", old, NULL) == 0, "%s", err);
+	ck_assert_str_eq(out, "30 cases, 0 quarantined, 0 duplicates\n");
+	g_autofree char *archive_line = g_strdup_printf(
+		"skipped %s/.Archive: Maildir subfolder; give --subfolders to import it\n", maildir);
+	g_autofree char *sent_line = g_strdup_printf("skipped %s/.Sent: Maildir subfolder of the "
+						     "office's own mail",
+						     maildir);
+	g_autofree char *empty_line = g_strdup_printf("skipped %s: empty file\n", empty);
+	ck_assert_msg(strstr(err, archive_line) != NULL, "%s", err);
+	ck_assert_msg(strstr(err, sent_line) != NULL, "%s", err);
+	ck_assert_msg(strstr(err, empty_line) != NULL, "%s", err);
+	ck_assert_msg(g_str_has_suffix(err, "canary import: 2 files read, 30 messages, 3 skipped\n"),
+		      "%s", err);
+
+	g_autofree char *out2 = NULL, *err2 = NULL;
+	ck_assert_msg(canary(&out2, &err2, "import", "--subfolders", old, NULL) == 0, "%s", err2);
+	ck_assert_str_eq(out2, "1 cases, 0 quarantined, 30 duplicates\n");
+	ck_assert_msg(strstr(err2, sent_line) != NULL, "%s", err2);
+	ck_assert_msg(strstr(err2, archive_line) == NULL, "%s", err2);
+	ck_assert_msg(g_str_has_suffix(err2, "canary import: 3 files read, 31 messages, 2 skipped\n"),
+		      "%s", err2);
+}
+END_TEST
+
 START_TEST(test_import_missing_path_keeps_the_rest)
 {
 	g_autofree char *inbox = g_build_filename(tmpdir, "inbox", NULL);
@@ -238,6 +287,7 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, test_check_config);
 	tcase_add_test(tc, test_import_mixed_folder_twice);
 	tcase_add_test(tc, test_import_mbox_and_maildir);
+	tcase_add_test(tc, test_import_reports_what_it_skips);
 	tcase_add_test(tc, test_import_missing_path_keeps_the_rest);
 	tcase_add_test(tc, test_list_rejects_bad_status);
 	suite_add_tcase(s, tc);

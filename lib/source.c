@@ -184,7 +184,7 @@ static gboolean has_mbox_date(const struct word *w, guint n)
 static gboolean is_header_line(const char *p, const char *next)
 {
 	const char *q = p;
-	while (q < next && *q > ' ' && *q < 127 && *q != ':')
+	while (q < next && g_ascii_isgraph(*q) && *q != ':')
 		q++;
 	return q > p && q < next && *q == ':';
 }
@@ -306,8 +306,7 @@ struct message_span {
  * separator) has one Content-Length: header whose body ends at the end of
  * the file or at a separator, after at most one empty line. Headers are
  * read up to their empty line or a separator, whichever comes first. */
-static gboolean content_length_span(const char *start, const char *end,
-				    struct message_span *span)
+static gboolean content_length_span(const char *start, const char *end, struct message_span *span)
 {
 	gint64 length = -1;
 	const char *p = start;
@@ -365,11 +364,11 @@ struct split_target {
 };
 
 /* Reports PATH as left out for REASON (printf format) to WALKER. */
-static void report_skip(struct canary_source_walker *walker, const char *path,
-			const char *reason, ...) G_GNUC_PRINTF(3, 4);
+static void report_skip(struct canary_source_walker *walker, const char *path, const char *reason,
+			...) G_GNUC_PRINTF(3, 4);
 
-static void report_skip(struct canary_source_walker *walker, const char *path,
-			const char *reason, ...)
+static void report_skip(struct canary_source_walker *walker, const char *path, const char *reason,
+			...)
 {
 	walker->skipped_count++;
 	if (walker->skipped == NULL)
@@ -405,8 +404,8 @@ static gboolean split_from(GBytes *mbox, const char *data, const struct split_ta
 		}
 		gsize len = (gsize)(span.end - start);
 		if (len == 0) {
-			report_skip(target->walker, target->origin, "message %u of the mbox is empty",
-				    index + 1);
+			report_skip(target->walker, target->origin,
+				    "message %u of the mbox is empty", index + 1);
 		} else {
 			gboolean unquote = !by_length || !has_bare_from(start, len);
 			g_autoptr(GBytes) raw = message_bytes(mbox, base, start, len, unquote);
@@ -551,8 +550,7 @@ static GPtrArray *sorted_entries(const char *path, GError **error)
 /* Walks the entries of directory PATH in name order; hidden ones are
  * reported and left out. Returns FALSE with ERROR when one cannot be read
  * or a callback stopped. */
-static gboolean walk_entries(const char *path, struct canary_source_walker *walker,
-			     GError **error)
+static gboolean walk_entries(const char *path, struct canary_source_walker *walker, GError **error)
 {
 	g_autoptr(GPtrArray) names = sorted_entries(path, error);
 	if (names == NULL)
@@ -593,8 +591,7 @@ static gboolean is_own_mail_folder(const char *name)
 	return FALSE;
 }
 
-static gboolean walk_maildir(const char *path, struct canary_source_walker *walker,
-			     GError **error);
+static gboolean walk_maildir(const char *path, struct canary_source_walker *walker, GError **error);
 
 /* Handles entry NAME (at CHILD) of a Maildir beside new/ and cur/:
  * subfolders are walked when asked for (never those of the office's own
@@ -631,8 +628,7 @@ static gboolean maildir_extra(const char *child, const char *name,
 /* Walks a Maildir: new/ then cur/; tmp/ (unfinished deliveries), the
  * subfolders (".Sent", or "Sent" in the verbatim layout) and other files
  * go to maildir_extra(). Returns FALSE with ERROR. */
-static gboolean walk_maildir(const char *path, struct canary_source_walker *walker,
-			     GError **error)
+static gboolean walk_maildir(const char *path, struct canary_source_walker *walker, GError **error)
 {
 	static const char *const subdirs[] = {"new", "cur"};
 	for (size_t i = 0; i < G_N_ELEMENTS(subdirs); i++) {

@@ -30,8 +30,7 @@ typedef gboolean (*canary_source_func)(const struct canary_source_message *messa
 /* Called for each file, folder or mbox message the walk leaves out, with
  * its path and why (a short phrase: "empty file", "Maildir++ subfolder;
  * give --subfolders to import it", ...). Never given message content. */
-typedef void (*canary_source_skip_func)(const char *path, const char *reason,
-					gpointer user_data);
+typedef void (*canary_source_skip_func)(const char *path, const char *reason, gpointer user_data);
 
 /* What a walk calls and what it counted. */
 struct canary_source_walker {

@@ -52,9 +52,8 @@ static void setup(void)
 	col.messages = g_ptr_array_new_with_free_func(got_free);
 	col.skips = g_ptr_array_new_with_free_func(g_free);
 	col.stop_after = 0;
-	walker = (struct canary_source_walker){.message = collect,
-					       .skipped = collect_skip,
-					       .user_data = &col};
+	walker = (struct canary_source_walker){
+		.message = collect, .skipped = collect_skip, .user_data = &col};
 }
 
 static void teardown(void)
@@ -265,7 +264,8 @@ START_TEST(test_mbox_separator_shapes)
 		"From a@example.org\nReturn-Path: <a@example.org>",
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(shapes); i++) {
-		g_autofree char *mbox = g_strdup_printf("From x\nX: 1\n\nbody\n%s\nX: 2\n", shapes[i]);
+		g_autofree char *mbox =
+			g_strdup_printf("From x\nX: 1\n\nbody\n%s\nX: 2\n", shapes[i]);
 		g_autoptr(GError) error = NULL;
 		g_ptr_array_set_size(col.messages, 0);
 		ck_assert(split(mbox, strlen(mbox), &error));
@@ -347,15 +347,16 @@ START_TEST(test_mbox_no_blank_before_separator)
 		ck_assert_uint_eq(count_lines(i, "Message-ID: "), 1);
 		g_autofree char *address = g_strdup_printf("<p%02u@example.org>\n", n);
 		g_autofree char *subject = g_strdup_printf("Subject: message %u\n", n);
-		g_autofree char *ending = g_strdup_printf("%s\nEnd of message %u.\n", bodies[n % 4], n);
+		g_autofree char *ending =
+			g_strdup_printf("%s\nEnd of message %u.\n", bodies[n % 4], n);
 		assert_has(i, address);
 		assert_has(i, subject);
 		ck_assert_msg(g_str_has_prefix(g_bytes_get_data(got_at(i)->raw, NULL), "From: "),
 			      "message %u does not start with its From:", i);
 		gsize len = g_bytes_get_size(got_at(i)->raw);
 		const char *data = g_bytes_get_data(got_at(i)->raw, NULL);
-		ck_assert_msg(len >= strlen(ending) &&
-				      memcmp(data + len - strlen(ending), ending, strlen(ending)) == 0,
+		ck_assert_msg(len >= strlen(ending) && memcmp(data + len - strlen(ending), ending,
+							      strlen(ending)) == 0,
 			      "message %u does not end with [%s]", i, ending);
 	}
 }
@@ -478,7 +479,8 @@ START_TEST(test_byte_order_mark)
 	ck_assert(walk(path, &error));
 	ck_assert_uint_eq(col.messages->len, 2);
 	assert_raw(0, "From: Tomas Weber <b1@example.org>\nSubject: bom one\n\nBody one.\n");
-	assert_raw(1, "From: Ulla S\xc3\xa1nchez <b2@example.org>\nSubject: bom two\n\nBody two.\n");
+	assert_raw(1,
+		   "From: Ulla S\xc3\xa1nchez <b2@example.org>\nSubject: bom two\n\nBody two.\n");
 	g_autofree char *eml = tu_data_path("source/bom.eml");
 	g_autofree char *text = data_text("bom.eml");
 	ck_assert(walk(eml, &error));
@@ -508,7 +510,9 @@ static const struct mbox_case mbox_cases[] = {
 	{"From a\n\nFrom b Mon Jan  1 00:00:00 2024\n\nFrom c\nX: y\n", 1, "X: y\n", 2},
 	{"From a\nFrom b Mon Jan  1 00:00:00 2024\nX: y\n", 1, "X: y\n", 1},
 	/* Byte-order mark and empty lines before the first separator. */
-	{"\xef\xbb\xbf" "From a\nX: 1\n", 1, "X: 1\n", 0},
+	{"\xef\xbb\xbf"
+	 "From a\nX: 1\n",
+	 1, "X: 1\n", 0},
 	{"\n\r\nFrom a\nX: 1\n", 1, "X: 1\n", 0},
 	{"\xef\xbb\xbf", 0, NULL, 0},
 	{"From a\nFrom b\n", 1, "From b\n", 0},
@@ -631,7 +635,7 @@ START_TEST(test_maildir_subfolders)
 	ck_assert(walk(tmpdir, &error));
 	ck_assert_uint_eq(col.messages->len, 1);
 	static const char *const reported[] = {".Archive", ".INBOX.Drafts", ".Sent Items",
-					       ".Trash", "Lists", "tmp"};
+					       ".Trash",   "Lists",         "tmp"};
 	ck_assert_uint_eq(col.skips->len, G_N_ELEMENTS(reported));
 	for (guint i = 0; i < G_N_ELEMENTS(reported); i++) {
 		g_autofree char *prefix = g_strdup_printf("%s/%s: ", tmpdir, reported[i]);

@@ -4,9 +4,11 @@
  *
  * mbox separators (RFC 4155). The first line of the file is the first
  * separator. After it, a line is a separator when it looks like one, as
- * mutt and Dovecot judge it: "From ", a sender, and a ctime date ("Mon Jan
- *  1 00:00:00 2024", the zone before or after the year, or "1 Jan 2024
- * 00:00:00"), whether or not an empty line comes before it. A "From " line
+ * mutt and Dovecot judge it: "From ", one word of sender (or a quoted one),
+ * and a ctime date ("Mon Jan  1 00:00:00 2024", seconds optional, the zone
+ * before or after the four-digit year, or "1 Jan 2024 00:00:00"), whether
+ * or not an empty line comes before it; body text such as "From 3 May
+ * 2021 10:00 the police ..." has no sender and is text. A "From " line
  * of a single word that is followed by a header line ("From x@example.org"
  * then "Received: ...") is one too: when in doubt, split, for a missed
  * split hides a person inside another message. Any other "From " line
@@ -118,7 +120,37 @@ static gboolean is_day(struct word w)
 static gboolean is_year(struct word w)
 {
 	guint year = 0;
-	return is_number(w, 2, 4, &year) && w.len != 3;
+	return is_number(w, 4, 4, &year);
+}
+
+/* Returns TRUE for "Mon" ... "Sun", with or without a comma after it. */
+static gboolean is_weekday(struct word w)
+{
+	static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+	if (w.len != 3 && !(w.len == 4 && w.p[3] == ','))
+		return FALSE;
+	for (size_t i = 0; i < G_N_ELEMENTS(days); i++) {
+		if (g_ascii_strncasecmp(w.p, days[i], 3) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Returns TRUE for a time zone: "+0100", "-0500", "CET", "(EST)". */
+static gboolean is_zone(struct word w)
+{
+	guint v = 0;
+	if (w.len == 5 && (w.p[0] == '+' || w.p[0] == '-'))
+		return is_number((struct word){w.p + 1, 4}, 4, 4, &v);
+	if (w.len >= 2 && w.p[0] == '(' && w.p[w.len - 1] == ')')
+		return TRUE;
+	if (w.len == 0 || w.len > 5)
+		return FALSE;
+	for (gsize i = 0; i < w.len; i++) {
+		if (!g_ascii_isupper(w.p[i]))
+			return FALSE;
+	}
+	return TRUE;
 }
 
 /* Returns TRUE for "H:MM", "HH:MM" or "HH:MM:SS". */
@@ -160,20 +192,37 @@ static guint split_words(const char *line, gsize len, struct word *words, guint 
 	return n;
 }
 
-/* Returns TRUE if the N words hold a date as mbox writers put it:
- * "Jan 1 00:00:00" then the year within three words (zone before or after
- * it), or "1 Jan 2024 00:00:00". */
+/* Returns TRUE if the N words from W hold a date starting at word I:
+ * "Jan 1 00:00:00" then the year, after at most two zone words or before
+ * the zone; or "1 Jan 2024 00:00:00" ending the line or before a zone. */
+static gboolean is_date_at(const struct word *w, guint n, guint i)
+{
+	if (i + 3 < n && is_day(w[i]) && is_month(w[i + 1]) && is_year(w[i + 2]) &&
+	    is_time(w[i + 3]))
+		return i + 4 == n || is_zone(w[i + 4]);
+	if (i + 3 >= n || !is_month(w[i]) || !is_day(w[i + 1]) || !is_time(w[i + 2]))
+		return FALSE;
+	for (guint j = i + 3; j < n && j <= i + 5; j++) {
+		if (is_year(w[j]))
+			return TRUE;
+		if (!is_zone(w[j]))
+			return FALSE;
+	}
+	return FALSE;
+}
+
+/* Returns TRUE if the N words after "From " are a sender and a date as
+ * mbox writers put them: one word (or a quoted one with spaces) before the
+ * date and its optional weekday, or no sender but a weekday. */
 static gboolean has_mbox_date(const struct word *w, guint n)
 {
-	for (guint i = 0; i + 2 < n; i++) {
-		if (is_month(w[i]) && is_day(w[i + 1]) && is_time(w[i + 2])) {
-			for (guint j = i + 3; j < n && j <= i + 5; j++) {
-				if (is_year(w[j]))
-					return TRUE;
-			}
-		}
-		if (i + 3 < n && is_day(w[i]) && is_month(w[i + 1]) && is_year(w[i + 2]) &&
-		    is_time(w[i + 3]))
+	gboolean quoted_sender = n > 0 && w[0].p[0] == '"';
+	for (guint i = 0; i < n; i++) {
+		if (!is_date_at(w, n, i))
+			continue;
+		gboolean weekday = i > 0 && is_weekday(w[i - 1]);
+		guint first = weekday ? i - 1 : i;
+		if (first == 1 || (first == 0 && weekday) || (first > 1 && quoted_sender))
 			return TRUE;
 	}
 	return FALSE;

@@ -640,6 +640,20 @@ static gboolean is_own_mail_folder(const char *name)
 	return FALSE;
 }
 
+/* Returns TRUE if NAME is one of the files mail servers keep in a Maildir
+ * beside its messages (indexes, UID lists, quota, subscriptions). */
+static gboolean is_control_file(const char *name)
+{
+	static const char *const prefixes[] = {"dovecot",     "courier",       "maildirfolder",
+					       "maildirsize", "subscriptions", ".uidvalidity",
+					       ".mbsyncstate"};
+	for (size_t i = 0; i < G_N_ELEMENTS(prefixes); i++) {
+		if (g_str_has_prefix(name, prefixes[i]))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 static gboolean walk_maildir(const char *path, struct canary_source_walker *walker, GError **error);
 
 /* Handles entry NAME (at CHILD) of a Maildir beside new/ and cur/:
@@ -658,7 +672,9 @@ static gboolean maildir_extra(const char *child, const char *name,
 		return TRUE;
 	}
 	if (!folder || !is_maildir(child)) {
-		report_skip(walker, child, "not a message folder of the Maildir");
+		report_skip(walker, child,
+			    is_control_file(name) ? "Maildir control file"
+						  : "not a message folder of the Maildir");
 		return TRUE;
 	}
 	if (is_own_mail_folder(name)) {

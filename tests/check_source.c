@@ -601,6 +601,7 @@ START_TEST(test_maildir)
 	make_file(tmpdir, "tmp/1700000003.M3.host", "X: unfinished\n");
 	make_file(tmpdir, ".Sent/cur/1.host:2,S", "X: subfolder\n");
 	make_file(tmpdir, "dovecot-uidlist", "3 V1 N4\n");
+	make_file(tmpdir, "notes.txt", "not mail\n");
 	g_autoptr(GError) error = NULL;
 	ck_assert_msg(walk(tmpdir, &error), "%s", error ? error->message : "");
 	ck_assert_uint_eq(col.messages->len, 3);
@@ -609,14 +610,15 @@ START_TEST(test_maildir)
 	assert_raw(1, "X: new2\n");
 	assert_raw(2, "X: cur\n");
 	assert_origin(2, tmpdir, "cur/1600000000.M0.host:2,S");
-	ck_assert_uint_eq(col.skips->len, 4);
+	ck_assert_uint_eq(col.skips->len, 5);
 	assert_skip(0, tmpdir, "new/.hidden", "hidden");
 	assert_skip(1, tmpdir, ".Sent",
 		    "Maildir subfolder of the office's own mail (sent or drafts), not cases; "
 		    "name it to import it");
-	assert_skip(2, tmpdir, "dovecot-uidlist", "not a message folder of the Maildir");
-	assert_skip(3, tmpdir, "tmp", "1 unfinished deliveries (Maildir tmp/)");
-	ck_assert_uint_eq(walker.skipped_count, 4);
+	assert_skip(2, tmpdir, "dovecot-uidlist", "Maildir control file");
+	assert_skip(3, tmpdir, "notes.txt", "not a message folder of the Maildir");
+	assert_skip(4, tmpdir, "tmp", "1 unfinished deliveries (Maildir tmp/)");
+	ck_assert_uint_eq(walker.skipped_count, 5);
 	ck_assert_uint_eq(walker.files_read, 3);
 }
 END_TEST

@@ -11,6 +11,8 @@
 
 #include <glib/gstdio.h>
 
+#include "identity.h"
+#include "mail.h"
 #include "source.h"
 #include "testutil.h"
 
@@ -335,7 +337,8 @@ static void assert_has(guint i, const char *needle)
 
 /* 29 messages, every third separator without an empty line before it,
  * bodies with unquoted "From " lines after empty lines: 29 messages, each
- * with its own sender and all of its text, none inside another. */
+ * with its own sender (in its identity record too) and all of its text,
+ * none inside another. */
 START_TEST(test_mbox_no_blank_before_separator)
 {
 	static const char *const bodies[] = {
@@ -343,6 +346,8 @@ START_TEST(test_mbox_no_blank_before_separator)
 		"From the office: nothing new.", "From 2019 until now."};
 	g_autofree char *path = tu_data_path("source/no-blank.mbox");
 	g_autoptr(GError) error = NULL;
+	struct canary_limits limits;
+	canary_limits_init_default(&limits);
 	ck_assert_msg(walk(path, &error), "%s", error ? error->message : "");
 	ck_assert_uint_eq(col.messages->len, 29);
 	ck_assert_uint_eq(col.skips->len, 0);
@@ -364,6 +369,12 @@ START_TEST(test_mbox_no_blank_before_separator)
 		ck_assert_msg(len >= strlen(ending) && memcmp(data + len - strlen(ending), ending,
 							      strlen(ending)) == 0,
 			      "message %u does not end with [%s]", i, ending);
+		/* The identity record names this message's sender, and only them. */
+		g_autoptr(canary_mail) mail = canary_mail_parse(got_at(i)->raw, &limits);
+		g_autoptr(canary_identity) id = canary_identity_extract(mail);
+		g_autofree char *primary = g_strdup_printf("p%02u@example.org", n);
+		ck_assert_str_eq(id->primary, primary);
+		ck_assert_uint_eq(id->addresses->len, 1);
 	}
 }
 END_TEST
@@ -933,5 +944,9 @@ static Suite *source_suite(void)
 
 int main(void)
 {
-	return tu_run_suite(source_suite());
+	/* Once per process: GMime 3.2 cannot be set up again after its shutdown. */
+	canary_mail_init();
+	int rc = tu_run_suite(source_suite());
+	canary_mail_shutdown();
+	return rc;
 }

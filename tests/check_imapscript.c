@@ -37,7 +37,7 @@ static void teardown(void)
 /* A canary home that fetches through SCRIPT, with the 1K limit. */
 static void write_home(struct tu_imapscript *script)
 {
-	tu_write_file(home, "imap-password", dovecot->password);
+	g_autofree char *password_file = tu_write_file(home, "imap-password", dovecot->password);
 	g_autofree char *url = tu_imapscript_url(script);
 	g_autofree char *extra =
 		g_strdup_printf("[imap]\nurl = %s\nusername = %s\npassword_file = imap-password\n"

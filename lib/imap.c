@@ -359,8 +359,7 @@ struct canary_imap *canary_imap_new(const struct canary_imap_options *options, G
 	/* ... and when the lines of an answer do not end within io_timeout of
 	 * the command: an endless line is cut off (libcurl keeps only its
 	 * start, so memory stays bounded), not read for ever. */
-	SET(CURLOPT_SERVER_RESPONSE_TIMEOUT,
-	    options->io_timeout > 0 ? options->io_timeout : 120L);
+	SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, options->io_timeout > 0 ? options->io_timeout : 120L);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	SET(CURLOPT_WRITEFUNCTION, write_callback);
 	SET(CURLOPT_WRITEDATA, imap);
@@ -684,8 +683,8 @@ static void blame_message(struct canary_imap *imap, const struct canary_imap_fet
 		why = g_strdup_printf("the message was cut after %" G_GUINT64_FORMAT
 				      " of the %" G_GUINT64_FORMAT " bytes announced (%s)",
 				      check->received, check->announced, (*error)->message);
-	else if (imap->fetch_sent && (code == CURLE_OPERATION_TIMEDOUT || code == CURLE_RECV_ERROR ||
-				      code == CURLE_GOT_NOTHING))
+	else if (imap->fetch_sent && (code == CURLE_OPERATION_TIMEDOUT ||
+				      code == CURLE_RECV_ERROR || code == CURLE_GOT_NOTHING))
 		/* libcurl gives up on an endless line after io_timeout, or
 		 * after 300 KB of answer lines ("Too large response headers"). */
 		why = g_strdup_printf("no proper answer to the FETCH: an endless line, a server "
@@ -1405,8 +1404,7 @@ enum canary_imap_said canary_imap_parse_said(const char *line, gsize len, char *
 
 /* --- Checking a fetch's answer ---------------------------------------------- */
 
-void canary_imap_fetch_check_init(struct canary_imap_fetch_check *check, guint32 uid,
-				  guint64 limit)
+void canary_imap_fetch_check_init(struct canary_imap_fetch_check *check, guint32 uid, guint64 limit)
 {
 	*check = (struct canary_imap_fetch_check){.uid = uid, .limit = limit};
 }
@@ -1508,8 +1506,7 @@ gboolean canary_imap_fetch_check_data(struct canary_imap_fetch_check *check, gsi
 	return TRUE;
 }
 
-gboolean canary_imap_fetch_check_finish(const struct canary_imap_fetch_check *check,
-					GError **error)
+gboolean canary_imap_fetch_check_finish(const struct canary_imap_fetch_check *check, GError **error)
 {
 	const char *why = check->problem;
 	g_autofree char *cut = NULL;

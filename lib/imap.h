@@ -170,12 +170,12 @@ GHashTable *canary_imap_parse_capabilities(const char *response, gsize len);
 /* Checks the answer to a fetch of one UID as libcurl hands it over: its
  * response lines, then the literal's bytes, then the lines after it. */
 struct canary_imap_fetch_check {
-	guint32 uid;        /* the UID asked for */
-	guint64 limit;      /* most bytes of literal accepted */
-	gboolean literal;   /* the FETCH line announcing the literal was seen */
-	guint64 announced;  /* the literal's size, "{N}" */
-	guint64 received;   /* literal bytes so far */
-	char *problem;      /* why this is not the message asked for, or NULL */
+	guint32 uid;       /* the UID asked for */
+	guint64 limit;     /* most bytes of literal accepted */
+	gboolean literal;  /* the FETCH line announcing the literal was seen */
+	guint64 announced; /* the literal's size, "{N}" */
+	guint64 received;  /* literal bytes so far */
+	char *problem;     /* why this is not the message asked for, or NULL */
 };
 
 void canary_imap_fetch_check_init(struct canary_imap_fetch_check *check, guint32 uid,

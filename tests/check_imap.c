@@ -123,8 +123,8 @@ START_TEST(test_status_list_fetch)
 		ck_assert_uint_eq(m->uid, i + 1);
 		ck_assert_uint_eq(m->size, strlen(expected));
 		ck_assert_int_le(llabs(m->internal_date - now), 120);
-		g_autoptr(GBytes) raw = canary_imap_fetch(imap, status.uidvalidity, m->uid, m->size,
-							  &error);
+		g_autoptr(GBytes) raw =
+			canary_imap_fetch(imap, status.uidvalidity, m->uid, m->size, &error);
 		ck_assert_msg(raw != NULL, "%s", error ? error->message : "");
 		ck_assert_uint_eq(g_bytes_get_size(raw), strlen(expected));
 		ck_assert_int_eq(memcmp(g_bytes_get_data(raw, NULL), expected, strlen(expected)),
@@ -496,7 +496,6 @@ START_TEST(test_missing_uid_is_refused)
 }
 END_TEST
 
-
 /* --- A misbehaving server ---------------------------------------------------- */
 
 /* The process's peak resident memory so far, in bytes. */
@@ -551,8 +550,8 @@ START_TEST(test_misbehaving_server)
 	ck_assert_uint_eq(list->len, 3);
 	const struct canary_imap_message *listed = (const struct canary_imap_message *)list->data;
 
-	g_autoptr(GBytes) first = canary_imap_fetch(imap, status.uidvalidity, 1, listed[0].size,
-						    &error);
+	g_autoptr(GBytes) first =
+		canary_imap_fetch(imap, status.uidvalidity, 1, listed[0].size, &error);
 	ck_assert_msg(first != NULL, "%s", error ? error->message : "");
 
 	guint64 peak_before = peak_rss();
@@ -569,8 +568,9 @@ START_TEST(test_misbehaving_server)
 	ck_assert_uint_eq(tu_imapscript_played(script), 1);
 	/* Bounded: the first line of a 300 MB answer is enough to refuse it. */
 	guint64 peak_after = peak_rss();
-	ck_assert_msg(peak_after < peak_before + 64 * MIB, "peak RSS grew from %" G_GUINT64_FORMAT
-		      " to %" G_GUINT64_FORMAT, peak_before, peak_after);
+	ck_assert_msg(peak_after < peak_before + 64 * MIB,
+		      "peak RSS grew from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT, peak_before,
+		      peak_after);
 	ck_assert_msg(tu_imapscript_bytes_sent(script) < 64 * MIB,
 		      "the server got %" G_GUINT64_FORMAT " bytes out",
 		      tu_imapscript_bytes_sent(script));
@@ -578,8 +578,8 @@ START_TEST(test_misbehaving_server)
 	g_clear_error(&error);
 
 	/* The same session fetches the next message whole. */
-	g_autoptr(GBytes) third = canary_imap_fetch(imap, status.uidvalidity, 3, listed[2].size,
-						    &error);
+	g_autoptr(GBytes) third =
+		canary_imap_fetch(imap, status.uidvalidity, 3, listed[2].size, &error);
 	ck_assert_msg(third != NULL, "%s", error ? error->message : "");
 	g_autofree char *expected = message(3);
 	ck_assert_uint_eq(g_bytes_get_size(third), strlen(expected));
@@ -642,7 +642,8 @@ START_TEST(test_fetch_check)
 	};
 	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
 		canary_imap_fetch_check_init(&check, 7, 100);
-		gboolean ok = canary_imap_fetch_check_line(&check, bad[i].line, strlen(bad[i].line));
+		gboolean ok =
+			canary_imap_fetch_check_line(&check, bad[i].line, strlen(bad[i].line));
 		if (ok && bad[i].data > 0)
 			ok = canary_imap_fetch_check_data(&check, bad[i].data);
 		if (ok && bad[i].second != NULL)
@@ -698,7 +699,8 @@ START_TEST(test_trace_hides_credentials)
 		g_autoptr(canary_imap) imap = canary_imap_new(&options, &error);
 		struct canary_imap_status status;
 		ck_assert(canary_imap_status(imap, "INBOX", &status, &error));
-		g_autoptr(GBytes) raw = canary_imap_fetch(imap, status.uidvalidity, 1, 100000, &error);
+		g_autoptr(GBytes) raw =
+			canary_imap_fetch(imap, status.uidvalidity, 1, 100000, &error);
 		ck_assert_ptr_nonnull(raw);
 	}
 	g_autofree char *log_path = end_capture(&capture);

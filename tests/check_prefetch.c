@@ -157,9 +157,9 @@ START_TEST(test_misbehaving_fails_alone)
 	o.io_timeout = 2;
 	g_autoptr(GArray) items = items_for(1, 6);
 	g_autoptr(GError) error = NULL;
-	struct canary_prefetch *p =
-		canary_prefetch_start(&o, uidvalidity, (const struct canary_prefetch_item *)items->data,
-				      items->len, (guint)_i, 1 << 20, &error);
+	struct canary_prefetch *p = canary_prefetch_start(
+		&o, uidvalidity, (const struct canary_prefetch_item *)items->data, items->len,
+		(guint)_i, 1 << 20, &error);
 	ck_assert_msg(p != NULL, "%s", error != NULL ? error->message : "");
 	for (guint i = 0; i < items->len; i++) {
 		guint uid = i + 1;

@@ -666,8 +666,8 @@ static void fetched_free(gpointer p)
 
 guint64 canary_imap_fetch_limit(guint64 announced)
 {
-	guint64 slack = announced / 16 + FETCH_SLACK_BYTES;
-	return MIN(announced, MAX_FETCH_RESPONSE - slack) + slack;
+	guint64 size = MIN(announced, (guint64)MAX_FETCH_RESPONSE);
+	return MIN(size + size / 16 + FETCH_SLACK_BYTES, (guint64)MAX_FETCH_RESPONSE);
 }
 
 /* Turns a failed fetch of UID into a CANARY_IMAP_ERROR_MESSAGE where the

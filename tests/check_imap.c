@@ -596,6 +596,12 @@ START_TEST(test_fetch_check)
 	struct canary_imap_fetch_check check;
 	g_autoptr(GError) error = NULL;
 
+	/* The bound: the listed size and a slack, never past what fits. */
+	ck_assert_uint_eq(canary_imap_fetch_limit(0), 64 * 1024);
+	ck_assert_uint_eq(canary_imap_fetch_limit(92), 92 + 5 + 64 * 1024);
+	ck_assert_uint_eq(canary_imap_fetch_limit(1600), 1600 + 100 + 64 * 1024);
+	ck_assert_uint_eq(canary_imap_fetch_limit(G_MAXUINT64), G_MAXUINT - 1);
+
 	/* Well-formed: the UID first or last, unsolicited lines around it. */
 	canary_imap_fetch_check_init(&check, 7, 100);
 	ck_assert(canary_imap_fetch_check_line(&check, "* 3 EXISTS\r\n", 12));

@@ -43,6 +43,9 @@ struct canary_imap {
 	gboolean trace;
 	char curl_error[CURL_ERROR_SIZE];
 	char *server_said; /* the last refusal's text ("NO [TRYCREATE] ..."), or NULL */
+	struct canary_imap_fetch_check *fetching; /* the fetch under way, or NULL */
+	gboolean fetch_sent;                      /* its FETCH command went out */
+	CURLcode last_code;                       /* of the last perform() */
 };
 
 /* --- Errors -------------------------------------------------------------- */
@@ -68,6 +71,8 @@ static enum canary_imap_error classify(CURLcode code)
 	case CURLE_WEIRD_SERVER_REPLY:
 	case CURLE_WRITE_ERROR:
 		return CANARY_IMAP_ERROR_PROTOCOL;
+	case CURLE_PARTIAL_FILE:
+		return CANARY_IMAP_ERROR_MESSAGE; /* only a fetch has a literal to cut */
 	default:
 		return CANARY_IMAP_ERROR_TEMPORARY;
 	}
@@ -121,7 +126,13 @@ static char *printable_line(const char *data, gsize size)
 static int trace_callback(CURL *curl, curl_infotype type, char *data, size_t size, void *user)
 {
 	(void)curl;
-	(void)user;
+	struct canary_imap *imap = user;
+	/* A fetch's timeout means something else once its command is out. */
+	if (type == CURLINFO_HEADER_OUT && imap->fetching != NULL &&
+	    g_strstr_len(data, (gssize)size, " FETCH ") != NULL)
+		imap->fetch_sent = TRUE;
+	if (!imap->trace)
+		return 0;
 	if (type != CURLINFO_HEADER_OUT && type != CURLINFO_HEADER_IN && type != CURLINFO_DATA_IN)
 		return 0;
 	if (type == CURLINFO_DATA_IN) {
@@ -165,6 +176,10 @@ static size_t header_callback(char *data, size_t size, size_t nmemb, void *user)
 {
 	struct canary_imap *imap = user;
 	gsize len = size * nmemb;
+	/* A fetch answer that is not the message asked for is abandoned at
+	 * its first line: a hostile literal is never read. */
+	if (imap->fetching != NULL && !canary_imap_fetch_check_line(imap->fetching, data, len))
+		return 0; /* CURLE_WRITE_ERROR */
 	g_autofree char *text = NULL;
 	switch (canary_imap_parse_said(data, len, &text)) {
 	case CANARY_IMAP_SAID_NOTICE:
@@ -186,6 +201,8 @@ static size_t write_callback(char *data, size_t size, size_t nmemb, void *user)
 {
 	struct canary_imap *imap = user;
 	gsize len = size * nmemb;
+	if (imap->fetching != NULL && !canary_imap_fetch_check_data(imap->fetching, len))
+		return 0; /* CURLE_WRITE_ERROR */
 	if (imap->response->len + len > imap->response_limit)
 		return 0; /* CURLE_WRITE_ERROR */
 	g_byte_array_append(imap->response, (const guint8 *)data, (guint)len);
@@ -339,15 +356,20 @@ struct canary_imap *canary_imap_new(const struct canary_imap_options *options, G
 	 * long, however long a large fetch takes in all. */
 	SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
 	SET(CURLOPT_LOW_SPEED_TIME, options->io_timeout > 0 ? options->io_timeout : 120L);
+	/* ... and when the lines of an answer do not end within io_timeout of
+	 * the command: an endless line is cut off (libcurl keeps only its
+	 * start, so memory stays bounded), not read for ever. */
+	SET(CURLOPT_SERVER_RESPONSE_TIMEOUT, options->io_timeout > 0 ? options->io_timeout : 120L);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	SET(CURLOPT_WRITEFUNCTION, write_callback);
 	SET(CURLOPT_WRITEDATA, imap);
 	SET(CURLOPT_HEADERFUNCTION, header_callback);
 	SET(CURLOPT_HEADERDATA, imap);
-	if (options->trace) {
-		SET(CURLOPT_DEBUGFUNCTION, trace_callback);
-		SET(CURLOPT_VERBOSE, 1L);
-	}
+	/* Always on: it also tells a fetch when its command went out; it logs
+	 * only when tracing. */
+	SET(CURLOPT_DEBUGFUNCTION, trace_callback);
+	SET(CURLOPT_DEBUGDATA, imap);
+	SET(CURLOPT_VERBOSE, 1L);
 #undef SET
 	if (rc != CURLE_OK) {
 		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_TLS,
@@ -406,6 +428,7 @@ static gboolean perform(struct canary_imap *imap, const char *url, const char *c
 	curl_easy_setopt(imap->curl, CURLOPT_URL, url);
 	curl_easy_setopt(imap->curl, CURLOPT_CUSTOMREQUEST, command);
 	CURLcode code = curl_easy_perform(imap->curl);
+	imap->last_code = code;
 	if (code != CURLE_OK) {
 		/* Our write callback is the only writer, and it fails only here. */
 		if (code == CURLE_WRITE_ERROR)
@@ -637,14 +660,77 @@ static void fetched_free(gpointer p)
 	g_free(f);
 }
 
+/* A slack over the announced size: some servers (Exchange among them)
+ * announce an estimate. */
+#define FETCH_SLACK_BYTES (64 * 1024)
+
+guint64 canary_imap_fetch_limit(guint64 announced)
+{
+	guint64 size = MIN(announced, (guint64)MAX_FETCH_RESPONSE);
+	return MIN(size + size / 16 + FETCH_SLACK_BYTES, (guint64)MAX_FETCH_RESPONSE);
+}
+
+/* Turns a failed fetch of UID into a CANARY_IMAP_ERROR_MESSAGE where the
+ * answer, not the connection or the mailbox, was at fault; else leaves
+ * *ERROR as it is. */
+static void blame_message(struct canary_imap *imap, const struct canary_imap_fetch_check *check,
+			  CURLcode code, GError **error)
+{
+	g_autofree char *why = NULL;
+	if (check->problem != NULL)
+		why = g_strdup(check->problem);
+	else if (check->literal && check->received < check->announced)
+		why = g_strdup_printf("the message was cut after %" G_GUINT64_FORMAT
+				      " of the %" G_GUINT64_FORMAT " bytes announced (%s)",
+				      check->received, check->announced, (*error)->message);
+	else if (imap->fetch_sent && (code == CURLE_OPERATION_TIMEDOUT ||
+				      code == CURLE_RECV_ERROR || code == CURLE_GOT_NOTHING))
+		/* libcurl gives up on an endless line after io_timeout, or
+		 * after 300 KB of answer lines ("Too large response headers"). */
+		why = g_strdup_printf("no proper answer to the FETCH: an endless line, a server "
+				      "stalled or gone on this message (%s)",
+				      (*error)->message);
+	if (why == NULL)
+		return;
+	g_clear_error(error);
+	g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_MESSAGE,
+		    "%s: fetching UID %u: %s; nothing of it was kept, it stays on the server",
+		    imap->server, check->uid, why);
+}
+
+/* Runs the fetch of URL for UID, checking its answer; leaves the message
+ * in imap->response. */
+static gboolean perform_fetch(struct canary_imap *imap, const char *url, guint32 uid, gsize limit,
+			      GError **error)
+{
+	g_autofree char *doing = g_strdup_printf("fetching UID %u", uid);
+	struct canary_imap_fetch_check check;
+	canary_imap_fetch_check_init(&check, uid, limit);
+	imap->fetching = &check;
+	imap->fetch_sent = FALSE;
+	gboolean ok = perform(imap, url, NULL, limit, doing, error);
+	imap->fetching = NULL;
+	if (!ok) {
+		/* libcurl drops a connection whose transfer failed: the next
+		 * command logs in afresh, never reads the rest of this answer. */
+		blame_message(imap, &check, imap->last_code, error);
+	} else if (!canary_imap_fetch_check_finish(&check, error)) {
+		g_prefix_error(error, "%s: fetching UID %u: ", imap->server, uid);
+		ok = FALSE;
+	}
+	canary_imap_fetch_check_clear(&check);
+	if (!ok)
+		reset_response(imap, 0); /* no part of it lingers */
+	return ok;
+}
+
 static GBytes *fetch_url(struct canary_imap *imap, guint32 uidvalidity, guint32 uid,
-			 const char *section, GError **error)
+			 const char *section, guint64 limit, GError **error)
 {
 	g_autofree char *url = g_strdup_printf("%s;UIDVALIDITY=%u/;UID=%u%s", imap->mailbox_url,
 					       uidvalidity, uid, section);
-	g_autofree char *doing = g_strdup_printf("fetching UID %u", uid);
 	g_autoptr(GError) local = NULL;
-	if (!perform(imap, url, NULL, MAX_FETCH_RESPONSE, doing, &local)) {
+	if (!perform_fetch(imap, url, uid, (gsize)MIN(limit, MAX_FETCH_RESPONSE), &local)) {
 		/* libcurl answers 78 when the SELECT shows another UIDVALIDITY. */
 		if (g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED)) {
 			struct canary_imap_status now;
@@ -669,15 +755,16 @@ static GBytes *fetch_url(struct canary_imap *imap, guint32 uidvalidity, guint32 
 }
 
 GBytes *canary_imap_fetch(struct canary_imap *imap, guint32 uidvalidity, guint32 uid,
-			  GError **error)
+			  guint64 announced, GError **error)
 {
-	return fetch_url(imap, uidvalidity, uid, "", error);
+	return fetch_url(imap, uidvalidity, uid, "", canary_imap_fetch_limit(announced), error);
 }
 
 GBytes *canary_imap_fetch_header(struct canary_imap *imap, guint32 uidvalidity, guint32 uid,
 				 GError **error)
 {
-	return fetch_url(imap, uidvalidity, uid, "/;SECTION=HEADER", error);
+	return fetch_url(imap, uidvalidity, uid, "/;SECTION=HEADER", CANARY_IMAP_HEADER_LIMIT,
+			 error);
 }
 
 /* The URL that selects FOLDER (already checked by quote_mailbox()). */
@@ -1313,4 +1400,125 @@ enum canary_imap_said canary_imap_parse_said(const char *line, gsize len, char *
 	if (said != CANARY_IMAP_SAID_NOTHING)
 		*text_r = g_strdup(text);
 	return said;
+}
+
+/* --- Checking a fetch's answer ---------------------------------------------- */
+
+void canary_imap_fetch_check_init(struct canary_imap_fetch_check *check, guint32 uid, guint64 limit)
+{
+	*check = (struct canary_imap_fetch_check){.uid = uid, .limit = limit};
+}
+
+void canary_imap_fetch_check_clear(struct canary_imap_fetch_check *check)
+{
+	g_clear_pointer(&check->problem, g_free);
+}
+
+static gboolean fetch_problem(struct canary_imap_fetch_check *check, char *problem)
+{
+	if (check->problem == NULL)
+		check->problem = problem;
+	else
+		g_free(problem);
+	return FALSE;
+}
+
+/* The "{N}" that ends a line announcing a literal. */
+static gboolean ends_with_literal(const char *start, const char *end, guint64 *size_r)
+{
+	if (end - start < 3 || end[-1] != '}')
+		return FALSE;
+	const char *open = end - 2;
+	while (open > start && g_ascii_isdigit(*open))
+		open--;
+	if (*open != '{' || open == end - 2)
+		return FALSE;
+	struct cursor c = {open + 1, end - 1};
+	return read_number(&c, TRUE, size_r) && c.p == end - 1;
+}
+
+/* The value of the item "UID n" in a FETCH line, if there is one. */
+static gboolean find_uid_item(const char *start, const char *end, guint64 *uid_r)
+{
+	for (const char *p = start; p + 4 <= end; p++) {
+		gboolean word_start = p == start || p[-1] == ' ' || p[-1] == '(';
+		if (!word_start || g_ascii_strncasecmp(p, "UID ", 4) != 0)
+			continue;
+		struct cursor c = {p + 4, end};
+		return read_number(&c, FALSE, uid_r);
+	}
+	return FALSE;
+}
+
+gboolean canary_imap_fetch_check_line(struct canary_imap_fetch_check *check, const char *line,
+				      gsize len)
+{
+	if (check->problem != NULL)
+		return FALSE;
+	const char *end = line + len;
+	while (end > line && (end[-1] == '\n' || end[-1] == '\r'))
+		end--;
+	guint64 uid = 0;
+	if (end - line >= 2 && line[0] == '*' && line[1] == ' ') {
+		struct cursor c = {line + 2, end};
+		guint64 seq = 0;
+		g_autofree char *word = NULL;
+		if (!read_number(&c, FALSE, &seq) || (word = read_atom(&c)) == NULL ||
+		    g_ascii_strcasecmp(word, "FETCH") != 0)
+			return TRUE; /* "* OK", "* 3 EXISTS" and the like */
+		guint64 size = 0;
+		if (!ends_with_literal(c.p, end, &size))
+			return TRUE; /* flags changed meanwhile: not the answer */
+		if (check->literal)
+			return fetch_problem(check, g_strdup("a second message in one answer"));
+		if (find_uid_item(c.p, end, &uid) && uid != check->uid)
+			return fetch_problem(check, g_strdup_printf("the server answered with UID "
+								    "%" G_GUINT64_FORMAT,
+								    uid));
+		if (size > check->limit)
+			return fetch_problem(
+				check, g_strdup_printf("the server announced %" G_GUINT64_FORMAT
+						       " bytes, more than the %" G_GUINT64_FORMAT
+						       " its listed size allows",
+						       size, check->limit));
+		check->literal = TRUE;
+		check->announced = size;
+		return TRUE;
+	}
+	/* The rest of the FETCH after the literal (" UID 3)" where a server
+	 * puts the UID last), before the tagged status line. */
+	const char *space = memchr(line, ' ', (gsize)(end - line));
+	gboolean tagged = space != NULL && is_tag(line, (gsize)(space - line));
+	if (check->literal && !tagged && find_uid_item(line, end, &uid) && uid != check->uid)
+		return fetch_problem(check, g_strdup_printf("the server answered with UID "
+							    "%" G_GUINT64_FORMAT,
+							    uid));
+	return TRUE;
+}
+
+gboolean canary_imap_fetch_check_data(struct canary_imap_fetch_check *check, gsize len)
+{
+	if (check->problem != NULL)
+		return FALSE;
+	check->received += len;
+	if (!check->literal || check->received > check->announced)
+		return fetch_problem(check, g_strdup("more bytes than the literal announced"));
+	return TRUE;
+}
+
+gboolean canary_imap_fetch_check_finish(const struct canary_imap_fetch_check *check, GError **error)
+{
+	const char *why = check->problem;
+	g_autofree char *cut = NULL;
+	if (why == NULL && !check->literal)
+		why = "the answer held no message";
+	else if (why == NULL && check->received != check->announced)
+		why = cut = g_strdup_printf("the message was cut after %" G_GUINT64_FORMAT
+					    " of the %" G_GUINT64_FORMAT " bytes announced",
+					    check->received, check->announced);
+	if (why == NULL)
+		return TRUE;
+	g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_MESSAGE,
+		    "%s; nothing of it was kept, it stays on the server", why);
+	return FALSE;
 }

@@ -18,6 +18,7 @@ enum canary_imap_error {
 	CANARY_IMAP_ERROR_REFUSED,   /* the server said NO/BAD to a command */
 	CANARY_IMAP_ERROR_RESET,     /* UIDVALIDITY changed under us */
 	CANARY_IMAP_ERROR_PROTOCOL,  /* an answer we cannot read */
+	CANARY_IMAP_ERROR_MESSAGE,   /* the server misbehaved on one message (more bytes than announced, wrong UID, cut literal): the next fetch may work */
 };
 
 struct canary_imap_options {
@@ -74,12 +75,27 @@ gboolean canary_imap_ensure_folder(struct canary_imap *imap, const char *folder,
  * GArray of struct canary_imap_message. */
 GArray *canary_imap_list(struct canary_imap *imap, guint limit, GError **error);
 
-/* Fetches message UID whole (BODY[]), checking UIDVALIDITY is still
- * UIDVALIDITY (else CANARY_IMAP_ERROR_RESET). Returns its bytes. */
-GBytes *canary_imap_fetch(struct canary_imap *imap, guint32 uidvalidity, guint32 uid,
-			  GError **error);
+/* Most bytes a header-only fetch accepts. */
+#define CANARY_IMAP_HEADER_LIMIT (1024 * 1024)
 
-/* Fetches only the header block of message UID. */
+/* Most bytes a fetch of a message announced (RFC822.SIZE) as ANNOUNCED
+ * accepts: ANNOUNCED plus a slack of 1/16 and 64 KiB, for servers whose
+ * sizes are estimates. The caller fetches whole only messages within
+ * [limits] max_message_size, so this also bounds what that allows. */
+guint64 canary_imap_fetch_limit(guint64 announced);
+
+/* Fetches message UID whole (BODY[]), checking UIDVALIDITY is still
+ * UIDVALIDITY (else CANARY_IMAP_ERROR_RESET), reading at most
+ * canary_imap_fetch_limit(ANNOUNCED) bytes. An answer that is not exactly
+ * that message (a literal over the limit, another UID, a literal cut short
+ * by a disconnect or a stall, no answer line within io_timeout) is
+ * CANARY_IMAP_ERROR_MESSAGE: nothing of it is returned, the connection is
+ * dropped, and the next command connects afresh. Returns its bytes. */
+GBytes *canary_imap_fetch(struct canary_imap *imap, guint32 uidvalidity, guint32 uid,
+			  guint64 announced, GError **error);
+
+/* Fetches only the header block of message UID, at most
+ * CANARY_IMAP_HEADER_LIMIT bytes; checked as canary_imap_fetch() does. */
 GBytes *canary_imap_fetch_header(struct canary_imap *imap, guint32 uidvalidity, guint32 uid,
 				 GError **error);
 
@@ -150,6 +166,36 @@ gboolean canary_imap_parse_fetch_sizes(const char *response, gsize len, GArray *
 
 /* Parses "* CAPABILITY ..." into a set of upper-case capability names. */
 GHashTable *canary_imap_parse_capabilities(const char *response, gsize len);
+
+/* Checks the answer to a fetch of one UID as libcurl hands it over: its
+ * response lines, then the literal's bytes, then the lines after it. */
+struct canary_imap_fetch_check {
+	guint32 uid;       /* the UID asked for */
+	guint64 limit;     /* most bytes of literal accepted */
+	gboolean literal;  /* the FETCH line announcing the literal was seen */
+	guint64 announced; /* the literal's size, "{N}" */
+	guint64 received;  /* literal bytes so far */
+	char *problem;     /* why this is not the message asked for, or NULL */
+};
+
+void canary_imap_fetch_check_init(struct canary_imap_fetch_check *check, guint32 uid,
+				  guint64 limit);
+void canary_imap_fetch_check_clear(struct canary_imap_fetch_check *check);
+
+/* Takes one response line (LEN bytes, its line end optional). FALSE when
+ * the answer must be abandoned (check->problem says why). */
+gboolean canary_imap_fetch_check_line(struct canary_imap_fetch_check *check, const char *line,
+				      gsize len);
+
+/* Takes LEN bytes of the literal. FALSE when they go past its size or the
+ * limit. */
+gboolean canary_imap_fetch_check_data(struct canary_imap_fetch_check *check, gsize len);
+
+/* At the end of a fetch libcurl reported done: FALSE with ERROR
+ * (CANARY_IMAP_ERROR_MESSAGE) unless exactly one whole literal for the UID
+ * arrived. */
+gboolean canary_imap_fetch_check_finish(const struct canary_imap_fetch_check *check,
+					GError **error);
 
 /* What one response line says to the operator. */
 enum canary_imap_said {

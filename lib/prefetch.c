@@ -59,7 +59,7 @@ static GBytes *fetch(struct worker *w, const struct canary_prefetch_item *item, 
 	guint32 uidvalidity = w->prefetch->uidvalidity;
 	return item->header_only
 		       ? canary_imap_fetch_header(w->session, uidvalidity, item->uid, error)
-		       : canary_imap_fetch(w->session, uidvalidity, item->uid, error);
+		       : canary_imap_fetch(w->session, uidvalidity, item->uid, item->size, error);
 }
 
 /* Items marked \Seen in one command before they are fetched. */

@@ -1,7 +1,8 @@
 /* check_imap.c: the IMAP session against a real Dovecot on 127.0.0.1 (IMAPS
  * and STARTTLS, certificate and pin checks, login failures, listing,
- * fetching, folders, moves with and without MOVE), and the response parsers
- * on well-formed and hostile answers. */
+ * fetching, folders, moves with and without MOVE), fetches from a scripted
+ * misbehaving server in front of it (tests/imapscript.c), and the response
+ * parsers on well-formed and hostile answers. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -16,6 +17,7 @@
 
 #include "dovecot.h"
 #include "imap.h"
+#include "imapscript.h"
 #include "log.h"
 #include "testutil.h"
 
@@ -121,7 +123,8 @@ START_TEST(test_status_list_fetch)
 		ck_assert_uint_eq(m->uid, i + 1);
 		ck_assert_uint_eq(m->size, strlen(expected));
 		ck_assert_int_le(llabs(m->internal_date - now), 120);
-		g_autoptr(GBytes) raw = canary_imap_fetch(imap, status.uidvalidity, m->uid, &error);
+		g_autoptr(GBytes) raw =
+			canary_imap_fetch(imap, status.uidvalidity, m->uid, m->size, &error);
 		ck_assert_msg(raw != NULL, "%s", error ? error->message : "");
 		ck_assert_uint_eq(g_bytes_get_size(raw), strlen(expected));
 		ck_assert_int_eq(memcmp(g_bytes_get_data(raw, NULL), expected, strlen(expected)),
@@ -464,11 +467,11 @@ START_TEST(test_uidvalidity_change_is_reset)
 	struct canary_imap_status after;
 	ck_assert(canary_imap_status(imap, "INBOX", &after, &error));
 	ck_assert_uint_ne(before.uidvalidity, after.uidvalidity);
-	g_autoptr(GBytes) stale = canary_imap_fetch(imap, before.uidvalidity, 1, &error);
+	g_autoptr(GBytes) stale = canary_imap_fetch(imap, before.uidvalidity, 1, 100000, &error);
 	ck_assert_ptr_null(stale);
 	assert_imap_error(error, CANARY_IMAP_ERROR_RESET);
 	g_clear_error(&error);
-	g_autoptr(GBytes) fresh = canary_imap_fetch(imap, after.uidvalidity, 1, &error);
+	g_autoptr(GBytes) fresh = canary_imap_fetch(imap, after.uidvalidity, 1, 100000, &error);
 	ck_assert_msg(fresh != NULL, "%s", error ? error->message : "");
 }
 END_TEST
@@ -480,7 +483,7 @@ START_TEST(test_missing_uid_is_refused)
 	g_autoptr(GError) error = NULL;
 	struct canary_imap_status status;
 	ck_assert(canary_imap_status(imap, "INBOX", &status, &error));
-	g_autoptr(GBytes) none = canary_imap_fetch(imap, status.uidvalidity, 99, &error);
+	g_autoptr(GBytes) none = canary_imap_fetch(imap, status.uidvalidity, 99, 100000, &error);
 	ck_assert_ptr_null(none);
 	ck_assert_ptr_nonnull(error);
 	ck_assert_msg(error->code == CANARY_IMAP_ERROR_REFUSED ||
@@ -488,8 +491,175 @@ START_TEST(test_missing_uid_is_refused)
 		      "%s", error->message);
 	/* The session still works afterwards. */
 	g_clear_error(&error);
-	g_autoptr(GBytes) one = canary_imap_fetch(imap, status.uidvalidity, 1, &error);
+	g_autoptr(GBytes) one = canary_imap_fetch(imap, status.uidvalidity, 1, 100000, &error);
 	ck_assert_msg(one != NULL, "%s", error ? error->message : "");
+}
+END_TEST
+
+/* --- A misbehaving server ---------------------------------------------------- */
+
+/* The process's peak resident memory so far, in bytes. */
+static guint64 peak_rss(void)
+{
+	g_autofree char *status = NULL;
+	ck_assert(g_file_get_contents("/proc/self/status", &status, NULL, NULL));
+	const char *line = strstr(status, "VmHWM:");
+	ck_assert_ptr_nonnull(line);
+	return g_ascii_strtoull(line + strlen("VmHWM:"), NULL, 10) * 1024;
+}
+
+#define MIB (1024u * 1024u)
+
+/* One way to misbehave on the fetch of UID 2, and what the error says. */
+static const struct misbehaviour {
+	struct tu_imapscript_rule rule;
+	gboolean header_only;
+	const char *says;
+} misbehaviours[] = {
+	/* Announced about 150 bytes, then 300 MB. */
+	{{2, TU_IMAPSCRIPT_OVERSIZED, 300ull * MIB, 0}, FALSE, "more than the"},
+	{{2, TU_IMAPSCRIPT_OVERSIZED, 2ull * MIB, 0}, TRUE, "more than the"},
+	{{2, TU_IMAPSCRIPT_WRONG_UID, 0, 3}, FALSE, "answered with UID 3"},
+	{{2, TU_IMAPSCRIPT_WRONG_UID, 0, 3}, TRUE, "answered with UID 3"},
+	{{2, TU_IMAPSCRIPT_ENDLESS_LINE, 8ull * MIB, 0}, FALSE, "endless line"},
+	{{2, TU_IMAPSCRIPT_ENDLESS_LINE, 100 * 1000, 0}, FALSE, "endless line"},
+	{{2, TU_IMAPSCRIPT_CUT_LITERAL, 10000, 0}, FALSE, "cut after"},
+	{{2, TU_IMAPSCRIPT_SHORT_LITERAL, 10000, 0}, FALSE, "cut after"},
+};
+
+/* Each misbehaviour costs one message, not the session: a clear error for
+ * it, nothing of it returned, memory and bytes read bounded, and the
+ * messages before and after it fetched whole on the same session. */
+START_TEST(test_misbehaving_server)
+{
+	const struct misbehaviour *m = &misbehaviours[_i];
+	deliver(1, 3);
+	struct tu_imapscript *script = tu_imapscript_start(dovecot, &m->rule, 1);
+	g_autofree char *script_url = tu_imapscript_url(script);
+	struct canary_imap_options options = options_for(script_url);
+	options.ca_file = tu_imapscript_ca_file(script);
+	options.io_timeout = 2; /* how long an endless line or a stall may last */
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_imap) imap = canary_imap_new(&options, &error);
+	ck_assert_ptr_nonnull(imap);
+	struct canary_imap_status status;
+	ck_assert_msg(canary_imap_status(imap, "INBOX", &status, &error), "%s",
+		      error ? error->message : "");
+	g_autoptr(GArray) list = canary_imap_list(imap, 0, &error);
+	ck_assert_ptr_nonnull(list);
+	ck_assert_uint_eq(list->len, 3);
+	const struct canary_imap_message *listed = (const struct canary_imap_message *)list->data;
+
+	g_autoptr(GBytes) first =
+		canary_imap_fetch(imap, status.uidvalidity, 1, listed[0].size, &error);
+	ck_assert_msg(first != NULL, "%s", error ? error->message : "");
+
+	guint64 peak_before = peak_rss();
+	gint64 started = g_get_monotonic_time();
+	g_autoptr(GBytes) bad =
+		m->header_only
+			? canary_imap_fetch_header(imap, status.uidvalidity, 2, &error)
+			: canary_imap_fetch(imap, status.uidvalidity, 2, listed[1].size, &error);
+	gint64 took = g_get_monotonic_time() - started;
+	ck_assert_ptr_null(bad);
+	assert_imap_error(error, CANARY_IMAP_ERROR_MESSAGE);
+	ck_assert_msg(strstr(error->message, m->says) != NULL, "%s", error->message);
+	ck_assert_msg(strstr(error->message, "UID 2") != NULL, "%s", error->message);
+	ck_assert_uint_eq(tu_imapscript_played(script), 1);
+	/* Bounded: the first line of a 300 MB answer is enough to refuse it. */
+	guint64 peak_after = peak_rss();
+	ck_assert_msg(peak_after < peak_before + 64 * MIB,
+		      "peak RSS grew from %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT, peak_before,
+		      peak_after);
+	ck_assert_msg(tu_imapscript_bytes_sent(script) < 64 * MIB,
+		      "the server got %" G_GUINT64_FORMAT " bytes out",
+		      tu_imapscript_bytes_sent(script));
+	ck_assert_int_lt(took, 30 * G_USEC_PER_SEC);
+	g_clear_error(&error);
+
+	/* The same session fetches the next message whole. */
+	g_autoptr(GBytes) third =
+		canary_imap_fetch(imap, status.uidvalidity, 3, listed[2].size, &error);
+	ck_assert_msg(third != NULL, "%s", error ? error->message : "");
+	g_autofree char *expected = message(3);
+	ck_assert_uint_eq(g_bytes_get_size(third), strlen(expected));
+	ck_assert_int_eq(memcmp(g_bytes_get_data(third, NULL), expected, strlen(expected)), 0);
+	/* Nothing was taken off the server. */
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 3);
+	tu_imapscript_free(script);
+}
+END_TEST
+
+/* The answer checker alone, on answers as libcurl hands them over. */
+START_TEST(test_fetch_check)
+{
+	struct canary_imap_fetch_check check;
+	g_autoptr(GError) error = NULL;
+
+	/* The bound: the listed size and a slack, never past what fits. */
+	ck_assert_uint_eq(canary_imap_fetch_limit(0), 64 * 1024);
+	ck_assert_uint_eq(canary_imap_fetch_limit(92), 92 + 5 + 64 * 1024);
+	ck_assert_uint_eq(canary_imap_fetch_limit(1600), 1600 + 100 + 64 * 1024);
+	ck_assert_uint_eq(canary_imap_fetch_limit(G_MAXUINT64), G_MAXUINT - 1);
+
+	/* Well-formed: the UID first or last, unsolicited lines around it. */
+	canary_imap_fetch_check_init(&check, 7, 100);
+	ck_assert(canary_imap_fetch_check_line(&check, "* 3 EXISTS\r\n", 12));
+	ck_assert(canary_imap_fetch_check_line(&check, "* 1 FETCH (FLAGS (\\Seen))\r\n", 27));
+	const char *line = "* 1 FETCH (UID 7 FLAGS (\\Seen) BODY[] {10}\r\n";
+	ck_assert(canary_imap_fetch_check_line(&check, line, strlen(line)));
+	ck_assert(canary_imap_fetch_check_data(&check, 4));
+	ck_assert(canary_imap_fetch_check_data(&check, 6));
+	ck_assert(canary_imap_fetch_check_line(&check, ")\r\n", 3));
+	ck_assert(canary_imap_fetch_check_line(&check, "A5 OK done\r\n", 12));
+	ck_assert(canary_imap_fetch_check_finish(&check, &error));
+	canary_imap_fetch_check_clear(&check);
+
+	canary_imap_fetch_check_init(&check, 7, 100);
+	line = "* 1 FETCH (BODY[] {0}\r\n";
+	ck_assert(canary_imap_fetch_check_line(&check, line, strlen(line)));
+	ck_assert(canary_imap_fetch_check_line(&check, " UID 7)\r\n", 9));
+	ck_assert(canary_imap_fetch_check_finish(&check, &error));
+	canary_imap_fetch_check_clear(&check);
+
+	/* The UID last, and another one. */
+	canary_imap_fetch_check_init(&check, 7, 100);
+	ck_assert(canary_imap_fetch_check_line(&check, line, strlen(line)));
+	ck_assert(!canary_imap_fetch_check_line(&check, " UID 8)\r\n", 9));
+	ck_assert(!canary_imap_fetch_check_finish(&check, &error));
+	assert_imap_error(error, CANARY_IMAP_ERROR_MESSAGE);
+	g_clear_error(&error);
+	canary_imap_fetch_check_clear(&check);
+
+	/* Over the limit, data past the literal, data with no literal, two
+	 * literals, a literal cut short, no literal at all. */
+	static const struct {
+		const char *line;
+		gsize data;
+		const char *second;
+	} bad[] = {
+		{"* 1 FETCH (UID 7 BODY[] {101}\r\n", 0, NULL},
+		{"* 1 FETCH (UID 7 BODY[] {99999999999999999999}\r\n", 0, NULL},
+		{"* 1 FETCH (UID 7 BODY[] {10}\r\n", 11, NULL},
+		{"* OK still here\r\n", 1, NULL},
+		{"* 1 FETCH (UID 7 BODY[] {0}\r\n", 0, "* 2 FETCH (UID 7 BODY[] {0}\r\n"},
+		{"* 1 FETCH (UID 7 BODY[] {10}\r\n", 9, NULL},
+		{"A5 OK done\r\n", 0, NULL},
+	};
+	for (guint i = 0; i < G_N_ELEMENTS(bad); i++) {
+		canary_imap_fetch_check_init(&check, 7, 100);
+		gboolean ok =
+			canary_imap_fetch_check_line(&check, bad[i].line, strlen(bad[i].line));
+		if (ok && bad[i].data > 0)
+			ok = canary_imap_fetch_check_data(&check, bad[i].data);
+		if (ok && bad[i].second != NULL)
+			ok = canary_imap_fetch_check_line(&check, bad[i].second,
+							  strlen(bad[i].second));
+		ck_assert_msg(!canary_imap_fetch_check_finish(&check, &error), "case %u", i);
+		assert_imap_error(error, CANARY_IMAP_ERROR_MESSAGE);
+		g_clear_error(&error);
+		canary_imap_fetch_check_clear(&check);
+	}
 }
 END_TEST
 
@@ -535,7 +705,8 @@ START_TEST(test_trace_hides_credentials)
 		g_autoptr(canary_imap) imap = canary_imap_new(&options, &error);
 		struct canary_imap_status status;
 		ck_assert(canary_imap_status(imap, "INBOX", &status, &error));
-		g_autoptr(GBytes) raw = canary_imap_fetch(imap, status.uidvalidity, 1, &error);
+		g_autoptr(GBytes) raw =
+			canary_imap_fetch(imap, status.uidvalidity, 1, 100000, &error);
 		ck_assert_ptr_nonnull(raw);
 	}
 	g_autofree char *log_path = end_capture(&capture);
@@ -915,12 +1086,19 @@ static Suite *imap_suite(void)
 	tcase_add_test(oauth, test_xoauth2);
 	suite_add_tcase(s, oauth);
 
+	TCase *script = tcase_create("misbehaving");
+	tcase_add_checked_fixture(script, setup, teardown);
+	tcase_set_timeout(script, 120);
+	tcase_add_loop_test(script, test_misbehaving_server, 0, G_N_ELEMENTS(misbehaviours));
+	suite_add_tcase(s, script);
+
 	TCase *parsers = tcase_create("parsers");
 	tcase_add_test(parsers, test_parse_status);
 	tcase_add_test(parsers, test_parse_search);
 	tcase_add_test(parsers, test_parse_fetch_sizes);
 	tcase_add_test(parsers, test_parse_capabilities);
 	tcase_add_test(parsers, test_parse_said);
+	tcase_add_test(parsers, test_fetch_check);
 	suite_add_tcase(s, parsers);
 	return s;
 }

@@ -3,7 +3,9 @@
  * fetched them, a message larger than the budget still comes, header-only
  * items bring only the header, a missing UID is an error at its own index
  * only, stopping early (or a server that is down) neither hangs nor leaks,
- * and moves queued on the fetch session run in order and stop at a failure.
+ * and moves queued on the fetch session run in order and stop at a failure;
+ * a server misbehaving on one message (tests/imapscript.c) fails that
+ * index alone, and its session fetches the next ones whole.
  * Then preparing on worker threads: prepared messages come out in list
  * order and store as the serial path stores them, a fetch error stays at
  * its index, and stopping early neither hangs nor leaks. */
@@ -11,6 +13,7 @@
 
 #include "dovecot.h"
 #include "imap.h"
+#include "imapscript.h"
 #include "prefetch.h"
 #include "prepare.h"
 #include "testutil.h"
@@ -134,6 +137,50 @@ START_TEST(test_missing_uid_fails_alone)
 			ck_assert_msg(raw != NULL, "%s", error != NULL ? error->message : "");
 		}
 	}
+}
+END_TEST
+
+/* Through a server that sends 300 MB for UID 2 and cuts UID 4 short, on
+ * 1 or 2 sessions: those two fail as CANARY_IMAP_ERROR_MESSAGE, the
+ * others arrive whole. */
+START_TEST(test_misbehaving_fails_alone)
+{
+	const struct tu_imapscript_rule rules[] = {
+		{2, TU_IMAPSCRIPT_OVERSIZED, 300ull << 20, 0},
+		{4, TU_IMAPSCRIPT_CUT_LITERAL, 1000, 0},
+	};
+	struct tu_imapscript *script = tu_imapscript_start(dovecot, rules, G_N_ELEMENTS(rules));
+	g_autofree char *script_url = tu_imapscript_url(script);
+	struct canary_imap_options o = options();
+	o.url = script_url;
+	o.ca_file = tu_imapscript_ca_file(script);
+	o.io_timeout = 2;
+	g_autoptr(GArray) items = items_for(1, 6);
+	g_autoptr(GError) error = NULL;
+	struct canary_prefetch *p = canary_prefetch_start(
+		&o, uidvalidity, (const struct canary_prefetch_item *)items->data, items->len,
+		(guint)_i, 1 << 20, &error);
+	ck_assert_msg(p != NULL, "%s", error != NULL ? error->message : "");
+	for (guint i = 0; i < items->len; i++) {
+		guint uid = i + 1;
+		g_autoptr(GBytes) raw = canary_prefetch_take(p, i, &error);
+		if (uid == 2 || uid == 4) {
+			ck_assert_ptr_null(raw);
+			ck_assert_msg(g_error_matches(error, CANARY_IMAP_ERROR,
+						      CANARY_IMAP_ERROR_MESSAGE),
+				      "%s", error != NULL ? error->message : "");
+			g_clear_error(&error);
+			continue;
+		}
+		ck_assert_msg(raw != NULL, "%u: %s", uid, error != NULL ? error->message : "");
+		g_autofree char *want = message(uid, uid == 5 ? 300 * 1000 : 1000);
+		ck_assert_uint_eq(g_bytes_get_size(raw), strlen(want));
+		ck_assert(memcmp(g_bytes_get_data(raw, NULL), want, strlen(want)) == 0);
+	}
+	canary_prefetch_free(p);
+	ck_assert_uint_eq(tu_imapscript_played(script), 2);
+	ck_assert_uint_lt(tu_imapscript_bytes_sent(script), 64ull << 20);
+	tu_imapscript_free(script);
 }
 END_TEST
 
@@ -326,6 +373,7 @@ static Suite *prefetch_suite(void)
 	tcase_add_loop_test(t, test_in_order, 1, 5);
 	tcase_add_test(t, test_header_only);
 	tcase_add_test(t, test_missing_uid_fails_alone);
+	tcase_add_loop_test(t, test_misbehaving_fails_alone, 1, 3);
 	tcase_add_test(t, test_stop_early);
 	tcase_add_test(t, test_server_down);
 	tcase_add_test(t, test_moves);

@@ -1,0 +1,178 @@
+/* check_imapscript.c: canaryd --once end to end against a server that
+ * misbehaves on one message (tests/imapscript.c in front of a real
+ * Dovecot): the bad message is not stored, not even in part, stays in the
+ * inbox, and is named in the log by UID with a clear reason; the messages
+ * before it are filed; memory and the bytes read stay bounded. */
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "dovecot.h"
+#include "imap.h"
+#include "imapscript.h"
+#include "store.h"
+#include "testutil.h"
+
+static struct tu_dovecot *dovecot;
+static char *home;     /* the canary home: keys, config, state */
+static char *config;   /* its canary.conf */
+static char *database; /* its state/canary.db */
+
+static void setup(void)
+{
+	dovecot = tu_dovecot_start(NULL);
+	home = tu_make_tempdir();
+	database = g_build_filename(home, "state", "canary.db", NULL);
+}
+
+static void teardown(void)
+{
+	tu_dovecot_free(dovecot);
+	tu_rmtree(home);
+	g_clear_pointer(&home, g_free);
+	g_clear_pointer(&config, g_free);
+	g_clear_pointer(&database, g_free);
+}
+
+/* A canary home that fetches through SCRIPT, with the 1K limit. */
+static void write_home(struct tu_imapscript *script)
+{
+	g_autofree char *password_file = tu_write_file(home, "imap-password", dovecot->password);
+	g_autofree char *url = tu_imapscript_url(script);
+	g_autofree char *extra =
+		g_strdup_printf("[imap]\nurl = %s\nusername = %s\npassword_file = imap-password\n"
+				"ca_file = %s\nconnect_timeout = 5s\nio_timeout = 2s\n"
+				"[limits]\nmax_message_size = 1K\n",
+				url, dovecot->user, tu_imapscript_ca_file(script));
+	config = tu_make_canary_home(home, TRUE, extra);
+}
+
+static void deliver_reports(guint count)
+{
+	for (guint i = 1; i <= count; i++) {
+		g_autofree char *text =
+			g_strdup_printf("From: Amina Diallo <amina.diallo%u@example.org>\r\n"
+					"To: reprisals@example.org\r\nSubject: report %u\r\n"
+					"Message-ID: <script-%u@example.org>\r\n\r\n"
+					"After the session in Geneva I was questioned again.\r\n",
+					i, i, i);
+		tu_dovecot_deliver_text(dovecot, "INBOX", text);
+	}
+}
+
+/* The UIDs now in the inbox, asked of Dovecot itself. */
+static GArray *inbox_uids(guint32 *uidvalidity_r)
+{
+	g_autofree char *url = tu_dovecot_url(dovecot, TRUE);
+	struct canary_imap_options options = {.url = url,
+					      .username = dovecot->user,
+					      .password = dovecot->password,
+					      .ca_file = dovecot->ca_file,
+					      .connect_timeout = 5,
+					      .io_timeout = 10};
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_imap) imap = canary_imap_new(&options, &error);
+	ck_assert_ptr_nonnull(imap);
+	struct canary_imap_status status;
+	ck_assert_msg(canary_imap_status(imap, "INBOX", &status, &error), "%s",
+		      error ? error->message : "");
+	*uidvalidity_r = status.uidvalidity;
+	g_autoptr(GArray) list = canary_imap_list(imap, 0, &error);
+	ck_assert_ptr_nonnull(list);
+	GArray *uids = g_array_new(FALSE, FALSE, sizeof(guint32));
+	for (guint i = 0; i < list->len; i++)
+		g_array_append_val(uids, g_array_index(list, struct canary_imap_message, i).uid);
+	return uids;
+}
+
+static gboolean holds(GArray *uids, guint32 uid)
+{
+	for (guint i = 0; i < uids->len; i++)
+		if (g_array_index(uids, guint32, i) == uid)
+			return TRUE;
+	return FALSE;
+}
+
+/* Is there a case for UID? */
+static gboolean stored(guint32 uidvalidity, guint32 uid)
+{
+	g_autoptr(GError) error = NULL;
+	struct canary_store *store = canary_store_open(database, NULL, &error);
+	ck_assert_msg(store != NULL, "%s", error ? error->message : "");
+	g_autofree char *ref = NULL;
+	ck_assert(canary_store_find_source(store, "INBOX", uidvalidity, uid, &ref, &error));
+	canary_store_close(&store);
+	return ref != NULL;
+}
+
+#define MIB (1024u * 1024u)
+
+/* UID 3 of 5 misbehaves; what the log says about it. */
+static const struct {
+	struct tu_imapscript_rule rule;
+	const char *says;
+} scenarios[] = {
+	{{3, TU_IMAPSCRIPT_OVERSIZED, 300ull * MIB, 0}, "more than the"},
+	{{3, TU_IMAPSCRIPT_WRONG_UID, 0, 4}, "answered with UID 4"},
+	{{3, TU_IMAPSCRIPT_ENDLESS_LINE, 8ull * MIB, 0}, "endless line"},
+	{{3, TU_IMAPSCRIPT_CUT_LITERAL, 10000, 0}, "cut after"},
+};
+
+/* Written so that it holds whether a failure tied to one message ends the
+ * pass or only skips that message. */
+START_TEST(test_bad_message_is_kept_on_the_server)
+{
+	deliver_reports(5);
+	struct tu_imapscript *script = tu_imapscript_start(dovecot, &scenarios[_i].rule, 1);
+	write_home(script);
+	const char *argv[] = {CANARYD_PATH, "--once", "-c", config, NULL};
+	g_autofree char *err = NULL;
+	tu_run(argv, NULL, NULL, &err);
+	ck_assert_uint_ge(tu_imapscript_played(script), 1);
+	ck_assert_msg(tu_imapscript_bytes_sent(script) < 64 * MIB,
+		      "canaryd read %" G_GUINT64_FORMAT " bytes", tu_imapscript_bytes_sent(script));
+	tu_imapscript_free(script);
+
+	/* canaryd stayed small (610 MB before the bound), even under ASan. */
+	struct rusage usage;
+	ck_assert_int_eq(getrusage(RUSAGE_CHILDREN, &usage), 0);
+	ck_assert_int_lt(usage.ru_maxrss, 256 * 1024);
+
+	/* A clear reason, by UID only. */
+	ck_assert_msg(strstr(err, "UID 3") != NULL && strstr(err, scenarios[_i].says) != NULL, "%s",
+		      err);
+	ck_assert_msg(strstr(err, "example.org") == NULL && strstr(err, "Amina") == NULL, "%s",
+		      err);
+
+	guint32 uidvalidity = 0;
+	g_autoptr(GArray) left = inbox_uids(&uidvalidity);
+	ck_assert(holds(left, 3));
+	ck_assert(!stored(uidvalidity, 3));
+	/* The good ones before it are filed (and, by the shipped retention,
+	 * off the server). */
+	for (guint32 uid = 1; uid <= 2; uid++) {
+		ck_assert(stored(uidvalidity, uid));
+		ck_assert(!holds(left, uid));
+	}
+	/* Nothing near the 300 MB was written. */
+	struct stat st;
+	ck_assert_int_eq(stat(database, &st), 0);
+	ck_assert_int_lt(st.st_size, 16 * MIB);
+}
+END_TEST
+
+static Suite *imapscript_suite(void)
+{
+	Suite *s = suite_create("imapscript");
+	TCase *tc = tcase_create("canaryd");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_loop_test(tc, test_bad_message_is_kept_on_the_server, 0, G_N_ELEMENTS(scenarios));
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run_suite(imapscript_suite());
+}

@@ -718,6 +718,12 @@ static gboolean is_forward_marker(const char *line, gsize len)
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
 	const char *p = line, *end = line + len;
+	/* A mailing list's footer starts with a rule of underscores (Mailman). */
+	gsize rule = 0;
+	while (rule < len && line[rule] == '_')
+		rule++;
+	if (rule == len && len >= 20)
+		return TRUE;
 	while (p < end && (*p == '-' || *p == ' ' || *p == '\t' || *p == '_' || *p == '='))
 		p++;
 	if (p == end || len > 400)
@@ -1238,8 +1244,10 @@ static gboolean match_phone(struct window *w, guint k, const GPtrArray *keys, gu
 	if (keys->len == 0 || !phone_start_char(*p) || !phone_start_ok(w->text, p))
 		return FALSE;
 	struct phone ph;
+	/* The same digits as an amount, a date or an address are not the phone. */
 	gboolean hit = phone_scan(p, &ph) == PHONE_FOUND && ph.ndigits >= PHONE_MIN_DIGITS &&
-		       phone_end_ok(p + ph.len) && phone_key_matches(keys, &ph);
+		       phone_end_ok(p + ph.len) && !phone_is_amount(&ph) && !phone_is_date(&ph) &&
+		       !phone_is_dotted_number(&ph) && phone_key_matches(keys, &ph);
 	if (hit) {
 		guint e = k + 1;
 		while (window_at(w, e).orig < at.orig + ph.len)

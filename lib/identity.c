@@ -178,8 +178,8 @@ static void add_addresses(struct canary_identity *id, GHashTable *seen, GHashTab
 		char *key = g_utf8_casefold(joined, -1);
 		sodium_memzero(joined, strlen(joined));
 		struct canary_address *known = NULL;
-		gboolean seen_before = g_hash_table_lookup_extended(by_key, key, NULL,
-								    (gpointer *)&known);
+		gboolean seen_before =
+			g_hash_table_lookup_extended(by_key, key, NULL, (gpointer *)&known);
 		if (seen_before) {
 			if (known != NULL && known->name == NULL)
 				known->name = g_steal_pointer(&name);
@@ -472,12 +472,12 @@ static gboolean phone_has_phone_groups(const struct phone *ph)
 /* Words that say a phone number follows, in the six UN languages and the
  * messengers people give numbers for; compared after NFKC and case folding. */
 static const char *const phone_labels[] = {
-	"tel",	     "tél",	   "telephone", "téléphone", "phone",    "ph",	 "mobile",
-	"mob",	     "mobil",	   "cell",	"cellphone", "gsm",	 "fax",	 "office",
-	"home",	     "work",	   "whatsapp",	"signal",    "telegram", "viber", "portable",
-	"tfno",	     "teléfono",   "telefono",	"móvil",     "movil",	 "celular",
-	"тел",	     "телефон",	   "моб",	"мобильный", "сотовый",	 "电话",	 "電話",
-	"手机",	     "手機",	   "هاتف",	"جوال",	     "الهاتف",	 "موبايل",
+	"tel",       "tél",     "telephone", "téléphone", "phone",    "ph",      "mobile",
+	"mob",       "mobil",   "cell",      "cellphone", "gsm",      "fax",     "office",
+	"whatsapp",  "signal",  "telegram",  "viber",     "portable", "tfno",    "teléfono",
+	"telefono",  "móvil",   "movil",     "celular",   "тел",      "телефон", "моб",
+	"мобильный", "сотовый", "电话",      "電話",      "手机",     "手機",    "هاتف",
+	"جوال",      "الهاتف",  "موبايل",
 };
 
 static char *fold_label(const char *s, gssize len)
@@ -708,13 +708,22 @@ static void scan_signature(struct canary_identity *id, GHashTable *seen, const c
 static gboolean is_forward_marker(const char *line, gsize len)
 {
 	static const char *const starts[] = {
-		"forwarded message", "original message", "begin forwarded message",
-		"message transféré", "message d'origine", "mensaje reenviado",
-		"mensaje original",  "пересылаемое сообщение", "исходное сообщение",
-		"转发的邮件",        "原始邮件",	     "رسالة محولة",
+		"forwarded message",
+		"original message",
+		"begin forwarded message",
+		"message transféré",
+		"message d'origine",
+		"mensaje reenviado",
+		"mensaje original",
+		"пересылаемое сообщение",
+		"исходное сообщение",
+		"转发的邮件",
+		"原始邮件",
+		"رسالة محولة",
 	};
-	static const char *const ends[] = {"wrote:", "a écrit :", "a écrit:", "escribió:",
-					   "пишет:", "написал:", "写道：", "写道:", "كتب:"};
+	static const char *const ends[] = {
+		"wrote:",   "a écrit :", "a écrit:", "escribió:", "пишет:",
+		"написал:", "写道：",    "写道:",    "كتب:"};
 	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
 		len--;
 	const char *p = line, *end = line + len;
@@ -761,27 +770,35 @@ static gboolean append_own_lines(struct wbuf *out, const char *s, gsize len)
 	return TRUE;
 }
 
-/* The text the submitter wrote: the top-level message's own text parts (not
- * forwarded messages), up to an inline forwarded or quoted message. A new
- * string, NUL-terminated; wipe it. */
+/* Appends the submitter's lines of TEXT [FROM, TO) (kept on UTF-8 character
+ * boundaries); FALSE once a forward marker was met. */
+static gboolean append_own_range(struct wbuf *out, const char *text, gsize from, gsize to)
+{
+	while (from < to && (text[from] & 0xc0) == 0x80)
+		from++;
+	while (to > from && (text[to] & 0xc0) == 0x80)
+		to--;
+	return to <= from || append_own_lines(out, text + from, to - from);
+}
+
+/* The text the submitter wrote: TEXT without forwarded messages' parts, up to
+ * an inline forwarded or quoted message. NUL-terminated; wipe it. */
 static struct wbuf own_text(const struct canary_mail *mail)
 {
 	struct wbuf out = {0};
-	gsize text_len = strlen(mail->text);
-	if (mail->own_text == NULL) {
-		append_own_lines(&out, mail->text, text_len);
-	} else {
-		for (guint i = 0; i < mail->own_text->len; i++) {
-			const struct canary_text_range *r =
-				&g_array_index(mail->own_text, struct canary_text_range, i);
-			if (r->offset > text_len || r->length > text_len - r->offset ||
-			    !g_utf8_validate_len(mail->text + r->offset, r->length, NULL))
-				continue;
-			wbuf_append(&out, "\n", 1);
-			if (!append_own_lines(&out, mail->text + r->offset, r->length))
-				break;
-		}
+	gsize text_len = strlen(mail->text), at = 0;
+	const GArray *forwarded = mail->forwarded_text;
+	gboolean more = TRUE;
+	for (guint i = 0; forwarded != NULL && i < forwarded->len && more; i++) {
+		const struct canary_text_range *r =
+			&g_array_index(forwarded, struct canary_text_range, i);
+		if (r->offset < at || r->offset > text_len || r->length > text_len - r->offset)
+			continue; /* not from this text: ignored */
+		more = append_own_range(&out, mail->text, at, r->offset);
+		at = r->offset + r->length;
 	}
+	if (more)
+		append_own_range(&out, mail->text, at, text_len);
 	wbuf_append(&out, "", 1);
 	return out;
 }
@@ -1008,7 +1025,7 @@ static GPtrArray *scrub_needles(const struct canary_identity *id, GHashTable *ca
  * at each word start, however many needles there are. Node 0 is the root. */
 struct trie_node {
 	guint32 child, sibling; /* 0: none (the root is nobody's child) */
-	gint32 needle;		/* index of the needle ending here, -1 if none */
+	gint32 needle;          /* index of the needle ending here, -1 if none */
 	guint8 byte;
 };
 
@@ -1169,8 +1186,8 @@ static gboolean in_url_or_host(const char *text, gsize len, gsize from, gsize to
 	for (gsize i = left; i < right; i++) {
 		if (i >= from && i < to)
 			continue; /* the name itself may hold dots ("J.R.") */
-		if (text[i] == '@' || (text[i] == ':' && i + 2 < len && text[i + 1] == '/' &&
-				       text[i + 2] == '/'))
+		if (text[i] == '@' ||
+		    (text[i] == ':' && i + 2 < len && text[i + 1] == '/' && text[i + 2] == '/'))
 			return TRUE;
 		if (text[i] == '.' && i > 0 && i + 1 < len && byte_is_word((guchar)text[i - 1]) &&
 		    byte_is_word((guchar)text[i + 1]))
@@ -1281,9 +1298,8 @@ static void scrub(const struct canary_identity *id, const char *text, const char
 		guint end = 0;
 		/* Extra white space folds to nothing: start on the first of a run. */
 		gboolean empty = window_at(&w, k + 1).fold == at.fold;
-		if (!empty &&
-		    (match_needles(&w, k, &trie, needles, hits, &end) ||
-		     match_phone(&w, k, keys, &end))) {
+		if (!empty && (match_needles(&w, k, &trie, needles, hits, &end) ||
+			       match_phone(&w, k, keys, &end))) {
 			wbuf_append(out, text + copied, at.orig - copied);
 			wbuf_append(out, replacement, strlen(replacement));
 			copied = window_at(&w, end).orig;

@@ -16,8 +16,8 @@ enum canary_identity_error {
 };
 
 /* Caps that keep extraction and scrubbing linear in the message's size. */
-#define CANARY_IDENTITY_MAX_ADDRESSES 64 /* from From, Sender and Reply-To together */
-#define CANARY_IDENTITY_MAX_FOUND     64 /* phone numbers; signature e-mail addresses */
+#define CANARY_IDENTITY_MAX_ADDRESSES 64  /* from From, Sender and Reply-To together */
+#define CANARY_IDENTITY_MAX_FOUND     64  /* phone numbers; signature e-mail addresses */
 #define CANARY_IDENTITY_MAX_NEEDLES   512 /* words and addresses looked for in the text */
 
 /* Everything that could identify the submitter. Strings are UTF-8, owned,

@@ -164,7 +164,7 @@ static struct canary_mail *mail_new(GBytes *raw)
 	mail->received = g_ptr_array_new_with_free_func((GDestroyNotify)wipe_str);
 	mail->attachments = g_ptr_array_new_with_free_func(attachment_free);
 	mail->text = g_strdup("");
-	mail->own_text = g_array_new(FALSE, FALSE, sizeof(struct canary_text_range));
+	mail->forwarded_text = g_array_new(FALSE, FALSE, sizeof(struct canary_text_range));
 	return mail;
 }
 
@@ -181,7 +181,7 @@ void canary_mail_free(struct canary_mail *mail)
 	wipe_str(mail->subject);
 	wipe_str(mail->message_id);
 	wipe_str(mail->text);
-	g_clear_pointer(&mail->own_text, g_array_unref);
+	g_clear_pointer(&mail->forwarded_text, g_array_unref);
 	wipe_str(mail->quarantine_detail);
 	g_clear_pointer(&mail->raw, g_bytes_unref);
 	g_free(mail);
@@ -860,9 +860,9 @@ static void walk_leaf(struct extract *x, GMimePart *part, guint depth, enum walk
 	else if (mode == WALK_NORMAL) {
 		gsize before = x->text->len;
 		add_part_text(x, part, kind);
-		if (depth == 0 && x->text->len > before) {
-			struct canary_text_range own = {before, x->text->len - before};
-			g_array_append_val(x->mail->own_text, own);
+		if (depth > 0 && x->text->len > before) {
+			struct canary_text_range forwarded = {before, x->text->len - before};
+			g_array_append_val(x->mail->forwarded_text, forwarded);
 		}
 	}
 }
@@ -993,7 +993,7 @@ static void read_body(struct canary_mail *mail, GMimeMessage *message,
 	walk(&x, g_mime_message_get_mime_part(message), 0, WALK_NORMAL);
 	if (x.overflow) {
 		g_ptr_array_set_size(mail->attachments, 0);
-		g_array_set_size(mail->own_text, 0);
+		g_array_set_size(mail->forwarded_text, 0);
 		wipe_gstring(x.text);
 		quarantine(mail, CANARY_QUARANTINE_TOO_LARGE,
 			   "decoded %" G_GUINT64_FORMAT " bytes > %" G_GUINT64_FORMAT, x.decoded,

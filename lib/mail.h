@@ -63,9 +63,9 @@ struct canary_mail {
 	GPtrArray *received; /* char *: Received header values, topmost first */
 
 	char *text;  /* readable text of all text parts, UTF-8; "" if none */
-	/* Who is who, for identity.c: the submitter's own text is the top-level
-	 * message's text parts; forwarded messages and bounce reports are others'. */
-	GArray *own_text;   /* struct canary_text_range: parts of TEXT from the top level */
+	/* Who is who, for identity.c: text from forwarded messages (attached
+	 * message/rfc822, at any depth) is someone else's; the rest the submitter's. */
+	GArray *forwarded_text; /* struct canary_text_range: parts of TEXT */
 	gboolean list_mail; /* List-Id, List-Post or Precedence: list/bulk */
 	gboolean report;    /* multipart/report (a bounce, RFC 3462) */
 	GPtrArray *attachments; /* struct canary_attachment * */

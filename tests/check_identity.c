@@ -493,8 +493,8 @@ START_TEST(test_phones_not_amounts)
 	g_autofree char *text = NULL;
 	g_autoptr(canary_identity) id = file_identity("identity-phones-amounts.eml", &text);
 	static const char *const phones[] = {
-		"06 12 34 56 78", "612345678",	"8 (495) 123-45-67",
-		"13812345678",	  "0501234567", "0033612345679",
+		"06 12 34 56 78", "612345678",  "8 (495) 123-45-67",
+		"13812345678",    "0501234567", "0033612345679",
 	};
 	ck_assert_uint_eq(id->phones->len, G_N_ELEMENTS(phones));
 	for (gsize i = 0; i < G_N_ELEMENTS(phones); i++)
@@ -510,10 +510,11 @@ START_TEST(test_urls_stay_whole)
 {
 	g_autofree char *text = NULL;
 	g_autoptr(canary_identity) id = file_identity("identity-urls.eml", &text);
-	assert_in(text, PSEUDONYM " here. The photos are at http://amina.example.org/diallo/photos\n"
-			"and a copy on www.diallo.example.net, host amina.example.net.\n"
-			"Write to diallo@example.net or to " PSEUDONYM ".\n"
-			"Thanks, " PSEUDONYM ".");
+	assert_in(text,
+		  PSEUDONYM " here. The photos are at http://amina.example.org/diallo/photos\n"
+			    "and a copy on www.diallo.example.net, host amina.example.net.\n"
+			    "Write to diallo@example.net or to " PSEUDONYM ".\n"
+			    "Thanks, " PSEUDONYM ".");
 }
 END_TEST
 

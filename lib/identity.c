@@ -482,8 +482,10 @@ static const char *const phone_labels[] = {
 
 static char *fold_label(const char *s, gssize len)
 {
-	g_autofree char *nfkc = g_utf8_normalize(s, len, G_NORMALIZE_NFKC);
-	return nfkc != NULL ? g_utf8_casefold(nfkc, -1) : NULL;
+	char *nfkc = g_utf8_normalize(s, len, G_NORMALIZE_NFKC);
+	char *folded = nfkc != NULL ? g_utf8_casefold(nfkc, -1) : NULL;
+	wipe_str(nfkc);
+	return folded;
 }
 
 /* TRUE if WORD (folded) is a label, or ends with one written without spaces ("请拨电话"). */
@@ -523,8 +525,10 @@ static gboolean phone_labelled(const char *text, const char *p)
 	}
 	if (start == end)
 		return FALSE;
-	g_autofree char *word = fold_label(start, (gssize)(end - start));
-	return word != NULL && is_phone_label(word);
+	char *word = fold_label(start, (gssize)(end - start)); /* may be a name: wiped */
+	gboolean labelled = word != NULL && is_phone_label(word);
+	wipe_str(word);
+	return labelled;
 }
 
 /* TRUE if the number scanned at P reads as a phone number: 8 to 15 digits,
@@ -737,19 +741,19 @@ static gboolean is_forward_marker(const char *line, gsize len)
 		p++;
 	if (p == end || len > 400)
 		return FALSE;
-	g_autofree char *folded = g_utf8_casefold(p, (gssize)(end - p));
+	char *folded = g_utf8_casefold(p, (gssize)(end - p)); /* names and addresses: wiped */
 	gsize n = strlen(folded);
-	for (gsize i = 0; i < G_N_ELEMENTS(starts); i++)
-		if (g_str_has_prefix(folded, starts[i]))
-			return TRUE;
+	gboolean marker = FALSE;
+	for (gsize i = 0; i < G_N_ELEMENTS(starts) && !marker; i++)
+		marker = g_str_has_prefix(folded, starts[i]);
 	/* "On Mon, 2 Mar 2026, Bob <bob@example.net> wrote:", not "My brother wrote:". */
 	gboolean dated = FALSE;
 	for (const char *q = p; q < end && !dated; q++)
 		dated = g_ascii_isdigit(*q) || *q == '@';
-	for (gsize i = 0; i < G_N_ELEMENTS(ends) && dated; i++)
-		if (n > strlen(ends[i]) && g_str_has_suffix(folded, ends[i]))
-			return TRUE;
-	return FALSE;
+	for (gsize i = 0; i < G_N_ELEMENTS(ends) && dated && !marker; i++)
+		marker = n > strlen(ends[i]) && g_str_has_suffix(folded, ends[i]);
+	wipe_str(folded);
+	return marker;
 }
 
 /* Appends the lines of S (LEN bytes) to OUT up to the first forward marker,

@@ -923,7 +923,7 @@ static void add_needle(GPtrArray *needles, GHashTable *seen, GHashTable *cache, 
 		start++;
 	while (end > start && (b.data[end - 1] == ' ' || b.data[end - 1] == '\n'))
 		end--;
-	if (end > start) {
+	if (end > start && end - start <= CANARY_IDENTITY_MAX_NEEDLE_BYTES) {
 		char *folded = g_strndup(b.data + start, end - start);
 		if (!g_hash_table_contains(seen, folded)) {
 			struct needle *n = g_new0(struct needle, 1);

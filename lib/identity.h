@@ -19,6 +19,9 @@ enum canary_identity_error {
 #define CANARY_IDENTITY_MAX_ADDRESSES 64  /* from From, Sender and Reply-To together */
 #define CANARY_IDENTITY_MAX_FOUND     64  /* phone numbers; signature e-mail addresses */
 #define CANARY_IDENTITY_MAX_NEEDLES   512 /* words and addresses looked for in the text */
+/* Longest folded name or address looked for whole (bytes): a longer display
+ * name is scrubbed by its words only, so no walk goes further than this. */
+#define CANARY_IDENTITY_MAX_NEEDLE_BYTES 512
 
 /* Everything that could identify the submitter. Strings are UTF-8, owned,
  * and wiped when freed. */

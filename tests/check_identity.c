@@ -553,6 +553,23 @@ START_TEST(test_crafted_capped)
 	/* Seconds, not minutes (quadratic took minutes for this); generous for ASan. */
 	ck_assert_int_lt(took, 60 * G_USEC_PER_SEC);
 
+	/* A display name of thousands of words is looked for by its words only. */
+	GString *long_name = g_string_new("From: \"");
+	for (int i = 0; i < 3000; i++)
+		g_string_append(long_name, "ab ");
+	g_string_append(long_name, "cd\" <x@example.org>\nSubject: x\n\n");
+	for (int i = 0; i < 50000; i++)
+		g_string_append(long_name, "ab ");
+	g_string_append(long_name, "cd ab\n");
+	g_autoptr(canary_mail) long_mail = parse(long_name->str);
+	g_string_free(long_name, TRUE);
+	g_autoptr(canary_identity) long_id = canary_identity_extract(long_mail);
+	g_autofree char *long_out = canary_identity_scrub(long_id, long_mail->text, "P");
+	ck_assert(g_str_has_prefix(long_out, "P P P "));
+	ck_assert(g_str_has_suffix(long_out, "P P"));
+	took = g_get_monotonic_time() - start;
+	ck_assert_int_lt(took, 60 * G_USEC_PER_SEC);
+
 	/* The count survives the sealed record. */
 	g_autoptr(GBytes) record = canary_identity_serialize(id);
 	g_autoptr(canary_identity) back = canary_identity_deserialize(record, NULL);

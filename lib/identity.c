@@ -14,8 +14,9 @@
 G_DEFINE_QUARK(canary-identity-error-quark, canary_identity_error)
 // clang-format on
 
-#define RECORD_TYPE      "(ya(ss)asasasms)"
-#define RECORD_VERSION   1
+#define RECORD_TYPE_V1   "(ya(ss)asasasms)"
+#define RECORD_TYPE      "(ya(ss)asasasmsu)" /* version 2 adds the count omitted */
+#define RECORD_VERSION   2
 #define PHONE_MIN_DIGITS 8
 #define PHONE_MAX_DIGITS 15 /* E.164 */
 #define SEPARATOR_RUN    3  /* separator characters allowed between two digit groups */
@@ -176,13 +177,23 @@ static void add_addresses(struct canary_identity *id, GHashTable *seen, GHashTab
 			address != NULL ? "a:" : "n:", address != NULL ? address : name, NULL);
 		char *key = g_utf8_casefold(joined, -1);
 		sodium_memzero(joined, strlen(joined));
-		struct canary_address *known = g_hash_table_lookup(by_key, key);
-		if (known != NULL) {
-			if (known->name == NULL)
+		struct canary_address *known = NULL;
+		gboolean seen_before =
+			g_hash_table_lookup_extended(by_key, key, NULL, (gpointer *)&known);
+		if (seen_before) {
+			if (known != NULL && known->name == NULL)
 				known->name = g_steal_pointer(&name);
 			wipe_str(name);
 			wipe_str(address);
 			wipe_str(key);
+			continue;
+		}
+		if (id->addresses->len >= CANARY_IDENTITY_MAX_ADDRESSES) {
+			/* Counted once per distinct key: repeats are not new people. */
+			g_hash_table_insert(by_key, key, NULL);
+			id->omitted++;
+			wipe_str(name);
+			wipe_str(address);
 			continue;
 		}
 		struct canary_address *copy = g_new0(struct canary_address, 1);
@@ -432,17 +443,110 @@ static gboolean phone_is_yearly_reference(const struct phone *ph)
 	       ph->gap[0] != ' ' && ph->gap[0] != '(' && ph->gap[0] != ')';
 }
 
-/* TRUE if the scanned number reads as a phone number: 8 to 15 digits, and
- * either international ("+...") or in groups that are not a date, an IPv4
- * address or an amount. A bare run of digits is a reference, not a phone. */
-static gboolean phone_plausible(const struct phone *ph)
+/* "12 345 678", "1.234.567": groups of three after the first, as amounts are written. */
+static gboolean phone_is_amount(const struct phone *ph)
+{
+	if (ph->ngroups < 2 || ph->group_len[0] > 3)
+		return FALSE;
+	for (guint i = 1; i < ph->ngroups; i++)
+		if (ph->group_len[i] != 3 || ph->gap[i - 1] != ph->gap[0])
+			return FALSE;
+	return TRUE;
+}
+
+/* "555.867.5309", "77 123 45 67": three groups or more of two to four digits,
+ * the way phone numbers are written when no label says what they are. */
+static gboolean phone_has_phone_groups(const struct phone *ph)
+{
+	if (ph->ngroups < 3 || phone_is_amount(ph))
+		return FALSE;
+	for (guint i = 0; i < ph->ngroups; i++) {
+		if (ph->group_len[i] < 2 || ph->group_len[i] > 4)
+			return FALSE;
+		if (i + 1 < ph->ngroups && (ph->gap[i] == '(' || ph->gap[i] == ')'))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Words that say a phone number follows, in the six UN languages and the
+ * messengers people give numbers for; compared after NFKC and case folding. */
+static const char *const phone_labels[] = {
+	"tel",       "tél",     "telephone", "téléphone", "phone",    "ph",      "mobile",
+	"mob",       "mobil",   "cell",      "cellphone", "gsm",      "fax",     "office",
+	"whatsapp",  "signal",  "telegram",  "viber",     "portable", "tfno",    "teléfono",
+	"telefono",  "móvil",   "movil",     "celular",   "тел",      "телефон", "моб",
+	"мобильный", "сотовый", "电话",      "電話",      "手机",     "手機",    "هاتف",
+	"جوال",      "الهاتف",  "موبايل",
+};
+
+static char *fold_label(const char *s, gssize len)
+{
+	char *nfkc = g_utf8_normalize(s, len, G_NORMALIZE_NFKC);
+	char *folded = nfkc != NULL ? g_utf8_casefold(nfkc, -1) : NULL;
+	wipe_str(nfkc);
+	return folded;
+}
+
+/* TRUE if WORD (folded) is a label, or ends with one written without spaces ("请拨电话"). */
+static gboolean is_phone_label(const char *word)
+{
+	gsize len = strlen(word);
+	for (gsize i = 0; i < G_N_ELEMENTS(phone_labels); i++) {
+		g_autofree char *label = fold_label(phone_labels[i], -1);
+		if (label == NULL)
+			continue;
+		gsize n = strlen(label);
+		if (strcmp(word, label) == 0 ||
+		    (n < len && canary_text_is_unspaced(g_utf8_get_char(label)) &&
+		     strcmp(word + len - n, label) == 0))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* TRUE if a label ("Tel.:", "Моб.", "电话：") stands just before P, on its line. */
+static gboolean phone_labelled(const char *text, const char *p)
+{
+	const char *end = p;
+	for (guint n = 0; end > text && n < 6; n++) {
+		const char *prev = g_utf8_prev_char(end);
+		gunichar c = g_utf8_get_char(prev);
+		if (c == '\n' || !(g_unichar_isspace(c) || ascii_in(c, ":.-#") || c == 0xff1a))
+			break;
+		end = prev;
+	}
+	const char *start = end;
+	for (guint n = 0; start > text && n < 16; n++) {
+		const char *prev = g_utf8_prev_char(start);
+		if (!is_word(g_utf8_get_char(prev)))
+			break;
+		start = prev;
+	}
+	if (start == end)
+		return FALSE;
+	char *word = fold_label(start, (gssize)(end - start)); /* may be a name: wiped */
+	gboolean labelled = word != NULL && is_phone_label(word);
+	wipe_str(word);
+	return labelled;
+}
+
+/* TRUE if the number scanned at P reads as a phone number: 8 to 15 digits,
+ * not a date, an IPv4 address or an amount, and in a phone's shape: with "+"
+ * or "00" before it, after a label ("Tel:", "WhatsApp"), or in groups as phone
+ * numbers are written. A bare run of digits is a reference, not a phone. */
+static gboolean phone_plausible(const char *text, const char *p, const struct phone *ph)
 {
 	if (ph->ndigits < PHONE_MIN_DIGITS)
 		return FALSE;
 	if (ph->plus)
 		return TRUE;
-	return ph->ngroups >= 2 && !phone_is_date(ph) && !phone_is_dotted_number(ph) &&
-	       !phone_is_yearly_reference(ph);
+	if (phone_is_date(ph) || phone_is_dotted_number(ph) || phone_is_yearly_reference(ph))
+		return FALSE;
+	gboolean international = ph->group_len[0] >= 2 && ph->digits[0] == '0' &&
+				 ph->digits[1] == '0' && ph->ngroups >= 2;
+	return international || phone_has_phone_groups(ph) ||
+	       (phone_labelled(text, p) && !phone_is_amount(ph));
 }
 
 /* Skips the rest of a number too long to be a phone, so no part of it is taken. */
@@ -468,9 +572,12 @@ static void scan_phones(struct canary_identity *id, const char *text)
 		}
 		struct phone ph;
 		enum phone_scan r = phone_scan(p, &ph);
-		if (r == PHONE_FOUND && phone_plausible(&ph) && phone_end_ok(p + ph.len)) {
+		if (r == PHONE_FOUND && phone_plausible(text, p, &ph) && phone_end_ok(p + ph.len)) {
 			char *written = g_strndup(p, ph.len);
-			if (!g_hash_table_contains(seen, written)) {
+			if (!g_hash_table_contains(seen, written) &&
+			    id->phones->len >= CANARY_IDENTITY_MAX_FOUND) {
+				id->omitted++;
+			} else if (!g_hash_table_contains(seen, written)) {
 				g_hash_table_add(seen, g_strdup(written));
 				g_ptr_array_add(id->phones, g_steal_pointer(&written));
 			}
@@ -585,12 +692,119 @@ static void scan_signature(struct canary_identity *id, GHashTable *seen, const c
 		     at != NULL && *p != '>';
 		     at = memchr(at + 1, '@', (gsize)(line_end - at - 1))) {
 			char *email = email_at(line, line_end, at);
-			if (email != NULL && set_add_folded(seen, "", email))
-				g_ptr_array_add(id->emails, g_steal_pointer(&email));
+			if (email != NULL && set_add_folded(seen, "", email)) {
+				if (id->emails->len < CANARY_IDENTITY_MAX_FOUND)
+					g_ptr_array_add(id->emails, g_steal_pointer(&email));
+				else
+					id->omitted++;
+			}
 			wipe_str(email);
 		}
 		line = eol != NULL ? eol + 1 : end;
 	}
+}
+
+/* ---- the submitter's own text ---- */
+
+/* TRUE if LINE (LEN bytes) starts a forwarded or quoted message: what follows
+ * is someone else's ("---------- Forwarded message ---------", "-----Original
+ * Message-----", "Begin forwarded message:", "On ... wrote:"). */
+static gboolean is_forward_marker(const char *line, gsize len)
+{
+	static const char *const starts[] = {
+		"forwarded message",
+		"original message",
+		"begin forwarded message",
+		"message transféré",
+		"message d'origine",
+		"mensaje reenviado",
+		"mensaje original",
+		"пересылаемое сообщение",
+		"исходное сообщение",
+		"转发的邮件",
+		"原始邮件",
+		"رسالة محولة",
+	};
+	static const char *const ends[] = {
+		"wrote:",   "a écrit :", "a écrit:", "escribió:", "пишет:",
+		"написал:", "写道：",    "写道:",    "كتب:"};
+	while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
+		len--;
+	const char *p = line, *end = line + len;
+	/* A mailing list's footer starts with a rule of underscores (Mailman). */
+	gsize rule = 0;
+	while (rule < len && line[rule] == '_')
+		rule++;
+	if (rule == len && len >= 20)
+		return TRUE;
+	while (p < end && (*p == '-' || *p == ' ' || *p == '\t' || *p == '_' || *p == '='))
+		p++;
+	if (p == end || len > 400)
+		return FALSE;
+	char *folded = g_utf8_casefold(p, (gssize)(end - p)); /* names and addresses: wiped */
+	gsize n = strlen(folded);
+	gboolean marker = FALSE;
+	for (gsize i = 0; i < G_N_ELEMENTS(starts) && !marker; i++)
+		marker = g_str_has_prefix(folded, starts[i]);
+	/* "On Mon, 2 Mar 2026, Bob <bob@example.net> wrote:", not "My brother wrote:". */
+	gboolean dated = FALSE;
+	for (const char *q = p; q < end && !dated; q++)
+		dated = g_ascii_isdigit(*q) || *q == '@';
+	for (gsize i = 0; i < G_N_ELEMENTS(ends) && dated && !marker; i++)
+		marker = n > strlen(ends[i]) && g_str_has_suffix(folded, ends[i]);
+	wipe_str(folded);
+	return marker;
+}
+
+/* Appends the lines of S (LEN bytes) to OUT up to the first forward marker,
+ * without quoted lines ("> ..."); FALSE once a marker was met. */
+static gboolean append_own_lines(struct wbuf *out, const char *s, gsize len)
+{
+	const char *end = s + len;
+	for (const char *line = s; line < end;) {
+		const char *eol = memchr(line, '\n', (gsize)(end - line));
+		const char *next = eol != NULL ? eol + 1 : end;
+		gsize line_len = (gsize)((eol != NULL ? eol : end) - line);
+		if (is_forward_marker(line, line_len))
+			return FALSE;
+		if (*line != '>')
+			wbuf_append(out, line, (gsize)(next - line));
+		line = next;
+	}
+	return TRUE;
+}
+
+/* Appends the submitter's lines of TEXT [FROM, TO) (kept on UTF-8 character
+ * boundaries); FALSE once a forward marker was met. */
+static gboolean append_own_range(struct wbuf *out, const char *text, gsize from, gsize to)
+{
+	while (from < to && (text[from] & 0xc0) == 0x80)
+		from++;
+	while (to > from && (text[to] & 0xc0) == 0x80)
+		to--;
+	return to <= from || append_own_lines(out, text + from, to - from);
+}
+
+/* The text the submitter wrote: TEXT without forwarded messages' parts, up to
+ * an inline forwarded or quoted message. NUL-terminated; wipe it. */
+static struct wbuf own_text(const struct canary_mail *mail)
+{
+	struct wbuf out = {0};
+	gsize text_len = strlen(mail->text), at = 0;
+	const GArray *forwarded = mail->forwarded_text;
+	gboolean more = TRUE;
+	for (guint i = 0; forwarded != NULL && i < forwarded->len && more; i++) {
+		const struct canary_text_range *r =
+			&g_array_index(forwarded, struct canary_text_range, i);
+		if (r->offset < at || r->offset > text_len || r->length > text_len - r->offset)
+			continue; /* not from this text: ignored */
+		more = append_own_range(&out, mail->text, at, r->offset);
+		at = r->offset + r->length;
+	}
+	if (more)
+		append_own_range(&out, mail->text, at, text_len);
+	wbuf_append(&out, "", 1);
+	return out;
 }
 
 struct canary_identity *canary_identity_extract(const struct canary_mail *mail)
@@ -602,8 +816,11 @@ struct canary_identity *canary_identity_extract(const struct canary_mail *mail)
 	g_autoptr(GHashTable) by_key =
 		g_hash_table_new_full(g_str_hash, g_str_equal, wipe_str, NULL);
 	add_addresses(id, seen, by_key, mail->from);
-	add_addresses(id, seen, by_key, mail->sender);
-	add_addresses(id, seen, by_key, mail->reply_to);
+	/* A mailing list sets Sender and Reply-To to its own addresses. */
+	if (!mail->list_mail) {
+		add_addresses(id, seen, by_key, mail->sender);
+		add_addresses(id, seen, by_key, mail->reply_to);
+	}
 	/* From comes first, then Sender, then Reply-To: the first address is the primary. */
 	for (guint i = 0; i < id->addresses->len && id->primary == NULL; i++) {
 		const struct canary_address *a = id->addresses->pdata[i];
@@ -616,9 +833,12 @@ struct canary_identity *canary_identity_extract(const struct canary_mail *mail)
 		if (mail->received->pdata[i] != NULL)
 			scan_ips(id, ips, mail->received->pdata[i]);
 
-	if (mail->text != NULL && g_utf8_validate(mail->text, -1, NULL)) {
-		scan_phones(id, mail->text);
-		scan_signature(id, seen, mail->text);
+	/* A bounce report's text is the mail system's, about other people. */
+	if (mail->text != NULL && g_utf8_validate(mail->text, -1, NULL) && !mail->report) {
+		struct wbuf own = own_text(mail);
+		scan_phones(id, own.data);
+		scan_signature(id, seen, own.data);
+		wbuf_clear(&own);
 	}
 	return id;
 }
@@ -677,6 +897,7 @@ static void fold_char(struct folder *f, gunichar c, struct wbuf *out)
 struct needle {
 	char *folded;
 	gsize len;
+	gboolean name; /* a name or a word of one: only in running text, never in a URL */
 };
 
 static void needle_free(gpointer p)
@@ -686,18 +907,12 @@ static void needle_free(gpointer p)
 	g_free(n);
 }
 
-/* Longest first, so "Amina Diallo" goes whole rather than as two names. */
-static gint needle_cmp(gconstpointer a, gconstpointer b)
-{
-	const struct needle *x = *(struct needle *const *)a, *y = *(struct needle *const *)b;
-	return x->len < y->len ? 1 : x->len > y->len ? -1 : 0;
-}
-
 /* Adds S, folded, to NEEDLES unless blank or already there (SEEN). */
 static void add_needle(GPtrArray *needles, GHashTable *seen, GHashTable *cache, const char *s,
-		       gsize len)
+		       gsize len, gboolean name)
 {
-	if (s == NULL || !g_utf8_validate(s, (gssize)len, NULL))
+	if (s == NULL || needles->len >= CANARY_IDENTITY_MAX_NEEDLES ||
+	    !g_utf8_validate(s, (gssize)len, NULL))
 		return;
 	struct folder f = {cache, TRUE, FALSE};
 	struct wbuf b = {0};
@@ -708,12 +923,13 @@ static void add_needle(GPtrArray *needles, GHashTable *seen, GHashTable *cache, 
 		start++;
 	while (end > start && (b.data[end - 1] == ' ' || b.data[end - 1] == '\n'))
 		end--;
-	if (end > start) {
+	if (end > start && end - start <= CANARY_IDENTITY_MAX_NEEDLE_BYTES) {
 		char *folded = g_strndup(b.data + start, end - start);
 		if (!g_hash_table_contains(seen, folded)) {
 			struct needle *n = g_new0(struct needle, 1);
 			n->folded = folded;
 			n->len = end - start;
+			n->name = name;
 			g_hash_table_add(seen, g_strdup(folded));
 			g_ptr_array_add(needles, n);
 		} else {
@@ -751,7 +967,7 @@ static void add_name_part(GPtrArray *needles, GHashTable *seen, GHashTable *cach
 		end = g_utf8_prev_char(end);
 	gsize len = (gsize)(end - start);
 	if (g_utf8_strlen(start, (gssize)len) >= 2 && !is_particle(start, len))
-		add_needle(needles, seen, cache, start, len);
+		add_needle(needles, seen, cache, start, len, TRUE);
 }
 
 /* Adds the parts of display name NAME: words ("Jean-Pierre", "O'Brien") and
@@ -791,9 +1007,11 @@ static GPtrArray *scrub_needles(const struct canary_identity *id, GHashTable *ca
 	for (guint i = 0; id->addresses != NULL && i < id->addresses->len; i++) {
 		const struct canary_address *a = id->addresses->pdata[i];
 		if (a->address != NULL)
-			add_needle(needles, seen, cache, a->address, strlen(a->address));
+			add_needle(needles, seen, cache, a->address, strlen(a->address), FALSE);
 		if (a->name != NULL && g_utf8_validate(a->name, -1, NULL)) {
-			add_needle(needles, seen, cache, a->name, strlen(a->name));
+			/* An address used as a name is scrubbed whole, like one. */
+			add_needle(needles, seen, cache, a->name, strlen(a->name),
+				   strchr(a->name, '@') == NULL);
 			add_name_parts(needles, seen, cache, a->name);
 		}
 	}
@@ -802,10 +1020,67 @@ static GPtrArray *scrub_needles(const struct canary_identity *id, GHashTable *ca
 		for (guint i = 0; lists[l] != NULL && i < lists[l]->len; i++) {
 			const char *s = lists[l]->pdata[i];
 			if (s != NULL)
-				add_needle(needles, seen, cache, s, strlen(s));
+				add_needle(needles, seen, cache, s, strlen(s), FALSE);
 		}
-	g_ptr_array_sort(needles, needle_cmp);
 	return needles;
+}
+
+/* All needles in one trie of their folded bytes: the scrubber walks it once
+ * at each word start, however many needles there are. Node 0 is the root. */
+struct trie_node {
+	guint32 child, sibling; /* 0: none (the root is nobody's child) */
+	gint32 needle;          /* index of the needle ending here, -1 if none */
+	guint8 byte;
+};
+
+struct trie {
+	GArray *nodes; /* struct trie_node */
+	gsize depth;   /* length of the longest needle */
+};
+
+static guint32 trie_child(const struct trie *t, guint32 node, guint8 byte)
+{
+	for (guint32 c = g_array_index(t->nodes, struct trie_node, node).child; c != 0;
+	     c = g_array_index(t->nodes, struct trie_node, c).sibling)
+		if (g_array_index(t->nodes, struct trie_node, c).byte == byte)
+			return c;
+	return 0;
+}
+
+static void trie_add(struct trie *t, const struct needle *n, gint32 index)
+{
+	guint32 node = 0;
+	for (gsize i = 0; i < n->len; i++) {
+		guint8 byte = (guint8)n->folded[i];
+		guint32 next = trie_child(t, node, byte);
+		if (next == 0) {
+			struct trie_node *parent = &g_array_index(t->nodes, struct trie_node, node);
+			struct trie_node fresh = {0, parent->child, -1, byte};
+			next = t->nodes->len;
+			parent->child = next;
+			g_array_append_val(t->nodes, fresh);
+		}
+		node = next;
+	}
+	g_array_index(t->nodes, struct trie_node, node).needle = index;
+	t->depth = MAX(t->depth, n->len);
+}
+
+static struct trie trie_new(const GPtrArray *needles)
+{
+	struct trie t = {g_array_new(FALSE, FALSE, sizeof(struct trie_node)), 0};
+	struct trie_node root = {0, 0, -1, 0};
+	g_array_append_val(t.nodes, root);
+	for (guint i = 0; i < needles->len; i++)
+		trie_add(&t, needles->pdata[i], (gint32)i);
+	return t;
+}
+
+/* The trie holds needle bytes: wiped with it. */
+static void trie_clear(struct trie *t)
+{
+	sodium_memzero(t->nodes->data, t->nodes->len * sizeof(struct trie_node));
+	g_array_unref(t->nodes);
 }
 
 /* Where each character of the text starts, in the text and in its folded form. */
@@ -876,31 +1151,87 @@ static gunichar char_at(const struct window *w, gsize orig)
 	return orig < w->len ? g_utf8_get_char(w->text + orig) : 0;
 }
 
-/* Tries NEEDLES (longest first) at character K; on a match, *END_R is the
- * first character after it. */
-static gboolean match_needles(struct window *w, guint k, const GPtrArray *needles, guint *end_r)
+/* The first character at or after K whose folded form starts at or after
+ * TARGET (the window holds the folded bytes up to TARGET). */
+static guint window_find_fold(struct window *w, guint k, gsize target)
+{
+	guint lo = k, hi = w->chars->len; /* answer in [lo, hi]; hi: past the window */
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		if (g_array_index(w->chars, struct span, mid).fold < target)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static gboolean url_char(guchar c)
+{
+	return c > ' ' && strchr("<>()[]\"'`", c) == NULL;
+}
+
+static gboolean byte_is_word(guchar c)
+{
+	return c >= 0x80 || g_ascii_isalnum(c);
+}
+
+/* TRUE if the text in [FROM, TO) sits in a URL, an e-mail address or a host
+ * name ("http://amina.example.org/", "amina@example.net", "amina.example.org"):
+ * those stay whole. Looks at most URL_REACH bytes around it. */
+#define URL_REACH 256
+static gboolean in_url_or_host(const char *text, gsize len, gsize from, gsize to)
+{
+	gsize left = from, right = to;
+	while (left > 0 && from - left < URL_REACH && url_char((guchar)text[left - 1]))
+		left--;
+	while (right < len && right - to < URL_REACH && url_char((guchar)text[right]))
+		right++;
+	for (gsize i = left; i < right; i++) {
+		if (i >= from && i < to)
+			continue; /* the name itself may hold dots ("J.R.") */
+		if (text[i] == '@' ||
+		    (text[i] == ':' && i + 2 < len && text[i + 1] == '/' && text[i + 2] == '/'))
+			return TRUE;
+		if (text[i] == '.' && i > 0 && i + 1 < len && byte_is_word((guchar)text[i - 1]) &&
+		    byte_is_word((guchar)text[i + 1]))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* Tries the needles at character K, the longest that matches first; on a
+ * match, *END_R is the first character after it. HITS is scratch space. */
+static gboolean match_needles(struct window *w, guint k, const struct trie *t,
+			      const GPtrArray *needles, GArray *hits, guint *end_r)
 {
 	struct span at = window_at(w, k);
-	if (needles->len == 0 || !edge_ok(char_before(w, at.orig), char_at(w, at.orig)))
+	if (t->depth == 0 || !edge_ok(char_before(w, at.orig), char_at(w, at.orig)))
 		return FALSE;
-	const struct needle *longest = needles->pdata[0];
 	/* Bounded in characters too: a long run of white space folds to nothing. */
-	while (w->fold.len - at.fold < longest->len && w->next < w->len &&
-	       w->chars->len - k < longest->len + FILL_SLACK)
+	while (w->fold.len - at.fold < t->depth && w->next < w->len &&
+	       w->chars->len - k < t->depth + FILL_SLACK)
 		window_fold_next(w);
-	for (guint i = 0; i < needles->len; i++) {
-		const struct needle *n = needles->pdata[i];
-		if (w->fold.len - at.fold < n->len ||
-		    memcmp(w->fold.data + at.fold, n->folded, n->len) != 0)
-			continue;
+	g_array_set_size(hits, 0);
+	guint32 node = 0;
+	for (gsize i = at.fold; i < w->fold.len; i++) {
+		node = trie_child(t, node, (guint8)w->fold.data[i]);
+		if (node == 0)
+			break;
+		gint32 needle = g_array_index(t->nodes, struct trie_node, node).needle;
+		if (needle >= 0)
+			g_array_append_val(hits, needle);
+	}
+	for (guint h = hits->len; h-- > 0;) {
+		const struct needle *n = needles->pdata[g_array_index(hits, gint32, h)];
 		gsize target = at.fold + n->len;
-		guint e = k + 1;
-		while (window_at(w, e).fold < target)
-			e++;
+		guint e = window_find_fold(w, k + 1, target);
 		struct span after = window_at(w, e);
 		/* The match must end between characters, and on a word boundary. */
 		if (after.fold != target ||
 		    !edge_ok(char_at(w, after.orig), char_before(w, after.orig)))
+			continue;
+		if (n->name && in_url_or_host(w->text, w->len, at.orig, after.orig))
 			continue;
 		*end_r = e;
 		return TRUE;
@@ -934,8 +1265,10 @@ static gboolean match_phone(struct window *w, guint k, const GPtrArray *keys, gu
 	if (keys->len == 0 || !phone_start_char(*p) || !phone_start_ok(w->text, p))
 		return FALSE;
 	struct phone ph;
+	/* The same digits as an amount, a date or an address are not the phone. */
 	gboolean hit = phone_scan(p, &ph) == PHONE_FOUND && ph.ndigits >= PHONE_MIN_DIGITS &&
-		       phone_end_ok(p + ph.len) && phone_key_matches(keys, &ph);
+		       phone_end_ok(p + ph.len) && !phone_is_amount(&ph) && !phone_is_date(&ph) &&
+		       !phone_is_dotted_number(&ph) && phone_key_matches(keys, &ph);
 	if (hit) {
 		guint e = k + 1;
 		while (window_at(w, e).orig < at.orig + ph.len)
@@ -952,6 +1285,8 @@ static void scrub(const struct canary_identity *id, const char *text, const char
 {
 	g_autoptr(GHashTable) cache = g_hash_table_new_full(NULL, NULL, NULL, wipe_str);
 	g_autoptr(GPtrArray) needles = scrub_needles(id, cache);
+	struct trie trie = trie_new(needles);
+	g_autoptr(GArray) hits = g_array_new(FALSE, FALSE, sizeof(gint32));
 	g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(wipe_str);
 	for (guint i = 0; id->phones != NULL && i < id->phones->len; i++) {
 		char *key = id->phones->pdata[i] != NULL ? phone_key(id->phones->pdata[i]) : NULL;
@@ -967,8 +1302,8 @@ static void scrub(const struct canary_identity *id, const char *text, const char
 		guint end = 0;
 		/* Extra white space folds to nothing: start on the first of a run. */
 		gboolean empty = window_at(&w, k + 1).fold == at.fold;
-		if (!empty &&
-		    (match_needles(&w, k, needles, &end) || match_phone(&w, k, keys, &end))) {
+		if (!empty && (match_needles(&w, k, &trie, needles, hits, &end) ||
+			       match_phone(&w, k, keys, &end))) {
 			wbuf_append(out, text + copied, at.orig - copied);
 			wbuf_append(out, replacement, strlen(replacement));
 			copied = window_at(&w, end).orig;
@@ -981,6 +1316,7 @@ static void scrub(const struct canary_identity *id, const char *text, const char
 	wbuf_append(out, text + copied, w.len - copied);
 	wbuf_clear(&w.fold);
 	g_array_unref(w.chars);
+	trie_clear(&trie);
 }
 
 char *canary_identity_scrub(const struct canary_identity *identity, const char *text,
@@ -1056,6 +1392,7 @@ GBytes *canary_identity_serialize(const struct canary_identity *identity)
 		g_variant_new_maybe(G_VARIANT_TYPE_STRING, identity->primary != NULL
 								   ? wiped_string(identity->primary)
 								   : NULL),
+		g_variant_new_uint32(identity->omitted),
 	};
 	GVariant *v = g_variant_ref_sink(g_variant_new_tuple(fields, G_N_ELEMENTS(fields)));
 	/* Stored straight into our buffer: GVariant keeps no unwiped copy. */
@@ -1089,8 +1426,12 @@ struct canary_identity *canary_identity_deserialize(GBytes *data, GError **error
 			    "identity record is damaged");
 		return NULL;
 	}
-	g_autoptr(GVariant) record = g_variant_ref_sink(
-		g_variant_new_from_bytes(G_VARIANT_TYPE(RECORD_TYPE), data, FALSE));
+	/* The version byte comes first in both layouts: it says which to read. */
+	gsize size = 0;
+	const guint8 *bytes = g_bytes_get_data(data, &size);
+	gboolean v1 = size > 0 && bytes[0] == 1;
+	g_autoptr(GVariant) record = g_variant_ref_sink(g_variant_new_from_bytes(
+		G_VARIANT_TYPE(v1 ? RECORD_TYPE_V1 : RECORD_TYPE), data, FALSE));
 	/* Normal form: every offset in range and every string valid UTF-8. */
 	if (!g_variant_is_normal_form(record)) {
 		g_set_error(error, CANARY_IDENTITY_ERROR, CANARY_IDENTITY_ERROR_FORMAT,
@@ -1099,7 +1440,7 @@ struct canary_identity *canary_identity_deserialize(GBytes *data, GError **error
 	}
 	guint8 version = 0;
 	g_variant_get_child(record, 0, "y", &version);
-	if (version != RECORD_VERSION) {
+	if (version != (v1 ? 1 : RECORD_VERSION)) {
 		g_set_error(error, CANARY_IDENTITY_ERROR, CANARY_IDENTITY_ERROR_FORMAT,
 			    "identity record has unknown version %u (this canary reads %u)",
 			    (guint)version, (guint)RECORD_VERSION);
@@ -1123,5 +1464,7 @@ struct canary_identity *canary_identity_deserialize(GBytes *data, GError **error
 	g_autoptr(GVariant) primary = g_variant_get_maybe(maybe);
 	if (primary != NULL)
 		id->primary = g_variant_dup_string(primary, NULL);
+	if (!v1)
+		g_variant_get_child(record, 6, "u", &id->omitted);
 	return id;
 }

@@ -15,6 +15,14 @@ enum canary_identity_error {
 	CANARY_IDENTITY_ERROR_FORMAT, /* a serialized record is damaged */
 };
 
+/* Caps that keep extraction and scrubbing linear in the message's size. */
+#define CANARY_IDENTITY_MAX_ADDRESSES 64  /* from From, Sender and Reply-To together */
+#define CANARY_IDENTITY_MAX_FOUND     64  /* phone numbers; signature e-mail addresses */
+#define CANARY_IDENTITY_MAX_NEEDLES   512 /* words and addresses looked for in the text */
+/* Longest folded name or address looked for whole (bytes): a longer display
+ * name is scrubbed by its words only, so no walk goes further than this. */
+#define CANARY_IDENTITY_MAX_NEEDLE_BYTES 512
+
 /* Everything that could identify the submitter. Strings are UTF-8, owned,
  * and wiped when freed. */
 struct canary_identity {
@@ -24,13 +32,18 @@ struct canary_identity {
 	GPtrArray *phones;    /* char *: phone numbers as written in the text */
 	GPtrArray *emails;    /* char *: other e-mail addresses found in the
 				 signature block */
+	guint omitted;        /* addresses, phones and e-mail addresses beyond
+				 the caps (CANARY_IDENTITY_MAX_*), not recorded */
 	char *primary;        /* the normalised (trimmed, lower-case) address the
 				 pseudonym is made from: the first From address,
 				 else Sender, else Reply-To; NULL if none */
 };
 
 /* Extracts the identity from MAIL (works on quarantined mail too, with
- * whatever headers it has). Returns a new record; free with
+ * whatever headers it has). Only the submitter: in mailing-list mail only
+ * From (Sender and Reply-To are the list's); phone numbers and signature
+ * addresses only from the top-level message's own text, before any inline
+ * forwarded or quoted message, and none from a bounce report. Returns a new record; free with
  * canary_identity_free(). */
 struct canary_identity *canary_identity_extract(const struct canary_mail *mail);
 

@@ -164,6 +164,7 @@ static struct canary_mail *mail_new(GBytes *raw)
 	mail->received = g_ptr_array_new_with_free_func((GDestroyNotify)wipe_str);
 	mail->attachments = g_ptr_array_new_with_free_func(attachment_free);
 	mail->text = g_strdup("");
+	mail->forwarded_text = g_array_new(FALSE, FALSE, sizeof(struct canary_text_range));
 	return mail;
 }
 
@@ -180,6 +181,7 @@ void canary_mail_free(struct canary_mail *mail)
 	wipe_str(mail->subject);
 	wipe_str(mail->message_id);
 	wipe_str(mail->text);
+	g_clear_pointer(&mail->forwarded_text, g_array_unref);
 	wipe_str(mail->quarantine_detail);
 	g_clear_pointer(&mail->raw, g_bytes_unref);
 	g_free(mail);
@@ -253,6 +255,22 @@ static gint64 received_time(const char *value)
 	return t;
 }
 
+/* Notes mailing-list mail and bounce reports: their Sender, Reply-To and
+ * report text are not the submitter's (identity.c). */
+static void mark_list_and_report(struct canary_mail *mail, GMimeMessage *message)
+{
+	GMimeObject *object = GMIME_OBJECT(message);
+	const char *precedence = g_mime_object_get_header(object, "Precedence");
+	g_autofree char *trimmed = precedence != NULL ? g_strstrip(g_strdup(precedence)) : NULL;
+	mail->list_mail = g_mime_object_get_header(object, "List-Id") != NULL ||
+			  g_mime_object_get_header(object, "List-Post") != NULL ||
+			  (trimmed != NULL && (g_ascii_strcasecmp(trimmed, "list") == 0 ||
+					       g_ascii_strcasecmp(trimmed, "bulk") == 0));
+	GMimeObject *body = g_mime_message_get_mime_part(message);
+	GMimeContentType *type = body != NULL ? g_mime_object_get_content_type(body) : NULL;
+	mail->report = type != NULL && g_mime_content_type_is_type(type, "multipart", "report");
+}
+
 /* Fills MAIL's header fields from MESSAGE. */
 static void read_headers(struct canary_mail *mail, GMimeMessage *message,
 			 GMimeParserOptions *options)
@@ -268,6 +286,7 @@ static void read_headers(struct canary_mail *mail, GMimeMessage *message,
 	mail->message_id = utf8_dup_trimmed(g_mime_message_get_message_id(message));
 	GDateTime *date = g_mime_message_get_date(message);
 	mail->date = date != NULL ? g_date_time_to_unix(date) : 0;
+	mark_list_and_report(mail, message);
 
 	GMimeHeaderList *headers = g_mime_object_get_header_list(object);
 	int n = g_mime_header_list_get_count(headers);
@@ -838,8 +857,14 @@ static void walk_leaf(struct extract *x, GMimePart *part, guint depth, enum walk
 	enum text_kind kind = mode == WALK_SEALED ? TEXT_NONE : text_kind(GMIME_OBJECT(part));
 	if (kind == TEXT_NONE)
 		add_attachment(x, GMIME_OBJECT(part), part_bytes(part), depth);
-	else if (mode == WALK_NORMAL)
+	else if (mode == WALK_NORMAL) {
+		gsize before = x->text->len;
 		add_part_text(x, part, kind);
+		if (depth > 0 && x->text->len > before) {
+			struct canary_text_range forwarded = {before, x->text->len - before};
+			g_array_append_val(x->mail->forwarded_text, forwarded);
+		}
+	}
 }
 
 /* Returns the index of the child of the multipart/alternative ALTERNATIVE to
@@ -968,6 +993,7 @@ static void read_body(struct canary_mail *mail, GMimeMessage *message,
 	walk(&x, g_mime_message_get_mime_part(message), 0, WALK_NORMAL);
 	if (x.overflow) {
 		g_ptr_array_set_size(mail->attachments, 0);
+		g_array_set_size(mail->forwarded_text, 0);
 		wipe_gstring(x.text);
 		quarantine(mail, CANARY_QUARANTINE_TOO_LARGE,
 			   "decoded %" G_GUINT64_FORMAT " bytes > %" G_GUINT64_FORMAT, x.decoded,

@@ -42,6 +42,11 @@ struct canary_attachment {
 	guint depth;        /* 0 at top level, 1 inside a forwarded message, ... */
 };
 
+/* A range of canary_mail.text, in bytes. */
+struct canary_text_range {
+	gsize offset, length;
+};
+
 /* Everything read from one message. All strings are valid UTF-8, owned by the
  * struct, and wiped when it is freed. */
 struct canary_mail {
@@ -58,6 +63,11 @@ struct canary_mail {
 	GPtrArray *received; /* char *: Received header values, topmost first */
 
 	char *text;  /* readable text of all text parts, UTF-8; "" if none */
+	/* Who is who, for identity.c: text from forwarded messages (attached
+	 * message/rfc822, at any depth) is someone else's; the rest the submitter's. */
+	GArray *forwarded_text; /* struct canary_text_range: parts of TEXT */
+	gboolean list_mail; /* List-Id, List-Post or Precedence: list/bulk */
+	gboolean report;    /* multipart/report (a bounce, RFC 3462) */
 	GPtrArray *attachments; /* struct canary_attachment * */
 
 	guint parts;    /* MIME parts seen */

@@ -180,6 +180,93 @@ START_TEST(test_import_mixed_folder_twice)
 }
 END_TEST
 
+/* The crafted message of issue 13: one-letter words, and 2,600 addresses with
+ * one-letter names in each of From, Sender and Reply-To. */
+static void write_crafted(const char *dir, gsize body_bytes)
+{
+	GString *m = g_string_new(NULL);
+	const char *headers[] = { "From", "Sender", "Reply-To" };
+	for (gsize h = 0; h < G_N_ELEMENTS(headers); h++) {
+		g_string_append_printf(m, "%s: ", headers[h]);
+		for (guint i = 0; i < 2600; i++)
+			g_string_append_printf(m, "%s%c <%c%u@example.org>", i > 0 ? ",\n " : "",
+					       'a' + i % 26, headers[h][0], i);
+		g_string_append_c(m, '\n');
+	}
+	g_string_append(m, "Subject: crafted\n\n");
+	for (gsize i = 0; m->len < body_bytes; i++)
+		g_string_append_printf(m, "%c%c", 'a' + (int)(i % 26), i % 36 == 35 ? '\n' : ' ');
+	g_autofree char *path = tu_write_file(dir, "crafted.eml", m->str);
+	g_string_free(m, TRUE);
+}
+
+/* Runs COMMAND (show or reveal) on every case with keys/KEY.key; all outputs joined. */
+static char *every_case(JsonArray *cases, const char *command, const char *key)
+{
+	g_autofree char *key_file = g_strdup_printf("%s.key", key);
+	g_autofree char *k = g_build_filename(tmpdir, "keys", key_file, NULL);
+	g_autofree char *p = g_build_filename(tmpdir, "passphrase", NULL);
+	GString *all = g_string_new(NULL);
+	for (guint i = 0; i < json_array_get_length(cases); i++) {
+		const char *ref = json_object_get_string_member(
+			json_array_get_object_element(cases, i), "ref");
+		g_autofree char *out = NULL, *err = NULL;
+		ck_assert_msg(canary(&out, &err, command, ref, "--key", k, "--passphrase-file", p,
+				     NULL) == 0,
+			      "%s: %s", command, err);
+		g_string_append(all, out);
+	}
+	return g_string_free(all, FALSE);
+}
+
+/* Only the submitter is recorded and scrubbed (tests/data/mail/identity-*.eml),
+ * and the crafted message is one case, its addresses capped. */
+START_TEST(test_import_only_the_submitter)
+{
+	g_autofree char *inbox = g_build_filename(tmpdir, "inbox", NULL);
+	g_mkdir_with_parents(inbox, 0700);
+	static const char *const files[] = { "forward-inline", "forward-rfc822", "bounce",
+					     "list",	       "phones-amounts", "urls" };
+	for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+		g_autofree char *name = g_strdup_printf("mail/identity-%s.eml", files[i]);
+		g_autoptr(GBytes) raw = tu_data_bytes(name);
+		g_autofree char *to = g_build_filename(inbox, name + 5, NULL);
+		ck_assert(g_file_set_contents(to, g_bytes_get_data(raw, NULL),
+					      (gssize)g_bytes_get_size(raw), NULL));
+	}
+	write_crafted(inbox, 300 * 1000);
+
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(canary(&out, &err, "import", inbox, NULL) == 0, "import: %s", err);
+	ck_assert_str_eq(out, "7 cases, 0 quarantined, 0 duplicates\n");
+
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *cases = list_json(parser);
+	ck_assert_uint_eq(json_array_get_length(cases), 7);
+	g_autofree char *revealed = every_case(cases, "reveal", "custodian");
+	static const char *const others[] = { "karim", "Karim", "leila", "omar.farouk",
+					      "rights-watch", "103349", "1997",
+					      "2000 miles" };
+	for (gsize i = 0; i < G_N_ELEMENTS(others); i++)
+		ck_assert_msg(strstr(revealed, others[i]) == NULL, "%s recorded:\n%s", others[i],
+			      revealed);
+	ck_assert_ptr_nonnull(strstr(revealed, "7736 more addresses or numbers, not recorded"));
+	ck_assert_ptr_nonnull(strstr(revealed, "+221 77 123 45 67"));
+
+	g_autofree char *shown = every_case(cases, "show", "section");
+	static const char *const kept[] = {
+		"From: Karim Haddad <karim.haddad@example.net>", "Tel: +961 3 123 456",
+		"leila.private@mail.example.net", "<omar.farouk@example.net>",
+		"rights-watch@lists.example.org", "103349.35 (USD)", "1997 (2000 miles",
+		"http://amina.example.org/diallo/photos",
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(kept); i++)
+		ck_assert_msg(strstr(shown, kept[i]) != NULL, "%s scrubbed:\n%s", kept[i], shown);
+	ck_assert_ptr_null(strstr(shown, "Diallo"));
+	ck_assert_ptr_null(strstr(shown, "+221 77 123 45 67"));
+}
+END_TEST
+
 START_TEST(test_import_mbox_and_maildir)
 {
 	g_autofree char *mbox = tu_write_file(
@@ -286,6 +373,7 @@ static Suite *cli_suite(void)
 	tcase_add_test(tc, test_help);
 	tcase_add_test(tc, test_check_config);
 	tcase_add_test(tc, test_import_mixed_folder_twice);
+	tcase_add_test(tc, test_import_only_the_submitter);
 	tcase_add_test(tc, test_import_mbox_and_maildir);
 	tcase_add_test(tc, test_import_reports_what_it_skips);
 	tcase_add_test(tc, test_import_missing_path_keeps_the_rest);

@@ -36,6 +36,16 @@ static struct canary_identity *extract(const char *s)
 	return id;
 }
 
+/* Parses tests/data/mail/NAME. */
+static struct canary_mail *parse_file(const char *name)
+{
+	g_autofree char *relative = g_build_filename("mail", name, NULL);
+	g_autoptr(GBytes) raw = tu_data_bytes(relative);
+	struct canary_mail *mail = canary_mail_parse(raw, NULL);
+	ck_assert_ptr_nonnull(mail);
+	return mail;
+}
+
 /* The identity of a message from NAME <ADDRESS> (NAME encoded as RFC 2047). */
 static struct canary_identity *identity_of(const char *name, const char *address)
 {
@@ -143,6 +153,12 @@ static const struct {
 	{"Mobile: 077 123 45 67", "077 123 45 67"},
 	{"Office (495) 123-45-67", "(495) 123-45-67"},
 	{"US 555.867.5309 after six", "555.867.5309"},
+	{"WhatsApp 0612345678", "0612345678"},
+	{"Моб. 89161234567", "89161234567"},
+	{"The fine was 103349.35 (USD).", NULL},
+	{"He left in 1997 (2000 miles from home).", NULL},
+	{"A sum of 12 345 678 francs.", NULL},
+	{"Order 0612345678 shipped.", NULL},
 	{"tel:+221771234567", "+221771234567"},
 	{"Téléphone : +33\xc2\xa0"
 	 "6\xc2\xa0"
@@ -388,6 +404,180 @@ START_TEST(test_scrub_edge_cases)
 }
 END_TEST
 
+/* ---- only the submitter: the messages in tests/data/mail/identity-*.eml ---- */
+
+static void assert_in(const char *text, const char *s)
+{
+	ck_assert_msg(strstr(text, s) != NULL, "\"%s\" missing from:\n%s", s, text);
+}
+
+static void assert_not_in(const char *text, const char *s)
+{
+	ck_assert_msg(strstr(text, s) == NULL, "\"%s\" still in:\n%s", s, text);
+}
+
+/* Extracts the identity of FILE and scrubs its text into *SCRUBBED_R. */
+static struct canary_identity *file_identity(const char *file, char **scrubbed_r)
+{
+	g_autoptr(canary_mail) mail = parse_file(file);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_NONE);
+	struct canary_identity *id = canary_identity_extract(mail);
+	*scrubbed_r = canary_identity_scrub(id, mail->text, PSEUDONYM);
+	return id;
+}
+
+START_TEST(test_forward_inline)
+{
+	g_autofree char *text = NULL;
+	g_autoptr(canary_identity) id = file_identity("identity-forward-inline.eml", &text);
+	ck_assert_uint_eq(id->addresses->len, 1);
+	ck_assert_str_eq(address_at(id, 0)->address, "amina.diallo@example.org");
+	ck_assert_uint_eq(id->phones->len, 1);
+	ck_assert_str_eq(id->phones->pdata[0], "+221 77 123 45 67");
+	ck_assert_uint_eq(id->emails->len, 0);
+	ck_assert_uint_eq(id->omitted, 0);
+	assert_in(text, "WhatsApp " PSEUDONYM ".");
+	assert_in(text, "From: Karim Haddad <karim.haddad@example.net>");
+	assert_in(text, "Tel: +961 3 123 456");
+	assert_in(text, "karim.h@mail.example.net");
+	assert_in(text, "To: " PSEUDONYM " <" PSEUDONYM ">");
+	assert_not_in(text, "Amina");
+	assert_not_in(text, "Diallo");
+}
+END_TEST
+
+START_TEST(test_forward_rfc822)
+{
+	g_autofree char *text = NULL;
+	g_autoptr(canary_identity) id = file_identity("identity-forward-rfc822.eml", &text);
+	ck_assert_uint_eq(id->addresses->len, 1);
+	ck_assert_uint_eq(id->phones->len, 0);
+	ck_assert_uint_eq(id->emails->len, 0);
+	assert_in(text, "Mobile: +20 10 1234 5678");
+	assert_in(text, "leila.private@mail.example.net");
+	assert_in(text, "Leila Nasser");
+	assert_not_in(text, "Amina");
+}
+END_TEST
+
+START_TEST(test_bounce)
+{
+	g_autofree char *text = NULL;
+	g_autoptr(canary_identity) id = file_identity("identity-bounce.eml", &text);
+	ck_assert_uint_eq(id->addresses->len, 1);
+	ck_assert_str_eq(address_at(id, 0)->address, "MAILER-DAEMON@mx.example.org");
+	ck_assert_uint_eq(id->phones->len, 0);
+	ck_assert_uint_eq(id->emails->len, 0);
+	assert_in(text, "<omar.farouk@example.net>: host mail.example.net[192.0.2.25]");
+	assert_in(text, "Phone +1 555 010 0199");
+	assert_in(text, "postmaster@mx.example.org");
+}
+END_TEST
+
+START_TEST(test_list_mail)
+{
+	g_autofree char *text = NULL;
+	g_autoptr(canary_identity) id = file_identity("identity-list.eml", &text);
+	ck_assert_uint_eq(id->addresses->len, 1);
+	ck_assert_str_eq(address_at(id, 0)->address, "amina.diallo@example.org");
+	ck_assert_str_eq(id->primary, "amina.diallo@example.org");
+	ck_assert_uint_eq(id->emails->len, 0);
+	assert_in(text, PSEUDONYM " will post the names.");
+	assert_in(text, "Rights Watch mailing list\nrights-watch@lists.example.org\n"
+			"https://lists.example.org/mailman/listinfo/rights-watch");
+}
+END_TEST
+
+START_TEST(test_phones_not_amounts)
+{
+	g_autofree char *text = NULL;
+	g_autoptr(canary_identity) id = file_identity("identity-phones-amounts.eml", &text);
+	static const char *const phones[] = {
+		"06 12 34 56 78", "612345678",  "8 (495) 123-45-67",
+		"13812345678",    "0501234567", "0033612345679",
+	};
+	ck_assert_uint_eq(id->phones->len, G_N_ELEMENTS(phones));
+	for (gsize i = 0; i < G_N_ELEMENTS(phones); i++)
+		ck_assert_str_eq(id->phones->pdata[i], phones[i]);
+	assert_in(text, "The fine was 103349.35 (USD), paid on 24.11.2026.\n"
+			"He left in 1997 (2000 miles from home) and came back 2026-11-24.\n"
+			"Case 2026-000123, account 12 345 678.\n"
+			"Tél. : " PSEUDONYM "\nTeléfono: " PSEUDONYM "\n");
+}
+END_TEST
+
+START_TEST(test_urls_stay_whole)
+{
+	g_autofree char *text = NULL;
+	g_autoptr(canary_identity) id = file_identity("identity-urls.eml", &text);
+	assert_in(text,
+		  PSEUDONYM " here. The photos are at http://amina.example.org/diallo/photos\n"
+			    "and a copy on www.diallo.example.net, host amina.example.net.\n"
+			    "Write to diallo@example.net or to " PSEUDONYM ".\n"
+			    "Thanks, " PSEUDONYM ".");
+}
+END_TEST
+
+/* The crafted message of issue 13, smaller: one-letter words, and thousands
+ * of addresses with one-letter names in From, Sender and Reply-To. */
+static char *crafted_message(guint addresses, gsize body_bytes)
+{
+	GString *m = g_string_new(NULL);
+	const char *headers[] = {"From", "Sender", "Reply-To"};
+	for (gsize h = 0; h < G_N_ELEMENTS(headers); h++) {
+		g_string_append_printf(m, "%s: ", headers[h]);
+		for (guint i = 0; i < addresses; i++)
+			g_string_append_printf(m, "%s%c <%c%u@example.org>", i > 0 ? ",\n " : "",
+					       'a' + i % 26, headers[h][0], i);
+		g_string_append_c(m, '\n');
+	}
+	g_string_append(m, "Subject: crafted\nContent-Type: text/plain; charset=us-ascii\n\n");
+	for (gsize i = 0; m->len < body_bytes; i++)
+		g_string_append_printf(m, "%c%c", 'a' + (int)(i % 26), i % 36 == 35 ? '\n' : ' ');
+	return g_string_free(m, FALSE);
+}
+
+START_TEST(test_crafted_capped)
+{
+	g_autofree char *msg = crafted_message(2600, 300 * 1000);
+	g_autoptr(canary_mail) mail = parse(msg);
+	gint64 start = g_get_monotonic_time();
+	g_autoptr(canary_identity) id = canary_identity_extract(mail);
+	g_autofree char *out = canary_identity_scrub(id, mail->text, PSEUDONYM);
+	gint64 took = g_get_monotonic_time() - start;
+	ck_assert_uint_eq(id->addresses->len, CANARY_IDENTITY_MAX_ADDRESSES);
+	ck_assert_uint_eq(id->omitted, 3 * 2600 - CANARY_IDENTITY_MAX_ADDRESSES);
+	ck_assert_str_eq(id->primary, "f0@example.org");
+	/* Every one-letter word is a name of someone in From: all are scrubbed. */
+	ck_assert(g_str_has_prefix(out, PSEUDONYM " " PSEUDONYM " "));
+	/* Seconds, not minutes (quadratic took minutes for this); generous for ASan. */
+	ck_assert_int_lt(took, 60 * G_USEC_PER_SEC);
+
+	/* A display name of thousands of words is looked for by its words only. */
+	GString *long_name = g_string_new("From: \"");
+	for (int i = 0; i < 3000; i++)
+		g_string_append(long_name, "ab ");
+	g_string_append(long_name, "cd\" <x@example.org>\nSubject: x\n\n");
+	for (int i = 0; i < 50000; i++)
+		g_string_append(long_name, "ab ");
+	g_string_append(long_name, "cd ab\n");
+	g_autoptr(canary_mail) long_mail = parse(long_name->str);
+	g_string_free(long_name, TRUE);
+	g_autoptr(canary_identity) long_id = canary_identity_extract(long_mail);
+	g_autofree char *long_out = canary_identity_scrub(long_id, long_mail->text, "P");
+	ck_assert(g_str_has_prefix(long_out, "P P P "));
+	ck_assert(g_str_has_suffix(long_out, "P P"));
+	took = g_get_monotonic_time() - start;
+	ck_assert_int_lt(took, 60 * G_USEC_PER_SEC);
+
+	/* The count survives the sealed record. */
+	g_autoptr(GBytes) record = canary_identity_serialize(id);
+	g_autoptr(canary_identity) back = canary_identity_deserialize(record, NULL);
+	ck_assert_ptr_nonnull(back);
+	ck_assert_uint_eq(back->omitted, id->omitted);
+}
+END_TEST
+
 /* ---- the sealed record ---- */
 
 static struct canary_identity *full_identity(void)
@@ -471,7 +661,8 @@ START_TEST(test_damaged)
 
 	/* Another version: well formed, but not ours. */
 	g_autoptr(GVariant) v2 = g_variant_ref_sink(g_variant_new_parsed(
-		"(byte 2, [('Amina', 'amina@example.org')], @as [], @as [], @as [], @ms nothing)"));
+		"(byte 3, [('Amina', 'amina@example.org')], @as [], @as [], @as [], @ms nothing, "
+		"@u 0)"));
 	g_autoptr(GBytes) v2_bytes = g_variant_get_data_as_bytes(v2);
 	assert_damaged(v2_bytes);
 
@@ -494,6 +685,35 @@ START_TEST(test_damaged)
 }
 END_TEST
 
+/* A version 1 record, as sealed before the count of omitted addresses: still read. */
+START_TEST(test_version_1)
+{
+	g_autoptr(GVariant) v1 = g_variant_ref_sink(g_variant_new_parsed(
+		"(byte 1, [('Amina Diallo', 'amina@example.org'), ('', 'other@example.org')], "
+		"['192.0.2.1'], ['+221 77 123 45 67'], ['amina.d@mail.example'], "
+		"@ms 'amina@example.org')"));
+	g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes(v1);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_identity) id = canary_identity_deserialize(bytes, &error);
+	ck_assert_msg(id != NULL, "%s", error ? error->message : "?");
+	ck_assert_uint_eq(id->addresses->len, 2);
+	ck_assert_str_eq(address_at(id, 0)->name, "Amina Diallo");
+	ck_assert_ptr_null(address_at(id, 1)->name);
+	ck_assert_str_eq(id->ips->pdata[0], "192.0.2.1");
+	ck_assert_str_eq(id->phones->pdata[0], "+221 77 123 45 67");
+	ck_assert_str_eq(id->emails->pdata[0], "amina.d@mail.example");
+	ck_assert_str_eq(id->primary, "amina@example.org");
+	ck_assert_uint_eq(id->omitted, 0);
+	/* A version 1 record with a version 2 tail is damaged, not half read. */
+	g_autoptr(GVariant) mixed = g_variant_ref_sink(g_variant_new_parsed(
+		"(byte 1, @a(ss) [], @as [], @as [], @as [], @ms nothing, @u 5)"));
+	g_autoptr(GBytes) mixed_bytes = g_variant_get_data_as_bytes(mixed);
+	g_autoptr(GError) mixed_error = NULL;
+	g_autoptr(canary_identity) none = canary_identity_deserialize(mixed_bytes, &mixed_error);
+	ck_assert_ptr_null(none);
+}
+END_TEST
+
 static Suite *identity_suite(void)
 {
 	Suite *s = suite_create("identity");
@@ -508,6 +728,11 @@ static Suite *identity_suite(void)
 	tcase_add_test(extraction, test_signature_last_lines);
 	tcase_add_test(extraction, test_no_from);
 	tcase_add_test(extraction, test_quarantined);
+	tcase_add_test(extraction, test_forward_inline);
+	tcase_add_test(extraction, test_forward_rfc822);
+	tcase_add_test(extraction, test_bounce);
+	tcase_add_test(extraction, test_list_mail);
+	tcase_add_test(extraction, test_phones_not_amounts);
 	suite_add_tcase(s, extraction);
 
 	TCase *scrubbing = tcase_create("scrubbing");
@@ -515,12 +740,15 @@ static Suite *identity_suite(void)
 	tcase_add_loop_test(scrubbing, test_scrub, 0, G_N_ELEMENTS(scrub_cases));
 	tcase_add_test(scrubbing, test_scrub_phones_and_emails);
 	tcase_add_test(scrubbing, test_scrub_edge_cases);
+	tcase_add_test(scrubbing, test_urls_stay_whole);
+	tcase_add_test(scrubbing, test_crafted_capped);
 	suite_add_tcase(s, scrubbing);
 
 	TCase *record = tcase_create("record");
 	tcase_add_unchecked_fixture(record, setup, NULL);
 	tcase_add_test(record, test_round_trip);
 	tcase_add_test(record, test_damaged);
+	tcase_add_test(record, test_version_1);
 	suite_add_tcase(s, record);
 	return s;
 }

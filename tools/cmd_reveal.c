@@ -58,6 +58,10 @@ static void print_identity(const struct canary_case *c, const struct canary_iden
 	print_list("IPs:", id->ips);
 	print_list("Phones:", id->phones);
 	print_list("Also e-mail:", id->emails);
+	/* Over the caps (a message with thousands of addresses): counted, not kept. */
+	if (id->omitted > 0)
+		printf("%-12s %u more addresses or numbers, not recorded\n",
+		       "Omitted:", id->omitted);
 }
 
 /* Writes RAW to PATH, which must not exist yet (0600). */

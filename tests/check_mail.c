@@ -825,7 +825,7 @@ START_TEST(test_damaged)
 	ck_assert_int_eq(boundary->quarantine, CANARY_QUARANTINE_NONE);
 	ck_assert_contains(boundary->text, "The court hearing was moved without notice.");
 	ck_assert_ptr_nonnull(boundary->damage);
-	ck_assert_str_eq(boundary->damage, "multipart at depth 0: no boundary line found in 130 bytes");
+	ck_assert_str_eq(boundary->damage, "multipart at depth 0: no boundary line found in 121 bytes");
 	for (const char *p = boundary->damage; *p != '\0'; p++)
 		ck_assert(!g_ascii_isupper(*p));
 

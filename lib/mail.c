@@ -2,6 +2,7 @@
  * libxml2's HTML parser for HTML parts. RFC 5322, RFC 2045-2049, RFC 2047,
  * RFC 2231; PGP/MIME (RFC 3156) and S/MIME (RFC 8551) parts are kept whole. */
 #include "mail.h"
+#include "tnef.h"
 
 #include <errno.h>
 #include <gmime/gmime.h>
@@ -1222,6 +1223,51 @@ static void walk(struct extract *x, GMimeObject *object, guint depth, enum walk_
 static void walk_inner_message(struct extract *x, GMimeMessage *inner, guint depth,
 			       enum walk_mode mode);
 
+/* Returns whether OBJECT is a winmail.dat: application/ms-tnef (or
+ * application/vnd.ms-tnef), or a file of that name with a generic type. */
+static gboolean is_tnef(GMimeObject *object)
+{
+	GMimeContentType *type = g_mime_object_get_content_type(object);
+	if (type != NULL && (g_mime_content_type_is_type(type, "application", "ms-tnef") ||
+			     g_mime_content_type_is_type(type, "application", "vnd.ms-tnef")))
+		return TRUE;
+	const char *name = GMIME_IS_PART(object) ? g_mime_part_get_filename(GMIME_PART(object))
+						  : NULL;
+	return name != NULL && g_ascii_strcasecmp(name, "winmail.dat") == 0;
+}
+
+/* Handles the winmail.dat PART: kept whole as an attachment, then the files
+ * inside it become attachments beside it and its body joins the text. */
+static void walk_tnef(struct extract *x, GMimePart *part, guint depth, enum walk_mode mode)
+{
+	GByteArray *bytes = part_bytes(part);
+	guint64 left = x->budget > x->decoded + bytes->len ? x->budget - x->decoded - bytes->len : 0;
+	struct canary_tnef *tnef = canary_tnef_read(bytes->data, bytes->len, left);
+	add_attachment(x, GMIME_OBJECT(part), bytes, depth);
+	if (tnef == NULL) {
+		note_damage(x->mail, "winmail.dat at depth %u: not readable as TNEF", depth);
+		return;
+	}
+	if (tnef->skipped > 0)
+		note_damage(x->mail, "winmail.dat at depth %u: %u files left out (limit %u)",
+			    depth, tnef->skipped, CANARY_TNEF_MAX_FILES);
+	if (tnef->body != NULL && mode == WALK_NORMAL)
+		add_text(x, tnef->body, strlen(tnef->body));
+	for (guint i = 0; i < tnef->files->len && !x->overflow; i++) {
+		struct canary_tnef_file *f = tnef->files->pdata[i];
+		gsize size = g_bytes_get_size(f->data);
+		if (!spend(x, size))
+			break;
+		struct canary_attachment *a = g_new0(struct canary_attachment, 1);
+		a->filename = utf8_dup_trimmed(f->name);
+		a->content_type = g_strdup("application/octet-stream");
+		a->data = g_bytes_ref(f->data);
+		a->depth = depth;
+		g_ptr_array_add(x->mail->attachments, a);
+	}
+	canary_tnef_free(tnef);
+}
+
 /* Returns whether OBJECT is a message/rfc822 (or message/global) part that
  * GMime left as a leaf because it has a transfer encoding (base64, qp). */
 static gboolean is_encoded_message(GMimeObject *object)
@@ -1273,6 +1319,8 @@ static void walk_leaf(struct extract *x, GMimePart *part, guint depth, enum walk
 	enum text_kind kind = mode == WALK_SEALED ? TEXT_NONE : text_kind(GMIME_OBJECT(part));
 	if (kind == TEXT_NONE && mode != WALK_SEALED && is_encoded_message(GMIME_OBJECT(part)))
 		walk_encoded_message(x, part, depth, mode);
+	else if (kind == TEXT_NONE && mode != WALK_SEALED && is_tnef(GMIME_OBJECT(part)))
+		walk_tnef(x, part, depth, mode);
 	else if (kind == TEXT_NONE)
 		add_attachment(x, GMIME_OBJECT(part), part_bytes(part), depth);
 	else if (mode == WALK_NORMAL)

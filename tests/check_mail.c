@@ -5,6 +5,7 @@
 
 #include "identity.h"
 #include "mail.h"
+#include "tnef.h"
 #include "testutil.h"
 
 /* Parses tests/data/mail/NAME with LIMITS (NULL: defaults). */
@@ -834,6 +835,54 @@ START_TEST(test_damaged)
 }
 END_TEST
 
+START_TEST(test_tnef)
+{
+	g_autoptr(canary_mail) mail = parse_file("tnef-winmail-dat.eml", NULL);
+	assert_sane(mail);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_NONE);
+	ck_assert_ptr_null(mail->damage);
+	ck_assert_str_eq(mail->text, "Siehe Anhang.\n\n"
+				     "Die Festnahme geschah am Montag vor dem Gericht in Köln.");
+	/* The winmail.dat itself is kept, its files beside it. */
+	ck_assert_uint_eq(mail->attachments->len, 3);
+	const struct canary_attachment *dat = attachment_at(mail, 0);
+	ck_assert_str_eq(dat->filename, "winmail.dat");
+	ck_assert_str_eq(dat->content_type, "application/ms-tnef");
+	g_autoptr(GBytes) tnef = tu_data_bytes("mail/tnef-winmail-dat.tnef");
+	ck_assert(g_bytes_equal(dat->data, tnef));
+	const struct canary_attachment *report = attachment_at(mail, 1);
+	ck_assert_str_eq(report->filename, "Bericht über die Festnahme.txt");
+	ck_assert_str_eq(report->content_type, "application/octet-stream");
+	ck_assert_uint_eq(report->depth, 0);
+	gsize size = 0;
+	const char *data = g_bytes_get_data(report->data, &size);
+	ck_assert_uint_eq(size, strlen("Protokoll der Anhörung.\n"));
+	ck_assert(memcmp(data, "Protokoll der Anhörung.\n", size) == 0);
+	ck_assert_str_eq(attachment_at(mail, 2)->filename, "photo.jpg");
+
+	/* Cut short or not TNEF at all: kept as it is, marked damaged. */
+	gsize len = 0;
+	const guint8 *bytes = g_bytes_get_data(tnef, &len);
+	for (gsize cut = 0; cut < len; cut += 7) {
+		g_autoptr(canary_tnef) part = canary_tnef_read(bytes, cut, G_MAXUINT64);
+		if (part != NULL)
+			ck_assert_uint_le(part->files->len, 2);
+	}
+	g_autoptr(canary_tnef) capped = canary_tnef_read(bytes, len, 30);
+	ck_assert_ptr_nonnull(capped);
+	ck_assert_uint_eq(capped->files->len, 1);
+	ck_assert_uint_eq(capped->skipped, 1);
+	static const char not_tnef[] =
+		"From: a@example.org\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+		"Content-Type: application/ms-tnef; name=winmail.dat\n\nplain words\n--b--\n";
+	g_autoptr(canary_mail) bad = parse_string(not_tnef, sizeof(not_tnef) - 1, NULL);
+	assert_sane(bad);
+	ck_assert_uint_eq(bad->attachments->len, 1);
+	ck_assert_str_eq(bad->damage, "winmail.dat at depth 0: not readable as TNEF");
+}
+END_TEST
+
 /* ---- the whole corpus ---- */
 
 START_TEST(test_every_file)
@@ -877,6 +926,7 @@ static Suite *mail_suite(void)
 	tcase_add_test(corpus, test_format_flowed);
 	tcase_add_test(corpus, test_forwarded_base64);
 	tcase_add_test(corpus, test_damaged);
+	tcase_add_test(corpus, test_tnef);
 	tcase_add_test(corpus, test_every_file);
 	suite_add_tcase(s, corpus);
 

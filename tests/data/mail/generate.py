@@ -6,6 +6,7 @@ All people, places and addresses are fictional."""
 import base64
 import os
 import quopri
+import struct
 import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -680,6 +681,67 @@ def real_world_shapes():
           "--other-boundary--\n")
 
 
+def tnef_attribute(level, attribute, data):
+    """One TNEF attribute: level, id, length, data, 16-bit checksum of the data."""
+    return (struct.pack("<BII", level, attribute, len(data)) + data +
+            struct.pack("<H", sum(data) & 0xFFFF))
+
+
+def tnef_mapi_unicode(prop_id, text):
+    """A MAPI property block with one PT_UNICODE value (UTF-16LE, NUL-ended)."""
+    value = text.encode("utf-16-le") + b"\0\0"
+    padded = value + b"\0" * (-len(value) % 4)
+    return struct.pack("<IHHII", 1, 0x001F, prop_id, 1, len(value)) + padded
+
+
+def winmail_dat():
+    """A small winmail.dat written from the TNEF format description (MS-OXTNEF):
+    a windows-1252 body, one file with a long Unicode name in its MAPI
+    properties, one with only its 8.3 title."""
+    message, attachment = 1, 2
+    out = struct.pack("<IH", 0x223E9F78, 0x0C01)
+    out += tnef_attribute(message, 0x00089006, struct.pack("<I", 0x00010000))  # version
+    out += tnef_attribute(message, 0x00069007, struct.pack("<II", 1252, 0))  # code page
+    out += tnef_attribute(message, 0x00078008, b"IPM.Microsoft Mail.Note\0")
+    out += tnef_attribute(message, 0x0002800C,  # attBody
+                          "Die Festnahme geschah am Montag vor dem Gericht in Köln.\r\n"
+                          .encode("cp1252") + b"\0")
+    renddata = struct.pack("<HIHHI", 1, 0xFFFFFFFF, 0, 0, 0)
+    out += tnef_attribute(attachment, 0x00069002, renddata)
+    out += tnef_attribute(attachment, 0x00018010, b"BERICH~1.TXT\0")
+    out += tnef_attribute(attachment, 0x0006800F, "Protokoll der Anhörung.\n".encode())
+    out += tnef_attribute(attachment, 0x00069005,
+                          tnef_mapi_unicode(0x3707, "Bericht über die Festnahme.txt"))
+    out += tnef_attribute(attachment, 0x00069002, renddata)
+    out += tnef_attribute(attachment, 0x00018010, b"photo.jpg\0")
+    out += tnef_attribute(attachment, 0x0006800F, b"\xff\xd8\xff\xe0 not really a photo")
+    return out
+
+
+def tnef():
+    data = winmail_dat()
+    write("tnef-winmail-dat.tnef", data)
+    write("tnef-winmail-dat.eml",
+          "From: Greta Lindqvist <greta.lindqvist@example.org>\n"
+          "To: reprisals@example.org\n"
+          "Subject: Festnahme\n"
+          "Date: Mon, 17 Jun 2024 10:40:00 +0000\n"
+          "MIME-Version: 1.0\n"
+          "Content-Type: multipart/mixed; boundary=\"ms\"\n"
+          "\n"
+          "--ms\n"
+          "Content-Type: text/plain; charset=utf-8\n"
+          "\n"
+          "Siehe Anhang.\n"
+          "--ms\n"
+          "Content-Type: application/ms-tnef; name=\"winmail.dat\"\n"
+          "Content-Disposition: attachment; filename=\"winmail.dat\"\n"
+          "Content-Transfer-Encoding: base64\n"
+          "\n"
+          + b64(data).decode() +
+          "--ms--\n")
+
+
 def main():
     charsets()
     encoded_words()
@@ -689,6 +751,7 @@ def main():
     damaged()
     delivered_to()
     real_world_shapes()
+    tnef()
     print(sizes)
 
 

@@ -124,16 +124,43 @@ static guint32 le(const guint8 *p, gsize n)
 	return v;
 }
 
+/* Attributes of the message, or of one attachment, seen so far. */
+#define GROUP_ATTRIBUTES_MAX 64
+struct seen {
+	guint32 ids[GROUP_ATTRIBUTES_MAX];
+	guint n;
+};
+
+/* Notes ID in SEEN; returns FALSE when it was there already (or there are
+ * too many): libytnef leaks what a repeated attribute replaces. */
+static gboolean first_time(struct seen *seen, guint32 id)
+{
+	for (guint i = 0; i < seen->n; i++)
+		if (seen->ids[i] == id)
+			return FALSE;
+	if (seen->n == GROUP_ATTRIBUTES_MAX)
+		return FALSE;
+	seen->ids[seen->n++] = id;
+	return TRUE;
+}
+
 /* Returns whether the LEN bytes at DATA are a TNEF stream whose attributes
- * all have a known level, fit in it, and match their checksums. libytnef
- * prints to stdout on such damage; what it is given has none. */
+ * all have a known level, fit in it, match their checksums and appear once
+ * in the message or in their attachment. libytnef prints to stdout on such
+ * damage, and leaks on repeats; what it is given has neither. */
 static gboolean well_formed(const guint8 *data, gsize len)
 {
 	if (len < 6 || len > G_MAXINT32 || memcmp(data, tnef_signature, 4) != 0)
 		return FALSE;
+	struct seen message = { 0 }, attachment = { 0 };
 	gsize at = 6; /* signature, key */
 	while (at < len) {
 		if (len - at < 9 || (data[at] != 1 && data[at] != 2))
+			return FALSE;
+		guint32 id = le(data + at + 1, 4);
+		if (data[at] == 2 && id == 0x00069002) /* attAttachRenddata: a new attachment */
+			attachment.n = 0;
+		if (!first_time(data[at] == 1 ? &message : &attachment, id))
 			return FALSE;
 		guint32 size = le(data + at + 5, 4);
 		if (size == 0 || size > len - at - 9 || len - at - 9 - size < 2)

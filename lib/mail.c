@@ -1418,13 +1418,22 @@ static void walk_multipart(struct extract *x, GMimeMultipart *multipart, guint d
 static char *forward_header(GMimeMessage *inner)
 {
 	GString *s = g_string_new("---------- Forwarded message ----------");
-	InternetAddressList *lists[] = { g_mime_message_get_from(inner),
-					 g_mime_message_get_to(inner) };
 	const char *labels[] = { "From", "To" };
-	for (gsize i = 0; i < G_N_ELEMENTS(lists); i++) {
-		if (lists[i] == NULL || internet_address_list_length(lists[i]) == 0)
+	for (gsize i = 0; i < G_N_ELEMENTS(labels); i++) {
+		/* From the raw value, runs of encoded words joined (see read_headers). */
+		const char *raw = raw_header(GMIME_OBJECT(inner), labels[i]);
+		char *rewrapped = rfc2047_rewrap(raw);
+		InternetAddressList *list =
+			raw != NULL ? internet_address_list_parse(
+					      NULL, rewrapped != NULL ? rewrapped : raw)
+				    : NULL;
+		wipe_str(rewrapped);
+		if (list == NULL || internet_address_list_length(list) == 0) {
+			g_clear_object(&list);
 			continue;
-		char *who = internet_address_list_to_string(lists[i], NULL, FALSE);
+		}
+		char *who = internet_address_list_to_string(list, NULL, FALSE);
+		g_object_unref(list);
 		char *valid = utf8_dup_trimmed(who);
 		if (valid != NULL)
 			g_string_append_printf(s, "\n%s: %s", labels[i], valid);
@@ -1438,8 +1447,8 @@ static char *forward_header(GMimeMessage *inner)
 			wipe_str(date);
 		}
 	}
-	char *subject = utf8_dup_trimmed(g_mime_message_get_subject(inner));
-	if (subject != NULL)
+	char *subject = rfc2047_decode(raw_header(GMIME_OBJECT(inner), "Subject"));
+	if (subject != NULL && *subject != '\0')
 		g_string_append_printf(s, "\nSubject: %s", subject);
 	wipe_str(subject);
 	char *block = g_strdup(s->str);

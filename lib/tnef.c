@@ -124,43 +124,74 @@ static guint32 le(const guint8 *p, gsize n)
 	return v;
 }
 
-/* Attributes of the message, or of one attachment, seen so far. */
-#define GROUP_ATTRIBUTES_MAX 64
+/* Attributes of the whole stream, or of one attachment, seen so far. */
+#define GROUP_ATTRIBUTES_MAX 128
 struct seen {
 	guint32 ids[GROUP_ATTRIBUTES_MAX];
 	guint n;
 };
 
+/* Returns whether ID is in SEEN. */
+static gboolean is_seen(const struct seen *seen, guint32 id)
+{
+	for (guint i = 0; i < seen->n; i++)
+		if (seen->ids[i] == id)
+			return TRUE;
+	return FALSE;
+}
+
 /* Notes ID in SEEN; returns FALSE when it was there already (or there are
  * too many): libytnef leaks what a repeated attribute replaces. */
 static gboolean first_time(struct seen *seen, guint32 id)
 {
-	for (guint i = 0; i < seen->n; i++)
-		if (seen->ids[i] == id)
-			return FALSE;
+	if (is_seen(seen, id))
+		return FALSE;
 	if (seen->n == GROUP_ATTRIBUTES_MAX)
 		return FALSE;
 	seen->ids[seen->n++] = id;
 	return TRUE;
 }
 
+/* Returns whether libytnef files the attribute ID (low 16 bits) under the
+ * current attachment, whatever the level byte says. */
+static gboolean attachment_attribute(guint32 id)
+{
+	static const guint16 ids[] = { 0x800F, 0x8010, 0x8011, 0x8012, 0x8013, 0x9001, 0x9005 };
+	for (gsize i = 0; i < G_N_ELEMENTS(ids); i++)
+		if (ids[i] == id)
+			return TRUE;
+	return FALSE;
+}
+
 /* Returns whether the LEN bytes at DATA are a TNEF stream whose attributes
  * all have a known level, fit in it, match their checksums and appear once
- * in the message or in their attachment. libytnef prints to stdout on such
+ * in the message part or in their attachment. libytnef prints to stdout on such
  * damage, and leaks on repeats; what it is given has neither. */
 static gboolean well_formed(const guint8 *data, gsize len)
 {
 	if (len < 6 || len > G_MAXINT32 || memcmp(data, tnef_signature, 4) != 0)
 		return FALSE;
 	struct seen message = { 0 }, attachment = { 0 };
+	gboolean in_attachments = FALSE;
 	gsize at = 6; /* signature, key */
 	while (at < len) {
 		if (len - at < 9 || (data[at] != 1 && data[at] != 2))
 			return FALSE;
-		guint32 id = le(data + at + 1, 4);
-		if (data[at] == 2 && id == 0x00069002) /* attAttachRenddata: a new attachment */
+		/* attAttachRenddata, exactly, starts each attachment; libytnef
+		 * leaks what comes for an attachment before the first, and what
+		 * any repeat replaces. It goes by the low 16 bits of the id,
+		 * whatever the level and type say: so do we. Attachment
+		 * attributes appear once per attachment, the others once. */
+		guint32 full_id = le(data + at + 1, 4), id = full_id & 0xFFFF;
+		if (id == 0x9002) {
+			if (full_id != 0x00069002)
+				return FALSE;
+			in_attachments = TRUE;
 			attachment.n = 0;
-		if (!first_time(data[at] == 1 ? &message : &attachment, id))
+		}
+		gboolean per_attachment = id == 0x9002 || attachment_attribute(id);
+		if (per_attachment ? !in_attachments || !first_time(&attachment, id)
+				   : !first_time(&message, id))
 			return FALSE;
 		guint32 size = le(data + at + 5, 4);
 		if (size == 0 || size > len - at - 9 || len - at - 9 - size < 2)

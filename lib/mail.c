@@ -467,7 +467,8 @@ static GString *convert_lenient(iconv_t cd, const char *in, gsize len, guint *ba
  * or NULL when iconv does not know CHARSET. *BAD_R counts unconvertible bytes. */
 static GString *convert_from(const char *charset, const char *in, gsize len, guint *bad_r)
 {
-	iconv_t cd = g_mime_iconv_open("UTF-8", charset);
+	/* "" would be the locale's charset to iconv: unknown here. */
+	iconv_t cd = *charset != '\0' ? g_mime_iconv_open("UTF-8", charset) : (iconv_t)-1;
 	if (cd == (iconv_t)-1)
 		return NULL;
 	GString *out = convert_lenient(cd, in, len, bad_r);
@@ -683,7 +684,8 @@ static const char *decode_run(const struct encoded_word *first, GString *out)
 		clean = FALSE;
 	char *charset = g_strndup(first->charset, first->charset_len);
 	GString *text = NULL;
-	iconv_t cd = g_mime_iconv_open("UTF-8", charset);
+	/* "" would be the locale's charset to iconv: unknown here. */
+	iconv_t cd = *charset != '\0' ? g_mime_iconv_open("UTF-8", charset) : (iconv_t)-1;
 	if (cd != (iconv_t)-1) {
 		g_mime_iconv_close(cd);
 		text = to_utf8((const char *)bytes->data, bytes->len, charset);

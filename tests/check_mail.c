@@ -1,6 +1,7 @@
 /* check_mail.c: raw messages -> struct canary_mail on the corpus in
  * tests/data/mail (every charset, encoded words, HTML, attachments, forwards,
  * PGP/MIME and S/MIME, damage) and on large messages built here (limits). */
+#include <sodium.h>
 #include <string.h>
 
 #include "identity.h"
@@ -724,12 +725,18 @@ START_TEST(test_split_encoded_words)
 	ck_assert_str_eq(address_at(mail->to, 1)->name, "Ana Patiño" REPLACEMENT);
 	ck_assert_str_eq(address_at(mail->to, 1)->address, "ana.patino@example.net");
 	ck_assert_str_eq(attachment_at(mail, 0)->filename, "Protokoll_Anhörung_Überwachung.pdf");
-	/* The whole name reaches the identity record, and is scrubbed whole. */
+	/* The whole name reaches the identity record, and all of it is scrubbed. */
 	g_autoptr(canary_identity) identity = canary_identity_extract(mail);
 	ck_assert_uint_ge(identity->addresses->len, 1);
 	const struct canary_address *who = identity->addresses->pdata[0];
 	ck_assert_str_eq(who->name, "Zoë Ngũgĩ-Ølander Wanjirũ");
 	ck_assert_str_eq(who->address, "zoe.ngugi@example.org");
+	char *scrubbed = canary_identity_scrub(identity, mail->text, "P-TEST");
+	ck_assert_lacks(scrubbed, "Wanjirũ");
+	ck_assert_lacks(scrubbed, "Ølander");
+	ck_assert_contains(scrubbed, "I am followed since the hearing.");
+	sodium_memzero(scrubbed, strlen(scrubbed));
+	g_free(scrubbed);
 }
 END_TEST
 

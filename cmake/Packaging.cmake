@@ -23,7 +23,8 @@ set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # canary_0.1.0_amd64.deb
 # dpkg-shlibdeps adds the libraries; postinst needs one of these for the user.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | adduser")
+# libytnef0 (winmail.dat) is found by shlibdeps too; named here as the issue asks.
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | adduser, libytnef0")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS bash-completion)
 set(CPACK_STRIP_FILES ON)
 

@@ -399,10 +399,14 @@ static gboolean store_new(struct canary_ingest *ingest, const struct canary_inge
 	gboolean sealed = seal_case(ingest, id, p, section, &meta, error);
 	ingest->spent.seal += spent_outside_store(ingest, clock, store_clock);
 	/* Dated by the day: the history must not tell the time of arrival. */
-	return sealed &&
-	       canary_store_add_event_day(ingest->store, ref, ingest->actor,
-					  quarantined ? "quarantined" : "filed",
-					  quarantined ? c.quarantine_reason : c.section, error);
+	if (!sealed || !canary_store_add_event_day(ingest->store, ref, ingest->actor,
+						   quarantined ? "quarantined" : "filed",
+						   quarantined ? c.quarantine_reason : c.section,
+						   error))
+		return FALSE;
+	/* Officers see that the text may be incomplete (numbers only, no content). */
+	return mail->damage == NULL || canary_store_add_event_day(ingest->store, ref, ingest->actor,
+								  "damaged", mail->damage, error);
 }
 
 gboolean canary_ingest_store_prepared(struct canary_ingest *ingest,

@@ -2,6 +2,7 @@
  * libxml2's HTML parser for HTML parts. RFC 5322, RFC 2045-2049, RFC 2047,
  * RFC 2231; PGP/MIME (RFC 3156) and S/MIME (RFC 8551) parts are kept whole. */
 #include "mail.h"
+#include "tnef.h"
 
 #include <errno.h>
 #include <gmime/gmime.h>
@@ -183,6 +184,7 @@ void canary_mail_free(struct canary_mail *mail)
 	wipe_str(mail->text);
 	g_clear_pointer(&mail->forwarded_text, g_array_unref);
 	wipe_str(mail->quarantine_detail);
+	wipe_str(mail->damage);
 	g_clear_pointer(&mail->raw, g_bytes_unref);
 	g_free(mail);
 }
@@ -200,7 +202,23 @@ static void quarantine(struct canary_mail *mail, enum canary_quarantine reason, 
 	va_end(ap);
 }
 
+/* Records that MAIL is damaged but readable, with a detail of numbers only;
+ * the first damage found is kept. */
+G_GNUC_PRINTF(2, 3)
+static void note_damage(struct canary_mail *mail, const char *fmt, ...)
+{
+	if (mail->damage != NULL)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	mail->damage = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+}
+
 /* ---- headers ---- */
+
+static char *rfc2047_decode(const char *raw);
+static char *rfc2047_rewrap(const char *raw);
 
 /* Appends every mailbox of LIST to OUT as struct canary_address, flattening groups. */
 static void add_addresses(GPtrArray *out, InternetAddressList *list, guint level)
@@ -234,7 +252,10 @@ static void add_header_addresses(GPtrArray *out, GMimeObject *object, const char
 		const char *value = g_mime_header_get_raw_value(header);
 		if (value == NULL || g_ascii_strcasecmp(g_mime_header_get_name(header), name) != 0)
 			continue;
-		InternetAddressList *list = internet_address_list_parse(options, value);
+		char *rewrapped = rfc2047_rewrap(value);
+		InternetAddressList *list =
+			internet_address_list_parse(options, rewrapped != NULL ? rewrapped : value);
+		wipe_str(rewrapped);
 		add_addresses(out, list, 0);
 		g_clear_object(&list);
 	}
@@ -271,18 +292,32 @@ static void mark_list_and_report(struct canary_mail *mail, GMimeMessage *message
 	mail->report = type != NULL && g_mime_content_type_is_type(type, "multipart", "report");
 }
 
+/* Returns the raw value of OBJECT's first header named NAME, or NULL. */
+static const char *raw_header(GMimeObject *object, const char *name)
+{
+	GMimeHeaderList *headers = g_mime_object_get_header_list(object);
+	int n = headers != NULL ? g_mime_header_list_get_count(headers) : 0;
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *header = g_mime_header_list_get_header_at(headers, i);
+		if (g_ascii_strcasecmp(g_mime_header_get_name(header), name) == 0)
+			return g_mime_header_get_raw_value(header);
+	}
+	return NULL;
+}
+
 /* Fills MAIL's header fields from MESSAGE. */
 static void read_headers(struct canary_mail *mail, GMimeMessage *message,
 			 GMimeParserOptions *options)
 {
 	GMimeObject *object = GMIME_OBJECT(message);
-	add_addresses(mail->from, g_mime_message_get_from(message), 0);
-	add_addresses(mail->sender, g_mime_message_get_sender(message), 0);
-	add_addresses(mail->reply_to, g_mime_message_get_reply_to(message), 0);
-	add_addresses(mail->to, g_mime_message_get_to(message), 0);
-	add_addresses(mail->cc, g_mime_message_get_cc(message), 0);
+	/* From the raw values: GMime's own decoding cuts runs of encoded words. */
+	add_header_addresses(mail->from, object, "From", options);
+	add_header_addresses(mail->sender, object, "Sender", options);
+	add_header_addresses(mail->reply_to, object, "Reply-To", options);
+	add_header_addresses(mail->to, object, "To", options);
+	add_header_addresses(mail->cc, object, "Cc", options);
 	add_header_addresses(mail->delivered_to, object, "Delivered-To", options);
-	mail->subject = utf8_dup(g_mime_message_get_subject(message));
+	mail->subject = rfc2047_decode(raw_header(object, "Subject"));
 	mail->message_id = utf8_dup_trimmed(g_mime_message_get_message_id(message));
 	GDateTime *date = g_mime_message_get_date(message);
 	mail->date = date != NULL ? g_date_time_to_unix(date) : 0;
@@ -451,7 +486,8 @@ static GString *convert_lenient(iconv_t cd, const char *in, gsize len, guint *ba
  * or NULL when iconv does not know CHARSET. *BAD_R counts unconvertible bytes. */
 static GString *convert_from(const char *charset, const char *in, gsize len, guint *bad_r)
 {
-	iconv_t cd = g_mime_iconv_open("UTF-8", charset);
+	/* "" would be the locale's charset to iconv: unknown here. */
+	iconv_t cd = *charset != '\0' ? g_mime_iconv_open("UTF-8", charset) : (iconv_t)-1;
 	if (cd == (iconv_t)-1)
 		return NULL;
 	GString *out = convert_lenient(cd, in, len, bad_r);
@@ -459,13 +495,42 @@ static GString *convert_from(const char *charset, const char *in, gsize len, gui
 	return out;
 }
 
+/* Returns whether CHARSET names a single-byte charset that senders put on
+ * UTF-8 text by mistake (ISO-8859-*, windows-125x, US-ASCII). */
+static gboolean single_byte_charset(const char *charset)
+{
+	static const char *const prefixes[] = { "iso-8859-", "iso8859-", "iso_8859-", "latin",
+						"windows-125", "cp125",	   "us-ascii", "ascii",
+						"ansi_x3.4", NULL };
+	if (charset == NULL)
+		return FALSE;
+	for (gsize i = 0; prefixes[i] != NULL; i++)
+		if (g_ascii_strncasecmp(charset, prefixes[i], strlen(prefixes[i])) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* Returns whether any of the LEN bytes at IN is not ASCII. Valid UTF-8 with
+ * such a byte has a multi-byte sequence. */
+static gboolean has_non_ascii(const char *in, gsize len)
+{
+	for (gsize i = 0; i < len; i++)
+		if ((guchar)in[i] >= 0x80)
+			return TRUE;
+	return FALSE;
+}
+
 /* Returns LEN bytes at IN, declared as CHARSET (may be NULL), as new UTF-8
- * text. Falls back to UTF-8 when the bytes are valid UTF-8 and the declared
- * charset is unknown or does not fit them, then to windows-1252. */
+ * text. Reads valid UTF-8 with multi-byte sequences as UTF-8 when a
+ * single-byte charset is declared; falls back to UTF-8 when the bytes are
+ * valid UTF-8 and the declared charset is unknown or does not fit them, then
+ * to windows-1252. */
 static GString *to_utf8(const char *in, gsize len, const char *charset)
 {
 	gboolean valid_utf8 = g_utf8_validate_len(in, len, NULL);
 	guint bad = 0;
+	if (valid_utf8 && single_byte_charset(charset) && has_non_ascii(in, len))
+		return g_string_new_len(in, len); /* mislabelled UTF-8 */
 	if (charset != NULL && *charset != '\0') {
 		GString *out = convert_from(charset, in, len, &bad);
 		if (out != NULL && (bad == 0 || !valid_utf8))
@@ -499,6 +564,298 @@ static GString *tidy_text(GString *s)
 		else
 			g_string_append_c(out, c == '\r' ? '\n' : c);
 	}
+	wipe_gstring(s);
+	return out;
+}
+
+/* ---- RFC 2047 encoded words ----
+ * GMime 3.2.13 mis-decodes runs of adjacent base64 words (a name spread over
+ * four words came out as its first). Adjacent words of one charset and
+ * encoding are joined into one byte string before the charset is applied, as
+ * mail clients do, so a character split across words survives. */
+
+/* Real words are at most 75 characters; a longer "word" is plain text. The
+ * cap also keeps the scan linear on text full of "=?". */
+#define ENCODED_WORD_MAX 1024
+
+struct encoded_word {
+	const char *end;     /* just after "?=" */
+	const char *charset; /* not NUL-terminated */
+	gsize charset_len;   /* without an RFC 2231 "*language" */
+	char encoding;	     /* 'B' or 'Q' */
+	const char *text;
+	gsize text_len;
+};
+
+/* Reads the encoded word at P into *W; returns whether P starts one. */
+static gboolean read_encoded_word(const char *p, struct encoded_word *w)
+{
+	if (p[0] != '=' || p[1] != '?')
+		return FALSE;
+	const char *charset = p + 2, *q = charset;
+	while (*q != '\0' && *q != '?' && !g_ascii_isspace(*q) && q - p < ENCODED_WORD_MAX)
+		q++;
+	if (*q != '?' || q == charset)
+		return FALSE;
+	char encoding = g_ascii_toupper(q[1]);
+	if ((encoding != 'B' && encoding != 'Q') || q[2] != '?')
+		return FALSE;
+	const char *text = q + 3, *t = text;
+	while (*t != '\0' && !(t[0] == '?' && t[1] == '=') && !g_ascii_isspace(*t) &&
+	       t - p < ENCODED_WORD_MAX)
+		t++;
+	if (t[0] != '?' || t[1] != '=')
+		return FALSE;
+	const char *star = memchr(charset, '*', q - charset);
+	*w = (struct encoded_word){ .end = t + 2,
+				    .charset = charset,
+				    .charset_len = (star != NULL ? star : q) - charset,
+				    .encoding = encoding,
+				    .text = text,
+				    .text_len = t - text };
+	return TRUE;
+}
+
+/* Returns P past spaces, tabs and line breaks. */
+static const char *skip_folding(const char *p)
+{
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+		p++;
+	return p;
+}
+
+/* Base64 across the words of a run: bits left over at the end of a word
+ * without padding carry into the next (some senders split anywhere). */
+struct b64_state {
+	guint32 bits;
+	guint nbits;
+};
+
+/* Appends the decoded bytes of W to OUT; returns FALSE when W was damaged. */
+static gboolean decode_word_bytes(const struct encoded_word *w, struct b64_state *st,
+				  GByteArray *out)
+{
+	static const char alphabet[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=";
+	/* Not base64 (the word ends at "?", outside the alphabet): its bytes
+	 * would be noise. */
+	if (w->encoding == 'B' && strspn(w->text, alphabet) < w->text_len)
+		return FALSE;
+	gboolean clean = TRUE;
+	for (gsize i = 0; i < w->text_len; i++) {
+		char c = w->text[i];
+		if (w->encoding == 'Q') {
+			guint8 byte = (guint8)c;
+			if (c == '_') {
+				byte = ' ';
+			} else if (c == '=' && i + 2 < w->text_len &&
+				   g_ascii_isxdigit(w->text[i + 1]) &&
+				   g_ascii_isxdigit(w->text[i + 2])) {
+				byte = (guint8)(g_ascii_xdigit_value(w->text[i + 1]) * 16 +
+						g_ascii_xdigit_value(w->text[i + 2]));
+				i += 2;
+			} else if (c == '=') {
+				clean = FALSE;
+			}
+			g_byte_array_append(out, &byte, 1);
+			continue;
+		}
+		if (c == '=') {
+			st->nbits = 0; /* padding: the left-over bits are zeros */
+			continue;
+		}
+		const char *at = strchr(alphabet, c); /* checked above: never '\0' */
+		st->bits = (st->bits << 6) | (guint32)(at - alphabet);
+		st->nbits += 6;
+		if (st->nbits >= 8) {
+			st->nbits -= 8;
+			guint8 byte = (guint8)(st->bits >> st->nbits);
+			g_byte_array_append(out, &byte, 1);
+		}
+	}
+	return clean;
+}
+
+/* Returns whether the words A and B have one charset and one encoding. */
+static gboolean same_kind(const struct encoded_word *a, const struct encoded_word *b)
+{
+	return a->encoding == b->encoding && a->charset_len == b->charset_len &&
+	       g_ascii_strncasecmp(a->charset, b->charset, a->charset_len) == 0;
+}
+
+/* Appends to OUT, as UTF-8, the run of words of one kind that starts with
+ * FIRST; returns the end of the last word joined. Unknown charsets and
+ * damaged words give U+FFFD, never a failure. */
+static const char *decode_run(const struct encoded_word *first, GString *out)
+{
+	GByteArray *bytes = g_byte_array_new();
+	struct b64_state st = { 0 };
+	gboolean clean = decode_word_bytes(first, &st, bytes);
+	const char *end = first->end;
+	struct encoded_word next;
+	for (const char *q = skip_folding(end); read_encoded_word(q, &next) &&
+						 same_kind(first, &next);
+	     q = skip_folding(end)) {
+		clean = decode_word_bytes(&next, &st, bytes) && clean;
+		end = next.end;
+	}
+	if (st.nbits >= 6)
+		clean = FALSE;
+	char *charset = g_strndup(first->charset, first->charset_len);
+	GString *text = NULL;
+	/* "" would be the locale's charset to iconv: unknown here. */
+	iconv_t cd = *charset != '\0' ? g_mime_iconv_open("UTF-8", charset) : (iconv_t)-1;
+	if (cd != (iconv_t)-1) {
+		g_mime_iconv_close(cd);
+		text = to_utf8((const char *)bytes->data, bytes->len, charset);
+	} else {
+		char *valid = g_utf8_make_valid(bytes->len > 0 ? (const char *)bytes->data : "",
+						bytes->len);
+		text = g_string_new(valid);
+		wipe_str(valid);
+	}
+	g_string_append_len(out, text->str, text->len);
+	if (!clean)
+		g_string_append(out, REPLACEMENT_CHAR);
+	wipe_gstring(text);
+	g_free(charset);
+	wipe_byte_array(bytes);
+	return end;
+}
+
+/* Appends to OUT the plain header text at P (LEN bytes) unfolded, as UTF-8
+ * (raw 8-bit bytes: UTF-8 when valid, else windows-1252, as GMime reads them). */
+static void append_plain(GString *out, const char *p, gsize len)
+{
+	GString *unfolded = g_string_sized_new(len);
+	for (gsize i = 0; i < len; i++)
+		if (p[i] != '\r' && p[i] != '\n')
+			g_string_append_c(unfolded, p[i]);
+	GString *text = to_utf8(unfolded->str, unfolded->len, NULL);
+	g_string_append_len(out, text->str, text->len);
+	wipe_gstring(text);
+	wipe_gstring(unfolded);
+}
+
+/* Returns the unstructured header value RAW (a subject) decoded to new
+ * trimmed UTF-8, or NULL when RAW is NULL. */
+static char *rfc2047_decode(const char *raw)
+{
+	if (raw == NULL)
+		return NULL;
+	GString *out = g_string_sized_new(strlen(raw) + 16);
+	const char *plain = raw, *p = raw;
+	gboolean after_word = FALSE;
+	while (*p != '\0') {
+		struct encoded_word w;
+		if (!read_encoded_word(p, &w)) {
+			p++;
+			continue;
+		}
+		/* White space between two encoded words is not text (RFC 2047 6.2). */
+		if (!(after_word && skip_folding(plain) == p))
+			append_plain(out, plain, p - plain);
+		p = plain = decode_run(&w, out);
+		after_word = TRUE;
+	}
+	append_plain(out, plain, p - plain);
+	char *s = utf8_dup(out->str);
+	wipe_gstring(out);
+	g_strstrip(s);
+	return s;
+}
+
+/* Returns a copy of the structured header value RAW (addresses, parameters)
+ * in which each run of adjacent encoded words is one UTF-8 base64 word that
+ * GMime decodes whole; NULL when RAW has no encoded word. */
+static char *rfc2047_rewrap(const char *raw)
+{
+	if (raw == NULL || strstr(raw, "=?") == NULL)
+		return NULL;
+	GString *out = g_string_sized_new(strlen(raw) * 2 + 16);
+	gboolean any = FALSE;
+	const char *plain = raw, *p = raw;
+	while (*p != '\0') {
+		struct encoded_word w;
+		if (!read_encoded_word(p, &w)) {
+			p++;
+			continue;
+		}
+		g_string_append_len(out, plain, p - plain);
+		GString *decoded = g_string_new("");
+		const char *end = decode_run(&w, decoded);
+		/* Further runs of other charsets that follow join this one. */
+		struct encoded_word next;
+		while (read_encoded_word(skip_folding(end), &next))
+			end = decode_run(&next, decoded);
+		char *b64 = g_base64_encode((const guchar *)decoded->str, decoded->len);
+		g_string_append_printf(out, "=?UTF-8?B?%s?=", b64);
+		wipe_str(b64);
+		wipe_gstring(decoded);
+		p = plain = end;
+		any = TRUE;
+	}
+	g_string_append(out, plain);
+	if (!any) {
+		wipe_gstring(out);
+		return NULL;
+	}
+	char *s = g_strndup(out->str, out->len);
+	wipe_gstring(out);
+	return s;
+}
+
+/* ---- format=flowed (RFC 3676) ---- */
+
+/* Appends one logical line LINE of quote depth DEPTH to OUT. */
+static void put_flowed_line(GString *out, guint depth, const GString *line)
+{
+	for (guint i = 0; i < depth; i++)
+		g_string_append_c(out, '>');
+	if (depth > 0 && line->len > 0)
+		g_string_append_c(out, ' ');
+	g_string_append_len(out, line->str, line->len);
+	g_string_append_c(out, '\n');
+}
+
+/* Returns the format=flowed text S (LF line ends) with its soft line breaks
+ * joined, quote marks kept as "> ", space-stuffing undone, and with DELSP the
+ * space before each soft break removed; wipes and frees S. */
+static GString *reflow(GString *s, gboolean delsp)
+{
+	GString *out = g_string_sized_new(s->len + 16);
+	GString *line = g_string_new("");
+	guint line_depth = 0;
+	gboolean open = FALSE;
+	for (const char *p = s->str; p < s->str + s->len;) {
+		const char *nl = memchr(p, '\n', s->str + s->len - p);
+		const char *end = nl != NULL ? nl : s->str + s->len;
+		guint depth = 0;
+		while (p < end && *p == '>') {
+			depth++;
+			p++;
+		}
+		if (p < end && *p == ' ')
+			p++; /* space-stuffing, or the space after the quote marks */
+		gsize len = end - p;
+		gboolean signature = len == 3 && memcmp(p, "-- ", 3) == 0;
+		gboolean flowed = !signature && len > 0 && p[len - 1] == ' ';
+		if (open && depth != line_depth) {
+			put_flowed_line(out, line_depth, line);
+			g_string_truncate(line, 0);
+		}
+		g_string_append_len(line, p, flowed && delsp ? len - 1 : len);
+		line_depth = depth;
+		open = flowed;
+		if (!flowed) {
+			put_flowed_line(out, depth, line);
+			g_string_truncate(line, 0);
+		}
+		p = nl != NULL ? nl + 1 : end;
+	}
+	if (open)
+		put_flowed_line(out, line_depth, line);
+	wipe_gstring(line);
 	wipe_gstring(s);
 	return out;
 }
@@ -708,6 +1065,8 @@ struct extract {
 	guint64 decoded;   /* bytes of text and attachment data so far */
 	guint64 budget;	   /* at most this many */
 	gboolean overflow; /* budget exceeded: stop */
+	const struct canary_limits *limits;
+	GMimeParserOptions *options;
 };
 
 /* Returns the decoded content (transfer encoding undone) of PART as a new
@@ -764,10 +1123,36 @@ static char *mime_type(GMimeObject *object)
 	return valid;
 }
 
+/* Returns the file name in OBJECT's Content-Disposition or Content-Type when
+ * it is made of encoded words, read with each run of them joined (see
+ * rfc2047_rewrap); NULL otherwise. */
+static char *file_name_rewrapped(GMimeObject *object)
+{
+	char *name = NULL;
+	char *disposition = rfc2047_rewrap(raw_header(object, "Content-Disposition"));
+	if (disposition != NULL) {
+		GMimeContentDisposition *parsed = g_mime_content_disposition_parse(NULL, disposition);
+		name = utf8_dup_trimmed(g_mime_content_disposition_get_parameter(parsed, "filename"));
+		g_object_unref(parsed);
+		wipe_str(disposition);
+	}
+	char *type = name == NULL ? rfc2047_rewrap(raw_header(object, "Content-Type")) : NULL;
+	if (type != NULL) {
+		GMimeContentType *parsed = g_mime_content_type_parse(NULL, type);
+		name = utf8_dup_trimmed(g_mime_content_type_get_parameter(parsed, "name"));
+		g_object_unref(parsed);
+		wipe_str(type);
+	}
+	return name;
+}
+
 /* Returns the file name OBJECT's sender gave (RFC 2231/2047 decoded) as a
  * new UTF-8 string, or NULL. */
 static char *file_name(GMimeObject *object)
 {
+	char *whole = file_name_rewrapped(object);
+	if (whole != NULL)
+		return whole;
 	const char *name = NULL;
 	if (GMIME_IS_PART(object))
 		name = g_mime_part_get_filename(GMIME_PART(object));
@@ -840,6 +1225,12 @@ static void add_part_text(struct extract *x, GMimePart *part, enum text_kind kin
 	g_free(sniffed);
 	wipe_byte_array(bytes);
 	text = tidy_text(text);
+	const char *format = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "format");
+	if (kind == TEXT_PLAIN && format != NULL && g_ascii_strcasecmp(format, "flowed") == 0) {
+		const char *delsp = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part),
+									     "delsp");
+		text = reflow(text, delsp != NULL && g_ascii_strcasecmp(delsp, "yes") == 0);
+	}
 	if (kind == TEXT_HTML) {
 		GString *plain = html_to_text(text->str, text->len);
 		wipe_gstring(text);
@@ -850,12 +1241,108 @@ static void add_part_text(struct extract *x, GMimePart *part, enum text_kind kin
 }
 
 static void walk(struct extract *x, GMimeObject *object, guint depth, enum walk_mode mode);
+static void walk_inner_message(struct extract *x, GMimeMessage *inner, guint depth,
+			       enum walk_mode mode);
+
+/* Returns whether OBJECT is a winmail.dat: application/ms-tnef (or
+ * application/vnd.ms-tnef), or a file of that name with a generic type. */
+static gboolean is_tnef(GMimeObject *object)
+{
+	GMimeContentType *type = g_mime_object_get_content_type(object);
+	if (type != NULL && (g_mime_content_type_is_type(type, "application", "ms-tnef") ||
+			     g_mime_content_type_is_type(type, "application", "vnd.ms-tnef")))
+		return TRUE;
+	const char *name = GMIME_IS_PART(object) ? g_mime_part_get_filename(GMIME_PART(object))
+						  : NULL;
+	return name != NULL && g_ascii_strcasecmp(name, "winmail.dat") == 0;
+}
+
+/* Handles the winmail.dat PART: kept whole as an attachment, then the files
+ * inside it become attachments beside it and its body joins the text. */
+static void walk_tnef(struct extract *x, GMimePart *part, guint depth, enum walk_mode mode)
+{
+	GByteArray *bytes = part_bytes(part);
+	guint64 left = x->budget > x->decoded + bytes->len ? x->budget - x->decoded - bytes->len : 0;
+	struct canary_tnef *tnef = canary_tnef_read(bytes->data, bytes->len, left);
+	add_attachment(x, GMIME_OBJECT(part), bytes, depth);
+	if (tnef == NULL) {
+		note_damage(x->mail, "winmail.dat at depth %u: not readable as TNEF", depth);
+		return;
+	}
+	if (tnef->skipped > 0)
+		note_damage(x->mail, "winmail.dat at depth %u: %u files left out (limit %u)",
+			    depth, tnef->skipped, CANARY_TNEF_MAX_FILES);
+	if (tnef->body != NULL && mode == WALK_NORMAL)
+		add_text(x, tnef->body, strlen(tnef->body));
+	for (guint i = 0; i < tnef->files->len && !x->overflow; i++) {
+		struct canary_tnef_file *f = tnef->files->pdata[i];
+		gsize size = g_bytes_get_size(f->data);
+		if (!spend(x, size))
+			break;
+		struct canary_attachment *a = g_new0(struct canary_attachment, 1);
+		a->filename = utf8_dup_trimmed(f->name);
+		a->content_type = g_strdup("application/octet-stream");
+		a->data = g_bytes_ref(f->data);
+		a->depth = depth;
+		g_ptr_array_add(x->mail->attachments, a);
+	}
+	canary_tnef_free(tnef);
+}
+
+/* Returns whether OBJECT is a message/rfc822 (or message/global) part that
+ * GMime left as a leaf because it has a transfer encoding (base64, qp). */
+static gboolean is_encoded_message(GMimeObject *object)
+{
+	GMimeContentType *type = g_mime_object_get_content_type(object);
+	return type != NULL && (g_mime_content_type_is_type(type, "message", "rfc822") ||
+				g_mime_content_type_is_type(type, "message", "global"));
+}
+
+/* Handles the encoded forwarded message PART: kept as an attachment, then
+ * parsed and read one level deeper, as walk_message_part() does for an
+ * unencoded one, when its shape stays within the limits. */
+static void walk_encoded_message(struct extract *x, GMimePart *part, guint depth,
+				 enum walk_mode mode)
+{
+	GByteArray *bytes = part_bytes(part);
+	GByteArray *copy = g_byte_array_sized_new(bytes->len);
+	g_byte_array_append(copy, bytes->data, bytes->len);
+	add_attachment(x, GMIME_OBJECT(part), copy, depth);
+	if (x->overflow) {
+		wipe_byte_array(bytes);
+		return;
+	}
+	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(bytes);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeMessage *inner = g_mime_parser_construct_message(parser, x->options);
+	if (inner != NULL) {
+		struct shape shape = measure(inner);
+		guint deepest = depth + 1 + shape.depth;
+		x->mail->parts += shape.parts;
+		x->mail->depth = MAX(x->mail->depth, deepest);
+		if (deepest <= x->limits->max_mime_depth && x->mail->parts <= x->limits->max_parts)
+			walk_inner_message(x, inner, depth, mode);
+		else
+			note_damage(x->mail, "encoded message at depth %u: %u parts, depth %u not read",
+				    depth + 1, shape.parts, deepest);
+	}
+	/* Order is important: the message and parser read BYTES. */
+	g_clear_object(&inner);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	wipe_byte_array(bytes);
+}
 
 /* Handles the leaf PART under MODE. */
 static void walk_leaf(struct extract *x, GMimePart *part, guint depth, enum walk_mode mode)
 {
 	enum text_kind kind = mode == WALK_SEALED ? TEXT_NONE : text_kind(GMIME_OBJECT(part));
-	if (kind == TEXT_NONE)
+	if (kind == TEXT_NONE && mode != WALK_SEALED && is_encoded_message(GMIME_OBJECT(part)))
+		walk_encoded_message(x, part, depth, mode);
+	else if (kind == TEXT_NONE && mode != WALK_SEALED && is_tnef(GMIME_OBJECT(part)))
+		walk_tnef(x, part, depth, mode);
+	else if (kind == TEXT_NONE)
 		add_attachment(x, GMIME_OBJECT(part), part_bytes(part), depth);
 	else if (mode == WALK_NORMAL) {
 		gsize before = x->text->len;
@@ -867,8 +1354,31 @@ static void walk_leaf(struct extract *x, GMimePart *part, guint depth, enum walk
 	}
 }
 
+/* Returns whether the text leaf PART of KIND has anything but white space
+ * to read (an empty text/plain alternative beside the HTML is common). */
+static gboolean has_text(GMimePart *part, enum text_kind kind)
+{
+	GByteArray *bytes = part_bytes(part);
+	gboolean found = FALSE;
+	if (kind == TEXT_PLAIN) {
+		for (guint i = 0; i < bytes->len && !found; i++)
+			found = !g_ascii_isspace(bytes->data[i]);
+	} else {
+		const char *declared = g_mime_object_get_content_type_parameter(
+			GMIME_OBJECT(part), "charset");
+		GString *html = to_utf8((const char *)bytes->data, bytes->len, declared);
+		GString *text = html_to_text(html->str, html->len);
+		found = text->len > 0;
+		wipe_gstring(text);
+		wipe_gstring(html);
+	}
+	wipe_byte_array(bytes);
+	return found;
+}
+
 /* Returns the index of the child of the multipart/alternative ALTERNATIVE to
- * read: text/plain first, then a multipart, then text/html; -1 for none. */
+ * read: text/plain first, then a multipart, then text/html, skipping empty
+ * or blank text parts; -1 for none. */
 static int pick_alternative(GMimeMultipart *alternative)
 {
 	int best = -1, best_score = 0;
@@ -878,9 +1388,9 @@ static int pick_alternative(GMimeMultipart *alternative)
 		int score = 0;
 		if (GMIME_IS_MULTIPART(child))
 			score = 2;
-		else if (text_kind(child) == TEXT_PLAIN)
+		else if (text_kind(child) == TEXT_PLAIN && has_text(GMIME_PART(child), TEXT_PLAIN))
 			score = 3;
-		else if (text_kind(child) == TEXT_HTML)
+		else if (text_kind(child) == TEXT_HTML && has_text(GMIME_PART(child), TEXT_HTML))
 			score = 1;
 		if (score > best_score) {
 			best = i;
@@ -888,6 +1398,23 @@ static int pick_alternative(GMimeMultipart *alternative)
 		}
 	}
 	return best;
+}
+
+/* Reads what a multipart without parts holds (its boundary matched no line,
+ * so GMime kept everything as the preamble) as plain text, and marks the
+ * mail damaged. */
+static void read_partless_multipart(struct extract *x, GMimeMultipart *multipart, guint depth)
+{
+	const char *preamble = g_mime_multipart_get_prologue(multipart);
+	gsize len = preamble != NULL ? strlen(preamble) : 0;
+	note_damage(x->mail, "multipart at depth %u: no boundary line found in %" G_GSIZE_FORMAT
+			     " bytes",
+		    depth, len);
+	if (len == 0)
+		return;
+	GString *text = tidy_text(to_utf8(preamble, len, NULL));
+	add_text(x, text->str, text->len);
+	wipe_gstring(text);
 }
 
 /* Handles MULTIPART: alternatives, signed and encrypted content, or mixed. */
@@ -900,6 +1427,8 @@ static void walk_multipart(struct extract *x, GMimeMultipart *multipart, guint d
 	gboolean encrypted = g_mime_content_type_is_type(type, "multipart", "encrypted");
 	int pick = alternative ? pick_alternative(multipart) : -1;
 	int n = g_mime_multipart_get_count(multipart);
+	if (n == 0 && mode == WALK_NORMAL)
+		read_partless_multipart(x, multipart, depth);
 	for (int i = 0; i < n && !x->overflow; i++) {
 		enum walk_mode child_mode = mode;
 		if (mode != WALK_SEALED) {
@@ -916,13 +1445,22 @@ static void walk_multipart(struct extract *x, GMimeMultipart *multipart, guint d
 static char *forward_header(GMimeMessage *inner)
 {
 	GString *s = g_string_new("---------- Forwarded message ----------");
-	InternetAddressList *lists[] = { g_mime_message_get_from(inner),
-					 g_mime_message_get_to(inner) };
 	const char *labels[] = { "From", "To" };
-	for (gsize i = 0; i < G_N_ELEMENTS(lists); i++) {
-		if (lists[i] == NULL || internet_address_list_length(lists[i]) == 0)
+	for (gsize i = 0; i < G_N_ELEMENTS(labels); i++) {
+		/* From the raw value, runs of encoded words joined (see read_headers). */
+		const char *raw = raw_header(GMIME_OBJECT(inner), labels[i]);
+		char *rewrapped = rfc2047_rewrap(raw);
+		InternetAddressList *list =
+			raw != NULL ? internet_address_list_parse(
+					      NULL, rewrapped != NULL ? rewrapped : raw)
+				    : NULL;
+		wipe_str(rewrapped);
+		if (list == NULL || internet_address_list_length(list) == 0) {
+			g_clear_object(&list);
 			continue;
-		char *who = internet_address_list_to_string(lists[i], NULL, FALSE);
+		}
+		char *who = internet_address_list_to_string(list, NULL, FALSE);
+		g_object_unref(list);
 		char *valid = utf8_dup_trimmed(who);
 		if (valid != NULL)
 			g_string_append_printf(s, "\n%s: %s", labels[i], valid);
@@ -936,8 +1474,8 @@ static char *forward_header(GMimeMessage *inner)
 			wipe_str(date);
 		}
 	}
-	char *subject = utf8_dup_trimmed(g_mime_message_get_subject(inner));
-	if (subject != NULL)
+	char *subject = rfc2047_decode(raw_header(GMIME_OBJECT(inner), "Subject"));
+	if (subject != NULL && *subject != '\0')
 		g_string_append_printf(s, "\nSubject: %s", subject);
 	wipe_str(subject);
 	char *block = g_strdup(s->str);
@@ -954,6 +1492,14 @@ static void walk_message_part(struct extract *x, GMimeMessagePart *part, guint d
 	add_attachment(x, GMIME_OBJECT(part), object_bytes(GMIME_OBJECT(inner)), depth);
 	if (inner == NULL || mode == WALK_SEALED || x->overflow)
 		return;
+	walk_inner_message(x, inner, depth, mode);
+}
+
+/* Reads the forwarded message INNER (found at DEPTH): its text under a small
+ * header block, its attachments one level deeper. */
+static void walk_inner_message(struct extract *x, GMimeMessage *inner, guint depth,
+			       enum walk_mode mode)
+{
 	if (mode == WALK_NORMAL) {
 		char *block = forward_header(inner);
 		add_text(x, block, strlen(block));
@@ -981,10 +1527,12 @@ static void walk(struct extract *x, GMimeObject *object, guint depth, enum walk_
 /* Fills MAIL's text and attachments from MESSAGE; quarantines it as too
  * large when the decoded content outgrows DECODED_FACTOR times the limit. */
 static void read_body(struct canary_mail *mail, GMimeMessage *message,
-		      const struct canary_limits *limits)
+		      const struct canary_limits *limits, GMimeParserOptions *options)
 {
 	struct extract x = {
 		.mail = mail,
+		.limits = limits,
+		.options = options,
 		.text = g_string_new(""),
 		.budget = limits->max_message_size > G_MAXUINT64 / DECODED_FACTOR
 				  ? G_MAXUINT64
@@ -1013,6 +1561,50 @@ static void read_body(struct canary_mail *mail, GMimeMessage *message,
 
 /* ---- parsing ---- */
 
+/* Returns the offset of the first line of only spaces and tabs in the header
+ * block at the start of DATA, or LEN when the block ends (an empty line)
+ * before one. */
+static gsize blankish_line(const guint8 *data, gsize len)
+{
+	gsize n = MIN(len, (gsize)HEADER_BLOCK_CAP);
+	for (gsize start = 0; start < n;) {
+		gsize end = start;
+		while (end < n && (data[end] == ' ' || data[end] == '\t'))
+			end++;
+		if (end < n && data[end] == '\r')
+			end++;
+		gboolean only_blanks = end == n || data[end] == '\n';
+		if (only_blanks)
+			return end > start && (data[start] == ' ' || data[start] == '\t') ? start : len;
+		while (end < n && data[end] != '\n')
+			end++;
+		start = end + 1;
+	}
+	return len;
+}
+
+/* For a mail whose header block was ended by a line of white space (GMime
+ * then reads no body): takes what follows that line as its text, as plain
+ * UTF-8 (else windows-1252), and marks MAIL damaged. */
+static void read_after_blankish_line(struct canary_mail *mail, const guint8 *data, gsize len)
+{
+	gsize line = blankish_line(data, len);
+	if (line >= len)
+		return;
+	const guint8 *nl = memchr(data + line, '\n', len - line);
+	gsize body = nl != NULL ? (gsize)(nl - data) + 1 : len;
+	note_damage(mail, "header block ended by a white-space line at byte %" G_GSIZE_FORMAT,
+		    line);
+	GString *text = tidy_text(to_utf8((const char *)data + body, len - body, NULL));
+	gsize skip = 0;
+	while (skip < text->len && (text->str[skip] == '\n'))
+		skip++;
+	g_strchomp(text->str);
+	wipe_str(mail->text);
+	mail->text = utf8_dup(text->str + skip);
+	wipe_gstring(text);
+}
+
 /* Parses LEN bytes at DATA (RAW's own bytes, read in place) into MAIL: the
  * headers always, the body too unless HEADERS_ONLY or a limit is broken. */
 static void parse_bytes(struct canary_mail *mail, const guint8 *data, gsize len,
@@ -1040,7 +1632,10 @@ static void parse_bytes(struct canary_mail *mail, const guint8 *data, gsize len,
 			check_shape(mail, &shape, limits, state.nesting_overflow);
 		}
 		if (mail->quarantine == CANARY_QUARANTINE_NONE)
-			read_body(mail, message, limits);
+			read_body(mail, message, limits, options);
+		if (mail->quarantine == CANARY_QUARANTINE_NONE && *mail->text == '\0' &&
+		    mail->attachments->len == 0)
+			read_after_blankish_line(mail, data, len);
 	}
 	/* Order is important: the message and parser read ARRAY's bytes and
 	 * use OPTIONS until they are gone; ARRAY's bytes belong to RAW. */

@@ -73,6 +73,9 @@ struct canary_mail {
 	guint parts;    /* MIME parts seen */
 	guint depth;    /* deepest nesting seen */
 	guint warnings; /* structural damage reported by the parser */
+	char *damage;	/* readable but damaged (a header block ended by a white-space
+			   line, a boundary that matches nothing): technical detail
+			   with numbers only, never content; NULL if none */
 };
 
 /* Library set-up and tear-down (GMime). Call once per process: GMime 3.2

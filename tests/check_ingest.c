@@ -199,6 +199,43 @@ START_TEST(test_empty_and_binary_messages)
 }
 END_TEST
 
+START_TEST(test_damaged_mail_is_filed_and_marked)
+{
+	g_autoptr(GBytes) raw = tu_data_bytes("mail/damaged-whitespace-line.eml");
+	g_autofree char *ref = NULL;
+	ck_assert_int_eq(ingest_one(raw, NULL, &ref, NULL), CANARY_INGEST_FILED);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) events = canary_store_list_events(pl.store, ref, &error);
+	ck_assert_msg(events != NULL, "%s", error ? error->message : "?");
+	ck_assert_uint_eq(events->len, 2);
+	const struct canary_event *filed = events->pdata[0], *damaged = events->pdata[1];
+	ck_assert_str_eq(filed->action, "filed");
+	ck_assert_str_eq(damaged->action, "damaged");
+	ck_assert_str_eq(damaged->detail, "header block ended by a white-space line at byte 172");
+
+	/* canary show says so, above the text that could be read. */
+	g_autofree char *config = g_build_filename(tmpdir, "canary.conf", NULL);
+	g_autofree char *key = g_build_filename(tmpdir, "keys", "section.key", NULL);
+	g_autofree char *pass = g_build_filename(tmpdir, "passphrase", NULL);
+	g_autofree char *shown = NULL;
+	ck_assert_int_eq(tu_run_canary(config, &shown, NULL, "show", ref, "--key", key,
+				       "--passphrase-file", pass, NULL),
+			 0);
+	ck_assert_msg(strstr(shown, "Damaged:     header block ended by a white-space line at "
+				    "byte 172\n") != NULL,
+		      "%s", shown);
+	ck_assert_msg(strstr(shown, "my colleague has not been seen since Friday.") != NULL, "%s",
+		      shown);
+
+	/* A whole message has no such event. */
+	g_autoptr(GBytes) whole = tu_data_bytes("mail/multipart-alternative.eml");
+	g_autofree char *whole_ref = NULL;
+	ck_assert_int_eq(ingest_one(whole, NULL, &whole_ref, NULL), CANARY_INGEST_FILED);
+	g_autoptr(GPtrArray) whole_events = canary_store_list_events(pl.store, whole_ref, &error);
+	ck_assert_uint_eq(whole_events->len, 1);
+}
+END_TEST
+
 static Suite *ingest_suite(void)
 {
 	Suite *s = suite_create("ingest");
@@ -211,6 +248,7 @@ static Suite *ingest_suite(void)
 	tcase_add_test(tc, test_received_time);
 	tcase_add_test(tc, test_limits_quarantine);
 	tcase_add_test(tc, test_empty_and_binary_messages);
+	tcase_add_test(tc, test_damaged_mail_is_filed_and_marked);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,9 +1,12 @@
 /* check_mail.c: raw messages -> struct canary_mail on the corpus in
  * tests/data/mail (every charset, encoded words, HTML, attachments, forwards,
  * PGP/MIME and S/MIME, damage) and on large messages built here (limits). */
+#include <sodium.h>
 #include <string.h>
 
+#include "identity.h"
 #include "mail.h"
+#include "tnef.h"
 #include "testutil.h"
 
 /* Parses tests/data/mail/NAME with LIMITS (NULL: defaults). */
@@ -76,6 +79,8 @@ static const struct canary_attachment *attachment_at(const struct canary_mail *m
 	ck_assert_uint_gt(mail->attachments->len, i);
 	return mail->attachments->pdata[i];
 }
+
+#define REPLACEMENT "\xEF\xBF\xBD"
 
 #define ck_assert_contains(haystack, needle)                                               \
 	ck_assert_msg(strstr((haystack), (needle)) != NULL, "\"%s\" not in \"%s\"", (needle), \
@@ -704,6 +709,187 @@ START_TEST(test_names_and_defaults)
 }
 END_TEST
 
+/* ---- real-world shapes (issue 13) ---- */
+
+START_TEST(test_split_encoded_words)
+{
+	g_autoptr(canary_mail) mail = parse_file("encoded-words-split-run.eml", NULL);
+	assert_sane(mail);
+	/* Four base64 words, multi-byte characters cut between them. */
+	ck_assert_str_eq(address_at(mail->from, 0)->name, "Zoë Ngũgĩ-Ølander Wanjirũ");
+	ck_assert_str_eq(mail->subject, "Überwachung nach der Anhörung — 监视 — слежка");
+	/* An unknown charset and a broken word give replacement characters. */
+	ck_assert_uint_eq(mail->to->len, 2);
+	ck_assert_str_eq(address_at(mail->to, 0)->name, "Hello");
+	ck_assert_str_eq(address_at(mail->to, 0)->address, "desk@example.org");
+	ck_assert_str_eq(address_at(mail->to, 1)->name, "Ana Patiño" REPLACEMENT);
+	ck_assert_str_eq(address_at(mail->to, 1)->address, "ana.patino@example.net");
+	ck_assert_str_eq(attachment_at(mail, 0)->filename, "Protokoll_Anhörung_Überwachung.pdf");
+	/* The whole name reaches the identity record, and all of it is scrubbed. */
+	g_autoptr(canary_identity) identity = canary_identity_extract(mail);
+	ck_assert_uint_ge(identity->addresses->len, 1);
+	const struct canary_address *who = identity->addresses->pdata[0];
+	ck_assert_str_eq(who->name, "Zoë Ngũgĩ-Ølander Wanjirũ");
+	ck_assert_str_eq(who->address, "zoe.ngugi@example.org");
+	char *scrubbed = canary_identity_scrub(identity, mail->text, "P-TEST");
+	ck_assert_lacks(scrubbed, "Wanjirũ");
+	ck_assert_lacks(scrubbed, "Ølander");
+	ck_assert_contains(scrubbed, "I am followed since the hearing.");
+	sodium_memzero(scrubbed, strlen(scrubbed));
+	g_free(scrubbed);
+}
+END_TEST
+
+START_TEST(test_rfc2047_edge_words)
+{
+	static const char message[] =
+		"From: =?UTF-8?Q?Kw=C3=A1me_?= =?utf-8?q?Ofori?= <kwame@example.org>\n"
+		"Subject: =?UTF-8?B?w6k=?=  plain =?UTF-8?B?w6k?= =?x?B?*?= =?UTF-8?Q?=?= "
+		"=?UTF-8?B?4o?= =?UTF-8?B?Ks?= =?=?== =?UTF-8?X?abc?= =?*fr?Q?a?= end\n"
+		"\n"
+		"Body.\n";
+	g_autoptr(canary_mail) mail = parse_string(message, sizeof(message) - 1, NULL);
+	assert_sane(mail);
+	ck_assert_str_eq(address_at(mail->from, 0)->name, "Kwáme Ofori");
+	/* Base64 cut inside a quantum across words still joins ("€"). */
+	ck_assert_str_eq(mail->subject, "é  plain é" REPLACEMENT "=" REPLACEMENT
+					"€ =?=?== =?UTF-8?X?abc?= a end");
+}
+END_TEST
+
+START_TEST(test_empty_alternative)
+{
+	g_autoptr(canary_mail) mail = parse_file("alternative-empty-plain.eml", NULL);
+	assert_sane(mail);
+	ck_assert_str_eq(mail->text, "My brother was detained at the border post.");
+	ck_assert_uint_eq(mail->attachments->len, 0);
+	ck_assert_ptr_null(mail->damage);
+}
+END_TEST
+
+START_TEST(test_mislabelled_utf8)
+{
+	g_autoptr(canary_mail) mail = parse_file("mislabelled-utf8-latin1.eml", NULL);
+	assert_sane(mail);
+	ck_assert_str_eq(mail->text, "Les policiers ont confisqué nos téléphones à Ouagadougou "
+				     "— « sans mandat ».");
+	ck_assert_str_eq(address_at(mail->from, 0)->name, "Maëlys Kaboré");
+}
+END_TEST
+
+START_TEST(test_format_flowed)
+{
+	g_autoptr(canary_mail) mail = parse_file("format-flowed.eml", NULL);
+	assert_sane(mail);
+	ck_assert_str_eq(mail->text, "After the meeting in Geneva two men waited outside my "
+				     "office and photographed everyone who left.\n"
+				     "\n"
+				     "> Did they speak to you?\n"
+				     "From then on I used the back door.\n"
+				     "-- \n"
+				     "Tomasz");
+	g_autoptr(canary_mail) delsp = parse_file("format-flowed-delsp.eml", NULL);
+	assert_sane(delsp);
+	ck_assert_str_eq(delsp->text, "会合の後、警察が事務所に来ました。");
+}
+END_TEST
+
+START_TEST(test_forwarded_base64)
+{
+	g_autoptr(canary_mail) mail = parse_file("forwarded-rfc822-base64.eml", NULL);
+	assert_sane(mail);
+	ck_assert_contains(mail->text, "See the summons below.");
+	ck_assert_contains(mail->text, "From: Samir Haddad <samir.haddad@example.net>");
+	ck_assert_contains(mail->text, "Subject: Summons");
+	ck_assert_contains(mail->text, "You are summoned to the prosecutor on Tuesday.");
+	ck_assert_uint_eq(mail->attachments->len, 2);
+	const struct canary_attachment *eml = attachment_at(mail, 0);
+	ck_assert_str_eq(eml->content_type, "message/rfc822");
+	ck_assert_str_eq(eml->filename, "summons.eml");
+	ck_assert_uint_eq(eml->depth, 0);
+	const struct canary_attachment *png = attachment_at(mail, 1);
+	ck_assert_str_eq(png->filename, "summons.png");
+	ck_assert_str_eq(png->content_type, "image/png");
+	ck_assert_uint_eq(png->depth, 1);
+	ck_assert_uint_eq(mail->depth, 2);
+	ck_assert_ptr_null(mail->damage);
+}
+END_TEST
+
+START_TEST(test_damaged)
+{
+	g_autoptr(canary_mail) line = parse_file("damaged-whitespace-line.eml", NULL);
+	assert_sane(line);
+	ck_assert_int_eq(line->quarantine, CANARY_QUARANTINE_NONE);
+	ck_assert_str_eq(address_at(line->from, 0)->address, "ruth.mbeki@example.org");
+	ck_assert_str_eq(line->subject, "White-space line");
+	ck_assert_str_eq(line->text,
+			 "Dear office,\nmy colleague has not been seen since Friday.");
+	ck_assert_ptr_nonnull(line->damage);
+	ck_assert_str_eq(line->damage, "header block ended by a white-space line at byte 172");
+
+	g_autoptr(canary_mail) boundary = parse_file("damaged-boundary-nomatch.eml", NULL);
+	assert_sane(boundary);
+	ck_assert_int_eq(boundary->quarantine, CANARY_QUARANTINE_NONE);
+	ck_assert_contains(boundary->text, "The court hearing was moved without notice.");
+	ck_assert_ptr_nonnull(boundary->damage);
+	ck_assert_str_eq(boundary->damage, "multipart at depth 0: no boundary line found in 121 bytes");
+	for (const char *p = boundary->damage; *p != '\0'; p++)
+		ck_assert(!g_ascii_isupper(*p));
+
+	g_autoptr(canary_mail) whole = parse_file("multipart-alternative.eml", NULL);
+	ck_assert_ptr_null(whole->damage);
+}
+END_TEST
+
+START_TEST(test_tnef)
+{
+	g_autoptr(canary_mail) mail = parse_file("tnef-winmail-dat.eml", NULL);
+	assert_sane(mail);
+	ck_assert_int_eq(mail->quarantine, CANARY_QUARANTINE_NONE);
+	ck_assert_ptr_null(mail->damage);
+	ck_assert_str_eq(mail->text, "Siehe Anhang.\n\n"
+				     "Die Festnahme geschah am Montag vor dem Gericht in Köln.");
+	/* The winmail.dat itself is kept, its files beside it. */
+	ck_assert_uint_eq(mail->attachments->len, 3);
+	const struct canary_attachment *dat = attachment_at(mail, 0);
+	ck_assert_str_eq(dat->filename, "winmail.dat");
+	ck_assert_str_eq(dat->content_type, "application/ms-tnef");
+	g_autoptr(GBytes) tnef = tu_data_bytes("mail/tnef-winmail-dat.tnef");
+	ck_assert(g_bytes_equal(dat->data, tnef));
+	const struct canary_attachment *report = attachment_at(mail, 1);
+	ck_assert_str_eq(report->filename, "Bericht über die Festnahme.txt");
+	ck_assert_str_eq(report->content_type, "application/octet-stream");
+	ck_assert_uint_eq(report->depth, 0);
+	gsize size = 0;
+	const char *data = g_bytes_get_data(report->data, &size);
+	ck_assert_uint_eq(size, strlen("Protokoll der Anhörung.\n"));
+	ck_assert(memcmp(data, "Protokoll der Anhörung.\n", size) == 0);
+	ck_assert_str_eq(attachment_at(mail, 2)->filename, "photo.jpg");
+
+	/* Cut short or not TNEF at all: kept as it is, marked damaged. */
+	gsize len = 0;
+	const guint8 *bytes = g_bytes_get_data(tnef, &len);
+	for (gsize cut = 0; cut < len; cut += 7) {
+		g_autoptr(canary_tnef) part = canary_tnef_read(bytes, cut, G_MAXUINT64);
+		if (part != NULL)
+			ck_assert_uint_le(part->files->len, 2);
+	}
+	g_autoptr(canary_tnef) capped = canary_tnef_read(bytes, len, 30);
+	ck_assert_ptr_nonnull(capped);
+	ck_assert_uint_eq(capped->files->len, 1);
+	ck_assert_uint_eq(capped->skipped, 1);
+	static const char not_tnef[] =
+		"From: a@example.org\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+		"Content-Type: application/ms-tnef; name=winmail.dat\n\nplain words\n--b--\n";
+	g_autoptr(canary_mail) bad = parse_string(not_tnef, sizeof(not_tnef) - 1, NULL);
+	assert_sane(bad);
+	ck_assert_uint_eq(bad->attachments->len, 1);
+	ck_assert_str_eq(bad->damage, "winmail.dat at depth 0: not readable as TNEF");
+}
+END_TEST
+
 /* ---- the whole corpus ---- */
 
 START_TEST(test_every_file)
@@ -740,6 +926,14 @@ static Suite *mail_suite(void)
 	tcase_add_test(corpus, test_crypto_parts);
 	tcase_add_loop_test(corpus, test_unparseable, 0, 2);
 	tcase_add_test(corpus, test_empty_input);
+	tcase_add_test(corpus, test_split_encoded_words);
+	tcase_add_test(corpus, test_rfc2047_edge_words);
+	tcase_add_test(corpus, test_empty_alternative);
+	tcase_add_test(corpus, test_mislabelled_utf8);
+	tcase_add_test(corpus, test_format_flowed);
+	tcase_add_test(corpus, test_forwarded_base64);
+	tcase_add_test(corpus, test_damaged);
+	tcase_add_test(corpus, test_tnef);
 	tcase_add_test(corpus, test_every_file);
 	suite_add_tcase(s, corpus);
 

@@ -81,7 +81,7 @@ version=$(sed -n 's/^project(canary VERSION \([0-9.]*\).*/\1/p' "$source_dir/CMa
 deb=$work/build/canary_${version}_$(dpkg --print-architecture).deb
 check "the package is $(basename "$deb")" test -f "$deb"
 depends=$(dpkg-deb -f "$deb" Depends)
-for lib in libgmime-3.0-0 libsodium23 libsqlite3-0 libcurl4 libsystemd0 libpasswdqc1; do
+for lib in libgmime-3.0-0 libsodium23 libsqlite3-0 libcurl4 libsystemd0 libpasswdqc1 libytnef0; do
 	check "Depends names $lib" grep -q "$lib" <<<"$depends"
 done
 

@@ -20,7 +20,8 @@ static void field(const char *label, const char *value)
 /* Prints the metadata of C: what is stored in clear, with the exact time,
  * size and pseudonym from META (NULL when the case has none sealed yet:
  * then the day and the size class). */
-static void print_metadata(const struct canary_case *c, const struct canary_case_meta *meta)
+static void print_metadata(const struct canary_case *c, const struct canary_case_meta *meta,
+			   const GPtrArray *events)
 {
 	g_autofree char *received = meta != NULL ? cli_format_time(meta->received_at)
 						 : triage_format_day(c->received_day);
@@ -37,6 +38,12 @@ static void print_metadata(const struct canary_case *c, const struct canary_case
 	field("Size:", size);
 	if (c->quarantine_reason != NULL)
 		field("Quarantine:", c->quarantine_reason);
+	/* The message was damaged: the text may be incomplete. */
+	for (guint i = 0; i < events->len; i++) {
+		const struct canary_event *e = events->pdata[i];
+		if (g_strcmp0(e->action, "damaged") == 0)
+			field("Damaged:", e->detail != NULL ? e->detail : "");
+	}
 }
 
 /* Prints the opened CONTENT: subject, text, attachment list. */
@@ -129,6 +136,7 @@ int cmd_show(int argc, char **argv)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_case_content) content = NULL;
 	g_autoptr(GPtrArray) notes = NULL;
+	g_autoptr(GPtrArray) events = NULL;
 	g_autoptr(canary_case_meta) meta = NULL;
 	struct cli_session s;
 	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
@@ -157,6 +165,12 @@ int cmd_show(int argc, char **argv)
 		}
 		g_clear_error(&error);
 	}
+	events = canary_store_list_events(s.store, s.c->ref, &error);
+	if (events == NULL) {
+		cli_error("case %s: history: %s", s.c->ref, error->message);
+		status = CLI_EXIT_STORE;
+		goto out;
+	}
 	notes = canary_envelope_open_notes(s.store, s.c->id, s.key, &error);
 	if (notes == NULL) {
 		cli_error("case %s: notes: %s", s.c->ref, error->message);
@@ -168,7 +182,7 @@ int cmd_show(int argc, char **argv)
 		status = CLI_EXIT_STORE;
 		goto out;
 	}
-	print_metadata(s.c, meta);
+	print_metadata(s.c, meta, events);
 	print_content(content);
 	print_notes(notes);
 out:

@@ -6,6 +6,7 @@ All people, places and addresses are fictional."""
 import base64
 import os
 import quopri
+import struct
 import subprocess
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -528,6 +529,219 @@ def delivered_to():
           "My passport was confiscated at the airport on my way to Geneva.\n")
 
 
+def split_words(text, parts):
+    """TEXT's UTF-8 bytes cut into PARTS base64 words at arbitrary byte offsets,
+    so that multi-byte characters are split across words (as some clients do)."""
+    data = text.encode()
+    step = -(-len(data) // parts)
+    chunks = [data[i:i + step] for i in range(0, len(data), step)]
+    return " ".join("=?UTF-8?B?%s?=" % base64.b64encode(c).decode() for c in chunks)
+
+
+def real_world_shapes():
+    """Issue 13: shapes seen in real mail that GMime alone reads wrong."""
+    name = "Zoë Ngũgĩ-Ølander Wanjirũ"
+    subject = "Überwachung nach der Anhörung — 监视 — слежка"
+    write("encoded-words-split-run.eml",
+          "From: " + split_words(name, 4) + " <zoe.ngugi@example.org>\n"
+          "To: =?x-unknown-99?B?SGVsbG8=?= <desk@example.org>, "
+          "=?UTF-8?B?QW5hIFBhdGnDsW8=?= =?UTF-8?B?!!broken**?= <ana.patino@example.net>\n"
+          "Subject: " + split_words(subject, 4) + "\n"
+          "Date: Mon, 17 Jun 2024 10:00:00 +0000\n"
+          "Message-ID: <split-run.1@example.org>\n"
+          "MIME-Version: 1.0\n"
+          "Content-Type: multipart/mixed; boundary=\"b1\"\n"
+          "\n"
+          "--b1\n"
+          "Content-Type: text/plain; charset=utf-8\n"
+          "\n"
+          "I am followed since the hearing. Zoë Ngũgĩ-Ølander Wanjirũ\n"
+          "--b1\n"
+          "Content-Type: application/pdf\n"
+          "Content-Disposition: attachment;\n"
+          " filename=\"" + split_words("Protokoll_Anhörung_Überwachung.pdf", 3) + "\"\n"
+          "Content-Transfer-Encoding: base64\n"
+          "\n"
+          + b64(b"%PDF-1.4 minimal\n").decode() +
+          "--b1--\n")
+    write("alternative-empty-plain.eml",
+          "From: Idris Bello <idris.bello@example.org>\n"
+          "To: reprisals@example.org\n"
+          "Subject: Empty plain alternative\n"
+          "Date: Mon, 17 Jun 2024 10:05:00 +0000\n"
+          "MIME-Version: 1.0\n"
+          "Content-Type: multipart/alternative; boundary=\"alt\"\n"
+          "\n"
+          "--alt\n"
+          "Content-Type: text/plain; charset=utf-8\n"
+          "Content-Transfer-Encoding: quoted-printable\n"
+          "\n"
+          "  =20\n"
+          "\t\n"
+          "--alt\n"
+          "Content-Type: text/html; charset=utf-8\n"
+          "\n"
+          "<html><body><p>My brother was detained at the border post.</p></body></html>\n"
+          "--alt--\n")
+    write("mislabelled-utf8-latin1.eml",
+          "From: Maëlys Kaboré <maelys.kabore@example.org>\n"
+          "To: reprisals@example.org\n"
+          "Subject: Mislabelled\n"
+          "Date: Mon, 17 Jun 2024 10:10:00 +0000\n"
+          "MIME-Version: 1.0\n"
+          "Content-Type: text/plain; charset=ISO-8859-1\n"
+          "Content-Transfer-Encoding: 8bit\n"
+          "\n"
+          "Les policiers ont confisqué nos téléphones à Ouagadougou — « sans mandat ».\n")
+    write("format-flowed.eml",
+          "From: Tomasz Nowicki <tomasz.nowicki@example.org>\n"
+          "To: reprisals@example.org\n"
+          "Subject: Flowed\n"
+          "Date: Mon, 17 Jun 2024 10:15:00 +0000\n"
+          "MIME-Version: 1.0\n"
+          "Content-Type: text/plain; charset=utf-8; format=flowed\n"
+          "\n"
+          "After the meeting in Geneva two men \n"
+          "waited outside my office and \n"
+          "photographed everyone who left.\n"
+          "\n"
+          "> Did they speak \n"
+          "> to you?\n"
+          " From then on I used the back door.\n"
+          "-- \n"
+          "Tomasz\n")
+    write("format-flowed-delsp.eml",
+          "From: Hana Kobayashi <hana.kobayashi@example.org>\n"
+          "To: reprisals@example.org\n"
+          "Subject: Flowed DelSp\n"
+          "Date: Mon, 17 Jun 2024 10:20:00 +0000\n"
+          "MIME-Version: 1.0\n"
+          "Content-Type: text/plain; charset=utf-8; format=flowed; delsp=yes\n"
+          "\n"
+          "会合の後、警察が \n"
+          "事務所に来ました。\n")
+    inner = ("From: Samir Haddad <samir.haddad@example.net>\n"
+             "To: Leila Nasser <leila.nasser@example.org>\n"
+             "Subject: Summons\n"
+             "Date: Sun, 16 Jun 2024 09:00:00 +0000\n"
+             "MIME-Version: 1.0\n"
+             "Content-Type: multipart/mixed; boundary=\"in\"\n"
+             "\n"
+             "--in\n"
+             "Content-Type: text/plain; charset=utf-8\n"
+             "\n"
+             "You are summoned to the prosecutor on Tuesday.\n"
+             "--in\n"
+             "Content-Type: image/png\n"
+             "Content-Disposition: attachment; filename=\"summons.png\"\n"
+             "Content-Transfer-Encoding: base64\n"
+             "\n"
+             + b64(b"\x89PNG\r\n\x1a\nnot-really-an-image").decode() +
+             "--in--\n")
+    write("forwarded-rfc822-base64.eml",
+          "From: Leila Nasser <leila.nasser@example.org>\n"
+          "To: reprisals@example.org\n"
+          "Subject: Fwd: Summons\n"
+          "Date: Mon, 17 Jun 2024 10:25:00 +0000\n"
+          "MIME-Version: 1.0\n"
+          "Content-Type: multipart/mixed; boundary=\"out\"\n"
+          "\n"
+          "--out\n"
+          "Content-Type: text/plain; charset=utf-8\n"
+          "\n"
+          "See the summons below.\n"
+          "--out\n"
+          "Content-Type: message/rfc822\n"
+          "Content-Disposition: attachment; filename=\"summons.eml\"\n"
+          "Content-Transfer-Encoding: base64\n"
+          "\n"
+          + b64(inner.encode()).decode() +
+          "--out--\n")
+    write("damaged-whitespace-line.eml",
+          "From: Ruth Mbeki <ruth.mbeki@example.org>\n"
+          "To: reprisals@example.org\n"
+          "Subject: White-space line\n"
+          "Date: Mon, 17 Jun 2024 10:30:00 +0000\n"
+          "Content-Type: text/plain; charset=utf-8\n"
+          "   \n"
+          "Dear office,\n"
+          "my colleague has not been seen since Friday.\n")
+    write("damaged-boundary-nomatch.eml",
+          "From: Ruth Mbeki <ruth.mbeki@example.org>\n"
+          "To: reprisals@example.org\n"
+          "Subject: Boundary matches nothing\n"
+          "Date: Mon, 17 Jun 2024 10:35:00 +0000\n"
+          "MIME-Version: 1.0\n"
+          "Content-Type: multipart/mixed; boundary=\"expected-boundary\"\n"
+          "\n"
+          "--other-boundary\n"
+          "Content-Type: text/plain; charset=utf-8\n"
+          "\n"
+          "The court hearing was moved without notice.\n"
+          "--other-boundary--\n")
+
+
+def tnef_attribute(level, attribute, data):
+    """One TNEF attribute: level, id, length, data, 16-bit checksum of the data."""
+    return (struct.pack("<BII", level, attribute, len(data)) + data +
+            struct.pack("<H", sum(data) & 0xFFFF))
+
+
+def tnef_mapi_unicode(prop_id, text):
+    """A MAPI property block with one PT_UNICODE value (UTF-16LE, NUL-ended)."""
+    value = text.encode("utf-16-le") + b"\0\0"
+    padded = value + b"\0" * (-len(value) % 4)
+    return struct.pack("<IHHII", 1, 0x001F, prop_id, 1, len(value)) + padded
+
+
+def winmail_dat():
+    """A small winmail.dat written from the TNEF format description (MS-OXTNEF):
+    a windows-1252 body, one file with a long Unicode name in its MAPI
+    properties, one with only its 8.3 title."""
+    message, attachment = 1, 2
+    out = struct.pack("<IH", 0x223E9F78, 0x0C01)
+    out += tnef_attribute(message, 0x00089006, struct.pack("<I", 0x00010000))  # version
+    out += tnef_attribute(message, 0x00069007, struct.pack("<II", 1252, 0))  # code page
+    out += tnef_attribute(message, 0x00078008, b"IPM.Microsoft Mail.Note\0")
+    out += tnef_attribute(message, 0x0002800C,  # attBody
+                          "Die Festnahme geschah am Montag vor dem Gericht in Köln.\r\n"
+                          .encode("cp1252") + b"\0")
+    renddata = struct.pack("<HIHHI", 1, 0xFFFFFFFF, 0, 0, 0)
+    out += tnef_attribute(attachment, 0x00069002, renddata)
+    out += tnef_attribute(attachment, 0x00018010, b"BERICH~1.TXT\0")
+    out += tnef_attribute(attachment, 0x0006800F, "Protokoll der Anhörung.\n".encode())
+    out += tnef_attribute(attachment, 0x00069005,
+                          tnef_mapi_unicode(0x3707, "Bericht über die Festnahme.txt"))
+    out += tnef_attribute(attachment, 0x00069002, renddata)
+    out += tnef_attribute(attachment, 0x00018010, b"photo.jpg\0")
+    out += tnef_attribute(attachment, 0x0006800F, b"\xff\xd8\xff\xe0 not really a photo")
+    return out
+
+
+def tnef():
+    data = winmail_dat()
+    write("tnef-winmail-dat.tnef", data)
+    write("tnef-winmail-dat.eml",
+          "From: Greta Lindqvist <greta.lindqvist@example.org>\n"
+          "To: reprisals@example.org\n"
+          "Subject: Festnahme\n"
+          "Date: Mon, 17 Jun 2024 10:40:00 +0000\n"
+          "MIME-Version: 1.0\n"
+          "Content-Type: multipart/mixed; boundary=\"ms\"\n"
+          "\n"
+          "--ms\n"
+          "Content-Type: text/plain; charset=utf-8\n"
+          "\n"
+          "Siehe Anhang.\n"
+          "--ms\n"
+          "Content-Type: application/ms-tnef; name=\"winmail.dat\"\n"
+          "Content-Disposition: attachment; filename=\"winmail.dat\"\n"
+          "Content-Transfer-Encoding: base64\n"
+          "\n"
+          + b64(data).decode() +
+          "--ms--\n")
+
+
 def main():
     charsets()
     encoded_words()
@@ -536,6 +750,8 @@ def main():
     sizes = {"attachments": attachments(), "forwarded": forwarded(), "crypto": crypto()}
     damaged()
     delivered_to()
+    real_world_shapes()
+    tnef()
     print(sizes)
 
 

@@ -18,6 +18,7 @@ enum canary_imap_error {
 	CANARY_IMAP_ERROR_REFUSED,   /* the server said NO/BAD to a command */
 	CANARY_IMAP_ERROR_RESET,     /* UIDVALIDITY changed under us */
 	CANARY_IMAP_ERROR_PROTOCOL,  /* an answer we cannot read */
+	CANARY_IMAP_ERROR_MESSAGE,   /* the server misbehaved on one message (more bytes than announced, wrong UID, cut literal): the next fetch may work */
 };
 
 struct canary_imap_options {

@@ -31,7 +31,6 @@ static const char *const quarantine_names[] = {
 	[CANARY_QUARANTINE_UNPARSEABLE] = "unparseable",
 	[CANARY_QUARANTINE_TOO_SLOW] = "too-slow",
 	[CANARY_QUARANTINE_POISON] = "poison",
-	[CANARY_QUARANTINE_TOO_BIG_TO_STORE] = "too-big-to-store",
 };
 
 /* Returns the static name of REASON, NULL for NONE or an unknown value. */

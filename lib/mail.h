@@ -16,7 +16,6 @@ enum canary_quarantine {
 	CANARY_QUARANTINE_UNPARSEABLE,     /* "unparseable" */
 	CANARY_QUARANTINE_TOO_SLOW,        /* "too-slow": preparing outran [limits] message_time */
 	CANARY_QUARANTINE_POISON,          /* "poison": in hand when the daemon died twice */
-	CANARY_QUARANTINE_TOO_BIG_TO_STORE, /* "too-big-to-store": the database refused it */
 };
 
 /* The name stored and shown ("too-large", ...); NULL for NONE. Static string. */

@@ -186,9 +186,11 @@ struct canary_ingest_prepared *canary_prepare_take_feeding(struct canary_prepare
 	g_mutex_lock(&p->lock);
 	while (index < p->order.n && !p->order.slots[index].done) {
 		gint64 until = g_get_monotonic_time() + FEED_SLICE;
-		while (!p->order.slots[index].done && g_cond_wait_until(&p->changed, &p->lock, until))
+		while (!p->order.slots[index].done &&
+		       g_cond_wait_until(&p->changed, &p->lock, until))
 			;
-		if (p->order.slots[index].done || progress == NULL || !within_budget(p, index, budget))
+		if (p->order.slots[index].done || progress == NULL ||
+		    !within_budget(p, index, budget))
 			continue;
 		g_mutex_unlock(&p->lock);
 		progress(user_data);

@@ -75,6 +75,8 @@ static const struct key_spec keys[] = {
 	 "a whole number from 1 to 100000"},
 	{"limits", "max_header_length", T_SIZE, "64K", KIB, G_MAXUINT32, FALSE,
 	 AT(limits.max_header_length), "a size such as 64K (at least 1K, below 4G)"},
+	{"limits", "message_time", T_DURATION, "30s", 1, 3600, FALSE, AT(message_time),
+	 "a duration such as 30s (1s to 1h)"},
 	{"logging", "level", T_LEVEL, "info", NO_BOUNDS, FALSE, AT(logging.level),
 	 "one of error, warning, notice, info, debug"},
 	{"keys", "custodian_public", T_FILE, NULL, NO_BOUNDS, TRUE, AT(keys.custodian_public),

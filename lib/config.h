@@ -29,6 +29,8 @@ struct canary_config {
 	} store;
 
 	struct canary_limits limits;
+	guint64 message_time; /* [limits] message_time: seconds one message may
+				 take to prepare before it is quarantined too-slow */
 
 	struct {
 		int level; /* enum canary_log_level */

@@ -254,15 +254,84 @@ static gint64 lap(gint64 *since)
 	return spent;
 }
 
-/* The work of canary_ingest_prepare() for RAW whose content hash is HASH. */
+#ifdef CANARY_TEST_KDF
+/* Test builds only: CANARY_TEST_STALL_UID=N[:MS] makes preparing UID N
+ * sleep MS milliseconds (default: an hour), to hold it in hand. */
+static void test_stall(const struct canary_ingest_source *source)
+{
+	const char *spec = g_getenv("CANARY_TEST_STALL_UID");
+	if (spec == NULL || source->uid == 0)
+		return;
+	char *end = NULL;
+	guint64 uid = g_ascii_strtoull(spec, &end, 10);
+	if (uid != source->uid)
+		return;
+	guint64 ms = *end == ':' ? g_ascii_strtoull(end + 1, NULL, 10) : 3600 * 1000;
+	g_usleep(ms * 1000);
+}
+#else
+static void test_stall(const struct canary_ingest_source *source)
+{
+	(void)source;
+}
+#endif
+
+/* Quarantines P as too-slow when it has been preparing since START for
+ * longer than [limits] message_time; what was made for officers is
+ * dropped: the custodian gets the raw bytes, as for every quarantined case.
+ * Returns TRUE when it did. */
+static gboolean out_of_time(const struct canary_ingest *ingest, struct canary_ingest_prepared *p,
+			    gint64 start)
+{
+	gint64 budget = (gint64)ingest->config->message_time * G_USEC_PER_SEC;
+	gint64 spent = g_get_monotonic_time() - start;
+	if (budget <= 0 || spent <= budget)
+		return FALSE;
+	p->mail->quarantine = CANARY_QUARANTINE_TOO_SLOW;
+	g_free(p->mail->quarantine_detail);
+	p->mail->quarantine_detail = g_strdup_printf("%" G_GINT64_FORMAT " ms > %" G_GINT64_FORMAT
+						     " ms",
+						     spent / 1000, budget / 1000);
+	g_clear_pointer(&p->route, canary_route_free);
+	g_clear_pointer(&p->routing, canary_wipe_free);
+	g_clear_pointer(&p->subject, canary_wipe_free);
+	g_clear_pointer(&p->text, canary_wipe_free);
+	if (p->names != NULL)
+		free_names(g_steal_pointer(&p->names), p->mail->attachments->len);
+	return TRUE;
+}
+
+/* Prepares RAW, a message that was in hand when the process died twice,
+ * as quarantined "poison" without parsing it: the mail is read from an
+ * empty header block and then holds RAW, so the custodian gets its bytes. */
+static struct canary_ingest_prepared *prepare_poison(struct canary_ingest_prepared *p,
+						     GBytes *raw)
+{
+	g_autoptr(GBytes) empty = g_bytes_new_static("\r\n", 2);
+	p->mail = canary_mail_parse(empty, NULL);
+	g_bytes_unref(p->mail->raw);
+	p->mail->raw = g_bytes_ref(raw);
+	p->mail->quarantine = CANARY_QUARANTINE_POISON;
+	g_clear_pointer(&p->mail->quarantine_detail, g_free);
+	p->identity = canary_identity_extract(p->mail);
+	return p;
+}
+
+/* The work of canary_ingest_prepare() for RAW whose content hash is HASH,
+ * begun at START. The clock is checked between the stages, so a message
+ * that outruns its budget stops at the next one. */
 static struct canary_ingest_prepared *prepare(const struct canary_ingest *ingest, GBytes *raw,
 					      const struct canary_ingest_source *source,
 					      const guint8 hash[32], gint64 clock)
 {
+	gint64 start = clock;
 	struct canary_ingest_prepared *p = g_new0(struct canary_ingest_prepared, 1);
 	p->raw = g_bytes_ref(raw);
 	p->source = *source;
 	memcpy(p->hash, hash, sizeof p->hash);
+	if (source->poison && source->full_size <= g_bytes_get_size(raw))
+		return prepare_poison(p, raw);
+	test_stall(source);
 	p->mail = canary_mail_parse(raw, &ingest->config->limits);
 	if (source->full_size > g_bytes_get_size(raw)) {
 		/* Only the header block was fetched: the message stays on the
@@ -273,7 +342,7 @@ static struct canary_ingest_prepared *prepare(const struct canary_ingest *ingest
 	if (p->identity->primary != NULL)
 		p->pseudonym = canary_seal_pseudonym(ingest->pseudonym_key, p->identity->primary);
 	p->spent.parse = lap(&clock);
-	if (p->mail->quarantine != CANARY_QUARANTINE_NONE)
+	if (p->mail->quarantine != CANARY_QUARANTINE_NONE || out_of_time(ingest, p, start))
 		return p; /* the custodian alone decides what becomes of it */
 
 	if (ingest->config->rules != NULL) {
@@ -281,12 +350,15 @@ static struct canary_ingest_prepared *prepare(const struct canary_ingest *ingest
 		p->routing = canary_route_describe(p->route);
 	}
 	p->spent.route = lap(&clock);
+	if (out_of_time(ingest, p, start))
+		return p;
 	const char *shown = p->pseudonym != NULL ? p->pseudonym : "[sender]";
 	if (p->mail->subject != NULL)
 		p->subject = canary_identity_scrub(p->identity, p->mail->subject, shown);
 	p->text = canary_identity_scrub(p->identity, p->mail->text, shown);
 	p->names = scrub_names(p->identity, shown, p->mail->attachments);
 	p->spent.seal = lap(&clock);
+	out_of_time(ingest, p, start);
 	return p;
 }
 

@@ -25,6 +25,8 @@ struct canary_ingest_source {
 				 from the message's own headers */
 	guint64 full_size;    /* when RAW is only the header block of a message
 				 too large to fetch: its real size; else 0 */
+	gboolean poison;      /* in hand twice when the process died: sealed
+				 whole for the custodian without parsing it */
 };
 
 enum canary_ingest_outcome {

@@ -30,6 +30,8 @@ static const char *const quarantine_names[] = {
 	[CANARY_QUARANTINE_TOO_MANY_PARTS] = "too-many-parts",
 	[CANARY_QUARANTINE_HEADER_TOO_LONG] = "header-too-long",
 	[CANARY_QUARANTINE_UNPARSEABLE] = "unparseable",
+	[CANARY_QUARANTINE_TOO_SLOW] = "too-slow",
+	[CANARY_QUARANTINE_POISON] = "poison",
 };
 
 /* Returns the static name of REASON, NULL for NONE or an unknown value. */

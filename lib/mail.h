@@ -14,6 +14,8 @@ enum canary_quarantine {
 	CANARY_QUARANTINE_TOO_MANY_PARTS,  /* "too-many-parts" */
 	CANARY_QUARANTINE_HEADER_TOO_LONG, /* "header-too-long" */
 	CANARY_QUARANTINE_UNPARSEABLE,     /* "unparseable" */
+	CANARY_QUARANTINE_TOO_SLOW,        /* "too-slow": preparing outran [limits] message_time */
+	CANARY_QUARANTINE_POISON,          /* "poison": in hand when the daemon died twice */
 };
 
 /* The name stored and shown ("too-large", ...); NULL for NONE. Static string. */

@@ -7,7 +7,9 @@
 #include "poll.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "imap.h"
 #include "log.h"
@@ -27,6 +29,12 @@
 /* Marks the quarantined messages whose full bytes are sealed in the store:
  * only those may the quarantine folder's sweep remove. */
 #define SEALED_KEYWORD "$CanarySealed"
+
+/* A message in hand when the process died this often is poison. */
+#define POISON_DEATHS 2
+/* A message whose fetch failed this many times (in any passes) is left in
+ * the inbox and no longer fetched until it is gone. */
+#define FETCH_ATTEMPTS 3
 
 /* Where each message of a batch goes once the batch is committed. */
 struct batch {
@@ -59,7 +67,91 @@ struct pass {
 	volatile const int *stop;
 	void (*progress)(gpointer);
 	gpointer user_data;
+	/* UID -> count, of this UIDVALIDITY, kept in the store's state. */
+	GHashTable *deaths;   /* times in hand when the process died */
+	GHashTable *attempts; /* failed fetches */
+	char *in_hand_path;   /* beside the database */
 };
+
+/* Reads the counts kept in state KIND (uidvalidity uid count;...) for
+ * PASS's mailbox into a new table, keeping those of UIDVALIDITY. */
+static GHashTable *load_counts(struct pass *pass, const char *kind, GError **error)
+{
+	g_autofree char *key = g_strdup_printf("poll.%s.%s", kind, pass->mailbox);
+	g_autofree char *value = NULL;
+	if (!canary_store_get_state(pass->store, key, &value, error))
+		return NULL;
+	GHashTable *counts = g_hash_table_new(NULL, NULL);
+	g_auto(GStrv) entries = g_strsplit(value != NULL ? value : "", ";", -1);
+	for (guint i = 0; entries[i] != NULL; i++) {
+		guint32 uidvalidity = 0, uid = 0, count = 0;
+		if (sscanf(entries[i], "%u %u %u", &uidvalidity, &uid, &count) == 3 &&
+		    uidvalidity == pass->uidvalidity && uid != 0)
+			g_hash_table_insert(counts, GUINT_TO_POINTER(uid), GUINT_TO_POINTER(count));
+	}
+	return counts;
+}
+
+/* Writes COUNTS back to state KIND. */
+static gboolean save_counts(struct pass *pass, const char *kind, GHashTable *counts,
+			    GError **error)
+{
+	g_autofree char *key = g_strdup_printf("poll.%s.%s", kind, pass->mailbox);
+	g_autoptr(GString) value = g_string_new(NULL);
+	GHashTableIter it;
+	gpointer uid, count;
+	g_hash_table_iter_init(&it, counts);
+	while (g_hash_table_iter_next(&it, &uid, &count))
+		g_string_append_printf(value, "%s%u %u %u", value->len > 0 ? ";" : "",
+				       pass->uidvalidity, GPOINTER_TO_UINT(uid),
+				       GPOINTER_TO_UINT(count));
+	return canary_store_set_state(pass->store, key, value->str, error);
+}
+
+static guint count_of(GHashTable *counts, guint32 uid)
+{
+	return GPOINTER_TO_UINT(g_hash_table_lookup(counts, GUINT_TO_POINTER(uid)));
+}
+
+static void count_one(GHashTable *counts, guint32 uid)
+{
+	g_hash_table_insert(counts, GUINT_TO_POINTER(uid),
+			    GUINT_TO_POINTER(count_of(counts, uid) + 1));
+}
+
+/* Counts each message the in-hand file names (left by a process that died
+ * while preparing it) as one death, and removes the file. */
+static gboolean count_deaths(struct pass *pass, GError **error)
+{
+	g_autofree char *contents = NULL;
+	if (!g_file_get_contents(pass->in_hand_path, &contents, NULL, NULL))
+		return TRUE; /* none: the last pass ended alive */
+	g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
+	for (guint i = 0; lines[i] != NULL; i++) {
+		guint32 uidvalidity = 0, uid = 0;
+		if (sscanf(lines[i], "%u %u", &uidvalidity, &uid) != 2 ||
+		    uidvalidity != pass->uidvalidity)
+			continue;
+		count_one(pass->deaths, uid);
+		canary_warning("UID %u was in hand when canaryd died (%u time(s))", uid,
+			       count_of(pass->deaths, uid));
+	}
+	if (!save_counts(pass, "deaths", pass->deaths, error))
+		return FALSE;
+	unlink(pass->in_hand_path);
+	return TRUE;
+}
+
+/* Keeps only the counts of UIDs still to be filed (LISTED, of this pass). */
+static void forget_gone(GHashTable *counts, GHashTable *listed)
+{
+	GHashTableIter it;
+	gpointer uid;
+	g_hash_table_iter_init(&it, counts);
+	while (g_hash_table_iter_next(&it, &uid, NULL))
+		if (!g_hash_table_contains(listed, uid))
+			g_hash_table_iter_remove(&it);
+}
 
 char *canary_poll_read_secret(const char *path, GError **error)
 {
@@ -297,6 +389,7 @@ static gboolean sweep(struct pass *pass, GError **error)
 static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
 {
 	guint64 max_size = pass->config->limits.max_message_size;
+	g_autoptr(GHashTable) pending = g_hash_table_new(NULL, NULL);
 	for (guint i = 0; i < messages->len; i++) {
 		const struct canary_imap_message *m =
 			&g_array_index(messages, struct canary_imap_message, i);
@@ -320,12 +413,28 @@ static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
 			.uid = m->uid,
 			.received_at = m->internal_date,
 			.full_size = item.header_only ? m->size : 0,
+			.poison = count_of(pass->deaths, m->uid) >= POISON_DEATHS,
 		};
+		g_hash_table_add(pending, GUINT_TO_POINTER(m->uid));
+		if (count_of(pass->attempts, m->uid) >= FETCH_ATTEMPTS) {
+			canary_warning("UID %u: its fetch failed %u times; it stays in the inbox, "
+				       "no longer fetched",
+				       m->uid, FETCH_ATTEMPTS);
+			pass->stats->skipped++;
+			continue;
+		}
+		if (source.poison)
+			canary_warning("UID %u was in hand when canaryd died %u times: it is "
+				       "quarantined as poison without being parsed",
+				       m->uid, count_of(pass->deaths, m->uid));
 		g_array_append_val(pass->todo, *m);
 		g_array_append_val(pass->items, item);
 		g_array_append_val(pass->sources, source);
 	}
-	return move_batch(pass, error);
+	forget_gone(pass->deaths, pending);
+	forget_gone(pass->attempts, pending);
+	return save_counts(pass, "deaths", pass->deaths, error) &&
+	       save_counts(pass, "attempts", pass->attempts, error) && move_batch(pass, error);
 }
 
 /* Stores message TODO[I], fetched (only its header if it was too large)
@@ -336,14 +445,19 @@ static gboolean take_message(struct pass *pass, guint i, GError **error)
 	const struct canary_imap_message *m =
 		&g_array_index(pass->todo, struct canary_imap_message, i);
 	g_autoptr(GError) local = NULL;
-	g_autoptr(canary_ingest_prepared) prepared = canary_prepare_take(pass->prepare, i, &local);
+	g_autoptr(canary_ingest_prepared) prepared = canary_prepare_take_feeding(
+		pass->prepare, i, (gint64)pass->config->message_time * G_USEC_PER_SEC,
+		pass->progress, pass->user_data, &local);
 	if (prepared == NULL) {
-		if (g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED)) {
-			canary_warning("message UID %u could not be fetched (%s); it stays in "
-				       "the inbox for the next pass",
-				       m->uid, local->message);
+		if (g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED) ||
+		    g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_MESSAGE)) {
+			count_one(pass->attempts, m->uid);
+			canary_warning("message UID %u could not be fetched (%s, attempt %u of %u); "
+				       "it stays in the inbox",
+				       m->uid, local->message, count_of(pass->attempts, m->uid),
+				       FETCH_ATTEMPTS);
 			pass->stats->skipped++;
-			return TRUE;
+			return save_counts(pass, "attempts", pass->attempts, error);
 		}
 		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
@@ -375,6 +489,10 @@ static gboolean take_message(struct pass *pass, guint i, GError **error)
 		break;
 	}
 	canary_ingest_result_clear(&result);
+	if (ok && (g_hash_table_remove(pass->deaths, GUINT_TO_POINTER(m->uid)) |
+		   g_hash_table_remove(pass->attempts, GUINT_TO_POINTER(m->uid))))
+		ok = save_counts(pass, "deaths", pass->deaths, error) &&
+		     save_counts(pass, "attempts", pass->attempts, error);
 	if (ok)
 		file_uid(&pass->batch, m->uid, as);
 	return ok;
@@ -435,6 +553,10 @@ static gboolean run_pass(struct pass *pass, const struct canary_imap_options *op
 	    !canary_imap_ensure_folder(pass->imap, config->imap.quarantine_folder, error))
 		return FALSE;
 	pass->uidvalidity = status.uidvalidity;
+	pass->deaths = load_counts(pass, "deaths", error);
+	pass->attempts = pass->deaths != NULL ? load_counts(pass, "attempts", error) : NULL;
+	if (pass->attempts == NULL || !count_deaths(pass, error))
+		return FALSE;
 	g_autoptr(GArray) messages = canary_imap_list(pass->imap, 0, error);
 	if (messages == NULL)
 		return FALSE;
@@ -450,11 +572,11 @@ static gboolean run_pass(struct pass *pass, const struct canary_imap_options *op
 		pass->items->len, (guint)config->imap.fetch_sessions, PREFETCH_BUDGET, error);
 	if (pass->prefetch == NULL)
 		return FALSE;
-	pass->prepare = canary_prepare_start(
+	pass->prepare = canary_prepare_start_recorded(
 		pass->ingest, pass->prefetch,
 		(const struct canary_prefetch_item *)pass->items->data,
 		(const struct canary_ingest_source *)pass->sources->data, pass->items->len,
-		canary_prepare_default_threads(), PREPARE_BUDGET);
+		canary_prepare_default_threads(), PREPARE_BUDGET, pass->in_hand_path);
 	guint next = 0;
 	gboolean ok = TRUE;
 	while (ok && next < pass->todo->len && !*pass->stop)
@@ -496,6 +618,7 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 		.stop = stop,
 		.progress = progress,
 		.user_data = user_data,
+		.in_hand_path = g_strconcat(config->store.database, ".in-hand", NULL),
 	};
 	gboolean ok = FALSE;
 	pass.imap = canary_imap_new(&options, error);
@@ -514,5 +637,8 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 	g_array_unref(pass.batch.quarantine);
 	g_array_unref(pass.batch.unsealed);
 	g_array_unref(pass.removed);
+	g_clear_pointer(&pass.deaths, g_hash_table_unref);
+	g_clear_pointer(&pass.attempts, g_hash_table_unref);
+	g_free(pass.in_hand_path);
 	return ok;
 }

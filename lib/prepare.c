@@ -4,7 +4,15 @@
  * preparing itself runs side by side. */
 #include "prepare.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
 #include "order.h"
+
+/* How often a waiting taker calls its progress callback. */
+#define FEED_SLICE G_USEC_PER_SEC
 
 struct canary_prepare {
 	const struct canary_ingest *ingest;
@@ -19,7 +27,53 @@ struct canary_prepare {
 
 	GThread **threads;
 	guint n_threads;
+
+	/* Under LOCK: when preparing message I began (monotonic), 0 before. */
+	gint64 *started;
+	GArray *in_hand; /* guint indexes being prepared */
+	char *in_hand_path;
 };
+
+/* Rewrites the in-hand file from P->IN_HAND (LOCK held). A failure only
+ * costs the poison count, so it is not fatal. */
+static void record_in_hand(struct canary_prepare *p)
+{
+	if (p->in_hand_path == NULL)
+		return;
+	if (p->in_hand->len == 0) {
+		unlink(p->in_hand_path);
+		return;
+	}
+	GString *lines = g_string_new(NULL);
+	for (guint k = 0; k < p->in_hand->len; k++) {
+		const struct canary_ingest_source *s =
+			&p->sources[g_array_index(p->in_hand, guint, k)];
+		g_string_append_printf(lines, "%u %u\n", s->uidvalidity, s->uid);
+	}
+	g_autofree char *tmp = g_strconcat(p->in_hand_path, ".new", NULL);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	gboolean ok = fd >= 0 && write(fd, lines->str, lines->len) == (ssize_t)lines->len;
+	if (fd >= 0)
+		ok = close(fd) == 0 && ok;
+	if (!ok || rename(tmp, p->in_hand_path) != 0)
+		g_warning("cannot record the messages in hand in %s: %s", p->in_hand_path,
+			  g_strerror(errno));
+	g_string_free(lines, TRUE);
+}
+
+/* Marks message I in hand or, with HELD FALSE, done with (LOCK held). */
+static void set_in_hand(struct canary_prepare *p, guint i, gboolean held)
+{
+	if (held) {
+		p->started[i] = g_get_monotonic_time();
+		g_array_append_val(p->in_hand, i);
+	} else {
+		for (guint k = 0; k < p->in_hand->len; k++)
+			if (g_array_index(p->in_hand, guint, k) == i)
+				g_array_remove_index_fast(p->in_hand, k--);
+	}
+	record_in_hand(p);
+}
 
 /* Claims the next message and takes its bytes. FALSE when there is none
  * left or the queue is stopping. */
@@ -50,10 +104,17 @@ static gpointer worker_main(gpointer data)
 	GError *error = NULL;
 	while (claim(p, &i, &raw, &error)) {
 		struct canary_ingest_prepared *prepared = NULL;
-		if (raw != NULL && !g_atomic_int_get(&p->stopping))
+		gboolean held = raw != NULL && !g_atomic_int_get(&p->stopping);
+		if (held) {
+			g_mutex_lock(&p->lock);
+			set_in_hand(p, i, TRUE);
+			g_mutex_unlock(&p->lock);
 			prepared = canary_ingest_prepare(p->ingest, raw, &p->sources[i]);
+		}
 		g_clear_pointer(&raw, g_bytes_unref);
 		g_mutex_lock(&p->lock);
+		if (held)
+			set_in_hand(p, i, FALSE);
 		canary_order_put(&p->order, i, prepared, error);
 		g_cond_broadcast(&p->changed);
 		g_mutex_unlock(&p->lock);
@@ -73,12 +134,24 @@ struct canary_prepare *canary_prepare_start(const struct canary_ingest *ingest,
 					    const struct canary_ingest_source *sources, guint n,
 					    guint threads, gsize budget)
 {
+	return canary_prepare_start_recorded(ingest, prefetch, items, sources, n, threads, budget,
+					     NULL);
+}
+
+struct canary_prepare *canary_prepare_start_recorded(
+	const struct canary_ingest *ingest, struct canary_prefetch *prefetch,
+	const struct canary_prefetch_item *items, const struct canary_ingest_source *sources,
+	guint n, guint threads, gsize budget, const char *in_hand_path)
+{
 	struct canary_prepare *p = g_new0(struct canary_prepare, 1);
 	*p = (struct canary_prepare){
 		.ingest = ingest,
 		.prefetch = prefetch,
 		.sources = sources,
 		.n_threads = MAX(threads, 1),
+		.started = g_new0(gint64, MAX(n, 1)),
+		.in_hand = g_array_new(FALSE, FALSE, sizeof(guint)),
+		.in_hand_path = g_strdup(in_hand_path),
 	};
 	canary_order_init(&p->order, canary_prefetch_costs(items, n), n, budget);
 	g_mutex_init(&p->claim_lock);
@@ -96,6 +169,37 @@ struct canary_ingest_prepared *canary_prepare_take(struct canary_prepare *p, gui
 	return canary_order_take(&p->order, &p->lock, &p->changed, index, error);
 }
 
+/* TRUE when the taker may still feed the watchdog for message INDEX: it is
+ * being fetched (the fetch has its own timeouts) or within BUDGET of
+ * preparing. LOCK held. */
+static gboolean within_budget(const struct canary_prepare *p, guint index, gint64 budget)
+{
+	gint64 started = p->started[index];
+	return started == 0 || g_get_monotonic_time() - started <= budget + G_USEC_PER_SEC;
+}
+
+struct canary_ingest_prepared *canary_prepare_take_feeding(struct canary_prepare *p,
+							   guint index, gint64 budget,
+							   void (*progress)(gpointer),
+							   gpointer user_data, GError **error)
+{
+	g_mutex_lock(&p->lock);
+	while (index < p->order.n && !p->order.slots[index].done) {
+		gint64 until = g_get_monotonic_time() + FEED_SLICE;
+		while (!p->order.slots[index].done &&
+		       g_cond_wait_until(&p->changed, &p->lock, until))
+			;
+		if (p->order.slots[index].done || progress == NULL ||
+		    !within_budget(p, index, budget))
+			continue;
+		g_mutex_unlock(&p->lock);
+		progress(user_data);
+		g_mutex_lock(&p->lock);
+	}
+	g_mutex_unlock(&p->lock);
+	return canary_order_take(&p->order, &p->lock, &p->changed, index, error);
+}
+
 void canary_prepare_free(struct canary_prepare *p)
 {
 	if (p == NULL)
@@ -107,6 +211,13 @@ void canary_prepare_free(struct canary_prepare *p)
 	for (guint i = 0; i < p->n_threads; i++)
 		g_thread_join(p->threads[i]);
 	canary_order_clear(&p->order, (GDestroyNotify)canary_ingest_prepared_free);
+	g_mutex_lock(&p->lock);
+	g_array_set_size(p->in_hand, 0);
+	record_in_hand(p); /* nothing is in hand once the workers have stopped */
+	g_mutex_unlock(&p->lock);
+	g_array_unref(p->in_hand);
+	g_free(p->in_hand_path);
+	g_free(p->started);
 	g_free(p->threads);
 	g_mutex_clear(&p->claim_lock);
 	g_mutex_clear(&p->lock);

@@ -23,11 +23,29 @@ struct canary_prepare *canary_prepare_start(const struct canary_ingest *ingest,
 					    const struct canary_ingest_source *sources, guint n,
 					    guint threads, gsize budget);
 
+/* canary_prepare_start(), and while a message is being prepared its
+ * source is listed in IN_HAND_PATH (one "uidvalidity uid" line each, the
+ * file rewritten by rename, 0600, removed when nothing is in hand), so that
+ * a process that dies leaves behind which messages it held. NULL: none. */
+struct canary_prepare *canary_prepare_start_recorded(
+	const struct canary_ingest *ingest, struct canary_prefetch *prefetch,
+	const struct canary_prefetch_item *items, const struct canary_ingest_source *sources,
+	guint n, guint threads, gsize budget, const char *in_hand_path);
+
 /* Waits for message INDEX and returns it prepared, or NULL with the ERROR
  * its fetch failed with (see canary_prefetch_take()). Take every index in
  * order, each once. */
 struct canary_ingest_prepared *canary_prepare_take(struct canary_prepare *prepare, guint index,
 						   GError **error);
+
+/* canary_prepare_take(), calling PROGRESS (USER_DATA) about every second
+ * while it waits, but only while message INDEX is being fetched or is
+ * within BUDGET microseconds of preparing (plus a second): a worker that
+ * hangs must let the watchdog end the process. */
+struct canary_ingest_prepared *canary_prepare_take_feeding(struct canary_prepare *prepare,
+							   guint index, gint64 budget,
+							   void (*progress)(gpointer),
+							   gpointer user_data, GError **error);
 
 /* Stops the workers (a message being fetched or prepared is finished
  * first) and frees what was prepared and not taken. */

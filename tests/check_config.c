@@ -93,8 +93,8 @@ static const struct bad_file bad_files[] = {
 	{KEYS_BLOCK "[store]\ndatabse = x.db\n", CANARY_CONFIG_ERROR_INVALID, 1,
 	 "[store] databse: unknown key; expected database or group", NULL},
 	{KEYS_BLOCK "[limits]\nmax_size = 5M\n", CANARY_CONFIG_ERROR_INVALID, 1,
-	 "[limits] max_size: unknown key; expected max_message_size, max_mime_depth, max_parts "
-	 "or max_header_length",
+	 "[limits] max_size: unknown key; expected max_message_size, max_mime_depth, max_parts, "
+	 "max_header_length or message_time",
 	 NULL},
 	{KEYS_BLOCK "[store]\ndatabase[de] = x.db\n", CANARY_CONFIG_ERROR_INVALID, 1,
 	 "[store] database[de]: unknown key", NULL},
@@ -103,6 +103,12 @@ static const struct bad_file bad_files[] = {
 	 "[limits] max_parts: 'many' is not a whole number; expected a whole number from 1 to "
 	 "100000",
 	 NULL},
+	{KEYS_BLOCK "[limits]\nmessage_time = soon\n", CANARY_CONFIG_ERROR_INVALID, 1,
+	 "[limits] message_time: 'soon' is not a duration; expected a duration such as 30s (1s to "
+	 "1h)",
+	 NULL},
+	{KEYS_BLOCK "[limits]\nmessage_time = 2h\n", CANARY_CONFIG_ERROR_INVALID, 1,
+	 "[limits] message_time: '2h' is out of range", NULL},
 	{KEYS_BLOCK "[limits]\nmax_mime_depth = -1\n", CANARY_CONFIG_ERROR_INVALID, 1,
 	 "[limits] max_mime_depth: '-1' is not a whole number; expected", NULL},
 	{KEYS_BLOCK "[limits]\nmax_mime_depth = 0x20\n", CANARY_CONFIG_ERROR_INVALID, 1,

@@ -775,6 +775,103 @@ START_TEST(test_server_stopped_mid_pass)
 }
 END_TEST
 
+/* --- One message never stops the queue ------------------------------------- */
+
+/* The quarantine reason of the only quarantined case. */
+static char *only_quarantine_reason(void)
+{
+	g_autoptr(GPtrArray) list = cases(CANARY_STATUS_QUARANTINED);
+	ck_assert_uint_eq(list->len, 1);
+	return g_strdup(((struct canary_case *)list->pdata[0])->quarantine_reason);
+}
+
+/* Waits up to SECONDS for the in-hand file beside the database to name UID. */
+static gboolean wait_in_hand(guint32 uid, guint seconds)
+{
+	g_autofree char *path = g_strconcat(database, ".in-hand", NULL);
+	g_autofree char *needle = g_strdup_printf(" %u\n", uid);
+	for (guint i = 0; i <= seconds * 20; i++) {
+		g_autofree char *text = NULL;
+		if (g_file_get_contents(path, &text, NULL, NULL) && strstr(text, needle) != NULL)
+			return TRUE;
+		g_usleep(50000);
+	}
+	return FALSE;
+}
+
+START_TEST(test_too_slow_is_quarantined_and_the_rest_filed)
+{
+	deliver_reports(1, 3, 2000);
+	append_config("[limits]\nmessage_time = 1s\n");
+	g_setenv("CANARY_TEST_STALL_UID", "2:2500", TRUE);
+	run_once_ok();
+	g_unsetenv("CANARY_TEST_STALL_UID");
+	ck_assert_uint_eq(count_cases(CANARY_STATUS_NEW), 2);
+	g_autofree char *reason = only_quarantine_reason();
+	ck_assert_str_eq(reason, "too-slow");
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
+}
+END_TEST
+
+/* The deaths canaryd has counted for UID (in its state). */
+static guint deaths_of(guint32 uid)
+{
+	g_autoptr(GError) error = NULL;
+	struct canary_store *store = canary_store_open_readonly(database, &error);
+	if (store == NULL)
+		return 0; /* not made (or migrated) yet */
+	g_autofree char *value = NULL;
+	gboolean read = canary_store_get_state(store, "poll.deaths.INBOX", &value, &error);
+	canary_store_close(&store);
+	guint deaths = 0;
+	g_auto(GStrv) entries = g_strsplit(read && value != NULL ? value : "", ";", -1);
+	for (guint i = 0; entries[i] != NULL; i++) {
+		guint32 uidvalidity = 0, u = 0, n = 0;
+		if (sscanf(entries[i], "%u %u %u", &uidvalidity, &u, &n) == 3 && u == uid)
+			deaths = n;
+	}
+	return deaths;
+}
+
+/* Waits up to SECONDS until a canaryd that counted DEATHS deaths for UID
+ * holds it in hand (the file of the last death may still be there before
+ * the new process has counted it). */
+static gboolean wait_held_again(guint32 uid, guint deaths, guint seconds)
+{
+	for (guint i = 0; i < seconds * 20; i++) {
+		if (deaths_of(uid) == deaths && wait_in_hand(uid, 0))
+			return TRUE;
+		g_usleep(50000);
+	}
+	return FALSE;
+}
+
+START_TEST(test_poison_after_two_deaths)
+{
+	deliver_reports(1, 3, 2000);
+	/* UID 2 hangs while it is prepared: in hand when canaryd is killed. */
+	g_setenv("CANARY_TEST_STALL_UID", "2", TRUE);
+	for (guint death = 0; death < 2; death++) {
+		pid_t pid = spawn_once();
+		gboolean held = wait_held_again(2, death, 30);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		ck_assert_msg(held, "UID 2 never in hand");
+	}
+	/* Still stalling (for less than message_time, so that a failure here
+	 * ends): the poison is not prepared again, only sealed. */
+	g_setenv("CANARY_TEST_STALL_UID", "2:5000", TRUE);
+	run_once_ok();
+	g_unsetenv("CANARY_TEST_STALL_UID");
+	g_autofree char *reason = only_quarantine_reason();
+	ck_assert_str_eq(reason, "poison");
+	ck_assert_uint_eq(count_cases(NULL), 3);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
+	g_autofree char *in_hand = g_strconcat(database, ".in-hand", NULL);
+	ck_assert(!g_file_test(in_hand, G_FILE_TEST_EXISTS));
+}
+END_TEST
+
 static Suite *daemon_suite(void)
 {
 	Suite *s = suite_create("daemon");
@@ -798,6 +895,13 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_kill_9_loses_nothing_and_stores_nothing_twice);
 	tcase_add_test(tc, test_server_stopped_mid_pass);
 	suite_add_tcase(s, tc);
+	/* One message never stops the queue. */
+	TCase *poison = tcase_create("poison");
+	tcase_add_checked_fixture(poison, setup, teardown);
+	tcase_set_timeout(poison, 120);
+	tcase_add_test(poison, test_too_slow_is_quarantined_and_the_rest_filed);
+	tcase_add_test(poison, test_poison_after_two_deaths);
+	suite_add_tcase(s, poison);
 	return s;
 }
 

@@ -1,8 +1,9 @@
 /* check_imapscript.c: canaryd --once end to end against a server that
  * misbehaves on one message (tests/imapscript.c in front of a real
  * Dovecot): the bad message is not stored, not even in part, stays in the
- * inbox, and is named in the log by UID with a clear reason; the messages
- * before it are filed; memory and the bytes read stay bounded. */
+ * inbox, and is named in the log by UID with a clear reason; every other
+ * message is filed in the same pass; memory and the bytes read stay
+ * bounded. After 3 failed attempts the message is no longer fetched. */
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -118,8 +119,6 @@ static const struct {
 	{{3, TU_IMAPSCRIPT_CUT_LITERAL, 10000, 0}, "cut after"},
 };
 
-/* Written so that it holds whether a failure tied to one message ends the
- * pass or only skips that message. */
 START_TEST(test_bad_message_is_kept_on_the_server)
 {
 	deliver_reports(5);
@@ -148,16 +147,48 @@ START_TEST(test_bad_message_is_kept_on_the_server)
 	g_autoptr(GArray) left = inbox_uids(&uidvalidity);
 	ck_assert(holds(left, 3));
 	ck_assert(!stored(uidvalidity, 3));
-	/* The good ones before it are filed (and, by the shipped retention,
-	 * off the server). */
-	for (guint32 uid = 1; uid <= 2; uid++) {
-		ck_assert(stored(uidvalidity, uid));
+	/* Every other one, before and after it, is filed in the same pass
+	 * (and, by the shipped retention, off the server). */
+	for (guint32 uid = 1; uid <= 5; uid++) {
+		if (uid == 3)
+			continue;
+		ck_assert_msg(stored(uidvalidity, uid), "UID %u not filed", uid);
 		ck_assert(!holds(left, uid));
 	}
 	/* Nothing near the 300 MB was written. */
 	struct stat st;
 	ck_assert_int_eq(stat(database, &st), 0);
 	ck_assert_int_lt(st.st_size, 16 * MIB);
+}
+END_TEST
+
+/* A message whose fetch fails every time is tried in 3 passes, then left
+ * in the inbox unfetched, each pass saying so; the others are filed at the
+ * first. */
+START_TEST(test_failing_message_is_tried_three_times)
+{
+	deliver_reports(3);
+	struct tu_imapscript_rule rule = {2, TU_IMAPSCRIPT_CUT_LITERAL, 10000, 0};
+	struct tu_imapscript *script = tu_imapscript_start(dovecot, &rule, 1);
+	write_home(script);
+	const char *argv[] = {CANARYD_PATH, "--once", "-c", config, NULL};
+	for (guint pass = 1; pass <= 4; pass++) {
+		g_autofree char *err = NULL;
+		tu_run(argv, NULL, NULL, &err);
+		g_autofree char *attempt = g_strdup_printf("attempt %u of 3", pass);
+		const char *expected = pass <= 3 ? attempt : "no longer fetched";
+		ck_assert_msg(strstr(err, "UID 2") != NULL && strstr(err, expected) != NULL,
+			      "pass %u: %s", pass, err);
+		ck_assert_uint_eq(tu_imapscript_played(script), MIN(pass, 3));
+	}
+	tu_imapscript_free(script);
+	guint32 uidvalidity = 0;
+	g_autoptr(GArray) left = inbox_uids(&uidvalidity);
+	ck_assert_uint_eq(left->len, 1);
+	ck_assert(holds(left, 2));
+	ck_assert(!stored(uidvalidity, 2));
+	ck_assert(stored(uidvalidity, 1));
+	ck_assert(stored(uidvalidity, 3));
 }
 END_TEST
 
@@ -168,6 +199,7 @@ static Suite *imapscript_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_bad_message_is_kept_on_the_server, 0, G_N_ELEMENTS(scenarios));
+	tcase_add_test(tc, test_failing_message_is_tried_three_times);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -417,8 +417,8 @@ static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
 		};
 		g_hash_table_add(pending, GUINT_TO_POINTER(m->uid));
 		if (count_of(pass->attempts, m->uid) >= FETCH_ATTEMPTS) {
-			canary_warning("UID %u: its fetch failed %u times; it stays in the inbox, "
-				       "no longer fetched",
+			canary_warning("UID %u: fetching or storing it failed %u times; it stays in "
+				       "the inbox, no longer fetched",
 				       m->uid, FETCH_ATTEMPTS);
 			pass->stats->skipped++;
 			continue;
@@ -435,6 +435,35 @@ static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
 	forget_gone(pass->attempts, pending);
 	return save_counts(pass, "deaths", pass->deaths, error) &&
 	       save_counts(pass, "attempts", pass->attempts, error) && move_batch(pass, error);
+}
+
+/* Stores PREPARED (UID) under a savepoint: a message the store refuses as
+ * too big (SQLITE_TOOBIG) is undone alone, counted as an attempt, and left
+ * in the inbox, with RESULT_R's ref NULL; the rest of the batch stays.
+ * FALSE with ERROR when the store fails otherwise. */
+static gboolean store_alone(struct pass *pass, guint32 uid,
+			    const struct canary_ingest_prepared *prepared,
+			    struct canary_ingest_result *result_r, GError **error)
+{
+	*result_r = (struct canary_ingest_result){0};
+	if (!canary_store_mark(pass->store, error))
+		return FALSE;
+	g_autoptr(GError) local = NULL;
+	if (canary_ingest_store_prepared(pass->ingest, prepared, result_r, &local))
+		return canary_store_release_mark(pass->store, error);
+	canary_store_rollback_to_mark(pass->store);
+	canary_ingest_result_clear(result_r); /* a ref set before the failure */
+	*result_r = (struct canary_ingest_result){0};
+	if (!g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_TOO_BIG)) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	count_one(pass->attempts, uid);
+	canary_warning("message UID %u could not be stored (%s, attempt %u of %u); it stays in "
+		       "the inbox",
+		       uid, local->message, count_of(pass->attempts, uid), FETCH_ATTEMPTS);
+	pass->stats->skipped++;
+	return save_counts(pass, "attempts", pass->attempts, error);
 }
 
 /* Stores message TODO[I], fetched (only its header if it was too large)
@@ -463,8 +492,10 @@ static gboolean take_message(struct pass *pass, guint i, GError **error)
 		return FALSE;
 	}
 	struct canary_ingest_result result;
-	if (!canary_ingest_store_prepared(pass->ingest, prepared, &result, error))
+	if (!store_alone(pass, m->uid, prepared, &result, error))
 		return FALSE;
+	if (result.ref == NULL)
+		return TRUE; /* refused by the store: left in the inbox */
 	enum filed_as as = FILED;
 	gboolean ok = TRUE;
 	switch (result.outcome) {

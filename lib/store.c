@@ -263,6 +263,8 @@ static int error_code_for(int rc)
 	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
 		return CANARY_STORE_ERROR_CORRUPT;
+	case SQLITE_TOOBIG:
+		return CANARY_STORE_ERROR_TOO_BIG;
 	default:
 		return CANARY_STORE_ERROR_FAILED;
 	}
@@ -504,6 +506,20 @@ static gboolean migrate(struct canary_store *store, GError **error)
 	       ok;
 }
 
+/* Test builds only (CMake's CANARY_TEST_KDF): CANARY_TEST_SQLITE_MAX_LENGTH
+ * lowers the largest value SQLite stores (1 GB by default), so that a test
+ * can show what happens to a message the store refuses as too big. */
+static void limit_length_for_tests(sqlite3 *db)
+{
+#ifdef CANARY_TEST_KDF
+	const char *max = g_getenv("CANARY_TEST_SQLITE_MAX_LENGTH");
+	if (max != NULL)
+		sqlite3_limit(db, SQLITE_LIMIT_LENGTH, (int)g_ascii_strtoll(max, NULL, 10));
+#else
+	(void)db;
+#endif
+}
+
 struct canary_store *canary_store_open(const char *path, const char *group, GError **error)
 {
 	if (!prepare_files(path, group, error))
@@ -520,6 +536,7 @@ struct canary_store *canary_store_open(const char *path, const char *group, GErr
 	}
 	sqlite3_extended_result_codes(store->db, 1);
 	sqlite3_busy_timeout(store->db, BUSY_TIMEOUT_MS);
+	limit_length_for_tests(store->db);
 	gint64 version = 0;
 	if (!check_ours(store, &version, error)) {
 		canary_store_close(&store);
@@ -649,6 +666,34 @@ void canary_store_rollback(struct canary_store *store)
 	sqlite3_stmt *s = stmt(store, STMT_ROLLBACK, NULL);
 	if (s != NULL)
 		step_done(store, s, "rolling back", NULL);
+}
+
+/* Runs SQL that has no parameters and returns no rows. */
+static gboolean exec_plain(struct canary_store *store, const char *sql, const char *doing,
+			   GError **error)
+{
+	int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		set_db_error(store, rc, doing, error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+gboolean canary_store_mark(struct canary_store *store, GError **error)
+{
+	return exec_plain(store, "SAVEPOINT message", "marking a savepoint", error);
+}
+
+gboolean canary_store_release_mark(struct canary_store *store, GError **error)
+{
+	return exec_plain(store, "RELEASE message", "releasing a savepoint", error);
+}
+
+void canary_store_rollback_to_mark(struct canary_store *store)
+{
+	exec_plain(store, "ROLLBACK TO message; RELEASE message", "rolling back to a savepoint",
+		   NULL);
 }
 
 /* Binds a string or NULL. */
@@ -1082,10 +1127,15 @@ gboolean canary_store_put_blob(struct canary_store *store, gint64 case_id, const
 	gboolean in_place = len >= BLOB_IN_PLACE;
 	sqlite3_bind_int64(s, 1, case_id);
 	bind_text(s, 2, field);
+	int rc;
 	if (in_place)
-		sqlite3_bind_zeroblob64(s, 3, len);
+		rc = sqlite3_bind_zeroblob64(s, 3, len);
 	else /* a zero-length blob must still be a blob, not NULL */
-		sqlite3_bind_blob64(s, 3, len > 0 ? (const void *)p : "", len, SQLITE_STATIC);
+		rc = sqlite3_bind_blob64(s, 3, len > 0 ? (const void *)p : "", len, SQLITE_STATIC);
+	if (rc != SQLITE_OK) { /* SQLITE_TOOBIG: over what SQLite stores in one value */
+		set_db_error(store, rc, "storing a sealed field", error);
+		return FALSE;
+	}
 	return step_done(store, s, "storing a sealed field", error) &&
 	       (!in_place || write_in_place(store, p, len, error));
 }

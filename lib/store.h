@@ -16,6 +16,8 @@ enum canary_store_error {
 	CANARY_STORE_ERROR_CORRUPT,   /* not a canary database, or damaged */
 	CANARY_STORE_ERROR_NOT_FOUND, /* no such case or field */
 	CANARY_STORE_ERROR_FAILED,    /* anything else */
+	CANARY_STORE_ERROR_TOO_BIG,   /* a value over what SQLite stores in one
+					 field (SQLITE_TOOBIG): tied to that message */
 };
 
 /* The schema version this build writes (PRAGMA user_version). */
@@ -63,6 +65,13 @@ void canary_store_close(struct canary_store **store);
 gboolean canary_store_begin(struct canary_store *store, GError **error);
 gboolean canary_store_commit(struct canary_store *store, GError **error);
 void canary_store_rollback(struct canary_store *store);
+
+/* A savepoint inside the open transaction, so that one message the store
+ * refuses is undone alone instead of with its whole batch: mark, then
+ * release (keep what was written since) or roll back to it. */
+gboolean canary_store_mark(struct canary_store *store, GError **error);
+gboolean canary_store_release_mark(struct canary_store *store, GError **error);
+void canary_store_rollback_to_mark(struct canary_store *store);
 
 /* The start (00:00 UTC) of the day of T, as cases store their receipt. */
 gint64 canary_store_day(gint64 t);

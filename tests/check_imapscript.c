@@ -192,6 +192,46 @@ START_TEST(test_failing_message_is_tried_three_times)
 }
 END_TEST
 
+/* A message the store refuses as too big (SQLITE_TOOBIG, here with SQLite's
+ * limit lowered by the test-build hook) is undone alone and left in the
+ * inbox; the messages before and after it in the same batch are filed. */
+START_TEST(test_message_too_big_for_the_store_is_skipped)
+{
+	deliver_reports(1);
+	GString *big = g_string_new("From: Amina Diallo <amina.diallo2@example.org>\r\n"
+				    "To: reprisals@example.org\r\nSubject: report 2\r\n"
+				    "Message-ID: <script-2@example.org>\r\n\r\n");
+	while (big->len < 900)
+		g_string_append(big, "They took my passport at the airport.\r\n");
+	tu_dovecot_deliver_text(dovecot, "INBOX", big->str);
+	g_string_free(big, TRUE);
+	tu_dovecot_deliver_text(dovecot, "INBOX",
+				"From: Amina Diallo <amina.diallo3@example.org>\r\n"
+				"To: reprisals@example.org\r\nSubject: report 3\r\n"
+				"Message-ID: <script-3@example.org>\r\n\r\nShort.\r\n");
+	struct tu_imapscript *script = tu_imapscript_start(dovecot, NULL, 0);
+	write_home(script);
+	const char *argv[] = {CANARYD_PATH, "--once", "-c", config, NULL};
+	g_setenv("CANARY_TEST_SQLITE_MAX_LENGTH", "800", TRUE);
+	g_autofree char *err = NULL;
+	tu_run(argv, NULL, NULL, &err);
+	g_unsetenv("CANARY_TEST_SQLITE_MAX_LENGTH");
+	tu_imapscript_free(script);
+	ck_assert_msg(strstr(err, "UID 2 could not be stored") != NULL &&
+			      strstr(err, "attempt 1 of 3") != NULL,
+		      "%s", err);
+	ck_assert_msg(strstr(err, "example.org") == NULL && strstr(err, "passport") == NULL, "%s",
+		      err);
+	guint32 uidvalidity = 0;
+	g_autoptr(GArray) left = inbox_uids(&uidvalidity);
+	ck_assert_uint_eq(left->len, 1);
+	ck_assert(holds(left, 2));
+	ck_assert(!stored(uidvalidity, 2));
+	ck_assert(stored(uidvalidity, 1));
+	ck_assert(stored(uidvalidity, 3));
+}
+END_TEST
+
 static Suite *imapscript_suite(void)
 {
 	Suite *s = suite_create("imapscript");
@@ -200,6 +240,7 @@ static Suite *imapscript_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_bad_message_is_kept_on_the_server, 0, G_N_ELEMENTS(scenarios));
 	tcase_add_test(tc, test_failing_message_is_tried_three_times);
+	tcase_add_test(tc, test_message_too_big_for_the_store_is_skipped);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -253,7 +253,8 @@ START_TEST(test_exact_figures)
 	assert_rows(r, "rules", "rule", "country=4,default=4,keyword=3,recipient=1");
 	assert_rows(r, "statuses", "status", "new=3,open=4,closed=3,quarantined=2");
 	assert_rows(r, "quarantine_reasons", "reason",
-		    "too-large=1,too-deep=0,too-many-parts=0,header-too-long=0,unparseable=1");
+		    "too-large=1,too-deep=0,too-many-parts=0,header-too-long=0,unparseable=1,"
+		    "too-slow=0,poison=0");
 	/* Acted on: 1h, 2d, 3d, 4h, 1d, 5d, 10d, 30min (the quarantined case's
 	 * action does not count, nor "show"), counted from the start of the
 	 * day received (only the day is in clear): received at 00:00, 10:00,

@@ -668,31 +668,19 @@ void canary_store_rollback(struct canary_store *store)
 		step_done(store, s, "rolling back", NULL);
 }
 
-/* Runs SQL that has no parameters and returns no rows. */
-static gboolean exec_plain(struct canary_store *store, const char *sql, const char *doing,
-			   GError **error)
-{
-	int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);
-	if (rc != SQLITE_OK) {
-		set_db_error(store, rc, doing, error);
-		return FALSE;
-	}
-	return TRUE;
-}
-
 gboolean canary_store_mark(struct canary_store *store, GError **error)
 {
-	return exec_plain(store, "SAVEPOINT message", "marking a savepoint", error);
+	return exec(store, "SAVEPOINT message", "marking a savepoint", error);
 }
 
 gboolean canary_store_release_mark(struct canary_store *store, GError **error)
 {
-	return exec_plain(store, "RELEASE message", "releasing a savepoint", error);
+	return exec(store, "RELEASE message", "releasing a savepoint", error);
 }
 
 void canary_store_rollback_to_mark(struct canary_store *store)
 {
-	exec_plain(store, "ROLLBACK TO message; RELEASE message", "rolling back to a savepoint",
+	exec(store, "ROLLBACK TO message; RELEASE message", "rolling back to a savepoint",
 		   NULL);
 }
 

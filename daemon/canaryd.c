@@ -259,7 +259,7 @@ static gboolean one_pass(struct daemon *d, struct loop_state *st, GError **error
 	report(st, ok, &stats, error != NULL ? *error : NULL);
 	if (ok && stats.skipped > 0) {
 		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED,
-			    "%u message(s) could not be fetched and stay in the inbox",
+			    "%u message(s) could not be fetched or stored and stay in the inbox",
 			    stats.skipped);
 		record_pass(d, st, TRUE, *error);
 		return FALSE;

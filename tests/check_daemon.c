@@ -813,6 +813,94 @@ START_TEST(test_too_slow_is_quarantined_and_the_rest_filed)
 }
 END_TEST
 
+/* Binds a notification socket in the canary home, as systemd gives a
+ * Type=notify service, that stamps each datagram with its arrival time. */
+static int notify_socket(char **env_r)
+{
+	g_autofree char *socket_path = g_build_filename(home, "notify", NULL);
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+	ck_assert_int_ge(fd, 0);
+	int on = 1;
+	ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_TIMESTAMP, &on, sizeof on), 0);
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	g_strlcpy(sun.sun_path, socket_path, sizeof sun.sun_path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sun, sizeof sun), 0);
+	*env_r = g_strdup_printf("NOTIFY_SOCKET=%s", socket_path);
+	return fd;
+}
+
+/* The arrival times (seconds) of the WATCHDOG=1 pings queued on FD. */
+static GArray *watchdog_pings(int fd)
+{
+	GArray *times = g_array_new(FALSE, FALSE, sizeof(double));
+	for (;;) {
+		char buffer[4096];
+		union {
+			struct cmsghdr align;
+			char space[CMSG_SPACE(sizeof(struct timeval))];
+		} control;
+		struct iovec iov = {buffer, sizeof buffer - 1};
+		struct msghdr msg = {.msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = &control,
+				     .msg_controllen = sizeof control};
+		ssize_t n = recvmsg(fd, &msg, 0);
+		if (n <= 0)
+			break;
+		buffer[n] = '\0';
+		struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+		if (strstr(buffer, "WATCHDOG=1") == NULL || c == NULL ||
+		    c->cmsg_type != SCM_TIMESTAMP)
+			continue;
+		struct timeval tv;
+		memcpy(&tv, CMSG_DATA(c), sizeof tv);
+		double t = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+		g_array_append_val(times, t);
+	}
+	return times;
+}
+
+/* While canaryd waits for a message being prepared it pings the watchdog
+ * every second, but only within the message's budget: a thread that hangs
+ * must let WatchdogSec= kill the process. UID 2 stalls 9 s with a budget of
+ * 3 s: pings go on through the first 3 s or so of the wait, then stop
+ * until the message is done (without the feeding the gap is the whole 9 s;
+ * without the bound there is none). */
+START_TEST(test_watchdog_fed_within_the_budget_only)
+{
+	deliver_reports(1, 3, 200);
+	append_config("[limits]\nmessage_time = 3s\n");
+	g_autofree char *env = NULL;
+	int fd = notify_socket(&env);
+	const char *envp[] = {env, NULL};
+	const char *argv[] = {CANARYD_PATH, "--once", "-c", config, NULL};
+	g_setenv("CANARY_TEST_STALL_UID", "2:9000", TRUE);
+	g_autofree char *err = NULL;
+	int status = tu_run(argv, envp, NULL, &err);
+	g_unsetenv("CANARY_TEST_STALL_UID");
+	ck_assert_msg(status == 0, "%s", err);
+	g_autoptr(GArray) pings = watchdog_pings(fd);
+	close(fd);
+	double widest = 0;
+	guint fed_before = 0; /* pings within 3.5 s before the widest gap */
+	for (guint i = 1; i < pings->len; i++) {
+		double gap = g_array_index(pings, double, i) - g_array_index(pings, double, i - 1);
+		if (gap <= widest)
+			continue;
+		widest = gap;
+		fed_before = 0;
+		for (guint j = 0; j < i; j++)
+			fed_before += g_array_index(pings, double, i - 1) -
+					      g_array_index(pings, double, j) <
+				      3.5;
+	}
+	ck_assert_msg(widest > 3.5 && widest < 8.0, "widest gap between pings %.2f s", widest);
+	ck_assert_msg(fed_before >= 3, "%u pings just before the gap", fed_before);
+	g_autofree char *reason = only_quarantine_reason();
+	ck_assert_str_eq(reason, "too-slow");
+}
+END_TEST
+
 /* The deaths canaryd has counted for UID (in its state). */
 static guint deaths_of(guint32 uid)
 {
@@ -901,6 +989,7 @@ static Suite *daemon_suite(void)
 	tcase_set_timeout(poison, 120);
 	tcase_add_test(poison, test_too_slow_is_quarantined_and_the_rest_filed);
 	tcase_add_test(poison, test_poison_after_two_deaths);
+	tcase_add_test(poison, test_watchdog_fed_within_the_budget_only);
 	suite_add_tcase(s, poison);
 	return s;
 }

@@ -142,15 +142,33 @@ static gboolean count_deaths(struct pass *pass, GError **error)
 	return TRUE;
 }
 
-/* Keeps only the counts of UIDs still to be filed (LISTED, of this pass). */
-static void forget_gone(GHashTable *counts, GHashTable *listed)
+/* Keeps only the counts of UIDs still to be filed (LISTED, of this pass);
+ * TRUE if any was dropped. */
+static gboolean forget_gone(GHashTable *counts, GHashTable *listed)
 {
 	GHashTableIter it;
 	gpointer uid;
+	gboolean dropped = FALSE;
 	g_hash_table_iter_init(&it, counts);
 	while (g_hash_table_iter_next(&it, &uid, NULL))
-		if (!g_hash_table_contains(listed, uid))
+		if (!g_hash_table_contains(listed, uid)) {
 			g_hash_table_iter_remove(&it);
+			dropped = TRUE;
+		}
+	return dropped;
+}
+
+/* Counts a failed attempt at UID (WHAT: "fetched" or "stored", for WHY),
+ * leaves it in the inbox for now, and saves the count. */
+static gboolean skip_attempt(struct pass *pass, guint32 uid, const char *what, const char *why,
+			     GError **error)
+{
+	count_one(pass->attempts, uid);
+	canary_warning("message UID %u could not be %s (%s, attempt %u of %u); it stays in the "
+		       "inbox",
+		       uid, what, why, count_of(pass->attempts, uid), FETCH_ATTEMPTS);
+	pass->stats->skipped++;
+	return save_counts(pass, "attempts", pass->attempts, error);
 }
 
 char *canary_poll_read_secret(const char *path, GError **error)
@@ -431,10 +449,12 @@ static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
 		g_array_append_val(pass->items, item);
 		g_array_append_val(pass->sources, source);
 	}
-	forget_gone(pass->deaths, pending);
-	forget_gone(pass->attempts, pending);
-	return save_counts(pass, "deaths", pass->deaths, error) &&
-	       save_counts(pass, "attempts", pass->attempts, error) && move_batch(pass, error);
+	/* Written only when something changed: an idle pass writes nothing. */
+	return (!forget_gone(pass->deaths, pending) ||
+		save_counts(pass, "deaths", pass->deaths, error)) &&
+	       (!forget_gone(pass->attempts, pending) ||
+		save_counts(pass, "attempts", pass->attempts, error)) &&
+	       move_batch(pass, error);
 }
 
 /* Stores PREPARED (UID) under a savepoint: a message the store refuses as
@@ -458,12 +478,7 @@ static gboolean store_alone(struct pass *pass, guint32 uid,
 		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
 	}
-	count_one(pass->attempts, uid);
-	canary_warning("message UID %u could not be stored (%s, attempt %u of %u); it stays in "
-		       "the inbox",
-		       uid, local->message, count_of(pass->attempts, uid), FETCH_ATTEMPTS);
-	pass->stats->skipped++;
-	return save_counts(pass, "attempts", pass->attempts, error);
+	return skip_attempt(pass, uid, "stored", local->message, error);
 }
 
 /* Stores message TODO[I], fetched (only its header if it was too large)
@@ -480,13 +495,7 @@ static gboolean take_message(struct pass *pass, guint i, GError **error)
 	if (prepared == NULL) {
 		if (g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED) ||
 		    g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_MESSAGE)) {
-			count_one(pass->attempts, m->uid);
-			canary_warning("message UID %u could not be fetched (%s, attempt %u of %u); "
-				       "it stays in the inbox",
-				       m->uid, local->message, count_of(pass->attempts, m->uid),
-				       FETCH_ATTEMPTS);
-			pass->stats->skipped++;
-			return save_counts(pass, "attempts", pass->attempts, error);
+			return skip_attempt(pass, m->uid, "fetched", local->message, error);
 		}
 		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;

@@ -98,17 +98,21 @@ static gboolean is_number(struct word w, gsize len_min, gsize len_max, guint *va
 	return TRUE;
 }
 
+/* TRUE if the first three letters of W are one of the N abbreviations NAMES. */
+static gboolean starts_with_one_of(struct word w, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (g_ascii_strncasecmp(w.p, names[i], 3) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
 static gboolean is_month(struct word w)
 {
 	static const char *const months[] = {"jan", "feb", "mar", "apr", "may", "jun",
 					     "jul", "aug", "sep", "oct", "nov", "dec"};
-	if (w.len != 3)
-		return FALSE;
-	for (size_t i = 0; i < G_N_ELEMENTS(months); i++) {
-		if (g_ascii_strncasecmp(w.p, months[i], 3) == 0)
-			return TRUE;
-	}
-	return FALSE;
+	return w.len == 3 && starts_with_one_of(w, months, G_N_ELEMENTS(months));
 }
 
 static gboolean is_day(struct word w)
@@ -127,13 +131,8 @@ static gboolean is_year(struct word w)
 static gboolean is_weekday(struct word w)
 {
 	static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
-	if (w.len != 3 && !(w.len == 4 && w.p[3] == ','))
-		return FALSE;
-	for (size_t i = 0; i < G_N_ELEMENTS(days); i++) {
-		if (g_ascii_strncasecmp(w.p, days[i], 3) == 0)
-			return TRUE;
-	}
-	return FALSE;
+	return (w.len == 3 || (w.len == 4 && w.p[3] == ',')) &&
+	       starts_with_one_of(w, days, G_N_ELEMENTS(days));
 }
 
 /* Returns TRUE for a time zone: "+0100", "-0500", "CET", "(EST)". */

@@ -162,6 +162,19 @@ START_TEST(test_bad_message_is_kept_on_the_server)
 }
 END_TEST
 
+/* Of three messages, UID 2 alone is in the inbox and not stored; UIDs 1 and
+ * 3 are filed. */
+static void assert_only_uid_2_left(void)
+{
+	guint32 uidvalidity = 0;
+	g_autoptr(GArray) left = inbox_uids(&uidvalidity);
+	ck_assert_uint_eq(left->len, 1);
+	ck_assert(holds(left, 2));
+	ck_assert(!stored(uidvalidity, 2));
+	ck_assert(stored(uidvalidity, 1));
+	ck_assert(stored(uidvalidity, 3));
+}
+
 /* A message whose fetch fails every time is tried in 3 passes, then left
  * in the inbox unfetched, each pass saying so; the others are filed at the
  * first. */
@@ -182,13 +195,7 @@ START_TEST(test_failing_message_is_tried_three_times)
 		ck_assert_uint_eq(tu_imapscript_played(script), MIN(pass, 3));
 	}
 	tu_imapscript_free(script);
-	guint32 uidvalidity = 0;
-	g_autoptr(GArray) left = inbox_uids(&uidvalidity);
-	ck_assert_uint_eq(left->len, 1);
-	ck_assert(holds(left, 2));
-	ck_assert(!stored(uidvalidity, 2));
-	ck_assert(stored(uidvalidity, 1));
-	ck_assert(stored(uidvalidity, 3));
+	assert_only_uid_2_left();
 }
 END_TEST
 
@@ -222,13 +229,7 @@ START_TEST(test_message_too_big_for_the_store_is_skipped)
 		      "%s", err);
 	ck_assert_msg(strstr(err, "example.org") == NULL && strstr(err, "passport") == NULL, "%s",
 		      err);
-	guint32 uidvalidity = 0;
-	g_autoptr(GArray) left = inbox_uids(&uidvalidity);
-	ck_assert_uint_eq(left->len, 1);
-	ck_assert(holds(left, 2));
-	ck_assert(!stored(uidvalidity, 2));
-	ck_assert(stored(uidvalidity, 1));
-	ck_assert(stored(uidvalidity, 3));
+	assert_only_uid_2_left();
 }
 END_TEST
 

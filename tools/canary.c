@@ -26,6 +26,7 @@ static const struct cli_command commands[] = {
 	{"keygen", "Make a key pair or a pseudonym key", cmd_keygen},
 	{"route", "Show which section a message would go to, and why", cmd_route},
 	{"check-config", "Validate the configuration", cmd_check_config},
+	{"whoami", "Show the user and groups canaryd sees for you", cmd_whoami},
 };
 
 static void usage(FILE *out)

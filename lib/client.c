@@ -1,0 +1,88 @@
+/* client.c: sending a request and reading its answer, over whichever
+ * transport the client was opened with. */
+#include "client.h"
+
+#include "caller.h"
+#include "control.h"
+#include "store.h"
+
+/* A transport: sends one request, returns the whole response (new). */
+struct canary_client {
+	JsonObject *(*exchange)(struct canary_client *client, JsonObject *request, GError **error);
+	void (*close)(struct canary_client *client);
+	/* The local transport. */
+	struct canary_control_context ctx;
+	struct canary_caller *caller;
+};
+
+static JsonObject *local_exchange(struct canary_client *client, JsonObject *request,
+				  GError **error)
+{
+	(void)error;
+	return canary_control_handle(&client->ctx, client->caller, request);
+}
+
+static void local_close(struct canary_client *client)
+{
+	canary_store_close(&client->ctx.store);
+	canary_caller_free(client->caller);
+}
+
+struct canary_client *canary_client_open_local(const struct canary_config *config, GError **error)
+{
+	struct canary_store *store =
+		canary_store_open(config->store.database, config->store.group, error);
+	if (store == NULL)
+		return NULL;
+	struct canary_client *client = g_new0(struct canary_client, 1);
+	client->exchange = local_exchange;
+	client->close = local_close;
+	client->ctx = (struct canary_control_context){.config = config, .store = store};
+	client->caller = canary_caller_new_self();
+	return client;
+}
+
+/* The "result" of RESPONSE, or NULL with ERROR from its "error". */
+static JsonObject *unwrap(JsonObject *response, GError **error)
+{
+	if (json_object_get_boolean_member_with_default(response, "ok", FALSE)) {
+		JsonObject *result = json_object_get_object_member(response, "result");
+		return result != NULL ? json_object_ref(result) : json_object_new();
+	}
+	JsonObject *e = json_object_has_member(response, "error") &&
+					JSON_NODE_HOLDS_OBJECT(json_object_get_member(response, "error"))
+				? json_object_get_object_member(response, "error")
+				: NULL;
+	const char *code = e != NULL ? json_object_get_string_member_with_default(e, "code", NULL)
+				     : NULL;
+	const char *message = e != NULL ? json_object_get_string_member_with_default(
+						  e, "message", NULL)
+					: NULL;
+	int c = canary_control_error_from_name(code);
+	g_set_error_literal(error, CANARY_CONTROL_ERROR,
+			    c >= 0 ? c : CANARY_CONTROL_ERROR_FAILED,
+			    message != NULL ? message : "canaryd refused the request without saying why");
+	return NULL;
+}
+
+JsonObject *canary_client_call(struct canary_client *client, const char *op, JsonObject *args,
+			       GError **error)
+{
+	g_autoptr(JsonObject) request = json_object_new();
+	json_object_set_int_member(request, "canary", CANARY_CONTROL_VERSION);
+	json_object_set_string_member(request, "op", op);
+	json_object_set_object_member(request, "args",
+				      args != NULL ? json_object_ref(args) : json_object_new());
+	g_autoptr(JsonObject) response = client->exchange(client, request, error);
+	if (response == NULL)
+		return NULL;
+	return unwrap(response, error);
+}
+
+void canary_client_close(struct canary_client *client)
+{
+	if (client == NULL)
+		return;
+	client->close(client);
+	g_free(client);
+}

@@ -1,6 +1,8 @@
 /* cli.c: what every canary subcommand shares. */
 #include "cli.h"
 
+#include "control.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -296,6 +298,41 @@ void cli_session_close(struct cli_session *session)
 	canary_store_close(&session->store);
 	canary_config_free(session->config);
 	*session = (struct cli_session){0};
+}
+
+struct canary_client *cli_connect(const struct canary_config *config, int *exit_r)
+{
+	/* FIXME(issue 14, part B): the socket and ssh transports. */
+	g_autoptr(GError) error = NULL;
+	struct canary_client *client = canary_client_open_local(config, &error);
+	if (client == NULL) {
+		cli_error("%s", error->message);
+		*exit_r = CLI_EXIT_STORE;
+	}
+	return client;
+}
+
+int cli_call_failed(const GError *error)
+{
+	cli_error("%s", error->message);
+	if (error->domain != CANARY_CONTROL_ERROR)
+		return CLI_EXIT_FAILED;
+	switch ((CanaryControlError)error->code) {
+	case CANARY_CONTROL_ERROR_USAGE:
+		return CLI_EXIT_USAGE;
+	case CANARY_CONTROL_ERROR_FORBIDDEN:
+		return CLI_EXIT_DENIED;
+	case CANARY_CONTROL_ERROR_NOT_FOUND:
+		return CLI_EXIT_NOT_FOUND;
+	case CANARY_CONTROL_ERROR_STORE:
+		return CLI_EXIT_STORE;
+	case CANARY_CONTROL_ERROR_UNAVAILABLE:
+		return CLI_EXIT_DAEMON;
+	case CANARY_CONTROL_ERROR_PROTOCOL:
+	case CANARY_CONTROL_ERROR_FAILED:
+		break;
+	}
+	return CLI_EXIT_FAILED;
 }
 
 void cli_common_clear(struct cli_common *common)

@@ -6,6 +6,7 @@
 #include <glib.h>
 #include <stdio.h>
 
+#include "client.h"
 #include "config.h"
 #include "seal.h"
 #include "store.h"
@@ -19,6 +20,8 @@ enum {
 	CLI_EXIT_STORE = 4,     /* the database cannot be used */
 	CLI_EXIT_NOT_FOUND = 5, /* no such case, attachment or event */
 	CLI_EXIT_KEY = 6,       /* a key cannot be loaded, or does not open the case */
+	CLI_EXIT_DAEMON = 7,    /* canaryd cannot be reached */
+	CLI_EXIT_DENIED = 8,    /* canaryd refused: the caller lacks a group */
 };
 
 struct cli_command {
@@ -47,6 +50,16 @@ gboolean cli_parse(int *argc, char ***argv, const char *parameters, const char *
 /* Loads the config named by COMMON (or $CANARY_CONFIG, or the default).
  * Prints the errors and returns NULL on failure. */
 struct canary_config *cli_load_config(const struct cli_common *common);
+
+/* Opens the way to canaryd's answers for CONFIG: ssh to --host/$CANARY_HOST,
+ * else canaryd's control socket, else (root or canaryd's user only) this
+ * process answering from the store directly. Prints the problem, sets
+ * *EXIT_R and returns NULL on failure. */
+struct canary_client *cli_connect(const struct canary_config *config, int *exit_r);
+
+/* The exit code for an error of canary_client_call() (CANARY_CONTROL_ERROR
+ * domain), after printing it. */
+int cli_call_failed(const GError *error);
 
 /* Opens the database CONFIG names. Prints the error and returns NULL on failure. */
 struct canary_store *cli_open_store(const struct canary_config *config);

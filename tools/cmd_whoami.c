@@ -22,17 +22,14 @@ int cmd_whoami(int argc, char **argv)
 	g_autoptr(canary_config) config = cli_load_config(&common);
 	if (config == NULL)
 		return CLI_EXIT_CONFIG;
+	int status = CLI_EXIT_OK;
+	g_autoptr(canary_client) client = cli_connect(config, &status);
+	if (client == NULL)
+		return status;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(canary_client) client = canary_client_open_local(config, &error);
-	if (client == NULL) {
-		cli_error("%s", error->message);
-		return CLI_EXIT_STORE;
-	}
 	g_autoptr(JsonObject) result = canary_client_call(client, "whoami", NULL, &error);
-	if (result == NULL) {
-		cli_error("%s", error->message);
-		return CLI_EXIT_FAILED;
-	}
+	if (result == NULL)
+		return cli_call_failed(error);
 	fputs("user: ", stdout);
 	cli_print_line(stdout, json_object_get_string_member_with_default(result, "user", NULL));
 	fputs("\ngroups:", stdout);

@@ -12,6 +12,7 @@ struct canary_client {
 	void (*close)(struct canary_client *client);
 	/* The local transport. */
 	struct canary_control_context ctx;
+	struct canary_config *config;
 	struct canary_caller *caller;
 };
 
@@ -25,18 +26,22 @@ static JsonObject *local_exchange(struct canary_client *client, JsonObject *requ
 static void local_close(struct canary_client *client)
 {
 	canary_store_close(&client->ctx.store);
+	canary_config_free(client->config);
 	canary_caller_free(client->caller);
 }
 
-struct canary_client *canary_client_open_local(const struct canary_config *config, GError **error)
+struct canary_client *canary_client_open_local(struct canary_config *config, GError **error)
 {
 	struct canary_store *store =
 		canary_store_open(config->store.database, config->store.group, error);
-	if (store == NULL)
+	if (store == NULL) {
+		canary_config_free(config);
 		return NULL;
+	}
 	struct canary_client *client = g_new0(struct canary_client, 1);
 	client->exchange = local_exchange;
 	client->close = local_close;
+	client->config = config;
 	client->ctx = (struct canary_control_context){.config = config, .store = store};
 	client->caller = canary_caller_new_self();
 	return client;

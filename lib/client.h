@@ -11,11 +11,11 @@
 
 struct canary_client;
 
-/* Answers requests in this process: opens CONFIG's store directly, as the
- * user running it (the caller is canary_caller_new_self()). For root and
- * canaryd's user, and for recovery when canaryd is down. CONFIG must outlive
- * the client. */
-struct canary_client *canary_client_open_local(const struct canary_config *config, GError **error);
+/* Answers requests in this process: opens the store of CONFIG (which the
+ * client takes over) directly, as the user running it (the caller is
+ * canary_caller_new_self()). For root and canaryd's user, and for recovery
+ * when canaryd is down. */
+struct canary_client *canary_client_open_local(struct canary_config *config, GError **error);
 
 /* Sends OP with ARGS (may be NULL) and returns the "result" object (new), or
  * NULL with ERROR in the CANARY_CONTROL_ERROR domain: the server's code and

@@ -300,9 +300,14 @@ void cli_session_close(struct cli_session *session)
 	*session = (struct cli_session){0};
 }
 
-struct canary_client *cli_connect(const struct canary_config *config, int *exit_r)
+struct canary_client *cli_connect(const struct cli_common *common, int *exit_r)
 {
 	/* FIXME(issue 14, part B): the socket and ssh transports. */
+	struct canary_config *config = cli_load_config(common);
+	if (config == NULL) {
+		*exit_r = CLI_EXIT_CONFIG;
+		return NULL;
+	}
 	g_autoptr(GError) error = NULL;
 	struct canary_client *client = canary_client_open_local(config, &error);
 	if (client == NULL) {

@@ -51,11 +51,11 @@ gboolean cli_parse(int *argc, char ***argv, const char *parameters, const char *
  * Prints the errors and returns NULL on failure. */
 struct canary_config *cli_load_config(const struct cli_common *common);
 
-/* Opens the way to canaryd's answers for CONFIG: ssh to --host/$CANARY_HOST,
- * else canaryd's control socket, else (root or canaryd's user only) this
- * process answering from the store directly. Prints the problem, sets
- * *EXIT_R and returns NULL on failure. */
-struct canary_client *cli_connect(const struct canary_config *config, int *exit_r);
+/* Opens the way to canaryd's answers: ssh to --host/$CANARY_HOST (no local
+ * config needed), else the control socket of the config COMMON names, else
+ * (root or canaryd's user only) this process answering from the store
+ * directly. Prints the problem, sets *EXIT_R and returns NULL on failure. */
+struct canary_client *cli_connect(const struct cli_common *common, int *exit_r);
 
 /* The exit code for an error of canary_client_call() (CANARY_CONTROL_ERROR
  * domain), after printing it. */

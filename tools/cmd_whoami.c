@@ -19,11 +19,8 @@ int cmd_whoami(int argc, char **argv)
 		cli_error("whoami takes no arguments");
 		return CLI_EXIT_USAGE;
 	}
-	g_autoptr(canary_config) config = cli_load_config(&common);
-	if (config == NULL)
-		return CLI_EXIT_CONFIG;
 	int status = CLI_EXIT_OK;
-	g_autoptr(canary_client) client = cli_connect(config, &status);
+	g_autoptr(canary_client) client = cli_connect(&common, &status);
 	if (client == NULL)
 		return status;
 	g_autoptr(GError) error = NULL;

@@ -1,0 +1,15 @@
+/* case_ops.h: the operations case.c's table names, one group per module
+ * (private to lib/). Each has the signature of struct canary_control_op. */
+#ifndef CANARY_CASE_OPS_H
+#define CANARY_CASE_OPS_H
+
+#include "control.h"
+
+#define CANARY_OP(name)                                                                        \
+	JsonObject *name(struct canary_control_context *ctx, const struct canary_caller *caller, \
+			 JsonObject *args, GError **error)
+
+/* caller.c / access.c */
+CANARY_OP(canary_op_whoami);
+
+#endif

@@ -46,8 +46,8 @@ gboolean canary_access_require_role(const struct canary_access *access, enum can
 	return FALSE;
 }
 
-gboolean canary_access_require_case(const struct canary_access *access,
-				    const struct canary_case *c, GError **error)
+gboolean canary_access_require_case(const struct canary_access *access, const struct canary_case *c,
+				    GError **error)
 {
 	if (canary_access_may_see_section(access, c->section))
 		return TRUE;

@@ -39,7 +39,7 @@ gboolean canary_access_require_role(const struct canary_access *access, enum can
 				    GError **error);
 
 /* The same for seeing case C (its section's group, or triage). */
-gboolean canary_access_require_case(const struct canary_access *access,
-				    const struct canary_case *c, GError **error);
+gboolean canary_access_require_case(const struct canary_access *access, const struct canary_case *c,
+				    GError **error);
 
 #endif

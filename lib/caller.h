@@ -8,9 +8,9 @@
 
 struct canary_caller {
 	uid_t uid;
-	char *user;    /* from the password database, or "uid N" when it has none */
-	GArray *gids;  /* gid_t: primary first, then supplementary, no duplicates */
-	GStrv groups;  /* names of GIDS in the same order ("gid N" when unnamed) */
+	char *user;   /* from the password database, or "uid N" when it has none */
+	GArray *gids; /* gid_t: primary first, then supplementary, no duplicates */
+	GStrv groups; /* names of GIDS in the same order ("gid N" when unnamed) */
 };
 
 /* A caller for UID in the groups GIDS (N_GIDS of them; the first is taken

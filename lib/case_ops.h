@@ -5,8 +5,8 @@
 
 #include "control.h"
 
-#define CANARY_OP(name)                                                                        \
-	JsonObject *name(struct canary_control_context *ctx, const struct canary_caller *caller, \
+#define CANARY_OP(name)                                                                            \
+	JsonObject *name(struct canary_control_context *ctx, const struct canary_caller *caller,   \
 			 JsonObject *args, GError **error)
 
 /* caller.c / access.c */

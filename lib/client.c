@@ -16,8 +16,7 @@ struct canary_client {
 	struct canary_caller *caller;
 };
 
-static JsonObject *local_exchange(struct canary_client *client, JsonObject *request,
-				  GError **error)
+static JsonObject *local_exchange(struct canary_client *client, JsonObject *request, GError **error)
 {
 	(void)error;
 	return canary_control_handle(&client->ctx, client->caller, request);
@@ -54,19 +53,19 @@ static JsonObject *unwrap(JsonObject *response, GError **error)
 		JsonObject *result = json_object_get_object_member(response, "result");
 		return result != NULL ? json_object_ref(result) : json_object_new();
 	}
-	JsonObject *e = json_object_has_member(response, "error") &&
-					JSON_NODE_HOLDS_OBJECT(json_object_get_member(response, "error"))
-				? json_object_get_object_member(response, "error")
-				: NULL;
-	const char *code = e != NULL ? json_object_get_string_member_with_default(e, "code", NULL)
-				     : NULL;
-	const char *message = e != NULL ? json_object_get_string_member_with_default(
-						  e, "message", NULL)
-					: NULL;
+	JsonObject *e =
+		json_object_has_member(response, "error") &&
+				JSON_NODE_HOLDS_OBJECT(json_object_get_member(response, "error"))
+			? json_object_get_object_member(response, "error")
+			: NULL;
+	const char *code =
+		e != NULL ? json_object_get_string_member_with_default(e, "code", NULL) : NULL;
+	const char *message =
+		e != NULL ? json_object_get_string_member_with_default(e, "message", NULL) : NULL;
 	int c = canary_control_error_from_name(code);
-	g_set_error_literal(error, CANARY_CONTROL_ERROR,
-			    c >= 0 ? c : CANARY_CONTROL_ERROR_FAILED,
-			    message != NULL ? message : "canaryd refused the request without saying why");
+	g_set_error_literal(error, CANARY_CONTROL_ERROR, c >= 0 ? c : CANARY_CONTROL_ERROR_FAILED,
+			    message != NULL ? message
+					    : "canaryd refused the request without saying why");
 	return NULL;
 }
 

@@ -1,7 +1,7 @@
 /* control.c: answering one request of the control protocol for a caller. */
 #include "control.h"
 
-G_DEFINE_QUARK(canary-control-error-quark, canary_control_error)
+G_DEFINE_QUARK(canary - control - error - quark, canary_control_error)
 
 static const char *const error_names[] = {
 	[CANARY_CONTROL_ERROR_PROTOCOL] = "protocol",
@@ -62,8 +62,9 @@ JsonObject *canary_control_handle(struct canary_control_context *ctx,
 	JsonNode *version = json_object_get_member(request, "canary");
 	if (version == NULL || json_node_get_value_type(version) != G_TYPE_INT64 ||
 	    json_node_get_int(version) != CANARY_CONTROL_VERSION)
-		return error_response(CANARY_CONTROL_ERROR_PROTOCOL,
-				      "unsupported protocol version: this canaryd speaks version 1");
+		return error_response(
+			CANARY_CONTROL_ERROR_PROTOCOL,
+			"unsupported protocol version: this canaryd speaks version 1");
 	JsonNode *op_node = json_object_get_member(request, "op");
 	const char *op_name = op_node != NULL && JSON_NODE_HOLDS_VALUE(op_node) &&
 					      json_node_get_value_type(op_node) == G_TYPE_STRING
@@ -77,7 +78,8 @@ JsonObject *canary_control_handle(struct canary_control_context *ctx,
 		return error_response(CANARY_CONTROL_ERROR_USAGE, message);
 	}
 	JsonNode *args_node = json_object_get_member(request, "args");
-	if (args_node != NULL && !JSON_NODE_HOLDS_OBJECT(args_node) && !JSON_NODE_HOLDS_NULL(args_node))
+	if (args_node != NULL && !JSON_NODE_HOLDS_OBJECT(args_node) &&
+	    !JSON_NODE_HOLDS_NULL(args_node))
 		return error_response(CANARY_CONTROL_ERROR_PROTOCOL, "\"args\" must be an object");
 	g_autoptr(JsonObject) empty = json_object_new();
 	JsonObject *args = args_node != NULL && JSON_NODE_HOLDS_OBJECT(args_node)

@@ -31,7 +31,8 @@ typedef enum {
 	CANARY_CONTROL_ERROR_NOT_FOUND, /* "not-found": no such case, attachment or event */
 	CANARY_CONTROL_ERROR_STORE,     /* "store": the database failed */
 	CANARY_CONTROL_ERROR_FAILED,    /* "failed": anything else */
-	CANARY_CONTROL_ERROR_UNAVAILABLE, /* "unavailable": canaryd cannot be reached (client side only) */
+	CANARY_CONTROL_ERROR_UNAVAILABLE, /* "unavailable": canaryd cannot be reached (client side
+					     only) */
 } CanaryControlError;
 #define CANARY_CONTROL_ERROR canary_control_error_quark()
 GQuark canary_control_error_quark(void);

@@ -25,7 +25,9 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)  # canary_0.1.0_amd64.deb
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # libytnef0 (winmail.dat) is found by shlibdeps too; named here as the issue asks.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | adduser, libytnef0")
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS bash-completion)
+# openssh-client: only officers who run "canary --host" from this machine
+# need it; a server does not.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "bash-completion, openssh-client")
 set(CPACK_STRIP_FILES ON)
 
 # Every file installed under /etc/canary is a conffile: dpkg keeps the admin's

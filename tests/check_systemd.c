@@ -1,6 +1,8 @@
 /* check_systemd.c: the shipped unit is hardened: systemd-analyze's
  * exposure score stays at 1.2 or lower, the settings the design asks for
- * are there (no core dumps, no swap), and this systemd knows every key. */
+ * are there (no core dumps, no swap), and this systemd knows every key.
+ * It runs without PrivateUsers= (canaryd must see officers' real uids), and
+ * sysusers/tmpfiles make what it needs. check_nspawn runs it for real. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,21 @@
 static char *unit_path(void)
 {
 	return g_build_filename(CANARY_SOURCE_DIR, "systemd", "canaryd.service", NULL);
+}
+
+static char *read_systemd_file(const char *name)
+{
+	g_autofree char *path = g_build_filename(CANARY_SOURCE_DIR, "systemd", name, NULL);
+	char *text = NULL;
+	ck_assert_msg(g_file_get_contents(path, &text, NULL, NULL), "cannot read %s", path);
+	return text;
+}
+
+/* TEXT has a line that is exactly LINE. */
+static gboolean has_line(const char *text, const char *line)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	return g_strv_contains((const char *const *)lines, line);
 }
 
 START_TEST(test_exposure_score)
@@ -40,6 +57,14 @@ START_TEST(test_required_settings)
 		"WatchdogSec=",
 		"User=canary",
 		"StateDirectory=canary",
+		"StateDirectoryMode=0700\n",
+		/* The control socket's directory: open, the socket decides. */
+		"RuntimeDirectory=canary\n",
+		"RuntimeDirectoryMode=0755\n",
+		/* Stopping canaryd must not remove canaryd.socket's socket. */
+		"RuntimeDirectoryPreserve=yes\n",
+		"Wants=canaryd.socket\n",
+		"PrivateMounts=yes\n",
 		"LoadCredential=imap-password:",
 		"ProtectSystem=strict",
 		"ProtectHome=yes",
@@ -57,6 +82,36 @@ START_TEST(test_required_settings)
 	for (size_t i = 0; i < G_N_ELEMENTS(required); i++)
 		ck_assert_msg(strstr(text, required[i]) != NULL, "missing %s", required[i]);
 	g_free(text);
+}
+END_TEST
+
+/* Under PrivateUsers=yes the kernel names every officer to canaryd as
+ * nobody (uid and groups 65534, ../shared/NOTES.md): canaryd could not tell
+ * them apart, so the unit must not set it, not even to "no" by accident of
+ * a drop-in copied from it. */
+START_TEST(test_no_private_users)
+{
+	g_autofree char *text = read_systemd_file("canaryd.service");
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	for (char **line = lines; *line != NULL; line++)
+		ck_assert_msg(!g_str_has_prefix(*line, "PrivateUsers="),
+			      "canaryd.service sets %s: officers would all be uid 65534", *line);
+	ck_assert(!has_line(text, "DynamicUser=yes")); /* implies PrivateUsers= */
+}
+END_TEST
+
+/* The package's sysusers and tmpfiles files make what the unit needs: the
+ * user, the officers' group, the state directory private to canaryd's
+ * user, and the runtime directory already canaryd's at boot (so that
+ * starting canaryd never chowns the socket canaryd.socket put there). */
+START_TEST(test_sysusers_and_tmpfiles)
+{
+	g_autofree char *sysusers = read_systemd_file("canary.sysusers.conf");
+	ck_assert(has_line(sysusers, "u canary - \"canary intake daemon\" /var/lib/canary"));
+	ck_assert(has_line(sysusers, "g canary-officers -"));
+	g_autofree char *tmpfiles = read_systemd_file("canary.tmpfiles.conf");
+	ck_assert(has_line(tmpfiles, "d /var/lib/canary 0700 canary canary -"));
+	ck_assert(has_line(tmpfiles, "d /run/canary 0755 canary canary -"));
 }
 END_TEST
 
@@ -83,6 +138,8 @@ static Suite *systemd_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_exposure_score);
 	tcase_add_test(tc, test_required_settings);
+	tcase_add_test(tc, test_no_private_users);
+	tcase_add_test(tc, test_sysusers_and_tmpfiles);
 	tcase_add_test(tc, test_every_key_known);
 	suite_add_tcase(s, tc);
 	return s;

@@ -22,11 +22,12 @@ done
 if dpkg-query -W canary >/dev/null 2>&1; then
 	skip "a canary package is installed here"
 fi
-for path in /etc/canary /var/lib/canary; do
+for path in /etc/canary /var/lib/canary /run/canary; do
 	[[ ! -e $path ]] || skip "$path exists here"
 done
-if getent passwd canary >/dev/null || getent group canary >/dev/null; then
-	skip "a user or group canary exists here"
+if getent passwd canary >/dev/null || getent group canary >/dev/null ||
+	getent group canary-officers >/dev/null; then
+	skip "a user canary or a group canary or canary-officers exists here"
 fi
 
 work=$(mktemp -d)
@@ -34,9 +35,10 @@ work=$(mktemp -d)
 cleanup()
 {
 	dpkg --purge canary >/dev/null 2>&1 || true
-	rm -rf /etc/canary /var/lib/canary "$work"
+	rm -rf /etc/canary /var/lib/canary /run/canary "$work"
 	userdel canary 2>/dev/null || true
 	groupdel canary 2>/dev/null || true
+	groupdel canary-officers 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -84,6 +86,9 @@ depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libgmime-3.0-0 libsodium23 libsqlite3-0 libcurl4 libsystemd0 libpasswdqc1 libytnef0; do
 	check "Depends names $lib" grep -q "$lib" <<<"$depends"
 done
+# ssh is for officers' own machines ("canary --host"), not for the server.
+check "Depends does not name openssh-client" test -z "$(grep -o openssh <<<"$depends" || true)"
+check "Suggests names openssh-client" grep -q openssh-client <<<"$(dpkg-deb -f "$deb" Suggests)"
 
 echo "== dpkg -i, without keys"
 dpkg -i "$deb" >"$work/install.log" 2>&1 || {
@@ -121,6 +126,9 @@ check "user canary is a system user" test "$(id -u canary)" -lt 1000
 check "canary's home is /var/lib/canary" test "$(getent passwd canary | cut -d: -f6)" = /var/lib/canary
 check "canary cannot log in" grep -q "nologin\|/bin/false" <<<"$(getent passwd canary | cut -d: -f7)"
 check "/var/lib/canary is 0700 canary:canary" test "$(mode_owner /var/lib/canary)" = "700 canary:canary"
+check "/run/canary is 0755 canary:canary" test "$(mode_owner /run/canary)" = "755 canary:canary"
+check "the group canary-officers is a system group" test "$(getent group canary-officers | cut -d: -f3)" -lt 1000
+check "canary is not an officer" test -z "$(getent group canary-officers | cut -d: -f4)"
 check "canary --version" test "$(/usr/bin/canary --version)" = "canary $version"
 check "canary looks for /etc/canary/canary.conf" grep -q "/etc/canary/canary.conf" \
 	<<<"$(/usr/bin/canary check-config --help)"
@@ -209,5 +217,7 @@ dpkg -i "$deb" >/dev/null 2>&1 || fail "dpkg -i after purge"
 check "the existing user is reused" test "$(getent passwd canary | wc -l)" -eq 1
 dpkg --purge canary >"$work/purge2.log" 2>&1 || fail "second dpkg --purge"
 check "/var/lib/canary is gone" test ! -e /var/lib/canary
+check "/run/canary is gone" test ! -e /run/canary
+check "the group canary-officers is kept, as Debian does" getent group canary-officers
 check "/etc/canary is gone" test ! -e /etc/canary
 echo "all package checks passed"

@@ -1,0 +1,247 @@
+#!/bin/bash
+# scenario.sh: runs inside the booted Debian 12 container of tests/nspawn.sh,
+# as the oneshot unit canary-scenario.service, once the package is
+# installed and /etc/canary/canary.conf written. It does what an admin and
+# the officers do on a real server, as real users, under the shipped unit.
+#
+# The scenario is the list of steps in STEPS below, run in order until the
+# first one fails. Each writes one line to /scenario/results:
+#   ok NAME | FAIL NAME: why | skip NAME: why
+# and the last line is "done" once every step ran. To extend it, write a
+# step_NAME function and add NAME to STEPS where it belongs.
+set -uo pipefail
+
+results=/scenario/results
+passphrase=/root/passphrase
+# The officers' secret keys: made here for the test, on "their" machines
+# (never under /etc/canary, where only .pub files live).
+officer_keys=/root/officer-keys
+
+STEPS=(
+	package_made_users_and_directories
+	keys
+	check_config
+	start_canaryd
+	canaryd_sandboxed
+	wait_for_cases
+	officers
+	store_private_to_canary
+	whoami_officer
+	restart_keeps_runtime_directory
+)
+
+# --- helpers ------------------------------------------------------------
+
+# The step's failure message: the last call to fail wins.
+why=""
+fail()
+{
+	why="$*"
+	return 1
+}
+
+# mode_owner PATH -> "755 root:root"
+mode_owner()
+{
+	stat -c '%a %U:%G' "$1"
+}
+
+# expect_mode_owner PATH "MODE USER:GROUP"
+expect_mode_owner()
+{
+	local got
+	got=$(mode_owner "$1") || fail "$1 is missing" || return 1
+	[[ $got == "$2" ]] || fail "$1 is $got, wanted $2"
+}
+
+# wait_until SECONDS COMMAND...: true once COMMAND succeeds, polled every
+# 0.2 s; false when SECONDS pass first.
+wait_until()
+{
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.2
+	done
+}
+
+as_canary()
+{
+	(cd / && runuser -u canary -- "$@")
+}
+
+# The package ships canaryd.socket once canaryd has a control socket.
+has_control_socket()
+{
+	[[ -e /usr/lib/systemd/system/canaryd.socket ]]
+}
+
+canaryd_pid()
+{
+	systemctl show -P MainPID canaryd.service
+}
+
+# --- steps --------------------------------------------------------------
+
+# systemd-sysusers and systemd-tmpfiles made, at boot, what the unit needs.
+step_package_made_users_and_directories()
+{
+	getent passwd canary >/dev/null || fail "no user canary" || return 1
+	getent group canary-officers >/dev/null || fail "no group canary-officers" || return 1
+	(($(id -u canary) < 1000)) || fail "canary is not a system user" || return 1
+	expect_mode_owner /var/lib/canary "700 canary:canary" || return 1
+	expect_mode_owner /run/canary "755 canary:canary" || return 1
+	if systemctl is-enabled --quiet canaryd.service; then
+		fail "canaryd is enabled before it has keys"
+	fi
+}
+
+# The custodian's, triage's and each section's key pair; only the .pub
+# files go to /etc/canary/keys. The pseudonym key is canaryd's to read.
+step_keys()
+{
+	mkdir -p -m 0700 "$officer_keys" || return 1
+	printf 'nspawn scenario passphrase, not secret\n' >"$passphrase"
+	local name
+	for name in custodian triage africa mena; do
+		canary keygen --out "$officer_keys" -p "$passphrase" "$name" >/dev/null ||
+			fail "canary keygen $name" || return 1
+		install -m 0644 "$officer_keys/$name.pub" /etc/canary/keys/ || return 1
+	done
+	canary keygen --pseudonym-key /etc/canary/keys/pseudonym.key >/dev/null ||
+		fail "canary keygen --pseudonym-key" || return 1
+	chgrp canary /etc/canary/keys/pseudonym.key &&
+		chmod 0640 /etc/canary/keys/pseudonym.key
+}
+
+# As the postinst does it: as canaryd's user, with the credential's directory.
+step_check_config()
+{
+	local out
+	out=$(as_canary env CREDENTIALS_DIRECTORY=/etc/canary canary check-config 2>&1) ||
+		fail "canary check-config: $out"
+}
+
+step_start_canaryd()
+{
+	systemctl enable --now canaryd.service >/dev/null 2>&1 || fail "systemctl enable --now canaryd" ||
+		return 1
+	systemctl is-active --quiet canaryd.service || fail "canaryd is not active"
+}
+
+# The shipped unit's sandbox, as the kernel sees the running canaryd.
+step_canaryd_sandboxed()
+{
+	local pid status
+	pid=$(canaryd_pid)
+	[[ $pid -gt 0 ]] || fail "canaryd has no main pid" || return 1
+	status=$(cat "/proc/$pid/status") || return 1
+	grep -q "^Uid:[[:space:]]*$(id -u canary)[[:space:]]" <<<"$status" ||
+		fail "canaryd does not run as canary" || return 1
+	grep -q '^NoNewPrivs:[[:space:]]*1$' <<<"$status" || fail "NoNewPrivs is not set" || return 1
+	grep -q '^Seccomp:[[:space:]]*2$' <<<"$status" || fail "no seccomp filter" || return 1
+	grep -q '^CapEff:[[:space:]]*0*$' <<<"$status" || fail "canaryd has capabilities" || return 1
+	# No user namespace of its own: officers' uids reach canaryd as they
+	# are. (Its /proc/PID/ns/ links are closed: canaryd is not dumpable.)
+	local map ours
+	map=$(tr -s ' ' <"/proc/$pid/uid_map") || fail "cannot read canaryd's uid_map" || return 1
+	ours=$(tr -s ' ' </proc/self/uid_map)
+	[[ $map == "$ours" ]] ||
+		fail "canaryd maps uids as '$map', not as the system '$ours' (PrivateUsers=?)"
+}
+
+open_cases()
+{
+	as_canary canary stats 2>/dev/null | awk '$1 == "all" { print $4 }'
+}
+
+all_cases_filed()
+{
+	[[ $(open_cases) == "$CANARY_SCENARIO_CASES" ]]
+}
+
+# canaryd logged in with the password from LoadCredential= and filed every
+# message the host's Dovecot holds.
+step_wait_for_cases()
+{
+	wait_until 60 all_cases_filed ||
+		fail "after 60 s, $(open_cases) of $CANARY_SCENARIO_CASES cases are filed"
+}
+
+# Two real users: an officer (in canary-officers) and someone in no group.
+step_officers()
+{
+	useradd --create-home --groups canary-officers officer || return 1
+	useradd --create-home outsider || return 1
+	id -nG officer | grep -qw canary-officers || fail "officer is not in canary-officers"
+}
+
+# Nobody but canaryd's user reads the database, its WAL or the pseudonym key.
+step_store_private_to_canary()
+{
+	local user path
+	for user in officer outsider; do
+		for path in /var/lib/canary/canary.db /var/lib/canary/canary.db-wal \
+			/etc/canary/keys/pseudonym.key /etc/canary/imap-password; do
+			if runuser -u "$user" -- cat "$path" >/dev/null 2>&1; then
+				fail "$user can read $path"
+				return 1
+			fi
+		done
+	done
+	as_canary cat /var/lib/canary/canary.db >/dev/null || fail "canary cannot read its database"
+}
+
+# canaryd names the caller as the kernel does (SO_PEERCRED, SO_PEERGROUPS).
+step_whoami_officer()
+{
+	if ! has_control_socket; then
+		echo "skip whoami_officer: the package has no canaryd.socket yet" >>"$results"
+		return 2
+	fi
+	local out
+	out=$(runuser -u officer -- canary whoami 2>&1) || fail "officer: canary whoami: $out" || return 1
+	grep -qw officer <<<"$out" || fail "whoami does not name officer: $out" || return 1
+	grep -qw canary-officers <<<"$out" || fail "whoami does not name canary-officers: $out" || return 1
+	if out=$(runuser -u outsider -- canary whoami 2>&1); then
+		fail "outsider (in no group) was answered: $out"
+		return 1
+	fi
+}
+
+# RuntimeDirectoryPreserve=yes: stopping canaryd leaves /run/canary (and a
+# socket that canaryd.socket put there) as it was.
+step_restart_keeps_runtime_directory()
+{
+	systemctl restart canaryd.service || fail "systemctl restart canaryd" || return 1
+	expect_mode_owner /run/canary "755 canary:canary" || return 1
+	if has_control_socket; then
+		expect_mode_owner /run/canary/control "660 canary:canary-officers" || return 1
+	fi
+	systemctl is-active --quiet canaryd.service || fail "canaryd is not active after a restart"
+}
+
+# --- main ---------------------------------------------------------------
+
+mkdir -p /scenario
+: >"$results"
+failed=""
+for step in "${STEPS[@]}"; do
+	why=""
+	"step_$step"
+	rc=$?
+	case $rc in
+	0) echo "ok $step" >>"$results" ;;
+	2) ;; # the step wrote its own "skip" line
+	*)
+		echo "FAIL $step: ${why:-exit status $rc}" >>"$results"
+		failed=yes
+		break
+		;;
+	esac
+done
+[[ -n $failed ]] || echo "done" >>"$results"
+# For the test's log: what canaryd said (UIDs only, never personal data).
+journalctl -u canaryd.service --no-pager -o short-monotonic >/scenario/canaryd.log 2>&1
+exit 0

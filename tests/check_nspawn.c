@@ -18,7 +18,7 @@
 #include "testutil.h"
 
 /* The scenario's messages: one per section of tests/nspawn/routing.conf. */
-static const char *const messages[] = { "africa.eml", "mena.eml", "triage.eml" };
+static const char *const messages[] = {"africa.eml", "mena.eml", "triage.eml"};
 
 static void deliver_messages(struct tu_dovecot *dovecot)
 {
@@ -38,7 +38,7 @@ static int run_nspawn_script(struct tu_dovecot *dovecot)
 	g_autofree char *script = g_build_filename(CANARY_SOURCE_DIR, "tests", "nspawn.sh", NULL);
 	g_autofree char *url = tu_dovecot_url(dovecot, TRUE);
 	g_autofree char *cases = g_strdup_printf("%zu", G_N_ELEMENTS(messages));
-	const char *argv[] = { script, CANARY_SOURCE_DIR, CANARY_NSPAWN_CACHE, NULL };
+	const char *argv[] = {script, CANARY_SOURCE_DIR, CANARY_NSPAWN_CACHE, NULL};
 	g_auto(GStrv) env = g_get_environ();
 	env = g_environ_setenv(env, "CANARY_NSPAWN_IMAP_URL", url, TRUE);
 	env = g_environ_setenv(env, "CANARY_NSPAWN_IMAP_USER", dovecot->user, TRUE);
@@ -59,7 +59,8 @@ START_TEST(test_package_under_systemd)
 	struct tu_dovecot *dovecot = tu_dovecot_start(NULL);
 	deliver_messages(dovecot);
 	int status = run_nspawn_script(dovecot);
-	ck_assert_msg(status == 0, "tests/nspawn.sh failed (exit %d): see its output above", status);
+	ck_assert_msg(status == 0, "tests/nspawn.sh failed (exit %d): see its output above",
+		      status);
 	/* Seen from the mail server: canaryd in the container filed them all. */
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
 	tu_dovecot_free(dovecot);
@@ -71,7 +72,7 @@ static const char *cannot_run(void)
 {
 	if (geteuid() != 0)
 		return "needs root: it debootstraps, installs the package and boots a container";
-	static const char *const tools[] = { "systemd-nspawn", "debootstrap", "cpack", "dpkg-deb" };
+	static const char *const tools[] = {"systemd-nspawn", "debootstrap", "cpack", "dpkg-deb"};
 	for (size_t i = 0; i < G_N_ELEMENTS(tools); i++) {
 		g_autofree char *path = g_find_program_in_path(tools[i]);
 		if (path == NULL)

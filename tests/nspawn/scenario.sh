@@ -9,6 +9,8 @@
 #   ok NAME | FAIL NAME: why | skip NAME: why
 # and the last line is "done" once every step ran. To extend it, write a
 # step_NAME function and add NAME to STEPS where it belongs.
+# The steps are called by name, from STEPS: none is unreachable.
+# shellcheck disable=SC2317
 set -uo pipefail
 
 results=/scenario/results
@@ -101,7 +103,7 @@ step_package_made_users_and_directories()
 # files go to /etc/canary/keys. The pseudonym key is canaryd's to read.
 step_keys()
 {
-	mkdir -p -m 0700 "$officer_keys" || return 1
+	install -d -m 0700 "$officer_keys" || return 1
 	printf 'nspawn scenario passphrase, not secret\n' >"$passphrase"
 	local name
 	for name in custodian triage africa mena; do
@@ -161,12 +163,15 @@ all_cases_filed()
 	[[ $(open_cases) == "$CANARY_SCENARIO_CASES" ]]
 }
 
-# canaryd logged in with the password from LoadCredential= and filed every
-# message the host's Dovecot holds.
+# canaryd filed every message the host's Dovecot holds, logged in with a
+# password its user cannot read: the unit's LoadCredential= handed it over.
 step_wait_for_cases()
 {
 	wait_until 60 all_cases_filed ||
-		fail "after 60 s, $(open_cases) of $CANARY_SCENARIO_CASES cases are filed"
+		fail "after 60 s, $(open_cases) of $CANARY_SCENARIO_CASES cases are filed" || return 1
+	if as_canary cat /etc/canary/imap-password >/dev/null 2>&1; then
+		fail "canary can read /etc/canary/imap-password itself"
+	fi
 }
 
 # Two real users: an officer (in canary-officers) and someone in no group.

@@ -38,7 +38,8 @@ static int run_nspawn_script(struct tu_dovecot *dovecot)
 	g_autofree char *script = g_build_filename(CANARY_SOURCE_DIR, "tests", "nspawn.sh", NULL);
 	g_autofree char *url = tu_dovecot_url(dovecot, TRUE);
 	g_autofree char *cases = g_strdup_printf("%zu", G_N_ELEMENTS(messages));
-	const char *argv[] = {script, CANARY_SOURCE_DIR, CANARY_NSPAWN_CACHE, NULL};
+	const char *argv[] = {script, CANARY_SOURCE_DIR, CANARY_NSPAWN_CACHE, CANARY_PACKAGE_TREE,
+			      NULL};
 	g_auto(GStrv) env = g_get_environ();
 	env = g_environ_setenv(env, "CANARY_NSPAWN_IMAP_URL", url, TRUE);
 	env = g_environ_setenv(env, "CANARY_NSPAWN_IMAP_USER", dovecot->user, TRUE);

@@ -7,18 +7,20 @@
 # unit: canaryd under the shipped unit, officers as real users. Then reads
 # the scenario's results from the container's disk.
 #
-# Usage: nspawn.sh SOURCE_DIR CACHE_DIR, run by check_nspawn (which starts
+# Usage: nspawn.sh SOURCE_DIR CACHE_DIR TREE, run by check_nspawn (which starts
 # the Dovecot) with, in the environment:
 #   CANARY_NSPAWN_IMAP_URL, CANARY_NSPAWN_IMAP_USER, CANARY_NSPAWN_IMAP_PASSWORD,
 #   CANARY_NSPAWN_CA_FILE (the server's certificate), CANARY_NSPAWN_CASES
 #   (how many messages wait in the inbox).
-# CACHE_DIR keeps the package's build tree and the debootstrapped root
-# between runs (a first run takes a few minutes, a rerun about one); the
-# container's root of the last failed run stays in CACHE_DIR/run.
+# CACHE_DIR keeps the debootstrapped root between runs, and TREE the
+# package's build tree (shared with the package test: a first run takes a
+# few minutes, a rerun about one); the container's root of the last failed
+# run stays in CACHE_DIR/run.
 set -euo pipefail
 
 source_dir=$(realpath "$1")
 cache=$(realpath -m "$2")
+tree=$(realpath -m "$3")
 tests=$source_dir/tests
 base=$cache/debian12
 run=$cache/run
@@ -52,10 +54,9 @@ debian_mirror()
 }
 
 # The .deb, from a tree configured as the README says (prefix /usr, no
-# test build); kept in the cache so that a rerun builds only what changed.
+# test build); kept so that a rerun builds only what changed.
 build_package()
 {
-	local tree=$cache/package
 	if [[ ! -f $tree/CMakeCache.txt ]]; then
 		cmake -S "$source_dir" -B "$tree" -DCMAKE_INSTALL_PREFIX=/usr -DCANARY_TESTS=OFF >/dev/null
 	fi

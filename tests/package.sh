@@ -5,10 +5,13 @@
 # a reinstall, and that purge removes the package but never a case database.
 # Needs root and dpkg; in CI it runs on a throwaway Debian 12 machine, and it
 # leaves the machine as it found it, also when it fails.
-# Usage: package.sh SOURCE_DIR       Exits 77 (skipped) when it cannot run.
+# Usage: package.sh SOURCE_DIR [TREE]   Exits 77 (skipped) when it cannot run.
+# TREE: where to configure and build the package's /usr tree, kept for the
+# next run and for check_nspawn (default: a scratch directory).
 set -euo pipefail
 
 source_dir=$(realpath "$1")
+tree=${2:-}
 skip()
 {
 	echo "SKIP: $*"
@@ -76,11 +79,13 @@ fi
 check "cpack says why" grep -q "test build (CANARY_TEST_KDF=ON)" "$work/refused-kdf.log"
 
 echo "== cpack -G DEB"
-cmake -S "$source_dir" -B "$work/build" -DCMAKE_INSTALL_PREFIX=/usr -DCANARY_TESTS=OFF >/dev/null
-cmake --build "$work/build" -j"$(nproc)" >/dev/null
-(cd "$work/build" && cpack -G DEB >/dev/null)
+tree=${tree:-$work/build}
+cmake -S "$source_dir" -B "$tree" -DCMAKE_INSTALL_PREFIX=/usr -DCANARY_TESTS=OFF >/dev/null
+cmake --build "$tree" -j"$(nproc)" >/dev/null
+rm -f "$tree"/canary_*.deb
+(cd "$tree" && cpack -G DEB >/dev/null)
 version=$(sed -n 's/^project(canary VERSION \([0-9.]*\).*/\1/p' "$source_dir/CMakeLists.txt")
-deb=$work/build/canary_${version}_$(dpkg --print-architecture).deb
+deb=$tree/canary_${version}_$(dpkg --print-architecture).deb
 check "the package is $(basename "$deb")" test -f "$deb"
 depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libgmime-3.0-0 libsodium23 libsqlite3-0 libcurl4 libsystemd0 libpasswdqc1 libytnef0; do

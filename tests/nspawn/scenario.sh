@@ -222,7 +222,10 @@ step_restart_keeps_runtime_directory()
 	systemctl restart canaryd.service || fail "systemctl restart canaryd" || return 1
 	expect_mode_owner /run/canary "755 canary:canary" || return 1
 	if has_control_socket; then
-		expect_mode_owner /run/canary/control "660 canary:canary-officers" || return 1
+		local socket
+		socket=$(stat -c '%F %a %G' /run/canary/control) || fail "no /run/canary/control" || return 1
+		[[ $socket == "socket 660 canary-officers" ]] ||
+			fail "/run/canary/control is $socket, wanted socket 660 canary-officers" || return 1
 	fi
 	systemctl is-active --quiet canaryd.service || fail "canaryd is not active after a restart"
 }

@@ -28,6 +28,11 @@ struct canary_config {
 		char *group;    /* NULL: private to the owner (0600/0700) */
 	} store;
 
+	struct {
+		char *socket; /* absolute path of canaryd's control socket */
+		char *group;  /* the group that may connect to it (mode 0660) */
+	} control;
+
 	struct canary_limits limits;
 	guint64 message_time; /* [limits] message_time: seconds one message may
 				 take to prepare before it is quarantined too-slow */
@@ -59,7 +64,7 @@ struct canary_config {
 		 * (too large) is never removed. */
 		guint64 processed_retention;
 		guint64 quarantine_retention;
-		guint64 poll_interval; /* seconds */
+		guint64 poll_interval;   /* seconds */
 		guint64 batch_size;      /* messages per transaction, at most */
 		guint64 batch_time;      /* seconds per transaction, about */
 		guint64 fetch_sessions;  /* extra sessions fetching ahead */

@@ -56,7 +56,7 @@ struct daemon {
 	struct canary_config *config;
 	struct canary_store *store;
 	struct canary_ingest *ingest;
-	char *password;    /* wiped when freed */
+	char *password; /* wiped when freed */
 	gint64 started_at; /* Unix UTC, kept across reloads */
 };
 

@@ -136,7 +136,8 @@ static const struct key_spec keys[] = {
 	 "signal"},
 	{"retention", "closed", T_PERIOD, NULL, NO_BOUNDS, FALSE, AT(retention.closed),
 	 "a period such as 365d, 52w or 2y after a case was closed, or forever"},
-	{"retention", "quarantined", T_PERIOD, NULL, NO_BOUNDS, FALSE, AT(retention.quarantined),
+	{"retention", "quarantined", T_PERIOD, NULL, NO_BOUNDS, FALSE,
+	 AT(retention.quarantined),
 	 "a period such as 90d, 12w or 1y after a quarantined case was received, or forever"},
 	{"health", "open_case_age", T_PERIOD, "30d", NO_BOUNDS, FALSE, AT(health.open_case_age),
 	 "a period such as 30d or 6w, or forever"},
@@ -233,8 +234,8 @@ gboolean canary_config_parse_period(const char *text, guint64 *seconds_r)
 		return TRUE;
 	}
 	/* The unit is required: parse_scaled() alone would take "365" as seconds. */
-	if (len == 0 || !g_ascii_isalpha(text[len - 1]) ||
-	    !parse_scaled(text, "DWY", m, &seconds) || seconds < m[0] || seconds > 100 * m[2])
+	if (len == 0 || !g_ascii_isalpha(text[len - 1]) || !parse_scaled(text, "DWY", m, &seconds) ||
+	    seconds < m[0] || seconds > 100 * m[2])
 		return FALSE;
 	*seconds_r = seconds;
 	return TRUE;
@@ -804,8 +805,8 @@ static struct canary_config *load_file(const char *path, gboolean key_files_unch
 	g_autoptr(GMappedFile) mapped = map_config(path, error);
 	if (mapped == NULL)
 		return NULL;
-	return load_data(path, g_mapped_file_get_contents(mapped), g_mapped_file_get_length(mapped),
-			 key_files_unchecked, error);
+	return load_data(path, g_mapped_file_get_contents(mapped),
+			 g_mapped_file_get_length(mapped), key_files_unchecked, error);
 }
 
 struct canary_config *canary_config_load(const char *path, GError **error)

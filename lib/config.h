@@ -64,7 +64,7 @@ struct canary_config {
 		 * (too large) is never removed. */
 		guint64 processed_retention;
 		guint64 quarantine_retention;
-		guint64 poll_interval;   /* seconds */
+		guint64 poll_interval; /* seconds */
 		guint64 batch_size;      /* messages per transaction, at most */
 		guint64 batch_time;      /* seconds per transaction, about */
 		guint64 fetch_sessions;  /* extra sessions fetching ahead */

@@ -87,10 +87,10 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(name, "--version") == 0) {
 		/* A test build must not pass for a real one. */
-		puts(canary_seal_test_build() ? "canary " CANARY_VERSION
-						" (test build: CANARY_TEST_KDF; it can make "
-						"weak keys, never use it for real reports)"
-					      : "canary " CANARY_VERSION);
+		puts(canary_seal_test_build()
+			     ? "canary " CANARY_VERSION " (test build: CANARY_TEST_KDF; it can make "
+			       "weak keys, never use it for real reports)"
+			     : "canary " CANARY_VERSION);
 		return CLI_EXIT_OK;
 	}
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {

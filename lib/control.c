@@ -63,39 +63,55 @@ static CanaryControlError code_of(const GError *error)
 	return CANARY_CONTROL_ERROR_FAILED;
 }
 
-JsonObject *canary_control_handle(struct canary_control_context *ctx,
-				  const struct canary_caller *caller, JsonObject *request)
+const struct canary_control_op *canary_control_check_request(JsonObject *request,
+							     JsonObject **args_r, GError **error)
 {
 	JsonNode *version = json_object_get_member(request, "canary");
 	if (version == NULL || json_node_get_value_type(version) != G_TYPE_INT64 ||
-	    json_node_get_int(version) != CANARY_CONTROL_VERSION)
-		return error_response(
-			CANARY_CONTROL_ERROR_PROTOCOL,
-			"unsupported protocol version: this canaryd speaks version 1");
+	    json_node_get_int(version) != CANARY_CONTROL_VERSION) {
+		g_set_error_literal(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_PROTOCOL,
+				    "unsupported protocol version: this canaryd speaks version 1");
+		return NULL;
+	}
 	JsonNode *op_node = json_object_get_member(request, "op");
 	const char *op_name = op_node != NULL && JSON_NODE_HOLDS_VALUE(op_node) &&
 					      json_node_get_value_type(op_node) == G_TYPE_STRING
 				      ? json_node_get_string(op_node)
 				      : NULL;
-	if (op_name == NULL)
-		return error_response(CANARY_CONTROL_ERROR_PROTOCOL, "the request has no \"op\"");
+	if (op_name == NULL) {
+		g_set_error_literal(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_PROTOCOL,
+				    "the request has no \"op\"");
+		return NULL;
+	}
 	const struct canary_control_op *op = canary_case_find_op(op_name);
 	if (op == NULL) {
-		g_autofree char *message = g_strdup_printf("unknown operation \"%s\"", op_name);
-		return error_response(CANARY_CONTROL_ERROR_USAGE, message);
+		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
+			    "unknown operation \"%s\"", op_name);
+		return NULL;
 	}
 	JsonNode *args_node = json_object_get_member(request, "args");
 	if (args_node != NULL && !JSON_NODE_HOLDS_OBJECT(args_node) &&
-	    !JSON_NODE_HOLDS_NULL(args_node))
-		return error_response(CANARY_CONTROL_ERROR_PROTOCOL, "\"args\" must be an object");
-	g_autoptr(JsonObject) empty = json_object_new();
-	JsonObject *args = args_node != NULL && JSON_NODE_HOLDS_OBJECT(args_node)
-				   ? json_node_get_object(args_node)
-				   : empty;
+	    !JSON_NODE_HOLDS_NULL(args_node)) {
+		g_set_error_literal(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_PROTOCOL,
+				    "\"args\" must be an object");
+		return NULL;
+	}
+	*args_r = args_node != NULL && JSON_NODE_HOLDS_OBJECT(args_node)
+			  ? json_object_ref(json_node_get_object(args_node))
+			  : json_object_new();
+	return op;
+}
+
+JsonObject *canary_control_handle(struct canary_control_context *ctx,
+				  const struct canary_caller *caller, JsonObject *request)
+{
 	g_autoptr(GError) error = NULL;
-	JsonObject *result = op->run(ctx, caller, args, &error);
+	g_autoptr(JsonObject) args = NULL;
+	const struct canary_control_op *op = canary_control_check_request(request, &args, &error);
+	JsonObject *result = op != NULL ? op->run(ctx, caller, args, &error) : NULL;
 	if (result == NULL)
-		return error_response(code_of(error), error != NULL ? error->message : "failed");
+		return error_response(error != NULL ? code_of(error) : CANARY_CONTROL_ERROR_FAILED,
+				      error != NULL ? error->message : "failed");
 	JsonObject *response = response_new(TRUE);
 	json_object_set_object_member(response, "result", result);
 	return response;

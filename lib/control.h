@@ -108,6 +108,12 @@ struct canary_control_op {
 /* The operations canaryd answers (case.c); NULL when NAME is none of them. */
 const struct canary_control_op *canary_case_find_op(const char *name);
 
+/* Checks REQUEST's version, op and args without running anything: returns
+ * the op and *ARGS_R (new; an empty object when absent), or NULL with a
+ * PROTOCOL or USAGE error. */
+const struct canary_control_op *canary_control_check_request(JsonObject *request,
+							     JsonObject **args_r, GError **error);
+
 /* Answers REQUEST for CALLER: checks the version, finds the op, runs it and
  * wraps its result or error. Never NULL. */
 JsonObject *canary_control_handle(struct canary_control_context *ctx,

@@ -67,12 +67,6 @@ static const struct key_spec keys[] = {
 	 AT(store.database), "a path for the case database"},
 	{"store", "group", T_GROUP_NAME, NULL, NO_BOUNDS, FALSE, AT(store.group),
 	 "the name of an existing Unix group"},
-	{"control", "socket", T_DATABASE, "/run/canary/control", NO_BOUNDS, FALSE,
-	 AT(control.socket), "a path for canaryd's control socket"},
-	/* Checked by canaryd when it makes the socket: officers' commands and
-	 * machines without the group still load the file. */
-	{"control", "group", T_STRING, "canary-officers", NO_BOUNDS, FALSE, AT(control.group),
-	 "the name of an existing Unix group"},
 	{"limits", "max_message_size", T_SIZE, "50M", KIB, G_MAXUINT32, FALSE,
 	 AT(limits.max_message_size), "a size such as 50M (at least 1K, below 4G)"},
 	{"limits", "max_mime_depth", T_UINT, "32", 1, 1024, FALSE, AT(limits.max_mime_depth),
@@ -143,6 +137,12 @@ static const struct key_spec keys[] = {
 	 "a period such as 30d or 6w, or forever"},
 	{"health", "backup_age", T_PERIOD, "7d", NO_BOUNDS, FALSE, AT(health.backup_age),
 	 "a period such as 7d or 2w since the last canary backup, or forever"},
+	{"control", "socket", T_DATABASE, "/run/canary/control", NO_BOUNDS, FALSE,
+	 AT(control.socket), "a path for canaryd's control socket"},
+	/* Checked by canaryd when it makes the socket: officers' commands and
+	 * machines without the group still load the file. */
+	{"control", "group", T_STRING, "canary-officers", NO_BOUNDS, FALSE, AT(control.group),
+	 "the name of an existing Unix group"},
 };
 
 /* Returns TRUE if GROUP must be present: [keys] always; [imap] is optional,

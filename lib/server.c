@@ -129,6 +129,15 @@ static gboolean clear_stale(const char *path, GError **error)
 int canary_server_listen(const struct canary_config *config, GError **error)
 {
 	const char *path = config->control.socket;
+	/* First: without its directory there is no socket to give a group. */
+	g_autofree char *dir = g_path_get_dirname(path);
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+		g_set_error(error, CANARY_SERVER_ERROR, CANARY_SERVER_ERROR_NO_DIR,
+			    "%s: [control] socket: %s: no such directory (systemd makes it with "
+			    "RuntimeDirectory=)",
+			    config->path, dir);
+		return -1;
+	}
 	struct group *gr = getgrnam(config->control.group);
 	if (gr == NULL) {
 		g_set_error(error, CANARY_SERVER_ERROR, CANARY_SERVER_ERROR_CONFIG,
@@ -138,14 +147,6 @@ int canary_server_listen(const struct canary_config *config, GError **error)
 		return -1;
 	}
 	gid_t gid = gr->gr_gid;
-	g_autofree char *dir = g_path_get_dirname(path);
-	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
-		g_set_error(error, CANARY_SERVER_ERROR, CANARY_SERVER_ERROR_NO_DIR,
-			    "%s: [control] socket: %s: no such directory (systemd makes it with "
-			    "RuntimeDirectory=)",
-			    config->path, dir);
-		return -1;
-	}
 	if (!clear_stale(path, error))
 		return -1;
 	int fd = make_socket(path, error);

@@ -29,6 +29,8 @@
  * number of request/response pairs, one at a time.
  */
 #define CANARY_CONTROL_FRAME_HEADER 4
+/* Where canaryd listens unless [control] socket says otherwise. */
+#define CANARY_CONTROL_DEFAULT_SOCKET "/run/canary/control"
 /* A request is small (arguments, references, a sealed note). */
 #define CANARY_CONTROL_REQUEST_MAX (1024 * 1024)
 /* A response may carry sealed blobs: a whole message of at most 4G raw is

@@ -339,6 +339,18 @@ struct canary_client *cli_connect(const struct cli_common *common, int *exit_r)
 	g_autofree char *path = canary_config_resolve_path(common->config_path);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_config) lenient = canary_config_load_for_health(path, &error);
+	if (lenient == NULL && getuid() != 0 && common->config_path == NULL &&
+	    g_getenv("CANARY_CONFIG") == NULL &&
+	    g_error_matches(error, CANARY_CONFIG_ERROR, CANARY_CONFIG_ERROR_IO)) {
+		/* The server's configuration may be closed to officers: canaryd
+		 * listens where it does by default. */
+		g_clear_error(&error);
+		struct canary_client *client =
+			canary_client_open_socket(CANARY_CONTROL_DEFAULT_SOCKET, &error);
+		if (client == NULL)
+			*exit_r = cli_call_failed(error);
+		return client;
+	}
 	if (lenient == NULL) {
 		cli_error("%s", error->message);
 		*exit_r = CLI_EXIT_CONFIG;

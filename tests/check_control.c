@@ -354,8 +354,10 @@ static gboolean socket_answers(const char *path)
 	return ok;
 }
 
-/* Starts canaryd and waits until its socket answers (10 s at most). */
-static void start_canaryd(void)
+/* Starts canaryd, handing it LISTEN_FD as systemd's socket activation
+ * does (fd 3, LISTEN_FDS, LISTEN_PID) unless it is -1, and waits until its
+ * socket answers (10 s at most). */
+static void start_canaryd_with(int listen_fd)
 {
 	canaryd_log = g_build_filename(home, "canary", "canaryd.log", NULL);
 	pid_t test = getpid();
@@ -368,6 +370,13 @@ static void start_canaryd(void)
 		if (fd < 0 || null < 0 || dup2(fd, STDERR_FILENO) < 0 ||
 		    dup2(null, STDOUT_FILENO) < 0)
 			_exit(127);
+		if (listen_fd >= 0) {
+			if (dup2(listen_fd, 3) != 3)
+				_exit(127);
+			g_autofree char *pid = g_strdup_printf("%ld", (long)getpid());
+			g_setenv("LISTEN_FDS", "1", TRUE);
+			g_setenv("LISTEN_PID", pid, TRUE);
+		}
 		execl(CANARYD_PATH, CANARYD_PATH, "-c", config, (char *)NULL);
 		_exit(127);
 	}
@@ -376,6 +385,11 @@ static void start_canaryd(void)
 		g_usleep(10 * 1000);
 	}
 	ck_assert_msg(socket_answers(socket_path), "no socket at %s", socket_path);
+}
+
+static void start_canaryd(void)
+{
+	start_canaryd_with(-1);
 }
 
 /* SIGTERM; returns canaryd's exit status (fails after 10 s). */
@@ -573,6 +587,30 @@ START_TEST(test_canaryd_down)
 }
 END_TEST
 
+START_TEST(test_socket_from_systemd)
+{
+	/* As canaryd.socket makes it: listening, 0660, the officers' group. */
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0); /* inherited: no CLOEXEC */
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	g_strlcpy(addr.sun_path, socket_path, sizeof(addr.sun_path));
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	ck_assert_int_eq(chown(socket_path, 0, getgrnam(officers)->gr_gid), 0);
+	ck_assert_int_eq(chmod(socket_path, 0660), 0);
+	start_canaryd_with(fd);
+	close(fd);
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(canary_as(officer, &out, &err, "whoami", NULL) == 0, "%s", err);
+	g_autofree char *user_line = g_strdup_printf("user: %s\n", officer);
+	ck_assert_msg(strstr(out, user_line) != NULL, "%s", out);
+	ck_assert_int_eq(stop_canaryd(), 0);
+	g_autofree char *log = read_log();
+	ck_assert_msg(strstr(log, "control socket ready (from systemd)") != NULL, "%s", log);
+	/* systemd's socket is systemd's to remove. */
+	ck_assert(g_file_test(socket_path, G_FILE_TEST_EXISTS));
+}
+END_TEST
+
 START_TEST(test_missing_group_is_a_config_error)
 {
 	g_autofree char *text = NULL;
@@ -757,6 +795,7 @@ static Suite *control_suite(void)
 	tcase_add_test(daemon, test_socket_names_the_caller);
 	tcase_add_test(daemon, test_socket_refuses_others);
 	tcase_add_test(daemon, test_canaryd_down);
+	tcase_add_test(daemon, test_socket_from_systemd);
 	tcase_add_test(daemon, test_missing_group_is_a_config_error);
 	tcase_add_test(daemon, test_host_through_sshd);
 	suite_add_tcase(s, daemon);

@@ -454,7 +454,8 @@ static JsonObject *raw_exchange(const void *bytes, gsize len)
 	g_strlcpy(addr.sun_path, socket_path, sizeof(addr.sun_path));
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
-	write_raw(fd, bytes, len);
+	if (len > 0)
+		write_raw(fd, bytes, len);
 	gboolean eof = FALSE;
 	g_autoptr(GError) error = NULL;
 	JsonObject *response =
@@ -551,6 +552,17 @@ START_TEST(test_socket_refuses_others)
 	ck_assert_str_eq(error_code(first, NULL), "protocol");
 	ck_assert_ptr_null(error_code(second, NULL));
 	close(fd);
+	/* Clients at once are bounded: the next one hears canaryd is busy. */
+	int idle[CANARY_SERVER_MAX_CLIENTS];
+	for (int i = 0; i < CANARY_SERVER_MAX_CLIENTS; i++) {
+		idle[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_eq(connect(idle[i], (struct sockaddr *)&addr, sizeof(addr)), 0);
+	}
+	g_autoptr(JsonObject) busy = raw_exchange("", 0);
+	ck_assert_str_eq(error_code(busy, &message), "unavailable");
+	ck_assert_ptr_nonnull(strstr(message, "busy"));
+	for (int i = 0; i < CANARY_SERVER_MAX_CLIENTS; i++)
+		close(idle[i]);
 	/* Polling went on meanwhile, and canaryd stops cleanly. */
 	ck_assert_int_eq(stop_canaryd(), 0);
 }

@@ -324,7 +324,7 @@ gboolean canary_control_write_payload(int fd, const void *payload, gsize len, gs
 				      int timeout_ms, GError **error)
 {
 	if (len == 0 || len > max) {
-		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_PROTOCOL,
+		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
 			    "a frame of %zu bytes cannot be sent; the limit is %zu", len, max);
 		return FALSE;
 	}

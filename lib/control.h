@@ -82,7 +82,8 @@ JsonObject *canary_control_read_frame(int fd, gsize max, int timeout_ms, gboolea
 				      GError **error);
 
 /* Writes PAYLOAD (LEN bytes, at most MAX) as one frame to FD; each write
- * must make progress within TIMEOUT_MS (-1: no limit). */
+ * must make progress within TIMEOUT_MS (-1: no limit). A payload over MAX
+ * (or empty) is a USAGE error and nothing is written. */
 gboolean canary_control_write_payload(int fd, const void *payload, gsize len, gsize max,
 				      int timeout_ms, GError **error);
 

@@ -274,6 +274,18 @@ static gboolean send_response(struct connection *c, JsonObject *response)
 	if (canary_control_write_frame(c->fd, response, CANARY_CONTROL_RESPONSE_MAX,
 				       CANARY_CONTROL_TIMEOUT_MS, &error))
 		return TRUE;
+	if (g_error_matches(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE)) {
+		/* Nothing was sent: say why instead. */
+		canary_warning("control: %s (pid %ld): answer too big: %s", c->caller->user,
+			       (long)c->pid, error->message);
+		g_autoptr(GError) too_big = g_error_new(
+			CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_FAILED,
+			"the answer is over the protocol's limit of %d MiB; see canaryd's log",
+			CANARY_CONTROL_RESPONSE_MAX / (1024 * 1024));
+		g_autoptr(JsonObject) instead = protocol_error(too_big);
+		return canary_control_write_frame(c->fd, instead, CANARY_CONTROL_RESPONSE_MAX,
+						  CANARY_CONTROL_TIMEOUT_MS, NULL);
+	}
 	canary_info("control: %s (pid %ld): answer not delivered: %s", c->caller->user,
 		    (long)c->pid, error->message);
 	return FALSE;

@@ -174,6 +174,7 @@ START_TEST(test_frame_limits)
 	g_autofree char *big = g_malloc0(CANARY_CONTROL_REQUEST_MAX + 1);
 	ck_assert(!canary_control_write_payload(fds[0], big, CANARY_CONTROL_REQUEST_MAX + 1,
 						CANARY_CONTROL_REQUEST_MAX, 1000, &error));
+	ck_assert(g_error_matches(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE));
 	close(fds[0]);
 	close(fds[1]);
 }

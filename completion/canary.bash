@@ -79,8 +79,17 @@ _canary()
 {
 	local program=${COMP_WORDS[0]} cur=${COMP_WORDS[COMP_CWORD]}
 	COMPREPLY=()
+	# "canary --host [USER@]HOST COMMAND ...": the host, then as "canary COMMAND ...".
+	if [[ ${COMP_WORDS[1]-} == --host ]] && ((COMP_CWORD >= 2)); then
+		if ((COMP_CWORD == 2)); then
+			mapfile -t COMPREPLY < <(compgen -A hostname -- "$cur")
+			return 0
+		fi
+		COMP_WORDS=("${COMP_WORDS[0]}" "${COMP_WORDS[@]:3}")
+		((COMP_CWORD -= 2))
+	fi
 	if ((COMP_CWORD == 1)); then
-		mapfile -t COMPREPLY < <(compgen -W "$(_canary_commands "$program") --help --version" -- "$cur")
+		mapfile -t COMPREPLY < <(compgen -W "$(_canary_commands "$program") --help --version --host" -- "$cur")
 		return 0
 	fi
 	local command=${COMP_WORDS[1]}

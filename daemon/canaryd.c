@@ -19,6 +19,7 @@
 #include "process.h"
 #include "retention.h"
 #include "seal.h"
+#include "server.h"
 #include "store.h"
 
 /* Exit codes, documented in canaryd(8). */
@@ -149,6 +150,51 @@ static void daemon_reload(struct daemon *d)
 		canary_log_set_level(d->config->logging.level);
 	}
 	sd_notify(0, "READY=1");
+}
+
+/* The control socket: the one systemd hands over (canaryd.socket), else
+ * [control] socket made here. Without its directory (canaryd run by hand,
+ * outside the unit's RuntimeDirectory=) canaryd polls without a socket: root
+ * and canaryd's user still work locally. Returns EXIT_OK or why not. */
+static int start_control(struct daemon *d, struct canary_server **server_r)
+{
+	g_autoptr(GError) error = NULL;
+	int n = sd_listen_fds(1);
+	int fd = -1;
+	const char *unlink_path = NULL;
+	if (n > 1) {
+		canary_err("systemd handed over %d sockets; expected one (canaryd.socket)", n);
+		return EXIT_CONFIG;
+	}
+	if (n == 1) {
+		fd = SD_LISTEN_FDS_START;
+		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+			canary_err("the socket systemd handed over is not a listening Unix stream "
+				   "socket; expected ListenStream= of a path");
+			return EXIT_CONFIG;
+		}
+	} else {
+		fd = canary_server_listen(d->config, &error);
+		if (fd < 0 &&
+		    g_error_matches(error, CANARY_SERVER_ERROR, CANARY_SERVER_ERROR_NO_DIR)) {
+			canary_warning("%s; no control socket: officers' commands cannot reach "
+				       "canaryd (root and canaryd's user still work locally)",
+				       error->message);
+			return EXIT_OK;
+		}
+		if (fd < 0) {
+			canary_err("%s", error->message);
+			return EXIT_CONFIG;
+		}
+		unlink_path = d->config->control.socket;
+	}
+	*server_r = canary_server_start(fd, d->config_path, unlink_path, &error);
+	if (*server_r == NULL) {
+		canary_err("%s", error->message);
+		return EXIT_CONFIG;
+	}
+	canary_info("control socket ready%s", n == 1 ? " (from systemd)" : "");
+	return EXIT_OK;
 }
 
 /* Pings the systemd watchdog (a no-op without one). */
@@ -344,6 +390,14 @@ int main(int argc, char **argv)
 		daemon_clear(&d);
 		return status;
 	}
+	/* --once is one pass for scripts and tests: it serves no socket. */
+	struct canary_server *server = NULL;
+	if (!once)
+		status = start_control(&d, &server);
+	if (status != EXIT_OK) {
+		daemon_clear(&d);
+		return status;
+	}
 	sd_notify(0, "READY=1\nSTATUS=starting the first pass");
 	canary_notice("started, polling %s every %u s", d.config->imap.url,
 		      (guint)d.config->imap.poll_interval);
@@ -369,9 +423,14 @@ int main(int argc, char **argv)
 		if (reload_requested) {
 			reload_requested = 0;
 			daemon_reload(&d);
+			if (server != NULL && !canary_server_reload(server, d.config_path, &error))
+				canary_err("control socket: %s; still answering with the old "
+					   "configuration",
+					   error->message);
 		}
 	}
 	sd_notify(0, "STOPPING=1");
+	canary_server_stop(server);
 	if (stop_requested)
 		canary_notice("stopping on request");
 	g_free(st.last_error);

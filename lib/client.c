@@ -6,6 +6,14 @@
 #include "control.h"
 #include "store.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 /* A transport: sends one request, returns the whole response (new). */
 struct canary_client {
 	JsonObject *(*exchange)(struct canary_client *client, JsonObject *request, GError **error);
@@ -14,6 +22,11 @@ struct canary_client {
 	struct canary_control_context ctx;
 	struct canary_config *config;
 	struct canary_caller *caller;
+	/* The socket and ssh transports: frames go out on OUT_FD and come back
+	 * on IN_FD (the same socket, or ssh's two pipes). */
+	int in_fd, out_fd;
+	GPid ssh_pid; /* 0 for the socket */
+	char *peer;   /* "canaryd at PATH" or "HOST (ssh)", for messages */
 };
 
 static JsonObject *local_exchange(struct canary_client *client, JsonObject *request, GError **error)
@@ -43,6 +56,133 @@ struct canary_client *canary_client_open_local(struct canary_config *config, GEr
 	client->config = config;
 	client->ctx = (struct canary_control_context){.config = config, .store = store};
 	client->caller = canary_caller_new_self();
+	return client;
+}
+
+/* --- Frames over a descriptor: the socket and ssh --- */
+
+static JsonObject *stream_exchange(struct canary_client *client, JsonObject *request,
+				   GError **error)
+{
+	g_autoptr(GError) e = NULL;
+	gboolean eof = FALSE;
+	JsonObject *response = NULL;
+	if (canary_control_write_frame(client->out_fd, request, CANARY_CONTROL_REQUEST_MAX, -1, &e))
+		response = canary_control_read_frame(client->in_fd, CANARY_CONTROL_RESPONSE_MAX, -1,
+						     &eof, &e);
+	if (response != NULL)
+		return response;
+	if (eof || g_error_matches(e, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_FAILED))
+		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_UNAVAILABLE,
+			    "%s closed the connection without answering%s%s", client->peer,
+			    e != NULL ? ": " : "", e != NULL ? e->message : "");
+	else
+		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_PROTOCOL, "%s: %s",
+			    client->peer, e->message);
+	return NULL;
+}
+
+static void stream_close(struct canary_client *client)
+{
+	if (client->out_fd != client->in_fd)
+		close(client->out_fd);
+	close(client->in_fd);
+	if (client->ssh_pid > 0) {
+		int status;
+		while (waitpid(client->ssh_pid, &status, 0) < 0 && errno == EINTR)
+			;
+		g_spawn_close_pid(client->ssh_pid);
+	}
+	g_free(client->peer);
+}
+
+int canary_client_connect(const char *path, GError **error)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_UNAVAILABLE,
+			    "%s: the path is too long for a Unix socket", path);
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0)
+		return fd;
+	int e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (e == EACCES || e == EPERM)
+		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_FORBIDDEN,
+			    "cannot connect to canaryd at %s: %s (the socket is open to its "
+			    "group only: ask an admin to add you)",
+			    path, g_strerror(e));
+	else
+		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_UNAVAILABLE,
+			    "canaryd is not running (no control socket at %s: %s)", path,
+			    g_strerror(e));
+	return -1;
+}
+
+struct canary_client *canary_client_open_socket(const char *path, GError **error)
+{
+	int fd = canary_client_connect(path, error);
+	if (fd < 0)
+		return NULL;
+	struct canary_client *client = g_new0(struct canary_client, 1);
+	client->exchange = stream_exchange;
+	client->close = stream_close;
+	client->in_fd = client->out_fd = fd;
+	client->peer = g_strdup_printf("canaryd at %s", path);
+	return client;
+}
+
+gboolean canary_client_host_valid(const char *host)
+{
+	if (host == NULL || host[0] == '\0' || host[0] == '-' || strlen(host) > 255)
+		return FALSE;
+	for (const char *c = host; *c != '\0'; c++)
+		if (g_ascii_isspace(*c) || g_ascii_iscntrl(*c) || *c == '\'' || *c == '"')
+			return FALSE;
+	return TRUE;
+}
+
+struct canary_client *canary_client_open_ssh(const char *host, GError **error)
+{
+	if (!canary_client_host_valid(host)) {
+		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
+			    "'%s' is not a host; expected [USER@]HOST (not starting with '-')",
+			    host != NULL ? host : "");
+		return NULL;
+	}
+	const char *ssh = g_getenv("CANARY_SSH");
+	const char *remote = g_getenv("CANARY_REMOTE_COMMAND");
+	/* No shell here: ssh gets an argv. "--" ends its options, so HOST can
+	 * never be read as one. */
+	const char *argv[] = {ssh != NULL && ssh[0] != '\0' ? ssh : "ssh",
+			      "-T",
+			      "--",
+			      host,
+			      remote != NULL && remote[0] != '\0' ? remote : "canary bridge",
+			      NULL};
+	GPid pid = 0;
+	int to_ssh = -1, from_ssh = -1;
+	g_autoptr(GError) spawn_error = NULL;
+	if (!g_spawn_async_with_pipes(NULL, (char **)argv, NULL,
+				      G_SPAWN_SEARCH_PATH | G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+				      &pid, &to_ssh, &from_ssh, NULL, &spawn_error)) {
+		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_UNAVAILABLE,
+			    "cannot run %s: %s", argv[0], spawn_error->message);
+		return NULL;
+	}
+	/* ssh ending early must be an error of ours, not a SIGPIPE. */
+	signal(SIGPIPE, SIG_IGN);
+	struct canary_client *client = g_new0(struct canary_client, 1);
+	client->exchange = stream_exchange;
+	client->close = stream_close;
+	client->in_fd = from_ssh;
+	client->out_fd = to_ssh;
+	client->ssh_pid = pid;
+	client->peer = g_strdup_printf("canaryd on %s (over ssh)", host);
 	return client;
 }
 

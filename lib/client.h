@@ -17,6 +17,25 @@ struct canary_client;
  * when canaryd is down. */
 struct canary_client *canary_client_open_local(struct canary_config *config, GError **error);
 
+/* Connects to canaryd's control socket at PATH. On failure ERROR is
+ * UNAVAILABLE (nothing there, or nobody answers) or FORBIDDEN (the socket
+ * is not open to this user: EACCES), and says which. */
+struct canary_client *canary_client_open_socket(const char *path, GError **error);
+
+/* The connected socket canary_client_open_socket() talks over (for canary
+ * bridge, which relays frames), or -1 with the same errors. */
+int canary_client_connect(const char *path, GError **error);
+
+/* Talks to `ssh [USER@]HOST canary bridge` on its standard input and
+ * output. HOST must not start with '-' nor hold spaces or control
+ * characters. The remote command is $CANARY_REMOTE_COMMAND when set (e.g.
+ * "/opt/canary/bin/canary bridge"), the ssh program $CANARY_SSH (default
+ * "ssh"). No shell runs on this side. */
+struct canary_client *canary_client_open_ssh(const char *host, GError **error);
+
+/* TRUE if HOST is acceptable to canary_client_open_ssh(). */
+gboolean canary_client_host_valid(const char *host);
+
 /* Sends OP with ARGS (may be NULL) and returns the "result" object (new), or
  * NULL with ERROR in the CANARY_CONTROL_ERROR domain: the server's code and
  * message, or UNAVAILABLE/PROTOCOL for the transport. */

@@ -137,6 +137,12 @@ static const struct key_spec keys[] = {
 	 "a period such as 30d or 6w, or forever"},
 	{"health", "backup_age", T_PERIOD, "7d", NO_BOUNDS, FALSE, AT(health.backup_age),
 	 "a period such as 7d or 2w since the last canary backup, or forever"},
+	{"control", "socket", T_DATABASE, "/run/canary/control", NO_BOUNDS, FALSE,
+	 AT(control.socket), "a path for canaryd's control socket"},
+	/* Checked by canaryd when it makes the socket: officers' commands and
+	 * machines without the group still load the file. */
+	{"control", "group", T_STRING, "canary-officers", NO_BOUNDS, FALSE, AT(control.group),
+	 "the name of an existing Unix group"},
 };
 
 /* Returns TRUE if GROUP must be present: [keys] always; [imap] is optional,

@@ -28,6 +28,11 @@ struct canary_config {
 		char *group;    /* NULL: private to the owner (0600/0700) */
 	} store;
 
+	struct {
+		char *socket; /* absolute path of canaryd's control socket */
+		char *group;  /* the group that may connect to it (mode 0660) */
+	} control;
+
 	struct canary_limits limits;
 	guint64 message_time; /* [limits] message_time: seconds one message may
 				 take to prepare before it is quarantined too-slow */

@@ -88,7 +88,7 @@ static const struct bad_file bad_files[] = {
 	/* Unknown groups and keys, with the names that are known. */
 	{KEYS_BLOCK "[bogus]\nx = 1\n", CANARY_CONFIG_ERROR_INVALID, 1,
 	 "[bogus]: unknown group; expected [store], [limits], [logging], [keys], [imap], "
-	 "[routing], [retention] or [health]",
+	 "[routing], [retention], [health] or [control]",
 	 NULL},
 	{KEYS_BLOCK "[store]\ndatabse = x.db\n", CANARY_CONFIG_ERROR_INVALID, 1,
 	 "[store] databse: unknown key; expected database or group", NULL},

@@ -45,6 +45,9 @@ expect()
 expect "list" canary li
 expect "check-config" canary check
 expect "--version" canary --v
+expect "--host" canary --ho
+expect "list" canary --host ana@intake.example.org li
+expect "--status" canary --host intake list --sta
 expect "--status" canary list --sta
 expect "--passphrase-file" canary list --pass
 expect "--json" canary stats --j
@@ -78,7 +81,7 @@ commands=$(LC_ALL=C canary --help | awk '/^Commands:/ { f = 1; next } f && /^  [
 	failures=$((failures + 1))
 }
 # shellcheck disable=SC2086 # one word per command
-expect "$(printf '%s\n' $commands --help --version | sort | paste -sd ' ')" canary ""
+expect "$(printf '%s\n' $commands --help --version --host | sort | paste -sd ' ')" canary ""
 
 # A subcommand added later completes without touching the script: a canary
 # that knows "health" (with a --format=F option) is completed from its help.

@@ -27,14 +27,22 @@ static const struct cli_command commands[] = {
 	{"route", "Show which section a message would go to, and why", cmd_route},
 	{"check-config", "Validate the configuration", cmd_check_config},
 	{"whoami", "Show the user and groups canaryd sees for you", cmd_whoami},
+	{"bridge", "Join standard input and output to canaryd (for canary --host)", cmd_bridge},
 };
+
+/* Commands that open the store or key files of this machine themselves:
+ * they cannot run through --host. */
+static const char *const local_only[] = {"import", "backup",       "keygen",
+					 "route",  "check-config", "bridge"};
 
 static void usage(FILE *out)
 {
-	fputs("Usage: canary COMMAND [OPTIONS...]\n\nCommands:\n", out);
+	fputs("Usage: canary [--host [USER@]HOST] COMMAND [OPTIONS...]\n\nCommands:\n", out);
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
 		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
-	fputs("\nEvery command takes -c FILE and --help. See canary(1).\n", out);
+	fputs("\nEvery command takes -c FILE and --help. --host (or $CANARY_HOST) runs it\n"
+	      "through ssh HOST canary bridge. See canary(1).\n",
+	      out);
 }
 
 int main(int argc, char **argv)
@@ -48,7 +56,31 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return CLI_EXIT_USAGE;
 	}
+	/* The one global option: canary --host [USER@]HOST COMMAND ... */
+	const char *host = NULL;
+	if (strcmp(argv[1], "--host") == 0 || g_str_has_prefix(argv[1], "--host=")) {
+		gboolean joined = argv[1][6] == '=';
+		host = joined ? argv[1] + 7 : argc > 2 ? argv[2] : NULL;
+		if (host == NULL || host[0] == '\0') {
+			cli_error("--host needs [USER@]HOST");
+			return CLI_EXIT_USAGE;
+		}
+		argc -= joined ? 1 : 2;
+		argv += joined ? 1 : 2;
+		if (argc < 2) {
+			usage(stderr);
+			return CLI_EXIT_USAGE;
+		}
+		cli_set_host(host);
+	}
 	const char *name = argv[1];
+	for (size_t i = 0; host != NULL && i < G_N_ELEMENTS(local_only); i++) {
+		if (strcmp(name, local_only[i]) == 0) {
+			cli_error("%s works on the server itself; it cannot run through --host",
+				  name);
+			return CLI_EXIT_USAGE;
+		}
+	}
 	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
 		usage(stdout);
 		return CLI_EXIT_OK;

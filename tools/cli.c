@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -300,16 +301,75 @@ void cli_session_close(struct cli_session *session)
 	*session = (struct cli_session){0};
 }
 
+static const char *cli_host;
+
+void cli_set_host(const char *host)
+{
+	cli_host = host;
+}
+
+/* TRUE if this process may open the store of CONFIG itself: root, or the
+ * owner of the database's directory (canaryd's user). */
+static gboolean may_work_locally(const struct canary_config *config)
+{
+	if (getuid() == 0)
+		return TRUE;
+	g_autofree char *dir = g_path_get_dirname(config->store.database);
+	struct stat st;
+	return stat(dir, &st) == 0 && st.st_uid == getuid();
+}
+
+/* Over ssh to HOST: no local configuration is read. */
+static struct canary_client *connect_ssh(const char *host, int *exit_r)
+{
+	g_autoptr(GError) error = NULL;
+	struct canary_client *client = canary_client_open_ssh(host, &error);
+	if (client == NULL)
+		*exit_r = cli_call_failed(error);
+	return client;
+}
+
 struct canary_client *cli_connect(const struct cli_common *common, int *exit_r)
 {
-	/* FIXME(issue 14, part B): the socket and ssh transports. */
+	const char *host = cli_host != NULL ? cli_host : g_getenv("CANARY_HOST");
+	if (host != NULL && host[0] != '\0')
+		return connect_ssh(host, exit_r);
+	/* Officers cannot read every file the config names (the pseudonym
+	 * key): the socket's path needs none of them. */
+	g_autofree char *path = canary_config_resolve_path(common->config_path);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_config) lenient = canary_config_load_for_health(path, &error);
+	if (lenient == NULL && getuid() != 0 && common->config_path == NULL &&
+	    g_getenv("CANARY_CONFIG") == NULL &&
+	    g_error_matches(error, CANARY_CONFIG_ERROR, CANARY_CONFIG_ERROR_IO)) {
+		/* The server's configuration may be closed to officers: canaryd
+		 * listens where it does by default. */
+		g_clear_error(&error);
+		struct canary_client *client =
+			canary_client_open_socket(CANARY_CONTROL_DEFAULT_SOCKET, &error);
+		if (client == NULL)
+			*exit_r = cli_call_failed(error);
+		return client;
+	}
+	if (lenient == NULL) {
+		cli_error("%s", error->message);
+		*exit_r = CLI_EXIT_CONFIG;
+		return NULL;
+	}
+	struct canary_client *client = canary_client_open_socket(lenient->control.socket, &error);
+	if (client != NULL || !may_work_locally(lenient)) {
+		if (client == NULL)
+			*exit_r = cli_call_failed(error);
+		return client;
+	}
+	/* Root or canaryd's user, with canaryd down: answer from the store. */
 	struct canary_config *config = cli_load_config(common);
 	if (config == NULL) {
 		*exit_r = CLI_EXIT_CONFIG;
 		return NULL;
 	}
-	g_autoptr(GError) error = NULL;
-	struct canary_client *client = canary_client_open_local(config, &error);
+	g_clear_error(&error);
+	client = canary_client_open_local(config, &error);
 	if (client == NULL) {
 		cli_error("%s", error->message);
 		*exit_r = CLI_EXIT_STORE;

@@ -51,6 +51,10 @@ gboolean cli_parse(int *argc, char ***argv, const char *parameters, const char *
  * Prints the errors and returns NULL on failure. */
 struct canary_config *cli_load_config(const struct cli_common *common);
 
+/* The host of "canary --host [USER@]HOST COMMAND" (canary.c), for
+ * cli_connect(); NULL: $CANARY_HOST, else this machine. */
+void cli_set_host(const char *host);
+
 /* Opens the way to canaryd's answers: ssh to --host/$CANARY_HOST (no local
  * config needed), else the control socket of the config COMMON names, else
  * (root or canaryd's user only) this process answering from the store

@@ -21,5 +21,6 @@ int cmd_health(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 int cmd_whoami(int argc, char **argv);
+int cmd_bridge(int argc, char **argv);
 
 #endif

@@ -39,6 +39,10 @@ struct canary_audit_key {
 
 static struct canary_audit_key *key_new(gint64 event)
 {
+	/* The store opens without canary_seal_init() (tests, tools that seal
+	 * nothing): sodium_malloc() needs libsodium set up. Cheap when it is. */
+	if (sodium_init() < 0)
+		g_error("libsodium cannot be initialised");
 	struct canary_audit_key *key = sodium_malloc(sizeof(*key));
 	if (key == NULL)
 		g_error("out of memory for a key");

@@ -398,6 +398,8 @@ gboolean canary_audit_seal_event(struct canary_audit_seal *seal, const struct ca
 
 void canary_audit_seal_committed(struct canary_audit_seal *seal, gint64 last_id)
 {
+	/* A new start replaces whatever file was there (lost, or ahead). */
+	gboolean started = seal->starting;
 	seal->starting = FALSE;
 	if (seal->committed == NULL || last_id + 1 <= seal->committed->event) {
 		g_clear_pointer(&seal->pending, canary_audit_key_free);
@@ -416,7 +418,7 @@ void canary_audit_seal_committed(struct canary_audit_seal *seal, gint64 last_id)
 	/* Never move the file back: another process may have written more. */
 	g_autoptr(GError) ignored = NULL;
 	g_autoptr(canary_audit_key) on_disk = load_key(seal->path, STATE_MAGIC, TRUE, &ignored);
-	if (on_disk != NULL && on_disk->event > next->event)
+	if (!started && on_disk != NULL && on_disk->event > next->event)
 		return;
 	g_autoptr(GError) error = NULL;
 	if (!write_state(seal->path, seal->db_path, next, &error))
@@ -441,7 +443,9 @@ void canary_audit_seal_rolled_back(struct canary_audit_seal *seal)
 char *canary_audit_seal_start(struct canary_audit_seal *seal, gint64 first_id, char **key_id_r,
 			      GError **error)
 {
-	if (seal->committed != NULL && seal->problem == NULL) {
+	/* Working: a key for this event or, behind, one that catches up to it. */
+	if (seal->committed != NULL && seal->problem == NULL &&
+	    seal->committed->event <= first_id) {
 		g_set_error(error, CANARY_AUDIT_ERROR, CANARY_AUDIT_ERROR_SEALED,
 			    "the history is already sealed, from event %" G_GINT64_FORMAT
 			    "; its verification key was printed then",

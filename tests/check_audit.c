@@ -75,6 +75,14 @@ static void work(void)
 	ck_assert_int_eq(canary(NULL, NULL, "assign", ref, "--to", "ben", NULL), 0);
 }
 
+static GBytes *file_bytes(const char *path)
+{
+	char *contents = NULL;
+	gsize len = 0;
+	ck_assert(g_file_get_contents(path, &contents, &len, NULL));
+	return g_bytes_new_take(contents, len);
+}
+
 static gint64 count_events(void)
 {
 	sqlite3 *db = NULL;
@@ -424,6 +432,33 @@ START_TEST(test_key_file_lost)
 }
 END_TEST
 
+/* A backup restored under a sealed history: the key file is ahead of it,
+ * audit says so; sealing starts again with a new key, which checks all. */
+START_TEST(test_restored_backup)
+{
+	import_demo();
+	start_sealing();
+	g_autofree char *backup = g_build_filename(tmpdir, "backup.db", NULL);
+	gint64 n = count_events(); /* the backup's own event comes after the copy */
+	ck_assert_int_eq(canary(NULL, NULL, "backup", backup, NULL), 0);
+	work();
+	g_autofree char *wal = g_strconcat(db_path, "-wal", NULL);
+	g_autofree char *shm = g_strconcat(db_path, "-shm", NULL);
+	g_unlink(wal);
+	g_unlink(shm);
+	g_autoptr(GBytes) bytes = file_bytes(backup);
+	ck_assert(g_file_set_contents(db_path, g_bytes_get_data(bytes, NULL),
+				      (gssize)g_bytes_get_size(bytes), NULL));
+	ck_assert_int_eq(count_events(), n);
+	g_autofree char *out = verify_expect(1, NULL, "restored backup");
+	g_autofree char *old = g_strconcat(vkey_path, ".old", NULL);
+	ck_assert_int_eq(g_rename(vkey_path, old), 0);
+	start_sealing();
+	work();
+	g_free(verify_expect(0, NULL, NULL));
+}
+END_TEST
+
 /* The line canaryd writes to the journal: ids and hashes, no content. */
 START_TEST(test_head_summary)
 {
@@ -463,6 +498,7 @@ static Suite *audit_suite(void)
 	tcase_add_test(tc, test_events_reordered);
 	tcase_add_test(tc, test_wrong_key);
 	tcase_add_test(tc, test_key_file_lost);
+	tcase_add_test(tc, test_restored_backup);
 	tcase_add_test(tc, test_head_summary);
 	suite_add_tcase(s, tc);
 	return s;

@@ -550,7 +550,7 @@ START_TEST(test_history_sealed_from_the_migration)
 			 0);
 
 	g_autofree char *out = NULL;
-	ck_assert_int_eq(tu_run_canary(config_path, &out, &err, "audit", "--verify",
+	ck_assert_int_eq(tu_run_canary(config_path, &out, NULL, "audit", "--verify",
 				       "--verification-key", vkey_path, NULL),
 			 0);
 	g_autofree char *want = g_strdup_printf(

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "config.h"
 #include "health.h"
 #include "imap.h"
@@ -35,6 +36,7 @@ enum {
 #define BACKOFF_FIRST_AUTH 60 /* login or TLS refused: a human must act */
 #define BACKOFF_CAP        900
 #define RETENTION_EVERY    86400 /* seconds between two runs of the retention policy */
+#define CHAIN_HEAD_EVERY   86400 /* seconds between two chain heads in the journal */
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -67,6 +69,7 @@ struct loop_state {
 	guint cases_today;
 	int today;           /* day of year of cases_today */
 	gint64 last_success; /* Unix UTC */
+	gint64 chain_head_logged; /* monotonic usec; 0: not yet */
 };
 
 static void daemon_clear(struct daemon *d)
@@ -350,6 +353,23 @@ static void maybe_apply_retention(struct daemon *d)
 		canary_info("retention: no case due");
 }
 
+/* Logs the end of the case history at start and once a day: a rewrite of
+ * the history then disagrees with the journal too. */
+static void maybe_log_chain_head(struct daemon *d, struct loop_state *st)
+{
+	gint64 now = g_get_monotonic_time();
+	if (st->chain_head_logged != 0 &&
+	    now - st->chain_head_logged < (gint64)CHAIN_HEAD_EVERY * G_USEC_PER_SEC)
+		return;
+	st->chain_head_logged = now;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *line = canary_audit_head_summary(d->store, &error);
+	if (line != NULL)
+		canary_notice("%s", line);
+	else
+		canary_warning("audit chain head: %s", error->message);
+}
+
 int main(int argc, char **argv)
 {
 	g_autofree char *config_arg = NULL;
@@ -408,6 +428,7 @@ int main(int argc, char **argv)
 		gboolean ok = one_pass(&d, &st, &error);
 		if (!stop_requested)
 			maybe_apply_retention(&d);
+		maybe_log_chain_head(&d, &st);
 		if (once) {
 			status = ok ? EXIT_OK : EXIT_PASS_FAILED;
 			if (!ok && st.last_error == NULL)

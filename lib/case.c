@@ -7,6 +7,8 @@
 
 static const struct canary_control_op ops[] = {
 	{"whoami", canary_op_whoami},
+	{"audit", canary_op_audit},
+	{"audit-start", canary_op_audit_start},
 };
 
 const struct canary_control_op *canary_case_find_op(const char *name)

@@ -12,4 +12,8 @@
 /* caller.c / access.c */
 CANARY_OP(canary_op_whoami);
 
+/* audit.c */
+CANARY_OP(canary_op_audit);
+CANARY_OP(canary_op_audit_start);
+
 #endif

@@ -3,6 +3,8 @@
  * moves forward only, one numbered migration at a time. */
 #include "store.h"
 
+#include "audit.h"
+#include "health.h"
 #include "seal.h"
 
 #include <errno.h>
@@ -125,6 +127,9 @@ static const char *const migrations[] = {
 	  * only the cases that still have one are looked at. */
 	 "CREATE INDEX cases_with_hash ON cases (received_day) WHERE content_hash IS NOT NULL;"
 	 "DROP TABLE ref_counters;"),
+	/* 5: the forward-secure MAC of each event from the sealing on (audit.h);
+	 * NULL for the plain part before it. */
+	"ALTER TABLE events ADD COLUMN mac BLOB;",
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == CANARY_STORE_SCHEMA_VERSION);
 
@@ -150,6 +155,8 @@ enum stmt_id {
 	STMT_LAST_EVENT_HASH,
 	STMT_INSERT_EVENT,
 	STMT_LIST_EVENTS,
+	STMT_LIST_EVENTS_AFTER,
+	STMT_LAST_EVENT_ID,
 	STMT_GET_STATE,
 	STMT_SET_STATE,
 	STMT_SET_ASSIGNEE,
@@ -206,9 +213,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_GET_CASE] = "SELECT " CASE_COLUMNS " FROM cases WHERE ref = ?1",
 	[STMT_LAST_EVENT_HASH] = "SELECT id, hash, at FROM events ORDER BY id DESC LIMIT 1",
 	[STMT_INSERT_EVENT] = "INSERT INTO events (id, ref, at, actor, action, detail, prev_hash, "
-			      "hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-	[STMT_LIST_EVENTS] = "SELECT id, ref, at, actor, action, detail, prev_hash, hash "
+			      "hash, mac) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[STMT_LIST_EVENTS] = "SELECT id, ref, at, actor, action, detail, prev_hash, hash, mac "
 			     "FROM events WHERE ?1 IS NULL OR ref = ?1 ORDER BY id",
+	[STMT_LIST_EVENTS_AFTER] = "SELECT id, ref, at, actor, action, detail, prev_hash, hash, "
+				   "mac FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+	[STMT_LAST_EVENT_ID] = "SELECT coalesce(max(id), 0) FROM events",
 	[STMT_GET_STATE] = "SELECT value FROM state WHERE key = ?1",
 	[STMT_SET_STATE] = "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)",
 	[STMT_SET_ASSIGNEE] = "UPDATE cases SET assignee = ?2 WHERE ref = ?1",
@@ -234,7 +244,12 @@ struct canary_store {
 	char *path;
 	sqlite3_stmt *stmts[STMT_COUNT]; /* prepared on first use */
 	gint64 write_usec;               /* in step_done(): every write and commit */
+	struct canary_audit_seal *seal;  /* NULL when read-only */
+	gboolean events_added;           /* by the open transaction */
 };
+
+/* The state key of the sealing event's id (audit.h). */
+#define STATE_AUDIT_SEALED_FROM "audit_sealed_from"
 
 gboolean canary_store_status_valid(const char *status)
 {
@@ -520,6 +535,51 @@ static void limit_length_for_tests(sqlite3 *db)
 #endif
 }
 
+static gboolean query_text(struct canary_store *store, sqlite3_stmt *s, char **text_r,
+			   GError **error);
+
+/* The id of the last event (0 when none). */
+static gboolean last_event_id(struct canary_store *store, gint64 *id_r, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_LAST_EVENT_ID, error);
+	if (s == NULL)
+		return FALSE;
+	int rc = sqlite3_step(s);
+	*id_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		set_db_error(store, rc, "reading the case history", error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
+/* The sealing event's id the database records (0: not sealed). */
+static gboolean sealed_from(struct canary_store *store, gint64 *id_r, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_GET_STATE, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_text(s, 1, STATE_AUDIT_SEALED_FROM, -1, SQLITE_STATIC);
+	g_autofree char *value = NULL;
+	if (!query_text(store, s, &value, error))
+		return FALSE;
+	*id_r = value != NULL ? g_ascii_strtoll(value, NULL, 10) : 0;
+	return TRUE;
+}
+
+/* Lets the seal follow the database's sealing (started here or elsewhere). */
+static gboolean sync_seal(struct canary_store *store, GError **error)
+{
+	gint64 from = 0;
+	if (store->seal == NULL)
+		return TRUE;
+	if (!sealed_from(store, &from, error))
+		return FALSE;
+	canary_audit_seal_sync(store->seal, from);
+	return TRUE;
+}
+
 struct canary_store *canary_store_open(const char *path, const char *group, GError **error)
 {
 	if (!prepare_files(path, group, error))
@@ -564,6 +624,11 @@ struct canary_store *canary_store_open(const char *path, const char *group, GErr
 		  "PRAGMA trusted_schema = OFF; PRAGMA temp_store = MEMORY",
 		  "setting up", error) ||
 	    !migrate(store, error)) {
+		canary_store_close(&store);
+		return NULL;
+	}
+	store->seal = canary_audit_seal_new(path);
+	if (!sync_seal(store, error)) {
 		canary_store_close(&store);
 		return NULL;
 	}
@@ -642,6 +707,7 @@ void canary_store_close(struct canary_store **store)
 	for (size_t i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(s->stmts[i]);
 	sqlite3_close_v2(s->db);
+	canary_audit_seal_free(s->seal);
 	g_free(s->path);
 	g_free(s);
 	*store = NULL;
@@ -650,17 +716,39 @@ void canary_store_close(struct canary_store **store)
 gboolean canary_store_begin(struct canary_store *store, GError **error)
 {
 	sqlite3_stmt *s = stmt(store, STMT_BEGIN, error);
-	return s != NULL && step_done(store, s, "starting a transaction", error);
+	if (s == NULL || !step_done(store, s, "starting a transaction", error))
+		return FALSE;
+	store->events_added = FALSE;
+	/* Under the write lock: another process may have started sealing. */
+	if (!sync_seal(store, error)) {
+		canary_store_rollback(store);
+		return FALSE;
+	}
+	return TRUE;
 }
 
 gboolean canary_store_commit(struct canary_store *store, GError **error)
 {
+	gint64 last_id = 0;
+	if (store->events_added && !last_event_id(store, &last_id, error))
+		return FALSE;
 	sqlite3_stmt *s = stmt(store, STMT_COMMIT, error);
-	return s != NULL && step_done(store, s, "committing", error);
+	if (s == NULL || !step_done(store, s, "committing", error))
+		return FALSE;
+	/* Order is important: the key file moves on only once the events it
+	 * sealed are durable (a file behind the history catches up; one ahead
+	 * would say events were deleted). */
+	if (store->events_added && store->seal != NULL)
+		canary_audit_seal_committed(store->seal, last_id);
+	store->events_added = FALSE;
+	return TRUE;
 }
 
 void canary_store_rollback(struct canary_store *store)
 {
+	if (store->seal != NULL)
+		canary_audit_seal_rolled_back(store->seal);
+	store->events_added = FALSE;
 	if (sqlite3_get_autocommit(store->db))
 		return; /* nothing open: SQLite already rolled back */
 	sqlite3_stmt *s = stmt(store, STMT_ROLLBACK, NULL);
@@ -1303,6 +1391,7 @@ static gboolean insert_event(struct canary_store *store, struct canary_event *e,
 		return FALSE;
 	}
 	canary_store_event_hash(e, e->hash);
+	e->sealed = store->seal != NULL && canary_audit_seal_event(store->seal, e, e->mac);
 
 	s = stmt(store, STMT_INSERT_EVENT, error);
 	if (s == NULL)
@@ -1315,6 +1404,9 @@ static gboolean insert_event(struct canary_store *store, struct canary_event *e,
 	bind_text(s, 6, e->detail);
 	sqlite3_bind_blob(s, 7, e->prev_hash, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 8, e->hash, 32, SQLITE_STATIC);
+	if (e->sealed)
+		sqlite3_bind_blob(s, 9, e->mac, 32, SQLITE_STATIC);
+	store->events_added = TRUE;
 	return step_done(store, s, "recording in the case history", error);
 }
 
@@ -1356,13 +1448,9 @@ gboolean canary_store_add_event_day(struct canary_store *store, const char *ref,
 			 TRUE, error);
 }
 
-GPtrArray *canary_store_list_events(struct canary_store *store, const char *ref,
-				    GError **error)
+/* The events of S (bound), as canary_store_list_events() returns them. */
+static GPtrArray *list_events(struct canary_store *store, sqlite3_stmt *s, GError **error)
 {
-	sqlite3_stmt *s = stmt(store, STMT_LIST_EVENTS, error);
-	if (s == NULL)
-		return NULL;
-	bind_text(s, 1, ref);
 	GPtrArray *events = g_ptr_array_new_with_free_func((GDestroyNotify)canary_event_free);
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1375,6 +1463,8 @@ GPtrArray *canary_store_list_events(struct canary_store *store, const char *ref,
 		e->detail = column_strdup(s, 5);
 		column_hash(s, 6, e->prev_hash);
 		column_hash(s, 7, e->hash);
+		e->sealed = sqlite3_column_bytes(s, 8) == 32;
+		column_hash(s, 8, e->mac);
 		g_ptr_array_add(events, e);
 	}
 	sqlite3_reset(s);
@@ -1384,6 +1474,113 @@ GPtrArray *canary_store_list_events(struct canary_store *store, const char *ref,
 		return NULL;
 	}
 	return events;
+}
+
+GPtrArray *canary_store_list_events(struct canary_store *store, const char *ref,
+				    GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_LIST_EVENTS, error);
+	if (s == NULL)
+		return NULL;
+	bind_text(s, 1, ref);
+	return list_events(store, s, error);
+}
+
+GPtrArray *canary_store_list_events_after(struct canary_store *store, gint64 after, guint limit,
+					  GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_LIST_EVENTS_AFTER, error);
+	if (s == NULL)
+		return NULL;
+	sqlite3_bind_int64(s, 1, after);
+	sqlite3_bind_int64(s, 2, limit);
+	return list_events(store, s, error);
+}
+
+/* The body of canary_store_audit_start(), in its transaction. */
+static char *audit_start_locked(struct canary_store *store, const char *actor,
+				gint64 *first_id_r, GError **error)
+{
+	gint64 last_id = 0;
+	if (!last_event_id(store, &last_id, error))
+		return NULL;
+	g_autofree char *key_id = NULL;
+	char *vkey = canary_audit_seal_start(store->seal, last_id + 1, &key_id, error);
+	if (vkey == NULL)
+		return NULL;
+	g_autofree char *from = g_strdup_printf("%" G_GINT64_FORMAT, last_id + 1);
+	g_autofree char *detail = g_strdup_printf("key %s", key_id);
+	struct canary_event e = {
+		.ref = (char *)CANARY_EVENT_REF_DATABASE,
+		.at = g_get_real_time() / G_USEC_PER_SEC,
+		.actor = (char *)actor,
+		.action = (char *)CANARY_ACTION_AUDIT_SEALED,
+		.detail = detail,
+	};
+	if (!canary_store_set_state(store, STATE_AUDIT_SEALED_FROM, from, error) ||
+	    !insert_event(store, &e, TRUE, error) || !e.sealed || e.id != last_id + 1) {
+		if (error != NULL && *error == NULL)
+			g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_FAILED,
+				    "%s: the sealing event could not be sealed", store->path);
+		canary_audit_text_free(vkey);
+		return NULL;
+	}
+	*first_id_r = e.id;
+	return vkey;
+}
+
+char *canary_store_audit_start(struct canary_store *store, const char *actor,
+			       gint64 *first_id_r, GError **error)
+{
+	if (store->seal == NULL) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_FAILED,
+			    "%s: opened read-only", store->path);
+		return NULL;
+	}
+	if (!canary_store_begin(store, error))
+		return NULL;
+	char *vkey = audit_start_locked(store, actor, first_id_r, error);
+	if (vkey == NULL || !canary_store_commit(store, error)) {
+		canary_store_rollback(store);
+		canary_audit_text_free(vkey);
+		return NULL;
+	}
+	return vkey;
+}
+
+gboolean canary_store_audit_head(struct canary_store *store, gint64 *last_id_r,
+				 gint64 *sealed_from_r, gboolean *proven_r, guint8 proof_r[32],
+				 char **problem_r, GError **error)
+{
+	*proven_r = FALSE;
+	*problem_r = NULL;
+	sqlite3_stmt *s = stmt(store, STMT_LAST_EVENT_HASH, error);
+	if (s == NULL)
+		return FALSE;
+	int rc = sqlite3_step(s);
+	guint8 last_hash[32] = {0};
+	*last_id_r = 0;
+	if (rc == SQLITE_ROW) {
+		*last_id_r = sqlite3_column_int64(s, 0);
+		column_hash(s, 1, last_hash);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		set_db_error(store, rc, "reading the case history", error);
+		return FALSE;
+	}
+	if (!sealed_from(store, sealed_from_r, error))
+		return FALSE;
+	if (store->seal == NULL) {
+		*problem_r = g_strdup("the database was opened read-only");
+		return TRUE;
+	}
+	canary_audit_seal_sync(store->seal, *sealed_from_r);
+	*proven_r = canary_audit_seal_head(store->seal, *last_id_r, last_hash, proof_r);
+	const char *problem = canary_audit_seal_problem(store->seal);
+	if (!*proven_r)
+		*problem_r = g_strdup(problem != NULL ? problem : "the history is not sealed");
+	return TRUE;
 }
 
 gboolean canary_store_get_state(struct canary_store *store, const char *key, char **value_r,

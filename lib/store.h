@@ -21,7 +21,7 @@ enum canary_store_error {
 };
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define CANARY_STORE_SCHEMA_VERSION 4
+#define CANARY_STORE_SCHEMA_VERSION 5
 
 /* Case statuses, as stored. */
 #define CANARY_STATUS_NEW "new"
@@ -306,6 +306,8 @@ struct canary_event {
 	gint64 at; /* Unix UTC */
 	char *actor, *action, *detail; /* detail may be NULL */
 	guint8 prev_hash[32], hash[32];
+	gboolean sealed; /* MAC holds its forward-secure MAC (audit.h) */
+	guint8 mac[32];
 };
 void canary_event_free(struct canary_event *event);
 
@@ -328,6 +330,30 @@ void canary_store_event_hash(const struct canary_event *e, guint8 out[32]);
  * first, as a new array of struct canary_event * that frees its elements. */
 GPtrArray *canary_store_list_events(struct canary_store *store, const char *ref,
 				    GError **error);
+
+/* Returns up to LIMIT events with ids above AFTER, oldest first (as
+ * canary_store_list_events()). */
+GPtrArray *canary_store_list_events_after(struct canary_store *store, gint64 after, guint limit,
+					  GError **error);
+
+/* --- The forward-secure seal of the history (audit.h) -------------------- */
+
+/* Starts sealing the history (or starts it again when its key was lost or
+ * is ahead of the history, as after restoring a backup): appends the
+ * CANARY_ACTION_AUDIT_SEALED event as ACTOR, sealed under a new first key,
+ * and writes "<database>.audit-key". Returns the verification key file's
+ * text (new; wipe with canary_audit_text_free()), which exists nowhere else,
+ * and the sealing event's id in *FIRST_ID_R. */
+char *canary_store_audit_start(struct canary_store *store, const char *actor,
+			       gint64 *first_id_r, GError **error);
+
+/* The end of the history as the seal proves it: the last event's id (0 when
+ * none) and, when it can be made, the proof over it (TRUE in *PROVEN_R);
+ * else *PROBLEM_R (new string) says why. *SEALED_FROM_R: the sealing event,
+ * or 0. */
+gboolean canary_store_audit_head(struct canary_store *store, gint64 *last_id_r,
+				 gint64 *sealed_from_r, gboolean *proven_r, guint8 proof_r[32],
+				 char **problem_r, GError **error);
 
 /* --- Daemon state: small named values, in clear, never personal data --- */
 

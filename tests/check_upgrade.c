@@ -519,6 +519,49 @@ START_TEST(test_refuses_newer_database)
 }
 END_TEST
 
+/* An older history migrates unsealed: audit checks its plain chain and says
+ * so; sealed from then on, the key checks every new event and the old part
+ * by its chain, and audit says where the sealed part starts. */
+START_TEST(test_history_sealed_from_the_migration)
+{
+	int version = CANARY_STORE_SCHEMA_VERSION - 1;
+	ck_assert_msg(copy_fixture(version), "no fixture of schema %d", version);
+	sqlite3 *db = open_raw(db_path);
+	gint64 old_events = tu_query_int(db, "SELECT count(*) FROM events");
+	sqlite3_close(db);
+	ck_assert_int_gt(old_events, 10);
+
+	g_autofree char *plain = NULL;
+	ck_assert_int_eq(tu_run_canary(config_path, &plain, NULL, "audit", "--verify", NULL), 0);
+	ck_assert_msg(strstr(plain, "not sealed") != NULL, "%s", plain);
+
+	g_autofree char *vkey = NULL, *err = NULL;
+	ck_assert_msg(tu_run_canary(config_path, &vkey, &err, "audit", "--start-sealing", NULL) ==
+			      0,
+		      "%s", err);
+	g_autofree char *vkey_path = tu_write_file(tmpdir, "audit.vkey", vkey);
+	g_autoptr(GError) error = NULL;
+	struct canary_store *store = open_ok();
+	g_autoptr(GPtrArray) events = canary_store_list_events(store, NULL, &error);
+	canary_store_close(&store);
+	const struct canary_event *first = events->pdata[0];
+	ck_assert_int_eq(tu_run_canary(config_path, NULL, NULL, "assign", first->ref, "--to",
+				       "officer-c", NULL),
+			 0);
+
+	g_autofree char *out = NULL;
+	ck_assert_int_eq(tu_run_canary(config_path, &out, NULL, "audit", "--verify",
+				       "--verification-key", vkey_path, NULL),
+			 0);
+	g_autofree char *want = g_strdup_printf(
+		"ok: %" G_GINT64_FORMAT " events\n"
+		"events 1 to %" G_GINT64_FORMAT ": hash chain only (recorded before the sealing)\n"
+		"events %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT ": sealed, every MAC checked",
+		old_events + 2, old_events, old_events + 1, old_events + 2);
+	ck_assert_msg(g_str_has_prefix(out, want), "%s", out);
+}
+END_TEST
+
 static Suite *upgrade_suite(void)
 {
 	Suite *s = suite_create("upgrade");
@@ -527,6 +570,7 @@ static Suite *upgrade_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_loop_test(tc, test_migrates_fixture, 1, CANARY_STORE_SCHEMA_VERSION + 1);
 	tcase_add_test(tc, test_refuses_newer_database);
+	tcase_add_test(tc, test_history_sealed_from_the_migration);
 	suite_add_tcase(s, tc);
 	return s;
 }

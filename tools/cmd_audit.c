@@ -1,133 +1,243 @@
-/* cmd_audit.c: canary audit --verify: walks the whole case history and
- * checks its hash chain: each event's hash over its own fields, its link to
- * the event before, and the order of ids and times. */
+/* cmd_audit.c: canary audit: --verify reads the whole case history from
+ * canaryd (the "audit" op) and checks it HERE, with the verification key
+ * when given (which never leaves this process); --start-sealing starts the
+ * forward-secure seal and prints that key once. */
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "cli.h"
 #include "commands.h"
-#include "triage.h"
 
-/* Why the chain breaks at one event. */
-struct break_point {
-	const struct canary_event *event;
-	char *why;
-};
-
-/* The events (by position) whose hash is H: a hash table of GBytes -> index+1. */
-static GHashTable *index_hashes(GPtrArray *events)
+/* Copies base64 member NAME of O (LEN bytes) into OUT; FALSE when absent or wrong. */
+static gboolean get_b64(JsonObject *o, const char *name, guint8 *out, gsize len)
 {
-	GHashTable *by_hash = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
-						    (GDestroyNotify)g_bytes_unref, NULL);
-	for (guint i = 0; i < events->len; i++) {
-		const struct canary_event *e = events->pdata[i];
-		g_hash_table_insert(by_hash, g_bytes_new(e->hash, 32), GUINT_TO_POINTER(i + 1));
-	}
-	return by_hash;
+	const char *text = json_object_get_string_member_with_default(o, name, NULL);
+	if (text == NULL)
+		return FALSE;
+	gsize got = 0;
+	g_autofree guchar *data = g_base64_decode(text, &got);
+	if (got != len)
+		return FALSE;
+	memcpy(out, data, len);
+	return TRUE;
 }
 
-/* Checks EVENTS (by id); returns the first break, or .event NULL. */
-static struct break_point verify(GPtrArray *events)
+/* An event of the "audit" op's answer; NULL when malformed. */
+static struct canary_event *event_from_json(JsonNode *node)
 {
-	static const guint8 zero[32] = {0};
-	g_autoptr(GHashTable) by_hash = index_hashes(events);
-	for (guint i = 0; i < events->len; i++) {
-		const struct canary_event *e = events->pdata[i];
-		const struct canary_event *prev = i > 0 ? events->pdata[i - 1] : NULL;
-		const guint8 *expected = prev != NULL ? prev->hash : zero;
-		gint64 expected_id = prev != NULL ? prev->id + 1 : 1;
-		struct break_point bp = {.event = e};
+	if (!JSON_NODE_HOLDS_OBJECT(node))
+		return NULL;
+	JsonObject *o = json_node_get_object(node);
+	struct canary_event *e = g_new0(struct canary_event, 1);
+	e->id = json_object_get_int_member_with_default(o, "id", 0);
+	e->at = json_object_get_int_member_with_default(o, "at", 0);
+	e->ref = g_strdup(json_object_get_string_member_with_default(o, "ref", NULL));
+	e->actor = g_strdup(json_object_get_string_member_with_default(o, "actor", NULL));
+	e->action = g_strdup(json_object_get_string_member_with_default(o, "action", NULL));
+	e->detail = g_strdup(json_object_get_string_member_with_default(o, "detail", NULL));
+	e->sealed = get_b64(o, "mac", e->mac, sizeof(e->mac));
+	if (e->ref == NULL || e->actor == NULL || e->action == NULL ||
+	    !get_b64(o, "prev_hash", e->prev_hash, 32) || !get_b64(o, "hash", e->hash, 32)) {
+		canary_event_free(e);
+		return NULL;
+	}
+	return e;
+}
 
-		/* The link to the event before. */
-		if (!canary_seal_hash_equal(e->prev_hash, expected)) {
-			g_autoptr(GBytes) key = g_bytes_new(e->prev_hash, 32);
-			guint at = GPOINTER_TO_UINT(g_hash_table_lookup(by_hash, key));
-			if (at > i + 1) {
-				const struct canary_event *later = events->pdata[at - 1];
-				bp.why = g_strdup_printf(
-					"order: it was recorded after event %" G_GINT64_FORMAT
-					", which now comes later",
-					later->id);
-			} else if (e->id != expected_id) {
-				bp.why = g_strdup_printf(
-					"missing predecessor: event %" G_GINT64_FORMAT
-					" is gone (the chain continues from a deleted event)",
-					expected_id);
-			} else if (canary_seal_hash_equal(e->prev_hash, zero)) {
-				bp.why = g_strdup(
-					"order: it claims to be the first event, but is not");
-			} else {
-				bp.why = g_strdup_printf("missing predecessor: the event it was "
-							 "chained to is not event "
-							 "%" G_GINT64_FORMAT
-							 " (replaced or removed)",
-							 expected_id - 1);
+/* The head of the first page. */
+struct head {
+	struct canary_audit_head h;
+	char *problem;
+};
+
+static gboolean head_from_json(JsonObject *result, struct head *head)
+{
+	JsonObject *o =
+		json_object_has_member(result, "head") &&
+				JSON_NODE_HOLDS_OBJECT(json_object_get_member(result, "head"))
+			? json_object_get_object_member(result, "head")
+			: NULL;
+	if (o == NULL)
+		return FALSE;
+	head->h.last_id = json_object_get_int_member_with_default(o, "last_id", 0);
+	head->h.sealed_from = json_object_get_int_member_with_default(o, "sealed_from", 0);
+	head->h.has_proof = get_b64(o, "proof", head->h.proof, sizeof(head->h.proof));
+	head->problem = g_strdup(json_object_get_string_member_with_default(o, "problem", NULL));
+	head->h.problem = head->problem;
+	return TRUE;
+}
+
+/* Reads the whole history up to the head of the first page into EVENTS.
+ * Returns CLI_EXIT_OK or the exit code after printing the problem. */
+static int fetch_history(struct canary_client *client, GPtrArray *events, struct head *head)
+{
+	gint64 after = G_MININT64;
+	for (gboolean first = TRUE;; first = FALSE) {
+		g_autoptr(JsonObject) args = json_object_new();
+		if (!first)
+			json_object_set_int_member(args, "after", after);
+		json_object_set_int_member(args, "limit", 5000);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(JsonObject) result = canary_client_call(client, "audit", args, &error);
+		if (result == NULL)
+			return cli_call_failed(error);
+		if (first && !head_from_json(result, head))
+			goto malformed;
+		JsonArray *page = json_object_has_member(result, "events")
+					  ? json_object_get_array_member(result, "events")
+					  : NULL;
+		if (page == NULL)
+			goto malformed;
+		guint n = json_array_get_length(page);
+		for (guint i = 0; i < n; i++) {
+			struct canary_event *e = event_from_json(json_array_get_element(page, i));
+			if (e == NULL)
+				goto malformed;
+			if (e->id <= after) { /* pages must move forward */
+				canary_event_free(e);
+				goto malformed;
 			}
-			return bp;
+			after = e->id;
+			/* Events added since the head was proven wait for the next audit. */
+			if (e->id > head->h.last_id) {
+				canary_event_free(e);
+				return CLI_EXIT_OK;
+			}
+			g_ptr_array_add(events, e);
 		}
-		/* Its own fields. */
-		guint8 hash[32];
-		canary_store_event_hash(e, hash);
-		if (!canary_seal_hash_equal(hash, e->hash)) {
-			bp.why = g_strdup(
-				"hash mismatch: the event was changed after it was recorded");
-			return bp;
-		}
-		if (e->id != expected_id) {
-			bp.why = g_strdup_printf("order: expected id %" G_GINT64_FORMAT,
-						 expected_id);
-			return bp;
-		}
-		if (prev != NULL && e->at < prev->at) {
-			bp.why = g_strdup_printf("order: recorded before event %" G_GINT64_FORMAT,
-						 prev->id);
-			return bp;
+		if (n == 0 || !json_object_get_boolean_member_with_default(result, "more", FALSE))
+			return CLI_EXIT_OK;
+	}
+malformed:
+	cli_error("canaryd's answer to \"audit\" is malformed");
+	return CLI_EXIT_FAILED;
+}
+
+/* Says how much a whole chain proves. */
+static void print_ok(const struct canary_audit_result *r, const struct canary_audit_key *vkey)
+{
+	printf("ok: %u event%s\n", r->events, r->events == 1 ? "" : "s");
+	if (vkey != NULL) {
+		g_autofree char *id = canary_audit_key_id(vkey);
+		if (r->sealed_from > 1)
+			printf("events 1 to %" G_GINT64_FORMAT ": hash chain only (recorded before "
+			       "the sealing)\n",
+			       r->sealed_from - 1);
+		printf("events %" G_GINT64_FORMAT " to %u: sealed, every MAC checked with key %s, "
+		       "and nothing removed from the end\n",
+		       r->sealed_from, r->events, id);
+		return;
+	}
+	if (r->sealed_from > 0)
+		printf("hash chain only: sealed from event %" G_GINT64_FORMAT ", but without "
+		       "--verification-key this proves only that the chain is whole, which anyone "
+		       "who can write the database can recompute\n",
+		       r->sealed_from);
+	else
+		printf("hash chain only: the history is not sealed (see --start-sealing); anyone "
+		       "who can write the database can recompute the chain\n");
+}
+
+static int verify(struct canary_client *client, const char *vkey_path)
+{
+	g_autoptr(canary_audit_key) vkey = NULL;
+	if (vkey_path != NULL) {
+		g_autoptr(GError) error = NULL;
+		vkey = canary_audit_key_load(vkey_path, &error);
+		if (vkey == NULL) {
+			cli_error("%s", error->message);
+			return CLI_EXIT_KEY;
 		}
 	}
-	return (struct break_point){0};
+	g_autoptr(GPtrArray) events =
+		g_ptr_array_new_with_free_func((GDestroyNotify)canary_event_free);
+	struct head head = {0};
+	int status = fetch_history(client, events, &head);
+	struct canary_audit_result r = {0};
+	if (status == CLI_EXIT_OK && canary_audit_verify(events, &head.h, vkey, &r)) {
+		print_ok(&r, vkey);
+	} else if (status == CLI_EXIT_OK) {
+		status = r.key_wrong ? CLI_EXIT_KEY : CLI_EXIT_FAILED;
+		if (r.bad_id != 0) {
+			printf("broken: event %" G_GINT64_FORMAT " (case ", r.bad_id);
+			cli_print_line(stdout, r.bad_ref);
+			printf("): ");
+		} else {
+			printf("broken: the end of the history: ");
+		}
+		cli_print_line(stdout, r.why);
+		putchar('\n');
+		if (r.key_wrong)
+			cli_error("the verification key does not belong to this history");
+		else
+			cli_error(
+				"the case history was tampered with%s: keep this database and its "
+				"audit key file as evidence and restore the history from a backup",
+				r.bad_id != 0 ? " (see the event above)" : " at its end");
+	}
+	canary_audit_result_clear(&r);
+	g_free(head.problem);
+	return status;
+}
+
+static int start_sealing(struct canary_client *client)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) result = canary_client_call(client, "audit-start", NULL, &error);
+	if (result == NULL)
+		return cli_call_failed(error);
+	const char *vkey =
+		json_object_get_string_member_with_default(result, "verification_key", NULL);
+	if (vkey == NULL) {
+		cli_error("canaryd's answer to \"audit-start\" is malformed");
+		return CLI_EXIT_FAILED;
+	}
+	fputs(vkey, stdout);
+	fflush(stdout);
+	fprintf(stderr,
+		"canary: the history is sealed from event %" G_GINT64_FORMAT ". Above is its "
+		"verification key, shown this once and kept nowhere: save it to a file OFF this "
+		"server (the custodian keeps it) and check the history with\n"
+		"  canary audit --verify --verification-key FILE\n"
+		"Whoever holds it can check every event, and forge them too: never copy it back.\n",
+		json_object_get_int_member_with_default(result, "first_id", 0));
+	return CLI_EXIT_OK;
 }
 
 int cmd_audit(int argc, char **argv)
 {
 	g_auto(cli_common) common = {0};
-	gboolean do_verify = FALSE;
-	GOptionEntry entries[] = {{"verify", 0, 0, G_OPTION_ARG_NONE, &do_verify,
-				   "Check the hash chain of the whole case history", NULL},
-				  G_OPTION_ENTRY_NULL};
+	gboolean do_verify = FALSE, do_start = FALSE;
+	g_autofree char *vkey_path = NULL;
+	GOptionEntry entries[] = {
+		{"verify", 0, 0, G_OPTION_ARG_NONE, &do_verify, "Check the whole case history",
+		 NULL},
+		{"verification-key", 0, 0, G_OPTION_ARG_FILENAME, &vkey_path,
+		 "With --verify: check every sealed event's MAC and the end of the history with "
+		 "this key",
+		 "FILE"},
+		{"start-sealing", 0, 0, G_OPTION_ARG_NONE, &do_start,
+		 "Seal every event from now on (root or canaryd's user, once); prints the "
+		 "verification key",
+		 NULL},
+		G_OPTION_ENTRY_NULL};
 	if (!cli_parse(&argc, &argv, "",
-		       "With --verify, walks the whole case history and checks that no event "
-		       "was changed, removed or reordered: prints \"ok: N events\", or names the "
-		       "first broken event and exits 1. Needs no key.",
+		       "With --verify, walks the whole case history and checks that no event was "
+		       "changed, removed or reordered: prints \"ok: N events\" and how much that "
+		       "proves, or names the first broken event and exits 1 (6 for a wrong "
+		       "verification key). Without --verification-key only the hash chain is "
+		       "checked. The check runs here: the key never reaches canaryd.",
 		       entries, &common))
 		return CLI_EXIT_USAGE;
-	if (argc > 1 || !do_verify) {
-		cli_error("audit needs --verify and no arguments (see --help)");
+	if (argc > 1 || do_verify == do_start || (vkey_path != NULL && !do_verify)) {
+		cli_error("audit needs --verify [--verification-key FILE] or --start-sealing, and "
+			  "no arguments (see --help)");
 		return CLI_EXIT_USAGE;
 	}
-	g_autoptr(canary_config) config = cli_load_config(&common);
-	if (config == NULL)
-		return CLI_EXIT_CONFIG;
-	struct canary_store *store = cli_open_store(config);
-	if (store == NULL)
-		return CLI_EXIT_STORE;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(GPtrArray) events = canary_store_list_events(store, NULL, &error);
-	canary_store_close(&store);
-	if (events == NULL) {
-		cli_error("%s", error->message);
-		return CLI_EXIT_STORE;
-	}
-	struct break_point bp = verify(events);
-	if (bp.event == NULL) {
-		printf("ok: %u event%s\n", events->len, events->len == 1 ? "" : "s");
-		return CLI_EXIT_OK;
-	}
-	printf("broken: event %" G_GINT64_FORMAT " (case ", bp.event->id);
-	cli_print_line(stdout, bp.event->ref);
-	printf("): %s\n", bp.why);
-	cli_error("the case history was tampered with at event %" G_GINT64_FORMAT
-		  ": keep this database as evidence and restore the history from a backup",
-		  bp.event->id);
-	g_free(bp.why);
-	return CLI_EXIT_FAILED;
+	int status = CLI_EXIT_OK;
+	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	if (client == NULL)
+		return status;
+	return do_start ? start_sealing(client) : verify(client, vkey_path);
 }

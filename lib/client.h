@@ -14,8 +14,14 @@ struct canary_client;
 /* Answers requests in this process: opens the store of CONFIG (which the
  * client takes over) directly, as the user running it (the caller is
  * canary_caller_new_self()). For root and canaryd's user, and for recovery
- * when canaryd is down. */
+ * when canaryd is down. Creates the database if it does not exist. */
 struct canary_client *canary_client_open_local(struct canary_config *config, GError **error);
+
+/* The same, except that a database that does not exist yet is an error
+ * (CANARY_STORE_ERROR_OPEN naming it), not created: for commands that only
+ * read it (report, health). */
+struct canary_client *canary_client_open_local_existing(struct canary_config *config,
+							GError **error);
 
 /* Sends OP with ARGS (may be NULL) and returns the "result" object (new), or
  * NULL with ERROR in the CANARY_CONTROL_ERROR domain: the server's code and

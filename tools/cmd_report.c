@@ -1,6 +1,7 @@
 /* cmd_report.c: canary report: the figures of a period for the annual report
  * on reprisals, as aligned text, JSON or one self-contained HTML page with
- * SVG charts. Counts only, small ones masked; needs no key. */
+ * SVG charts. Counts only, small ones masked; needs no key. canaryd counts
+ * (case_rules.c) the cases the caller may see; this formats them. */
 #include <stdio.h>
 #include <string.h>
 
@@ -385,6 +386,49 @@ static gboolean write_html(const char *path, const struct canary_report *r, cons
 	return TRUE;
 }
 
+/* --- canaryd's answer ---------------------------------------------------- */
+
+/* The rows of the breakdown NAME in RESULT ([{name, cases}]). New array. */
+static GPtrArray *rows_of(JsonObject *result, const char *name)
+{
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)canary_report_row_free);
+	JsonNode *node = json_object_get_member(result, name);
+	JsonArray *list =
+		node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+	for (guint i = 0; list != NULL && i < json_array_get_length(list); i++) {
+		JsonNode *element = json_array_get_element(list, i);
+		if (!JSON_NODE_HOLDS_OBJECT(element))
+			continue;
+		JsonObject *o = json_node_get_object(element);
+		struct canary_report_row *row = g_new0(struct canary_report_row, 1);
+		row->name = g_strdup(json_object_get_string_member_with_default(o, "name", "?"));
+		row->cases = json_object_get_int_member_with_default(o, "cases", 0);
+		g_ptr_array_add(rows, row);
+	}
+	return rows;
+}
+
+/* The report canaryd counted (case_rules.c's report op). New report. */
+static struct canary_report *report_of(JsonObject *result)
+{
+	struct canary_report *r = g_new0(struct canary_report, 1);
+	r->from = json_object_get_int_member_with_default(result, "from", 0);
+	r->until = json_object_get_int_member_with_default(result, "until", 0);
+	r->received = json_object_get_int_member_with_default(result, "received", 0);
+	r->quarantined = json_object_get_int_member_with_default(result, "quarantined", 0);
+	r->purged = json_object_get_int_member_with_default(result, "purged", 0);
+	r->months = rows_of(result, "months");
+	r->sections = rows_of(result, "sections");
+	r->rules = rows_of(result, "rules");
+	r->statuses = rows_of(result, "statuses");
+	r->quarantine_reasons = rows_of(result, "quarantine_reasons");
+	r->acted = json_object_get_int_member_with_default(result, "acted", 0);
+	r->not_acted = json_object_get_int_member_with_default(result, "not_acted", 0);
+	r->median_seconds = json_object_get_int_member_with_default(result, "median_seconds", -1);
+	r->p90_seconds = json_object_get_int_member_with_default(result, "p90_seconds", -1);
+	return r;
+}
+
 /* --- The command ------------------------------------------------------- */
 
 /* Reads --from and --to into [*FROM_R, *UNTIL_R): both days whole. */
@@ -447,18 +491,19 @@ int cmd_report(int argc, char **argv)
 	gint64 since = 0, until = 0;
 	if (!parse_period(from, to, &since, &until))
 		return CLI_EXIT_USAGE;
-	g_autoptr(canary_config) config = cli_load_config(&common);
-	if (config == NULL)
-		return CLI_EXIT_CONFIG;
-	/* Read-only, so an officer who may only read the database can report;
-	 * canaryd brings an older schema up to date at its next start. */
+	common.store_must_exist = TRUE;
+	int status = CLI_EXIT_OK;
+	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	if (client == NULL)
+		return status;
+	g_autoptr(JsonObject) args = json_object_new();
+	json_object_set_int_member(args, "from", since);
+	json_object_set_int_member(args, "until", until);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(canary_report) report =
-		canary_report_collect(config->store.database, since, until, &error);
-	if (report == NULL) {
-		cli_error("%s", error->message);
-		return CLI_EXIT_STORE;
-	}
+	g_autoptr(JsonObject) result = canary_client_call(client, "report", args, &error);
+	if (result == NULL)
+		return cli_call_failed(error);
+	g_autoptr(canary_report) report = report_of(result);
 	if (html != NULL && !write_html(html, report, &m))
 		return CLI_EXIT_FAILED;
 	if (json)

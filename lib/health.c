@@ -495,14 +495,26 @@ static void check_keys(GPtrArray *checks, const struct canary_config *config)
 }
 
 /* Server copies kept forever leave the plaintext on the mail server: a
- * warning, one line. Nothing to say otherwise. */
+ * warning, one line ("server_copies"). The configuration's other warnings
+ * (an obsolete [store] group, an access group that does not exist) are
+ * one more ("config"). Nothing to say otherwise. */
 static void check_server_copies(GPtrArray *checks, const struct canary_config *config)
 {
 	g_autofree char *warnings = canary_config_warnings(config);
 	if (warnings == NULL)
 		return;
 	g_auto(GStrv) lines = g_strsplit(warnings, "\n", -1);
-	add_check(checks, "server_copies", CANARY_HEALTH_WARNING, g_strjoinv("; ", lines));
+	g_autoptr(GPtrArray) imap = g_ptr_array_new(), other = g_ptr_array_new();
+	for (gsize i = 0; lines[i] != NULL; i++)
+		g_ptr_array_add(g_str_has_prefix(lines[i], "[imap]") ? imap : other, lines[i]);
+	g_ptr_array_add(imap, NULL);
+	g_ptr_array_add(other, NULL);
+	if (imap->len > 1)
+		add_check(checks, "server_copies", CANARY_HEALTH_WARNING,
+			  g_strjoinv("; ", (char **)imap->pdata));
+	if (other->len > 1)
+		add_check(checks, "config", CANARY_HEALTH_WARNING,
+			  g_strjoinv("; ", (char **)other->pdata));
 }
 
 GPtrArray *canary_health_run(const struct canary_config *config, struct canary_store *store,

@@ -126,6 +126,7 @@ struct canary_report *canary_report_collect(struct canary_store *store,
 	g_autoptr(canary_report) report = g_new0(struct canary_report, 1);
 	report->from = from;
 	report->until = until;
+	report->all = scope == NULL || scope->all;
 	report->months = empty_months(from, until);
 	report->sections = rows_new();
 	report->rules = rows_new();

@@ -19,6 +19,7 @@ struct canary_report_row {
  * counted by their receipt time; purged ones only in PURGED. */
 struct canary_report {
 	gint64 from, until; /* Unix UTC; UNTIL excluded */
+	gboolean all;       /* every case, or only those a caller may see */
 	gint64 received;    /* cases still held, received in the period */
 	gint64 quarantined; /* of those, quarantined */
 	gint64 purged;      /* filed in the period (by filing time), purged since */

@@ -70,6 +70,10 @@ static void breakdowns(const struct canary_report *r, struct breakdown out[5])
 				    r->quarantine_reasons};
 }
 
+/* Said when canaryd counted only the cases the caller may see. */
+static const char scope_text[] =
+	"Only the cases you may see are counted (your sections; admins and triage see all).";
+
 /* The lines above the figures, for text and HTML. New string. */
 static char *period_text(const struct canary_report *r)
 {
@@ -108,7 +112,10 @@ static void text_delay(const char *name, const char *value)
 static void print_text(const struct canary_report *r, const struct masking *m)
 {
 	g_autofree char *period = period_text(r), *note = masking_text(m);
-	printf("%s\n%s\n\n", period, note);
+	printf("%s\n%s\n", period, note);
+	if (!r->all)
+		printf("%s\n", scope_text);
+	fputc('\n', stdout);
 	text_line(m, "Received (cases held)", r->received);
 	text_line(m, "Quarantined", r->quarantined);
 	text_line(m, "Filed in period, purged", r->purged);
@@ -163,6 +170,7 @@ static void print_json(const struct canary_report *r, const struct masking *m)
 	json_builder_begin_object(b);
 	triage_json_string(b, "from", from);
 	triage_json_string(b, "to", to);
+	triage_json_string(b, "scope", r->all ? "all" : "visible");
 	triage_json_time(b, "generated_at", triage_now());
 	json_builder_set_member_name(b, "masking");
 	json_builder_begin_object(b);
@@ -352,6 +360,10 @@ static char *html_page(const struct canary_report *r, const struct masking *m)
 	html_text(html, period);
 	g_string_append(html, "</h1>\n<p class=\"note\">");
 	html_text(html, note);
+	if (!r->all) {
+		g_string_append_c(html, ' ');
+		html_text(html, scope_text);
+	}
 	g_string_append(html, " Cases are counted by the time they were received and the "
 			      "section, rule and status they have now; purged cases only in the "
 			      "summary, by the day they were filed. Made by canary report at ");
@@ -414,6 +426,7 @@ static struct canary_report *report_of(JsonObject *result)
 	struct canary_report *r = g_new0(struct canary_report, 1);
 	r->from = json_object_get_int_member_with_default(result, "from", 0);
 	r->until = json_object_get_int_member_with_default(result, "until", 0);
+	r->all = json_object_get_boolean_member_with_default(result, "all", FALSE);
 	r->received = json_object_get_int_member_with_default(result, "received", 0);
 	r->quarantined = json_object_get_int_member_with_default(result, "quarantined", 0);
 	r->purged = json_object_get_int_member_with_default(result, "purged", 0);

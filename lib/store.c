@@ -360,22 +360,36 @@ static gboolean pragma_int(struct canary_store *store, const char *sql, gint64 *
 	return pragma_int_doing(store, sql, "reading the schema version", value_r, error);
 }
 
-/* Takes every permission but the owner's off the file at PATH when this
- * process owns it (a -wal or -shm a group-shared store of an older canary
- * left 0660). A missing file is fine; a file someone else owns is left
+/* Takes every permission but the owner's off the open file FD (PATH, for
+ * messages) when this process owns it. A file someone else owns is left
  * alone (SQLite then fails to open it, naming it). */
 static gboolean make_private(const char *path, int fd, GError **error)
 {
 	struct stat st;
-	gboolean ok = (fd >= 0 ? fstat(fd, &st) : lstat(path, &st)) == 0;
-	if (!ok && errno == ENOENT)
-		return TRUE;
-	if (ok && st.st_uid == geteuid() && (st.st_mode & 07777) != 0600)
-		ok = (fd >= 0 ? fchmod(fd, 0600) : chmod(path, 0600)) == 0;
+	gboolean ok = fstat(fd, &st) == 0;
+	if (ok && S_ISREG(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 07777) != 0600)
+		ok = fchmod(fd, 0600) == 0;
 	if (!ok)
 		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN,
 			    "%s: cannot make it private to its owner (0600): %s", path,
 			    g_strerror(errno));
+	return ok;
+}
+
+/* The same for the file at PATH if there is one (a -wal or -shm that a
+ * group-shared store of an older canary left 0660); never through a link. */
+static gboolean make_private_if_present(const char *path, GError **error)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 && (errno == ENOENT || errno == ELOOP))
+		return TRUE;
+	if (fd < 0) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN, "%s: %s", path,
+			    g_strerror(errno));
+		return FALSE;
+	}
+	gboolean ok = make_private(path, fd, error);
+	close(fd);
 	return ok;
 }
 
@@ -407,7 +421,7 @@ static gboolean prepare_files(const char *path, GError **error)
 	static const char *const companions[] = {"-wal", "-shm", "-journal"};
 	for (gsize i = 0; ok && i < G_N_ELEMENTS(companions); i++) {
 		g_autofree char *companion = g_strconcat(path, companions[i], NULL);
-		ok = make_private(companion, -1, error);
+		ok = make_private_if_present(companion, error);
 	}
 	return ok;
 }

@@ -5,6 +5,7 @@
  * are real rows of a real store. */
 #include <grp.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "access.h"
@@ -458,6 +459,27 @@ START_TEST(test_admin_ops)
 }
 END_TEST
 
+/* The pseudonym key readable by its group: a warning of health. */
+START_TEST(test_health_warns_of_a_shared_pseudonym_key)
+{
+	ck_assert_int_eq(chmod(config->keys.pseudonym_key, 0640), 0);
+	g_autoptr(canary_caller) ada = officer("ada", "canary-admin");
+	g_autoptr(JsonObject) health = allowed(ada, "health", NULL);
+	ck_assert_int_eq(chmod(config->keys.pseudonym_key, 0600), 0);
+	JsonArray *checks = json_object_get_array_member(health, "checks");
+	JsonObject *keys = NULL;
+	for (guint i = 0; i < json_array_get_length(checks); i++) {
+		JsonObject *c = json_array_get_object_element(checks, i);
+		if (strcmp(json_object_get_string_member(c, "name"), "keys") == 0)
+			keys = c;
+	}
+	ck_assert_ptr_nonnull(keys);
+	ck_assert_str_eq(json_object_get_string_member(keys, "level"), "warning");
+	ck_assert_ptr_nonnull(strstr(json_object_get_string_member(keys, "message"),
+				     "is readable by its group or others (mode 0640)"));
+}
+END_TEST
+
 START_TEST(test_superusers)
 {
 	/* Root, and the user of the answering process (canaryd's). */
@@ -582,6 +604,7 @@ static Suite *access_suite(void)
 	tcase_add_test(tc, test_user_in_no_group_is_refused_everything);
 	tcase_add_test(tc, test_custodian_handles_quarantined_cases);
 	tcase_add_test(tc, test_admin_ops);
+	tcase_add_test(tc, test_health_warns_of_a_shared_pseudonym_key);
 	tcase_add_test(tc, test_superusers);
 	tcase_add_test(tc, test_roles_unset);
 	tcase_add_test(tc, test_bad_arguments);

@@ -108,7 +108,7 @@ static int daemon_load(struct daemon *d, const char *path)
 			return EXIT_CONFIG;
 		}
 	}
-	d->store = canary_store_open(d->config->store.database, d->config->store.group, &error);
+	d->store = canary_store_open(d->config->store.database, &error);
 	if (d->store == NULL) {
 		canary_err("%s", error->message);
 		return EXIT_STORE;

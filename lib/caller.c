@@ -2,8 +2,6 @@
  * databases. */
 #include "caller.h"
 
-#include "case_ops.h"
-
 #include <grp.h>
 #include <pwd.h>
 #include <string.h>
@@ -70,19 +68,4 @@ void canary_caller_free(struct canary_caller *caller)
 	g_array_unref(caller->gids);
 	g_strfreev(caller->groups);
 	g_free(caller);
-}
-
-CANARY_OP(canary_op_whoami)
-{
-	(void)ctx;
-	(void)args;
-	(void)error;
-	JsonObject *result = json_object_new();
-	json_object_set_string_member(result, "user", caller->user);
-	json_object_set_int_member(result, "uid", caller->uid);
-	JsonArray *groups = json_array_new();
-	for (gsize i = 0; caller->groups[i] != NULL; i++)
-		json_array_add_string_element(groups, caller->groups[i]);
-	json_object_set_array_member(result, "groups", groups);
-	return result;
 }

@@ -5,11 +5,20 @@
 
 #include "case_ops.h"
 
+/* One operation a line (clang-format would pack them). */
+// clang-format off
 static const struct canary_control_op ops[] = {
 	{"whoami", canary_op_whoami},
 	{"audit", canary_op_audit},
 	{"audit-start", canary_op_audit_start},
+	{"assign", canary_op_assign},
+	{"history", canary_op_history},
+	{"stats", canary_op_stats},
+	{"report", canary_op_report},
+	{"purge", canary_op_purge},
+	{"health", canary_op_health},
 };
+// clang-format on
 
 const struct canary_control_op *canary_case_find_op(const char *name)
 {

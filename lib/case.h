@@ -6,4 +6,8 @@
 
 #include "control.h"
 
+/* TRUE for a user name an officer may be given a case under: 1 to 64
+ * printable characters, no spaces. */
+gboolean canary_case_valid_name(const char *name);
+
 #endif

@@ -9,11 +9,18 @@
 	JsonObject *name(struct canary_control_context *ctx, const struct canary_caller *caller,   \
 			 JsonObject *args, GError **error)
 
-/* caller.c / access.c */
+/* access.c */
 CANARY_OP(canary_op_whoami);
 
 /* audit.c */
 CANARY_OP(canary_op_audit);
 CANARY_OP(canary_op_audit_start);
+/* case_rules.c */
+CANARY_OP(canary_op_assign);
+CANARY_OP(canary_op_history);
+CANARY_OP(canary_op_stats);
+CANARY_OP(canary_op_report);
+CANARY_OP(canary_op_purge);
+CANARY_OP(canary_op_health);
 
 #endif

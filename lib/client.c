@@ -42,10 +42,25 @@ static void local_close(struct canary_client *client)
 	canary_caller_free(client->caller);
 }
 
-struct canary_client *canary_client_open_local(struct canary_config *config, GError **error)
+/* Opens the database of CONFIG; unless CREATE, one that does not exist yet
+ * is an error, not a new empty file. */
+static struct canary_store *open_store(const struct canary_config *config, gboolean create,
+				       GError **error)
 {
-	struct canary_store *store =
-		canary_store_open(config->store.database, config->store.group, error);
+	if (!create && !g_file_test(config->store.database, G_FILE_TEST_EXISTS)) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN,
+			    "%s: no database yet; canaryd creates it when it first starts "
+			    "(canary import does too)",
+			    config->store.database);
+		return NULL;
+	}
+	return canary_store_open(config->store.database, error);
+}
+
+static struct canary_client *open_local(struct canary_config *config, gboolean create,
+					GError **error)
+{
+	struct canary_store *store = open_store(config, create, error);
 	if (store == NULL) {
 		canary_config_free(config);
 		return NULL;
@@ -184,6 +199,17 @@ struct canary_client *canary_client_open_ssh(const char *host, GError **error)
 	client->ssh_pid = pid;
 	client->peer = g_strdup_printf("canaryd on %s (over ssh)", host);
 	return client;
+}
+
+struct canary_client *canary_client_open_local(struct canary_config *config, GError **error)
+{
+	return open_local(config, TRUE, error);
+}
+
+struct canary_client *canary_client_open_local_existing(struct canary_config *config,
+							GError **error)
+{
+	return open_local(config, FALSE, error);
 }
 
 /* The "result" of RESPONSE, or NULL with ERROR from its "error". */

@@ -14,7 +14,7 @@ struct canary_client;
 /* Answers requests in this process: opens the store of CONFIG (which the
  * client takes over) directly, as the user running it (the caller is
  * canary_caller_new_self()). For root and canaryd's user, and for recovery
- * when canaryd is down. */
+ * when canaryd is down. Creates the database if it does not exist. */
 struct canary_client *canary_client_open_local(struct canary_config *config, GError **error);
 
 /* Connects to canaryd's control socket at PATH. On failure ERROR is
@@ -35,6 +35,11 @@ struct canary_client *canary_client_open_ssh(const char *host, GError **error);
 
 /* TRUE if HOST is acceptable to canary_client_open_ssh(). */
 gboolean canary_client_host_valid(const char *host);
+/* The same, except that a database that does not exist yet is an error
+ * (CANARY_STORE_ERROR_OPEN naming it), not created: for commands that only
+ * read it (report, health). */
+struct canary_client *canary_client_open_local_existing(struct canary_config *config,
+							GError **error);
 
 /* Sends OP with ARGS (may be NULL) and returns the "result" object (new), or
  * NULL with ERROR in the CANARY_CONTROL_ERROR domain: the server's code and

@@ -32,7 +32,8 @@ enum key_type {
 	T_SECRET,     /* char *: like T_FILE, or a file of that name under
 			 $CREDENTIALS_DIRECTORY (systemd LoadCredential=) */
 	T_STRING,     /* char *: any text */
-	T_GROUP_NAME, /* char *: an existing Unix group */
+	T_GROUP_NAME, /* char *: a Unix group name (one that does not exist is
+			 a warning, not an error: canaryd must keep filing) */
 	T_IMAP_URL,   /* char *: imap[s]://host[:port]/MAILBOX */
 	T_PIN,        /* char *: sha256//BASE64 */
 	T_SIZE,       /* guint64: bytes, canary_config_parse_size() */
@@ -65,8 +66,6 @@ struct key_spec {
 static const struct key_spec keys[] = {
 	{"store", "database", T_DATABASE, "/var/lib/canary/canary.db", NO_BOUNDS, FALSE,
 	 AT(store.database), "a path for the case database"},
-	{"store", "group", T_GROUP_NAME, NULL, NO_BOUNDS, FALSE, AT(store.group),
-	 "the name of an existing Unix group"},
 	{"limits", "max_message_size", T_SIZE, "50M", KIB, G_MAXUINT32, FALSE,
 	 AT(limits.max_message_size), "a size such as 50M (at least 1K, below 4G)"},
 	{"limits", "max_mime_depth", T_UINT, "32", 1, 1024, FALSE, AT(limits.max_mime_depth),
@@ -130,8 +129,7 @@ static const struct key_spec keys[] = {
 	 "signal"},
 	{"retention", "closed", T_PERIOD, NULL, NO_BOUNDS, FALSE, AT(retention.closed),
 	 "a period such as 365d, 52w or 2y after a case was closed, or forever"},
-	{"retention", "quarantined", T_PERIOD, NULL, NO_BOUNDS, FALSE,
-	 AT(retention.quarantined),
+	{"retention", "quarantined", T_PERIOD, NULL, NO_BOUNDS, FALSE, AT(retention.quarantined),
 	 "a period such as 90d, 12w or 1y after a quarantined case was received, or forever"},
 	{"health", "open_case_age", T_PERIOD, "30d", NO_BOUNDS, FALSE, AT(health.open_case_age),
 	 "a period such as 30d or 6w, or forever"},
@@ -141,8 +139,14 @@ static const struct key_spec keys[] = {
 	 AT(control.socket), "a path for canaryd's control socket"},
 	/* Checked by canaryd when it makes the socket: officers' commands and
 	 * machines without the group still load the file. */
-	{"control", "group", T_STRING, "canary-officers", NO_BOUNDS, FALSE, AT(control.group),
+	{"control", "group", T_GROUP_NAME, "canary-officers", NO_BOUNDS, FALSE, AT(control.group),
 	 "the name of an existing Unix group"},
+	{"access", "triage", T_GROUP_NAME, NULL, NO_BOUNDS, FALSE, AT(access.triage),
+	 "the Unix group of the triage officers (they see every case and move them)"},
+	{"access", "custodian", T_GROUP_NAME, NULL, NO_BOUNDS, FALSE, AT(access.custodian),
+	 "the Unix group of the custodian (reveals identities, handles quarantined cases)"},
+	{"access", "admin", T_GROUP_NAME, NULL, NO_BOUNDS, FALSE, AT(access.admin),
+	 "the Unix group of the admins (purge, health, report, audit)"},
 };
 
 /* Returns TRUE if GROUP must be present: [keys] always; [imap] is optional,
@@ -255,10 +259,71 @@ gboolean canary_config_parse_keep(const char *text, guint64 *seconds_r)
 	return TRUE;
 }
 
+gboolean canary_config_valid_group_name(const char *name)
+{
+	gsize len = name != NULL ? strlen(name) : 0;
+	if (len == 0 || len > 32 || !(g_ascii_isalnum(name[0]) || name[0] == '_'))
+		return FALSE;
+	for (gsize i = 1; i < len; i++)
+		if (!g_ascii_isalnum(name[i]) && strchr("_-.", name[i]) == NULL)
+			return FALSE;
+	return TRUE;
+}
+
+/* Appends LINE to WARNINGS, one per line. */
+static void add_warning(GString *warnings, const char *format, ...) G_GNUC_PRINTF(2, 3);
+static void add_warning(GString *warnings, const char *format, ...)
+{
+	va_list args;
+	va_start(args, format);
+	if (warnings->len > 0)
+		g_string_append_c(warnings, '\n');
+	g_string_append_vprintf(warnings, format, args);
+	va_end(args);
+}
+
+/* A group of [access] or routing.conf that this system does not know: the
+ * config stays valid (canaryd must go on filing), but nobody holds it. */
+static void warn_unknown_groups(const struct canary_config *config, GString *warnings)
+{
+	const struct {
+		const char *key, *group;
+	} roles[] = {
+		{"triage", config->access.triage},
+		{"custodian", config->access.custodian},
+		{"admin", config->access.admin},
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(roles); i++)
+		if (roles[i].group != NULL && getgrnam(roles[i].group) == NULL)
+			add_warning(warnings,
+				    "[access] %s = %s: no such group on this system; until it "
+				    "exists only root and canaryd's user hold the %s role",
+				    roles[i].key, roles[i].group, roles[i].key);
+	if (config->rules == NULL)
+		return;
+	const char *const *sections = canary_routing_sections(config->rules);
+	for (gsize i = 0; sections[i] != NULL; i++) {
+		const char *group = canary_routing_section_group(config->rules, sections[i]);
+		if (group != NULL && getgrnam(group) == NULL)
+			add_warning(warnings,
+				    "%s: [section %s] group = %s: no such group on this system; "
+				    "until it exists only triage sees this section's cases",
+				    config->routing.rules, sections[i], group);
+	}
+}
+
 char *canary_config_warnings(const struct canary_config *config)
 {
+	GString *warnings = g_string_new(NULL);
+	if (config->store.obsolete_group != NULL)
+		add_warning(warnings,
+			    "[store] group = %s: ignored: the database is private to canaryd's "
+			    "user, and officers work through canaryd (see \"Access\" in the "
+			    "README); remove the line",
+			    config->store.obsolete_group);
+	warn_unknown_groups(config, warnings);
 	if (config->imap.url == NULL)
-		return NULL;
+		return g_string_free(warnings, warnings->len == 0);
 	const struct {
 		const char *key, *folder;
 		guint64 retention;
@@ -268,16 +333,14 @@ char *canary_config_warnings(const struct canary_config *config)
 		{"quarantine_retention", config->imap.quarantine_folder,
 		 config->imap.quarantine_retention},
 	};
-	GString *warnings = g_string_new(NULL);
 	for (gsize i = 0; i < G_N_ELEMENTS(kept); i++) {
 		if (kept[i].retention != CANARY_CONFIG_FOREVER)
 			continue;
-		g_string_append_printf(warnings,
-				       "%s[imap] %s = forever: every message stays in clear in "
-				       "the mail server's %s folder (sender, subject, text), "
-				       "readable by anyone who holds the IMAP password; set 0 "
-				       "or a duration such as 2d",
-				       warnings->len > 0 ? "\n" : "", kept[i].key, kept[i].folder);
+		add_warning(warnings,
+			    "[imap] %s = forever: every message stays in clear in the mail "
+			    "server's %s folder (sender, subject, text), readable by anyone who "
+			    "holds the IMAP password; set 0 or a duration such as 2d",
+			    kept[i].key, kept[i].folder);
 	}
 	return g_string_free(warnings, warnings->len == 0);
 }
@@ -304,6 +367,7 @@ void canary_config_free(struct canary_config *config)
 	if (config == NULL)
 		return;
 	canary_routing_free(config->rules);
+	g_free(config->store.obsolete_group);
 	g_free(config->path);
 	g_free(config->dir);
 	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
@@ -580,8 +644,8 @@ static void set_text(struct canary_config *config, const struct key_spec *spec, 
 		     struct problems *p)
 {
 	G_STRUCT_MEMBER(char *, config, spec->offset) = g_strdup(value);
-	if (spec->type == T_GROUP_NAME && getgrnam(value) == NULL)
-		key_problem(p, spec, "no such group '%s'", value);
+	if (spec->type == T_GROUP_NAME && !canary_config_valid_group_name(value))
+		key_problem(p, spec, "'%s' is not a group name", value);
 	else if (spec->type == T_IMAP_URL && url_has_credentials(value))
 		key_problem(p, spec,
 			    "the URL holds credentials (not shown); put them in username and "
@@ -713,6 +777,18 @@ static struct canary_config *config_new(const char *path)
 	return config;
 }
 
+/* Takes the keys older versions knew and this one ignores out of KF, so
+ * that they are warned about (canary_config_warnings()) instead of refused:
+ * canaryd must keep filing after an upgrade. */
+static void take_obsolete_keys(GKeyFile *kf, struct canary_config *config)
+{
+	char *group = g_key_file_get_value(kf, "store", "group", NULL);
+	if (group == NULL)
+		return;
+	config->store.obsolete_group = g_strstrip(group);
+	g_key_file_remove_key(kf, "store", "group", NULL);
+}
+
 /* Loads DATA; KEY_FILES_UNCHECKED leaves the [keys] files untested. */
 static struct canary_config *load_data(const char *path, const char *data, gsize len,
 				       gboolean key_files_unchecked, GError **error)
@@ -736,6 +812,7 @@ static struct canary_config *load_data(const char *path, const char *data, gsize
 		return fail(&p, CANARY_CONFIG_ERROR_SYNTAX, error);
 	}
 	struct canary_config *config = config_new(path);
+	take_obsolete_keys(kf, config);
 	check_duplicates(data, len, &p);
 	check_unknown(kf, &p);
 	apply_keys(kf, config, &p);

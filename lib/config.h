@@ -24,14 +24,20 @@ struct canary_config {
 	char *dir;  /* its directory: relative paths resolve against it */
 
 	struct {
-		char *database; /* absolute path */
-		char *group;    /* NULL: private to the owner (0600/0700) */
+		char *database;       /* absolute path; private to its owner (0600/0700) */
+		char *obsolete_group; /* [store] group of an older canary: ignored,
+					 warned about (canary_config_warnings()) */
 	} store;
 
 	struct {
 		char *socket; /* absolute path of canaryd's control socket */
 		char *group;  /* the group that may connect to it (mode 0660) */
 	} control;
+	/* [access]: the Unix groups that hold each role (access.h); NULL: nobody
+	 * but root and canaryd's user. Section groups are in routing.conf. */
+	struct {
+		char *triage, *custodian, *admin;
+	} access;
 
 	struct canary_limits limits;
 	guint64 message_time; /* [limits] message_time: seconds one message may
@@ -139,10 +145,15 @@ gboolean canary_config_parse_duration(const char *text, guint64 *seconds_r);
 gboolean canary_config_parse_period(const char *text, guint64 *seconds_r);
 
 /* What an admin should know about a valid CONFIG: one line per concern,
- * each "[group] key = value: what it means" (today: server copies kept
- * forever, plaintext on the mail server). Returns a new string, or NULL
+ * each "[group] key = value: what it means" (server copies kept forever,
+ * plaintext on the mail server; an [access] or section group that does not
+ * exist here; an obsolete [store] group). Returns a new string, or NULL
  * when there is nothing to say. */
 char *canary_config_warnings(const struct canary_config *config);
+
+/* TRUE if NAME can name a Unix group: 1 to 32 letters, digits, "_", "-" or
+ * ".", not starting with "-" or ".". */
+gboolean canary_config_valid_group_name(const char *name);
 
 /* A [imap] *_retention of forever: server copies are never removed. */
 #define CANARY_CONFIG_FOREVER G_MAXUINT64

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -487,22 +488,45 @@ static void check_keys(GPtrArray *checks, const struct canary_config *config)
 	for (gsize i = 0; sections != NULL && sections[i] != NULL; i++)
 		check_key_file(canary_routing_section_key(config->rules, sections[i]), problems,
 			       &checked);
+	/* Whoever reads the pseudonym key can test guessed addresses against
+	 * every pseudonym: canaryd's user alone should. */
+	struct stat st;
+	gboolean loose = problems->len == 0 && config->keys.pseudonym_key != NULL &&
+			 stat(config->keys.pseudonym_key, &st) == 0 && (st.st_mode & 0077) != 0;
 	struct canary_health_check *c = add_check(
-		checks, "keys", problems->len > 0 ? CANARY_HEALTH_CRITICAL : CANARY_HEALTH_OK,
+		checks, "keys",
+		problems->len > 0 ? CANARY_HEALTH_CRITICAL
+		: loose		  ? CANARY_HEALTH_WARNING
+				  : CANARY_HEALTH_OK,
 		problems->len > 0 ? g_strdup(problems->str)
-				  : g_strdup_printf("%u key files present and readable", checked));
+		: loose ? g_strdup_printf("%s is readable by its group or others (mode %04o): make "
+					  "it canaryd's user's alone (chmod 600)",
+					  config->keys.pseudonym_key, (unsigned)(st.st_mode & 07777))
+			: g_strdup_printf("%u key files present and readable", checked));
 	add_figure(c, "files", checked);
 }
 
 /* Server copies kept forever leave the plaintext on the mail server: a
- * warning, one line. Nothing to say otherwise. */
+ * warning, one line ("server_copies"). The configuration's other warnings
+ * (an obsolete [store] group, an access group that does not exist) are
+ * one more ("config"). Nothing to say otherwise. */
 static void check_server_copies(GPtrArray *checks, const struct canary_config *config)
 {
 	g_autofree char *warnings = canary_config_warnings(config);
 	if (warnings == NULL)
 		return;
 	g_auto(GStrv) lines = g_strsplit(warnings, "\n", -1);
-	add_check(checks, "server_copies", CANARY_HEALTH_WARNING, g_strjoinv("; ", lines));
+	g_autoptr(GPtrArray) imap = g_ptr_array_new(), other = g_ptr_array_new();
+	for (gsize i = 0; lines[i] != NULL; i++)
+		g_ptr_array_add(g_str_has_prefix(lines[i], "[imap]") ? imap : other, lines[i]);
+	g_ptr_array_add(imap, NULL);
+	g_ptr_array_add(other, NULL);
+	if (imap->len > 1)
+		add_check(checks, "server_copies", CANARY_HEALTH_WARNING,
+			  g_strjoinv("; ", (char **)imap->pdata));
+	if (other->len > 1)
+		add_check(checks, "config", CANARY_HEALTH_WARNING,
+			  g_strjoinv("; ", (char **)other->pdata));
 }
 
 GPtrArray *canary_health_run(const struct canary_config *config, struct canary_store *store,

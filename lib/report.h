@@ -1,17 +1,12 @@
 /* report.h: the aggregate figures of a period for the annual report: counts
- * of cases only (never a reference, pseudonym or text), read from the store. */
+ * of cases only (never a reference, pseudonym or text), counted by the store
+ * over the cases a caller may see. */
 #ifndef CANARY_REPORT_H
 #define CANARY_REPORT_H
 
 #include <glib.h>
 
-#define CANARY_REPORT_ERROR (canary_report_error_quark())
-GQuark canary_report_error_quark(void);
-
-enum canary_report_error {
-	CANARY_REPORT_ERROR_FAILED, /* a query failed (busy, I/O, damage); opening
-				     * fails with CANARY_STORE_ERROR_* */
-};
+#include "store.h"
 
 /* One row of a breakdown: a month ("2026-01"), section, rule, status or
  * quarantine reason, and how many cases it holds. */
@@ -24,6 +19,7 @@ struct canary_report_row {
  * counted by their receipt time; purged ones only in PURGED. */
 struct canary_report {
 	gint64 from, until; /* Unix UTC; UNTIL excluded */
+	gboolean all;       /* every case, or only those a caller may see */
 	gint64 received;    /* cases still held, received in the period */
 	gint64 quarantined; /* of those, quarantined */
 	gint64 purged;      /* filed in the period (by filing time), purged since */
@@ -41,14 +37,17 @@ struct canary_report {
 	gint64 median_seconds, p90_seconds; /* nearest rank; -1 when ACTED is 0 */
 };
 
-/* Reads the figures of cases received in [FROM, UNTIL) from the canary
- * database at PATH, opened read-only in one read transaction (a consistent
- * snapshot while the daemon writes). Open and migrate it with
- * canary_store_open() first: this refuses any other schema version.
- * Returns a new report; free with canary_report_free(). */
-struct canary_report *canary_report_collect(const char *path, gint64 from, gint64 until,
-					    GError **error);
+/* Counts the cases of SCOPE (NULL: all; see access.h) received in [FROM,
+ * UNTIL) in STORE, in one read transaction (a consistent snapshot while
+ * canaryd writes). Errors are the store's (CANARY_STORE_ERROR). Returns a
+ * new report; free with canary_report_free(). */
+struct canary_report *canary_report_collect(struct canary_store *store,
+					    const struct canary_store_scope *scope, gint64 from,
+					    gint64 until, GError **error);
 void canary_report_free(struct canary_report *report);
+
+/* Frees one row and its name (for arrays of rows built elsewhere). */
+void canary_report_row_free(struct canary_report_row *row);
 
 typedef struct canary_report canary_report;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_report, canary_report_free)

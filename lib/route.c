@@ -24,6 +24,7 @@ struct section {
 	char *name;
 	char *title;
 	char *key_path;
+	char *group; /* its officers' Unix group, or NULL */
 	double weight;
 	char **recipients; /* lower-case glob patterns */
 	gboolean has_retention;
@@ -92,6 +93,7 @@ static void section_free(gpointer p)
 	g_free(s->name);
 	g_free(s->title);
 	g_free(s->key_path);
+	g_free(s->group);
 	g_strfreev(s->recipients);
 	g_free(s);
 }
@@ -230,8 +232,9 @@ static void add_term(struct loader *l, const char *group, const char *key, const
 
 static void load_section(struct loader *l, const char *group, const char *name)
 {
-	static const char *const allowed[] = {"title",  "public_key", "countries", "keywords",
-					      "recipients", "weight", "retention", NULL};
+	static const char *const allowed[] = {"title",     "public_key", "countries",
+					      "keywords",  "recipients", "weight",
+					      "retention", "group",      NULL};
 	only_keys(l, group, allowed);
 	struct section *s = g_new0(struct section, 1);
 	s->name = g_strdup(name);
@@ -244,6 +247,12 @@ static void load_section(struct loader *l, const char *group, const char *name)
 			"'%s' is not a period; expected a period such as 730d, 104w or 2y after a "
 			"case was closed, or forever",
 			retention);
+	s->group = g_key_file_get_value(l->file, group, "group", NULL);
+	if (s->group != NULL && !canary_config_valid_group_name(g_strstrip(s->group)))
+		problem(l, group, "group",
+			"'%s' is not a group name; expected the Unix group of the section's "
+			"officers (letters, digits, _, - and .)",
+			s->group);
 	g_autofree char *key = g_key_file_get_string(l->file, group, "public_key", NULL);
 	g_autofree char *default_key = g_strdup_printf("keys/%s.pub", name);
 	s->key_path = canary_config_resolve_file(l->dir, key != NULL ? key : default_key);
@@ -398,6 +407,16 @@ const char *canary_routing_section_key(const struct canary_routing *routing, con
 		const struct section *s = routing->sections->pdata[i];
 		if (strcmp(s->name, section) == 0)
 			return s->key_path;
+	}
+	return NULL;
+}
+
+const char *canary_routing_section_group(const struct canary_routing *routing, const char *section)
+{
+	for (guint i = 0; i < routing->sections->len; i++) {
+		const struct section *s = routing->sections->pdata[i];
+		if (strcmp(s->name, section) == 0)
+			return s->group;
 	}
 	return NULL;
 }

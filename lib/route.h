@@ -27,6 +27,10 @@ const char *const *canary_routing_sections(const struct canary_routing *routing)
  * such section. */
 const char *canary_routing_section_key(const struct canary_routing *routing, const char *section);
 
+/* The Unix group of SECTION's officers ([section NAME] group), or NULL when
+ * it sets none or there is no such section. Owned by ROUTING. */
+const char *canary_routing_section_group(const struct canary_routing *routing, const char *section);
+
 /* The retention period SECTION sets for its closed cases ([section NAME]
  * retention): TRUE with seconds in *SECONDS_R (0: forever), FALSE when the
  * section sets none (or does not exist) and canary.conf's applies. */

@@ -298,7 +298,7 @@ static void serve(struct connection *c)
 	const struct canary_config *config = c->config->config;
 	g_autoptr(GError) error = NULL;
 	struct canary_store *store =
-		canary_store_open(config->store.database, config->store.group, &error);
+		canary_store_open(config->store.database, &error);
 	if (store == NULL) {
 		canary_err("control: %s", error->message);
 		g_autoptr(GError) unavailable =

@@ -9,7 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
+#include <json-glib/json-glib.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -133,6 +133,13 @@ static const char *const migrations[] = {
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == CANARY_STORE_SCHEMA_VERSION);
 
+/* The cases of a struct canary_store_scope (bound by bind_scope()): every
+ * case, or those of the listed sections that are not quarantined, and the
+ * quarantined ones when allowed. */
+#define IN_SCOPE                                                                                   \
+	"(:all OR (status != 'quarantined' AND section IN "                                        \
+	"(SELECT value FROM json_each(:sections))) OR (status = 'quarantined' AND :quarantined))"
+
 enum stmt_id {
 	STMT_BEGIN,
 	STMT_COMMIT,
@@ -226,14 +233,15 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_SET_SECTION] = "UPDATE cases SET section = ?2 WHERE ref = ?1",
 	[STMT_DELETE_CASE] = "DELETE FROM cases WHERE ref = ?1",
 	[STMT_COUNT_OPEN] = "SELECT section, status, count(*) FROM cases "
-			    "WHERE status IN ('new', 'open') GROUP BY section, status "
-			    "ORDER BY section, status",
+			    "WHERE status IN ('new', 'open') AND " IN_SCOPE
+			    " GROUP BY section, status ORDER BY section, status",
 	[STMT_OLDEST_OPEN] = "SELECT ref, received_day FROM cases WHERE status IN ('new', 'open') "
-			     "ORDER BY received_day, id LIMIT 1",
+			     "AND " IN_SCOPE " ORDER BY received_day, id LIMIT 1",
 	/* Day 0 (1970-01-01) was a Thursday: (day + 3) % 7 is days since Monday. */
 	[STMT_COUNT_WEEKS] = "SELECT (received_day / 86400 - (received_day / 86400 + 3) % 7) "
 			     "* 86400 AS week, count(*) FROM cases "
-			     "WHERE received_day >= ?1 / 86400 * 86400 GROUP BY week ORDER BY week",
+			     "WHERE received_day >= :since / 86400 * 86400 AND " IN_SCOPE
+			     " GROUP BY week ORDER BY week",
 	/* Counted once its whole day lies before ?2: never too early. */
 	[STMT_COUNT_STATUS] = "SELECT count(*), coalesce(min(received_day), 0) FROM cases "
 			      "WHERE status = ?1 AND received_day <= ?2 - 86400",
@@ -367,69 +375,70 @@ static gboolean pragma_int(struct canary_store *store, const char *sql, gint64 *
 	return pragma_int_doing(store, sql, "reading the schema version", value_r, error);
 }
 
-/* Looks up GROUP's id. */
-static gboolean lookup_group(const char *group, gid_t *gid_r, GError **error)
+/* Takes every permission but the owner's off the open file FD (PATH, for
+ * messages) when this process owns it. A file someone else owns is left
+ * alone (SQLite then fails to open it, naming it). */
+static gboolean make_private(const char *path, int fd, GError **error)
 {
-	struct group *gr = getgrnam(group);
-	if (gr == NULL) {
+	struct stat st;
+	gboolean ok = fstat(fd, &st) == 0;
+	if (ok && S_ISREG(st.st_mode) && st.st_uid == geteuid() && (st.st_mode & 07777) != 0600)
+		ok = fchmod(fd, 0600) == 0;
+	if (!ok)
 		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN,
-			    "[store] group: no such group '%s'", group);
-		return FALSE;
-	}
-	*gid_r = gr->gr_gid;
-	return TRUE;
+			    "%s: cannot make it private to its owner (0600): %s", path,
+			    g_strerror(errno));
+	return ok;
 }
 
-/* Creates the database's directory if missing (0700, or 0770 for a group)
- * and the file itself (0600 or 0660), so SQLite never creates anything with
- * looser modes. An existing file loses any permission for others. */
-static gboolean prepare_files(const char *path, const char *group, GError **error)
+/* The same for the file at PATH if there is one (a -wal or -shm that a
+ * group-shared store of an older canary left 0660); never through a link. */
+static gboolean make_private_if_present(const char *path, GError **error)
 {
-	gid_t gid = (gid_t)-1;
-	if (group != NULL && !lookup_group(group, &gid, error))
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 && (errno == ENOENT || errno == ELOOP))
+		return TRUE;
+	if (fd < 0) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN, "%s: %s", path,
+			    g_strerror(errno));
 		return FALSE;
-	mode_t dir_mode = group != NULL ? 0770 : 0700;
-	mode_t file_mode = group != NULL ? 0660 : 0600;
+	}
+	gboolean ok = make_private(path, fd, error);
+	close(fd);
+	return ok;
+}
 
+/* Creates the database's directory if missing (0700) and the file itself
+ * (0600), so SQLite never creates anything with looser modes: the database
+ * is canaryd's alone (officers ask canaryd). An existing file, and its
+ * -wal, -shm and -journal, lose every permission but the owner's. */
+static gboolean prepare_files(const char *path, GError **error)
+{
 	g_autofree char *dir = g_path_get_dirname(path);
 	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
-		if (g_mkdir_with_parents(dir, (int)dir_mode) != 0) {
+		if (g_mkdir_with_parents(dir, 0700) != 0 || chmod(dir, 0700) != 0) {
 			g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN,
 				    "%s: cannot create directory: %s", dir, g_strerror(errno));
 			return FALSE;
 		}
-		if (chmod(dir, dir_mode) != 0 || (group != NULL && chown(dir, (uid_t)-1, gid) != 0)) {
-			g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN,
-				    "%s: cannot give the directory to group %s: %s", dir, group,
-				    g_strerror(errno));
-			return FALSE;
-		}
 	}
 
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, file_mode);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN, "%s: %s", path,
 			    g_strerror(errno));
 		return FALSE;
 	}
 	/* The mode is set, not left to the umask; SQLite gives its -wal and
-	 * -shm files the same mode. A file someone else owns is left alone. */
-	struct stat st;
-	gboolean ok = fstat(fd, &st) == 0;
-	if (ok && st.st_uid == geteuid()) {
-		if (group != NULL && st.st_gid != gid)
-			ok = fchown(fd, (uid_t)-1, gid) == 0;
-		if (ok && (st.st_mode & 07777) != file_mode)
-			ok = fchmod(fd, file_mode) == 0;
-	}
-	int saved = errno;
+	 * -shm files the mode of the database when it creates them. */
+	gboolean ok = make_private(path, fd, error);
 	close(fd);
-	if (!ok) {
-		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_OPEN,
-			    "%s: cannot set owner or mode: %s", path, g_strerror(saved));
-		return FALSE;
+	static const char *const companions[] = {"-wal", "-shm", "-journal"};
+	for (gsize i = 0; ok && i < G_N_ELEMENTS(companions); i++) {
+		g_autofree char *companion = g_strconcat(path, companions[i], NULL);
+		ok = make_private_if_present(companion, error);
 	}
-	return TRUE;
+	return ok;
 }
 
 /* Refuses, before anything is written, a database that is not ours or that
@@ -580,9 +589,9 @@ static gboolean sync_seal(struct canary_store *store, GError **error)
 	return TRUE;
 }
 
-struct canary_store *canary_store_open(const char *path, const char *group, GError **error)
+struct canary_store *canary_store_open(const char *path, GError **error)
 {
-	if (!prepare_files(path, group, error))
+	if (!prepare_files(path, error))
 		return NULL;
 
 	struct canary_store *store = g_new0(struct canary_store, 1);
@@ -1682,11 +1691,45 @@ void canary_store_count_free(struct canary_store_count *count)
 	g_free(count);
 }
 
-GPtrArray *canary_store_count_open(struct canary_store *store, GError **error)
+/* Binds the parameters of IN_SCOPE that S has to SCOPE (NULL: every case). */
+static void bind_scope(sqlite3_stmt *s, const struct canary_store_scope *scope)
+{
+	gboolean all = scope == NULL || scope->all;
+	int i = sqlite3_bind_parameter_index(s, ":all");
+	if (i > 0)
+		sqlite3_bind_int(s, i, all);
+	i = sqlite3_bind_parameter_index(s, ":quarantined");
+	if (i > 0)
+		sqlite3_bind_int(s, i, !all && scope->quarantined);
+	i = sqlite3_bind_parameter_index(s, ":sections");
+	if (i <= 0)
+		return;
+	g_autoptr(JsonArray) sections = json_array_new();
+	for (gsize n = 0; !all && scope->sections != NULL && scope->sections[n] != NULL; n++)
+		json_array_add_string_element(sections, scope->sections[n]);
+	g_autoptr(JsonNode) node = json_node_init_array(json_node_alloc(), sections);
+	char *text = json_to_string(node, FALSE);
+	sqlite3_bind_text(s, i, text, -1, g_free);
+}
+
+/* Binds :since and :until of S when it has them. */
+static void bind_period(sqlite3_stmt *s, gint64 since, gint64 until)
+{
+	int i = sqlite3_bind_parameter_index(s, ":since");
+	if (i > 0)
+		sqlite3_bind_int64(s, i, since);
+	i = sqlite3_bind_parameter_index(s, ":until");
+	if (i > 0)
+		sqlite3_bind_int64(s, i, until);
+}
+
+GPtrArray *canary_store_count_open(struct canary_store *store,
+				   const struct canary_store_scope *scope, GError **error)
 {
 	sqlite3_stmt *s = stmt(store, STMT_COUNT_OPEN, error);
 	if (s == NULL)
 		return NULL;
+	bind_scope(s, scope);
 	GPtrArray *counts = g_ptr_array_new_with_free_func((GDestroyNotify)canary_store_count_free);
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1705,14 +1748,16 @@ GPtrArray *canary_store_count_open(struct canary_store *store, GError **error)
 	return counts;
 }
 
-gboolean canary_store_oldest_open(struct canary_store *store, char **ref_r, gint64 *received_r,
-				  GError **error)
+gboolean canary_store_oldest_open(struct canary_store *store,
+				  const struct canary_store_scope *scope, char **ref_r,
+				  gint64 *received_r, GError **error)
 {
 	*ref_r = NULL;
 	*received_r = 0;
 	sqlite3_stmt *s = stmt(store, STMT_OLDEST_OPEN, error);
 	if (s == NULL)
 		return FALSE;
+	bind_scope(s, scope);
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		*ref_r = column_strdup(s, 0);
@@ -1726,12 +1771,14 @@ gboolean canary_store_oldest_open(struct canary_store *store, char **ref_r, gint
 	return TRUE;
 }
 
-GArray *canary_store_count_weeks(struct canary_store *store, gint64 since, GError **error)
+GArray *canary_store_count_weeks(struct canary_store *store, const struct canary_store_scope *scope,
+				 gint64 since, GError **error)
 {
 	sqlite3_stmt *s = stmt(store, STMT_COUNT_WEEKS, error);
 	if (s == NULL)
 		return NULL;
-	sqlite3_bind_int64(s, 1, since);
+	bind_scope(s, scope);
+	bind_period(s, since, 0);
 	GArray *weeks = g_array_new(FALSE, FALSE, sizeof(gint64));
 	int rc;
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -1745,6 +1792,154 @@ GArray *canary_store_count_weeks(struct canary_store *store, gint64 since, GErro
 		return NULL;
 	}
 	return weeks;
+}
+
+/* --- The annual report's figures ---------------------------------------- */
+
+/* Cases store the day received (00:00 UTC): periods are whole days. */
+#define IN_PERIOD "received_day >= :since AND received_day < :until"
+
+/* The events an officer records when working a case (case.c's assign,
+ * status and move); reading a case is not acting on it. */
+#define OFFICER_ACTION                                                                             \
+	"(e.action GLOB 'assigned to *' OR e.action GLOB 'status *' OR "                           \
+	"e.action GLOB 'moved to section *')"
+
+/* One query per breakdown, in the order of enum canary_store_breakdown. By
+ * name, never by count: the order of two masked counts would tell which is
+ * larger. */
+static const char *const breakdown_sql[] = {
+	[CANARY_STORE_BY_MONTH] =
+		"SELECT strftime('%Y-%m', received_day, 'unixepoch') AS month, count(*) "
+		"FROM cases WHERE " IN_PERIOD " AND " IN_SCOPE " GROUP BY month",
+	[CANARY_STORE_BY_SECTION] = "SELECT section, count(*) FROM cases WHERE " IN_PERIOD
+				    " AND " IN_SCOPE " GROUP BY section ORDER BY section",
+	[CANARY_STORE_BY_RULE] = "SELECT rule, count(*) FROM cases WHERE " IN_PERIOD
+				 " AND " IN_SCOPE " GROUP BY rule ORDER BY rule",
+	[CANARY_STORE_BY_STATUS] = "SELECT status, count(*) FROM cases WHERE " IN_PERIOD
+				   " AND " IN_SCOPE " GROUP BY status",
+	[CANARY_STORE_BY_QUARANTINE_REASON] =
+		"SELECT coalesce(quarantine_reason, 'unknown'), count(*) FROM cases "
+		"WHERE " IN_PERIOD " AND " IN_SCOPE " AND status = 'quarantined' "
+		"GROUP BY 1 ORDER BY 1",
+};
+
+/* A purged case leaves its history only; its filing event ('filed' with
+ * the section, or 'quarantined', written by ingest) dates it and, for a
+ * caller who sees some sections only, places it. */
+static const char *const purged_sql =
+	"SELECT count(DISTINCT e.ref) FROM events e "
+	"WHERE e.action IN ('filed', 'quarantined') AND e.at >= :since AND e.at < :until "
+	"AND NOT EXISTS (SELECT 1 FROM cases c WHERE c.ref = e.ref) "
+	"AND (:all OR (e.action = 'filed' AND e.detail IN "
+	"(SELECT value FROM json_each(:sections))) OR (e.action = 'quarantined' AND :quarantined))";
+
+/* A delay counts from the start of the day received: the exact time of
+ * arrival is sealed. Nearest rank: the P-th percentile of N sorted delays
+ * is the one at rank ceil(P * N / 100); (n + 1) / 2 and (9 * n + 9) / 10
+ * are those ceilings. */
+static const char *const first_action_sql =
+	"WITH firsts AS (SELECT c.received_day AS received, "
+	"  (SELECT min(e.at) FROM events e WHERE e.ref = c.ref AND " OFFICER_ACTION ") AS first "
+	"  FROM cases c WHERE " IN_PERIOD " AND " IN_SCOPE " AND c.status != 'quarantined'), "
+	"delays AS (SELECT max(first - received, 0) AS delay FROM firsts WHERE first IS NOT NULL), "
+	"ranked AS (SELECT delay, row_number() OVER (ORDER BY delay) AS rank, "
+	"  count(*) OVER () AS n FROM delays) "
+	"SELECT (SELECT count(*) FROM delays), "
+	"  (SELECT count(*) FROM firsts WHERE first IS NULL), "
+	"  (SELECT delay FROM ranked WHERE rank = (n + 1) / 2), "
+	"  (SELECT delay FROM ranked WHERE rank = (9 * n + 9) / 10)";
+
+gboolean canary_store_begin_read(struct canary_store *store, GError **error)
+{
+	return exec(store, "BEGIN", "starting a read transaction", error);
+}
+
+/* Prepares SQL (not cached: the report runs each once) with SCOPE and the
+ * period bound. */
+static sqlite3_stmt *prepare_counting(struct canary_store *store, const char *sql,
+				      const struct canary_store_scope *scope, gint64 since,
+				      gint64 until, GError **error)
+{
+	sqlite3_stmt *s = NULL;
+	int rc = sqlite3_prepare_v2(store->db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK) {
+		set_db_error(store, rc, "preparing a report query", error);
+		return NULL;
+	}
+	bind_scope(s, scope);
+	bind_period(s, since, until);
+	return s;
+}
+
+void canary_store_tally_free(struct canary_store_tally *tally)
+{
+	if (tally == NULL)
+		return;
+	g_free(tally->name);
+	g_free(tally);
+}
+
+GPtrArray *canary_store_tally_cases(struct canary_store *store,
+				    const struct canary_store_scope *scope,
+				    enum canary_store_breakdown by, gint64 since, gint64 until,
+				    GError **error)
+{
+	g_return_val_if_fail((guint)by < G_N_ELEMENTS(breakdown_sql), NULL);
+	sqlite3_stmt *s = prepare_counting(store, breakdown_sql[by], scope, since, until, error);
+	if (s == NULL)
+		return NULL;
+	GPtrArray *tallies =
+		g_ptr_array_new_with_free_func((GDestroyNotify)canary_store_tally_free);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct canary_store_tally *t = g_new0(struct canary_store_tally, 1);
+		t->name = column_strdup(s, 0);
+		if (t->name == NULL)
+			t->name = g_strdup("");
+		t->count = sqlite3_column_int64(s, 1);
+		g_ptr_array_add(tallies, t);
+	}
+	if (rc != SQLITE_DONE) {
+		set_db_error(store, rc, "counting cases for the report", error);
+		g_clear_pointer(&tallies, g_ptr_array_unref);
+	}
+	sqlite3_finalize(s);
+	return tallies;
+}
+
+/* Runs SQL, which returns one row of N integers (NULL read as -1). */
+static gboolean count_row(struct canary_store *store, const char *sql,
+			  const struct canary_store_scope *scope, gint64 since, gint64 until,
+			  gint64 *values, int n, const char *doing, GError **error)
+{
+	sqlite3_stmt *s = prepare_counting(store, sql, scope, since, until, error);
+	if (s == NULL)
+		return FALSE;
+	int rc = sqlite3_step(s);
+	for (int i = 0; rc == SQLITE_ROW && i < n; i++)
+		values[i] =
+			sqlite3_column_type(s, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, i);
+	if (rc != SQLITE_ROW)
+		set_db_error(store, rc, doing, error);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW;
+}
+
+gboolean canary_store_count_purged(struct canary_store *store,
+				   const struct canary_store_scope *scope, gint64 since,
+				   gint64 until, gint64 *count_r, GError **error)
+{
+	return count_row(store, purged_sql, scope, since, until, count_r, 1,
+			 "counting purged cases", error);
+}
+
+gboolean canary_store_first_actions(struct canary_store *store,
+				    const struct canary_store_scope *scope, gint64 since,
+				    gint64 until, gint64 values_r[4], GError **error)
+{
+	return count_row(store, first_action_sql, scope, since, until, values_r, 4,
+			 "measuring the time to first action", error);
 }
 
 void canary_store_expired_free(struct canary_store_expired *expired)

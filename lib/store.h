@@ -36,14 +36,15 @@ struct canary_store;
 
 /* Opens (creating if needed) the database at PATH: WAL, synchronous=FULL,
  * foreign_keys, secure_delete, a busy timeout; migrates the schema forward.
- * The file and a directory it creates are 0600/0700, or 0660/0770 owned by
- * GROUP when GROUP is not NULL. A database from a newer version is refused
- * untouched. Returns a new handle; close with canary_store_close(). */
-struct canary_store *canary_store_open(const char *path, const char *group, GError **error);
+ * The file (and its -wal, -shm) and a directory it creates are private to
+ * their owner (0600/0700): canaryd's user, who answers everyone else. A
+ * database from a newer version is refused untouched. Returns a new
+ * handle; close with canary_store_close(). */
+struct canary_store *canary_store_open(const char *path, GError **error);
 
-/* The SQLite connection of a handle from canary_store_open_readonly(), for
- * the read-only aggregate queries of report.c, which are its own business
- * but should not open the file a second way. */
+/* The SQLite connection of STORE, for the tests of the connection's own
+ * settings (check_store) only: nothing in lib/, tools/ or daemon/ calls it,
+ * since only store.c talks to SQLite. */
 struct sqlite3;
 struct sqlite3 *canary_store_sqlite(struct canary_store *store);
 
@@ -282,19 +283,80 @@ struct canary_store_count {
 };
 void canary_store_count_free(struct canary_store_count *count);
 
-/* Returns the open cases counted per section and status, by section then
- * status, as a new array of struct canary_store_count *. */
-GPtrArray *canary_store_count_open(struct canary_store *store, GError **error);
+/* Which cases a count covers, for a caller who may see only some of them
+ * (access.h): every case when the scope is NULL or ALL; else the cases of
+ * SECTIONS that are not quarantined, and every quarantined case when
+ * QUARANTINED. Strings are borrowed. */
+struct canary_store_scope {
+	gboolean all;
+	const char *const *sections; /* NULL-terminated; NULL: none */
+	gboolean quarantined;
+};
 
-/* The oldest open (new or open) case: TRUE with its new reference in
- * *REF_R (NULL when there is none) and its day received in *RECEIVED_R. */
-gboolean canary_store_oldest_open(struct canary_store *store, char **ref_r, gint64 *received_r,
-				  GError **error);
+/* Returns the open cases of SCOPE counted per section and status, by
+ * section then status, as a new array of struct canary_store_count *. */
+GPtrArray *canary_store_count_open(struct canary_store *store,
+				   const struct canary_store_scope *scope, GError **error);
 
-/* Cases received on the day of SINCE or later, counted per ISO week (weeks start on
- * Monday 00:00 UTC). Returns a new array of gint64 pairs {week start, count},
- * oldest first; weeks without cases are absent. */
-GArray *canary_store_count_weeks(struct canary_store *store, gint64 since, GError **error);
+/* The oldest open (new or open) case of SCOPE: TRUE with its new reference
+ * in *REF_R (NULL when there is none) and its day received in *RECEIVED_R. */
+gboolean canary_store_oldest_open(struct canary_store *store,
+				  const struct canary_store_scope *scope, char **ref_r,
+				  gint64 *received_r, GError **error);
+
+/* Cases of SCOPE received on the day of SINCE or later, counted per ISO
+ * week (weeks start on Monday 00:00 UTC). Returns a new array of gint64
+ * pairs {week start, count}, oldest first; weeks without cases are absent. */
+GArray *canary_store_count_weeks(struct canary_store *store, const struct canary_store_scope *scope,
+				 gint64 since, GError **error);
+
+/* --- The annual report's figures (report.c): counts only ---------------- */
+
+/* A read transaction (BEGIN, deferred): every count after it comes from
+ * one snapshot while canaryd writes. End it with canary_store_rollback(). */
+gboolean canary_store_begin_read(struct canary_store *store, GError **error);
+
+/* What cases are counted by: the month received ("2026-01"), the current
+ * section, routing rule, status, or quarantine reason ("unknown" when a
+ * quarantined case has none; only quarantined cases). */
+enum canary_store_breakdown {
+	CANARY_STORE_BY_MONTH,
+	CANARY_STORE_BY_SECTION,
+	CANARY_STORE_BY_RULE,
+	CANARY_STORE_BY_STATUS,
+	CANARY_STORE_BY_QUARANTINE_REASON,
+};
+
+/* One name of a breakdown and its count. */
+struct canary_store_tally {
+	char *name;
+	gint64 count;
+};
+void canary_store_tally_free(struct canary_store_tally *tally);
+
+/* The cases of SCOPE received in [SINCE, UNTIL) (days), counted BY, as a
+ * new array of struct canary_store_tally * (sections, rules and reasons in
+ * name order; names with no case are absent). */
+GPtrArray *canary_store_tally_cases(struct canary_store *store,
+				    const struct canary_store_scope *scope,
+				    enum canary_store_breakdown by, gint64 since, gint64 until,
+				    GError **error);
+
+/* The cases filed in [SINCE, UNTIL) and purged since, by their filing
+ * event; with a SCOPE of some sections, those filed into them (and the
+ * quarantined ones when it has them). */
+gboolean canary_store_count_purged(struct canary_store *store,
+				   const struct canary_store_scope *scope, gint64 since,
+				   gint64 until, gint64 *count_r, GError **error);
+
+/* The time from receipt (the day) to the first officer action (assigned,
+ * status or moved) of the cases of SCOPE received in [SINCE, UNTIL) and not
+ * quarantined: VALUES_R gets the cases acted on, those with no action yet,
+ * the median and the 90th percentile delay in seconds (nearest rank; -1
+ * when none was acted on). */
+gboolean canary_store_first_actions(struct canary_store *store,
+				    const struct canary_store_scope *scope, gint64 since,
+				    gint64 until, gint64 values_r[4], GError **error);
 
 /* --- The case history: append-only, hash-chained ------------------------ */
 

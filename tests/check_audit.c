@@ -464,14 +464,14 @@ START_TEST(test_head_summary)
 {
 	import_demo();
 	g_autoptr(GError) error = NULL;
-	struct canary_store *store = canary_store_open(db_path, NULL, &error);
+	struct canary_store *store = canary_store_open(db_path, &error);
 	ck_assert_ptr_nonnull(store);
 	g_autofree char *plain = canary_audit_head_summary(store, &error);
 	ck_assert_msg(plain != NULL && strstr(plain, "no proof: the history is not sealed"), "%s",
 		      plain);
 	canary_store_close(&store);
 	start_sealing();
-	store = canary_store_open(db_path, NULL, &error);
+	store = canary_store_open(db_path, &error);
 	ck_assert_ptr_nonnull(store);
 	g_autofree char *sealed = canary_audit_head_summary(store, &error);
 	canary_store_close(&store);

@@ -224,7 +224,7 @@ START_TEST(test_backup_and_restore)
 	ck_assert_int_eq(canary(&hist, NULL, "history", "database", NULL), 0);
 	ck_assert_msg(strstr(hist, "backup") != NULL && strstr(hist, backup) != NULL, "%s", hist);
 	g_autoptr(GError) error = NULL;
-	struct canary_store *store = canary_store_open(db_path, NULL, &error);
+	struct canary_store *store = canary_store_open(db_path, &error);
 	ck_assert_ptr_nonnull(store);
 	g_autofree char *last = NULL;
 	ck_assert(canary_store_get_state(store, CANARY_STATE_LAST_BACKUP, &last, NULL));
@@ -344,7 +344,7 @@ START_TEST(test_backup_while_filing)
 	GPid writer = spawn_shell(script);
 
 	g_autoptr(GError) error = NULL;
-	struct canary_store *store = canary_store_open(db_path, NULL, &error);
+	struct canary_store *store = canary_store_open(db_path, &error);
 	ck_assert_msg(store != NULL, "%s", error ? error->message : "");
 	guint backups = 0, overlapped = 0, between = 0;
 	gint64 previous = 0, size = 0;

@@ -110,7 +110,7 @@ START_TEST(test_round_trip_every_message)
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_config) config = canary_config_load(config_path, &error);
 	ck_assert_msg(config != NULL, "%s", error ? error->message : "?");
-	struct canary_store *store = canary_store_open(config->store.database, NULL, &error);
+	struct canary_store *store = canary_store_open(config->store.database, &error);
 	ck_assert_ptr_nonnull(store);
 	struct canary_ingest *ingest = canary_ingest_new(config, store, "test", &error);
 	ck_assert_msg(ingest != NULL, "%s", error ? error->message : "?");
@@ -215,7 +215,7 @@ START_TEST(test_swapped_and_flipped_blobs_fail)
 {
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_config) config = canary_config_load(config_path, &error);
-	struct canary_store *store = canary_store_open(config->store.database, NULL, &error);
+	struct canary_store *store = canary_store_open(config->store.database, &error);
 	struct canary_ingest *ingest = canary_ingest_new(config, store, "test", &error);
 	ck_assert_ptr_nonnull(ingest);
 	static const char *const messages[] = {
@@ -348,7 +348,7 @@ START_TEST(test_commands_open_only_with_the_right_key)
 	/* Every access is in the history. */
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_config) config = canary_config_load(config_path, &error);
-	struct canary_store *store = canary_store_open(config->store.database, NULL, &error);
+	struct canary_store *store = canary_store_open(config->store.database, &error);
 	g_autoptr(GPtrArray) events = canary_store_list_events(store, the_ref, &error);
 	guint shows = 0, reveals = 0;
 	for (guint i = 0; i < events->len; i++) {
@@ -484,7 +484,7 @@ START_TEST(test_nothing_in_clear)
 	/* Hold a connection so the WAL file stays on disk to be searched. */
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_config) config = canary_config_load(config_path, &error);
-	struct canary_store *holder = canary_store_open(config->store.database, NULL, &error);
+	struct canary_store *holder = canary_store_open(config->store.database, &error);
 	ck_assert_ptr_nonnull(holder);
 
 	g_autofree char *inbox = g_build_filename(tmpdir, "inbox", NULL);

@@ -2,6 +2,7 @@
  * group and key, all problems at once, defaults, relative paths, the search
  * order for the file, size and duration syntax, and conf/canary.conf itself. */
 #include <errno.h>
+#include <grp.h>
 #include <glib/gstdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -88,10 +89,10 @@ static const struct bad_file bad_files[] = {
 	/* Unknown groups and keys, with the names that are known. */
 	{KEYS_BLOCK "[bogus]\nx = 1\n", CANARY_CONFIG_ERROR_INVALID, 1,
 	 "[bogus]: unknown group; expected [store], [limits], [logging], [keys], [imap], "
-	 "[routing], [retention], [health] or [control]",
+	 "[routing], [retention], [health], [control] or [access]",
 	 NULL},
 	{KEYS_BLOCK "[store]\ndatabse = x.db\n", CANARY_CONFIG_ERROR_INVALID, 1,
-	 "[store] databse: unknown key; expected database or group", NULL},
+	 "[store] databse: unknown key; expected database", NULL},
 	{KEYS_BLOCK "[limits]\nmax_size = 5M\n", CANARY_CONFIG_ERROR_INVALID, 1,
 	 "[limits] max_size: unknown key; expected max_message_size, max_mime_depth, max_parts, "
 	 "max_header_length or message_time",
@@ -117,10 +118,15 @@ static const struct bad_file bad_files[] = {
 	 "[logging] level: 'loud' is not a log level; expected one of error, warning, notice, "
 	 "info, debug",
 	 NULL},
-	{KEYS_BLOCK "[store]\ngroup = canary-no-such-group\n", CANARY_CONFIG_ERROR_INVALID, 1,
-	 "[store] group: no such group 'canary-no-such-group'; expected the name of an existing "
-	 "Unix group",
+	/* A group is a name, not a list or a path. */
+	{KEYS_BLOCK "[access]\nadmin = canary admins\n", CANARY_CONFIG_ERROR_INVALID, 1,
+	 "[access] admin: 'canary admins' is not a group name; expected the Unix group of the "
+	 "admins",
 	 NULL},
+	{KEYS_BLOCK "[access]\ntriage = -rf\ncustodian = a:b\n", CANARY_CONFIG_ERROR_INVALID, 2,
+	 "[access] triage: '-rf' is not a group name", "[access] custodian: 'a:b' is not a group"},
+	{KEYS_BLOCK "[access]\nreader = canary-read\n", CANARY_CONFIG_ERROR_INVALID, 1,
+	 "[access] reader: unknown key; expected triage, custodian or admin", NULL},
 	/* Sizes that are not sizes. */
 	{KEYS_BLOCK "[limits]\nmax_message_size = 50 MB\n", CANARY_CONFIG_ERROR_INVALID, 1,
 	 "[limits] max_message_size: '50 MB' is not a size; expected a size such as 50M", NULL},
@@ -276,7 +282,11 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(config->path, conf_path);
 	ck_assert_str_eq(config->dir, tmpdir);
 	ck_assert_str_eq(config->store.database, "/var/lib/canary/canary.db");
-	ck_assert_ptr_null(config->store.group);
+	ck_assert_ptr_null(config->store.obsolete_group);
+	ck_assert_ptr_null(config->access.triage);
+	ck_assert_ptr_null(config->access.custodian);
+	ck_assert_ptr_null(config->access.admin);
+	ck_assert_ptr_null(canary_config_warnings(config));
 	ck_assert_uint_eq(config->limits.max_message_size, 50 * 1024 * 1024);
 	ck_assert_uint_eq(config->limits.max_mime_depth, 32);
 	ck_assert_uint_eq(config->limits.max_parts, 1000);
@@ -331,6 +341,55 @@ START_TEST(test_values)
 	ck_assert_ptr_nonnull(warnings);
 	ck_assert_ptr_nonnull(strstr(warnings, "[imap] quarantine_retention = forever"));
 	ck_assert_ptr_null(strstr(warnings, "processed_retention"));
+}
+END_TEST
+
+/* [access] names a group per role; a group this system does not know is
+ * valid (canaryd must go on filing) but warned about. */
+START_TEST(test_access_keys)
+{
+	struct group *root = getgrgid(0);
+	ck_assert_ptr_nonnull(root);
+	g_autofree char *text = g_strdup_printf(KEYS_BLOCK "[access]\ntriage = %s\n"
+							   "custodian = canary-no-such-custodians\n"
+							   "admin = canary.admins_2\n",
+						root->gr_name);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_config) config = load_text(text, &error);
+	ck_assert_msg(config != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(config->access.triage, root->gr_name);
+	ck_assert_str_eq(config->access.custodian, "canary-no-such-custodians");
+	ck_assert_str_eq(config->access.admin, "canary.admins_2");
+	g_autofree char *warnings = canary_config_warnings(config);
+	ck_assert_ptr_nonnull(warnings);
+	assert_has(warnings, "[access] custodian = canary-no-such-custodians: no such group on "
+			     "this system; until it exists only root and canaryd's user hold the "
+			     "custodian role");
+	assert_has(warnings, "[access] admin = canary.admins_2: no such group");
+	ck_assert_ptr_null(strstr(warnings, "[access] triage"));
+}
+END_TEST
+
+/* [store] group of an older canary: accepted, ignored, warned about, so
+ * that canaryd keeps filing after an upgrade. */
+START_TEST(test_obsolete_store_group)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_config) config =
+		load_text("[store]\ngroup = reprisals\n" KEYS_BLOCK, &error);
+	ck_assert_msg(config != NULL, "%s", error ? error->message : "");
+	ck_assert_str_eq(config->store.obsolete_group, "reprisals");
+	g_autofree char *warnings = canary_config_warnings(config);
+	ck_assert_ptr_nonnull(warnings);
+	assert_has(warnings, "[store] group = reprisals: ignored: the database is private to "
+			     "canaryd's user");
+	assert_has(warnings, "remove the line");
+	/* Still one key among the others: given twice is refused as before. */
+	g_autoptr(GError) twice = NULL;
+	g_autoptr(canary_config) none =
+		load_text("[store]\ngroup = a\ngroup = b\n" KEYS_BLOCK, &twice);
+	ck_assert_ptr_null(none);
+	assert_has(twice->message, "[store] group: given twice");
 }
 END_TEST
 
@@ -723,6 +782,8 @@ static Suite *config_suite(void)
 	tcase_add_loop_test(tc, test_bad_file, 0, G_N_ELEMENTS(bad_files));
 	tcase_add_test(tc, test_many_errors_at_once);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_access_keys);
+	tcase_add_test(tc, test_obsolete_store_group);
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_server_copy_keys);
 	tcase_add_test(tc, test_unreadable_files);

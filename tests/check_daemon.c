@@ -115,7 +115,7 @@ static int run_once_ok(void)
 static GPtrArray *cases(const char *status)
 {
 	g_autoptr(GError) error = NULL;
-	struct canary_store *store = canary_store_open(database, NULL, &error);
+	struct canary_store *store = canary_store_open(database, &error);
 	ck_assert_msg(store != NULL, "%s", error ? error->message : "");
 	struct canary_case_filter filter = {.status = status};
 	GPtrArray *list = canary_store_list_cases(store, &filter, &error);
@@ -305,7 +305,7 @@ START_TEST(test_start_seals_older_clear_values)
 	run_once_ok();
 
 	g_autoptr(GError) error = NULL;
-	struct canary_store *store = canary_store_open(database, NULL, &error);
+	struct canary_store *store = canary_store_open(database, &error);
 	ck_assert_msg(store != NULL, "%s", error ? error->message : "");
 	gint64 left = -1;
 	ck_assert(canary_store_count_legacy(store, &left, &error));

@@ -52,7 +52,7 @@ START_TEST(test_every_routing_key_in_canary_routing_conf_5)
 	g_autofree char *man = read_source("man/canary-routing.conf.5");
 	static const char *const keys[] = {
 		"country",  "keyword",    "subject_factor", "title", "public_key", "countries",
-		"keywords", "recipients", "weight",         "names", "retention"};
+		"keywords", "recipients", "weight",         "names", "retention", "group"};
 	for (gsize i = 0; i < G_N_ELEMENTS(keys); i++)
 		ck_assert_msg(documents(man, keys[i]), "canary-routing.conf(5) lacks %s", keys[i]);
 	/* And the shipped file uses no key the page does not describe. */

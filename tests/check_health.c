@@ -80,7 +80,7 @@ static gint64 now_s(void)
 static struct canary_store *open_store(void)
 {
 	g_autoptr(GError) error = NULL;
-	struct canary_store *store = canary_store_open(database, NULL, &error);
+	struct canary_store *store = canary_store_open(database, &error);
 	ck_assert_msg(store != NULL, "%s", error ? error->message : "");
 	return store;
 }

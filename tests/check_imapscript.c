@@ -98,7 +98,7 @@ static gboolean holds(GArray *uids, guint32 uid)
 static gboolean stored(guint32 uidvalidity, guint32 uid)
 {
 	g_autoptr(GError) error = NULL;
-	struct canary_store *store = canary_store_open(database, NULL, &error);
+	struct canary_store *store = canary_store_open(database, &error);
 	ck_assert_msg(store != NULL, "%s", error ? error->message : "");
 	g_autofree char *ref = NULL;
 	ck_assert(canary_store_find_source(store, "INBOX", uidvalidity, uid, &ref, &error));

@@ -130,7 +130,7 @@ static char *insert(struct canary_store *store, size_t i, gint64 received, const
 static char **make_cases(void)
 {
 	g_autoptr(GError) error = NULL;
-	struct canary_store *store = canary_store_open(db_path, NULL, &error);
+	struct canary_store *store = canary_store_open(db_path, &error);
 	ck_assert_msg(store != NULL, "%s", error ? error->message : "?");
 	GPtrArray *refs = g_ptr_array_new();
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
@@ -405,7 +405,7 @@ START_TEST(test_usage_errors)
 		4);
 	ck_assert_ptr_nonnull(strstr(err3, db_path));
 	ck_assert(!g_file_test(db_path, G_FILE_TEST_EXISTS));
-	struct canary_store *store = canary_store_open(db_path, NULL, NULL);
+	struct canary_store *store = canary_store_open(db_path, NULL);
 	ck_assert_ptr_nonnull(store);
 	canary_store_close(&store);
 	/* An unwritable HTML file fails without a partial page. */

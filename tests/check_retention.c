@@ -66,7 +66,7 @@ static gint64 now_s(void)
 static struct canary_store *open_store(void)
 {
 	g_autoptr(GError) error = NULL;
-	struct canary_store *store = canary_store_open(db_path, NULL, &error);
+	struct canary_store *store = canary_store_open(db_path, &error);
 	ck_assert_msg(store != NULL, "%s", error ? error->message : "");
 	return store;
 }

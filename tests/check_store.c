@@ -31,7 +31,7 @@ static void teardown(void)
 static struct canary_store *open_ok(void)
 {
 	g_autoptr(GError) error = NULL;
-	struct canary_store *store = canary_store_open(dbpath, NULL, &error);
+	struct canary_store *store = canary_store_open(dbpath, &error);
 	ck_assert_msg(store != NULL, "open: %s", error ? error->message : "?");
 	return store;
 }
@@ -113,30 +113,29 @@ START_TEST(test_tightens_loose_existing_file)
 }
 END_TEST
 
-START_TEST(test_group_modes)
+/* A store an older canary shared with a group ([store] group: 0660, its
+ * -wal and -shm too) is made private to its owner when opened: officers
+ * now ask canaryd, and nothing of it stays readable to them. */
+START_TEST(test_shared_store_made_private)
 {
-	struct group *gr = getgrnam("nogroup");
-	if (gr == NULL)
-		return; /* no such group on this system */
-	g_autoptr(GError) error = NULL;
-	struct canary_store *store = canary_store_open(dbpath, "nogroup", &error);
-	ck_assert_msg(store != NULL, "%s", error ? error->message : "?");
+	struct canary_store *store = open_ok();
+	ck_assert(canary_store_begin(store, NULL));
+	g_autofree char *ref = insert(store, 1, T_2026, NULL, 0);
+	ck_assert(canary_store_commit(store, NULL));
+	/* Held open, so that the -wal and -shm stay. */
+	g_autofree char *wal = g_strconcat(dbpath, "-wal", NULL);
+	g_autofree char *shm = g_strconcat(dbpath, "-shm", NULL);
+	const char *const files[] = {dbpath, wal, shm};
+	for (gsize i = 0; i < G_N_ELEMENTS(files); i++)
+		ck_assert_msg(chmod(files[i], 0660) == 0, "%s", files[i]);
+	struct canary_store *again = open_ok();
+	for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+		struct stat st;
+		ck_assert_int_eq(stat(files[i], &st), 0);
+		ck_assert_msg((st.st_mode & 0777) == 0600, "%s is %o", files[i], st.st_mode & 0777);
+	}
+	canary_store_close(&again);
 	canary_store_close(&store);
-	struct stat st;
-	ck_assert_int_eq(stat(dbpath, &st), 0);
-	ck_assert_int_eq(st.st_mode & 0777, 0660);
-	ck_assert_int_eq(st.st_gid, gr->gr_gid);
-	g_autofree char *dir = g_path_get_dirname(dbpath);
-	ck_assert_int_eq(stat(dir, &st), 0);
-	ck_assert_int_eq(st.st_mode & 0777, 0770);
-}
-END_TEST
-
-START_TEST(test_unknown_group)
-{
-	g_autoptr(GError) error = NULL;
-	ck_assert_ptr_null(canary_store_open(dbpath, "no-such-group-canary", &error));
-	ck_assert_ptr_nonnull(strstr(error->message, "no-such-group-canary"));
 }
 END_TEST
 
@@ -435,7 +434,7 @@ START_TEST(test_refuses_newer_schema)
 	g_autoptr(GBytes) before = file_bytes(dbpath);
 
 	g_autoptr(GError) error = NULL;
-	ck_assert_ptr_null(canary_store_open(dbpath, NULL, &error));
+	ck_assert_ptr_null(canary_store_open(dbpath, &error));
 	ck_assert(g_error_matches(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_TOO_NEW));
 	ck_assert_ptr_nonnull(strstr(error->message, "newer canary"));
 	g_autoptr(GBytes) after = file_bytes(dbpath);
@@ -453,7 +452,7 @@ START_TEST(test_refuses_foreign_database)
 			 SQLITE_OK);
 	sqlite3_close(db);
 	g_autoptr(GError) error = NULL;
-	ck_assert_ptr_null(canary_store_open(dbpath, NULL, &error));
+	ck_assert_ptr_null(canary_store_open(dbpath, &error));
 	ck_assert(g_error_matches(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_CORRUPT));
 	ck_assert_ptr_nonnull(strstr(error->message, "not a canary database"));
 }
@@ -498,7 +497,7 @@ START_TEST(test_refuses_garbage_file)
 		dir, "canary.db", "this is not a database, this is a text file, padded out to "
 				  "be long enough to look like a header page of some kind........");
 	g_autoptr(GError) error = NULL;
-	ck_assert_ptr_null(canary_store_open(dbpath, NULL, &error));
+	ck_assert_ptr_null(canary_store_open(dbpath, &error));
 	ck_assert_ptr_nonnull(error);
 	ck_assert_ptr_nonnull(strstr(error->message, dbpath));
 }
@@ -509,7 +508,7 @@ END_TEST
 static int writer(guint first, guint count)
 {
 	g_autoptr(GError) error = NULL;
-	struct canary_store *store = canary_store_open(dbpath, NULL, &error);
+	struct canary_store *store = canary_store_open(dbpath, &error);
 	if (store == NULL)
 		return 10;
 	for (guint i = 0; i < count; i++) {
@@ -583,8 +582,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_creates_private_files);
 	tcase_add_test(tc, test_forget_hashes);
 	tcase_add_test(tc, test_tightens_loose_existing_file);
-	tcase_add_test(tc, test_group_modes);
-	tcase_add_test(tc, test_unknown_group);
+	tcase_add_test(tc, test_shared_store_made_private);
 	tcase_add_test(tc, test_refs_random_per_year);
 	tcase_add_test(tc, test_find_by_hash_and_source);
 	tcase_add_test(tc, test_same_hash_twice_fails);

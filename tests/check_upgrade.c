@@ -272,7 +272,7 @@ static void check_history(void)
 static struct canary_store *open_ok(void)
 {
 	g_autoptr(GError) error = NULL;
-	struct canary_store *store = canary_store_open(db_path, NULL, &error);
+	struct canary_store *store = canary_store_open(db_path, &error);
 	ck_assert_msg(store != NULL, "open: %s", error ? error->message : "?");
 	return store;
 }
@@ -501,7 +501,7 @@ START_TEST(test_refuses_newer_database)
 	g_autofree char *ours = g_strdup_printf("up to %d", CANARY_STORE_SCHEMA_VERSION);
 
 	g_autoptr(GError) error = NULL;
-	ck_assert_ptr_null(canary_store_open(db_path, NULL, &error));
+	ck_assert_ptr_null(canary_store_open(db_path, &error));
 	ck_assert(g_error_matches(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_TOO_NEW));
 	ck_assert_msg(strstr(error->message, newer) != NULL && strstr(error->message, ours) != NULL,
 		      "%s", error->message);

@@ -194,7 +194,7 @@ void tu_pipeline_open(struct tu_pipeline *pipeline, const char *config_path)
 	g_autoptr(GError) error = NULL;
 	pipeline->config = canary_config_load(config_path, &error);
 	ck_assert_msg(pipeline->config != NULL, "%s", error ? error->message : "?");
-	pipeline->store = canary_store_open(pipeline->config->store.database, NULL, &error);
+	pipeline->store = canary_store_open(pipeline->config->store.database, &error);
 	ck_assert_msg(pipeline->store != NULL, "%s", error ? error->message : "?");
 	pipeline->ingest = canary_ingest_new(pipeline->config, pipeline->store, "test", &error);
 	ck_assert_msg(pipeline->ingest != NULL, "%s", error ? error->message : "?");

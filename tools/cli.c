@@ -58,7 +58,9 @@ struct canary_config *cli_load_config(const struct cli_common *common)
 {
 	g_autofree char *path = canary_config_resolve_path(common->config_path);
 	g_autoptr(GError) error = NULL;
-	struct canary_config *config = canary_config_load(path, &error);
+	struct canary_config *config = common->key_files_unchecked
+					       ? canary_config_load_for_health(path, &error)
+					       : canary_config_load(path, &error);
 	if (config == NULL)
 		cli_error("%s", error->message);
 	return config;
@@ -67,8 +69,7 @@ struct canary_config *cli_load_config(const struct cli_common *common)
 struct canary_store *cli_open_store(const struct canary_config *config)
 {
 	g_autoptr(GError) error = NULL;
-	struct canary_store *store =
-		canary_store_open(config->store.database, config->store.group, &error);
+	struct canary_store *store = canary_store_open(config->store.database, &error);
 	if (store == NULL)
 		cli_error("%s", error->message);
 	return store;
@@ -369,7 +370,8 @@ struct canary_client *cli_connect(const struct cli_common *common, int *exit_r)
 		return NULL;
 	}
 	g_clear_error(&error);
-	client = canary_client_open_local(config, &error);
+	client = common->store_must_exist ? canary_client_open_local_existing(config, &error)
+					  : canary_client_open_local(config, &error);
 	if (client == NULL) {
 		cli_error("%s", error->message);
 		*exit_r = CLI_EXIT_STORE;

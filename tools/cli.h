@@ -33,6 +33,12 @@ struct cli_command {
 /* Options every subcommand takes; add them with cli_parse(). */
 struct cli_common {
 	char *config_path; /* -c FILE */
+	/* Set by the command: load the config with missing [keys] files
+	 * (canary health reports them itself). */
+	gboolean key_files_unchecked;
+	/* Set by the command: answering locally, never create the database
+	 * (commands that only read it). */
+	gboolean store_must_exist;
 };
 
 /* Frees what cli_parse() put in COMMON; declare it g_auto(cli_common). */

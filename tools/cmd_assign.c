@@ -1,7 +1,7 @@
-/* cmd_assign.c: canary assign: gives a case to an officer. Metadata only:
- * needs no key. Recorded in the case history. */
+/* cmd_assign.c: canary assign: gives a case to an officer, through canaryd
+ * (case_rules.c). Metadata only: needs no key. Recorded in the case
+ * history under the caller's name. */
 #include <stdio.h>
-#include <string.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -29,30 +29,21 @@ int cmd_assign(int argc, char **argv)
 	}
 	if (!triage_check_ref(argv[1]))
 		return CLI_EXIT_USAGE;
+	int status = CLI_EXIT_OK;
+	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	if (client == NULL)
+		return status;
+	g_autoptr(JsonObject) args = json_object_new();
+	json_object_set_string_member(args, "ref", argv[1]);
+	json_object_set_string_member(args, "to", to);
 	g_autoptr(GError) error = NULL;
-	g_autofree char *action = g_strdup_printf("assigned to %s", to);
-	g_autofree char *detail = NULL;
-	struct cli_session s;
-	int status = cli_session_open(&s, &common, argv[1], NULL, NULL);
-	if (status != CLI_EXIT_OK)
-		goto out;
-	if (s.c->assignee != NULL && strcmp(s.c->assignee, to) == 0) {
-		printf("%s is already assigned to %s\n", s.c->ref, to);
-		goto out;
-	}
-	if (s.c->assignee != NULL)
-		detail = g_strdup_printf("was %s", s.c->assignee);
-	if (!canary_store_begin(s.store, &error) ||
-	    !canary_store_set_assignee(s.store, s.c->ref, to, &error) ||
-	    !canary_store_add_event(s.store, s.c->ref, cli_actor(), action, detail, &error) ||
-	    !canary_store_commit(s.store, &error)) {
-		canary_store_rollback(s.store);
-		cli_error("%s", error->message);
-		status = CLI_EXIT_STORE;
-		goto out;
-	}
-	printf("%s assigned to %s\n", s.c->ref, to);
-out:
-	cli_session_close(&s);
-	return status;
+	g_autoptr(JsonObject) result = canary_client_call(client, "assign", args, &error);
+	if (result == NULL)
+		return cli_call_failed(error);
+	const char *ref = json_object_get_string_member_with_default(result, "ref", argv[1]);
+	if (json_object_get_boolean_member_with_default(result, "unchanged", FALSE))
+		printf("%s is already assigned to %s\n", ref, to);
+	else
+		printf("%s assigned to %s\n", ref, to);
+	return CLI_EXIT_OK;
 }

@@ -1,5 +1,6 @@
 /* cmd_history.c: canary history: what was done to a case, when and by whom,
- * from the append-only case history. Needs no key. */
+ * from the append-only case history, through canaryd (case_rules.c). Needs
+ * no key. */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,20 +9,42 @@
 #include "health.h"
 #include "triage.h"
 
+/* One event as canaryd sent it (case_rules.c's history op). */
+struct event {
+	gint64 id, at;
+	const char *ref, *actor, *action, *detail; /* borrowed; detail may be NULL */
+};
+
+static struct event event_of(JsonArray *events, guint i)
+{
+	JsonNode *node = json_array_get_element(events, i);
+	if (!JSON_NODE_HOLDS_OBJECT(node))
+		return (struct event){0};
+	JsonObject *o = json_node_get_object(node);
+	return (struct event){
+		.id = json_object_get_int_member_with_default(o, "id", 0),
+		.at = json_object_get_int_member_with_default(o, "at", 0),
+		.ref = json_object_get_string_member_with_default(o, "ref", NULL),
+		.actor = json_object_get_string_member_with_default(o, "actor", NULL),
+		.action = json_object_get_string_member_with_default(o, "action", NULL),
+		.detail = json_object_get_string_member_with_default(o, "detail", NULL),
+	};
+}
+
 /* Prints the events as a table. */
-static void print_table(GPtrArray *events)
+static void print_table(JsonArray *events)
 {
 	printf("%-20s  %-16s  %s\n", "WHEN (UTC)", "WHO", "WHAT");
-	for (guint i = 0; i < events->len; i++) {
-		const struct canary_event *e = events->pdata[i];
-		g_autofree char *when = cli_format_time(e->at);
+	for (guint i = 0; i < json_array_get_length(events); i++) {
+		struct event e = event_of(events, i);
+		g_autofree char *when = cli_format_time(e.at);
 		printf("%-20s  ", when);
-		triage_cell(stdout, e->actor, 16);
+		triage_cell(stdout, e.actor != NULL ? e.actor : "-", 16);
 		fputs("  ", stdout);
-		cli_print_line(stdout, e->action);
-		if (e->detail != NULL) {
+		cli_print_line(stdout, e.action);
+		if (e.detail != NULL) {
 			fputs(" (", stdout);
-			cli_print_line(stdout, e->detail);
+			cli_print_line(stdout, e.detail);
 			fputc(')', stdout);
 		}
 		fputc('\n', stdout);
@@ -29,19 +52,19 @@ static void print_table(GPtrArray *events)
 }
 
 /* Prints the events as a JSON array. */
-static void print_json(GPtrArray *events)
+static void print_json(JsonArray *events)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_array(b);
-	for (guint i = 0; i < events->len; i++) {
-		const struct canary_event *e = events->pdata[i];
+	for (guint i = 0; i < json_array_get_length(events); i++) {
+		struct event e = event_of(events, i);
 		json_builder_begin_object(b);
-		triage_json_int(b, "id", e->id);
-		triage_json_string(b, "ref", e->ref);
-		triage_json_time(b, "at", e->at);
-		triage_json_string(b, "actor", e->actor);
-		triage_json_string(b, "action", e->action);
-		triage_json_string(b, "detail", e->detail);
+		triage_json_int(b, "id", e.id);
+		triage_json_string(b, "ref", e.ref);
+		triage_json_time(b, "at", e.at);
+		triage_json_string(b, "actor", e.actor);
+		triage_json_string(b, "action", e.action);
+		triage_json_string(b, "detail", e.detail);
 		json_builder_end_object(b);
 	}
 	json_builder_end_array(b);
@@ -69,31 +92,24 @@ int cmd_history(int argc, char **argv)
 	gboolean database = strcmp(argv[1], CANARY_EVENT_REF_DATABASE) == 0;
 	if (!database && !triage_check_ref(argv[1]))
 		return CLI_EXIT_USAGE;
-	g_autoptr(canary_config) config = cli_load_config(&common);
-	if (config == NULL)
-		return CLI_EXIT_CONFIG;
-	struct canary_store *store = cli_open_store(config);
-	if (store == NULL)
-		return CLI_EXIT_STORE;
+	int status = CLI_EXIT_OK;
+	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	if (client == NULL)
+		return status;
+	g_autoptr(JsonObject) args = json_object_new();
+	json_object_set_string_member(args, "ref", argv[1]);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GPtrArray) events = canary_store_list_events(store, argv[1], &error);
-	if (events == NULL) {
-		cli_error("%s", error->message);
-		canary_store_close(&store);
-		return CLI_EXIT_STORE;
+	g_autoptr(JsonObject) result = canary_client_call(client, "history", args, &error);
+	if (result == NULL)
+		return cli_call_failed(error);
+	JsonNode *events = json_object_get_member(result, "events");
+	if (events == NULL || !JSON_NODE_HOLDS_ARRAY(events)) {
+		cli_error("canaryd's answer to history has no events");
+		return CLI_EXIT_FAILED;
 	}
-	if (events->len == 0 && !database) {
-		/* No history: an untouched case, or none at all. */
-		g_autoptr(canary_case) c = cli_get_case(store, argv[1]);
-		if (c == NULL) {
-			canary_store_close(&store);
-			return CLI_EXIT_NOT_FOUND;
-		}
-	}
-	canary_store_close(&store);
 	if (json)
-		print_json(events);
+		print_json(json_node_get_array(events));
 	else
-		print_table(events);
+		print_table(json_node_get_array(events));
 	return CLI_EXIT_OK;
 }

@@ -2,7 +2,7 @@
  * longer keeps (or, with --before, closed cases received before a date),
  * with every sealed field and source, keeps a "purged" event with the
  * reference and rule only, then VACUUMs so nothing stays in free pages or
- * the WAL. */
+ * the WAL. canaryd does it (case_rules.c), for admins only. */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,71 +11,76 @@
 #include "retention.h"
 #include "triage.h"
 
-/* The closed cases received before BEFORE, as purge candidates without a
- * rule. Returns a new array of struct canary_store_expired *. */
-static GPtrArray *closed_before(struct canary_store *store, gint64 before, GError **error)
+/* One case canaryd listed (case_rules.c's purge op). */
+struct due {
+	const char *ref, *section, *status, *rule; /* borrowed; rule may be NULL */
+	gint64 received, since;
+};
+
+static struct due due_of(JsonArray *cases, guint i)
 {
-	struct canary_case_filter filter = {.status = CANARY_STATUS_CLOSED, .before = before};
-	g_autoptr(GPtrArray) cases = canary_store_list_cases(store, &filter, error);
-	if (cases == NULL)
-		return NULL;
-	GPtrArray *due = g_ptr_array_new_with_free_func((GDestroyNotify)canary_store_expired_free);
-	for (guint i = 0; i < cases->len; i++) {
-		const struct canary_case *c = cases->pdata[i];
-		struct canary_store_expired *e = g_new0(struct canary_store_expired, 1);
-		e->ref = g_strdup(c->ref);
-		e->section = g_strdup(c->section);
-		e->status = g_strdup(c->status);
-		e->received_day = e->since = c->received_day;
-		g_ptr_array_add(due, e);
-	}
-	return due;
+	JsonNode *node = json_array_get_element(cases, i);
+	if (!JSON_NODE_HOLDS_OBJECT(node))
+		return (struct due){"?", "?", "?", NULL, 0, 0};
+	JsonObject *o = json_node_get_object(node);
+	return (struct due){
+		.ref = json_object_get_string_member_with_default(o, "ref", "?"),
+		.section = json_object_get_string_member_with_default(o, "section", "?"),
+		.status = json_object_get_string_member_with_default(o, "status", "?"),
+		.rule = json_object_get_string_member_with_default(o, "rule", NULL),
+		.received = json_object_get_int_member_with_default(o, "received", 0),
+		.since = json_object_get_int_member_with_default(o, "since", 0),
+	};
 }
 
 /* Prints what would go: reference, section, status, age, rule. Metadata
  * only. */
-static void print_dry_run(GPtrArray *due, gint64 now)
+static void print_dry_run(JsonArray *cases, gint64 now)
 {
-	for (guint i = 0; i < due->len; i++) {
-		const struct canary_store_expired *e = due->pdata[i];
-		g_autofree char *rule = canary_retention_rule(e);
-		if (rule == NULL) {
-			g_autofree char *received = triage_format_day(e->received_day);
-			printf("would purge %s (received %s, section ", e->ref, received);
-			cli_print_line(stdout, e->section);
+	guint n = json_array_get_length(cases);
+	for (guint i = 0; i < n; i++) {
+		struct due e = due_of(cases, i);
+		fputs("would purge ", stdout);
+		cli_print_line(stdout, e.ref);
+		if (e.rule == NULL) {
+			g_autofree char *received = triage_format_day(e.received);
+			printf(" (received %s, section ", received);
+			cli_print_line(stdout, e.section);
 			fputs(")\n", stdout);
 			continue;
 		}
 		/* In days, like the periods. */
-		g_autofree char *age = canary_retention_format_period((guint64)(now - e->since));
-		gboolean closed = strcmp(e->status, CANARY_STATUS_CLOSED) == 0;
-		printf("would purge %s (section ", e->ref);
-		cli_print_line(stdout, e->section);
-		printf(", %s, %s %s ago, rule ", e->status, closed ? "closed" : "received", age);
-		cli_print_line(stdout, rule);
+		g_autofree char *age =
+			canary_retention_format_period((guint64)MAX(now - e.since, 0));
+		gboolean closed = strcmp(e.status, CANARY_STATUS_CLOSED) == 0;
+		fputs(" (section ", stdout);
+		cli_print_line(stdout, e.section);
+		fputs(", ", stdout);
+		cli_print_line(stdout, e.status);
+		printf(", %s %s ago, rule ", closed ? "closed" : "received", age);
+		cli_print_line(stdout, e.rule);
 		fputs(")\n", stdout);
 	}
-	printf("%u case%s would be purged\n", due->len, due->len == 1 ? "" : "s");
+	printf("%u case%s would be purged\n", n, n == 1 ? "" : "s");
 }
 
-/* Purges DUE, then compacts. Returns the exit code. */
-static int purge(struct canary_store *store, GPtrArray *due)
+/* Prints what was purged. Returns the exit code. */
+static int print_purged(JsonObject *result, JsonArray *cases)
 {
-	g_autoptr(GError) error = NULL;
-	if (!canary_retention_purge(store, due, cli_actor(), &error)) {
-		cli_error("%s", error->message);
-		return CLI_EXIT_STORE;
+	guint n = json_array_get_length(cases);
+	for (guint i = 0; i < n; i++) {
+		fputs("purged ", stdout);
+		cli_print_line(stdout, due_of(cases, i).ref);
+		fputc('\n', stdout);
 	}
-	for (guint i = 0; i < due->len; i++)
-		printf("purged %s\n", ((const struct canary_store_expired *)due->pdata[i])->ref);
-	/* Even with nothing purged now: an earlier, interrupted purge may have
-	 * left free pages. */
-	if (!canary_store_vacuum(store, &error)) {
-		cli_error("%u case%s purged, but the database could not be compacted: %s", due->len,
-			  due->len == 1 ? "" : "s", error->message);
+	const char *compact =
+		json_object_get_string_member_with_default(result, "compact_error", NULL);
+	if (compact != NULL) {
+		cli_error("%u case%s purged, but the database could not be compacted: %s", n,
+			  n == 1 ? "" : "s", compact);
 		return CLI_EXIT_FAILED;
 	}
-	printf("%u case%s purged\n", due->len, due->len == 1 ? "" : "s");
+	printf("%u case%s purged\n", n, n == 1 ? "" : "s");
 	return CLI_EXIT_OK;
 }
 
@@ -107,32 +112,27 @@ int cmd_purge(int argc, char **argv)
 	gint64 before_t = 0;
 	if (before != NULL && !triage_parse_date("--before", before, &before_t))
 		return CLI_EXIT_USAGE;
-	g_autoptr(canary_config) config = cli_load_config(&common);
-	if (config == NULL)
-		return CLI_EXIT_CONFIG;
-	if (before == NULL && !canary_retention_configured(config)) {
-		cli_error("purge needs --before DATE, or a retention policy: [retention] closed or "
-			  "quarantined in %s, or retention in a routing.conf section (see --help)",
-			  config->path);
-		return CLI_EXIT_USAGE;
-	}
-	struct canary_store *store = cli_open_store(config);
-	if (store == NULL)
-		return CLI_EXIT_STORE;
-	g_autoptr(GError) error = NULL;
-	gint64 now = triage_now();
-	g_autoptr(GPtrArray) due = before != NULL
-					   ? closed_before(store, before_t, &error)
-					   : canary_retention_due(config, store, now, &error);
 	int status = CLI_EXIT_OK;
-	if (due == NULL) {
-		cli_error("%s", error->message);
-		status = CLI_EXIT_STORE;
-	} else if (dry_run) {
-		print_dry_run(due, now);
-	} else {
-		status = purge(store, due);
+	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	if (client == NULL)
+		return status;
+	g_autoptr(JsonObject) args = json_object_new();
+	if (before != NULL)
+		json_object_set_int_member(args, "before", before_t);
+	json_object_set_boolean_member(args, "dry_run", dry_run);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(JsonObject) result = canary_client_call(client, "purge", args, &error);
+	if (result == NULL)
+		return cli_call_failed(error);
+	JsonNode *cases = json_object_get_member(result, "cases");
+	if (cases == NULL || !JSON_NODE_HOLDS_ARRAY(cases)) {
+		cli_error("canaryd's answer to purge lists no cases");
+		return CLI_EXIT_FAILED;
 	}
-	canary_store_close(&store);
-	return status;
+	if (dry_run) {
+		print_dry_run(json_node_get_array(cases),
+			      json_object_get_int_member_with_default(result, "now", triage_now()));
+		return CLI_EXIT_OK;
+	}
+	return print_purged(result, json_node_get_array(cases));
 }

@@ -1,6 +1,7 @@
 /* cmd_report.c: canary report: the figures of a period for the annual report
  * on reprisals, as aligned text, JSON or one self-contained HTML page with
- * SVG charts. Counts only, small ones masked; needs no key. */
+ * SVG charts. Counts only, small ones masked; needs no key. canaryd counts
+ * (case_rules.c) the cases the caller may see; this formats them. */
 #include <stdio.h>
 #include <string.h>
 
@@ -69,6 +70,10 @@ static void breakdowns(const struct canary_report *r, struct breakdown out[5])
 				    r->quarantine_reasons};
 }
 
+/* Said when canaryd counted only the cases the caller may see. */
+static const char scope_text[] =
+	"Only the cases you may see are counted (your sections; admins and triage see all).";
+
 /* The lines above the figures, for text and HTML. New string. */
 static char *period_text(const struct canary_report *r)
 {
@@ -107,7 +112,10 @@ static void text_delay(const char *name, const char *value)
 static void print_text(const struct canary_report *r, const struct masking *m)
 {
 	g_autofree char *period = period_text(r), *note = masking_text(m);
-	printf("%s\n%s\n\n", period, note);
+	printf("%s\n%s\n", period, note);
+	if (!r->all)
+		printf("%s\n", scope_text);
+	fputc('\n', stdout);
 	text_line(m, "Received (cases held)", r->received);
 	text_line(m, "Quarantined", r->quarantined);
 	text_line(m, "Filed in period, purged", r->purged);
@@ -162,6 +170,7 @@ static void print_json(const struct canary_report *r, const struct masking *m)
 	json_builder_begin_object(b);
 	triage_json_string(b, "from", from);
 	triage_json_string(b, "to", to);
+	triage_json_string(b, "scope", r->all ? "all" : "visible");
 	triage_json_time(b, "generated_at", triage_now());
 	json_builder_set_member_name(b, "masking");
 	json_builder_begin_object(b);
@@ -351,6 +360,10 @@ static char *html_page(const struct canary_report *r, const struct masking *m)
 	html_text(html, period);
 	g_string_append(html, "</h1>\n<p class=\"note\">");
 	html_text(html, note);
+	if (!r->all) {
+		g_string_append_c(html, ' ');
+		html_text(html, scope_text);
+	}
 	g_string_append(html, " Cases are counted by the time they were received and the "
 			      "section, rule and status they have now; purged cases only in the "
 			      "summary, by the day they were filed. Made by canary report at ");
@@ -383,6 +396,50 @@ static gboolean write_html(const char *path, const struct canary_report *r, cons
 		return FALSE;
 	}
 	return TRUE;
+}
+
+/* --- canaryd's answer ---------------------------------------------------- */
+
+/* The rows of the breakdown NAME in RESULT ([{name, cases}]). New array. */
+static GPtrArray *rows_of(JsonObject *result, const char *name)
+{
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)canary_report_row_free);
+	JsonNode *node = json_object_get_member(result, name);
+	JsonArray *list =
+		node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+	for (guint i = 0; list != NULL && i < json_array_get_length(list); i++) {
+		JsonNode *element = json_array_get_element(list, i);
+		if (!JSON_NODE_HOLDS_OBJECT(element))
+			continue;
+		JsonObject *o = json_node_get_object(element);
+		struct canary_report_row *row = g_new0(struct canary_report_row, 1);
+		row->name = g_strdup(json_object_get_string_member_with_default(o, "name", "?"));
+		row->cases = json_object_get_int_member_with_default(o, "cases", 0);
+		g_ptr_array_add(rows, row);
+	}
+	return rows;
+}
+
+/* The report canaryd counted (case_rules.c's report op). New report. */
+static struct canary_report *report_of(JsonObject *result)
+{
+	struct canary_report *r = g_new0(struct canary_report, 1);
+	r->from = json_object_get_int_member_with_default(result, "from", 0);
+	r->until = json_object_get_int_member_with_default(result, "until", 0);
+	r->all = json_object_get_boolean_member_with_default(result, "all", FALSE);
+	r->received = json_object_get_int_member_with_default(result, "received", 0);
+	r->quarantined = json_object_get_int_member_with_default(result, "quarantined", 0);
+	r->purged = json_object_get_int_member_with_default(result, "purged", 0);
+	r->months = rows_of(result, "months");
+	r->sections = rows_of(result, "sections");
+	r->rules = rows_of(result, "rules");
+	r->statuses = rows_of(result, "statuses");
+	r->quarantine_reasons = rows_of(result, "quarantine_reasons");
+	r->acted = json_object_get_int_member_with_default(result, "acted", 0);
+	r->not_acted = json_object_get_int_member_with_default(result, "not_acted", 0);
+	r->median_seconds = json_object_get_int_member_with_default(result, "median_seconds", -1);
+	r->p90_seconds = json_object_get_int_member_with_default(result, "p90_seconds", -1);
+	return r;
 }
 
 /* --- The command ------------------------------------------------------- */
@@ -447,18 +504,19 @@ int cmd_report(int argc, char **argv)
 	gint64 since = 0, until = 0;
 	if (!parse_period(from, to, &since, &until))
 		return CLI_EXIT_USAGE;
-	g_autoptr(canary_config) config = cli_load_config(&common);
-	if (config == NULL)
-		return CLI_EXIT_CONFIG;
-	/* Read-only, so an officer who may only read the database can report;
-	 * canaryd brings an older schema up to date at its next start. */
+	common.store_must_exist = TRUE;
+	int status = CLI_EXIT_OK;
+	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	if (client == NULL)
+		return status;
+	g_autoptr(JsonObject) args = json_object_new();
+	json_object_set_int_member(args, "from", since);
+	json_object_set_int_member(args, "until", until);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(canary_report) report =
-		canary_report_collect(config->store.database, since, until, &error);
-	if (report == NULL) {
-		cli_error("%s", error->message);
-		return CLI_EXIT_STORE;
-	}
+	g_autoptr(JsonObject) result = canary_client_call(client, "report", args, &error);
+	if (result == NULL)
+		return cli_call_failed(error);
+	g_autoptr(canary_report) report = report_of(result);
 	if (html != NULL && !write_html(html, report, &m))
 		return CLI_EXIT_FAILED;
 	if (json)

@@ -1,5 +1,6 @@
 /* cmd_stats.c: canary stats: the state of the queue: open cases per
- * section and status, the oldest open case, cases received per ISO week.
+ * section and status, the oldest open case, cases received per ISO week,
+ * counted by canaryd over the cases the caller may see (case_rules.c).
  * Metadata only: needs no key. */
 #include <stdio.h>
 #include <string.h>
@@ -24,22 +25,29 @@ static void section_row_free(struct section_row *row)
 	g_free(row);
 }
 
-/* Folds the per-(section, status) counts into one row per section. */
-static GPtrArray *per_section(GPtrArray *counts)
+/* Folds canaryd's per-(section, status) counts ([{section, status,
+ * count}], by section) into one row per section. */
+static GPtrArray *per_section(JsonArray *counts)
 {
 	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)section_row_free);
-	for (guint i = 0; i < counts->len; i++) {
-		const struct canary_store_count *c = counts->pdata[i];
+	for (guint i = 0; i < json_array_get_length(counts); i++) {
+		JsonNode *node = json_array_get_element(counts, i);
+		if (!JSON_NODE_HOLDS_OBJECT(node))
+			continue;
+		JsonObject *c = json_node_get_object(node);
+		const char *section = json_object_get_string_member_with_default(c, "section", "?");
+		const char *status = json_object_get_string_member_with_default(c, "status", "");
+		gint64 count = json_object_get_int_member_with_default(c, "count", 0);
 		struct section_row *row = rows->len > 0 ? rows->pdata[rows->len - 1] : NULL;
-		if (row == NULL || strcmp(row->section, c->section) != 0) {
+		if (row == NULL || strcmp(row->section, section) != 0) {
 			row = g_new0(struct section_row, 1);
-			row->section = g_strdup(c->section);
+			row->section = g_strdup(section);
 			g_ptr_array_add(rows, row);
 		}
-		if (strcmp(c->status, CANARY_STATUS_NEW) == 0)
-			row->new_count += c->count;
+		if (strcmp(status, CANARY_STATUS_NEW) == 0)
+			row->new_count += count;
 		else
-			row->open_count += c->count;
+			row->open_count += count;
 	}
 	return rows;
 }
@@ -74,30 +82,50 @@ static void stats_clear(struct stats *st)
 	g_clear_pointer(&st->oldest_ref, g_free);
 }
 
-/* Reads everything from STORE. */
-static gboolean collect(struct canary_store *store, struct stats *st, GError **error)
+/* The array member NAME of O, or an empty one. Borrowed. */
+static JsonArray *array_member(JsonObject *o, const char *name)
+{
+	static JsonArray *empty;
+	if (empty == NULL)
+		empty = json_array_new();
+	JsonNode *node = json_object_get_member(o, name);
+	return node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : empty;
+}
+
+/* Asks canaryd for the counts the caller may see (case_rules.c's stats). */
+static gboolean collect(struct canary_client *client, struct stats *st, GError **error)
 {
 	st->now = triage_now();
-	g_autoptr(GPtrArray) counts = canary_store_count_open(store, error);
-	if (counts == NULL)
+	st->first_week = week_start(st->now) - (WEEKS - 1) * WEEK;
+	g_autoptr(JsonObject) args = json_object_new();
+	json_object_set_int_member(args, "since", st->first_week);
+	g_autoptr(JsonObject) result = canary_client_call(client, "stats", args, error);
+	if (result == NULL)
 		return FALSE;
-	st->sections = per_section(counts);
+	st->sections = per_section(array_member(result, "open"));
 	for (guint i = 0; i < st->sections->len; i++) {
 		const struct section_row *row = st->sections->pdata[i];
 		st->total_new += row->new_count;
 		st->total_open += row->open_count;
 	}
-	if (!canary_store_oldest_open(store, &st->oldest_ref, &st->oldest_received, error))
-		return FALSE;
-	st->first_week = week_start(st->now) - (WEEKS - 1) * WEEK;
-	g_autoptr(GArray) weeks = canary_store_count_weeks(store, st->first_week, error);
-	if (weeks == NULL)
-		return FALSE;
-	for (guint i = 0; i + 1 < weeks->len; i += 2) {
-		gint64 start = g_array_index(weeks, gint64, i);
+	JsonNode *oldest = json_object_get_member(result, "oldest");
+	if (oldest != NULL && JSON_NODE_HOLDS_OBJECT(oldest)) {
+		JsonObject *o = json_node_get_object(oldest);
+		st->oldest_ref =
+			g_strdup(json_object_get_string_member_with_default(o, "ref", "?"));
+		st->oldest_received = json_object_get_int_member_with_default(o, "received", 0);
+	}
+	JsonArray *weeks = array_member(result, "weeks");
+	for (guint i = 0; i < json_array_get_length(weeks); i++) {
+		JsonNode *node = json_array_get_element(weeks, i);
+		if (!JSON_NODE_HOLDS_ARRAY(node) ||
+		    json_array_get_length(json_node_get_array(node)) != 2)
+			continue;
+		JsonArray *pair = json_node_get_array(node);
+		gint64 start = json_array_get_int_element(pair, 0);
 		gint64 n = (start - st->first_week) / WEEK;
 		if (n >= 0 && n < WEEKS)
-			st->weeks[n] += g_array_index(weeks, gint64, i + 1);
+			st->weeks[n] += json_array_get_int_element(pair, 1);
 	}
 	return TRUE;
 }
@@ -200,20 +228,15 @@ int cmd_stats(int argc, char **argv)
 		cli_error("stats takes no arguments (see --help)");
 		return CLI_EXIT_USAGE;
 	}
-	g_autoptr(canary_config) config = cli_load_config(&common);
-	if (config == NULL)
-		return CLI_EXIT_CONFIG;
-	struct canary_store *store = cli_open_store(config);
-	if (store == NULL)
-		return CLI_EXIT_STORE;
+	int status = CLI_EXIT_OK;
+	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	if (client == NULL)
+		return status;
 	struct stats st = {0};
 	g_autoptr(GError) error = NULL;
-	gboolean ok = collect(store, &st, &error);
-	canary_store_close(&store);
-	if (!ok) {
-		cli_error("%s", error->message);
+	if (!collect(client, &st, &error)) {
 		stats_clear(&st);
-		return CLI_EXIT_STORE;
+		return cli_call_failed(error);
 	}
 	if (json)
 		print_json(&st);

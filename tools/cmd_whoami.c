@@ -6,13 +6,34 @@
 #include "client.h"
 #include "commands.h"
 
+/* Prints "NAME: a b c" from the array of strings NAME in RESULT ("-" when
+ * it is empty). */
+static void print_list(JsonObject *result, const char *name)
+{
+	JsonNode *node = json_object_get_member(result, name);
+	JsonArray *list = node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node)
+								       : NULL;
+	guint n = list != NULL ? json_array_get_length(list) : 0;
+	printf("%s:", name);
+	for (guint i = 0; i < n; i++) {
+		JsonNode *element = json_array_get_element(list, i);
+		fputc(' ', stdout);
+		cli_print_line(stdout, JSON_NODE_HOLDS_VALUE(element) &&
+						       json_node_get_value_type(element) == G_TYPE_STRING
+					       ? json_node_get_string(element)
+					       : "?");
+	}
+	fputs(n == 0 ? " -\n" : "\n", stdout);
+}
+
 int cmd_whoami(int argc, char **argv)
 {
 	g_auto(cli_common) common = {0};
 	GOptionEntry entries[] = {G_OPTION_ENTRY_NULL};
 	if (!cli_parse(&argc, &argv, "",
 		       "Prints the user name and groups canaryd sees for you, as the kernel "
-		       "names them.",
+		       "names them, the roles they give you and the sections whose cases you "
+		       "see.",
 		       entries, &common))
 		return CLI_EXIT_USAGE;
 	if (argc > 1) {
@@ -29,12 +50,9 @@ int cmd_whoami(int argc, char **argv)
 		return cli_call_failed(error);
 	fputs("user: ", stdout);
 	cli_print_line(stdout, json_object_get_string_member_with_default(result, "user", NULL));
-	fputs("\ngroups:", stdout);
-	JsonArray *groups = json_object_get_array_member(result, "groups");
-	for (guint i = 0; groups != NULL && i < json_array_get_length(groups); i++) {
-		fputc(' ', stdout);
-		cli_print_line(stdout, json_array_get_string_element(groups, i));
-	}
 	fputc('\n', stdout);
+	print_list(result, "groups");
+	print_list(result, "roles");
+	print_list(result, "sections");
 	return CLI_EXIT_OK;
 }

@@ -1,6 +1,8 @@
 /* triage.c: helpers shared by the triage officers' commands. */
 #include "triage.h"
 
+#include "case.h"
+
 #include <string.h>
 
 #include "cli.h"
@@ -201,12 +203,5 @@ gboolean triage_check_ref(const char *ref)
 
 gboolean triage_valid_name(const char *name)
 {
-	gsize len = strlen(name);
-	if (len == 0 || len > 64 || !g_utf8_validate(name, (gssize)len, NULL))
-		return FALSE;
-	for (const char *p = name; *p != '\0'; p = g_utf8_next_char(p)) {
-		if (!g_unichar_isgraph(g_utf8_get_char(p)))
-			return FALSE;
-	}
-	return TRUE;
+	return canary_case_valid_name(name);
 }

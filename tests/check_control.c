@@ -193,7 +193,13 @@ static const char *error_code(JsonObject *response, const char **message_r)
 
 START_TEST(test_request_version_and_op)
 {
-	struct canary_control_context ctx = {0};
+	/* whoami reads the [access] groups: a real configuration. */
+	g_autofree char *dir = tu_make_tempdir();
+	g_autofree char *path = tu_make_canary_home(dir, FALSE, NULL);
+	g_autoptr(GError) load_error = NULL;
+	g_autoptr(canary_config) config = canary_config_load(path, &load_error);
+	ck_assert_msg(config != NULL, "%s", load_error != NULL ? load_error->message : "");
+	struct canary_control_context ctx = {.config = config};
 	g_autoptr(canary_caller) caller = canary_caller_new_self();
 	static const struct {
 		const char *request, *code, *message;
@@ -223,6 +229,7 @@ START_TEST(test_request_version_and_op)
 			ck_assert_msg(strstr(message, cases[i].message) != NULL, "%s: %s",
 				      cases[i].request, message);
 	}
+	tu_rmtree(dir);
 }
 END_TEST
 

@@ -7,6 +7,14 @@
 
 static const struct canary_control_op ops[] = {
 	{"whoami", canary_op_whoami},
+	{"list", canary_op_list},
+	{"show", canary_op_show},
+	{"attachment", canary_op_attachment},
+	{"reveal", canary_op_reveal},
+	{"move-prepare", canary_op_move_prepare},
+	{"move", canary_op_move},
+	{"status-prepare", canary_op_status_prepare},
+	{"status", canary_op_status},
 };
 
 const struct canary_control_op *canary_case_find_op(const char *name)

@@ -12,4 +12,14 @@
 /* caller.c / access.c */
 CANARY_OP(canary_op_whoami);
 
+/* case_sealed.c */
+CANARY_OP(canary_op_list);
+CANARY_OP(canary_op_show);
+CANARY_OP(canary_op_attachment);
+CANARY_OP(canary_op_reveal);
+CANARY_OP(canary_op_move_prepare);
+CANARY_OP(canary_op_move);
+CANARY_OP(canary_op_status_prepare);
+CANARY_OP(canary_op_status);
+
 #endif

@@ -1,0 +1,22 @@
+/* case_sealed.h: the operations that hand out a case's sealed blobs (list
+ * --key, show, attachment, reveal) or store what an officer's process
+ * sealed (move, status with a note), each recorded before any blob leaves;
+ * and the client's helpers to read their results. */
+#ifndef CANARY_CASE_SEALED_H
+#define CANARY_CASE_SEALED_H
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+
+#include "store.h"
+
+/* A case's clear metadata as the ops send it: {"id", "ref", "received_day",
+ * "section", "status", "assignee", "rule", "quarantine_reason",
+ * "size_class", "attachments"}. New object. */
+JsonObject *canary_case_to_json(const struct canary_case *c);
+
+/* The reverse; NULL with a CANARY_CONTROL_ERROR_PROTOCOL error when O lacks
+ * "id", "ref", "section" or "status". Free with canary_case_free(). */
+struct canary_case *canary_case_from_json(JsonObject *o, GError **error);
+
+#endif

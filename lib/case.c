@@ -7,6 +7,7 @@
 
 static const struct canary_control_op ops[] = {
 	{"whoami", canary_op_whoami},
+	{"keys", canary_op_keys},
 	{"list", canary_op_list},
 	{"show", canary_op_show},
 	{"attachment", canary_op_attachment},

@@ -13,6 +13,7 @@
 CANARY_OP(canary_op_whoami);
 
 /* case_sealed.c */
+CANARY_OP(canary_op_keys);
 CANARY_OP(canary_op_list);
 CANARY_OP(canary_op_show);
 CANARY_OP(canary_op_attachment);

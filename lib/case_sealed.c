@@ -190,41 +190,109 @@ static gboolean commit(struct canary_control_context *ctx, GError **error)
 	return FALSE;
 }
 
-/* --- list ------------------------------------------------------------------ */
+/* --- keys: the key copies, to check a key before anything is opened ------ */
 
-/* What list hands out of case C with "sealed": the subject (not of a
- * quarantined case) and the exact values; the action it records. */
-static guint list_parts(const struct canary_case *c, const struct canary_access *access)
+/* Every copy of the case's keys: they open nothing without the ciphertext,
+ * which only the recorded ops hand out. The officer's process tries its key
+ * on them first, so that an access is recorded only when the key opens the
+ * case, as when the tools opened the store themselves. */
+static const guint key_parts = CANARY_ENVELOPE_CONTENT_KEYS | CANARY_ENVELOPE_META_KEYS |
+			       CANARY_ENVELOPE_NOTE_KEYS | CANARY_ENVELOPE_IDENTITY_KEY;
+
+/* TRUE when the caller may see case C, or is the custodian (who sees every
+ * case through reveal). */
+static gboolean may_see_keys(const struct canary_access *access, const struct canary_case *c)
 {
-	if (!is_quarantined(c))
-		return CANARY_ENVELOPE_SUBJECT | CANARY_ENVELOPE_META;
-	return canary_access_has_role(access, CANARY_ROLE_CUSTODIAN) ? CANARY_ENVELOPE_META : 0;
+	return canary_access_require_case(access, c, NULL) ||
+	       canary_access_has_role(access, CANARY_ROLE_CUSTODIAN);
 }
 
-/* Loads what list hands out of each case in CASES into SEALED (parallel),
- * recording each case that gets any (one transaction). */
+CANARY_OP(canary_op_keys)
+{
+	g_autoptr(canary_access) access = canary_access_new(ctx->config, caller);
+	const char *ref = arg_string(args, "ref", FALSE, error);
+	if (ref == NULL)
+		return NULL;
+	g_autoptr(GError) local = NULL;
+	g_autoptr(canary_case) c = canary_store_get_case(ctx->store, ref, &local);
+	if (c == NULL) {
+		if (g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND))
+			g_set_error_literal(error, CANARY_CONTROL_ERROR,
+					    CANARY_CONTROL_ERROR_NOT_FOUND, local->message);
+		else
+			g_propagate_error(error, g_steal_pointer(&local));
+		return NULL;
+	}
+	if (!may_see_keys(access, c)) {
+		canary_access_require_case(access, c, error);
+		return NULL;
+	}
+	g_autoptr(canary_sealed_case) sc = load(ctx, c, key_parts, error);
+	return sc != NULL ? case_result(c, sc) : NULL;
+}
+
+/* --- list ------------------------------------------------------------------ */
+
+/* TRUE when REF is among the strings of array NAME in ARGS. */
+static gboolean listed_in(JsonObject *args, const char *name, const char *ref)
+{
+	JsonNode *node = json_object_get_member(args, name);
+	if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node))
+		return FALSE;
+	JsonArray *refs = json_node_get_array(node);
+	for (guint i = 0; i < json_array_get_length(refs); i++) {
+		JsonNode *e = json_array_get_element(refs, i);
+		if (JSON_NODE_HOLDS_VALUE(e) && json_node_get_value_type(e) == G_TYPE_STRING &&
+		    strcmp(json_node_get_string(e), ref) == 0)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* What list hands out of case C: with "keys", its key copies (not
+ * recorded); for a case in "subjects", its subject (not of a quarantined
+ * case) and exact values; in "values", its exact values. 0: nothing. */
+static guint list_parts(JsonObject *args, const struct canary_case *c, gboolean *recorded_r)
+{
+	*recorded_r = TRUE;
+	if (listed_in(args, "subjects", c->ref))
+		return CANARY_ENVELOPE_META | (is_quarantined(c) ? 0 : CANARY_ENVELOPE_SUBJECT);
+	if (listed_in(args, "values", c->ref))
+		return CANARY_ENVELOPE_META;
+	*recorded_r = FALSE;
+	return arg_bool(args, "keys") ? key_parts : 0;
+}
+
+/* The action list records for a case it hands PARTS of. */
+static const char *list_action(JsonObject *args, guint parts)
+{
+	if (arg_bool(args, "pseudonym"))
+		return "listed by pseudonym";
+	return (parts & CANARY_ENVELOPE_SUBJECT) ? "subject listed" : "exact values listed";
+}
+
+/* Loads what list hands out of each case in CASES into SEALED (parallel;
+ * NULL for none), recording each case whose ciphertext goes out (one
+ * transaction, committed before any leaves). */
 static gboolean list_sealed(struct canary_control_context *ctx,
-			    const struct canary_caller *caller,
-			    const struct canary_access *access, GPtrArray *cases,
-			    gboolean by_pseudonym, GPtrArray *sealed, GError **error)
+			    const struct canary_caller *caller, JsonObject *args,
+			    GPtrArray *cases, GPtrArray *sealed, GError **error)
 {
 	if (!canary_store_begin(ctx->store, error))
 		return FALSE;
 	for (guint i = 0; i < cases->len; i++) {
 		const struct canary_case *c = cases->pdata[i];
-		guint parts = list_parts(c, access);
+		gboolean recorded = FALSE;
+		guint parts = list_parts(args, c, &recorded);
 		struct canary_sealed_case *sc = parts != 0 ? load(ctx, c, parts, error) : NULL;
 		if (parts != 0 && sc == NULL) {
 			canary_store_rollback(ctx->store);
 			return FALSE;
 		}
 		g_ptr_array_add(sealed, sc);
-		if (sc == NULL || g_hash_table_size(sc->blobs) == 0)
+		if (!recorded || g_hash_table_size(sc->blobs) == 0)
 			continue;
-		const char *action = by_pseudonym	     ? "listed by pseudonym"
-				     : !is_quarantined(c) ? "subject listed"
-							  : "exact values listed";
-		if (!record(ctx, caller, c->ref, action, NULL, error)) {
+		if (!record(ctx, caller, c->ref, list_action(args, parts), NULL, error)) {
 			canary_store_rollback(ctx->store);
 			return FALSE;
 		}
@@ -262,8 +330,9 @@ CANARY_OP(canary_op_list)
 			g_ptr_array_add(cases, all->pdata[i]);
 	g_autoptr(GPtrArray) sealed =
 		g_ptr_array_new_with_free_func((GDestroyNotify)canary_sealed_case_free);
-	if (arg_bool(args, "sealed") &&
-	    !list_sealed(ctx, caller, access, cases, arg_bool(args, "pseudonym"), sealed, error))
+	gboolean sealed_asked = arg_bool(args, "keys") || json_object_has_member(args, "subjects") ||
+				json_object_has_member(args, "values");
+	if (sealed_asked && !list_sealed(ctx, caller, args, cases, sealed, error))
 		return NULL;
 	JsonArray *list = json_array_new();
 	for (guint i = 0; i < cases->len; i++) {

@@ -266,6 +266,8 @@ gboolean canary_envelope_load(struct canary_store *store, guint parts,
 		ok = load_notes(store, sc, (parts & CANARY_ENVELOPE_NOTES) != 0, error);
 	if (ok && (parts & CANARY_ENVELOPE_IDENTITY))
 		ok = load_fields(store, sc, identity, G_N_ELEMENTS(identity), error);
+	if (ok && (parts & CANARY_ENVELOPE_IDENTITY_KEY))
+		ok = load_field(store, sc, FIELD_KEY_CUSTODIAN, TRUE, NULL, error);
 	if (ok && (parts & CANARY_ENVELOPE_RAW))
 		ok = load_field(store, sc, FIELD_RAW, TRUE, NULL, error);
 	return ok;
@@ -686,6 +688,57 @@ struct canary_case_meta *canary_sealed_open_meta(const struct canary_sealed_case
 	}
 	meta->pseudonym = g_strdup(pseudonym);
 	return meta;
+}
+
+gboolean canary_sealed_opens(const struct canary_sealed_case *sc,
+			     const struct canary_secret_key *secret, guint *parts_r,
+			     GError **error)
+{
+	static const char *const content[] = {FIELD_KEY_SECTION, FIELD_KEY_TRIAGE};
+	static const char *const identity[] = {FIELD_KEY_CUSTODIAN};
+	struct {
+		const char *const *fields;
+		gsize n;
+		guint part;
+	} const kinds[] = {
+		{content, G_N_ELEMENTS(content), CANARY_ENVELOPE_CONTENT_KEYS},
+		{meta_key_fields, G_N_ELEMENTS(meta_key_fields), CANARY_ENVELOPE_META_KEYS},
+		{identity, G_N_ELEMENTS(identity), CANARY_ENVELOPE_IDENTITY_KEY},
+	};
+	*parts_r = 0;
+	for (gsize i = 0; i < G_N_ELEMENTS(kinds); i++) {
+		GError *local = NULL;
+		g_autoptr(canary_content_key) key =
+			try_keys(sc, kinds[i].fields, kinds[i].n, secret, NULL, &local);
+		if (local != NULL) {
+			g_propagate_error(error, local);
+			return FALSE;
+		}
+		if (key != NULL)
+			*parts_r |= kinds[i].part;
+	}
+	return TRUE;
+}
+
+gboolean canary_sealed_check_content(const struct canary_sealed_case *sc,
+				     const struct canary_secret_key *secret, GError **error)
+{
+	g_autoptr(canary_content_key) key = open_content_key(sc, secret, error);
+	return key != NULL;
+}
+
+gboolean canary_sealed_check_identity(const struct canary_sealed_case *sc,
+				      const struct canary_secret_key *secret, GError **error)
+{
+	GError *local = NULL;
+	g_autoptr(canary_content_key) key = try_key(sc, FIELD_KEY_CUSTODIAN, secret, &local);
+	if (key == NULL && local == NULL)
+		g_set_error(&local, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS,
+			    "key %s is not the custodian key of this case",
+			    canary_secret_key_public(secret)->id);
+	if (local != NULL)
+		g_propagate_error(error, local);
+	return key != NULL;
 }
 
 /* --- Moving a case: re-sealed client-side, checked and stored by canaryd - */

@@ -55,6 +55,7 @@ enum canary_envelope_part {
 	CANARY_ENVELOPE_IDENTITY = 1 << 7,     /* the custodian's key copy and the identity */
 	CANARY_ENVELOPE_RAW = 1 << 8,          /* the raw message (with IDENTITY) */
 	CANARY_ENVELOPE_MANIFEST = 1 << 9,     /* the attachment list, with the content keys */
+	CANARY_ENVELOPE_IDENTITY_KEY = 1 << 10, /* the custodian's copy of the identity key */
 };
 
 /* Adds the fields PARTS names of case SC->case_id from STORE to SC (those
@@ -189,6 +190,20 @@ GPtrArray *canary_envelope_open_notes(struct canary_store *store, gint64 case_id
 struct canary_case_content *canary_sealed_open_content(const struct canary_sealed_case *sc,
 						       const struct canary_secret_key *secret,
 						       GError **error);
+/* What SECRET opens of the key copies in SC, as bits of
+ * CANARY_ENVELOPE_CONTENT_KEYS, _META_KEYS and _IDENTITY_KEY in *PARTS_R:
+ * for trying a key before asking for (and being recorded opening) the
+ * ciphertext. FALSE only on an error other than "not this key's". */
+gboolean canary_sealed_opens(const struct canary_sealed_case *sc,
+			     const struct canary_secret_key *secret, guint *parts_r,
+			     GError **error);
+/* NO_ACCESS (the message open_content/open_identity give) unless SECRET
+ * opens the content key / the custodian's identity key of SC. */
+gboolean canary_sealed_check_content(const struct canary_sealed_case *sc,
+				     const struct canary_secret_key *secret, GError **error);
+gboolean canary_sealed_check_identity(const struct canary_sealed_case *sc,
+				      const struct canary_secret_key *secret, GError **error);
+
 /* The subject alone ("" when the case has none). New string; wipe it. */
 char *canary_sealed_open_subject(const struct canary_sealed_case *sc,
 				 const struct canary_secret_key *secret, GError **error);

@@ -13,8 +13,7 @@
 /* --- Arguments and errors ------------------------------------------------ */
 
 /* The string argument NAME: NULL (and USAGE unless OPTIONAL) when absent. */
-static const char *arg_string(JsonObject *args, const char *name, gboolean optional,
-			      GError **error)
+static const char *arg_string(JsonObject *args, const char *name, gboolean optional, GError **error)
 {
 	JsonNode *node = json_object_get_member(args, name);
 	if (node != NULL && JSON_NODE_HOLDS_VALUE(node) &&
@@ -274,9 +273,8 @@ static const char *list_action(JsonObject *args, guint parts)
 /* Loads what list hands out of each case in CASES into SEALED (parallel;
  * NULL for none), recording each case whose ciphertext goes out (one
  * transaction, committed before any leaves). */
-static gboolean list_sealed(struct canary_control_context *ctx,
-			    const struct canary_caller *caller, JsonObject *args,
-			    GPtrArray *cases, GPtrArray *sealed, GError **error)
+static gboolean list_sealed(struct canary_control_context *ctx, const struct canary_caller *caller,
+			    JsonObject *args, GPtrArray *cases, GPtrArray *sealed, GError **error)
 {
 	if (!canary_store_begin(ctx->store, error))
 		return FALSE;
@@ -330,7 +328,8 @@ CANARY_OP(canary_op_list)
 			g_ptr_array_add(cases, all->pdata[i]);
 	g_autoptr(GPtrArray) sealed =
 		g_ptr_array_new_with_free_func((GDestroyNotify)canary_sealed_case_free);
-	gboolean sealed_asked = arg_bool(args, "keys") || json_object_has_member(args, "subjects") ||
+	gboolean sealed_asked = arg_bool(args, "keys") ||
+				json_object_has_member(args, "subjects") ||
 				json_object_has_member(args, "values");
 	if (sealed_asked && !list_sealed(ctx, caller, args, cases, sealed, error))
 		return NULL;
@@ -377,8 +376,9 @@ CANARY_OP(canary_op_show)
 	g_autoptr(JsonArray) details = damaged(ctx, c->ref, error);
 	if (details == NULL)
 		return NULL;
-	g_autoptr(canary_sealed_case) sc = load(
-		ctx, c, CANARY_ENVELOPE_CONTENT | CANARY_ENVELOPE_META | CANARY_ENVELOPE_NOTES, error);
+	g_autoptr(canary_sealed_case) sc =
+		load(ctx, c, CANARY_ENVELOPE_CONTENT | CANARY_ENVELOPE_META | CANARY_ENVELOPE_NOTES,
+		     error);
 	// Order is important: recorded before the blobs leave.
 	if (sc == NULL || !record(ctx, caller, c->ref, "show", NULL, error))
 		return NULL;
@@ -411,7 +411,8 @@ CANARY_OP(canary_op_attachment)
 	GError *local = NULL;
 	if (!canary_envelope_load_attachment(ctx->store, index, sc, &local)) {
 		if (g_error_matches(local, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_SUCH))
-			local->domain = CANARY_CONTROL_ERROR, local->code = CANARY_CONTROL_ERROR_NOT_FOUND;
+			local->domain = CANARY_CONTROL_ERROR,
+			local->code = CANARY_CONTROL_ERROR_NOT_FOUND;
 		g_propagate_error(error, local);
 		return NULL;
 	}
@@ -431,8 +432,8 @@ CANARY_OP(canary_op_reveal)
 	if (c == NULL)
 		return NULL;
 	gboolean raw = arg_bool(args, "raw");
-	guint parts = CANARY_ENVELOPE_IDENTITY | CANARY_ENVELOPE_META |
-		      (raw ? CANARY_ENVELOPE_RAW : 0);
+	guint parts =
+		CANARY_ENVELOPE_IDENTITY | CANARY_ENVELOPE_META | (raw ? CANARY_ENVELOPE_RAW : 0);
 	g_autoptr(canary_sealed_case) sc = load(ctx, c, parts, error);
 	// Order is important: recorded before the blobs leave.
 	if (sc == NULL ||
@@ -497,10 +498,11 @@ CANARY_OP(canary_op_move_prepare)
 	if (!section_key_text(ctx, section, FALSE, &key, error))
 		return NULL;
 	/* Key copies only, no ciphertext: nothing to record yet. */
-	g_autoptr(canary_sealed_case) sc = load(
-		ctx, c,
-		CANARY_ENVELOPE_CONTENT_KEYS | CANARY_ENVELOPE_META_KEYS | CANARY_ENVELOPE_NOTE_KEYS,
-		error);
+	g_autoptr(canary_sealed_case) sc =
+		load(ctx, c,
+		     CANARY_ENVELOPE_CONTENT_KEYS | CANARY_ENVELOPE_META_KEYS |
+			     CANARY_ENVELOPE_NOTE_KEYS,
+		     error);
 	if (sc == NULL)
 		return NULL;
 	JsonObject *result = case_result(c, sc);

@@ -60,26 +60,49 @@ static void as_usage(GError **error)
 	}
 }
 
-/* The case named by argument "ref", if CALLER may see it; else NULL with
- * USAGE, NOT_FOUND or FORBIDDEN. */
-static struct canary_case *find_case(struct canary_control_context *ctx,
-				     const struct canary_access *access, JsonObject *args,
-				     GError **error)
+/* The case named by argument "ref", whoever asks; else NULL with USAGE or
+ * NOT_FOUND. */
+static struct canary_case *lookup_case(struct canary_control_context *ctx, JsonObject *args,
+				       GError **error)
 {
 	const char *ref = arg_string(args, "ref", FALSE, error);
 	if (ref == NULL)
 		return NULL;
 	g_autoptr(GError) local = NULL;
-	g_autoptr(canary_case) c = canary_store_get_case(ctx->store, ref, &local);
+	struct canary_case *c = canary_store_get_case(ctx->store, ref, &local);
 	if (c == NULL) {
 		if (g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND))
 			g_set_error_literal(error, CANARY_CONTROL_ERROR,
 					    CANARY_CONTROL_ERROR_NOT_FOUND, local->message);
 		else
 			g_propagate_error(error, g_steal_pointer(&local));
-		return NULL;
 	}
-	if (!canary_access_require_case(access, c, error))
+	return c;
+}
+
+static gboolean is_quarantined(const struct canary_case *c);
+
+/* TRUE when the caller may see case C: its section's officers and triage,
+ * and for a quarantined case the custodian too. Else FALSE with FORBIDDEN
+ * naming the group missing (ERROR may be NULL). */
+static gboolean may_see(const struct canary_access *access, const struct canary_case *c,
+			GError **error)
+{
+	if (canary_access_require_case(access, c, NULL))
+		return TRUE;
+	if (is_quarantined(c))
+		return canary_access_require_role(access, CANARY_ROLE_CUSTODIAN, error);
+	return canary_access_require_case(access, c, error);
+}
+
+/* The case named by argument "ref", if the caller may see it; else NULL
+ * with USAGE, NOT_FOUND or FORBIDDEN. */
+static struct canary_case *find_case(struct canary_control_context *ctx,
+				     const struct canary_access *access, JsonObject *args,
+				     GError **error)
+{
+	g_autoptr(canary_case) c = lookup_case(ctx, args, error);
+	if (c == NULL || !may_see(access, c, error))
 		return NULL;
 	return g_steal_pointer(&c);
 }
@@ -202,28 +225,17 @@ static const guint key_parts = CANARY_ENVELOPE_CONTENT_KEYS | CANARY_ENVELOPE_ME
  * case through reveal). */
 static gboolean may_see_keys(const struct canary_access *access, const struct canary_case *c)
 {
-	return canary_access_require_case(access, c, NULL) ||
-	       canary_access_has_role(access, CANARY_ROLE_CUSTODIAN);
+	return may_see(access, c, NULL) || canary_access_has_role(access, CANARY_ROLE_CUSTODIAN);
 }
 
 CANARY_OP(canary_op_keys)
 {
 	g_autoptr(canary_access) access = canary_access_new(ctx->config, caller);
-	const char *ref = arg_string(args, "ref", FALSE, error);
-	if (ref == NULL)
+	g_autoptr(canary_case) c = lookup_case(ctx, args, error);
+	if (c == NULL)
 		return NULL;
-	g_autoptr(GError) local = NULL;
-	g_autoptr(canary_case) c = canary_store_get_case(ctx->store, ref, &local);
-	if (c == NULL) {
-		if (g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND))
-			g_set_error_literal(error, CANARY_CONTROL_ERROR,
-					    CANARY_CONTROL_ERROR_NOT_FOUND, local->message);
-		else
-			g_propagate_error(error, g_steal_pointer(&local));
-		return NULL;
-	}
 	if (!may_see_keys(access, c)) {
-		canary_access_require_case(access, c, error);
+		may_see(access, c, error);
 		return NULL;
 	}
 	g_autoptr(canary_sealed_case) sc = load(ctx, c, key_parts, error);
@@ -251,9 +263,15 @@ static gboolean listed_in(JsonObject *args, const char *name, const char *ref)
 /* What list hands out of case C: with "keys", its key copies (not
  * recorded); for a case in "subjects", its subject (not of a quarantined
  * case) and exact values; in "values", its exact values. 0: nothing. */
-static guint list_parts(JsonObject *args, const struct canary_case *c, gboolean *recorded_r)
+static guint list_parts(JsonObject *args, const struct canary_access *access,
+			const struct canary_case *c, gboolean *recorded_r)
 {
 	*recorded_r = TRUE;
+	/* A quarantined case's exact values are sealed to the custodian only. */
+	if (is_quarantined(c) && !canary_access_has_role(access, CANARY_ROLE_CUSTODIAN)) {
+		*recorded_r = FALSE;
+		return 0;
+	}
 	if (listed_in(args, "subjects", c->ref))
 		return CANARY_ENVELOPE_META | (is_quarantined(c) ? 0 : CANARY_ENVELOPE_SUBJECT);
 	if (listed_in(args, "values", c->ref))
@@ -274,14 +292,15 @@ static const char *list_action(JsonObject *args, guint parts)
  * NULL for none), recording each case whose ciphertext goes out (one
  * transaction, committed before any leaves). */
 static gboolean list_sealed(struct canary_control_context *ctx, const struct canary_caller *caller,
-			    JsonObject *args, GPtrArray *cases, GPtrArray *sealed, GError **error)
+			    const struct canary_access *access, JsonObject *args, GPtrArray *cases,
+			    GPtrArray *sealed, GError **error)
 {
 	if (!canary_store_begin(ctx->store, error))
 		return FALSE;
 	for (guint i = 0; i < cases->len; i++) {
 		const struct canary_case *c = cases->pdata[i];
 		gboolean recorded = FALSE;
-		guint parts = list_parts(args, c, &recorded);
+		guint parts = list_parts(args, access, c, &recorded);
 		struct canary_sealed_case *sc = parts != 0 ? load(ctx, c, parts, error) : NULL;
 		if (parts != 0 && sc == NULL) {
 			canary_store_rollback(ctx->store);
@@ -324,14 +343,14 @@ CANARY_OP(canary_op_list)
 		return NULL;
 	g_autoptr(GPtrArray) cases = g_ptr_array_new();
 	for (guint i = 0; i < all->len; i++)
-		if (canary_access_require_case(access, all->pdata[i], NULL))
+		if (may_see(access, all->pdata[i], NULL))
 			g_ptr_array_add(cases, all->pdata[i]);
 	g_autoptr(GPtrArray) sealed =
 		g_ptr_array_new_with_free_func((GDestroyNotify)canary_sealed_case_free);
 	gboolean sealed_asked = arg_bool(args, "keys") ||
 				json_object_has_member(args, "subjects") ||
 				json_object_has_member(args, "values");
-	if (sealed_asked && !list_sealed(ctx, caller, args, cases, sealed, error))
+	if (sealed_asked && !list_sealed(ctx, caller, access, args, cases, sealed, error))
 		return NULL;
 	JsonArray *list = json_array_new();
 	for (guint i = 0; i < cases->len; i++) {
@@ -428,7 +447,7 @@ CANARY_OP(canary_op_reveal)
 	g_autoptr(canary_access) access = canary_access_new(ctx->config, caller);
 	if (!canary_access_require_role(access, CANARY_ROLE_CUSTODIAN, error))
 		return NULL;
-	g_autoptr(canary_case) c = find_case(ctx, access, args, error);
+	g_autoptr(canary_case) c = lookup_case(ctx, args, error);
 	if (c == NULL)
 		return NULL;
 	gboolean raw = arg_bool(args, "raw");

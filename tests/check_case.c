@@ -220,7 +220,6 @@ END_TEST
 
 START_TEST(test_answers_hold_no_plaintext)
 {
-	g_autoptr(GPtrArray) answers = g_ptr_array_new_with_free_func(g_free);
 	JsonObject *list_args = json_object_new();
 	JsonArray *subjects = json_array_new();
 	json_array_add_string_element(subjects, ref);

@@ -17,6 +17,15 @@ static const struct canary_control_op ops[] = {
 	{"report", canary_op_report},
 	{"purge", canary_op_purge},
 	{"health", canary_op_health},
+	{"keys", canary_op_keys},
+	{"list", canary_op_list},
+	{"show", canary_op_show},
+	{"attachment", canary_op_attachment},
+	{"reveal", canary_op_reveal},
+	{"move-prepare", canary_op_move_prepare},
+	{"move", canary_op_move},
+	{"status-prepare", canary_op_status_prepare},
+	{"status", canary_op_status},
 };
 // clang-format on
 

@@ -22,5 +22,15 @@ CANARY_OP(canary_op_stats);
 CANARY_OP(canary_op_report);
 CANARY_OP(canary_op_purge);
 CANARY_OP(canary_op_health);
+/* case_sealed.c */
+CANARY_OP(canary_op_keys);
+CANARY_OP(canary_op_list);
+CANARY_OP(canary_op_show);
+CANARY_OP(canary_op_attachment);
+CANARY_OP(canary_op_reveal);
+CANARY_OP(canary_op_move_prepare);
+CANARY_OP(canary_op_move);
+CANARY_OP(canary_op_status_prepare);
+CANARY_OP(canary_op_status);
 
 #endif

@@ -149,69 +149,222 @@ gboolean canary_envelope_seal_identity(struct canary_store *store, gint64 case_i
 	return put_sealed(store, case_id, key, FIELD_RAW, data, len, error);
 }
 
-/* Opens the key stored as FIELD with SECRET. Returns NULL without an error
- * when the field is missing or SECRET is not its recipient. */
-static struct canary_content_key *try_key(struct canary_store *store, gint64 case_id,
-					  const char *field, const struct canary_secret_key *secret,
-					  GError **error)
+/* --- A case's sealed blobs, by field ------------------------------------ */
+
+struct canary_sealed_case *canary_sealed_case_new(gint64 case_id)
+{
+	struct canary_sealed_case *sc = g_new0(struct canary_sealed_case, 1);
+	sc->case_id = case_id;
+	sc->blobs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					  (GDestroyNotify)g_bytes_unref);
+	return sc;
+}
+
+void canary_sealed_case_free(struct canary_sealed_case *sc)
+{
+	if (sc == NULL)
+		return;
+	g_hash_table_unref(sc->blobs);
+	g_free(sc);
+}
+
+void canary_sealed_case_put(struct canary_sealed_case *sc, const char *field, GBytes *blob)
+{
+	g_hash_table_replace(sc->blobs, g_strdup(field), g_bytes_ref(blob));
+}
+
+GBytes *canary_sealed_case_get(const struct canary_sealed_case *sc, const char *field)
+{
+	return g_hash_table_lookup(sc->blobs, field);
+}
+
+/* Adds FIELD of the case from the store to SC. A missing field is no error
+ * when OPTIONAL; *FOUND_R (may be NULL) says whether it was there. */
+static gboolean load_field(struct canary_store *store, struct canary_sealed_case *sc,
+			   const char *field, gboolean optional, gboolean *found_r, GError **error)
 {
 	g_autoptr(GError) local = NULL;
-	g_autoptr(GBytes) sealed = canary_store_get_blob(store, case_id, field, &local);
-	if (sealed == NULL) {
-		if (!g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND))
-			g_propagate_error(error, g_steal_pointer(&local));
-		return NULL;
+	g_autoptr(GBytes) blob = canary_store_get_blob(store, sc->case_id, field, &local);
+	if (found_r != NULL)
+		*found_r = blob != NULL;
+	if (blob != NULL) {
+		/* Taken over, not copied: attachments can be large. */
+		g_hash_table_replace(sc->blobs, g_strdup(field), g_steal_pointer(&blob));
+		return TRUE;
 	}
+	if (optional && g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND))
+		return TRUE;
+	g_propagate_error(error, g_steal_pointer(&local));
+	return FALSE;
+}
+
+static gboolean load_fields(struct canary_store *store, struct canary_sealed_case *sc,
+			    const char *const *fields, gsize n, GError **error)
+{
+	for (gsize i = 0; i < n; i++)
+		if (!load_field(store, sc, fields[i], TRUE, NULL, error))
+			return FALSE;
+	return TRUE;
+}
+
+/* The field names of note NUMBER: its ciphertext and its two sealed keys. */
+static char *note_field(guint number)
+{
+	return g_strdup_printf("note.%u", number);
+}
+
+static char *note_key_field(guint number, const char *recipient)
+{
+	return g_strdup_printf("key/note.%u/%s", number, recipient);
+}
+
+/* Loads the notes (their key copies, and their text when TEXT) into SC. */
+static gboolean load_notes(struct canary_store *store, struct canary_sealed_case *sc,
+			   gboolean text, GError **error)
+{
+	for (guint number = 1;; number++) {
+		g_autofree char *field = note_field(number);
+		g_autofree char *section = note_key_field(number, "section");
+		g_autofree char *triage = note_key_field(number, "triage");
+		gboolean found = FALSE;
+		if (!load_field(store, sc, field, TRUE, &found, error))
+			return FALSE;
+		if (!found)
+			return TRUE;
+		if (!text)
+			g_hash_table_remove(sc->blobs, field);
+		if (!load_field(store, sc, section, TRUE, NULL, error) ||
+		    !load_field(store, sc, triage, TRUE, NULL, error))
+			return FALSE;
+	}
+}
+
+gboolean canary_envelope_load(struct canary_store *store, guint parts,
+			      struct canary_sealed_case *sc, GError **error)
+{
+	static const char *const content_keys[] = {FIELD_KEY_SECTION, FIELD_KEY_TRIAGE};
+	static const char *const content[] = {FIELD_SUBJECT, FIELD_TEXT, FIELD_ROUTING,
+					      FIELD_ATTACHMENTS};
+	static const char *const meta_keys[] = {FIELD_KEY_META_SECTION, FIELD_KEY_META_TRIAGE,
+						FIELD_KEY_META_CUSTODIAN};
+	static const char *const identity[] = {FIELD_KEY_CUSTODIAN, FIELD_IDENTITY};
+	gboolean ok = TRUE;
+	if (parts & (CANARY_ENVELOPE_CONTENT_KEYS | CANARY_ENVELOPE_SUBJECT |
+		     CANARY_ENVELOPE_CONTENT | CANARY_ENVELOPE_MANIFEST))
+		ok = load_fields(store, sc, content_keys, G_N_ELEMENTS(content_keys), error);
+	if (ok && (parts & CANARY_ENVELOPE_SUBJECT))
+		ok = load_field(store, sc, FIELD_SUBJECT, TRUE, NULL, error);
+	if (ok && (parts & CANARY_ENVELOPE_MANIFEST))
+		ok = load_field(store, sc, FIELD_ATTACHMENTS, TRUE, NULL, error);
+	if (ok && (parts & CANARY_ENVELOPE_CONTENT))
+		ok = load_fields(store, sc, content, G_N_ELEMENTS(content), error);
+	if (ok && (parts & (CANARY_ENVELOPE_META_KEYS | CANARY_ENVELOPE_META)))
+		ok = load_fields(store, sc, meta_keys, G_N_ELEMENTS(meta_keys), error);
+	if (ok && (parts & CANARY_ENVELOPE_META))
+		ok = load_field(store, sc, FIELD_META, TRUE, NULL, error);
+	if (ok && (parts & (CANARY_ENVELOPE_NOTE_KEYS | CANARY_ENVELOPE_NOTES)))
+		ok = load_notes(store, sc, (parts & CANARY_ENVELOPE_NOTES) != 0, error);
+	if (ok && (parts & CANARY_ENVELOPE_IDENTITY))
+		ok = load_fields(store, sc, identity, G_N_ELEMENTS(identity), error);
+	if (ok && (parts & CANARY_ENVELOPE_IDENTITY_KEY))
+		ok = load_field(store, sc, FIELD_KEY_CUSTODIAN, TRUE, NULL, error);
+	if (ok && (parts & CANARY_ENVELOPE_RAW))
+		ok = load_field(store, sc, FIELD_RAW, TRUE, NULL, error);
+	return ok;
+}
+
+gboolean canary_envelope_load_attachment(struct canary_store *store, guint index,
+					 struct canary_sealed_case *sc, GError **error)
+{
+	g_autofree char *field = attachment_field(index);
+	gboolean found = FALSE;
+	if (!canary_envelope_load(store, CANARY_ENVELOPE_CONTENT_KEYS, sc, error) ||
+	    !load_field(store, sc, field, TRUE, &found, error))
+		return FALSE;
+	if (!found)
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_SUCH,
+			    "this case has no attachment %u", index + 1);
+	return found;
+}
+
+/* --- Opening, in the officer's process ---------------------------------- */
+
+/* Opens the key copy FIELD with SECRET. Returns NULL without an error
+ * when the field is missing or SECRET is not its recipient. */
+static struct canary_content_key *try_key(const struct canary_sealed_case *sc, const char *field,
+					  const struct canary_secret_key *secret, GError **error)
+{
+	GBytes *sealed = canary_sealed_case_get(sc, field);
+	if (sealed == NULL)
+		return NULL;
+	g_autoptr(GError) local = NULL;
 	struct canary_content_key *key = canary_content_key_open(sealed, secret, &local);
 	if (key == NULL && !g_error_matches(local, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_WRONG_KEY))
 		g_propagate_error(error, g_steal_pointer(&local));
 	return key;
 }
 
+/* Opens the first of FIELDS that SECRET opens: NULL without an error when
+ * it opens none. *WHICH_R (may be NULL) is the index of that field. */
+static struct canary_content_key *try_keys(const struct canary_sealed_case *sc,
+					   const char *const *fields, gsize n,
+					   const struct canary_secret_key *secret, gsize *which_r,
+					   GError **error)
+{
+	for (gsize i = 0; i < n; i++) {
+		GError *local = NULL;
+		struct canary_content_key *key = try_key(sc, fields[i], secret, &local);
+		if (local != NULL) {
+			g_propagate_error(error, local);
+			return NULL;
+		}
+		if (key != NULL) {
+			if (which_r != NULL)
+				*which_r = i;
+			return key;
+		}
+	}
+	return NULL;
+}
+
 /* Opens the content key with a section or triage SECRET. */
-static struct canary_content_key *open_content_key(struct canary_store *store, gint64 case_id,
+static struct canary_content_key *open_content_key(const struct canary_sealed_case *sc,
 						   const struct canary_secret_key *secret,
 						   GError **error)
 {
 	static const char *const fields[] = {FIELD_KEY_SECTION, FIELD_KEY_TRIAGE};
-	for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
-		GError *local = NULL;
-		struct canary_content_key *key = try_key(store, case_id, fields[i], secret, &local);
-		if (key != NULL || local != NULL) {
-			if (local != NULL)
-				g_propagate_error(error, local);
-			return key;
-		}
-	}
-	g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS,
-		    "key %s opens neither the section's nor the triage copy of this case",
-		    canary_secret_key_public(secret)->id);
-	return NULL;
+	GError *local = NULL;
+	struct canary_content_key *key =
+		try_keys(sc, fields, G_N_ELEMENTS(fields), secret, NULL, &local);
+	if (key == NULL && local == NULL)
+		g_set_error(&local, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS,
+			    "key %s opens neither the section's nor the triage copy of this case",
+			    canary_secret_key_public(secret)->id);
+	if (local != NULL)
+		g_propagate_error(error, local);
+	return key;
 }
 
-/* Fetches and decrypts FIELD. Missing fields give NULL with no error when
- * OPTIONAL. */
-static GBytes *get_sealed(struct canary_store *store, gint64 case_id,
+/* Decrypts FIELD. Missing fields give NULL with no error when OPTIONAL. */
+static GBytes *get_sealed(const struct canary_sealed_case *sc,
 			  const struct canary_content_key *key, const char *field,
 			  gboolean optional, GError **error)
 {
-	g_autoptr(GError) local = NULL;
-	g_autoptr(GBytes) sealed = canary_store_get_blob(store, case_id, field, &local);
+	GBytes *sealed = canary_sealed_case_get(sc, field);
 	if (sealed == NULL) {
-		if (!optional ||
-		    !g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND))
-			g_propagate_error(error, g_steal_pointer(&local));
+		if (!optional)
+			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+				    "the sealed field %s of this case is missing", field);
 		return NULL;
 	}
-	return canary_seal_decrypt(key, case_id, field, sealed, error);
+	return canary_seal_decrypt(key, sc->case_id, field, sealed, error);
 }
 
 /* Decrypts FIELD as UTF-8 text. Returns a new string (wipe it), or NULL. */
-static char *get_text(struct canary_store *store, gint64 case_id,
-		      const struct canary_content_key *key, const char *field, gboolean optional,
-		      GError **error)
+static char *get_text(const struct canary_sealed_case *sc, const struct canary_content_key *key,
+		      const char *field, gboolean optional, GError **error)
 {
-	g_autoptr(GBytes) plain = get_sealed(store, case_id, key, field, optional, error);
+	g_autoptr(GBytes) plain = get_sealed(sc, key, field, optional, error);
 	if (plain == NULL)
 		return NULL;
 	gsize len = 0;
@@ -251,23 +404,22 @@ static GPtrArray *parse_manifest(GBytes *plain, GError **error)
 	return infos;
 }
 
-struct canary_case_content *canary_envelope_open_content(struct canary_store *store, gint64 case_id,
-							 const struct canary_secret_key *secret,
-							 GError **error)
+struct canary_case_content *canary_sealed_open_content(const struct canary_sealed_case *sc,
+						       const struct canary_secret_key *secret,
+						       GError **error)
 {
-	g_autoptr(canary_content_key) key = open_content_key(store, case_id, secret, error);
+	g_autoptr(canary_content_key) key = open_content_key(sc, secret, error);
 	if (key == NULL)
 		return NULL;
 	g_autoptr(canary_case_content) content = g_new0(struct canary_case_content, 1);
 	GError *local = NULL;
-	content->subject = get_text(store, case_id, key, FIELD_SUBJECT, TRUE, &local);
+	content->subject = get_text(sc, key, FIELD_SUBJECT, TRUE, &local);
 	if (local == NULL)
-		content->text = get_text(store, case_id, key, FIELD_TEXT, FALSE, &local);
+		content->text = get_text(sc, key, FIELD_TEXT, FALSE, &local);
 	if (local == NULL)
-		content->routing = get_text(store, case_id, key, FIELD_ROUTING, TRUE, &local);
+		content->routing = get_text(sc, key, FIELD_ROUTING, TRUE, &local);
 	if (local == NULL) {
-		g_autoptr(GBytes) manifest =
-			get_sealed(store, case_id, key, FIELD_ATTACHMENTS, FALSE, &local);
+		g_autoptr(GBytes) manifest = get_sealed(sc, key, FIELD_ATTACHMENTS, FALSE, &local);
 		if (manifest != NULL)
 			content->attachments = parse_manifest(manifest, &local);
 	}
@@ -278,33 +430,53 @@ struct canary_case_content *canary_envelope_open_content(struct canary_store *st
 	return g_steal_pointer(&content);
 }
 
-GBytes *canary_envelope_open_attachment(struct canary_store *store, gint64 case_id,
-					const struct canary_secret_key *secret, guint index,
-					GError **error)
+char *canary_sealed_open_subject(const struct canary_sealed_case *sc,
+				 const struct canary_secret_key *secret, GError **error)
 {
-	g_autoptr(canary_content_key) key = open_content_key(store, case_id, secret, error);
+	g_autoptr(canary_content_key) key = open_content_key(sc, secret, error);
+	if (key == NULL)
+		return NULL;
+	GError *local = NULL;
+	char *subject = get_text(sc, key, FIELD_SUBJECT, TRUE, &local);
+	if (local != NULL) {
+		g_propagate_error(error, local);
+		return NULL;
+	}
+	return subject != NULL ? subject : g_strdup("");
+}
+
+GPtrArray *canary_sealed_open_manifest(const struct canary_sealed_case *sc,
+				       const struct canary_secret_key *secret, GError **error)
+{
+	g_autoptr(canary_content_key) key = open_content_key(sc, secret, error);
+	if (key == NULL)
+		return NULL;
+	g_autoptr(GBytes) manifest = get_sealed(sc, key, FIELD_ATTACHMENTS, FALSE, error);
+	return manifest != NULL ? parse_manifest(manifest, error) : NULL;
+}
+
+GBytes *canary_sealed_open_attachment(const struct canary_sealed_case *sc,
+				      const struct canary_secret_key *secret, guint index,
+				      GError **error)
+{
+	g_autoptr(canary_content_key) key = open_content_key(sc, secret, error);
 	if (key == NULL)
 		return NULL;
 	g_autofree char *field = attachment_field(index);
-	g_autoptr(GError) local = NULL;
-	GBytes *data = get_sealed(store, case_id, key, field, FALSE, &local);
-	if (data == NULL) {
-		if (g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND))
-			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_SUCH,
-				    "this case has no attachment %u", index + 1);
-		else
-			g_propagate_error(error, g_steal_pointer(&local));
+	if (canary_sealed_case_get(sc, field) == NULL) {
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_SUCH,
+			    "this case has no attachment %u", index + 1);
+		return NULL;
 	}
-	return data;
+	return get_sealed(sc, key, field, FALSE, error);
 }
 
-struct canary_identity *canary_envelope_open_identity(struct canary_store *store, gint64 case_id,
-						      const struct canary_secret_key *secret,
-						      GBytes **raw_r, GError **error)
+struct canary_identity *canary_sealed_open_identity(const struct canary_sealed_case *sc,
+						    const struct canary_secret_key *secret,
+						    GBytes **raw_r, GError **error)
 {
 	GError *local = NULL;
-	g_autoptr(canary_content_key) key =
-		try_key(store, case_id, FIELD_KEY_CUSTODIAN, secret, &local);
+	g_autoptr(canary_content_key) key = try_key(sc, FIELD_KEY_CUSTODIAN, secret, &local);
 	if (key == NULL) {
 		if (local != NULL)
 			g_propagate_error(error, local);
@@ -314,70 +486,31 @@ struct canary_identity *canary_envelope_open_identity(struct canary_store *store
 				    canary_secret_key_public(secret)->id);
 		return NULL;
 	}
-	g_autoptr(GBytes) record = get_sealed(store, case_id, key, FIELD_IDENTITY, FALSE, error);
+	g_autoptr(GBytes) record = get_sealed(sc, key, FIELD_IDENTITY, FALSE, error);
 	if (record == NULL)
 		return NULL;
 	g_autoptr(canary_identity) identity = canary_identity_deserialize(record, error);
 	if (identity == NULL)
 		return NULL;
 	if (raw_r != NULL) {
-		*raw_r = get_sealed(store, case_id, key, FIELD_RAW, FALSE, error);
+		*raw_r = get_sealed(sc, key, FIELD_RAW, FALSE, error);
 		if (*raw_r == NULL)
 			return NULL;
 	}
 	return g_steal_pointer(&identity);
 }
 
-/* The field names of note NUMBER: its ciphertext and its two sealed keys. */
-static char *note_field(guint number)
-{
-	return g_strdup_printf("note.%u", number);
-}
-
-static char *note_key_field(guint number, const char *recipient)
-{
-	return g_strdup_printf("key/note.%u/%s", number, recipient);
-}
-
-/* TRUE when note NUMBER exists. */
-static gboolean note_exists(struct canary_store *store, gint64 case_id, guint number,
-			    gboolean *exists_r, GError **error)
-{
-	g_autofree char *field = note_field(number);
-	g_autoptr(GError) local = NULL;
-	g_autoptr(GBytes) blob = canary_store_get_blob(store, case_id, field, &local);
-	*exists_r = blob != NULL;
-	if (blob == NULL &&
-	    !g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND)) {
-		g_propagate_error(error, g_steal_pointer(&local));
-		return FALSE;
-	}
-	return TRUE;
-}
-
 /* Opens the key of note NUMBER with SECRET: NULL without an error when
  * SECRET is neither its section nor its triage recipient. */
-static struct canary_content_key *open_note_key(struct canary_store *store, gint64 case_id,
+static struct canary_content_key *open_note_key(const struct canary_sealed_case *sc,
 						guint number,
 						const struct canary_secret_key *secret,
-						gboolean *section_r, GError **error)
+						GError **error)
 {
-	static const char *const recipients[] = {"section", "triage"};
-	for (size_t i = 0; i < G_N_ELEMENTS(recipients); i++) {
-		g_autofree char *field = note_key_field(number, recipients[i]);
-		GError *local = NULL;
-		struct canary_content_key *key = try_key(store, case_id, field, secret, &local);
-		if (local != NULL) {
-			g_propagate_error(error, local);
-			return NULL;
-		}
-		if (key != NULL) {
-			if (section_r != NULL)
-				*section_r = i == 0;
-			return key;
-		}
-	}
-	return NULL;
+	g_autofree char *section = note_key_field(number, "section");
+	g_autofree char *triage = note_key_field(number, "triage");
+	const char *const fields[] = {section, triage};
+	return try_keys(sc, fields, G_N_ELEMENTS(fields), secret, NULL, error);
 }
 
 void canary_case_note_free(struct canary_case_note *note)
@@ -389,44 +522,53 @@ void canary_case_note_free(struct canary_case_note *note)
 	g_free(note);
 }
 
-gboolean canary_envelope_seal_note(struct canary_store *store, gint64 case_id,
-				   const struct canary_envelope_recipients *to, const char *author,
-				   gint64 at, const char *text, guint *number_r, GError **error)
+/* The number the next note of SC gets: one past the last note.N in SC. */
+static guint next_note(const struct canary_sealed_case *sc)
 {
 	guint number = 1;
-	for (gboolean exists = TRUE;; number++) {
-		if (!note_exists(store, case_id, number, &exists, error))
-			return FALSE;
-		if (!exists)
-			break;
+	for (;; number++) {
+		g_autofree char *field = note_field(number);
+		if (canary_sealed_case_get(sc, field) == NULL)
+			return number;
+	}
+}
+
+gboolean canary_sealed_seal_note(struct canary_sealed_case *sc, guint number,
+				 const struct canary_envelope_recipients *to, const char *author,
+				 gint64 at, const char *text, GError **error)
+{
+	if (to->section == NULL) {
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS,
+			    "a note needs its section's public key");
+		return FALSE;
 	}
 	g_autoptr(canary_content_key) key = canary_content_key_new();
 	g_autofree char *section_field = note_key_field(number, "section");
-	if (!put_key(store, case_id, section_field, key, to->section, error))
-		return FALSE;
+	g_autoptr(GBytes) section = canary_content_key_seal(key, to->section);
+	canary_sealed_case_put(sc, section_field, section);
 	if (to->triage != NULL) {
 		g_autofree char *triage_field = note_key_field(number, "triage");
-		if (!put_key(store, case_id, triage_field, key, to->triage, error))
-			return FALSE;
+		g_autoptr(GBytes) triage = canary_content_key_seal(key, to->triage);
+		canary_sealed_case_put(sc, triage_field, triage);
 	}
 	g_autoptr(GVariant) record = g_variant_ref_sink(
 		g_variant_new(NOTE_TYPE, (guint8)NOTE_VERSION, at, author, text));
 	g_autofree char *field = note_field(number);
-	gboolean ok = put_sealed(store, case_id, key, field, g_variant_get_data(record),
-				 g_variant_get_size(record), error);
+	g_autoptr(GBytes) sealed = canary_seal_encrypt(key, sc->case_id, field,
+						       g_variant_get_data(record),
+						       g_variant_get_size(record));
 	canary_wipe((void *)g_variant_get_data(record), g_variant_get_size(record));
-	if (ok)
-		*number_r = number;
-	return ok;
+	canary_sealed_case_put(sc, field, sealed);
+	return TRUE;
 }
 
 /* Decrypts note NUMBER with KEY into NOTE. */
-static gboolean read_note(struct canary_store *store, gint64 case_id,
+static gboolean read_note(const struct canary_sealed_case *sc,
 			  const struct canary_content_key *key, struct canary_case_note *note,
 			  GError **error)
 {
 	g_autofree char *field = note_field(note->number);
-	g_autoptr(GBytes) plain = get_sealed(store, case_id, key, field, FALSE, error);
+	g_autoptr(GBytes) plain = get_sealed(sc, key, field, FALSE, error);
 	if (plain == NULL)
 		return FALSE;
 	g_autoptr(GVariant) v = g_variant_ref_sink(
@@ -445,28 +587,23 @@ static gboolean read_note(struct canary_store *store, gint64 case_id,
 	return TRUE;
 }
 
-GPtrArray *canary_envelope_open_notes(struct canary_store *store, gint64 case_id,
-				      const struct canary_secret_key *secret, GError **error)
+GPtrArray *canary_sealed_open_notes(const struct canary_sealed_case *sc,
+				    const struct canary_secret_key *secret, GError **error)
 {
 	g_autoptr(GPtrArray) notes =
 		g_ptr_array_new_with_free_func((GDestroyNotify)canary_case_note_free);
-	for (guint number = 1;; number++) {
-		gboolean exists = FALSE;
-		if (!note_exists(store, case_id, number, &exists, error))
-			return NULL;
-		if (!exists)
-			break;
+	guint last = next_note(sc);
+	for (guint number = 1; number < last; number++) {
 		struct canary_case_note *note = g_new0(struct canary_case_note, 1);
 		note->number = number;
 		g_ptr_array_add(notes, note);
 		GError *local = NULL;
-		g_autoptr(canary_content_key) key =
-			open_note_key(store, case_id, number, secret, NULL, &local);
+		g_autoptr(canary_content_key) key = open_note_key(sc, number, secret, &local);
 		if (local != NULL) {
 			g_propagate_error(error, local);
 			return NULL;
 		}
-		if (key != NULL && !read_note(store, case_id, key, note, error))
+		if (key != NULL && !read_note(sc, key, note, error))
 			return NULL;
 	}
 	return g_steal_pointer(&notes);
@@ -503,42 +640,24 @@ gboolean canary_envelope_seal_meta(struct canary_store *store, gint64 case_id,
 	return ok;
 }
 
-/* Opens the key of the exact values with SECRET: NULL without an error
- * when SECRET is none of its recipients (or there is none). */
-static struct canary_content_key *open_meta_key(struct canary_store *store, gint64 case_id,
-						const struct canary_secret_key *secret,
-						GError **error)
-{
-	static const char *const fields[] = {FIELD_KEY_META_SECTION, FIELD_KEY_META_TRIAGE,
-					     FIELD_KEY_META_CUSTODIAN};
-	for (size_t i = 0; i < G_N_ELEMENTS(fields); i++) {
-		GError *local = NULL;
-		struct canary_content_key *key = try_key(store, case_id, fields[i], secret, &local);
-		if (local != NULL) {
-			g_propagate_error(error, local);
-			return NULL;
-		}
-		if (key != NULL)
-			return key;
-	}
-	return NULL;
-}
+static const char *const meta_key_fields[] = {FIELD_KEY_META_SECTION, FIELD_KEY_META_TRIAGE,
+					      FIELD_KEY_META_CUSTODIAN};
 
-struct canary_case_meta *canary_envelope_open_meta(struct canary_store *store, gint64 case_id,
-						   const struct canary_secret_key *secret,
-						   GError **error)
+struct canary_case_meta *canary_sealed_open_meta(const struct canary_sealed_case *sc,
+						 const struct canary_secret_key *secret,
+						 GError **error)
 {
 	GError *local = NULL;
-	g_autoptr(canary_content_key) key = open_meta_key(store, case_id, secret, &local);
+	g_autoptr(canary_content_key) key = try_keys(sc, meta_key_fields,
+						     G_N_ELEMENTS(meta_key_fields), secret, NULL,
+						     &local);
 	if (key == NULL) {
 		if (local != NULL) {
 			g_propagate_error(error, local);
 			return NULL;
 		}
 		/* Every sealed copy includes the custodian's. */
-		g_autoptr(GBytes) custodian =
-			canary_store_get_blob(store, case_id, FIELD_KEY_META_CUSTODIAN, NULL);
-		if (custodian != NULL)
+		if (canary_sealed_case_get(sc, FIELD_KEY_META_CUSTODIAN) != NULL)
 			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS,
 				    "key %s opens none of the copies of this case's exact times "
 				    "and size",
@@ -550,7 +669,7 @@ struct canary_case_meta *canary_envelope_open_meta(struct canary_store *store, g
 				    "it starts)");
 		return NULL;
 	}
-	g_autoptr(GBytes) plain = get_sealed(store, case_id, key, FIELD_META, FALSE, error);
+	g_autoptr(GBytes) plain = get_sealed(sc, key, FIELD_META, FALSE, error);
 	if (plain == NULL)
 		return NULL;
 	g_autoptr(GVariant) v = g_variant_ref_sink(
@@ -571,39 +690,387 @@ struct canary_case_meta *canary_envelope_open_meta(struct canary_store *store, g
 	return meta;
 }
 
-gboolean canary_envelope_reseal_section(struct canary_store *store, gint64 case_id,
-					const struct canary_secret_key *secret,
-					const struct canary_public_key *new_section, GError **error)
+gboolean canary_sealed_opens(const struct canary_sealed_case *sc,
+			     const struct canary_secret_key *secret, guint *parts_r,
+			     GError **error)
 {
-	g_autoptr(canary_content_key) key = open_content_key(store, case_id, secret, error);
-	if (key == NULL || !put_key(store, case_id, FIELD_KEY_SECTION, key, new_section, error))
-		return FALSE;
-	GError *meta_error = NULL;
-	g_autoptr(canary_content_key) meta_key =
-		open_meta_key(store, case_id, secret, &meta_error);
-	if (meta_error != NULL) {
-		g_propagate_error(error, meta_error);
-		return FALSE;
-	}
-	if (meta_key != NULL &&
-	    !put_key(store, case_id, FIELD_KEY_META_SECTION, meta_key, new_section, error))
-		return FALSE;
-	for (guint number = 1;; number++) {
-		gboolean exists = FALSE;
-		if (!note_exists(store, case_id, number, &exists, error))
-			return FALSE;
-		if (!exists)
-			return TRUE;
+	static const char *const content[] = {FIELD_KEY_SECTION, FIELD_KEY_TRIAGE};
+	static const char *const identity[] = {FIELD_KEY_CUSTODIAN};
+	struct {
+		const char *const *fields;
+		gsize n;
+		guint part;
+	} const kinds[] = {
+		{content, G_N_ELEMENTS(content), CANARY_ENVELOPE_CONTENT_KEYS},
+		{meta_key_fields, G_N_ELEMENTS(meta_key_fields), CANARY_ENVELOPE_META_KEYS},
+		{identity, G_N_ELEMENTS(identity), CANARY_ENVELOPE_IDENTITY_KEY},
+	};
+	*parts_r = 0;
+	for (gsize i = 0; i < G_N_ELEMENTS(kinds); i++) {
 		GError *local = NULL;
-		g_autoptr(canary_content_key) note_key =
-			open_note_key(store, case_id, number, secret, NULL, &local);
+		g_autoptr(canary_content_key) key =
+			try_keys(sc, kinds[i].fields, kinds[i].n, secret, NULL, &local);
 		if (local != NULL) {
 			g_propagate_error(error, local);
 			return FALSE;
 		}
-		g_autofree char *field = note_key_field(number, "section");
-		if (note_key != NULL &&
-		    !put_key(store, case_id, field, note_key, new_section, error))
+		if (key != NULL)
+			*parts_r |= kinds[i].part;
+	}
+	return TRUE;
+}
+
+gboolean canary_sealed_check_content(const struct canary_sealed_case *sc,
+				     const struct canary_secret_key *secret, GError **error)
+{
+	g_autoptr(canary_content_key) key = open_content_key(sc, secret, error);
+	return key != NULL;
+}
+
+gboolean canary_sealed_check_identity(const struct canary_sealed_case *sc,
+				      const struct canary_secret_key *secret, GError **error)
+{
+	GError *local = NULL;
+	g_autoptr(canary_content_key) key = try_key(sc, FIELD_KEY_CUSTODIAN, secret, &local);
+	if (key == NULL && local == NULL)
+		g_set_error(&local, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS,
+			    "key %s is not the custodian key of this case",
+			    canary_secret_key_public(secret)->id);
+	if (local != NULL)
+		g_propagate_error(error, local);
+	return key != NULL;
+}
+
+/* --- Moving a case: re-sealed client-side, checked and stored by canaryd - */
+
+/* Adds to OUT the key of SC in FIELDS that SECRET opens, re-sealed to
+ * NEW_SECTION as TARGET. FALSE only on an error. */
+static gboolean reseal_one(const struct canary_sealed_case *sc, const char *const *fields,
+			   gsize n, const struct canary_secret_key *secret,
+			   const struct canary_public_key *new_section, const char *target,
+			   struct canary_sealed_case *out, GError **error)
+{
+	GError *local = NULL;
+	g_autoptr(canary_content_key) key = try_keys(sc, fields, n, secret, NULL, &local);
+	if (local != NULL) {
+		g_propagate_error(error, local);
+		return FALSE;
+	}
+	if (key != NULL) {
+		g_autoptr(GBytes) sealed = canary_content_key_seal(key, new_section);
+		canary_sealed_case_put(out, target, sealed);
+	}
+	return TRUE;
+}
+
+struct canary_sealed_case *canary_sealed_reseal_section(const struct canary_sealed_case *sc,
+							const struct canary_secret_key *secret,
+							const struct canary_public_key *new_section,
+							GError **error)
+{
+	g_autoptr(canary_content_key) key = open_content_key(sc, secret, error);
+	if (key == NULL)
+		return NULL;
+	struct canary_sealed_case *out = canary_sealed_case_new(sc->case_id);
+	g_autoptr(GBytes) content = canary_content_key_seal(key, new_section);
+	canary_sealed_case_put(out, FIELD_KEY_SECTION, content);
+	gboolean ok = reseal_one(sc, meta_key_fields, G_N_ELEMENTS(meta_key_fields), secret,
+				 new_section, FIELD_KEY_META_SECTION, out, error);
+	/* Notes exist as long as one of their key copies does. */
+	for (guint number = 1; ok; number++) {
+		g_autofree char *section = note_key_field(number, "section");
+		g_autofree char *triage = note_key_field(number, "triage");
+		if (canary_sealed_case_get(sc, section) == NULL &&
+		    canary_sealed_case_get(sc, triage) == NULL)
+			break;
+		const char *const fields[] = {section, triage};
+		ok = reseal_one(sc, fields, G_N_ELEMENTS(fields), secret, new_section, section,
+				out, error);
+	}
+	if (!ok) {
+		canary_sealed_case_free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* TRUE when FIELD names a section's copy of a key ("key/.../section"). */
+static gboolean is_section_key_field(const char *field)
+{
+	if (strcmp(field, FIELD_KEY_SECTION) == 0 || strcmp(field, FIELD_KEY_META_SECTION) == 0)
+		return TRUE;
+	static const char prefix[] = "key/note.", suffix[] = "/section";
+	if (!g_str_has_prefix(field, prefix) || !g_str_has_suffix(field, suffix))
+		return FALSE;
+	gsize len = strlen(field) - strlen(prefix) - strlen(suffix);
+	g_autofree char *number = g_strndup(field + strlen(prefix), MIN(len, 10));
+	return len > 0 && len <= 10 && number[0] != '0' &&
+	       g_ascii_string_to_unsigned(number, 10, 1, G_MAXUINT32, NULL, NULL);
+}
+
+/* Refuses BLOB as a copy of a sealed key unless it has a sealed key's size. */
+static gboolean check_key_size(const char *field, GBytes *blob, GError **error)
+{
+	if (g_bytes_get_size(blob) == CANARY_SEALED_KEY_SIZE)
+		return TRUE;
+	g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+		    "%s is not a sealed key (%" G_GSIZE_FORMAT " bytes, not %d)", field,
+		    g_bytes_get_size(blob), CANARY_SEALED_KEY_SIZE);
+	return FALSE;
+}
+
+gboolean canary_envelope_store_reseal(struct canary_store *store,
+				      const struct canary_sealed_case *resealed, GError **error)
+{
+	if (canary_sealed_case_get(resealed, FIELD_KEY_SECTION) == NULL) {
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+			    "the re-sealed keys lack %s", FIELD_KEY_SECTION);
+		return FALSE;
+	}
+	GHashTableIter iter;
+	gpointer field, blob;
+	/* Every field is checked before the first is written. */
+	g_hash_table_iter_init(&iter, resealed->blobs);
+	while (g_hash_table_iter_next(&iter, &field, &blob)) {
+		if (!is_section_key_field(field)) {
+			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+				    "%s is not a section's key copy: a move replaces only those",
+				    (const char *)field);
+			return FALSE;
+		}
+		if (!check_key_size(field, blob, error))
+			return FALSE;
+		/* Replaces only what exists: a note key for a note, the exact
+		 * values' key where they are sealed. */
+		g_autoptr(GError) local = NULL;
+		g_autoptr(GBytes) old =
+			canary_store_get_blob(store, resealed->case_id, field, &local);
+		if (old == NULL) {
+			if (g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND))
+				g_set_error(error, CANARY_ENVELOPE_ERROR,
+					    CANARY_ENVELOPE_ERROR_FORMAT,
+					    "this case has no %s to replace", (const char *)field);
+			else
+				g_propagate_error(error, g_steal_pointer(&local));
+			return FALSE;
+		}
+	}
+	g_hash_table_iter_init(&iter, resealed->blobs);
+	while (g_hash_table_iter_next(&iter, &field, &blob))
+		if (!canary_store_put_blob(store, resealed->case_id, field, blob, error))
+			return FALSE;
+	return TRUE;
+}
+
+gboolean canary_envelope_next_note(struct canary_store *store, gint64 case_id, guint *number_r,
+				   GError **error)
+{
+	for (guint number = 1;; number++) {
+		g_autofree char *field = note_field(number);
+		g_autoptr(GError) local = NULL;
+		g_autoptr(GBytes) blob = canary_store_get_blob(store, case_id, field, &local);
+		if (blob != NULL)
+			continue;
+		if (!g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND)) {
+			g_propagate_error(error, g_steal_pointer(&local));
+			return FALSE;
+		}
+		*number_r = number;
+		return TRUE;
+	}
+}
+
+gboolean canary_envelope_store_note(struct canary_store *store, guint number,
+				    const struct canary_sealed_case *note, GError **error)
+{
+	guint next = 0;
+	if (!canary_envelope_next_note(store, note->case_id, &next, error))
+		return FALSE;
+	if (number != next) {
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+			    "note %u cannot be added: the next note of this case is %u (another "
+			    "was added meanwhile: try again)",
+			    number, next);
+		return FALSE;
+	}
+	g_autofree char *text = note_field(number);
+	g_autofree char *section = note_key_field(number, "section");
+	g_autofree char *triage = note_key_field(number, "triage");
+	if (canary_sealed_case_get(note, text) == NULL ||
+	    canary_sealed_case_get(note, section) == NULL) {
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+			    "a note needs %s and %s", text, section);
+		return FALSE;
+	}
+	GHashTableIter iter;
+	gpointer field, blob;
+	g_hash_table_iter_init(&iter, note->blobs);
+	while (g_hash_table_iter_next(&iter, &field, &blob)) {
+		gboolean is_key = strcmp(field, section) == 0 || strcmp(field, triage) == 0;
+		if (!is_key && strcmp(field, text) != 0) {
+			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+				    "%s is not a field of note %u", (const char *)field, number);
+			return FALSE;
+		}
+		if (is_key && !check_key_size(field, blob, error))
 			return FALSE;
 	}
+	g_hash_table_iter_init(&iter, note->blobs);
+	while (g_hash_table_iter_next(&iter, &field, &blob))
+		if (!canary_store_put_blob(store, note->case_id, field, blob, error))
+			return FALSE;
+	return TRUE;
+}
+
+/* --- The same, straight from the store (tests, recovery) ---------------- */
+
+/* A sealed case loaded with PARTS from the store, or NULL. */
+static struct canary_sealed_case *load(struct canary_store *store, gint64 case_id, guint parts,
+				       GError **error)
+{
+	struct canary_sealed_case *sc = canary_sealed_case_new(case_id);
+	if (!canary_envelope_load(store, parts, sc, error)) {
+		canary_sealed_case_free(sc);
+		return NULL;
+	}
+	return sc;
+}
+
+struct canary_case_content *canary_envelope_open_content(struct canary_store *store, gint64 case_id,
+							 const struct canary_secret_key *secret,
+							 GError **error)
+{
+	g_autoptr(canary_sealed_case) sc = load(store, case_id, CANARY_ENVELOPE_CONTENT, error);
+	return sc != NULL ? canary_sealed_open_content(sc, secret, error) : NULL;
+}
+
+GBytes *canary_envelope_open_attachment(struct canary_store *store, gint64 case_id,
+					const struct canary_secret_key *secret, guint index,
+					GError **error)
+{
+	g_autoptr(canary_sealed_case) sc = canary_sealed_case_new(case_id);
+	if (!canary_envelope_load_attachment(store, index, sc, error))
+		return NULL;
+	return canary_sealed_open_attachment(sc, secret, index, error);
+}
+
+struct canary_identity *canary_envelope_open_identity(struct canary_store *store, gint64 case_id,
+						      const struct canary_secret_key *secret,
+						      GBytes **raw_r, GError **error)
+{
+	guint parts = CANARY_ENVELOPE_IDENTITY | (raw_r != NULL ? CANARY_ENVELOPE_RAW : 0);
+	g_autoptr(canary_sealed_case) sc = load(store, case_id, parts, error);
+	return sc != NULL ? canary_sealed_open_identity(sc, secret, raw_r, error) : NULL;
+}
+
+struct canary_case_meta *canary_envelope_open_meta(struct canary_store *store, gint64 case_id,
+						   const struct canary_secret_key *secret,
+						   GError **error)
+{
+	g_autoptr(canary_sealed_case) sc = load(store, case_id, CANARY_ENVELOPE_META, error);
+	return sc != NULL ? canary_sealed_open_meta(sc, secret, error) : NULL;
+}
+
+GPtrArray *canary_envelope_open_notes(struct canary_store *store, gint64 case_id,
+				      const struct canary_secret_key *secret, GError **error)
+{
+	g_autoptr(canary_sealed_case) sc = load(store, case_id, CANARY_ENVELOPE_NOTES, error);
+	return sc != NULL ? canary_sealed_open_notes(sc, secret, error) : NULL;
+}
+
+gboolean canary_envelope_seal_note(struct canary_store *store, gint64 case_id,
+				   const struct canary_envelope_recipients *to, const char *author,
+				   gint64 at, const char *text, guint *number_r, GError **error)
+{
+	guint number = 0;
+	if (!canary_envelope_next_note(store, case_id, &number, error))
+		return FALSE;
+	g_autoptr(canary_sealed_case) note = canary_sealed_case_new(case_id);
+	if (!canary_sealed_seal_note(note, number, to, author, at, text, error) ||
+	    !canary_envelope_store_note(store, number, note, error))
+		return FALSE;
+	*number_r = number;
+	return TRUE;
+}
+
+gboolean canary_envelope_reseal_section(struct canary_store *store, gint64 case_id,
+					const struct canary_secret_key *secret,
+					const struct canary_public_key *new_section, GError **error)
+{
+	g_autoptr(canary_sealed_case) keys = load(
+		store, case_id,
+		CANARY_ENVELOPE_CONTENT_KEYS | CANARY_ENVELOPE_META_KEYS | CANARY_ENVELOPE_NOTE_KEYS,
+		error);
+	if (keys == NULL)
+		return FALSE;
+	g_autoptr(canary_sealed_case) resealed =
+		canary_sealed_reseal_section(keys, secret, new_section, error);
+	return resealed != NULL && canary_envelope_store_reseal(store, resealed, error);
+}
+
+/* --- On the wire --------------------------------------------------------- */
+
+JsonObject *canary_sealed_case_to_json(const struct canary_sealed_case *sc)
+{
+	JsonObject *o = json_object_new();
+	GHashTableIter iter;
+	gpointer field, blob;
+	g_hash_table_iter_init(&iter, sc->blobs);
+	while (g_hash_table_iter_next(&iter, &field, &blob)) {
+		gsize len = 0;
+		const guchar *data = g_bytes_get_data(blob, &len);
+		/* Sealed bytes: nothing to wipe. */
+		g_autofree char *text = g_base64_encode(data, len);
+		json_object_set_string_member(o, field, text);
+	}
+	return o;
+}
+
+/* TRUE when TEXT is padded base64 and nothing else (g_base64_decode()
+ * skips what it does not know). */
+static gboolean is_base64(const char *text)
+{
+	gsize len = strlen(text), pad = 0;
+	if (len % 4 != 0)
+		return FALSE;
+	for (gsize i = 0; i < len; i++) {
+		char c = text[i];
+		if (c == '=' && i + 2 >= len) {
+			pad++;
+			continue;
+		}
+		if (pad > 0 || !(g_ascii_isalnum(c) || c == '+' || c == '/'))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+struct canary_sealed_case *canary_sealed_case_from_json(gint64 case_id, JsonObject *o,
+							GError **error)
+{
+	g_autoptr(canary_sealed_case) sc = canary_sealed_case_new(case_id);
+	JsonObjectIter iter;
+	const char *field = NULL;
+	JsonNode *node = NULL;
+	json_object_iter_init(&iter, o);
+	while (json_object_iter_next(&iter, &field, &node)) {
+		if (!JSON_NODE_HOLDS_VALUE(node) ||
+		    json_node_get_value_type(node) != G_TYPE_STRING ||
+		    strlen(field) == 0 || strlen(field) > 64) {
+			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+				    "sealed field \"%s\" is not a base64 string", field);
+			return NULL;
+		}
+		const char *text = json_node_get_string(node);
+		if (!is_base64(text)) {
+			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+				    "sealed field \"%s\" is not valid base64", field);
+			return NULL;
+		}
+		gsize len = 0;
+		guchar *data = g_base64_decode(text, &len);
+		g_autoptr(GBytes) blob = g_bytes_new_take(data, len);
+		canary_sealed_case_put(sc, field, blob);
+	}
+	return g_steal_pointer(&sc);
 }

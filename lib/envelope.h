@@ -5,6 +5,7 @@
 #define CANARY_ENVELOPE_H
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "identity.h"
 #include "mail.h"
@@ -19,6 +20,51 @@ enum canary_envelope_error {
 	CANARY_ENVELOPE_ERROR_FORMAT,    /* a sealed record is damaged */
 	CANARY_ENVELOPE_ERROR_NO_SUCH,   /* no attachment with that number */
 };
+
+/* A case's sealed blobs by field name ("subject", "key/content/section",
+ * ...): what canaryd loads from the store and hands out, and what the
+ * officer's process opens with its own key. Holds ciphertext only. */
+struct canary_sealed_case {
+	gint64 case_id;     /* part of every blob's associated data */
+	GHashTable *blobs;  /* field (string) -> GBytes */
+};
+struct canary_sealed_case *canary_sealed_case_new(gint64 case_id);
+void canary_sealed_case_free(struct canary_sealed_case *sc);
+/* Adds (or replaces) FIELD; takes a reference to BLOB. */
+void canary_sealed_case_put(struct canary_sealed_case *sc, const char *field, GBytes *blob);
+/* FIELD's bytes (borrowed), or NULL when SC lacks it. */
+GBytes *canary_sealed_case_get(const struct canary_sealed_case *sc, const char *field);
+typedef struct canary_sealed_case canary_sealed_case;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_sealed_case, canary_sealed_case_free)
+
+/* The fields as a JSON object {field: base64}. New object. */
+JsonObject *canary_sealed_case_to_json(const struct canary_sealed_case *sc);
+/* The reverse, for case CASE_ID; FORMAT for anything but base64 strings. */
+struct canary_sealed_case *canary_sealed_case_from_json(gint64 case_id, JsonObject *o,
+							GError **error);
+
+/* What canaryd hands out of a case (bits for canary_envelope_load()). */
+enum canary_envelope_part {
+	CANARY_ENVELOPE_CONTENT_KEYS = 1 << 0, /* the section's and triage copies of the content key */
+	CANARY_ENVELOPE_SUBJECT = 1 << 1,      /* with the content keys */
+	CANARY_ENVELOPE_CONTENT = 1 << 2,      /* subject, text, routing, attachment list, keys */
+	CANARY_ENVELOPE_META_KEYS = 1 << 3,    /* the copies of the exact values' key */
+	CANARY_ENVELOPE_META = 1 << 4,         /* the exact values, with their keys */
+	CANARY_ENVELOPE_NOTE_KEYS = 1 << 5,    /* the copies of every note's key */
+	CANARY_ENVELOPE_NOTES = 1 << 6,        /* the notes, with their keys */
+	CANARY_ENVELOPE_IDENTITY = 1 << 7,     /* the custodian's key copy and the identity */
+	CANARY_ENVELOPE_RAW = 1 << 8,          /* the raw message (with IDENTITY) */
+	CANARY_ENVELOPE_MANIFEST = 1 << 9,     /* the attachment list, with the content keys */
+	CANARY_ENVELOPE_IDENTITY_KEY = 1 << 10, /* the custodian's copy of the identity key */
+};
+
+/* Adds the fields PARTS names of case SC->case_id from STORE to SC (those
+ * the case has: a quarantined case has no content). No attachment bytes. */
+gboolean canary_envelope_load(struct canary_store *store, guint parts,
+			      struct canary_sealed_case *sc, GError **error);
+/* Adds attachment INDEX (0-based) and the content keys; NO_SUCH without it. */
+gboolean canary_envelope_load_attachment(struct canary_store *store, guint index,
+					 struct canary_sealed_case *sc, GError **error);
 
 /* Who content and identity are sealed to. Borrowed. */
 struct canary_envelope_recipients {
@@ -137,6 +183,77 @@ gboolean canary_envelope_seal_note(struct canary_store *store, gint64 case_id,
  * notes SECRET does not open; empty when there are none. */
 GPtrArray *canary_envelope_open_notes(struct canary_store *store, gint64 case_id,
 				      const struct canary_secret_key *secret, GError **error);
+
+/* --- Opening a set of sealed blobs, in the officer's process -------------
+ * The same as the store-based functions above, which load the fields and
+ * call these. */
+struct canary_case_content *canary_sealed_open_content(const struct canary_sealed_case *sc,
+						       const struct canary_secret_key *secret,
+						       GError **error);
+/* What SECRET opens of the key copies in SC, as bits of
+ * CANARY_ENVELOPE_CONTENT_KEYS, _META_KEYS and _IDENTITY_KEY in *PARTS_R:
+ * for trying a key before asking for (and being recorded opening) the
+ * ciphertext. FALSE only on an error other than "not this key's". */
+gboolean canary_sealed_opens(const struct canary_sealed_case *sc,
+			     const struct canary_secret_key *secret, guint *parts_r,
+			     GError **error);
+/* NO_ACCESS (the message open_content/open_identity give) unless SECRET
+ * opens the content key / the custodian's identity key of SC. */
+gboolean canary_sealed_check_content(const struct canary_sealed_case *sc,
+				     const struct canary_secret_key *secret, GError **error);
+gboolean canary_sealed_check_identity(const struct canary_sealed_case *sc,
+				      const struct canary_secret_key *secret, GError **error);
+
+/* The subject alone ("" when the case has none). New string; wipe it. */
+char *canary_sealed_open_subject(const struct canary_sealed_case *sc,
+				 const struct canary_secret_key *secret, GError **error);
+/* The attachment list alone: a new array of struct canary_attachment_info *. */
+GPtrArray *canary_sealed_open_manifest(const struct canary_sealed_case *sc,
+				       const struct canary_secret_key *secret, GError **error);
+GBytes *canary_sealed_open_attachment(const struct canary_sealed_case *sc,
+				      const struct canary_secret_key *secret, guint index,
+				      GError **error);
+struct canary_identity *canary_sealed_open_identity(const struct canary_sealed_case *sc,
+						    const struct canary_secret_key *secret,
+						    GBytes **raw_r, GError **error);
+struct canary_case_meta *canary_sealed_open_meta(const struct canary_sealed_case *sc,
+						 const struct canary_secret_key *secret,
+						 GError **error);
+GPtrArray *canary_sealed_open_notes(const struct canary_sealed_case *sc,
+				    const struct canary_secret_key *secret, GError **error);
+
+/* Seals TEXT by AUTHOR at AT as note NUMBER of SC->case_id into SC (its
+ * text and its key copies to TO->section and TO->triage, if any). */
+gboolean canary_sealed_seal_note(struct canary_sealed_case *sc, guint number,
+				 const struct canary_envelope_recipients *to, const char *author,
+				 gint64 at, const char *text, GError **error);
+
+/* Re-seals to NEW_SECTION the keys of SC (its key copies: CONTENT_KEYS,
+ * META_KEYS, NOTE_KEYS) that SECRET opens: a new set holding only the
+ * section copies to replace. NO_ACCESS when SECRET opens no content key. */
+struct canary_sealed_case *canary_sealed_reseal_section(const struct canary_sealed_case *sc,
+							const struct canary_secret_key *secret,
+							const struct canary_public_key *new_section,
+							GError **error);
+
+/* --- Storing what an officer's process sealed (canaryd) ------------------ */
+
+/* Replaces the section copies of the keys RESEALED holds. FORMAT, before
+ * anything is written, unless it holds key/content/section and otherwise
+ * only section copies the case already has, each of a sealed key's size.
+ * Run inside a transaction. */
+gboolean canary_envelope_store_reseal(struct canary_store *store,
+				      const struct canary_sealed_case *resealed, GError **error);
+
+/* The number the next note of CASE_ID gets, in *NUMBER_R. */
+gboolean canary_envelope_next_note(struct canary_store *store, gint64 case_id, guint *number_r,
+				   GError **error);
+
+/* Stores note NUMBER as sealed in NOTE: FORMAT unless NUMBER is the next
+ * note and NOTE holds exactly its text, its section key copy and maybe a
+ * triage copy. Run inside a transaction. */
+gboolean canary_envelope_store_note(struct canary_store *store, guint number,
+				    const struct canary_sealed_case *note, GError **error);
 
 typedef struct canary_case_meta canary_case_meta;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_case_meta, canary_case_meta_free)

@@ -925,6 +925,9 @@ void canary_content_key_free(struct canary_content_key *key)
 		sodium_free(key);
 }
 
+G_STATIC_ASSERT(CANARY_SEALED_KEY_SIZE ==
+		crypto_aead_xchacha20poly1305_ietf_KEYBYTES + crypto_box_SEALBYTES);
+
 GBytes *canary_content_key_seal(const struct canary_content_key *key,
 				const struct canary_public_key *recipient)
 {

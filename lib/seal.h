@@ -139,6 +139,10 @@ void canary_key_test_cap_kdf(void);
 struct canary_content_key *canary_content_key_new(void);
 void canary_content_key_free(struct canary_content_key *key);
 
+/* The size of a sealed content key: what canaryd checks of key copies an
+ * officer's process re-sealed. */
+#define CANARY_SEALED_KEY_SIZE 80
+
 /* Seals KEY to RECIPIENT (crypto_box_seal). Returns the sealed bytes (80),
  * or NULL only if RECIPIENT is a point of small order, which the loaders
  * refuse. */

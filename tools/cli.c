@@ -1,7 +1,9 @@
 /* cli.c: what every canary subcommand shares. */
 #include "cli.h"
 
+#include "case_sealed.h"
 #include "control.h"
+#include "envelope.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -414,4 +416,46 @@ gboolean cli_case_quarantined(const struct canary_case *c, const char *why)
 	cli_error("case %s is quarantined (%s): %s", c->ref,
 		  c->quarantine_reason != NULL ? c->quarantine_reason : "-", why);
 	return TRUE;
+}
+
+JsonObject *cli_call(struct canary_client *client, const char *op, JsonObject *args, int *exit_r)
+{
+	g_autoptr(GError) error = NULL;
+	JsonObject *result = canary_client_call(client, op, args, &error);
+	if (result == NULL)
+		*exit_r = cli_call_failed(error);
+	return result;
+}
+
+JsonObject *cli_args_ref(const char *ref)
+{
+	JsonObject *args = json_object_new();
+	json_object_set_string_member(args, "ref", ref);
+	return args;
+}
+
+struct canary_case *cli_result_case(JsonObject *result)
+{
+	JsonNode *node = json_object_get_member(result, "case");
+	g_autoptr(GError) error = NULL;
+	struct canary_case *c = canary_case_from_json(
+		node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL,
+		&error);
+	if (c == NULL)
+		cli_error("%s", error->message);
+	return c;
+}
+
+struct canary_sealed_case *cli_sealed_member(JsonObject *o, const char *name,
+					     const struct canary_case *c)
+{
+	JsonNode *node = json_object_get_member(o, name);
+	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
+		return canary_sealed_case_new(c->id);
+	g_autoptr(GError) error = NULL;
+	struct canary_sealed_case *sc =
+		canary_sealed_case_from_json(c->id, json_node_get_object(node), &error);
+	if (sc == NULL)
+		cli_error("case %s: canaryd's answer: %s", c->ref, error->message);
+	return sc;
 }

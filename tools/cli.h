@@ -71,6 +71,25 @@ struct canary_client *cli_connect(const struct cli_common *common, int *exit_r);
  * domain), after printing it. */
 int cli_call_failed(const GError *error);
 
+/* --- Calls that carry a case's sealed blobs (show, list --key, ...) --- */
+
+struct canary_sealed_case;
+
+/* Calls OP with ARGS (may be NULL). Returns the result (new), or NULL after
+ * printing the problem, with its exit code in *EXIT_R. */
+JsonObject *cli_call(struct canary_client *client, const char *op, JsonObject *args, int *exit_r);
+
+/* Arguments {"ref": REF}. New object. */
+JsonObject *cli_args_ref(const char *ref);
+
+/* The "case" of RESULT (new), or NULL after printing the problem. */
+struct canary_case *cli_result_case(JsonObject *result);
+
+/* The sealed blobs in member NAME of O for case C (empty when absent), or
+ * NULL after printing the problem. */
+struct canary_sealed_case *cli_sealed_member(JsonObject *o, const char *name,
+					     const struct canary_case *c);
+
 /* Opens the database CONFIG names. Prints the error and returns NULL on failure. */
 struct canary_store *cli_open_store(const struct canary_config *config);
 

@@ -1,5 +1,7 @@
 /* cmd_attachment.c: canary attachment: write one attachment of a case into
- * a directory, under a name that cannot escape it or replace anything. */
+ * a directory, under a name that cannot escape it or replace anything.
+ * canaryd records the access and hands out the sealed bytes; they are
+ * opened here. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -64,6 +66,89 @@ static gboolean write_into(int dir_fd, const char *name, GBytes *data)
 	return close(fd) == 0;
 }
 
+/* Checks KEY on the key copies of case REF: an access is recorded only
+ * when the key opens the case. Returns an exit code. */
+static int check_key(struct canary_client *client, JsonObject *args,
+		     const struct canary_secret_key *key)
+{
+	int status = CLI_EXIT_OK;
+	g_autoptr(JsonObject) keys = cli_call(client, "keys", args, &status);
+	if (keys == NULL)
+		return status;
+	g_autoptr(canary_case) c = cli_result_case(keys);
+	if (c == NULL)
+		return CLI_EXIT_FAILED;
+	g_autoptr(canary_sealed_case) copies = cli_sealed_member(keys, "sealed", c);
+	if (copies == NULL)
+		return CLI_EXIT_FAILED;
+	g_autoptr(GError) error = NULL;
+	if (!canary_sealed_check_content(copies, key, &error)) {
+		cli_error("case %s: %s", c->ref, error->message);
+		return CLI_EXIT_KEY;
+	}
+	return CLI_EXIT_OK;
+}
+
+/* Writes attachment NUMBER of REF into DIR_FD (named OUT_DIR). Returns an
+ * exit code. */
+static int save_attachment(const struct cli_common *common, const char *ref, guint number,
+			   const char *key_path, const char *passphrase_file, const char *out_dir,
+			   int dir_fd)
+{
+	int status = CLI_EXIT_OK;
+	g_autoptr(canary_client) client = cli_connect(common, &status);
+	if (client == NULL)
+		return status;
+	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
+	if (key == NULL)
+		return CLI_EXIT_KEY;
+	g_autoptr(JsonObject) args = cli_args_ref(ref);
+	status = check_key(client, args, key);
+	if (status != CLI_EXIT_OK)
+		return status;
+	json_object_set_int_member(args, "number", number);
+	// Order is important: canaryd records the access before it answers.
+	g_autoptr(JsonObject) result = cli_call(client, "attachment", args, &status);
+	if (result == NULL)
+		return status;
+	g_autoptr(canary_case) c = cli_result_case(result);
+	if (c == NULL)
+		return CLI_EXIT_FAILED;
+	g_autoptr(canary_sealed_case) sc = cli_sealed_member(result, "sealed", c);
+	if (sc == NULL)
+		return CLI_EXIT_FAILED;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) manifest = canary_sealed_open_manifest(sc, key, &error);
+	if (manifest == NULL) {
+		cli_error("case %s: %s", c->ref, error->message);
+		return CLI_EXIT_KEY;
+	}
+	guint index = number - 1;
+	if (index >= manifest->len) {
+		cli_error("case %s has %u attachment%s, not %u", c->ref, manifest->len,
+			  manifest->len == 1 ? "" : "s", number);
+		return CLI_EXIT_NOT_FOUND;
+	}
+	const struct canary_attachment_info *info = manifest->pdata[index];
+	g_autoptr(GBytes) data = canary_sealed_open_attachment(sc, key, index, &error);
+	if (data == NULL) {
+		cli_error("case %s: %s", c->ref, error->message);
+		return CLI_EXIT_KEY;
+	}
+	g_autofree char *name = safe_name(info->filename, number);
+	if (!write_into(dir_fd, name, data)) {
+		int saved = errno;
+		cli_error("%s/%s: %s%s", out_dir, name, g_strerror(saved),
+			  saved == EEXIST ? " (canary never overwrites: choose another DIR)" : "");
+		return CLI_EXIT_FAILED;
+	}
+	fputs("wrote ", stdout);
+	g_autofree char *path = g_build_filename(out_dir, name, NULL);
+	cli_print_line(stdout, path);
+	fputc('\n', stdout);
+	return CLI_EXIT_OK;
+}
+
 int cmd_attachment(int argc, char **argv)
 {
 	g_auto(cli_common) common = {0};
@@ -94,54 +179,8 @@ int cmd_attachment(int argc, char **argv)
 		cli_error("%s: %s", out_dir, g_strerror(errno));
 		return CLI_EXIT_FAILED;
 	}
-	g_autoptr(GError) error = NULL;
-	g_autoptr(canary_case_content) content = NULL;
-	g_autoptr(GBytes) data = NULL;
-	g_autofree char *detail = NULL, *name = NULL, *path = NULL;
-	struct cli_session s;
-	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
-	if (status != CLI_EXIT_OK)
-		goto out;
-	content = canary_envelope_open_content(s.store, s.c->id, s.key, &error);
-	if (content == NULL) {
-		cli_error("case %s: %s", s.c->ref, error->message);
-		status = CLI_EXIT_KEY;
-		goto out;
-	}
-	if (number > content->attachments->len) {
-		cli_error("case %s has %u attachment%s, not %" G_GUINT64_FORMAT, s.c->ref,
-			  content->attachments->len, content->attachments->len == 1 ? "" : "s",
-			  number);
-		status = CLI_EXIT_NOT_FOUND;
-		goto out;
-	}
-	guint index = (guint)number - 1;
-	const struct canary_attachment_info *info = content->attachments->pdata[index];
-	data = canary_envelope_open_attachment(s.store, s.c->id, s.key, index, &error);
-	if (data == NULL) {
-		cli_error("case %s: %s", s.c->ref, error->message);
-		status = CLI_EXIT_KEY;
-		goto out;
-	}
-	detail = g_strdup_printf("attachment %u", index + 1);
-	if (!cli_record(s.store, s.c->ref, "attachment", detail)) {
-		status = CLI_EXIT_STORE;
-		goto out;
-	}
-	name = safe_name(info->filename, index + 1);
-	if (!write_into(dir_fd, name, data)) {
-		int saved = errno;
-		cli_error("%s/%s: %s%s", out_dir, name, g_strerror(saved),
-			  saved == EEXIST ? " (canary never overwrites: choose another DIR)" : "");
-		status = CLI_EXIT_FAILED;
-		goto out;
-	}
-	fputs("wrote ", stdout);
-	path = g_build_filename(out_dir, name, NULL);
-	cli_print_line(stdout, path);
-	fputc('\n', stdout);
-out:
+	int status = save_attachment(&common, argv[1], (guint)number, key_path, passphrase_file,
+				     out_dir, dir_fd);
 	close(dir_fd);
-	cli_session_close(&s);
 	return status;
 }

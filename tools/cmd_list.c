@@ -2,13 +2,17 @@
  * ones first, oldest first. Metadata only (all stored in clear: the day
  * received, a size class), unless a key is given: then also the subjects,
  * exact times, sizes and pseudonyms that key opens, and with --pseudonym
- * only the cases of that sender. */
+ * only the cases of that sender. With a key, canaryd first hands out the
+ * cases' key copies; the subjects and exact values of the cases this key
+ * opens come next, recorded by canaryd before they leave, and are opened
+ * here. */
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "commands.h"
+#include "case_sealed.h"
 #include "envelope.h"
 #include "triage.h"
 
@@ -46,6 +50,9 @@ static gint compare_cases(gconstpointer a, gconstpointer b)
 }
 
 /* What a key opened of one case: its subject, its exact values. */
+struct opened;
+static void sort_cases(GPtrArray *cases, struct opened *opened);
+
 struct opened {
 	char *subject;              /* NULL when not opened; wiped */
 	struct canary_case_meta *meta; /* NULL when not opened */
@@ -61,6 +68,37 @@ static void opened_free(struct opened *opened, guint n)
 		canary_case_meta_free(opened[i].meta);
 	}
 	g_free(opened);
+}
+
+/* Orders indexes into the cases in DATA by compare_cases(). */
+static gint compare_indexes(gconstpointer a, gconstpointer b, gpointer data)
+{
+	GPtrArray *cases = data;
+	return compare_cases(&cases->pdata[*(const guint *)a], &cases->pdata[*(const guint *)b]);
+}
+
+/* Sorts CASES (compare_cases) and OPENED (parallel, may be NULL) with them. */
+static void sort_cases(GPtrArray *cases, struct opened *opened)
+{
+	if (opened == NULL) {
+		g_ptr_array_sort(cases, compare_cases);
+		return;
+	}
+	guint n = cases->len;
+	g_autofree guint *order = g_new(guint, n + 1);
+	for (guint i = 0; i < n; i++)
+		order[i] = i;
+	g_qsort_with_data(order, (gint)n, sizeof *order, compare_indexes, cases);
+	g_autofree gpointer *sorted_cases = g_new(gpointer, n + 1);
+	g_autofree struct opened *sorted_opened = g_new0(struct opened, n + 1);
+	for (guint i = 0; i < n; i++) {
+		sorted_cases[i] = cases->pdata[order[i]];
+		sorted_opened[i] = opened[order[i]];
+	}
+	for (guint i = 0; i < n; i++) {
+		cases->pdata[i] = sorted_cases[i];
+		opened[i] = sorted_opened[i];
+	}
 }
 
 /* Adds the exact values META opened (null members when it did not). */
@@ -143,24 +181,101 @@ static void print_table(GPtrArray *cases, const struct opened *opened, gint64 no
 	printf("%u case%s\n", cases->len, cases->len == 1 ? "" : "s");
 }
 
-/* Opens with KEY what it opens of case C (the subject unless quarantined,
- * the exact values) into *O. Problems other than "not this key's" are
- * printed and leave that part unopened. */
-static void open_one(struct canary_store *store, const struct canary_case *c,
+/* The filter as arguments of the list op. New object. */
+static JsonObject *filter_args(const struct canary_case_filter *filter)
+{
+	JsonObject *args = json_object_new();
+	if (filter->status != NULL)
+		json_object_set_string_member(args, "status", filter->status);
+	if (filter->section != NULL)
+		json_object_set_string_member(args, "section", filter->section);
+	if (filter->assignee != NULL)
+		json_object_set_string_member(args, "assignee", filter->assignee);
+	if (filter->since != 0)
+		json_object_set_int_member(args, "since", filter->since);
+	return args;
+}
+
+/* The cases of RESULT as a new array of struct canary_case *, and their
+ * sealed blobs in a parallel new *SEALED_R (may be NULL). NULL after
+ * printing the problem. */
+static GPtrArray *result_cases(JsonObject *result, GPtrArray **sealed_r)
+{
+	g_autoptr(GPtrArray) cases =
+		g_ptr_array_new_with_free_func((GDestroyNotify)canary_case_free);
+	g_autoptr(GPtrArray) sealed =
+		g_ptr_array_new_with_free_func((GDestroyNotify)canary_sealed_case_free);
+	JsonNode *node = json_object_get_member(result, "cases");
+	if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node)) {
+		cli_error("canaryd's answer lacks the cases");
+		return NULL;
+	}
+	JsonArray *list = json_node_get_array(node);
+	for (guint i = 0; i < json_array_get_length(list); i++) {
+		JsonNode *e = json_array_get_element(list, i);
+		g_autoptr(GError) error = NULL;
+		struct canary_case *c = canary_case_from_json(
+			JSON_NODE_HOLDS_OBJECT(e) ? json_node_get_object(e) : NULL, &error);
+		if (c == NULL) {
+			cli_error("%s", error->message);
+			return NULL;
+		}
+		g_ptr_array_add(cases, c);
+		struct canary_sealed_case *sc = cli_sealed_member(json_node_get_object(e), "sealed", c);
+		if (sc == NULL)
+			return NULL;
+		g_ptr_array_add(sealed, sc);
+	}
+	if (sealed_r != NULL)
+		*sealed_r = g_steal_pointer(&sealed);
+	return g_steal_pointer(&cases);
+}
+
+/* Adds the cases of KEY_COPIES (parallel to CASES) that KEY opens to ARGS:
+ * "subjects" those whose content key it opens, "values" those whose exact
+ * values only. FALSE after printing the problem. */
+static gboolean ask_for_opened(JsonObject *args, GPtrArray *cases, GPtrArray *key_copies,
+			       const struct canary_secret_key *key)
+{
+	JsonArray *subjects = json_array_new(), *values = json_array_new();
+	json_object_set_array_member(args, "subjects", subjects);
+	json_object_set_array_member(args, "values", values);
+	for (guint i = 0; i < cases->len; i++) {
+		const struct canary_case *c = cases->pdata[i];
+		guint parts = 0;
+		g_autoptr(GError) error = NULL;
+		if (!canary_sealed_opens(key_copies->pdata[i], key, &parts, &error)) {
+			cli_error("case %s: %s", c->ref, error->message);
+			continue;
+		}
+		gboolean content = (parts & CANARY_ENVELOPE_CONTENT_KEYS) &&
+				   strcmp(c->status, CANARY_STATUS_QUARANTINED) != 0;
+		if (content)
+			json_array_add_string_element(subjects, c->ref);
+		else if (parts & CANARY_ENVELOPE_META_KEYS)
+			json_array_add_string_element(values, c->ref);
+	}
+	return TRUE;
+}
+
+/* Opens with KEY what SC holds of case C (the subject, the exact values)
+ * into *O. Problems other than "not this key's" are printed and leave that
+ * part unopened. */
+static void open_one(const struct canary_sealed_case *sc, const struct canary_case *c,
 		     const struct canary_secret_key *key, struct opened *o)
 {
 	g_autoptr(GError) local = NULL;
-	if (strcmp(c->status, CANARY_STATUS_QUARANTINED) != 0) {
-		g_autoptr(canary_case_content) content =
-			canary_envelope_open_content(store, c->id, key, &local);
-		if (content != NULL)
-			o->subject = g_strdup(content->subject != NULL ? content->subject : "");
-		else if (!g_error_matches(local, CANARY_ENVELOPE_ERROR,
-					  CANARY_ENVELOPE_ERROR_NO_ACCESS))
+	if (strcmp(c->status, CANARY_STATUS_QUARANTINED) != 0 &&
+	    g_hash_table_size(sc->blobs) > 0) {
+		o->subject = canary_sealed_open_subject(sc, key, &local);
+		if (o->subject == NULL &&
+		    !g_error_matches(local, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS))
 			cli_error("case %s: %s", c->ref, local->message);
 		g_clear_error(&local);
 	}
-	o->meta = canary_envelope_open_meta(store, c->id, key, &local);
+	if (g_hash_table_size(sc->blobs) == 0)
+		return;
+	o->meta = canary_sealed_open_meta(sc, key, &local);
 	if (o->meta == NULL &&
 	    !g_error_matches(local, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS) &&
 	    !g_error_matches(local, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_SUCH))
@@ -174,54 +289,53 @@ static gboolean of_sender(const struct opened *o, const char *pseudonym)
 	       (o->meta != NULL && g_strcmp0(o->meta->pseudonym, pseudonym) == 0);
 }
 
-/* Opens what KEY opens of every case in *CASES, keeps only those of
- * PSEUDONYM (when not NULL), and records each opening in its history (one
- * transaction). Returns a new array parallel to the kept *CASES, or NULL
- * after printing the problem. */
-static struct opened *open_cases(struct canary_store *store, GPtrArray **cases,
-				 const struct canary_secret_key *key, const char *pseudonym)
+/* Lists with KEY: the key copies first, then what KEY opens (recorded by
+ * canaryd). Opens it into a new array parallel to the new *CASES_R, kept
+ * to PSEUDONYM's cases when not NULL. Returns an exit code. */
+static int list_with_key(struct canary_client *client, const struct canary_case_filter *filter,
+			 const char *key_path, const char *passphrase_file, const char *pseudonym,
+			 GPtrArray **cases_r, struct opened **opened_r)
 {
-	guint n = (*cases)->len;
-	struct opened *opened = g_new0(struct opened, n + 1);
-	g_autoptr(GPtrArray) kept =
-		g_ptr_array_new_with_free_func((GDestroyNotify)canary_case_free);
-	g_autoptr(GError) error = NULL;
-	if (!canary_store_begin(store, &error)) {
-		cli_error("%s", error->message);
-		g_free(opened);
-		return NULL;
-	}
-	for (guint i = 0; i < n; i++) {
-		struct canary_case *c = (*cases)->pdata[i];
+	int status = CLI_EXIT_OK;
+	g_autoptr(JsonObject) args = filter_args(filter);
+	json_object_set_boolean_member(args, "keys", TRUE);
+	g_autoptr(JsonObject) copies_result = cli_call(client, "list", args, &status);
+	if (copies_result == NULL)
+		return status;
+	g_autoptr(GPtrArray) key_copies = NULL;
+	g_autoptr(GPtrArray) listed = result_cases(copies_result, &key_copies);
+	if (listed == NULL)
+		return CLI_EXIT_FAILED;
+	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
+	if (key == NULL)
+		return CLI_EXIT_KEY;
+	g_autoptr(JsonObject) open_args = filter_args(filter);
+	if (pseudonym != NULL)
+		json_object_set_boolean_member(open_args, "pseudonym", TRUE);
+	ask_for_opened(open_args, listed, key_copies, key);
+	// Order is important: canaryd records each case before it answers.
+	g_autoptr(JsonObject) result = cli_call(client, "list", open_args, &status);
+	if (result == NULL)
+		return status;
+	g_autoptr(GPtrArray) sealed = NULL;
+	g_autoptr(GPtrArray) cases = result_cases(result, &sealed);
+	if (cases == NULL)
+		return CLI_EXIT_FAILED;
+	struct opened *opened = g_new0(struct opened, cases->len + 1);
+	g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func((GDestroyNotify)canary_case_free);
+	for (guint i = 0; i < cases->len; i++) {
 		struct opened *o = &opened[kept->len];
-		open_one(store, c, key, o);
+		open_one(sealed->pdata[i], cases->pdata[i], key, o);
 		if (!of_sender(o, pseudonym)) {
 			g_clear_pointer(&o->subject, canary_wipe_free);
 			g_clear_pointer(&o->meta, canary_case_meta_free);
 			continue;
 		}
-		/* An access that cannot be recorded does not happen. */
-		const char *action = pseudonym != NULL	 ? "listed by pseudonym"
-				     : o->subject != NULL ? "subject listed"
-							  : "exact values listed";
-		if ((o->subject != NULL || o->meta != NULL) &&
-		    !cli_record(store, c->ref, action, NULL)) {
-			canary_store_rollback(store);
-			opened_free(opened, n);
-			return NULL;
-		}
-		(*cases)->pdata[i] = NULL; /* moved into KEPT */
-		g_ptr_array_add(kept, c);
+		g_ptr_array_add(kept, g_steal_pointer(&cases->pdata[i]));
 	}
-	if (!canary_store_commit(store, &error)) {
-		cli_error("%s", error->message);
-		canary_store_rollback(store);
-		opened_free(opened, n);
-		return NULL;
-	}
-	g_ptr_array_unref(*cases);
-	*cases = g_steal_pointer(&kept);
-	return opened;
+	*cases_r = g_steal_pointer(&kept);
+	*opened_r = opened;
+	return CLI_EXIT_OK;
 }
 
 int cmd_list(int argc, char **argv)
@@ -284,43 +398,32 @@ int cmd_list(int argc, char **argv)
 			  pseudonym);
 		return CLI_EXIT_USAGE;
 	}
-	g_autoptr(canary_config) config = cli_load_config(&common);
-	if (config == NULL)
-		return CLI_EXIT_CONFIG;
-	struct canary_store *store = cli_open_store(config);
-	if (store == NULL)
-		return CLI_EXIT_STORE;
-
-	g_autoptr(GError) error = NULL;
-	GPtrArray *cases = canary_store_list_cases(store, &filter, &error);
-	if (cases == NULL) {
-		cli_error("%s", error->message);
-		canary_store_close(&store);
-		return CLI_EXIT_STORE;
-	}
-	g_ptr_array_sort(cases, compare_cases);
+	int exit_status = CLI_EXIT_OK;
+	g_autoptr(canary_client) client = cli_connect(&common, &exit_status);
+	if (client == NULL)
+		return exit_status;
+	g_autoptr(GPtrArray) cases = NULL;
 	struct opened *opened = NULL;
 	if (key_path != NULL) {
-		g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
-		if (key == NULL) {
-			canary_store_close(&store);
-			g_ptr_array_unref(cases);
-			return CLI_EXIT_KEY;
-		}
-		opened = open_cases(store, &cases, key, pseudonym);
-		if (opened == NULL) {
-			canary_store_close(&store);
-			g_ptr_array_unref(cases);
-			return CLI_EXIT_STORE;
-		}
+		exit_status = list_with_key(client, &filter, key_path, passphrase_file, pseudonym,
+					    &cases, &opened);
+		if (exit_status != CLI_EXIT_OK)
+			return exit_status;
+	} else {
+		g_autoptr(JsonObject) args = filter_args(&filter);
+		g_autoptr(JsonObject) result = cli_call(client, "list", args, &exit_status);
+		if (result == NULL)
+			return exit_status;
+		cases = result_cases(result, NULL);
+		if (cases == NULL)
+			return CLI_EXIT_FAILED;
 	}
-	canary_store_close(&store);
+	sort_cases(cases, opened);
 	gint64 now = triage_now();
 	if (json)
 		print_json(cases, opened, now);
 	else
 		print_table(cases, opened, now);
 	opened_free(opened, cases->len);
-	g_ptr_array_unref(cases);
 	return CLI_EXIT_OK;
 }

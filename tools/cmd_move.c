@@ -1,6 +1,8 @@
 /* cmd_move.c: canary move: hands a case to another section: its content key
  * (and the keys of its notes) re-sealed to that section's public key. Needs
- * a key that opens the case. Recorded in the case history. */
+ * a key that opens the case. The re-sealing happens here, with the key
+ * copies and public key canaryd hands out; canaryd checks and stores the
+ * new copies, sets the section and records the move in one transaction. */
 #include <stdio.h>
 #include <string.h>
 
@@ -37,74 +39,57 @@ int cmd_move(int argc, char **argv)
 	}
 	if (!triage_check_ref(argv[1]))
 		return CLI_EXIT_USAGE;
+	int status = CLI_EXIT_OK;
+	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	if (client == NULL)
+		return status;
+	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
+	json_object_set_string_member(args, "section", section);
+	g_autoptr(JsonObject) prepared = cli_call(client, "move-prepare", args, &status);
+	if (prepared == NULL)
+		return status;
+	g_autoptr(canary_case) c = cli_result_case(prepared);
+	if (c == NULL)
+		return CLI_EXIT_FAILED;
+	if (cli_case_quarantined(c, "it has no section to move; the custodian reviews it "
+				    "with canary reveal"))
+		return CLI_EXIT_FAILED;
+	if (strcmp(c->section, section) == 0) {
+		printf("%s is already in section %s\n", c->ref, section);
+		return CLI_EXIT_OK;
+	}
+	const char *key_text = json_object_get_string_member_with_default(prepared, "public_key", "");
+	g_autofree char *label = g_strdup_printf("section %s", section);
 	g_autoptr(GError) error = NULL;
-	g_autofree struct canary_public_key *target = NULL;
-	g_autofree char *action = g_strdup_printf("moved to section %s", section);
-	g_autofree char *detail = NULL;
-	struct cli_session s;
-	int status = cli_session_open(&s, &common, argv[1], NULL, NULL);
-	if (status != CLI_EXIT_OK)
-		goto out;
-	if (cli_case_quarantined(s.c, "it has no section to move; the custodian reviews it "
-				      "with canary reveal")) {
-		status = CLI_EXIT_FAILED;
-		goto out;
-	}
-	if (strcmp(s.c->section, section) == 0) {
-		printf("%s is already in section %s\n", s.c->ref, section);
-		goto out;
-	}
-	const char *target_path = canary_config_section_key(s.config, section);
-	if (target_path == NULL) {
-		cli_error("no such section '%s' in %s: use a section of the routing rules", section,
-			  s.config->path);
-		status = CLI_EXIT_USAGE;
-		goto out;
-	}
-	target = canary_key_load_public(target_path, &error);
+	g_autofree struct canary_public_key *target =
+		canary_key_parse_public(label, key_text, strlen(key_text), &error);
 	if (target == NULL) {
-		cli_error("section %s: %s", section, error->message);
-		status = CLI_EXIT_CONFIG;
-		goto out;
-	}
-	s.key = cli_load_secret_key(key_path, passphrase_file);
-	if (s.key == NULL) {
-		status = CLI_EXIT_KEY;
-		goto out;
-	}
-	detail = g_strdup_printf("from %s", s.c->section);
-	if (!canary_store_begin(s.store, &error)) {
 		cli_error("%s", error->message);
-		status = CLI_EXIT_STORE;
-		goto out;
+		return CLI_EXIT_CONFIG;
 	}
-	if (!canary_envelope_reseal_section(s.store, s.c->id, s.key, target, &error)) {
-		canary_store_rollback(s.store);
-		if (g_error_matches(error, CANARY_ENVELOPE_ERROR,
-				    CANARY_ENVELOPE_ERROR_NO_ACCESS)) {
+	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
+	if (key == NULL)
+		return CLI_EXIT_KEY;
+	g_autoptr(canary_sealed_case) copies = cli_sealed_member(prepared, "sealed", c);
+	if (copies == NULL)
+		return CLI_EXIT_FAILED;
+	g_autoptr(canary_sealed_case) resealed =
+		canary_sealed_reseal_section(copies, key, target, &error);
+	if (resealed == NULL) {
+		if (g_error_matches(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS))
 			cli_error("this key (%s) cannot open case %s: it is sealed to another "
 				  "section; use the key of section %s or the triage key",
-				  canary_secret_key_public(s.key)->id, s.c->ref, s.c->section);
-			status = CLI_EXIT_KEY;
-		} else {
-			cli_error("case %s: %s", s.c->ref, error->message);
-			status =
-				error->domain == CANARY_STORE_ERROR ? CLI_EXIT_STORE : CLI_EXIT_KEY;
-		}
-		goto out;
+				  canary_secret_key_public(key)->id, c->ref, c->section);
+		else
+			cli_error("case %s: %s", c->ref, error->message);
+		return CLI_EXIT_KEY;
 	}
-	if (!canary_store_set_section(s.store, s.c->ref, section, &error) ||
-	    !canary_store_add_event(s.store, s.c->ref, cli_actor(), action, detail, &error) ||
-	    !canary_store_commit(s.store, &error)) {
-		canary_store_rollback(s.store);
-		cli_error("%s", error->message);
-		status = CLI_EXIT_STORE;
-		goto out;
-	}
-	printf("%s moved from section ", s.c->ref);
-	cli_print_line(stdout, s.c->section);
+	json_object_set_object_member(args, "sealed", canary_sealed_case_to_json(resealed));
+	g_autoptr(JsonObject) moved = cli_call(client, "move", args, &status);
+	if (moved == NULL)
+		return status;
+	printf("%s moved from section ", c->ref);
+	cli_print_line(stdout, c->section);
 	printf(" to %s\n", section);
-out:
-	cli_session_close(&s);
-	return status;
+	return CLI_EXIT_OK;
 }

@@ -1,5 +1,7 @@
 /* cmd_reveal.c: canary reveal: who wrote in, for the custodian: the
- * identity record and, on request, the untouched original message. */
+ * identity record and, on request, the untouched original message.
+ * canaryd records the reveal and hands out the sealed record; the
+ * custodian's key opens it here. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -118,49 +120,62 @@ int cmd_reveal(int argc, char **argv)
 		cli_error("reveal needs one REF and --key FILE (see --help)");
 		return CLI_EXIT_USAGE;
 	}
+	int status = CLI_EXIT_OK;
+	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	if (client == NULL)
+		return status;
+	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
+	if (key == NULL)
+		return CLI_EXIT_KEY;
+	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
+	/* The key copies first: a reveal is recorded only when the key is the
+	 * custodian's. */
+	g_autoptr(JsonObject) keys = cli_call(client, "keys", args, &status);
+	if (keys == NULL)
+		return status;
+	g_autoptr(canary_case) c = cli_result_case(keys);
+	if (c == NULL)
+		return CLI_EXIT_FAILED;
+	g_autoptr(canary_sealed_case) copies = cli_sealed_member(keys, "sealed", c);
+	if (copies == NULL)
+		return CLI_EXIT_FAILED;
 	g_autoptr(GError) error = NULL;
+	if (!canary_sealed_check_identity(copies, key, &error)) {
+		cli_error("case %s: %s", c->ref, error->message);
+		return CLI_EXIT_KEY;
+	}
+	json_object_set_boolean_member(args, "raw", raw_path != NULL);
+	// Order is important: canaryd records the reveal before it answers.
+	g_autoptr(JsonObject) result = cli_call(client, "reveal", args, &status);
+	if (result == NULL)
+		return status;
+	g_autoptr(canary_sealed_case) sc = cli_sealed_member(result, "sealed", c);
+	if (sc == NULL)
+		return CLI_EXIT_FAILED;
 	g_autoptr(GBytes) raw = NULL;
-	g_autoptr(canary_identity) identity = NULL;
-	g_autoptr(canary_case_meta) meta = NULL;
-	struct cli_session s;
-	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
-	if (status != CLI_EXIT_OK)
-		goto out;
-	identity = canary_envelope_open_identity(s.store, s.c->id, s.key,
-						 raw_path != NULL ? &raw : NULL, &error);
+	g_autoptr(canary_identity) identity =
+		canary_sealed_open_identity(sc, key, raw_path != NULL ? &raw : NULL, &error);
 	if (identity == NULL) {
-		cli_error("case %s: %s", s.c->ref, error->message);
-		status = CLI_EXIT_KEY;
-		goto out;
+		cli_error("case %s: %s", c->ref, error->message);
+		return CLI_EXIT_KEY;
 	}
 	/* The custodian's copy of the pseudonym; a case from before schema 4
 	 * may not have it sealed yet. */
-	meta = canary_envelope_open_meta(s.store, s.c->id, s.key, &error);
+	g_autoptr(canary_case_meta) meta = canary_sealed_open_meta(sc, key, &error);
 	if (meta == NULL) {
 		if (!g_error_matches(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_SUCH)) {
-			cli_error("case %s: %s", s.c->ref, error->message);
-			status = CLI_EXIT_KEY;
-			goto out;
+			cli_error("case %s: %s", c->ref, error->message);
+			return CLI_EXIT_KEY;
 		}
 		g_clear_error(&error);
 	}
-	// Record before revealing: an access that cannot be recorded does not happen.
-	if (!cli_record(s.store, s.c->ref, "reveal",
-			raw_path != NULL ? "with raw message" : NULL)) {
-		status = CLI_EXIT_STORE;
-		goto out;
-	}
-	print_identity(s.c, identity, meta);
+	print_identity(c, identity, meta);
 	if (raw_path != NULL) {
-		if (!write_new_file(raw_path, raw)) {
-			status = CLI_EXIT_FAILED;
-		} else {
-			printf("%-12s written to ", "Original:");
-			cli_print_line(stdout, raw_path);
-			fputc('\n', stdout);
-		}
+		if (!write_new_file(raw_path, raw))
+			return CLI_EXIT_FAILED;
+		printf("%-12s written to ", "Original:");
+		cli_print_line(stdout, raw_path);
+		fputc('\n', stdout);
 	}
-out:
-	cli_session_close(&s);
-	return status;
+	return CLI_EXIT_OK;
 }

@@ -1,5 +1,6 @@
 /* cmd_show.c: canary show: a case as a section officer reads it: metadata,
- * subject, scrubbed text, attachment list. Opening it is recorded. */
+ * subject, scrubbed text, attachment list. canaryd records the opening and
+ * hands out the sealed fields; they are opened here, with the officer's key. */
 #include <stdio.h>
 #include <string.h>
 
@@ -21,7 +22,7 @@ static void field(const char *label, const char *value)
  * size and pseudonym from META (NULL when the case has none sealed yet:
  * then the day and the size class). */
 static void print_metadata(const struct canary_case *c, const struct canary_case_meta *meta,
-			   const GPtrArray *events)
+			   JsonArray *damaged)
 {
 	g_autofree char *received = meta != NULL ? cli_format_time(meta->received_at)
 						 : triage_format_day(c->received_day);
@@ -39,11 +40,8 @@ static void print_metadata(const struct canary_case *c, const struct canary_case
 	if (c->quarantine_reason != NULL)
 		field("Quarantine:", c->quarantine_reason);
 	/* The message was damaged: the text may be incomplete. */
-	for (guint i = 0; i < events->len; i++) {
-		const struct canary_event *e = events->pdata[i];
-		if (g_strcmp0(e->action, "damaged") == 0)
-			field("Damaged:", e->detail != NULL ? e->detail : "");
-	}
+	for (guint i = 0; damaged != NULL && i < json_array_get_length(damaged); i++)
+		field("Damaged:", json_array_get_string_element(damaged, i));
 }
 
 /* Prints the opened CONTENT: subject, text, attachment list. */
@@ -133,59 +131,66 @@ int cmd_show(int argc, char **argv)
 		cli_error("show needs one REF and --key FILE (see --help)");
 		return CLI_EXIT_USAGE;
 	}
+	int status = CLI_EXIT_OK;
+	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	if (client == NULL)
+		return status;
+	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
+	if (key == NULL)
+		return CLI_EXIT_KEY;
+	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
+	/* The key copies first: an access is recorded only when the key opens
+	 * the case. */
+	g_autoptr(JsonObject) keys = cli_call(client, "keys", args, &status);
+	if (keys == NULL)
+		return status;
+	g_autoptr(canary_case) c = cli_result_case(keys);
+	if (c == NULL)
+		return CLI_EXIT_FAILED;
+	if (cli_case_quarantined(c, "only the custodian can open it, with canary reveal"))
+		return CLI_EXIT_KEY;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(canary_case_content) content = NULL;
-	g_autoptr(GPtrArray) notes = NULL;
-	g_autoptr(GPtrArray) events = NULL;
-	g_autoptr(canary_case_meta) meta = NULL;
-	struct cli_session s;
-	int status = cli_session_open(&s, &common, argv[1], key_path, passphrase_file);
-	if (status != CLI_EXIT_OK)
-		goto out;
-	if (cli_case_quarantined(s.c, "only the custodian can open it, with canary reveal")) {
-		status = CLI_EXIT_KEY;
-		goto out;
+	g_autoptr(canary_sealed_case) key_copies = cli_sealed_member(keys, "sealed", c);
+	if (key_copies == NULL)
+		return CLI_EXIT_FAILED;
+	if (!canary_sealed_check_content(key_copies, key, &error)) {
+		cli_error("case %s: %s", c->ref, error->message);
+		return CLI_EXIT_KEY;
 	}
-	content = canary_envelope_open_content(s.store, s.c->id, s.key, &error);
+	// Order is important: canaryd records the opening before it answers.
+	g_autoptr(JsonObject) result = cli_call(client, "show", args, &status);
+	if (result == NULL)
+		return status;
+	g_autoptr(canary_sealed_case) sc = cli_sealed_member(result, "sealed", c);
+	if (sc == NULL)
+		return CLI_EXIT_FAILED;
+	g_autoptr(canary_case_content) content = canary_sealed_open_content(sc, key, &error);
 	if (content == NULL) {
-		cli_error("case %s: %s", s.c->ref, error->message);
-		status = CLI_EXIT_KEY;
-		goto out;
+		cli_error("case %s: %s", c->ref, error->message);
+		return CLI_EXIT_KEY;
 	}
 	/* The exact values; a case from before schema 4 may not have them sealed
 	 * yet (canaryd does at start): then the clear day and size class. */
-	meta = canary_envelope_open_meta(s.store, s.c->id, s.key, &error);
+	g_autoptr(canary_case_meta) meta = canary_sealed_open_meta(sc, key, &error);
 	if (meta == NULL) {
 		if (error->domain != CANARY_ENVELOPE_ERROR ||
 		    (error->code != CANARY_ENVELOPE_ERROR_NO_SUCH &&
 		     error->code != CANARY_ENVELOPE_ERROR_NO_ACCESS)) {
-			cli_error("case %s: %s", s.c->ref, error->message);
-			status = CLI_EXIT_KEY;
-			goto out;
+			cli_error("case %s: %s", c->ref, error->message);
+			return CLI_EXIT_KEY;
 		}
 		g_clear_error(&error);
 	}
-	events = canary_store_list_events(s.store, s.c->ref, &error);
-	if (events == NULL) {
-		cli_error("case %s: history: %s", s.c->ref, error->message);
-		status = CLI_EXIT_STORE;
-		goto out;
-	}
-	notes = canary_envelope_open_notes(s.store, s.c->id, s.key, &error);
+	g_autoptr(GPtrArray) notes = canary_sealed_open_notes(sc, key, &error);
 	if (notes == NULL) {
-		cli_error("case %s: notes: %s", s.c->ref, error->message);
-		status = CLI_EXIT_KEY;
-		goto out;
+		cli_error("case %s: notes: %s", c->ref, error->message);
+		return CLI_EXIT_KEY;
 	}
-	// Record before showing: an access that cannot be recorded does not happen.
-	if (!cli_record(s.store, s.c->ref, "show", NULL)) {
-		status = CLI_EXIT_STORE;
-		goto out;
-	}
-	print_metadata(s.c, meta, events);
+	JsonNode *damaged = json_object_get_member(result, "damaged");
+	print_metadata(c, meta,
+		       damaged != NULL && JSON_NODE_HOLDS_ARRAY(damaged) ? json_node_get_array(damaged)
+									: NULL);
 	print_content(content);
 	print_notes(notes);
-out:
-	cli_session_close(&s);
-	return status;
+	return CLI_EXIT_OK;
 }

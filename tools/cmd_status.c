@@ -1,7 +1,9 @@
 /* cmd_status.c: canary status: opens or closes a case, with an optional
  * note sealed like the case's content (to the section and triage keys).
  * Recorded in the case history; the note's text never is. The note comes
- * from a file, standard input or $EDITOR, never the command line. */
+ * from a file, standard input or $EDITOR, never the command line, and is
+ * sealed here, to the public keys canaryd hands out: canaryd stores the
+ * sealed note with the status change. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,43 +14,56 @@
 #include "note.h"
 #include "triage.h"
 
-/* Loads the public key at PATH (named by [keys] or the routing rules). */
-static struct canary_public_key *load_public(const char *path)
+/* Parses the public key file TEXT of LABEL ("section mena"). */
+static struct canary_public_key *parse_public(const char *label, const char *text)
 {
 	g_autoptr(GError) error = NULL;
-	struct canary_public_key *key = canary_key_load_public(path, &error);
+	struct canary_public_key *key =
+		canary_key_parse_public(label, text, strlen(text), &error);
 	if (key == NULL)
 		cli_error("%s", error->message);
 	return key;
 }
 
-/* Seals NOTE as the next note of case C inside the caller's transaction.
- * Returns an exit code; *NUMBER_R is the note's number. */
-static int seal_note(const struct cli_session *s, const char *note, guint *number_r)
+/* Seals NOTE as note number "note" of case C, to the keys in PREPARED (the
+ * answer of status-prepare), into a new *SEALED_R. Returns an exit code. */
+static int seal_note(JsonObject *prepared, const struct canary_case *c, const char *note,
+		     struct canary_sealed_case **sealed_r)
 {
-	const char *section_path = canary_config_section_key(s->config, s->c->section);
-	if (section_path == NULL) {
-		cli_error("case %s is in section '%s', which has no key in %s: add it to the "
-			  "routing rules, or move the case",
-			  s->c->ref, s->c->section, s->config->path);
+	const char *section_text =
+		json_object_get_string_member_with_default(prepared, "section_key", NULL);
+	const char *triage_text =
+		json_object_get_string_member_with_default(prepared, "triage_key", NULL);
+	if (section_text == NULL) {
+		cli_error("case %s is in section '%s', which has no key in canaryd's routing "
+			  "rules: add it to the routing rules, or move the case",
+			  c->ref, c->section);
 		return CLI_EXIT_CONFIG;
 	}
-	g_autofree struct canary_public_key *section = load_public(section_path);
+	g_autofree char *label = g_strdup_printf("section %s", c->section);
+	g_autofree struct canary_public_key *section = parse_public(label, section_text);
 	if (section == NULL)
 		return CLI_EXIT_CONFIG;
 	g_autofree struct canary_public_key *triage = NULL;
-	if (s->config->keys.triage_public != NULL) {
-		triage = load_public(s->config->keys.triage_public);
+	if (triage_text != NULL) {
+		triage = parse_public("the triage key", triage_text);
 		if (triage == NULL)
 			return CLI_EXIT_CONFIG;
 	}
 	struct canary_envelope_recipients to = {.section = section, .triage = triage};
+	gint64 number = json_object_get_int_member_with_default(prepared, "note", 0);
+	/* The author as canaryd names the caller, which records the change. */
+	const char *author = json_object_get_string_member_with_default(prepared, "user", "");
 	g_autoptr(GError) error = NULL;
-	if (!canary_envelope_seal_note(s->store, s->c->id, &to, cli_actor(), triage_now(), note,
-				       number_r, &error)) {
-		cli_error("case %s: %s", s->c->ref, error->message);
-		return CLI_EXIT_STORE;
+	g_autoptr(canary_sealed_case) sealed = canary_sealed_case_new(c->id);
+	if (number < 1 || number > G_MAXUINT32 ||
+	    !canary_sealed_seal_note(sealed, (guint)number, &to, author, triage_now(), note,
+				     &error)) {
+		cli_error("case %s: %s", c->ref,
+			  error != NULL ? error->message : "canaryd gave no note number");
+		return CLI_EXIT_FAILED;
 	}
+	*sealed_r = g_steal_pointer(&sealed);
 	return CLI_EXIT_OK;
 }
 
@@ -78,7 +93,6 @@ int cmd_status(int argc, char **argv)
 {
 	g_auto(cli_common) common = {0};
 	g_autofree char *note_argument = NULL, *note_file = NULL;
-	char *note = NULL;
 	GOptionEntry entries[] = {
 		{"note-file", 'F', 0, G_OPTION_ARG_FILENAME, &note_file,
 		 "Add the note in FILE (- for standard input), sealed to the section and "
@@ -110,56 +124,47 @@ int cmd_status(int argc, char **argv)
 	}
 	if (!triage_check_ref(argv[1]))
 		return CLI_EXIT_USAGE;
-	g_autoptr(GError) error = NULL;
-	g_autofree char *action = g_strdup_printf("status %s", new_status);
-	g_autofree char *detail = NULL;
-	guint number = 0;
-	struct cli_session s;
-	int status = cli_session_open(&s, &common, argv[1], NULL, NULL);
-	if (status != CLI_EXIT_OK)
-		goto out;
-	if (cli_case_quarantined(s.c, "its status cannot be changed; the custodian reviews "
-				      "it with canary reveal")) {
-		status = CLI_EXIT_FAILED;
-		goto out;
+	int status = CLI_EXIT_OK;
+	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	if (client == NULL)
+		return status;
+	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
+	g_autoptr(JsonObject) prepared = cli_call(client, "status-prepare", args, &status);
+	if (prepared == NULL)
+		return status;
+	g_autoptr(canary_case) c = cli_result_case(prepared);
+	if (c == NULL)
+		return CLI_EXIT_FAILED;
+	if (cli_case_quarantined(c, "its status cannot be changed; the custodian reviews "
+				    "it with canary reveal"))
+		return CLI_EXIT_FAILED;
+	char *note = get_note(note_file, c->ref);
+	if (note == NULL)
+		return note_file != NULL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+	g_autoptr(canary_sealed_case) sealed = NULL;
+	if (strcmp(c->status, new_status) == 0 && note[0] == '\0') {
+		printf("%s is already %s\n", c->ref, new_status);
+	} else if (note[0] != '\0') {
+		status = seal_note(prepared, c, note, &sealed);
 	}
-	note = get_note(note_file, s.c->ref);
-	if (note == NULL) {
-		status = note_file != NULL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
-		goto out;
-	}
-	if (strcmp(s.c->status, new_status) == 0 && note[0] == '\0') {
-		printf("%s is already %s\n", s.c->ref, new_status);
-		goto out;
-	}
-	if (!canary_store_begin(s.store, &error)) {
-		cli_error("%s", error->message);
-		status = CLI_EXIT_STORE;
-		goto out;
-	}
-	if (note[0] != '\0') {
-		status = seal_note(&s, note, &number);
-		if (status != CLI_EXIT_OK) {
-			canary_store_rollback(s.store);
-			goto out;
-		}
-	}
-	if (number > 0)
-		detail = g_strdup_printf("note %u", number);
-	if (!canary_store_set_status(s.store, s.c->ref, new_status, &error) ||
-	    !canary_store_add_event(s.store, s.c->ref, cli_actor(), action, detail, &error) ||
-	    !canary_store_commit(s.store, &error)) {
-		canary_store_rollback(s.store);
-		cli_error("%s", error->message);
-		status = CLI_EXIT_STORE;
-		goto out;
-	}
-	if (number > 0)
-		printf("%s is %s (note %u added)\n", s.c->ref, new_status, number);
-	else
-		printf("%s is %s\n", s.c->ref, new_status);
-out:
+	// Order is important: the note's plaintext is wiped before anything else.
+	gboolean has_note = note[0] != '\0';
 	canary_wipe_free(note);
-	cli_session_close(&s);
-	return status;
+	if (status != CLI_EXIT_OK || (!has_note && strcmp(c->status, new_status) == 0))
+		return status;
+	json_object_set_string_member(args, "status", new_status);
+	gint64 number = 0;
+	if (sealed != NULL) {
+		number = json_object_get_int_member_with_default(prepared, "note", 0);
+		json_object_set_int_member(args, "note", number);
+		json_object_set_object_member(args, "sealed", canary_sealed_case_to_json(sealed));
+	}
+	g_autoptr(JsonObject) result = cli_call(client, "status", args, &status);
+	if (result == NULL)
+		return status;
+	if (number > 0)
+		printf("%s is %s (note %" G_GINT64_FORMAT " added)\n", c->ref, new_status, number);
+	else
+		printf("%s is %s\n", c->ref, new_status);
+	return CLI_EXIT_OK;
 }

@@ -1,0 +1,534 @@
+/* check_case.c: the sealed ops of the control protocol, driven through
+ * canary_control_handle() with constructed callers: every access recorded
+ * under the caller before a blob goes out, answers that hold ciphertext
+ * only, a move re-sealed by the caller that canaryd checks, and a note
+ * sealed by the caller. */
+#include <json-glib/json-glib.h>
+#include <string.h>
+
+#include "case_sealed.h"
+#include "control.h"
+#include "envelope.h"
+#include "process.h"
+#include "testutil.h"
+
+/* The submitter of the test message, and a phrase of its body. */
+#define SENDER_ADDRESS "ada.witness@example.net"
+#define SENDER_NAME    "Adaline Quarrender"
+#define BODY_PHRASE    "the river crossing at dawn"
+
+static const char *const rules =
+	"[section mena]\npublic_key = keys/section.pub\ncountries = Egypt\n"
+	"[section africa]\npublic_key = keys/other.pub\nkeywords = Sahel\n"
+	"[section triage]\npublic_key = keys/triage.pub\n"
+	"[country Egypt]\nnames = Egypt\n";
+
+static const char *const message =
+	"From: " SENDER_NAME " <" SENDER_ADDRESS ">\n"
+	"To: reprisals@example.org\n"
+	"Subject: Ferry report from Egypt\n"
+	"Message-ID: <ferry1@example.net>\n"
+	"MIME-Version: 1.0\n"
+	"Content-Type: multipart/mixed; boundary=b\n\n"
+	"--b\nContent-Type: text/plain; charset=utf-8\n\n"
+	"I was stopped in Egypt at " BODY_PHRASE ". Call me on +20 100 555 0101.\n"
+	"--b\nContent-Type: application/octet-stream\n"
+	"Content-Disposition: attachment; filename=\"ferry-notes.txt\"\n\n"
+	"attachment bytes of the ferry notes\n"
+	"--b--\n";
+
+static char *tmpdir;
+static struct tu_pipeline pl;
+static struct canary_control_context ctx;
+static struct canary_caller *officer;
+static char *ref;
+
+static void setup(void)
+{
+	tmpdir = tu_make_tempdir();
+	g_free(tu_write_file(tmpdir, "routing.conf", rules));
+	g_autofree char *config =
+		tu_make_canary_home(tmpdir, TRUE, "[routing]\nrules = routing.conf\n");
+	tu_pipeline_open(&pl, config);
+	g_autoptr(GBytes) raw = g_bytes_new_static(message, strlen(message));
+	struct canary_ingest_source src = {0};
+	struct canary_ingest_result result;
+	g_autoptr(GError) error = NULL;
+	ck_assert(canary_store_begin(pl.store, NULL));
+	ck_assert_msg(canary_ingest_message(pl.ingest, raw, &src, &result, &error), "%s",
+		      error ? error->message : "?");
+	ck_assert(canary_store_commit(pl.store, NULL));
+	ref = g_strdup(result.ref);
+	canary_ingest_result_clear(&result);
+	ctx = (struct canary_control_context){.config = pl.config, .store = pl.store};
+	const gid_t gids[] = {65534};
+	officer = canary_caller_new(65534, gids, 1);
+}
+
+static void teardown(void)
+{
+	canary_caller_free(officer);
+	tu_pipeline_close(&pl);
+	tu_rmtree(tmpdir);
+	g_clear_pointer(&tmpdir, g_free);
+	g_clear_pointer(&ref, g_free);
+}
+
+static struct canary_secret_key *secret(const char *name)
+{
+	g_autofree char *file = g_strdup_printf("%s.key", name);
+	g_autofree char *path = g_build_filename(tmpdir, "keys", file, NULL);
+	g_autoptr(GError) error = NULL;
+	struct canary_secret_key *key =
+		canary_key_load_secret(path, TU_PASSPHRASE, strlen(TU_PASSPHRASE), &error);
+	ck_assert_msg(key != NULL, "%s", error ? error->message : "?");
+	return key;
+}
+
+/* Answers OP with ARGS (taken over; NULL: none) for CALLER on STORE. */
+static JsonObject *handle_on(struct canary_store *store, const struct canary_caller *caller,
+			     const char *op, JsonObject *args)
+{
+	g_autoptr(JsonObject) request = json_object_new();
+	json_object_set_int_member(request, "canary", CANARY_CONTROL_VERSION);
+	json_object_set_string_member(request, "op", op);
+	json_object_set_object_member(request, "args", args != NULL ? args : json_object_new());
+	struct canary_control_context c = {.config = pl.config, .store = store};
+	return canary_control_handle(&c, caller, request);
+}
+
+static JsonObject *handle(const char *op, JsonObject *args)
+{
+	return handle_on(ctx.store, officer, op, args);
+}
+
+/* The result of an answer that must be ok. Borrowed from RESPONSE. */
+static JsonObject *ok(JsonObject *response)
+{
+	ck_assert_ptr_nonnull(response);
+	if (!json_object_get_boolean_member_with_default(response, "ok", FALSE)) {
+		JsonObject *e = json_object_get_object_member(response, "error");
+		ck_abort_msg("refused: %s", json_object_get_string_member(e, "message"));
+	}
+	return json_object_get_object_member(response, "result");
+}
+
+/* The error code of an answer that must be a refusal. */
+static const char *refused(JsonObject *response)
+{
+	ck_assert(!json_object_get_boolean_member_with_default(response, "ok", TRUE));
+	ck_assert(!json_object_has_member(response, "result"));
+	return json_object_get_string_member(json_object_get_object_member(response, "error"),
+					     "code");
+}
+
+static JsonObject *ref_args(void)
+{
+	JsonObject *args = json_object_new();
+	json_object_set_string_member(args, "ref", ref);
+	return args;
+}
+
+static struct canary_sealed_case *sealed_of(JsonObject *result, gint64 case_id)
+{
+	g_autoptr(GError) error = NULL;
+	struct canary_sealed_case *sc = canary_sealed_case_from_json(
+		case_id, json_object_get_object_member(result, "sealed"), &error);
+	ck_assert_msg(sc != NULL, "%s", error ? error->message : "?");
+	return sc;
+}
+
+static struct canary_case *get_case(void)
+{
+	struct canary_case *c = canary_store_get_case(pl.store, ref, NULL);
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
+/* How many events of the case have ACTION (any actor when ACTOR is NULL). */
+static guint count_events(const char *action, const char *actor)
+{
+	g_autoptr(GPtrArray) events = canary_store_list_events(pl.store, ref, NULL);
+	ck_assert_ptr_nonnull(events);
+	guint n = 0;
+	for (guint i = 0; i < events->len; i++) {
+		const struct canary_event *e = events->pdata[i];
+		n += strcmp(e->action, action) == 0 &&
+		     (actor == NULL || strcmp(e->actor, actor) == 0);
+	}
+	return n;
+}
+
+static char *to_text(JsonObject *o)
+{
+	g_autoptr(JsonNode) node = json_node_init_object(json_node_alloc(), o);
+	return json_to_string(node, FALSE);
+}
+
+/* --- Recorded before anything leaves --------------------------------------- */
+
+START_TEST(test_access_recorded_under_caller_before_blobs)
+{
+	ck_assert_str_eq(officer->user, "nobody");
+	g_autoptr(JsonObject) shown = handle("show", ref_args());
+	ok(shown);
+	ck_assert_uint_eq(count_events("show", "nobody"), 1);
+
+	JsonObject *args = ref_args();
+	json_object_set_int_member(args, "number", 1);
+	g_autoptr(JsonObject) attachment = handle("attachment", args);
+	ok(attachment);
+	ck_assert_uint_eq(count_events("attachment", "nobody"), 1);
+
+	JsonObject *raw = ref_args();
+	json_object_set_boolean_member(raw, "raw", TRUE);
+	g_autoptr(JsonObject) revealed = handle("reveal", raw);
+	ok(revealed);
+	ck_assert_uint_eq(count_events("reveal", "nobody"), 1);
+
+	/* Key copies alone open nothing and are not an access. */
+	g_autoptr(JsonObject) keys = handle("keys", ref_args());
+	ok(keys);
+	ck_assert_uint_eq(count_events("show", NULL), 1);
+
+	/* A store that cannot record the access hands out nothing. */
+	g_autoptr(GError) error = NULL;
+	struct canary_store *readonly =
+		canary_store_open_readonly(pl.config->store.database, &error);
+	ck_assert_msg(readonly != NULL, "%s", error ? error->message : "?");
+	static const char *const ops[] = {"show", "reveal", "attachment"};
+	for (gsize i = 0; i < G_N_ELEMENTS(ops); i++) {
+		JsonObject *a = ref_args();
+		json_object_set_int_member(a, "number", 1);
+		g_autoptr(JsonObject) denied = handle_on(readonly, officer, ops[i], a);
+		ck_assert_str_eq(refused(denied), "store");
+		g_autofree char *text = to_text(denied);
+		ck_assert_ptr_null(strstr(text, "sealed"));
+	}
+	JsonObject *list_args = json_object_new();
+	JsonArray *subjects = json_array_new();
+	json_array_add_string_element(subjects, ref);
+	json_object_set_array_member(list_args, "subjects", subjects);
+	g_autoptr(JsonObject) list_denied = handle_on(readonly, officer, "list", list_args);
+	ck_assert_str_eq(refused(list_denied), "store");
+	canary_store_close(&readonly);
+	ck_assert_uint_eq(count_events("show", NULL), 1);
+}
+END_TEST
+
+/* --- Ciphertext only ---------------------------------------------------------- */
+
+START_TEST(test_answers_hold_no_plaintext)
+{
+	JsonObject *list_args = json_object_new();
+	JsonArray *subjects = json_array_new();
+	json_array_add_string_element(subjects, ref);
+	json_object_set_array_member(list_args, "subjects", subjects);
+	json_object_set_boolean_member(list_args, "keys", TRUE);
+	g_autoptr(JsonObject) listed = handle("list", list_args);
+	g_autoptr(JsonObject) shown = handle("show", ref_args());
+	JsonObject *att_args = ref_args();
+	json_object_set_int_member(att_args, "number", 1);
+	g_autoptr(JsonObject) attachment = handle("attachment", att_args);
+	JsonObject *raw = ref_args();
+	json_object_set_boolean_member(raw, "raw", TRUE);
+	g_autoptr(JsonObject) revealed = handle("reveal", raw);
+	JsonObject *all[] = {listed, shown, attachment, revealed};
+	static const char *const needles[] = {SENDER_ADDRESS, "Adaline",         "Quarrender",
+					      BODY_PHRASE,    "Ferry report",    "ferry-notes",
+					      "555 0101",     "attachment bytes"};
+	for (gsize i = 0; i < G_N_ELEMENTS(all); i++) {
+		ok(all[i]);
+		g_autofree char *text = to_text(all[i]);
+		for (gsize n = 0; n < G_N_ELEMENTS(needles); n++)
+			ck_assert_msg(strstr(text, needles[n]) == NULL, "%s in an answer",
+				      needles[n]);
+	}
+
+	/* And yet it is all there, for the right key, in this process. */
+	g_autoptr(canary_case) c = get_case();
+	g_autoptr(canary_secret_key) section = secret("section");
+	g_autoptr(canary_sealed_case) sc = sealed_of(ok(shown), c->id);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_case_content) content = canary_sealed_open_content(sc, section, &error);
+	ck_assert_msg(content != NULL, "%s", error ? error->message : "?");
+	ck_assert_ptr_nonnull(strstr(content->text, BODY_PHRASE));
+	ck_assert_ptr_null(strstr(content->text, SENDER_ADDRESS));
+	g_autoptr(canary_secret_key) custodian = secret("custodian");
+	g_autoptr(canary_sealed_case) id = sealed_of(ok(revealed), c->id);
+	g_autoptr(GBytes) raw_back = NULL;
+	g_autoptr(canary_identity) identity =
+		canary_sealed_open_identity(id, custodian, &raw_back, &error);
+	ck_assert_msg(identity != NULL, "%s", error ? error->message : "?");
+	ck_assert_uint_eq(g_bytes_get_size(raw_back), strlen(message));
+	/* The section key does not open the identity, nor the custodian's the text. */
+	ck_assert_ptr_null(canary_sealed_open_identity(id, section, NULL, NULL));
+	ck_assert_ptr_null(canary_sealed_open_content(sc, custodian, NULL));
+	g_autoptr(canary_sealed_case) att = sealed_of(ok(attachment), c->id);
+	g_autoptr(GBytes) bytes = canary_sealed_open_attachment(att, section, 0, &error);
+	ck_assert_msg(bytes != NULL, "%s", error ? error->message : "?");
+	ck_assert(g_strstr_len(g_bytes_get_data(bytes, NULL), (gssize)g_bytes_get_size(bytes),
+			       "attachment bytes") != NULL);
+	/* show never carries attachment bytes, identity or raw message. */
+	ck_assert_ptr_null(canary_sealed_case_get(sc, "attachment/0"));
+	ck_assert_ptr_null(canary_sealed_case_get(sc, "identity"));
+	ck_assert_ptr_null(canary_sealed_case_get(sc, "raw"));
+}
+END_TEST
+
+/* --- Moving ---------------------------------------------------------------- */
+
+/* The arguments of a move of the case to SECTION with SEALED (taken over). */
+static JsonObject *move_args(const char *section, JsonObject *sealed)
+{
+	JsonObject *args = ref_args();
+	json_object_set_string_member(args, "section", section);
+	if (sealed != NULL)
+		json_object_set_object_member(args, "sealed", sealed);
+	return args;
+}
+
+/* The key copies re-sealed with the triage key to the public key
+ * move-prepare hands out for SECTION. */
+static struct canary_sealed_case *reseal_for(const char *section)
+{
+	g_autoptr(canary_case) c = get_case();
+	g_autoptr(JsonObject) prepared = handle("move-prepare", move_args(section, NULL));
+	JsonObject *result = ok(prepared);
+	const char *text = json_object_get_string_member(result, "public_key");
+	g_autoptr(GError) error = NULL;
+	g_autofree struct canary_public_key *target =
+		canary_key_parse_public(section, text, strlen(text), &error);
+	ck_assert_msg(target != NULL, "%s", error ? error->message : "?");
+	g_autoptr(canary_sealed_case) copies = sealed_of(result, c->id);
+	g_autoptr(canary_secret_key) triage = secret("triage");
+	struct canary_sealed_case *resealed =
+		canary_sealed_reseal_section(copies, triage, target, &error);
+	ck_assert_msg(resealed != NULL, "%s", error ? error->message : "?");
+	return resealed;
+}
+
+static struct canary_sealed_case *shown_case(void)
+{
+	g_autoptr(canary_case) c = get_case();
+	g_autoptr(JsonObject) shown = handle("show", ref_args());
+	return sealed_of(ok(shown), c->id);
+}
+
+START_TEST(test_move_reseals_to_the_new_section)
+{
+	g_autoptr(canary_case) before = get_case();
+	ck_assert_str_eq(before->section, "mena");
+	g_autoptr(canary_sealed_case) resealed = reseal_for("africa");
+	g_autoptr(JsonObject) moved =
+		handle("move", move_args("africa", canary_sealed_case_to_json(resealed)));
+	ok(moved);
+	g_autoptr(canary_case) after = get_case();
+	ck_assert_str_eq(after->section, "africa");
+	ck_assert_uint_eq(count_events("moved to section africa", "nobody"), 1);
+
+	g_autoptr(canary_sealed_case) sc = shown_case();
+	g_autoptr(canary_secret_key) africa = secret("other"), mena = secret("section"),
+				     triage = secret("triage");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_case_content) content = canary_sealed_open_content(sc, africa, &error);
+	ck_assert_msg(content != NULL, "%s", error ? error->message : "?");
+	ck_assert_ptr_nonnull(strstr(content->text, BODY_PHRASE));
+	g_autoptr(canary_case_meta) meta = canary_sealed_open_meta(sc, africa, &error);
+	ck_assert_msg(meta != NULL, "%s", error ? error->message : "?");
+	ck_assert_ptr_null(canary_sealed_open_content(sc, mena, &error));
+	ck_assert(g_error_matches(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS));
+	g_clear_error(&error);
+	g_autoptr(canary_case_content) by_triage = canary_sealed_open_content(sc, triage, &error);
+	ck_assert_ptr_nonnull(by_triage);
+}
+END_TEST
+
+/* Asserts that the case is unchanged by a refused move: section, blobs,
+ * history. */
+static void assert_not_moved(JsonObject *response, GBytes *section_copy, guint events)
+{
+	ck_assert_str_eq(refused(response), "usage");
+	g_autoptr(canary_case) c = get_case();
+	ck_assert_str_eq(c->section, "mena");
+	g_autoptr(GBytes) now = canary_store_get_blob(pl.store, c->id, "key/content/section", NULL);
+	ck_assert(g_bytes_equal(now, section_copy));
+	g_autoptr(GPtrArray) history = canary_store_list_events(pl.store, ref, NULL);
+	ck_assert_uint_eq(history->len, events);
+}
+
+START_TEST(test_forged_move_refused_without_change)
+{
+	g_autoptr(canary_case) c = get_case();
+	g_autoptr(GBytes) original =
+		canary_store_get_blob(pl.store, c->id, "key/content/section", NULL);
+	g_autoptr(GBytes) text = canary_store_get_blob(pl.store, c->id, "text", NULL);
+	g_autoptr(GPtrArray) history = canary_store_list_events(pl.store, ref, NULL);
+	guint events = history->len;
+	g_autoptr(canary_sealed_case) good = reseal_for("africa");
+	GBytes *copy = canary_sealed_case_get(good, "key/content/section");
+
+	/* A blob for a field that is not a section's key copy. */
+	g_autoptr(canary_sealed_case) wrong_field = reseal_for("africa");
+	canary_sealed_case_put(wrong_field, "text", copy);
+	g_autoptr(JsonObject) r1 =
+		handle("move", move_args("africa", canary_sealed_case_to_json(wrong_field)));
+	assert_not_moved(r1, original, events);
+	g_autoptr(GBytes) text_now = canary_store_get_blob(pl.store, c->id, "text", NULL);
+	ck_assert(g_bytes_equal(text_now, text));
+
+	/* The custodian's copy is not the section's to replace. */
+	g_autoptr(canary_sealed_case) custodian_field = reseal_for("africa");
+	canary_sealed_case_put(custodian_field, "key/identity/custodian", copy);
+	g_autoptr(JsonObject) r2 =
+		handle("move", move_args("africa", canary_sealed_case_to_json(custodian_field)));
+	assert_not_moved(r2, original, events);
+
+	/* A note key for a note the case does not have. */
+	g_autoptr(canary_sealed_case) no_note = reseal_for("africa");
+	canary_sealed_case_put(no_note, "key/note.7/section", copy);
+	g_autoptr(JsonObject) r3 =
+		handle("move", move_args("africa", canary_sealed_case_to_json(no_note)));
+	assert_not_moved(r3, original, events);
+
+	/* Not a sealed key. */
+	g_autoptr(canary_sealed_case) short_key = canary_sealed_case_new(c->id);
+	g_autoptr(GBytes) junk = g_bytes_new_static("junk", 4);
+	canary_sealed_case_put(short_key, "key/content/section", junk);
+	g_autoptr(JsonObject) r4 =
+		handle("move", move_args("africa", canary_sealed_case_to_json(short_key)));
+	assert_not_moved(r4, original, events);
+
+	/* Without the content key's copy, or not base64. */
+	g_autoptr(canary_sealed_case) empty = canary_sealed_case_new(c->id);
+	g_autoptr(JsonObject) r5 =
+		handle("move", move_args("africa", canary_sealed_case_to_json(empty)));
+	assert_not_moved(r5, original, events);
+	JsonObject *not_base64 = json_object_new();
+	json_object_set_string_member(not_base64, "key/content/section", "not base64!");
+	g_autoptr(JsonObject) r6 = handle("move", move_args("africa", not_base64));
+	assert_not_moved(r6, original, events);
+
+	/* A section the routing rules do not name. */
+	g_autoptr(JsonObject) r7 =
+		handle("move", move_args("nowhere", canary_sealed_case_to_json(good)));
+	assert_not_moved(r7, original, events);
+	g_autoptr(JsonObject) r8 = handle("move-prepare", move_args("nowhere", NULL));
+	ck_assert_str_eq(refused(r8), "usage");
+
+	/* The genuine one still goes through. */
+	g_autoptr(JsonObject) moved =
+		handle("move", move_args("africa", canary_sealed_case_to_json(good)));
+	ok(moved);
+}
+END_TEST
+
+/* --- Status with a note sealed by the caller -------------------------------- */
+
+START_TEST(test_status_note_sealed_by_the_caller)
+{
+	g_autoptr(canary_case) c = get_case();
+	g_autoptr(JsonObject) prepared = handle("status-prepare", ref_args());
+	JsonObject *p = ok(prepared);
+	ck_assert_int_eq(json_object_get_int_member(p, "note"), 1);
+	ck_assert_str_eq(json_object_get_string_member(p, "user"), "nobody");
+	const char *section_text = json_object_get_string_member(p, "section_key");
+	const char *triage_text = json_object_get_string_member(p, "triage_key");
+	g_autofree struct canary_public_key *section =
+		canary_key_parse_public("section", section_text, strlen(section_text), NULL);
+	g_autofree struct canary_public_key *triage =
+		canary_key_parse_public("triage", triage_text, strlen(triage_text), NULL);
+	ck_assert_ptr_nonnull(section);
+	ck_assert_ptr_nonnull(triage);
+	struct canary_envelope_recipients to = {.section = section, .triage = triage};
+	g_autoptr(canary_sealed_case) note = canary_sealed_case_new(c->id);
+	ck_assert(canary_sealed_seal_note(note, 1, &to, "nobody", 1764806400,
+					  "Spoke to the witness.", NULL));
+
+	/* The wrong number is refused, nothing stored. */
+	JsonObject *wrong = ref_args();
+	json_object_set_string_member(wrong, "status", "open");
+	json_object_set_int_member(wrong, "note", 2);
+	json_object_set_object_member(wrong, "sealed", canary_sealed_case_to_json(note));
+	g_autoptr(JsonObject) r1 = handle("status", wrong);
+	ck_assert_str_eq(refused(r1), "usage");
+	g_autoptr(canary_case) still = get_case();
+	ck_assert_str_eq(still->status, "new");
+
+	JsonObject *args = ref_args();
+	json_object_set_string_member(args, "status", "open");
+	json_object_set_int_member(args, "note", 1);
+	json_object_set_object_member(args, "sealed", canary_sealed_case_to_json(note));
+	g_autoptr(JsonObject) r2 = handle("status", args);
+	ok(r2);
+	g_autoptr(canary_case) after = get_case();
+	ck_assert_str_eq(after->status, "open");
+	ck_assert_uint_eq(count_events("status open", "nobody"), 1);
+
+	g_autoptr(canary_sealed_case) sc = shown_case();
+	g_autoptr(canary_secret_key) key = secret("section");
+	g_autoptr(GPtrArray) notes = canary_sealed_open_notes(sc, key, NULL);
+	ck_assert_uint_eq(notes->len, 1);
+	const struct canary_case_note *n = notes->pdata[0];
+	ck_assert_str_eq(n->text, "Spoke to the witness.");
+	ck_assert_str_eq(n->author, "nobody");
+	/* The note's text never reaches the history. */
+	g_autoptr(GPtrArray) events = canary_store_list_events(pl.store, ref, NULL);
+	for (guint i = 0; i < events->len; i++) {
+		const struct canary_event *e = events->pdata[i];
+		ck_assert(e->detail == NULL || strstr(e->detail, "witness") == NULL);
+	}
+}
+END_TEST
+
+/* --- Bad requests ------------------------------------------------------------ */
+
+START_TEST(test_missing_cases_and_bad_arguments)
+{
+	JsonObject *missing = json_object_new();
+	json_object_set_string_member(missing, "ref", "R-2026-999999");
+	g_autoptr(JsonObject) r1 = handle("show", missing);
+	ck_assert_str_eq(refused(r1), "not-found");
+	g_autoptr(JsonObject) r2 = handle("show", NULL);
+	ck_assert_str_eq(refused(r2), "usage");
+	JsonObject *beyond = ref_args();
+	json_object_set_int_member(beyond, "number", 2);
+	g_autoptr(JsonObject) r3 = handle("attachment", beyond);
+	ck_assert_str_eq(refused(r3), "not-found");
+	JsonObject *bad_status = json_object_new();
+	json_object_set_string_member(bad_status, "status", "pending");
+	g_autoptr(JsonObject) r4 = handle("list", bad_status);
+	ck_assert_str_eq(refused(r4), "usage");
+	JsonObject *status = ref_args();
+	json_object_set_string_member(status, "status", "gone");
+	g_autoptr(JsonObject) r5 = handle("status", status);
+	ck_assert_str_eq(refused(r5), "usage");
+	g_autoptr(GPtrArray) history = canary_store_list_events(pl.store, ref, NULL);
+	for (guint i = 0; i < history->len; i++) {
+		const struct canary_event *e = history->pdata[i];
+		ck_assert_str_ne(e->action, "show");
+		ck_assert_str_ne(e->action, "attachment");
+	}
+}
+END_TEST
+
+static Suite *case_suite(void)
+{
+	Suite *s = suite_create("case");
+	TCase *tc = tcase_create("sealed ops");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_access_recorded_under_caller_before_blobs);
+	tcase_add_test(tc, test_answers_hold_no_plaintext);
+	tcase_add_test(tc, test_move_reseals_to_the_new_section);
+	tcase_add_test(tc, test_forged_move_refused_without_change);
+	tcase_add_test(tc, test_status_note_sealed_by_the_caller);
+	tcase_add_test(tc, test_missing_cases_and_bad_arguments);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return tu_run_suite(case_suite());
+}

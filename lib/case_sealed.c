@@ -320,6 +320,10 @@ static gboolean list_sealed(struct canary_control_context *ctx, const struct can
 CANARY_OP(canary_op_list)
 {
 	g_autoptr(canary_access) access = canary_access_new(ctx->config, caller);
+	/* A user in no group is refused, not shown an empty queue. */
+	struct canary_store_scope scope;
+	if (!canary_access_count_scope(access, &scope, error))
+		return NULL;
 	struct canary_case_filter filter = {0};
 	GError *local = NULL;
 	filter.status = arg_string(args, "status", TRUE, &local);

@@ -238,8 +238,8 @@ gboolean canary_config_parse_period(const char *text, guint64 *seconds_r)
 		return TRUE;
 	}
 	/* The unit is required: parse_scaled() alone would take "365" as seconds. */
-	if (len == 0 || !g_ascii_isalpha(text[len - 1]) || !parse_scaled(text, "DWY", m, &seconds) ||
-	    seconds < m[0] || seconds > 100 * m[2])
+	if (len == 0 || !g_ascii_isalpha(text[len - 1]) ||
+	    !parse_scaled(text, "DWY", m, &seconds) || seconds < m[0] || seconds > 100 * m[2])
 		return FALSE;
 	*seconds_r = seconds;
 	return TRUE;
@@ -882,8 +882,8 @@ static struct canary_config *load_file(const char *path, gboolean key_files_unch
 	g_autoptr(GMappedFile) mapped = map_config(path, error);
 	if (mapped == NULL)
 		return NULL;
-	return load_data(path, g_mapped_file_get_contents(mapped),
-			 g_mapped_file_get_length(mapped), key_files_unchecked, error);
+	return load_data(path, g_mapped_file_get_contents(mapped), g_mapped_file_get_length(mapped),
+			 key_files_unchecked, error);
 }
 
 struct canary_config *canary_config_load(const char *path, GError **error)
@@ -894,6 +894,26 @@ struct canary_config *canary_config_load(const char *path, GError **error)
 struct canary_config *canary_config_load_for_health(const char *path, GError **error)
 {
 	return load_file(path, TRUE, error);
+}
+
+char *canary_config_control_socket(const char *path, GError **error)
+{
+	g_autoptr(GMappedFile) mapped = map_config(path, error);
+	if (mapped == NULL)
+		return NULL;
+	g_autoptr(GKeyFile) kf = g_key_file_new();
+	g_autoptr(GError) local = NULL;
+	if (!g_key_file_load_from_data(kf, g_mapped_file_get_contents(mapped),
+				       g_mapped_file_get_length(mapped), G_KEY_FILE_NONE, &local)) {
+		g_set_error(error, CANARY_CONFIG_ERROR, CANARY_CONFIG_ERROR_SYNTAX, "%s: %s", path,
+			    local->message);
+		return NULL;
+	}
+	g_autofree char *value = g_key_file_get_value(kf, "control", "socket", NULL);
+	const char *socket =
+		value != NULL ? g_strstrip(value) : find_spec("control", "socket")->default_value;
+	g_autofree char *dir = g_path_get_dirname(path);
+	return canary_config_resolve_file(dir, socket);
 }
 
 const char *canary_config_section_key(const struct canary_config *config, const char *section)

@@ -126,6 +126,12 @@ struct canary_config *canary_config_load(const char *path, GError **error);
  * Section key files in routing.conf are still checked. */
 struct canary_config *canary_config_load_for_health(const char *path, GError **error);
 
+/* Only [control] socket of the configuration at PATH (its default when
+ * unset), resolved against PATH's directory: what an officer's command needs
+ * to reach canaryd, without the files the rest names (which officers may
+ * not be able to read). New string, or NULL with ERROR. */
+char *canary_config_control_socket(const char *path, GError **error);
+
 void canary_config_free(struct canary_config *config);
 typedef struct canary_config canary_config;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_config, canary_config_free)

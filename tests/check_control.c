@@ -239,7 +239,9 @@ static char *home;   /* 0711: the test users reach what they need in it */
 static char *config; /* canary.conf, readable by all */
 static char *socket_path;
 static char *officers, *other_group; /* group names */
+static char *africa_group;           /* routing.conf's group of section africa */
 static char *officer, *outsider;     /* user names */
+static char *bystander;              /* in the control group, in no section's */
 
 static void run_ok(const char *const *argv)
 {
@@ -291,31 +293,40 @@ static void users_setup(void)
 {
 	officers = unique("off");
 	other_group = unique("oth");
+	africa_group = unique("afr");
 	officer = unique("a");
 	outsider = unique("n");
+	bystander = unique("i");
 	home = tu_make_tempdir();
 	ck_assert_int_eq(chmod(home, 0711), 0);
 	add_group(officers);
 	add_group(other_group);
-	add_user(officer, other_group, officers);
+	add_group(africa_group);
+	g_autofree char *officer_groups = g_strdup_printf("%s,%s", officers, africa_group);
+	add_user(officer, other_group, officer_groups);
 	add_user(outsider, other_group, NULL);
+	add_user(bystander, other_group, officers);
 }
 
 static void users_teardown(void)
 {
 	static const char *const *users[] = {(const char *const *)&officer,
-					     (const char *const *)&outsider};
+					     (const char *const *)&outsider,
+					     (const char *const *)&bystander};
 	for (gsize i = 0; i < G_N_ELEMENTS(users); i++)
 		tu_run((const char *const[]){"/usr/sbin/userdel", *users[i], NULL}, NULL, NULL,
 		       NULL);
 	tu_run((const char *const[]){"/usr/sbin/groupdel", officers, NULL}, NULL, NULL, NULL);
 	tu_run((const char *const[]){"/usr/sbin/groupdel", other_group, NULL}, NULL, NULL, NULL);
+	tu_run((const char *const[]){"/usr/sbin/groupdel", africa_group, NULL}, NULL, NULL, NULL);
 	tu_rmtree(home);
 	g_clear_pointer(&home, g_free);
 	g_clear_pointer(&officers, g_free);
 	g_clear_pointer(&other_group, g_free);
 	g_clear_pointer(&officer, g_free);
 	g_clear_pointer(&outsider, g_free);
+	g_clear_pointer(&bystander, g_free);
+	g_clear_pointer(&africa_group, g_free);
 }
 
 /* Checked: a fresh canary home under the users' home for each test, with
@@ -330,10 +341,21 @@ static void daemon_setup(void)
 	ck_assert_int_eq(g_mkdir(run, 0755), 0);
 	socket_path = g_build_filename(run, "control", NULL);
 	g_free(tu_write_file(dir, "imap-password", "not used\n"));
+	/* Sections by recipient; africa's officers are a group that exists,
+	 * mena's one that does not (nobody but triage sees mena). */
+	g_autofree char *routing = g_strdup_printf(
+		"[section africa]\ntitle = Africa\nrecipients = reprisals+africa@*\n"
+		"public_key = keys/section.pub\ngroup = %s\n"
+		"[section mena]\ntitle = MENA\nrecipients = reprisals+mena@*\n"
+		"public_key = keys/other.pub\ngroup = %s-mena\n"
+		"[section triage]\ntitle = Triage\npublic_key = keys/triage.pub\n",
+		africa_group, officers);
+	g_free(tu_write_file(dir, "routing.conf", routing));
 	g_autofree char *extra =
 		g_strdup_printf("[imap]\nurl = imaps://127.0.0.1:9/INBOX\n"
 				"username = intake\npassword_file = imap-password\n"
 				"connect_timeout = 1s\n"
+				"[routing]\nrules = routing.conf\ndefault_section = triage\n"
 				"[control]\nsocket = %s\ngroup = %s\n",
 				socket_path, officers);
 	config = tu_make_canary_home(dir, FALSE, extra);
@@ -680,6 +702,124 @@ static char *read_text(const char *path)
 	return text;
 }
 
+/* --- Officers' scenario: cases in sections, opened by real users --------------- */
+
+/* Files the three messages of tests/data/nspawn (africa, mena, triage by
+ * recipient) as root, with canaryd down (import works on the store). */
+static void file_cases(void)
+{
+	g_autofree char *africa = tu_data_path("nspawn/africa.eml");
+	g_autofree char *mena = tu_data_path("nspawn/mena.eml");
+	g_autofree char *triage = tu_data_path("nspawn/triage.eml");
+	g_autofree char *err = NULL;
+	int status = canary_as(NULL, NULL, &err, "import", africa, mena, triage, NULL);
+	ck_assert_msg(status == 0, "import: exit %d: %s", status, err);
+}
+
+/* The reference of the one case of SECTION (asked as root). New string. */
+static char *case_of(const char *section)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	int status = canary_as(NULL, &out, &err, "list", "--section", section, "--json", NULL);
+	ck_assert_msg(status == 0, "list: exit %d: %s", status, err);
+	g_autoptr(JsonNode) root = json_from_string(out, NULL);
+	ck_assert_msg(root != NULL && JSON_NODE_HOLDS_ARRAY(root), "%s", out);
+	JsonArray *cases = json_node_get_array(root);
+	ck_assert_uint_eq(json_array_get_length(cases), 1);
+	return g_strdup(
+		json_object_get_string_member(json_array_get_object_element(cases, 0), "ref"));
+}
+
+/* Copies the africa section's secret key and its passphrase into USER's
+ * home, theirs alone: the key the officer holds. Returns the key's path. */
+static char *give_section_key(const char *user)
+{
+	g_autofree char *user_home = g_build_filename(home, user, NULL);
+	g_autofree char *src_key = g_build_filename(home, "canary", "keys", "section.key", NULL);
+	g_autofree char *key_text = NULL;
+	gsize len = 0;
+	ck_assert(g_file_get_contents(src_key, &key_text, &len, NULL));
+	char *key = g_build_filename(user_home, "africa.key", NULL);
+	g_autofree char *pass = g_build_filename(user_home, "passphrase", NULL);
+	struct passwd *pw = getpwnam(user);
+	ck_assert_ptr_nonnull(pw);
+	ck_assert(g_file_set_contents(key, key_text, (gssize)len, NULL));
+	ck_assert(g_file_set_contents(pass, TU_PASSPHRASE "\n", -1, NULL));
+	const char *files[] = {key, pass};
+	for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+		ck_assert_int_eq(chown(files[i], pw->pw_uid, pw->pw_gid), 0);
+		ck_assert_int_eq(chmod(files[i], 0600), 0);
+	}
+	return key;
+}
+
+START_TEST(test_officers_work_through_canaryd)
+{
+	file_cases();
+	g_autofree char *africa = case_of("africa");
+	g_autofree char *mena = case_of("mena");
+	g_autofree char *key = give_section_key(officer);
+	g_autofree char *pass = g_build_filename(home, officer, "passphrase", NULL);
+	start_canaryd();
+
+	/* The africa officer lists africa's case, not mena's. */
+	g_autofree char *out = NULL, *err = NULL;
+	int status = canary_as(officer, &out, &err, "list", NULL);
+	ck_assert_msg(status == 0, "list: exit %d: %s", status, err);
+	ck_assert_msg(strstr(out, africa) != NULL && strstr(out, mena) == NULL, "%s", out);
+
+	/* Opens it with the key in their own home: decrypted in their process. */
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	status = canary_as(officer, &out, &err, "show", africa, "--key", key, "--passphrase-file",
+			   pass, NULL);
+	ck_assert_msg(status == 0, "show: exit %d: %s", status, err);
+	ck_assert_msg(strstr(out, "Summoned after the session") != NULL, "%s", out);
+
+	/* mena's case is refused, naming the group that is missing. */
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	status = canary_as(officer, &out, &err, "show", mena, "--key", key, "--passphrase-file",
+			   pass, NULL);
+	ck_assert_msg(status == 8, "show mena: exit %d: %s", status, err);
+	g_autofree char *mena_group = g_strdup_printf("%s-mena", officers);
+	ck_assert_msg(strstr(err, mena_group) != NULL, "%s", err);
+	g_clear_pointer(&err, g_free);
+	status = canary_as(officer, NULL, &err, "history", mena, NULL);
+	ck_assert_msg(status == 8, "history mena: exit %d: %s", status, err);
+
+	/* The history names the officer, as the kernel named them. */
+	g_clear_pointer(&out, g_free);
+	status = canary_as(officer, &out, NULL, "history", africa, NULL);
+	ck_assert_int_eq(status, 0);
+	ck_assert_msg(strstr(out, officer) != NULL && strstr(out, "show") != NULL, "%s", out);
+
+	/* In the control group but in no section's: refused, with its own code. */
+	g_clear_pointer(&err, g_free);
+	status = canary_as(bystander, NULL, &err, "list", NULL);
+	ck_assert_msg(status == 8, "idle list: exit %d: %s", status, err);
+	g_clear_pointer(&err, g_free);
+	status = canary_as(bystander, NULL, &err, "history", africa, NULL);
+	ck_assert_msg(status == 8, "idle history: exit %d: %s", status, err);
+
+	/* The database, its WAL and the pseudonym key: canaryd's alone. */
+	g_autofree char *db = g_build_filename(home, "canary", "state", "canary.db", NULL);
+	g_autofree char *wal = g_strdup_printf("%s-wal", db);
+	g_autofree char *pseudonym =
+		g_build_filename(home, "canary", "keys", "pseudonym.key", NULL);
+	const char *secrets[] = {db, wal, pseudonym};
+	for (gsize i = 0; i < G_N_ELEMENTS(secrets); i++) {
+		if (!g_file_test(secrets[i], G_FILE_TEST_EXISTS))
+			continue;
+		const char *argv[] = {"/usr/sbin/runuser", "-u",       officer, "--",
+				      "/bin/cat",          secrets[i], NULL};
+		ck_assert_msg(tu_run(argv, NULL, NULL, NULL) != 0, "%s is readable to %s",
+			      secrets[i], officer);
+	}
+	ck_assert_int_eq(stop_canaryd(), 0);
+}
+END_TEST
+
 /* Writes TEXT to PATH owned by USER with MODE. */
 static void write_owned(const char *path, const char *text, const char *user, mode_t mode)
 {
@@ -756,6 +896,12 @@ START_TEST(test_host_through_sshd)
 	ck_assert_int_eq(chown(client_ssh, pw->pw_uid, pw->pw_gid), 0);
 	ck_assert_int_eq(chown(client_key, pw->pw_uid, pw->pw_gid), 0);
 
+	file_cases();
+	g_autofree char *africa = case_of("africa");
+	/* The key is on the laptop only: the officer's account on the server
+	 * holds none. */
+	g_autofree char *laptop_key = give_section_key(outsider);
+	g_autofree char *laptop_pass = g_build_filename(client_home, "passphrase", NULL);
 	start_canaryd();
 	/* The outsider (not in the control group) asks as the officer, through
 	 * ssh: canaryd names the officer, whom ssh logged in. */
@@ -787,6 +933,23 @@ START_TEST(test_host_through_sshd)
 	g_autofree char *out2 = NULL;
 	ck_assert_int_eq(tu_run(argv2, envp2, &out2, NULL), 0);
 	ck_assert_ptr_nonnull(strstr(out2, user_line));
+	/* The case opened on the laptop, with the laptop's key. */
+	const char *show[] = {"/usr/sbin/runuser",
+			      "-u",
+			      outsider,
+			      "--",
+			      CANARY_TOOL_PATH,
+			      "show",
+			      africa,
+			      "--key",
+			      laptop_key,
+			      "--passphrase-file",
+			      laptop_pass,
+			      NULL};
+	g_autofree char *shown = NULL, *show_err = NULL;
+	status = tu_run(show, envp2, &shown, &show_err);
+	ck_assert_msg(status == 0, "show over ssh: exit %d: %s", status, show_err);
+	ck_assert_msg(strstr(shown, "Summoned after the session") != NULL, "%s", shown);
 	const char *argv3[] = {CANARY_TOOL_PATH, "--host", "-oProxyCommand=touch /tmp/x", "whoami",
 			       NULL};
 	g_autofree char *err3 = NULL;
@@ -818,6 +981,7 @@ static Suite *control_suite(void)
 	tcase_add_test(daemon, test_socket_from_systemd);
 	tcase_add_test(daemon, test_missing_group_is_a_config_error);
 	tcase_add_test(daemon, test_host_through_sshd);
+	tcase_add_test(daemon, test_officers_work_through_canaryd);
 	suite_add_tcase(s, daemon);
 	return s;
 }

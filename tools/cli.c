@@ -338,32 +338,31 @@ struct canary_client *cli_connect(const struct cli_common *common, int *exit_r)
 	if (host != NULL && host[0] != '\0')
 		return connect_ssh(host, exit_r);
 	/* Officers cannot read every file the config names (the pseudonym
-	 * key): the socket's path needs none of them. */
+	 * key, section keys): the socket's path needs none of them. */
 	g_autofree char *path = canary_config_resolve_path(common->config_path);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(canary_config) lenient = canary_config_load_for_health(path, &error);
-	if (lenient == NULL && getuid() != 0 && common->config_path == NULL &&
+	g_autofree char *socket = canary_config_control_socket(path, &error);
+	if (socket == NULL && getuid() != 0 && common->config_path == NULL &&
 	    g_getenv("CANARY_CONFIG") == NULL &&
 	    g_error_matches(error, CANARY_CONFIG_ERROR, CANARY_CONFIG_ERROR_IO)) {
 		/* The server's configuration may be closed to officers: canaryd
 		 * listens where it does by default. */
 		g_clear_error(&error);
-		struct canary_client *client =
-			canary_client_open_socket(CANARY_CONTROL_DEFAULT_SOCKET, &error);
-		if (client == NULL)
-			*exit_r = cli_call_failed(error);
-		return client;
+		socket = g_strdup(CANARY_CONTROL_DEFAULT_SOCKET);
 	}
-	if (lenient == NULL) {
+	if (socket == NULL) {
 		cli_error("%s", error->message);
 		*exit_r = CLI_EXIT_CONFIG;
 		return NULL;
 	}
-	struct canary_client *client = canary_client_open_socket(lenient->control.socket, &error);
-	if (client != NULL || !may_work_locally(lenient)) {
-		if (client == NULL)
-			*exit_r = cli_call_failed(error);
+	struct canary_client *client = canary_client_open_socket(socket, &error);
+	if (client != NULL)
 		return client;
+	g_autoptr(canary_config) lenient =
+		getuid() != 0 ? canary_config_load_for_health(path, NULL) : NULL;
+	if (getuid() != 0 && (lenient == NULL || !may_work_locally(lenient))) {
+		*exit_r = cli_call_failed(error);
+		return NULL;
 	}
 	/* Root or canaryd's user, with canaryd down: answer from the store. */
 	struct canary_config *config = cli_load_config(common);

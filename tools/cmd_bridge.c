@@ -36,16 +36,14 @@ static char *configured_socket(const struct cli_common *common)
 {
 	g_autofree char *path = canary_config_resolve_path(common->config_path);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(canary_config) config = canary_config_load_for_health(path, &error);
+	char *socket = canary_config_control_socket(path, &error);
 	/* As cli_connect(): a configuration closed to officers. */
-	if (config == NULL && common->config_path == NULL && g_getenv("CANARY_CONFIG") == NULL &&
+	if (socket == NULL && common->config_path == NULL && g_getenv("CANARY_CONFIG") == NULL &&
 	    g_error_matches(error, CANARY_CONFIG_ERROR, CANARY_CONFIG_ERROR_IO))
 		return g_strdup(CANARY_CONTROL_DEFAULT_SOCKET);
-	if (config == NULL) {
+	if (socket == NULL)
 		cli_error("%s", error->message);
-		return NULL;
-	}
-	return g_strdup(config->control.socket);
+	return socket;
 }
 
 /* Relays one request from standard input to SOCKET and its response back.

@@ -29,6 +29,7 @@ STEPS=(
 	officers
 	store_private_to_canary
 	whoami_officer
+	officer_works_the_queue
 	restart_keeps_runtime_directory
 )
 
@@ -177,7 +178,8 @@ step_wait_for_cases()
 # Two real users: an officer (in canary-officers) and someone in no group.
 step_officers()
 {
-	useradd --create-home --groups canary-officers officer || return 1
+	groupadd canary-africa || return 1
+	useradd --create-home --groups canary-officers,canary-africa officer || return 1
 	useradd --create-home outsider || return 1
 	id -nG officer | grep -qw canary-officers || fail "officer is not in canary-officers"
 }
@@ -213,6 +215,46 @@ step_whoami_officer()
 		fail "outsider (in no group) was answered: $out"
 		return 1
 	fi
+}
+
+# The reference of the one case of SECTION, asked by root through canaryd.
+case_of()
+{
+	canary list --section "$1" --json 2>/dev/null | grep -o '"ref" *: *"[^"]*"' | head -1 |
+		sed 's/.*"\([^"]*\)"$/\1/'
+}
+
+# The africa officer, through canaryd under the shipped unit, with the
+# africa key in their own home: lists and opens africa's case, is refused
+# mena's (exit 8, naming the group), and the history names them.
+step_officer_works_the_queue()
+{
+	if ! has_control_socket; then
+		echo "skip officer_works_the_queue: the package has no canaryd.socket yet" >>"$results"
+		return 2
+	fi
+	local africa mena out home
+	africa=$(case_of africa) && [[ -n $africa ]] || fail "no africa case" || return 1
+	mena=$(case_of mena) && [[ -n $mena ]] || fail "no mena case" || return 1
+	home=$(getent passwd officer | cut -d: -f6)
+	install -o officer -m 0600 "$officer_keys/africa.key" "$passphrase" "$home/" || return 1
+	out=$(runuser -u officer -- canary list 2>&1) || fail "officer: canary list: $out" || return 1
+	grep -q "$africa" <<<"$out" || fail "officer's list lacks africa's $africa: $out" || return 1
+	if grep -q "$mena" <<<"$out"; then
+		fail "officer's list shows mena's $mena: $out"
+		return 1
+	fi
+	out=$(runuser -u officer -- canary show "$africa" --key "$home/africa.key" \
+		--passphrase-file "$home/passphrase" 2>&1) || fail "officer: show $africa: $out" || return 1
+	grep -q "Subject:" <<<"$out" || fail "show printed no subject: $out" || return 1
+	local status=0
+	out=$(runuser -u officer -- canary show "$mena" --key "$home/africa.key" \
+		--passphrase-file "$home/passphrase" 2>&1) || status=$?
+	[[ $status == 8 ]] || fail "officer: show mena: exit $status, wanted 8: $out" || return 1
+	grep -q canary-mena <<<"$out" || fail "the refusal does not name canary-mena: $out" || return 1
+	out=$(canary history "$africa" 2>&1) || fail "canary history: $out" || return 1
+	grep -q "officer.*show\|show.*officer" <<<"$out" ||
+		fail "the history does not name officer: $out" || return 1
 }
 
 # RuntimeDirectoryPreserve=yes: stopping canaryd leaves /run/canary (and a

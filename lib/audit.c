@@ -4,6 +4,7 @@
 #include "audit.h"
 
 #include "access.h"
+#include "case.h"
 #include "case_ops.h"
 #include "seal.h"
 
@@ -660,18 +661,11 @@ static void set_b64(JsonObject *o, const char *name, const guint8 *data, gsize l
 	json_object_set_string_member(o, name, b64);
 }
 
+/* An event as canary_case_event_to_json() gives it, with its chain hashes
+ * and MAC: what the verifier checks. */
 static JsonObject *event_json(const struct canary_event *e)
 {
-	JsonObject *o = json_object_new();
-	json_object_set_int_member(o, "id", e->id);
-	json_object_set_string_member(o, "ref", e->ref);
-	json_object_set_int_member(o, "at", e->at);
-	json_object_set_string_member(o, "actor", e->actor);
-	json_object_set_string_member(o, "action", e->action);
-	if (e->detail != NULL)
-		json_object_set_string_member(o, "detail", e->detail);
-	else
-		json_object_set_null_member(o, "detail");
+	JsonObject *o = canary_case_event_to_json(e);
 	set_b64(o, "prev_hash", e->prev_hash, 32);
 	set_b64(o, "hash", e->hash, 32);
 	if (e->sealed)
@@ -683,18 +677,9 @@ static JsonObject *event_json(const struct canary_event *e)
 static gboolean int_arg(JsonObject *args, const char *name, gint64 fallback, gint64 *value_r,
 			GError **error)
 {
-	JsonNode *node = json_object_get_member(args, name);
-	if (node == NULL || JSON_NODE_HOLDS_NULL(node)) {
-		*value_r = fallback;
-		return TRUE;
-	}
-	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64) {
-		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
-			    "audit: \"%s\" must be an integer", name);
-		return FALSE;
-	}
-	*value_r = json_node_get_int(node);
-	return TRUE;
+	gboolean given = FALSE;
+	*value_r = fallback;
+	return canary_control_arg_int(args, name, value_r, &given, error);
 }
 
 /* The proof over the end of the history, as the verifier needs it. */

@@ -13,64 +13,6 @@
 #include "report.h"
 #include "retention.h"
 
-/* --- Arguments: nothing a client sends is trusted ----------------------- */
-
-/* The string member NAME of ARGS: FALSE with a USAGE error when it is
- * missing (and REQUIRED) or not a string. *VALUE_R is NULL when absent. */
-static gboolean arg_string(JsonObject *args, const char *name, gboolean required,
-			   const char **value_r, GError **error)
-{
-	*value_r = NULL;
-	JsonNode *node = json_object_get_member(args, name);
-	if (node == NULL || JSON_NODE_HOLDS_NULL(node)) {
-		if (!required)
-			return TRUE;
-		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
-			    "the request has no \"%s\"", name);
-		return FALSE;
-	}
-	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING) {
-		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
-			    "\"%s\" must be a string", name);
-		return FALSE;
-	}
-	*value_r = json_node_get_string(node);
-	return TRUE;
-}
-
-/* The integer member NAME of ARGS into *VALUE_R, left alone when absent. */
-static gboolean arg_int(JsonObject *args, const char *name, gint64 *value_r, gboolean *given_r,
-			GError **error)
-{
-	JsonNode *node = json_object_get_member(args, name);
-	*given_r = node != NULL && !JSON_NODE_HOLDS_NULL(node);
-	if (!*given_r)
-		return TRUE;
-	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64) {
-		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
-			    "\"%s\" must be a whole number", name);
-		return FALSE;
-	}
-	*value_r = json_node_get_int(node);
-	return TRUE;
-}
-
-/* The boolean member NAME of ARGS; FALSE when absent. */
-static gboolean arg_bool(JsonObject *args, const char *name, gboolean *value_r, GError **error)
-{
-	JsonNode *node = json_object_get_member(args, name);
-	*value_r = FALSE;
-	if (node == NULL || JSON_NODE_HOLDS_NULL(node))
-		return TRUE;
-	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN) {
-		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
-			    "\"%s\" must be true or false", name);
-		return FALSE;
-	}
-	*value_r = json_node_get_boolean(node);
-	return TRUE;
-}
-
 gboolean canary_case_valid_name(const char *name)
 {
 	gsize len = name != NULL ? strlen(name) : 0;
@@ -89,7 +31,7 @@ static struct canary_case *visible_case(struct canary_control_context *ctx,
 					GError **error)
 {
 	const char *ref = NULL;
-	if (!arg_string(args, "ref", TRUE, &ref, error))
+	if (!canary_control_arg_string(args, "ref", TRUE, &ref, error))
 		return NULL;
 	g_autoptr(GError) local = NULL;
 	g_autoptr(canary_case) c = canary_store_get_case(ctx->store, ref, &local);
@@ -115,7 +57,7 @@ CANARY_OP(canary_op_assign)
 {
 	g_autoptr(canary_access) access = canary_access_new(ctx->config, caller);
 	const char *to = NULL;
-	if (!arg_string(args, "to", TRUE, &to, error))
+	if (!canary_control_arg_string(args, "to", TRUE, &to, error))
 		return NULL;
 	if (!canary_case_valid_name(to)) {
 		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
@@ -150,7 +92,7 @@ CANARY_OP(canary_op_assign)
 
 /* --- history ---------------------------------------------------------------- */
 
-static JsonObject *event_json(const struct canary_event *e)
+JsonObject *canary_case_event_to_json(const struct canary_event *e)
 {
 	JsonObject *o = json_object_new();
 	json_object_set_int_member(o, "id", e->id);
@@ -187,7 +129,7 @@ CANARY_OP(canary_op_history)
 {
 	g_autoptr(canary_access) access = canary_access_new(ctx->config, caller);
 	const char *ref = NULL;
-	if (!arg_string(args, "ref", TRUE, &ref, error))
+	if (!canary_control_arg_string(args, "ref", TRUE, &ref, error))
 		return NULL;
 	gboolean database = strcmp(ref, CANARY_EVENT_REF_DATABASE) == 0;
 	g_autoptr(GError) local = NULL;
@@ -211,7 +153,7 @@ CANARY_OP(canary_op_history)
 		return NULL;
 	JsonArray *list = json_array_new();
 	for (guint i = 0; i < events->len; i++)
-		json_array_add_object_element(list, event_json(events->pdata[i]));
+		json_array_add_object_element(list, canary_case_event_to_json(events->pdata[i]));
 	JsonObject *result = json_object_new();
 	json_object_set_array_member(result, "events", list);
 	return result;
@@ -231,7 +173,7 @@ CANARY_OP(canary_op_stats)
 		return NULL;
 	gint64 since = 0;
 	gboolean given = FALSE;
-	if (!arg_int(args, "since", &since, &given, error))
+	if (!canary_control_arg_int(args, "since", &since, &given, error))
 		return NULL;
 	g_autoptr(GPtrArray) counts = canary_store_count_open(ctx->store, &scope, error);
 	if (counts == NULL)
@@ -299,8 +241,8 @@ CANARY_OP(canary_op_report)
 		return NULL;
 	gint64 from = 0, until = 0;
 	gboolean has_from = FALSE, has_until = FALSE;
-	if (!arg_int(args, "from", &from, &has_from, error) ||
-	    !arg_int(args, "until", &until, &has_until, error))
+	if (!canary_control_arg_int(args, "from", &from, &has_from, error) ||
+	    !canary_control_arg_int(args, "until", &until, &has_until, error))
 		return NULL;
 	if (!has_from || !has_until || until <= from) {
 		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
@@ -388,8 +330,8 @@ CANARY_OP(canary_op_purge)
 	}
 	gint64 before = 0;
 	gboolean has_before = FALSE, dry_run = FALSE;
-	if (!arg_int(args, "before", &before, &has_before, error) ||
-	    !arg_bool(args, "dry_run", &dry_run, error))
+	if (!canary_control_arg_int(args, "before", &before, &has_before, error) ||
+	    !canary_control_arg_bool(args, "dry_run", &dry_run, error))
 		return NULL;
 	if (!has_before && !canary_retention_configured(ctx->config)) {
 		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,

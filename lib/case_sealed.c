@@ -15,39 +15,23 @@
 /* The string argument NAME: NULL (and USAGE unless OPTIONAL) when absent. */
 static const char *arg_string(JsonObject *args, const char *name, gboolean optional, GError **error)
 {
-	JsonNode *node = json_object_get_member(args, name);
-	if (node != NULL && JSON_NODE_HOLDS_VALUE(node) &&
-	    json_node_get_value_type(node) == G_TYPE_STRING)
-		return json_node_get_string(node);
-	if (node != NULL && !JSON_NODE_HOLDS_NULL(node))
-		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
-			    "argument \"%s\" must be a string", name);
-	else if (!optional)
-		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
-			    "argument \"%s\" is missing", name);
-	return NULL;
+	const char *value = NULL;
+	canary_control_arg_string(args, name, !optional, &value, error);
+	return value;
 }
 
+/* The boolean argument NAME: FALSE when absent or not a boolean. */
 static gboolean arg_bool(JsonObject *args, const char *name)
 {
-	JsonNode *node = json_object_get_member(args, name);
-	return node != NULL && JSON_NODE_HOLDS_VALUE(node) &&
-	       json_node_get_value_type(node) == G_TYPE_BOOLEAN && json_node_get_boolean(node);
+	gboolean value = FALSE;
+	return canary_control_arg_bool(args, name, &value, NULL) && value;
 }
 
 /* The integer argument NAME into *VALUE_R (left alone when absent). */
 static gboolean arg_int(JsonObject *args, const char *name, gint64 *value_r, GError **error)
 {
-	JsonNode *node = json_object_get_member(args, name);
-	if (node == NULL || JSON_NODE_HOLDS_NULL(node))
-		return TRUE;
-	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64) {
-		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
-			    "argument \"%s\" must be an integer", name);
-		return FALSE;
-	}
-	*value_r = json_node_get_int(node);
-	return TRUE;
+	gboolean given = FALSE;
+	return canary_control_arg_int(args, name, value_r, &given, error);
 }
 
 /* Re-classes an envelope error as the caller's: a forged or malformed set

@@ -343,3 +343,58 @@ gboolean canary_control_write_frame(int fd, JsonObject *message, gsize max, int 
 	len = strlen(text);
 	return canary_control_write_payload(fd, text, len, max, timeout_ms, error);
 }
+
+/* --- Arguments: nothing a client sends is trusted ----------------------- */
+
+gboolean canary_control_arg_string(JsonObject *args, const char *name, gboolean required,
+				   const char **value_r, GError **error)
+{
+	*value_r = NULL;
+	JsonNode *node = json_object_get_member(args, name);
+	if (node == NULL || JSON_NODE_HOLDS_NULL(node)) {
+		if (!required)
+			return TRUE;
+		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
+			    "the request has no \"%s\"", name);
+		return FALSE;
+	}
+	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_STRING) {
+		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
+			    "\"%s\" must be a string", name);
+		return FALSE;
+	}
+	*value_r = json_node_get_string(node);
+	return TRUE;
+}
+
+gboolean canary_control_arg_int(JsonObject *args, const char *name, gint64 *value_r,
+				gboolean *given_r, GError **error)
+{
+	JsonNode *node = json_object_get_member(args, name);
+	*given_r = node != NULL && !JSON_NODE_HOLDS_NULL(node);
+	if (!*given_r)
+		return TRUE;
+	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_INT64) {
+		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
+			    "\"%s\" must be a whole number", name);
+		return FALSE;
+	}
+	*value_r = json_node_get_int(node);
+	return TRUE;
+}
+
+gboolean canary_control_arg_bool(JsonObject *args, const char *name, gboolean *value_r,
+				 GError **error)
+{
+	JsonNode *node = json_object_get_member(args, name);
+	*value_r = FALSE;
+	if (node == NULL || JSON_NODE_HOLDS_NULL(node))
+		return TRUE;
+	if (!JSON_NODE_HOLDS_VALUE(node) || json_node_get_value_type(node) != G_TYPE_BOOLEAN) {
+		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
+			    "\"%s\" must be true or false", name);
+		return FALSE;
+	}
+	*value_r = json_node_get_boolean(node);
+	return TRUE;
+}

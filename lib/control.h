@@ -117,6 +117,23 @@ const struct canary_control_op *canary_case_find_op(const char *name);
 const struct canary_control_op *canary_control_check_request(JsonObject *request,
 							     JsonObject **args_r, GError **error);
 
+/* The arguments of a request, checked: a missing or null member is absent;
+ * a member of the wrong type is a USAGE error naming it. */
+
+/* String NAME: *VALUE_R NULL when absent, which is a USAGE error when
+ * REQUIRED. *VALUE_R borrows from ARGS. */
+gboolean canary_control_arg_string(JsonObject *args, const char *name, gboolean required,
+				   const char **value_r, GError **error);
+
+/* Whole number NAME into *VALUE_R (left alone when absent); *GIVEN_R says
+ * whether it was there. */
+gboolean canary_control_arg_int(JsonObject *args, const char *name, gint64 *value_r,
+				gboolean *given_r, GError **error);
+
+/* Boolean NAME; FALSE when absent. */
+gboolean canary_control_arg_bool(JsonObject *args, const char *name, gboolean *value_r,
+				 GError **error);
+
 /* Answers REQUEST for CALLER: checks the version, finds the op, runs it and
  * wraps its result or error. Never NULL. */
 JsonObject *canary_control_handle(struct canary_control_context *ctx,

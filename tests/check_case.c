@@ -17,8 +17,9 @@
 #define SENDER_NAME    "Adaline Quarrender"
 #define BODY_PHRASE    "the river crossing at dawn"
 
+/* mena's officers are the group GROUP (printf argument). */
 static const char *const rules =
-	"[section mena]\npublic_key = keys/section.pub\ncountries = Egypt\n"
+	"[section mena]\npublic_key = keys/section.pub\ncountries = Egypt\ngroup = %s\n"
 	"[section africa]\npublic_key = keys/other.pub\nkeywords = Sahel\n"
 	"[section triage]\npublic_key = keys/triage.pub\n"
 	"[country Egypt]\nnames = Egypt\n";
@@ -46,9 +47,19 @@ static char *ref;
 static void setup(void)
 {
 	tmpdir = tu_make_tempdir();
-	g_free(tu_write_file(tmpdir, "routing.conf", rules));
-	g_autofree char *config =
-		tu_make_canary_home(tmpdir, TRUE, "[routing]\nrules = routing.conf\n");
+	/* The caller as the kernel would name "nobody": uid and group 65534.
+	 * Its group is mena's, triage's and the custodian's here: these tests
+	 * are about what crosses the socket; check_access and check_control
+	 * test who may ask. */
+	const gid_t gids[] = {65534};
+	officer = canary_caller_new(65534, gids, 1);
+	const char *group = officer->groups[0];
+	g_autofree char *routing = g_strdup_printf(rules, group);
+	g_free(tu_write_file(tmpdir, "routing.conf", routing));
+	g_autofree char *extra = g_strdup_printf(
+		"[routing]\nrules = routing.conf\n[access]\ntriage = %s\ncustodian = %s\n", group,
+		group);
+	g_autofree char *config = tu_make_canary_home(tmpdir, TRUE, extra);
 	tu_pipeline_open(&pl, config);
 	g_autoptr(GBytes) raw = g_bytes_new_static(message, strlen(message));
 	struct canary_ingest_source src = {0};
@@ -61,8 +72,6 @@ static void setup(void)
 	ref = g_strdup(result.ref);
 	canary_ingest_result_clear(&result);
 	ctx = (struct canary_control_context){.config = pl.config, .store = pl.store};
-	const gid_t gids[] = {65534};
-	officer = canary_caller_new(65534, gids, 1);
 }
 
 static void teardown(void)

@@ -254,56 +254,6 @@ struct canary_secret_key *cli_load_secret_key(const char *path, const char *pass
 	return key;
 }
 
-struct canary_case *cli_get_case(struct canary_store *store, const char *ref)
-{
-	g_autoptr(GError) error = NULL;
-	struct canary_case *c = canary_store_get_case(store, ref, &error);
-	if (c == NULL)
-		cli_error("%s", error->message);
-	return c;
-}
-
-gboolean cli_record(struct canary_store *store, const char *ref, const char *action,
-		    const char *detail)
-{
-	g_autoptr(GError) error = NULL;
-	if (!canary_store_add_event(store, ref, cli_actor(), action, detail, &error)) {
-		cli_error("%s", error->message);
-		return FALSE;
-	}
-	return TRUE;
-}
-
-int cli_session_open(struct cli_session *session, const struct cli_common *common, const char *ref,
-		     const char *key_path, const char *passphrase_file)
-{
-	*session = (struct cli_session){0};
-	session->config = cli_load_config(common);
-	if (session->config == NULL)
-		return CLI_EXIT_CONFIG;
-	session->store = cli_open_store(session->config);
-	if (session->store == NULL)
-		return CLI_EXIT_STORE;
-	session->c = cli_get_case(session->store, ref);
-	if (session->c == NULL)
-		return CLI_EXIT_NOT_FOUND;
-	if (key_path != NULL) {
-		session->key = cli_load_secret_key(key_path, passphrase_file);
-		if (session->key == NULL)
-			return CLI_EXIT_KEY;
-	}
-	return CLI_EXIT_OK;
-}
-
-void cli_session_close(struct cli_session *session)
-{
-	canary_secret_key_free(session->key);
-	canary_case_free(session->c);
-	canary_store_close(&session->store);
-	canary_config_free(session->config);
-	*session = (struct cli_session){0};
-}
-
 static const char *cli_host;
 
 void cli_set_host(const char *host)

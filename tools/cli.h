@@ -137,29 +137,6 @@ const char *cli_actor(void);
  * the terminal. Prints the problem and returns NULL on failure. */
 struct canary_secret_key *cli_load_secret_key(const char *path, const char *passphrase_file);
 
-/* Looks up case REF. Prints "no such case ..." and returns NULL when absent. */
-struct canary_case *cli_get_case(struct canary_store *store, const char *ref);
-
-/* Records ACTION on REF in the case history, as the current Unix user.
- * Prints the problem and returns FALSE on failure. */
-gboolean cli_record(struct canary_store *store, const char *ref, const char *action,
-		    const char *detail);
-
-/* What a command that opens one sealed case holds. */
-struct cli_session {
-	struct canary_config *config;
-	struct canary_store *store;
-	struct canary_case *c;
-	struct canary_secret_key *key;
-};
-
-/* Loads the config, opens the store, finds case REF and (when KEY_PATH is
- * not NULL) loads the secret key. Returns CLI_EXIT_OK, or the exit code
- * after printing the problem. Release with cli_session_close() either way. */
-int cli_session_open(struct cli_session *session, const struct cli_common *common, const char *ref,
-		     const char *key_path, const char *passphrase_file);
-void cli_session_close(struct cli_session *session);
-
 /* TRUE, after printing "case REF is quarantined (REASON): WHY", when case C
  * is quarantined: it has no section content, only the custodian's copy. */
 gboolean cli_case_quarantined(const struct canary_case *c, const char *why);

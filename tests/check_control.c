@@ -235,8 +235,9 @@ END_TEST
 
 /* --- Users and groups made for the test --------------------------------------- */
 
-static char *home;   /* 0711: the test users reach what they need in it */
-static char *config; /* canary.conf, readable by all */
+static char *home;      /* 0711: the test users reach what they need in it */
+static char *tool_path; /* a copy of the built canary the test users can run */
+static char *config;    /* canary.conf, readable by all */
 static char *socket_path;
 static char *officers, *other_group; /* group names */
 static char *africa_group;           /* routing.conf's group of section africa */
@@ -299,6 +300,13 @@ static void users_setup(void)
 	bystander = unique("i");
 	home = tu_make_tempdir();
 	ck_assert_int_eq(chmod(home, 0711), 0);
+	/* The build tree may sit where other users cannot reach (a checkout in
+	 * a 0700 temporary directory): they run a copy. */
+	g_autofree char *bin = g_build_filename(home, "bin", NULL);
+	ck_assert_int_eq(g_mkdir(bin, 0755), 0);
+	tool_path = g_build_filename(bin, "canary", NULL);
+	run_ok((const char *const[]){"/bin/cp", CANARY_TOOL_PATH, tool_path, NULL});
+	ck_assert_int_eq(chmod(tool_path, 0755), 0);
 	add_group(officers);
 	add_group(other_group);
 	add_group(africa_group);
@@ -321,6 +329,7 @@ static void users_teardown(void)
 	tu_run((const char *const[]){"/usr/sbin/groupdel", africa_group, NULL}, NULL, NULL, NULL);
 	tu_rmtree(home);
 	g_clear_pointer(&home, g_free);
+	g_clear_pointer(&tool_path, g_free);
 	g_clear_pointer(&officers, g_free);
 	g_clear_pointer(&other_group, g_free);
 	g_clear_pointer(&officer, g_free);
@@ -457,7 +466,7 @@ static int canary_as(const char *user, char **out_r, char **err_r, ...)
 		g_ptr_array_add(argv, (gpointer)user);
 		g_ptr_array_add(argv, (gpointer) "--");
 	}
-	g_ptr_array_add(argv, (gpointer)CANARY_TOOL_PATH);
+	g_ptr_array_add(argv, (gpointer)tool_path);
 	va_list args;
 	va_start(args, err_r);
 	for (const char *a; (a = va_arg(args, const char *)) != NULL;)
@@ -513,8 +522,8 @@ START_TEST(test_socket_names_the_caller)
 	ck_assert_msg(strstr(out, user_line) != NULL, "%s", out);
 	ck_assert_msg(strstr(out, officers) != NULL && strstr(out, other_group) != NULL, "%s", out);
 	/* The same through canary bridge (what ssh runs), with its framing. */
-	g_autofree char *bridged = g_strdup_printf("%s --host x whoami", CANARY_TOOL_PATH);
-	g_autofree char *remote = g_strdup_printf("%s bridge -c %s", CANARY_TOOL_PATH, config);
+	g_autofree char *bridged = g_strdup_printf("%s --host x whoami", tool_path);
+	g_autofree char *remote = g_strdup_printf("%s bridge -c %s", tool_path, config);
 	g_autofree char *fake_ssh = g_build_filename(home, "canary", "fake-ssh", NULL);
 	/* An "ssh" that runs the remote command here, as the user calling it. */
 	g_autofree char *fake_dir = g_path_get_dirname(fake_ssh);
@@ -523,9 +532,8 @@ START_TEST(test_socket_names_the_caller)
 	ck_assert_int_eq(chmod(fake_ssh, 0755), 0);
 	g_autofree char *env_ssh = g_strdup_printf("CANARY_SSH=%s", fake_ssh);
 	g_autofree char *env_remote = g_strdup_printf("CANARY_REMOTE_COMMAND=%s", remote);
-	const char *argv[] = {
-		"/usr/sbin/runuser", "-u",     officer, "--", CANARY_TOOL_PATH, "--host",
-		"nowhere",           "whoami", NULL};
+	const char *argv[] = {"/usr/sbin/runuser", "-u",     officer, "--", tool_path, "--host",
+			      "nowhere",           "whoami", NULL};
 	const char *envp[] = {env_ssh, env_remote, NULL};
 	g_autofree char *out2 = NULL, *err2 = NULL;
 	ck_assert_msg(tu_run(argv, envp, &out2, &err2) == 0, "%s", err2);
@@ -907,13 +915,13 @@ START_TEST(test_host_through_sshd)
 	 * ssh: canaryd names the officer, whom ssh logged in. */
 	g_autofree char *target = g_strdup_printf("%s@localhost", officer);
 	g_autofree char *env_remote =
-		g_strdup_printf("CANARY_REMOTE_COMMAND=%s bridge -c %s", CANARY_TOOL_PATH, config);
+		g_strdup_printf("CANARY_REMOTE_COMMAND=%s bridge -c %s", tool_path, config);
 	const char *envp[] = {env_remote, NULL};
 	const char *argv[] = {"/usr/sbin/runuser",
 			      "-u",
 			      outsider,
 			      "--",
-			      CANARY_TOOL_PATH,
+			      tool_path,
 			      "--host",
 			      target,
 			      "whoami",
@@ -929,7 +937,7 @@ START_TEST(test_host_through_sshd)
 	g_autofree char *env_host = g_strdup_printf("CANARY_HOST=%s", target);
 	const char *envp2[] = {env_remote, env_host, NULL};
 	const char *argv2[] = {"/usr/sbin/runuser", "-u",     outsider, "--",
-			       CANARY_TOOL_PATH,    "whoami", NULL};
+			       tool_path,           "whoami", NULL};
 	g_autofree char *out2 = NULL;
 	ck_assert_int_eq(tu_run(argv2, envp2, &out2, NULL), 0);
 	ck_assert_ptr_nonnull(strstr(out2, user_line));
@@ -938,7 +946,7 @@ START_TEST(test_host_through_sshd)
 			      "-u",
 			      outsider,
 			      "--",
-			      CANARY_TOOL_PATH,
+			      tool_path,
 			      "show",
 			      africa,
 			      "--key",
@@ -950,8 +958,7 @@ START_TEST(test_host_through_sshd)
 	status = tu_run(show, envp2, &shown, &show_err);
 	ck_assert_msg(status == 0, "show over ssh: exit %d: %s", status, show_err);
 	ck_assert_msg(strstr(shown, "Summoned after the session") != NULL, "%s", shown);
-	const char *argv3[] = {CANARY_TOOL_PATH, "--host", "-oProxyCommand=touch /tmp/x", "whoami",
-			       NULL};
+	const char *argv3[] = {tool_path, "--host", "-oProxyCommand=touch /tmp/x", "whoami", NULL};
 	g_autofree char *err3 = NULL;
 	ck_assert_int_eq(tu_run(argv3, NULL, NULL, &err3), 2);
 	ck_assert_ptr_nonnull(strstr(err3, "is not a host"));

@@ -18,11 +18,11 @@
 #define BODY_PHRASE    "the river crossing at dawn"
 
 /* mena's officers are the group GROUP (printf argument). */
-static const char *const rules =
-	"[section mena]\npublic_key = keys/section.pub\ncountries = Egypt\ngroup = %s\n"
-	"[section africa]\npublic_key = keys/other.pub\nkeywords = Sahel\n"
-	"[section triage]\npublic_key = keys/triage.pub\n"
-	"[country Egypt]\nnames = Egypt\n";
+#define RULES_FORMAT                                                                               \
+	"[section mena]\npublic_key = keys/section.pub\ncountries = Egypt\ngroup = %s\n"           \
+	"[section africa]\npublic_key = keys/other.pub\nkeywords = Sahel\n"                        \
+	"[section triage]\npublic_key = keys/triage.pub\n"                                         \
+	"[country Egypt]\nnames = Egypt\n"
 
 static const char *const message =
 	"From: " SENDER_NAME " <" SENDER_ADDRESS ">\n"
@@ -54,7 +54,7 @@ static void setup(void)
 	const gid_t gids[] = {65534};
 	officer = canary_caller_new(65534, gids, 1);
 	const char *group = officer->groups[0];
-	g_autofree char *routing = g_strdup_printf(rules, group);
+	g_autofree char *routing = g_strdup_printf(RULES_FORMAT, group);
 	g_free(tu_write_file(tmpdir, "routing.conf", routing));
 	g_autofree char *extra = g_strdup_printf(
 		"[routing]\nrules = routing.conf\n[access]\ntriage = %s\ncustodian = %s\n", group,

@@ -102,6 +102,11 @@ const struct canary_control_op *canary_control_check_request(JsonObject *request
 	return op;
 }
 
+JsonObject *canary_control_error_response(const GError *error)
+{
+	return error_response(code_of(error), error->message);
+}
+
 JsonObject *canary_control_handle(struct canary_control_context *ctx,
 				  const struct canary_caller *caller, JsonObject *request)
 {

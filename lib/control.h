@@ -134,6 +134,10 @@ gboolean canary_control_arg_int(JsonObject *args, const char *name, gint64 *valu
 gboolean canary_control_arg_bool(JsonObject *args, const char *name, gboolean *value_r,
 				 GError **error);
 
+/* A response refusing with ERROR: its code in our domain ("store" for the
+ * store's, else "failed") and its message. New object. */
+JsonObject *canary_control_error_response(const GError *error);
+
 /* Answers REQUEST for CALLER: checks the version, finds the op, runs it and
  * wraps its result or error. Never NULL. */
 JsonObject *canary_control_handle(struct canary_control_context *ctx,

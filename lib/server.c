@@ -251,23 +251,6 @@ static void log_request(const struct connection *c, JsonObject *request, JsonObj
 		    logged_op(request), ref != NULL ? " " : "", ref != NULL ? ref : "", outcome);
 }
 
-/* An error response for a frame that could not be read or parsed. */
-static JsonObject *protocol_error(const GError *error)
-{
-	JsonObject *response = json_object_new();
-	json_object_set_int_member(response, "canary", CANARY_CONTROL_VERSION);
-	json_object_set_boolean_member(response, "ok", FALSE);
-	JsonObject *e = json_object_new();
-	json_object_set_string_member(
-		e, "code",
-		canary_control_error_name(error->domain == CANARY_CONTROL_ERROR
-						  ? (CanaryControlError)error->code
-						  : CANARY_CONTROL_ERROR_FAILED));
-	json_object_set_string_member(e, "message", error->message);
-	json_object_set_object_member(response, "error", e);
-	return response;
-}
-
 static gboolean send_response(struct connection *c, JsonObject *response)
 {
 	g_autoptr(GError) error = NULL;
@@ -282,7 +265,7 @@ static gboolean send_response(struct connection *c, JsonObject *response)
 			CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_FAILED,
 			"the answer is over the protocol's limit of %d MiB; see canaryd's log",
 			CANARY_CONTROL_RESPONSE_MAX / (1024 * 1024));
-		g_autoptr(JsonObject) instead = protocol_error(too_big);
+		g_autoptr(JsonObject) instead = canary_control_error_response(too_big);
 		return canary_control_write_frame(c->fd, instead, CANARY_CONTROL_RESPONSE_MAX,
 						  CANARY_CONTROL_TIMEOUT_MS, NULL);
 	}
@@ -297,14 +280,13 @@ static void serve(struct connection *c)
 {
 	const struct canary_config *config = c->config->config;
 	g_autoptr(GError) error = NULL;
-	struct canary_store *store =
-		canary_store_open(config->store.database, &error);
+	struct canary_store *store = canary_store_open(config->store.database, &error);
 	if (store == NULL) {
 		canary_err("control: %s", error->message);
 		g_autoptr(GError) unavailable =
 			g_error_new(CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_STORE,
 				    "canaryd cannot open its database; see its log");
-		g_autoptr(JsonObject) response = protocol_error(unavailable);
+		g_autoptr(JsonObject) response = canary_control_error_response(unavailable);
 		send_response(c, response);
 		return;
 	}
@@ -317,7 +299,8 @@ static void serve(struct connection *c)
 			if (!eof) {
 				canary_info("control: %s (pid %ld): %s", c->caller->user,
 					    (long)c->pid, error->message);
-				g_autoptr(JsonObject) response = protocol_error(error);
+				g_autoptr(JsonObject) response =
+					canary_control_error_response(error);
 				send_response(c, response);
 			}
 			break;
@@ -363,7 +346,7 @@ static void refuse_busy(int fd)
 		g_error_new(CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_UNAVAILABLE,
 			    "canaryd is busy (%d clients at once); try again in a moment",
 			    CANARY_SERVER_MAX_CLIENTS);
-	g_autoptr(JsonObject) response = protocol_error(busy);
+	g_autoptr(JsonObject) response = canary_control_error_response(busy);
 	canary_control_write_frame(fd, response, CANARY_CONTROL_RESPONSE_MAX, 1000, NULL);
 }
 

@@ -16,17 +16,7 @@
 /* Answers the client on standard output with ERROR as a response frame. */
 static void answer_error(const GError *error)
 {
-	g_autoptr(JsonObject) response = json_object_new();
-	json_object_set_int_member(response, "canary", CANARY_CONTROL_VERSION);
-	json_object_set_boolean_member(response, "ok", FALSE);
-	JsonObject *e = json_object_new();
-	json_object_set_string_member(
-		e, "code",
-		canary_control_error_name(error->domain == CANARY_CONTROL_ERROR
-						  ? (CanaryControlError)error->code
-						  : CANARY_CONTROL_ERROR_FAILED));
-	json_object_set_string_member(e, "message", error->message);
-	json_object_set_object_member(response, "error", e);
+	g_autoptr(JsonObject) response = canary_control_error_response(error);
 	canary_control_write_frame(STDOUT_FILENO, response, CANARY_CONTROL_RESPONSE_MAX, -1, NULL);
 }
 

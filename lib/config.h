@@ -79,6 +79,18 @@ struct canary_config {
 		gboolean trace;
 	} imap;
 
+	/* [smtp]: outgoing mail (smtp.h). URL NULL: no [smtp] group, nothing is sent. */
+	struct {
+		char *url;               /* smtps://HOST[:PORT] or smtp://HOST[:PORT] (STARTTLS required) */
+		char *username;          /* NULL: no login */
+		char *password_file;     /* absolute path or NULL; a systemd credential as for IMAP */
+		char *from;              /* the confidential address replies come from */
+		char *ca_file;           /* absolute path or NULL: the system's CAs */
+		char *pinned_public_key; /* "sha256//..." or NULL */
+		guint64 connect_timeout; /* seconds */
+		guint64 io_timeout;      /* seconds */
+	} smtp;
+
 	struct {
 		char *rules;           /* absolute path of routing.conf, or NULL */
 		char *default_section; /* where cases with no signal go */

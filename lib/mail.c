@@ -166,6 +166,8 @@ static struct canary_mail *mail_new(GBytes *raw)
 	mail->delivered_to = g_ptr_array_new_with_free_func(address_free);
 	mail->received = g_ptr_array_new_with_free_func((GDestroyNotify)wipe_str);
 	mail->attachments = g_ptr_array_new_with_free_func(attachment_free);
+	mail->in_reply_to = g_ptr_array_new_with_free_func((GDestroyNotify)wipe_str);
+	mail->references = g_ptr_array_new_with_free_func((GDestroyNotify)wipe_str);
 	mail->text = g_strdup("");
 	mail->forwarded_text = g_array_new(FALSE, FALSE, sizeof(struct canary_text_range));
 	return mail;
@@ -176,8 +178,10 @@ void canary_mail_free(struct canary_mail *mail)
 {
 	if (mail == NULL)
 		return;
-	GPtrArray *arrays[] = { mail->from,	 mail->sender,	 mail->reply_to, mail->to,
-				mail->cc,	 mail->delivered_to, mail->received, mail->attachments };
+	GPtrArray *arrays[] = {mail->from,	   mail->sender,     mail->reply_to,
+			       mail->to,	   mail->cc,	     mail->delivered_to,
+			       mail->received,	   mail->attachments, mail->in_reply_to,
+			       mail->references};
 	for (gsize i = 0; i < G_N_ELEMENTS(arrays); i++)
 		if (arrays[i] != NULL)
 			g_ptr_array_unref(arrays[i]);
@@ -294,6 +298,52 @@ static void mark_list_and_report(struct canary_mail *mail, GMimeMessage *message
 	mail->report = type != NULL && g_mime_content_type_is_type(type, "multipart", "report");
 }
 
+/* Appends to IDS the Message-IDs of OBJECT's first header NAME (GMime's
+ * msg-id parser, which skips what is not one), at most
+ * CANARY_MAIL_MAX_REFERENCES, each valid UTF-8 and without angle brackets. */
+static void add_message_ids(GPtrArray *ids, GMimeObject *object, const char *name,
+			    GMimeParserOptions *options)
+{
+	const char *value = g_mime_object_get_header(object, name);
+	if (value == NULL)
+		return;
+	GMimeReferences *refs = g_mime_references_parse(options, value);
+	if (refs == NULL)
+		return;
+	int n = g_mime_references_length(refs);
+	for (int i = 0; i < n && ids->len < CANARY_MAIL_MAX_REFERENCES; i++) {
+		char *id = utf8_dup_trimmed(g_mime_references_get_message_id(refs, i));
+		if (id != NULL && *id != '\0')
+			g_ptr_array_add(ids, id);
+		else
+			g_free(id);
+	}
+	g_mime_references_free(refs);
+}
+
+/* Notes what must never be answered automatically (RFC 3834 section 2):
+ * auto-submitted mail and mail with a null sender. */
+static void mark_automatic(struct canary_mail *mail, GMimeObject *object)
+{
+	const char *auto_submitted = g_mime_object_get_header(object, "Auto-Submitted");
+	g_autofree char *as = auto_submitted != NULL ? g_strstrip(g_strdup(auto_submitted)) : NULL;
+	/* "no" may carry comments or parameters after it. */
+	mail->auto_submitted =
+		as != NULL && !(g_ascii_strncasecmp(as, "no", 2) == 0 &&
+				(as[2] == '\0' || as[2] == ';' || as[2] == ' ' || as[2] == '('));
+	const char *return_path = g_mime_object_get_header(object, "Return-Path");
+	g_autofree char *rp = return_path != NULL ? g_strdup(return_path) : NULL;
+	if (rp != NULL) {
+		g_strdelimit(rp, " \t\r\n", ' ');
+		char *w = rp;
+		for (char *r = rp; *r != '\0'; r++)
+			if (*r != ' ')
+				*w++ = *r;
+		*w = '\0';
+		mail->null_sender = strcmp(rp, "<>") == 0 || *rp == '\0';
+	}
+}
+
 /* Returns the raw value of OBJECT's first header named NAME, or NULL. */
 static const char *raw_header(GMimeObject *object, const char *name)
 {
@@ -324,6 +374,9 @@ static void read_headers(struct canary_mail *mail, GMimeMessage *message,
 	GDateTime *date = g_mime_message_get_date(message);
 	mail->date = date != NULL ? g_date_time_to_unix(date) : 0;
 	mark_list_and_report(mail, message);
+	mark_automatic(mail, object);
+	add_message_ids(mail->in_reply_to, object, "In-Reply-To", options);
+	add_message_ids(mail->references, object, "References", options);
 
 	GMimeHeaderList *headers = g_mime_object_get_header_list(object);
 	int n = g_mime_header_list_get_count(headers);

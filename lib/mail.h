@@ -21,6 +21,9 @@ enum canary_quarantine {
 /* The name stored and shown ("too-large", ...); NULL for NONE. Static string. */
 const char *canary_quarantine_name(enum canary_quarantine reason);
 
+/* Most Message-IDs kept from one In-Reply-To or References header. */
+#define CANARY_MAIL_MAX_REFERENCES 64
+
 struct canary_limits {
 	guint64 max_message_size;  /* bytes; default 50M */
 	guint max_mime_depth;      /* multipart/message nesting; default 32 */
@@ -60,6 +63,12 @@ struct canary_mail {
 	GPtrArray *from, *sender, *reply_to, *to, *cc, *delivered_to; /* struct canary_address * */
 	char *subject;    /* RFC 2047 decoded; NULL if none */
 	char *message_id; /* without angle brackets; NULL if none */
+	/* The Message-IDs this message answers (without angle brackets, at
+	 * most CANARY_MAIL_MAX_REFERENCES of each, in header order): In-Reply-To
+	 * and References; empty when absent. */
+	GPtrArray *in_reply_to, *references; /* char * */
+	gboolean auto_submitted; /* Auto-Submitted other than "no" (RFC 3834) */
+	gboolean null_sender;    /* Return-Path: <> (a bounce or notification) */
 	gint64 date;      /* Date header, Unix time UTC; 0 if none or unreadable */
 	gint64 received_date; /* time in the topmost Received header; 0 if none */
 	GPtrArray *received; /* char *: Received header values, topmost first */

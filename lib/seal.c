@@ -1175,6 +1175,17 @@ void canary_seal_content_hash(const struct canary_pseudonym_key *key, const void
 		crypto_generichash(out, 32, d, len, NULL, 0);
 }
 
+void canary_seal_keyed_hash(const struct canary_pseudonym_key *key, const char *context,
+			    const void *data, gsize len, guint8 out[32])
+{
+	g_return_if_fail(key != NULL && strlen(context) == crypto_kdf_CONTEXTBYTES);
+	static const guint8 nothing[1];
+	guint8 subkey[32];
+	crypto_kdf_derive_from_key(subkey, sizeof subkey, 1, context, key->key);
+	crypto_generichash(out, 32, data != NULL ? data : nothing, len, subkey, sizeof subkey);
+	sodium_memzero(subkey, sizeof subkey);
+}
+
 void canary_seal_chain_hash(const void *data, gsize len, guint8 out[32])
 {
 	static const guint8 nothing[1];

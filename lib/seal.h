@@ -190,6 +190,15 @@ char *canary_seal_pseudonym(const struct canary_pseudonym_key *key, const char *
 void canary_seal_content_hash(const struct canary_pseudonym_key *key, const void *data,
 			      gsize len, guint8 out[32]);
 
+/* Keyed hashes of what must be recognised but never stored in clear, each
+ * under its own subkey of the pseudonym key (crypto_kdf, CONTEXT of 8
+ * characters): a stolen database alone cannot confirm a guessed value. */
+#define CANARY_SEAL_CONTEXT_MESSAGE_ID "canaryMI" /* Message-IDs (store.h) */
+#define CANARY_SEAL_CONTEXT_ACKNOWLEDGED "canaryAK" /* senders answered today */
+/* Keyed BLAKE2b-256 of DATA (LEN bytes) under KEY's subkey for CONTEXT. */
+void canary_seal_keyed_hash(const struct canary_pseudonym_key *key, const char *context,
+			    const void *data, gsize len, guint8 out[32]);
+
 /* BLAKE2b-256 of DATA (unkeyed), for the case history's hash chain. */
 void canary_seal_chain_hash(const void *data, gsize len, guint8 out[32]);
 

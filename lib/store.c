@@ -130,6 +130,44 @@ static const char *const migrations[] = {
 	/* 5: the forward-secure MAC of each event from the sealing on (audit.h);
 	 * NULL for the plain part before it. */
 	"ALTER TABLE events ADD COLUMN mac BLOB;",
+	/* 6: conversations. A case's first message is the case itself; its
+	 * follow-ups and the replies sent are messages 2, 3, ... with their
+	 * own sealed fields ("message.N/..."). Message-IDs are kept only as
+	 * keyed hashes (canary_seal_keyed_hash()). Drafts wait for the
+	 * custodian; an officer's last look at a case tells them what is new;
+	 * acknowledgements are remembered a day per keyed sender. */
+	("ALTER TABLE cases ADD COLUMN messages INTEGER NOT NULL DEFAULT 1;"
+	 "CREATE TABLE case_messages ("
+	 "  case_id INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,"
+	 "  number INTEGER NOT NULL CHECK (number >= 2),"
+	 "  direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),"
+	 "  received_day INTEGER NOT NULL CHECK (received_day % 86400 = 0),"
+	 "  size_class INTEGER NOT NULL CHECK (size_class BETWEEN 0 AND 4),"
+	 "  attachments INTEGER NOT NULL,"
+	 "  content_hash BLOB UNIQUE,"
+	 "  PRIMARY KEY (case_id, number)) WITHOUT ROWID;"
+	 "CREATE INDEX case_messages_with_hash ON case_messages (received_day) "
+	 "  WHERE content_hash IS NOT NULL;"
+	 "CREATE TABLE message_ids ("
+	 "  hash BLOB PRIMARY KEY,"
+	 "  case_id INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE) WITHOUT ROWID;"
+	 "CREATE INDEX message_ids_by_case ON message_ids (case_id);"
+	 "CREATE TABLE case_drafts ("
+	 "  case_id INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,"
+	 "  number INTEGER NOT NULL CHECK (number >= 1),"
+	 "  drafted_by TEXT NOT NULL,"
+	 "  drafted_day INTEGER NOT NULL CHECK (drafted_day % 86400 = 0),"
+	 "  sent_as INTEGER," /* the message number once sent; NULL while waiting */
+	 "  PRIMARY KEY (case_id, number)) WITHOUT ROWID;"
+	 "CREATE INDEX case_drafts_waiting ON case_drafts (case_id) WHERE sent_as IS NULL;"
+	 "CREATE TABLE case_seen ("
+	 "  case_id INTEGER NOT NULL REFERENCES cases (id) ON DELETE CASCADE,"
+	 "  user TEXT NOT NULL,"
+	 "  messages INTEGER NOT NULL,"
+	 "  PRIMARY KEY (case_id, user)) WITHOUT ROWID;"
+	 "CREATE TABLE acknowledged ("
+	 "  hash BLOB PRIMARY KEY,"
+	 "  until INTEGER NOT NULL) WITHOUT ROWID;"),
 };
 G_STATIC_ASSERT(G_N_ELEMENTS(migrations) == CANARY_STORE_SCHEMA_VERSION);
 
@@ -174,6 +212,12 @@ enum stmt_id {
 	STMT_OLDEST_OPEN,
 	STMT_COUNT_WEEKS,
 	STMT_COUNT_STATUS,
+	STMT_NEXT_MESSAGE,
+	STMT_INSERT_MESSAGE,
+	STMT_COUNT_MESSAGE,
+	STMT_FIND_MESSAGE_HASH,
+	STMT_ADD_MESSAGE_ID,
+	STMT_FIND_MESSAGE_ID,
 	STMT_COUNT
 };
 
@@ -245,6 +289,16 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	/* Counted once its whole day lies before ?2: never too early. */
 	[STMT_COUNT_STATUS] = "SELECT count(*), coalesce(min(received_day), 0) FROM cases "
 			      "WHERE status = ?1 AND received_day <= ?2 - 86400",
+	[STMT_NEXT_MESSAGE] = "SELECT messages + 1 FROM cases WHERE id = ?1",
+	[STMT_INSERT_MESSAGE] = "INSERT INTO case_messages (case_id, number, direction, "
+				"received_day, size_class, attachments, content_hash) "
+				"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	[STMT_COUNT_MESSAGE] = "UPDATE cases SET messages = ?2 WHERE id = ?1",
+	[STMT_FIND_MESSAGE_HASH] = "SELECT c.ref FROM case_messages m JOIN cases c "
+				   "ON c.id = m.case_id WHERE m.content_hash = ?1",
+	[STMT_ADD_MESSAGE_ID] = "INSERT OR IGNORE INTO message_ids (hash, case_id) VALUES (?1, ?2)",
+	[STMT_FIND_MESSAGE_ID] = "SELECT c.id, c.ref FROM message_ids m JOIN cases c "
+				 "ON c.id = m.case_id WHERE m.hash = ?1",
 };
 
 struct canary_store {
@@ -959,6 +1013,15 @@ gboolean canary_store_find_hash(struct canary_store *store, const guint8 hash[32
 				GError **error)
 {
 	sqlite3_stmt *s = stmt(store, STMT_FIND_HASH, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	if (!query_text(store, s, ref_r, error))
+		return FALSE;
+	if (*ref_r != NULL)
+		return TRUE;
+	/* A follow-up is recognised as its case. */
+	s = stmt(store, STMT_FIND_MESSAGE_HASH, error);
 	if (s == NULL)
 		return FALSE;
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
@@ -2309,4 +2372,91 @@ gboolean canary_store_backup(struct canary_store *store, const char *path, gbool
 	if (!ok)
 		backup_remove_temporary(tmp);
 	return ok;
+}
+
+/* --- Conversations: the messages of a case ------------------------------- */
+
+gboolean canary_store_insert_message(struct canary_store *store,
+				     const struct canary_message_new *m, guint *number_r,
+				     GError **error)
+{
+	g_return_val_if_fail(g_strcmp0(m->direction, CANARY_DIRECTION_IN) == 0 ||
+				     g_strcmp0(m->direction, CANARY_DIRECTION_OUT) == 0,
+			     FALSE);
+	sqlite3_stmt *s = stmt(store, STMT_NEXT_MESSAGE, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int64(s, 1, m->case_id);
+	int rc = sqlite3_step(s);
+	gint64 number = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND,
+			    "no such case (id %" G_GINT64_FORMAT ")", m->case_id);
+		return FALSE;
+	}
+	if (rc != SQLITE_ROW) {
+		set_db_error(store, rc, "numbering a message", error);
+		return FALSE;
+	}
+	s = stmt(store, STMT_INSERT_MESSAGE, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int64(s, 1, m->case_id);
+	sqlite3_bind_int64(s, 2, number);
+	bind_text(s, 3, m->direction);
+	sqlite3_bind_int64(s, 4, canary_store_day(m->received_at));
+	sqlite3_bind_int(s, 5, (int)canary_store_size_class(m->size));
+	sqlite3_bind_int64(s, 6, m->attachments);
+	if (m->content_hash != NULL)
+		sqlite3_bind_blob(s, 7, m->content_hash, 32, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 7);
+	if (!step_done(store, s, "storing a message", error))
+		return FALSE;
+	s = stmt(store, STMT_COUNT_MESSAGE, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int64(s, 1, m->case_id);
+	sqlite3_bind_int64(s, 2, number);
+	if (!step_done(store, s, "counting a message", error))
+		return FALSE;
+	if (m->mailbox != NULL &&
+	    !insert_source(store, m->case_id, m->mailbox, m->uidvalidity, m->uid, error))
+		return FALSE;
+	*number_r = (guint)number;
+	return TRUE;
+}
+
+gboolean canary_store_add_message_id(struct canary_store *store, gint64 case_id,
+				     const guint8 hash[32], GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_ADD_MESSAGE_ID, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, case_id);
+	return step_done(store, s, "recording a message's keyed Message-ID", error);
+}
+
+gboolean canary_store_find_message_id(struct canary_store *store, const guint8 hash[32],
+				      gint64 *case_id_r, char **ref_r, GError **error)
+{
+	*case_id_r = 0;
+	*ref_r = NULL;
+	sqlite3_stmt *s = stmt(store, STMT_FIND_MESSAGE_ID, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*case_id_r = sqlite3_column_int64(s, 0);
+		*ref_r = column_strdup(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		set_db_error(store, rc, "looking up a keyed Message-ID", error);
+		return FALSE;
+	}
+	return TRUE;
 }

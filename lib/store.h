@@ -21,7 +21,7 @@ enum canary_store_error {
 };
 
 /* The schema version this build writes (PRAGMA user_version). */
-#define CANARY_STORE_SCHEMA_VERSION 5
+#define CANARY_STORE_SCHEMA_VERSION 6
 
 /* Case statuses, as stored. */
 #define CANARY_STATUS_NEW "new"
@@ -445,5 +445,44 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_case, canary_case_free)
  * transaction. */
 gboolean canary_store_backup(struct canary_store *store, const char *path, gboolean replace,
 			     gint64 *bytes_r, GError **error);
+
+/* --- Conversations: the messages of a case ------------------------------
+ * Message 1 is the case's own (the fields without a prefix); follow-ups
+ * received and replies sent are messages 2, 3, ..., each with its sealed
+ * fields under "message.N/" (envelope.h). Only the day, a size class and
+ * the count of attachments are kept in clear, as for a case. */
+
+#define CANARY_DIRECTION_IN "in"   /* a follow-up from the submitter */
+#define CANARY_DIRECTION_OUT "out" /* a reply the custodian sent */
+
+struct canary_message_new {
+	gint64 case_id;
+	const char *direction;      /* CANARY_DIRECTION_IN or _OUT */
+	gint64 received_at;         /* or sent at; only its day is stored */
+	gint64 size;                /* raw bytes; only the class is stored */
+	guint attachments;
+	const guint8 *content_hash; /* 32 bytes (received messages), or NULL */
+	const char *mailbox;        /* IMAP source of a received one, or NULL */
+	guint32 uidvalidity, uid;
+};
+
+/* Adds the next message of case M->case_id (its number, from 2, in
+ * *NUMBER_R), counts it in the case (canary_case.messages) and records its
+ * source. Fails if the content hash or the source is already stored.
+ * In a transaction. */
+gboolean canary_store_insert_message(struct canary_store *store,
+				     const struct canary_message_new *m, guint *number_r,
+				     GError **error);
+
+/* Records HASH, the keyed hash of a Message-ID (canary_seal_keyed_hash(),
+ * CANARY_SEAL_CONTEXT_MESSAGE_ID) of a message of CASE_ID, received or
+ * sent. A hash already recorded keeps its case. In a transaction. */
+gboolean canary_store_add_message_id(struct canary_store *store, gint64 case_id,
+				     const guint8 hash[32], GError **error);
+
+/* The case a keyed Message-ID HASH belongs to: TRUE with its id and a new
+ * reference, or TRUE with 0 and NULL when none; FALSE on error. */
+gboolean canary_store_find_message_id(struct canary_store *store, const guint8 hash[32],
+				      gint64 *case_id_r, char **ref_r, GError **error);
 
 #endif

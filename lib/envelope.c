@@ -63,22 +63,41 @@ static char *attachment_field(guint index)
 	return g_strdup_printf("attachment/%u", index);
 }
 
-/* Encrypts LEN bytes at PLAIN as FIELD of the case and stores them. */
-static gboolean put_sealed(struct canary_store *store, gint64 case_id,
-			   const struct canary_content_key *key, const char *field,
-			   const void *plain, gsize len, GError **error)
+char *canary_envelope_message_prefix(guint number)
 {
-	g_autoptr(GBytes) sealed = canary_seal_encrypt(key, case_id, field, plain, len);
-	return canary_store_put_blob(store, case_id, field, sealed, error);
+	return number <= 1 ? g_strdup("") : g_strdup_printf("message.%u/", number);
 }
 
-/* Stores KEY sealed to RECIPIENT as FIELD. */
-static gboolean put_key(struct canary_store *store, gint64 case_id, const char *field,
+/* Where the fields being sealed go: a case, and the prefix of one of its
+ * messages ("" for the first). */
+struct target {
+	struct canary_store *store;
+	gint64 case_id;
+	char *prefix;
+};
+
+static struct target target_of(struct canary_store *store, gint64 case_id, guint message)
+{
+	return (struct target){store, case_id, canary_envelope_message_prefix(message)};
+}
+
+/* Encrypts LEN bytes at PLAIN as FIELD of T and stores them. */
+static gboolean put_sealed(const struct target *t, const struct canary_content_key *key,
+			   const char *field, const void *plain, gsize len, GError **error)
+{
+	g_autofree char *name = g_strconcat(t->prefix, field, NULL);
+	g_autoptr(GBytes) sealed = canary_seal_encrypt(key, t->case_id, name, plain, len);
+	return canary_store_put_blob(t->store, t->case_id, name, sealed, error);
+}
+
+/* Stores KEY sealed to RECIPIENT as FIELD of T. */
+static gboolean put_key(const struct target *t, const char *field,
 			const struct canary_content_key *key,
 			const struct canary_public_key *recipient, GError **error)
 {
+	g_autofree char *name = g_strconcat(t->prefix, field, NULL);
 	g_autoptr(GBytes) sealed = canary_content_key_seal(key, recipient);
-	return canary_store_put_blob(store, case_id, field, sealed, error);
+	return canary_store_put_blob(t->store, t->case_id, name, sealed, error);
 }
 
 /* Builds the attachment list (names, types, sizes) as a GVariant. */
@@ -102,23 +121,37 @@ gboolean canary_envelope_seal_content(struct canary_store *store, gint64 case_id
 				      const GPtrArray *attachments, char *const *names,
 				      const char *routing, GError **error)
 {
+	return canary_envelope_seal_message_content(store, case_id, 1, to, subject, text,
+						    attachments, names, routing, error);
+}
+
+gboolean canary_envelope_seal_message_content(struct canary_store *store, gint64 case_id,
+					      guint message,
+					      const struct canary_envelope_recipients *to,
+					      const char *subject, const char *text,
+					      const GPtrArray *attachments, char *const *names,
+					      const char *routing, GError **error)
+{
+	struct target where = target_of(store, case_id, message);
+	g_autofree char *prefix = where.prefix;
+	const struct target *t = &where;
 	g_autoptr(canary_content_key) key = canary_content_key_new();
-	if (!put_key(store, case_id, FIELD_KEY_SECTION, key, to->section, error))
+	if (!put_key(t, FIELD_KEY_SECTION, key, to->section, error))
 		return FALSE;
 	if (to->triage != NULL &&
-	    !put_key(store, case_id, FIELD_KEY_TRIAGE, key, to->triage, error))
+	    !put_key(t, FIELD_KEY_TRIAGE, key, to->triage, error))
 		return FALSE;
 	if (subject != NULL &&
-	    !put_sealed(store, case_id, key, FIELD_SUBJECT, subject, strlen(subject), error))
+	    !put_sealed(t, key, FIELD_SUBJECT, subject, strlen(subject), error))
 		return FALSE;
-	if (!put_sealed(store, case_id, key, FIELD_TEXT, text, strlen(text), error))
+	if (!put_sealed(t, key, FIELD_TEXT, text, strlen(text), error))
 		return FALSE;
 	if (routing != NULL &&
-	    !put_sealed(store, case_id, key, FIELD_ROUTING, routing, strlen(routing), error))
+	    !put_sealed(t, key, FIELD_ROUTING, routing, strlen(routing), error))
 		return FALSE;
 
 	g_autoptr(GVariant) manifest = g_variant_ref_sink(manifest_new(attachments, names));
-	gboolean ok = put_sealed(store, case_id, key, FIELD_ATTACHMENTS,
+	gboolean ok = put_sealed(t, key, FIELD_ATTACHMENTS,
 				 g_variant_get_data(manifest), g_variant_get_size(manifest), error);
 	/* The manifest holds file names: wipe our copy. */
 	canary_wipe((void *)g_variant_get_data(manifest), g_variant_get_size(manifest));
@@ -127,7 +160,7 @@ gboolean canary_envelope_seal_content(struct canary_store *store, gint64 case_id
 		g_autofree char *field = attachment_field(i);
 		gsize len = 0;
 		const void *data = g_bytes_get_data(a->data, &len);
-		ok = put_sealed(store, case_id, key, field, data, len, error);
+		ok = put_sealed(t, key, field, data, len, error);
 	}
 	return ok;
 }
@@ -137,16 +170,28 @@ gboolean canary_envelope_seal_identity(struct canary_store *store, gint64 case_i
 				       const struct canary_identity *identity, GBytes *raw,
 				       GError **error)
 {
+	return canary_envelope_seal_message_identity(store, case_id, 1, to, identity, raw, error);
+}
+
+gboolean canary_envelope_seal_message_identity(struct canary_store *store, gint64 case_id,
+					       guint message,
+					       const struct canary_envelope_recipients *to,
+					       const struct canary_identity *identity, GBytes *raw,
+					       GError **error)
+{
+	struct target where = target_of(store, case_id, message);
+	g_autofree char *prefix = where.prefix;
+	const struct target *t = &where;
 	g_autoptr(canary_content_key) key = canary_content_key_new();
-	if (!put_key(store, case_id, FIELD_KEY_CUSTODIAN, key, to->custodian, error))
+	if (!put_key(t, FIELD_KEY_CUSTODIAN, key, to->custodian, error))
 		return FALSE;
 	g_autoptr(GBytes) record = canary_identity_serialize(identity);
 	gsize len = 0;
 	const void *data = g_bytes_get_data(record, &len);
-	if (!put_sealed(store, case_id, key, FIELD_IDENTITY, data, len, error))
+	if (!put_sealed(t, key, FIELD_IDENTITY, data, len, error))
 		return FALSE;
 	data = g_bytes_get_data(raw, &len);
-	return put_sealed(store, case_id, key, FIELD_RAW, data, len, error);
+	return put_sealed(t, key, FIELD_RAW, data, len, error);
 }
 
 /* --- A case's sealed blobs, by field ------------------------------------ */
@@ -165,7 +210,34 @@ void canary_sealed_case_free(struct canary_sealed_case *sc)
 	if (sc == NULL)
 		return;
 	g_hash_table_unref(sc->blobs);
+	g_free(sc->prefix);
 	g_free(sc);
+}
+
+struct canary_sealed_case *canary_sealed_case_message(const struct canary_sealed_case *sc,
+						      guint number)
+{
+	g_autofree char *prefix = canary_envelope_message_prefix(number);
+	struct canary_sealed_case *view = canary_sealed_case_new(sc->case_id);
+	GHashTableIter iter;
+	gpointer field, blob;
+	g_hash_table_iter_init(&iter, sc->blobs);
+	while (g_hash_table_iter_next(&iter, &field, &blob)) {
+		const char *name = field;
+		if (*prefix == '\0') {
+			/* Message 1: what is not another message's. */
+			if (!g_str_has_prefix(name, "message."))
+				canary_sealed_case_put(view, name, blob);
+		} else if (g_str_has_prefix(name, prefix)) {
+			canary_sealed_case_put(view, name + strlen(prefix), blob);
+		}
+	}
+	if (g_hash_table_size(view->blobs) == 0) {
+		canary_sealed_case_free(view);
+		return NULL;
+	}
+	view->prefix = g_steal_pointer(&prefix);
+	return view;
 }
 
 void canary_sealed_case_put(struct canary_sealed_case *sc, const char *field, GBytes *blob)
@@ -178,18 +250,25 @@ GBytes *canary_sealed_case_get(const struct canary_sealed_case *sc, const char *
 	return g_hash_table_lookup(sc->blobs, field);
 }
 
-/* Adds FIELD of the case from the store to SC. A missing field is no error
- * when OPTIONAL; *FOUND_R (may be NULL) says whether it was there. */
+/* The prefix of the fields being loaded into a set: "" for the case and
+ * its first message, "message.N/" for message N. */
+static __thread const char *load_prefix = "";
+
+/* Adds FIELD (after the prefix being loaded) of the case from the store to
+ * SC. A missing field is no error when OPTIONAL; *FOUND_R (may be NULL) says
+ * whether it was there. */
 static gboolean load_field(struct canary_store *store, struct canary_sealed_case *sc,
-			   const char *field, gboolean optional, gboolean *found_r, GError **error)
+			   const char *unprefixed, gboolean optional, gboolean *found_r,
+			   GError **error)
 {
+	g_autofree char *field = g_strconcat(load_prefix, unprefixed, NULL);
 	g_autoptr(GError) local = NULL;
 	g_autoptr(GBytes) blob = canary_store_get_blob(store, sc->case_id, field, &local);
 	if (found_r != NULL)
 		*found_r = blob != NULL;
 	if (blob != NULL) {
 		/* Taken over, not copied: attachments can be large. */
-		g_hash_table_replace(sc->blobs, g_strdup(field), g_steal_pointer(&blob));
+		g_hash_table_replace(sc->blobs, g_steal_pointer(&field), g_steal_pointer(&blob));
 		return TRUE;
 	}
 	if (optional && g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND))
@@ -270,6 +349,21 @@ gboolean canary_envelope_load(struct canary_store *store, guint parts,
 		ok = load_field(store, sc, FIELD_KEY_CUSTODIAN, TRUE, NULL, error);
 	if (ok && (parts & CANARY_ENVELOPE_RAW))
 		ok = load_field(store, sc, FIELD_RAW, TRUE, NULL, error);
+	return ok;
+}
+
+gboolean canary_envelope_load_message(struct canary_store *store, guint number, guint parts,
+				      struct canary_sealed_case *sc, GError **error)
+{
+	g_return_val_if_fail(number >= 2, FALSE);
+	g_autofree char *prefix = canary_envelope_message_prefix(number);
+	load_prefix = prefix;
+	/* Notes belong to the case, not to one of its messages. */
+	gboolean ok = canary_envelope_load(store,
+					   parts & ~(guint)(CANARY_ENVELOPE_NOTE_KEYS |
+							    CANARY_ENVELOPE_NOTES),
+					   sc, error);
+	load_prefix = "";
 	return ok;
 }
 
@@ -357,7 +451,9 @@ static GBytes *get_sealed(const struct canary_sealed_case *sc,
 				    "the sealed field %s of this case is missing", field);
 		return NULL;
 	}
-	return canary_seal_decrypt(key, sc->case_id, field, sealed, error);
+	/* A message's fields are sealed under their whole name. */
+	g_autofree char *name = g_strconcat(sc->prefix != NULL ? sc->prefix : "", field, NULL);
+	return canary_seal_decrypt(key, sc->case_id, name, sealed, error);
 }
 
 /* Decrypts FIELD as UTF-8 text. Returns a new string (wipe it), or NULL. */
@@ -621,19 +717,30 @@ gboolean canary_envelope_seal_meta(struct canary_store *store, gint64 case_id,
 				   const struct canary_envelope_recipients *to,
 				   const struct canary_case_meta *meta, GError **error)
 {
+	return canary_envelope_seal_message_meta(store, case_id, 1, to, meta, error);
+}
+
+gboolean canary_envelope_seal_message_meta(struct canary_store *store, gint64 case_id,
+					   guint message,
+					   const struct canary_envelope_recipients *to,
+					   const struct canary_case_meta *meta, GError **error)
+{
+	struct target where = target_of(store, case_id, message);
+	g_autofree char *prefix = where.prefix;
+	const struct target *t = &where;
 	g_autoptr(canary_content_key) key = canary_content_key_new();
 	if (to->section != NULL &&
-	    !put_key(store, case_id, FIELD_KEY_META_SECTION, key, to->section, error))
+	    !put_key(t, FIELD_KEY_META_SECTION, key, to->section, error))
 		return FALSE;
 	if (to->triage != NULL &&
-	    !put_key(store, case_id, FIELD_KEY_META_TRIAGE, key, to->triage, error))
+	    !put_key(t, FIELD_KEY_META_TRIAGE, key, to->triage, error))
 		return FALSE;
-	if (!put_key(store, case_id, FIELD_KEY_META_CUSTODIAN, key, to->custodian, error))
+	if (!put_key(t, FIELD_KEY_META_CUSTODIAN, key, to->custodian, error))
 		return FALSE;
 	g_autoptr(GVariant) record = g_variant_ref_sink(
 		g_variant_new(META_TYPE, (guint8)META_VERSION, meta->received_at,
 			      meta->ingested_at, meta->size, meta->pseudonym));
-	gboolean ok = put_sealed(store, case_id, key, FIELD_META, g_variant_get_data(record),
+	gboolean ok = put_sealed(t, key, FIELD_META, g_variant_get_data(record),
 				 g_variant_get_size(record), error);
 	/* The pseudonym is derived from the sender: wipe our copy. */
 	canary_wipe((void *)g_variant_get_data(record), g_variant_get_size(record));

@@ -27,6 +27,8 @@ enum canary_envelope_error {
 struct canary_sealed_case {
 	gint64 case_id;     /* part of every blob's associated data */
 	GHashTable *blobs;  /* field (string) -> GBytes */
+	char *prefix;       /* NULL, or the prefix its fields were sealed under
+			       (a view of one message: canary_sealed_case_message()) */
 };
 struct canary_sealed_case *canary_sealed_case_new(gint64 case_id);
 void canary_sealed_case_free(struct canary_sealed_case *sc);
@@ -183,6 +185,45 @@ gboolean canary_envelope_seal_note(struct canary_store *store, gint64 case_id,
  * notes SECRET does not open; empty when there are none. */
 GPtrArray *canary_envelope_open_notes(struct canary_store *store, gint64 case_id,
 				      const struct canary_secret_key *secret, GError **error);
+
+/* --- The messages of a case (conversations) -----------------------------
+ * Message 1 is the case's own fields ("subject", "raw", ...). Follow-ups and
+ * replies sent are messages 2, 3, ..., each sealed like a case under keys of
+ * its own, in the same fields after the prefix "message.N/"
+ * ("message.2/subject", "message.2/key/content/section", ...), the whole
+ * name being the associated data. Notes belong to the case. */
+
+/* "" for message 1, "message.N/" for N >= 2. New string. */
+char *canary_envelope_message_prefix(guint number);
+
+/* Message NUMBER's fields of SC (those with its prefix; for 1 those of no
+ * message.N/) as a new set named as message 1's, which every
+ * canary_sealed_open_*() below opens. NULL when SC holds none of them. */
+struct canary_sealed_case *canary_sealed_case_message(const struct canary_sealed_case *sc,
+						      guint number);
+
+/* canary_envelope_load() of message NUMBER (>= 2): its PARTS (notes are the
+ * case's, never a message's) added to SC under their prefixed names. */
+gboolean canary_envelope_load_message(struct canary_store *store, guint number, guint parts,
+				      struct canary_sealed_case *sc, GError **error);
+
+/* canary_envelope_seal_content(), _identity() and _meta() for message
+ * MESSAGE (1 is the same as those). */
+gboolean canary_envelope_seal_message_content(struct canary_store *store, gint64 case_id,
+					      guint message,
+					      const struct canary_envelope_recipients *to,
+					      const char *subject, const char *text,
+					      const GPtrArray *attachments, char *const *names,
+					      const char *routing, GError **error);
+gboolean canary_envelope_seal_message_identity(struct canary_store *store, gint64 case_id,
+					       guint message,
+					       const struct canary_envelope_recipients *to,
+					       const struct canary_identity *identity, GBytes *raw,
+					       GError **error);
+gboolean canary_envelope_seal_message_meta(struct canary_store *store, gint64 case_id,
+					   guint message,
+					   const struct canary_envelope_recipients *to,
+					   const struct canary_case_meta *meta, GError **error);
 
 /* --- Opening a set of sealed blobs, in the officer's process -------------
  * The same as the store-based functions above, which load the fields and

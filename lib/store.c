@@ -223,7 +223,7 @@ enum stmt_id {
 
 #define CASE_COLUMNS                                                                   \
 	"id, ref, received_day, section, status, assignee, rule, quarantine_reason, " \
-	"size_class, attachments"
+	"size_class, attachments, messages"
 
 static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
@@ -1336,6 +1336,7 @@ static struct canary_case *case_from_row(sqlite3_stmt *s)
 	c->quarantine_reason = column_strdup(s, 7);
 	c->size_class = (guint)sqlite3_column_int(s, 8);
 	c->attachments = (guint)sqlite3_column_int64(s, 9);
+	c->messages = (guint)sqlite3_column_int64(s, 10);
 	return c;
 }
 

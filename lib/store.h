@@ -183,7 +183,8 @@ struct canary_case {
 	gint64 received_day; /* 00:00 UTC of the day received */
 	char *section, *status, *assignee, *rule, *quarantine_reason;
 	guint size_class;    /* canary_store_size_class() */
-	guint attachments;
+	guint attachments;   /* of its first message */
+	guint messages;      /* 1 + follow-ups received + replies sent */
 };
 void canary_case_free(struct canary_case *c);
 

@@ -909,6 +909,47 @@ START_TEST(test_every_file)
 }
 END_TEST
 
+/* What a reply names, and what must never be answered automatically. */
+START_TEST(test_reply_headers)
+{
+	static const char reply[] =
+		"From: Amina <amina@example.net>\r\n"
+		"Return-Path: <amina@example.net>\r\n"
+		"Auto-Submitted: no (a person wrote this)\r\n"
+		"In-Reply-To: <reply.1@example.org> (our answer)\r\n"
+		"References: <first@example.net>\r\n"
+		"  <reply.1@example.org> not-an-id <third@[192.0.2.1]>\r\n"
+		"Subject: Re: news\r\n\r\nReleased today.\r\n";
+	g_autoptr(canary_mail) mail = parse_string(reply, sizeof reply - 1, NULL);
+	ck_assert_uint_eq(mail->in_reply_to->len, 1);
+	ck_assert_str_eq(g_ptr_array_index(mail->in_reply_to, 0), "reply.1@example.org");
+	ck_assert_uint_ge(mail->references->len, 2);
+	ck_assert_str_eq(g_ptr_array_index(mail->references, 0), "first@example.net");
+	ck_assert_str_eq(g_ptr_array_index(mail->references, 1), "reply.1@example.org");
+	ck_assert(!mail->auto_submitted);
+	ck_assert(!mail->null_sender);
+
+	static const char bounce[] = "From: MAILER-DAEMON@example.org\r\n"
+				     "Return-Path: < >\r\n"
+				     "Auto-Submitted: auto-replied\r\n"
+				     "Subject: failure\r\n\r\nx\r\n";
+	g_autoptr(canary_mail) automatic = parse_string(bounce, sizeof bounce - 1, NULL);
+	ck_assert(automatic->auto_submitted);
+	ck_assert(automatic->null_sender);
+	ck_assert_uint_eq(automatic->in_reply_to->len, 0);
+	ck_assert_uint_eq(automatic->references->len, 0);
+
+	/* A References header of a thousand ids keeps the cap. */
+	GString *many = g_string_new("From: a@example.net\r\nReferences:");
+	for (int i = 0; i < 1000; i++)
+		g_string_append_printf(many, " <id.%d@example.net>", i);
+	g_string_append(many, "\r\nSubject: x\r\n\r\nx\r\n");
+	g_autoptr(canary_mail) capped = parse_string(many->str, many->len, NULL);
+	ck_assert_uint_eq(capped->references->len, CANARY_MAIL_MAX_REFERENCES);
+	g_string_free(many, TRUE);
+}
+END_TEST
+
 static Suite *mail_suite(void)
 {
 	Suite *s = suite_create("mail");
@@ -935,6 +976,7 @@ static Suite *mail_suite(void)
 	tcase_add_test(corpus, test_damaged);
 	tcase_add_test(corpus, test_tnef);
 	tcase_add_test(corpus, test_every_file);
+	tcase_add_test(corpus, test_reply_headers);
 	suite_add_tcase(s, corpus);
 
 	TCase *limits = tcase_create("limits");

@@ -214,8 +214,8 @@ CANARY_OP(canary_op_reply)
 		goto fail;
 	}
 	if (!canary_envelope_store_draft(ctx->store, number, draft, error) ||
-	    !canary_store_add_draft(ctx->store, c->id, number, caller->user, g_get_real_time() / G_USEC_PER_SEC,
-				    error) ||
+	    !canary_store_add_draft(ctx->store, c->id, number, caller->user,
+				    g_get_real_time() / G_USEC_PER_SEC, error) ||
 	    !record(ctx, caller, c->ref, "drafted", detail, error) || !commit(ctx, error))
 		goto fail;
 	canary_info("case %s: draft %u added", c->ref, number);
@@ -232,8 +232,7 @@ fail:
 /* --- The outbox: the custodian's (and admins') ----------------------------- */
 
 /* A draft of the outbox, with its sealed blobs (SC) when not NULL. */
-static JsonObject *draft_to_json(const struct canary_draft *d,
-				 const struct canary_sealed_case *sc)
+static JsonObject *draft_to_json(const struct canary_draft *d, const struct canary_sealed_case *sc)
 {
 	JsonObject *o = json_object_new();
 	json_object_set_string_member(o, "ref", d->ref);
@@ -250,8 +249,7 @@ static JsonObject *draft_to_json(const struct canary_draft *d,
 /* Records one "outbox" event per case of DRAFTS (sorted by case), naming
  * its drafts handed out. In the open transaction. */
 static gboolean record_outbox(struct canary_control_context *ctx,
-			      const struct canary_caller *caller, GPtrArray *drafts,
-			      GError **error)
+			      const struct canary_caller *caller, GPtrArray *drafts, GError **error)
 {
 	for (guint i = 0; i < drafts->len;) {
 		const struct canary_draft *first = drafts->pdata[i];
@@ -300,7 +298,8 @@ CANARY_OP(canary_op_outbox)
 	}
 	JsonArray *list = json_array_new();
 	for (guint i = 0; i < drafts->len; i++)
-		json_array_add_object_element(list, draft_to_json(drafts->pdata[i], sealed->pdata[i]));
+		json_array_add_object_element(list,
+					      draft_to_json(drafts->pdata[i], sealed->pdata[i]));
 	JsonObject *result = json_object_new();
 	json_object_set_array_member(result, "drafts", list);
 	return result;
@@ -386,9 +385,9 @@ CANARY_OP(canary_op_send_prepare)
 		return NULL;
 	g_autoptr(canary_sealed_case) sc = canary_sealed_case_new(c->id);
 	guint parts = CANARY_ENVELOPE_IDENTITY | CANARY_ENVELOPE_RAW;
-	gboolean loaded = message <= 1 ? canary_envelope_load(ctx->store, parts, sc, error)
-				       : canary_envelope_load_message(ctx->store, message, parts,
-								      sc, error);
+	gboolean loaded =
+		message <= 1 ? canary_envelope_load(ctx->store, parts, sc, error)
+			     : canary_envelope_load_message(ctx->store, message, parts, sc, error);
 	if (!loaded || !canary_envelope_load_draft(ctx->store, d->number, sc, error))
 		return NULL;
 	g_autofree char *detail =
@@ -448,9 +447,9 @@ static gboolean send_request_parse(JsonObject *args, struct send_request *r, GEr
 		for (guint i = 0; i < json_array_get_length(a); i++) {
 			const char *id = json_array_get_string_element(a, i);
 			if (id == NULL || !is_header_safe(id)) {
-				g_set_error_literal(error, CANARY_CONTROL_ERROR,
-						    CANARY_CONTROL_ERROR_USAGE,
-						    "argument \"references\" must hold Message-IDs");
+				g_set_error_literal(
+					error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
+					"argument \"references\" must hold Message-IDs");
 				return FALSE;
 			}
 			g_ptr_array_add(r->references, (gpointer)id);
@@ -634,8 +633,8 @@ CANARY_OP(canary_op_send)
 		.subject = r.subject,
 		.text = r.text,
 		.in_reply_to = r.in_reply_to,
-		.references = r.references->len > 1 ? (const char *const *)r.references->pdata
-						    : NULL,
+		.references =
+			r.references->len > 1 ? (const char *const *)r.references->pdata : NULL,
 	};
 	g_autofree char *message_id = NULL;
 	g_autoptr(GError) local = NULL;

@@ -5,12 +5,23 @@
  * blobs leave, who may do what, a send that fails (no [smtp], the server
  * down, a send cut short) leaving the draft waiting and nothing stored, a
  * move re-sealing the drafts, and no plaintext in the database. */
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <grp.h>
 #include <json-glib/json-glib.h>
+#include <pwd.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "case_sealed.h"
 #include "control.h"
 #include "envelope.h"
+#include "dovecot.h"
 #include "process.h"
 #include "testutil.h"
 
@@ -20,6 +31,8 @@
 #define SUBJECT        "Questioned after the Cairo consultation"
 #define BODY_PHRASE    "the officers kept my passport for nine days"
 #define DRAFT_TEXT     "Dear Ms Vasquez-Lind,\nthank you: may we raise your case with the Government?"
+/* A draft on one line, as the test's editor writes it. */
+#define DRAFT_TEXT_LINE "With your consent we would raise the matter in Geneva."
 
 /* mena: group nogroup; africa: group sys; custodian: adm; triage: bin. */
 #define RULES                                                                                      \
@@ -508,6 +521,406 @@ START_TEST(test_no_plaintext_in_the_database)
 }
 END_TEST
 
+/* --- As real users, through canaryd -----------------------------------------
+ * Unix users and groups made for the test (root runs it, as CI does): a mena
+ * officer, an africa officer and the custodian, each with their key in their
+ * own home; canaryd on its control socket, polling a test Dovecot. */
+
+static char *home, *tool_path, *u_config, *socket_path, *canaryd_log;
+static char *g_control, *g_mena, *g_africa, *g_custodian;
+static char *u_mena, *u_africa, *u_custodian;
+static struct tu_dovecot *dovecot;
+static pid_t canaryd_pid;
+
+static void run_ok(const char *const *argv)
+{
+	g_autofree char *err = NULL;
+	int status = tu_run(argv, NULL, NULL, &err);
+	ck_assert_msg(status == 0, "%s: exit %d: %s", argv[0], status, err);
+}
+
+/* A unique name for this run: "cnp" + pid + SUFFIX. */
+static char *unique(const char *suffix)
+{
+	return g_strdup_printf("cnp%ld%s", (long)getpid(), suffix);
+}
+
+static void add_user(const char *name, const char *groups)
+{
+	g_autofree char *user_home = g_build_filename(home, name, NULL);
+	const char *argv[] = {"/usr/sbin/useradd",
+			      "-M",
+			      "-d",
+			      user_home,
+			      "-s",
+			      "/bin/sh",
+			      "-p",
+			      "*",
+			      "-G",
+			      groups,
+			      name,
+			      NULL};
+	run_ok(argv);
+	ck_assert_int_eq(g_mkdir(user_home, 0700), 0);
+	struct passwd *pw = getpwnam(name);
+	ck_assert_ptr_nonnull(pw);
+	ck_assert_int_eq(chown(user_home, pw->pw_uid, pw->pw_gid), 0);
+}
+
+static void users_setup(void)
+{
+	home = tu_make_tempdir();
+	ck_assert_int_eq(chmod(home, 0711), 0);
+	g_autofree char *bin = g_build_filename(home, "bin", NULL);
+	ck_assert_int_eq(g_mkdir(bin, 0755), 0);
+	tool_path = g_build_filename(bin, "canary", NULL);
+	run_ok((const char *const[]){"/bin/cp", CANARY_TOOL_PATH, tool_path, NULL});
+	ck_assert_int_eq(chmod(tool_path, 0755), 0);
+	/* The editor officers use: writes $REPLY_TEXT into the file. */
+	g_autofree char *editor = tu_write_file(
+		bin, "editor", "#!/bin/sh\nprintf '%s\\n' \"$REPLY_TEXT\" >> \"$1\"\n");
+	ck_assert_int_eq(chmod(editor, 0755), 0);
+	g_control = unique("ctl");
+	g_mena = unique("mena");
+	g_africa = unique("afr");
+	g_custodian = unique("cus");
+	const char *const groups[] = {g_control, g_mena, g_africa, g_custodian};
+	for (gsize i = 0; i < G_N_ELEMENTS(groups); i++)
+		run_ok((const char *const[]){"/usr/sbin/groupadd", groups[i], NULL});
+	u_mena = unique("m");
+	u_africa = unique("a");
+	u_custodian = unique("c");
+	g_autofree char *mena_groups = g_strdup_printf("%s,%s", g_control, g_mena);
+	g_autofree char *africa_groups = g_strdup_printf("%s,%s", g_control, g_africa);
+	g_autofree char *custodian_groups = g_strdup_printf("%s,%s", g_control, g_custodian);
+	add_user(u_mena, mena_groups);
+	add_user(u_africa, africa_groups);
+	add_user(u_custodian, custodian_groups);
+}
+
+static void users_teardown(void)
+{
+	const char *const users[] = {u_mena, u_africa, u_custodian};
+	for (gsize i = 0; i < G_N_ELEMENTS(users); i++)
+		tu_run((const char *const[]){"/usr/sbin/userdel", users[i], NULL}, NULL, NULL,
+		       NULL);
+	const char *const groups[] = {g_control, g_mena, g_africa, g_custodian};
+	for (gsize i = 0; i < G_N_ELEMENTS(groups); i++)
+		tu_run((const char *const[]){"/usr/sbin/groupdel", groups[i], NULL}, NULL, NULL,
+		       NULL);
+	tu_rmtree(home);
+	g_clear_pointer(&home, g_free);
+	g_clear_pointer(&tool_path, g_free);
+	g_clear_pointer(&g_control, g_free);
+	g_clear_pointer(&g_mena, g_free);
+	g_clear_pointer(&g_africa, g_free);
+	g_clear_pointer(&g_custodian, g_free);
+	g_clear_pointer(&u_mena, g_free);
+	g_clear_pointer(&u_africa, g_free);
+	g_clear_pointer(&u_custodian, g_free);
+}
+
+/* Copies key NAME and its passphrase into USER's home, theirs alone. The
+ * key's path (new); the passphrase file is beside it as NAME.pass. */
+static char *give_key(const char *user, const char *name)
+{
+	g_autofree char *file = g_strdup_printf("%s.key", name);
+	g_autofree char *src = g_build_filename(home, "canary", "keys", file, NULL);
+	g_autofree char *text = NULL;
+	gsize len = 0;
+	ck_assert(g_file_get_contents(src, &text, &len, NULL));
+	char *key = g_build_filename(home, user, file, NULL);
+	g_autofree char *pass = g_strdup_printf("%s.pass", key);
+	ck_assert(g_file_set_contents(key, text, (gssize)len, NULL));
+	ck_assert(g_file_set_contents(pass, TU_PASSPHRASE "\n", -1, NULL));
+	struct passwd *pw = getpwnam(user);
+	const char *const files[] = {key, pass};
+	for (gsize i = 0; i < G_N_ELEMENTS(files); i++) {
+		ck_assert_int_eq(chown(files[i], pw->pw_uid, pw->pw_gid), 0);
+		ck_assert_int_eq(chmod(files[i], 0600), 0);
+	}
+	return key;
+}
+
+static void daemon_setup(void)
+{
+	dovecot = tu_dovecot_start(NULL);
+	g_autofree char *dir = g_build_filename(home, "canary", NULL);
+	tu_rmtree(dir);
+	ck_assert_int_eq(g_mkdir(dir, 0711), 0);
+	g_autofree char *run = g_build_filename(dir, "run", NULL);
+	ck_assert_int_eq(g_mkdir(run, 0755), 0);
+	socket_path = g_build_filename(run, "control", NULL);
+	canaryd_log = g_build_filename(dir, "canaryd.log", NULL);
+	g_autofree char *pw = g_strdup_printf("%s\n", dovecot->password);
+	g_free(tu_write_file(dir, "imap-password", pw));
+	g_autofree char *routing = g_strdup_printf(
+		"[section mena]\npublic_key = keys/section.pub\ncountries = Egypt\ngroup = %s\n"
+		"[section africa]\npublic_key = keys/other.pub\nkeywords = Sahel\ngroup = %s\n"
+		"[section triage]\npublic_key = keys/triage.pub\n"
+		"[country Egypt]\nnames = Egypt, Cairo\n",
+		g_mena, g_africa);
+	g_free(tu_write_file(dir, "routing.conf", routing));
+	g_autofree char *url = tu_dovecot_url(dovecot, TRUE);
+	g_autofree char *extra = g_strdup_printf(
+		"[imap]\nurl = %s\nusername = %s\npassword_file = imap-password\nca_file = %s\n"
+		"connect_timeout = 5s\npoll_interval = 1h\n"
+		"[routing]\nrules = routing.conf\ndefault_section = triage\n"
+		"[access]\ncustodian = %s\n"
+		"[control]\nsocket = %s\ngroup = %s\n",
+		url, dovecot->user, dovecot->ca_file, g_custodian, socket_path, g_control);
+	u_config = tu_make_canary_home(dir, TRUE, extra);
+	ck_assert_int_eq(chmod(u_config, 0644), 0);
+}
+
+static void daemon_teardown(void)
+{
+	if (canaryd_pid > 0) {
+		kill(canaryd_pid, SIGKILL);
+		waitpid(canaryd_pid, NULL, 0);
+		canaryd_pid = 0;
+	}
+	tu_dovecot_free(dovecot);
+	dovecot = NULL;
+	g_clear_pointer(&u_config, g_free);
+	g_clear_pointer(&socket_path, g_free);
+	g_clear_pointer(&canaryd_log, g_free);
+}
+
+static gboolean socket_answers(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	gboolean ok = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
+	close(fd);
+	return ok;
+}
+
+static void start_canaryd(void)
+{
+	pid_t test = getpid();
+	canaryd_pid = fork();
+	ck_assert_int_ge(canaryd_pid, 0);
+	if (canaryd_pid == 0) {
+		tu_die_with_parent(test);
+		int fd = open(canaryd_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || null < 0 || dup2(fd, STDERR_FILENO) < 0 ||
+		    dup2(null, STDOUT_FILENO) < 0)
+			_exit(127);
+		execl(CANARYD_PATH, CANARYD_PATH, "-c", u_config, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 1000 && !socket_answers(socket_path); i++) {
+		ck_assert_msg(waitpid(canaryd_pid, NULL, WNOHANG) == 0, "canaryd exited");
+		g_usleep(10 * 1000);
+	}
+	ck_assert_msg(socket_answers(socket_path), "no socket at %s", socket_path);
+}
+
+static void stop_canaryd(void)
+{
+	kill(canaryd_pid, SIGTERM);
+	int status = 0;
+	ck_assert_int_eq(waitpid(canaryd_pid, &status, 0), canaryd_pid);
+	canaryd_pid = 0;
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "canaryd: %d", status);
+}
+
+/* One pass of canaryd over the test Dovecot (canaryd itself stopped). */
+static void pass_once(void)
+{
+	g_autofree char *err = NULL;
+	const char *argv[] = {CANARYD_PATH, "--once", "-c", u_config, NULL};
+	int status = tu_run(argv, NULL, NULL, &err);
+	ck_assert_msg(status == 0, "canaryd --once: %d: %s", status, err);
+	g_autofree char *log = g_strdup(err != NULL ? err : "");
+	FILE *f = fopen(canaryd_log, "a");
+	ck_assert_ptr_nonnull(f);
+	fputs(log, f);
+	fclose(f);
+}
+
+/* Runs ARGV (NULL-terminated) as USER (runuser; NULL: root) with the
+ * environment ENV ("K=V"..., NULL-terminated, may be NULL). */
+static int as_user(const char *user, const char *const *env, const char *const *argv, char **out_r,
+		   char **err_r)
+{
+	g_autoptr(GPtrArray) full = g_ptr_array_new();
+	if (user != NULL) {
+		g_ptr_array_add(full, (gpointer) "/usr/sbin/runuser");
+		g_ptr_array_add(full, (gpointer) "-u");
+		g_ptr_array_add(full, (gpointer)user);
+		g_ptr_array_add(full, (gpointer) "--");
+	}
+	g_ptr_array_add(full, (gpointer) "/usr/bin/env");
+	for (gsize i = 0; env != NULL && env[i] != NULL; i++)
+		g_ptr_array_add(full, (gpointer)env[i]);
+	for (gsize i = 0; argv[i] != NULL; i++)
+		g_ptr_array_add(full, (gpointer)argv[i]);
+	g_ptr_array_add(full, NULL);
+	return tu_run((const char *const *)full->pdata, NULL, out_r, err_r);
+}
+
+/* canary ARGS... -c CONFIG as USER; standard input from /dev/null. */
+static int canary_as(const char *user, char **out_r, char **err_r, ...) G_GNUC_NULL_TERMINATED;
+static int canary_as(const char *user, char **out_r, char **err_r, ...)
+{
+	g_autoptr(GPtrArray) argv = g_ptr_array_new();
+	g_ptr_array_add(argv, tool_path);
+	va_list args;
+	va_start(args, err_r);
+	for (const char *a; (a = va_arg(args, const char *)) != NULL;)
+		g_ptr_array_add(argv, (gpointer)a);
+	va_end(args);
+	g_ptr_array_add(argv, (gpointer) "-c");
+	g_ptr_array_add(argv, u_config);
+	g_ptr_array_add(argv, NULL);
+	return as_user(user, NULL, (const char *const *)argv->pdata, out_r, err_r);
+}
+
+/* The reference of the one case (asked as root). New string. */
+static char *the_case(void)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	int status = canary_as(NULL, &out, &err, "list", "--json", NULL);
+	ck_assert_msg(status == 0, "list: exit %d: %s", status, err);
+	g_autoptr(JsonNode) root = json_from_string(out, NULL);
+	ck_assert_msg(root != NULL && JSON_NODE_HOLDS_ARRAY(root), "%s", out);
+	JsonArray *cases = json_node_get_array(root);
+	ck_assert_uint_eq(json_array_get_length(cases), 1);
+	return g_strdup(
+		json_object_get_string_member(json_array_get_object_element(cases, 0), "ref"));
+}
+
+/* The case's history as root (text). New string. */
+static char *history_of(const char *case_ref)
+{
+	g_autofree char *err = NULL;
+	char *out = NULL;
+	int status = canary_as(NULL, &out, &err, "history", case_ref, NULL);
+	ck_assert_msg(status == 0, "history: exit %d: %s", status, err);
+	return out;
+}
+
+static guint count_lines_with(const char *text, const char *a, const char *b)
+{
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	guint n = 0;
+	for (gsize i = 0; lines[i] != NULL; i++)
+		n += strstr(lines[i], a) != NULL && (b == NULL || strstr(lines[i], b) != NULL);
+	return n;
+}
+
+/* The officer drafts TEXT in $EDITOR on a terminal (script(1) gives one),
+ * with XDG_RUNTIME_DIR at RUNTIME. */
+static int reply_in_editor(const char *user, const char *case_ref, const char *key,
+			   const char *runtime, const char *text, char **out_r, char **err_r)
+{
+	g_autofree char *command =
+		g_strdup_printf("%s reply %s --key %s --passphrase-file %s.pass -c %s", tool_path,
+				case_ref, key, key, u_config);
+	g_autofree char *editor = g_strdup_printf("EDITOR=%s/bin/editor", home);
+	g_autofree char *xdg = g_strdup_printf("XDG_RUNTIME_DIR=%s", runtime);
+	g_autofree char *reply_text = g_strdup_printf("REPLY_TEXT=%s", text);
+	const char *const env[] = {editor, "VISUAL=", xdg, reply_text, NULL};
+	const char *const argv[] = {"/usr/bin/script", "-qec", command, "/dev/null", NULL};
+	return as_user(user, env, argv, out_r, err_r);
+}
+
+/* Files the submitter's message through Dovecot and canaryd. */
+static char *file_the_case(void)
+{
+	tu_dovecot_deliver_text(dovecot, "INBOX", message);
+	pass_once();
+	return the_case();
+}
+
+START_TEST(test_officers_draft_the_custodian_lists)
+{
+	g_autofree char *case_ref = file_the_case();
+	g_autofree char *mena_key = give_key(u_mena, "section");
+	g_autofree char *africa_key = give_key(u_africa, "other");
+	g_autofree char *wrong_key = give_key(u_mena, "other");
+	g_autofree char *custodian_key = give_key(u_custodian, "custodian");
+	g_autofree char *runtime = g_build_filename(home, u_mena, "run", NULL);
+	ck_assert_int_eq(g_mkdir(runtime, 0700), 0);
+	struct passwd *pw = getpwnam(u_mena);
+	ck_assert_int_eq(chown(runtime, pw->pw_uid, pw->pw_gid), 0);
+	start_canaryd();
+
+	/* The mena officer drafts in the editor. */
+	g_autofree char *out = NULL, *err = NULL;
+	int status =
+		reply_in_editor(u_mena, case_ref, mena_key, runtime, DRAFT_TEXT_LINE, &out, &err);
+	ck_assert_msg(status == 0, "reply: exit %d: %s %s", status, out, err);
+	ck_assert_msg(strstr(out, "draft 1 waits") != NULL, "%s", out);
+	/* Nothing left where the editor wrote. */
+	g_autoptr(GDir) left = g_dir_open(runtime, 0, NULL);
+	ck_assert_ptr_nonnull(left);
+	ck_assert_ptr_null(g_dir_read_name(left));
+
+	/* A key that does not open the case: refused before anything is
+	 * recorded. */
+	g_autofree char *before = history_of(case_ref);
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	g_autofree char *wrong_pass = g_strdup_printf("%s.pass", wrong_key);
+	const char *const wrong[] = {
+		tool_path,  "reply",  case_ref,    "--key", wrong_key, "--passphrase-file",
+		wrong_pass, "--file", "/dev/null", "-c",    u_config,  NULL};
+	status = as_user(u_mena, NULL, wrong, &out, &err);
+	ck_assert_msg(status == 6, "reply, wrong key: exit %d: %s", status, err);
+	g_autofree char *after = history_of(case_ref);
+	ck_assert_str_eq(before, after);
+
+	/* Another section's officer cannot draft: exit 8 naming mena's group. */
+	g_clear_pointer(&err, g_free);
+	g_autofree char *africa_pass = g_strdup_printf("%s.pass", africa_key);
+	status = canary_as(u_africa, NULL, &err, "reply", case_ref, "--key", africa_key,
+			   "--passphrase-file", africa_pass, "--file", "/dev/null", NULL);
+	ck_assert_msg(status == 8 && strstr(err, g_mena) != NULL, "exit %d: %s", status, err);
+
+	/* The section's officer cannot list the outbox or send: exit 8 naming
+	 * the custodian's group. */
+	g_autofree char *mena_pass = g_strdup_printf("%s.pass", mena_key);
+	g_clear_pointer(&err, g_free);
+	status = canary_as(u_mena, NULL, &err, "outbox", "--key", mena_key, "--passphrase-file",
+			   mena_pass, NULL);
+	ck_assert_msg(status == 8 && strstr(err, g_custodian) != NULL, "exit %d: %s", status, err);
+	g_clear_pointer(&err, g_free);
+	status = canary_as(u_mena, NULL, &err, "send", case_ref, "--key", mena_key,
+			   "--passphrase-file", mena_pass, "--yes", NULL);
+	ck_assert_msg(status == 8 && strstr(err, g_custodian) != NULL, "exit %d: %s", status, err);
+
+	/* The custodian lists it, with its first line, drafted by the officer. */
+	g_autofree char *custodian_pass = g_strdup_printf("%s.pass", custodian_key);
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	status = canary_as(u_custodian, &out, &err, "outbox", "--key", custodian_key,
+			   "--passphrase-file", custodian_pass, NULL);
+	ck_assert_msg(status == 0, "outbox: exit %d: %s", status, err);
+	ck_assert_msg(strstr(out, case_ref) != NULL && strstr(out, u_mena) != NULL &&
+			      strstr(out, "With your consent we would") != NULL,
+		      "%s", out);
+	g_autofree char *history = history_of(case_ref);
+	ck_assert_uint_eq(count_lines_with(history, "drafted", u_mena), 1);
+	ck_assert_uint_eq(count_lines_with(history, "outbox", u_custodian), 1);
+	stop_canaryd();
+
+	/* Nothing in clear: database, WAL, canaryd's log, the editor's place. */
+	g_autofree char *db = g_build_filename(home, "canary", "state", "canary.db", NULL);
+	g_autofree char *wal = g_strdup_printf("%s-wal", db);
+	const char *const needles[] = {DRAFT_TEXT_LINE, SENDER_NAME, SENDER_ADDRESS, SUBJECT};
+	const char *const files[] = {db, wal, canaryd_log};
+	for (gsize f = 0; f < G_N_ELEMENTS(files); f++)
+		for (gsize i = 0; i < G_N_ELEMENTS(needles); i++)
+			ck_assert_msg(tu_count_text_in_file(files[f], needles[i]) == 0,
+				      "%s holds \"%s\"", files[f], needles[i]);
+}
+END_TEST
+
 static Suite *reply_suite(void)
 {
 	Suite *s = suite_create("reply");
@@ -524,6 +937,12 @@ static Suite *reply_suite(void)
 	tcase_add_test(tc, test_move_reseals_the_drafts);
 	tcase_add_test(tc, test_no_plaintext_in_the_database);
 	suite_add_tcase(s, tc);
+	TCase *users = tcase_create("as users");
+	tcase_add_unchecked_fixture(users, users_setup, users_teardown);
+	tcase_add_checked_fixture(users, daemon_setup, daemon_teardown);
+	tcase_set_timeout(users, 300);
+	tcase_add_test(users, test_officers_draft_the_custodian_lists);
+	suite_add_tcase(s, users);
 	return s;
 }
 

@@ -600,6 +600,25 @@ static gboolean check_waiting(const struct canary_case *c, const struct canary_d
 	return FALSE;
 }
 
+/* Checks that draft NUMBER of C waits (or, with AGAIN, was left being
+ * sent) and marks it as being sent, in one transaction: two sends of one
+ * draft at once cannot both pass. */
+static gboolean claim_draft(struct canary_control_context *ctx, const struct canary_case *c,
+			    guint number, gboolean again, GError **error)
+{
+	if (!canary_store_begin(ctx->store, error))
+		return FALSE;
+	g_autoptr(canary_draft) d = unsent_draft(ctx, c, number, error);
+	if (d == NULL || !check_waiting(c, d, again, error) ||
+	    !canary_store_set_draft_sent(ctx->store, c->id, number, CANARY_DRAFT_SENDING,
+					 error) ||
+	    !commit(ctx, error)) {
+		canary_store_rollback(ctx->store);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 /* Composes the reply from the request, sends it from [smtp] from and keeps
  * the sealed copy. */
 CANARY_OP(canary_op_send)
@@ -619,6 +638,7 @@ CANARY_OP(canary_op_send)
 			    ctx->config->path, r.draft, c->ref);
 		return NULL;
 	}
+	/* Checked before anything is composed (the claim below checks again). */
 	g_autoptr(canary_draft) d = unsent_draft(ctx, c, r.draft, error);
 	if (d == NULL || !check_waiting(c, d, r.again, error))
 		return NULL;
@@ -647,7 +667,7 @@ CANARY_OP(canary_op_send)
 	}
 	// Order is important: marked "sending" before SMTP, so that a crash
 	// after the server took it cannot send it twice unnoticed.
-	if (!mark_draft(ctx, c, r.draft, CANARY_DRAFT_SENDING, error))
+	if (!claim_draft(ctx, c, r.draft, r.again, error))
 		return NULL;
 	if (!canary_smtp_send(ctx->config, to, 1, raw, &local)) {
 		canary_warning("case %s: draft %u not sent: %s", c->ref, r.draft, local->message);

@@ -83,6 +83,9 @@ static void teardown(void)
 	canary_caller_free(mena_officer);
 	canary_caller_free(africa_officer);
 	canary_caller_free(custodian);
+	/* smtp_down()'s, whether or not the config frees them. */
+	g_clear_pointer(&pl.config->smtp.url, g_free);
+	g_clear_pointer(&pl.config->smtp.from, g_free);
 	tu_pipeline_close(&pl);
 	tu_rmtree(tmpdir);
 	g_clear_pointer(&tmpdir, g_free);

@@ -924,6 +924,181 @@ START_TEST(test_officers_draft_the_custodian_lists)
 }
 END_TEST
 
+/* --- The conversation through a real MTA --------------------------------------
+ * The test MTA of tests/mta.h (part "smtp" of issue 15): a Postfix on
+ * 127.0.0.1 with STARTTLS and SASL, delivering into the test Dovecot, where
+ * the submitter has a mailbox of their own. */
+#if __has_include("mta.h")
+#include "mta.h"
+#define REPLY_HAVE_MTA 1
+#endif
+
+#ifdef REPLY_HAVE_MTA
+/* The first message in the Maildir DIR (new/ or cur/), waiting up to 30 s
+ * for it to arrive. New string. */
+static char *wait_for_message(const char *dir)
+{
+	for (int i = 0; i < 3000; i++) {
+		const char *const subs[] = {"new", "cur"};
+		for (gsize j = 0; j < G_N_ELEMENTS(subs); j++) {
+			g_autofree char *sub = g_build_filename(dir, subs[j], NULL);
+			g_autoptr(GDir) d = g_dir_open(sub, 0, NULL);
+			const char *name = d != NULL ? g_dir_read_name(d) : NULL;
+			if (name == NULL)
+				continue;
+			g_autofree char *path = g_build_filename(sub, name, NULL);
+			char *text = NULL;
+			if (g_file_get_contents(path, &text, NULL, NULL))
+				return text;
+		}
+		g_usleep(10 * 1000);
+	}
+	ck_abort_msg("nothing arrived in %s", dir);
+	return NULL;
+}
+
+/* The value of header NAME in the message TEXT (unfolded), or NULL. New. */
+static char *header_of(const char *text, const char *name)
+{
+	g_autofree char *prefix = g_strdup_printf("\n%s:", name);
+	g_autofree char *headed = g_strconcat("\n", text, NULL);
+	const char *end_of_headers = strstr(headed, "\n\n");
+	const char *hit = strstr(headed, prefix);
+	if (hit == NULL || (end_of_headers != NULL && hit > end_of_headers))
+		return NULL;
+	GString *value = g_string_new(NULL);
+	const char *p = hit + strlen(prefix);
+	for (;;) {
+		const char *nl = strchr(p, '\n');
+		g_string_append_len(value, p, nl != NULL ? nl - p : (gssize)strlen(p));
+		if (nl == NULL || (nl[1] != ' ' && nl[1] != '\t'))
+			break;
+		p = nl + 1;
+	}
+	return g_strstrip(g_string_free(value, FALSE));
+}
+
+/* The number of messages of case REF (the store, read as root). */
+static gint64 messages_of(const char *case_ref)
+{
+	g_autofree char *db = g_build_filename(home, "canary", "state", "canary.db", NULL);
+	g_autoptr(GError) error = NULL;
+	struct canary_store *store = canary_store_open(db, &error);
+	ck_assert_msg(store != NULL, "%s", error != NULL ? error->message : "?");
+	g_autoptr(canary_case) c = canary_store_get_case(store, case_ref, NULL);
+	ck_assert_ptr_nonnull(c);
+	canary_store_close(&store);
+	return c->messages;
+}
+
+START_TEST(test_conversation_through_the_mta)
+{
+	struct tu_mta *mta = tu_mta_start(dovecot);
+	g_autofree char *smtp = tu_mta_canary_config(mta, "reprisals@example.org");
+	FILE *f = fopen(u_config, "a");
+	ck_assert_ptr_nonnull(f);
+	fputs(smtp, f);
+	fclose(f);
+	/* The submitter writes from the mailbox the MTA delivers to. */
+	g_autofree char *first = g_strdup_printf(
+		"From: " SENDER_NAME " <%s>\nTo: reprisals@example.org\nSubject: " SUBJECT "\n"
+		"Message-ID: <cairo.1@example.net>\nMIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=utf-8\n\nI was questioned in Egypt; " BODY_PHRASE
+		".\n",
+		mta->submitter);
+	tu_dovecot_deliver_text(dovecot, "INBOX", first);
+	pass_once();
+	g_autofree char *case_ref = the_case();
+	g_autofree char *mena_key = give_key(u_mena, "section");
+	g_autofree char *custodian_key = give_key(u_custodian, "custodian");
+	g_autofree char *custodian_pass = g_strdup_printf("%s.pass", custodian_key);
+	g_autofree char *runtime = g_build_filename(home, u_mena, "run", NULL);
+	ck_assert_int_eq(g_mkdir(runtime, 0700), 0);
+	struct passwd *pw = getpwnam(u_mena);
+	ck_assert_int_eq(chown(runtime, pw->pw_uid, pw->pw_gid), 0);
+	start_canaryd();
+
+	g_autofree char *out = NULL, *err = NULL;
+	int status =
+		reply_in_editor(u_mena, case_ref, mena_key, runtime, DRAFT_TEXT_LINE, &out, &err);
+	ck_assert_msg(status == 0, "reply: exit %d: %s %s", status, out, err);
+
+	/* The MTA down: not sent, exit 1, the draft still waits. */
+	tu_mta_stop(mta);
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	status = canary_as(u_custodian, &out, &err, "send", case_ref, "--key", custodian_key,
+			   "--passphrase-file", custodian_pass, "--yes", NULL);
+	ck_assert_msg(status == 1 && strstr(err, "still waits") != NULL, "exit %d: %s", status,
+		      err);
+	ck_assert_int_eq(messages_of(case_ref), 1);
+	tu_mta_restart(mta);
+
+	/* The custodian sends it. */
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	status = canary_as(u_custodian, &out, &err, "send", case_ref, "--key", custodian_key,
+			   "--passphrase-file", custodian_pass, "--yes", NULL);
+	ck_assert_msg(status == 0, "send: exit %d: %s %s", status, out, err);
+	ck_assert_msg(strstr(out, "sent as message 2") != NULL, "%s", out);
+
+	/* It arrives, threaded under the submitter's message, from the
+	 * confidential address, with a Message-ID under its domain. */
+	g_autofree char *arrived = wait_for_message(mta->submitter_maildir);
+	g_autofree char *in_reply_to = header_of(arrived, "In-Reply-To");
+	g_autofree char *references = header_of(arrived, "References");
+	g_autofree char *from = header_of(arrived, "From");
+	g_autofree char *message_id = header_of(arrived, "Message-ID");
+	g_autofree char *subject = header_of(arrived, "Subject");
+	ck_assert_msg(g_strcmp0(in_reply_to, "<cairo.1@example.net>") == 0, "%s", arrived);
+	ck_assert_msg(references != NULL && strstr(references, "<cairo.1@example.net>") != NULL,
+		      "%s", arrived);
+	ck_assert_msg(from != NULL && strstr(from, "reprisals@example.org") != NULL, "%s", arrived);
+	ck_assert_msg(message_id != NULL && g_str_has_suffix(message_id, "@example.org>"), "%s",
+		      arrived);
+	ck_assert_msg(subject != NULL && g_str_has_prefix(subject, "Re: "), "%s", arrived);
+	ck_assert_msg(strstr(arrived, "With your consent we would raise") != NULL, "%s", arrived);
+	ck_assert_int_eq(messages_of(case_ref), 2);
+	g_autofree char *history = history_of(case_ref);
+	ck_assert_uint_eq(count_lines_with(history, "drafted", u_mena), 1);
+	ck_assert_uint_eq(count_lines_with(history, "draft 1 as message 2", u_custodian), 1);
+	/* Sent once: a second send has nothing waiting. */
+	g_clear_pointer(&err, g_free);
+	status = canary_as(u_custodian, NULL, &err, "send", case_ref, "--key", custodian_key,
+			   "--passphrase-file", custodian_pass, "--yes", NULL);
+	ck_assert_msg(status == 5, "send again: exit %d: %s", status, err);
+	stop_canaryd();
+
+	/* The submitter answers; the answer joins the case on the next pass
+	 * (part "join" of issue 15 files follow-ups). */
+	g_autofree char *id = g_strndup(message_id + 1, strlen(message_id) - 2);
+	g_autofree char *answer = g_strdup_printf(
+		"From: " SENDER_NAME " <%s>\nTo: reprisals@example.org\nSubject: Re: " SUBJECT "\n"
+		"Message-ID: <cairo.2@example.net>\nIn-Reply-To: <%s>\n"
+		"References: <cairo.1@example.net> <%s>\nMIME-Version: 1.0\n"
+		"Content-Type: text/plain; charset=utf-8\n\nYes, I consent. They returned my "
+		"passport on Monday.\n",
+		mta->submitter, id, id);
+	tu_dovecot_deliver_text(dovecot, "INBOX", answer);
+	pass_once();
+	g_free(the_case()); /* still one case */
+	ck_assert_int_eq(messages_of(case_ref), 3);
+
+	/* Nothing in clear: database, WAL, canaryd's log. */
+	g_autofree char *db = g_build_filename(home, "canary", "state", "canary.db", NULL);
+	g_autofree char *wal = g_strdup_printf("%s-wal", db);
+	const char *const needles[] = {DRAFT_TEXT_LINE,        SENDER_NAME, mta->submitter, SUBJECT,
+				       "returned my passport", id};
+	const char *const files[] = {db, wal, canaryd_log};
+	for (gsize k = 0; k < G_N_ELEMENTS(files); k++)
+		for (gsize i = 0; i < G_N_ELEMENTS(needles); i++)
+			ck_assert_msg(tu_count_text_in_file(files[k], needles[i]) == 0,
+				      "%s holds \"%s\"", files[k], needles[i]);
+	tu_mta_free(mta);
+}
+END_TEST
+#endif
+
 static Suite *reply_suite(void)
 {
 	Suite *s = suite_create("reply");
@@ -945,6 +1120,9 @@ static Suite *reply_suite(void)
 	tcase_add_checked_fixture(users, daemon_setup, daemon_teardown);
 	tcase_set_timeout(users, 300);
 	tcase_add_test(users, test_officers_draft_the_custodian_lists);
+#ifdef REPLY_HAVE_MTA
+	tcase_add_test(users, test_conversation_through_the_mta);
+#endif
 	suite_add_tcase(s, users);
 	return s;
 }

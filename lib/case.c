@@ -26,6 +26,11 @@ static const struct canary_control_op ops[] = {
 	{"move", canary_op_move},
 	{"status-prepare", canary_op_status_prepare},
 	{"status", canary_op_status},
+	{"reply-prepare", canary_op_reply_prepare},
+	{"reply", canary_op_reply},
+	{"outbox", canary_op_outbox},
+	{"send-prepare", canary_op_send_prepare},
+	{"send", canary_op_send},
 };
 // clang-format on
 

@@ -32,5 +32,11 @@ CANARY_OP(canary_op_move_prepare);
 CANARY_OP(canary_op_move);
 CANARY_OP(canary_op_status_prepare);
 CANARY_OP(canary_op_status);
+/* case_reply.c */
+CANARY_OP(canary_op_reply_prepare);
+CANARY_OP(canary_op_reply);
+CANARY_OP(canary_op_outbox);
+CANARY_OP(canary_op_send_prepare);
+CANARY_OP(canary_op_send);
 
 #endif

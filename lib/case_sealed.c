@@ -508,7 +508,7 @@ CANARY_OP(canary_op_move_prepare)
 	g_autoptr(canary_sealed_case) sc =
 		load(ctx, c,
 		     CANARY_ENVELOPE_CONTENT_KEYS | CANARY_ENVELOPE_META_KEYS |
-			     CANARY_ENVELOPE_NOTE_KEYS,
+			     CANARY_ENVELOPE_NOTE_KEYS | CANARY_ENVELOPE_DRAFT_KEYS,
 		     error);
 	if (sc == NULL)
 		return NULL;

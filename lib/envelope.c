@@ -318,6 +318,9 @@ static gboolean load_notes(struct canary_store *store, struct canary_sealed_case
 	}
 }
 
+static gboolean load_draft_keys(struct canary_store *store, struct canary_sealed_case *sc,
+				GError **error);
+
 gboolean canary_envelope_load(struct canary_store *store, guint parts,
 			      struct canary_sealed_case *sc, GError **error)
 {
@@ -349,6 +352,8 @@ gboolean canary_envelope_load(struct canary_store *store, guint parts,
 		ok = load_field(store, sc, FIELD_KEY_CUSTODIAN, TRUE, NULL, error);
 	if (ok && (parts & CANARY_ENVELOPE_RAW))
 		ok = load_field(store, sc, FIELD_RAW, TRUE, NULL, error);
+	if (ok && (parts & CANARY_ENVELOPE_DRAFT_KEYS))
+		ok = load_draft_keys(store, sc, error);
 	return ok;
 }
 
@@ -870,6 +875,11 @@ static gboolean reseal_one(const struct canary_sealed_case *sc, const char *cons
 	return TRUE;
 }
 
+static gboolean reseal_drafts(const struct canary_sealed_case *sc,
+			      const struct canary_secret_key *secret,
+			      const struct canary_public_key *new_section,
+			      struct canary_sealed_case *out, GError **error);
+
 struct canary_sealed_case *canary_sealed_reseal_section(const struct canary_sealed_case *sc,
 							const struct canary_secret_key *secret,
 							const struct canary_public_key *new_section,
@@ -894,6 +904,8 @@ struct canary_sealed_case *canary_sealed_reseal_section(const struct canary_seal
 		ok = reseal_one(sc, fields, G_N_ELEMENTS(fields), secret, new_section, section,
 				out, error);
 	}
+	if (ok)
+		ok = reseal_drafts(sc, secret, new_section, out, error);
 	if (!ok) {
 		canary_sealed_case_free(out);
 		return NULL;
@@ -901,10 +913,14 @@ struct canary_sealed_case *canary_sealed_reseal_section(const struct canary_seal
 	return out;
 }
 
+static gboolean is_draft_section_key_field(const char *field);
+
 /* TRUE when FIELD names a section's copy of a key ("key/.../section"). */
 static gboolean is_section_key_field(const char *field)
 {
 	if (strcmp(field, FIELD_KEY_SECTION) == 0 || strcmp(field, FIELD_KEY_META_SECTION) == 0)
+		return TRUE;
+	if (is_draft_section_key_field(field))
 		return TRUE;
 	static const char prefix[] = "key/note.", suffix[] = "/section";
 	if (!g_str_has_prefix(field, prefix) || !g_str_has_suffix(field, suffix))
@@ -1180,4 +1196,215 @@ struct canary_sealed_case *canary_sealed_case_from_json(gint64 case_id, JsonObje
 		canary_sealed_case_put(sc, field, blob);
 	}
 	return g_steal_pointer(&sc);
+}
+
+/* --- Drafts: replies waiting for the custodian --------------------------- */
+
+#define DRAFT_VERSION 1
+#define DRAFT_TYPE    "(yxss)"
+
+/* The field names of draft NUMBER: its ciphertext and its key copies. */
+static char *draft_field(guint number)
+{
+	return g_strdup_printf("draft.%u", number);
+}
+
+static char *draft_key_field(guint number, const char *recipient)
+{
+	return g_strdup_printf("key/draft.%u/%s", number, recipient);
+}
+
+static const char *const draft_recipients[] = {"section", "triage", "custodian"};
+
+/* Loads the key copies of every draft into SC. Drafts are numbered from 1
+ * without gaps; each has a section copy. */
+static gboolean load_draft_keys(struct canary_store *store, struct canary_sealed_case *sc,
+				GError **error)
+{
+	for (guint number = 1;; number++) {
+		gboolean found = FALSE;
+		for (gsize i = 0; i < G_N_ELEMENTS(draft_recipients); i++) {
+			g_autofree char *field = draft_key_field(number, draft_recipients[i]);
+			gboolean here = FALSE;
+			if (!load_field(store, sc, field, TRUE, &here, error))
+				return FALSE;
+			found = found || here;
+		}
+		if (!found)
+			return TRUE;
+	}
+}
+
+gboolean canary_envelope_load_draft(struct canary_store *store, guint number,
+				    struct canary_sealed_case *sc, GError **error)
+{
+	g_autofree char *field = draft_field(number);
+	if (!load_field(store, sc, field, FALSE, NULL, error))
+		return FALSE;
+	for (gsize i = 0; i < G_N_ELEMENTS(draft_recipients); i++) {
+		g_autofree char *key = draft_key_field(number, draft_recipients[i]);
+		if (!load_field(store, sc, key, TRUE, NULL, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+/* Seals KEY to RECIPIENT as copy WHO of draft NUMBER into SC. */
+static void put_draft_key(struct canary_sealed_case *sc, guint number, const char *who,
+			  const struct canary_content_key *key,
+			  const struct canary_public_key *recipient)
+{
+	g_autofree char *field = draft_key_field(number, who);
+	g_autoptr(GBytes) sealed = canary_content_key_seal(key, recipient);
+	canary_sealed_case_put(sc, field, sealed);
+}
+
+gboolean canary_sealed_seal_draft(struct canary_sealed_case *sc, guint number,
+				  const struct canary_envelope_recipients *to, const char *author,
+				  gint64 at, const char *text, GError **error)
+{
+	if (to->section == NULL || to->custodian == NULL) {
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS,
+			    "a draft needs its section's and the custodian's public keys");
+		return FALSE;
+	}
+	g_autoptr(canary_content_key) key = canary_content_key_new();
+	put_draft_key(sc, number, "section", key, to->section);
+	if (to->triage != NULL)
+		put_draft_key(sc, number, "triage", key, to->triage);
+	put_draft_key(sc, number, "custodian", key, to->custodian);
+	g_autoptr(GVariant) record = g_variant_ref_sink(
+		g_variant_new(DRAFT_TYPE, (guint8)DRAFT_VERSION, at, author, text));
+	g_autofree char *field = draft_field(number);
+	g_autoptr(GBytes) sealed = canary_seal_encrypt(key, sc->case_id, field,
+						       g_variant_get_data(record),
+						       g_variant_get_size(record));
+	canary_wipe((void *)g_variant_get_data(record), g_variant_get_size(record));
+	canary_sealed_case_put(sc, field, sealed);
+	return TRUE;
+}
+
+struct canary_case_note *canary_sealed_open_draft(const struct canary_sealed_case *sc,
+						  guint number,
+						  const struct canary_secret_key *secret,
+						  GError **error)
+{
+	g_autofree char *section = draft_key_field(number, "section");
+	g_autofree char *triage = draft_key_field(number, "triage");
+	g_autofree char *custodian = draft_key_field(number, "custodian");
+	const char *const fields[] = {section, triage, custodian};
+	GError *local = NULL;
+	g_autoptr(canary_content_key) key =
+		try_keys(sc, fields, G_N_ELEMENTS(fields), secret, NULL, &local);
+	if (local != NULL) {
+		g_propagate_error(error, local);
+		return NULL;
+	}
+	if (key == NULL) {
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS,
+			    "key %s opens none of the copies of draft %u",
+			    canary_secret_key_public(secret)->id, number);
+		return NULL;
+	}
+	g_autofree char *field = draft_field(number);
+	g_autoptr(GBytes) plain = get_sealed(sc, key, field, FALSE, error);
+	if (plain == NULL)
+		return NULL;
+	g_autoptr(GVariant) v = g_variant_ref_sink(
+		g_variant_new_from_bytes(G_VARIANT_TYPE(DRAFT_TYPE), plain, FALSE));
+	guint8 version = 0;
+	gint64 at = 0;
+	const char *author = NULL, *text = NULL;
+	g_variant_get(v, "(yx&s&s)", &version, &at, &author, &text);
+	if (version != DRAFT_VERSION) {
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+			    "draft %u is of version %u, not known to this canary", number,
+			    version);
+		return NULL;
+	}
+	struct canary_case_note *draft = g_new0(struct canary_case_note, 1);
+	draft->number = number;
+	draft->at = at;
+	draft->author = g_strdup(author);
+	draft->text = g_strdup(text);
+	return draft;
+}
+
+/* Adds to OUT the section copies of the drafts' keys that SECRET opens,
+ * re-sealed to NEW_SECTION. */
+static gboolean reseal_drafts(const struct canary_sealed_case *sc,
+			      const struct canary_secret_key *secret,
+			      const struct canary_public_key *new_section,
+			      struct canary_sealed_case *out, GError **error)
+{
+	for (guint number = 1;; number++) {
+		g_autofree char *section = draft_key_field(number, "section");
+		g_autofree char *triage = draft_key_field(number, "triage");
+		if (canary_sealed_case_get(sc, section) == NULL &&
+		    canary_sealed_case_get(sc, triage) == NULL)
+			return TRUE;
+		const char *const fields[] = {section, triage};
+		if (!reseal_one(sc, fields, G_N_ELEMENTS(fields), secret, new_section, section,
+				out, error))
+			return FALSE;
+	}
+}
+
+/* TRUE for "key/draft.N/section". */
+static gboolean is_draft_section_key_field(const char *field)
+{
+	static const char prefix[] = "key/draft.", suffix[] = "/section";
+	if (!g_str_has_prefix(field, prefix) || !g_str_has_suffix(field, suffix))
+		return FALSE;
+	gsize len = strlen(field) - strlen(prefix) - strlen(suffix);
+	g_autofree char *number = g_strndup(field + strlen(prefix), MIN(len, 10));
+	return len > 0 && len <= 10 && number[0] != '0' &&
+	       g_ascii_string_to_unsigned(number, 10, 1, G_MAXUINT32, NULL, NULL);
+}
+
+gboolean canary_envelope_store_draft(struct canary_store *store, guint number,
+				     const struct canary_sealed_case *draft, GError **error)
+{
+	g_autofree char *text = draft_field(number);
+	g_autofree char *section = draft_key_field(number, "section");
+	g_autofree char *triage = draft_key_field(number, "triage");
+	g_autofree char *custodian = draft_key_field(number, "custodian");
+	if (canary_sealed_case_get(draft, text) == NULL ||
+	    canary_sealed_case_get(draft, section) == NULL ||
+	    canary_sealed_case_get(draft, custodian) == NULL) {
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+			    "a draft needs %s, %s and %s", text, section, custodian);
+		return FALSE;
+	}
+	g_autoptr(GError) local = NULL;
+	g_autoptr(GBytes) old = canary_store_get_blob(store, draft->case_id, text, &local);
+	if (old != NULL) {
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+			    "draft %u exists already (another was added meanwhile: try again)",
+			    number);
+		return FALSE;
+	}
+	if (!g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND)) {
+		g_propagate_error(error, g_steal_pointer(&local));
+		return FALSE;
+	}
+	GHashTableIter iter;
+	gpointer field, blob;
+	g_hash_table_iter_init(&iter, draft->blobs);
+	while (g_hash_table_iter_next(&iter, &field, &blob)) {
+		gboolean is_key = strcmp(field, section) == 0 || strcmp(field, triage) == 0 ||
+				  strcmp(field, custodian) == 0;
+		if (!is_key && strcmp(field, text) != 0) {
+			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+				    "%s is not a field of draft %u", (const char *)field, number);
+			return FALSE;
+		}
+		if (is_key && !check_key_size(field, blob, error))
+			return FALSE;
+	}
+	g_hash_table_iter_init(&iter, draft->blobs);
+	while (g_hash_table_iter_next(&iter, &field, &blob))
+		if (!canary_store_put_blob(store, draft->case_id, field, blob, error))
+			return FALSE;
+	return TRUE;
 }

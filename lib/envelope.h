@@ -58,6 +58,7 @@ enum canary_envelope_part {
 	CANARY_ENVELOPE_RAW = 1 << 8,          /* the raw message (with IDENTITY) */
 	CANARY_ENVELOPE_MANIFEST = 1 << 9,     /* the attachment list, with the content keys */
 	CANARY_ENVELOPE_IDENTITY_KEY = 1 << 10, /* the custodian's copy of the identity key */
+	CANARY_ENVELOPE_DRAFT_KEYS = 1 << 11,   /* the copies of every draft's key */
 };
 
 /* Adds the fields PARTS names of case SC->case_id from STORE to SC (those
@@ -295,6 +296,37 @@ gboolean canary_envelope_next_note(struct canary_store *store, gint64 case_id, g
  * triage copy. Run inside a transaction. */
 gboolean canary_envelope_store_note(struct canary_store *store, guint number,
 				    const struct canary_sealed_case *note, GError **error);
+
+/* --- Drafts: replies an officer wrote, waiting for the custodian ---------
+ * Sealed like a note, each under its own key ("draft.N", N from 1) with
+ * copies to the section, triage (if any) and custodian keys
+ * ("key/draft.N/section", ".../triage", ".../custodian"); the plaintext
+ * holds author, time and text. Opened as a struct canary_case_note. */
+
+/* Seals TEXT by AUTHOR at AT as draft NUMBER of SC->case_id into SC. Needs
+ * TO->section and TO->custodian (NO_ACCESS without). */
+gboolean canary_sealed_seal_draft(struct canary_sealed_case *sc, guint number,
+				  const struct canary_envelope_recipients *to, const char *author,
+				  gint64 at, const char *text, GError **error);
+
+/* Opens draft NUMBER of SC with SECRET (section, triage or custodian key).
+ * NO_ACCESS when SECRET opens none of its key copies, FORMAT when SC lacks
+ * it. Returns a new note (its text wiped when freed). */
+struct canary_case_note *canary_sealed_open_draft(const struct canary_sealed_case *sc,
+						  guint number,
+						  const struct canary_secret_key *secret,
+						  GError **error);
+
+/* Adds draft NUMBER (its text and key copies) of SC->case_id to SC. */
+gboolean canary_envelope_load_draft(struct canary_store *store, guint number,
+				    struct canary_sealed_case *sc, GError **error);
+
+/* Stores draft NUMBER as sealed in DRAFT: FORMAT, before anything is
+ * written, unless DRAFT holds exactly its text, its section and custodian
+ * key copies and maybe a triage copy, each key of a sealed key's size, and
+ * the case has no draft NUMBER yet. Run inside a transaction. */
+gboolean canary_envelope_store_draft(struct canary_store *store, guint number,
+				     const struct canary_sealed_case *draft, GError **error);
 
 typedef struct canary_case_meta canary_case_meta;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_case_meta, canary_case_meta_free)

@@ -1468,3 +1468,15 @@ struct canary_identity *canary_identity_deserialize(GBytes *data, GError **error
 		g_variant_get_child(record, 6, "u", &id->omitted);
 	return id;
 }
+
+/* ---- the recipient of a reply ---- */
+
+struct canary_identity *canary_identity_new_recipient(const char *address)
+{
+	struct canary_identity *id = identity_new();
+	struct canary_address *a = g_new0(struct canary_address, 1);
+	a->address = g_strdup(address);
+	g_ptr_array_add(id->addresses, a);
+	id->primary = g_utf8_strdown(address, -1);
+	return id;
+}

@@ -65,6 +65,10 @@ GBytes *canary_identity_serialize(const struct canary_identity *identity);
  * anything malformed gives CANARY_IDENTITY_ERROR_FORMAT. */
 struct canary_identity *canary_identity_deserialize(GBytes *data, GError **error);
 
+/* An identity record of one ADDRESS alone: whom a reply was sent to (the
+ * sealed copy of what canary sent keeps it for the custodian). New record. */
+struct canary_identity *canary_identity_new_recipient(const char *address);
+
 typedef struct canary_identity canary_identity;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_identity, canary_identity_free)
 

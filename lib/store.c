@@ -218,6 +218,12 @@ enum stmt_id {
 	STMT_FIND_MESSAGE_HASH,
 	STMT_ADD_MESSAGE_ID,
 	STMT_FIND_MESSAGE_ID,
+	/* Drafts (replies through the custodian). */
+	STMT_NEXT_DRAFT,
+	STMT_ADD_DRAFT,
+	STMT_LIST_DRAFTS,
+	STMT_SET_DRAFT_SENT,
+	STMT_LATEST_RECEIVED,
 	STMT_COUNT
 };
 
@@ -299,6 +305,21 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_ADD_MESSAGE_ID] = "INSERT OR IGNORE INTO message_ids (hash, case_id) VALUES (?1, ?2)",
 	[STMT_FIND_MESSAGE_ID] = "SELECT c.id, c.ref FROM message_ids m JOIN cases c "
 				 "ON c.id = m.case_id WHERE m.hash = ?1",
+	[STMT_NEXT_DRAFT] = "SELECT coalesce(max(number), 0) + 1 FROM case_drafts "
+			    "WHERE case_id = ?1",
+	[STMT_ADD_DRAFT] = "INSERT INTO case_drafts (case_id, number, drafted_by, drafted_day) "
+			   "VALUES (?1, ?2, ?3, ?4)",
+	/* ?1: a case id or 0 for all; ?2: a draft number or 0 for all; ?3: 1
+	 * for those not sent (waiting or sending) only. */
+	[STMT_LIST_DRAFTS] = "SELECT d.case_id, c.ref, d.number, d.drafted_by, d.drafted_day, "
+			     "d.sent_as FROM case_drafts d JOIN cases c ON c.id = d.case_id "
+			     "WHERE (?1 = 0 OR d.case_id = ?1) AND (?2 = 0 OR d.number = ?2) "
+			     "AND (?3 = 0 OR d.sent_as IS NULL OR d.sent_as = 0) "
+			     "ORDER BY c.received_day, c.id, d.number",
+	[STMT_SET_DRAFT_SENT] = "UPDATE case_drafts SET sent_as = ?3 "
+				"WHERE case_id = ?1 AND number = ?2",
+	[STMT_LATEST_RECEIVED] = "SELECT coalesce(max(number), 1) FROM case_messages "
+				 "WHERE case_id = ?1 AND direction = 'in'",
 };
 
 struct canary_store {
@@ -2459,5 +2480,112 @@ gboolean canary_store_find_message_id(struct canary_store *store, const guint8 h
 		set_db_error(store, rc, "looking up a keyed Message-ID", error);
 		return FALSE;
 	}
+	return TRUE;
+}
+
+/* --- Drafts: replies waiting for the custodian --------------------------- */
+
+void canary_draft_free(struct canary_draft *d)
+{
+	if (d == NULL)
+		return;
+	g_free(d->ref);
+	g_free(d->drafted_by);
+	g_free(d);
+}
+
+gboolean canary_store_next_draft(struct canary_store *store, gint64 case_id, guint *number_r,
+				 GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_NEXT_DRAFT, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int64(s, 1, case_id);
+	int rc = sqlite3_step(s);
+	gint64 number = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		set_db_error(store, rc, "numbering a draft", error);
+		return FALSE;
+	}
+	*number_r = (guint)number;
+	return TRUE;
+}
+
+gboolean canary_store_add_draft(struct canary_store *store, gint64 case_id, guint number,
+				const char *drafted_by, gint64 at, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_ADD_DRAFT, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int64(s, 1, case_id);
+	sqlite3_bind_int64(s, 2, number);
+	bind_text(s, 3, drafted_by);
+	sqlite3_bind_int64(s, 4, canary_store_day(at));
+	return step_done(store, s, "storing a draft", error);
+}
+
+GPtrArray *canary_store_list_drafts(struct canary_store *store, gint64 case_id, guint number,
+				    gboolean unsent_only, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_LIST_DRAFTS, error);
+	if (s == NULL)
+		return NULL;
+	sqlite3_bind_int64(s, 1, case_id);
+	sqlite3_bind_int64(s, 2, number);
+	sqlite3_bind_int(s, 3, unsent_only ? 1 : 0);
+	GPtrArray *drafts = g_ptr_array_new_with_free_func((GDestroyNotify)canary_draft_free);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct canary_draft *d = g_new0(struct canary_draft, 1);
+		d->case_id = sqlite3_column_int64(s, 0);
+		d->ref = column_strdup(s, 1);
+		d->number = (guint)sqlite3_column_int64(s, 2);
+		d->drafted_by = column_strdup(s, 3);
+		d->drafted_day = sqlite3_column_int64(s, 4);
+		d->sent_as = sqlite3_column_type(s, 5) == SQLITE_NULL
+				     ? CANARY_DRAFT_WAITING
+				     : sqlite3_column_int64(s, 5);
+		g_ptr_array_add(drafts, d);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		set_db_error(store, rc, "listing drafts", error);
+		g_ptr_array_unref(drafts);
+		return NULL;
+	}
+	return drafts;
+}
+
+gboolean canary_store_set_draft_sent(struct canary_store *store, gint64 case_id, guint number,
+				     gint64 sent_as, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_SET_DRAFT_SENT, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int64(s, 1, case_id);
+	sqlite3_bind_int64(s, 2, number);
+	if (sent_as == CANARY_DRAFT_WAITING)
+		sqlite3_bind_null(s, 3);
+	else
+		sqlite3_bind_int64(s, 3, sent_as);
+	return step_done(store, s, "marking a draft", error);
+}
+
+gboolean canary_store_latest_received(struct canary_store *store, gint64 case_id,
+				      guint *number_r, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_LATEST_RECEIVED, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int64(s, 1, case_id);
+	int rc = sqlite3_step(s);
+	gint64 number = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW) {
+		set_db_error(store, rc, "finding the latest message received", error);
+		return FALSE;
+	}
+	*number_r = (guint)number;
 	return TRUE;
 }

@@ -486,4 +486,50 @@ gboolean canary_store_add_message_id(struct canary_store *store, gint64 case_id,
 gboolean canary_store_find_message_id(struct canary_store *store, const guint8 hash[32],
 				      gint64 *case_id_r, char **ref_r, GError **error);
 
+/* --- Drafts: replies waiting for the custodian ----------------------------
+ * A draft's text is sealed ("draft.N", envelope.h); the store keeps who
+ * drafted it, the day, and what became of it in sent_as: NULL while it
+ * waits, 0 while it is being sent (marked before SMTP, so that a crash
+ * after the server took it cannot send it twice silently), else the number
+ * of the message it was sent as. */
+
+#define CANARY_DRAFT_WAITING (-1) /* sent_as NULL */
+#define CANARY_DRAFT_SENDING 0
+
+struct canary_draft {
+	gint64 case_id;
+	char *ref;
+	guint number;      /* 1, 2, ... per case */
+	char *drafted_by;  /* the Unix user canaryd saw */
+	gint64 drafted_day;
+	gint64 sent_as;    /* CANARY_DRAFT_WAITING, _SENDING or a message number */
+};
+void canary_draft_free(struct canary_draft *d);
+typedef struct canary_draft canary_draft;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_draft, canary_draft_free)
+
+/* The number the next draft of CASE_ID gets, in *NUMBER_R. */
+gboolean canary_store_next_draft(struct canary_store *store, gint64 case_id, guint *number_r,
+				 GError **error);
+
+/* Adds draft NUMBER of CASE_ID, waiting, by DRAFTED_BY on the day of AT.
+ * Fails when that number exists. In a transaction. */
+gboolean canary_store_add_draft(struct canary_store *store, gint64 case_id, guint number,
+				const char *drafted_by, gint64 at, GError **error);
+
+/* The drafts of CASE_ID (0: of every case) numbered NUMBER (0: any), only
+ * those not sent yet (waiting or sending) when UNSENT_ONLY, oldest case
+ * first. New array of struct canary_draft *. */
+GPtrArray *canary_store_list_drafts(struct canary_store *store, gint64 case_id, guint number,
+				    gboolean unsent_only, GError **error);
+
+/* Sets what became of draft NUMBER of CASE_ID (struct canary_draft.sent_as). */
+gboolean canary_store_set_draft_sent(struct canary_store *store, gint64 case_id, guint number,
+				     gint64 sent_as, GError **error);
+
+/* The number of the latest message of CASE_ID that the submitter sent (1
+ * when no follow-up came), in *NUMBER_R. */
+gboolean canary_store_latest_received(struct canary_store *store, gint64 case_id,
+				      guint *number_r, GError **error);
+
 #endif

@@ -72,6 +72,8 @@ expect "" canary show k
 expect "closed" canary status R-2026-000001 c
 expect "closed" canary status --note-file = "note.txt" R-2026-000001 c
 expect "" canary status R-2026-000001 closed k
+expect "--again" canary send --ag
+expect "--draft" canary send R-2026-000001 --dr
 
 # Every subcommand "canary --help" lists is offered, and nothing else.
 commands=$(LC_ALL=C canary --help | awk '/^Commands:/ { f = 1; next } f && /^  [^ ]/ { print $1 }' |

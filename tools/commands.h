@@ -22,5 +22,8 @@ int cmd_backup(int argc, char **argv);
 int cmd_route(int argc, char **argv);
 int cmd_whoami(int argc, char **argv);
 int cmd_bridge(int argc, char **argv);
+int cmd_reply(int argc, char **argv);
+int cmd_outbox(int argc, char **argv);
+int cmd_send(int argc, char **argv);
 
 #endif

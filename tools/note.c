@@ -208,19 +208,14 @@ static gboolean run_editor(const char *editor, const char *path)
 	return TRUE;
 }
 
-/* Writes the instructions the officer sees into a new PATH (0600). */
-static gboolean write_template(const char *path, const char *ref)
+/* Writes TEXT, the instructions the officer sees, into a new PATH (0600). */
+static gboolean write_template(const char *path, const char *text)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		cli_error("%s: %s", path, g_strerror(errno));
 		return FALSE;
 	}
-	g_autofree char *text = g_strdup_printf(
-		"\n# Note for case %s, sealed to the keys of its section and triage\n"
-		"# (canary show prints it). Lines starting with '#' are left out;\n"
-		"# an empty note adds none.\n",
-		ref);
 	gboolean ok = write(fd, text, strlen(text)) == (ssize_t)strlen(text);
 	if (close(fd) != 0 || !ok) {
 		cli_error("%s: %s", path, g_strerror(errno));
@@ -229,14 +224,15 @@ static gboolean write_template(const char *path, const char *ref)
 	return TRUE;
 }
 
-char *note_edit(const char *ref)
+/* Lets the officer write in the editor, below TEMPLATE (comment lines). */
+static char *edit_text(const char *template)
 {
 	g_autofree char *dir = private_dir();
 	if (dir == NULL)
 		return NULL;
 	g_autofree char *path = g_build_filename(dir, "note.txt", NULL);
 	char *note = NULL;
-	if (write_template(path, ref) && run_editor(editor_command(), path)) {
+	if (write_template(path, template) && run_editor(editor_command(), path)) {
 		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0) {
 			cli_error("%s: %s", path, g_strerror(errno));
@@ -248,4 +244,24 @@ char *note_edit(const char *ref)
 	// Order is important: the note is read before its file is shredded.
 	shred_dir(dir);
 	return note;
+}
+
+char *note_edit(const char *ref)
+{
+	g_autofree char *template = g_strdup_printf(
+		"\n# Note for case %s, sealed to the keys of its section and triage\n"
+		"# (canary show prints it). Lines starting with '#' are left out;\n"
+		"# an empty note adds none.\n",
+		ref);
+	return edit_text(template);
+}
+
+char *note_edit_draft(const char *ref)
+{
+	g_autofree char *template = g_strdup_printf(
+		"\n# Reply to the submitter of case %s, sealed to the keys of its\n"
+		"# section, triage and the custodian, who sends it (canary send).\n"
+		"# Lines starting with '#' are left out; an empty text drafts nothing.\n",
+		ref);
+	return edit_text(template);
 }

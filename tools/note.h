@@ -23,4 +23,7 @@ char *note_read_file(const char *path);
  * it with canary_wipe_free()), or NULL after printing what went wrong. */
 char *note_edit(const char *ref);
 
+/* The same for a reply to the submitter of case REF (canary reply). */
+char *note_edit_draft(const char *ref);
+
 #endif

@@ -1,0 +1,179 @@
+/* cmd_reply.c: canary reply: drafts an answer to the submitter of a case,
+ * for the custodian to send (canary send). The text comes from a file,
+ * standard input or $EDITOR, never the command line, and is sealed here,
+ * under a key of its own, to the section, triage and custodian keys
+ * canaryd hands out; canaryd stores the sealed draft and records who
+ * drafted it. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "envelope.h"
+#include "note.h"
+#include "triage.h"
+
+/* Parses public key TEXT (LABEL in messages) into *KEY_R; TRUE when TEXT
+ * is NULL and OPTIONAL. */
+static gboolean parse_public(const char *label, const char *text, gboolean optional,
+			     struct canary_public_key **key_r)
+{
+	*key_r = NULL;
+	if (text == NULL) {
+		if (!optional)
+			cli_error("canaryd has no %s: ask an admin to configure it", label);
+		return optional;
+	}
+	g_autoptr(GError) error = NULL;
+	*key_r = canary_key_parse_public(label, text, strlen(text), &error);
+	if (*key_r == NULL)
+		cli_error("%s", error->message);
+	return *key_r != NULL;
+}
+
+/* Seals TEXT as the draft PREPARED (reply-prepare's answer) numbers, for
+ * case C, into a new *SEALED_R. Returns an exit code. */
+static int seal_draft(JsonObject *prepared, const struct canary_case *c, const char *text,
+		      struct canary_sealed_case **sealed_r)
+{
+	g_autofree struct canary_public_key *section = NULL, *triage = NULL, *custodian = NULL;
+	g_autofree char *label = g_strdup_printf("section %s's key", c->section);
+	if (!parse_public(label,
+			  json_object_get_string_member_with_default(prepared, "section_key", NULL),
+			  FALSE, &section) ||
+	    !parse_public("triage key",
+			  json_object_get_string_member_with_default(prepared, "triage_key", NULL),
+			  TRUE, &triage) ||
+	    !parse_public(
+		    "custodian key",
+		    json_object_get_string_member_with_default(prepared, "custodian_key", NULL),
+		    FALSE, &custodian))
+		return CLI_EXIT_CONFIG;
+	struct canary_envelope_recipients to = {
+		.section = section, .triage = triage, .custodian = custodian};
+	gint64 number = json_object_get_int_member_with_default(prepared, "draft", 0);
+	/* The author as canaryd names the caller, which records the draft. */
+	const char *author = json_object_get_string_member_with_default(prepared, "user", "");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_sealed_case) sealed = canary_sealed_case_new(c->id);
+	if (number < 1 || number > G_MAXUINT32 ||
+	    !canary_sealed_seal_draft(sealed, (guint)number, &to, author, triage_now(), text,
+				      &error)) {
+		cli_error("case %s: %s", c->ref,
+			  error != NULL ? error->message : "canaryd gave no draft number");
+		return CLI_EXIT_FAILED;
+	}
+	*sealed_r = g_steal_pointer(&sealed);
+	return CLI_EXIT_OK;
+}
+
+/* Checks that KEY opens case REF's content (the section's or triage copy)
+ * before anything is written. The case in *CASE_R. Returns an exit code. */
+static int check_key(struct canary_client *client, const char *ref,
+		     const struct canary_secret_key *key, struct canary_case **case_r)
+{
+	int status = CLI_EXIT_OK;
+	g_autoptr(JsonObject) args = cli_args_ref(ref);
+	g_autoptr(JsonObject) keys = cli_call(client, "keys", args, &status);
+	if (keys == NULL)
+		return status;
+	g_autoptr(canary_case) c = cli_result_case(keys);
+	if (c == NULL)
+		return CLI_EXIT_FAILED;
+	if (cli_case_quarantined(c, "nobody can answer it from a section; the custodian "
+				    "reviews it with canary reveal"))
+		return CLI_EXIT_FAILED;
+	g_autoptr(canary_sealed_case) copies = cli_sealed_member(keys, "sealed", c);
+	if (copies == NULL)
+		return CLI_EXIT_FAILED;
+	g_autoptr(GError) error = NULL;
+	if (!canary_sealed_check_content(copies, key, &error)) {
+		cli_error("case %s: %s", c->ref, error->message);
+		return CLI_EXIT_KEY;
+	}
+	*case_r = g_steal_pointer(&c);
+	return CLI_EXIT_OK;
+}
+
+/* The draft's text: from FILE, else from $EDITOR on a terminal. NULL after
+ * printing the problem. */
+static char *get_text(const char *file, const char *ref)
+{
+	if (file != NULL)
+		return note_read_file(file);
+	if (!isatty(STDIN_FILENO)) {
+		cli_error("reply needs --file FILE (- for standard input), or a terminal to "
+			  "write the reply in $EDITOR");
+		return NULL;
+	}
+	char *text = note_edit_draft(ref);
+	if (text != NULL && text[0] == '\0') {
+		cli_error("the reply is empty: nothing drafted");
+		canary_wipe_free(text);
+		return NULL;
+	}
+	return text;
+}
+
+int cmd_reply(int argc, char **argv)
+{
+	g_auto(cli_common) common = {0};
+	g_autofree char *key_path = NULL, *passphrase_file = NULL, *file = NULL;
+	GOptionEntry entries[] = {
+		{"key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path,
+		 "Your section's (or the triage) secret key: it must open the case", "FILE"},
+		{"passphrase-file", 'p', 0, G_OPTION_ARG_FILENAME, &passphrase_file,
+		 "Read the key's passphrase from FILE (else ask)", "FILE"},
+		{"file", 'F', 0, G_OPTION_ARG_FILENAME, &file,
+		 "The reply's text from FILE (- for standard input)", "FILE"},
+		G_OPTION_ENTRY_NULL};
+	if (!cli_parse(&argc, &argv, "REF",
+		       "Drafts a reply to the submitter of case REF, for the custodian to send "
+		       "with canary send. The text comes from --file, or, on a terminal without "
+		       "it, is written in $VISUAL or $EDITOR on a private file that is "
+		       "overwritten and removed afterwards; never the command line. Sealed to "
+		       "the section, triage and custodian keys. Recorded in the case history "
+		       "(the text is not).",
+		       entries, &common))
+		return CLI_EXIT_USAGE;
+	if (argc != 2 || key_path == NULL) {
+		cli_error("reply needs one REF and --key FILE (see --help)");
+		return CLI_EXIT_USAGE;
+	}
+	if (!triage_check_ref(argv[1]))
+		return CLI_EXIT_USAGE;
+	int status = CLI_EXIT_OK;
+	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	if (client == NULL)
+		return status;
+	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
+	if (key == NULL)
+		return CLI_EXIT_KEY;
+	g_autoptr(canary_case) c = NULL;
+	status = check_key(client, argv[1], key, &c);
+	if (status != CLI_EXIT_OK)
+		return status;
+	char *text = get_text(file, c->ref);
+	if (text == NULL)
+		return file != NULL ? CLI_EXIT_USAGE : CLI_EXIT_FAILED;
+	g_autoptr(JsonObject) args = cli_args_ref(c->ref);
+	g_autoptr(JsonObject) prepared = cli_call(client, "reply-prepare", args, &status);
+	g_autoptr(canary_sealed_case) sealed = NULL;
+	if (prepared != NULL)
+		status = seal_draft(prepared, c, text, &sealed);
+	// Order is important: the plaintext is wiped before anything else.
+	canary_wipe_free(text);
+	if (prepared == NULL || status != CLI_EXIT_OK)
+		return status;
+	gint64 number = json_object_get_int_member_with_default(prepared, "draft", 0);
+	json_object_set_int_member(args, "draft", number);
+	json_object_set_object_member(args, "sealed", canary_sealed_case_to_json(sealed));
+	g_autoptr(JsonObject) result = cli_call(client, "reply", args, &status);
+	if (result == NULL)
+		return status;
+	printf("%s: draft %" G_GINT64_FORMAT " waits for the custodian (canary outbox, canary "
+	       "send)\n",
+	       c->ref, number);
+	return CLI_EXIT_OK;
+}

@@ -128,6 +128,7 @@ JsonObject *canary_case_to_json(const struct canary_case *c)
 	set_string_or_null(o, "quarantine_reason", c->quarantine_reason);
 	json_object_set_int_member(o, "size_class", c->size_class);
 	json_object_set_int_member(o, "attachments", c->attachments);
+	json_object_set_int_member(o, "messages", c->messages);
 	return o;
 }
 
@@ -158,6 +159,8 @@ struct canary_case *canary_case_from_json(JsonObject *o, GError **error)
 	c->size_class = (guint)CLAMP(size_class, 0, CANARY_SIZE_CLASSES - 1);
 	c->attachments = (guint)CLAMP(json_object_get_int_member_with_default(o, "attachments", 0),
 				      0, G_MAXUINT32);
+	c->messages = (guint)CLAMP(json_object_get_int_member_with_default(o, "messages", 1), 1,
+				   G_MAXUINT32);
 	if (c->ref == NULL || c->section == NULL) {
 		canary_case_free(c);
 		g_set_error_literal(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_PROTOCOL,

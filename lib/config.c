@@ -35,6 +35,8 @@ enum key_type {
 	T_GROUP_NAME, /* char *: a Unix group name (one that does not exist is
 			 a warning, not an error: canaryd must keep filing) */
 	T_IMAP_URL,   /* char *: imap[s]://host[:port]/MAILBOX */
+	T_SMTP_URL,   /* char *: smtp[s]://host[:port] */
+	T_ADDRESS,    /* char *: an e-mail address, local@domain */
 	T_PIN,        /* char *: sha256//BASE64 */
 	T_SIZE,       /* guint64: bytes, canary_config_parse_size() */
 	T_UINT,       /* guint: a whole number */
@@ -121,6 +123,21 @@ static const struct key_spec keys[] = {
 	{"imap", "io_timeout", T_DURATION, "120s", 1, 3600, FALSE, AT(imap.io_timeout),
 	 "a duration such as 120s (1s to 1h)"},
 	{"imap", "trace", T_BOOL, "false", NO_BOUNDS, FALSE, AT(imap.trace), "true or false"},
+	{"smtp", "url", T_SMTP_URL, NULL, NO_BOUNDS, TRUE, AT(smtp.url),
+	 "smtps://host[:port] or smtp://host[:port] (STARTTLS, always required)"},
+	{"smtp", "from", T_ADDRESS, NULL, NO_BOUNDS, TRUE, AT(smtp.from),
+	 "the confidential address replies and notices are sent from (local@domain)"},
+	{"smtp", "username", T_STRING, NULL, NO_BOUNDS, FALSE, AT(smtp.username), "the login name"},
+	{"smtp", "password_file", T_SECRET, NULL, NO_BOUNDS, FALSE, AT(smtp.password_file),
+	 "a file whose first line is the password"},
+	{"smtp", "ca_file", T_FILE, NULL, NO_BOUNDS, FALSE, AT(smtp.ca_file),
+	 "a PEM file of trusted certificate authorities"},
+	{"smtp", "pinned_public_key", T_PIN, NULL, NO_BOUNDS, FALSE, AT(smtp.pinned_public_key),
+	 "sha256//BASE64 of the server's public key"},
+	{"smtp", "connect_timeout", T_DURATION, "30s", 1, 3600, FALSE, AT(smtp.connect_timeout),
+	 "a duration such as 30s (1s to 1h)"},
+	{"smtp", "io_timeout", T_DURATION, "60s", 1, 3600, FALSE, AT(smtp.io_timeout),
+	 "a duration such as 60s (1s to 1h)"},
 	{"routing", "rules", T_FILE, NULL, NO_BOUNDS, FALSE, AT(routing.rules),
 	 "the routing rules file (see canary-routing.conf(5))"},
 	{"routing", "default_section", T_STRING, "triage", NO_BOUNDS, FALSE,
@@ -166,6 +183,8 @@ static gboolean is_text_type(enum key_type type)
 	case T_STRING:
 	case T_GROUP_NAME:
 	case T_IMAP_URL:
+	case T_SMTP_URL:
+	case T_ADDRESS:
 	case T_PIN:
 		return TRUE;
 	default:
@@ -639,6 +658,40 @@ static gboolean url_has_credentials(const char *url)
 	return at != NULL && (slash == NULL || at < slash);
 }
 
+gboolean canary_config_valid_smtp_url(const char *url)
+{
+	const char *host = NULL;
+	if (g_str_has_prefix(url, "smtps://"))
+		host = url + strlen("smtps://");
+	else if (g_str_has_prefix(url, "smtp://"))
+		host = url + strlen("smtp://");
+	if (host == NULL || *host == '\0' || *host == '/' || *host == ':')
+		return FALSE;
+	/* The server and its port only: a path would be taken for the EHLO name. */
+	const char *slash = strchr(host, '/');
+	if (slash != NULL && slash[1] != '\0')
+		return FALSE;
+	for (const char *c = host; *c != '\0' && *c != '/'; c++)
+		if (!g_ascii_isalnum(*c) && strchr(".-:[]", *c) == NULL)
+			return FALSE;
+	return TRUE;
+}
+
+gboolean canary_config_valid_address(const char *address)
+{
+	const char *at = strrchr(address, '@');
+	if (at == NULL || at == address || at[1] == '\0' || strchr(address, '@') != at)
+		return FALSE;
+	for (const char *c = address; *c != '\0'; c++)
+		if ((guchar)*c <= ' ' || (guchar)*c >= 0x7f || strchr("<>()[]\\,;:\"", *c) != NULL)
+			return FALSE;
+	/* The domain: labels of letters, digits and hyphens. */
+	for (const char *c = at + 1; *c != '\0'; c++)
+		if (!g_ascii_isalnum(*c) && *c != '-' && *c != '.')
+			return FALSE;
+	return at[1] != '.' && address[strlen(address) - 1] != '.';
+}
+
 /* Checks the text VALUE per SPEC's type and stores a copy. */
 static void set_text(struct canary_config *config, const struct key_spec *spec, const char *value,
 		     struct problems *p)
@@ -655,6 +708,14 @@ static void set_text(struct canary_config *config, const struct key_spec *spec, 
 		key_problem(p, spec, "'%s' is not an IMAP URL", value);
 	else if (spec->type == T_IMAP_URL && strchr(strstr(value, "://") + 3, '/') == NULL)
 		key_problem(p, spec, "'%s' names no mailbox", value);
+	else if (spec->type == T_SMTP_URL && url_has_credentials(value))
+		key_problem(p, spec,
+			    "the URL holds credentials (not shown); put them in username and "
+			    "password_file");
+	else if (spec->type == T_SMTP_URL && !canary_config_valid_smtp_url(value))
+		key_problem(p, spec, "'%s' is not smtps://host[:port] or smtp://host[:port]", value);
+	else if (spec->type == T_ADDRESS && !canary_config_valid_address(value))
+		key_problem(p, spec, "'%s' is not an address such as reprisals@example.org", value);
 	else if (spec->type == T_PIN &&
 		 (!g_str_has_prefix(value, "sha256//") || strlen(value) < 20))
 		key_problem(p, spec, "'%s' is not a public key pin", value);
@@ -702,6 +763,8 @@ static void set_value(struct canary_config *config, const struct key_spec *spec,
 	case T_STRING:
 	case T_GROUP_NAME:
 	case T_IMAP_URL:
+	case T_SMTP_URL:
+	case T_ADDRESS:
 	case T_PIN:
 		set_text(config, spec, value, p);
 		return;

@@ -199,4 +199,10 @@ char *canary_config_credential_path(const char *path);
  * every section. NULL if SECTION is not a known section. Owned by CONFIG. */
 const char *canary_config_section_key(const struct canary_config *config, const char *section);
 
+/* TRUE for smtps://HOST[:PORT] or smtp://HOST[:PORT] (an optional "/"). */
+gboolean canary_config_valid_smtp_url(const char *url);
+/* TRUE for a plain ASCII address "local@domain" (no display name, no
+ * quoting, no comments): what canary sends from and to. */
+gboolean canary_config_valid_address(const char *address);
+
 #endif

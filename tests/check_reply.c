@@ -848,7 +848,7 @@ START_TEST(test_officers_draft_the_custodian_lists)
 	g_autofree char *wrong_key = give_key(u_mena, "other");
 	g_autofree char *custodian_key = give_key(u_custodian, "custodian");
 	g_autofree char *runtime = g_build_filename(home, u_mena, "run", NULL);
-	ck_assert_int_eq(g_mkdir(runtime, 0700), 0);
+	ck_assert_int_eq(g_mkdir_with_parents(runtime, 0700), 0);
 	struct passwd *pw = getpwnam(u_mena);
 	ck_assert_int_eq(chown(runtime, pw->pw_uid, pw->pw_gid), 0);
 	start_canaryd();
@@ -960,10 +960,14 @@ static char *wait_for_message(const char *dir)
 /* The value of header NAME in the message TEXT (unfolded), or NULL. New. */
 static char *header_of(const char *text, const char *name)
 {
-	g_autofree char *prefix = g_strdup_printf("\n%s:", name);
+	/* Field names are case-insensitive ("Message-Id"). */
+	g_autofree char *wanted = g_strdup_printf("\n%s:", name);
+	g_autofree char *prefix = g_ascii_strdown(wanted, -1);
 	g_autofree char *headed = g_strconcat("\n", text, NULL);
+	g_autofree char *lower = g_ascii_strdown(headed, -1);
 	const char *end_of_headers = strstr(headed, "\n\n");
-	const char *hit = strstr(headed, prefix);
+	const char *lower_hit = strstr(lower, prefix);
+	const char *hit = lower_hit != NULL ? headed + (lower_hit - lower) : NULL;
 	if (hit == NULL || (end_of_headers != NULL && hit > end_of_headers))
 		return NULL;
 	GString *value = g_string_new(NULL);
@@ -978,17 +982,22 @@ static char *header_of(const char *text, const char *name)
 	return g_strstrip(g_string_free(value, FALSE));
 }
 
-/* The number of messages of case REF (the store, read as root). */
+/* The number of messages of case REF (canary list --json, as root). */
 static gint64 messages_of(const char *case_ref)
 {
-	g_autofree char *db = g_build_filename(home, "canary", "state", "canary.db", NULL);
-	g_autoptr(GError) error = NULL;
-	struct canary_store *store = canary_store_open(db, &error);
-	ck_assert_msg(store != NULL, "%s", error != NULL ? error->message : "?");
-	g_autoptr(canary_case) c = canary_store_get_case(store, case_ref, NULL);
-	ck_assert_ptr_nonnull(c);
-	canary_store_close(&store);
-	return c->messages;
+	g_autofree char *out = NULL, *err = NULL;
+	int status = canary_as(NULL, &out, &err, "list", "--json", NULL);
+	ck_assert_msg(status == 0, "list: exit %d: %s", status, err);
+	g_autoptr(JsonNode) root = json_from_string(out, NULL);
+	ck_assert_msg(root != NULL && JSON_NODE_HOLDS_ARRAY(root), "%s", out);
+	JsonArray *cases = json_node_get_array(root);
+	for (guint i = 0; i < json_array_get_length(cases); i++) {
+		JsonObject *c = json_array_get_object_element(cases, i);
+		if (g_strcmp0(json_object_get_string_member(c, "ref"), case_ref) == 0)
+			return json_object_get_int_member(c, "messages");
+	}
+	ck_abort_msg("no case %s in %s", case_ref, out);
+	return 0;
 }
 
 START_TEST(test_conversation_through_the_mta)
@@ -1013,7 +1022,7 @@ START_TEST(test_conversation_through_the_mta)
 	g_autofree char *custodian_key = give_key(u_custodian, "custodian");
 	g_autofree char *custodian_pass = g_strdup_printf("%s.pass", custodian_key);
 	g_autofree char *runtime = g_build_filename(home, u_mena, "run", NULL);
-	ck_assert_int_eq(g_mkdir(runtime, 0700), 0);
+	ck_assert_int_eq(g_mkdir_with_parents(runtime, 0700), 0);
 	struct passwd *pw = getpwnam(u_mena);
 	ck_assert_int_eq(chown(runtime, pw->pw_uid, pw->pw_gid), 0);
 	start_canaryd();

@@ -17,7 +17,7 @@
 #include "testutil.h"
 
 /* A port nobody listens on now (the kernel's choice). */
-static guint free_port(void)
+guint tu_free_port(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(fd, 0);
@@ -30,7 +30,7 @@ static guint free_port(void)
 	return ntohs(sin.sin_port);
 }
 
-static gboolean port_open(guint port)
+gboolean tu_port_open(guint port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons((guint16)port)};
@@ -117,6 +117,8 @@ static void write_config(struct tu_dovecot *d, const char *base_dir)
 	g_autofree char *entry = g_strdup_printf("%s:{PLAIN}%s:%u:%u::%s::\n", d->user, d->password,
 						 (guint)d->uid, (guint)d->gid, home);
 	ck_assert(g_file_set_contents(passwd, entry, -1, NULL));
+	/* Dovecot's auth process reads it, whatever the test's umask. */
+	ck_assert_int_eq(chmod(passwd, 0644), 0);
 	g_autofree char *config = g_strdup_printf(
 		"base_dir = %s\n"
 		"state_dir = %s/state\n"
@@ -174,7 +176,7 @@ static void start(struct tu_dovecot *d)
 	/* Without TLS ("ssl = no" in the extra config) only plain IMAP listens. */
 	gboolean tls = d->extra_conf == NULL || strstr(d->extra_conf, "ssl = no") == NULL;
 	for (int i = 0; i < 200; i++) {
-		if ((!tls || port_open(d->imaps_port)) && port_open(d->imap_port))
+		if ((!tls || tu_port_open(d->imaps_port)) && tu_port_open(d->imap_port))
 			return;
 		int status = 0;
 		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
@@ -221,9 +223,9 @@ struct tu_dovecot *tu_dovecot_start(const char *extra_conf)
 	chown_or_fail(d->maildir, d->uid, d->gid);
 	g_autofree char *key = g_build_filename(d->dir, "key.pem", NULL);
 	make_certificate(d->ca_file, key);
-	d->imap_port = free_port();
+	d->imap_port = tu_free_port();
 	do
-		d->imaps_port = free_port();
+		d->imaps_port = tu_free_port();
 	while (d->imaps_port == d->imap_port);
 	start(d);
 	return d;

@@ -24,6 +24,11 @@ struct tu_dovecot {
 	char *extra_conf; /* appended to the config at each start */
 };
 
+/* A port on 127.0.0.1 nobody listens on now (the kernel's choice), and
+ * whether something accepts connections on PORT. */
+guint tu_free_port(void);
+gboolean tu_port_open(guint port);
+
 /* Writes the config for a new server (EXTRA_CONF, may be NULL, is appended:
  * for example "imap_capability = IMAP4rev1 UIDPLUS" to hide MOVE) and starts
  * it. Fails the test if Dovecot does not come up. */

@@ -136,6 +136,7 @@ static void print_json(GPtrArray *cases, const struct opened *opened, gint64 now
 		triage_json_string(b, "assignee", c->assignee);
 		triage_json_string(b, "rule", c->rule);
 		triage_json_int(b, "attachments", c->attachments);
+		triage_json_int(b, "messages", c->messages);
 		triage_json_string(b, "size_class", canary_store_size_class_name(c->size_class));
 		triage_json_string(b, "quarantine_reason", c->quarantine_reason);
 		if (opened != NULL) {

@@ -230,10 +230,10 @@ static void report(struct loop_state *st, gboolean ok, const struct canary_poll_
 		if (stats->listed > 0 || stats->swept > 0)
 			canary_info("pass: %u listed, %u filed, %u quarantined, %u already stored, "
 				    "%u out of the inbox (%u removed from the server), %u left, "
-				    "%u removed from the folders",
+				    "%u removed from the folders, %u follow-ups",
 				    stats->listed, stats->filed, stats->quarantined,
 				    stats->duplicates, stats->moved, stats->removed, stats->skipped,
-				    stats->swept);
+				    stats->swept, stats->follow_ups);
 		sd_notifyf(0, "STATUS=idle; %u cases today; last pass %s", st->cases_today, hhmm);
 		return;
 	}

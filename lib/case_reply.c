@@ -22,6 +22,7 @@
 #include "envelope.h"
 #include "log.h"
 #include "outgoing.h"
+#include "ingest.h"
 #include "smtp.h"
 
 #include <string.h>
@@ -516,14 +517,6 @@ static gboolean send_keys_load(const struct canary_config *config, const char *s
 	return TRUE;
 }
 
-/* The keyed hash of MESSAGE_ID (without <>), as the Message-ID records
- * keep it. */
-static void message_id_hash(const struct send_keys *k, const char *message_id, guint8 out[32])
-{
-	canary_seal_keyed_hash(k->pseudonym, CANARY_SEAL_CONTEXT_MESSAGE_ID, message_id,
-			       strlen(message_id), out);
-}
-
 /* Stores what was sent (RAW, with Message-ID MESSAGE_ID) as the next
  * message of case C, its keyed Message-ID, the draft as sent and the
  * event, in one transaction. The message's number in *NUMBER_R. */
@@ -547,7 +540,7 @@ static gboolean store_sent(struct canary_control_context *ctx, const struct cana
 	struct canary_case_meta meta = {
 		.received_at = now, .ingested_at = now, .size = m.size, .pseudonym = pseudonym};
 	guint8 hash[32];
-	message_id_hash(k, message_id, hash);
+	canary_ingest_message_id_hash(k->pseudonym, message_id, hash);
 	guint number = 0;
 	if (!canary_store_begin(ctx->store, error))
 		return FALSE;

@@ -393,6 +393,27 @@ static struct canary_envelope_recipients meta_recipients(const struct canary_ing
 	return to;
 }
 
+/* What the officer is told, inside the sealed content, of a case reference
+ * in the subject of a message that joined no case: references are not
+ * secret, so they never join a case by themselves. New string or NULL. */
+static char *subject_reference_note(const struct canary_mail *mail)
+{
+	static GRegex *reference;
+	if (g_once_init_enter(&reference)) {
+		GRegex *r = g_regex_new("\\bR-[0-9]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\\b", G_REGEX_OPTIMIZE,
+					0, NULL);
+		g_once_init_leave(&reference, r);
+	}
+	g_autoptr(GMatchInfo) match = NULL;
+	if (mail->subject == NULL || !g_regex_match(reference, mail->subject, 0, &match))
+		return NULL;
+	g_autofree char *ref = g_match_info_fetch(match, 0);
+	return g_strdup_printf("the subject names %s, but the message answers no message of that "
+			       "case: filed as a new case (a reference is not secret, so it joins "
+			       "nothing by itself)",
+			       ref);
+}
+
 /* Seals the case's fields: the identity record and the raw message to the
  * custodian; META (exact times, size, pseudonym) as meta_recipients() says;
  * unless quarantined, the scrubbed subject, text and attachments to the
@@ -414,8 +435,18 @@ static gboolean seal_case(struct canary_ingest *ingest, gint64 case_id,
 		return FALSE;
 	if (quarantined)
 		return TRUE;
-	return canary_envelope_seal_content(ingest->store, case_id, &to, p->subject, p->text,
-					    p->mail->attachments, p->names, p->routing, error);
+	g_autofree char *note = subject_reference_note(p->mail);
+	g_autofree char *routing = NULL;
+	if (note != NULL)
+		routing = p->routing != NULL ? g_strdup_printf("%s\n%s", p->routing, note)
+					     : g_strdup(note);
+	gboolean ok = canary_envelope_seal_content(ingest->store, case_id, &to, p->subject, p->text,
+						   p->mail->attachments, p->names,
+						   routing != NULL ? routing : p->routing, error);
+	/* The routing terms are the sender's words: wipe our copy. */
+	if (routing != NULL)
+		canary_wipe(routing, strlen(routing));
+	return ok;
 }
 
 /* The microseconds since SINCE, minus what the store spent writing
@@ -425,6 +456,133 @@ static gint64 spent_outside_store(const struct canary_ingest *ingest, gint64 sin
 {
 	gint64 spent = g_get_monotonic_time() - since;
 	return spent - (canary_store_write_usec(ingest->store) - store_since);
+}
+
+void canary_ingest_message_id_hash(const struct canary_pseudonym_key *key, const char *message_id,
+				   guint8 out[32])
+{
+	canary_seal_keyed_hash(key, CANARY_SEAL_CONTEXT_MESSAGE_ID, message_id, strlen(message_id),
+			       out);
+}
+
+/* Records the keyed hash of MAIL's own Message-ID for case CASE_ID, so that
+ * an answer to it joins the case. */
+static gboolean record_message_id(struct canary_ingest *ingest, gint64 case_id,
+				  const struct canary_mail *mail, GError **error)
+{
+	if (mail->message_id == NULL || *mail->message_id == '\0')
+		return TRUE;
+	guint8 hash[32];
+	canary_ingest_message_id_hash(ingest->pseudonym_key, mail->message_id, hash);
+	return canary_store_add_message_id(ingest->store, case_id, hash, error);
+}
+
+/* The case MAIL answers: the first of In-Reply-To, then References from
+ * the newest, whose keyed hash a case recorded. TRUE with *CASE_ID_R 0 when
+ * none; quarantined mail answers nothing. */
+static gboolean find_thread(struct canary_ingest *ingest, const struct canary_mail *mail,
+			    gint64 *case_id_r, char **ref_r, GError **error)
+{
+	*case_id_r = 0;
+	*ref_r = NULL;
+	if (mail->quarantine != CANARY_QUARANTINE_NONE)
+		return TRUE;
+	GPtrArray *lists[] = {mail->in_reply_to, mail->references};
+	for (gsize l = 0; l < G_N_ELEMENTS(lists); l++) {
+		for (guint i = lists[l]->len; i-- > 0;) {
+			guint8 hash[32];
+			canary_ingest_message_id_hash(ingest->pseudonym_key, lists[l]->pdata[i],
+						      hash);
+			if (!canary_store_find_message_id(ingest->store, hash, case_id_r, ref_r,
+							  error))
+				return FALSE;
+			if (*ref_r != NULL)
+				return TRUE;
+		}
+	}
+	return TRUE;
+}
+
+/* Seals and stores P as the next message of case C (found by find_thread()),
+ * to C's current section (and triage, and the custodian), reopening it if
+ * it was closed. FALSE with *JOINED_R FALSE (nothing written) when C cannot
+ * take it: a quarantined case has no section key to seal to. */
+static gboolean store_follow_up(struct canary_ingest *ingest, const struct canary_ingest_prepared *p,
+				const struct canary_case *c, struct canary_ingest_result *result_r,
+				gboolean *joined_r, GError **error)
+{
+	*joined_r = FALSE;
+	const struct canary_public_key *section_key =
+		g_hash_table_lookup(ingest->section_keys, c->section);
+	if (strcmp(c->status, CANARY_STATUS_QUARANTINED) == 0 || section_key == NULL)
+		return TRUE;
+	const struct canary_mail *mail = p->mail;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	gsize size = g_bytes_get_size(p->raw);
+	struct canary_case_meta meta = {
+		.received_at = pick_received_at(&p->source, mail, now),
+		.ingested_at = now,
+		.size = MAX(size, p->source.full_size),
+		.pseudonym = p->pseudonym,
+	};
+	struct canary_message_new m = {
+		.case_id = c->id,
+		.direction = CANARY_DIRECTION_IN,
+		.received_at = meta.received_at,
+		.size = (gint64)meta.size,
+		.attachments = mail->attachments->len,
+		.content_hash = p->hash,
+		.mailbox = p->source.mailbox,
+		.uidvalidity = p->source.uidvalidity,
+		.uid = p->source.uid,
+	};
+	struct canary_envelope_recipients to = {
+		.section = section_key,
+		.triage = ingest->triage,
+		.custodian = ingest->custodian,
+	};
+	guint number = 0;
+	if (!canary_store_insert_message(ingest->store, &m, &number, error) ||
+	    !canary_envelope_seal_message_identity(ingest->store, c->id, number, &to, p->identity,
+						   mail->raw, error) ||
+	    !canary_envelope_seal_message_meta(ingest->store, c->id, number, &to, &meta, error) ||
+	    !canary_envelope_seal_message_content(ingest->store, c->id, number, &to, p->subject,
+						  p->text, mail->attachments, p->names, p->routing,
+						  error) ||
+	    !record_message_id(ingest, c->id, mail, error))
+		return FALSE;
+	/* A person who writes again is answered again: a closed case reopens. */
+	gboolean reopen = strcmp(c->status, CANARY_STATUS_CLOSED) == 0;
+	if (reopen && !canary_store_set_status(ingest->store, c->ref, CANARY_STATUS_OPEN, error))
+		return FALSE;
+	g_autofree char *detail =
+		g_strdup_printf("message %u%s", number, reopen ? ", reopened" : "");
+	if (!canary_store_add_event_day(ingest->store, c->ref, ingest->actor, "follow-up", detail,
+					error))
+		return FALSE;
+	result_r->outcome = CANARY_INGEST_FOLLOW_UP;
+	result_r->ref = g_strdup(c->ref);
+	*joined_r = TRUE;
+	return TRUE;
+}
+
+/* Stores P as a follow-up when it answers a message of a case; *JOINED_R
+ * says whether it did. */
+static gboolean join_thread(struct canary_ingest *ingest, const struct canary_ingest_prepared *p,
+			    struct canary_ingest_result *result_r, gboolean *joined_r,
+			    GError **error)
+{
+	*joined_r = FALSE;
+	if (ingest->pseudonym_key == NULL)
+		return TRUE;
+	gint64 case_id = 0;
+	g_autofree char *ref = NULL;
+	if (!find_thread(ingest, p->mail, &case_id, &ref, error))
+		return FALSE;
+	if (ref == NULL)
+		return TRUE;
+	g_autoptr(canary_case) c = canary_store_get_case(ingest->store, ref, error);
+	return c != NULL && store_follow_up(ingest, p, c, result_r, joined_r, error);
 }
 
 /* Stores P, which the caller found among no stored cases, as a new case. */
@@ -468,7 +626,8 @@ static gboolean store_new(struct canary_ingest *ingest, const struct canary_inge
 	result_r->ref = ref;
 	result_r->outcome = quarantined ? CANARY_INGEST_QUARANTINED : CANARY_INGEST_FILED;
 	result_r->quarantine = mail->quarantine;
-	gboolean sealed = seal_case(ingest, id, p, section, &meta, error);
+	gboolean sealed = seal_case(ingest, id, p, section, &meta, error) &&
+			  (ingest->pseudonym_key == NULL || record_message_id(ingest, id, mail, error));
 	ingest->spent.seal += spent_outside_store(ingest, clock, store_clock);
 	/* Dated by the day: the history must not tell the time of arrival. */
 	if (!sealed || !canary_store_add_event_day(ingest->store, ref, ingest->actor,
@@ -489,7 +648,8 @@ gboolean canary_ingest_store_prepared(struct canary_ingest *ingest,
 	/* Stored since it was prepared (the same bytes twice in one backlog),
 	 * or before. */
 	gboolean found = FALSE;
-	if (!find_duplicate(ingest, &p->source, p->hash, result_r, &found, error))
+	if (!find_duplicate(ingest, &p->source, p->hash, result_r, &found, error) ||
+	    (!found && !join_thread(ingest, p, result_r, &found, error)))
 		return FALSE;
 	return found || store_new(ingest, p, result_r, error);
 }
@@ -512,7 +672,9 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 	ingest->spent.parse += spent_outside_store(ingest, clock, store_clock);
 	struct canary_ingest_prepared *p =
 		prepare(ingest, raw, source, hash, g_get_monotonic_time());
-	gboolean ok = store_new(ingest, p, result_r, error);
+	gboolean joined = FALSE;
+	gboolean ok = join_thread(ingest, p, result_r, &joined, error) &&
+		      (joined || store_new(ingest, p, result_r, error));
 	canary_ingest_prepared_free(p);
 	return ok;
 }

@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "mail.h"
+#include "seal.h"
 #include "store.h"
 
 #define CANARY_INGEST_ERROR (canary_ingest_error_quark())
@@ -33,6 +34,7 @@ enum canary_ingest_outcome {
 	CANARY_INGEST_FILED,       /* a new case in a section queue */
 	CANARY_INGEST_QUARANTINED, /* a new case, quarantined */
 	CANARY_INGEST_DUPLICATE,   /* already stored: nothing written */
+	CANARY_INGEST_FOLLOW_UP,   /* a new message of an existing case */
 };
 
 struct canary_ingest_result {
@@ -65,8 +67,15 @@ struct canary_ingest_timings {
 void canary_ingest_get_timings(const struct canary_ingest *ingest,
 			       struct canary_ingest_timings *timings_r);
 
-/* Turns RAW into a case, or recognises it as already stored (by IMAP source
- * or content hash). Malformed mail is not an error: it becomes a quarantined
+/* Keyed hash of a Message-ID (without angle brackets) as the store records
+ * it (canary_store_add_message_id()): what a reply's In-Reply-To or
+ * References must hash to for the reply to join its case. */
+void canary_ingest_message_id_hash(const struct canary_pseudonym_key *key, const char *message_id,
+				   guint8 out[32]);
+
+/* Turns RAW into a case, or into the next message of the case whose
+ * message it answers (In-Reply-To, References), or recognises it as already
+ * stored (by IMAP source or content hash). Malformed mail is not an error: it becomes a quarantined
  * case. FALSE only when the store fails; then the caller's transaction must
  * be rolled back. The caller holds a write transaction
  * (canary_store_begin()), so many messages can share one commit. */

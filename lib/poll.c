@@ -521,6 +521,10 @@ static gboolean take_message(struct pass *pass, guint i, GError **error)
 		canary_notice("UID %u quarantined (%s)", m->uid,
 			      canary_quarantine_name(result.quarantine));
 		break;
+	case CANARY_INGEST_FOLLOW_UP:
+		pass->stats->follow_ups++;
+		canary_info("UID %u joined its case", m->uid);
+		break;
 	case CANARY_INGEST_DUPLICATE:
 		pass->stats->duplicates++;
 		ok = filed_as(pass->store, result.ref, &as, error);

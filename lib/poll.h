@@ -15,6 +15,7 @@ struct canary_poll_stats {
 	guint listed;      /* messages found in the mailbox */
 	guint filed;       /* new cases */
 	guint quarantined; /* new quarantined cases */
+	guint follow_ups;  /* new messages of existing cases */
 	guint duplicates;  /* already stored: only moved */
 	guint moved;       /* messages taken out of the mailbox: moved to a
 			      folder, or removed ([imap] *_retention = 0) */

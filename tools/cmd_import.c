@@ -15,7 +15,7 @@ struct import_run {
 	struct canary_store *store;
 	struct canary_ingest *ingest;
 	guint in_batch;
-	guint messages, filed, quarantined, duplicates;
+	guint messages, filed, quarantined, duplicates, follow_ups;
 };
 
 /* Commits the open batch and starts the next one. */
@@ -46,6 +46,10 @@ static gboolean import_message(const struct canary_source_message *message, gpoi
 		run->quarantined++;
 		canary_notice("case %s quarantined: %s", result.ref,
 			      canary_quarantine_name(result.quarantine));
+		break;
+	case CANARY_INGEST_FOLLOW_UP:
+		run->follow_ups++;
+		canary_debug("a follow-up joined case %s", result.ref);
 		break;
 	case CANARY_INGEST_DUPLICATE:
 		run->duplicates++;
@@ -147,8 +151,11 @@ int cmd_import(int argc, char **argv)
 	/* What was read, on stderr: stdout keeps its one line of cases. */
 	fprintf(stderr, "canary import: %u files read, %u messages, %u skipped\n",
 		walker.files_read, run.messages, walker.skipped_count);
-	printf("%u cases, %u quarantined, %u duplicates\n", run.filed + run.quarantined,
+	printf("%u cases, %u quarantined, %u duplicates", run.filed + run.quarantined,
 	       run.quarantined, run.duplicates);
+	if (run.follow_ups > 0)
+		printf(", %u follow-ups to earlier cases", run.follow_ups);
+	printf("\n");
 	if (timings)
 		print_timings(run.ingest);
 out:

@@ -187,7 +187,47 @@ static struct canary_sealed_case *load(struct canary_control_context *ctx,
 	g_autoptr(canary_sealed_case) sc = canary_sealed_case_new(c->id);
 	if (!canary_envelope_load(ctx->store, parts, sc, error))
 		return NULL;
+	/* The same parts of every later message: the conversation is the case. */
+	for (guint number = 2; number <= c->messages; number++)
+		if (!canary_envelope_load_message(ctx->store, number, parts, sc, error))
+			return NULL;
 	return g_steal_pointer(&sc);
+}
+
+static gboolean commit(struct canary_control_context *ctx, GError **error);
+
+/* The messages after the first of case C (number, in or out, day) as JSON. */
+static JsonArray *messages_json(struct canary_control_context *ctx, const struct canary_case *c,
+				GError **error)
+{
+	g_autoptr(GPtrArray) messages = canary_store_list_messages(ctx->store, c->id, error);
+	if (messages == NULL)
+		return NULL;
+	JsonArray *list = json_array_new();
+	for (guint i = 0; i < messages->len; i++) {
+		const struct canary_message *m = messages->pdata[i];
+		JsonObject *o = json_object_new();
+		json_object_set_int_member(o, "number", m->number);
+		json_object_set_string_member(o, "direction",
+					      m->outgoing ? CANARY_DIRECTION_OUT : CANARY_DIRECTION_IN);
+		json_object_set_int_member(o, "day", m->received_day);
+		json_object_set_int_member(o, "attachments", m->attachments);
+		json_array_add_object_element(list, o);
+	}
+	return list;
+}
+
+/* Records that CALLER has now seen every message of C (for list's news). */
+static gboolean mark_seen(struct canary_control_context *ctx, const struct canary_caller *caller,
+			  const struct canary_case *c, GError **error)
+{
+	if (!canary_store_begin(ctx->store, error))
+		return FALSE;
+	if (!canary_store_set_seen(ctx->store, c->id, caller->user, c->messages, error)) {
+		canary_store_rollback(ctx->store);
+		return FALSE;
+	}
+	return commit(ctx, error);
 }
 
 /* Commits, or rolls back and returns FALSE. */
@@ -345,7 +385,16 @@ CANARY_OP(canary_op_list)
 		return NULL;
 	JsonArray *list = json_array_new();
 	for (guint i = 0; i < cases->len; i++) {
-		JsonObject *o = canary_case_to_json(cases->pdata[i]);
+		const struct canary_case *c = cases->pdata[i];
+		JsonObject *o = canary_case_to_json(c);
+		/* What is new to this caller since they last opened the case. */
+		guint seen = 0;
+		if (!canary_store_get_seen(ctx->store, c->id, caller->user, &seen, error)) {
+			json_object_unref(o);
+			json_array_unref(list);
+			return NULL;
+		}
+		json_object_set_int_member(o, "seen", seen);
 		const struct canary_sealed_case *sc = i < sealed->len ? sealed->pdata[i] : NULL;
 		if (sc != NULL)
 			json_object_set_object_member(o, "sealed", canary_sealed_case_to_json(sc));
@@ -389,12 +438,32 @@ CANARY_OP(canary_op_show)
 	g_autoptr(canary_sealed_case) sc =
 		load(ctx, c, CANARY_ENVELOPE_CONTENT | CANARY_ENVELOPE_META | CANARY_ENVELOPE_NOTES,
 		     error);
+	g_autoptr(JsonArray) messages = sc != NULL ? messages_json(ctx, c, error) : NULL;
 	// Order is important: recorded before the blobs leave.
-	if (sc == NULL || !record(ctx, caller, c->ref, "show", NULL, error))
+	if (messages == NULL || !record(ctx, caller, c->ref, "show", NULL, error) ||
+	    !mark_seen(ctx, caller, c, error))
 		return NULL;
 	JsonObject *result = case_result(c, sc);
 	json_object_set_array_member(result, "damaged", g_steal_pointer(&details));
+	json_object_set_array_member(result, "messages", g_steal_pointer(&messages));
 	return result;
+}
+
+/* The number of attachments of message NUMBER (>= 2) of C. */
+static gboolean message_attachments(struct canary_control_context *ctx,
+				    const struct canary_case *c, guint number, guint *count_r,
+				    GError **error)
+{
+	g_autoptr(GPtrArray) messages = canary_store_list_messages(ctx->store, c->id, error);
+	if (messages == NULL)
+		return FALSE;
+	*count_r = 0;
+	for (guint i = 0; i < messages->len; i++) {
+		const struct canary_message *m = messages->pdata[i];
+		if (m->number == number)
+			*count_r = m->attachments;
+	}
+	return TRUE;
 }
 
 CANARY_OP(canary_op_attachment)
@@ -403,30 +472,45 @@ CANARY_OP(canary_op_attachment)
 	gint64 number = 0;
 	if (!arg_int(args, "number", &number, error))
 		return NULL;
+	gint64 message = 1;
+	if (json_object_has_member(args, "message") && !arg_int(args, "message", &message, error))
+		return NULL;
 	g_autoptr(canary_case) c = find_case(ctx, access, args, error);
 	if (c == NULL)
 		return NULL;
 	if (is_quarantined(c))
 		return case_result(c, NULL);
-	if (number < 1 || number > c->attachments) {
+	if (message < 1 || message > c->messages) {
 		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_NOT_FOUND,
-			    "case %s has %u attachment%s, not %" G_GINT64_FORMAT, c->ref,
-			    c->attachments, c->attachments == 1 ? "" : "s", number);
+			    "case %s has %u message%s, not %" G_GINT64_FORMAT, c->ref, c->messages,
+			    c->messages == 1 ? "" : "s", message);
+		return NULL;
+	}
+	guint attachments = c->attachments;
+	if (message > 1 && !message_attachments(ctx, c, (guint)message, &attachments, error))
+		return NULL;
+	if (number < 1 || number > attachments) {
+		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_NOT_FOUND,
+			    "message %" G_GINT64_FORMAT " of case %s has %u attachment%s, not %"
+			    G_GINT64_FORMAT,
+			    message, c->ref, attachments, attachments == 1 ? "" : "s", number);
 		return NULL;
 	}
 	guint index = (guint)number - 1;
-	g_autoptr(canary_sealed_case) sc = load(ctx, c, CANARY_ENVELOPE_MANIFEST, error);
-	if (sc == NULL)
-		return NULL;
+	g_autoptr(canary_sealed_case) sc = canary_sealed_case_new(c->id);
 	GError *local = NULL;
-	if (!canary_envelope_load_attachment(ctx->store, index, sc, &local)) {
+	if (!canary_envelope_load_message_attachment(ctx->store, (guint)message, index, sc,
+						     &local)) {
 		if (g_error_matches(local, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_SUCH))
 			local->domain = CANARY_CONTROL_ERROR,
 			local->code = CANARY_CONTROL_ERROR_NOT_FOUND;
 		g_propagate_error(error, local);
 		return NULL;
 	}
-	g_autofree char *detail = g_strdup_printf("attachment %u", index + 1);
+	g_autofree char *detail =
+		message > 1 ? g_strdup_printf("attachment %u of message %" G_GINT64_FORMAT,
+					      index + 1, message)
+			    : g_strdup_printf("attachment %u", index + 1);
 	// Order is important: recorded before the blobs leave.
 	if (!record(ctx, caller, c->ref, "attachment", detail, error))
 		return NULL;

@@ -366,8 +366,24 @@ gboolean canary_envelope_load_message(struct canary_store *store, guint number, 
 	/* Notes belong to the case, not to one of its messages. */
 	gboolean ok = canary_envelope_load(store,
 					   parts & ~(guint)(CANARY_ENVELOPE_NOTE_KEYS |
-							    CANARY_ENVELOPE_NOTES),
+							    CANARY_ENVELOPE_NOTES |
+							    CANARY_ENVELOPE_DRAFT_KEYS),
 					   sc, error);
+	load_prefix = "";
+	return ok;
+}
+
+gboolean canary_envelope_load_message_attachment(struct canary_store *store, guint number,
+						 guint index, struct canary_sealed_case *sc,
+						 GError **error)
+{
+	if (number <= 1)
+		return canary_envelope_load_attachment(store, index, sc, error) &&
+		       canary_envelope_load(store, CANARY_ENVELOPE_MANIFEST, sc, error);
+	g_autofree char *prefix = canary_envelope_message_prefix(number);
+	load_prefix = prefix;
+	gboolean ok = canary_envelope_load_attachment(store, index, sc, error) &&
+		      canary_envelope_load(store, CANARY_ENVELOPE_MANIFEST, sc, error);
 	load_prefix = "";
 	return ok;
 }
@@ -880,6 +896,35 @@ static gboolean reseal_drafts(const struct canary_sealed_case *sc,
 			      const struct canary_public_key *new_section,
 			      struct canary_sealed_case *out, GError **error);
 
+/* Adds to OUT the section copies of the keys of every later message of SC
+ * (content and exact values) that SECRET opens, re-sealed to NEW_SECTION. */
+static gboolean reseal_messages(const struct canary_sealed_case *sc,
+				const struct canary_secret_key *secret,
+				const struct canary_public_key *new_section,
+				struct canary_sealed_case *out, GError **error)
+{
+	static const char *const content[] = {FIELD_KEY_SECTION, FIELD_KEY_TRIAGE};
+	for (guint number = 2;; number++) {
+		g_autoptr(canary_sealed_case) view = canary_sealed_case_message(sc, number);
+		if (view == NULL)
+			return TRUE;
+		g_autoptr(canary_sealed_case) keys = canary_sealed_case_new(sc->case_id);
+		if (!reseal_one(view, content, G_N_ELEMENTS(content), secret, new_section,
+				FIELD_KEY_SECTION, keys, error) ||
+		    !reseal_one(view, meta_key_fields, G_N_ELEMENTS(meta_key_fields), secret,
+				new_section, FIELD_KEY_META_SECTION, keys, error))
+			return FALSE;
+		g_autofree char *prefix = canary_envelope_message_prefix(number);
+		GHashTableIter iter;
+		gpointer field, blob;
+		g_hash_table_iter_init(&iter, keys->blobs);
+		while (g_hash_table_iter_next(&iter, &field, &blob)) {
+			g_autofree char *name = g_strconcat(prefix, field, NULL);
+			canary_sealed_case_put(out, name, blob);
+		}
+	}
+}
+
 struct canary_sealed_case *canary_sealed_reseal_section(const struct canary_sealed_case *sc,
 							const struct canary_secret_key *secret,
 							const struct canary_public_key *new_section,
@@ -906,6 +951,8 @@ struct canary_sealed_case *canary_sealed_reseal_section(const struct canary_seal
 	}
 	if (ok)
 		ok = reseal_drafts(sc, secret, new_section, out, error);
+	if (ok)
+		ok = reseal_messages(sc, secret, new_section, out, error);
 	if (!ok) {
 		canary_sealed_case_free(out);
 		return NULL;
@@ -922,6 +969,17 @@ static gboolean is_section_key_field(const char *field)
 		return TRUE;
 	if (is_draft_section_key_field(field))
 		return TRUE;
+	/* A later message's: "message.N/" and one of the two above. */
+	static const char message[] = "message.";
+	if (g_str_has_prefix(field, message)) {
+		const char *slash = strchr(field, '/');
+		gsize len = slash != NULL ? (gsize)(slash - field) - strlen(message) : 0;
+		g_autofree char *number = g_strndup(field + strlen(message), MIN(len, 10));
+		return len > 0 && len <= 10 && number[0] != '0' &&
+		       g_ascii_string_to_unsigned(number, 10, 2, G_MAXUINT32, NULL, NULL) &&
+		       (strcmp(slash + 1, FIELD_KEY_SECTION) == 0 ||
+			strcmp(slash + 1, FIELD_KEY_META_SECTION) == 0);
+	}
 	static const char prefix[] = "key/note.", suffix[] = "/section";
 	if (!g_str_has_prefix(field, prefix) || !g_str_has_suffix(field, suffix))
 		return FALSE;

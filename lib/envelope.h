@@ -208,6 +208,12 @@ struct canary_sealed_case *canary_sealed_case_message(const struct canary_sealed
 gboolean canary_envelope_load_message(struct canary_store *store, guint number, guint parts,
 				      struct canary_sealed_case *sc, GError **error);
 
+/* canary_envelope_load_attachment() of message NUMBER (1: the case's own),
+ * with that message's attachment list and content keys. */
+gboolean canary_envelope_load_message_attachment(struct canary_store *store, guint number,
+						 guint index, struct canary_sealed_case *sc,
+						 GError **error);
+
 /* canary_envelope_seal_content(), _identity() and _meta() for message
  * MESSAGE (1 is the same as those). */
 gboolean canary_envelope_seal_message_content(struct canary_store *store, gint64 case_id,

@@ -218,6 +218,9 @@ enum stmt_id {
 	STMT_FIND_MESSAGE_HASH,
 	STMT_ADD_MESSAGE_ID,
 	STMT_FIND_MESSAGE_ID,
+	STMT_LIST_MESSAGES,
+	STMT_SET_SEEN,
+	STMT_GET_SEEN,
 	/* Drafts (replies through the custodian). */
 	STMT_NEXT_DRAFT,
 	STMT_ADD_DRAFT,
@@ -305,6 +308,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_ADD_MESSAGE_ID] = "INSERT OR IGNORE INTO message_ids (hash, case_id) VALUES (?1, ?2)",
 	[STMT_FIND_MESSAGE_ID] = "SELECT c.id, c.ref FROM message_ids m JOIN cases c "
 				 "ON c.id = m.case_id WHERE m.hash = ?1",
+	[STMT_LIST_MESSAGES] = "SELECT number, direction, received_day, size_class, attachments "
+			       "FROM case_messages WHERE case_id = ?1 ORDER BY number",
+	[STMT_SET_SEEN] = "INSERT OR REPLACE INTO case_seen (case_id, user, messages) "
+			  "VALUES (?1, ?2, ?3)",
+	[STMT_GET_SEEN] = "SELECT messages FROM case_seen WHERE case_id = ?1 AND user = ?2",
 	[STMT_NEXT_DRAFT] = "SELECT coalesce(max(number), 0) + 1 FROM case_drafts "
 			    "WHERE case_id = ?1",
 	[STMT_ADD_DRAFT] = "INSERT INTO case_drafts (case_id, number, drafted_by, drafted_day) "
@@ -2587,5 +2595,63 @@ gboolean canary_store_latest_received(struct canary_store *store, gint64 case_id
 		return FALSE;
 	}
 	*number_r = (guint)number;
+	return TRUE;
+}
+
+GPtrArray *canary_store_list_messages(struct canary_store *store, gint64 case_id, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_LIST_MESSAGES, error);
+	if (s == NULL)
+		return NULL;
+	sqlite3_bind_int64(s, 1, case_id);
+	g_autoptr(GPtrArray) messages = g_ptr_array_new_with_free_func(g_free);
+	int rc;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct canary_message *m = g_new0(struct canary_message, 1);
+		m->number = (guint)sqlite3_column_int64(s, 0);
+		m->outgoing = g_strcmp0((const char *)sqlite3_column_text(s, 1),
+					CANARY_DIRECTION_OUT) == 0;
+		m->received_day = sqlite3_column_int64(s, 2);
+		m->size_class = (guint)sqlite3_column_int(s, 3);
+		m->attachments = (guint)sqlite3_column_int64(s, 4);
+		g_ptr_array_add(messages, m);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		set_db_error(store, rc, "listing the messages of a case", error);
+		return NULL;
+	}
+	return g_steal_pointer(&messages);
+}
+
+gboolean canary_store_set_seen(struct canary_store *store, gint64 case_id, const char *user,
+			       guint messages, GError **error)
+{
+	sqlite3_stmt *s = stmt(store, STMT_SET_SEEN, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int64(s, 1, case_id);
+	bind_text(s, 2, user);
+	sqlite3_bind_int64(s, 3, messages);
+	return step_done(store, s, "recording what an officer has seen", error);
+}
+
+gboolean canary_store_get_seen(struct canary_store *store, gint64 case_id, const char *user,
+			       guint *messages_r, GError **error)
+{
+	*messages_r = 0;
+	sqlite3_stmt *s = stmt(store, STMT_GET_SEEN, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int64(s, 1, case_id);
+	bind_text(s, 2, user);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*messages_r = (guint)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		set_db_error(store, rc, "reading what an officer has seen", error);
+		return FALSE;
+	}
 	return TRUE;
 }

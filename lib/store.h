@@ -532,4 +532,25 @@ gboolean canary_store_set_draft_sent(struct canary_store *store, gint64 case_id,
 gboolean canary_store_latest_received(struct canary_store *store, gint64 case_id,
 				      guint *number_r, GError **error);
 
+/* A message of a case after its first, as listed (clear metadata only). */
+struct canary_message {
+	guint number;       /* 2, 3, ... */
+	gboolean outgoing;  /* a reply sent, not a follow-up received */
+	gint64 received_day; /* or the day sent */
+	guint size_class;
+	guint attachments;
+};
+
+/* The messages 2, 3, ... of CASE_ID, in order, as a new array of struct
+ * canary_message * (g_free). */
+GPtrArray *canary_store_list_messages(struct canary_store *store, gint64 case_id, GError **error);
+
+/* How many messages of CASE_ID USER had seen when they last opened it
+ * (0: never), so that a list can show what is new to them. Who looked at
+ * which case is in the history already; this adds only the count. */
+gboolean canary_store_set_seen(struct canary_store *store, gint64 case_id, const char *user,
+			       guint messages, GError **error);
+gboolean canary_store_get_seen(struct canary_store *store, gint64 case_id, const char *user,
+			       guint *messages_r, GError **error);
+
 #endif

@@ -91,9 +91,9 @@ static int check_key(struct canary_client *client, JsonObject *args,
 
 /* Writes attachment NUMBER of REF into DIR_FD (named OUT_DIR). Returns an
  * exit code. */
-static int save_attachment(const struct cli_common *common, const char *ref, guint number,
-			   const char *key_path, const char *passphrase_file, const char *out_dir,
-			   int dir_fd)
+static int save_attachment(const struct cli_common *common, const char *ref, guint message,
+			   guint number, const char *key_path, const char *passphrase_file,
+			   const char *out_dir, int dir_fd)
 {
 	int status = CLI_EXIT_OK;
 	g_autoptr(canary_client) client = cli_connect(common, &status);
@@ -107,6 +107,8 @@ static int save_attachment(const struct cli_common *common, const char *ref, gui
 	if (status != CLI_EXIT_OK)
 		return status;
 	json_object_set_int_member(args, "number", number);
+	if (message > 1)
+		json_object_set_int_member(args, "message", message);
 	// Order is important: canaryd records the access before it answers.
 	g_autoptr(JsonObject) result = cli_call(client, "attachment", args, &status);
 	if (result == NULL)
@@ -114,9 +116,15 @@ static int save_attachment(const struct cli_common *common, const char *ref, gui
 	g_autoptr(canary_case) c = cli_result_case(result);
 	if (c == NULL)
 		return CLI_EXIT_FAILED;
-	g_autoptr(canary_sealed_case) sc = cli_sealed_member(result, "sealed", c);
-	if (sc == NULL)
+	g_autoptr(canary_sealed_case) all = cli_sealed_member(result, "sealed", c);
+	if (all == NULL)
 		return CLI_EXIT_FAILED;
+	/* A later message's fields, read as a case's own. */
+	g_autoptr(canary_sealed_case) sc = canary_sealed_case_message(all, message);
+	if (sc == NULL) {
+		cli_error("case %s: canaryd's answer lacks message %u", c->ref, message);
+		return CLI_EXIT_FAILED;
+	}
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GPtrArray) manifest = canary_sealed_open_manifest(sc, key, &error);
 	if (manifest == NULL) {
@@ -153,7 +161,12 @@ int cmd_attachment(int argc, char **argv)
 {
 	g_auto(cli_common) common = {0};
 	g_autofree char *key_path = NULL, *passphrase_file = NULL, *out_dir = NULL;
-	GOptionEntry entries[] = {{"key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path,
+	gint message = 1;
+	GOptionEntry entries[] = {{"message", 'm', 0, G_OPTION_ARG_INT, &message,
+				   "Of message M of the conversation (canary show numbers them; "
+				   "default 1)",
+				   "M"},
+				  {"key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path,
 				   "Secret key of the section (or triage)", "FILE"},
 				  {"passphrase-file", 'p', 0, G_OPTION_ARG_FILENAME,
 				   &passphrase_file,
@@ -168,7 +181,7 @@ int cmd_attachment(int argc, char **argv)
 		       entries, &common))
 		return CLI_EXIT_USAGE;
 	guint64 number = 0;
-	if (argc != 3 || key_path == NULL || out_dir == NULL ||
+	if (argc != 3 || key_path == NULL || out_dir == NULL || message < 1 ||
 	    !g_ascii_string_to_unsigned(argv[2], 10, 1, G_MAXUINT32, &number, NULL)) {
 		cli_error("attachment needs REF, a number N from 1, --key FILE and -o DIR "
 			  "(see --help)");
@@ -179,8 +192,8 @@ int cmd_attachment(int argc, char **argv)
 		cli_error("%s: %s", out_dir, g_strerror(errno));
 		return CLI_EXIT_FAILED;
 	}
-	int status = save_attachment(&common, argv[1], (guint)number, key_path, passphrase_file,
-				     out_dir, dir_fd);
+	int status = save_attachment(&common, argv[1], (guint)message, (guint)number, key_path,
+				     passphrase_file, out_dir, dir_fd);
 	close(dir_fd);
 	return status;
 }

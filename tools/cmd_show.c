@@ -44,8 +44,9 @@ static void print_metadata(const struct canary_case *c, const struct canary_case
 		field("Damaged:", json_array_get_string_element(damaged, i));
 }
 
-/* Prints the opened CONTENT: subject, text, attachment list. */
-static void print_content(const struct canary_case_content *content)
+/* Prints the opened CONTENT of message MESSAGE: subject, text, attachment
+ * list. */
+static void print_content(const struct canary_case_content *content, guint message)
 {
 	/* The subject on one line: an encoded newline must not print a
 	 * "Pseudonym:" or "Attachments:" line of the sender's making. */
@@ -68,7 +69,11 @@ static void print_content(const struct canary_case_content *content)
 	}
 	if (content->attachments->len == 0)
 		return;
-	printf("\nAttachments (canary attachment REF N --key KEY -o DIR):\n");
+	if (message <= 1)
+		printf("\nAttachments (canary attachment REF N --key KEY -o DIR):\n");
+	else
+		printf("\nAttachments (canary attachment REF N --message %u --key KEY -o DIR):\n",
+		       message);
 	for (guint i = 0; i < content->attachments->len; i++) {
 		const struct canary_attachment_info *a = content->attachments->pdata[i];
 		g_autofree char *size = cli_format_size((gint64)a->size);
@@ -78,6 +83,43 @@ static void print_content(const struct canary_case_content *content)
 		cli_print_line(stdout, a->content_type);
 		printf(", %s\n", size);
 	}
+}
+
+/* Prints the messages after the first (MESSAGES: the show op's list of
+ * {number, direction, day}), each opened from its own view of SC. */
+static gboolean print_messages(const struct canary_case *c, const struct canary_sealed_case *sc,
+			       JsonArray *messages, const struct canary_secret_key *key)
+{
+	for (guint i = 0; messages != NULL && i < json_array_get_length(messages); i++) {
+		JsonObject *m = json_array_get_object_element(messages, i);
+		gint64 number = json_object_get_int_member_with_default(m, "number", 0);
+		const char *direction =
+			json_object_get_string_member_with_default(m, "direction", "in");
+		gboolean sent = g_strcmp0(direction, CANARY_DIRECTION_OUT) == 0;
+		g_autoptr(canary_sealed_case) view =
+			number >= 2 ? canary_sealed_case_message(sc, (guint)number) : NULL;
+		printf("\n--- Message %" G_GINT64_FORMAT " (%s", number,
+		       sent ? "a reply sent" : "received");
+		g_autoptr(GError) error = NULL;
+		g_autoptr(canary_case_meta) meta =
+			view != NULL ? canary_sealed_open_meta(view, key, &error) : NULL;
+		if (meta != NULL) {
+			g_autofree char *when = cli_format_time(sent ? meta->ingested_at
+								      : meta->received_at);
+			printf(" %s", when);
+		}
+		printf(") ---\n");
+		g_clear_error(&error);
+		g_autoptr(canary_case_content) content =
+			view != NULL ? canary_sealed_open_content(view, key, &error) : NULL;
+		if (content == NULL) {
+			cli_error("case %s: message %" G_GINT64_FORMAT ": %s", c->ref, number,
+				  error != NULL ? error->message : "missing");
+			return FALSE;
+		}
+		print_content(content, (guint)number);
+	}
+	return TRUE;
 }
 
 /* Prints the notes officers added (canary status --note), oldest first. */
@@ -190,7 +232,14 @@ int cmd_show(int argc, char **argv)
 	print_metadata(c, meta,
 		       damaged != NULL && JSON_NODE_HOLDS_ARRAY(damaged) ? json_node_get_array(damaged)
 									: NULL);
-	print_content(content);
+	print_content(content, 1);
+	JsonNode *messages = json_object_get_member(result, "messages");
+	if (!print_messages(c, sc,
+			    messages != NULL && JSON_NODE_HOLDS_ARRAY(messages)
+				    ? json_node_get_array(messages)
+				    : NULL,
+			    key))
+		return CLI_EXIT_KEY;
 	print_notes(notes);
 	return CLI_EXIT_OK;
 }

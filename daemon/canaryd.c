@@ -101,6 +101,10 @@ static int daemon_load(struct daemon *d, const char *path)
 		return EXIT_CONFIG;
 	}
 	canary_log_set_level(d->config->logging.level);
+	if (d->config->smtp.url == NULL && canary_config_sends_mail(d->config))
+		canary_warning("%s: notices or acknowledgements are configured but there is no "
+			       "[smtp] group: nothing can be sent",
+			       path);
 	if (d->config->imap.password_file != NULL) {
 		d->password = canary_poll_read_secret(d->config->imap.password_file, &error);
 		if (d->password == NULL) {

@@ -3,6 +3,10 @@
 
 #include <string.h>
 
+#include "log.h"
+#include "outgoing.h"
+#include "smtp.h"
+
 /* Events read per query: the history since the last pass is short. */
 #define EVENTS_PER_READ 500
 
@@ -232,4 +236,140 @@ gboolean canary_notice_mark_sent(struct canary_store *store, const struct canary
 	g_autofree char *day = g_strdup_printf("%" G_GINT64_FORMAT, now - now % 86400);
 	return canary_store_set_state(store, last_key, last, error) &&
 	       canary_store_set_state(store, day_key, day, error);
+}
+
+/* The clock; test builds may set it ($CANARY_TEST_NOW). */
+static gint64 notify_now(void)
+{
+#ifdef CANARY_TEST_KDF
+	const char *now = g_getenv("CANARY_TEST_NOW");
+	if (now != NULL)
+		return g_ascii_strtoll(now, NULL, 10);
+#endif
+	return g_get_real_time() / G_USEC_PER_SEC;
+}
+
+/* Composes and sends NOTICE. */
+static gboolean send_notice(const struct canary_config *config,
+			    const struct canary_notice *notice, GError **error)
+{
+	g_autofree char *subject = canary_notice_subject(notice);
+	g_autofree char *text = canary_notice_text(notice);
+	struct canary_outgoing m = {
+		.kind = CANARY_OUTGOING_AUTO_GENERATED,
+		.from = config->smtp.from,
+		.to = (const char *const *)notice->to,
+		.subject = subject,
+		.text = text,
+	};
+	g_autoptr(GBytes) message = canary_outgoing_compose(&m, NULL, error);
+	return message != NULL &&
+	       canary_smtp_send(config, (const char *const *)notice->to,
+				g_strv_length(notice->to), message, error);
+}
+
+guint canary_notify_send_due(const struct canary_config *config, struct canary_store *store)
+{
+	gint64 now = notify_now();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) due = canary_notify_collect(config, store, now, &error);
+	if (due == NULL) {
+		canary_warning("notices: %s; tried again after the next pass", error->message);
+		return 0;
+	}
+	guint sent = 0;
+	for (guint i = 0; i < due->len; i++) {
+		const struct canary_notice *n = due->pdata[i];
+		g_clear_error(&error);
+		/* The error names the server, never a recipient (smtp.h). */
+		if (!send_notice(config, n, &error)) {
+			canary_warning("notice to %s (%u case(s)) not sent: %s; tried again after "
+				       "the next pass",
+				       n->list, n->refs->len, error->message);
+			continue;
+		}
+		if (!canary_notice_mark_sent(store, n, now, &error)) {
+			canary_warning("notice to %s sent but not recorded: %s", n->list,
+				       error->message);
+			continue;
+		}
+		canary_info("notice to %s sent (%u case(s))", n->list, n->refs->len);
+		sent++;
+	}
+	return sent;
+}
+
+struct canary_notifier {
+	struct canary_config *config;
+	struct canary_store *store;
+	GThread *thread;
+	GMutex lock;
+	GCond wake;
+	gboolean woken, stopping;
+};
+
+static gpointer notifier_run(gpointer data)
+{
+	struct canary_notifier *n = data;
+	for (;;) {
+		g_mutex_lock(&n->lock);
+		while (!n->woken && !n->stopping)
+			g_cond_wait(&n->wake, &n->lock);
+		gboolean stop = n->stopping;
+		n->woken = FALSE;
+		g_mutex_unlock(&n->lock);
+		if (stop)
+			return NULL;
+		canary_notify_send_due(n->config, n->store);
+	}
+}
+
+struct canary_notifier *canary_notifier_start(const char *config_path)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_config) config = canary_config_load(config_path, &error);
+	if (config == NULL) {
+		canary_warning("notices: %s", error->message);
+		return NULL;
+	}
+	if (config->smtp.url == NULL || !canary_config_sends_mail(config))
+		return NULL;
+	struct canary_store *store = canary_store_open(config->store.database, &error);
+	if (store == NULL) {
+		canary_warning("notices: %s; none will be sent", error->message);
+		return NULL;
+	}
+	struct canary_notifier *n = g_new0(struct canary_notifier, 1);
+	n->config = g_steal_pointer(&config);
+	n->store = store;
+	g_mutex_init(&n->lock);
+	g_cond_init(&n->wake);
+	n->thread = g_thread_new("notices", notifier_run, n);
+	return n;
+}
+
+void canary_notifier_wake(struct canary_notifier *notifier)
+{
+	if (notifier == NULL)
+		return;
+	g_mutex_lock(&notifier->lock);
+	notifier->woken = TRUE;
+	g_cond_signal(&notifier->wake);
+	g_mutex_unlock(&notifier->lock);
+}
+
+void canary_notifier_stop(struct canary_notifier *notifier)
+{
+	if (notifier == NULL)
+		return;
+	g_mutex_lock(&notifier->lock);
+	notifier->stopping = TRUE;
+	g_cond_signal(&notifier->wake);
+	g_mutex_unlock(&notifier->lock);
+	g_thread_join(notifier->thread);
+	canary_store_close(&notifier->store);
+	canary_config_free(notifier->config);
+	g_mutex_clear(&notifier->lock);
+	g_cond_clear(&notifier->wake);
+	g_free(notifier);
 }

@@ -44,4 +44,24 @@ char *canary_notice_text(const struct canary_notice *notice);
 gboolean canary_notice_mark_sent(struct canary_store *store, const struct canary_notice *notice,
 				 gint64 now, GError **error);
 
+/* Sends every notice due now through [smtp] (outgoing.h, smtp.h) and marks
+ * each sent. A notice that fails is logged by list and count only, and is
+ * due again at the next call (nothing is marked). Returns how many were
+ * sent. Test builds: $CANARY_TEST_NOW (Unix UTC) stands for the clock. */
+guint canary_notify_send_due(const struct canary_config *config, struct canary_store *store);
+
+/* The notices' own thread in canaryd, with its own configuration and store
+ * connection, so that a slow or dead MTA never holds up intake. */
+struct canary_notifier;
+
+/* Starts it for the configuration at CONFIG_PATH; NULL (nothing to do, or
+ * the reason logged) when there is no list, no [smtp], or it cannot start. */
+struct canary_notifier *canary_notifier_start(const char *config_path);
+
+/* Asks it to send what is due (after a pass); never waits. */
+void canary_notifier_wake(struct canary_notifier *notifier);
+
+/* Stops it (after the send in progress, if any) and frees it. NULL: no-op. */
+void canary_notifier_stop(struct canary_notifier *notifier);
+
 #endif

@@ -188,6 +188,23 @@ START_TEST(test_daily_digest_once_a_day)
 }
 END_TEST
 
+/* A notice that cannot be sent (here: no [smtp]) is marked nothing and is
+ * due again at the next pass. */
+START_TEST(test_failed_notice_due_again)
+{
+	g_autoptr(GPtrArray) first = collect(NOW);
+	g_autofree char *a = insert_case("africa", 1);
+	add_event(a, "filed", "africa");
+	g_setenv("CANARY_TEST_NOW", "1772445600", TRUE);
+	ck_assert_uint_eq(canary_notify_send_due(config, store), 0);
+	g_unsetenv("CANARY_TEST_NOW");
+	g_autoptr(GPtrArray) due = collect(NOW);
+	struct canary_notice *africa = find(due, "section africa");
+	ck_assert_ptr_nonnull(africa);
+	ck_assert_uint_eq(africa->new_cases, 1);
+}
+END_TEST
+
 static Suite *notify_suite(void)
 {
 	Suite *s = suite_create("notify");
@@ -195,6 +212,7 @@ static Suite *notify_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_each_list_told_of_its_own);
 	tcase_add_test(tc, test_daily_digest_once_a_day);
+	tcase_add_test(tc, test_failed_notice_due_again);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -218,6 +218,9 @@ enum stmt_id {
 	STMT_FIND_MESSAGE_HASH,
 	STMT_ADD_MESSAGE_ID,
 	STMT_FIND_MESSAGE_ID,
+	/* notify: acknowledgements, once a day per keyed sender */
+	STMT_EXPIRE_ACKNOWLEDGED,
+	STMT_ACKNOWLEDGE,
 	STMT_COUNT
 };
 
@@ -299,6 +302,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_ADD_MESSAGE_ID] = "INSERT OR IGNORE INTO message_ids (hash, case_id) VALUES (?1, ?2)",
 	[STMT_FIND_MESSAGE_ID] = "SELECT c.id, c.ref FROM message_ids m JOIN cases c "
 				 "ON c.id = m.case_id WHERE m.hash = ?1",
+	[STMT_EXPIRE_ACKNOWLEDGED] = "DELETE FROM acknowledged WHERE until <= ?1",
+	[STMT_ACKNOWLEDGE] = "INSERT OR IGNORE INTO acknowledged (hash, until) VALUES (?1, ?2)",
 };
 
 struct canary_store {
@@ -2459,5 +2464,28 @@ gboolean canary_store_find_message_id(struct canary_store *store, const guint8 h
 		set_db_error(store, rc, "looking up a keyed Message-ID", error);
 		return FALSE;
 	}
+	return TRUE;
+}
+
+/* --- notify: acknowledgements --------------------------------------------- */
+
+gboolean canary_store_acknowledge_once(struct canary_store *store, const guint8 hash[32],
+				       gint64 now, gboolean *first_r, GError **error)
+{
+	*first_r = FALSE;
+	sqlite3_stmt *s = stmt(store, STMT_EXPIRE_ACKNOWLEDGED, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int64(s, 1, now);
+	if (!step_done(store, s, "forgetting day-old acknowledgements", error))
+		return FALSE;
+	s = stmt(store, STMT_ACKNOWLEDGE, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now + 86400);
+	if (!step_done(store, s, "recording an acknowledgement", error))
+		return FALSE;
+	*first_r = sqlite3_changes(store->db) > 0;
 	return TRUE;
 }

@@ -205,6 +205,23 @@ START_TEST(test_failed_notice_due_again)
 }
 END_TEST
 
+/* One acknowledgement a day per keyed sender; the next day, again. */
+START_TEST(test_acknowledge_once_a_day)
+{
+	guint8 sender[32] = {7, 7, 7}, other[32] = {8};
+	gboolean first = FALSE;
+	g_autoptr(GError) error = NULL;
+	ck_assert(canary_store_acknowledge_once(store, sender, NOW, &first, &error));
+	ck_assert(first);
+	ck_assert(canary_store_acknowledge_once(store, sender, NOW + 3600, &first, &error));
+	ck_assert(!first);
+	ck_assert(canary_store_acknowledge_once(store, other, NOW + 3600, &first, &error));
+	ck_assert(first);
+	ck_assert(canary_store_acknowledge_once(store, sender, NOW + 86400, &first, &error));
+	ck_assert(first);
+}
+END_TEST
+
 static Suite *notify_suite(void)
 {
 	Suite *s = suite_create("notify");
@@ -213,6 +230,7 @@ static Suite *notify_suite(void)
 	tcase_add_test(tc, test_each_list_told_of_its_own);
 	tcase_add_test(tc, test_daily_digest_once_a_day);
 	tcase_add_test(tc, test_failed_notice_due_again);
+	tcase_add_test(tc, test_acknowledge_once_a_day);
 	suite_add_tcase(s, tc);
 	return s;
 }

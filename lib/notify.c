@@ -154,8 +154,8 @@ static gboolean collect_one(struct canary_notice *n, const struct canary_config 
 		return canary_store_set_state(store, key, value, error);
 	}
 	for (;;) {
-		g_autoptr(GPtrArray) events =
-			canary_store_list_events_after(store, n->last_event, EVENTS_PER_READ, error);
+		g_autoptr(GPtrArray) events = canary_store_list_events_after(
+			store, n->last_event, EVENTS_PER_READ, error);
 		if (events == NULL)
 			return FALSE;
 		if (events->len == 0)
@@ -168,8 +168,8 @@ static gboolean collect_one(struct canary_notice *n, const struct canary_config 
 	}
 }
 
-GPtrArray *canary_notify_collect(const struct canary_config *config,
-				 struct canary_store *store, gint64 now, GError **error)
+GPtrArray *canary_notify_collect(const struct canary_config *config, struct canary_store *store,
+				 gint64 now, GError **error)
 {
 	g_autoptr(GPtrArray) lists = lists_of(config);
 	GPtrArray *due = g_ptr_array_new_with_free_func((GDestroyNotify)canary_notice_free);
@@ -250,8 +250,8 @@ static gint64 notify_now(void)
 }
 
 /* Composes and sends NOTICE. */
-static gboolean send_notice(const struct canary_config *config,
-			    const struct canary_notice *notice, GError **error)
+static gboolean send_notice(const struct canary_config *config, const struct canary_notice *notice,
+			    GError **error)
 {
 	g_autofree char *subject = canary_notice_subject(notice);
 	g_autofree char *text = canary_notice_text(notice);
@@ -263,9 +263,8 @@ static gboolean send_notice(const struct canary_config *config,
 		.text = text,
 	};
 	g_autoptr(GBytes) message = canary_outgoing_compose(&m, NULL, error);
-	return message != NULL &&
-	       canary_smtp_send(config, (const char *const *)notice->to,
-				g_strv_length(notice->to), message, error);
+	return message != NULL && canary_smtp_send(config, (const char *const *)notice->to,
+						   g_strv_length(notice->to), message, error);
 }
 
 guint canary_notify_send_due(const struct canary_config *config, struct canary_store *store)

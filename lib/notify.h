@@ -13,13 +13,13 @@
 
 /* One list's notice: who, what, up to which event. */
 struct canary_notice {
-	char *list;              /* "triage", "custodian" or "section NAME" */
-	char *section;           /* NAME for a section's list, else NULL */
-	char **to;               /* NULL-terminated addresses */
-	gboolean daily;          /* a digest: at most one a day */
+	char *list;     /* "triage", "custodian" or "section NAME" */
+	char *section;  /* NAME for a section's list, else NULL */
+	char **to;      /* NULL-terminated addresses */
+	gboolean daily; /* a digest: at most one a day */
 	guint new_cases, follow_ups, quarantined, drafts;
-	GPtrArray *refs;         /* char *, each case once, in history order */
-	gint64 last_event;       /* the last event counted */
+	GPtrArray *refs;   /* char *, each case once, in history order */
+	gint64 last_event; /* the last event counted */
 };
 void canary_notice_free(struct canary_notice *notice);
 typedef struct canary_notice canary_notice;
@@ -30,8 +30,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_notice, canary_notice_free)
  * events since it was last told, except a daily list already told today.
  * A list seen for the first time starts at the end of the history (an
  * upgrade does not tell of every past case). */
-GPtrArray *canary_notify_collect(const struct canary_config *config,
-				 struct canary_store *store, gint64 now, GError **error);
+GPtrArray *canary_notify_collect(const struct canary_config *config, struct canary_store *store,
+				 gint64 now, GError **error);
 
 /* "canary: 2 new cases, 1 follow-up (africa)". New string. */
 char *canary_notice_subject(const struct canary_notice *notice);

@@ -26,9 +26,9 @@ static void setup(void)
 	g_mkdir_with_parents(keys, 0700);
 	g_free(tu_write_file(keys, "triage.pub", "x"));
 	g_free(tu_write_file(keys, "africa.pub", "x"));
-	g_autofree char *rules = tu_write_file(
-		tmpdir, "routing.conf",
-		"[section triage]\n[section africa]\nnotify = Desk@Example.org, head@example.org\n");
+	g_autofree char *rules = tu_write_file(tmpdir, "routing.conf",
+					       "[section triage]\n[section africa]\nnotify = "
+					       "Desk@Example.org, head@example.org\n");
 	g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
 	config = g_new0(struct canary_config, 1);
 	config->rules = canary_routing_load(rules, "triage", problems);

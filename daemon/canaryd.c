@@ -19,6 +19,7 @@
 #include "poll.h"
 #include "process.h"
 #include "retention.h"
+#include "notify.h"
 #include "seal.h"
 #include "server.h"
 #include "store.h"
@@ -101,6 +102,10 @@ static int daemon_load(struct daemon *d, const char *path)
 		return EXIT_CONFIG;
 	}
 	canary_log_set_level(d->config->logging.level);
+	if (d->config->smtp.url == NULL && canary_config_sends_mail(d->config))
+		canary_warning("%s: notices or acknowledgements are configured but there is no "
+			       "[smtp] group: nothing can be sent",
+			       path);
 	if (d->config->imap.password_file != NULL) {
 		d->password = canary_poll_read_secret(d->config->imap.password_file, &error);
 		if (d->password == NULL) {
@@ -422,10 +427,13 @@ int main(int argc, char **argv)
 	canary_notice("started, polling %s every %u s", d.config->imap.url,
 		      (guint)d.config->imap.poll_interval);
 
+	/* --once (canary import's kin, for scripts) sends no notice. */
+	struct canary_notifier *notifier = once ? NULL : canary_notifier_start(d.config_path);
 	struct loop_state st = {0};
 	for (;;) {
 		g_clear_error(&error);
 		gboolean ok = one_pass(&d, &st, &error);
+		canary_notifier_wake(notifier);
 		if (!stop_requested)
 			maybe_apply_retention(&d);
 		maybe_log_chain_head(&d, &st);
@@ -444,6 +452,8 @@ int main(int argc, char **argv)
 		if (reload_requested) {
 			reload_requested = 0;
 			daemon_reload(&d);
+			canary_notifier_stop(notifier);
+			notifier = canary_notifier_start(d.config_path);
 			if (server != NULL && !canary_server_reload(server, d.config_path, &error))
 				canary_err("control socket: %s; still answering with the old "
 					   "configuration",
@@ -451,6 +461,7 @@ int main(int argc, char **argv)
 		}
 	}
 	sd_notify(0, "STOPPING=1");
+	canary_notifier_stop(notifier);
 	canary_server_stop(server);
 	if (stop_requested)
 		canary_notice("stopping on request");

@@ -46,6 +46,8 @@ enum key_type {
 	T_KEEP,       /* guint64: seconds, canary_config_parse_keep() */
 	T_LEVEL,      /* int: enum canary_log_level */
 	T_BOOL,       /* gboolean: true or false */
+	T_ADDRESSES,  /* char *: mail addresses separated by , or ; */
+	T_DIGEST,     /* gboolean: daily (TRUE) or pass (FALSE) */
 };
 
 struct key_spec {
@@ -164,6 +166,21 @@ static const struct key_spec keys[] = {
 	 "the Unix group of the custodian (reveals identities, handles quarantined cases)"},
 	{"access", "admin", T_GROUP_NAME, NULL, NO_BOUNDS, FALSE, AT(access.admin),
 	 "the Unix group of the admins (purge, health, report, audit)"},
+	{"notify", "triage", T_ADDRESSES, NULL, NO_BOUNDS, FALSE, AT(notify.triage),
+	 "mail addresses separated by commas (told of cases in the default section and of "
+	 "quarantined cases)"},
+	{"notify", "triage_digest", T_DIGEST, "pass", NO_BOUNDS, FALSE, AT(notify.triage_daily),
+	 "pass (a notice after each pass that found something) or daily (one digest a day)"},
+	{"notify", "custodian", T_ADDRESSES, NULL, NO_BOUNDS, FALSE, AT(notify.custodian),
+	 "mail addresses separated by commas (told of drafts waiting to be sent)"},
+	{"notify", "custodian_digest", T_DIGEST, "pass", NO_BOUNDS, FALSE,
+	 AT(notify.custodian_daily),
+	 "pass (a notice after each pass that found something) or daily (one digest a day)"},
+	{"reply", "acknowledge", T_FILE, NULL, NO_BOUNDS, FALSE, AT(reply.acknowledge),
+	 "the file holding the acknowledgement's text, with {reference} where the case "
+	 "reference goes"},
+	{"reply", "acknowledge_subject", T_STRING, "Your message has been received", NO_BOUNDS,
+	 FALSE, AT(reply.acknowledge_subject), "the Subject of the acknowledgement"},
 };
 
 /* Returns TRUE if GROUP must be present: [keys] always; [imap] is optional,
@@ -186,6 +203,7 @@ static gboolean is_text_type(enum key_type type)
 	case T_SMTP_URL:
 	case T_ADDRESS:
 	case T_PIN:
+	case T_ADDRESSES:
 		return TRUE;
 	default:
 		return FALSE;
@@ -331,6 +349,8 @@ static void warn_unknown_groups(const struct canary_config *config, GString *war
 	}
 }
 
+static void warn_nothing_sent(const struct canary_config *config, GString *warnings);
+
 char *canary_config_warnings(const struct canary_config *config)
 {
 	GString *warnings = g_string_new(NULL);
@@ -341,6 +361,7 @@ char *canary_config_warnings(const struct canary_config *config)
 			    "README); remove the line",
 			    config->store.obsolete_group);
 	warn_unknown_groups(config, warnings);
+	warn_nothing_sent(config, warnings);
 	if (config->imap.url == NULL)
 		return g_string_free(warnings, warnings->len == 0);
 	const struct {
@@ -362,6 +383,67 @@ char *canary_config_warnings(const struct canary_config *config)
 			    kept[i].key, kept[i].folder);
 	}
 	return g_string_free(warnings, warnings->len == 0);
+}
+
+/* Warns when notices or acknowledgements are asked for but there is no
+ * [smtp] group to send them through. */
+static void warn_nothing_sent(const struct canary_config *config, GString *warnings)
+{
+	if (config->smtp.url != NULL || !canary_config_sends_mail(config))
+		return;
+	add_warning(warnings, "[notify], a section's notify or [reply] acknowledge is set, but "
+			      "there is no [smtp] group: no notice or acknowledgement can be "
+			      "sent; add [smtp] (see canary.conf(5))");
+}
+
+gboolean canary_config_valid_address(const char *address)
+{
+	size_t len = strlen(address);
+	const char *at = strchr(address, '@');
+	if (len == 0 || len > 254 || at == NULL || at == address || strchr(at + 1, '@') != NULL)
+		return FALSE;
+	if (at - address > 64 || strchr(at + 1, '.') == NULL)
+		return FALSE;
+	for (const char *c = address; *c != '\0'; c++) {
+		if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f || strchr("<>()[]\\,;:\"", *c))
+			return FALSE;
+	}
+	const char *domain = at + 1;
+	return domain[0] != '.' && domain[0] != '-' && !g_str_has_suffix(domain, ".") &&
+	       strstr(domain, "..") == NULL;
+}
+
+char **canary_config_split_addresses(const char *text, char **bad_r)
+{
+	g_auto(GStrv) parts = g_strsplit_set(text, ",;", -1);
+	g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
+	for (gsize i = 0; parts[i] != NULL; i++) {
+		const char *address = g_strstrip(parts[i]);
+		if (address[0] == '\0')
+			continue;
+		if (!canary_config_valid_address(address)) {
+			*bad_r = g_strdup(address);
+			return NULL;
+		}
+		g_ptr_array_add(list, g_ascii_strdown(address, -1));
+	}
+	g_ptr_array_add(list, NULL);
+	return (char **)g_ptr_array_free(g_steal_pointer(&list), FALSE);
+}
+
+gboolean canary_config_sends_mail(const struct canary_config *config)
+{
+	if (config->notify.triage != NULL || config->notify.custodian != NULL ||
+	    config->reply.acknowledge != NULL)
+		return TRUE;
+	if (config->rules == NULL)
+		return FALSE;
+	const char *const *sections = canary_routing_sections(config->rules);
+	for (gsize i = 0; sections[i] != NULL; i++) {
+		if (canary_routing_section_notify(config->rules, sections[i]) != NULL)
+			return TRUE;
+	}
+	return FALSE;
 }
 
 char *canary_config_resolve_path(const char *explicit_path)
@@ -677,19 +759,15 @@ gboolean canary_config_valid_smtp_url(const char *url)
 	return TRUE;
 }
 
-gboolean canary_config_valid_address(const char *address)
+/* Checks that VALUE is a list of at least one address. */
+static void check_addresses(const struct key_spec *spec, const char *value, struct problems *p)
 {
-	const char *at = strrchr(address, '@');
-	if (at == NULL || at == address || at[1] == '\0' || strchr(address, '@') != at)
-		return FALSE;
-	for (const char *c = address; *c != '\0'; c++)
-		if ((guchar)*c <= ' ' || (guchar)*c >= 0x7f || strchr("<>()[]\\,;:\"", *c) != NULL)
-			return FALSE;
-	/* The domain: labels of letters, digits and hyphens. */
-	for (const char *c = at + 1; *c != '\0'; c++)
-		if (!g_ascii_isalnum(*c) && *c != '-' && *c != '.')
-			return FALSE;
-	return at[1] != '.' && address[strlen(address) - 1] != '.';
+	g_autofree char *bad = NULL;
+	g_auto(GStrv) list = canary_config_split_addresses(value, &bad);
+	if (list == NULL)
+		key_problem(p, spec, "'%s' is not a mail address", bad);
+	else if (list[0] == NULL)
+		key_problem(p, spec, "no address");
 }
 
 /* Checks the text VALUE per SPEC's type and stores a copy. */
@@ -719,6 +797,8 @@ static void set_text(struct canary_config *config, const struct key_spec *spec, 
 	else if (spec->type == T_PIN &&
 		 (!g_str_has_prefix(value, "sha256//") || strlen(value) < 20))
 		key_problem(p, spec, "'%s' is not a public key pin", value);
+	else if (spec->type == T_ADDRESSES)
+		check_addresses(spec, value, p);
 }
 
 /* Parses VALUE as a number per SPEC's type, checks its bounds and stores it. */
@@ -766,7 +846,14 @@ static void set_value(struct canary_config *config, const struct key_spec *spec,
 	case T_SMTP_URL:
 	case T_ADDRESS:
 	case T_PIN:
+	case T_ADDRESSES:
 		set_text(config, spec, value, p);
+		return;
+	case T_DIGEST:
+		if (strcmp(value, "daily") == 0 || strcmp(value, "pass") == 0)
+			G_STRUCT_MEMBER(gboolean, config, spec->offset) = value[0] == 'd';
+		else
+			key_problem(p, spec, "'%s' is not pass or daily", value);
 		return;
 	case T_SIZE:
 	case T_UINT:

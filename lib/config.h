@@ -91,6 +91,21 @@ struct canary_config {
 		guint64 io_timeout;      /* seconds */
 	} smtp;
 
+	/* [notify]: who is told of new work (notify.h). Address lists as
+	 * written, checked ("a@example.org, b@example.org"; NULL: nobody);
+	 * *_daily: one digest a day instead of a notice after each pass. */
+	struct {
+		char *triage;    /* cases filed into the default section, quarantined cases */
+		char *custodian; /* drafts waiting to be sent */
+		gboolean triage_daily, custodian_daily;
+	} notify;
+
+	/* [reply]: the acknowledgement (RFC 3834 auto-reply), off unless set. */
+	struct {
+		char *acknowledge;         /* absolute path of its text, or NULL: none sent */
+		char *acknowledge_subject; /* the Subject of the acknowledgement */
+	} reply;
+
 	struct {
 		char *rules;           /* absolute path of routing.conf, or NULL */
 		char *default_section; /* where cases with no signal go */
@@ -194,6 +209,21 @@ char *canary_config_resolve_file(const char *dir, const char *path);
  * Returns a new string, or NULL. */
 char *canary_config_credential_path(const char *path);
 
+/* TRUE if ADDRESS is one plain mail address, "local@domain" (no display
+ * name, no <>, no white space, a domain with a dot, at most 254 bytes). */
+gboolean canary_config_valid_address(const char *address);
+
+/* Splits an address list as [notify] and routing.conf's notify take it
+ * (addresses separated by "," or ";", white space around them ignored).
+ * Returns a new NULL-terminated vector (empty entries dropped); when an
+ * entry is not an address, returns NULL and the first bad entry in
+ * *BAD_R (new string). */
+char **canary_config_split_addresses(const char *text, char **bad_r);
+
+/* TRUE if CONFIG asks for any notice or acknowledgement to be sent (a
+ * [notify] list, a section's notify, or [reply] acknowledge). */
+gboolean canary_config_sends_mail(const struct canary_config *config);
+
 /* The public key file cases of SECTION are sealed to: the section's own key
  * once routing rules are configured, else [keys] default_section_public for
  * every section. NULL if SECTION is not a known section. Owned by CONFIG. */
@@ -201,8 +231,4 @@ const char *canary_config_section_key(const struct canary_config *config, const 
 
 /* TRUE for smtps://HOST[:PORT] or smtp://HOST[:PORT] (an optional "/"). */
 gboolean canary_config_valid_smtp_url(const char *url);
-/* TRUE for a plain ASCII address "local@domain" (no display name, no
- * quoting, no comments): what canary sends from and to. */
-gboolean canary_config_valid_address(const char *address);
-
 #endif

@@ -29,6 +29,8 @@ struct section {
 	char **recipients; /* lower-case glob patterns */
 	gboolean has_retention;
 	guint64 retention; /* seconds after closing; 0: forever */
+	char **notify;      /* addresses told of its new work, or NULL */
+	gboolean notify_daily;
 };
 
 struct term {
@@ -95,6 +97,7 @@ static void section_free(gpointer p)
 	g_free(s->key_path);
 	g_free(s->group);
 	g_strfreev(s->recipients);
+	g_strfreev(s->notify);
 	g_free(s);
 }
 
@@ -230,11 +233,37 @@ static void add_term(struct loader *l, const char *group, const char *key, const
 	g_ptr_array_add(bucket, t);
 }
 
+/* Reads GROUP's notify and notify_digest into S. */
+static void load_section_notify(struct loader *l, const char *group, struct section *s)
+{
+	g_autofree char *notify = g_key_file_get_value(l->file, group, "notify", NULL);
+	g_autofree char *bad = NULL;
+	if (notify != NULL) {
+		s->notify = canary_config_split_addresses(g_strstrip(notify), &bad);
+		if (s->notify == NULL)
+			problem(l, group, "notify",
+				"'%s' is not a mail address; expected addresses separated by commas",
+				bad);
+		else if (s->notify[0] == NULL)
+			problem(l, group, "notify",
+				"no address; expected addresses separated by commas");
+	}
+	g_autofree char *digest = g_key_file_get_value(l->file, group, "notify_digest", NULL);
+	if (digest != NULL && strcmp(g_strstrip(digest), "daily") != 0 &&
+	    strcmp(digest, "pass") != 0)
+		problem(l, group, "notify_digest",
+			"'%s' is not pass or daily; expected pass (a notice after each pass) or "
+			"daily (one digest a day)",
+			digest);
+	s->notify_daily = digest != NULL && strcmp(digest, "daily") == 0;
+}
+
 static void load_section(struct loader *l, const char *group, const char *name)
 {
 	static const char *const allowed[] = {"title",     "public_key", "countries",
 					      "keywords",  "recipients", "weight",
-					      "retention", "group",      NULL};
+					      "retention", "group",      "notify",
+					      "notify_digest", NULL};
 	only_keys(l, group, allowed);
 	struct section *s = g_new0(struct section, 1);
 	s->name = g_strdup(name);
@@ -253,6 +282,7 @@ static void load_section(struct loader *l, const char *group, const char *name)
 			"'%s' is not a group name; expected the Unix group of the section's "
 			"officers (letters, digits, _, - and .)",
 			s->group);
+	load_section_notify(l, group, s);
 	g_autofree char *key = g_key_file_get_string(l->file, group, "public_key", NULL);
 	g_autofree char *default_key = g_strdup_printf("keys/%s.pub", name);
 	s->key_path = canary_config_resolve_file(l->dir, key != NULL ? key : default_key);
@@ -399,6 +429,21 @@ struct canary_routing *canary_routing_load(const char *path, const char *default
 const char *const *canary_routing_sections(const struct canary_routing *routing)
 {
 	return (const char *const *)routing->names->pdata;
+}
+
+const char *const *canary_routing_section_notify_full(const struct canary_routing *routing,
+						      const char *section, gboolean *daily_r)
+{
+	for (guint i = 0; i < routing->sections->len; i++) {
+		const struct section *s = routing->sections->pdata[i];
+		if (strcmp(s->name, section) != 0)
+			continue;
+		if (daily_r != NULL)
+			*daily_r = s->notify_daily;
+		return s->notify != NULL && s->notify[0] != NULL ? (const char *const *)s->notify
+								 : NULL;
+	}
+	return NULL;
 }
 
 const char *canary_routing_section_key(const struct canary_routing *routing, const char *section)

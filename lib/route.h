@@ -37,6 +37,15 @@ const char *canary_routing_section_group(const struct canary_routing *routing, c
 gboolean canary_routing_section_retention(const struct canary_routing *routing,
 					  const char *section, guint64 *seconds_r);
 
+/* The addresses SECTION's officers are told at ([section NAME] notify),
+ * NULL-terminated and lower-cased, or NULL when it sets none or there is
+ * no such section; *DAILY_R (may be NULL) TRUE when notify_digest = daily.
+ * Owned by ROUTING. */
+const char *const *canary_routing_section_notify_full(const struct canary_routing *routing,
+						      const char *section, gboolean *daily_r);
+#define canary_routing_section_notify(routing, section) \
+	canary_routing_section_notify_full((routing), (section), NULL)
+
 const char *canary_routing_default_section(const struct canary_routing *routing);
 
 /* Why a section won, stored in clear with the case. */

@@ -227,6 +227,9 @@ enum stmt_id {
 	STMT_LIST_DRAFTS,
 	STMT_SET_DRAFT_SENT,
 	STMT_LATEST_RECEIVED,
+	/* notify: acknowledgements, once a day per keyed sender */
+	STMT_EXPIRE_ACKNOWLEDGED,
+	STMT_ACKNOWLEDGE,
 	STMT_COUNT
 };
 
@@ -328,6 +331,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
 				"WHERE case_id = ?1 AND number = ?2",
 	[STMT_LATEST_RECEIVED] = "SELECT coalesce(max(number), 1) FROM case_messages "
 				 "WHERE case_id = ?1 AND direction = 'in'",
+	[STMT_EXPIRE_ACKNOWLEDGED] = "DELETE FROM acknowledged WHERE until <= ?1",
+	[STMT_ACKNOWLEDGE] = "INSERT OR IGNORE INTO acknowledged (hash, until) VALUES (?1, ?2)",
 };
 
 struct canary_store {
@@ -2653,5 +2658,28 @@ gboolean canary_store_get_seen(struct canary_store *store, gint64 case_id, const
 		set_db_error(store, rc, "reading what an officer has seen", error);
 		return FALSE;
 	}
+	return TRUE;
+}
+
+/* --- notify: acknowledgements --------------------------------------------- */
+
+gboolean canary_store_acknowledge_once(struct canary_store *store, const guint8 hash[32],
+				       gint64 now, gboolean *first_r, GError **error)
+{
+	*first_r = FALSE;
+	sqlite3_stmt *s = stmt(store, STMT_EXPIRE_ACKNOWLEDGED, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int64(s, 1, now);
+	if (!step_done(store, s, "forgetting day-old acknowledgements", error))
+		return FALSE;
+	s = stmt(store, STMT_ACKNOWLEDGE, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, now + 86400);
+	if (!step_done(store, s, "recording an acknowledgement", error))
+		return FALSE;
+	*first_r = sqlite3_changes(store->db) > 0;
 	return TRUE;
 }

@@ -552,5 +552,14 @@ gboolean canary_store_set_seen(struct canary_store *store, gint64 case_id, const
 			       guint messages, GError **error);
 gboolean canary_store_get_seen(struct canary_store *store, gint64 case_id, const char *user,
 			       guint *messages_r, GError **error);
+/* --- notify: acknowledgements ---------------------------------------- */
+
+/* Records that the sender keyed as HASH (canary_seal_keyed_hash(),
+ * CANARY_SEAL_CONTEXT_ACKNOWLEDGED, the normalised address) is answered
+ * at NOW, for a day: *FIRST_R TRUE when it was not answered in the last
+ * day (send), FALSE when it was (do not). Rows older than a day are
+ * deleted first. No address is stored. In the caller's transaction if any. */
+gboolean canary_store_acknowledge_once(struct canary_store *store, const guint8 hash[32],
+				       gint64 now, gboolean *first_r, GError **error);
 
 #endif

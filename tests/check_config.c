@@ -89,7 +89,7 @@ static const struct bad_file bad_files[] = {
 	/* Unknown groups and keys, with the names that are known. */
 	{KEYS_BLOCK "[bogus]\nx = 1\n", CANARY_CONFIG_ERROR_INVALID, 1,
 	 "[bogus]: unknown group; expected [store], [limits], [logging], [keys], [imap], "
-	 "[routing], [retention], [health], [control] or [access]",
+	 "[routing], [retention], [health], [control], [access], [notify] or [reply]",
 	 NULL},
 	{KEYS_BLOCK "[store]\ndatabse = x.db\n", CANARY_CONFIG_ERROR_INVALID, 1,
 	 "[store] databse: unknown key; expected database", NULL},
@@ -367,6 +367,55 @@ START_TEST(test_access_keys)
 			     "custodian role");
 	assert_has(warnings, "[access] admin = canary.admins_2: no such group");
 	ck_assert_ptr_null(strstr(warnings, "[access] triage"));
+}
+END_TEST
+
+/* [notify] lists and [reply]: addresses checked, each problem named; with
+ * no [smtp] group the warnings say that nothing can be sent. */
+START_TEST(test_notify_keys)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_config) config =
+		load_text(KEYS_BLOCK "[notify]\ntriage = Triage@Example.org, desk@example.net\n"
+				     "triage_digest = daily\ncustodian = keeper@example.org\n",
+			  &error);
+	ck_assert_msg(config != NULL, "%s", error ? error->message : "");
+	ck_assert(config->notify.triage_daily);
+	ck_assert(!config->notify.custodian_daily);
+	g_autofree char *bad_entry = NULL;
+	g_auto(GStrv) list = canary_config_split_addresses(config->notify.triage, &bad_entry);
+	ck_assert_ptr_nonnull(list);
+	ck_assert_str_eq(list[0], "triage@example.org");
+	ck_assert_str_eq(list[1], "desk@example.net");
+	ck_assert_ptr_null(list[2]);
+	ck_assert_ptr_null(config->reply.acknowledge);
+	ck_assert(canary_config_sends_mail(config));
+	g_autofree char *warnings = canary_config_warnings(config);
+	ck_assert_ptr_nonnull(warnings);
+	assert_has(warnings, "no notice or acknowledgement can be sent");
+
+	g_autoptr(GError) bad = NULL;
+	g_autoptr(canary_config) none =
+		load_text(KEYS_BLOCK "[notify]\ntriage = Triage Desk <t@example.org>\n"
+				     "custodian = ,\ncustodian_digest = weekly\n"
+				     "[reply]\nacknowledge = missing.txt\n",
+			  &bad);
+	ck_assert_ptr_null(none);
+	assert_has(bad->message, "[notify] triage: 'Triage Desk <t@example.org>' is not a mail "
+				 "address; expected mail addresses");
+	assert_has(bad->message, "[notify] custodian: no address");
+	assert_has(bad->message, "[notify] custodian_digest: 'weekly' is not pass or daily");
+	assert_has(bad->message, "[reply] acknowledge: ");
+	assert_has(bad->message, "missing.txt: no such file");
+
+	static const char *const good[] = {"a@example.org", "a.b+c@mail.example.net"};
+	static const char *const wrong[] = {"",      "a",           "@example.org", "a@example",
+					    "a@@example.org", "a b@example.org", "a@.example.org",
+					    "a@example.org."};
+	for (gsize i = 0; i < G_N_ELEMENTS(good); i++)
+		ck_assert_msg(canary_config_valid_address(good[i]), "%s", good[i]);
+	for (gsize i = 0; i < G_N_ELEMENTS(wrong); i++)
+		ck_assert_msg(!canary_config_valid_address(wrong[i]), "%s", wrong[i]);
 }
 END_TEST
 
@@ -783,6 +832,7 @@ static Suite *config_suite(void)
 	tcase_add_test(tc, test_many_errors_at_once);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_access_keys);
+	tcase_add_test(tc, test_notify_keys);
 	tcase_add_test(tc, test_obsolete_store_group);
 	tcase_add_test(tc, test_values);
 	tcase_add_test(tc, test_server_copy_keys);

@@ -52,7 +52,8 @@ START_TEST(test_every_routing_key_in_canary_routing_conf_5)
 	g_autofree char *man = read_source("man/canary-routing.conf.5");
 	static const char *const keys[] = {
 		"country",  "keyword",    "subject_factor", "title", "public_key", "countries",
-		"keywords", "recipients", "weight",         "names", "retention", "group"};
+		"keywords", "recipients", "weight",         "names", "retention", "group",
+		"notify",   "notify_digest"};
 	for (gsize i = 0; i < G_N_ELEMENTS(keys); i++)
 		ck_assert_msg(documents(man, keys[i]), "canary-routing.conf(5) lacks %s", keys[i]);
 	/* And the shipped file uses no key the page does not describe. */

@@ -236,6 +236,32 @@ START_TEST(test_problems_are_named)
 	assert_problem("[section triage]\n[section mena]\nkeywords = ...\n",
 		       "[section mena] keywords: '...' has no letters or digits");
 	assert_problem("[section triage\n", "routing.conf: ");
+	assert_problem("[section triage]\nnotify = desk\n",
+		       "[section triage] notify: 'desk' is not a mail address");
+	assert_problem("[section triage]\nnotify_digest = hourly\n",
+		       "[section triage] notify_digest: 'hourly' is not pass or daily");
+}
+END_TEST
+
+/* A section's notify list: lower-cased addresses, its digest, NULL unset. */
+START_TEST(test_section_notify)
+{
+	g_autofree char *problems = NULL;
+	struct canary_routing *routing =
+		load("[section triage]\n[section mena]\nnotify = Desk@Example.org; b@example.net\n"
+		     "notify_digest = daily\n",
+		     &problems);
+	ck_assert_msg(routing != NULL, "%s", problems);
+	gboolean daily = FALSE;
+	const char *const *to = canary_routing_section_notify_full(routing, "mena", &daily);
+	ck_assert_ptr_nonnull(to);
+	ck_assert_str_eq(to[0], "desk@example.org");
+	ck_assert_str_eq(to[1], "b@example.net");
+	ck_assert_ptr_null(to[2]);
+	ck_assert(daily);
+	ck_assert_ptr_null(canary_routing_section_notify(routing, "triage"));
+	ck_assert_ptr_null(canary_routing_section_notify(routing, "atlantis"));
+	canary_routing_free(routing);
 }
 END_TEST
 
@@ -428,6 +454,7 @@ static Suite *route_suite(void)
 	tcase_add_test(tc, test_normalisation_and_scripts);
 	tcase_add_test(tc, test_recipient_decides);
 	tcase_add_test(tc, test_problems_are_named);
+	tcase_add_test(tc, test_section_notify);
 	tcase_add_test(tc, test_shipped_rules_route_the_test_messages);
 	suite_add_tcase(s, tc);
 	TCase *e2e = tcase_create("tool");

@@ -6,6 +6,31 @@
 #include "cli.h"
 #include "commands.h"
 
+/* Says who is told of what, so that an admin sees every address mail goes to. */
+static void print_notices(const struct canary_config *config)
+{
+	if (config->notify.triage != NULL)
+		printf("notices: triage (%s): %s\n", config->notify.triage_daily ? "daily" : "pass",
+		       config->notify.triage);
+	if (config->notify.custodian != NULL)
+		printf("notices: custodian (%s): %s\n",
+		       config->notify.custodian_daily ? "daily" : "pass", config->notify.custodian);
+	const char *const *sections =
+		config->rules != NULL ? canary_routing_sections(config->rules) : NULL;
+	for (gsize i = 0; sections != NULL && sections[i] != NULL; i++) {
+		gboolean daily = FALSE;
+		const char *const *to =
+			canary_routing_section_notify_full(config->rules, sections[i], &daily);
+		if (to == NULL)
+			continue;
+		g_autofree char *list = g_strjoinv(", ", (char **)to);
+		printf("notices: section %s (%s): %s\n", sections[i], daily ? "daily" : "pass",
+		       list);
+	}
+	if (config->reply.acknowledge != NULL)
+		printf("acknowledgement: on (%s)\n", config->reply.acknowledge);
+}
+
 int cmd_check_config(int argc, char **argv)
 {
 	g_auto(cli_common) common = {0};
@@ -25,6 +50,7 @@ int cmd_check_config(int argc, char **argv)
 	g_autofree char *warnings = canary_config_warnings(config);
 	if (warnings != NULL)
 		cli_error("%s: warning: %s", path, warnings);
+	print_notices(config);
 	printf("%s: ok\n", path);
 	return CLI_EXIT_OK;
 }

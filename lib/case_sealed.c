@@ -129,6 +129,7 @@ JsonObject *canary_case_to_json(const struct canary_case *c)
 	json_object_set_int_member(o, "size_class", c->size_class);
 	json_object_set_int_member(o, "attachments", c->attachments);
 	json_object_set_int_member(o, "messages", c->messages);
+	json_object_set_int_member(o, "news", c->news);
 	return o;
 }
 
@@ -161,6 +162,8 @@ struct canary_case *canary_case_from_json(JsonObject *o, GError **error)
 				      0, G_MAXUINT32);
 	c->messages = (guint)CLAMP(json_object_get_int_member_with_default(o, "messages", 1), 1,
 				   G_MAXUINT32);
+	c->news = (guint)CLAMP(json_object_get_int_member_with_default(o, "news", 0), 0,
+			       G_MAXUINT32);
 	if (c->ref == NULL || c->section == NULL) {
 		canary_case_free(c);
 		g_set_error_literal(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_PROTOCOL,
@@ -385,16 +388,15 @@ CANARY_OP(canary_op_list)
 		return NULL;
 	JsonArray *list = json_array_new();
 	for (guint i = 0; i < cases->len; i++) {
-		const struct canary_case *c = cases->pdata[i];
-		JsonObject *o = canary_case_to_json(c);
+		struct canary_case *c = cases->pdata[i];
 		/* What is new to this caller since they last opened the case. */
 		guint seen = 0;
 		if (!canary_store_get_seen(ctx->store, c->id, caller->user, &seen, error)) {
-			json_object_unref(o);
 			json_array_unref(list);
 			return NULL;
 		}
-		json_object_set_int_member(o, "seen", seen);
+		c->news = seen > 0 && c->messages > seen ? c->messages - seen : 0;
+		JsonObject *o = canary_case_to_json(c);
 		const struct canary_sealed_case *sc = i < sealed->len ? sealed->pdata[i] : NULL;
 		if (sc != NULL)
 			json_object_set_object_member(o, "sealed", canary_sealed_case_to_json(sc));

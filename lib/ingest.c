@@ -408,9 +408,8 @@ static char *subject_reference_note(const struct canary_mail *mail)
 	if (mail->subject == NULL || !g_regex_match(reference, mail->subject, 0, &match))
 		return NULL;
 	g_autofree char *ref = g_match_info_fetch(match, 0);
-	return g_strdup_printf("the subject names %s, but the message answers no message of that "
-			       "case: filed as a new case (a reference is not secret, so it joins "
-			       "nothing by itself)",
+	return g_strdup_printf("subject names %s; not joined: references are not secret (the "
+			       "message answers no message of that case)",
 			       ref);
 }
 

@@ -185,6 +185,8 @@ struct canary_case {
 	guint size_class;    /* canary_store_size_class() */
 	guint attachments;   /* of its first message */
 	guint messages;      /* 1 + follow-ups received + replies sent */
+	guint news;          /* messages new to the caller since they last opened
+				it (list op; 0 when never opened: all of it is new) */
 };
 void canary_case_free(struct canary_case *c);
 

@@ -89,8 +89,16 @@ static const struct bad_file bad_files[] = {
 	/* Unknown groups and keys, with the names that are known. */
 	{KEYS_BLOCK "[bogus]\nx = 1\n", CANARY_CONFIG_ERROR_INVALID, 1,
 	 "[bogus]: unknown group; expected [store], [limits], [logging], [keys], [imap], "
-	 "[routing], [retention], [health], [control], [access], [notify] or [reply]",
+	 "[smtp], [routing], [retention], [health], [control], [access], [notify] or [reply]",
 	 NULL},
+	/* [smtp]: TLS URLs only, and a sender address once the group is there. */
+	{KEYS_BLOCK "[smtp]\nurl = ftp://mail.example.org\nfrom = reprisals@example.org\n",
+	 CANARY_CONFIG_ERROR_INVALID, 1, "[smtp] url: 'ftp://mail.example.org' is not smtps://host[:port] or smtp://host[:port]",
+	 NULL},
+	{KEYS_BLOCK "[smtp]\nurl = smtps://mail.example.org\n", CANARY_CONFIG_ERROR_INVALID, 1,
+	 "[smtp] from: not set", NULL},
+	{KEYS_BLOCK "[smtp]\nurl = smtps://mail.example.org\nfrom = Reprisals <r@example.org>\n",
+	 CANARY_CONFIG_ERROR_INVALID, 1, "[smtp] from: 'Reprisals <r@example.org>' is not an address", NULL},
 	{KEYS_BLOCK "[store]\ndatabse = x.db\n", CANARY_CONFIG_ERROR_INVALID, 1,
 	 "[store] databse: unknown key; expected database", NULL},
 	{KEYS_BLOCK "[limits]\nmax_size = 5M\n", CANARY_CONFIG_ERROR_INVALID, 1,
@@ -811,11 +819,14 @@ START_TEST(test_shipped_config_documents_every_key)
 	guint n = 0;
 	for (; known[n].key != NULL; n++) {
 		g_autofree char *group = g_strdup_printf("\n[%s]\n", known[n].group);
+		/* An optional group that enables something ([smtp]) is shown commented. */
+		g_autofree char *commented = g_strdup_printf("\n# [%s]\n", known[n].group);
 		g_autofree char *line =
 			known[n].default_value != NULL
 				? g_strdup_printf("%s = %s\n", known[n].key, known[n].default_value)
 				: g_strdup_printf("%s = ", known[n].key);
-		ck_assert_msg(strstr(text, group) != NULL, "no %s", group);
+		ck_assert_msg(strstr(text, group) != NULL || strstr(text, commented) != NULL, "no %s",
+			      group);
 		ck_assert_msg(strstr(text, line) != NULL, "conf/canary.conf lacks \"%s\"", line);
 		ck_assert_ptr_nonnull(known[n].expected);
 	}

@@ -445,6 +445,9 @@ START_TEST(test_migrates_fixture)
 
 	struct canary_store *store = open_ok();
 	g_autoptr(GPtrArray) cases = check_cases(store, version);
+	/* Schema 6: every case from before conversations is one message. */
+	for (guint i = 0; i < cases->len; i++)
+		ck_assert_uint_eq(((const struct canary_case *)cases->pdata[i])->messages, 1);
 	canary_store_close(&store);
 	sqlite3 *db = open_raw(db_path);
 	ck_assert_int_eq(tu_query_int(db, "PRAGMA user_version"), CANARY_STORE_SCHEMA_VERSION);

@@ -154,7 +154,7 @@ int cmd_import(int argc, char **argv)
 	printf("%u cases, %u quarantined, %u duplicates", run.filed + run.quarantined,
 	       run.quarantined, run.duplicates);
 	if (run.follow_ups > 0)
-		printf(", %u follow-ups to earlier cases", run.follow_ups);
+		printf(", %u follow-ups", run.follow_ups);
 	printf("\n");
 	if (timings)
 		print_timings(run.ingest);

@@ -24,8 +24,9 @@ enum {
 	W_STATUS = 11,
 	W_ASSIGNEE = 12,
 	W_ATT = 3,
+	W_MSG = 4, /* messages, "*" when some are news to the caller */
 	W_SIZE = 6,
-	W_LAST = 28, /* QUARANTINE or SUBJECT */
+	W_LAST = 23, /* QUARANTINE or SUBJECT */
 };
 
 /* 0 for cases still to be worked (new, open), 1 for the rest. */
@@ -137,6 +138,7 @@ static void print_json(GPtrArray *cases, const struct opened *opened, gint64 now
 		triage_json_string(b, "rule", c->rule);
 		triage_json_int(b, "attachments", c->attachments);
 		triage_json_int(b, "messages", c->messages);
+		triage_json_int(b, "news", c->news);
 		triage_json_string(b, "size_class", canary_store_size_class_name(c->size_class));
 		triage_json_string(b, "quarantine_reason", c->quarantine_reason);
 		if (opened != NULL) {
@@ -152,8 +154,9 @@ static void print_json(GPtrArray *cases, const struct opened *opened, gint64 now
 /* Prints CASES as a table that fits 100 columns. */
 static void print_table(GPtrArray *cases, const struct opened *opened, gint64 now)
 {
-	printf("%-*s %-*s %-*s %-*s %-*s %*s %*s  %s\n", W_REF, "REF", W_AGE, "AGE", W_SECTION,
-	       "SECTION", W_STATUS, "STATUS", W_ASSIGNEE, "ASSIGNEE", W_ATT, "ATT", W_SIZE, "SIZE",
+	printf("%-*s %-*s %-*s %-*s %-*s %*s %*s %*s  %s\n", W_REF, "REF", W_AGE, "AGE",
+	       W_SECTION, "SECTION", W_STATUS, "STATUS", W_ASSIGNEE, "ASSIGNEE", W_ATT, "ATT", W_MSG,
+	       "MSG", W_SIZE, "SIZE",
 	       opened != NULL ? "SUBJECT" : "QUARANTINE");
 	for (guint i = 0; i < cases->len; i++) {
 		const struct canary_case *c = cases->pdata[i];
@@ -167,7 +170,8 @@ static void print_table(GPtrArray *cases, const struct opened *opened, gint64 no
 		triage_cell(stdout, c->status, W_STATUS);
 		fputc(' ', stdout);
 		triage_cell(stdout, c->assignee, W_ASSIGNEE);
-		printf(" %*u %*s  ", W_ATT, c->attachments, W_SIZE, size);
+		g_autofree char *msg = g_strdup_printf("%u%s", c->messages, c->news > 0 ? "*" : "");
+		printf(" %*u %*s %*s  ", W_ATT, c->attachments, W_MSG, msg, W_SIZE, size);
 		if (opened != NULL) {
 			const char *subject = opened[i].subject;
 			char *cell = triage_untrusted_cell(subject != NULL ? subject : "-", W_LAST);

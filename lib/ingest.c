@@ -1,6 +1,9 @@
 /* ingest.c: one raw message -> one stored case. Dedupe first (by source,
  * then by content hash), then parse, then write the case and its fields. */
 #include "ingest.h"
+#include "log.h"
+#include "smtp.h"
+#include "outgoing.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -34,7 +37,27 @@ struct canary_ingest {
 	struct canary_pseudonym_key *pseudonym_key;
 	char *actor;
 	struct canary_ingest_timings spent; /* store: left to the store to count */
+	gboolean acknowledging;             /* canaryd's passes: [reply] acknowledge is sent */
+	GPtrArray *acknowledgements;        /* struct acknowledgement *: committed? then sent */
 };
+
+/* An acknowledgement due once the case it answers is committed. The
+ * address lives only here, in memory, and is wiped with it. */
+struct acknowledgement {
+	gint64 case_id;
+	char *ref;
+	char *address;
+	char *message_id; /* the message's own, to thread under; or NULL */
+};
+
+static void acknowledgement_free(gpointer data)
+{
+	struct acknowledgement *a = data;
+	canary_wipe_free(a->address);
+	canary_wipe_free(a->message_id);
+	g_free(a->ref);
+	g_free(a);
+}
 
 void canary_ingest_get_timings(const struct canary_ingest *ingest,
 			       struct canary_ingest_timings *timings_r)
@@ -128,7 +151,23 @@ void canary_ingest_free(struct canary_ingest *ingest)
 		g_hash_table_unref(ingest->section_keys);
 	canary_pseudonym_key_free(ingest->pseudonym_key);
 	g_free(ingest->actor);
+	if (ingest->acknowledgements != NULL)
+		g_ptr_array_unref(ingest->acknowledgements);
 	g_free(ingest);
+}
+
+void canary_ingest_set_acknowledging(struct canary_ingest *ingest, gboolean on)
+{
+	ingest->acknowledging =
+		on && ingest->config->reply.acknowledge != NULL && ingest->config->smtp.url != NULL;
+	if (ingest->acknowledgements == NULL)
+		ingest->acknowledgements = g_ptr_array_new_with_free_func(acknowledgement_free);
+}
+
+void canary_ingest_drop_acknowledgements(struct canary_ingest *ingest)
+{
+	if (ingest->acknowledgements != NULL)
+		g_ptr_array_set_size(ingest->acknowledgements, 0);
 }
 
 void canary_ingest_result_clear(struct canary_ingest_result *result)
@@ -245,6 +284,127 @@ void canary_ingest_prepared_free(struct canary_ingest_prepared *p)
 	g_free(p);
 }
 
+/* TRUE when the sender of MAIL, filed as a new case, may be answered
+ * automatically (RFC 3834 section 2): never automatic or list mail, a null
+ * sender, no usable address, or the confidential address itself. */
+static gboolean may_acknowledge(const struct canary_ingest *ingest,
+				const struct canary_ingest_prepared *p)
+{
+	const struct canary_mail *mail = p->mail;
+	const char *address = p->identity->primary;
+	return ingest->acknowledging && mail->quarantine == CANARY_QUARANTINE_NONE &&
+	       !mail->auto_submitted && !mail->list_mail && !mail->null_sender && !mail->report &&
+	       address != NULL && canary_config_valid_address(address) &&
+	       g_ascii_strcasecmp(address, ingest->config->smtp.from) != 0;
+}
+
+/* Queues an acknowledgement of P, filed as case REF (CASE_ID), unless its
+ * sender was answered in the last day (a keyed record, in this transaction). */
+static gboolean queue_acknowledgement(struct canary_ingest *ingest,
+				      const struct canary_ingest_prepared *p, gint64 case_id,
+				      const char *ref, GError **error)
+{
+	if (!may_acknowledge(ingest, p))
+		return TRUE;
+	g_autofree char *address = g_ascii_strdown(p->identity->primary, -1);
+	guint8 hash[32];
+	canary_seal_keyed_hash(ingest->pseudonym_key, CANARY_SEAL_CONTEXT_ACKNOWLEDGED, address,
+			       strlen(address), hash);
+	gboolean first = FALSE;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	if (!canary_store_acknowledge_once(ingest->store, hash, now, &first, error)) {
+		canary_wipe(address, strlen(address));
+		return FALSE;
+	}
+	if (!first) {
+		canary_wipe(address, strlen(address));
+		return TRUE;
+	}
+	struct acknowledgement *a = g_new0(struct acknowledgement, 1);
+	a->case_id = case_id;
+	a->ref = g_strdup(ref);
+	a->address = g_steal_pointer(&address);
+	a->message_id = g_strdup(p->mail->message_id);
+	g_ptr_array_add(ingest->acknowledgements, a);
+	return TRUE;
+}
+
+/* TEMPLATE with every "{reference}" replaced by REF. New string. */
+static char *fill_reference(const char *template, const char *ref)
+{
+	g_auto(GStrv) parts = g_strsplit(template, "{reference}", -1);
+	return g_strjoinv(ref, parts);
+}
+
+/* Sends acknowledgement A; records its Message-ID keyed, so that an answer
+ * to it joins the case. Errors never name the address. */
+static gboolean send_acknowledgement(struct canary_ingest *ingest, const struct acknowledgement *a,
+				     const char *text, GError **error)
+{
+	const struct canary_config *config = ingest->config;
+	g_autofree char *subject = fill_reference(config->reply.acknowledge_subject, a->ref);
+	g_autofree char *body = fill_reference(text, a->ref);
+	const char *const to[] = {a->address, NULL};
+	const char *const references[] = {a->message_id, NULL};
+	gboolean threaded = a->message_id != NULL && strchr(a->message_id, '<') == NULL &&
+			    strchr(a->message_id, '>') == NULL;
+	struct canary_outgoing m = {
+		.kind = CANARY_OUTGOING_AUTO_REPLIED,
+		.from = config->smtp.from,
+		.to = to,
+		.subject = subject,
+		.text = body,
+		.in_reply_to = threaded ? a->message_id : NULL,
+		.references = threaded ? references : NULL,
+	};
+	g_autofree char *id = NULL;
+	g_autoptr(GBytes) raw = canary_outgoing_compose(&m, &id, error);
+	if (raw == NULL && threaded) {
+		/* A Message-ID we will not write back: answer without threading. */
+		g_clear_error(error);
+		m.in_reply_to = NULL;
+		m.references = NULL;
+		raw = canary_outgoing_compose(&m, &id, error);
+	}
+	if (raw == NULL || !canary_smtp_send(config, to, 1, raw, error))
+		return FALSE;
+	guint8 hash[32];
+	canary_ingest_message_id_hash(ingest->pseudonym_key, id, hash);
+	if (!canary_store_begin(ingest->store, error))
+		return FALSE;
+	if (!canary_store_add_message_id(ingest->store, a->case_id, hash, error)) {
+		canary_store_rollback(ingest->store);
+		return FALSE;
+	}
+	return canary_store_commit(ingest->store, error);
+}
+
+guint canary_ingest_send_acknowledgements(struct canary_ingest *ingest)
+{
+	if (ingest->acknowledgements == NULL || ingest->acknowledgements->len == 0)
+		return 0;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *text = NULL;
+	if (!g_file_get_contents(ingest->config->reply.acknowledge, &text, NULL, &error)) {
+		canary_warning("[reply] acknowledge: %s: no acknowledgement sent", error->message);
+		canary_ingest_drop_acknowledgements(ingest);
+		return 0;
+	}
+	guint sent = 0;
+	for (guint i = 0; i < ingest->acknowledgements->len; i++) {
+		const struct acknowledgement *a = ingest->acknowledgements->pdata[i];
+		g_clear_error(&error);
+		if (send_acknowledgement(ingest, a, text, &error))
+			sent++;
+		else
+			/* Not retried: the address is gone once this pass is. */
+			canary_warning("case %s: no acknowledgement sent: %s", a->ref,
+				       error->message);
+	}
+	canary_ingest_drop_acknowledgements(ingest);
+	return sent;
+}
+
 /* Returns the microseconds since *SINCE and restarts it. */
 static gint64 lap(gint64 *since)
 {
@@ -289,9 +449,8 @@ static gboolean out_of_time(const struct canary_ingest *ingest, struct canary_in
 		return FALSE;
 	p->mail->quarantine = CANARY_QUARANTINE_TOO_SLOW;
 	g_free(p->mail->quarantine_detail);
-	p->mail->quarantine_detail = g_strdup_printf("%" G_GINT64_FORMAT " ms > %" G_GINT64_FORMAT
-						     " ms",
-						     spent / 1000, budget / 1000);
+	p->mail->quarantine_detail = g_strdup_printf(
+		"%" G_GINT64_FORMAT " ms > %" G_GINT64_FORMAT " ms", spent / 1000, budget / 1000);
 	g_clear_pointer(&p->route, canary_route_free);
 	g_clear_pointer(&p->routing, canary_wipe_free);
 	g_clear_pointer(&p->subject, canary_wipe_free);
@@ -304,8 +463,7 @@ static gboolean out_of_time(const struct canary_ingest *ingest, struct canary_in
 /* Prepares RAW, a message that was in hand when the process died twice,
  * as quarantined "poison" without parsing it: the mail is read from an
  * empty header block and then holds RAW, so the custodian gets its bytes. */
-static struct canary_ingest_prepared *prepare_poison(struct canary_ingest_prepared *p,
-						     GBytes *raw)
+static struct canary_ingest_prepared *prepare_poison(struct canary_ingest_prepared *p, GBytes *raw)
 {
 	g_autoptr(GBytes) empty = g_bytes_new_static("\r\n", 2);
 	p->mail = canary_mail_parse(empty, NULL);
@@ -400,8 +558,8 @@ static char *subject_reference_note(const struct canary_mail *mail)
 {
 	static GRegex *reference;
 	if (g_once_init_enter(&reference)) {
-		GRegex *r = g_regex_new("\\bR-[0-9]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\\b", G_REGEX_OPTIMIZE,
-					0, NULL);
+		GRegex *r = g_regex_new("\\bR-[0-9]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}\\b",
+					G_REGEX_OPTIMIZE, 0, NULL);
 		g_once_init_leave(&reference, r);
 	}
 	g_autoptr(GMatchInfo) match = NULL;
@@ -506,9 +664,10 @@ static gboolean find_thread(struct canary_ingest *ingest, const struct canary_ma
  * to C's current section (and triage, and the custodian), reopening it if
  * it was closed. FALSE with *JOINED_R FALSE (nothing written) when C cannot
  * take it: a quarantined case has no section key to seal to. */
-static gboolean store_follow_up(struct canary_ingest *ingest, const struct canary_ingest_prepared *p,
-				const struct canary_case *c, struct canary_ingest_result *result_r,
-				gboolean *joined_r, GError **error)
+static gboolean store_follow_up(struct canary_ingest *ingest,
+				const struct canary_ingest_prepared *p, const struct canary_case *c,
+				struct canary_ingest_result *result_r, gboolean *joined_r,
+				GError **error)
 {
 	*joined_r = FALSE;
 	const struct canary_public_key *section_key =
@@ -625,18 +784,21 @@ static gboolean store_new(struct canary_ingest *ingest, const struct canary_inge
 	result_r->ref = ref;
 	result_r->outcome = quarantined ? CANARY_INGEST_QUARANTINED : CANARY_INGEST_FILED;
 	result_r->quarantine = mail->quarantine;
-	gboolean sealed = seal_case(ingest, id, p, section, &meta, error) &&
-			  (ingest->pseudonym_key == NULL || record_message_id(ingest, id, mail, error));
+	gboolean sealed =
+		seal_case(ingest, id, p, section, &meta, error) &&
+		(ingest->pseudonym_key == NULL || record_message_id(ingest, id, mail, error));
 	ingest->spent.seal += spent_outside_store(ingest, clock, store_clock);
 	/* Dated by the day: the history must not tell the time of arrival. */
-	if (!sealed || !canary_store_add_event_day(ingest->store, ref, ingest->actor,
-						   quarantined ? "quarantined" : "filed",
-						   quarantined ? c.quarantine_reason : c.section,
-						   error))
+	if (!sealed ||
+	    !canary_store_add_event_day(ingest->store, ref, ingest->actor,
+					quarantined ? "quarantined" : "filed",
+					quarantined ? c.quarantine_reason : c.section, error))
 		return FALSE;
 	/* Officers see that the text may be incomplete (numbers only, no content). */
-	return mail->damage == NULL || canary_store_add_event_day(ingest->store, ref, ingest->actor,
-								  "damaged", mail->damage, error);
+	if (mail->damage != NULL && !canary_store_add_event_day(ingest->store, ref, ingest->actor,
+								"damaged", mail->damage, error))
+		return FALSE;
+	return !ingest->acknowledging || queue_acknowledgement(ingest, p, id, ref, error);
 }
 
 gboolean canary_ingest_store_prepared(struct canary_ingest *ingest,
@@ -679,8 +841,8 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 }
 
 /* Seals the clear values of one case from before schema 4 and drops them. */
-static gboolean seal_legacy_one(struct canary_ingest *ingest,
-				const struct canary_store_legacy *l, GError **error)
+static gboolean seal_legacy_one(struct canary_ingest *ingest, const struct canary_store_legacy *l,
+				GError **error)
 {
 	gboolean quarantined = g_strcmp0(l->status, CANARY_STATUS_QUARANTINED) == 0;
 	/* A section no longer in the rules keeps the triage and custodian copies. */

@@ -112,6 +112,19 @@ void canary_ingest_result_clear(struct canary_ingest_result *result);
 typedef struct canary_ingest_prepared canary_ingest_prepared;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_ingest_prepared, canary_ingest_prepared_free)
 
+/* --- Acknowledgements ([reply] acknowledge, RFC 3834) ---------------------
+ * With ON (canaryd's passes; never canary import) and [reply] acknowledge
+ * and [smtp] configured, each new case whose sender may be answered (not
+ * automatic, list or bulk mail, not a null sender, at most once a day per
+ * sender by a keyed record written with the case) queues an
+ * acknowledgement, held in memory only. After the commit the caller sends
+ * them (and records each one's Message-ID keyed, so that an answer joins
+ * the case); after a rollback it drops them. A failed one is logged
+ * without the address and not retried. */
+void canary_ingest_set_acknowledging(struct canary_ingest *ingest, gboolean on);
+guint canary_ingest_send_acknowledgements(struct canary_ingest *ingest);
+void canary_ingest_drop_acknowledgements(struct canary_ingest *ingest);
+
 /* Seals the exact times, size and pseudonym that cases from before
  * schema 4 kept in clear to each case's keys (as ingestion would now: the
  * section and triage keys, a quarantined case's to the custodian alone),

@@ -338,6 +338,14 @@ struct canary_notifier *canary_notifier_start(const char *config_path)
 		canary_warning("notices: %s; none will be sent", error->message);
 		return NULL;
 	}
+	/* A list seen for the first time starts here, before canaryd's first
+	 * pass: what that pass files is news, what came before is not. */
+	g_autoptr(GPtrArray) primed =
+		canary_notify_collect(config, store, g_get_real_time() / G_USEC_PER_SEC, &error);
+	if (primed == NULL) {
+		canary_warning("notices: %s", error->message);
+		g_clear_error(&error);
+	}
 	struct canary_notifier *n = g_new0(struct canary_notifier, 1);
 	n->config = g_steal_pointer(&config);
 	n->store = store;

@@ -564,12 +564,14 @@ static gboolean run_batch(struct pass *pass, guint *next, GError **error)
 	if (failure != NULL && failure->domain != CANARY_IMAP_ERROR) {
 		/* The store failed: nothing of this batch is kept, nothing moves. */
 		canary_store_rollback(pass->store);
+		canary_ingest_drop_acknowledgements(pass->ingest);
 		g_propagate_error(error, failure);
 		return FALSE;
 	}
 	// Order is important: commit the cases, then move the server copies.
 	if (!canary_store_commit(pass->store, error)) {
 		canary_store_rollback(pass->store);
+		canary_ingest_drop_acknowledgements(pass->ingest);
 		g_clear_error(&failure);
 		return FALSE;
 	}
@@ -578,10 +580,14 @@ static gboolean run_batch(struct pass *pass, guint *next, GError **error)
 		 * connection allows; otherwise the next pass moves it. */
 		g_autoptr(GError) ignored = NULL;
 		move_batch(pass, &ignored);
+		canary_ingest_send_acknowledgements(pass->ingest);
 		g_propagate_error(error, failure);
 		return FALSE;
 	}
-	return move_batch(pass, error);
+	// Order is important: the server copies move before anything is sent.
+	gboolean moved = move_batch(pass, error);
+	canary_ingest_send_acknowledgements(pass->ingest);
+	return moved;
 }
 
 /* Lists the inbox, moves what is stored already, and files the rest. */
@@ -647,6 +653,8 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 			return FALSE;
 	}
 	struct canary_imap_options options = session_options(config, password, token);
+	/* Only canaryd's passes answer senders, never an import. */
+	canary_ingest_set_acknowledging(ingest, TRUE);
 	struct pass pass = {
 		.config = config,
 		.store = store,

@@ -1,6 +1,9 @@
 /* check_smtp.c: outgoing mail (outgoing.c, smtp.c, [smtp] in config.c)
  * through a real Postfix on 127.0.0.1 into the test Dovecot's Maildirs. */
 #include <check.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -86,7 +89,7 @@ static struct canary_config *smtp_config(const char *extra)
 
 static const char *const references[] = {"first.1@example.net", "answer.2@example.org", NULL};
 #define SUBJECT "Re: Résumé of the hearing — ✓"
-#define TEXT "Dear friend,\n\nwe received your documents. Ünïcode stays.\n"
+#define TEXT    "Dear friend,\n\nwe received your documents. Ünïcode stays.\n"
 
 static GBytes *compose(enum canary_outgoing_kind kind, const char *to, char **id_r)
 {
@@ -231,9 +234,14 @@ START_TEST(test_compose_refuses_what_is_not_mail)
 	struct canary_outgoing cases[] = {
 		{.from = "reprisals@example.org", .to = bad_to, .text = "x"},
 		{.from = "not an address", .to = good_to, .text = "x"},
-		{.from = "reprisals@example.org", .to = good_to, .text = "x",
+		{.from = "reprisals@example.org",
+		 .to = good_to,
+		 .text = "x",
 		 .in_reply_to = "a\r\nBcc: x@example.net"},
-		{.from = "reprisals@example.org", .to = good_to, .text = "x", .references = bad_refs},
+		{.from = "reprisals@example.org",
+		 .to = good_to,
+		 .text = "x",
+		 .references = bad_refs},
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		g_autoptr(GError) error = NULL;
@@ -262,8 +270,7 @@ START_TEST(test_config_errors_name_the_key)
 		 "[smtp] url: 'https://mail.example.org' is not smtps://"},
 		{"[smtp]\nurl = smtps://user:pw@mail.example.org\nfrom = r@example.org\n",
 		 "[smtp] url: the URL holds credentials"},
-		{"[smtp]\nurl = smtps://mail.example.org/x\nfrom = r@example.org\n",
-		 "[smtp] url:"},
+		{"[smtp]\nurl = smtps://mail.example.org/x\nfrom = r@example.org\n", "[smtp] url:"},
 		{"[smtp]\nurl = smtps://mail.example.org\n", "[smtp] from: not set"},
 		{"[smtp]\nurl = smtps://mail.example.org\nfrom = Office <r@example.org>\n",
 		 "[smtp] from: 'Office <r@example.org>' is not an address"},
@@ -286,6 +293,138 @@ START_TEST(test_config_errors_name_the_key)
 }
 END_TEST
 
+/* Delivers a message from FROM (extra header lines EXTRA) to the
+ * confidential mailbox. */
+static void deliver_from(const char *from, const char *id, const char *extra)
+{
+	g_autofree char *text = g_strdup_printf(
+		"From: Amina Haddad <%s>\nTo: reprisals@example.org\nSubject: my brother\n"
+		"Message-ID: <%s>\n%sMIME-Version: 1.0\nContent-Type: text/plain\n\n"
+		"They took my brother after the hearing.\n",
+		from, id, extra);
+	tu_dovecot_deliver_text(dovecot, "INBOX", text);
+}
+
+/* How many messages Postfix accepted (its cleanup logs one line each). */
+static guint accepted(void)
+{
+	return tu_count_text_in_file(mta->log, ": message-id=");
+}
+
+/* [reply] acknowledge: once a day per sender, never to automatic or list
+ * mail or a null sender, threaded under the message, with its reference. */
+START_TEST(test_acknowledgement)
+{
+	g_autofree char *ack = tu_write_file(dir, "ack.txt",
+					     "We received your message ({reference}).\n"
+					     "Nous avons recu votre message ({reference}).\n");
+	g_autofree char *pw = g_strdup_printf("%s\n", dovecot->password);
+	g_free(tu_write_file(dir, "imap-password", pw));
+	g_autofree char *imap = tu_dovecot_url(dovecot, TRUE);
+	g_autofree char *smtp = tu_mta_canary_config(mta, mta->confidential);
+	g_autofree char *extra = g_strdup_printf(
+		"[imap]\nurl = %s\nusername = %s\npassword_file = imap-password\nca_file = %s\n"
+		"connect_timeout = 5s\n%s\n[reply]\nacknowledge = %s\n"
+		"acknowledge_subject = Received: {reference}\n",
+		imap, dovecot->user, dovecot->ca_file, smtp, ack);
+	g_autofree char *config = tu_make_canary_home(dir, FALSE, extra);
+	deliver_from(mta->submitter, "first.1@example.net", "");
+	deliver_from(mta->submitter, "second.2@example.net", "");
+	deliver_from("list@example.net", "list.3@example.net", "List-Id: <news.example.net>\n");
+	deliver_from("bot@example.net", "auto.4@example.net", "Auto-Submitted: auto-replied\n");
+	deliver_from("bounce@example.net", "null.5@example.net", "Return-Path: <>\n");
+	const char *argv[] = {CANARYD_PATH, "--once", "-c", config, NULL};
+	g_autofree char *err = NULL;
+	ck_assert_msg(tu_run(argv, NULL, NULL, &err) == 0, "canaryd --once: %s", err);
+
+	g_autoptr(GPtrArray) arrived = tu_mta_wait_messages(mta->submitter_maildir, 1, 30);
+	ck_assert_uint_eq(accepted(), 1);
+	ck_assert_uint_eq(tu_mta_count(mta->office_maildir), 0);
+	const char *text = arrived->pdata[0];
+	g_autoptr(GBytes) raw = g_bytes_new(text, strlen(text));
+	g_autoptr(canary_mail) mail = canary_mail_parse(raw, NULL);
+	ck_assert(mail->auto_submitted);
+	ck_assert_uint_eq(mail->in_reply_to->len, 1);
+	ck_assert_str_eq(mail->in_reply_to->pdata[0], "first.1@example.net");
+	ck_assert_msg(g_str_has_prefix(mail->subject, "Received: R-"), "%s", mail->subject);
+	const char *ref = mail->subject + strlen("Received: ");
+	g_autofree char *line = g_strdup_printf("We received your message (%s).", ref);
+	ck_assert_msg(strstr(mail->text, line) != NULL, "%s", mail->text);
+
+	/* The once-a-day record holds no address. */
+	g_autofree char *db = g_build_filename(dir, "state", "canary.db", NULL);
+	g_autofree char *wal = g_strconcat(db, "-wal", NULL);
+	ck_assert_uint_eq(tu_count_text_in_file(db, mta->submitter), 0);
+	ck_assert_uint_eq(tu_count_text_in_file(wal, mta->submitter), 0);
+}
+END_TEST
+
+/* A canary home polling the test Dovecot and sending through the test MTA,
+ * with EXTRA appended. Returns the config path. */
+static char *mail_home(const char *extra)
+{
+	g_autofree char *pw = g_strdup_printf("%s\n", dovecot->password);
+	g_free(tu_write_file(dir, "imap-password", pw));
+	g_autofree char *imap = tu_dovecot_url(dovecot, TRUE);
+	g_autofree char *smtp = tu_mta_canary_config(mta, mta->confidential);
+	g_autofree char *socket = g_build_filename(dir, "control", NULL);
+	g_autofree char *all = g_strdup_printf(
+		"[imap]\nurl = %s\nusername = %s\npassword_file = imap-password\nca_file = %s\n"
+		"connect_timeout = 5s\npoll_interval = 1h\n%s\n[control]\nsocket = %s\ngroup = "
+		"root\n%s",
+		imap, dovecot->user, dovecot->ca_file, smtp, socket, extra);
+	return tu_make_canary_home(dir, TRUE, all);
+}
+
+/* Notices: after a pass that filed cases, triage's list gets one message
+ * with how many and their references, and nothing of the messages. */
+START_TEST(test_notice_tells_references_only)
+{
+	g_autofree char *config =
+		mail_home("[notify]\ntriage = triage-desk@example.org, head@example.net\n");
+	deliver_from(mta->submitter, "n1@example.net", "");
+	deliver_from("other@example.net", "n2@example.net", "");
+	g_autofree char *log_path = g_build_filename(dir, "canaryd.log", NULL);
+	pid_t test = getpid();
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		tu_die_with_parent(test);
+		int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
+			_exit(127);
+		execl(CANARYD_PATH, CANARYD_PATH, "--foreground", "-c", config, (char *)NULL);
+		_exit(127);
+	}
+	/* Both addresses of the list, in the office mailbox. */
+	g_autoptr(GPtrArray) notices = tu_mta_wait_messages(mta->office_maildir, 2, 60);
+	kill(pid, SIGTERM);
+	int status = 0;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "canaryd: %d", status);
+	ck_assert_uint_eq(tu_mta_count(mta->submitter_maildir), 0);
+	const char *needles[] = {"my brother",     "They took",     "Amina",
+				 "Haddad",         mta->submitter,  "other@example.net",
+				 "n1@example.net", "n2@example.net"};
+	for (guint i = 0; i < notices->len; i++) {
+		const char *text = notices->pdata[i];
+		g_autoptr(GBytes) raw = g_bytes_new(text, strlen(text));
+		g_autoptr(canary_mail) mail = canary_mail_parse(raw, NULL);
+		ck_assert(mail->auto_submitted);
+		ck_assert_msg(strstr(mail->subject, "2 new cases") != NULL, "%s", mail->subject);
+		ck_assert_msg(g_regex_match_simple("R-[0-9]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}[\\s\\S]*"
+						   "R-[0-9]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}",
+						   mail->text, 0, 0),
+			      "%s", mail->text);
+		for (gsize n = 0; n < G_N_ELEMENTS(needles); n++)
+			ck_assert_msg(strstr(text, needles[n]) == NULL,
+				      "a notice holds \"%s\":\n%s", needles[n], text);
+	}
+	for (gsize n = 0; n < G_N_ELEMENTS(needles); n++)
+		ck_assert_uint_eq(tu_count_text_in_file(log_path, needles[n]), 0);
+}
+END_TEST
+
 static Suite *smtp_suite(void)
 {
 	Suite *s = suite_create("smtp");
@@ -299,6 +438,8 @@ static Suite *smtp_suite(void)
 	tcase_set_timeout(mta_case, 120);
 	tcase_add_test(mta_case, test_sent_mail_arrives_as_written);
 	tcase_add_test(mta_case, test_bad_login_and_certificates_are_refused);
+	tcase_add_test(mta_case, test_acknowledgement);
+	tcase_add_test(mta_case, test_notice_tells_references_only);
 	suite_add_tcase(s, mta_case);
 	return s;
 }

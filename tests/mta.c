@@ -120,8 +120,8 @@ static char *main_cf(const struct tu_mta *m, const char *etc)
 		"queue_run_delay = 1s\n"
 		"minimal_backoff_time = 1s\n"
 		"maximal_backoff_time = 2s\n",
-		m->dir, m->dir, m->log, m->dir, m->dovecot->ca_file, m->dovecot->dir, etc, m->auth_port, etc,
-		(guint)m->dovecot->uid, (guint)m->dovecot->gid);
+		m->dir, m->dir, m->log, m->dir, m->dovecot->ca_file, m->dovecot->dir, etc,
+		m->auth_port, etc, (guint)m->dovecot->uid, (guint)m->dovecot->gid);
 }
 
 /* Who gets what: the three Maildirs by address (paths end in "/": Maildir). */
@@ -188,7 +188,8 @@ static void add_auth_listener(struct tu_mta *m)
 struct tu_mta *tu_mta_start(struct tu_dovecot *d)
 {
 	ck_assert_msg(geteuid() == 0, "the test MTA runs Postfix as root");
-	ck_assert_msg(getpwnam("postfix") != NULL, "no postfix user: install postfix (scripts/deps)");
+	ck_assert_msg(getpwnam("postfix") != NULL,
+		      "no postfix user: install postfix (scripts/deps)");
 	struct tu_mta *m = g_new0(struct tu_mta, 1);
 	m->dir = tu_make_tempdir();
 	/* Postfix's daemons, as the postfix user, walk into its queue. */

@@ -646,8 +646,7 @@ CANARY_OP(canary_op_send)
 		.subject = r.subject,
 		.text = r.text,
 		.in_reply_to = r.in_reply_to,
-		.references =
-			r.references->len > 1 ? (const char *const *)r.references->pdata : NULL,
+		.references = references->len > 1 ? (const char *const *)references->pdata : NULL,
 	};
 	g_autofree char *message_id = NULL;
 	g_autoptr(GError) local = NULL;

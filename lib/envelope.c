@@ -73,12 +73,15 @@ char *canary_envelope_message_prefix(guint number)
 struct target {
 	struct canary_store *store;
 	gint64 case_id;
-	char *prefix;
+	char prefix[32]; /* "message.4294967295/" at most */
 };
 
 static struct target target_of(struct canary_store *store, gint64 case_id, guint message)
 {
-	return (struct target){store, case_id, canary_envelope_message_prefix(message)};
+	struct target t = {store, case_id, ""};
+	if (message > 1)
+		g_snprintf(t.prefix, sizeof t.prefix, "message.%u/", message);
+	return t;
 }
 
 /* Encrypts LEN bytes at PLAIN as FIELD of T and stores them. */
@@ -133,7 +136,6 @@ gboolean canary_envelope_seal_message_content(struct canary_store *store, gint64
 					      const char *routing, GError **error)
 {
 	struct target where = target_of(store, case_id, message);
-	g_autofree char *prefix = where.prefix;
 	const struct target *t = &where;
 	g_autoptr(canary_content_key) key = canary_content_key_new();
 	if (!put_key(t, FIELD_KEY_SECTION, key, to->section, error))
@@ -180,7 +182,6 @@ gboolean canary_envelope_seal_message_identity(struct canary_store *store, gint6
 					       GError **error)
 {
 	struct target where = target_of(store, case_id, message);
-	g_autofree char *prefix = where.prefix;
 	const struct target *t = &where;
 	g_autoptr(canary_content_key) key = canary_content_key_new();
 	if (!put_key(t, FIELD_KEY_CUSTODIAN, key, to->custodian, error))
@@ -747,7 +748,6 @@ gboolean canary_envelope_seal_message_meta(struct canary_store *store, gint64 ca
 					   const struct canary_case_meta *meta, GError **error)
 {
 	struct target where = target_of(store, case_id, message);
-	g_autofree char *prefix = where.prefix;
 	const struct target *t = &where;
 	g_autoptr(canary_content_key) key = canary_content_key_new();
 	if (to->section != NULL &&

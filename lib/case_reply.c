@@ -63,33 +63,6 @@ static gboolean arg_draft(JsonObject *args, gboolean optional, guint *number_r, 
 	return TRUE;
 }
 
-static void as_usage(GError **error)
-{
-	if (error != NULL && *error != NULL && (*error)->domain == CANARY_ENVELOPE_ERROR) {
-		(*error)->domain = CANARY_CONTROL_ERROR;
-		(*error)->code = CANARY_CONTROL_ERROR_USAGE;
-	}
-}
-
-/* The case named by argument "ref", whoever asks; else NULL. */
-static struct canary_case *lookup_case(struct canary_control_context *ctx, JsonObject *args,
-				       GError **error)
-{
-	const char *ref = arg_string(args, "ref", FALSE, error);
-	if (ref == NULL)
-		return NULL;
-	g_autoptr(GError) local = NULL;
-	struct canary_case *c = canary_store_get_case(ctx->store, ref, &local);
-	if (c == NULL) {
-		if (g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND))
-			g_set_error_literal(error, CANARY_CONTROL_ERROR,
-					    CANARY_CONTROL_ERROR_NOT_FOUND, local->message);
-		else
-			g_propagate_error(error, g_steal_pointer(&local));
-	}
-	return c;
-}
-
 static gboolean refuse_quarantined(const struct canary_case *c, GError **error)
 {
 	if (strcmp(c->status, CANARY_STATUS_QUARANTINED) != 0)
@@ -145,7 +118,7 @@ static struct canary_case *draft_case(struct canary_control_context *ctx,
 				      GError **error)
 {
 	g_autoptr(canary_access) access = canary_access_new(ctx->config, caller);
-	g_autoptr(canary_case) c = lookup_case(ctx, args, error);
+	g_autoptr(canary_case) c = canary_case_lookup(ctx, args, error);
 	if (c == NULL)
 		return NULL;
 	if (!canary_access_has_role(access, CANARY_ROLE_ADMIN) &&
@@ -198,7 +171,7 @@ CANARY_OP(canary_op_reply)
 	g_autoptr(canary_sealed_case) draft =
 		canary_sealed_case_from_json(c->id, json_node_get_object(node), error);
 	if (draft == NULL) {
-		as_usage(error);
+		canary_case_error_as_usage(error);
 		return NULL;
 	}
 	g_autofree char *detail = g_strdup_printf("draft %u", number);
@@ -226,7 +199,7 @@ CANARY_OP(canary_op_reply)
 	return result;
 fail:
 	canary_store_rollback(ctx->store);
-	as_usage(error);
+	canary_case_error_as_usage(error);
 	return NULL;
 }
 
@@ -316,7 +289,7 @@ static struct canary_case *send_case(struct canary_control_context *ctx,
 	g_autoptr(canary_access) access = canary_access_new(ctx->config, caller);
 	if (!canary_access_require_role(access, CANARY_ROLE_CUSTODIAN, error))
 		return NULL;
-	g_autoptr(canary_case) c = lookup_case(ctx, args, error);
+	g_autoptr(canary_case) c = canary_case_lookup(ctx, args, error);
 	if (c == NULL || !refuse_quarantined(c, error))
 		return NULL;
 	return g_steal_pointer(&c);

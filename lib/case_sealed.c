@@ -36,7 +36,7 @@ static gboolean arg_int(JsonObject *args, const char *name, gint64 *value_r, GEr
 
 /* Re-classes an envelope error as the caller's: a forged or malformed set
  * of blobs is a bad argument. */
-static void as_usage(GError **error)
+void canary_case_error_as_usage(GError **error)
 {
 	if (error != NULL && *error != NULL && (*error)->domain == CANARY_ENVELOPE_ERROR) {
 		(*error)->domain = CANARY_CONTROL_ERROR;
@@ -46,7 +46,7 @@ static void as_usage(GError **error)
 
 /* The case named by argument "ref", whoever asks; else NULL with USAGE or
  * NOT_FOUND. */
-static struct canary_case *lookup_case(struct canary_control_context *ctx, JsonObject *args,
+struct canary_case *canary_case_lookup(struct canary_control_context *ctx, JsonObject *args,
 				       GError **error)
 {
 	const char *ref = arg_string(args, "ref", FALSE, error);
@@ -85,7 +85,7 @@ static struct canary_case *find_case(struct canary_control_context *ctx,
 				     const struct canary_access *access, JsonObject *args,
 				     GError **error)
 {
-	g_autoptr(canary_case) c = lookup_case(ctx, args, error);
+	g_autoptr(canary_case) c = canary_case_lookup(ctx, args, error);
 	if (c == NULL || !may_see(access, c, error))
 		return NULL;
 	return g_steal_pointer(&c);
@@ -261,7 +261,7 @@ static gboolean may_see_keys(const struct canary_access *access, const struct ca
 CANARY_OP(canary_op_keys)
 {
 	g_autoptr(canary_access) access = canary_access_new(ctx->config, caller);
-	g_autoptr(canary_case) c = lookup_case(ctx, args, error);
+	g_autoptr(canary_case) c = canary_case_lookup(ctx, args, error);
 	if (c == NULL)
 		return NULL;
 	if (!may_see_keys(access, c)) {
@@ -524,7 +524,7 @@ CANARY_OP(canary_op_reveal)
 	g_autoptr(canary_access) access = canary_access_new(ctx->config, caller);
 	if (!canary_access_require_role(access, CANARY_ROLE_CUSTODIAN, error))
 		return NULL;
-	g_autoptr(canary_case) c = lookup_case(ctx, args, error);
+	g_autoptr(canary_case) c = canary_case_lookup(ctx, args, error);
 	if (c == NULL)
 		return NULL;
 	gboolean raw = arg_bool(args, "raw");
@@ -638,7 +638,7 @@ CANARY_OP(canary_op_move)
 	g_autoptr(canary_sealed_case) resealed =
 		canary_sealed_case_from_json(c->id, json_node_get_object(node), error);
 	if (resealed == NULL) {
-		as_usage(error);
+		canary_case_error_as_usage(error);
 		return NULL;
 	}
 	g_autofree char *action = g_strdup_printf("moved to section %s", section);
@@ -649,7 +649,7 @@ CANARY_OP(canary_op_move)
 	    !canary_store_set_section(ctx->store, c->ref, section, error) ||
 	    !record(ctx, caller, c->ref, action, detail, error) || !commit(ctx, error)) {
 		canary_store_rollback(ctx->store);
-		as_usage(error);
+		canary_case_error_as_usage(error);
 		return NULL;
 	}
 	JsonObject *result = json_object_new();
@@ -731,7 +731,7 @@ CANARY_OP(canary_op_status)
 		}
 		note = canary_sealed_case_from_json(c->id, json_node_get_object(node), error);
 		if (note == NULL) {
-			as_usage(error);
+			canary_case_error_as_usage(error);
 			return NULL;
 		}
 	}
@@ -744,7 +744,7 @@ CANARY_OP(canary_op_status)
 	    !canary_store_set_status(ctx->store, c->ref, status, error) ||
 	    !record(ctx, caller, c->ref, action, detail, error) || !commit(ctx, error)) {
 		canary_store_rollback(ctx->store);
-		as_usage(error);
+		canary_case_error_as_usage(error);
 		return NULL;
 	}
 	JsonObject *result = json_object_new();

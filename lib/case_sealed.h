@@ -35,4 +35,12 @@ JsonObject *canary_case_to_json(const struct canary_case *c);
  * "id", "ref", "section" or "status". Free with canary_case_free(). */
 struct canary_case *canary_case_from_json(JsonObject *o, GError **error);
 
+/* For the ops of case_reply.c too: an envelope error re-classed as a bad
+ * argument (a forged or malformed set of blobs), and the case named by
+ * argument "ref", whoever asks (else NULL with USAGE or NOT_FOUND). */
+void canary_case_error_as_usage(GError **error);
+struct canary_control_context;
+struct canary_case *canary_case_lookup(struct canary_control_context *ctx, JsonObject *args,
+				       GError **error);
+
 #endif

@@ -1061,6 +1061,35 @@ gboolean canary_envelope_next_note(struct canary_store *store, gint64 case_id, g
 	}
 }
 
+/* Stores ITEM, sealed by an officer's process as note or draft (KIND)
+ * NUMBER: FORMAT, before anything is written, unless every field is its
+ * TEXT field or one of its N key copies KEYS, each of a sealed key's size. */
+static gboolean store_item(struct canary_store *store, const struct canary_sealed_case *item,
+			   const char *kind, guint number, const char *text,
+			   const char *const *keys, gsize n, GError **error)
+{
+	GHashTableIter iter;
+	gpointer field, blob;
+	g_hash_table_iter_init(&iter, item->blobs);
+	while (g_hash_table_iter_next(&iter, &field, &blob)) {
+		gboolean is_key = FALSE;
+		for (gsize i = 0; i < n && !is_key; i++)
+			is_key = strcmp(field, keys[i]) == 0;
+		if (!is_key && strcmp(field, text) != 0) {
+			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+				    "%s is not a field of %s %u", (const char *)field, kind, number);
+			return FALSE;
+		}
+		if (is_key && !check_key_size(field, blob, error))
+			return FALSE;
+	}
+	g_hash_table_iter_init(&iter, item->blobs);
+	while (g_hash_table_iter_next(&iter, &field, &blob))
+		if (!canary_store_put_blob(store, item->case_id, field, blob, error))
+			return FALSE;
+	return TRUE;
+}
+
 gboolean canary_envelope_store_note(struct canary_store *store, guint number,
 				    const struct canary_sealed_case *note, GError **error)
 {
@@ -1083,24 +1112,8 @@ gboolean canary_envelope_store_note(struct canary_store *store, guint number,
 			    "a note needs %s and %s", text, section);
 		return FALSE;
 	}
-	GHashTableIter iter;
-	gpointer field, blob;
-	g_hash_table_iter_init(&iter, note->blobs);
-	while (g_hash_table_iter_next(&iter, &field, &blob)) {
-		gboolean is_key = strcmp(field, section) == 0 || strcmp(field, triage) == 0;
-		if (!is_key && strcmp(field, text) != 0) {
-			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
-				    "%s is not a field of note %u", (const char *)field, number);
-			return FALSE;
-		}
-		if (is_key && !check_key_size(field, blob, error))
-			return FALSE;
-	}
-	g_hash_table_iter_init(&iter, note->blobs);
-	while (g_hash_table_iter_next(&iter, &field, &blob))
-		if (!canary_store_put_blob(store, note->case_id, field, blob, error))
-			return FALSE;
-	return TRUE;
+	const char *const keys[] = {section, triage};
+	return store_item(store, note, "note", number, text, keys, G_N_ELEMENTS(keys), error);
 }
 
 /* --- The same, straight from the store (tests, recovery) ---------------- */
@@ -1446,23 +1459,6 @@ gboolean canary_envelope_store_draft(struct canary_store *store, guint number,
 		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
 	}
-	GHashTableIter iter;
-	gpointer field, blob;
-	g_hash_table_iter_init(&iter, draft->blobs);
-	while (g_hash_table_iter_next(&iter, &field, &blob)) {
-		gboolean is_key = strcmp(field, section) == 0 || strcmp(field, triage) == 0 ||
-				  strcmp(field, custodian) == 0;
-		if (!is_key && strcmp(field, text) != 0) {
-			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
-				    "%s is not a field of draft %u", (const char *)field, number);
-			return FALSE;
-		}
-		if (is_key && !check_key_size(field, blob, error))
-			return FALSE;
-	}
-	g_hash_table_iter_init(&iter, draft->blobs);
-	while (g_hash_table_iter_next(&iter, &field, &blob))
-		if (!canary_store_put_blob(store, draft->case_id, field, blob, error))
-			return FALSE;
-	return TRUE;
+	const char *const keys[] = {section, triage, custodian};
+	return store_item(store, draft, "draft", number, text, keys, G_N_ELEMENTS(keys), error);
 }

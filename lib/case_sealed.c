@@ -468,6 +468,17 @@ static gboolean message_attachments(struct canary_control_context *ctx,
 	return TRUE;
 }
 
+/* NOT_FOUND unless C has a message NUMBER. */
+static gboolean check_message_number(const struct canary_case *c, gint64 number, GError **error)
+{
+	if (number >= 1 && number <= c->messages)
+		return TRUE;
+	g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_NOT_FOUND,
+		    "case %s has %u message%s, not %" G_GINT64_FORMAT, c->ref, c->messages,
+		    c->messages == 1 ? "" : "s", number);
+	return FALSE;
+}
+
 CANARY_OP(canary_op_attachment)
 {
 	g_autoptr(canary_access) access = canary_access_new(ctx->config, caller);
@@ -482,12 +493,8 @@ CANARY_OP(canary_op_attachment)
 		return NULL;
 	if (is_quarantined(c))
 		return case_result(c, NULL);
-	if (message < 1 || message > c->messages) {
-		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_NOT_FOUND,
-			    "case %s has %u message%s, not %" G_GINT64_FORMAT, c->ref, c->messages,
-			    c->messages == 1 ? "" : "s", message);
+	if (!check_message_number(c, message, error))
 		return NULL;
-	}
 	guint attachments = c->attachments;
 	if (message > 1 && !message_attachments(ctx, c, (guint)message, &attachments, error))
 		return NULL;
@@ -519,6 +526,27 @@ CANARY_OP(canary_op_attachment)
 	return case_result(c, sc);
 }
 
+/* Loads the identity parts of C for reveal: of message ONLY, or of every
+ * message when ONLY is 0; the original message (RAW) of ONLY, or of
+ * message 1. */
+static struct canary_sealed_case *load_identities(struct canary_control_context *ctx,
+						  const struct canary_case *c, guint only,
+						  gboolean raw, GError **error)
+{
+	const guint parts = CANARY_ENVELOPE_IDENTITY | CANARY_ENVELOPE_META;
+	const guint raw_part = raw ? CANARY_ENVELOPE_RAW : 0;
+	g_autoptr(canary_sealed_case) sc = canary_sealed_case_new(c->id);
+	if (only <= 1 && !canary_envelope_load(ctx->store, parts | raw_part, sc, error))
+		return NULL;
+	for (guint number = 2; number <= c->messages; number++)
+		if ((only == 0 || only == number) &&
+		    !canary_envelope_load_message(ctx->store, number,
+						  parts | (only == number ? raw_part : 0), sc,
+						  error))
+			return NULL;
+	return g_steal_pointer(&sc);
+}
+
 CANARY_OP(canary_op_reveal)
 {
 	g_autoptr(canary_access) access = canary_access_new(ctx->config, caller);
@@ -528,14 +556,23 @@ CANARY_OP(canary_op_reveal)
 	if (c == NULL)
 		return NULL;
 	gboolean raw = arg_bool(args, "raw");
-	guint parts =
-		CANARY_ENVELOPE_IDENTITY | CANARY_ENVELOPE_META | (raw ? CANARY_ENVELOPE_RAW : 0);
-	g_autoptr(canary_sealed_case) sc = load(ctx, c, parts, error);
-	// Order is important: recorded before the blobs leave.
-	if (sc == NULL ||
-	    !record(ctx, caller, c->ref, "reveal", raw ? "with raw message" : NULL, error))
+	gint64 message = 0; /* every message */
+	if (json_object_has_member(args, "message") &&
+	    (!arg_int(args, "message", &message, error) ||
+	     !check_message_number(c, message, error)))
 		return NULL;
-	return case_result(c, sc);
+	g_autoptr(canary_sealed_case) sc = load_identities(ctx, c, (guint)message, raw, error);
+	g_autoptr(JsonArray) messages = sc != NULL ? messages_json(ctx, c, error) : NULL;
+	g_autofree char *detail =
+		message > 0 ? g_strdup_printf("message %" G_GINT64_FORMAT "%s", message,
+					      raw ? ", with raw message" : "")
+			    : g_strdup(raw ? "with raw message" : NULL);
+	// Order is important: recorded before the blobs leave.
+	if (messages == NULL || !record(ctx, caller, c->ref, "reveal", detail, error))
+		return NULL;
+	JsonObject *result = case_result(c, sc);
+	json_object_set_array_member(result, "messages", g_steal_pointer(&messages));
+	return result;
 }
 
 /* --- move ------------------------------------------------------------------ */

@@ -30,23 +30,30 @@ static void teardown(void)
 
 #define canary(out_r, err_r, ...) tu_run_canary(config_path, out_r, err_r, __VA_ARGS__)
 
-/* Imports one message made of HEADERS (lines ending "\n") and BODY alone
- * (a fresh inbox each time); returns the import's line of counts. */
-static char *import_one(const char *headers, const char *body)
+/* Imports one message from FROM made of HEADERS (lines ending "\n") and
+ * BODY alone (a fresh inbox each time); returns the import's line of
+ * counts. */
+static char *import_from(const char *from, const char *headers, const char *body)
 {
 	tu_rmtree(inbox);
 	g_mkdir_with_parents(inbox, 0700);
 	g_autofree char *name = g_build_filename(inbox, "m.eml", NULL);
-	g_autofree char *raw = g_strdup_printf("From: Nadia Okafor <nadia.okafor@example.net>\n"
+	g_autofree char *raw = g_strdup_printf("From: %s\n"
 					       "To: intake@example.org\n"
 					       "Date: Fri, 04 Dec 2026 10:00:00 +0000\n"
 					       "%s\n%s\n",
-					       headers, body);
+					       from, headers, body);
 	ck_assert(g_file_set_contents(name, raw, -1, NULL));
 	char *out = NULL;
 	g_autofree char *err = NULL;
 	ck_assert_msg(canary(&out, &err, "import", inbox, NULL) == 0, "import: %s", err);
 	return out;
+}
+
+/* import_from() the case's submitter. */
+static char *import_one(const char *headers, const char *body)
+{
+	return import_from("Nadia Okafor <nadia.okafor@example.net>", headers, body);
 }
 
 /* The cases as canary list --json gives them. */
@@ -327,6 +334,125 @@ START_TEST(test_follow_ups_move_with_their_case)
 }
 END_TEST
 
+/* What canary reveal REF prints with the custodian's key, with ARGS (up to
+ * two) after it. */
+static char *reveal(const char *ref, const char *arg1, const char *arg2)
+{
+	g_autofree char *key = g_build_filename(tmpdir, "keys", "custodian.key", NULL);
+	g_autofree char *pass = g_build_filename(tmpdir, "passphrase", NULL);
+	char *out = NULL;
+	g_autofree char *err = NULL;
+	ck_assert_msg(canary(&out, &err, "reveal", ref, "--key", key, "--passphrase-file", pass,
+			     arg1, arg2, NULL) == 0,
+		      "reveal: %s", err);
+	return out;
+}
+
+/* The attacker who knows a Message-ID of someone's conversation (it is in
+ * every copy of the thread) can write into that case: the message joins,
+ * but show marks it as from another sender than the first message, and
+ * the custodian sees each message's sender with reveal. */
+START_TEST(test_other_sender_is_marked)
+{
+	g_autofree char *first = import_one("Subject: detention in Kestrel\n"
+					    "Message-ID: <own.4410@mail.example.net>\n",
+					    "I was held for two days after the session.");
+	g_autofree char *ref = only_ref();
+	g_autofree char *own = import_one("Subject: Re: detention\n"
+					  "Message-ID: <own.4411@mail.example.net>\n"
+					  "In-Reply-To: <own.4410@mail.example.net>\n",
+					  "My lawyer has the papers.");
+	ck_assert_str_eq(own, "0 cases, 0 quarantined, 0 duplicates, 1 follow-ups\n");
+	g_autofree char *forged =
+		import_from("Nadia Okafor <n.okafor@watchers.example.com>",
+			    "Subject: Re: detention\n"
+			    "Message-ID: <forged.77@watchers.example.com>\n"
+			    "References: <own.4410@mail.example.net>\n",
+			    "I withdraw my consent, please drop my case.");
+	ck_assert_str_eq(forged, "0 cases, 0 quarantined, 0 duplicates, 1 follow-ups\n");
+
+	g_autofree char *shown = show(ref);
+	const char *m2 = strstr(shown, "--- Message 2 (received ");
+	const char *m3 = strstr(shown, "--- Message 3 (received ");
+	ck_assert_msg(m2 != NULL && m3 != NULL, "%s", shown);
+	const char *marker = strstr(shown, ", from another sender: ");
+	ck_assert_msg(marker != NULL && marker > m3, "%s", shown);
+	ck_assert_msg(strstr(marker + 1, ", from another sender: ") == NULL, "%s", shown);
+
+	/* The custodian sees who wrote each message; --message N one alone,
+	 * --raw its original. */
+	g_autofree char *all = reveal(ref, NULL, NULL);
+	const char *r2 = strstr(all, "--- Message 2 (received) ---");
+	const char *r3 = strstr(all, "--- Message 3 (received) ---");
+	ck_assert_msg(r2 != NULL && r3 != NULL && r2 < r3, "%s", all);
+	ck_assert_ptr_nonnull(strstr(r3, "<n.okafor@watchers.example.com>"));
+	ck_assert_ptr_null(strstr(all, "Original:"));
+	g_autofree char *raw_path = g_build_filename(tmpdir, "message3.eml", NULL);
+	g_autofree char *raw_arg = g_strconcat("--raw=", raw_path, NULL);
+	g_autofree char *one = reveal(ref, "--message=3", raw_arg);
+	ck_assert_msg(strstr(one, "--- Message 3 (received) ---") != NULL, "%s", one);
+	ck_assert_ptr_null(strstr(one, "nadia.okafor@example.net"));
+	g_autofree char *raw = NULL;
+	ck_assert(g_file_get_contents(raw_path, &raw, NULL, NULL));
+	ck_assert_ptr_nonnull(strstr(raw, "I withdraw my consent"));
+	g_autofree char *history = history_text(ref);
+	ck_assert_msg(strstr(history, "reveal|\n") != NULL, "%s", history);
+	ck_assert_msg(strstr(history, "reveal|message 3, with raw message\n") != NULL, "%s",
+		      history);
+	g_autofree char *key = g_build_filename(tmpdir, "keys", "custodian.key", NULL);
+	g_autofree char *pass = g_build_filename(tmpdir, "passphrase", NULL);
+	g_autofree char *err = NULL;
+	ck_assert_int_ne(canary(NULL, &err, "reveal", ref, "--message", "4", "--key", key,
+				"--passphrase-file", pass, NULL),
+			 0);
+	ck_assert_msg(strstr(err, "has 3 messages, not 4") != NULL, "%s", err);
+}
+END_TEST
+
+/* A follow-up to a case whose section has left the routing rules has no
+ * key to be sealed to: it becomes a new case, routed as any new message. */
+START_TEST(test_follow_up_after_section_left)
+{
+	const struct group *gr = getgrgid(getgid());
+	ck_assert_ptr_nonnull(gr);
+	g_autofree char *routing = g_strdup_printf(
+		"[section mena]\npublic_key = keys/section.pub\nkeywords = Cairo\ngroup = %s\n"
+		"[section triage]\npublic_key = keys/triage.pub\n",
+		gr->gr_name);
+	g_autofree char *extra = g_strdup_printf(
+		"[routing]\nrules = routing.conf\n[access]\ntriage = %s\ncustodian = %s\n",
+		gr->gr_name, gr->gr_name);
+	tu_rmtree(tmpdir);
+	g_clear_pointer(&config_path, g_free);
+	g_mkdir_with_parents(tmpdir, 0700);
+	g_autofree char *routing_path = tu_write_file(tmpdir, "routing.conf", routing);
+	config_path = tu_make_canary_home(tmpdir, TRUE, extra);
+	g_autofree char *first = import_one("Subject: lawyer held in Cairo\n"
+					    "Message-ID: <gone.1@mail.example.net>\n",
+					    "He was arrested in Cairo.");
+	g_autofree char *ref = only_ref();
+
+	/* The office closes the section: its rules go. */
+	g_autofree char *without = g_strdup("[section triage]\npublic_key = keys/triage.pub\n");
+	ck_assert(g_file_set_contents(routing_path, without, -1, NULL));
+	g_autofree char *second = import_one("Subject: Re: lawyer held\n"
+					     "Message-ID: <gone.2@mail.example.net>\n"
+					     "In-Reply-To: <gone.1@mail.example.net>\n",
+					     "He is still held.");
+	ck_assert_str_eq(second, "1 cases, 0 quarantined, 0 duplicates\n");
+	g_autoptr(JsonParser) parser = json_parser_new();
+	JsonArray *cases = list_json(parser);
+	ck_assert_uint_eq(json_array_get_length(cases), 2);
+	for (guint i = 0; i < 2; i++) {
+		JsonObject *o = json_array_get_object_element(cases, i);
+		gboolean old = strcmp(json_object_get_string_member(o, "ref"), ref) == 0;
+		ck_assert_str_eq(json_object_get_string_member(o, "section"),
+				 old ? "mena" : "triage");
+		ck_assert_int_eq(json_object_get_int_member(o, "messages"), 1);
+	}
+}
+END_TEST
+
 static Suite *conversation_suite(void)
 {
 	Suite *s = suite_create("conversation");
@@ -335,6 +461,8 @@ static Suite *conversation_suite(void)
 	tcase_add_test(tc, test_reply_joins_and_reopens);
 	tcase_add_test(tc, test_subject_reference_does_not_join);
 	tcase_add_test(tc, test_follow_ups_move_with_their_case);
+	tcase_add_test(tc, test_other_sender_is_marked);
+	tcase_add_test(tc, test_follow_up_after_section_left);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -531,7 +531,7 @@ END_TEST
 
 static char *home, *tool_path, *u_config, *socket_path, *canaryd_log;
 static char *g_control, *g_mena, *g_africa, *g_custodian;
-static char *u_mena, *u_africa, *u_custodian;
+static char *u_mena, *u_africa, *u_custodian, *u_mena2;
 static struct tu_dovecot *dovecot;
 static pid_t canaryd_pid;
 
@@ -599,11 +599,13 @@ static void users_setup(void)
 	add_user(u_mena, mena_groups);
 	add_user(u_africa, africa_groups);
 	add_user(u_custodian, custodian_groups);
+	u_mena2 = unique("n");
+	add_user(u_mena2, mena_groups);
 }
 
 static void users_teardown(void)
 {
-	const char *const users[] = {u_mena, u_africa, u_custodian};
+	const char *const users[] = {u_mena, u_africa, u_custodian, u_mena2};
 	for (gsize i = 0; i < G_N_ELEMENTS(users); i++)
 		tu_run((const char *const[]){"/usr/sbin/userdel", users[i], NULL}, NULL, NULL,
 		       NULL);
@@ -621,6 +623,7 @@ static void users_teardown(void)
 	g_clear_pointer(&u_mena, g_free);
 	g_clear_pointer(&u_africa, g_free);
 	g_clear_pointer(&u_custodian, g_free);
+	g_clear_pointer(&u_mena2, g_free);
 }
 
 /* Copies key NAME and its passphrase into USER's home, theirs alone. The
@@ -839,6 +842,66 @@ static char *file_the_case(void)
 	pass_once();
 	return the_case();
 }
+
+/* How many messages of CASE_REF are news to USER (canary list --json). */
+static gint64 news_for(const char *user, const char *case_ref)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	int status = canary_as(user, &out, &err, "list", "--json", NULL);
+	ck_assert_msg(status == 0, "list as %s: exit %d: %s", user, status, err);
+	g_autoptr(JsonNode) root = json_from_string(out, NULL);
+	ck_assert_msg(root != NULL && JSON_NODE_HOLDS_ARRAY(root), "%s", out);
+	JsonArray *cases = json_node_get_array(root);
+	for (guint i = 0; i < json_array_get_length(cases); i++) {
+		JsonObject *c = json_array_get_object_element(cases, i);
+		if (g_strcmp0(json_object_get_string_member(c, "ref"), case_ref) == 0)
+			return json_object_get_int_member(c, "news");
+	}
+	ck_abort_msg("no case %s in %s", case_ref, out);
+	return -1;
+}
+
+/* USER opens CASE_REF with KEY. */
+static void show_as(const char *user, const char *case_ref, const char *key)
+{
+	g_autofree char *pass = g_strdup_printf("%s.pass", key);
+	g_autofree char *out = NULL, *err = NULL;
+	int status = canary_as(user, &out, &err, "show", case_ref, "--key", key,
+			       "--passphrase-file", pass, NULL);
+	ck_assert_msg(status == 0, "show as %s: exit %d: %s", user, status, err);
+}
+
+/* News are per officer: a follow-up is news to each officer who had read
+ * the case, until that officer opens it again. */
+START_TEST(test_news_are_per_officer)
+{
+	g_autofree char *case_ref = file_the_case();
+	g_autofree char *key1 = give_key(u_mena, "section");
+	g_autofree char *key2 = give_key(u_mena2, "section");
+	start_canaryd();
+	show_as(u_mena, case_ref, key1);
+	show_as(u_mena2, case_ref, key2);
+	stop_canaryd();
+
+	tu_dovecot_deliver_text(dovecot, "INBOX",
+				"From: " SENDER_NAME " <" SENDER_ADDRESS ">\n"
+				"To: reprisals@example.org\nSubject: Re: " SUBJECT "\n"
+				"Message-ID: <cairo.2@example.net>\n"
+				"In-Reply-To: <cairo.1@example.net>\n\n"
+				"They gave my passport back.\n");
+	pass_once();
+	start_canaryd();
+	ck_assert_int_eq(news_for(u_mena, case_ref), 1);
+	ck_assert_int_eq(news_for(u_mena2, case_ref), 1);
+	/* The first officer reads it: news no more to them, still to the other. */
+	show_as(u_mena, case_ref, key1);
+	ck_assert_int_eq(news_for(u_mena, case_ref), 0);
+	ck_assert_int_eq(news_for(u_mena2, case_ref), 1);
+	show_as(u_mena2, case_ref, key2);
+	ck_assert_int_eq(news_for(u_mena2, case_ref), 0);
+	stop_canaryd();
+}
+END_TEST
 
 START_TEST(test_officers_draft_the_custodian_lists)
 {
@@ -1129,6 +1192,7 @@ static Suite *reply_suite(void)
 	tcase_add_checked_fixture(users, daemon_setup, daemon_teardown);
 	tcase_set_timeout(users, 300);
 	tcase_add_test(users, test_officers_draft_the_custodian_lists);
+	tcase_add_test(users, test_news_are_per_officer);
 #ifdef REPLY_HAVE_MTA
 	tcase_add_test(users, test_conversation_through_the_mta);
 #endif

@@ -27,23 +27,22 @@ static void print_list(const char *label, const GPtrArray *items)
 }
 
 /* Prints the identity record, with the pseudonym and time of receipt from
- * META (NULL when the case has none sealed yet). */
-static void print_identity(const struct canary_case *c, const struct canary_identity *id,
-			   const struct canary_case_meta *meta)
+ * META (NULL when the case has none sealed yet). SENT: a reply canary sent,
+ * whose record names its recipients. */
+static void print_identity(const struct canary_identity *id, const struct canary_case_meta *meta,
+			   gboolean sent)
 {
-	printf("%-12s ", "Case:");
-	cli_print_line(stdout, c->ref);
-	fputc('\n', stdout);
 	if (meta != NULL) {
-		g_autofree char *received = cli_format_time(meta->received_at);
-		printf("%-12s %s\n", "Received:", received);
+		g_autofree char *when = cli_format_time(sent ? meta->ingested_at : meta->received_at);
+		printf("%-12s %s\n", sent ? "Sent:" : "Received:", when);
 	}
 	printf("%-12s ", "Pseudonym:");
 	cli_print_line(stdout, meta != NULL && meta->pseudonym != NULL ? meta->pseudonym : "-");
 	fputc('\n', stdout);
+	const char *label = sent ? "To:" : "Sender:";
 	for (guint i = 0; i < id->addresses->len; i++) {
 		const struct canary_address *a = id->addresses->pdata[i];
-		printf("%-12s ", i == 0 ? "Sender:" : "");
+		printf("%-12s ", i == 0 ? label : "");
 		if (a->name != NULL) {
 			cli_print_line(stdout, a->name);
 			fputc(' ', stdout);
@@ -56,7 +55,7 @@ static void print_identity(const struct canary_case *c, const struct canary_iden
 		fputc('\n', stdout);
 	}
 	if (id->addresses->len == 0)
-		printf("%-12s -\n", "Sender:");
+		printf("%-12s -\n", label);
 	print_list("IPs:", id->ips);
 	print_list("Phones:", id->phones);
 	print_list("Also e-mail:", id->emails);
@@ -64,6 +63,51 @@ static void print_identity(const struct canary_case *c, const struct canary_iden
 	if (id->omitted > 0)
 		printf("%-12s %u more addresses or numbers, not recorded\n",
 		       "Omitted:", id->omitted);
+}
+
+/* Opens and prints message NUMBER's identity record from SC (the raw
+ * message into *RAW_R when it is not NULL). SENT as for print_identity(). */
+static int reveal_message(const struct canary_case *c, const struct canary_sealed_case *sc,
+			  guint number, gboolean sent, const struct canary_secret_key *key,
+			  GBytes **raw_r)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_sealed_case) view = canary_sealed_case_message(sc, number);
+	g_autoptr(canary_identity) identity =
+		view != NULL ? canary_sealed_open_identity(view, key, raw_r, &error) : NULL;
+	if (identity == NULL) {
+		cli_error("case %s: message %u: %s", c->ref, number,
+			  error != NULL ? error->message : "missing");
+		return CLI_EXIT_KEY;
+	}
+	/* The custodian's copy of the pseudonym; a case from before schema 4
+	 * may not have it sealed yet. */
+	g_autoptr(canary_case_meta) meta = canary_sealed_open_meta(view, key, &error);
+	if (meta == NULL) {
+		if (!g_error_matches(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_SUCH)) {
+			cli_error("case %s: message %u: %s", c->ref, number, error->message);
+			return CLI_EXIT_KEY;
+		}
+		g_clear_error(&error);
+	}
+	print_identity(identity, meta, sent);
+	return CLI_EXIT_OK;
+}
+
+/* Whether message NUMBER of the reveal result is a reply canary sent. */
+static gboolean message_sent(JsonObject *result, guint number)
+{
+	JsonArray *messages = json_object_has_member(result, "messages")
+				      ? json_object_get_array_member(result, "messages")
+				      : NULL;
+	for (guint i = 0; messages != NULL && i < json_array_get_length(messages); i++) {
+		JsonObject *m = json_array_get_object_element(messages, i);
+		if (json_object_get_int_member_with_default(m, "number", 0) == number)
+			return g_strcmp0(json_object_get_string_member_with_default(
+						 m, "direction", CANARY_DIRECTION_IN),
+					 CANARY_DIRECTION_OUT) == 0;
+	}
+	return FALSE;
 }
 
 /* Writes RAW to PATH, which must not exist yet (0600). */
@@ -102,6 +146,7 @@ int cmd_reveal(int argc, char **argv)
 {
 	g_auto(cli_common) common = {0};
 	g_autofree char *key_path = NULL, *passphrase_file = NULL, *raw_path = NULL;
+	gint message = 0;
 	GOptionEntry entries[] = {
 		{"key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path, "The custodian's secret key",
 		 "FILE"},
@@ -109,15 +154,22 @@ int cmd_reveal(int argc, char **argv)
 		 "Read the key's passphrase from FILE (else ask)", "FILE"},
 		{"raw", 0, 0, G_OPTION_ARG_FILENAME, &raw_path,
 		 "Also write the original message to FILE (must not exist)", "FILE"},
+		{"message", 0, 0, G_OPTION_ARG_INT, &message,
+		 "Only message N of the conversation (--raw: its original)", "N"},
 		G_OPTION_ENTRY_NULL};
 	if (!cli_parse(&argc, &argv, "REF",
-		       "Shows who sent case REF: addresses, names, originating IPs, phone numbers. "
-		       "Needs the custodian's secret key. With --raw, writes the original "
-		       "message, untouched. Recorded in the case history.",
+		       "Shows who sent case REF: addresses, names, originating IPs, phone numbers, "
+		       "for each message of its conversation (--message N: one). Needs the "
+		       "custodian's secret key. With --raw, writes the original of the first "
+		       "(or of message N), untouched. Recorded in the case history.",
 		       entries, &common))
 		return CLI_EXIT_USAGE;
 	if (argc != 2 || key_path == NULL) {
 		cli_error("reveal needs one REF and --key FILE (see --help)");
+		return CLI_EXIT_USAGE;
+	}
+	if (message < 0) {
+		cli_error("--message needs a message number, 1 or more");
 		return CLI_EXIT_USAGE;
 	}
 	int status = CLI_EXIT_OK;
@@ -145,6 +197,8 @@ int cmd_reveal(int argc, char **argv)
 		return CLI_EXIT_KEY;
 	}
 	json_object_set_boolean_member(args, "raw", raw_path != NULL);
+	if (message > 0)
+		json_object_set_int_member(args, "message", message);
 	// Order is important: canaryd records the reveal before it answers.
 	g_autoptr(JsonObject) result = cli_call(client, "reveal", args, &status);
 	if (result == NULL)
@@ -152,24 +206,23 @@ int cmd_reveal(int argc, char **argv)
 	g_autoptr(canary_sealed_case) sc = cli_sealed_member(result, "sealed", c);
 	if (sc == NULL)
 		return CLI_EXIT_FAILED;
+	printf("%-12s ", "Case:");
+	cli_print_line(stdout, c->ref);
+	fputc('\n', stdout);
+	/* One message, or the whole conversation with the first one's original. */
+	guint first = message > 0 ? (guint)message : 1;
+	guint last = message > 0 ? (guint)message : c->messages;
 	g_autoptr(GBytes) raw = NULL;
-	g_autoptr(canary_identity) identity =
-		canary_sealed_open_identity(sc, key, raw_path != NULL ? &raw : NULL, &error);
-	if (identity == NULL) {
-		cli_error("case %s: %s", c->ref, error->message);
-		return CLI_EXIT_KEY;
+	for (guint number = first; number <= last; number++) {
+		gboolean sent = message_sent(result, number);
+		if (c->messages > 1 || message > 0)
+			printf("%s--- Message %u (%s) ---\n", number == first ? "" : "\n", number,
+			       sent ? "a reply sent" : "received");
+		status = reveal_message(c, sc, number, sent, key,
+					raw_path != NULL && number == first ? &raw : NULL);
+		if (status != CLI_EXIT_OK)
+			return status;
 	}
-	/* The custodian's copy of the pseudonym; a case from before schema 4
-	 * may not have it sealed yet. */
-	g_autoptr(canary_case_meta) meta = canary_sealed_open_meta(sc, key, &error);
-	if (meta == NULL) {
-		if (!g_error_matches(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_SUCH)) {
-			cli_error("case %s: %s", c->ref, error->message);
-			return CLI_EXIT_KEY;
-		}
-		g_clear_error(&error);
-	}
-	print_identity(c, identity, meta);
 	if (raw_path != NULL) {
 		if (!write_new_file(raw_path, raw))
 			return CLI_EXIT_FAILED;

@@ -86,9 +86,13 @@ static void print_content(const struct canary_case_content *content, guint messa
 }
 
 /* Prints the messages after the first (MESSAGES: the show op's list of
- * {number, direction, day}), each opened from its own view of SC. */
+ * {number, direction, day}), each opened from its own view of SC. A
+ * message received from another sender than the first (SENDER, its
+ * pseudonym; NULL: unknown) says so: anyone who knows a Message-ID of the
+ * conversation can write into it. */
 static gboolean print_messages(const struct canary_case *c, const struct canary_sealed_case *sc,
-			       JsonArray *messages, const struct canary_secret_key *key)
+			       JsonArray *messages, const char *sender,
+			       const struct canary_secret_key *key)
 {
 	for (guint i = 0; messages != NULL && i < json_array_get_length(messages); i++) {
 		JsonObject *m = json_array_get_object_element(messages, i);
@@ -107,6 +111,11 @@ static gboolean print_messages(const struct canary_case *c, const struct canary_
 			g_autofree char *when = cli_format_time(sent ? meta->ingested_at
 								      : meta->received_at);
 			printf(" %s", when);
+			if (!sent && sender != NULL && g_strcmp0(meta->pseudonym, sender) != 0) {
+				fputs(", from another sender: ", stdout);
+				cli_print_line(stdout, meta->pseudonym != NULL ? meta->pseudonym
+									       : "no address");
+			}
 		}
 		printf(") ---\n");
 		g_clear_error(&error);
@@ -238,7 +247,7 @@ int cmd_show(int argc, char **argv)
 			    messages != NULL && JSON_NODE_HOLDS_ARRAY(messages)
 				    ? json_node_get_array(messages)
 				    : NULL,
-			    key))
+			    meta != NULL ? meta->pseudonym : NULL, key))
 		return CLI_EXIT_KEY;
 	print_notes(notes);
 	return CLI_EXIT_OK;

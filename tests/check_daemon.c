@@ -901,6 +901,46 @@ START_TEST(test_watchdog_fed_within_the_budget_only)
 }
 END_TEST
 
+/* Follow-ups under kill -9: every answer to report 1 is on the server or
+ * a message of its case, and none is stored twice, whenever canaryd dies
+ * (between a follow-up's commit and its move included). */
+START_TEST(test_kill_9_follow_ups_join_once)
+{
+	enum { N = 300 };
+	write_home(dovecot->password, "batch_size = 25\n");
+	deliver_reports(1, 1, 200);
+	run_once_ok();
+	g_autoptr(GPtrArray) first = cases(NULL);
+	ck_assert_uint_eq(first->len, 1);
+	g_autofree char *ref = g_strdup(((struct canary_case *)first->pdata[0])->ref);
+	for (guint i = 2; i <= N; i++) {
+		g_autofree char *text = report(i, 2000);
+		g_autofree char *answer =
+			g_strconcat("In-Reply-To: <daemon-1@example.org>\r\n", text, NULL);
+		tu_dovecot_deliver_text(dovecot, "INBOX", answer);
+	}
+	GRand *rand = g_rand_new_with_seed(20261204);
+	for (guint round = 0; round < 8 && tu_dovecot_count(dovecot, "INBOX") > 0; round++) {
+		pid_t pid = spawn_once();
+		g_usleep((gulong)g_rand_int_range(rand, 100, 700) * 1000);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		assert_each_kept_or_stored(N);
+		g_autoptr(GPtrArray) now = cases(NULL);
+		ck_assert_uint_eq(now->len, 1);
+		ck_assert_uint_le(((struct canary_case *)now->pdata[0])->messages, N);
+	}
+	g_rand_free(rand);
+	run_once_ok();
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
+	g_autoptr(GPtrArray) last = cases(NULL);
+	ck_assert_uint_eq(last->len, 1);
+	const struct canary_case *c = last->pdata[0];
+	ck_assert_str_eq(c->ref, ref);
+	ck_assert_uint_eq(c->messages, N);
+}
+END_TEST
+
 /* The deaths canaryd has counted for UID (in its state). */
 static guint deaths_of(guint32 uid)
 {
@@ -981,6 +1021,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_daemon_login_refused_no_tight_loop);
 	tcase_add_test(tc, test_daemon_recovers_when_server_returns);
 	tcase_add_test(tc, test_kill_9_loses_nothing_and_stores_nothing_twice);
+	tcase_add_test(tc, test_kill_9_follow_ups_join_once);
 	tcase_add_test(tc, test_server_stopped_mid_pass);
 	suite_add_tcase(s, tc);
 	/* One message never stops the queue. */

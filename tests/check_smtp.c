@@ -2,10 +2,13 @@
  * through a real Postfix on 127.0.0.1 into the test Dovecot's Maildirs. */
 #include <check.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <json-glib/json-glib.h>
 
 #include "config.h"
 #include "mail.h"
@@ -376,15 +379,9 @@ static char *mail_home(const char *extra)
 	return tu_make_canary_home(dir, TRUE, all);
 }
 
-/* Notices: after a pass that filed cases, triage's list gets one message
- * with how many and their references, and nothing of the messages. */
-START_TEST(test_notice_tells_references_only)
+/* Starts canaryd in the foreground on CONFIG with its log in LOG_PATH. */
+static pid_t start_canaryd(const char *config, const char *log_path)
 {
-	g_autofree char *config =
-		mail_home("[notify]\ntriage = triage-desk@example.org, head@example.net\n");
-	deliver_from(mta->submitter, "n1@example.net", "");
-	deliver_from("other@example.net", "n2@example.net", "");
-	g_autofree char *log_path = g_build_filename(dir, "canaryd.log", NULL);
 	pid_t test = getpid();
 	pid_t pid = fork();
 	ck_assert_int_ge(pid, 0);
@@ -396,32 +393,239 @@ START_TEST(test_notice_tells_references_only)
 		execl(CANARYD_PATH, CANARYD_PATH, "--foreground", "-c", config, (char *)NULL);
 		_exit(127);
 	}
-	/* Both addresses of the list, in the office mailbox. */
-	g_autoptr(GPtrArray) notices = tu_mta_wait_messages(mta->office_maildir, 2, 60);
+	return pid;
+}
+
+/* Stops canaryd PID (it finishes the notice it is sending) and checks that
+ * it exits well. */
+static void stop_canaryd(pid_t pid)
+{
 	kill(pid, SIGTERM);
 	int status = 0;
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "canaryd: %d", status);
-	ck_assert_uint_eq(tu_mta_count(mta->submitter_maildir), 0);
-	const char *needles[] = {"my brother",     "They took",     "Amina",
-				 "Haddad",         mta->submitter,  "other@example.net",
-				 "n1@example.net", "n2@example.net"};
-	for (guint i = 0; i < notices->len; i++) {
-		const char *text = notices->pdata[i];
+}
+
+/* Waits up to 60 s until the log at LOG_PATH has COUNT lines holding
+ * each of A and B. */
+static void wait_log(const char *log_path, guint count, const char *a, const char *b)
+{
+	for (guint i = 0; i < 600; i++) {
+		g_autofree char *log = NULL;
+		if (g_file_get_contents(log_path, &log, NULL, NULL)) {
+			g_auto(GStrv) lines = g_strsplit(log, "\n", -1);
+			guint n = 0;
+			for (gsize l = 0; lines[l] != NULL; l++)
+				n += strstr(lines[l], a) != NULL && strstr(lines[l], b) != NULL;
+			if (n >= count)
+				return;
+		}
+		g_usleep(100 * 1000);
+	}
+	ck_abort_msg("no \"%s ... %s\" in %s", a, b, log_path);
+}
+
+/* Fails if TEXT (a notice, its log) holds any of the test messages'
+ * subjects, phrases, names, addresses or Message-IDs. */
+static void assert_tells_nothing_of_the_mail(const char *text, const char *where)
+{
+	const char *needles[] = {"my brother", "They took", "Amina", "Haddad", "Cairo",
+				 "arrested", mta->submitter, "other@example.net", "@example.net>"};
+	for (gsize n = 0; n < G_N_ELEMENTS(needles); n++)
+		ck_assert_msg(strstr(text, needles[n]) == NULL, "%s holds \"%s\":\n%s", where,
+			      needles[n], text);
+}
+
+/* The notices in the office mailbox as parsed mail, waiting for COUNT. */
+static GPtrArray *office_notices(guint count)
+{
+	g_autoptr(GPtrArray) texts = tu_mta_wait_messages(mta->office_maildir, count, 60);
+	GPtrArray *mails = g_ptr_array_new_with_free_func((GDestroyNotify)canary_mail_free);
+	for (guint i = 0; i < texts->len; i++) {
+		const char *text = texts->pdata[i];
+		assert_tells_nothing_of_the_mail(text, "a notice");
 		g_autoptr(GBytes) raw = g_bytes_new(text, strlen(text));
-		g_autoptr(canary_mail) mail = canary_mail_parse(raw, NULL);
+		canary_mail *mail = canary_mail_parse(raw, NULL);
 		ck_assert(mail->auto_submitted);
+		g_ptr_array_add(mails, mail);
+	}
+	return mails;
+}
+
+/* Notices: after a pass that filed cases, triage's list gets one message
+ * with how many and their references, and nothing of the messages. */
+START_TEST(test_notice_tells_references_only)
+{
+	g_autofree char *config =
+		mail_home("[notify]\ntriage = triage-desk@example.org, head@example.net\n");
+	deliver_from(mta->submitter, "n1@example.net", "");
+	deliver_from("other@example.net", "n2@example.net", "");
+	g_autofree char *log_path = g_build_filename(dir, "canaryd.log", NULL);
+	pid_t pid = start_canaryd(config, log_path);
+	/* Both addresses of the list, in the office mailbox. */
+	g_autoptr(GPtrArray) notices = office_notices(2);
+	stop_canaryd(pid);
+	ck_assert_uint_eq(tu_mta_count(mta->submitter_maildir), 0);
+	for (guint i = 0; i < notices->len; i++) {
+		const struct canary_mail *mail = notices->pdata[i];
 		ck_assert_msg(strstr(mail->subject, "2 new cases") != NULL, "%s", mail->subject);
 		ck_assert_msg(g_regex_match_simple("R-[0-9]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}[\\s\\S]*"
 						   "R-[0-9]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}",
 						   mail->text, 0, 0),
 			      "%s", mail->text);
-		for (gsize n = 0; n < G_N_ELEMENTS(needles); n++)
-			ck_assert_msg(strstr(text, needles[n]) == NULL,
-				      "a notice holds \"%s\":\n%s", needles[n], text);
 	}
-	for (gsize n = 0; n < G_N_ELEMENTS(needles); n++)
-		ck_assert_uint_eq(tu_count_text_in_file(log_path, needles[n]), 0);
+	g_autofree char *log = NULL;
+	ck_assert(g_file_get_contents(log_path, &log, NULL, NULL));
+	assert_tells_nothing_of_the_mail(log, "canaryd's log");
+}
+END_TEST
+
+/* Delivers a message about Cairo (routed to the section mena). */
+static void deliver_cairo(const char *id)
+{
+	g_autofree char *text = g_strdup_printf(
+		"From: Amina Haddad <%s>\nTo: reprisals@example.org\nSubject: Cairo\n"
+		"Message-ID: <%s>\nMIME-Version: 1.0\nContent-Type: text/plain\n\n"
+		"My brother was arrested in Cairo after the hearing.\n",
+		mta->submitter, id);
+	tu_dovecot_deliver_text(dovecot, "INBOX", text);
+}
+
+/* The references of the cases canary list --json shows in SECTION. */
+static GPtrArray *refs_in(const char *config, const char *section)
+{
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(tu_run_canary(config, &out, &err, "list", "--json", NULL) == 0, "list: %s",
+		      err);
+	g_autoptr(JsonNode) root = json_from_string(out, NULL);
+	ck_assert(root != NULL && JSON_NODE_HOLDS_ARRAY(root));
+	JsonArray *cases = json_node_get_array(root);
+	GPtrArray *refs = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < json_array_get_length(cases); i++) {
+		JsonObject *c = json_array_get_object_element(cases, i);
+		if (g_strcmp0(json_object_get_string_member(c, "section"), section) == 0)
+			g_ptr_array_add(refs, g_strdup(json_object_get_string_member(c, "ref")));
+	}
+	return refs;
+}
+
+/* Whether MAIL is addressed to TO alone. */
+static gboolean addressed_to(const struct canary_mail *mail, const char *to)
+{
+	if (mail->to->len != 1)
+		return FALSE;
+	const struct canary_address *a = mail->to->pdata[0];
+	return g_strcmp0(a->address, to) == 0;
+}
+
+/* The notice of MAILS sent to TO. */
+static const struct canary_mail *notice_to(const GPtrArray *mails, const char *to)
+{
+	const struct canary_mail *found = NULL;
+	for (guint i = 0; i < mails->len; i++) {
+		const struct canary_mail *m = mails->pdata[i];
+		if (addressed_to(m, to)) {
+			ck_assert_msg(found == NULL, "two notices to %s", to);
+			found = m;
+		}
+	}
+	ck_assert_msg(found != NULL, "no notice to %s", to);
+	return found;
+}
+
+/* A daily digest and a notice retried after the MTA was down, end to end:
+ * the MTA is down for the first pass (nothing marked sent, intake goes
+ * on); once it is back, triage is told of its case and the section mena's
+ * digest of both its cases; a later case of the same day waits for the
+ * next day's digest. */
+START_TEST(test_digest_and_retry_through_the_mta)
+{
+	const struct group *gr = getgrgid(getgid());
+	ck_assert_ptr_nonnull(gr);
+	g_autofree char *routing = g_strdup_printf(
+		"[section mena]\npublic_key = keys/section.pub\nkeywords = Cairo\ngroup = %s\n"
+		"notify = mena-desk@example.org\nnotify_digest = daily\n"
+		"[section triage]\npublic_key = keys/triage.pub\n",
+		gr->gr_name);
+	g_free(tu_write_file(dir, "routing.conf", routing));
+	g_autofree char *config = mail_home("[routing]\nrules = routing.conf\n"
+					    "[notify]\ntriage = triage-desk@example.org\n");
+	g_autofree char *log1 = g_build_filename(dir, "canaryd-1.log", NULL);
+	g_autofree char *log2 = g_build_filename(dir, "canaryd-2.log", NULL);
+	g_autofree char *log3 = g_build_filename(dir, "canaryd-3.log", NULL);
+	g_autofree char *log4 = g_build_filename(dir, "canaryd-4.log", NULL);
+	g_setenv("CANARY_TEST_NOW", "1796378400", TRUE); /* 2026-12-04 10:00 UTC */
+
+	/* The MTA is down: the pass files both, the notices wait. */
+	tu_mta_stop(mta);
+	deliver_cairo("d1@example.net");
+	deliver_from("other@example.net", "d2@example.net", "");
+	pid_t pid = start_canaryd(config, log1);
+	wait_log(log1, 1, "notice to triage (1 case(s)) not sent", "tried again");
+	wait_log(log1, 1, "notice to section mena (1 case(s)) not sent", "tried again");
+	stop_canaryd(pid);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
+
+	/* Back up: triage's notice is retried, mena's digest tells of both. */
+	tu_mta_restart(mta);
+	deliver_cairo("d3@example.net");
+	pid = start_canaryd(config, log2);
+	wait_log(log2, 1, "notice to triage sent", "(1 case(s))");
+	wait_log(log2, 1, "notice to section mena sent", "(2 case(s))");
+	stop_canaryd(pid);
+	g_autoptr(GPtrArray) first = office_notices(2);
+	g_autoptr(GPtrArray) mena = refs_in(config, "mena");
+	g_autoptr(GPtrArray) triage = refs_in(config, "triage");
+	ck_assert_uint_eq(mena->len, 2);
+	ck_assert_uint_eq(triage->len, 1);
+	const struct canary_mail *t = notice_to(first, "triage-desk@example.org");
+	ck_assert_str_eq(t->subject, "canary: 1 new case (triage)");
+	ck_assert_ptr_nonnull(strstr(t->text, triage->pdata[0]));
+	const struct canary_mail *m = notice_to(first, "mena-desk@example.org");
+	ck_assert_str_eq(m->subject, "canary: 2 new cases (mena)");
+	ck_assert_msg(g_str_has_prefix(m->text, "Today: 2 new cases."), "%s", m->text);
+	for (guint i = 0; i < mena->len; i++)
+		ck_assert_ptr_nonnull(strstr(m->text, mena->pdata[i]));
+
+	/* Later the same day: triage is told at once, mena not before tomorrow.
+	 * canaryd finishes the round it is in before it stops, so the MTA's
+	 * count is final then. */
+	guint accepted_before = accepted();
+	deliver_cairo("d4@example.net");
+	deliver_from("other@example.net", "d5@example.net", "");
+	pid = start_canaryd(config, log3);
+	wait_log(log3, 1, "notice to triage sent", "(1 case(s))");
+	stop_canaryd(pid);
+	ck_assert_uint_eq(accepted(), accepted_before + 1);
+
+	/* The next day's digest: the third case alone. */
+	g_setenv("CANARY_TEST_NOW", "1796464800", TRUE); /* 2026-12-05 10:00 UTC */
+	pid = start_canaryd(config, log4);
+	wait_log(log4, 1, "notice to section mena sent", "(1 case(s))");
+	stop_canaryd(pid);
+	g_unsetenv("CANARY_TEST_NOW");
+	g_autoptr(GPtrArray) all = office_notices(4);
+	ck_assert_uint_eq(all->len, 4);
+	g_autoptr(GPtrArray) mena_now = refs_in(config, "mena");
+	ck_assert_uint_eq(mena_now->len, 3);
+	const struct canary_mail *digest = NULL;
+	for (guint i = 0; i < all->len; i++) {
+		const struct canary_mail *n = all->pdata[i];
+		if (addressed_to(n, "mena-desk@example.org") &&
+		    strstr(n->subject, "1 new case") != NULL)
+			digest = n;
+	}
+	ck_assert_ptr_nonnull(digest);
+	guint told = 0;
+	for (guint i = 0; i < mena_now->len; i++)
+		told += strstr(digest->text, mena_now->pdata[i]) != NULL;
+	ck_assert_uint_eq(told, 1);
+	const char *logs[] = {log1, log2, log3, log4};
+	for (gsize i = 0; i < G_N_ELEMENTS(logs); i++) {
+		g_autofree char *log = NULL;
+		ck_assert(g_file_get_contents(logs[i], &log, NULL, NULL));
+		assert_tells_nothing_of_the_mail(log, logs[i]);
+	}
 }
 END_TEST
 
@@ -440,6 +644,7 @@ static Suite *smtp_suite(void)
 	tcase_add_test(mta_case, test_bad_login_and_certificates_are_refused);
 	tcase_add_test(mta_case, test_acknowledgement);
 	tcase_add_test(mta_case, test_notice_tells_references_only);
+	tcase_add_test(mta_case, test_digest_and_retry_through_the_mta);
 	suite_add_tcase(s, mta_case);
 	return s;
 }

@@ -109,8 +109,9 @@ int cmd_bridge(int argc, char **argv)
 	if (fd < 0) {
 		/* The client hears why once it has asked; stderr is for a human. */
 		gboolean eof = FALSE;
-		g_autoptr(GBytes) request = canary_control_read_payload(
+		GBytes *request = canary_control_read_payload(
 			STDIN_FILENO, CANARY_CONTROL_REQUEST_MAX, -1, &eof, NULL);
+		g_clear_pointer(&request, g_bytes_unref); /* read only to be answered */
 		answer_error(error);
 		return g_error_matches(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_FORBIDDEN)
 			       ? CLI_EXIT_DENIED

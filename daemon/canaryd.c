@@ -23,6 +23,7 @@
 #include "seal.h"
 #include "server.h"
 #include "store.h"
+#include "wipe.h"
 
 /* Exit codes, documented in canaryd(8). */
 enum {

@@ -24,6 +24,7 @@
 #include "outgoing.h"
 #include "ingest.h"
 #include "smtp.h"
+#include "wipe.h"
 
 #include <string.h>
 

@@ -4,6 +4,7 @@
  * raw message under an identity key sealed to the custodian only; the exact
  * times, size and pseudonym under a key of their own sealed to all three. */
 #include "envelope.h"
+#include "wipe.h"
 
 #include <string.h>
 

@@ -4,10 +4,10 @@
 #include "identity.h"
 
 #include <arpa/inet.h>
-#include <sodium.h>
 #include <string.h>
 
 #include "text.h"
+#include "wipe.h"
 
 /* The quark name is stringified as written: keep clang-format off it. */
 // clang-format off
@@ -24,24 +24,13 @@ G_DEFINE_QUARK(canary-identity-error-quark, canary_identity_error)
 #define FILL_SLACK       256  /* characters looked ahead beyond the longest needle */
 #define COMPACT_AFTER    4096 /* characters scrubbed before the window drops them */
 
-/* ---- wiping ---- */
-
-static void wipe_str(gpointer p)
-{
-	char *s = p;
-	if (s == NULL)
-		return;
-	sodium_memzero(s, strlen(s));
-	g_free(s);
-}
-
 static void address_free(gpointer p)
 {
 	struct canary_address *a = p;
 	if (a == NULL)
 		return;
-	wipe_str(a->name);
-	wipe_str(a->address);
+	canary_wipe_free(a->name);
+	canary_wipe_free(a->address);
 	g_free(a);
 }
 
@@ -54,7 +43,7 @@ struct wbuf {
 static void wbuf_clear(struct wbuf *b)
 {
 	if (b->data != NULL) {
-		sodium_memzero(b->data, b->size);
+		canary_wipe(b->data, b->size);
 		g_free(b->data);
 	}
 	*b = (struct wbuf){0};
@@ -81,7 +70,7 @@ static void wbuf_consume(struct wbuf *b, gsize n)
 {
 	memmove(b->data, b->data + n, b->len - n);
 	b->len -= n;
-	sodium_memzero(b->data + b->len, n);
+	canary_wipe(b->data + b->len, n);
 }
 
 /* A copy of S with the white space around it removed; NULL if S is NULL or blank. */
@@ -100,7 +89,7 @@ static char *dup_trimmed(const char *s)
 /* A set of strings that wipes its keys. */
 static GHashTable *string_set_new(void)
 {
-	return g_hash_table_new_full(g_str_hash, g_str_equal, wipe_str, NULL);
+	return g_hash_table_new_full(g_str_hash, g_str_equal, canary_wipe_free, NULL);
 }
 
 /* Adds the case-folded form of PREFIX + S to SET; TRUE if it was not there yet. */
@@ -108,9 +97,9 @@ static gboolean set_add_folded(GHashTable *set, const char *prefix, const char *
 {
 	g_autofree char *joined = g_strconcat(prefix, s, NULL);
 	char *key = g_utf8_casefold(joined, -1);
-	sodium_memzero(joined, strlen(joined));
+	canary_wipe(joined, strlen(joined));
 	if (g_hash_table_contains(set, key)) {
-		wipe_str(key);
+		canary_wipe_free(key);
 		return FALSE;
 	}
 	return g_hash_table_add(set, key);
@@ -120,9 +109,9 @@ static struct canary_identity *identity_new(void)
 {
 	struct canary_identity *id = g_new0(struct canary_identity, 1);
 	id->addresses = g_ptr_array_new_with_free_func(address_free);
-	id->ips = g_ptr_array_new_with_free_func(wipe_str);
-	id->phones = g_ptr_array_new_with_free_func(wipe_str);
-	id->emails = g_ptr_array_new_with_free_func(wipe_str);
+	id->ips = g_ptr_array_new_with_free_func(canary_wipe_free);
+	id->phones = g_ptr_array_new_with_free_func(canary_wipe_free);
+	id->emails = g_ptr_array_new_with_free_func(canary_wipe_free);
 	return id;
 }
 
@@ -134,7 +123,7 @@ void canary_identity_free(struct canary_identity *identity)
 	g_clear_pointer(&identity->ips, g_ptr_array_unref);
 	g_clear_pointer(&identity->phones, g_ptr_array_unref);
 	g_clear_pointer(&identity->emails, g_ptr_array_unref);
-	wipe_str(identity->primary);
+	canary_wipe_free(identity->primary);
 	g_free(identity);
 }
 
@@ -176,24 +165,24 @@ static void add_addresses(struct canary_identity *id, GHashTable *seen, GHashTab
 		g_autofree char *joined = g_strconcat(
 			address != NULL ? "a:" : "n:", address != NULL ? address : name, NULL);
 		char *key = g_utf8_casefold(joined, -1);
-		sodium_memzero(joined, strlen(joined));
+		canary_wipe(joined, strlen(joined));
 		struct canary_address *known = NULL;
 		gboolean seen_before =
 			g_hash_table_lookup_extended(by_key, key, NULL, (gpointer *)&known);
 		if (seen_before) {
 			if (known != NULL && known->name == NULL)
 				known->name = g_steal_pointer(&name);
-			wipe_str(name);
-			wipe_str(address);
-			wipe_str(key);
+			canary_wipe_free(name);
+			canary_wipe_free(address);
+			canary_wipe_free(key);
 			continue;
 		}
 		if (id->addresses->len >= CANARY_IDENTITY_MAX_ADDRESSES) {
 			/* Counted once per distinct key: repeats are not new people. */
 			g_hash_table_insert(by_key, key, NULL);
 			id->omitted++;
-			wipe_str(name);
-			wipe_str(address);
+			canary_wipe_free(name);
+			canary_wipe_free(address);
 			continue;
 		}
 		struct canary_address *copy = g_new0(struct canary_address, 1);
@@ -261,7 +250,7 @@ static void add_ip(struct canary_identity *id, GHashTable *seen, const char *sta
 		g_hash_table_add(seen, g_strdup(ip));
 		g_ptr_array_add(id->ips, g_steal_pointer(&ip));
 	}
-	wipe_str(ip);
+	canary_wipe_free(ip);
 }
 
 /* Adds the IP literals of one Received header VALUE: "[192.0.2.1]",
@@ -484,7 +473,7 @@ static char *fold_label(const char *s, gssize len)
 {
 	char *nfkc = g_utf8_normalize(s, len, G_NORMALIZE_NFKC);
 	char *folded = nfkc != NULL ? g_utf8_casefold(nfkc, -1) : NULL;
-	wipe_str(nfkc);
+	canary_wipe_free(nfkc);
 	return folded;
 }
 
@@ -527,7 +516,7 @@ static gboolean phone_labelled(const char *text, const char *p)
 		return FALSE;
 	char *word = fold_label(start, (gssize)(end - start)); /* may be a name: wiped */
 	gboolean labelled = word != NULL && is_phone_label(word);
-	wipe_str(word);
+	canary_wipe_free(word);
 	return labelled;
 }
 
@@ -581,12 +570,12 @@ static void scan_phones(struct canary_identity *id, const char *text)
 				g_hash_table_add(seen, g_strdup(written));
 				g_ptr_array_add(id->phones, g_steal_pointer(&written));
 			}
-			wipe_str(written);
+			canary_wipe_free(written);
 		}
 		p += MAX(ph.len, 1);
 		if (r == PHONE_TOO_LONG)
 			p = skip_number(p);
-		sodium_memzero(&ph, sizeof ph);
+		canary_wipe(&ph, sizeof ph);
 	}
 }
 
@@ -602,7 +591,7 @@ static char *phone_key(const char *phone)
 	char *s = g_string_free(key, FALSE);
 	if (len >= PHONE_MIN_DIGITS)
 		return s;
-	wipe_str(s);
+	canary_wipe_free(s);
 	return NULL;
 }
 
@@ -698,7 +687,7 @@ static void scan_signature(struct canary_identity *id, GHashTable *seen, const c
 				else
 					id->omitted++;
 			}
-			wipe_str(email);
+			canary_wipe_free(email);
 		}
 		line = eol != NULL ? eol + 1 : end;
 	}
@@ -752,7 +741,7 @@ static gboolean is_forward_marker(const char *line, gsize len)
 		dated = g_ascii_isdigit(*q) || *q == '@';
 	for (gsize i = 0; i < G_N_ELEMENTS(ends) && dated && !marker; i++)
 		marker = n > strlen(ends[i]) && g_str_has_suffix(folded, ends[i]);
-	wipe_str(folded);
+	canary_wipe_free(folded);
 	return marker;
 }
 
@@ -814,7 +803,7 @@ struct canary_identity *canary_identity_extract(const struct canary_mail *mail)
 		return id;
 	g_autoptr(GHashTable) seen = string_set_new();
 	g_autoptr(GHashTable) by_key =
-		g_hash_table_new_full(g_str_hash, g_str_equal, wipe_str, NULL);
+		g_hash_table_new_full(g_str_hash, g_str_equal, canary_wipe_free, NULL);
 	add_addresses(id, seen, by_key, mail->from);
 	/* A mailing list sets Sender and Reply-To to its own addresses. */
 	if (!mail->list_mail) {
@@ -903,7 +892,7 @@ struct needle {
 static void needle_free(gpointer p)
 {
 	struct needle *n = p;
-	wipe_str(n->folded);
+	canary_wipe_free(n->folded);
 	g_free(n);
 }
 
@@ -933,7 +922,7 @@ static void add_needle(GPtrArray *needles, GHashTable *seen, GHashTable *cache, 
 			g_hash_table_add(seen, g_strdup(folded));
 			g_ptr_array_add(needles, n);
 		} else {
-			wipe_str(folded);
+			canary_wipe_free(folded);
 		}
 	}
 	wbuf_clear(&b);
@@ -1079,7 +1068,7 @@ static struct trie trie_new(const GPtrArray *needles)
 /* The trie holds needle bytes: wiped with it. */
 static void trie_clear(struct trie *t)
 {
-	sodium_memzero(t->nodes->data, t->nodes->len * sizeof(struct trie_node));
+	canary_wipe(t->nodes->data, t->nodes->len * sizeof(struct trie_node));
 	g_array_unref(t->nodes);
 }
 
@@ -1253,7 +1242,7 @@ static gboolean phone_key_matches(const GPtrArray *keys, const struct phone *ph)
 		gsize key_len = strlen(key), n = MIN(key_len, mine_len);
 		hit = memcmp(key + key_len - n, mine + mine_len - n, n) == 0;
 	}
-	sodium_memzero(mine, mine_len);
+	canary_wipe(mine, mine_len);
 	return hit;
 }
 
@@ -1275,7 +1264,7 @@ static gboolean match_phone(struct window *w, guint k, const GPtrArray *keys, gu
 			e++;
 		*end_r = e;
 	}
-	sodium_memzero(&ph, sizeof ph);
+	canary_wipe(&ph, sizeof ph);
 	return hit;
 }
 
@@ -1283,11 +1272,11 @@ static gboolean match_phone(struct window *w, guint k, const GPtrArray *keys, gu
 static void scrub(const struct canary_identity *id, const char *text, const char *replacement,
 		  struct wbuf *out)
 {
-	g_autoptr(GHashTable) cache = g_hash_table_new_full(NULL, NULL, NULL, wipe_str);
+	g_autoptr(GHashTable) cache = g_hash_table_new_full(NULL, NULL, NULL, canary_wipe_free);
 	g_autoptr(GPtrArray) needles = scrub_needles(id, cache);
 	struct trie trie = trie_new(needles);
 	g_autoptr(GArray) hits = g_array_new(FALSE, FALSE, sizeof(gint32));
-	g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(wipe_str);
+	g_autoptr(GPtrArray) keys = g_ptr_array_new_with_free_func(canary_wipe_free);
 	for (guint i = 0; id->phones != NULL && i < id->phones->len; i++) {
 		char *key = id->phones->pdata[i] != NULL ? phone_key(id->phones->pdata[i]) : NULL;
 		if (key != NULL)
@@ -1334,7 +1323,7 @@ char *canary_identity_scrub(const struct canary_identity *identity, const char *
 		wbuf_append(&out, valid != NULL ? valid : text,
 			    strlen(valid != NULL ? valid : text));
 	wbuf_append(&out, "", 1);
-	wipe_str(valid);
+	canary_wipe_free(valid);
 	return out.data;
 }
 
@@ -1346,7 +1335,7 @@ static GVariant *wiped_string(const char *s)
 	if (s == NULL)
 		s = "";
 	char *copy = g_utf8_validate(s, -1, NULL) ? g_strdup(s) : g_utf8_make_valid(s, -1);
-	GBytes *bytes = g_bytes_new_with_free_func(copy, strlen(copy) + 1, wipe_str, copy);
+	GBytes *bytes = g_bytes_new_with_free_func(copy, strlen(copy) + 1, canary_wipe_free, copy);
 	GVariant *v = g_variant_new_from_bytes(G_VARIANT_TYPE_STRING, bytes, TRUE);
 	g_bytes_unref(bytes);
 	return v;
@@ -1370,7 +1359,7 @@ struct record {
 static void record_free(gpointer p)
 {
 	struct record *r = p;
-	sodium_memzero(r->data, r->size);
+	canary_wipe(r->data, r->size);
 	g_free(r);
 }
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "seal.h"
+#include "wipe.h"
 
 /* The quark name is stringified as written: keep clang-format off it. */
 // clang-format off

@@ -12,6 +12,7 @@
 #include "identity.h"
 #include "route.h"
 #include "seal.h"
+#include "wipe.h"
 
 /* The quark name is stringified as written: keep clang-format off it. */
 // clang-format off

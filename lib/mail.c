@@ -3,6 +3,7 @@
  * RFC 2231; PGP/MIME (RFC 3156) and S/MIME (RFC 8551) parts are kept whole. */
 #include "mail.h"
 #include "tnef.h"
+#include "wipe.h"
 
 #include <errno.h>
 #include <gmime/gmime.h>
@@ -11,7 +12,6 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 #include <limits.h>
-#include <sodium.h>
 #include <string.h>
 
 /* What a too-large message is read for: its header block, at most this much. */
@@ -75,21 +75,12 @@ void canary_mail_shutdown(void)
 
 /* ---- wiping helpers ---- */
 
-/* Wipes and frees the string S; NULL is fine. */
-static void wipe_str(char *s)
-{
-	if (s == NULL)
-		return;
-	sodium_memzero(s, strlen(s));
-	g_free(s);
-}
-
 /* Wipes and frees the byte array ARRAY (a GDestroyNotify for GBytes). */
 static void wipe_byte_array(gpointer array)
 {
 	GByteArray *a = array;
 	if (a->data != NULL)
-		sodium_memzero(a->data, a->len);
+		canary_wipe(a->data, a->len);
 	g_byte_array_free(a, TRUE);
 }
 
@@ -98,7 +89,7 @@ static void wipe_gstring(GString *s)
 {
 	if (s == NULL)
 		return;
-	sodium_memzero(s->str, s->allocated_len);
+	canary_wipe(s->str, s->allocated_len);
 	g_string_free(s, TRUE);
 }
 
@@ -139,16 +130,16 @@ static char *utf8_dup_trimmed(const char *s)
 static void address_free(gpointer p)
 {
 	struct canary_address *a = p;
-	wipe_str(a->name);
-	wipe_str(a->address);
+	canary_wipe_free(a->name);
+	canary_wipe_free(a->address);
 	g_free(a);
 }
 
 static void attachment_free(gpointer p)
 {
 	struct canary_attachment *a = p;
-	wipe_str(a->filename);
-	wipe_str(a->content_type);
+	canary_wipe_free(a->filename);
+	canary_wipe_free(a->content_type);
 	g_clear_pointer(&a->data, g_bytes_unref);
 	g_free(a);
 }
@@ -164,10 +155,10 @@ static struct canary_mail *mail_new(GBytes *raw)
 	mail->to = g_ptr_array_new_with_free_func(address_free);
 	mail->cc = g_ptr_array_new_with_free_func(address_free);
 	mail->delivered_to = g_ptr_array_new_with_free_func(address_free);
-	mail->received = g_ptr_array_new_with_free_func((GDestroyNotify)wipe_str);
+	mail->received = g_ptr_array_new_with_free_func(canary_wipe_free);
 	mail->attachments = g_ptr_array_new_with_free_func(attachment_free);
-	mail->in_reply_to = g_ptr_array_new_with_free_func((GDestroyNotify)wipe_str);
-	mail->references = g_ptr_array_new_with_free_func((GDestroyNotify)wipe_str);
+	mail->in_reply_to = g_ptr_array_new_with_free_func(canary_wipe_free);
+	mail->references = g_ptr_array_new_with_free_func(canary_wipe_free);
 	mail->text = g_strdup("");
 	mail->forwarded_text = g_array_new(FALSE, FALSE, sizeof(struct canary_text_range));
 	return mail;
@@ -185,12 +176,12 @@ void canary_mail_free(struct canary_mail *mail)
 	for (gsize i = 0; i < G_N_ELEMENTS(arrays); i++)
 		if (arrays[i] != NULL)
 			g_ptr_array_unref(arrays[i]);
-	wipe_str(mail->subject);
-	wipe_str(mail->message_id);
-	wipe_str(mail->text);
+	canary_wipe_free(mail->subject);
+	canary_wipe_free(mail->message_id);
+	canary_wipe_free(mail->text);
 	g_clear_pointer(&mail->forwarded_text, g_array_unref);
-	wipe_str(mail->quarantine_detail);
-	wipe_str(mail->damage);
+	canary_wipe_free(mail->quarantine_detail);
+	canary_wipe_free(mail->damage);
 	g_clear_pointer(&mail->raw, g_bytes_unref);
 	g_free(mail);
 }
@@ -261,7 +252,7 @@ static void add_header_addresses(GPtrArray *out, GMimeObject *object, const char
 		char *rewrapped = rfc2047_rewrap(value);
 		InternetAddressList *list =
 			internet_address_list_parse(options, rewrapped != NULL ? rewrapped : value);
-		wipe_str(rewrapped);
+		canary_wipe_free(rewrapped);
 		add_addresses(out, list, 0);
 		g_clear_object(&list);
 	}
@@ -533,7 +524,7 @@ static GString *convert_lenient(iconv_t cd, const char *in, gsize len, guint *ba
 	size_t outleft = sizeof(buf);
 	iconv(cd, NULL, NULL, &outptr, &outleft);
 	g_string_append_len(out, buf, outptr - buf);
-	sodium_memzero(buf, sizeof(buf));
+	canary_wipe(buf, sizeof(buf));
 	return out;
 }
 
@@ -600,7 +591,7 @@ static GString *to_utf8(const char *in, gsize len, const char *charset)
 	if (out == NULL) {
 		char *valid = g_utf8_make_valid(in, len);
 		out = g_string_new(valid);
-		wipe_str(valid);
+		canary_wipe_free(valid);
 	}
 	return out;
 }
@@ -767,7 +758,7 @@ static const char *decode_run(const struct encoded_word *first, GString *out)
 		char *valid = g_utf8_make_valid(bytes->len > 0 ? (const char *)bytes->data : "",
 						bytes->len);
 		text = g_string_new(valid);
-		wipe_str(valid);
+		canary_wipe_free(valid);
 	}
 	g_string_append_len(out, text->str, text->len);
 	if (!clean)
@@ -845,7 +836,7 @@ static char *rfc2047_rewrap(const char *raw)
 			end = decode_run(&next, decoded);
 		char *b64 = g_base64_encode((const guchar *)decoded->str, decoded->len);
 		g_string_append_printf(out, "=?UTF-8?B?%s?=", b64);
-		wipe_str(b64);
+		canary_wipe_free(b64);
 		wipe_gstring(decoded);
 		p = plain = end;
 		any = TRUE;
@@ -1189,14 +1180,14 @@ static char *file_name_rewrapped(GMimeObject *object)
 		GMimeContentDisposition *parsed = g_mime_content_disposition_parse(NULL, disposition);
 		name = utf8_dup_trimmed(g_mime_content_disposition_get_parameter(parsed, "filename"));
 		g_object_unref(parsed);
-		wipe_str(disposition);
+		canary_wipe_free(disposition);
 	}
 	char *type = name == NULL ? rfc2047_rewrap(raw_header(object, "Content-Type")) : NULL;
 	if (type != NULL) {
 		GMimeContentType *parsed = g_mime_content_type_parse(NULL, type);
 		name = utf8_dup_trimmed(g_mime_content_type_get_parameter(parsed, "name"));
 		g_object_unref(parsed);
-		wipe_str(type);
+		canary_wipe_free(type);
 	}
 	return name;
 }
@@ -1509,7 +1500,7 @@ static char *forward_header(GMimeMessage *inner)
 			raw != NULL ? internet_address_list_parse(
 					      NULL, rewrapped != NULL ? rewrapped : raw)
 				    : NULL;
-		wipe_str(rewrapped);
+		canary_wipe_free(rewrapped);
 		if (list == NULL || internet_address_list_length(list) == 0) {
 			g_clear_object(&list);
 			continue;
@@ -1519,20 +1510,20 @@ static char *forward_header(GMimeMessage *inner)
 		char *valid = utf8_dup_trimmed(who);
 		if (valid != NULL)
 			g_string_append_printf(s, "\n%s: %s", labels[i], valid);
-		wipe_str(valid);
-		wipe_str(who);
+		canary_wipe_free(valid);
+		canary_wipe_free(who);
 		if (i == 0) {
 			char *date = utf8_dup_trimmed(
 				g_mime_object_get_header(GMIME_OBJECT(inner), "Date"));
 			if (date != NULL)
 				g_string_append_printf(s, "\nDate: %s", date);
-			wipe_str(date);
+			canary_wipe_free(date);
 		}
 	}
 	char *subject = rfc2047_decode(raw_header(GMIME_OBJECT(inner), "Subject"));
 	if (subject != NULL && *subject != '\0')
 		g_string_append_printf(s, "\nSubject: %s", subject);
-	wipe_str(subject);
+	canary_wipe_free(subject);
 	char *block = g_strdup(s->str);
 	wipe_gstring(s);
 	return block;
@@ -1558,7 +1549,7 @@ static void walk_inner_message(struct extract *x, GMimeMessage *inner, guint dep
 	if (mode == WALK_NORMAL) {
 		char *block = forward_header(inner);
 		add_text(x, block, strlen(block));
-		wipe_str(block);
+		canary_wipe_free(block);
 	}
 	GMimeObject *body = g_mime_message_get_mime_part(inner);
 	if (body != NULL)
@@ -1607,9 +1598,9 @@ static void read_body(struct canary_mail *mail, GMimeMessage *message,
 		char *valid = g_utf8_make_valid(x.text->str, x.text->len);
 		wipe_gstring(x.text);
 		x.text = g_string_new(valid);
-		wipe_str(valid);
+		canary_wipe_free(valid);
 	}
-	wipe_str(mail->text);
+	canary_wipe_free(mail->text);
 	mail->text = g_strndup(x.text->str, x.text->len);
 	wipe_gstring(x.text);
 }
@@ -1655,7 +1646,7 @@ static void read_after_blankish_line(struct canary_mail *mail, const guint8 *dat
 	while (skip < text->len && (text->str[skip] == '\n'))
 		skip++;
 	g_strchomp(text->str);
-	wipe_str(mail->text);
+	canary_wipe_free(mail->text);
 	mail->text = utf8_dup(text->str + skip);
 	wipe_gstring(text);
 }

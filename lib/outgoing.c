@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "config.h"
-#include "seal.h"
+#include "wipe.h"
 
 // clang-format off
 G_DEFINE_QUARK(canary-outgoing-error-quark, canary_outgoing_error)

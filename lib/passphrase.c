@@ -8,7 +8,7 @@
 
 #include <passwdqc.h>
 
-#include "seal.h" /* canary_wipe_free() */
+#include "wipe.h"
 
 /* The quark name is stringified as written: keep clang-format off it. */
 // clang-format off

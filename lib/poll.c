@@ -15,7 +15,7 @@
 #include "log.h"
 #include "prefetch.h"
 #include "prepare.h"
-#include "seal.h"
+#include "wipe.h"
 
 /* Fetched messages waiting to be prepared, and prepared messages waiting
  * to be stored, at most, so memory does not depend on the size of the

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "passphrase.h"
+#include "wipe.h"
 
 /* The quark name is stringified as written: keep clang-format off it. */
 // clang-format off
@@ -1195,18 +1196,4 @@ void canary_seal_chain_hash(const void *data, gsize len, guint8 out[32])
 gboolean canary_seal_hash_equal(const guint8 a[32], const guint8 b[32])
 {
 	return sodium_memcmp(a, b, 32) == 0;
-}
-
-void canary_wipe(void *p, gsize len)
-{
-	if (p != NULL && len > 0)
-		sodium_memzero(p, len);
-}
-
-void canary_wipe_free(char *s)
-{
-	if (s == NULL)
-		return;
-	sodium_memzero(s, strlen(s));
-	g_free(s);
 }

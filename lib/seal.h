@@ -205,12 +205,6 @@ void canary_seal_chain_hash(const void *data, gsize len, guint8 out[32]);
 /* Compares two 32-byte hashes in constant time. */
 gboolean canary_seal_hash_equal(const guint8 a[32], const guint8 b[32]);
 
-/* Wipes LEN bytes at P (sodium_memzero). For plaintext buffers elsewhere. */
-void canary_wipe(void *p, gsize len);
-
-/* Frees a NUL-terminated string after wiping it; NULL is fine. */
-void canary_wipe_free(char *s);
-
 typedef struct canary_secret_key canary_secret_key;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_secret_key, canary_secret_key_free)
 typedef struct canary_pseudonym_key canary_pseudonym_key;

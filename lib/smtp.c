@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "poll.h"
-#include "seal.h"
+#include "wipe.h"
 
 // clang-format off
 G_DEFINE_QUARK(canary-smtp-error-quark, canary_smtp_error)

@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "health.h"
 #include "seal.h"
+#include "wipe.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -14,6 +14,7 @@
 #include "passphrase.h"
 #include "seal.h"
 #include "testutil.h"
+#include "wipe.h"
 
 /* The committed test keys (tests/data/keys/README). */
 #define TEST_KEY_PASSPHRASE "canary test key - not secret"

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "text.h"
+#include "wipe.h"
 
 void cli_error(const char *format, ...)
 {

@@ -15,6 +15,7 @@
 #include "case_sealed.h"
 #include "envelope.h"
 #include "triage.h"
+#include "wipe.h"
 
 /* Column widths: the table fits 100 columns. */
 enum {

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "envelope.h"
 #include "triage.h"
+#include "wipe.h"
 
 enum { W_REF = 16, W_DRAFT = 5, W_BY = 12, W_DAY = 10, W_LINE = 50 };
 

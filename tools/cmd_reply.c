@@ -13,6 +13,7 @@
 #include "envelope.h"
 #include "note.h"
 #include "triage.h"
+#include "wipe.h"
 
 /* Parses public key TEXT (LABEL in messages) into *KEY_R; TRUE when TEXT
  * is NULL and OPTIONAL. */

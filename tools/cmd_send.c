@@ -14,6 +14,7 @@
 #include "envelope.h"
 #include "mail.h"
 #include "triage.h"
+#include "wipe.h"
 
 /* The most Message-IDs a reply's References carries: the thread's first
  * and its latest ones (RFC 5322 3.6.4 allows trimming the middle). */

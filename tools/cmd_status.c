@@ -13,6 +13,7 @@
 #include "envelope.h"
 #include "note.h"
 #include "triage.h"
+#include "wipe.h"
 
 /* Parses the public key file TEXT of LABEL ("section mena"). */
 static struct canary_public_key *parse_public(const char *label, const char *text)

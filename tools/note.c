@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "wipe.h"
 
 /* Drops '\r' before '\n' and, when DROP_COMMENTS, lines starting with '#',
  * then surrounding white space, all in place; wipes the bytes freed. */

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "text.h"
+#include "wipe.h"
 
 gboolean triage_parse_date(const char *option, const char *date, gint64 *t_r)
 {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "values.h"
 
 /* The quark's name is the macro argument as written: keep it unspaced. */
 /* clang-format off */
@@ -38,11 +39,11 @@ enum key_type {
 	T_SMTP_URL,   /* char *: smtp[s]://host[:port] */
 	T_ADDRESS,    /* char *: an e-mail address, local@domain */
 	T_PIN,        /* char *: sha256//BASE64 */
-	T_SIZE,       /* guint64: bytes, canary_config_parse_size() */
+	T_SIZE,       /* guint64: bytes, canary_value_parse_size() */
 	T_UINT,       /* guint: a whole number */
 	T_UINT64,     /* guint64: a whole number */
-	T_DURATION,   /* guint64: seconds, canary_config_parse_duration() */
-	T_PERIOD,     /* guint64: seconds, canary_config_parse_period() */
+	T_DURATION,   /* guint64: seconds, canary_value_parse_duration() */
+	T_PERIOD,     /* guint64: seconds, canary_value_parse_period() */
 	T_KEEP,       /* guint64: seconds, canary_config_parse_keep() */
 	T_LEVEL,      /* int: enum canary_log_level */
 	T_BOOL,       /* gboolean: true or false */
@@ -224,64 +225,6 @@ const struct canary_config_key *canary_config_known_keys(void)
 	return table;
 }
 
-/* Parses a whole decimal number with an optional one-letter unit from UNITS
- * (either case; MULTIPLIERS in the same order). Returns FALSE on anything
- * else, including overflow. */
-static gboolean parse_scaled(const char *text, const char *units, const guint64 *multipliers,
-			     guint64 *value_r)
-{
-	if (text == NULL || !g_ascii_isdigit(text[0]))
-		return FALSE;
-	guint64 n = 0;
-	const char *p = text;
-	for (; g_ascii_isdigit(*p); p++) {
-		guint64 digit = (guint64)(*p - '0');
-		if (n > (G_MAXUINT64 - digit) / 10)
-			return FALSE;
-		n = n * 10 + digit;
-	}
-	guint64 multiplier = 1;
-	if (*p != '\0') {
-		const char *unit = strchr(units, g_ascii_toupper(*p));
-		if (unit == NULL || p[1] != '\0')
-			return FALSE;
-		multiplier = multipliers[unit - units];
-	}
-	if (n > G_MAXUINT64 / multiplier)
-		return FALSE;
-	*value_r = n * multiplier;
-	return TRUE;
-}
-
-gboolean canary_config_parse_size(const char *text, guint64 *bytes_r)
-{
-	static const guint64 m[] = {KIB, KIB * KIB, KIB * KIB * KIB};
-	return parse_scaled(text, "KMG", m, bytes_r);
-}
-
-gboolean canary_config_parse_duration(const char *text, guint64 *seconds_r)
-{
-	static const guint64 m[] = {1, 60, 3600, 86400};
-	return parse_scaled(text, "SMHD", m, seconds_r);
-}
-
-gboolean canary_config_parse_period(const char *text, guint64 *seconds_r)
-{
-	static const guint64 m[] = {86400, 7 * 86400, 365 * 86400};
-	guint64 seconds = 0;
-	gsize len = text != NULL ? strlen(text) : 0;
-	if (g_strcmp0(text, "forever") == 0) {
-		*seconds_r = 0;
-		return TRUE;
-	}
-	/* The unit is required: parse_scaled() alone would take "365" as seconds. */
-	if (len == 0 || !g_ascii_isalpha(text[len - 1]) ||
-	    !parse_scaled(text, "DWY", m, &seconds) || seconds < m[0] || seconds > 100 * m[2])
-		return FALSE;
-	*seconds_r = seconds;
-	return TRUE;
-}
-
 gboolean canary_config_parse_keep(const char *text, guint64 *seconds_r)
 {
 	if (g_strcmp0(text, "forever") == 0) {
@@ -290,20 +233,9 @@ gboolean canary_config_parse_keep(const char *text, guint64 *seconds_r)
 	}
 	guint64 seconds = 0;
 	/* The largest finite value stays below the one that means forever. */
-	if (!canary_config_parse_duration(text, &seconds) || seconds >= CANARY_CONFIG_FOREVER / 2)
+	if (!canary_value_parse_duration(text, &seconds) || seconds >= CANARY_CONFIG_FOREVER / 2)
 		return FALSE;
 	*seconds_r = seconds;
-	return TRUE;
-}
-
-gboolean canary_config_valid_group_name(const char *name)
-{
-	gsize len = name != NULL ? strlen(name) : 0;
-	if (len == 0 || len > 32 || !(g_ascii_isalnum(name[0]) || name[0] == '_'))
-		return FALSE;
-	for (gsize i = 1; i < len; i++)
-		if (!g_ascii_isalnum(name[i]) && strchr("_-.", name[i]) == NULL)
-			return FALSE;
 	return TRUE;
 }
 
@@ -396,41 +328,6 @@ static void warn_nothing_sent(const struct canary_config *config, GString *warni
 			      "sent; add [smtp] (see canary.conf(5))");
 }
 
-gboolean canary_config_valid_address(const char *address)
-{
-	size_t len = strlen(address);
-	const char *at = strchr(address, '@');
-	if (len == 0 || len > 254 || at == NULL || at == address || strchr(at + 1, '@') != NULL)
-		return FALSE;
-	if (at - address > 64 || strchr(at + 1, '.') == NULL)
-		return FALSE;
-	for (const char *c = address; *c != '\0'; c++) {
-		if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f || strchr("<>()[]\\,;:\"", *c))
-			return FALSE;
-	}
-	const char *domain = at + 1;
-	return domain[0] != '.' && domain[0] != '-' && !g_str_has_suffix(domain, ".") &&
-	       strstr(domain, "..") == NULL;
-}
-
-char **canary_config_split_addresses(const char *text, char **bad_r)
-{
-	g_auto(GStrv) parts = g_strsplit_set(text, ",;", -1);
-	g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(g_free);
-	for (gsize i = 0; parts[i] != NULL; i++) {
-		const char *address = g_strstrip(parts[i]);
-		if (address[0] == '\0')
-			continue;
-		if (!canary_config_valid_address(address)) {
-			*bad_r = g_strdup(address);
-			return NULL;
-		}
-		g_ptr_array_add(list, g_ascii_strdown(address, -1));
-	}
-	g_ptr_array_add(list, NULL);
-	return (char **)g_ptr_array_free(g_steal_pointer(&list), FALSE);
-}
-
 gboolean canary_config_sends_mail(const struct canary_config *config)
 {
 	if (config->notify.triage != NULL || config->notify.custodian != NULL ||
@@ -454,13 +351,6 @@ char *canary_config_resolve_path(const char *explicit_path)
 	if (env != NULL && env[0] != '\0')
 		return g_strdup(env);
 	return g_strdup(CANARY_CONFIG_DEFAULT_PATH);
-}
-
-char *canary_config_resolve_file(const char *dir, const char *path)
-{
-	/* Absolute PATHs ignore DIR; relative ones are joined to it. Both come
-	 * back without "." and ".." components. */
-	return g_canonicalize_filename(path, dir);
 }
 
 void canary_config_free(struct canary_config *config)
@@ -709,7 +599,7 @@ char *canary_config_credential_path(const char *path)
 static void set_path(struct canary_config *config, const struct key_spec *spec, const char *value,
 		     struct problems *p)
 {
-	char *path = canary_config_resolve_file(config->dir, value);
+	char *path = canary_value_resolve_file(config->dir, value);
 	G_STRUCT_MEMBER(char *, config, spec->offset) = path;
 	g_autofree char *credential =
 		spec->type == T_SECRET ? canary_config_credential_path(path) : NULL;
@@ -763,7 +653,7 @@ gboolean canary_config_valid_smtp_url(const char *url)
 static void check_addresses(const struct key_spec *spec, const char *value, struct problems *p)
 {
 	g_autofree char *bad = NULL;
-	g_auto(GStrv) list = canary_config_split_addresses(value, &bad);
+	g_auto(GStrv) list = canary_value_split_addresses(value, &bad);
 	if (list == NULL)
 		key_problem(p, spec, "'%s' is not a mail address", bad);
 	else if (list[0] == NULL)
@@ -775,7 +665,7 @@ static void set_text(struct canary_config *config, const struct key_spec *spec, 
 		     struct problems *p)
 {
 	G_STRUCT_MEMBER(char *, config, spec->offset) = g_strdup(value);
-	if (spec->type == T_GROUP_NAME && !canary_config_valid_group_name(value))
+	if (spec->type == T_GROUP_NAME && !canary_value_valid_group_name(value))
 		key_problem(p, spec, "'%s' is not a group name", value);
 	else if (spec->type == T_IMAP_URL && url_has_credentials(value))
 		key_problem(p, spec,
@@ -792,7 +682,7 @@ static void set_text(struct canary_config *config, const struct key_spec *spec, 
 			    "password_file");
 	else if (spec->type == T_SMTP_URL && !canary_config_valid_smtp_url(value))
 		key_problem(p, spec, "'%s' is not smtps://host[:port] or smtp://host[:port]", value);
-	else if (spec->type == T_ADDRESS && !canary_config_valid_address(value))
+	else if (spec->type == T_ADDRESS && !canary_value_valid_address(value))
 		key_problem(p, spec, "'%s' is not an address such as reprisals@example.org", value);
 	else if (spec->type == T_PIN &&
 		 (!g_str_has_prefix(value, "sha256//") || strlen(value) < 20))
@@ -806,11 +696,11 @@ static void set_number(struct canary_config *config, const struct key_spec *spec
 		       struct problems *p)
 {
 	guint64 n = 0;
-	if (spec->type == T_SIZE && !canary_config_parse_size(value, &n))
+	if (spec->type == T_SIZE && !canary_value_parse_size(value, &n))
 		key_problem(p, spec, "'%s' is not a size", value);
-	else if (spec->type == T_DURATION && !canary_config_parse_duration(value, &n))
+	else if (spec->type == T_DURATION && !canary_value_parse_duration(value, &n))
 		key_problem(p, spec, "'%s' is not a duration", value);
-	else if (spec->type == T_PERIOD && !canary_config_parse_period(value, &n))
+	else if (spec->type == T_PERIOD && !canary_value_parse_period(value, &n))
 		key_problem(p, spec, "'%s' is not a period", value);
 	else if (spec->type == T_KEEP && !canary_config_parse_keep(value, &n))
 		key_problem(p, spec, "'%s' is not 0, a duration or forever", value);
@@ -1063,7 +953,7 @@ char *canary_config_control_socket(const char *path, GError **error)
 	const char *socket =
 		value != NULL ? g_strstrip(value) : find_spec("control", "socket")->default_value;
 	g_autofree char *dir = g_path_get_dirname(path);
-	return canary_config_resolve_file(dir, socket);
+	return canary_value_resolve_file(dir, socket);
 }
 
 const char *canary_config_section_key(const struct canary_config *config, const char *section)

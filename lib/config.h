@@ -163,20 +163,6 @@ void canary_config_free(struct canary_config *config);
 typedef struct canary_config canary_config;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_config, canary_config_free)
 
-/* Parses a size: a whole number of bytes with an optional suffix K, M, G
- * (powers of 1024; "50M", "1G", "4096"). FALSE on anything else. */
-gboolean canary_config_parse_size(const char *text, guint64 *bytes_r);
-
-/* Parses a duration: a whole number of seconds with an optional suffix s,
- * m, h, d ("60s", "5m", "365d", "90"). FALSE on anything else. */
-gboolean canary_config_parse_duration(const char *text, guint64 *seconds_r);
-
-/* Parses a retention period: a whole number of days, weeks or years (of
- * 365 days) with its unit ("365d", "12w", "2y", at least 1d, at most 100y),
- * or "forever" (*SECONDS_R 0). A bare number is refused: "365" must not
- * mean seconds here. FALSE on anything else. */
-gboolean canary_config_parse_period(const char *text, guint64 *seconds_r);
-
 /* What an admin should know about a valid CONFIG: one line per concern,
  * each "[group] key = value: what it means" (server copies kept forever,
  * plaintext on the mail server; an [access] or section group that does not
@@ -184,15 +170,11 @@ gboolean canary_config_parse_period(const char *text, guint64 *seconds_r);
  * when there is nothing to say. */
 char *canary_config_warnings(const struct canary_config *config);
 
-/* TRUE if NAME can name a Unix group: 1 to 32 letters, digits, "_", "-" or
- * ".", not starting with "-" or ".". */
-gboolean canary_config_valid_group_name(const char *name);
-
 /* A [imap] *_retention of forever: server copies are never removed. */
 #define CANARY_CONFIG_FOREVER G_MAXUINT64
 
 /* Parses how long server copies are kept: "0", a duration as
- * canary_config_parse_duration() reads it ("2d", "12h"), or "forever"
+ * canary_value_parse_duration() reads it ("2d", "12h"), or "forever"
  * (*SECONDS_R CANARY_CONFIG_FOREVER). FALSE on anything else. */
 gboolean canary_config_parse_keep(const char *text, guint64 *seconds_r);
 
@@ -201,24 +183,10 @@ gboolean canary_config_parse_keep(const char *text, guint64 *seconds_r);
 struct canary_config *canary_config_load_data(const char *path, const char *data, gsize len,
 					      GError **error);
 
-/* Resolves PATH against DIR unless it is absolute. Returns a new string. */
-char *canary_config_resolve_file(const char *dir, const char *path);
-
 /* The file systemd passed in place of the secret file PATH (LoadCredential=):
  * the one of the same base name in $CREDENTIALS_DIRECTORY, if it exists.
  * Returns a new string, or NULL. */
 char *canary_config_credential_path(const char *path);
-
-/* TRUE if ADDRESS is one plain mail address, "local@domain" (no display
- * name, no <>, no white space, a domain with a dot, at most 254 bytes). */
-gboolean canary_config_valid_address(const char *address);
-
-/* Splits an address list as [notify] and routing.conf's notify take it
- * (addresses separated by "," or ";", white space around them ignored).
- * Returns a new NULL-terminated vector (empty entries dropped); when an
- * entry is not an address, returns NULL and the first bad entry in
- * *BAD_R (new string). */
-char **canary_config_split_addresses(const char *text, char **bad_r);
 
 /* TRUE if CONFIG asks for any notice or acknowledgement to be sent (a
  * [notify] list, a section's notify, or [reply] acknowledge). */

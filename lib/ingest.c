@@ -12,6 +12,7 @@
 #include "identity.h"
 #include "route.h"
 #include "seal.h"
+#include "values.h"
 #include "wipe.h"
 
 /* The quark name is stringified as written: keep clang-format off it. */
@@ -295,7 +296,7 @@ static gboolean may_acknowledge(const struct canary_ingest *ingest,
 	const char *address = p->identity->primary;
 	return ingest->acknowledging && mail->quarantine == CANARY_QUARANTINE_NONE &&
 	       !mail->auto_submitted && !mail->list_mail && !mail->null_sender && !mail->report &&
-	       address != NULL && canary_config_valid_address(address) &&
+	       address != NULL && canary_value_valid_address(address) &&
 	       g_ascii_strcasecmp(address, ingest->config->smtp.from) != 0;
 }
 

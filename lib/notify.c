@@ -6,6 +6,7 @@
 #include "log.h"
 #include "outgoing.h"
 #include "smtp.h"
+#include "values.h"
 
 /* Events read per query: the history since the last pass is short. */
 #define EVENTS_PER_READ 500
@@ -48,7 +49,7 @@ static GPtrArray *lists_of(const struct canary_config *config)
 	for (gsize i = 0; i < G_N_ELEMENTS(roles); i++) {
 		g_autofree char *bad = NULL;
 		g_auto(GStrv) to = roles[i].addresses != NULL
-					   ? canary_config_split_addresses(roles[i].addresses, &bad)
+					   ? canary_value_split_addresses(roles[i].addresses, &bad)
 					   : NULL;
 		if (to != NULL && to[0] != NULL)
 			g_ptr_array_add(lists, notice_new(roles[i].name, NULL,

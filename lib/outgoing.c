@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "values.h"
 #include "wipe.h"
 
 // clang-format off
@@ -45,12 +46,12 @@ static gboolean invalid(GError **error, const char *what)
 /* Checks the addresses and Message-IDs of M; errors never echo them. */
 static gboolean check(const struct canary_outgoing *m, GError **error)
 {
-	if (m->from == NULL || !canary_config_valid_address(m->from))
+	if (m->from == NULL || !canary_value_valid_address(m->from))
 		return invalid(error, "the sending address is not of the form local@domain");
 	if (m->to == NULL || m->to[0] == NULL)
 		return invalid(error, "a message needs a recipient");
 	for (gsize i = 0; m->to[i] != NULL; i++)
-		if (!canary_config_valid_address(m->to[i]))
+		if (!canary_value_valid_address(m->to[i]))
 			return invalid(error, "a recipient is not an address of the form "
 					      "local@domain");
 	if (m->in_reply_to != NULL && !valid_message_id(m->in_reply_to))

@@ -3,6 +3,7 @@
  * closed or received), never stamped on cases: a changed policy applies to
  * every case at the next run. */
 #include "retention.h"
+#include "values.h"
 
 #include <string.h>
 
@@ -58,7 +59,7 @@ char *canary_retention_format_period(guint64 seconds)
 {
 	if (seconds == 0)
 		return g_strdup("forever");
-	/* Periods are whole days (see canary_config_parse_period()). */
+	/* Periods are whole days (see canary_value_parse_period()). */
 	return g_strdup_printf("%" G_GUINT64_FORMAT "d", seconds / DAY);
 }
 

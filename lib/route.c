@@ -12,8 +12,8 @@
 #include <stdarg.h>
 #include <string.h>
 
-#include "config.h"
 #include "text.h"
+#include "values.h"
 
 /* Defaults of [scoring], documented in conf/routing.conf. */
 #define DEFAULT_COUNTRY_POINTS 10.0
@@ -239,7 +239,7 @@ static void load_section_notify(struct loader *l, const char *group, struct sect
 	g_autofree char *notify = g_key_file_get_value(l->file, group, "notify", NULL);
 	g_autofree char *bad = NULL;
 	if (notify != NULL) {
-		s->notify = canary_config_split_addresses(g_strstrip(notify), &bad);
+		s->notify = canary_value_split_addresses(g_strstrip(notify), &bad);
 		if (s->notify == NULL)
 			problem(l, group, "notify",
 				"'%s' is not a mail address; expected addresses separated by commas",
@@ -271,13 +271,13 @@ static void load_section(struct loader *l, const char *group, const char *name)
 	s->weight = number(l, group, "weight", 1.0);
 	g_autofree char *retention = g_key_file_get_value(l->file, group, "retention", NULL);
 	s->has_retention = retention != NULL;
-	if (retention != NULL && !canary_config_parse_period(g_strstrip(retention), &s->retention))
+	if (retention != NULL && !canary_value_parse_period(g_strstrip(retention), &s->retention))
 		problem(l, group, "retention",
 			"'%s' is not a period; expected a period such as 730d, 104w or 2y after a "
 			"case was closed, or forever",
 			retention);
 	s->group = g_key_file_get_value(l->file, group, "group", NULL);
-	if (s->group != NULL && !canary_config_valid_group_name(g_strstrip(s->group)))
+	if (s->group != NULL && !canary_value_valid_group_name(g_strstrip(s->group)))
 		problem(l, group, "group",
 			"'%s' is not a group name; expected the Unix group of the section's "
 			"officers (letters, digits, _, - and .)",
@@ -285,7 +285,7 @@ static void load_section(struct loader *l, const char *group, const char *name)
 	load_section_notify(l, group, s);
 	g_autofree char *key = g_key_file_get_string(l->file, group, "public_key", NULL);
 	g_autofree char *default_key = g_strdup_printf("keys/%s.pub", name);
-	s->key_path = canary_config_resolve_file(l->dir, key != NULL ? key : default_key);
+	s->key_path = canary_value_resolve_file(l->dir, key != NULL ? key : default_key);
 	if (!g_file_test(s->key_path, G_FILE_TEST_IS_REGULAR))
 		problem(l, group, "public_key",
 			"%s: no such file; expected the section's public key (canary keygen "

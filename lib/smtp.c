@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "poll.h"
+#include "values.h"
 #include "wipe.h"
 
 // clang-format off
@@ -100,7 +101,7 @@ gboolean canary_smtp_send(const struct canary_config *config, const char *const 
 		return FALSE;
 	}
 	for (guint i = 0; i < n_rcpt; i++)
-		if (!canary_config_valid_address(rcpt[i])) {
+		if (!canary_value_valid_address(rcpt[i])) {
 			g_set_error(error, CANARY_SMTP_ERROR, CANARY_SMTP_ERROR_SETUP,
 				    "recipient %u is not an address of the form local@domain",
 				    i + 1);

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "log.h"
 #include "testutil.h"
+#include "values.h"
 
 /* The [keys] block every valid file needs; the files exist in the fixture. */
 #define KEYS_BLOCK                                                                                 \
@@ -391,7 +392,7 @@ START_TEST(test_notify_keys)
 	ck_assert(config->notify.triage_daily);
 	ck_assert(!config->notify.custodian_daily);
 	g_autofree char *bad_entry = NULL;
-	g_auto(GStrv) list = canary_config_split_addresses(config->notify.triage, &bad_entry);
+	g_auto(GStrv) list = canary_value_split_addresses(config->notify.triage, &bad_entry);
 	ck_assert_ptr_nonnull(list);
 	ck_assert_str_eq(list[0], "triage@example.org");
 	ck_assert_str_eq(list[1], "desk@example.net");
@@ -421,9 +422,9 @@ START_TEST(test_notify_keys)
 					    "a@@example.org", "a b@example.org", "a@.example.org",
 					    "a@example.org."};
 	for (gsize i = 0; i < G_N_ELEMENTS(good); i++)
-		ck_assert_msg(canary_config_valid_address(good[i]), "%s", good[i]);
+		ck_assert_msg(canary_value_valid_address(good[i]), "%s", good[i]);
 	for (gsize i = 0; i < G_N_ELEMENTS(wrong); i++)
-		ck_assert_msg(!canary_config_valid_address(wrong[i]), "%s", wrong[i]);
+		ck_assert_msg(!canary_value_valid_address(wrong[i]), "%s", wrong[i]);
 }
 END_TEST
 
@@ -651,11 +652,11 @@ static const struct resolve_case resolve_cases[] = {
 	{"/etc/canary", "/srv/../x", "/x"},
 };
 
-/* canary_config_resolve_file() keeps absolute paths and joins relative ones. */
+/* canary_value_resolve_file() keeps absolute paths and joins relative ones. */
 START_TEST(test_resolve_file)
 {
 	const struct resolve_case *c = &resolve_cases[_i];
-	g_autofree char *got = canary_config_resolve_file(c->dir, c->path);
+	g_autofree char *got = canary_value_resolve_file(c->dir, c->path);
 	ck_assert_str_eq(got, c->expect);
 }
 END_TEST
@@ -714,12 +715,12 @@ static const struct size_case size_cases[] = {
 	{"1s", FALSE, 0},
 };
 
-/* canary_config_parse_size() takes whole numbers with K, M or G only. */
+/* canary_value_parse_size() takes whole numbers with K, M or G only. */
 START_TEST(test_parse_size)
 {
 	const struct size_case *c = &size_cases[_i];
 	guint64 value = 12345;
-	ck_assert_msg(canary_config_parse_size(c->text, &value) == c->ok, "'%s'", c->text);
+	ck_assert_msg(canary_value_parse_size(c->text, &value) == c->ok, "'%s'", c->text);
 	ck_assert_uint_eq(value, c->ok ? c->value : 12345);
 }
 END_TEST
@@ -739,12 +740,12 @@ static const struct size_case duration_cases[] = {
 	{"s", FALSE, 0},
 };
 
-/* canary_config_parse_duration() takes whole numbers with s, m, h or d. */
+/* canary_value_parse_duration() takes whole numbers with s, m, h or d. */
 START_TEST(test_parse_duration)
 {
 	const struct size_case *c = &duration_cases[_i];
 	guint64 value = 12345;
-	ck_assert_msg(canary_config_parse_duration(c->text, &value) == c->ok, "'%s'", c->text);
+	ck_assert_msg(canary_value_parse_duration(c->text, &value) == c->ok, "'%s'", c->text);
 	ck_assert_uint_eq(value, c->ok ? c->value : 12345);
 }
 END_TEST

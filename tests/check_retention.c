@@ -12,6 +12,7 @@
 #include "retention.h"
 #include "store.h"
 #include "testutil.h"
+#include "values.h"
 
 #define DAY 86400
 
@@ -247,7 +248,7 @@ START_TEST(test_parse_period)
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		guint64 seconds = 12345;
-		gboolean ok = canary_config_parse_period(cases[i].text, &seconds);
+		gboolean ok = canary_value_parse_period(cases[i].text, &seconds);
 		ck_assert_msg(ok == cases[i].ok, "%s", cases[i].text);
 		if (ok)
 			ck_assert_uint_eq(seconds, cases[i].seconds);

@@ -21,7 +21,6 @@ G_DEFINE_QUARK(canary-ingest-error-quark, canary_ingest_error)
 // clang-format on
 
 /* Without routing rules every case goes to one queue. */
-#define DEFAULT_SECTION "triage"
 
 /* Dates a sender wrote before this, or more than a day ahead of us, are not
  * believed. */
@@ -34,7 +33,7 @@ struct canary_ingest {
 	/* Public keys only: the pipeline can seal but never open. */
 	struct canary_public_key *custodian, *triage;
 	/* Section name -> its key: each section of the routing rules, or
-	 * without them DEFAULT_SECTION -> [keys] default_section_public. */
+	 * without them [routing] default_section -> [keys] default_section_public. */
 	GHashTable *section_keys;
 	struct canary_pseudonym_key *pseudonym_key;
 	char *actor;
@@ -113,7 +112,8 @@ struct canary_ingest *canary_ingest_new(const struct canary_config *config,
 				    config->keys.default_section_public, error);
 		if (key == NULL)
 			goto fail;
-		g_hash_table_insert(ingest->section_keys, g_strdup(DEFAULT_SECTION), key);
+		g_hash_table_insert(ingest->section_keys, g_strdup(config->routing.default_section),
+				    key);
 	}
 	if (config->keys.triage_public != NULL) {
 		ingest->triage =
@@ -178,11 +178,11 @@ void canary_ingest_result_clear(struct canary_ingest_result *result)
 }
 
 /* Where cases go that routing does not place: the rules' default section,
- * or without rules the one queue. */
+ * or without rules [routing] default_section (its default: "triage"). */
 static const char *default_section(const struct canary_config *config)
 {
 	return config->rules != NULL ? canary_routing_default_section(config->rules)
-				     : DEFAULT_SECTION;
+				     : config->routing.default_section;
 }
 
 /* Returns the first believable time: the server's, the topmost Received
@@ -780,12 +780,9 @@ static gboolean store_new(struct canary_ingest *ingest, const struct canary_inge
 		.uid = p->source.uid,
 	};
 	gint64 id = 0;
-	char *ref = NULL;
+	g_autofree char *ref = NULL;
 	if (!canary_store_insert_case(ingest->store, &c, &id, &ref, error))
 		return FALSE;
-	result_r->ref = ref;
-	result_r->outcome = quarantined ? CANARY_INGEST_QUARANTINED : CANARY_INGEST_FILED;
-	result_r->quarantine = mail->quarantine;
 	gboolean sealed =
 		seal_case(ingest, id, p, section, &meta, error) &&
 		(ingest->pseudonym_key == NULL || record_message_id(ingest, id, mail, error));
@@ -800,7 +797,13 @@ static gboolean store_new(struct canary_ingest *ingest, const struct canary_inge
 	if (mail->damage != NULL && !canary_store_add_event_day(ingest->store, ref, ingest->actor,
 								"damaged", mail->damage, error))
 		return FALSE;
-	return !ingest->acknowledging || queue_acknowledgement(ingest, p, id, ref, error);
+	if (ingest->acknowledging && !queue_acknowledgement(ingest, p, id, ref, error))
+		return FALSE;
+	/* The result only once every step has succeeded. */
+	result_r->ref = g_steal_pointer(&ref);
+	result_r->outcome = quarantined ? CANARY_INGEST_QUARANTINED : CANARY_INGEST_FILED;
+	result_r->quarantine = mail->quarantine;
+	return TRUE;
 }
 
 gboolean canary_ingest_store_prepared(struct canary_ingest *ingest,

@@ -116,6 +116,23 @@ START_TEST(test_same_bytes_twice_is_a_duplicate)
 }
 END_TEST
 
+/* Without routing rules, [routing] default_section names the one queue. */
+START_TEST(test_default_section_without_rules)
+{
+	tu_pipeline_close(&pl);
+	tu_rmtree(tmpdir);
+	g_mkdir_with_parents(tmpdir, 0700);
+	g_autofree char *config_path =
+		tu_make_canary_home(tmpdir, FALSE, "[routing]\ndefault_section = intake\n");
+	tu_pipeline_open(&pl, config_path);
+	g_autoptr(GBytes) raw = text_bytes("From: a@example.org\nSubject: x\n\nbody\n");
+	g_autofree char *ref = NULL;
+	ck_assert_int_eq(ingest_one(raw, NULL, &ref, NULL), CANARY_INGEST_FILED);
+	g_autoptr(canary_case) c = canary_store_get_case(pl.store, ref, NULL);
+	ck_assert_str_eq(c->section, "intake");
+}
+END_TEST
+
 START_TEST(test_imap_source_dedupe)
 {
 	g_autoptr(GBytes) raw = text_bytes("From: a@example.org\nSubject: x\n\nbody\n");
@@ -245,6 +262,7 @@ static Suite *ingest_suite(void)
 	tcase_add_test(tc, test_demo_corpus_outcomes);
 	tcase_add_test(tc, test_same_bytes_twice_is_a_duplicate);
 	tcase_add_test(tc, test_imap_source_dedupe);
+	tcase_add_test(tc, test_default_section_without_rules);
 	tcase_add_test(tc, test_received_time);
 	tcase_add_test(tc, test_limits_quarantine);
 	tcase_add_test(tc, test_empty_and_binary_messages);

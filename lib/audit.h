@@ -71,6 +71,8 @@ struct canary_audit_seal;
  * canary_audit_seal_sync(). Free with canary_audit_seal_free(). */
 struct canary_audit_seal *canary_audit_seal_new(const char *db_path);
 void canary_audit_seal_free(struct canary_audit_seal *seal);
+typedef struct canary_audit_seal canary_audit_seal;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_audit_seal, canary_audit_seal_free)
 
 /* Makes the seal follow SEALED_FROM, the id of the sealing event the
  * database records (0: not sealed): loads the key file when sealing started

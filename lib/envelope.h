@@ -173,6 +173,8 @@ struct canary_case_note {
 	char *text;   /* NULL when the key given does not open this note; wiped */
 };
 void canary_case_note_free(struct canary_case_note *note);
+typedef struct canary_case_note canary_case_note;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_case_note, canary_case_note_free)
 
 /* Seals TEXT, written by AUTHOR at AT, as the next note of CASE_ID under a
  * new key sealed to TO->section and TO->triage (if any). Returns its number

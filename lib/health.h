@@ -78,6 +78,8 @@ struct canary_health_check {
 	GArray *figures; /* struct canary_health_figure */
 };
 void canary_health_check_free(struct canary_health_check *check);
+typedef struct canary_health_check canary_health_check;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_health_check, canary_health_check_free)
 
 /* Runs every check at NOW with CONFIG and STORE (read-only is enough).
  * Returns a new array of struct canary_health_check *, or NULL with ERROR

@@ -53,6 +53,8 @@ struct canary_ingest *canary_ingest_new(const struct canary_config *config,
 					struct canary_store *store, const char *actor,
 					GError **error);
 void canary_ingest_free(struct canary_ingest *ingest);
+typedef struct canary_ingest canary_ingest;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_ingest, canary_ingest_free)
 
 /* Where ingestion's time went, in microseconds, for benchmarks. Parsing
  * includes hashing and finding the sender; sealing includes scrubbing;

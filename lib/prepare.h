@@ -50,6 +50,8 @@ struct canary_ingest_prepared *canary_prepare_take_feeding(struct canary_prepare
 /* Stops the workers (a message being fetched or prepared is finished
  * first) and frees what was prepared and not taken. */
 void canary_prepare_free(struct canary_prepare *prepare);
+typedef struct canary_prepare canary_prepare;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_prepare, canary_prepare_free)
 
 /* How many workers suit this machine: one core is left to the thread that
  * stores. */

@@ -48,6 +48,8 @@ void canary_report_free(struct canary_report *report);
 
 /* Frees one row and its name (for arrays of rows built elsewhere). */
 void canary_report_row_free(struct canary_report_row *row);
+typedef struct canary_report_row canary_report_row;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_report_row, canary_report_row_free)
 
 typedef struct canary_report canary_report;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_report, canary_report_free)

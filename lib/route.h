@@ -19,6 +19,8 @@ struct canary_routing;
 struct canary_routing *canary_routing_load(const char *path, const char *default_section,
 					   GPtrArray *problems);
 void canary_routing_free(struct canary_routing *routing);
+typedef struct canary_routing canary_routing;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_routing, canary_routing_free)
 
 /* The section names, in file order; NULL-terminated, owned by ROUTING. */
 const char *const *canary_routing_sections(const struct canary_routing *routing);

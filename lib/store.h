@@ -149,6 +149,8 @@ struct canary_store_legacy {
 	char *pseudonym; /* NULL if none; wiped when freed */
 };
 void canary_store_legacy_free(struct canary_store_legacy *legacy);
+typedef struct canary_store_legacy canary_store_legacy;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_store_legacy, canary_store_legacy_free)
 
 /* Returns the cases that still have clear values, as a new array of
  * struct canary_store_legacy *. */
@@ -252,6 +254,8 @@ struct canary_store_expired {
 	gboolean section_rule; /* its section's own period applied */
 };
 void canary_store_expired_free(struct canary_store_expired *expired);
+typedef struct canary_store_expired canary_store_expired;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_store_expired, canary_store_expired_free)
 
 /* Returns the cases POLICY no longer keeps at NOW (their period ended
  * before NOW), oldest first, as a new array of struct canary_store_expired *.
@@ -285,6 +289,8 @@ struct canary_store_count {
 	gint64 count;
 };
 void canary_store_count_free(struct canary_store_count *count);
+typedef struct canary_store_count canary_store_count;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_store_count, canary_store_count_free)
 
 /* Which cases a count covers, for a caller who may see only some of them
  * (access.h): every case when the scope is NULL or ALL; else the cases of
@@ -336,6 +342,8 @@ struct canary_store_tally {
 	gint64 count;
 };
 void canary_store_tally_free(struct canary_store_tally *tally);
+typedef struct canary_store_tally canary_store_tally;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_store_tally, canary_store_tally_free)
 
 /* The cases of SCOPE received in [SINCE, UNTIL) (days), counted BY, as a
  * new array of struct canary_store_tally * (sections, rules and reasons in
@@ -375,6 +383,8 @@ struct canary_event {
 	guint8 mac[32];
 };
 void canary_event_free(struct canary_event *event);
+typedef struct canary_event canary_event;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_event, canary_event_free)
 
 /* Appends an event for case REF (which need not exist any more: purges are
  * recorded too). Each event carries the BLAKE2b hash of the one before.

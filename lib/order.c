@@ -9,6 +9,8 @@ void canary_order_init(struct canary_order *order, gsize *costs, guint n, gsize 
 		.n = n,
 		.budget = budget,
 	};
+	g_mutex_init(&order->lock);
+	g_cond_init(&order->changed);
 }
 
 void canary_order_clear(struct canary_order *order, GDestroyNotify free_value)
@@ -20,6 +22,33 @@ void canary_order_clear(struct canary_order *order, GDestroyNotify free_value)
 	}
 	g_clear_pointer(&order->slots, g_free);
 	g_clear_pointer(&order->costs, g_free);
+	g_cond_clear(&order->changed);
+	g_mutex_clear(&order->lock);
+}
+
+void canary_order_lock(struct canary_order *order)
+{
+	g_mutex_lock(&order->lock);
+}
+
+void canary_order_unlock(struct canary_order *order)
+{
+	g_mutex_unlock(&order->lock);
+}
+
+void canary_order_wait(struct canary_order *order)
+{
+	g_cond_wait(&order->changed, &order->lock);
+}
+
+gboolean canary_order_wait_until(struct canary_order *order, gint64 end)
+{
+	return g_cond_wait_until(&order->changed, &order->lock, end);
+}
+
+void canary_order_broadcast(struct canary_order *order)
+{
+	g_cond_broadcast(&order->changed);
 }
 
 gboolean canary_order_may_claim(const struct canary_order *order)
@@ -29,8 +58,14 @@ gboolean canary_order_may_claim(const struct canary_order *order)
 	       (i == order->next_take || order->claimed + order->costs[i] <= order->budget);
 }
 
+gboolean canary_order_done(const struct canary_order *order, guint index)
+{
+	return index < order->n && order->slots[index].done;
+}
+
 guint canary_order_claim(struct canary_order *order)
 {
+	g_return_val_if_fail(canary_order_may_claim(order), G_MAXUINT);
 	guint i = order->next_claim++;
 	order->claimed += order->costs[i];
 	return i;
@@ -40,21 +75,21 @@ void canary_order_put(struct canary_order *order, guint index, gpointer value, G
 {
 	order->slots[index] =
 		(struct canary_order_slot){.value = value, .error = error, .done = TRUE};
+	g_cond_broadcast(&order->changed);
 }
 
-gpointer canary_order_take(struct canary_order *order, GMutex *lock, GCond *changed, guint index,
-			   GError **error)
+gpointer canary_order_take(struct canary_order *order, guint index, GError **error)
 {
 	g_return_val_if_fail(index == order->next_take && index < order->n, NULL);
-	g_mutex_lock(lock);
+	g_mutex_lock(&order->lock);
 	while (!order->slots[index].done)
-		g_cond_wait(changed, lock);
+		g_cond_wait(&order->changed, &order->lock);
 	struct canary_order_slot slot = order->slots[index];
 	order->slots[index] = (struct canary_order_slot){.done = TRUE};
 	order->next_take++;
 	order->claimed -= order->costs[index];
-	g_cond_broadcast(changed);
-	g_mutex_unlock(lock);
+	g_cond_broadcast(&order->changed);
+	g_mutex_unlock(&order->lock);
 	if (slot.error != NULL)
 		g_propagate_error(error, slot.error);
 	return slot.value;

@@ -28,8 +28,8 @@ struct canary_prefetch {
 	const struct canary_prefetch_item *items;
 	guint n;
 
-	GMutex lock;
-	GCond changed;             /* an item fetched or taken, a move queued or done, stopping */
+	/* Its lock and condition guard the rest: an item fetched or taken, a
+	 * move queued or done, stopping. */
 	struct canary_order order; /* of fetched GBytes */
 	gboolean stopping;
 	guint marked;       /* items before it are marked \Seen, or being marked */
@@ -85,11 +85,11 @@ static void run_move(struct worker *w)
 	struct move *m = g_queue_pop_head(&p->moves);
 	gboolean skip = p->move_error != NULL;
 	p->moving = TRUE;
-	g_mutex_unlock(&p->lock);
+	canary_order_unlock(&p->order);
 	GError *error = NULL;
 	gboolean ok = skip || canary_imap_put_away(w->session, m->uids, m->n, m->folder,
 						   m->keyword, &error);
-	g_mutex_lock(&p->lock);
+	canary_order_lock(&p->order);
 	if (!skip && ok)
 		p->moved += m->n;
 	if (!skip && ok && m->folder == NULL)
@@ -99,7 +99,7 @@ static void run_move(struct worker *w)
 	p->moving = FALSE;
 	g_free(m->uids);
 	g_free(m);
-	g_cond_broadcast(&p->changed);
+	canary_order_broadcast(&p->order);
 }
 
 static gpointer worker_main(gpointer data)
@@ -107,7 +107,7 @@ static gpointer worker_main(gpointer data)
 	struct worker *w = data;
 	struct canary_prefetch *p = w->prefetch;
 	gboolean first = w == &p->workers[0];
-	g_mutex_lock(&p->lock);
+	canary_order_lock(&p->order);
 	for (;;) {
 		/* The first worker also runs the moves, and stops only when none
 		 * is left. */
@@ -121,7 +121,7 @@ static gpointer worker_main(gpointer data)
 		if (!canary_order_may_claim(&p->order)) {
 			if (p->order.next_claim >= p->n && !first)
 				break;
-			g_cond_wait(&p->changed, &p->lock);
+			canary_order_wait(&p->order);
 			continue;
 		}
 		guint i = canary_order_claim(&p->order);
@@ -130,18 +130,17 @@ static gpointer worker_main(gpointer data)
 			mark_n = MIN(MARK_AHEAD, p->n - i);
 			p->marked = i + mark_n;
 		}
-		g_mutex_unlock(&p->lock);
+		canary_order_unlock(&p->order);
 
 		if (mark_n > 0)
 			mark_seen(w, mark_from, mark_n);
 		GError *error = NULL;
 		GBytes *bytes = fetch(w, &p->items[i], &error);
 
-		g_mutex_lock(&p->lock);
+		canary_order_lock(&p->order);
 		canary_order_put(&p->order, i, bytes, error);
-		g_cond_broadcast(&p->changed);
 	}
-	g_mutex_unlock(&p->lock);
+	canary_order_unlock(&p->order);
 	return NULL;
 }
 
@@ -155,8 +154,6 @@ struct canary_prefetch *canary_prefetch_start(const struct canary_imap_options *
 	p->items = items;
 	p->n = n;
 	canary_order_init(&p->order, canary_prefetch_costs(items, n), n, budget);
-	g_mutex_init(&p->lock);
-	g_cond_init(&p->changed);
 	p->removed = g_array_new(FALSE, FALSE, sizeof(guint32));
 	/* No more sessions than messages: each costs the server a login. */
 	p->n_workers = CLAMP(sessions, 1, MAX(n, 1));
@@ -176,7 +173,7 @@ struct canary_prefetch *canary_prefetch_start(const struct canary_imap_options *
 
 GBytes *canary_prefetch_take(struct canary_prefetch *p, guint index, GError **error)
 {
-	return canary_order_take(&p->order, &p->lock, &p->changed, index, error);
+	return canary_order_take(&p->order, index, error);
 }
 
 gboolean canary_prefetch_move(struct canary_prefetch *p, const guint32 *uids, guint n,
@@ -193,35 +190,35 @@ gboolean canary_prefetch_put_away(struct canary_prefetch *p, const guint32 *uids
 			   .n = n,
 			   .folder = folder,
 			   .keyword = keyword};
-	g_mutex_lock(&p->lock);
+	canary_order_lock(&p->order);
 	g_queue_push_tail(&p->moves, m);
-	g_cond_broadcast(&p->changed);
+	canary_order_broadcast(&p->order);
 	gboolean ok = p->move_error == NULL;
 	if (!ok)
 		g_propagate_error(error, g_error_copy(p->move_error));
-	g_mutex_unlock(&p->lock);
+	canary_order_unlock(&p->order);
 	return ok;
 }
 
 gboolean canary_prefetch_flush(struct canary_prefetch *p, guint *moved_r, GError **error)
 {
-	g_mutex_lock(&p->lock);
+	canary_order_lock(&p->order);
 	while (!g_queue_is_empty(&p->moves) || p->moving)
-		g_cond_wait(&p->changed, &p->lock);
+		canary_order_wait(&p->order);
 	*moved_r = p->moved;
 	gboolean ok = p->move_error == NULL;
 	if (!ok)
 		g_propagate_error(error, g_error_copy(p->move_error));
-	g_mutex_unlock(&p->lock);
+	canary_order_unlock(&p->order);
 	return ok;
 }
 
 GArray *canary_prefetch_take_removed(struct canary_prefetch *p)
 {
-	g_mutex_lock(&p->lock);
+	canary_order_lock(&p->order);
 	GArray *removed = p->removed;
 	p->removed = g_array_new(FALSE, FALSE, sizeof(guint32));
-	g_mutex_unlock(&p->lock);
+	canary_order_unlock(&p->order);
 	return removed;
 }
 
@@ -229,10 +226,10 @@ void canary_prefetch_free(struct canary_prefetch *p)
 {
 	if (p == NULL)
 		return;
-	g_mutex_lock(&p->lock);
+	canary_order_lock(&p->order);
 	p->stopping = TRUE;
-	g_cond_broadcast(&p->changed);
-	g_mutex_unlock(&p->lock);
+	canary_order_broadcast(&p->order);
+	canary_order_unlock(&p->order);
 	for (guint i = 0; i < p->n_workers; i++) {
 		if (p->workers[i].thread != NULL)
 			g_thread_join(p->workers[i].thread);
@@ -243,7 +240,5 @@ void canary_prefetch_free(struct canary_prefetch *p)
 	g_clear_error(&p->move_error);
 	g_array_unref(p->removed);
 	g_free(p->workers);
-	g_cond_clear(&p->changed);
-	g_mutex_clear(&p->lock);
 	g_free(p);
 }

@@ -20,8 +20,7 @@ struct canary_prepare {
 	const struct canary_ingest_source *sources;
 
 	GMutex claim_lock; /* held from claiming an index to taking its bytes */
-	GMutex lock;       /* the rest */
-	GCond changed;
+	/* Its lock (LOCK below) and condition guard the rest. */
 	struct canary_order order; /* of canary_ingest_prepared */
 	gboolean stopping;
 
@@ -80,14 +79,14 @@ static void set_in_hand(struct canary_prepare *p, guint i, gboolean held)
 static gboolean claim(struct canary_prepare *p, guint *index_r, GBytes **raw_r, GError **error)
 {
 	g_mutex_lock(&p->claim_lock);
-	g_mutex_lock(&p->lock);
+	canary_order_lock(&p->order);
 	while (!p->stopping && p->order.next_claim < p->order.n &&
 	       !canary_order_may_claim(&p->order))
-		g_cond_wait(&p->changed, &p->lock);
+		canary_order_wait(&p->order);
 	gboolean claimed = !p->stopping && p->order.next_claim < p->order.n;
 	if (claimed)
 		*index_r = canary_order_claim(&p->order);
-	g_mutex_unlock(&p->lock);
+	canary_order_unlock(&p->order);
 	/* Outside the lock: the fetch may take a while, and the caller must
 	 * still be able to take what is ready. */
 	if (claimed)
@@ -106,18 +105,17 @@ static gpointer worker_main(gpointer data)
 		struct canary_ingest_prepared *prepared = NULL;
 		gboolean held = raw != NULL && !g_atomic_int_get(&p->stopping);
 		if (held) {
-			g_mutex_lock(&p->lock);
+			canary_order_lock(&p->order);
 			set_in_hand(p, i, TRUE);
-			g_mutex_unlock(&p->lock);
+			canary_order_unlock(&p->order);
 			prepared = canary_ingest_prepare(p->ingest, raw, &p->sources[i]);
 		}
 		g_clear_pointer(&raw, g_bytes_unref);
-		g_mutex_lock(&p->lock);
+		canary_order_lock(&p->order);
 		if (held)
 			set_in_hand(p, i, FALSE);
 		canary_order_put(&p->order, i, prepared, error);
-		g_cond_broadcast(&p->changed);
-		g_mutex_unlock(&p->lock);
+		canary_order_unlock(&p->order);
 		error = NULL;
 	}
 	return NULL;
@@ -155,8 +153,6 @@ struct canary_prepare *canary_prepare_start_recorded(
 	};
 	canary_order_init(&p->order, canary_prefetch_costs(items, n), n, budget);
 	g_mutex_init(&p->claim_lock);
-	g_mutex_init(&p->lock);
-	g_cond_init(&p->changed);
 	p->threads = g_new0(GThread *, p->n_threads);
 	for (guint i = 0; i < p->n_threads; i++)
 		p->threads[i] = g_thread_new("canary-prepare", worker_main, p);
@@ -166,7 +162,7 @@ struct canary_prepare *canary_prepare_start_recorded(
 struct canary_ingest_prepared *canary_prepare_take(struct canary_prepare *p, guint index,
 						   GError **error)
 {
-	return canary_order_take(&p->order, &p->lock, &p->changed, index, error);
+	return canary_order_take(&p->order, index, error);
 }
 
 /* TRUE when the taker may still feed the watchdog for message INDEX: it is
@@ -183,44 +179,41 @@ struct canary_ingest_prepared *canary_prepare_take_feeding(struct canary_prepare
 							   void (*progress)(gpointer),
 							   gpointer user_data, GError **error)
 {
-	g_mutex_lock(&p->lock);
-	while (index < p->order.n && !p->order.slots[index].done) {
+	canary_order_lock(&p->order);
+	while (index < p->order.n && !canary_order_done(&p->order, index)) {
 		gint64 until = g_get_monotonic_time() + FEED_SLICE;
-		while (!p->order.slots[index].done &&
-		       g_cond_wait_until(&p->changed, &p->lock, until))
+		while (!canary_order_done(&p->order, index) &&
+		       canary_order_wait_until(&p->order, until))
 			;
-		if (p->order.slots[index].done || progress == NULL ||
+		if (canary_order_done(&p->order, index) || progress == NULL ||
 		    !within_budget(p, index, budget))
 			continue;
-		g_mutex_unlock(&p->lock);
+		canary_order_unlock(&p->order);
 		progress(user_data);
-		g_mutex_lock(&p->lock);
+		canary_order_lock(&p->order);
 	}
-	g_mutex_unlock(&p->lock);
-	return canary_order_take(&p->order, &p->lock, &p->changed, index, error);
+	canary_order_unlock(&p->order);
+	return canary_order_take(&p->order, index, error);
 }
 
 void canary_prepare_free(struct canary_prepare *p)
 {
 	if (p == NULL)
 		return;
-	g_mutex_lock(&p->lock);
+	canary_order_lock(&p->order);
 	g_atomic_int_set(&p->stopping, TRUE);
-	g_cond_broadcast(&p->changed);
-	g_mutex_unlock(&p->lock);
+	canary_order_broadcast(&p->order);
+	canary_order_unlock(&p->order);
 	for (guint i = 0; i < p->n_threads; i++)
 		g_thread_join(p->threads[i]);
-	canary_order_clear(&p->order, (GDestroyNotify)canary_ingest_prepared_free);
-	g_mutex_lock(&p->lock);
+	/* Nothing is in hand once the workers have stopped. */
 	g_array_set_size(p->in_hand, 0);
-	record_in_hand(p); /* nothing is in hand once the workers have stopped */
-	g_mutex_unlock(&p->lock);
+	record_in_hand(p);
+	canary_order_clear(&p->order, (GDestroyNotify)canary_ingest_prepared_free);
 	g_array_unref(p->in_hand);
 	g_free(p->in_hand_path);
 	g_free(p->started);
 	g_free(p->threads);
 	g_mutex_clear(&p->claim_lock);
-	g_mutex_clear(&p->lock);
-	g_cond_clear(&p->changed);
 	g_free(p);
 }

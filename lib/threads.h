@@ -1,0 +1,50 @@
+/* threads.h: the threads of canaryd, what each owns and how they hand over.
+ * No code: the one place that says it, for whoever changes one of them.
+ *
+ * One pass (poll.c, on the main thread):
+ *
+ *   fetch sessions --(order, by bytes)--> preparing workers --(order)--> main
+ *   (prefetch.c)                          (prepare.c)                    thread
+ *        ^                                                                 |
+ *        +---------------- moves and removals, after each commit ---------+
+ *
+ * - Fetch sessions (prefetch.c, "canary-fetch", [imap] fetch_sessions of them):
+ *   each owns one IMAP session (imap.h). They claim list indexes in order
+ *   while the bytes fetched and not yet taken stay within PREFETCH_BUDGET,
+ *   and leave each message in its slot of the prefetch's order (order.h).
+ *   The first session alone also runs the moves and removals the main
+ *   thread queues, one after another on its own connection, and stops only
+ *   when none is left, so that a message is put away only after its case
+ *   committed and in the order the batches committed.
+ * - Preparing workers (prepare.c, "canary-prepare"): take fetched bytes in
+ *   list order (one at a time, under claim_lock) and prepare them
+ *   (canary_ingest_prepare(): parse, identity, pseudonym, routing,
+ *   scrubbing), reading the ingest's configuration and keys, which nobody
+ *   writes during a pass. Results wait in the prepare's order within
+ *   PREPARE_BUDGET. Which messages are in hand is written to
+ *   "<database>.in-hand" so that a message that kills the process twice is
+ *   quarantined as poison.
+ * - The main thread takes prepared messages strictly in list order, and
+ *   alone writes the store: duplicate and thread lookups, sealing,
+ *   inserting, the history, one transaction per batch, then queues the
+ *   batch's moves. While it waits it feeds systemd's watchdog (the
+ *   progress callback of canary_prepare_take_feeding()). Signals only set
+ *   flags it reads between passes.
+ *
+ * Each order (order.h) owns one mutex and one condition; its owner keeps
+ * its own shared state (moves queued, messages in hand, stopping) under
+ * that mutex and signals on that condition. Nothing else is shared between
+ * these threads; each pass starts and joins them all.
+ *
+ * Beside the passes, for canaryd's whole life:
+ * - The control socket (server.c): one accepting thread ("canary-accept"),
+ *   and one thread per connection ("canary-client"), each with its own
+ *   store connection (SQLite serialises the writers; a pass's transactions
+ *   and officers' actions interleave).
+ * - The notices (notify.c, "notices"): one thread with its own
+ *   configuration and store connection, woken after each pass, so that a
+ *   slow or dead MTA never holds up intake.
+ */
+#ifndef CANARY_THREADS_H
+#define CANARY_THREADS_H
+#endif

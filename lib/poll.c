@@ -19,10 +19,9 @@
 
 /* Fetched messages waiting to be prepared, and prepared messages waiting
  * to be stored, at most, so memory does not depend on the size of the
- * backlog. Fetching needs the larger window: with 1 MiB, one message of a
- * few megabytes stopped the fetch session until it was taken (a backlog of
- * 10,000 took 29-34 s instead of 25-26 s); more than 4 MiB gained nothing
- * measurable. */
+ * backlog. Fetching needs the larger window: with less, one message of a
+ * few megabytes stops the fetch session until it is taken (figures in
+ * bench/README.md, "Measurements behind the constants"). */
 #define PREFETCH_BUDGET (4u << 20)
 #define PREPARE_BUDGET  (1u << 20)
 

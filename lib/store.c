@@ -704,16 +704,16 @@ struct canary_store *canary_store_open(const char *path, GError **error)
 	/* The page size counts only for a new database (it must come before
 	 * WAL mode). Large pages, since most bytes are sealed messages of tens
 	 * of kilobytes and more: SQLite writes each page with its own system
-	 * call, to the WAL and again at the checkpoint (a backlog of 10,000
-	 * messages took 3.1 million calls with 4 KiB pages). The cache size is
+	 * call, to the WAL and again at the checkpoint (bench/README.md,
+	 * "Measurements behind the constants"). The cache size is
 	 * set again after it: SQLite keeps the page count it worked out for
 	 * 4 KiB pages, which is 32 MiB of 64 KiB pages. WAL lets officers
 	 * read while the daemon writes; FULL makes each commit durable before
 	 * the server copy is moved; secure_delete leaves no plaintext-derived
 	 * bytes in free pages. Statement journals stay in memory (temp_store):
 	 * an insert keeps the one or two pages it changes, a delete the pages
-	 * of one case, but through a temporary file every 64 KiB page went by
-	 * two system calls (13 GB of writes for 10,000 messages). VACUUM, whose
+	 * of one case, but through a temporary file every 64 KiB page goes by
+	 * two system calls (same section). VACUUM, whose
 	 * temporary copy is the whole database, goes back to a file. */
 	if (!exec(store,
 		  "PRAGMA page_size = 65536; PRAGMA cache_size = -2000; "

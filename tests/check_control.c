@@ -17,9 +17,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "canaryd.h"
 #include "control.h"
 #include "server.h"
 #include "testutil.h"
+#include "users.h"
 
 /* --- Framing ---------------------------------------------------------------- */
 
@@ -251,82 +253,40 @@ static void run_ok(const char *const *argv)
 	ck_assert_msg(status == 0, "%s: exit %d: %s", argv[0], status, err);
 }
 
-static void add_group(const char *name)
-{
-	run_ok((const char *const[]){"/usr/sbin/groupadd", name, NULL});
-}
-
-static void add_user(const char *name, const char *group, const char *extra_groups)
-{
-	g_autofree char *user_home = g_build_filename(home, name, NULL);
-	/* Password "*": no password login, but not a locked account (sshd
-	 * refuses locked ones even with a key). */
-	const char *argv[] = {"/usr/sbin/useradd",
-			      "-M",
-			      "-d",
-			      user_home,
-			      "-s",
-			      "/bin/sh",
-			      "-p",
-			      "*",
-			      "-g",
-			      group,
-			      name,
-			      extra_groups != NULL ? "-G" : NULL,
-			      extra_groups,
-			      NULL};
-	run_ok(argv);
-	ck_assert_int_eq(g_mkdir(user_home, 0700), 0);
-	struct passwd *pw = getpwnam(name);
-	ck_assert_ptr_nonnull(pw);
-	ck_assert_int_eq(chown(user_home, pw->pw_uid, pw->pw_gid), 0);
-}
-
-/* A unique name for this run: "cnr" + pid + SUFFIX (useradd's 32 bytes). */
-static char *unique(const char *suffix)
-{
-	return g_strdup_printf("cnr%ld%s", (long)getpid(), suffix);
-}
-
 /* Unchecked (in the runner's process): the users outlive a failed test
  * only until the suite ends. */
 static void users_setup(void)
 {
-	officers = unique("off");
-	other_group = unique("oth");
-	africa_group = unique("afr");
-	officer = unique("a");
-	outsider = unique("n");
-	bystander = unique("i");
+	officers = tu_unique_name("cnr", "off");
+	other_group = tu_unique_name("cnr", "oth");
+	africa_group = tu_unique_name("cnr", "afr");
+	officer = tu_unique_name("cnr", "a");
+	outsider = tu_unique_name("cnr", "n");
+	bystander = tu_unique_name("cnr", "i");
 	home = tu_make_tempdir();
 	ck_assert_int_eq(chmod(home, 0711), 0);
 	/* The build tree may sit where other users cannot reach (a checkout in
 	 * a 0700 temporary directory): they run a copy. */
 	g_autofree char *bin = g_build_filename(home, "bin", NULL);
 	ck_assert_int_eq(g_mkdir(bin, 0755), 0);
-	tool_path = g_build_filename(bin, "canary", NULL);
-	run_ok((const char *const[]){"/bin/cp", CANARY_TOOL_PATH, tool_path, NULL});
-	ck_assert_int_eq(chmod(tool_path, 0755), 0);
-	add_group(officers);
-	add_group(other_group);
-	add_group(africa_group);
+	tool_path = tu_copy_tool(bin);
+	tu_group_add(officers);
+	tu_group_add(other_group);
+	tu_group_add(africa_group);
 	g_autofree char *officer_groups = g_strdup_printf("%s,%s", officers, africa_group);
-	add_user(officer, other_group, officer_groups);
-	add_user(outsider, other_group, NULL);
-	add_user(bystander, other_group, officers);
+	tu_user_add(officer, home, other_group, officer_groups);
+	tu_user_add(outsider, home, other_group, NULL);
+	tu_user_add(bystander, home, other_group, officers);
 }
 
 static void users_teardown(void)
 {
-	static const char *const *users[] = {(const char *const *)&officer,
-					     (const char *const *)&outsider,
-					     (const char *const *)&bystander};
+	const char *const users[] = {officer, outsider, bystander};
 	for (gsize i = 0; i < G_N_ELEMENTS(users); i++)
-		tu_run((const char *const[]){"/usr/sbin/userdel", *users[i], NULL}, NULL, NULL,
-		       NULL);
-	tu_run((const char *const[]){"/usr/sbin/groupdel", officers, NULL}, NULL, NULL, NULL);
-	tu_run((const char *const[]){"/usr/sbin/groupdel", other_group, NULL}, NULL, NULL, NULL);
-	tu_run((const char *const[]){"/usr/sbin/groupdel", africa_group, NULL}, NULL, NULL, NULL);
+		tu_user_del(users[i]);
+	const char *const groups[] = {officers, other_group, africa_group};
+	for (gsize i = 0; i < G_N_ELEMENTS(groups); i++)
+		tu_group_del(groups[i]);
 	tu_rmtree(home);
 	g_clear_pointer(&home, g_free);
 	g_clear_pointer(&tool_path, g_free);
@@ -337,6 +297,9 @@ static void users_teardown(void)
 	g_clear_pointer(&bystander, g_free);
 	g_clear_pointer(&africa_group, g_free);
 }
+
+static pid_t canaryd_pid;
+static char *canaryd_log;
 
 /* Checked: a fresh canary home under the users' home for each test, with
  * the control socket in run/ (as systemd's RuntimeDirectory=) and an IMAP
@@ -349,6 +312,7 @@ static void daemon_setup(void)
 	g_autofree char *run = g_build_filename(dir, "run", NULL);
 	ck_assert_int_eq(g_mkdir(run, 0755), 0);
 	socket_path = g_build_filename(run, "control", NULL);
+	canaryd_log = g_build_filename(dir, "canaryd.log", NULL);
 	g_free(tu_write_file(dir, "imap-password", "not used\n"));
 	/* Sections by recipient; africa's officers are a group that exists,
 	 * mena's one that does not (nobody but triage sees mena). */
@@ -373,57 +337,19 @@ static void daemon_setup(void)
 
 static void daemon_teardown(void)
 {
+	g_clear_pointer(&canaryd_log, g_free);
 	g_clear_pointer(&config, g_free);
 	g_clear_pointer(&socket_path, g_free);
 }
 
 /* --- canaryd ------------------------------------------------------------------ */
 
-static pid_t canaryd_pid;
-static char *canaryd_log;
-
-/* TRUE once something answers on PATH. */
-static gboolean socket_answers(const char *path)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	gboolean ok = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
-	close(fd);
-	return ok;
-}
 
 /* Starts canaryd, handing it LISTEN_FD as systemd's socket activation
- * does (fd 3, LISTEN_FDS, LISTEN_PID) unless it is -1, and waits until its
- * socket answers (10 s at most). */
+ * does unless it is -1, and waits until its socket answers. */
 static void start_canaryd_with(int listen_fd)
 {
-	canaryd_log = g_build_filename(home, "canary", "canaryd.log", NULL);
-	pid_t test = getpid();
-	canaryd_pid = fork();
-	ck_assert_int_ge(canaryd_pid, 0);
-	if (canaryd_pid == 0) {
-		tu_die_with_parent(test);
-		int fd = open(canaryd_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || null < 0 || dup2(fd, STDERR_FILENO) < 0 ||
-		    dup2(null, STDOUT_FILENO) < 0)
-			_exit(127);
-		if (listen_fd >= 0) {
-			if (dup2(listen_fd, 3) != 3)
-				_exit(127);
-			g_autofree char *pid = g_strdup_printf("%ld", (long)getpid());
-			g_setenv("LISTEN_FDS", "1", TRUE);
-			g_setenv("LISTEN_PID", pid, TRUE);
-		}
-		execl(CANARYD_PATH, CANARYD_PATH, "-c", config, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 1000 && !socket_answers(socket_path); i++) {
-		ck_assert_msg(waitpid(canaryd_pid, NULL, WNOHANG) == 0, "canaryd exited");
-		g_usleep(10 * 1000);
-	}
-	ck_assert_msg(socket_answers(socket_path), "no socket at %s", socket_path);
+	canaryd_pid = tu_canaryd_start(config, canaryd_log, socket_path, listen_fd);
 }
 
 static void start_canaryd(void)
@@ -434,17 +360,7 @@ static void start_canaryd(void)
 /* SIGTERM; returns canaryd's exit status (fails after 10 s). */
 static int stop_canaryd(void)
 {
-	kill(canaryd_pid, SIGTERM);
-	for (int i = 0; i < 1000; i++) {
-		int status = 0;
-		if (waitpid(canaryd_pid, &status, WNOHANG) == canaryd_pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		g_usleep(10 * 1000);
-	}
-	kill(canaryd_pid, SIGKILL);
-	waitpid(canaryd_pid, NULL, 0);
-	ck_abort_msg("canaryd did not stop on SIGTERM");
-	return -1;
+	return tu_canaryd_stop(canaryd_pid, 10);
 }
 
 static char *read_log(void)

@@ -19,6 +19,7 @@
 
 #include <sqlite3.h>
 
+#include "canaryd.h"
 #include "dovecot.h"
 #include "envelope.h"
 #include "store.h"
@@ -100,8 +101,7 @@ static void teardown(void)
 /* Runs canaryd --once; returns its exit status, stderr in *ERR_R. */
 static int run_once(char **err_r)
 {
-	const char *argv[] = {CANARYD_PATH, "--once", "-c", config, NULL};
-	return tu_run(argv, NULL, NULL, err_r);
+	return tu_canaryd_once(config, err_r);
 }
 
 static int run_once_ok(void)
@@ -481,19 +481,7 @@ static struct running start_daemon(void)
 {
 	struct running r = {0};
 	r.log_path = g_build_filename(home, "canaryd.log", NULL);
-	pid_t test = getpid();
-	r.pid = fork();
-	ck_assert_int_ge(r.pid, 0);
-	if (r.pid == 0) {
-		tu_die_with_parent(test);
-		int fd = open(r.log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		int null = open("/dev/null", O_WRONLY);
-		if (fd < 0 || null < 0 || dup2(fd, STDERR_FILENO) < 0 ||
-		    dup2(null, STDOUT_FILENO) < 0)
-			_exit(127);
-		execl(CANARYD_PATH, CANARYD_PATH, "--foreground", "-c", config, (char *)NULL);
-		_exit(127);
-	}
+	r.pid = tu_canaryd_start(config, r.log_path, NULL, -1);
 	running_pid = r.pid;
 	return r;
 }
@@ -509,17 +497,7 @@ static char *daemon_log(const struct running *r)
 static int stop_daemon(struct running *r, int signal_number, guint seconds)
 {
 	running_pid = 0;
-	kill(r->pid, signal_number);
-	for (guint i = 0; i < seconds * 20; i++) {
-		int status = 0;
-		if (waitpid(r->pid, &status, WNOHANG) == r->pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		g_usleep(50000);
-	}
-	kill(r->pid, SIGKILL);
-	waitpid(r->pid, NULL, 0);
-	ck_abort_msg("canaryd did not stop within %u s", seconds);
-	return -1;
+	return tu_canaryd_stop_with(r->pid, signal_number, seconds);
 }
 
 /* Waits up to SECONDS for COUNT messages in FOLDER. */

@@ -9,6 +9,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "canaryd.h"
 #include "dovecot.h"
 #include "health.h"
 #include <sqlite3.h>
@@ -128,9 +129,7 @@ static void assert_level(const char *out, const char *name, const char *level)
 /* Runs canaryd --once; returns its exit status. */
 static int run_once(void)
 {
-	const char *argv[] = {CANARYD_PATH, "--once", "-c", config, NULL};
-	g_autofree char *err = NULL;
-	return tu_run(argv, NULL, NULL, &err);
+	return tu_canaryd_once(config, NULL);
 }
 
 /* The exit code expected when every check but the disk has LEVEL. */

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "canaryd.h"
 #include "dovecot.h"
 #include "imap.h"
 #include "imapscript.h"
@@ -124,9 +125,8 @@ START_TEST(test_bad_message_is_kept_on_the_server)
 	deliver_reports(5);
 	struct tu_imapscript *script = tu_imapscript_start(dovecot, &scenarios[_i].rule, 1);
 	write_home(script);
-	const char *argv[] = {CANARYD_PATH, "--once", "-c", config, NULL};
 	g_autofree char *err = NULL;
-	tu_run(argv, NULL, NULL, &err);
+	tu_canaryd_once(config, &err);
 	ck_assert_uint_ge(tu_imapscript_played(script), 1);
 	ck_assert_msg(tu_imapscript_bytes_sent(script) < 64 * MIB,
 		      "canaryd read %" G_GUINT64_FORMAT " bytes", tu_imapscript_bytes_sent(script));
@@ -184,10 +184,9 @@ START_TEST(test_failing_message_is_tried_three_times)
 	struct tu_imapscript_rule rule = {2, TU_IMAPSCRIPT_CUT_LITERAL, 10000, 0};
 	struct tu_imapscript *script = tu_imapscript_start(dovecot, &rule, 1);
 	write_home(script);
-	const char *argv[] = {CANARYD_PATH, "--once", "-c", config, NULL};
 	for (guint pass = 1; pass <= 4; pass++) {
 		g_autofree char *err = NULL;
-		tu_run(argv, NULL, NULL, &err);
+		tu_canaryd_once(config, &err);
 		g_autofree char *attempt = g_strdup_printf("attempt %u of 3", pass);
 		const char *expected = pass <= 3 ? attempt : "no longer fetched";
 		ck_assert_msg(strstr(err, "UID 2") != NULL && strstr(err, expected) != NULL,
@@ -218,10 +217,9 @@ START_TEST(test_message_too_big_for_the_store_is_skipped)
 				"Message-ID: <script-3@example.org>\r\n\r\nShort.\r\n");
 	struct tu_imapscript *script = tu_imapscript_start(dovecot, NULL, 0);
 	write_home(script);
-	const char *argv[] = {CANARYD_PATH, "--once", "-c", config, NULL};
 	g_setenv("CANARY_TEST_SQLITE_MAX_LENGTH", "800", TRUE);
 	g_autofree char *err = NULL;
-	tu_run(argv, NULL, NULL, &err);
+	tu_canaryd_once(config, &err);
 	g_unsetenv("CANARY_TEST_SQLITE_MAX_LENGTH");
 	tu_imapscript_free(script);
 	ck_assert_msg(strstr(err, "UID 2 could not be stored") != NULL &&

@@ -5,25 +5,24 @@
  * blobs leave, who may do what, a send that fails (no [smtp], the server
  * down, a send cut short) leaving the draft waiting and nothing stored, a
  * move re-sealing the drafts, and no plaintext in the database. */
-#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <grp.h>
 #include <json-glib/json-glib.h>
 #include <pwd.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "case_sealed.h"
 #include "control.h"
 #include "envelope.h"
+#include "canaryd.h"
 #include "dovecot.h"
 #include "process.h"
 #include "testutil.h"
+#include "users.h"
 
 /* The submitter, a phrase of their message, the subject, and the reply. */
 #define SENDER_ADDRESS "teodora.vl@example.net"
@@ -535,84 +534,45 @@ static char *u_mena, *u_africa, *u_custodian, *u_mena2;
 static struct tu_dovecot *dovecot;
 static pid_t canaryd_pid;
 
-static void run_ok(const char *const *argv)
-{
-	g_autofree char *err = NULL;
-	int status = tu_run(argv, NULL, NULL, &err);
-	ck_assert_msg(status == 0, "%s: exit %d: %s", argv[0], status, err);
-}
-
-/* A unique name for this run: "cnp" + pid + SUFFIX. */
-static char *unique(const char *suffix)
-{
-	return g_strdup_printf("cnp%ld%s", (long)getpid(), suffix);
-}
-
-static void add_user(const char *name, const char *groups)
-{
-	g_autofree char *user_home = g_build_filename(home, name, NULL);
-	const char *argv[] = {"/usr/sbin/useradd",
-			      "-M",
-			      "-d",
-			      user_home,
-			      "-s",
-			      "/bin/sh",
-			      "-p",
-			      "*",
-			      "-G",
-			      groups,
-			      name,
-			      NULL};
-	run_ok(argv);
-	ck_assert_int_eq(g_mkdir(user_home, 0700), 0);
-	struct passwd *pw = getpwnam(name);
-	ck_assert_ptr_nonnull(pw);
-	ck_assert_int_eq(chown(user_home, pw->pw_uid, pw->pw_gid), 0);
-}
-
 static void users_setup(void)
 {
 	home = tu_make_tempdir();
 	ck_assert_int_eq(chmod(home, 0711), 0);
 	g_autofree char *bin = g_build_filename(home, "bin", NULL);
 	ck_assert_int_eq(g_mkdir(bin, 0755), 0);
-	tool_path = g_build_filename(bin, "canary", NULL);
-	run_ok((const char *const[]){"/bin/cp", CANARY_TOOL_PATH, tool_path, NULL});
-	ck_assert_int_eq(chmod(tool_path, 0755), 0);
+	tool_path = tu_copy_tool(bin);
 	/* The editor officers use: writes $REPLY_TEXT into the file. */
 	g_autofree char *editor = tu_write_file(
 		bin, "editor", "#!/bin/sh\nprintf '%s\\n' \"$REPLY_TEXT\" >> \"$1\"\n");
 	ck_assert_int_eq(chmod(editor, 0755), 0);
-	g_control = unique("ctl");
-	g_mena = unique("mena");
-	g_africa = unique("afr");
-	g_custodian = unique("cus");
+	g_control = tu_unique_name("cnp", "ctl");
+	g_mena = tu_unique_name("cnp", "mena");
+	g_africa = tu_unique_name("cnp", "afr");
+	g_custodian = tu_unique_name("cnp", "cus");
 	const char *const groups[] = {g_control, g_mena, g_africa, g_custodian};
 	for (gsize i = 0; i < G_N_ELEMENTS(groups); i++)
-		run_ok((const char *const[]){"/usr/sbin/groupadd", groups[i], NULL});
-	u_mena = unique("m");
-	u_africa = unique("a");
-	u_custodian = unique("c");
+		tu_group_add(groups[i]);
+	u_mena = tu_unique_name("cnp", "m");
+	u_africa = tu_unique_name("cnp", "a");
+	u_custodian = tu_unique_name("cnp", "c");
+	u_mena2 = tu_unique_name("cnp", "n");
 	g_autofree char *mena_groups = g_strdup_printf("%s,%s", g_control, g_mena);
 	g_autofree char *africa_groups = g_strdup_printf("%s,%s", g_control, g_africa);
 	g_autofree char *custodian_groups = g_strdup_printf("%s,%s", g_control, g_custodian);
-	add_user(u_mena, mena_groups);
-	add_user(u_africa, africa_groups);
-	add_user(u_custodian, custodian_groups);
-	u_mena2 = unique("n");
-	add_user(u_mena2, mena_groups);
+	tu_user_add(u_mena, home, NULL, mena_groups);
+	tu_user_add(u_africa, home, NULL, africa_groups);
+	tu_user_add(u_custodian, home, NULL, custodian_groups);
+	tu_user_add(u_mena2, home, NULL, mena_groups);
 }
 
 static void users_teardown(void)
 {
 	const char *const users[] = {u_mena, u_africa, u_custodian, u_mena2};
 	for (gsize i = 0; i < G_N_ELEMENTS(users); i++)
-		tu_run((const char *const[]){"/usr/sbin/userdel", users[i], NULL}, NULL, NULL,
-		       NULL);
+		tu_user_del(users[i]);
 	const char *const groups[] = {g_control, g_mena, g_africa, g_custodian};
 	for (gsize i = 0; i < G_N_ELEMENTS(groups); i++)
-		tu_run((const char *const[]){"/usr/sbin/groupdel", groups[i], NULL}, NULL, NULL,
-		       NULL);
+		tu_group_del(groups[i]);
 	tu_rmtree(home);
 	g_clear_pointer(&home, g_free);
 	g_clear_pointer(&tool_path, g_free);
@@ -693,80 +653,28 @@ static void daemon_teardown(void)
 	g_clear_pointer(&canaryd_log, g_free);
 }
 
-static gboolean socket_answers(const char *path)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	g_strlcpy(addr.sun_path, path, sizeof(addr.sun_path));
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	gboolean ok = connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0;
-	close(fd);
-	return ok;
-}
-
 static void start_canaryd(void)
 {
-	pid_t test = getpid();
-	canaryd_pid = fork();
-	ck_assert_int_ge(canaryd_pid, 0);
-	if (canaryd_pid == 0) {
-		tu_die_with_parent(test);
-		int fd = open(canaryd_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-		if (fd < 0 || null < 0 || dup2(fd, STDERR_FILENO) < 0 ||
-		    dup2(null, STDOUT_FILENO) < 0)
-			_exit(127);
-		execl(CANARYD_PATH, CANARYD_PATH, "-c", u_config, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 1000 && !socket_answers(socket_path); i++) {
-		ck_assert_msg(waitpid(canaryd_pid, NULL, WNOHANG) == 0, "canaryd exited");
-		g_usleep(10 * 1000);
-	}
-	ck_assert_msg(socket_answers(socket_path), "no socket at %s", socket_path);
+	canaryd_pid = tu_canaryd_start(u_config, canaryd_log, socket_path, -1);
 }
 
 static void stop_canaryd(void)
 {
-	kill(canaryd_pid, SIGTERM);
-	int status = 0;
-	ck_assert_int_eq(waitpid(canaryd_pid, &status, 0), canaryd_pid);
+	int status = tu_canaryd_stop(canaryd_pid, 10);
 	canaryd_pid = 0;
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "canaryd: %d", status);
+	ck_assert_msg(status == 0, "canaryd: exit %d", status);
 }
 
 /* One pass of canaryd over the test Dovecot (canaryd itself stopped). */
 static void pass_once(void)
 {
 	g_autofree char *err = NULL;
-	const char *argv[] = {CANARYD_PATH, "--once", "-c", u_config, NULL};
-	int status = tu_run(argv, NULL, NULL, &err);
+	int status = tu_canaryd_once(u_config, &err);
 	ck_assert_msg(status == 0, "canaryd --once: %d: %s", status, err);
-	g_autofree char *log = g_strdup(err != NULL ? err : "");
 	FILE *f = fopen(canaryd_log, "a");
 	ck_assert_ptr_nonnull(f);
-	fputs(log, f);
+	fputs(err != NULL ? err : "", f);
 	fclose(f);
-}
-
-/* Runs ARGV (NULL-terminated) as USER (runuser; NULL: root) with the
- * environment ENV ("K=V"..., NULL-terminated, may be NULL). */
-static int as_user(const char *user, const char *const *env, const char *const *argv, char **out_r,
-		   char **err_r)
-{
-	g_autoptr(GPtrArray) full = g_ptr_array_new();
-	if (user != NULL) {
-		g_ptr_array_add(full, (gpointer) "/usr/sbin/runuser");
-		g_ptr_array_add(full, (gpointer) "-u");
-		g_ptr_array_add(full, (gpointer)user);
-		g_ptr_array_add(full, (gpointer) "--");
-	}
-	g_ptr_array_add(full, (gpointer) "/usr/bin/env");
-	for (gsize i = 0; env != NULL && env[i] != NULL; i++)
-		g_ptr_array_add(full, (gpointer)env[i]);
-	for (gsize i = 0; argv[i] != NULL; i++)
-		g_ptr_array_add(full, (gpointer)argv[i]);
-	g_ptr_array_add(full, NULL);
-	return tu_run((const char *const *)full->pdata, NULL, out_r, err_r);
 }
 
 /* canary ARGS... -c CONFIG as USER; standard input from /dev/null. */
@@ -783,7 +691,7 @@ static int canary_as(const char *user, char **out_r, char **err_r, ...)
 	g_ptr_array_add(argv, (gpointer) "-c");
 	g_ptr_array_add(argv, u_config);
 	g_ptr_array_add(argv, NULL);
-	return as_user(user, NULL, (const char *const *)argv->pdata, out_r, err_r);
+	return tu_run_as(user, NULL, (const char *const *)argv->pdata, out_r, err_r);
 }
 
 /* The reference of the one case (asked as root). New string. */
@@ -832,7 +740,7 @@ static int reply_in_editor(const char *user, const char *case_ref, const char *k
 	g_autofree char *reply_text = g_strdup_printf("REPLY_TEXT=%s", text);
 	const char *const env[] = {editor, "VISUAL=", xdg, reply_text, NULL};
 	const char *const argv[] = {"/usr/bin/script", "-qec", command, "/dev/null", NULL};
-	return as_user(user, env, argv, out_r, err_r);
+	return tu_run_as(user, env, argv, out_r, err_r);
 }
 
 /* Files the submitter's message through Dovecot and canaryd. */
@@ -843,22 +751,28 @@ static char *file_the_case(void)
 	return the_case();
 }
 
-/* How many messages of CASE_REF are news to USER (canary list --json). */
-static gint64 news_for(const char *user, const char *case_ref)
+/* MEMBER of case CASE_REF in canary list --json as USER (NULL: root). */
+static gint64 listed(const char *user, const char *case_ref, const char *member)
 {
 	g_autofree char *out = NULL, *err = NULL;
 	int status = canary_as(user, &out, &err, "list", "--json", NULL);
-	ck_assert_msg(status == 0, "list as %s: exit %d: %s", user, status, err);
+	ck_assert_msg(status == 0, "list: exit %d: %s", status, err);
 	g_autoptr(JsonNode) root = json_from_string(out, NULL);
 	ck_assert_msg(root != NULL && JSON_NODE_HOLDS_ARRAY(root), "%s", out);
 	JsonArray *cases = json_node_get_array(root);
 	for (guint i = 0; i < json_array_get_length(cases); i++) {
 		JsonObject *c = json_array_get_object_element(cases, i);
 		if (g_strcmp0(json_object_get_string_member(c, "ref"), case_ref) == 0)
-			return json_object_get_int_member(c, "news");
+			return json_object_get_int_member(c, member);
 	}
 	ck_abort_msg("no case %s in %s", case_ref, out);
 	return -1;
+}
+
+/* How many messages of CASE_REF are news to USER. */
+static gint64 news_for(const char *user, const char *case_ref)
+{
+	return listed(user, case_ref, "news");
 }
 
 /* USER opens CASE_REF with KEY. */
@@ -936,7 +850,7 @@ START_TEST(test_officers_draft_the_custodian_lists)
 	const char *const wrong[] = {
 		tool_path,  "reply",  case_ref,    "--key", wrong_key, "--passphrase-file",
 		wrong_pass, "--file", "/dev/null", "-c",    u_config,  NULL};
-	status = as_user(u_mena, NULL, wrong, &out, &err);
+	status = tu_run_as(u_mena, NULL, wrong, &out, &err);
 	ck_assert_msg(status == 6, "reply, wrong key: exit %d: %s", status, err);
 	g_autofree char *after = history_of(case_ref);
 	ck_assert_str_eq(before, after);
@@ -1045,22 +959,10 @@ static char *header_of(const char *text, const char *name)
 	return g_strstrip(g_string_free(value, FALSE));
 }
 
-/* The number of messages of case REF (canary list --json, as root). */
+/* The number of messages of case REF. */
 static gint64 messages_of(const char *case_ref)
 {
-	g_autofree char *out = NULL, *err = NULL;
-	int status = canary_as(NULL, &out, &err, "list", "--json", NULL);
-	ck_assert_msg(status == 0, "list: exit %d: %s", status, err);
-	g_autoptr(JsonNode) root = json_from_string(out, NULL);
-	ck_assert_msg(root != NULL && JSON_NODE_HOLDS_ARRAY(root), "%s", out);
-	JsonArray *cases = json_node_get_array(root);
-	for (guint i = 0; i < json_array_get_length(cases); i++) {
-		JsonObject *c = json_array_get_object_element(cases, i);
-		if (g_strcmp0(json_object_get_string_member(c, "ref"), case_ref) == 0)
-			return json_object_get_int_member(c, "messages");
-	}
-	ck_abort_msg("no case %s in %s", case_ref, out);
-	return 0;
+	return listed(NULL, case_ref, "messages");
 }
 
 START_TEST(test_conversation_through_the_mta)

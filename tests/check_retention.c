@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "canaryd.h"
 #include "dovecot.h"
 #include "health.h"
 #include "retention.h"
@@ -439,9 +440,8 @@ static void daemon_teardown(void)
 
 static void run_once_ok(char **err_r)
 {
-	const char *argv[] = {CANARYD_PATH, "--once", "-c", config_path, NULL};
 	g_autofree char *err = NULL;
-	int status = tu_run(argv, NULL, NULL, &err);
+	int status = tu_canaryd_once(config_path, &err);
 	ck_assert_msg(status == 0, "canaryd --once: %d: %s", status, err);
 	ck_assert_ptr_null(strstr(err, "Amina"));
 	if (err_r != NULL)

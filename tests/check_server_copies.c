@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <utime.h>
 
+#include "canaryd.h"
 #include "dovecot.h"
 #include "mail.h"
 #include "testutil.h"
@@ -79,10 +80,7 @@ static gint64 hashes_remembered(void)
 
 static void run_once_ok(void)
 {
-	const char *argv[] = {CANARYD_PATH, "--once", "-c", config, NULL};
-	g_autofree char *err = NULL;
-	int status = tu_run(argv, NULL, NULL, &err);
-	ck_assert_msg(status == 0, "canaryd --once: %d: %s", status, err);
+	tu_canaryd_once_ok(config);
 }
 
 /* What must not be found: NEEDLES holds GBytes, LABELS what each is. */

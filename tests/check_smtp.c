@@ -1,15 +1,13 @@
 /* check_smtp.c: outgoing mail (outgoing.c, smtp.c, [smtp] in config.c)
  * through a real Postfix on 127.0.0.1 into the test Dovecot's Maildirs. */
 #include <check.h>
-#include <fcntl.h>
 #include <grp.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <json-glib/json-glib.h>
 
+#include "canaryd.h"
 #include "config.h"
 #include "mail.h"
 #include "mta.h"
@@ -336,9 +334,7 @@ START_TEST(test_acknowledgement)
 	deliver_from("list@example.net", "list.3@example.net", "List-Id: <news.example.net>\n");
 	deliver_from("bot@example.net", "auto.4@example.net", "Auto-Submitted: auto-replied\n");
 	deliver_from("bounce@example.net", "null.5@example.net", "Return-Path: <>\n");
-	const char *argv[] = {CANARYD_PATH, "--once", "-c", config, NULL};
-	g_autofree char *err = NULL;
-	ck_assert_msg(tu_run(argv, NULL, NULL, &err) == 0, "canaryd --once: %s", err);
+	tu_canaryd_once_ok(config);
 
 	g_autoptr(GPtrArray) arrived = tu_mta_wait_messages(mta->submitter_maildir, 1, 30);
 	ck_assert_uint_eq(accepted(), 1);
@@ -382,28 +378,15 @@ static char *mail_home(const char *extra)
 /* Starts canaryd in the foreground on CONFIG with its log in LOG_PATH. */
 static pid_t start_canaryd(const char *config, const char *log_path)
 {
-	pid_t test = getpid();
-	pid_t pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		tu_die_with_parent(test);
-		int fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-		if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
-			_exit(127);
-		execl(CANARYD_PATH, CANARYD_PATH, "--foreground", "-c", config, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
+	return tu_canaryd_start(config, log_path, NULL, -1);
 }
 
 /* Stops canaryd PID (it finishes the notice it is sending) and checks that
  * it exits well. */
 static void stop_canaryd(pid_t pid)
 {
-	kill(pid, SIGTERM);
-	int status = 0;
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "canaryd: %d", status);
+	int status = tu_canaryd_stop(pid, 60);
+	ck_assert_msg(status == 0, "canaryd: exit %d", status);
 }
 
 /* Waits up to 60 s until the log at LOG_PATH has COUNT lines holding

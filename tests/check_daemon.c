@@ -575,7 +575,7 @@ START_TEST(test_daemon_recovers_when_server_returns)
 	write_home(dovecot->password, "poll_interval = 1s\n");
 	tu_dovecot_stop(dovecot);
 	struct running r = start_daemon();
-	g_usleep(1500 * 1000);
+	ck_assert(tu_wait_for_lines(r.log_path, 1, "pass failed", NULL, 30));
 	tu_dovecot_restart(dovecot);
 	deliver_reports(1, 1, 200);
 	/* The first retry waits 2-2.5 s, the next 4-5 s. */
@@ -725,7 +725,8 @@ START_TEST(test_server_stopped_mid_pass)
 	/* The daemon keeps going (and failing) meanwhile; what it removed
 	 * before is committed. */
 	assert_each_kept_or_stored(N);
-	g_usleep(500 * 1000);
+	/* It has noticed: the server is restarted under a failing daemon. */
+	ck_assert(tu_wait_for_lines(r.log_path, 1, "pass failed", NULL, 30));
 	tu_dovecot_restart(dovecot);
 	/* Dovecot killed in the middle of an expunge may have marked messages
 	 * \Deleted without removing them: the next pass finds them stored and

@@ -393,19 +393,8 @@ static void stop_canaryd(pid_t pid)
  * each of A and B. */
 static void wait_log(const char *log_path, guint count, const char *a, const char *b)
 {
-	for (guint i = 0; i < 600; i++) {
-		g_autofree char *log = NULL;
-		if (g_file_get_contents(log_path, &log, NULL, NULL)) {
-			g_auto(GStrv) lines = g_strsplit(log, "\n", -1);
-			guint n = 0;
-			for (gsize l = 0; lines[l] != NULL; l++)
-				n += strstr(lines[l], a) != NULL && strstr(lines[l], b) != NULL;
-			if (n >= count)
-				return;
-		}
-		g_usleep(100 * 1000);
-	}
-	ck_abort_msg("no \"%s ... %s\" in %s", a, b, log_path);
+	ck_assert_msg(tu_wait_for_lines(log_path, count, a, b, 60), "no \"%s ... %s\" in %s", a,
+		      b, log_path);
 }
 
 /* Fails if TEXT (a notice, its log) holds any of the test messages'

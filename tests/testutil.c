@@ -146,6 +146,30 @@ guint tu_count_text_in_file(const char *path, const char *needle)
 	return hits;
 }
 
+/* How many lines of the file at PATH hold A and (unless NULL) B. */
+static guint lines_with(const char *path, const char *a, const char *b)
+{
+	g_autofree char *text = NULL;
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return 0;
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	guint n = 0;
+	for (gsize i = 0; lines[i] != NULL; i++)
+		n += strstr(lines[i], a) != NULL && (b == NULL || strstr(lines[i], b) != NULL);
+	return n;
+}
+
+gboolean tu_wait_for_lines(const char *path, guint count, const char *a, const char *b,
+			   guint seconds)
+{
+	for (guint i = 0; i < seconds * 20; i++) {
+		if (lines_with(path, a, b) >= count)
+			return TRUE;
+		g_usleep(50 * 1000);
+	}
+	return lines_with(path, a, b) >= count;
+}
+
 char *tu_make_canary_home(const char *dir, gboolean with_triage, const char *extra_config)
 {
 	ck_assert(canary_seal_init(NULL));

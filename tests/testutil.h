@@ -49,6 +49,12 @@ guint tu_count_in_file(const char *path, const void *needle, gsize len);
 /* Counts the text NEEDLE in the file at PATH as UTF-8, UTF-16LE and UTF-16BE. */
 guint tu_count_text_in_file(const char *path, const char *needle);
 
+/* Waits up to SECONDS until the file at PATH has COUNT lines that hold A
+ * (and B, unless it is NULL): a log line to wait for instead of a fixed
+ * sleep. FALSE if they do not come. */
+gboolean tu_wait_for_lines(const char *path, guint count, const char *a, const char *b,
+			   guint seconds);
+
 /* A complete canary set-up in DIR for tests: keys/ with key pairs
  * "custodian", "section", "triage" and "other" (passphrase TU_PASSPHRASE,
  * in DIR/passphrase; fast Argon2id limits for speed), a

@@ -37,7 +37,7 @@ struct canary_ingest {
 	GHashTable *section_keys;
 	struct canary_pseudonym_key *pseudonym_key;
 	char *actor;
-	struct canary_ingest_timings spent; /* store: left to the store to count */
+	struct canary_stage_times spent; /* CANARY_STAGE_STORE: left to the store */
 	gboolean acknowledging;             /* canaryd's passes: [reply] acknowledge is sent */
 	GPtrArray *acknowledgements;        /* struct acknowledgement *: committed? then sent */
 };
@@ -60,11 +60,11 @@ static void acknowledgement_free(gpointer data)
 	g_free(a);
 }
 
-void canary_ingest_get_timings(const struct canary_ingest *ingest,
-			       struct canary_ingest_timings *timings_r)
+void canary_ingest_get_times(const struct canary_ingest *ingest,
+			     struct canary_stage_times *times_r)
 {
-	*timings_r = ingest->spent;
-	timings_r->store = canary_store_write_usec(ingest->store);
+	*times_r = ingest->spent;
+	times_r->usec[CANARY_STAGE_STORE] = canary_store_write_usec(ingest->store);
 }
 
 /* Loads the public key at PATH, naming the config key on failure. */
@@ -265,7 +265,7 @@ struct canary_ingest_prepared {
 	/* What section officers read, scrubbed (NULL when quarantined); wiped. */
 	char *subject, *text;
 	char **names;
-	struct canary_ingest_timings spent; /* store: unused */
+	struct canary_stage_times spent; /* CANARY_STAGE_STORE: unused */
 };
 
 void canary_ingest_prepared_free(struct canary_ingest_prepared *p)
@@ -407,15 +407,6 @@ guint canary_ingest_send_acknowledgements(struct canary_ingest *ingest)
 	return sent;
 }
 
-/* Returns the microseconds since *SINCE and restarts it. */
-static gint64 lap(gint64 *since)
-{
-	gint64 now = g_get_monotonic_time();
-	gint64 spent = now - *since;
-	*since = now;
-	return spent;
-}
-
 #ifdef CANARY_TEST_KDF
 /* Test builds only: CANARY_TEST_STALL_UID=N[:MS] makes preparing UID N
  * sleep MS milliseconds (default: an hour), to hold it in hand. */
@@ -501,7 +492,7 @@ static struct canary_ingest_prepared *prepare(const struct canary_ingest *ingest
 	p->identity = canary_identity_extract(p->mail);
 	if (p->identity->primary != NULL)
 		p->pseudonym = canary_seal_pseudonym(ingest->pseudonym_key, p->identity->primary);
-	p->spent.parse = lap(&clock);
+	canary_stage_lap(&p->spent, CANARY_STAGE_PARSE, &clock);
 	if (p->mail->quarantine != CANARY_QUARANTINE_NONE || out_of_time(ingest, p, start))
 		return p; /* the custodian alone decides what becomes of it */
 
@@ -509,7 +500,7 @@ static struct canary_ingest_prepared *prepare(const struct canary_ingest *ingest
 		p->route = canary_route_mail(ingest->config->rules, p->mail);
 		p->routing = canary_route_describe(p->route);
 	}
-	p->spent.route = lap(&clock);
+	canary_stage_lap(&p->spent, CANARY_STAGE_ROUTE, &clock);
 	if (out_of_time(ingest, p, start))
 		return p;
 	const char *shown = p->pseudonym != NULL ? p->pseudonym : "[sender]";
@@ -517,7 +508,7 @@ static struct canary_ingest_prepared *prepare(const struct canary_ingest *ingest
 		p->subject = canary_identity_scrub(p->identity, p->mail->subject, shown);
 	p->text = canary_identity_scrub(p->identity, p->mail->text, shown);
 	p->names = scrub_names(p->identity, shown, p->mail->attachments);
-	p->spent.seal = lap(&clock);
+	canary_stage_lap(&p->spent, CANARY_STAGE_SEAL, &clock);
 	out_of_time(ingest, p, start);
 	return p;
 }
@@ -613,7 +604,7 @@ static gboolean seal_case(struct canary_ingest *ingest, gint64 case_id,
 static gint64 spent_outside_store(const struct canary_ingest *ingest, gint64 since,
 				  gint64 store_since)
 {
-	gint64 spent = g_get_monotonic_time() - since;
+	gint64 spent = canary_stage_clock() - since;
 	return spent - (canary_store_write_usec(ingest->store) - store_since);
 }
 
@@ -749,10 +740,8 @@ static gboolean join_thread(struct canary_ingest *ingest, const struct canary_in
 static gboolean store_new(struct canary_ingest *ingest, const struct canary_ingest_prepared *p,
 			  struct canary_ingest_result *result_r, GError **error)
 {
-	ingest->spent.parse += p->spent.parse;
-	ingest->spent.route += p->spent.route;
-	ingest->spent.seal += p->spent.seal;
-	gint64 clock = g_get_monotonic_time();
+	canary_stage_add(&ingest->spent, &p->spent);
+	gint64 clock = canary_stage_clock();
 	gint64 store_clock = canary_store_write_usec(ingest->store);
 	const struct canary_mail *mail = p->mail;
 	gboolean quarantined = mail->quarantine != CANARY_QUARANTINE_NONE;
@@ -786,7 +775,7 @@ static gboolean store_new(struct canary_ingest *ingest, const struct canary_inge
 	gboolean sealed =
 		seal_case(ingest, id, p, section, &meta, error) &&
 		(ingest->pseudonym_key == NULL || record_message_id(ingest, id, mail, error));
-	ingest->spent.seal += spent_outside_store(ingest, clock, store_clock);
+	ingest->spent.usec[CANARY_STAGE_SEAL] += spent_outside_store(ingest, clock, store_clock);
 	/* Dated by the day: the history must not tell the time of arrival. */
 	if (!sealed ||
 	    !canary_store_add_event_day(ingest->store, ref, ingest->actor,
@@ -825,7 +814,7 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 			       struct canary_ingest_result *result_r, GError **error)
 {
 	*result_r = (struct canary_ingest_result){0};
-	gint64 clock = g_get_monotonic_time();
+	gint64 clock = canary_stage_clock();
 	gint64 store_clock = canary_store_write_usec(ingest->store);
 	guint8 hash[32];
 	hash_of(ingest, raw, hash);
@@ -835,7 +824,7 @@ gboolean canary_ingest_message(struct canary_ingest *ingest, GBytes *raw,
 		return FALSE;
 	if (found)
 		return TRUE;
-	ingest->spent.parse += spent_outside_store(ingest, clock, store_clock);
+	ingest->spent.usec[CANARY_STAGE_PARSE] += spent_outside_store(ingest, clock, store_clock);
 	struct canary_ingest_prepared *p =
 		prepare(ingest, raw, source, hash, g_get_monotonic_time());
 	gboolean joined = FALSE;

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "mail.h"
 #include "seal.h"
+#include "stages.h"
 #include "store.h"
 
 #define CANARY_INGEST_ERROR (canary_ingest_error_quark())
@@ -56,18 +57,11 @@ void canary_ingest_free(struct canary_ingest *ingest);
 typedef struct canary_ingest canary_ingest;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_ingest, canary_ingest_free)
 
-/* Where ingestion's time went, in microseconds, for benchmarks. Parsing
- * includes hashing and finding the sender; sealing includes scrubbing;
- * storing is every database write and commit of the pipeline's store
- * (canary_store_write_usec()), so it also counts the caller's commits. */
-struct canary_ingest_timings {
-	gint64 parse;
-	gint64 route;
-	gint64 seal;
-	gint64 store;
-};
-void canary_ingest_get_timings(const struct canary_ingest *ingest,
-			       struct canary_ingest_timings *timings_r);
+/* Where ingestion's time went (stages.h): every stage as counted by this
+ * pipeline, and CANARY_STAGE_STORE as its store counts it (every write and
+ * commit, the caller's commits included). */
+void canary_ingest_get_times(const struct canary_ingest *ingest,
+			     struct canary_stage_times *times_r);
 
 /* Keyed hash of a Message-ID (without angle brackets) as the store records
  * it (canary_store_add_message_id()): what a reply's In-Reply-To or

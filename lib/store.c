@@ -6,6 +6,7 @@
 #include "audit.h"
 #include "health.h"
 #include "seal.h"
+#include "stages.h"
 #include "wipe.h"
 
 #include <errno.h>
@@ -415,10 +416,10 @@ static sqlite3_stmt *stmt(struct canary_store *store, enum stmt_id id, GError **
 static gboolean step_done(struct canary_store *store, sqlite3_stmt *s, const char *doing,
 			  GError **error)
 {
-	gint64 start = g_get_monotonic_time();
+	gint64 start = canary_stage_clock();
 	int rc = sqlite3_step(s);
 	sqlite3_reset(s);
-	store->write_usec += g_get_monotonic_time() - start;
+	store->write_usec += canary_stage_clock() - start;
 	if (rc != SQLITE_DONE) {
 		set_db_error(store, rc, doing, error);
 		return FALSE;
@@ -1282,14 +1283,14 @@ gboolean canary_store_add_source(struct canary_store *store, const char *ref, co
 static gboolean write_in_place(struct canary_store *store, const guint8 *p, gsize len,
 			       GError **error)
 {
-	gint64 start = g_get_monotonic_time();
+	gint64 start = canary_stage_clock();
 	sqlite3_blob *blob = NULL;
 	int rc = sqlite3_blob_open(store->db, "main", "case_blobs", "data",
 				   sqlite3_last_insert_rowid(store->db), 1, &blob);
 	for (gsize off = 0; rc == SQLITE_OK && off < len; off += BLOB_CHUNK)
 		rc = sqlite3_blob_write(blob, p + off, (int)MIN(BLOB_CHUNK, len - off), (int)off);
 	int closed = sqlite3_blob_close(blob);
-	store->write_usec += g_get_monotonic_time() - start;
+	store->write_usec += canary_stage_clock() - start;
 	if (rc == SQLITE_OK)
 		rc = closed;
 	if (rc != SQLITE_OK) {

@@ -49,7 +49,7 @@ struct sqlite3;
 struct sqlite3 *canary_store_sqlite(struct canary_store *store);
 
 /* Microseconds spent in writes and commits since the store was opened
- * (for benchmarks: the "store" share of ingestion). */
+ * (CANARY_STAGE_STORE of stages.h). */
 gint64 canary_store_write_usec(const struct canary_store *store);
 
 /* Opens the database at PATH read-only, for monitoring: creates nothing,

@@ -71,11 +71,12 @@ static void report_skipped(const char *path, const char *reason, gpointer user_d
 /* One line for benchmarks: seconds spent in each stage of ingestion. */
 static void print_timings(const struct canary_ingest *ingest)
 {
-	struct canary_ingest_timings t;
-	canary_ingest_get_timings(ingest, &t);
+	struct canary_stage_times t;
+	canary_ingest_get_times(ingest, &t);
+	const double s = G_USEC_PER_SEC;
 	printf("timings: parse %.3f s, route %.3f s, seal %.3f s, store %.3f s\n",
-	       (double)t.parse / G_USEC_PER_SEC, (double)t.route / G_USEC_PER_SEC,
-	       (double)t.seal / G_USEC_PER_SEC, (double)t.store / G_USEC_PER_SEC);
+	       (double)t.usec[CANARY_STAGE_PARSE] / s, (double)t.usec[CANARY_STAGE_ROUTE] / s,
+	       (double)t.usec[CANARY_STAGE_SEAL] / s, (double)t.usec[CANARY_STAGE_STORE] / s);
 }
 
 int cmd_import(int argc, char **argv)

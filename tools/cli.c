@@ -368,6 +368,37 @@ gboolean cli_case_quarantined(const struct canary_case *c, const char *why)
 	return TRUE;
 }
 
+int cli_check_case_key(struct canary_client *client, const char *ref,
+		       const struct canary_secret_key *key, enum cli_key_opens opens,
+		       const char *quarantined_why, int quarantined_exit,
+		       struct canary_case **case_r)
+{
+	int status = CLI_EXIT_OK;
+	g_autoptr(JsonObject) args = cli_args_ref(ref);
+	g_autoptr(JsonObject) keys = cli_call(client, "keys", args, &status);
+	if (keys == NULL)
+		return status;
+	g_autoptr(canary_case) c = cli_result_case(keys);
+	if (c == NULL)
+		return CLI_EXIT_FAILED;
+	if (quarantined_why != NULL && cli_case_quarantined(c, quarantined_why))
+		return quarantined_exit;
+	g_autoptr(canary_sealed_case) copies = cli_sealed_member(keys, "sealed", c);
+	if (copies == NULL)
+		return CLI_EXIT_FAILED;
+	g_autoptr(GError) error = NULL;
+	gboolean opened = opens == CLI_KEY_OPENS_IDENTITY
+				  ? canary_sealed_check_identity(copies, key, &error)
+				  : canary_sealed_check_content(copies, key, &error);
+	if (!opened) {
+		cli_error("case %s: %s", c->ref, error->message);
+		return CLI_EXIT_KEY;
+	}
+	if (case_r != NULL)
+		*case_r = g_steal_pointer(&c);
+	return CLI_EXIT_OK;
+}
+
 JsonObject *cli_call(struct canary_client *client, const char *op, JsonObject *args, int *exit_r)
 {
 	g_autoptr(GError) error = NULL;

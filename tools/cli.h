@@ -141,4 +141,22 @@ struct canary_secret_key *cli_load_secret_key(const char *path, const char *pass
  * is quarantined: it has no section content, only the custodian's copy. */
 gboolean cli_case_quarantined(const struct canary_case *c, const char *why);
 
+/* What a key must open of a case. */
+enum cli_key_opens {
+	CLI_KEY_OPENS_CONTENT,  /* a section's or the triage key */
+	CLI_KEY_OPENS_IDENTITY, /* the custodian's */
+};
+
+/* The first step of every command that opens a case: asks canaryd for case
+ * REF's key copies ("keys", which records nothing) and checks that KEY
+ * opens what OPENS says, so that an access is recorded only when the key
+ * opens the case. A quarantined case is refused with QUARANTINED_WHY and
+ * exit code QUARANTINED_EXIT (QUARANTINED_WHY NULL: no such refusal). The
+ * case in *CASE_R when it is not NULL. Returns an exit code; the problem is
+ * printed. */
+int cli_check_case_key(struct canary_client *client, const char *ref,
+		       const struct canary_secret_key *key, enum cli_key_opens opens,
+		       const char *quarantined_why, int quarantined_exit,
+		       struct canary_case **case_r);
+
 #endif

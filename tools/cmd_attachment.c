@@ -66,29 +66,6 @@ static gboolean write_into(int dir_fd, const char *name, GBytes *data)
 	return close(fd) == 0;
 }
 
-/* Checks KEY on the key copies of case REF: an access is recorded only
- * when the key opens the case. Returns an exit code. */
-static int check_key(struct canary_client *client, JsonObject *args,
-		     const struct canary_secret_key *key)
-{
-	int status = CLI_EXIT_OK;
-	g_autoptr(JsonObject) keys = cli_call(client, "keys", args, &status);
-	if (keys == NULL)
-		return status;
-	g_autoptr(canary_case) c = cli_result_case(keys);
-	if (c == NULL)
-		return CLI_EXIT_FAILED;
-	g_autoptr(canary_sealed_case) copies = cli_sealed_member(keys, "sealed", c);
-	if (copies == NULL)
-		return CLI_EXIT_FAILED;
-	g_autoptr(GError) error = NULL;
-	if (!canary_sealed_check_content(copies, key, &error)) {
-		cli_error("case %s: %s", c->ref, error->message);
-		return CLI_EXIT_KEY;
-	}
-	return CLI_EXIT_OK;
-}
-
 /* Writes attachment NUMBER of REF into DIR_FD (named OUT_DIR). Returns an
  * exit code. */
 static int save_attachment(const struct cli_common *common, const char *ref, guint message,
@@ -103,7 +80,7 @@ static int save_attachment(const struct cli_common *common, const char *ref, gui
 	if (key == NULL)
 		return CLI_EXIT_KEY;
 	g_autoptr(JsonObject) args = cli_args_ref(ref);
-	status = check_key(client, args, key);
+	status = cli_check_case_key(client, ref, key, CLI_KEY_OPENS_CONTENT, NULL, 0, NULL);
 	if (status != CLI_EXIT_OK)
 		return status;
 	json_object_set_int_member(args, "number", number);

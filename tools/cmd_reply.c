@@ -69,34 +69,6 @@ static int seal_draft(JsonObject *prepared, const struct canary_case *c, const c
 	return CLI_EXIT_OK;
 }
 
-/* Checks that KEY opens case REF's content (the section's or triage copy)
- * before anything is written. The case in *CASE_R. Returns an exit code. */
-static int check_key(struct canary_client *client, const char *ref,
-		     const struct canary_secret_key *key, struct canary_case **case_r)
-{
-	int status = CLI_EXIT_OK;
-	g_autoptr(JsonObject) args = cli_args_ref(ref);
-	g_autoptr(JsonObject) keys = cli_call(client, "keys", args, &status);
-	if (keys == NULL)
-		return status;
-	g_autoptr(canary_case) c = cli_result_case(keys);
-	if (c == NULL)
-		return CLI_EXIT_FAILED;
-	if (cli_case_quarantined(c, "nobody can answer it from a section; the custodian "
-				    "reviews it with canary reveal"))
-		return CLI_EXIT_FAILED;
-	g_autoptr(canary_sealed_case) copies = cli_sealed_member(keys, "sealed", c);
-	if (copies == NULL)
-		return CLI_EXIT_FAILED;
-	g_autoptr(GError) error = NULL;
-	if (!canary_sealed_check_content(copies, key, &error)) {
-		cli_error("case %s: %s", c->ref, error->message);
-		return CLI_EXIT_KEY;
-	}
-	*case_r = g_steal_pointer(&c);
-	return CLI_EXIT_OK;
-}
-
 /* The draft's text: from FILE, else from $EDITOR on a terminal. NULL after
  * printing the problem. */
 static char *get_text(const char *file, const char *ref)
@@ -152,7 +124,10 @@ int cmd_reply(int argc, char **argv)
 	if (key == NULL)
 		return CLI_EXIT_KEY;
 	g_autoptr(canary_case) c = NULL;
-	status = check_key(client, argv[1], key, &c);
+	status = cli_check_case_key(client, argv[1], key, CLI_KEY_OPENS_CONTENT,
+				    "nobody can answer it from a section; the custodian reviews "
+				    "it with canary reveal",
+				    CLI_EXIT_FAILED, &c);
 	if (status != CLI_EXIT_OK)
 		return status;
 	char *text = get_text(file, c->ref);

@@ -179,23 +179,12 @@ int cmd_reveal(int argc, char **argv)
 	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
 	if (key == NULL)
 		return CLI_EXIT_KEY;
-	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
-	/* The key copies first: a reveal is recorded only when the key is the
-	 * custodian's. */
-	g_autoptr(JsonObject) keys = cli_call(client, "keys", args, &status);
-	if (keys == NULL)
+	/* A reveal is recorded only when the key is the custodian's. */
+	g_autoptr(canary_case) c = NULL;
+	status = cli_check_case_key(client, argv[1], key, CLI_KEY_OPENS_IDENTITY, NULL, 0, &c);
+	if (status != CLI_EXIT_OK)
 		return status;
-	g_autoptr(canary_case) c = cli_result_case(keys);
-	if (c == NULL)
-		return CLI_EXIT_FAILED;
-	g_autoptr(canary_sealed_case) copies = cli_sealed_member(keys, "sealed", c);
-	if (copies == NULL)
-		return CLI_EXIT_FAILED;
-	g_autoptr(GError) error = NULL;
-	if (!canary_sealed_check_identity(copies, key, &error)) {
-		cli_error("case %s: %s", c->ref, error->message);
-		return CLI_EXIT_KEY;
-	}
+	g_autoptr(JsonObject) args = cli_args_ref(c->ref);
 	json_object_set_boolean_member(args, "raw", raw_path != NULL);
 	if (message > 0)
 		json_object_set_int_member(args, "message", message);

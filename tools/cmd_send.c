@@ -152,30 +152,6 @@ static gboolean may_be_custodian(struct canary_client *client)
 	return FALSE;
 }
 
-/* Checks KEY is the custodian's for case REF before anything is handed
- * out. Returns an exit code. */
-static int check_key(struct canary_client *client, const char *ref,
-		     const struct canary_secret_key *key)
-{
-	int status = CLI_EXIT_OK;
-	g_autoptr(JsonObject) args = cli_args_ref(ref);
-	g_autoptr(JsonObject) keys = cli_call(client, "keys", args, &status);
-	if (keys == NULL)
-		return status;
-	g_autoptr(canary_case) c = cli_result_case(keys);
-	if (c == NULL)
-		return CLI_EXIT_FAILED;
-	g_autoptr(canary_sealed_case) copies = cli_sealed_member(keys, "sealed", c);
-	if (copies == NULL)
-		return CLI_EXIT_FAILED;
-	g_autoptr(GError) error = NULL;
-	if (!canary_sealed_check_identity(copies, key, &error)) {
-		cli_error("case %s: %s", c->ref, error->message);
-		return CLI_EXIT_KEY;
-	}
-	return CLI_EXIT_OK;
-}
-
 /* Opens draft and message of send-prepare's RESULT with KEY: the draft
  * into *DRAFT_R and what it answers into A. Returns an exit code. */
 static int open_prepared(JsonObject *result, const struct canary_case *c,
@@ -268,7 +244,9 @@ int cmd_send(int argc, char **argv)
 	if (draft_number > 0)
 		json_object_set_int_member(args, "draft", draft_number);
 	/* Not the custodian: canaryd's refusal names the group (nothing leaves). */
-	status = may_be_custodian(client) ? check_key(client, argv[1], key) : CLI_EXIT_OK;
+	status = may_be_custodian(client) ? cli_check_case_key(client, argv[1], key,
+								 CLI_KEY_OPENS_IDENTITY, NULL, 0, NULL)
+				     : CLI_EXIT_OK;
 	if (status != CLI_EXIT_OK)
 		return status;
 	g_autoptr(JsonObject) prepared = cli_call(client, "send-prepare", args, &status);

@@ -189,25 +189,14 @@ int cmd_show(int argc, char **argv)
 	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
 	if (key == NULL)
 		return CLI_EXIT_KEY;
-	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
-	/* The key copies first: an access is recorded only when the key opens
-	 * the case. */
-	g_autoptr(JsonObject) keys = cli_call(client, "keys", args, &status);
-	if (keys == NULL)
+	g_autoptr(canary_case) c = NULL;
+	status = cli_check_case_key(client, argv[1], key, CLI_KEY_OPENS_CONTENT,
+				    "only the custodian can open it, with canary reveal",
+				    CLI_EXIT_KEY, &c);
+	if (status != CLI_EXIT_OK)
 		return status;
-	g_autoptr(canary_case) c = cli_result_case(keys);
-	if (c == NULL)
-		return CLI_EXIT_FAILED;
-	if (cli_case_quarantined(c, "only the custodian can open it, with canary reveal"))
-		return CLI_EXIT_KEY;
+	g_autoptr(JsonObject) args = cli_args_ref(c->ref);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(canary_sealed_case) key_copies = cli_sealed_member(keys, "sealed", c);
-	if (key_copies == NULL)
-		return CLI_EXIT_FAILED;
-	if (!canary_sealed_check_content(key_copies, key, &error)) {
-		cli_error("case %s: %s", c->ref, error->message);
-		return CLI_EXIT_KEY;
-	}
 	// Order is important: canaryd records the opening before it answers.
 	g_autoptr(JsonObject) result = cli_call(client, "show", args, &status);
 	if (result == NULL)

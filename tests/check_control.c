@@ -370,29 +370,9 @@ static char *read_log(void)
 	return text;
 }
 
-/* Runs the built canary as USER (runuser; NULL: root) with ARGS... then
- * -c CONFIG. Returns the exit status. */
-static int canary_as(const char *user, char **out_r, char **err_r, ...) G_GNUC_NULL_TERMINATED;
-static int canary_as(const char *user, char **out_r, char **err_r, ...)
-{
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	if (user != NULL) {
-		g_ptr_array_add(argv, (gpointer) "/usr/sbin/runuser");
-		g_ptr_array_add(argv, (gpointer) "-u");
-		g_ptr_array_add(argv, (gpointer)user);
-		g_ptr_array_add(argv, (gpointer) "--");
-	}
-	g_ptr_array_add(argv, (gpointer)tool_path);
-	va_list args;
-	va_start(args, err_r);
-	for (const char *a; (a = va_arg(args, const char *)) != NULL;)
-		g_ptr_array_add(argv, (gpointer)a);
-	va_end(args);
-	g_ptr_array_add(argv, (gpointer) "-c");
-	g_ptr_array_add(argv, (gpointer)config);
-	g_ptr_array_add(argv, NULL);
-	return tu_run((const char *const *)argv->pdata, NULL, out_r, err_r);
-}
+/* The built canary (its copy) with ARGS... -c CONFIG as USER (NULL: root). */
+#define canary_as(user, out_r, err_r, ...)                                                        \
+	tu_canary_as(user, tool_path, config, out_r, err_r, __VA_ARGS__)
 
 /* Lines of TEXT, not counting a last newline. */
 static guint line_count(const char *text)

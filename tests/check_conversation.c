@@ -283,26 +283,39 @@ static char *show_with(const char *ref, const char *key_name)
 	return out;
 }
 
-/* After a move, the case's follow-ups (before and after it) open with the
- * new section's key, never the old. */
-START_TEST(test_follow_ups_move_with_their_case)
+/* A fresh home with routing rules: mena (keys/section, "Cairo"), and
+ * with AFRICA africa (keys/other, "Sahel"), and triage; every role held by
+ * this process's group. Returns the routing file's path. */
+static char *routed_home(gboolean africa)
 {
 	const struct group *gr = getgrgid(getgid());
 	ck_assert_ptr_nonnull(gr);
 	g_autofree char *group = g_strdup(gr->gr_name);
+	g_autofree char *africa_rules =
+		africa ? g_strdup_printf("[section africa]\npublic_key = keys/other.pub\n"
+					 "keywords = Sahel\ngroup = %s\n",
+					 group)
+		       : g_strdup("");
 	g_autofree char *routing = g_strdup_printf(
 		"[section mena]\npublic_key = keys/section.pub\nkeywords = Cairo\ngroup = %s\n"
-		"[section africa]\npublic_key = keys/other.pub\nkeywords = Sahel\ngroup = %s\n"
-		"[section triage]\npublic_key = keys/triage.pub\n",
-		group, group);
+		"%s[section triage]\npublic_key = keys/triage.pub\n",
+		group, africa_rules);
 	g_autofree char *extra = g_strdup_printf(
 		"[routing]\nrules = routing.conf\n[access]\ntriage = %s\ncustodian = %s\n", group,
 		group);
 	tu_rmtree(tmpdir);
 	g_clear_pointer(&config_path, g_free);
 	g_mkdir_with_parents(tmpdir, 0700);
-	g_free(tu_write_file(tmpdir, "routing.conf", routing));
+	char *routing_path = tu_write_file(tmpdir, "routing.conf", routing);
 	config_path = tu_make_canary_home(tmpdir, TRUE, extra);
+	return routing_path;
+}
+
+/* After a move, the case's follow-ups (before and after it) open with the
+ * new section's key, never the old. */
+START_TEST(test_follow_ups_move_with_their_case)
+{
+	g_free(routed_home(TRUE));
 
 	g_autofree char *first = import_one("Subject: lawyer held in Cairo\n"
 					    "Message-ID: <m1.9001@mail.example.net>\n",
@@ -413,20 +426,7 @@ END_TEST
  * key to be sealed to: it becomes a new case, routed as any new message. */
 START_TEST(test_follow_up_after_section_left)
 {
-	const struct group *gr = getgrgid(getgid());
-	ck_assert_ptr_nonnull(gr);
-	g_autofree char *routing = g_strdup_printf(
-		"[section mena]\npublic_key = keys/section.pub\nkeywords = Cairo\ngroup = %s\n"
-		"[section triage]\npublic_key = keys/triage.pub\n",
-		gr->gr_name);
-	g_autofree char *extra = g_strdup_printf(
-		"[routing]\nrules = routing.conf\n[access]\ntriage = %s\ncustodian = %s\n",
-		gr->gr_name, gr->gr_name);
-	tu_rmtree(tmpdir);
-	g_clear_pointer(&config_path, g_free);
-	g_mkdir_with_parents(tmpdir, 0700);
-	g_autofree char *routing_path = tu_write_file(tmpdir, "routing.conf", routing);
-	config_path = tu_make_canary_home(tmpdir, TRUE, extra);
+	g_autofree char *routing_path = routed_home(FALSE);
 	g_autofree char *first = import_one("Subject: lawyer held in Cairo\n"
 					    "Message-ID: <gone.1@mail.example.net>\n",
 					    "He was arrested in Cairo.");

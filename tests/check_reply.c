@@ -677,22 +677,9 @@ static void pass_once(void)
 	fclose(f);
 }
 
-/* canary ARGS... -c CONFIG as USER; standard input from /dev/null. */
-static int canary_as(const char *user, char **out_r, char **err_r, ...) G_GNUC_NULL_TERMINATED;
-static int canary_as(const char *user, char **out_r, char **err_r, ...)
-{
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_ptr_array_add(argv, tool_path);
-	va_list args;
-	va_start(args, err_r);
-	for (const char *a; (a = va_arg(args, const char *)) != NULL;)
-		g_ptr_array_add(argv, (gpointer)a);
-	va_end(args);
-	g_ptr_array_add(argv, (gpointer) "-c");
-	g_ptr_array_add(argv, u_config);
-	g_ptr_array_add(argv, NULL);
-	return tu_run_as(user, NULL, (const char *const *)argv->pdata, out_r, err_r);
-}
+/* The built canary (its copy) with ARGS... -c U_CONFIG as USER (NULL: root). */
+#define canary_as(user, out_r, err_r, ...)                                                        \
+	tu_canary_as(user, tool_path, u_config, out_r, err_r, __VA_ARGS__)
 
 /* The reference of the one case (asked as root). New string. */
 static char *the_case(void)

@@ -27,6 +27,11 @@ void tu_user_del(const char *name);
 int tu_run_as(const char *user, const char *const *env, const char *const *argv, char **out_r,
 	      char **err_r);
 
+/* Runs "TOOL ARGS... -c CONFIG" (ARGS NULL-terminated) as USER (NULL: as
+ * this process), standard input from /dev/null. Returns the exit status. */
+int tu_canary_as(const char *user, const char *tool, const char *config, char **out_r,
+		 char **err_r, ...) G_GNUC_NULL_TERMINATED;
+
 /* Copies the built canary to DIR/canary (0755) and returns its path: the
  * build tree may sit where other users cannot reach it (a checkout in a
  * 0700 temporary directory). */

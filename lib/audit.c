@@ -533,7 +533,7 @@ static char *chain_break(GPtrArray *events, guint i, GHashTable *by_hash)
 	}
 	/* Its own fields. */
 	guint8 hash[32];
-	canary_store_event_hash(e, hash);
+	canary_audit_event_hash(e, hash);
 	if (!canary_seal_hash_equal(hash, e->hash))
 		return g_strdup("hash mismatch: the event was changed after it was recorded");
 	if (e->id != expected_id)
@@ -787,4 +787,33 @@ char *canary_audit_head_summary(struct canary_store *store, GError **error)
 		g_string_append_printf(s, ", no proof: %s", problem);
 	}
 	return g_string_free(s, FALSE);
+}
+
+/* --- The chain hash of the history ------------------------------------- */
+
+/* Appends a length-prefixed string (NULL and "" differ). */
+static void append_str(crypto_generichash_state *st, const char *s)
+{
+	if (s == NULL) {
+		append_u64(st, G_MAXUINT64);
+		return;
+	}
+	gsize len = strlen(s);
+	append_u64(st, len);
+	crypto_generichash_update(st, (const guint8 *)s, len);
+}
+
+void canary_audit_event_hash(const struct canary_event *e, guint8 out[32])
+{
+	/* Unambiguous: every field fixed-size or length-prefixed. */
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, e->prev_hash, 32);
+	append_u64(&st, (guint64)e->id);
+	append_u64(&st, (guint64)e->at);
+	append_str(&st, e->ref);
+	append_str(&st, e->actor);
+	append_str(&st, e->action);
+	append_str(&st, e->detail);
+	crypto_generichash_final(&st, out, 32);
 }

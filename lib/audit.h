@@ -22,6 +22,11 @@ enum canary_audit_error {
 
 #define CANARY_AUDIT_MAC_BYTES 32
 
+/* Computes the chain hash of E from its fields and prev_hash, as the store
+ * records it (BLAKE2b over every field, each fixed-size or
+ * length-prefixed). */
+void canary_audit_event_hash(const struct canary_event *e, guint8 out[32]);
+
 /*
  * The scheme (as systemd-journald's forward-secure sealing): event N of
  * the sealed part carries MAC(k_N, N | its chain hash), and k_(N+1) is

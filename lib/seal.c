@@ -1187,12 +1187,6 @@ void canary_seal_keyed_hash(const struct canary_pseudonym_key *key, const char *
 	sodium_memzero(subkey, sizeof subkey);
 }
 
-void canary_seal_chain_hash(const void *data, gsize len, guint8 out[32])
-{
-	static const guint8 nothing[1];
-	crypto_generichash(out, 32, data != NULL ? data : nothing, len, NULL, 0);
-}
-
 gboolean canary_seal_hash_equal(const guint8 a[32], const guint8 b[32])
 {
 	return sodium_memcmp(a, b, 32) == 0;

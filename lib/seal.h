@@ -199,9 +199,6 @@ void canary_seal_content_hash(const struct canary_pseudonym_key *key, const void
 void canary_seal_keyed_hash(const struct canary_pseudonym_key *key, const char *context,
 			    const void *data, gsize len, guint8 out[32]);
 
-/* BLAKE2b-256 of DATA (unkeyed), for the case history's hash chain. */
-void canary_seal_chain_hash(const void *data, gsize len, guint8 out[32]);
-
 /* Compares two 32-byte hashes in constant time. */
 gboolean canary_seal_hash_equal(const guint8 a[32], const guint8 b[32]);
 

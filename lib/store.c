@@ -5,14 +5,13 @@
 
 #include "audit.h"
 #include "health.h"
-#include "seal.h"
 #include "stages.h"
 #include "wipe.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <json-glib/json-glib.h>
-#include <sodium.h>
+#include <sodium.h> /* randombytes_uniform(): case references */
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -1433,41 +1432,6 @@ void canary_event_free(struct canary_event *event)
 	g_free(event);
 }
 
-/* Appends a 64-bit little-endian number to BUF. */
-static void append_u64(GByteArray *buf, guint64 v)
-{
-	guint8 b[8];
-	for (int i = 0; i < 8; i++)
-		b[i] = (guint8)(v >> (8 * i));
-	g_byte_array_append(buf, b, sizeof(b));
-}
-
-/* Appends a length-prefixed string (NULL and "" differ). */
-static void append_str(GByteArray *buf, const char *s)
-{
-	if (s == NULL) {
-		append_u64(buf, G_MAXUINT64);
-		return;
-	}
-	gsize len = strlen(s);
-	append_u64(buf, len);
-	g_byte_array_append(buf, (const guint8 *)s, (guint)len);
-}
-
-void canary_store_event_hash(const struct canary_event *e, guint8 out[32])
-{
-	/* Unambiguous: every field fixed-size or length-prefixed. */
-	g_autoptr(GByteArray) buf = g_byte_array_new();
-	g_byte_array_append(buf, e->prev_hash, 32);
-	append_u64(buf, (guint64)e->id);
-	append_u64(buf, (guint64)e->at);
-	append_str(buf, e->ref);
-	append_str(buf, e->actor);
-	append_str(buf, e->action);
-	append_str(buf, e->detail);
-	canary_seal_chain_hash(buf->data, buf->len, out);
-}
-
 /* Copies a 32-byte blob column into OUT (zeros if it has another size). */
 static void column_hash(sqlite3_stmt *s, int i, guint8 out[32])
 {
@@ -1499,7 +1463,7 @@ static gboolean insert_event(struct canary_store *store, struct canary_event *e,
 		set_db_error(store, rc, "reading the case history", error);
 		return FALSE;
 	}
-	canary_store_event_hash(e, e->hash);
+	canary_audit_event_hash(e, e->hash);
 	e->sealed = store->seal != NULL && canary_audit_seal_event(store->seal, e, e->mac);
 
 	s = stmt(store, STMT_INSERT_EVENT, error);

@@ -398,9 +398,6 @@ gboolean canary_store_add_event(struct canary_store *store, const char *ref, con
 gboolean canary_store_add_event_day(struct canary_store *store, const char *ref, const char *actor,
 				    const char *action, const char *detail, GError **error);
 
-/* Computes the chain hash of E from its fields and prev_hash, as stored. */
-void canary_store_event_hash(const struct canary_event *e, guint8 out[32]);
-
 /* Returns the events of REF (or of every case when REF is NULL), oldest
  * first, as a new array of struct canary_event * that frees its elements. */
 GPtrArray *canary_store_list_events(struct canary_store *store, const char *ref,

@@ -130,7 +130,7 @@ static void rechain(void)
 		struct canary_event *e = events->pdata[i];
 		e->id = i + 1;
 		memcpy(e->prev_hash, prev, 32);
-		canary_store_event_hash(e, e->hash);
+		canary_audit_event_hash(e, e->hash);
 		memcpy(prev, e->hash, 32);
 		g_autofree char *ph = hex(e->prev_hash, 32), *h = hex(e->hash, 32);
 		g_autofree char *mac = e->sealed ? hex(e->mac, 32) : g_strdup("NULL");
@@ -163,7 +163,7 @@ static void append_fake(const guint8 *mac)
 				 .action = (char *)"reveal",
 				 .detail = NULL};
 	memcpy(e.prev_hash, last->hash, 32);
-	canary_store_event_hash(&e, e.hash);
+	canary_audit_event_hash(&e, e.hash);
 	g_autofree char *ph = hex(e.prev_hash, 32), *h = hex(e.hash, 32);
 	g_autofree char *m = mac != NULL ? hex(mac, 32) : g_strdup("NULL");
 	char *q = sqlite3_mprintf("INSERT INTO events (id, ref, at, actor, action, detail, "

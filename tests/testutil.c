@@ -1,6 +1,7 @@
 /* testutil.c: shared helpers for the Check suites. */
 #include "testutil.h"
 
+#include "audit.h"
 #include "process.h"
 #include "seal.h"
 #include "store.h"
@@ -254,7 +255,7 @@ void tu_add_event_at(const char *db_path, const char *ref, gint64 at, const char
 		memcpy(e.prev_hash, sqlite3_column_blob(s, 1), 32);
 	}
 	sqlite3_finalize(s);
-	canary_store_event_hash(&e, e.hash);
+	canary_audit_event_hash(&e, e.hash);
 	ck_assert_int_eq(sqlite3_prepare_v2(db,
 					    "INSERT INTO events (id, ref, at, actor, action, "
 					    "detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, "

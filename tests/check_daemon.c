@@ -35,14 +35,8 @@ static char *database; /* its state/canary.db */
 static void write_home(const char *password, const char *extra)
 {
 	static char *base; /* the config without [imap], as made once per test */
-	g_autofree char *pass = g_strdup_printf("%s\n", password);
-	g_autofree char *pw_file = tu_write_file(home, "imap-password", pass);
-	g_autofree char *url = tu_dovecot_url(dovecot, TRUE);
-	g_autofree char *imap =
-		g_strdup_printf("[imap]\nurl = %s\nusername = %s\n"
-				"password_file = imap-password\n"
-				"ca_file = %s\nconnect_timeout = 5s\n%s",
-				url, dovecot->user, dovecot->ca_file, extra != NULL ? extra : "");
+	g_autofree char *group = tu_dovecot_imap_group(dovecot, home, password);
+	g_autofree char *imap = g_strconcat(group, extra, NULL);
 	if (config == NULL) {
 		config = tu_make_canary_home(home, TRUE, NULL);
 		g_free(base);

@@ -31,13 +31,7 @@ static void write_config(const char *password, const char *extra)
 {
 	g_autofree char *imap = NULL;
 	if (dovecot != NULL) {
-		g_autofree char *pass = g_strdup_printf("%s\n", password);
-		g_free(tu_write_file(home, "imap-password", pass));
-		g_autofree char *url = tu_dovecot_url(dovecot, TRUE);
-		imap = g_strdup_printf("[imap]\nurl = %s\nusername = %s\n"
-				       "password_file = imap-password\nca_file = %s\n"
-				       "connect_timeout = 5s\n",
-				       url, dovecot->user, dovecot->ca_file);
+		imap = tu_dovecot_imap_group(dovecot, home, password);
 	}
 	if (config == NULL) {
 		config = tu_make_canary_home(home, TRUE, NULL);

@@ -618,8 +618,7 @@ static void daemon_setup(void)
 	ck_assert_int_eq(g_mkdir(run, 0755), 0);
 	socket_path = g_build_filename(run, "control", NULL);
 	canaryd_log = g_build_filename(dir, "canaryd.log", NULL);
-	g_autofree char *pw = g_strdup_printf("%s\n", dovecot->password);
-	g_free(tu_write_file(dir, "imap-password", pw));
+	g_autofree char *imap = tu_dovecot_imap_group(dovecot, dir, NULL);
 	g_autofree char *routing = g_strdup_printf(
 		"[section mena]\npublic_key = keys/section.pub\ncountries = Egypt\ngroup = %s\n"
 		"[section africa]\npublic_key = keys/other.pub\nkeywords = Sahel\ngroup = %s\n"
@@ -627,14 +626,12 @@ static void daemon_setup(void)
 		"[country Egypt]\nnames = Egypt, Cairo\n",
 		g_mena, g_africa);
 	g_free(tu_write_file(dir, "routing.conf", routing));
-	g_autofree char *url = tu_dovecot_url(dovecot, TRUE);
 	g_autofree char *extra = g_strdup_printf(
-		"[imap]\nurl = %s\nusername = %s\npassword_file = imap-password\nca_file = %s\n"
-		"connect_timeout = 5s\npoll_interval = 1h\n"
+		"%spoll_interval = 1h\n"
 		"[routing]\nrules = routing.conf\ndefault_section = triage\n"
 		"[access]\ncustodian = %s\n"
 		"[control]\nsocket = %s\ngroup = %s\n",
-		url, dovecot->user, dovecot->ca_file, g_custodian, socket_path, g_control);
+		imap, g_custodian, socket_path, g_control);
 	u_config = tu_make_canary_home(dir, TRUE, extra);
 	ck_assert_int_eq(chmod(u_config, 0644), 0);
 }

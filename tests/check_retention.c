@@ -422,12 +422,8 @@ static void daemon_setup(void)
 {
 	setup();
 	dovecot = tu_dovecot_start(NULL);
-	g_autofree char *url = tu_dovecot_url(dovecot, TRUE);
-	g_autofree char *pass = g_strdup_printf("%s\n", dovecot->password);
-	g_free(tu_write_file(tmpdir, "imap-password", pass));
-	g_autofree char *imap = g_strdup_printf("%s[imap]\nurl = %s\nusername = %s\n"
-						"password_file = imap-password\nca_file = %s\n",
-						policy_conf, url, dovecot->user, dovecot->ca_file);
+	g_autofree char *group = tu_dovecot_imap_group(dovecot, tmpdir, NULL);
+	g_autofree char *imap = g_strconcat(policy_conf, group, NULL);
 	set_config(imap);
 }
 

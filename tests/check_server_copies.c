@@ -55,14 +55,9 @@ static void teardown(void)
  * too-large message stays small. */
 static void write_config(const char *extra)
 {
-	g_autofree char *pass = g_strdup_printf("%s\n", dovecot->password);
-	g_free(tu_write_file(home, "imap-password", pass));
-	g_autofree char *url = tu_dovecot_url(dovecot, TRUE);
+	g_autofree char *group = tu_dovecot_imap_group(dovecot, home, NULL);
 	g_autofree char *text =
-		g_strdup_printf("[limits]\nmax_message_size = 64K\n"
-				"[imap]\nurl = %s\nusername = %s\n"
-				"password_file = imap-password\nca_file = %s\n%s",
-				url, dovecot->user, dovecot->ca_file, extra != NULL ? extra : "");
+		g_strconcat("[limits]\nmax_message_size = 64K\n", group, extra, NULL);
 	g_free(config);
 	config = tu_make_canary_home(home, TRUE, text);
 }

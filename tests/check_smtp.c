@@ -319,15 +319,11 @@ START_TEST(test_acknowledgement)
 	g_autofree char *ack = tu_write_file(dir, "ack.txt",
 					     "We received your message ({reference}).\n"
 					     "Nous avons recu votre message ({reference}).\n");
-	g_autofree char *pw = g_strdup_printf("%s\n", dovecot->password);
-	g_free(tu_write_file(dir, "imap-password", pw));
-	g_autofree char *imap = tu_dovecot_url(dovecot, TRUE);
+	g_autofree char *imap = tu_dovecot_imap_group(dovecot, dir, NULL);
 	g_autofree char *smtp = tu_mta_canary_config(mta, mta->confidential);
-	g_autofree char *extra = g_strdup_printf(
-		"[imap]\nurl = %s\nusername = %s\npassword_file = imap-password\nca_file = %s\n"
-		"connect_timeout = 5s\n%s\n[reply]\nacknowledge = %s\n"
-		"acknowledge_subject = Received: {reference}\n",
-		imap, dovecot->user, dovecot->ca_file, smtp, ack);
+	g_autofree char *extra = g_strdup_printf("%s%s\n[reply]\nacknowledge = %s\n"
+						 "acknowledge_subject = Received: {reference}\n",
+						 imap, smtp, ack);
 	g_autofree char *config = tu_make_canary_home(dir, FALSE, extra);
 	deliver_from(mta->submitter, "first.1@example.net", "");
 	deliver_from(mta->submitter, "second.2@example.net", "");
@@ -362,16 +358,12 @@ END_TEST
  * with EXTRA appended. Returns the config path. */
 static char *mail_home(const char *extra)
 {
-	g_autofree char *pw = g_strdup_printf("%s\n", dovecot->password);
-	g_free(tu_write_file(dir, "imap-password", pw));
-	g_autofree char *imap = tu_dovecot_url(dovecot, TRUE);
+	g_autofree char *imap = tu_dovecot_imap_group(dovecot, dir, NULL);
 	g_autofree char *smtp = tu_mta_canary_config(mta, mta->confidential);
 	g_autofree char *socket = g_build_filename(dir, "control", NULL);
-	g_autofree char *all = g_strdup_printf(
-		"[imap]\nurl = %s\nusername = %s\npassword_file = imap-password\nca_file = %s\n"
-		"connect_timeout = 5s\npoll_interval = 1h\n%s\n[control]\nsocket = %s\ngroup = "
-		"root\n%s",
-		imap, dovecot->user, dovecot->ca_file, smtp, socket, extra);
+	g_autofree char *all =
+		g_strdup_printf("%spoll_interval = 1h\n%s\n[control]\nsocket = %s\ngroup = root\n%s",
+				imap, smtp, socket, extra);
 	return tu_make_canary_home(dir, TRUE, all);
 }
 

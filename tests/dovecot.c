@@ -282,6 +282,16 @@ char *tu_dovecot_url(const struct tu_dovecot *d, gboolean implicit_tls)
 			    : g_strdup_printf("imap://127.0.0.1:%u/INBOX", d->imap_port);
 }
 
+char *tu_dovecot_imap_group(const struct tu_dovecot *d, const char *dir, const char *password)
+{
+	g_autofree char *line = g_strdup_printf("%s\n", password != NULL ? password : d->password);
+	g_free(tu_write_file(dir, "imap-password", line));
+	g_autofree char *url = tu_dovecot_url(d, TRUE);
+	return g_strdup_printf("[imap]\nurl = %s\nusername = %s\npassword_file = imap-password\n"
+			       "ca_file = %s\nconnect_timeout = 5s\n",
+			       url, d->user, d->ca_file);
+}
+
 void tu_dovecot_deliver(struct tu_dovecot *d, const char *folder, GBytes *message)
 {
 	static guint counter;

@@ -48,6 +48,12 @@ void tu_dovecot_free(struct tu_dovecot *d);
 /* "imaps://127.0.0.1:PORT/INBOX" (IMAPS) or "imap://..." (STARTTLS). */
 char *tu_dovecot_url(const struct tu_dovecot *d, gboolean implicit_tls);
 
+/* An [imap] group for canary.conf polling D's INBOX over IMAPS as its user,
+ * trusting its CA, connect_timeout 5s, the password read from
+ * DIR/imap-password, which this writes (PASSWORD; NULL: D's own). More
+ * [imap] keys may follow it. New string. */
+char *tu_dovecot_imap_group(const struct tu_dovecot *d, const char *dir, const char *password);
+
 /* Drops MESSAGE into FOLDER ("INBOX" or another) as a new message, as a
  * delivery agent would. */
 void tu_dovecot_deliver(struct tu_dovecot *d, const char *folder, GBytes *message);

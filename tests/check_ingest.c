@@ -1,5 +1,6 @@
 /* check_ingest.c: the pipeline from raw bytes to stored case on a real
  * database: outcomes, dedupe by content and by IMAP source, times. */
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "envelope.h"
@@ -119,17 +120,21 @@ END_TEST
 /* Without routing rules, [routing] default_section names the one queue. */
 START_TEST(test_default_section_without_rules)
 {
-	tu_pipeline_close(&pl);
-	tu_rmtree(tmpdir);
-	g_mkdir_with_parents(tmpdir, 0700);
+	/* A second home beside the fixture's, its pipeline in place of the
+	 * fixture's for this test (closing that one would shut GMime down). */
+	g_autofree char *dir = g_build_filename(tmpdir, "intake", NULL);
+	ck_assert_int_eq(g_mkdir(dir, 0700), 0);
 	g_autofree char *config_path =
-		tu_make_canary_home(tmpdir, FALSE, "[routing]\ndefault_section = intake\n");
+		tu_make_canary_home(dir, FALSE, "[routing]\ndefault_section = intake\n");
+	struct tu_pipeline fixture = pl;
 	tu_pipeline_open(&pl, config_path);
 	g_autoptr(GBytes) raw = text_bytes("From: a@example.org\nSubject: x\n\nbody\n");
 	g_autofree char *ref = NULL;
 	ck_assert_int_eq(ingest_one(raw, NULL, &ref, NULL), CANARY_INGEST_FILED);
 	g_autoptr(canary_case) c = canary_store_get_case(pl.store, ref, NULL);
 	ck_assert_str_eq(c->section, "intake");
+	tu_pipeline_close(&pl);
+	pl = fixture;
 }
 END_TEST
 

@@ -158,8 +158,8 @@ static const struct {
 #define KDF_OPS_MAX crypto_pwhash_OPSLIMIT_INTERACTIVE
 #define KDF_MEM_MAX crypto_pwhash_MEMLIMIT_INTERACTIVE
 #elif defined(CANARY_TEST_KDF)
-/* Test builds only (CMake's CANARY_TEST_KDF, which cpack refuses): the
- * suites' cheap keys load. */
+/* Test builds only (CMake's CANARY_TEST_KDF, which the Debian package's
+ * build refuses): the suites' cheap keys load. */
 #define KDF_OPS_MIN crypto_pwhash_OPSLIMIT_INTERACTIVE
 #define KDF_MEM_MIN crypto_pwhash_MEMLIMIT_INTERACTIVE
 #define KDF_OPS_MAX crypto_pwhash_OPSLIMIT_SENSITIVE

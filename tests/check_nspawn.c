@@ -1,7 +1,7 @@
-/* check_nspawn.c: canary installed from its package on a Debian 12 booted
- * with systemd in systemd-nspawn, canaryd running under the shipped unit
- * and officers working as real users (tests/nspawn.sh, which runs the
- * scenario tests/nspawn/scenario.sh in the container). This suite starts
+/* check_nspawn.c: canary's package installed, upgraded, purged and removed
+ * on a Debian 12 booted with systemd in systemd-nspawn, canaryd running
+ * under the shipped unit and officers working as real users (tests/nspawn.sh,
+ * which runs the scenario tests/nspawn/scenario.sh in the container). This suite starts
  * the Dovecot the container's canaryd polls, on the host's 127.0.0.1, and
  * checks from the outside that every message left its inbox.
  *
@@ -73,12 +73,13 @@ static const char *cannot_run(void)
 {
 	if (geteuid() != 0)
 		return "needs root: it debootstraps, installs the package and boots a container";
-	static const char *const tools[] = {"systemd-nspawn", "debootstrap", "cpack", "dpkg-deb"};
+	static const char *const tools[] = {"systemd-nspawn", "debootstrap", "dpkg-buildpackage",
+					    "dh", "dpkg-deb"};
 	for (size_t i = 0; i < G_N_ELEMENTS(tools); i++) {
 		g_autofree char *path = g_find_program_in_path(tools[i]);
 		if (path == NULL)
-			return "needs systemd-nspawn, debootstrap, cpack and dpkg-deb "
-			       "(scripts/deps installs them)";
+			return "needs systemd-nspawn, debootstrap, dpkg-buildpackage, debhelper's dh "
+			       "and dpkg-deb (scripts/deps installs them)";
 	}
 	return NULL;
 }

@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # nspawn.sh: canary on a real Debian 12 booted with systemd as PID 1 in
-# systemd-nspawn. Builds the Debian package as the README says, installs it
-# in a fresh copy of a Debian 12 root, configures canaryd for the test's
-# Dovecot on the host's 127.0.0.1 (the container shares the host's network),
-# boots the container and runs tests/nspawn/scenario.sh in it as a oneshot
-# unit: canaryd under the shipped unit, officers as real users. Then reads
-# the scenario's results from the container's disk.
+# systemd-nspawn. Builds the Debian package as the README says (with a
+# maintainer of its own, as a packager would set it), installs its
+# dependencies in a fresh copy of a Debian 12 root, leaves the package and
+# a configuration for the test's Dovecot on the host's 127.0.0.1 (the
+# container shares the host's network) in it, boots the container and runs
+# tests/nspawn/scenario.sh in it as a oneshot unit: dpkg installs, upgrades,
+# purges and removes the package with systemd running, canaryd runs under
+# the shipped unit, officers as real users. Then reads the scenario's
+# results from the container's disk.
 #
 # Usage: nspawn.sh SOURCE_DIR CACHE_DIR TREE, run by check_nspawn (which starts
 # the Dovecot) with, in the environment:
 #   CANARY_NSPAWN_IMAP_URL, CANARY_NSPAWN_IMAP_USER, CANARY_NSPAWN_IMAP_PASSWORD,
 #   CANARY_NSPAWN_CA_FILE (the server's certificate), CANARY_NSPAWN_CASES
 #   (how many messages wait in the inbox).
-# CACHE_DIR keeps the debootstrapped root between runs, and TREE the
-# package's build tree (shared with the package test: a first run takes a
-# few minutes, a rerun about one); the container's root of the last failed
-# run stays in CACHE_DIR/run.
+# CACHE_DIR keeps the debootstrapped root between runs (a first run takes a
+# few minutes, a rerun about one), and TREE gets the packages (shared with
+# the package test); the container's root of the last failed run stays in
+# CACHE_DIR/run.
 set -euo pipefail
 
 source_dir=$(realpath "$1")
@@ -53,24 +56,18 @@ debian_mirror()
 	echo "${uri:-http://deb.debian.org/debian}"
 }
 
-# The .deb, from a tree configured as the README says (prefix /usr, no
-# test build); kept so that a rerun builds only what changed.
+# The .deb, as the README says, with the maintainer set the Debian way.
+maintainer_name="canary nspawn test"
+maintainer_email=nspawn-test@canary-intake.org
 build_package()
 {
-	if [[ ! -f $tree/CMakeCache.txt ]]; then
-		cmake -S "$source_dir" -B "$tree" -DCMAKE_INSTALL_PREFIX=/usr -DCANARY_TESTS=OFF >/dev/null
-	fi
-	cmake --build "$tree" -j2 >"$cache/package-build.log" 2>&1 || {
-		tail -40 "$cache/package-build.log"
-		fail "building the package's tree"
-	}
-	rm -f "$tree"/canary_*.deb
-	(cd "$tree" && cpack -G DEB >"$cache/cpack.log" 2>&1) || {
-		cat "$cache/cpack.log"
-		fail "cpack -G DEB"
-	}
-	deb=$(ls "$tree"/canary_*.deb)
-	echo "ok: $(basename "$deb")"
+	deb=$(DEBFULLNAME=$maintainer_name DEBEMAIL=$maintainer_email \
+		"$source_dir/scripts/package" --out "$tree") || fail "scripts/package"
+	local field
+	field=$(dpkg-deb -f "$deb" Maintainer)
+	[[ $field == "$maintainer_name <$maintainer_email>" ]] ||
+		fail "Maintainer is '$field', not DEBFULLNAME <DEBEMAIL>"
+	echo "ok: $(basename "$deb"), Maintainer: $field"
 }
 
 # A Debian 12 minbase root with systemd, made once and kept.
@@ -100,33 +97,38 @@ apt_in_container()
 		apt-get -q -o DPkg::Options::=--force-unsafe-io "$@" </dev/null
 }
 
-# dpkg -i's way, through apt so that the libraries come too. The base's
-# package lists may have aged: on a failure they are renewed once.
-install_package()
+# What the package depends on, through apt (the package itself is
+# installed by the scenario, with systemd running), and the package in
+# /root. The base's package lists may have aged: on a failure they are
+# renewed once.
+install_dependencies()
 {
 	rm -rf "$run"
 	cp -a --reflink=auto "$base" "$run"
 	mkdir -p "$cache/apt-archives/partial"
 	cp "$deb" "$run/root/canary.deb"
-	if ! apt_in_container install -y --no-install-recommends /root/canary.deb \
+	local depends
+	depends=$(dpkg-deb -f "$deb" Depends)
+	if ! apt_in_container satisfy -y --no-install-recommends "$depends" \
 		>"$cache/install.log" 2>&1; then
 		apt_in_container update >>"$cache/install.log" 2>&1 || true
-		apt_in_container install -y --no-install-recommends /root/canary.deb \
+		apt_in_container satisfy -y --no-install-recommends "$depends" \
 			>>"$cache/install.log" 2>&1 || {
 			cat "$cache/install.log"
-			fail "apt-get install ./canary.deb in the container"
+			fail "apt-get satisfy the package's Depends in the container"
 		}
 	fi
-	sed -n '/^canary:/s/^/  | /p' "$cache/install.log"
-	echo "ok: installed"
+	echo "ok: installed what canary depends on"
 }
 
-# What an admin writes after installing: canary.conf, routing.conf, the
-# IMAP password (root's, 0600: canaryd gets it by LoadCredential=) and the
-# certificate of the mail server. The keys are made by the scenario.
+# What the admin will write (the scenario copies it to /etc/canary):
+# canary.conf, routing.conf, the IMAP password (root's, 0600: canaryd gets
+# it by LoadCredential=) and the certificate of the mail server. The keys
+# are made by the scenario.
 configure()
 {
-	local etc=$run/etc/canary
+	local etc=$run/scenario/etc-canary
+	install -d -m 0700 "$etc"
 	sed -e "s|@IMAP_URL@|$CANARY_NSPAWN_IMAP_URL|" -e "s|@IMAP_USER@|$CANARY_NSPAWN_IMAP_USER|" \
 		"$tests/nspawn/canary.conf.in" >"$etc/canary.conf"
 	install -m 0644 "$tests/nspawn/routing.conf" "$etc/routing.conf"
@@ -137,7 +139,6 @@ configure()
 	install -m 0644 "$tests/nspawn/canary-scenario.service" "$run/etc/systemd/system/"
 	ln -sf ../canary-scenario.service \
 		"$run/etc/systemd/system/multi-user.target.wants/canary-scenario.service"
-	install -d -m 0755 "$run/scenario"
 	printf 'CANARY_SCENARIO_CASES=%s\n' "$CANARY_NSPAWN_CASES" >"$run/scenario/env"
 	echo "ok: configured for $CANARY_NSPAWN_IMAP_URL"
 }
@@ -163,6 +164,12 @@ report()
 	}
 	sed 's/^/  /' "$results"
 	if grep -q '^FAIL' "$results" || ! grep -qx 'done' "$results"; then
+		local log
+		for log in "$run"/scenario/dpkg-*.log; do
+			[[ -f $log ]] || continue
+			echo "-- $(basename "$log" .log) in the container:"
+			sed 's/^/  | /' "$log" | tail -20
+		done
 		echo "-- canaryd's journal in the container:"
 		sed 's/^/  | /' "$run/scenario/canaryd.log" 2>/dev/null | tail -40
 		echo "-- the container's root is kept in $run"
@@ -175,8 +182,8 @@ step "the package"
 build_package
 step "a Debian 12 root"
 make_base
-step "the package, installed in a copy of it"
-install_package
+step "its dependencies, installed in a copy of it"
+install_dependencies
 step "configuration and scenario"
 configure
 step "boot (at most $boot_timeout s)"

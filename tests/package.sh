@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# package.sh: builds the Debian package (cpack -G DEB) in a scratch tree,
+# package.sh: builds the Debian package from debian/ as the README says
+# (scripts/package), runs lintian on it (any error or warning fails),
 # installs it on this machine with dpkg, checks every file, owner and mode,
 # that canaryd is not started without keys, that an edited conffile survives
 # a reinstall, and that purge removes the package but never a case database.
 # Needs root and dpkg; in CI it runs on a throwaway Debian 12 machine, and it
 # leaves the machine as it found it, also when it fails.
 # Usage: package.sh SOURCE_DIR [TREE]   Exits 77 (skipped) when it cannot run.
-# TREE: where to configure and build the package's /usr tree, kept for the
-# next run and for check_nspawn (default: a scratch directory).
+# TREE: where the packages go (scripts/package --out; shared with
+# check_nspawn, one at a time; default: a scratch directory).
 set -euo pipefail
 
 source_dir=$(realpath "$1")
@@ -18,8 +19,8 @@ skip()
 	exit 77
 }
 [[ $(id -u) -eq 0 ]] || skip "needs root: it installs the package with dpkg -i"
-for tool in dpkg dpkg-deb dpkg-shlibdeps cpack runuser; do
-	command -v "$tool" >/dev/null || skip "no $tool (scripts/deps installs dpkg-dev)"
+for tool in dpkg dpkg-deb dpkg-buildpackage dh lintian cmake runuser; do
+	command -v "$tool" >/dev/null || skip "no $tool (scripts/deps installs dpkg-dev, debhelper, lintian)"
 done
 # The machine must not hold a canary already: the test removes all it makes.
 if dpkg-query -W canary >/dev/null 2>&1; then
@@ -38,6 +39,7 @@ work=$(mktemp -d)
 cleanup()
 {
 	dpkg --purge canary >/dev/null 2>&1 || true
+	deb-systemd-helper purge canaryd.socket canaryd.service >/dev/null 2>&1 || true
 	rm -rf /etc/canary /var/lib/canary /run/canary "$work"
 	userdel canary 2>/dev/null || true
 	groupdel canary 2>/dev/null || true
@@ -63,34 +65,68 @@ mode_owner()
 	stat -c '%a %U:%G' "$1"
 }
 
-echo "== a tree configured for /usr/local refuses to make a package"
+version=$(sed -n 's/^project(canary VERSION \([0-9.]*\).*/\1/p' "$source_dir/CMakeLists.txt")
+# debian/rules runs it on the package's own tree after building.
+release_check=$source_dir/debian/check-release-build
+echo "== a tree configured for /usr/local is refused as the package's"
 cmake -S "$source_dir" -B "$work/local" -DCANARY_TESTS=OFF >/dev/null
-if (cd "$work/local" && cpack -G DEB >"$work/refused.log" 2>&1); then
-	fail "cpack packaged a /usr/local tree"
+if "$release_check" "$work/local" "$version" >"$work/refused.log" 2>&1; then
+	fail "debian/check-release-build accepted a /usr/local tree"
 fi
-check "cpack says why" grep -q "CMAKE_INSTALL_PREFIX=/usr" "$work/refused.log"
+check "it says why" grep -q "CMAKE_INSTALL_PREFIX=/usr" "$work/refused.log"
 
-echo "== a test build (CANARY_TEST_KDF: cheap keys) refuses to make a package"
+echo "== a test build (CANARY_TEST_KDF: cheap keys) is refused as the package's"
 cmake -S "$source_dir" -B "$work/testkdf" -DCMAKE_INSTALL_PREFIX=/usr -DCANARY_TEST_KDF=ON \
 	-DCANARY_TESTS=OFF >/dev/null
-if (cd "$work/testkdf" && cpack -G DEB >"$work/refused-kdf.log" 2>&1); then
-	fail "cpack packaged a test build"
+if "$release_check" "$work/testkdf" "$version" >"$work/refused-kdf.log" 2>&1; then
+	fail "debian/check-release-build accepted a test build"
 fi
-check "cpack says why" grep -q "test build (CANARY_TEST_KDF=ON)" "$work/refused-kdf.log"
+check "it says why" grep -q "test build (CANARY_TEST_KDF=ON)" "$work/refused-kdf.log"
 
-echo "== cpack -G DEB"
-tree=${tree:-$work/build}
-cmake -S "$source_dir" -B "$tree" -DCMAKE_INSTALL_PREFIX=/usr -DCANARY_TESTS=OFF >/dev/null
-cmake --build "$tree" -j"$(nproc)" >/dev/null
-rm -f "$tree"/canary_*.deb
-(cd "$tree" && cpack -G DEB >/dev/null)
-version=$(sed -n 's/^project(canary VERSION \([0-9.]*\).*/\1/p' "$source_dir/CMakeLists.txt")
-deb=$tree/canary_${version}_$(dpkg --print-architecture).deb
-check "the package is $(basename "$deb")" test -f "$deb"
+echo "== scripts/package refuses a maintainer that is not NAME <USER@HOST.DOMAIN>"
+for bad in "root@localhost" "canary <root@localhost>" "<canary@example.org>"; do
+	if "$source_dir/scripts/package" --maintainer "$bad" --out "$work/refused" >/dev/null 2>&1; then
+		fail "scripts/package accepted the maintainer '$bad'"
+	fi
+	echo "ok: refused '$bad'"
+done
+
+echo "== scripts/package"
+tree=${tree:-$work/packages}
+deb=$("$source_dir/scripts/package" --out "$tree") || fail "scripts/package"
+check "the package is canary_${version}_$(dpkg --print-architecture).deb" \
+	test "$deb" = "$tree/canary_${version}_$(dpkg --print-architecture).deb" -a -f "$deb"
+check "the build log says it is a release build" \
+	grep -q "is a release build of $version" "$tree/build.log"
+check "nothing was written next to the source tree" \
+	test -z "$(find "$(dirname "$source_dir")" -maxdepth 1 -name 'canary_*' -newer "$work/refused.log")"
+maintainer=$(sed -n 's/^Maintainer: //p' "$source_dir/debian/control")
+check "Maintainer is debian/control's, $maintainer" test "$(dpkg-deb -f "$deb" Maintainer)" = "$maintainer"
+check "Maintainer is not root or localhost" test -z "$(grep -Eo 'root@|localhost' <<<"$maintainer" || true)"
+
+echo "== lintian: no error, no warning"
+changes=${deb%.deb}.changes
+status=0
+lintian --fail-on error,warning --display-info --pedantic "$changes" >"$work/lintian.log" 2>&1 ||
+	status=$?
+grep -v '^running with root privileges' "$work/lintian.log" | sed 's/^/  | /' || true
+if grep -q '^[EW]: ' "$work/lintian.log"; then
+	grep '^[EW]: ' "$work/lintian.log"
+	fail "lintian found the errors or warnings above"
+fi
+((status == 0)) || fail "lintian failed (exit $status)"
+echo "ok: lintian $(lintian --version | awk '{ print $2 }') on $(basename "$changes") and its packages"
+
 depends=$(dpkg-deb -f "$deb" Depends)
 for lib in libgmime-3.0-0 libsodium23 libsqlite3-0 libcurl4 libsystemd0 libpasswdqc1 libytnef0; do
 	check "Depends names $lib" grep -q "$lib" <<<"$depends"
 done
+# postinst runs systemd-sysusers (dh_installsysusers).
+check "Depends names systemd-sysusers' packages" \
+	grep -q "systemd | systemd-standalone-sysusers" <<<"$depends"
+check "the man pages are compressed" \
+	test -z "$(dpkg-deb -c "$deb" | grep -E '/man/man[0-9]/[^/]+[0-9]$' || true)"
+
 # ssh is for officers' own machines ("canary --host"), not for the server.
 check "Depends does not name openssh-client" test -z "$(grep -o openssh <<<"$depends" || true)"
 check "Suggests names openssh-client" grep -q openssh-client <<<"$(dpkg-deb -f "$deb" Suggests)"
@@ -104,15 +140,19 @@ sed 's/^/  | /' "$work/install.log"
 check "installed" test "$(dpkg-query -W -f='${Status}' canary)" = "install ok installed"
 mapfile -t files < <(dpkg -L canary)
 for path in /usr/bin/canary /usr/sbin/canaryd /etc/canary/canary.conf /etc/canary/routing.conf \
-	/etc/canary/keys /usr/lib/systemd/system/canaryd.service /usr/lib/sysusers.d/canary.conf \
-	/usr/lib/tmpfiles.d/canary.conf /usr/share/man/man1/canary.1 /usr/share/man/man5/canary.conf.5 \
-	/usr/share/man/man5/canary-routing.conf.5 /usr/share/man/man8/canaryd.8 \
-	/usr/share/bash-completion/completions/canary; do
+	/etc/canary/keys /lib/systemd/system/canaryd.service /lib/systemd/system/canaryd.socket \
+	/usr/lib/sysusers.d/canary.conf /usr/lib/tmpfiles.d/canary.conf \
+	/usr/share/man/man1/canary.1.gz /usr/share/man/man5/canary.conf.5.gz \
+	/usr/share/man/man5/canary-routing.conf.5.gz /usr/share/man/man7/canary-control.7.gz \
+	/usr/share/man/man8/canaryd.8.gz /usr/share/bash-completion/completions/canary \
+	/usr/share/doc/canary/copyright /usr/share/doc/canary/changelog.gz; do
 	check "dpkg -L lists $path" grep -qxF "$path" < <(printf '%s\n' "${files[@]}")
 done
 # Every file the package holds: there, root's, and no mode looser than needed.
 for path in "${files[@]}"; do
 	[[ $path == /. ]] && continue
+	# /lib is a link to usr/lib on a merged-/usr system (Debian 12's).
+	[[ -L $path && -d $path && $path != /etc/* && $path != /usr/* ]] && continue
 	want="644 root:root"
 	if [[ -d $path || $path == /usr/bin/* || $path == /usr/sbin/* ]]; then
 		want="755 root:root"
@@ -148,6 +188,7 @@ check "postinst says what to do next" grep -q "canary keygen --pseudonym-key" "$
 not_started()
 {
 	[[ ! -e /etc/systemd/system/multi-user.target.wants/canaryd.service ]] || return 1
+	[[ ! -e /etc/systemd/system/sockets.target.wants/canaryd.socket ]] || return 1
 	for exe in /proc/[0-9]*/exe; do
 		[[ $(readlink "$exe" 2>/dev/null) != /usr/sbin/canaryd ]] || return 1
 	done
@@ -225,4 +266,7 @@ check "/var/lib/canary is gone" test ! -e /var/lib/canary
 check "/run/canary is gone" test ! -e /run/canary
 check "the group canary-officers is kept, as Debian does" getent group canary-officers
 check "/etc/canary is gone" test ! -e /etc/canary
+check "deb-systemd-helper keeps no state of canaryd's units" \
+	test -z "$(find /var/lib/systemd/deb-systemd-helper-enabled /var/lib/systemd/deb-systemd-helper-masked \
+		-name 'canaryd.*' 2>/dev/null)"
 echo "all package checks passed"

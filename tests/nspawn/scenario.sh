@@ -1,8 +1,11 @@
 #!/bin/bash
 # scenario.sh: runs inside the booted Debian 12 container of tests/nspawn.sh,
-# as the oneshot unit canary-scenario.service, once the package is
-# installed and /etc/canary/canary.conf written. It does what an admin and
-# the officers do on a real server, as real users, under the shipped unit.
+# as the oneshot unit canary-scenario.service, with systemd as PID 1. It
+# installs the package (/root/canary.deb; tests/nspawn.sh installed only its
+# dependencies), so that its maintainer scripts run as on a real server:
+# sysusers, tmpfiles, deb-systemd-helper and deb-systemd-invoke. Then it
+# does what an admin and the officers do, as real users, under the shipped
+# unit. The admin's configuration waits in /scenario/etc-canary.
 #
 # The scenario is the list of steps in STEPS below, run in order until the
 # first one fails. Each writes one line to /scenario/results:
@@ -14,16 +17,21 @@
 set -uo pipefail
 
 results=/scenario/results
+deb=/root/canary.deb
 passphrase=/root/passphrase
 # The officers' secret keys: made here for the test, on "their" machines
 # (never under /etc/canary, where only .pub files live).
 officer_keys=/root/officer-keys
 
 STEPS=(
+	install_without_configuration
 	package_made_users_and_directories
 	keys
+	configure
 	check_config
-	start_canaryd
+	reinstall_keeps_canaryd_disabled
+	purge_keeps_keys
+	install_starts_canaryd
 	canaryd_sandboxed
 	wait_for_cases
 	officers
@@ -31,6 +39,8 @@ STEPS=(
 	whoami_officer
 	officer_works_the_queue
 	restart_keeps_runtime_directory
+	upgrade_restarts_canaryd
+	remove_stops_canaryd
 )
 
 # --- helpers ------------------------------------------------------------
@@ -74,20 +84,71 @@ as_canary()
 	(cd / && runuser -u canary -- "$@")
 }
 
-# The package ships canaryd.socket once canaryd has a control socket.
-has_control_socket()
-{
-	[[ -e /usr/lib/systemd/system/canaryd.socket ]]
-}
-
 canaryd_pid()
 {
 	systemctl show -P MainPID canaryd.service
 }
 
+# dpkg NAME ARGS...: runs dpkg as an admin would, its output kept in
+# /scenario/dpkg-NAME.log (and in $dpkg_out); fails with that output.
+dpkg_out=""
+run_dpkg()
+{
+	local name=$1
+	shift
+	local status=0
+	DEBIAN_FRONTEND=noninteractive dpkg --force-unsafe-io "$@" </dev/null \
+		>"/scenario/dpkg-$name.log" 2>&1 || status=$?
+	dpkg_out=$(cat "/scenario/dpkg-$name.log")
+	((status == 0)) || fail "dpkg $*: exit $status: $dpkg_out"
+}
+
+# said TEXT: the last dpkg run printed TEXT.
+said()
+{
+	grep -qF -- "$1" <<<"$dpkg_out" || fail "dpkg did not say '$1': $dpkg_out"
+}
+
+# not_enabled_or_active UNIT...: neither enabled nor running (nor listening).
+not_enabled_or_active()
+{
+	local unit
+	for unit in "$@"; do
+		if systemctl is-enabled --quiet "$unit" 2>/dev/null; then
+			fail "$unit is enabled"
+			return 1
+		fi
+		if systemctl is-active --quiet "$unit"; then
+			fail "$unit is active"
+			return 1
+		fi
+	done
+}
+
+# enabled_and_active UNIT...
+enabled_and_active()
+{
+	local unit
+	for unit in "$@"; do
+		systemctl is-enabled --quiet "$unit" || fail "$unit is not enabled" || return 1
+		systemctl is-active --quiet "$unit" || fail "$unit is not active" || return 1
+	done
+}
+
 # --- steps --------------------------------------------------------------
 
-# systemd-sysusers and systemd-tmpfiles made, at boot, what the unit needs.
+# dpkg -i on a machine without configuration: postinst (systemd running)
+# makes the user and directories, finds no keys and says what to do next,
+# and neither enables nor starts canaryd.
+step_install_without_configuration()
+{
+	run_dpkg install -i "$deb" || return 1
+	said "canaryd is not started: its configuration is not ready yet" || return 1
+	said "canary keygen --pseudonym-key" || return 1
+	not_enabled_or_active canaryd.service canaryd.socket
+}
+
+# postinst's systemd-sysusers and systemd-tmpfiles made what the unit needs.
 step_package_made_users_and_directories()
 {
 	getent passwd canary >/dev/null || fail "no user canary" || return 1
@@ -118,6 +179,18 @@ step_keys()
 		chmod 0640 /etc/canary/keys/pseudonym.key
 }
 
+# What the admin writes after installing: canary.conf, routing.conf, the
+# IMAP password (root's, 0600: canaryd gets it by LoadCredential=) and the
+# certificate of the mail server (tests/nspawn.sh put them in /scenario).
+step_configure()
+{
+	local file
+	for file in canary.conf routing.conf imap-ca.pem; do
+		install -m 0644 "/scenario/etc-canary/$file" /etc/canary/ || return 1
+	done
+	install -m 0600 /scenario/etc-canary/imap-password /etc/canary/
+}
+
 # As the postinst does it: as canaryd's user, with the credential's directory.
 step_check_config()
 {
@@ -126,11 +199,44 @@ step_check_config()
 		fail "canary check-config: $out"
 }
 
-step_start_canaryd()
+# A reinstall (the upgrade path) with a valid configuration: postinst
+# validates it but never enables what the admin has not enabled.
+step_reinstall_keeps_canaryd_disabled()
 {
-	systemctl enable --now canaryd.service >/dev/null 2>&1 || fail "systemctl enable --now canaryd" ||
+	run_dpkg reinstall -i --force-confold "$deb" || return 1
+	said "canary: canaryd is disabled; start it with: systemctl enable --now canaryd" || return 1
+	not_enabled_or_active canaryd.service canaryd.socket
+}
+
+# Purge takes the conffiles and keeps the admin's keys and password; the
+# user stays; deb-systemd-helper forgets the units.
+step_purge_keeps_keys()
+{
+	run_dpkg purge --purge canary || return 1
+	said "kept /etc/canary" || return 1
+	[[ -z $(dpkg-query -W -f='${Status}' canary 2>/dev/null) ]] || fail "canary is still known to dpkg" ||
 		return 1
-	systemctl is-active --quiet canaryd.service || fail "canaryd is not active"
+	[[ ! -e /etc/canary/canary.conf ]] || fail "canary.conf is still there" || return 1
+	[[ -f /etc/canary/keys/pseudonym.key ]] || fail "the pseudonym key is gone" || return 1
+	getent passwd canary >/dev/null || fail "the user canary is gone" || return 1
+	[[ -z $(find /var/lib/systemd/deb-systemd-helper-enabled -name 'canaryd.*' 2>/dev/null) ]] ||
+		fail "deb-systemd-helper still has state of canaryd's units"
+}
+
+# The admin puts the configuration in place first, then installs: postinst
+# finds it valid and, this being a first install, enables and starts
+# canaryd.socket and canaryd.service (deb-systemd-helper, deb-systemd-invoke).
+step_install_starts_canaryd()
+{
+	step_configure || return 1
+	run_dpkg install-configured -i --force-confold "$deb" || return 1
+	if grep -q "not ready\|failed" <<<"$dpkg_out"; then
+		fail "postinst did not start canaryd: $dpkg_out"
+		return 1
+	fi
+	enabled_and_active canaryd.socket canaryd.service || return 1
+	[[ -L /etc/systemd/system/multi-user.target.wants/canaryd.service ]] ||
+		fail "canaryd.service is not wanted by multi-user.target"
 }
 
 # The shipped unit's sandbox, as the kernel sees the running canaryd.
@@ -203,10 +309,6 @@ step_store_private_to_canary()
 # canaryd names the caller as the kernel does (SO_PEERCRED, SO_PEERGROUPS).
 step_whoami_officer()
 {
-	if ! has_control_socket; then
-		echo "skip whoami_officer: the package has no canaryd.socket yet" >>"$results"
-		return 2
-	fi
 	local out
 	out=$(runuser -u officer -- canary whoami 2>&1) || fail "officer: canary whoami: $out" || return 1
 	grep -qw officer <<<"$out" || fail "whoami does not name officer: $out" || return 1
@@ -229,10 +331,6 @@ case_of()
 # mena's (exit 8, naming the group), and the history names them.
 step_officer_works_the_queue()
 {
-	if ! has_control_socket; then
-		echo "skip officer_works_the_queue: the package has no canaryd.socket yet" >>"$results"
-		return 2
-	fi
 	local africa mena out home
 	africa=$(case_of africa) && [[ -n $africa ]] || fail "no africa case" || return 1
 	mena=$(case_of mena) && [[ -n $mena ]] || fail "no mena case" || return 1
@@ -263,13 +361,41 @@ step_restart_keeps_runtime_directory()
 {
 	systemctl restart canaryd.service || fail "systemctl restart canaryd" || return 1
 	expect_mode_owner /run/canary "755 canary:canary" || return 1
-	if has_control_socket; then
-		local socket
-		socket=$(stat -c '%F %a %G' /run/canary/control) || fail "no /run/canary/control" || return 1
-		[[ $socket == "socket 660 canary-officers" ]] ||
-			fail "/run/canary/control is $socket, wanted socket 660 canary-officers" || return 1
-	fi
+	local socket
+	socket=$(stat -c '%F %a %G' /run/canary/control) || fail "no /run/canary/control" || return 1
+	[[ $socket == "socket 660 canary-officers" ]] ||
+		fail "/run/canary/control is $socket, wanted socket 660 canary-officers" || return 1
 	systemctl is-active --quiet canaryd.service || fail "canaryd is not active after a restart"
+}
+
+# dpkg -i of the package again: preinst stops canaryd, postinst starts it
+# again (it is enabled), under a new process.
+step_upgrade_restarts_canaryd()
+{
+	local before after
+	before=$(canaryd_pid)
+	run_dpkg upgrade -i --force-confold "$deb" || return 1
+	enabled_and_active canaryd.socket canaryd.service || return 1
+	after=$(canaryd_pid)
+	[[ $after -gt 0 && $after != "$before" ]] ||
+		fail "canaryd was not restarted (pid $before, then $after)"
+}
+
+# dpkg -r: prerm stops the socket and the service and disables both; the
+# case database stays.
+step_remove_stops_canaryd()
+{
+	run_dpkg remove -r canary || return 1
+	local unit
+	for unit in canaryd.socket canaryd.service; do
+		if systemctl is-active --quiet "$unit"; then
+			fail "$unit is still active"
+			return 1
+		fi
+	done
+	[[ -z $(find /etc/systemd/system -name 'canaryd.*') ]] ||
+		fail "links left: $(find /etc/systemd/system -name 'canaryd.*')" || return 1
+	[[ -e /var/lib/canary/canary.db ]] || fail "the case database is gone"
 }
 
 # --- main ---------------------------------------------------------------

@@ -58,7 +58,7 @@ debian_mirror()
 
 # The .deb, as the README says, with the maintainer set the Debian way.
 maintainer_name="canary nspawn test"
-maintainer_email=nspawn-test@canary-intake.org
+maintainer_email=nspawn-test@example.org
 build_package()
 {
 	deb=$(DEBFULLNAME=$maintainer_name DEBEMAIL=$maintainer_email \

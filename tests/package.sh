@@ -205,8 +205,8 @@ limits=$(sed -n 2p /etc/canary/keys/custodian.key | base64 -d | od -An -tu8 -j16
 check "keygen wrote Argon2id MODERATE ($limits), CANARY_TEST_FAST_KDF=1 notwithstanding" \
 	test "$limits" = "3 268435456"
 /usr/bin/canary keygen --pseudonym-key /etc/canary/keys/pseudonym.key >/dev/null
-chgrp canary /etc/canary/keys/pseudonym.key
-chmod 0640 /etc/canary/keys/pseudonym.key
+chown canary:canary /etc/canary/keys/pseudonym.key
+chmod 0600 /etc/canary/keys/pseudonym.key
 rm /etc/canary/keys/custodian.key # a secret key never stays on the server
 install -m 0600 /dev/null /etc/canary/imap-password
 echo secret >/etc/canary/imap-password

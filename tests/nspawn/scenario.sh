@@ -175,8 +175,8 @@ step_keys()
 	done
 	canary keygen --pseudonym-key /etc/canary/keys/pseudonym.key >/dev/null ||
 		fail "canary keygen --pseudonym-key" || return 1
-	chgrp canary /etc/canary/keys/pseudonym.key &&
-		chmod 0640 /etc/canary/keys/pseudonym.key
+	chown canary:canary /etc/canary/keys/pseudonym.key &&
+		chmod 0600 /etc/canary/keys/pseudonym.key
 }
 
 # What the admin writes after installing: canary.conf, routing.conf, the

@@ -91,19 +91,27 @@ int tu_run(const char *const *argv, const char *const *envp, char **out_r, char 
 	return -1;
 }
 
-int tu_run_canary(const char *config, char **out_r, char **err_r, const char *command, ...)
+GPtrArray *tu_canary_argv(const char *tool, const char *config, const char *first,
+			  va_list args)
 {
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_ptr_array_add(argv, (gpointer)CANARY_TOOL_PATH);
-	g_ptr_array_add(argv, (gpointer)command);
-	va_list args;
-	va_start(args, command);
+	GPtrArray *argv = g_ptr_array_new();
+	g_ptr_array_add(argv, (gpointer)tool);
+	if (first != NULL)
+		g_ptr_array_add(argv, (gpointer)first);
 	for (const char *a; (a = va_arg(args, const char *)) != NULL;)
 		g_ptr_array_add(argv, (gpointer)a);
-	va_end(args);
-	g_ptr_array_add(argv, (gpointer)"-c");
+	g_ptr_array_add(argv, (gpointer) "-c");
 	g_ptr_array_add(argv, (gpointer)config);
 	g_ptr_array_add(argv, NULL);
+	return argv;
+}
+
+int tu_run_canary(const char *config, char **out_r, char **err_r, const char *command, ...)
+{
+	va_list args;
+	va_start(args, command);
+	g_autoptr(GPtrArray) argv = tu_canary_argv(CANARY_TOOL_PATH, config, command, args);
+	va_end(args);
 	return tu_run((const char *const *)argv->pdata, NULL, out_r, err_r);
 }
 

@@ -4,6 +4,7 @@
 #define CANARY_TESTUTIL_H
 
 #include <check.h>
+#include <stdarg.h>
 #include <glib.h>
 
 #include "ingest.h"
@@ -32,6 +33,11 @@ int tu_run(const char *const *argv, const char *const *envp, char **out_r, char 
  * status. */
 int tu_run_canary(const char *config, char **out_r, char **err_r, const char *command,
 		  ...) G_GNUC_NULL_TERMINATED;
+
+/* "TOOL [FIRST] ARGS... -c CONFIG" as a NULL-terminated argv (ARGS read
+ * from ARGS up to its NULL; FIRST skipped when NULL). New array. */
+GPtrArray *tu_canary_argv(const char *tool, const char *config, const char *first,
+			  va_list args);
 
 /* Called in a child the test forked, before its exec: the child is
  * killed when PARENT, the test's process, ends. A failed assertion ends

@@ -87,16 +87,10 @@ int tu_run_as(const char *user, const char *const *env, const char *const *argv,
 int tu_canary_as(const char *user, const char *tool, const char *config, char **out_r,
 		 char **err_r, ...)
 {
-	g_autoptr(GPtrArray) argv = g_ptr_array_new();
-	g_ptr_array_add(argv, (gpointer)tool);
 	va_list args;
 	va_start(args, err_r);
-	for (const char *a; (a = va_arg(args, const char *)) != NULL;)
-		g_ptr_array_add(argv, (gpointer)a);
+	g_autoptr(GPtrArray) argv = tu_canary_argv(tool, config, NULL, args);
 	va_end(args);
-	g_ptr_array_add(argv, (gpointer) "-c");
-	g_ptr_array_add(argv, (gpointer)config);
-	g_ptr_array_add(argv, NULL);
 	return tu_run_as(user, NULL, (const char *const *)argv->pdata, out_r, err_r);
 }
 

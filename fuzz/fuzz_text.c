@@ -30,5 +30,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check(out, size, shapes[i]);
 		g_free(out);
 	}
+	char *text = g_strndup((const char *)data, size); /* up to a NUL, as callers give it */
+	char *fast = canary_text_fold(text);
+	char *normal = g_utf8_normalize(text, -1, G_NORMALIZE_NFKC);
+	char *slow = normal != NULL ? g_utf8_casefold(normal, -1) : NULL;
+	g_assert(g_strcmp0(fast, slow) == 0);
+	g_free(slow);
+	g_free(normal);
+	g_free(fast);
+	g_free(text);
 	return 0;
 }

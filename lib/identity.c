@@ -132,6 +132,8 @@ void canary_identity_free(struct canary_identity *identity)
 /* Part of a word: letters, digits and the marks that combine with them. */
 static gboolean is_word(gunichar c)
 {
+	if (c < 0x80) /* most text: no table lookups */
+		return g_ascii_isalnum((char)c);
 	return g_unichar_isalnum(c) || g_unichar_ismark(c);
 }
 
@@ -856,9 +858,18 @@ static char *fold_unichar(gunichar c)
 	return again != NULL ? again : g_strdup(folded);
 }
 
+/* g_unichar_isspace(), without its table lookups for ASCII (where, unlike
+ * g_ascii_isspace(), it leaves out the vertical tab). */
+static gboolean is_space(gunichar c)
+{
+	if (c < 0x80)
+		return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+	return g_unichar_isspace(c);
+}
+
 static void fold_char(struct folder *f, gunichar c, struct wbuf *out)
 {
-	if (g_unichar_isspace(c)) {
+	if (is_space(c)) {
 		if (!f->in_space)
 			wbuf_append(out, " ", 1);
 		else if (c == '\n' && f->newline)

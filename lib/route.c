@@ -53,38 +53,62 @@ struct canary_routing {
 
 /* --- Words ------------------------------------------------------------------ */
 
-/* Cuts TEXT into folded words. Returns a new array of strings. */
-static GPtrArray *words_of(const char *text)
+/* Folded words, each NUL-terminated in one buffer. */
+struct words {
+	GPtrArray *list; /* const char *, into CHARS */
+	char *chars;
+};
+
+static void words_clear(struct words *w)
 {
-	GPtrArray *words = g_ptr_array_new_with_free_func(g_free);
-	if (text == NULL)
-		return words;
-	g_autofree char *normal = g_utf8_normalize(text, -1, G_NORMALIZE_NFKC);
-	if (normal == NULL)
-		return words;
-	g_autofree char *folded = g_utf8_casefold(normal, -1);
+	g_clear_pointer(&w->list, g_ptr_array_unref);
+	g_clear_pointer(&w->chars, g_free);
+}
+typedef struct words struct_words;
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(struct_words, words_clear)
+
+/* Is C part of a word? ASCII is decided without GLib's tables. */
+static gboolean in_word(gunichar c)
+{
+	if (c < 0x80)
+		return g_ascii_isalnum((char)c);
+	return g_unichar_isalnum(c) || g_unichar_ismark(c);
+}
+
+/* Cuts TEXT (NULL: no words) into folded words. */
+static void words_of(const char *text, struct words *words_r)
+{
+	words_r->list = g_ptr_array_new();
+	words_r->chars = NULL;
+	g_autofree char *folded = text != NULL ? canary_text_fold(text) : NULL;
+	if (folded == NULL)
+		return;
+	/* At worst every character is a word of its own and gains a NUL. */
+	char *out = words_r->chars = g_malloc(2 * strlen(folded) + 1);
 	const char *word = NULL;
 	for (const char *p = folded;; p = g_utf8_next_char(p)) {
-		gunichar c = g_utf8_get_char(p);
-		gboolean inside = c != 0 && (g_unichar_isalnum(c) || g_unichar_ismark(c));
-		if (inside && canary_text_is_unspaced(c)) {
-			if (word != NULL)
-				g_ptr_array_add(words, g_strndup(word, (gsize)(p - word)));
+		gunichar c = (guchar)*p < 0x80 ? (gunichar)*p : g_utf8_get_char(p);
+		gboolean inside = c != 0 && in_word(c);
+		gboolean alone = inside && c >= 0x80 && canary_text_is_unspaced(c);
+		if (word != NULL && (!inside || alone)) {
+			g_ptr_array_add(words_r->list, out);
+			memcpy(out, word, (gsize)(p - word));
+			out += p - word;
+			*out++ = '\0';
 			word = NULL;
-			const char *next = g_utf8_next_char(p);
-			g_ptr_array_add(words, g_strndup(p, (gsize)(next - p)));
-			continue;
 		}
-		if (inside && word == NULL)
+		if (alone) {
+			gsize n = (gsize)(g_utf8_next_char(p) - p);
+			g_ptr_array_add(words_r->list, out);
+			memcpy(out, p, n);
+			out += n;
+			*out++ = '\0';
+		} else if (inside && word == NULL) {
 			word = p;
-		else if (!inside && word != NULL) {
-			g_ptr_array_add(words, g_strndup(word, (gsize)(p - word)));
-			word = NULL;
 		}
 		if (c == 0)
 			break;
 	}
-	return words;
 }
 
 /* --- Loading ------------------------------------------------------------------ */
@@ -194,7 +218,11 @@ static char **string_list(struct loader *l, const char *group, const char *key)
 static void add_term(struct loader *l, const char *group, const char *key, const char *text,
 		     const char *country, guint section)
 {
-	g_autoptr(GPtrArray) words = words_of(text);
+	g_auto(struct_words) cut = {0};
+	words_of(text, &cut);
+	g_autoptr(GPtrArray) words = g_ptr_array_new_with_free_func(g_free);
+	for (guint i = 0; i < cut.list->len; i++)
+		g_ptr_array_add(words, g_strdup(cut.list->pdata[i]));
 	if (words->len == 0) {
 		problem(l, group, key, "'%s' has no letters or digits; expected a name or phrase",
 			text);
@@ -639,10 +667,12 @@ struct canary_route *canary_route_mail(const struct canary_routing *routing,
 		g_ptr_array_add(route->scores, score);
 	}
 	g_autoptr(GHashTable) found = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-	g_autoptr(GPtrArray) subject = words_of(mail->subject);
-	g_autoptr(GPtrArray) text = words_of(mail->text);
-	find_terms(routing, subject, TRUE, found);
-	find_terms(routing, text, FALSE, found);
+	g_auto(struct_words) subject = {0};
+	g_auto(struct_words) text = {0};
+	words_of(mail->subject, &subject);
+	words_of(mail->text, &text);
+	find_terms(routing, subject.list, TRUE, found);
+	find_terms(routing, text.list, FALSE, found);
 	add_points(routing, found, route->scores);
 
 	int by_recipient = match_recipients(routing, mail, route->scores);

@@ -3,8 +3,49 @@
 
 #include <string.h>
 
+/* Appends the fold of TEXT[0..LEN), valid UTF-8, to OUT the slow way. */
+static void fold_slowly(GString *out, const char *text, gsize len)
+{
+	g_autofree char *normal = g_utf8_normalize(text, (gssize)len, G_NORMALIZE_NFKC);
+	g_autofree char *folded = g_utf8_casefold(normal, -1);
+	g_string_append(out, folded);
+}
+
+/* NFKC leaves ASCII as it is, and folding only lowers its letters. Other
+ * characters go through GLib in runs, each with the ASCII character just
+ * before it, which a combining mark may compose with. Cutting before an
+ * ASCII character changes nothing: it is a starter (ordering marks stops
+ * at it), and no character composes with an ASCII character after it. */
+char *canary_text_fold(const char *text)
+{
+	gsize len = strlen(text);
+	if (!g_utf8_validate_len(text, len, NULL))
+		return NULL;
+	GString *out = g_string_sized_new(len + 1);
+	const char *p = text, *end = text + len;
+	while (p < end) {
+		const char *ascii = p;
+		while (p < end && (guchar)*p < 0x80)
+			p++;
+		if (p == end) {
+			for (const char *q = ascii; q < end; q++)
+				g_string_append_c(out, g_ascii_tolower(*q));
+			break;
+		}
+		const char *run = p > ascii ? p - 1 : p; /* with the ASCII before it */
+		for (const char *q = ascii; q < run; q++)
+			g_string_append_c(out, g_ascii_tolower(*q));
+		while (p < end && (guchar)*p >= 0x80)
+			p++;
+		fold_slowly(out, run, (gsize)(p - run));
+	}
+	return g_string_free(out, FALSE);
+}
+
 gboolean canary_text_is_unspaced(gunichar c)
 {
+	if (c < 0x80) /* Latin or common: spared the script search */
+		return FALSE;
 	switch (g_unichar_get_script(c)) {
 	case G_UNICODE_SCRIPT_HAN:
 	case G_UNICODE_SCRIPT_HIRAGANA:

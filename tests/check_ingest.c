@@ -5,6 +5,7 @@
 
 #include "envelope.h"
 #include "ingest.h"
+#include "prepare_pool.h"
 #include "process.h"
 #include "testutil.h"
 
@@ -258,6 +259,67 @@ START_TEST(test_damaged_mail_is_filed_and_marked)
 }
 END_TEST
 
+/* The pool gives messages back in the order they were handed over, however
+ * its workers finish: a repeat is the duplicate, not the first. */
+START_TEST(test_prepare_pool_keeps_order)
+{
+	static const struct canary_ingest_source from_file = { 0 };
+	enum { N = 60 };
+	g_autoptr(GPtrArray) raws = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	for (guint i = 0; i < N; i++) {
+		/* Every fifth message repeats the one before it; sizes vary so
+		 * that workers finish out of order. */
+		guint n = i % 5 == 4 ? i - 1 : i;
+		g_autoptr(GString) m = g_string_new(NULL);
+		g_string_append_printf(m, "From: a%u@example.org\nSubject: %u\n\n", n, n);
+		for (guint k = 0; k < (n * 37) % 400; k++)
+			g_string_append(m, "a line of text to parse and scrub\n");
+		g_ptr_array_add(raws, g_bytes_new(m->str, m->len));
+	}
+	g_autoptr(GError) error = NULL;
+	/* A budget of a few messages: the caller must take before pushing. */
+	g_autoptr(canary_prepare_pool) pool = canary_prepare_pool_new(pl.ingest, 4, 32 * 1024);
+	ck_assert(canary_store_begin(pl.store, &error));
+	guint taken = 0, duplicates = 0;
+	for (guint i = 0; i <= N; i++) {
+		if (i < N)
+			canary_prepare_pool_push(pool, raws->pdata[i], &from_file);
+		while (i == N ? taken < N : canary_prepare_pool_full(pool)) {
+			g_autoptr(canary_ingest_prepared) p = canary_prepare_pool_take(pool);
+			ck_assert_ptr_nonnull(p);
+			struct canary_ingest_result result;
+			ck_assert(canary_ingest_store_prepared(pl.ingest, p, &result, &error));
+			ck_assert_int_eq(result.outcome, taken % 5 == 4 ? CANARY_INGEST_DUPLICATE
+								 : CANARY_INGEST_FILED);
+			duplicates += result.outcome == CANARY_INGEST_DUPLICATE;
+			canary_ingest_result_clear(&result);
+			taken++;
+		}
+	}
+	ck_assert_ptr_null(canary_prepare_pool_take(pool));
+	ck_assert(canary_store_commit(pl.store, &error));
+	ck_assert_uint_eq(duplicates, N / 5);
+	g_autoptr(GPtrArray) cases = canary_store_list_cases(pl.store, NULL, NULL);
+	ck_assert_uint_eq(cases->len, N - N / 5);
+}
+END_TEST
+
+/* Freed with messages waiting and being prepared: the workers stop, and
+ * nothing leaks (the ASan build checks). */
+START_TEST(test_prepare_pool_free_with_messages_untaken)
+{
+	static const struct canary_ingest_source from_file = { 0 };
+	g_autoptr(GBytes) raw = tu_data_bytes("demo/01-travel-ban-egypt.eml");
+	struct canary_prepare_pool *pool = canary_prepare_pool_new(pl.ingest, 2, G_MAXSIZE);
+	for (guint i = 0; i < 40; i++)
+		canary_prepare_pool_push(pool, raw, &from_file);
+	ck_assert(!canary_prepare_pool_full(pool));
+	g_autoptr(canary_ingest_prepared) first = canary_prepare_pool_take(pool);
+	ck_assert_ptr_nonnull(first);
+	canary_prepare_pool_free(pool);
+}
+END_TEST
+
 static Suite *ingest_suite(void)
 {
 	Suite *s = suite_create("ingest");
@@ -272,6 +334,8 @@ static Suite *ingest_suite(void)
 	tcase_add_test(tc, test_limits_quarantine);
 	tcase_add_test(tc, test_empty_and_binary_messages);
 	tcase_add_test(tc, test_damaged_mail_is_filed_and_marked);
+	tcase_add_test(tc, test_prepare_pool_keeps_order);
+	tcase_add_test(tc, test_prepare_pool_free_with_messages_untaken);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -62,12 +62,57 @@ START_TEST(test_worst_case_size)
 }
 END_TEST
 
+/* The fast fold gives what GLib's normalise-then-fold gives. */
+static void check_fold(const char *text)
+{
+	g_autofree char *fast = canary_text_fold(text);
+	g_autofree char *normal = g_utf8_normalize(text, -1, G_NORMALIZE_NFKC);
+	g_autofree char *slow = normal != NULL ? g_utf8_casefold(normal, -1) : NULL;
+	ck_assert_msg(g_strcmp0(fast, slow) == 0, "fold of '%s': '%s', expected '%s'", text,
+		      fast ? fast : "(null)", slow ? slow : "(null)");
+}
+
+START_TEST(test_fold_agrees_with_glib)
+{
+	static const char *const texts[] = {
+		"", "Plain ASCII, Mixed CASE 123!", "caf\xc3\xa9 CAF\xc3\x89",
+		/* combining marks after ASCII letters compose with them */
+		"Cafe\xcc\x81 Jose\xcc\x81 A\xcc\x8a\xcc\x81x", "e\xcc\x81", "\xcc\x81" "e",
+		/* marks out of order, reordered by class */
+		"a\xcc\x9b\xcc\x81\xcc\xa3" "b",
+		/* compatibility forms: ligatures, full width, superscripts, Roman numerals */
+		"\xef\xac\x81nance \xef\xbc\xa1\xef\xbd\x82" "c x\xc2\xb2 \xe2\x85\xa8",
+		/* special foldings: sharp s, final sigma, Kelvin sign, dotted I */
+		"STRA\xc3\x9f" "E \xce\xa3\xce\x99\xce\xa3\xce\xa5\xcf\x86\xce\xbf\xcf\x82 "
+		"\xe2\x84\xaa \xc4\xb0stanbul",
+		/* Hangul jamo compose; CJK, Thai, Arabic with marks, emoji with joiners */
+		"\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8 \xe4\xb8\xad\xe6\x96\x87 "
+		"\xe0\xb8\x81\xe0\xb8\xb3 \xd9\x85\xd9\x8e "
+		"\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb",
+		"ends with a mark e\xcc\x81", "\xe2\x80\xae reversed", "tab\tnew\nline",
+		"bad \xff UTF-8",
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(texts); i++)
+		check_fold(texts[i]);
+	/* Every character of the first planes, alone, after ASCII, before it. */
+	for (gunichar c = 0x80; c < 0x30000; c++) {
+		if (!g_unichar_validate(c))
+			continue;
+		char utf8[8] = {0};
+		g_unichar_to_utf8(c, utf8);
+		g_autofree char *mixed = g_strdup_printf("A%sZ%se%s", utf8, utf8, utf8);
+		check_fold(mixed);
+	}
+}
+END_TEST
+
 static Suite *text_suite(void)
 {
 	Suite *s = suite_create("text");
 	TCase *tc = tcase_create("escape");
 	tcase_add_loop_test(tc, test_escape, 0, G_N_ELEMENTS(cases));
 	tcase_add_test(tc, test_worst_case_size);
+	tcase_add_test(tc, test_fold_agrees_with_glib);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -94,13 +94,89 @@ static gboolean put_sealed(const struct target *t, const struct canary_content_k
 	return canary_store_put_blob(t->store, t->case_id, name, sealed, error);
 }
 
-/* Stores KEY sealed to RECIPIENT as FIELD of T. */
-static gboolean put_key(const struct target *t, const char *field,
-			const struct canary_content_key *key,
+/* One key of a message's envelope and its copies sealed so far, by
+ * recipient. */
+struct made_key {
+	struct canary_content_key *key;
+	const struct canary_public_key *to[3];
+	GBytes *copy[3];
+};
+
+/* Makes a key and seals it to each of the recipients TO[0..N) not NULL. */
+static void made_key_init(struct made_key *m, const struct canary_public_key *const *to, gsize n)
+{
+	*m = (struct made_key){.key = canary_content_key_new()};
+	for (gsize i = 0; i < n && i < G_N_ELEMENTS(m->to); i++) {
+		if (to[i] == NULL)
+			continue;
+		m->to[i] = to[i];
+		m->copy[i] = canary_content_key_seal(m->key, to[i]);
+	}
+}
+
+static void made_key_clear(struct made_key *m)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(m->copy); i++)
+		g_clear_pointer(&m->copy[i], g_bytes_unref);
+	g_clear_pointer(&m->key, canary_content_key_free);
+}
+
+/* M's key sealed to RECIPIENT: the copy made ahead, or one made now. */
+static GBytes *made_key_copy(const struct made_key *m, const struct canary_public_key *recipient)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(m->to); i++)
+		if (m->to[i] == recipient && m->copy[i] != NULL)
+			return g_bytes_ref(m->copy[i]);
+	return canary_content_key_seal(m->key, recipient);
+}
+
+typedef struct made_key made_key;
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(made_key, made_key_clear)
+
+enum { KEY_CONTENT, KEY_IDENTITY, KEY_META, KEY_KINDS };
+
+struct canary_envelope_keys {
+	struct made_key made[KEY_KINDS];
+};
+
+struct canary_envelope_keys *canary_envelope_keys_new(const struct canary_envelope_recipients *to)
+{
+	struct canary_envelope_keys *keys = g_new0(struct canary_envelope_keys, 1);
+	const struct canary_public_key *content[] = {to->section, to->section ? to->triage : NULL};
+	const struct canary_public_key *identity[] = {to->custodian};
+	const struct canary_public_key *meta[] = {to->section, to->triage, to->custodian};
+	made_key_init(&keys->made[KEY_CONTENT], content, G_N_ELEMENTS(content));
+	made_key_init(&keys->made[KEY_IDENTITY], identity, G_N_ELEMENTS(identity));
+	made_key_init(&keys->made[KEY_META], meta, G_N_ELEMENTS(meta));
+	return keys;
+}
+
+void canary_envelope_keys_free(struct canary_envelope_keys *keys)
+{
+	if (keys == NULL)
+		return;
+	for (gsize i = 0; i < KEY_KINDS; i++)
+		made_key_clear(&keys->made[i]);
+	g_free(keys);
+}
+
+/* KIND's key of KEYS, or, without KEYS, a new one in *FRESH (cleared by the
+ * caller) sealed when it is stored. */
+static const struct made_key *key_of(const struct canary_envelope_keys *keys, int kind,
+				     struct made_key *fresh)
+{
+	if (keys != NULL)
+		return &keys->made[kind];
+	made_key_init(fresh, NULL, 0);
+	return fresh;
+}
+
+/* Stores M's key sealed to RECIPIENT as FIELD of T. */
+static gboolean put_key(const struct target *t, const char *field, const struct made_key *m,
 			const struct canary_public_key *recipient, GError **error)
 {
 	g_autofree char *name = g_strconcat(t->prefix, field, NULL);
-	g_autoptr(GBytes) sealed = canary_content_key_seal(key, recipient);
+	g_autoptr(GBytes) sealed = made_key_copy(m, recipient);
 	return canary_store_put_blob(t->store, t->case_id, name, sealed, error);
 }
 
@@ -125,24 +201,27 @@ gboolean canary_envelope_seal_content(struct canary_store *store, gint64 case_id
 				      const GPtrArray *attachments, char *const *names,
 				      const char *routing, GError **error)
 {
-	return canary_envelope_seal_message_content(store, case_id, 1, to, subject, text,
+	return canary_envelope_seal_message_content(store, case_id, 1, to, NULL, subject, text,
 						    attachments, names, routing, error);
 }
 
 gboolean canary_envelope_seal_message_content(struct canary_store *store, gint64 case_id,
 					      guint message,
 					      const struct canary_envelope_recipients *to,
+					      const struct canary_envelope_keys *keys,
 					      const char *subject, const char *text,
 					      const GPtrArray *attachments, char *const *names,
 					      const char *routing, GError **error)
 {
 	struct target where = target_of(store, case_id, message);
 	const struct target *t = &where;
-	g_autoptr(canary_content_key) key = canary_content_key_new();
-	if (!put_key(t, FIELD_KEY_SECTION, key, to->section, error))
+	g_auto(made_key) fresh = {0};
+	const struct made_key *made = key_of(keys, KEY_CONTENT, &fresh);
+	const struct canary_content_key *key = made->key;
+	if (!put_key(t, FIELD_KEY_SECTION, made, to->section, error))
 		return FALSE;
 	if (to->triage != NULL &&
-	    !put_key(t, FIELD_KEY_TRIAGE, key, to->triage, error))
+	    !put_key(t, FIELD_KEY_TRIAGE, made, to->triage, error))
 		return FALSE;
 	if (subject != NULL &&
 	    !put_sealed(t, key, FIELD_SUBJECT, subject, strlen(subject), error))
@@ -173,19 +252,23 @@ gboolean canary_envelope_seal_identity(struct canary_store *store, gint64 case_i
 				       const struct canary_identity *identity, GBytes *raw,
 				       GError **error)
 {
-	return canary_envelope_seal_message_identity(store, case_id, 1, to, identity, raw, error);
+	return canary_envelope_seal_message_identity(store, case_id, 1, to, NULL, identity, raw,
+						     error);
 }
 
 gboolean canary_envelope_seal_message_identity(struct canary_store *store, gint64 case_id,
 					       guint message,
 					       const struct canary_envelope_recipients *to,
+					       const struct canary_envelope_keys *keys,
 					       const struct canary_identity *identity, GBytes *raw,
 					       GError **error)
 {
 	struct target where = target_of(store, case_id, message);
 	const struct target *t = &where;
-	g_autoptr(canary_content_key) key = canary_content_key_new();
-	if (!put_key(t, FIELD_KEY_CUSTODIAN, key, to->custodian, error))
+	g_auto(made_key) fresh = {0};
+	const struct made_key *made = key_of(keys, KEY_IDENTITY, &fresh);
+	const struct canary_content_key *key = made->key;
+	if (!put_key(t, FIELD_KEY_CUSTODIAN, made, to->custodian, error))
 		return FALSE;
 	g_autoptr(GBytes) record = canary_identity_serialize(identity);
 	gsize len = 0;
@@ -740,24 +823,27 @@ gboolean canary_envelope_seal_meta(struct canary_store *store, gint64 case_id,
 				   const struct canary_envelope_recipients *to,
 				   const struct canary_case_meta *meta, GError **error)
 {
-	return canary_envelope_seal_message_meta(store, case_id, 1, to, meta, error);
+	return canary_envelope_seal_message_meta(store, case_id, 1, to, NULL, meta, error);
 }
 
 gboolean canary_envelope_seal_message_meta(struct canary_store *store, gint64 case_id,
 					   guint message,
 					   const struct canary_envelope_recipients *to,
+					   const struct canary_envelope_keys *keys,
 					   const struct canary_case_meta *meta, GError **error)
 {
 	struct target where = target_of(store, case_id, message);
 	const struct target *t = &where;
-	g_autoptr(canary_content_key) key = canary_content_key_new();
+	g_auto(made_key) fresh = {0};
+	const struct made_key *made = key_of(keys, KEY_META, &fresh);
+	const struct canary_content_key *key = made->key;
 	if (to->section != NULL &&
-	    !put_key(t, FIELD_KEY_META_SECTION, key, to->section, error))
+	    !put_key(t, FIELD_KEY_META_SECTION, made, to->section, error))
 		return FALSE;
 	if (to->triage != NULL &&
-	    !put_key(t, FIELD_KEY_META_TRIAGE, key, to->triage, error))
+	    !put_key(t, FIELD_KEY_META_TRIAGE, made, to->triage, error))
 		return FALSE;
-	if (!put_key(t, FIELD_KEY_META_CUSTODIAN, key, to->custodian, error))
+	if (!put_key(t, FIELD_KEY_META_CUSTODIAN, made, to->custodian, error))
 		return FALSE;
 	g_autoptr(GVariant) record = g_variant_ref_sink(
 		g_variant_new(META_TYPE, (guint8)META_VERSION, meta->received_at,

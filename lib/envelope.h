@@ -216,22 +216,39 @@ gboolean canary_envelope_load_message_attachment(struct canary_store *store, gui
 						 guint index, struct canary_sealed_case *sc,
 						 GError **error);
 
+/* The keys one message is sealed under (its content, identity and exact
+ * values), each already sealed to the recipients TO names as the
+ * functions below would seal it (content: section and triage; identity:
+ * custodian; exact values: all three; TO->section NULL for a quarantined
+ * case). Sealing a key to a public key is an X25519 exchange (about 70 us,
+ * six per case) and needs no store, so that preparing threads make these
+ * ahead of the thread that stores. Each set is for one message only. */
+struct canary_envelope_keys;
+struct canary_envelope_keys *canary_envelope_keys_new(const struct canary_envelope_recipients *to);
+void canary_envelope_keys_free(struct canary_envelope_keys *keys);
+typedef struct canary_envelope_keys canary_envelope_keys;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_envelope_keys, canary_envelope_keys_free)
+
 /* canary_envelope_seal_content(), _identity() and _meta() for message
- * MESSAGE (1 is the same as those). */
+ * MESSAGE (1 is the same as those), under the keys of KEYS (NULL: new
+ * keys). A recipient KEYS holds no copy for gets one sealed now. */
 gboolean canary_envelope_seal_message_content(struct canary_store *store, gint64 case_id,
 					      guint message,
 					      const struct canary_envelope_recipients *to,
+					      const struct canary_envelope_keys *keys,
 					      const char *subject, const char *text,
 					      const GPtrArray *attachments, char *const *names,
 					      const char *routing, GError **error);
 gboolean canary_envelope_seal_message_identity(struct canary_store *store, gint64 case_id,
 					       guint message,
 					       const struct canary_envelope_recipients *to,
+					       const struct canary_envelope_keys *keys,
 					       const struct canary_identity *identity, GBytes *raw,
 					       GError **error);
 gboolean canary_envelope_seal_message_meta(struct canary_store *store, gint64 case_id,
 					   guint message,
 					   const struct canary_envelope_recipients *to,
+					   const struct canary_envelope_keys *keys,
 					   const struct canary_case_meta *meta, GError **error);
 
 /* --- Opening a set of sealed blobs, in the officer's process -------------

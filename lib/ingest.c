@@ -265,6 +265,9 @@ struct canary_ingest_prepared {
 	/* What section officers read, scrubbed (NULL when quarantined); wiped. */
 	char *subject, *text;
 	char **names;
+	/* Its keys, sealed ahead to the recipients its section and quarantine
+	 * decide (a follow-up to a case elsewhere seals the rest when stored). */
+	struct canary_envelope_keys *keys;
 	struct canary_stage_times spent; /* CANARY_STAGE_STORE: unused */
 };
 
@@ -279,6 +282,7 @@ void canary_ingest_prepared_free(struct canary_ingest_prepared *p)
 	if (p->names != NULL)
 		free_names(p->names, p->mail->attachments->len);
 	g_free(p->pseudonym);
+	canary_envelope_keys_free(p->keys);
 	g_clear_pointer(&p->route, canary_route_free);
 	g_clear_pointer(&p->identity, canary_identity_free);
 	g_clear_pointer(&p->mail, canary_mail_free);
@@ -468,12 +472,13 @@ static struct canary_ingest_prepared *prepare_poison(struct canary_ingest_prepar
 	return p;
 }
 
-/* The work of canary_ingest_prepare() for RAW whose content hash is HASH,
- * begun at START. The clock is checked between the stages, so a message
- * that outruns its budget stops at the next one. */
-static struct canary_ingest_prepared *prepare(const struct canary_ingest *ingest, GBytes *raw,
-					      const struct canary_ingest_source *source,
-					      const guint8 hash[32], gint64 clock)
+/* The fields of canary_ingest_prepare() for RAW whose content hash is
+ * HASH, begun at START. The clock is checked between the stages, so a
+ * message that outruns its budget stops at the next one. */
+static struct canary_ingest_prepared *prepare_fields(const struct canary_ingest *ingest,
+						     GBytes *raw,
+						     const struct canary_ingest_source *source,
+						     const guint8 hash[32], gint64 clock)
 {
 	gint64 start = clock;
 	struct canary_ingest_prepared *p = g_new0(struct canary_ingest_prepared, 1);
@@ -513,6 +518,42 @@ static struct canary_ingest_prepared *prepare(const struct canary_ingest *ingest
 	return p;
 }
 
+/* The section a new case of P goes to. */
+static const char *section_of(const struct canary_ingest *ingest,
+			      const struct canary_ingest_prepared *p)
+{
+	return p->route != NULL ? p->route->section : default_section(ingest->config);
+}
+
+/* Who the exact values of a case in SECTION are sealed to: a quarantined
+ * case's to the custodian alone, like the rest of it. */
+static struct canary_envelope_recipients meta_recipients(const struct canary_ingest *ingest,
+							 const char *section, gboolean quarantined)
+{
+	struct canary_envelope_recipients to = {.custodian = ingest->custodian};
+	if (!quarantined) {
+		to.section = g_hash_table_lookup(ingest->section_keys, section);
+		to.triage = ingest->triage;
+	}
+	return to;
+}
+
+/* The work of canary_ingest_prepare(): the fields, then their keys, sealed
+ * to the recipients a new case of P's section would have. */
+static struct canary_ingest_prepared *prepare(const struct canary_ingest *ingest, GBytes *raw,
+					      const struct canary_ingest_source *source,
+					      const guint8 hash[32], gint64 clock)
+{
+	struct canary_ingest_prepared *p = prepare_fields(ingest, raw, source, hash, clock);
+	gboolean quarantined = p->mail->quarantine != CANARY_QUARANTINE_NONE;
+	struct canary_envelope_recipients to =
+		meta_recipients(ingest, section_of(ingest, p), quarantined);
+	gint64 start = canary_stage_clock();
+	p->keys = canary_envelope_keys_new(&to);
+	canary_stage_lap(&p->spent, CANARY_STAGE_SEAL, &start);
+	return p;
+}
+
 /* The keyed content hash of RAW, by which a message is recognised. */
 static void hash_of(const struct canary_ingest *ingest, GBytes *raw, guint8 hash_r[32])
 {
@@ -529,19 +570,6 @@ struct canary_ingest_prepared *canary_ingest_prepare(const struct canary_ingest 
 	guint8 hash[32];
 	hash_of(ingest, raw, hash);
 	return prepare(ingest, raw, source, hash, clock);
-}
-
-/* Who the exact values of a case in SECTION are sealed to: a quarantined
- * case's to the custodian alone, like the rest of it. */
-static struct canary_envelope_recipients meta_recipients(const struct canary_ingest *ingest,
-							 const char *section, gboolean quarantined)
-{
-	struct canary_envelope_recipients to = {.custodian = ingest->custodian};
-	if (!quarantined) {
-		to.section = g_hash_table_lookup(ingest->section_keys, section);
-		to.triage = ingest->triage;
-	}
-	return to;
 }
 
 /* What the officer is told, inside the sealed content, of a case reference
@@ -579,9 +607,10 @@ static gboolean seal_case(struct canary_ingest *ingest, gint64 case_id,
 	};
 	gboolean quarantined = p->mail->quarantine != CANARY_QUARANTINE_NONE;
 	struct canary_envelope_recipients meta_to = meta_recipients(ingest, section, quarantined);
-	if (!canary_envelope_seal_identity(ingest->store, case_id, &to, p->identity, p->mail->raw,
-					   error) ||
-	    !canary_envelope_seal_meta(ingest->store, case_id, &meta_to, meta, error))
+	if (!canary_envelope_seal_message_identity(ingest->store, case_id, 1, &to, p->keys,
+						   p->identity, p->mail->raw, error) ||
+	    !canary_envelope_seal_message_meta(ingest->store, case_id, 1, &meta_to, p->keys, meta,
+					       error))
 		return FALSE;
 	if (quarantined)
 		return TRUE;
@@ -590,9 +619,9 @@ static gboolean seal_case(struct canary_ingest *ingest, gint64 case_id,
 	if (note != NULL)
 		routing = p->routing != NULL ? g_strdup_printf("%s\n%s", p->routing, note)
 					     : g_strdup(note);
-	gboolean ok = canary_envelope_seal_content(ingest->store, case_id, &to, p->subject, p->text,
-						   p->mail->attachments, p->names,
-						   routing != NULL ? routing : p->routing, error);
+	gboolean ok = canary_envelope_seal_message_content(
+		ingest->store, case_id, 1, &to, p->keys, p->subject, p->text, p->mail->attachments,
+		p->names, routing != NULL ? routing : p->routing, error);
 	/* The routing terms are the sender's words: wipe our copy. */
 	if (routing != NULL)
 		canary_wipe(routing, strlen(routing));
@@ -694,10 +723,12 @@ static gboolean store_follow_up(struct canary_ingest *ingest,
 	};
 	guint number = 0;
 	if (!canary_store_insert_message(ingest->store, &m, &number, error) ||
-	    !canary_envelope_seal_message_identity(ingest->store, c->id, number, &to, p->identity,
-						   mail->raw, error) ||
-	    !canary_envelope_seal_message_meta(ingest->store, c->id, number, &to, &meta, error) ||
-	    !canary_envelope_seal_message_content(ingest->store, c->id, number, &to, p->subject,
+	    !canary_envelope_seal_message_identity(ingest->store, c->id, number, &to, p->keys,
+						   p->identity, mail->raw, error) ||
+	    !canary_envelope_seal_message_meta(ingest->store, c->id, number, &to, p->keys, &meta,
+					       error) ||
+	    !canary_envelope_seal_message_content(ingest->store, c->id, number, &to, p->keys,
+						  p->subject,
 						  p->text, mail->attachments, p->names, p->routing,
 						  error) ||
 	    !record_message_id(ingest, c->id, mail, error))
@@ -745,8 +776,7 @@ static gboolean store_new(struct canary_ingest *ingest, const struct canary_inge
 	gint64 store_clock = canary_store_write_usec(ingest->store);
 	const struct canary_mail *mail = p->mail;
 	gboolean quarantined = mail->quarantine != CANARY_QUARANTINE_NONE;
-	const char *section =
-		p->route != NULL ? p->route->section : default_section(ingest->config);
+	const char *section = section_of(ingest, p);
 	gsize size = g_bytes_get_size(p->raw);
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	struct canary_case_meta meta = {

@@ -528,6 +528,50 @@ static GString *convert_lenient(iconv_t cd, const char *in, gsize len, guint *ba
 	return out;
 }
 
+/* At most this many charsets are kept loaded: a sender who names a
+ * thousand cannot make the process hold a thousand modules. */
+#define CHARSETS_KEPT 64
+
+/* glibc loads a charset's converter module when the first descriptor for
+ * it opens and unloads it when the last one closes. GMime opens and closes
+ * one per encoded header and we one per part, so without this every
+ * message would load and unload the same modules (a tenth of parsing).
+ * One descriptor per charset met is kept open, never used, for the life of
+ * the process. */
+static void keep_loaded(const char *charset)
+{
+	static GMutex lock;
+	static GHashTable *kept; /* charset name -> its iconv_t */
+	g_mutex_lock(&lock);
+	if (kept == NULL)
+		kept = g_hash_table_new(g_str_hash, g_str_equal);
+	if (g_hash_table_size(kept) < CHARSETS_KEPT && !g_hash_table_contains(kept, charset)) {
+		iconv_t cd = g_mime_iconv_open("UTF-8", charset);
+		if (cd != (iconv_t)-1)
+			g_hash_table_insert(kept, g_strdup(charset), cd);
+	}
+	g_mutex_unlock(&lock);
+}
+
+/* Keeps the charsets mail is most often written in loaded (keep_loaded()),
+ * once: GMime decodes headers in them without asking us. */
+static void keep_common_loaded(void)
+{
+	static gsize done;
+	static const char *const common[] = {
+		"ISO-8859-1",   "ISO-8859-2",  "ISO-8859-5",   "ISO-8859-7",   "ISO-8859-9",
+		"ISO-8859-15",  "windows-1250", "windows-1251", "windows-1252", "windows-1253",
+		"windows-1254", "windows-1256", "KOI8-R",       "KOI8-U",       "GB18030",
+		"BIG5",         "Shift_JIS",    "EUC-JP",       "ISO-2022-JP",  "EUC-KR",
+		"UTF-16",       "UTF-7",
+	};
+	if (g_once_init_enter(&done)) {
+		for (gsize i = 0; i < G_N_ELEMENTS(common); i++)
+			keep_loaded(common[i]);
+		g_once_init_leave(&done, 1);
+	}
+}
+
 /* Returns LEN bytes at IN converted from CHARSET to UTF-8 as a new GString,
  * or NULL when iconv does not know CHARSET. *BAD_R counts unconvertible bytes. */
 static GString *convert_from(const char *charset, const char *in, gsize len, guint *bad_r)
@@ -536,6 +580,7 @@ static GString *convert_from(const char *charset, const char *in, gsize len, gui
 	iconv_t cd = *charset != '\0' ? g_mime_iconv_open("UTF-8", charset) : (iconv_t)-1;
 	if (cd == (iconv_t)-1)
 		return NULL;
+	keep_loaded(charset);
 	GString *out = convert_lenient(cd, in, len, bad_r);
 	g_mime_iconv_close(cd);
 	return out;
@@ -1715,6 +1760,7 @@ struct canary_mail *canary_mail_parse(GBytes *raw, const struct canary_limits *l
 		canary_limits_init_default(&defaults);
 		limits = &defaults;
 	}
+	keep_common_loaded();
 	struct canary_mail *mail = mail_new(raw);
 	gsize len = 0;
 	const guint8 *data = g_bytes_get_data(mail->raw, &len);

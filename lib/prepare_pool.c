@@ -1,5 +1,7 @@
-/* prepare_pool.c: a FIFO of jobs under one lock; a GThreadPool runs them
- * in the order they were pushed, and the taker waits for the oldest. */
+/* prepare_pool.c: jobs in the order they were pushed; workers take the
+ * oldest not started, and the taker, rather than wait for the oldest to
+ * be done, prepares the oldest not started itself, so that no core idles
+ * while there is work. */
 #include "prepare_pool.h"
 
 /* Counted per message beyond its bytes: what parsing it adds at least, so
@@ -16,12 +18,15 @@ struct job {
 
 struct canary_prepare_pool {
 	const struct canary_ingest *ingest;
-	GThreadPool *workers;
+	GThread **threads;
+	guint n_threads;
 	GMutex lock;
-	GCond done;   /* a job was prepared */
-	GQueue jobs;  /* struct job *, oldest first: the taker's alone */
+	GCond changed;   /* a job was pushed or prepared, or the pool stops */
+	GQueue waiting;  /* struct job * not started, oldest first: under LOCK */
+	gboolean stopping; /* under LOCK */
+	GQueue jobs;     /* every struct job * not taken, oldest first: the taker's */
 	gsize budget;
-	gsize held;   /* the cost of the jobs in JOBS: the taker's alone */
+	gsize held;      /* the cost of the jobs in JOBS: the taker's */
 };
 
 static void job_free(struct job *job)
@@ -31,23 +36,37 @@ static void job_free(struct job *job)
 	g_free(job);
 }
 
-static void run_job(gpointer data, gpointer user_data)
+/* Prepares JOB, taken off WAITING (LOCK held, and held again on return). */
+static void run_job(struct canary_prepare_pool *pool, struct job *job)
 {
-	struct job *job = data;
-	struct canary_prepare_pool *pool = user_data;
+	g_mutex_unlock(&pool->lock);
 	struct canary_ingest_prepared *prepared =
 		canary_ingest_prepare(pool->ingest, job->raw, &job->source);
-	g_mutex_lock(&pool->lock);
 	g_clear_pointer(&job->raw, g_bytes_unref);
+	g_mutex_lock(&pool->lock);
 	job->prepared = prepared;
 	job->done = TRUE;
-	g_cond_broadcast(&pool->done);
+	g_cond_broadcast(&pool->changed);
+}
+
+static gpointer worker_main(gpointer data)
+{
+	struct canary_prepare_pool *pool = data;
+	g_mutex_lock(&pool->lock);
+	for (;;) {
+		while (!pool->stopping && g_queue_is_empty(&pool->waiting))
+			g_cond_wait(&pool->changed, &pool->lock);
+		if (pool->stopping)
+			break;
+		run_job(pool, g_queue_pop_head(&pool->waiting));
+	}
 	g_mutex_unlock(&pool->lock);
+	return NULL;
 }
 
 guint canary_prepare_pool_default_threads(void)
 {
-	return CLAMP(g_get_num_processors(), 1u, 8u);
+	return CLAMP(g_get_num_processors() - 1, 1u, 8u);
 }
 
 struct canary_prepare_pool *canary_prepare_pool_new(const struct canary_ingest *ingest,
@@ -57,11 +76,13 @@ struct canary_prepare_pool *canary_prepare_pool_new(const struct canary_ingest *
 	pool->ingest = ingest;
 	pool->budget = budget;
 	g_mutex_init(&pool->lock);
-	g_cond_init(&pool->done);
+	g_cond_init(&pool->changed);
+	g_queue_init(&pool->waiting);
 	g_queue_init(&pool->jobs);
-	/* Exclusive threads, started now: g_thread_pool_push() cannot fail. */
-	pool->workers = g_thread_pool_new(run_job, pool, (gint)MAX(threads, 1), TRUE, NULL);
-	g_assert(pool->workers != NULL);
+	pool->n_threads = MAX(threads, 1);
+	pool->threads = g_new0(GThread *, pool->n_threads);
+	for (guint i = 0; i < pool->n_threads; i++)
+		pool->threads[i] = g_thread_new("canary-prepare", worker_main, pool);
 	return pool;
 }
 
@@ -74,7 +95,10 @@ void canary_prepare_pool_push(struct canary_prepare_pool *pool, GBytes *raw,
 	job->cost = g_bytes_get_size(raw) + JOB_OVERHEAD;
 	g_queue_push_tail(&pool->jobs, job);
 	pool->held += job->cost;
-	g_thread_pool_push(pool->workers, job, NULL);
+	g_mutex_lock(&pool->lock);
+	g_queue_push_tail(&pool->waiting, job);
+	g_cond_signal(&pool->changed);
+	g_mutex_unlock(&pool->lock);
 }
 
 gboolean canary_prepare_pool_full(const struct canary_prepare_pool *pool)
@@ -88,8 +112,12 @@ struct canary_ingest_prepared *canary_prepare_pool_take(struct canary_prepare_po
 	if (job == NULL)
 		return NULL;
 	g_mutex_lock(&pool->lock);
-	while (!job->done)
-		g_cond_wait(&pool->done, &pool->lock);
+	while (!job->done) {
+		if (!g_queue_is_empty(&pool->waiting))
+			run_job(pool, g_queue_pop_head(&pool->waiting)); /* JOB itself, or one after it */
+		else
+			g_cond_wait(&pool->changed, &pool->lock);
+	}
 	struct canary_ingest_prepared *prepared = g_steal_pointer(&job->prepared);
 	g_mutex_unlock(&pool->lock);
 	pool->held -= job->cost;
@@ -102,9 +130,16 @@ void canary_prepare_pool_free(struct canary_prepare_pool *pool)
 	if (pool == NULL)
 		return;
 	/* Jobs not started are dropped; those running finish first. */
-	g_thread_pool_free(pool->workers, TRUE, TRUE);
+	g_mutex_lock(&pool->lock);
+	pool->stopping = TRUE;
+	g_cond_broadcast(&pool->changed);
+	g_mutex_unlock(&pool->lock);
+	for (guint i = 0; i < pool->n_threads; i++)
+		g_thread_join(pool->threads[i]);
+	g_free(pool->threads);
+	g_queue_clear(&pool->waiting);
 	g_queue_clear_full(&pool->jobs, (GDestroyNotify)job_free);
-	g_cond_clear(&pool->done);
+	g_cond_clear(&pool->changed);
 	g_mutex_clear(&pool->lock);
 	g_free(pool);
 }

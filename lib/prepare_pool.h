@@ -27,8 +27,9 @@ void canary_prepare_pool_push(struct canary_prepare_pool *pool, GBytes *raw,
 /* TRUE when the budget is spent: take before pushing again. */
 gboolean canary_prepare_pool_full(const struct canary_prepare_pool *pool);
 
-/* Waits for the oldest message handed over and not yet taken, and returns
- * it prepared; NULL when every message has been taken. */
+/* Returns the oldest message handed over and not yet taken, prepared;
+ * NULL when every message has been taken. Until it is ready, the caller
+ * prepares messages no worker has started instead of waiting. */
 struct canary_ingest_prepared *canary_prepare_pool_take(struct canary_prepare_pool *pool);
 
 /* Stops the workers (messages being prepared are finished first, those
@@ -37,8 +38,8 @@ void canary_prepare_pool_free(struct canary_prepare_pool *pool);
 typedef struct canary_prepare_pool canary_prepare_pool;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_prepare_pool, canary_prepare_pool_free)
 
-/* How many workers suit this machine for an import: every core, since the
- * storing thread also waits on the disk. */
+/* How many workers suit this machine for an import: one core is left to
+ * the thread that stores, which prepares too while it would wait. */
 guint canary_prepare_pool_default_threads(void);
 
 #endif

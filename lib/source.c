@@ -509,11 +509,39 @@ static gboolean unknown_error(const char *path, GError **error)
 	return FALSE;
 }
 
-/* Maps the regular file PATH. Returns new GBytes over the mapping (empty for
- * an empty file) and its mtime, or NULL with ERROR. Opens without blocking
- * and checks the type on the open file, so a FIFO put in its place after
- * the walk looked cannot hang the import. */
-static GBytes *map_file(const char *path, gint64 *mtime_r, GError **error)
+/* Files up to this size are read rather than mapped: mapping and
+ * unmapping each message of a Maildir costs more than copying it (an
+ * unmap interrupts every other core to flush its TLB), and a file cut
+ * short while mapped would kill the process. */
+#define READ_AT_MOST (4u << 20)
+
+/* Reads at most SIZE bytes from FD. New GBytes (shorter if the file
+ * shrank), or NULL with ERROR. */
+static GBytes *read_fd(int fd, const char *path, gsize size, GError **error)
+{
+	char *buf = g_malloc(MAX(size, 1));
+	gsize got = 0;
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			io_error(path, errno, error);
+			g_free(buf);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		got += (gsize)n;
+	}
+	return g_bytes_new_take(buf, got);
+}
+
+/* Reads or maps the regular file PATH. Returns new GBytes of its content
+ * (empty for an empty file) and its mtime, or NULL with ERROR. Opens
+ * without blocking and checks the type on the open file, so a FIFO put in
+ * its place after the walk looked cannot hang the import. */
+static GBytes *load_file(const char *path, gint64 *mtime_r, GError **error)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
@@ -527,6 +555,9 @@ static GBytes *map_file(const char *path, gint64 *mtime_r, GError **error)
 		io_error(path, errno, error);
 	} else if (!S_ISREG(st.st_mode)) {
 		unknown_error(path, error);
+	} else if (st.st_size <= (off_t)READ_AT_MOST) {
+		bytes = read_fd(fd, path, (gsize)st.st_size, error);
+		*mtime_r = (gint64)st.st_mtime;
 	} else {
 		GMappedFile *mapped = g_mapped_file_new_from_fd(fd, FALSE, &local);
 		if (mapped != NULL) {
@@ -548,7 +579,7 @@ static GBytes *map_file(const char *path, gint64 *mtime_r, GError **error)
 static gboolean walk_file(const char *path, struct canary_source_walker *walker, GError **error)
 {
 	gint64 mtime = 0;
-	g_autoptr(GBytes) bytes = map_file(path, &mtime, error);
+	g_autoptr(GBytes) bytes = load_file(path, &mtime, error);
 	if (bytes == NULL)
 		return FALSE;
 	gsize size = 0;

@@ -320,6 +320,53 @@ START_TEST(test_prepare_pool_free_with_messages_untaken)
 }
 END_TEST
 
+/* Keys sealed ahead to one section, used for a message of a case that has
+ * since gone to another: the other section's copy is sealed when stored,
+ * and the first section's key opens nothing. */
+START_TEST(test_keys_made_ahead_follow_the_recipients_given)
+{
+	g_autoptr(GBytes) raw = text_bytes("From: a@example.org\nSubject: x\n\nbody\n");
+	g_autofree char *ref = NULL;
+	ck_assert_int_eq(ingest_one(raw, NULL, &ref, NULL), CANARY_INGEST_FILED);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_case) c = canary_store_get_case(pl.store, ref, &error);
+	ck_assert_ptr_nonnull(c);
+	const char *names[] = {"section", "other", "custodian"};
+	struct canary_public_key *pub[3];
+	struct canary_secret_key *sec[3];
+	for (int i = 0; i < 3; i++) {
+		g_autofree char *pp = g_strdup_printf("%s/keys/%s.pub", tmpdir, names[i]);
+		g_autofree char *sp = g_strdup_printf("%s/keys/%s.key", tmpdir, names[i]);
+		pub[i] = canary_key_load_public(pp, &error);
+		sec[i] = canary_key_load_secret(sp, TU_PASSPHRASE, strlen(TU_PASSPHRASE), &error);
+		ck_assert_msg(pub[i] != NULL && sec[i] != NULL, "%s", error ? error->message : "?");
+	}
+	struct canary_envelope_recipients ahead = {.section = pub[0], .custodian = pub[2]};
+	struct canary_envelope_recipients now = {.section = pub[1], .custodian = pub[2]};
+	g_autoptr(canary_envelope_keys) keys = canary_envelope_keys_new(&ahead);
+	g_autoptr(GPtrArray) none = g_ptr_array_new();
+	ck_assert(canary_store_begin(pl.store, &error));
+	ck_assert_msg(canary_envelope_seal_message_content(pl.store, c->id, 7, &now, keys, "s",
+							   "the text", none, NULL, NULL, &error),
+		      "%s", error ? error->message : "?");
+	ck_assert(canary_store_commit(pl.store, &error));
+	g_autoptr(canary_sealed_case) all = canary_sealed_case_new(c->id);
+	ck_assert(canary_envelope_load_message(pl.store, 7, CANARY_ENVELOPE_CONTENT, all, &error));
+	g_autoptr(canary_sealed_case) sc = canary_sealed_case_message(all, 7);
+	ck_assert_ptr_nonnull(sc);
+	g_autoptr(canary_case_content) opened = canary_sealed_open_content(sc, sec[1], &error);
+	ck_assert_msg(opened != NULL, "%s", error ? error->message : "?");
+	ck_assert_str_eq(opened->text, "the text");
+	g_autoptr(canary_case_content) refused = canary_sealed_open_content(sc, sec[0], &error);
+	ck_assert_ptr_null(refused);
+	ck_assert(g_error_matches(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS));
+	for (int i = 0; i < 3; i++) {
+		g_free(pub[i]);
+		canary_secret_key_free(sec[i]);
+	}
+}
+END_TEST
+
 static Suite *ingest_suite(void)
 {
 	Suite *s = suite_create("ingest");
@@ -335,6 +382,7 @@ static Suite *ingest_suite(void)
 	tcase_add_test(tc, test_empty_and_binary_messages);
 	tcase_add_test(tc, test_damaged_mail_is_filed_and_marked);
 	tcase_add_test(tc, test_prepare_pool_keeps_order);
+	tcase_add_test(tc, test_keys_made_ahead_follow_the_recipients_given);
 	tcase_add_test(tc, test_prepare_pool_free_with_messages_untaken);
 	suite_add_tcase(s, tc);
 	return s;

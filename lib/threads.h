@@ -44,6 +44,13 @@
  * - The notices (notify.c, "notices"): one thread with its own
  *   configuration and store connection, woken after each pass, so that a
  *   slow or dead MTA never holds up intake.
+ *
+ * canary import (prepare_pool.c) is simpler: its main thread walks the
+ * files and hands each message to a pool of "canary-prepare" workers (one
+ * per core but one), then takes them back in order and seals and stores
+ * them; while the message it needs is not ready, it prepares the oldest one
+ * no worker has started. The pool's lock guards the messages not started
+ * and each message's result.
  */
 #ifndef CANARY_THREADS_H
 #define CANARY_THREADS_H

@@ -472,13 +472,12 @@ static struct canary_ingest_prepared *prepare_poison(struct canary_ingest_prepar
 	return p;
 }
 
-/* The fields of canary_ingest_prepare() for RAW whose content hash is
+/* The work of canary_ingest_prepare() for RAW whose content hash is
  * HASH, begun at START. The clock is checked between the stages, so a
  * message that outruns its budget stops at the next one. */
-static struct canary_ingest_prepared *prepare_fields(const struct canary_ingest *ingest,
-						     GBytes *raw,
-						     const struct canary_ingest_source *source,
-						     const guint8 hash[32], gint64 clock)
+static struct canary_ingest_prepared *prepare(const struct canary_ingest *ingest, GBytes *raw,
+					      const struct canary_ingest_source *source,
+					      const guint8 hash[32], gint64 clock)
 {
 	gint64 start = clock;
 	struct canary_ingest_prepared *p = g_new0(struct canary_ingest_prepared, 1);
@@ -538,20 +537,17 @@ static struct canary_envelope_recipients meta_recipients(const struct canary_ing
 	return to;
 }
 
-/* The work of canary_ingest_prepare(): the fields, then their keys, sealed
- * to the recipients a new case of P's section would have. */
-static struct canary_ingest_prepared *prepare(const struct canary_ingest *ingest, GBytes *raw,
-					      const struct canary_ingest_source *source,
-					      const guint8 hash[32], gint64 clock)
+void canary_ingest_prepare_keys(const struct canary_ingest *ingest,
+				struct canary_ingest_prepared *p)
 {
-	struct canary_ingest_prepared *p = prepare_fields(ingest, raw, source, hash, clock);
+	if (p->keys != NULL)
+		return;
 	gboolean quarantined = p->mail->quarantine != CANARY_QUARANTINE_NONE;
 	struct canary_envelope_recipients to =
 		meta_recipients(ingest, section_of(ingest, p), quarantined);
 	gint64 start = canary_stage_clock();
 	p->keys = canary_envelope_keys_new(&to);
 	canary_stage_lap(&p->spent, CANARY_STAGE_SEAL, &start);
-	return p;
 }
 
 /* The keyed content hash of RAW, by which a message is recognised. */

@@ -92,6 +92,14 @@ struct canary_ingest_prepared *canary_ingest_prepare(const struct canary_ingest 
 						     GBytes *raw,
 						     const struct canary_ingest_source *source);
 
+/* Makes P's keys and seals them to the recipients a new case of its section
+ * would have (canary_envelope_keys), so that storing it seals only bytes.
+ * Optional, and for a thread with time to spare: canaryd leaves it to the
+ * storing thread, since a message is recorded in hand while it is prepared
+ * and a longer window would make ordinary crashes look like poison. */
+void canary_ingest_prepare_keys(const struct canary_ingest *ingest,
+				struct canary_ingest_prepared *prepared);
+
 /* Stores PREPARED as canary_ingest_message() stores a message, or
  * recognises it as already stored (it may have been stored since it was
  * prepared). Same contract as canary_ingest_message(). */

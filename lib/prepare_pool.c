@@ -42,6 +42,7 @@ static void run_job(struct canary_prepare_pool *pool, struct job *job)
 	g_mutex_unlock(&pool->lock);
 	struct canary_ingest_prepared *prepared =
 		canary_ingest_prepare(pool->ingest, job->raw, &job->source);
+	canary_ingest_prepare_keys(pool->ingest, prepared);
 	g_clear_pointer(&job->raw, g_bytes_unref);
 	g_mutex_lock(&pool->lock);
 	job->prepared = prepared;

@@ -124,35 +124,53 @@ int tu_run_suite(Suite *suite)
 	return failed == 0 ? 0 : 1;
 }
 
-guint tu_count_in_file(const char *path, const void *needle, gsize len)
+GBytes *tu_read_file(const char *path)
 {
 	char *contents = NULL;
 	gsize size = 0;
 	if (!g_file_get_contents(path, &contents, &size, NULL))
-		return 0;
+		return g_bytes_new(NULL, 0);
+	return g_bytes_new_take(contents, size);
+}
+
+guint tu_count_in_bytes(GBytes *haystack, const void *needle, gsize len)
+{
+	gsize size = 0;
+	const char *contents = g_bytes_get_data(haystack, &size);
 	guint count = 0;
-	for (const char *p = contents; len > 0 && p + len <= contents + size;) {
+	for (const char *p = contents; len > 0 && size > 0 && p + len <= contents + size;) {
 		const char *hit = memmem(p, (size_t)(contents + size - p), needle, len);
 		if (hit == NULL)
 			break;
 		count++;
 		p = hit + 1;
 	}
-	g_free(contents);
 	return count;
 }
 
-guint tu_count_text_in_file(const char *path, const char *needle)
+guint tu_count_text_in_bytes(GBytes *haystack, const char *needle)
 {
-	guint hits = tu_count_in_file(path, needle, strlen(needle));
+	guint hits = tu_count_in_bytes(haystack, needle, strlen(needle));
 	static const char *const forms[] = {"UTF-16LE", "UTF-16BE"};
 	for (gsize f = 0; f < G_N_ELEMENTS(forms); f++) {
 		gsize len = 0;
 		g_autofree char *wide = g_convert(needle, -1, forms[f], "UTF-8", NULL, &len, NULL);
 		if (wide != NULL)
-			hits += tu_count_in_file(path, wide, len);
+			hits += tu_count_in_bytes(haystack, wide, len);
 	}
 	return hits;
+}
+
+guint tu_count_in_file(const char *path, const void *needle, gsize len)
+{
+	g_autoptr(GBytes) contents = tu_read_file(path);
+	return tu_count_in_bytes(contents, needle, len);
+}
+
+guint tu_count_text_in_file(const char *path, const char *needle)
+{
+	g_autoptr(GBytes) contents = tu_read_file(path);
+	return tu_count_text_in_bytes(contents, needle);
 }
 
 /* How many lines of the file at PATH hold A and (unless NULL) B. */

@@ -55,6 +55,12 @@ guint tu_count_in_file(const char *path, const void *needle, gsize len);
 /* Counts the text NEEDLE in the file at PATH as UTF-8, UTF-16LE and UTF-16BE. */
 guint tu_count_text_in_file(const char *path, const char *needle);
 
+/* The same in bytes read once (tu_read_file(): empty when the file is
+ * absent), for many needles in one file that does not change meanwhile. */
+GBytes *tu_read_file(const char *path);
+guint tu_count_in_bytes(GBytes *haystack, const void *needle, gsize len);
+guint tu_count_text_in_bytes(GBytes *haystack, const char *needle);
+
 /* Waits up to SECONDS until the file at PATH has COUNT lines that hold A
  * (and B, unless it is NULL): a log line to wait for instead of a fixed
  * sleep. FALSE if they do not come. */

@@ -524,16 +524,15 @@ START_TEST(test_nothing_in_clear)
 	ck_assert(g_file_test(wal, G_FILE_TEST_EXISTS));
 	const char *places[] = { config->store.database, wal, shm, log_path };
 
-	GBytes *read[G_N_ELEMENTS(places)]; /* each file read once, for every needle */
-	for (size_t p = 0; p < G_N_ELEMENTS(places); p++)
-		read[p] = tu_read_file(places[p]);
+	/* Each file read once, for every needle. */
+	g_autoptr(GPtrArray) read = tu_read_files(places, G_N_ELEMENTS(places));
 	GHashTableIter iter;
 	gpointer needle;
 	guint leaks = 0;
 	g_hash_table_iter_init(&iter, needles);
 	while (g_hash_table_iter_next(&iter, &needle, NULL)) {
 		for (size_t p = 0; p < G_N_ELEMENTS(places); p++) {
-			guint hits = tu_count_text_in_bytes(read[p], needle);
+			guint hits = tu_count_text_in_bytes(read->pdata[p], needle);
 			if (hits > 0) {
 				leaks++;
 				fprintf(stderr, "LEAK: %u hit(s) of a %zu-byte needle in %s\n", hits,
@@ -541,8 +540,6 @@ START_TEST(test_nothing_in_clear)
 			}
 		}
 	}
-	for (size_t p = 0; p < G_N_ELEMENTS(places); p++)
-		g_bytes_unref(read[p]);
 	ck_assert_uint_eq(leaks, 0);
 	canary_store_close(&holder);
 }
@@ -637,24 +634,21 @@ START_TEST(test_pseudonym_key_is_no_oracle)
 	ck_assert_int_eq(canary_v(&json, list), 0);
 	g_autofree char *json_path = tu_write_file(tmpdir, "list.json", json);
 	const char *places[] = {db, wal, shm, json_path};
-	GBytes *read[G_N_ELEMENTS(places)]; /* each file read once, for every message */
-	for (size_t p = 0; p < G_N_ELEMENTS(places); p++)
-		read[p] = tu_read_file(places[p]);
+	/* Each file read once, for every message. */
+	g_autoptr(GPtrArray) read = tu_read_files(places, G_N_ELEMENTS(places));
 
 	guint pseudonyms = 0, hashes_before = 0;
 	for (guint i = 0; i < filed->len; i++) {
 		const struct filed *f = &g_array_index(filed, struct filed, i);
 		ck_assert_ptr_nonnull(strstr(json, f->ref));
 		for (size_t p = 0; f->pseudonym != NULL && p < G_N_ELEMENTS(places); p++)
-			ck_assert_msg(tu_count_text_in_bytes(read[p], f->pseudonym) == 0,
+			ck_assert_msg(tu_count_text_in_bytes(read->pdata[p], f->pseudonym) == 0,
 				      "%s: its pseudonym is in %s", f->ref, places[p]);
 		pseudonyms += f->pseudonym != NULL;
 		/* Kept while the message may come back from the server. */
-		hashes_before += tu_count_in_bytes(read[0], f->hash, 32) +
-				 tu_count_in_bytes(read[1], f->hash, 32);
+		hashes_before += tu_count_in_bytes(read->pdata[0], f->hash, 32) + /* db */
+				 tu_count_in_bytes(read->pdata[1], f->hash, 32);  /* wal */
 	}
-	for (size_t p = 0; p < G_N_ELEMENTS(places); p++)
-		g_bytes_unref(read[p]);
 	ck_assert_uint_ge(pseudonyms, 10);
 	ck_assert_uint_ge(hashes_before, filed->len);
 
@@ -672,9 +666,7 @@ START_TEST(test_pseudonym_key_is_no_oracle)
 	ck_assert_int_eq(canary_v(&json2, list), 0);
 	g_autofree char *json2_path = tu_write_file(tmpdir, "list2.json", json2);
 	const char *after[] = {db, wal, shm, json2_path};
-	GBytes *read_after[G_N_ELEMENTS(after)];
-	for (size_t p = 0; p < G_N_ELEMENTS(after); p++)
-		read_after[p] = tu_read_file(after[p]);
+	g_autoptr(GPtrArray) read_after = tu_read_files(after, G_N_ELEMENTS(after));
 	for (guint i = 0; i < filed->len; i++) {
 		const struct filed *f = &g_array_index(filed, struct filed, i);
 		char *found = NULL;
@@ -684,12 +676,12 @@ START_TEST(test_pseudonym_key_is_no_oracle)
 		for (int b = 0; b < 32; b++)
 			g_snprintf(hex + 2 * b, 3, "%02x", f->hash[b]);
 		for (size_t p = 0; p < G_N_ELEMENTS(after); p++) {
-			ck_assert_msg(tu_count_in_bytes(read_after[p], f->hash, 32) == 0,
+			ck_assert_msg(tu_count_in_bytes(read_after->pdata[p], f->hash, 32) == 0,
 				      "%s: its content hash is in %s", f->ref, after[p]);
-			ck_assert_uint_eq(tu_count_in_bytes(read_after[p], hex, 64), 0);
+			ck_assert_uint_eq(tu_count_in_bytes(read_after->pdata[p], hex, 64), 0);
 			if (f->pseudonym != NULL)
-				ck_assert_uint_eq(tu_count_text_in_bytes(read_after[p], f->pseudonym),
-						  0);
+				ck_assert_uint_eq(
+					tu_count_text_in_bytes(read_after->pdata[p], f->pseudonym), 0);
 		}
 		/* The source still says the message was filed. */
 		ck_assert(canary_store_find_source(pl.store, "INBOX", INBOX_VALIDITY, f->uid, &found,
@@ -697,8 +689,6 @@ START_TEST(test_pseudonym_key_is_no_oracle)
 		ck_assert_str_eq(found, f->ref);
 		g_free(found);
 	}
-	for (size_t p = 0; p < G_N_ELEMENTS(after); p++)
-		g_bytes_unref(read_after[p]);
 	tu_pipeline_close(&pl);
 }
 END_TEST

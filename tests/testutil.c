@@ -133,6 +133,14 @@ GBytes *tu_read_file(const char *path)
 	return g_bytes_new_take(contents, size);
 }
 
+GPtrArray *tu_read_files(const char *const *paths, gsize n)
+{
+	GPtrArray *files = g_ptr_array_new_full((guint)n, (GDestroyNotify)g_bytes_unref);
+	for (gsize i = 0; i < n; i++)
+		g_ptr_array_add(files, tu_read_file(paths[i]));
+	return files;
+}
+
 guint tu_count_in_bytes(GBytes *haystack, const void *needle, gsize len)
 {
 	gsize size = 0;

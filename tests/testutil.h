@@ -58,6 +58,8 @@ guint tu_count_text_in_file(const char *path, const char *needle);
 /* The same in bytes read once (tu_read_file(): empty when the file is
  * absent), for many needles in one file that does not change meanwhile. */
 GBytes *tu_read_file(const char *path);
+/* tu_read_file() of each of PATHS[0..N): a new array of GBytes, in order. */
+GPtrArray *tu_read_files(const char *const *paths, gsize n);
 guint tu_count_in_bytes(GBytes *haystack, const void *needle, gsize len);
 guint tu_count_text_in_bytes(GBytes *haystack, const char *needle);
 

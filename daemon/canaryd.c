@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "crash.h"
 #include "health.h"
 #include "imap.h"
 #include "ingest.h"
@@ -140,6 +141,14 @@ static int daemon_load(struct daemon *d, const char *path)
 	if (!canary_health_record_daemon(d->store, d->started_at, d->config->imap.poll_interval,
 					 &error))
 		canary_warning("could not record the daemon's state: %s", error->message);
+	g_clear_error(&error);
+	/* Last, as nothing after it may fail: a crash marks itself beside this
+	 * database, so that the next pass tells it from a kill. */
+	g_autofree char *crash_mark = canary_poll_crash_mark_path(d->config);
+	if (!canary_crash_mark_at(crash_mark, &error)) {
+		canary_err("%s: [store] database: %s", path, error->message);
+		return EXIT_CONFIG;
+	}
 	return EXIT_OK;
 }
 

@@ -457,7 +457,7 @@ static gboolean out_of_time(const struct canary_ingest *ingest, struct canary_in
 	return TRUE;
 }
 
-/* Prepares RAW, a message that was in hand when the process died twice,
+/* Prepares RAW, a message found poison (in hand at two crashes, see poll.c),
  * as quarantined "poison" without parsing it: the mail is read from an
  * empty header block and then holds RAW, so the custodian gets its bytes. */
 static struct canary_ingest_prepared *prepare_poison(struct canary_ingest_prepared *p, GBytes *raw)

@@ -15,7 +15,7 @@ enum canary_quarantine {
 	CANARY_QUARANTINE_HEADER_TOO_LONG, /* "header-too-long" */
 	CANARY_QUARANTINE_UNPARSEABLE,     /* "unparseable" */
 	CANARY_QUARANTINE_TOO_SLOW,        /* "too-slow": preparing outran [limits] message_time */
-	CANARY_QUARANTINE_POISON,          /* "poison": in hand when the daemon died twice */
+	CANARY_QUARANTINE_POISON,          /* "poison": in hand at two crashes (lib/poll.c) */
 };
 
 /* The name stored and shown ("too-large", ...); NULL for NONE. Static string. */

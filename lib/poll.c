@@ -29,8 +29,13 @@
  * only those may the quarantine folder's sweep remove. */
 #define SEALED_KEYWORD "$CanarySealed"
 
-/* A message in hand when the process died this often is poison. */
-#define POISON_DEATHS 2
+/* A message in hand when the process crashed twice is poison. Deaths
+ * without a crash (kill -9, a power loss) are usually not the message's
+ * doing, but the OOM killer's on a memory bomb is, and it comes back at
+ * every start: ten deaths of any kind, minutes under Restart=, make the
+ * message poison too. */
+#define POISON_CRASHES 2
+#define POISON_DEATHS  10
 /* A message whose fetch failed this many times (in any passes) is left in
  * the inbox and no longer fetched until it is gone. */
 #define FETCH_ATTEMPTS 3
@@ -68,8 +73,10 @@ struct pass {
 	gpointer user_data;
 	/* UID -> count, of this UIDVALIDITY, kept in the store's state. */
 	GHashTable *deaths;   /* times in hand when the process died */
+	GHashTable *crashes;  /* of those, times it died of a crash */
 	GHashTable *attempts; /* failed fetches */
 	char *in_hand_path;   /* beside the database */
+	char *crash_mark_path; /* see crash.h */
 };
 
 /* Reads the counts kept in state KIND (uidvalidity uid count;...) for
@@ -119,12 +126,16 @@ static void count_one(GHashTable *counts, guint32 uid)
 }
 
 /* Counts each message the in-hand file names (left by a process that died
- * while preparing it) as one death, and removes the file. */
+ * while preparing it) as one death, and as one crash too when the crash
+ * mark is there; removes both files. */
 static gboolean count_deaths(struct pass *pass, GError **error)
 {
 	g_autofree char *contents = NULL;
-	if (!g_file_get_contents(pass->in_hand_path, &contents, NULL, NULL))
-		return TRUE; /* none: the last pass ended alive */
+	gboolean crashed = g_file_test(pass->crash_mark_path, G_FILE_TEST_EXISTS);
+	if (!g_file_get_contents(pass->in_hand_path, &contents, NULL, NULL)) {
+		unlink(pass->crash_mark_path); /* a crash with nothing in hand */
+		return TRUE;                   /* or none: the last pass ended alive */
+	}
 	g_auto(GStrv) lines = g_strsplit(contents, "\n", -1);
 	for (guint i = 0; lines[i] != NULL; i++) {
 		guint32 uidvalidity = 0, uid = 0;
@@ -132,13 +143,26 @@ static gboolean count_deaths(struct pass *pass, GError **error)
 		    uidvalidity != pass->uidvalidity)
 			continue;
 		count_one(pass->deaths, uid);
-		canary_warning("UID %u was in hand when canaryd died (%u time(s))", uid,
-			       count_of(pass->deaths, uid));
+		if (crashed)
+			count_one(pass->crashes, uid);
+		canary_warning("UID %u was in hand when canaryd %s (%u crash(es), %u death(s) "
+			       "in all)",
+			       uid, crashed ? "crashed" : "was killed",
+			       count_of(pass->crashes, uid), count_of(pass->deaths, uid));
 	}
-	if (!save_counts(pass, "deaths", pass->deaths, error))
+	if (!save_counts(pass, "deaths", pass->deaths, error) ||
+	    !save_counts(pass, "crashes", pass->crashes, error))
 		return FALSE;
 	unlink(pass->in_hand_path);
+	unlink(pass->crash_mark_path);
 	return TRUE;
+}
+
+/* Whether UID is poison: see POISON_CRASHES. */
+static gboolean is_poison(const struct pass *pass, guint32 uid)
+{
+	return count_of(pass->crashes, uid) >= POISON_CRASHES ||
+	       count_of(pass->deaths, uid) >= POISON_DEATHS;
 }
 
 /* Keeps only the counts of UIDs still to be filed (LISTED, of this pass);
@@ -168,6 +192,11 @@ static gboolean skip_attempt(struct pass *pass, guint32 uid, const char *what, c
 		       uid, what, why, count_of(pass->attempts, uid), FETCH_ATTEMPTS);
 	pass->stats->skipped++;
 	return save_counts(pass, "attempts", pass->attempts, error);
+}
+
+char *canary_poll_crash_mark_path(const struct canary_config *config)
+{
+	return g_strconcat(config->store.database, ".in-hand.crashed", NULL);
 }
 
 char *canary_poll_read_secret(const char *path, GError **error)
@@ -430,7 +459,7 @@ static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
 			.uid = m->uid,
 			.received_at = m->internal_date,
 			.full_size = item.header_only ? m->size : 0,
-			.poison = count_of(pass->deaths, m->uid) >= POISON_DEATHS,
+			.poison = is_poison(pass, m->uid),
 		};
 		g_hash_table_add(pending, GUINT_TO_POINTER(m->uid));
 		if (count_of(pass->attempts, m->uid) >= FETCH_ATTEMPTS) {
@@ -441,9 +470,11 @@ static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
 			continue;
 		}
 		if (source.poison)
-			canary_warning("UID %u was in hand when canaryd died %u times: it is "
-				       "quarantined as poison without being parsed",
-				       m->uid, count_of(pass->deaths, m->uid));
+			canary_warning("UID %u was in hand when canaryd crashed %u times and "
+				       "died %u times in all: it is quarantined as poison "
+				       "without being parsed",
+				       m->uid, count_of(pass->crashes, m->uid),
+				       count_of(pass->deaths, m->uid));
 		g_array_append_val(pass->todo, *m);
 		g_array_append_val(pass->items, item);
 		g_array_append_val(pass->sources, source);
@@ -451,6 +482,8 @@ static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
 	/* Written only when something changed: an idle pass writes nothing. */
 	return (!forget_gone(pass->deaths, pending) ||
 		save_counts(pass, "deaths", pass->deaths, error)) &&
+	       (!forget_gone(pass->crashes, pending) ||
+		save_counts(pass, "crashes", pass->crashes, error)) &&
 	       (!forget_gone(pass->attempts, pending) ||
 		save_counts(pass, "attempts", pass->attempts, error)) &&
 	       move_batch(pass, error);
@@ -533,8 +566,10 @@ static gboolean take_message(struct pass *pass, guint i, GError **error)
 	}
 	canary_ingest_result_clear(&result);
 	if (ok && (g_hash_table_remove(pass->deaths, GUINT_TO_POINTER(m->uid)) |
+		   g_hash_table_remove(pass->crashes, GUINT_TO_POINTER(m->uid)) |
 		   g_hash_table_remove(pass->attempts, GUINT_TO_POINTER(m->uid))))
 		ok = save_counts(pass, "deaths", pass->deaths, error) &&
+		     save_counts(pass, "crashes", pass->crashes, error) &&
 		     save_counts(pass, "attempts", pass->attempts, error);
 	if (ok)
 		file_uid(&pass->batch, m->uid, as);
@@ -603,7 +638,8 @@ static gboolean run_pass(struct pass *pass, const struct canary_imap_options *op
 		return FALSE;
 	pass->uidvalidity = status.uidvalidity;
 	pass->deaths = load_counts(pass, "deaths", error);
-	pass->attempts = pass->deaths != NULL ? load_counts(pass, "attempts", error) : NULL;
+	pass->crashes = pass->deaths != NULL ? load_counts(pass, "crashes", error) : NULL;
+	pass->attempts = pass->crashes != NULL ? load_counts(pass, "attempts", error) : NULL;
 	if (pass->attempts == NULL || !count_deaths(pass, error))
 		return FALSE;
 	g_autoptr(GArray) messages = canary_imap_list(pass->imap, 0, error);
@@ -670,6 +706,7 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 		.progress = progress,
 		.user_data = user_data,
 		.in_hand_path = g_strconcat(config->store.database, ".in-hand", NULL),
+		.crash_mark_path = canary_poll_crash_mark_path(config),
 	};
 	gboolean ok = FALSE;
 	pass.imap = canary_imap_new(&options, error);
@@ -689,7 +726,9 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 	g_array_unref(pass.batch.unsealed);
 	g_array_unref(pass.removed);
 	g_clear_pointer(&pass.deaths, g_hash_table_unref);
+	g_clear_pointer(&pass.crashes, g_hash_table_unref);
 	g_clear_pointer(&pass.attempts, g_hash_table_unref);
 	g_free(pass.in_hand_path);
+	g_free(pass.crash_mark_path);
 	return ok;
 }

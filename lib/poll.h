@@ -38,6 +38,11 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 			  volatile const int *stop, void (*progress)(gpointer), gpointer user_data,
 			  struct canary_poll_stats *stats_r, GError **error);
 
+/* The crash mark (see crash.h) that the passes over CONFIG's database read:
+ * a message in hand at two crashes is poison, while deaths without a crash
+ * need ten. A new string. */
+char *canary_poll_crash_mark_path(const struct canary_config *config);
+
 /* Reads a secret from PATH: the first line, without the newline. When
  * $CREDENTIALS_DIRECTORY is set and holds a file of the same base name, that
  * file is read instead (systemd LoadCredential=). Returns a new string

@@ -914,24 +914,26 @@ START_TEST(test_kill_9_follow_ups_join_once)
 }
 END_TEST
 
-/* The deaths canaryd has counted for UID (in its state). */
-static guint deaths_of(guint32 uid)
+/* The count of KIND ("deaths" or "crashes") canaryd keeps for UID in its
+ * state. */
+static guint count_for(const char *kind, guint32 uid)
 {
 	g_autoptr(GError) error = NULL;
 	struct canary_store *store = canary_store_open_readonly(database, &error);
 	if (store == NULL)
 		return 0; /* not made (or migrated) yet */
+	g_autofree char *key = g_strdup_printf("poll.%s.INBOX", kind);
 	g_autofree char *value = NULL;
-	gboolean read = canary_store_get_state(store, "poll.deaths.INBOX", &value, &error);
+	gboolean read = canary_store_get_state(store, key, &value, &error);
 	canary_store_close(&store);
-	guint deaths = 0;
+	guint count = 0;
 	g_auto(GStrv) entries = g_strsplit(read && value != NULL ? value : "", ";", -1);
 	for (guint i = 0; entries[i] != NULL; i++) {
 		guint32 uidvalidity = 0, u = 0, n = 0;
 		if (sscanf(entries[i], "%u %u %u", &uidvalidity, &u, &n) == 3 && u == uid)
-			deaths = n;
+			count = n;
 	}
-	return deaths;
+	return count;
 }
 
 /* Waits up to SECONDS until a canaryd that counted DEATHS deaths for UID
@@ -940,36 +942,84 @@ static guint deaths_of(guint32 uid)
 static gboolean wait_held_again(guint32 uid, guint deaths, guint seconds)
 {
 	for (guint i = 0; i < seconds * 20; i++) {
-		if (deaths_of(uid) == deaths && wait_in_hand(uid, 0))
+		if (count_for("deaths", uid) == deaths && wait_in_hand(uid, 0))
 			return TRUE;
 		g_usleep(50000);
 	}
 	return FALSE;
 }
 
-START_TEST(test_poison_after_two_deaths)
+/* Kills canaryd DEATHS times with SIG while UID 2, which hangs when it is
+ * prepared, is in hand; each new canaryd first counts the last death, so
+ * holding UID 2 again shows it was not found poison yet. */
+static void die_with_uid_2_in_hand(guint deaths, int sig)
 {
-	deliver_reports(1, 3, 2000);
-	/* UID 2 hangs while it is prepared: in hand when canaryd is killed. */
 	g_setenv("CANARY_TEST_STALL_UID", "2", TRUE);
-	for (guint death = 0; death < 2; death++) {
+	for (guint death = 0; death < deaths; death++) {
 		pid_t pid = spawn_once();
 		gboolean held = wait_held_again(2, death, 30);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		ck_assert_msg(held, "UID 2 never in hand");
+		kill(pid, sig);
+		int status = 0;
+		waitpid(pid, &status, 0);
+		ck_assert_msg(held, "UID 2 not in hand after %u deaths", death);
+		ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == sig,
+			      "canaryd ended with status %d", status);
 	}
-	/* Still stalling (for less than message_time, so that a failure here
-	 * ends): the poison is not prepared again, only sealed. */
+}
+
+/* A pass with UID 2 still stalling (for less than message_time, so that a
+ * failure here ends) files all three messages and leaves no in-hand file.
+ * Returns the reason of the quarantined case, or NULL when there is none. */
+static char *pass_after_deaths(void)
+{
 	g_setenv("CANARY_TEST_STALL_UID", "2:5000", TRUE);
 	run_once_ok();
 	g_unsetenv("CANARY_TEST_STALL_UID");
-	g_autofree char *reason = only_quarantine_reason();
-	ck_assert_str_eq(reason, "poison");
 	ck_assert_uint_eq(count_cases(NULL), 3);
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
 	g_autofree char *in_hand = g_strconcat(database, ".in-hand", NULL);
+	g_autofree char *mark = g_strconcat(database, ".in-hand.crashed", NULL);
 	ck_assert(!g_file_test(in_hand, G_FILE_TEST_EXISTS));
+	ck_assert(!g_file_test(mark, G_FILE_TEST_EXISTS));
+	ck_assert_uint_eq(count_for("deaths", 2), 0); /* forgotten once filed */
+	g_autoptr(GPtrArray) list = cases(CANARY_STATUS_QUARANTINED);
+	return list->len == 1 ? only_quarantine_reason() : NULL;
+}
+
+/* SIGABRT is what abort(), a failed assertion and systemd's watchdog send:
+ * two such crashes with UID 2 in hand make it poison, quarantined without
+ * being prepared again (it would stall 5 s more and be filed). */
+START_TEST(test_poison_after_two_crashes)
+{
+	deliver_reports(1, 3, 2000);
+	die_with_uid_2_in_hand(2, SIGABRT);
+	ck_assert_uint_eq(count_for("crashes", 2), 1); /* the second not counted yet */
+	g_autofree char *reason = pass_after_deaths();
+	ck_assert_str_eq(reason, "poison");
+}
+END_TEST
+
+/* kill -9 says nothing about the message in hand: nine of them leave UID 2
+ * to be filed as a case like any other. */
+START_TEST(test_kills_alone_do_not_make_poison)
+{
+	deliver_reports(1, 3, 2000);
+	die_with_uid_2_in_hand(9, SIGKILL);
+	ck_assert_uint_eq(count_for("crashes", 2), 0);
+	g_autofree char *reason = pass_after_deaths();
+	ck_assert_ptr_null(reason);
+	ck_assert_uint_eq(count_cases(CANARY_STATUS_NEW), 3);
+}
+END_TEST
+
+/* ... but the OOM killer's, on a memory bomb, comes back at every start:
+ * ten deaths of any kind make the message poison. */
+START_TEST(test_poison_after_ten_kills)
+{
+	deliver_reports(1, 3, 2000);
+	die_with_uid_2_in_hand(10, SIGKILL);
+	g_autofree char *reason = pass_after_deaths();
+	ck_assert_str_eq(reason, "poison");
 }
 END_TEST
 
@@ -1002,7 +1052,9 @@ static Suite *daemon_suite(void)
 	tcase_add_checked_fixture(poison, setup, teardown);
 	tcase_set_timeout(poison, 120);
 	tcase_add_test(poison, test_too_slow_is_quarantined_and_the_rest_filed);
-	tcase_add_test(poison, test_poison_after_two_deaths);
+	tcase_add_test(poison, test_poison_after_two_crashes);
+	tcase_add_test(poison, test_kills_alone_do_not_make_poison);
+	tcase_add_test(poison, test_poison_after_ten_kills);
 	tcase_add_test(poison, test_watchdog_fed_within_the_budget_only);
 	suite_add_tcase(s, poison);
 	return s;

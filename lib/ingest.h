@@ -94,9 +94,11 @@ struct canary_ingest_prepared *canary_ingest_prepare(const struct canary_ingest 
 
 /* Makes P's keys and seals them to the recipients a new case of its section
  * would have (canary_envelope_keys), so that storing it seals only bytes.
- * Optional, and for a thread with time to spare: canaryd leaves it to the
- * storing thread, since a message is recorded in hand while it is prepared
- * and a longer window would make ordinary crashes look like poison. */
+ * Optional, for a preparing thread: without it the storing thread makes
+ * them. Kept apart from canary_ingest_prepare() because it reads nothing
+ * the sender wrote: canaryd calls it after the message has left its
+ * in-hand record, which should name only messages whose own bytes are
+ * being read. */
 void canary_ingest_prepare_keys(const struct canary_ingest *ingest,
 				struct canary_ingest_prepared *prepared);
 

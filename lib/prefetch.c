@@ -176,6 +176,14 @@ GBytes *canary_prefetch_take(struct canary_prefetch *p, guint index, GError **er
 	return canary_order_take(&p->order, index, error);
 }
 
+gboolean canary_prefetch_ready(struct canary_prefetch *p, guint index)
+{
+	canary_order_lock(&p->order);
+	gboolean ready = canary_order_done(&p->order, index);
+	canary_order_unlock(&p->order);
+	return ready;
+}
+
 gboolean canary_prefetch_move(struct canary_prefetch *p, const guint32 *uids, guint n,
 			      const char *folder, GError **error)
 {

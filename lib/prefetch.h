@@ -43,6 +43,10 @@ struct canary_prefetch *canary_prefetch_start(const struct canary_imap_options *
  * each once. */
 GBytes *canary_prefetch_take(struct canary_prefetch *prefetch, guint index, GError **error);
 
+/* Whether ITEMS[INDEX] is fetched (or failed), so that
+ * canary_prefetch_take() of it would not wait. */
+gboolean canary_prefetch_ready(struct canary_prefetch *prefetch, guint index);
+
 /* Queues a move of UIDS (N of them, copied) to FOLDER (which must outlive
  * the prefetch) for the first fetch session, which runs it between two of
  * its fetches, in order with other moves, while the caller goes on. FALSE

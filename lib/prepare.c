@@ -95,6 +95,29 @@ static gboolean claim(struct canary_prepare *p, guint *index_r, GBytes **raw_r, 
 	return claimed;
 }
 
+/* Prepares message I from RAW (taken over; NULL when its fetch failed
+ * with ERROR, taken over) and leaves it in its slot. Its keys are made
+ * once it is out of the in-hand record: sealing them reads nothing the
+ * sender wrote, so a death meanwhile says nothing about the message. */
+static void prepare_one(struct canary_prepare *p, guint i, GBytes *raw, GError *error)
+{
+	struct canary_ingest_prepared *prepared = NULL;
+	if (raw != NULL && !g_atomic_int_get(&p->stopping)) {
+		canary_order_lock(&p->order);
+		set_in_hand(p, i, TRUE);
+		canary_order_unlock(&p->order);
+		prepared = canary_ingest_prepare(p->ingest, raw, &p->sources[i]);
+		canary_order_lock(&p->order);
+		set_in_hand(p, i, FALSE);
+		canary_order_unlock(&p->order);
+		canary_ingest_prepare_keys(p->ingest, prepared);
+	}
+	g_clear_pointer(&raw, g_bytes_unref);
+	canary_order_lock(&p->order);
+	canary_order_put(&p->order, i, prepared, error);
+	canary_order_unlock(&p->order);
+}
+
 static gpointer worker_main(gpointer data)
 {
 	struct canary_prepare *p = data;
@@ -102,23 +125,36 @@ static gpointer worker_main(gpointer data)
 	GBytes *raw = NULL;
 	GError *error = NULL;
 	while (claim(p, &i, &raw, &error)) {
-		struct canary_ingest_prepared *prepared = NULL;
-		gboolean held = raw != NULL && !g_atomic_int_get(&p->stopping);
-		if (held) {
-			canary_order_lock(&p->order);
-			set_in_hand(p, i, TRUE);
-			canary_order_unlock(&p->order);
-			prepared = canary_ingest_prepare(p->ingest, raw, &p->sources[i]);
-		}
-		g_clear_pointer(&raw, g_bytes_unref);
-		canary_order_lock(&p->order);
-		if (held)
-			set_in_hand(p, i, FALSE);
-		canary_order_put(&p->order, i, prepared, error);
-		canary_order_unlock(&p->order);
+		prepare_one(p, i, raw, error);
+		raw = NULL;
 		error = NULL;
 	}
 	return NULL;
+}
+
+/* While the taker waits, it prepares the next message itself when no
+ * worker has claimed it, its bytes are fetched and the budget allows, so
+ * that no core idles (LOCK held, and held again on return). TRUE if it
+ * prepared one. A worker claiming holds CLAIM_LOCK, so it is tried, not
+ * waited for. */
+static gboolean help(struct canary_prepare *p)
+{
+	if (p->stopping || !canary_order_may_claim(&p->order) ||
+	    !canary_prefetch_ready(p->prefetch, p->order.next_claim) ||
+	    !g_mutex_trylock(&p->claim_lock))
+		return FALSE;
+	/* Checked again: a worker may have claimed it before the trylock. */
+	gboolean claimable = canary_order_may_claim(&p->order) &&
+			     canary_prefetch_ready(p->prefetch, p->order.next_claim);
+	guint i = claimable ? canary_order_claim(&p->order) : 0;
+	canary_order_unlock(&p->order);
+	GError *error = NULL;
+	GBytes *raw = claimable ? canary_prefetch_take(p->prefetch, i, &error) : NULL;
+	g_mutex_unlock(&p->claim_lock);
+	if (claimable)
+		prepare_one(p, i, raw, error);
+	canary_order_lock(&p->order);
+	return claimable;
 }
 
 guint canary_prepare_default_threads(void)
@@ -181,6 +217,8 @@ struct canary_ingest_prepared *canary_prepare_take_feeding(struct canary_prepare
 {
 	canary_order_lock(&p->order);
 	while (index < p->order.n && !canary_order_done(&p->order, index)) {
+		if (help(p))
+			continue;
 		gint64 until = g_get_monotonic_time() + FEED_SLICE;
 		while (!canary_order_done(&p->order, index) &&
 		       canary_order_wait_until(&p->order, until))

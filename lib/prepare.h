@@ -38,10 +38,12 @@ struct canary_prepare *canary_prepare_start_recorded(
 struct canary_ingest_prepared *canary_prepare_take(struct canary_prepare *prepare, guint index,
 						   GError **error);
 
-/* canary_prepare_take(), calling PROGRESS (USER_DATA) about every second
- * while it waits, but only while message INDEX is being fetched or is
- * within BUDGET microseconds of preparing (plus a second): a worker that
- * hangs must let the watchdog end the process. */
+/* canary_prepare_take(), but while message INDEX is not ready the caller
+ * prepares the next fetched message no worker has claimed (its core does
+ * not idle), and calls PROGRESS (USER_DATA) about every second while it
+ * waits, but only while message INDEX is being fetched or is within BUDGET
+ * microseconds of preparing (plus a second): a worker that hangs must let
+ * the watchdog end the process. */
 struct canary_ingest_prepared *canary_prepare_take_feeding(struct canary_prepare *prepare,
 							   guint index, gint64 budget,
 							   void (*progress)(gpointer),

@@ -22,10 +22,14 @@
  *   scrubbing), reading the ingest's configuration and keys, which nobody
  *   writes during a pass. Results wait in the prepare's order within
  *   PREPARE_BUDGET. Which messages are in hand is written to
- *   "<database>.in-hand" so that a message that kills the process twice is
- *   quarantined as poison.
- * - The main thread takes prepared messages strictly in list order, and
- *   alone writes the store: duplicate and thread lookups, sealing,
+ *   "<database>.in-hand" so that a message in hand at two crashes is
+ *   quarantined as poison (poll.c, crash.h); a message leaves that record
+ *   before its keys are made and sealed (canary_ingest_prepare_keys()),
+ *   which reads nothing the sender wrote.
+ * - The main thread takes prepared messages strictly in list order; while
+ *   the one it needs is not ready, it prepares the next fetched message
+ *   no worker has claimed, as a worker would (in hand included). It alone
+ *   writes the store: duplicate and thread lookups, sealing,
  *   inserting, the history, one transaction per batch, then queues the
  *   batch's moves. While it waits it feeds systemd's watchdog (the
  *   progress callback of canary_prepare_take_feeding()). Signals only set

@@ -220,10 +220,13 @@ static GArray *sources_for(GArray *items)
 }
 
 /* Twelve messages (UID 7 missing) prepared by 1 to 3 workers with a budget
- * smaller than message 5: each is stored as the case of its own UID, in
- * list order, and UID 7 fails alone. */
+ * smaller than message 5, taken plainly or by a taker that helps prepare
+ * (canaryd's, with the in-hand record): each is stored as the case of its
+ * own UID, in list order, UID 7 fails alone, and nothing is left in hand. */
 START_TEST(test_prepare_in_order)
 {
+	guint workers = 1 + (guint)_i / 2;
+	gboolean helping = _i % 2 == 1;
 	g_autofree char *dir = tu_make_tempdir();
 	struct tu_pipeline pl = {0};
 	pipeline_open(&pl, dir);
@@ -231,15 +234,19 @@ START_TEST(test_prepare_in_order)
 	g_array_index(items, struct canary_prefetch_item, 6).uid = 99;
 	g_autoptr(GArray) sources = sources_for(items);
 	g_autoptr(canary_prefetch) p = start(items, 1, 4000);
-	struct canary_prepare *prepare = canary_prepare_start(
+	g_autofree char *in_hand = g_build_filename(dir, "in-hand", NULL);
+	struct canary_prepare *prepare = canary_prepare_start_recorded(
 		pl.ingest, p, (const struct canary_prefetch_item *)items->data,
-		(const struct canary_ingest_source *)sources->data, items->len, (guint)_i, 4000);
+		(const struct canary_ingest_source *)sources->data, items->len, workers, 4000,
+		in_hand);
 	ck_assert(canary_store_begin(pl.store, NULL));
 	g_autoptr(GPtrArray) refs = g_ptr_array_new_with_free_func(g_free); /* by index; NULL at 6 */
 	for (guint i = 0; i < items->len; i++) {
 		g_autoptr(GError) error = NULL;
 		g_autoptr(canary_ingest_prepared) prepared =
-			canary_prepare_take(prepare, i, &error);
+			helping ? canary_prepare_take_feeding(prepare, i, G_USEC_PER_SEC, NULL,
+							      NULL, &error)
+				: canary_prepare_take(prepare, i, &error);
 		if (i == 6) {
 			ck_assert_ptr_null(prepared);
 			ck_assert(error != NULL && error->domain == CANARY_IMAP_ERROR);
@@ -255,6 +262,7 @@ START_TEST(test_prepare_in_order)
 		canary_ingest_result_clear(&result);
 	}
 	ck_assert(canary_store_commit(pl.store, NULL));
+	ck_assert(!g_file_test(in_hand, G_FILE_TEST_EXISTS));
 	canary_prepare_free(prepare);
 	/* Each case holds the message fetched for its UID. */
 	for (guint i = 0; i < items->len; i++) {
@@ -377,7 +385,7 @@ static Suite *prefetch_suite(void)
 	tcase_add_test(t, test_stop_early);
 	tcase_add_test(t, test_server_down);
 	tcase_add_test(t, test_moves);
-	tcase_add_loop_test(t, test_prepare_in_order, 1, 4);
+	tcase_add_loop_test(t, test_prepare_in_order, 0, 6);
 	tcase_add_test(t, test_prepare_stop_early);
 	suite_add_tcase(s, t);
 	return s;

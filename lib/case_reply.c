@@ -520,12 +520,13 @@ static gboolean store_sent(struct canary_control_context *ctx, const struct cana
 		return FALSE;
 	gboolean ok = canary_store_insert_message(ctx->store, &m, &number, error);
 	g_autofree char *detail = g_strdup_printf("draft %u as message %u", r->draft, number);
+	g_autoptr(canary_envelope_keys) keys = canary_envelope_keys_new(&to);
 	ok = ok &&
-	     canary_envelope_seal_message_content(ctx->store, c->id, number, &to, NULL, r->subject,
+	     canary_envelope_seal_message_content(ctx->store, c->id, number, &to, keys, r->subject,
 						  r->text, no_attachments, NULL, NULL, error) &&
-	     canary_envelope_seal_message_identity(ctx->store, c->id, number, &to, NULL, recipient, raw,
-						   error) &&
-	     canary_envelope_seal_message_meta(ctx->store, c->id, number, &to, NULL, &meta, error) &&
+	     canary_envelope_seal_message_identity(ctx->store, c->id, number, &to, keys, recipient,
+						   raw, error) &&
+	     canary_envelope_seal_message_meta(ctx->store, c->id, number, &to, keys, &meta, error) &&
 	     canary_store_add_message_id(ctx->store, c->id, hash, error) &&
 	     canary_store_set_draft_sent(ctx->store, c->id, r->draft, number, error) &&
 	     record(ctx, caller, c->ref, "sent", detail, error) && commit(ctx, error);

@@ -2,7 +2,10 @@
  * attachment list and bytes, routing terms) is encrypted under a content
  * key sealed to the section and triage keys; the identity record and the
  * raw message under an identity key sealed to the custodian only; the exact
- * times, size and pseudonym under a key of their own sealed to all three. */
+ * times, size and pseudonym under a key of their own, wrapped under the
+ * content key and the identity key, so that whoever opens either opens
+ * them (cases sealed before, and those canaryd seals for older stores,
+ * have that key sealed to the three public keys instead). */
 #include "envelope.h"
 #include "wipe.h"
 
@@ -24,6 +27,9 @@ G_DEFINE_QUARK(canary-envelope-error-quark, canary_envelope_error)
 #define FIELD_IDENTITY      "identity"
 #define FIELD_RAW           "raw"
 #define FIELD_META          "meta"
+#define FIELD_KEY_META_CONTENT   "key/meta/content"  /* wrapped under the content key */
+#define FIELD_KEY_META_IDENTITY  "key/meta/identity" /* wrapped under the identity key */
+/* Sealed to the public keys: before wrapping, and without a case's keys. */
 #define FIELD_KEY_META_SECTION   "key/meta/section"
 #define FIELD_KEY_META_TRIAGE    "key/meta/triage"
 #define FIELD_KEY_META_CUSTODIAN "key/meta/custodian"
@@ -144,10 +150,10 @@ struct canary_envelope_keys *canary_envelope_keys_new(const struct canary_envelo
 	struct canary_envelope_keys *keys = g_new0(struct canary_envelope_keys, 1);
 	const struct canary_public_key *content[] = {to->section, to->section ? to->triage : NULL};
 	const struct canary_public_key *identity[] = {to->custodian};
-	const struct canary_public_key *meta[] = {to->section, to->triage, to->custodian};
 	made_key_init(&keys->made[KEY_CONTENT], content, G_N_ELEMENTS(content));
 	made_key_init(&keys->made[KEY_IDENTITY], identity, G_N_ELEMENTS(identity));
-	made_key_init(&keys->made[KEY_META], meta, G_N_ELEMENTS(meta));
+	/* Wrapped under the other two when it is stored: no copies of its own. */
+	made_key_init(&keys->made[KEY_META], NULL, 0);
 	return keys;
 }
 
@@ -412,8 +418,11 @@ gboolean canary_envelope_load(struct canary_store *store, guint parts,
 	static const char *const content_keys[] = {FIELD_KEY_SECTION, FIELD_KEY_TRIAGE};
 	static const char *const content[] = {FIELD_SUBJECT, FIELD_TEXT, FIELD_ROUTING,
 					      FIELD_ATTACHMENTS};
-	static const char *const meta_keys[] = {FIELD_KEY_META_SECTION, FIELD_KEY_META_TRIAGE,
-						FIELD_KEY_META_CUSTODIAN};
+	/* The wrapped copies open through the content or identity key. */
+	static const char *const meta_keys[] = {
+		FIELD_KEY_META_CONTENT, FIELD_KEY_META_IDENTITY, FIELD_KEY_SECTION,
+		FIELD_KEY_TRIAGE,       FIELD_KEY_CUSTODIAN,     FIELD_KEY_META_SECTION,
+		FIELD_KEY_META_TRIAGE,  FIELD_KEY_META_CUSTODIAN};
 	static const char *const identity[] = {FIELD_KEY_CUSTODIAN, FIELD_IDENTITY};
 	gboolean ok = TRUE;
 	if (parts & (CANARY_ENVELOPE_CONTENT_KEYS | CANARY_ENVELOPE_SUBJECT |
@@ -826,6 +835,16 @@ gboolean canary_envelope_seal_meta(struct canary_store *store, gint64 case_id,
 	return canary_envelope_seal_message_meta(store, case_id, 1, to, NULL, meta, error);
 }
 
+/* Stores M's key wrapped under WRAPPING as FIELD of T. */
+static gboolean put_wrapped_key(const struct target *t, const char *field,
+				const struct made_key *m, const struct canary_content_key *wrapping,
+				GError **error)
+{
+	g_autofree char *name = g_strconcat(t->prefix, field, NULL);
+	g_autoptr(GBytes) wrapped = canary_content_key_wrap(m->key, wrapping, t->case_id, name);
+	return canary_store_put_blob(t->store, t->case_id, name, wrapped, error);
+}
+
 gboolean canary_envelope_seal_message_meta(struct canary_store *store, gint64 case_id,
 					   guint message,
 					   const struct canary_envelope_recipients *to,
@@ -837,14 +856,20 @@ gboolean canary_envelope_seal_message_meta(struct canary_store *store, gint64 ca
 	g_auto(made_key) fresh = {0};
 	const struct made_key *made = key_of(keys, KEY_META, &fresh);
 	const struct canary_content_key *key = made->key;
-	if (to->section != NULL &&
-	    !put_key(t, FIELD_KEY_META_SECTION, made, to->section, error))
+	if (keys != NULL) {
+		if ((to->section != NULL &&
+		     !put_wrapped_key(t, FIELD_KEY_META_CONTENT, made,
+				      keys->made[KEY_CONTENT].key, error)) ||
+		    !put_wrapped_key(t, FIELD_KEY_META_IDENTITY, made,
+				     keys->made[KEY_IDENTITY].key, error))
+			return FALSE;
+	} else if ((to->section != NULL &&
+		    !put_key(t, FIELD_KEY_META_SECTION, made, to->section, error)) ||
+		   (to->triage != NULL &&
+		    !put_key(t, FIELD_KEY_META_TRIAGE, made, to->triage, error)) ||
+		   !put_key(t, FIELD_KEY_META_CUSTODIAN, made, to->custodian, error)) {
 		return FALSE;
-	if (to->triage != NULL &&
-	    !put_key(t, FIELD_KEY_META_TRIAGE, made, to->triage, error))
-		return FALSE;
-	if (!put_key(t, FIELD_KEY_META_CUSTODIAN, made, to->custodian, error))
-		return FALSE;
+	}
 	g_autoptr(GVariant) record = g_variant_ref_sink(
 		g_variant_new(META_TYPE, (guint8)META_VERSION, meta->received_at,
 			      meta->ingested_at, meta->size, meta->pseudonym));
@@ -858,21 +883,61 @@ gboolean canary_envelope_seal_message_meta(struct canary_store *store, gint64 ca
 static const char *const meta_key_fields[] = {FIELD_KEY_META_SECTION, FIELD_KEY_META_TRIAGE,
 					      FIELD_KEY_META_CUSTODIAN};
 
+/* Unwraps FIELD of SC with the key that SECRET opens among KEY_FIELDS (N):
+ * NULL without an error when SC lacks FIELD or SECRET opens none. */
+static struct canary_content_key *try_wrapped(const struct canary_sealed_case *sc,
+					      const char *field, const char *const *key_fields,
+					      gsize n, const struct canary_secret_key *secret,
+					      GError **error)
+{
+	GBytes *wrapped = canary_sealed_case_get(sc, field);
+	if (wrapped == NULL)
+		return NULL;
+	g_autoptr(canary_content_key) wrapping = try_keys(sc, key_fields, n, secret, NULL, error);
+	if (wrapping == NULL)
+		return NULL;
+	g_autofree char *name = g_strconcat(sc->prefix != NULL ? sc->prefix : "", field, NULL);
+	return canary_content_key_unwrap(wrapped, wrapping, sc->case_id, name, error);
+}
+
+/* Opens the key of the exact values with SECRET: through the content key
+ * (section, triage), the identity key (custodian), or a copy sealed to
+ * SECRET's public key (older cases). NULL without an error when SECRET
+ * opens none of these. */
+static struct canary_content_key *open_meta_key(const struct canary_sealed_case *sc,
+						const struct canary_secret_key *secret,
+						GError **error)
+{
+	static const char *const content[] = {FIELD_KEY_SECTION, FIELD_KEY_TRIAGE};
+	static const char *const identity[] = {FIELD_KEY_CUSTODIAN};
+	GError *local = NULL;
+	struct canary_content_key *key = try_wrapped(sc, FIELD_KEY_META_CONTENT, content,
+						     G_N_ELEMENTS(content), secret, &local);
+	if (key == NULL && local == NULL)
+		key = try_wrapped(sc, FIELD_KEY_META_IDENTITY, identity, G_N_ELEMENTS(identity),
+				  secret, &local);
+	if (key == NULL && local == NULL)
+		key = try_keys(sc, meta_key_fields, G_N_ELEMENTS(meta_key_fields), secret, NULL,
+			       &local);
+	if (local != NULL)
+		g_propagate_error(error, local);
+	return key;
+}
+
 struct canary_case_meta *canary_sealed_open_meta(const struct canary_sealed_case *sc,
 						 const struct canary_secret_key *secret,
 						 GError **error)
 {
 	GError *local = NULL;
-	g_autoptr(canary_content_key) key = try_keys(sc, meta_key_fields,
-						     G_N_ELEMENTS(meta_key_fields), secret, NULL,
-						     &local);
+	g_autoptr(canary_content_key) key = open_meta_key(sc, secret, &local);
 	if (key == NULL) {
 		if (local != NULL) {
 			g_propagate_error(error, local);
 			return NULL;
 		}
-		/* Every sealed copy includes the custodian's. */
-		if (canary_sealed_case_get(sc, FIELD_KEY_META_CUSTODIAN) != NULL)
+		/* Every sealed set includes the custodian's way in. */
+		if (canary_sealed_case_get(sc, FIELD_KEY_META_IDENTITY) != NULL ||
+		    canary_sealed_case_get(sc, FIELD_KEY_META_CUSTODIAN) != NULL)
 			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS,
 				    "key %s opens none of the copies of this case's exact times "
 				    "and size",
@@ -917,10 +982,17 @@ gboolean canary_sealed_opens(const struct canary_sealed_case *sc,
 		guint part;
 	} const kinds[] = {
 		{content, G_N_ELEMENTS(content), CANARY_ENVELOPE_CONTENT_KEYS},
-		{meta_key_fields, G_N_ELEMENTS(meta_key_fields), CANARY_ENVELOPE_META_KEYS},
 		{identity, G_N_ELEMENTS(identity), CANARY_ENVELOPE_IDENTITY_KEY},
 	};
 	*parts_r = 0;
+	GError *meta_error = NULL;
+	g_autoptr(canary_content_key) meta = open_meta_key(sc, secret, &meta_error);
+	if (meta_error != NULL) {
+		g_propagate_error(error, meta_error);
+		return FALSE;
+	}
+	if (meta != NULL)
+		*parts_r |= CANARY_ENVELOPE_META_KEYS;
 	for (gsize i = 0; i < G_N_ELEMENTS(kinds); i++) {
 		GError *local = NULL;
 		g_autoptr(canary_content_key) key =

@@ -130,8 +130,8 @@ struct canary_identity *canary_envelope_open_identity(struct canary_store *store
 						      GBytes **raw_r, GError **error);
 
 /* The exact values of a case that are not kept in clear (the store keeps
- * the day and a size class): sealed under a key of their own to the
- * section and triage keys (for officers) and the custodian's. PSEUDONYM
+ * the day and a size class): sealed under a key of their own that the
+ * section and triage keys (for officers) and the custodian's open. PSEUDONYM
  * is wiped when freed. */
 struct canary_case_meta {
 	gint64 received_at; /* Unix UTC, as the server or the message said */
@@ -142,7 +142,9 @@ struct canary_case_meta {
 void canary_case_meta_free(struct canary_case_meta *meta);
 
 /* Seals META to TO->section and TO->triage (when not NULL: leave both NULL
- * for a quarantined case) and to TO->custodian. Run inside a transaction. */
+ * for a quarantined case) and to TO->custodian, its key sealed to each of
+ * them: for a case whose content and identity keys canaryd does not hold
+ * (an older case's clear values). Run inside a transaction. */
 gboolean canary_envelope_seal_meta(struct canary_store *store, gint64 case_id,
 				   const struct canary_envelope_recipients *to,
 				   const struct canary_case_meta *meta, GError **error);
@@ -217,12 +219,14 @@ gboolean canary_envelope_load_message_attachment(struct canary_store *store, gui
 						 GError **error);
 
 /* The keys one message is sealed under (its content, identity and exact
- * values), each already sealed to the recipients TO names as the
- * functions below would seal it (content: section and triage; identity:
- * custodian; exact values: all three; TO->section NULL for a quarantined
- * case). Sealing a key to a public key is an X25519 exchange (about 70 us,
- * six per case) and needs no store, so that preparing threads make these
- * ahead of the thread that stores. Each set is for one message only. */
+ * values), the first two already sealed to the recipients TO names as the
+ * functions below would seal them (content: section and triage; identity:
+ * custodian; TO->section NULL for a quarantined case). The exact values'
+ * key is wrapped under the other two instead ("key/meta/content",
+ * "key/meta/identity"), so that the same people open it. Sealing a key to a
+ * public key is an X25519 exchange (about 70 us, three per case) and needs
+ * no store, so that preparing threads make these ahead of the thread that
+ * stores. Each set is for one message only. */
 struct canary_envelope_keys;
 struct canary_envelope_keys *canary_envelope_keys_new(const struct canary_envelope_recipients *to);
 void canary_envelope_keys_free(struct canary_envelope_keys *keys);
@@ -231,7 +235,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_envelope_keys, canary_envelope_keys_free)
 
 /* canary_envelope_seal_content(), _identity() and _meta() for message
  * MESSAGE (1 is the same as those), under the keys of KEYS (NULL: new
- * keys). A recipient KEYS holds no copy for gets one sealed now. */
+ * keys, and the exact values' key sealed to each recipient, as
+ * canary_envelope_seal_meta() does). A recipient KEYS holds no copy for
+ * gets one sealed now. */
 gboolean canary_envelope_seal_message_content(struct canary_store *store, gint64 case_id,
 					      guint message,
 					      const struct canary_envelope_recipients *to,

@@ -603,9 +603,13 @@ static gboolean seal_case(struct canary_ingest *ingest, gint64 case_id,
 	};
 	gboolean quarantined = p->mail->quarantine != CANARY_QUARANTINE_NONE;
 	struct canary_envelope_recipients meta_to = meta_recipients(ingest, section, quarantined);
-	if (!canary_envelope_seal_message_identity(ingest->store, case_id, 1, &to, p->keys,
+	/* Made here when no preparing thread made them ahead. */
+	g_autoptr(canary_envelope_keys) own =
+		p->keys == NULL ? canary_envelope_keys_new(&meta_to) : NULL;
+	const struct canary_envelope_keys *keys = p->keys != NULL ? p->keys : own;
+	if (!canary_envelope_seal_message_identity(ingest->store, case_id, 1, &to, keys,
 						   p->identity, p->mail->raw, error) ||
-	    !canary_envelope_seal_message_meta(ingest->store, case_id, 1, &meta_to, p->keys, meta,
+	    !canary_envelope_seal_message_meta(ingest->store, case_id, 1, &meta_to, keys, meta,
 					       error))
 		return FALSE;
 	if (quarantined)
@@ -616,7 +620,7 @@ static gboolean seal_case(struct canary_ingest *ingest, gint64 case_id,
 		routing = p->routing != NULL ? g_strdup_printf("%s\n%s", p->routing, note)
 					     : g_strdup(note);
 	gboolean ok = canary_envelope_seal_message_content(
-		ingest->store, case_id, 1, &to, p->keys, p->subject, p->text, p->mail->attachments,
+		ingest->store, case_id, 1, &to, keys, p->subject, p->text, p->mail->attachments,
 		p->names, routing != NULL ? routing : p->routing, error);
 	/* The routing terms are the sender's words: wipe our copy. */
 	if (routing != NULL)
@@ -718,12 +722,14 @@ static gboolean store_follow_up(struct canary_ingest *ingest,
 		.custodian = ingest->custodian,
 	};
 	guint number = 0;
+	g_autoptr(canary_envelope_keys) own = p->keys == NULL ? canary_envelope_keys_new(&to) : NULL;
+	const struct canary_envelope_keys *keys = p->keys != NULL ? p->keys : own;
 	if (!canary_store_insert_message(ingest->store, &m, &number, error) ||
-	    !canary_envelope_seal_message_identity(ingest->store, c->id, number, &to, p->keys,
+	    !canary_envelope_seal_message_identity(ingest->store, c->id, number, &to, keys,
 						   p->identity, mail->raw, error) ||
-	    !canary_envelope_seal_message_meta(ingest->store, c->id, number, &to, p->keys, &meta,
+	    !canary_envelope_seal_message_meta(ingest->store, c->id, number, &to, keys, &meta,
 					       error) ||
-	    !canary_envelope_seal_message_content(ingest->store, c->id, number, &to, p->keys,
+	    !canary_envelope_seal_message_content(ingest->store, c->id, number, &to, keys,
 						  p->subject,
 						  p->text, mail->attachments, p->names, p->routing,
 						  error) ||

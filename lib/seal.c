@@ -964,6 +964,34 @@ canary_content_key_open(GBytes *sealed, const struct canary_secret_key *secret, 
 	return key;
 }
 
+GBytes *canary_content_key_wrap(const struct canary_content_key *key,
+				const struct canary_content_key *wrapping, gint64 case_id,
+				const char *field)
+{
+	return canary_seal_encrypt(wrapping, case_id, field, key->bytes, sizeof key->bytes);
+}
+
+struct canary_content_key *canary_content_key_unwrap(GBytes *wrapped,
+						     const struct canary_content_key *wrapping,
+						     gint64 case_id, const char *field,
+						     GError **error)
+{
+	g_autoptr(GBytes) plain = canary_seal_decrypt(wrapping, case_id, field, wrapped, error);
+	if (plain == NULL)
+		return NULL;
+	gsize len = 0;
+	const guint8 *bytes = g_bytes_get_data(plain, &len);
+	struct canary_content_key *key = NULL;
+	if (len != sizeof key->bytes) {
+		g_set_error(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_TAMPERED,
+			    "the wrapped key %s is damaged (%" G_GSIZE_FORMAT " bytes)", field, len);
+		return NULL;
+	}
+	key = content_key_alloc();
+	memcpy(key->bytes, bytes, len);
+	return key;
+}
+
 /* Returns the associated data for FIELD of CASE_ID (new; *LEN_R its length). */
 static guint8 *make_ad(gint64 case_id, const char *field, gsize *len_r)
 {

@@ -156,6 +156,20 @@ struct canary_content_key *canary_content_key_open(GBytes *sealed,
 						   const struct canary_secret_key *secret,
 						   GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
+/* KEY encrypted under WRAPPING (canary_seal_encrypt() of its bytes, bound
+ * to CASE_ID and FIELD): a key that whoever opens WRAPPING opens too,
+ * without an X25519 exchange of its own (about 70 us each here). */
+GBytes *canary_content_key_wrap(const struct canary_content_key *key,
+				const struct canary_content_key *wrapping, gint64 case_id,
+				const char *field);
+
+/* Opens what canary_content_key_wrap() made for the same CASE_ID and FIELD.
+ * Returns a new content key, or NULL with CANARY_SEAL_ERROR_TAMPERED. */
+struct canary_content_key *canary_content_key_unwrap(GBytes *wrapped,
+						     const struct canary_content_key *wrapping,
+						     gint64 case_id, const char *field,
+						     GError **error) G_GNUC_WARN_UNUSED_RESULT;
+
 /* Encrypts PLAIN (LEN bytes; may be NULL when LEN is 0) with
  * XChaCha20-Poly1305 under KEY. The associated data binds the ciphertext to
  * CASE_ID and FIELD ("subject", "text", "attachment/3/data", ...), so a blob

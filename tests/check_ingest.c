@@ -1,6 +1,7 @@
 /* check_ingest.c: the pipeline from raw bytes to stored case on a real
  * database: outcomes, dedupe by content and by IMAP source, times. */
 #include <glib/gstdio.h>
+#include <sqlite3.h>
 #include <string.h>
 
 #include "envelope.h"
@@ -103,6 +104,78 @@ START_TEST(test_demo_corpus_outcomes)
 	g_autoptr(GPtrArray) cases = canary_store_list_cases(pl.store, &q, NULL);
 	ck_assert_uint_eq(cases->len, 1);
 	ck_assert_str_eq(((struct canary_case *)cases->pdata[0])->quarantine_reason, "unparseable");
+}
+END_TEST
+
+/* The key copies of case CASE_ID, by field name, as one sorted line. */
+static char *key_fields(gint64 case_id)
+{
+	g_autofree char *db_path = g_build_filename(tmpdir, "state", "canary.db", NULL);
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_stmt *st = NULL;
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "SELECT field FROM case_blobs WHERE case_id = ?1 "
+					    "AND field LIKE 'key/%' ORDER BY field",
+					    -1, &st, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_int64(st, 1, case_id);
+	g_autoptr(GString) fields = g_string_new(NULL);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		g_string_append_printf(fields, "%s%s", fields->len > 0 ? " " : "",
+				       (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return g_strdup(fields->str);
+}
+
+/* Key NAME of the set-up (keys/NAME.key). */
+static struct canary_secret_key *secret_key(const char *name)
+{
+	g_autofree char *file = g_strconcat(name, ".key", NULL);
+	g_autofree char *path = g_build_filename(tmpdir, "keys", file, NULL);
+	g_autoptr(GError) error = NULL;
+	struct canary_secret_key *key =
+		canary_key_load_secret(path, TU_PASSPHRASE, strlen(TU_PASSPHRASE), &error);
+	ck_assert_msg(key != NULL, "%s", error ? error->message : "?");
+	return key;
+}
+
+/* Two X25519 seals per case here (three with a triage key), not five (six):
+ * the exact values' key is wrapped under the content and identity keys,
+ * and still opens for the section and the custodian, not for another key
+ * (check_confidentiality covers triage and the rest). A quarantined case
+ * wraps it under the identity key only. */
+START_TEST(test_meta_key_wrapped_not_sealed)
+{
+	g_autoptr(GBytes) raw = tu_data_bytes("demo/01-travel-ban-egypt.eml");
+	g_autofree char *ref = NULL;
+	ck_assert_int_eq(ingest_one(raw, NULL, &ref, NULL), CANARY_INGEST_FILED);
+	g_autoptr(canary_case) c = canary_store_get_case(pl.store, ref, NULL);
+	g_autofree char *fields = key_fields(c->id);
+	ck_assert_str_eq(fields, "key/content/section key/identity/custodian key/meta/content "
+				 "key/meta/identity");
+	g_autoptr(canary_case_meta) meta = meta_of(ref); /* the custodian's */
+	ck_assert_uint_eq(meta->size, g_bytes_get_size(raw));
+	g_autoptr(canary_secret_key) section = secret_key("section");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_case_meta) opened =
+		canary_envelope_open_meta(pl.store, c->id, section, &error);
+	ck_assert_msg(opened != NULL, "%s", error ? error->message : "?");
+	ck_assert_uint_eq(opened->size, meta->size);
+	g_autoptr(canary_secret_key) other = secret_key("other");
+	ck_assert_ptr_null(canary_envelope_open_meta(pl.store, c->id, other, &error));
+	ck_assert(g_error_matches(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS));
+
+	g_autoptr(GBytes) bad = text_bytes("no header block at all");
+	g_autofree char *bad_ref = NULL;
+	ck_assert_int_eq(ingest_one(bad, NULL, &bad_ref, NULL), CANARY_INGEST_QUARANTINED);
+	g_autoptr(canary_case) q = canary_store_get_case(pl.store, bad_ref, NULL);
+	g_autofree char *quarantined = key_fields(q->id);
+	ck_assert_str_eq(quarantined, "key/identity/custodian key/meta/identity");
+	g_autoptr(canary_case_meta) q_meta = meta_of(bad_ref);
+	ck_assert_uint_eq(q_meta->size, g_bytes_get_size(bad));
+	ck_assert_ptr_null(canary_envelope_open_meta(pl.store, q->id, section, NULL));
 }
 END_TEST
 
@@ -374,6 +447,7 @@ static Suite *ingest_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_demo_corpus_outcomes);
+	tcase_add_test(tc, test_meta_key_wrapped_not_sealed);
 	tcase_add_test(tc, test_same_bytes_twice_is_a_duplicate);
 	tcase_add_test(tc, test_imap_source_dedupe);
 	tcase_add_test(tc, test_default_section_without_rules);

@@ -1156,6 +1156,49 @@ static GBytes *append(GBytes *blob, gsize extra)
 	return g_bytes_new_take(d, n + extra);
 }
 
+/* A key wrapped under another opens with that key only, for the same case
+ * and field, and any change to it is damage. */
+START_TEST(test_content_key_wrap_unwrap)
+{
+	g_autoptr(canary_content_key) key = canary_content_key_new();
+	g_autoptr(canary_content_key) wrapping = canary_content_key_new();
+	g_autoptr(canary_content_key) other = canary_content_key_new();
+	g_autoptr(GBytes) wrapped = canary_content_key_wrap(key, wrapping, 7, "key/meta/content");
+	ck_assert_uint_eq(g_bytes_get_size(wrapped), 1 + 24 + 32 + 16);
+
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_content_key) opened =
+		canary_content_key_unwrap(wrapped, wrapping, 7, "key/meta/content", &error);
+	ck_assert_msg(opened != NULL, "%s", error ? error->message : "");
+	g_autoptr(GBytes) blob = canary_seal_encrypt(key, 7, "meta", "exact", 5);
+	g_autoptr(GBytes) plain = canary_seal_decrypt(opened, 7, "meta", blob, &error);
+	ck_assert_ptr_nonnull(plain);
+	ck_assert_mem_eq(g_bytes_get_data(plain, NULL), "exact", 5);
+
+	struct {
+		const struct canary_content_key *wrapping;
+		gint64 case_id;
+		const char *field;
+	} const wrong[] = {
+		{other, 7, "key/meta/content"},
+		{wrapping, 8, "key/meta/content"},
+		{wrapping, 7, "key/meta/identity"},
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(wrong); i++) {
+		g_autoptr(GError) e = NULL;
+		ck_assert_ptr_null(canary_content_key_unwrap(wrapped, wrong[i].wrapping,
+							     wrong[i].case_id, wrong[i].field, &e));
+		ck_assert(g_error_matches(e, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_TAMPERED));
+	}
+	/* Something else sealed under the wrapping key is not a key. */
+	g_autoptr(GBytes) not_key = canary_seal_encrypt(wrapping, 7, "key/meta/content", "short", 5);
+	g_autoptr(GError) e = NULL;
+	ck_assert_ptr_null(canary_content_key_unwrap(not_key, wrapping, 7, "key/meta/content", &e));
+	ck_assert(g_error_matches(e, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_TAMPERED));
+	ck_assert_ptr_nonnull(strstr(e->message, "key/meta/content"));
+}
+END_TEST
+
 START_TEST(test_encrypt_round_trip)
 {
 	gsize len = sizes[_i];
@@ -1440,6 +1483,7 @@ static Suite *seal_suite(void)
 	tcase_add_checked_fixture(envelope, setup, teardown);
 	tcase_set_timeout(envelope, 300);
 	tcase_add_test(envelope, test_content_key_seal_open);
+	tcase_add_test(envelope, test_content_key_wrap_unwrap);
 	tcase_add_loop_test(envelope, test_encrypt_round_trip, 0, G_N_ELEMENTS(sizes));
 	tcase_add_test(envelope, test_stream_chunks_bound);
 	suite_add_tcase(s, envelope);

@@ -83,17 +83,6 @@ static void teardown(void)
 	g_clear_pointer(&ref, g_free);
 }
 
-static struct canary_secret_key *secret(const char *name)
-{
-	g_autofree char *file = g_strdup_printf("%s.key", name);
-	g_autofree char *path = g_build_filename(tmpdir, "keys", file, NULL);
-	g_autoptr(GError) error = NULL;
-	struct canary_secret_key *key =
-		canary_key_load_secret(path, TU_PASSPHRASE, strlen(TU_PASSPHRASE), &error);
-	ck_assert_msg(key != NULL, "%s", error ? error->message : "?");
-	return key;
-}
-
 /* Answers OP with ARGS (taken over; NULL: none) for CALLER on STORE. */
 static JsonObject *handle_on(struct canary_store *store, const struct canary_caller *caller,
 			     const char *op, JsonObject *args)
@@ -256,14 +245,14 @@ START_TEST(test_answers_hold_no_plaintext)
 
 	/* And yet it is all there, for the right key, in this process. */
 	g_autoptr(canary_case) c = get_case();
-	g_autoptr(canary_secret_key) section = secret("section");
+	g_autoptr(canary_secret_key) section = tu_load_secret(tmpdir, "section");
 	g_autoptr(canary_sealed_case) sc = sealed_of(ok(shown), c->id);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_case_content) content = canary_sealed_open_content(sc, section, &error);
 	ck_assert_msg(content != NULL, "%s", error ? error->message : "?");
 	ck_assert_ptr_nonnull(strstr(content->text, BODY_PHRASE));
 	ck_assert_ptr_null(strstr(content->text, SENDER_ADDRESS));
-	g_autoptr(canary_secret_key) custodian = secret("custodian");
+	g_autoptr(canary_secret_key) custodian = tu_load_secret(tmpdir, "custodian");
 	g_autoptr(canary_sealed_case) id = sealed_of(ok(revealed), c->id);
 	g_autoptr(GBytes) raw_back = NULL;
 	g_autoptr(canary_identity) identity =
@@ -310,7 +299,7 @@ static struct canary_sealed_case *reseal_for(const char *section)
 		canary_key_parse_public(section, text, strlen(text), &error);
 	ck_assert_msg(target != NULL, "%s", error ? error->message : "?");
 	g_autoptr(canary_sealed_case) copies = sealed_of(result, c->id);
-	g_autoptr(canary_secret_key) triage = secret("triage");
+	g_autoptr(canary_secret_key) triage = tu_load_secret(tmpdir, "triage");
 	struct canary_sealed_case *resealed =
 		canary_sealed_reseal_section(copies, triage, target, &error);
 	ck_assert_msg(resealed != NULL, "%s", error ? error->message : "?");
@@ -337,8 +326,9 @@ START_TEST(test_move_reseals_to_the_new_section)
 	ck_assert_uint_eq(count_events("moved to section africa", "nobody"), 1);
 
 	g_autoptr(canary_sealed_case) sc = shown_case();
-	g_autoptr(canary_secret_key) africa = secret("other"), mena = secret("section"),
-				     triage = secret("triage");
+	g_autoptr(canary_secret_key) africa = tu_load_secret(tmpdir, "other");
+	g_autoptr(canary_secret_key) mena = tu_load_secret(tmpdir, "section");
+	g_autoptr(canary_secret_key) triage = tu_load_secret(tmpdir, "triage");
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_case_content) content = canary_sealed_open_content(sc, africa, &error);
 	ck_assert_msg(content != NULL, "%s", error ? error->message : "?");
@@ -475,7 +465,7 @@ START_TEST(test_status_note_sealed_by_the_caller)
 	ck_assert_uint_eq(count_events("status open", "nobody"), 1);
 
 	g_autoptr(canary_sealed_case) sc = shown_case();
-	g_autoptr(canary_secret_key) key = secret("section");
+	g_autoptr(canary_secret_key) key = tu_load_secret(tmpdir, "section");
 	g_autoptr(GPtrArray) notes = canary_sealed_open_notes(sc, key, NULL);
 	ck_assert_uint_eq(notes->len, 1);
 	const struct canary_case_note *n = notes->pdata[0];

@@ -54,11 +54,8 @@ static enum canary_ingest_outcome ingest_one(GBytes *raw, const struct canary_in
  * that the clear day and size class agree with them. */
 static struct canary_case_meta *meta_of(const char *ref)
 {
-	g_autofree char *path = g_build_filename(tmpdir, "keys", "custodian.key", NULL);
 	g_autoptr(GError) error = NULL;
-	g_autoptr(canary_secret_key) custodian =
-		canary_key_load_secret(path, TU_PASSPHRASE, strlen(TU_PASSPHRASE), &error);
-	ck_assert_msg(custodian != NULL, "%s", error ? error->message : "?");
+	g_autoptr(canary_secret_key) custodian = tu_load_secret(tmpdir, "custodian");
 	g_autoptr(canary_case) c = canary_store_get_case(pl.store, ref, &error);
 	ck_assert_msg(c != NULL, "%s", error ? error->message : "?");
 	struct canary_case_meta *meta =
@@ -129,18 +126,6 @@ static char *key_fields(gint64 case_id)
 	return g_strdup(fields->str);
 }
 
-/* Key NAME of the set-up (keys/NAME.key). */
-static struct canary_secret_key *secret_key(const char *name)
-{
-	g_autofree char *file = g_strconcat(name, ".key", NULL);
-	g_autofree char *path = g_build_filename(tmpdir, "keys", file, NULL);
-	g_autoptr(GError) error = NULL;
-	struct canary_secret_key *key =
-		canary_key_load_secret(path, TU_PASSPHRASE, strlen(TU_PASSPHRASE), &error);
-	ck_assert_msg(key != NULL, "%s", error ? error->message : "?");
-	return key;
-}
-
 /* Two X25519 seals per case here (three with a triage key), not five (six):
  * the exact values' key is wrapped under the content and identity keys,
  * and still opens for the section and the custodian, not for another key
@@ -157,13 +142,13 @@ START_TEST(test_meta_key_wrapped_not_sealed)
 				 "key/meta/identity");
 	g_autoptr(canary_case_meta) meta = meta_of(ref); /* the custodian's */
 	ck_assert_uint_eq(meta->size, g_bytes_get_size(raw));
-	g_autoptr(canary_secret_key) section = secret_key("section");
+	g_autoptr(canary_secret_key) section = tu_load_secret(tmpdir, "section");
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_case_meta) opened =
 		canary_envelope_open_meta(pl.store, c->id, section, &error);
 	ck_assert_msg(opened != NULL, "%s", error ? error->message : "?");
 	ck_assert_uint_eq(opened->size, meta->size);
-	g_autoptr(canary_secret_key) other = secret_key("other");
+	g_autoptr(canary_secret_key) other = tu_load_secret(tmpdir, "other");
 	ck_assert_ptr_null(canary_envelope_open_meta(pl.store, c->id, other, &error));
 	ck_assert(g_error_matches(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS));
 

@@ -91,17 +91,6 @@ static void teardown(void)
 	g_clear_pointer(&ref, g_free);
 }
 
-static struct canary_secret_key *secret(const char *name)
-{
-	g_autofree char *file = g_strdup_printf("%s.key", name);
-	g_autofree char *path = g_build_filename(tmpdir, "keys", file, NULL);
-	g_autoptr(GError) error = NULL;
-	struct canary_secret_key *key =
-		canary_key_load_secret(path, TU_PASSPHRASE, strlen(TU_PASSPHRASE), &error);
-	ck_assert_msg(key != NULL, "%s", error ? error->message : "?");
-	return key;
-}
-
 /* Answers OP with ARGS (taken over; NULL: none) for CALLER. */
 static JsonObject *handle(const struct canary_caller *caller, const char *op, JsonObject *args)
 {
@@ -270,7 +259,7 @@ START_TEST(test_draft_sealed_stored_and_in_the_outbox)
 		canary_sealed_case_from_json(json_object_get_int_member(o, "case_id"),
 					     json_object_get_object_member(o, "sealed"), NULL);
 	ck_assert_ptr_nonnull(sc);
-	g_autoptr(canary_secret_key) cust = secret("custodian");
+	g_autoptr(canary_secret_key) cust = tu_load_secret(tmpdir, "custodian");
 	struct canary_case_note *opened = canary_sealed_open_draft(sc, 1, cust, NULL);
 	ck_assert_ptr_nonnull(opened);
 	ck_assert_str_eq(opened->text, DRAFT_TEXT);
@@ -279,12 +268,12 @@ START_TEST(test_draft_sealed_stored_and_in_the_outbox)
 	/* The section's and triage keys open it too; another section's not. */
 	const char *const openers[] = {"section", "triage"};
 	for (gsize i = 0; i < G_N_ELEMENTS(openers); i++) {
-		g_autoptr(canary_secret_key) key = secret(openers[i]);
+		g_autoptr(canary_secret_key) key = tu_load_secret(tmpdir, openers[i]);
 		opened = canary_sealed_open_draft(sc, 1, key, NULL);
 		ck_assert_ptr_nonnull(opened);
 		canary_case_note_free(opened);
 	}
-	g_autoptr(canary_secret_key) other = secret("other");
+	g_autoptr(canary_secret_key) other = tu_load_secret(tmpdir, "other");
 	g_autoptr(GError) error = NULL;
 	ck_assert_ptr_null(canary_sealed_open_draft(sc, 1, other, &error));
 	ck_assert(g_error_matches(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS));
@@ -379,7 +368,7 @@ START_TEST(test_send_prepare_hands_out_identity_and_draft)
 	g_autoptr(canary_case) c = get_case();
 	g_autoptr(canary_sealed_case) sc = canary_sealed_case_from_json(
 		c->id, json_object_get_object_member(r, "sealed"), NULL);
-	g_autoptr(canary_secret_key) cust = secret("custodian");
+	g_autoptr(canary_secret_key) cust = tu_load_secret(tmpdir, "custodian");
 	g_autoptr(canary_sealed_case) view = canary_sealed_case_message(sc, 1);
 	g_autoptr(GBytes) raw = NULL;
 	g_autoptr(canary_identity) id = canary_sealed_open_identity(view, cust, &raw, NULL);
@@ -480,7 +469,7 @@ START_TEST(test_move_reseals_the_drafts)
 		c->id, json_object_get_object_member(p, "sealed"), NULL);
 	ck_assert_ptr_nonnull(canary_sealed_case_get(copies, "key/draft.1/section"));
 	g_autofree struct canary_public_key *africa = public_of(p, "public_key");
-	g_autoptr(canary_secret_key) triage_key = secret("triage");
+	g_autoptr(canary_secret_key) triage_key = tu_load_secret(tmpdir, "triage");
 	g_autoptr(canary_sealed_case) resealed =
 		canary_sealed_reseal_section(copies, triage_key, africa, NULL);
 	ck_assert_ptr_nonnull(resealed);
@@ -493,12 +482,12 @@ START_TEST(test_move_reseals_the_drafts)
 	/* africa's key opens the draft now, mena's no longer. */
 	g_autoptr(canary_sealed_case) sc = canary_sealed_case_new(c->id);
 	ck_assert(canary_envelope_load_draft(pl.store, 1, sc, NULL));
-	g_autoptr(canary_secret_key) other = secret("other");
+	g_autoptr(canary_secret_key) other = tu_load_secret(tmpdir, "other");
 	struct canary_case_note *d = canary_sealed_open_draft(sc, 1, other, NULL);
 	ck_assert_ptr_nonnull(d);
 	ck_assert_str_eq(d->text, DRAFT_TEXT);
 	canary_case_note_free(d);
-	g_autoptr(canary_secret_key) mena = secret("section");
+	g_autoptr(canary_secret_key) mena = tu_load_secret(tmpdir, "section");
 	ck_assert_ptr_null(canary_sealed_open_draft(sc, 1, mena, NULL));
 }
 END_TEST

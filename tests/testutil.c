@@ -205,6 +205,17 @@ gboolean tu_wait_for_lines(const char *path, guint count, const char *a, const c
 	return lines_with(path, a, b) >= count;
 }
 
+struct canary_secret_key *tu_load_secret(const char *dir, const char *name)
+{
+	g_autofree char *file = g_strconcat(name, ".key", NULL);
+	g_autofree char *path = g_build_filename(dir, "keys", file, NULL);
+	g_autoptr(GError) error = NULL;
+	struct canary_secret_key *key =
+		canary_key_load_secret(path, TU_PASSPHRASE, strlen(TU_PASSPHRASE), &error);
+	ck_assert_msg(key != NULL, "%s: %s", path, error ? error->message : "?");
+	return key;
+}
+
 char *tu_make_canary_home(const char *dir, gboolean with_triage, const char *extra_config)
 {
 	ck_assert(canary_seal_init(NULL));

@@ -78,6 +78,10 @@ char *tu_make_canary_home(const char *dir, gboolean with_triage, const char *ext
 
 /* Strong enough for canary keygen's rules (passphrase.h). */
 #define TU_PASSPHRASE "test passphrase, not secret"
+
+/* Secret key NAME ("section", "custodian", ...) of the set-up in DIR, opened
+ * with TU_PASSPHRASE. Aborts the test if it does not open. */
+struct canary_secret_key *tu_load_secret(const char *dir, const char *name);
 /* Of the committed keys in tests/data/schema/keys (made before those rules). */
 #define TU_SCHEMA_PASSPHRASE "test passphrase"
 

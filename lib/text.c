@@ -11,11 +11,31 @@ static void fold_slowly(GString *out, const char *text, gsize len)
 	g_string_append(out, folded);
 }
 
-/* NFKC leaves ASCII as it is, and folding only lowers its letters. Other
- * characters go through GLib in runs, each with the ASCII character just
- * before it, which a combining mark may compose with. Cutting before an
- * ASCII character changes nothing: it is a starter (ordering marks stops
- * at it), and no character composes with an ASCII character after it. */
+/* The fold of C when it needs no tables: C is a starter that NFKC leaves
+ * as it is, that folds to one code point, and that composes with nothing
+ * before it (it is never the second of a canonical pair). ASCII, the
+ * Latin-1 letters, basic Cyrillic, the Arabic letters and the CJK unified
+ * ideographs: most of the text of the mail canary reads. 0 for the rest. */
+static gunichar fold_simple(gunichar c)
+{
+	if (c < 0x80)
+		return g_ascii_tolower((char)c);
+	if ((c >= 0xc0 && c <= 0xde && c != 0xd7) || (c >= 0x410 && c <= 0x42f))
+		return c + 0x20; /* À-Þ but ×, А-Я */
+	if (c >= 0x400 && c <= 0x40f)
+		return c + 0x50; /* Ѐ-Џ */
+	if ((c >= 0xe0 && c <= 0xff) || (c >= 0x430 && c <= 0x45f) ||
+	    (c >= 0x621 && c <= 0x63a) || (c >= 0x641 && c <= 0x64a) ||
+	    (c >= 0x4e00 && c <= 0x9fff))
+		return c;
+	return 0;
+}
+
+/* Characters fold_simple() knows are folded one by one. The others go
+ * through GLib in runs, each with the simple character just before it,
+ * which a combining mark may compose with (e + U+0301, е + U+0308). Cutting
+ * before a simple character changes nothing: it is a starter (ordering
+ * marks stops at it), and it composes with nothing before it. */
 char *canary_text_fold(const char *text)
 {
 	gsize len = strlen(text);
@@ -23,22 +43,27 @@ char *canary_text_fold(const char *text)
 		return NULL;
 	GString *out = g_string_sized_new(len + 1);
 	const char *p = text, *end = text + len;
+	const char *held = NULL; /* the last simple character, not appended yet */
+	gunichar held_fold = 0;
 	while (p < end) {
-		const char *ascii = p;
-		while (p < end && (guchar)*p < 0x80)
-			p++;
-		if (p == end) {
-			for (const char *q = ascii; q < end; q++)
-				g_string_append_c(out, g_ascii_tolower(*q));
-			break;
+		gunichar c = (guchar)*p < 0x80 ? (gunichar)*p : g_utf8_get_char(p);
+		gunichar folded = fold_simple(c);
+		if (folded != 0) {
+			if (held != NULL)
+				g_string_append_unichar(out, held_fold);
+			held = p;
+			held_fold = folded;
+			p = g_utf8_next_char(p);
+			continue;
 		}
-		const char *run = p > ascii ? p - 1 : p; /* with the ASCII before it */
-		for (const char *q = ascii; q < run; q++)
-			g_string_append_c(out, g_ascii_tolower(*q));
-		while (p < end && (guchar)*p >= 0x80)
-			p++;
+		const char *run = held != NULL ? held : p;
+		held = NULL;
+		while (p < end && fold_simple(g_utf8_get_char(p)) == 0)
+			p = g_utf8_next_char(p);
 		fold_slowly(out, run, (gsize)(p - run));
 	}
+	if (held != NULL)
+		g_string_append_unichar(out, held_fold);
 	return g_string_free(out, FALSE);
 }
 

@@ -90,16 +90,25 @@ START_TEST(test_fold_agrees_with_glib)
 		"\xe0\xb8\x81\xe0\xb8\xb3 \xd9\x85\xd9\x8e "
 		"\xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb",
 		"ends with a mark e\xcc\x81", "\xe2\x80\xae reversed", "tab\tnew\nline",
+		/* folded without GLib, and with marks that compose with them */
+		"\xd0\x9f\xd0\xa0\xd0\x98\xd0\x92\xd0\x95\xd0\xa2 \xd0\x80\xd0\x8f "
+		"\xd0\x95\xcc\x88\xd0\xb5\xcc\x88 \xc3\x80\xc3\x9e\xc3\x97\xc3\x9f\xc3\xbf "
+		"\xd8\xb9\xd9\x8e\xd8\xb1\xd9\x8e\xd8\xa8\xd9\x90\xd9\x8a \xd8\xa7\xd9\x93 "
+		"\xe4\xb8\xad\xe6\x96\x87\xef\xa4\x80",
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(texts); i++)
 		check_fold(texts[i]);
-	/* Every character of the first planes, alone, after ASCII, before it. */
+	/* Every character of the first planes, alone, after ASCII, before it,
+	 * and after each kind of character folded without GLib: Latin-1,
+	 * Cyrillic (capital and small), Arabic and CJK. */
 	for (gunichar c = 0x80; c < 0x30000; c++) {
 		if (!g_unichar_validate(c))
 			continue;
-		char utf8[8] = {0};
-		g_unichar_to_utf8(c, utf8);
-		g_autofree char *mixed = g_strdup_printf("A%sZ%se%s", utf8, utf8, utf8);
+		char u[8] = {0};
+		g_unichar_to_utf8(c, u);
+		g_autofree char *mixed = g_strdup_printf("A%sZ%se%s\xc3\x89%s\xd0\x95%s\xd0\xb5%s"
+							 "\xd8\xb9%s\xe4\xb8\xad%s",
+							 u, u, u, u, u, u, u, u);
 		check_fold(mixed);
 	}
 }

@@ -51,6 +51,16 @@ struct batch {
 /* How a stored case's message was filed. */
 enum filed_as { FILED, QUARANTINED, UNSEALED };
 
+/* What is counted per UID across passes, kept in the store's state as
+ * "poll.KIND.MAILBOX". */
+enum count {
+	DEATHS,   /* times in hand when the process died */
+	CRASHES,  /* of those, times it died of a crash */
+	ATTEMPTS, /* failed fetches */
+	COUNT_KINDS
+};
+static const char *const count_kinds[COUNT_KINDS] = {"deaths", "crashes", "attempts"};
+
 /* Everything one pass works with. */
 struct pass {
 	const struct canary_config *config;
@@ -71,19 +81,17 @@ struct pass {
 	volatile const int *stop;
 	void (*progress)(gpointer);
 	gpointer user_data;
-	/* UID -> count, of this UIDVALIDITY, kept in the store's state. */
-	GHashTable *deaths;   /* times in hand when the process died */
-	GHashTable *crashes;  /* of those, times it died of a crash */
-	GHashTable *attempts; /* failed fetches */
+	/* UID -> count, of this UIDVALIDITY, one table per enum count. */
+	GHashTable *counts[COUNT_KINDS];
 	char *in_hand_path;   /* beside the database */
 	char *crash_mark_path; /* see crash.h */
 };
 
-/* Reads the counts kept in state KIND (uidvalidity uid count;...) for
- * PASS's mailbox into a new table, keeping those of UIDVALIDITY. */
-static GHashTable *load_counts(struct pass *pass, const char *kind, GError **error)
+/* Reads the counts of KIND kept in state (uidvalidity uid count;...) for
+ * PASS's mailbox into a new table, keeping those of its UIDVALIDITY. */
+static GHashTable *load_counts(struct pass *pass, enum count kind, GError **error)
 {
-	g_autofree char *key = g_strdup_printf("poll.%s.%s", kind, pass->mailbox);
+	g_autofree char *key = g_strdup_printf("poll.%s.%s", count_kinds[kind], pass->mailbox);
 	g_autofree char *value = NULL;
 	if (!canary_store_get_state(pass->store, key, &value, error))
 		return NULL;
@@ -98,15 +106,14 @@ static GHashTable *load_counts(struct pass *pass, const char *kind, GError **err
 	return counts;
 }
 
-/* Writes COUNTS back to state KIND. */
-static gboolean save_counts(struct pass *pass, const char *kind, GHashTable *counts,
-			    GError **error)
+/* Writes the counts of KIND back to state. */
+static gboolean save_counts(struct pass *pass, enum count kind, GError **error)
 {
-	g_autofree char *key = g_strdup_printf("poll.%s.%s", kind, pass->mailbox);
+	g_autofree char *key = g_strdup_printf("poll.%s.%s", count_kinds[kind], pass->mailbox);
 	g_autoptr(GString) value = g_string_new(NULL);
 	GHashTableIter it;
 	gpointer uid, count;
-	g_hash_table_iter_init(&it, counts);
+	g_hash_table_iter_init(&it, pass->counts[kind]);
 	while (g_hash_table_iter_next(&it, &uid, &count))
 		g_string_append_printf(value, "%s%u %u %u", value->len > 0 ? ";" : "",
 				       pass->uidvalidity, GPOINTER_TO_UINT(uid),
@@ -114,15 +121,15 @@ static gboolean save_counts(struct pass *pass, const char *kind, GHashTable *cou
 	return canary_store_set_state(pass->store, key, value->str, error);
 }
 
-static guint count_of(GHashTable *counts, guint32 uid)
+static guint count_of(const struct pass *pass, enum count kind, guint32 uid)
 {
-	return GPOINTER_TO_UINT(g_hash_table_lookup(counts, GUINT_TO_POINTER(uid)));
+	return GPOINTER_TO_UINT(g_hash_table_lookup(pass->counts[kind], GUINT_TO_POINTER(uid)));
 }
 
-static void count_one(GHashTable *counts, guint32 uid)
+static void count_one(struct pass *pass, enum count kind, guint32 uid)
 {
-	g_hash_table_insert(counts, GUINT_TO_POINTER(uid),
-			    GUINT_TO_POINTER(count_of(counts, uid) + 1));
+	g_hash_table_insert(pass->counts[kind], GUINT_TO_POINTER(uid),
+			    GUINT_TO_POINTER(count_of(pass, kind, uid) + 1));
 }
 
 /* Counts each message the in-hand file names (left by a process that died
@@ -142,16 +149,15 @@ static gboolean count_deaths(struct pass *pass, GError **error)
 		if (sscanf(lines[i], "%u %u", &uidvalidity, &uid) != 2 ||
 		    uidvalidity != pass->uidvalidity)
 			continue;
-		count_one(pass->deaths, uid);
+		count_one(pass, DEATHS, uid);
 		if (crashed)
-			count_one(pass->crashes, uid);
+			count_one(pass, CRASHES, uid);
 		canary_warning("UID %u was in hand when canaryd %s (%u crash(es), %u death(s) "
 			       "in all)",
 			       uid, crashed ? "crashed" : "was killed",
-			       count_of(pass->crashes, uid), count_of(pass->deaths, uid));
+			       count_of(pass, CRASHES, uid), count_of(pass, DEATHS, uid));
 	}
-	if (!save_counts(pass, "deaths", pass->deaths, error) ||
-	    !save_counts(pass, "crashes", pass->crashes, error))
+	if (!save_counts(pass, DEATHS, error) || !save_counts(pass, CRASHES, error))
 		return FALSE;
 	unlink(pass->in_hand_path);
 	unlink(pass->crash_mark_path);
@@ -161,8 +167,8 @@ static gboolean count_deaths(struct pass *pass, GError **error)
 /* Whether UID is poison: see POISON_CRASHES. */
 static gboolean is_poison(const struct pass *pass, guint32 uid)
 {
-	return count_of(pass->crashes, uid) >= POISON_CRASHES ||
-	       count_of(pass->deaths, uid) >= POISON_DEATHS;
+	return count_of(pass, CRASHES, uid) >= POISON_CRASHES ||
+	       count_of(pass, DEATHS, uid) >= POISON_DEATHS;
 }
 
 /* Keeps only the counts of UIDs still to be filed (LISTED, of this pass);
@@ -186,12 +192,12 @@ static gboolean forget_gone(GHashTable *counts, GHashTable *listed)
 static gboolean skip_attempt(struct pass *pass, guint32 uid, const char *what, const char *why,
 			     GError **error)
 {
-	count_one(pass->attempts, uid);
+	count_one(pass, ATTEMPTS, uid);
 	canary_warning("message UID %u could not be %s (%s, attempt %u of %u); it stays in the "
 		       "inbox",
-		       uid, what, why, count_of(pass->attempts, uid), FETCH_ATTEMPTS);
+		       uid, what, why, count_of(pass, ATTEMPTS, uid), FETCH_ATTEMPTS);
 	pass->stats->skipped++;
-	return save_counts(pass, "attempts", pass->attempts, error);
+	return save_counts(pass, ATTEMPTS, error);
 }
 
 char *canary_poll_crash_mark_path(const struct canary_config *config)
@@ -462,7 +468,7 @@ static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
 			.poison = is_poison(pass, m->uid),
 		};
 		g_hash_table_add(pending, GUINT_TO_POINTER(m->uid));
-		if (count_of(pass->attempts, m->uid) >= FETCH_ATTEMPTS) {
+		if (count_of(pass, ATTEMPTS, m->uid) >= FETCH_ATTEMPTS) {
 			canary_warning("UID %u: fetching or storing it failed %u times; it stays in "
 				       "the inbox, no longer fetched",
 				       m->uid, FETCH_ATTEMPTS);
@@ -473,20 +479,17 @@ static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
 			canary_warning("UID %u was in hand when canaryd crashed %u times and "
 				       "died %u times in all: it is quarantined as poison "
 				       "without being parsed",
-				       m->uid, count_of(pass->crashes, m->uid),
-				       count_of(pass->deaths, m->uid));
+				       m->uid, count_of(pass, CRASHES, m->uid),
+				       count_of(pass, DEATHS, m->uid));
 		g_array_append_val(pass->todo, *m);
 		g_array_append_val(pass->items, item);
 		g_array_append_val(pass->sources, source);
 	}
 	/* Written only when something changed: an idle pass writes nothing. */
-	return (!forget_gone(pass->deaths, pending) ||
-		save_counts(pass, "deaths", pass->deaths, error)) &&
-	       (!forget_gone(pass->crashes, pending) ||
-		save_counts(pass, "crashes", pass->crashes, error)) &&
-	       (!forget_gone(pass->attempts, pending) ||
-		save_counts(pass, "attempts", pass->attempts, error)) &&
-	       move_batch(pass, error);
+	for (enum count kind = 0; kind < COUNT_KINDS; kind++)
+		if (forget_gone(pass->counts[kind], pending) && !save_counts(pass, kind, error))
+			return FALSE;
+	return move_batch(pass, error);
 }
 
 /* Stores PREPARED (UID) under a savepoint: a message the store refuses as
@@ -565,12 +568,10 @@ static gboolean take_message(struct pass *pass, guint i, GError **error)
 		break;
 	}
 	canary_ingest_result_clear(&result);
-	if (ok && (g_hash_table_remove(pass->deaths, GUINT_TO_POINTER(m->uid)) |
-		   g_hash_table_remove(pass->crashes, GUINT_TO_POINTER(m->uid)) |
-		   g_hash_table_remove(pass->attempts, GUINT_TO_POINTER(m->uid))))
-		ok = save_counts(pass, "deaths", pass->deaths, error) &&
-		     save_counts(pass, "crashes", pass->crashes, error) &&
-		     save_counts(pass, "attempts", pass->attempts, error);
+	/* Filed: what was counted against it is forgotten. */
+	for (enum count kind = 0; ok && kind < COUNT_KINDS; kind++)
+		if (g_hash_table_remove(pass->counts[kind], GUINT_TO_POINTER(m->uid)))
+			ok = save_counts(pass, kind, error);
 	if (ok)
 		file_uid(&pass->batch, m->uid, as);
 	return ok;
@@ -637,10 +638,10 @@ static gboolean run_pass(struct pass *pass, const struct canary_imap_options *op
 	    !canary_imap_ensure_folder(pass->imap, config->imap.quarantine_folder, error))
 		return FALSE;
 	pass->uidvalidity = status.uidvalidity;
-	pass->deaths = load_counts(pass, "deaths", error);
-	pass->crashes = pass->deaths != NULL ? load_counts(pass, "crashes", error) : NULL;
-	pass->attempts = pass->crashes != NULL ? load_counts(pass, "attempts", error) : NULL;
-	if (pass->attempts == NULL || !count_deaths(pass, error))
+	for (enum count kind = 0; kind < COUNT_KINDS; kind++)
+		if ((pass->counts[kind] = load_counts(pass, kind, error)) == NULL)
+			return FALSE;
+	if (!count_deaths(pass, error))
 		return FALSE;
 	g_autoptr(GArray) messages = canary_imap_list(pass->imap, 0, error);
 	if (messages == NULL)
@@ -725,9 +726,8 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 	g_array_unref(pass.batch.quarantine);
 	g_array_unref(pass.batch.unsealed);
 	g_array_unref(pass.removed);
-	g_clear_pointer(&pass.deaths, g_hash_table_unref);
-	g_clear_pointer(&pass.crashes, g_hash_table_unref);
-	g_clear_pointer(&pass.attempts, g_hash_table_unref);
+	for (enum count kind = 0; kind < COUNT_KINDS; kind++)
+		g_clear_pointer(&pass.counts[kind], g_hash_table_unref);
 	g_free(pass.in_hand_path);
 	g_free(pass.crash_mark_path);
 	return ok;

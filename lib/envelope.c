@@ -34,6 +34,10 @@ G_DEFINE_QUARK(canary-envelope-error-quark, canary_envelope_error)
 #define FIELD_KEY_META_TRIAGE    "key/meta/triage"
 #define FIELD_KEY_META_CUSTODIAN "key/meta/custodian"
 
+/* The copies of the content key (section, triage) and of the identity key. */
+static const char *const content_key_fields[] = {FIELD_KEY_SECTION, FIELD_KEY_TRIAGE};
+static const char *const identity_key_fields[] = {FIELD_KEY_CUSTODIAN};
+
 #define META_VERSION 1
 #define META_TYPE    "(yxxtms)"
 
@@ -415,7 +419,6 @@ static gboolean load_draft_keys(struct canary_store *store, struct canary_sealed
 gboolean canary_envelope_load(struct canary_store *store, guint parts,
 			      struct canary_sealed_case *sc, GError **error)
 {
-	static const char *const content_keys[] = {FIELD_KEY_SECTION, FIELD_KEY_TRIAGE};
 	static const char *const content[] = {FIELD_SUBJECT, FIELD_TEXT, FIELD_ROUTING,
 					      FIELD_ATTACHMENTS};
 	/* The wrapped copies open through the content or identity key. */
@@ -427,7 +430,8 @@ gboolean canary_envelope_load(struct canary_store *store, guint parts,
 	gboolean ok = TRUE;
 	if (parts & (CANARY_ENVELOPE_CONTENT_KEYS | CANARY_ENVELOPE_SUBJECT |
 		     CANARY_ENVELOPE_CONTENT | CANARY_ENVELOPE_MANIFEST))
-		ok = load_fields(store, sc, content_keys, G_N_ELEMENTS(content_keys), error);
+		ok = load_fields(store, sc, content_key_fields, G_N_ELEMENTS(content_key_fields),
+				 error);
 	if (ok && (parts & CANARY_ENVELOPE_SUBJECT))
 		ok = load_field(store, sc, FIELD_SUBJECT, TRUE, NULL, error);
 	if (ok && (parts & CANARY_ENVELOPE_MANIFEST))
@@ -541,10 +545,9 @@ static struct canary_content_key *open_content_key(const struct canary_sealed_ca
 						   const struct canary_secret_key *secret,
 						   GError **error)
 {
-	static const char *const fields[] = {FIELD_KEY_SECTION, FIELD_KEY_TRIAGE};
 	GError *local = NULL;
-	struct canary_content_key *key =
-		try_keys(sc, fields, G_N_ELEMENTS(fields), secret, NULL, &local);
+	struct canary_content_key *key = try_keys(
+		sc, content_key_fields, G_N_ELEMENTS(content_key_fields), secret, NULL, &local);
 	if (key == NULL && local == NULL)
 		g_set_error(&local, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_NO_ACCESS,
 			    "key %s opens neither the section's nor the triage copy of this case",
@@ -883,45 +886,56 @@ gboolean canary_envelope_seal_message_meta(struct canary_store *store, gint64 ca
 static const char *const meta_key_fields[] = {FIELD_KEY_META_SECTION, FIELD_KEY_META_TRIAGE,
 					      FIELD_KEY_META_CUSTODIAN};
 
-/* Unwraps FIELD of SC with the key that SECRET opens among KEY_FIELDS (N):
- * NULL without an error when SC lacks FIELD or SECRET opens none. */
-static struct canary_content_key *try_wrapped(const struct canary_sealed_case *sc,
-					      const char *field, const char *const *key_fields,
-					      gsize n, const struct canary_secret_key *secret,
-					      GError **error)
+/* The key of the exact values, from the content key CONTENT or the
+ * identity key IDENTITY that SECRET opened (either may be NULL), else from
+ * a copy sealed to SECRET's public key (older cases). NULL without an
+ * error when none of these opens it. */
+static struct canary_content_key *meta_key_from(const struct canary_sealed_case *sc,
+						const struct canary_secret_key *secret,
+						const struct canary_content_key *content,
+						const struct canary_content_key *identity,
+						GError **error)
 {
+	const char *field = FIELD_KEY_META_CONTENT;
+	const struct canary_content_key *wrapping = content;
+	if (wrapping == NULL || canary_sealed_case_get(sc, field) == NULL) {
+		field = FIELD_KEY_META_IDENTITY;
+		wrapping = identity;
+	}
 	GBytes *wrapped = canary_sealed_case_get(sc, field);
-	if (wrapped == NULL)
-		return NULL;
-	g_autoptr(canary_content_key) wrapping = try_keys(sc, key_fields, n, secret, NULL, error);
-	if (wrapping == NULL)
-		return NULL;
+	if (wrapping == NULL || wrapped == NULL)
+		return try_keys(sc, meta_key_fields, G_N_ELEMENTS(meta_key_fields), secret, NULL,
+				error);
 	g_autofree char *name = g_strconcat(sc->prefix != NULL ? sc->prefix : "", field, NULL);
 	return canary_content_key_unwrap(wrapped, wrapping, sc->case_id, name, error);
 }
 
 /* Opens the key of the exact values with SECRET: through the content key
  * (section, triage), the identity key (custodian), or a copy sealed to
- * SECRET's public key (older cases). NULL without an error when SECRET
+ * SECRET's public key (older cases), opening only the keys that one of
+ * the case's copies is wrapped under. NULL without an error when SECRET
  * opens none of these. */
 static struct canary_content_key *open_meta_key(const struct canary_sealed_case *sc,
 						const struct canary_secret_key *secret,
 						GError **error)
 {
-	static const char *const content[] = {FIELD_KEY_SECTION, FIELD_KEY_TRIAGE};
-	static const char *const identity[] = {FIELD_KEY_CUSTODIAN};
 	GError *local = NULL;
-	struct canary_content_key *key = try_wrapped(sc, FIELD_KEY_META_CONTENT, content,
-						     G_N_ELEMENTS(content), secret, &local);
-	if (key == NULL && local == NULL)
-		key = try_wrapped(sc, FIELD_KEY_META_IDENTITY, identity, G_N_ELEMENTS(identity),
-				  secret, &local);
-	if (key == NULL && local == NULL)
-		key = try_keys(sc, meta_key_fields, G_N_ELEMENTS(meta_key_fields), secret, NULL,
-			       &local);
-	if (local != NULL)
+	g_autoptr(canary_content_key) content =
+		canary_sealed_case_get(sc, FIELD_KEY_META_CONTENT) != NULL
+			? try_keys(sc, content_key_fields, G_N_ELEMENTS(content_key_fields),
+				   secret, NULL, &local)
+			: NULL;
+	g_autoptr(canary_content_key) identity =
+		content == NULL && local == NULL &&
+				canary_sealed_case_get(sc, FIELD_KEY_META_IDENTITY) != NULL
+			? try_keys(sc, identity_key_fields, G_N_ELEMENTS(identity_key_fields),
+				   secret, NULL, &local)
+			: NULL;
+	if (local != NULL) {
 		g_propagate_error(error, local);
-	return key;
+		return NULL;
+	}
+	return meta_key_from(sc, secret, content, identity, error);
 }
 
 struct canary_case_meta *canary_sealed_open_meta(const struct canary_sealed_case *sc,
@@ -974,36 +988,26 @@ gboolean canary_sealed_opens(const struct canary_sealed_case *sc,
 			     const struct canary_secret_key *secret, guint *parts_r,
 			     GError **error)
 {
-	static const char *const content[] = {FIELD_KEY_SECTION, FIELD_KEY_TRIAGE};
-	static const char *const identity[] = {FIELD_KEY_CUSTODIAN};
-	struct {
-		const char *const *fields;
-		gsize n;
-		guint part;
-	} const kinds[] = {
-		{content, G_N_ELEMENTS(content), CANARY_ENVELOPE_CONTENT_KEYS},
-		{identity, G_N_ELEMENTS(identity), CANARY_ENVELOPE_IDENTITY_KEY},
-	};
 	*parts_r = 0;
-	GError *meta_error = NULL;
-	g_autoptr(canary_content_key) meta = open_meta_key(sc, secret, &meta_error);
-	if (meta_error != NULL) {
-		g_propagate_error(error, meta_error);
+	GError *local = NULL;
+	g_autoptr(canary_content_key) content = try_keys(
+		sc, content_key_fields, G_N_ELEMENTS(content_key_fields), secret, NULL, &local);
+	g_autoptr(canary_content_key) identity =
+		local == NULL ? try_keys(sc, identity_key_fields, G_N_ELEMENTS(identity_key_fields),
+					 secret, NULL, &local)
+			      : NULL;
+	g_autoptr(canary_content_key) meta =
+		local == NULL ? meta_key_from(sc, secret, content, identity, &local) : NULL;
+	if (local != NULL) {
+		g_propagate_error(error, local);
 		return FALSE;
 	}
+	if (content != NULL)
+		*parts_r |= CANARY_ENVELOPE_CONTENT_KEYS;
+	if (identity != NULL)
+		*parts_r |= CANARY_ENVELOPE_IDENTITY_KEY;
 	if (meta != NULL)
 		*parts_r |= CANARY_ENVELOPE_META_KEYS;
-	for (gsize i = 0; i < G_N_ELEMENTS(kinds); i++) {
-		GError *local = NULL;
-		g_autoptr(canary_content_key) key =
-			try_keys(sc, kinds[i].fields, kinds[i].n, secret, NULL, &local);
-		if (local != NULL) {
-			g_propagate_error(error, local);
-			return FALSE;
-		}
-		if (key != NULL)
-			*parts_r |= kinds[i].part;
-	}
 	return TRUE;
 }
 
@@ -1062,14 +1066,13 @@ static gboolean reseal_messages(const struct canary_sealed_case *sc,
 				const struct canary_public_key *new_section,
 				struct canary_sealed_case *out, GError **error)
 {
-	static const char *const content[] = {FIELD_KEY_SECTION, FIELD_KEY_TRIAGE};
 	for (guint number = 2;; number++) {
 		g_autoptr(canary_sealed_case) view = canary_sealed_case_message(sc, number);
 		if (view == NULL)
 			return TRUE;
 		g_autoptr(canary_sealed_case) keys = canary_sealed_case_new(sc->case_id);
-		if (!reseal_one(view, content, G_N_ELEMENTS(content), secret, new_section,
-				FIELD_KEY_SECTION, keys, error) ||
+		if (!reseal_one(view, content_key_fields, G_N_ELEMENTS(content_key_fields), secret,
+				new_section, FIELD_KEY_SECTION, keys, error) ||
 		    !reseal_one(view, meta_key_fields, G_N_ELEMENTS(meta_key_fields), secret,
 				new_section, FIELD_KEY_META_SECTION, keys, error))
 			return FALSE;

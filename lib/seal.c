@@ -888,8 +888,11 @@ gboolean canary_key_generate_pseudonym(const char *path, gboolean force, GError 
  * wiped and kept for reuse, so the guarded, locked pages of sodium_malloc()
  * are not mapped and unmapped (a TLB flush on every core) per message.
  * For the same reason they stay writable: each is used for one message's
- * sealing and wiped straight after. */
-#define KEY_POOL_MAX 16
+ * sealing and wiped straight after. Three keys per message, for every
+ * message between preparing and storing: 16 overflowed under a backlog
+ * (an munmap per message seen in profiles); 128 keep at most 512 KiB
+ * locked. */
+#define KEY_POOL_MAX 128
 static GMutex key_pool_lock;
 static struct canary_content_key *key_pool[KEY_POOL_MAX];
 static guint key_pool_len;

@@ -6,13 +6,21 @@
  * arrive in the write callback for us to parse. Known libcurl 7.88 limits
  * shape the commands (see ../shared/NOTES.md): a reply with very many
  * untagged lines fails, so UID sets stay at 100 messages; a SEARCH line
- * over 64 KB is corrupted, so listing uses ESEARCH or UID ranges. */
+ * over 64 KB is corrupted, so listing uses ESEARCH or UID ranges.
+ *
+ * A third way is a connection of its own (canary_imap_stream_open()):
+ * libcurl connects, checks TLS and logs in, then canary speaks on it
+ * itself, to fetch many messages per command. */
 #include "imap.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <sys/poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
+#include "fetch_reader.h"
 #include "log.h"
 #include "wipe.h"
 
@@ -303,6 +311,29 @@ out:
 	curl_free(query);
 	curl_url_cleanup(u);
 	return ok;
+}
+
+void canary_imap_options_copy(struct canary_imap_options *copy,
+			      const struct canary_imap_options *options)
+{
+	*copy = *options;
+	copy->url = g_strdup(options->url);
+	copy->username = g_strdup(options->username);
+	copy->password = g_strdup(options->password);
+	copy->oauth2_token = g_strdup(options->oauth2_token);
+	copy->ca_file = g_strdup(options->ca_file);
+	copy->pinned_public_key = g_strdup(options->pinned_public_key);
+}
+
+void canary_imap_options_clear(struct canary_imap_options *options)
+{
+	g_free((char *)options->url);
+	g_free((char *)options->username);
+	canary_wipe_free((char *)options->password);
+	canary_wipe_free((char *)options->oauth2_token);
+	g_free((char *)options->ca_file);
+	g_free((char *)options->pinned_public_key);
+	*options = (struct canary_imap_options){0};
 }
 
 struct canary_imap *canary_imap_new(const struct canary_imap_options *options, GError **error)
@@ -765,6 +796,181 @@ GBytes *canary_imap_fetch_header(struct canary_imap *imap, guint32 uidvalidity, 
 {
 	return fetch_url(imap, uidvalidity, uid, "/;SECTION=HEADER", CANARY_IMAP_HEADER_LIMIT,
 			 error);
+}
+
+/* --- A connection of our own, for many messages per command ------------------ */
+
+struct canary_imap_stream {
+	struct canary_imap *imap; /* its handle: libcurl connected and logged in */
+	curl_socket_t socket;
+	int io_timeout_ms;
+	guint tags;      /* commands sent */
+	gboolean broken; /* an answer was left half read */
+};
+
+/* Waits until the socket is ready for EVENTS, at most io_timeout. */
+static gboolean stream_wait(struct canary_imap_stream *s, short events, GError **error)
+{
+	struct pollfd p = {.fd = (int)s->socket, .events = events};
+	int n = 0;
+	do
+		n = poll(&p, 1, s->io_timeout_ms);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		return TRUE;
+	g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_TEMPORARY,
+		    "%s: no answer within %d s", s->imap->server, s->io_timeout_ms / 1000);
+	return FALSE;
+}
+
+static gboolean stream_send(struct canary_imap_stream *s, const char *text, GError **error)
+{
+	if (s->imap->trace)
+		canary_debug("imap: > %.*s", (int)strcspn(text, "\r\n"), text);
+	gsize len = strlen(text), sent = 0;
+	while (sent < len) {
+		size_t n = 0;
+		CURLcode code = curl_easy_send(s->imap->curl, text + sent, len - sent, &n);
+		if (code == CURLE_AGAIN && stream_wait(s, POLLOUT, error))
+			continue;
+		if (code == CURLE_AGAIN)
+			return FALSE;
+		if (code != CURLE_OK) {
+			set_curl_error(s->imap, code, "sending a command", error);
+			return FALSE;
+		}
+		sent += n;
+	}
+	return TRUE;
+}
+
+/* Reads the answer READER waits for, handing each message to DELIVER. */
+static gboolean stream_read(struct canary_imap_stream *s, struct canary_fetch_reader *reader,
+			    canary_imap_deliver deliver, gpointer data, GError **error)
+{
+	s->broken = TRUE; /* until the answer is read to its end */
+	for (;;) {
+		guint32 uid = 0;
+		GBytes *message = NULL;
+		switch (canary_fetch_reader_next(reader, &uid, &message, error)) {
+		case CANARY_FETCH_DONE:
+			s->broken = FALSE;
+			return TRUE;
+		case CANARY_FETCH_FAILED:
+			g_prefix_error(error, "%s: ", s->imap->server);
+			return FALSE;
+		case CANARY_FETCH_MESSAGE:
+			if (deliver == NULL) {
+				g_bytes_unref(message);
+				g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_PROTOCOL,
+					    "%s: a message no command asked for", s->imap->server);
+				return FALSE;
+			}
+			if (!deliver(uid, message, data, error))
+				return FALSE;
+			continue;
+		case CANARY_FETCH_MORE:
+			break;
+		}
+		gsize room = 0;
+		guint8 *space = canary_fetch_reader_space(reader, &room);
+		size_t n = 0;
+		CURLcode code = curl_easy_recv(s->imap->curl, space, room, &n);
+		if (code == CURLE_AGAIN && stream_wait(s, POLLIN, error))
+			continue;
+		if (code == CURLE_AGAIN)
+			return FALSE;
+		if (code != CURLE_OK) {
+			set_curl_error(s->imap, code, "reading an answer", error);
+			return FALSE;
+		}
+		if (n == 0) {
+			g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_TEMPORARY,
+				    "%s: the server closed the connection", s->imap->server);
+			return FALSE;
+		}
+		canary_fetch_reader_filled(reader, n);
+	}
+}
+
+/* Sends COMMAND (without tag or line end) and reads its answer. */
+static gboolean stream_command(struct canary_imap_stream *s, const char *command,
+			       guint64 max_literal, canary_imap_deliver deliver, gpointer data,
+			       guint32 *uidvalidity_r, GError **error)
+{
+	g_autofree char *tag = g_strdup_printf("c%u", ++s->tags);
+	g_autofree char *line = g_strdup_printf("%s %s\r\n", tag, command);
+	g_autoptr(canary_fetch_reader) reader = canary_fetch_reader_new(tag, max_literal);
+	if (!stream_send(s, line, error) || !stream_read(s, reader, deliver, data, error))
+		return FALSE;
+	if (uidvalidity_r != NULL)
+		*uidvalidity_r = canary_fetch_reader_uidvalidity(reader);
+	return TRUE;
+}
+
+struct canary_imap_stream *canary_imap_stream_open(const struct canary_imap_options *options,
+						   guint32 uidvalidity, GError **error)
+{
+	g_autoptr(canary_imap_stream) s = g_new0(struct canary_imap_stream, 1);
+	s->socket = CURL_SOCKET_BAD;
+	s->imap = canary_imap_new(options, error);
+	if (s->imap == NULL)
+		return NULL;
+	s->io_timeout_ms = (int)(options->io_timeout > 0 ? options->io_timeout : 120) * 1000;
+	CURL *c = s->imap->curl;
+	/* libcurl connects, checks the certificate and logs in, and stops. */
+	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(c, CURLOPT_URL, s->imap->server);
+	CURLcode code = curl_easy_perform(c);
+	if (code == CURLE_OK)
+		code = curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &s->socket);
+	if (code != CURLE_OK || s->socket == CURL_SOCKET_BAD) {
+		set_curl_error(s->imap, code != CURLE_OK ? code : CURLE_COULDNT_CONNECT,
+			       "logging in", error);
+		return NULL;
+	}
+	g_autofree char *mailbox = quote_mailbox(s->imap->mailbox, error);
+	if (mailbox == NULL)
+		return NULL;
+	/* EXAMINE: read-only, so that nothing on this connection changes the
+	 * mailbox (the moves go through the caller's session). */
+	g_autofree char *examine = g_strdup_printf("EXAMINE %s", mailbox);
+	guint32 now = 0;
+	if (!stream_command(s, examine, 0, NULL, NULL, &now, error))
+		return NULL;
+	if (now != uidvalidity) {
+		g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_RESET,
+			    "%s: UIDVALIDITY of %s changed from %u to %u", s->imap->server,
+			    s->imap->mailbox, uidvalidity, now);
+		return NULL;
+	}
+	return g_steal_pointer(&s);
+}
+
+gboolean canary_imap_stream_fetch(struct canary_imap_stream *s, const guint32 *uids, guint n,
+				  guint64 max_bytes, canary_imap_deliver deliver, gpointer data,
+				  GError **error)
+{
+	g_autoptr(GPtrArray) sets = uid_sets(uids, n);
+	for (guint i = 0; i < sets->len; i++) {
+		g_autofree char *fetch =
+			g_strdup_printf("UID FETCH %s (UID BODY.PEEK[])", (char *)sets->pdata[i]);
+		if (!stream_command(s, fetch, max_bytes, deliver, data, NULL, error))
+			return FALSE;
+	}
+	return TRUE;
+}
+
+void canary_imap_stream_free(struct canary_imap_stream *s)
+{
+	if (s == NULL)
+		return;
+	/* Mid-answer, libcurl's LOGOUT would read our leftovers as its
+	 * answer until io_timeout: cut the connection instead. */
+	if (s->broken && s->socket != CURL_SOCKET_BAD)
+		shutdown((int)s->socket, SHUT_RDWR);
+	canary_imap_free(s->imap);
+	g_free(s);
 }
 
 /* The URL that selects FOLDER (already checked by quote_mailbox()). */

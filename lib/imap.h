@@ -35,6 +35,12 @@ struct canary_imap_options {
 					  credentials and message data redacted */
 };
 
+/* A copy of OPTIONS whose strings it owns; clear it with
+ * canary_imap_options_clear(), which wipes the password and token. */
+void canary_imap_options_copy(struct canary_imap_options *copy,
+			      const struct canary_imap_options *options);
+void canary_imap_options_clear(struct canary_imap_options *options);
+
 struct canary_imap;
 
 /* One message as listed before fetching. */
@@ -98,6 +104,37 @@ GBytes *canary_imap_fetch(struct canary_imap *imap, guint32 uidvalidity, guint32
  * CANARY_IMAP_HEADER_LIMIT bytes; checked as canary_imap_fetch() does. */
 GBytes *canary_imap_fetch_header(struct canary_imap *imap, guint32 uidvalidity, guint32 uid,
 				 GError **error);
+
+/* A connection of its own for fetching many messages per command:
+ * libcurl connects, checks TLS and logs in (CURLOPT_CONNECT_ONLY) with
+ * OPTIONS as canary_imap_new() does, then canary speaks IMAP on it itself
+ * (fetch_reader.h): EXAMINE of the URL's mailbox, so that nothing done on
+ * it changes the mailbox, and "UID FETCH set (UID BODY.PEEK[])", one
+ * command for up to 100 messages, which leaves \Seen alone. NULL with
+ * ERROR when it cannot be opened, CANARY_IMAP_ERROR_RESET when the
+ * mailbox's UIDVALIDITY is no longer UIDVALIDITY. */
+struct canary_imap_stream;
+struct canary_imap_stream *canary_imap_stream_open(const struct canary_imap_options *options,
+						   guint32 uidvalidity, GError **error);
+void canary_imap_stream_free(struct canary_imap_stream *stream);
+typedef struct canary_imap_stream canary_imap_stream;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_imap_stream, canary_imap_stream_free)
+
+/* Takes one fetched MESSAGE of UID (taken over). FALSE with ERROR stops
+ * the fetch. */
+typedef gboolean (*canary_imap_deliver)(guint32 uid, GBytes *message, gpointer data,
+					GError **error);
+
+/* Fetches UIDS (N of them) whole, accepting literals of at most MAX_BYTES,
+ * and hands each message to DELIVER as soon as it is in, in the server's
+ * order. A UID the server no longer has is simply not delivered. FALSE
+ * with ERROR when the answer was not a plain one (see fetch_reader.h) or
+ * DELIVER said stop: free the stream then, and fetch what was not
+ * delivered with canary_imap_fetch(), which tells a fault of one message
+ * from one of the server. */
+gboolean canary_imap_stream_fetch(struct canary_imap_stream *stream, const guint32 *uids, guint n,
+				  guint64 max_bytes, canary_imap_deliver deliver, gpointer data,
+				  GError **error);
 
 /* Sets \Seen on messages UIDS (N of them), in sets of at most 100. libcurl
  * fetches with BODY[], not BODY.PEEK[], so each fetch of an unseen message

@@ -1,17 +1,26 @@
 /* prefetch.c: worker threads that fetch a pass's messages ahead of their
- * ingestion. Workers claim the next message in list order, as long as the
+ * ingestion. Workers claim the next messages in list order, as long as the
  * bytes claimed and not yet taken stay within the budget (the message the
  * caller waits for may always be claimed, however large, so a message over
- * the budget cannot stall the pass). The first worker also runs the moves
- * the caller queues, between two fetches. One mutex and one condition
- * variable guard everything shared; fetching and moving run unlocked. */
+ * the budget cannot stall the pass), and fetch up to 100 of them with one
+ * command on a connection of their own (canary_imap_stream_fetch()). What
+ * that does not bring (a message the answer broke off in, and those after
+ * it) is fetched one message per command on the worker's libcurl session,
+ * which pins each fault on its message. The first worker also runs the
+ * moves the caller queues, on that session, between two fetches. One mutex
+ * and one condition variable guard everything shared; fetching and moving
+ * run unlocked. */
 #include "prefetch.h"
 
+#include "log.h"
 #include "order.h"
 
 struct worker {
 	struct canary_prefetch *prefetch;
-	struct canary_imap *session;
+	struct canary_imap *session;       /* one message per command, and the moves */
+	struct canary_imap_stream *stream; /* many per command; opened when needed */
+	gboolean no_stream;                /* it could not be opened: this pass goes
+					      one message per command */
 	GThread *thread;
 };
 
@@ -24,6 +33,7 @@ struct move {
 };
 
 struct canary_prefetch {
+	struct canary_imap_options options; /* a copy, for opening streams */
 	guint32 uidvalidity;
 	const struct canary_prefetch_item *items;
 	guint n;
@@ -66,7 +76,8 @@ static GBytes *fetch(struct worker *w, const struct canary_prefetch_item *item, 
 #define MARK_AHEAD 100
 
 /* Marks ITEMS[FROM..FROM+N) \Seen (see canary_imap_mark_seen()). Only a
- * saving: if the server refuses, each fetch sets the flag itself. */
+ * saving, and only needed without a stream (whose fetches leave the flag
+ * alone): if the server refuses, each fetch sets the flag itself. */
 static void mark_seen(struct worker *w, guint from, guint n)
 {
 	g_autofree guint32 *uids = g_new(guint32, n);
@@ -74,6 +85,118 @@ static void mark_seen(struct worker *w, guint from, guint n)
 		uids[i] = w->prefetch->items[from + i].uid;
 	g_autoptr(GError) ignored = NULL;
 	canary_imap_mark_seen(w->session, uids, n, &ignored);
+}
+
+/* Messages fetched with one command at most. */
+#define BATCH_MAX 100
+
+/* A batch being fetched on a stream: ITEMS[FIRST..FIRST+N). */
+struct batch {
+	struct canary_prefetch *prefetch;
+	guint first, n;
+	gboolean delivered[BATCH_MAX];
+};
+
+/* Hands a message of the batch to the taker as soon as it is in. One not
+ * asked for, twice, or over its listed size stops the stream; the single
+ * fetch of it then says what is wrong. */
+static gboolean deliver(guint32 uid, GBytes *message, gpointer data, GError **error)
+{
+	struct batch *b = data;
+	struct canary_prefetch *p = b->prefetch;
+	for (guint k = 0; k < b->n; k++) {
+		const struct canary_prefetch_item *item = &p->items[b->first + k];
+		if (item->uid != uid || b->delivered[k] ||
+		    g_bytes_get_size(message) > canary_imap_fetch_limit(item->size))
+			continue;
+		b->delivered[k] = TRUE;
+		canary_order_lock(&p->order);
+		canary_order_put(&p->order, b->first + k, message, NULL);
+		canary_order_unlock(&p->order);
+		return TRUE;
+	}
+	g_bytes_unref(message);
+	g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_PROTOCOL,
+		    "the server sent UID %u, which was not asked for, was sent twice, or is "
+		    "larger than listed",
+		    uid);
+	return FALSE;
+}
+
+/* Fetches the batch on the worker's stream, opening it if need be; leaves
+ * in B->delivered what arrived. A stream that fails is dropped (the next
+ * batch opens another); one that cannot be opened is not tried again this
+ * pass. */
+static void fetch_batch(struct worker *w, struct batch *b)
+{
+	struct canary_prefetch *p = w->prefetch;
+	g_autoptr(GError) error = NULL;
+	if (w->stream == NULL) {
+		w->stream = canary_imap_stream_open(&p->options, p->uidvalidity, &error);
+		if (w->stream == NULL) {
+			canary_info("fetching one message per command: %s", error->message);
+			w->no_stream = TRUE;
+			return;
+		}
+	}
+	guint32 uids[BATCH_MAX];
+	guint64 max_bytes = 0;
+	for (guint k = 0; k < b->n; k++) {
+		uids[k] = p->items[b->first + k].uid;
+		max_bytes = MAX(max_bytes, canary_imap_fetch_limit(p->items[b->first + k].size));
+	}
+	if (!canary_imap_stream_fetch(w->stream, uids, b->n, max_bytes, deliver, b, &error)) {
+		canary_info("fetching the rest of %u messages one by one: %s", b->n,
+			    error->message);
+		g_clear_pointer(&w->stream, canary_imap_stream_free);
+	}
+}
+
+/* Called locked: may the worker claim a batch now? Only once the budget is
+ * half free (so that batches stay large), unless the taker waits for the
+ * next item. */
+static gboolean may_start(const struct canary_prefetch *p)
+{
+	const struct canary_order *o = &p->order;
+	return canary_order_may_claim(o) &&
+	       (o->next_claim == o->next_take || o->claimed <= o->budget / 2);
+}
+
+/* Called locked: claims the next items, up to a batch of whole messages
+ * within the budget when the worker has a stream. Returns how many. */
+static guint claim(struct worker *w, guint *first_r)
+{
+	struct canary_prefetch *p = w->prefetch;
+	guint first = canary_order_claim(&p->order), n = 1;
+	gboolean batch = !w->no_stream && !p->items[first].header_only;
+	while (batch && n < BATCH_MAX && canary_order_may_claim(&p->order) &&
+	       !p->items[first + n].header_only) {
+		canary_order_claim(&p->order);
+		n++;
+	}
+	*first_r = first;
+	return n;
+}
+
+/* Fetches ITEMS[FIRST..FIRST+N) and hands them over, unlocked: on the
+ * stream, then one by one whatever it did not bring. */
+static void fetch_claimed(struct worker *w, guint first, guint n, guint mark_from, guint mark_n)
+{
+	struct canary_prefetch *p = w->prefetch;
+	struct batch b = {.prefetch = p, .first = first, .n = n};
+	if (n > 1 || (!w->no_stream && !p->items[first].header_only))
+		fetch_batch(w, &b);
+	if (mark_n > 0 && w->no_stream)
+		mark_seen(w, mark_from, mark_n);
+	for (guint k = 0; k < n; k++) {
+		if (b.delivered[k])
+			continue;
+		GError *error = NULL;
+		GBytes *bytes = fetch(w, &p->items[first + k], &error);
+		canary_order_lock(&p->order);
+		canary_order_put(&p->order, first + k, bytes, error);
+		canary_order_unlock(&p->order);
+	}
 }
 
 /* Called locked by the first worker: runs the oldest queued move, unlocked.
@@ -118,27 +241,23 @@ static gpointer worker_main(gpointer data)
 		}
 		if (p->stopping)
 			break;
-		if (!canary_order_may_claim(&p->order)) {
+		if (!may_start(p)) {
 			if (p->order.next_claim >= p->n && !first)
 				break;
 			canary_order_wait(&p->order);
 			continue;
 		}
-		guint i = canary_order_claim(&p->order);
+		guint i = 0;
+		guint n = claim(w, &i);
 		guint mark_from = i, mark_n = 0;
-		if (i >= p->marked) {
-			mark_n = MIN(MARK_AHEAD, p->n - i);
-			p->marked = i + mark_n;
+		if (i + n > p->marked) {
+			mark_from = MAX(i, p->marked);
+			mark_n = MIN(MAX(MARK_AHEAD, n), p->n - mark_from);
+			p->marked = mark_from + mark_n;
 		}
 		canary_order_unlock(&p->order);
-
-		if (mark_n > 0)
-			mark_seen(w, mark_from, mark_n);
-		GError *error = NULL;
-		GBytes *bytes = fetch(w, &p->items[i], &error);
-
+		fetch_claimed(w, i, n, mark_from, mark_n);
 		canary_order_lock(&p->order);
-		canary_order_put(&p->order, i, bytes, error);
 	}
 	canary_order_unlock(&p->order);
 	return NULL;
@@ -150,6 +269,7 @@ struct canary_prefetch *canary_prefetch_start(const struct canary_imap_options *
 					      guint sessions, gsize budget, GError **error)
 {
 	struct canary_prefetch *p = g_new0(struct canary_prefetch, 1);
+	canary_imap_options_copy(&p->options, options);
 	p->uidvalidity = uidvalidity;
 	p->items = items;
 	p->n = n;
@@ -241,12 +361,14 @@ void canary_prefetch_free(struct canary_prefetch *p)
 	for (guint i = 0; i < p->n_workers; i++) {
 		if (p->workers[i].thread != NULL)
 			g_thread_join(p->workers[i].thread);
+		canary_imap_stream_free(p->workers[i].stream);
 		canary_imap_free(p->workers[i].session);
 	}
 	/* Fetched bytes wipe themselves. */
 	canary_order_clear(&p->order, (GDestroyNotify)g_bytes_unref);
 	g_clear_error(&p->move_error);
 	g_array_unref(p->removed);
+	canary_imap_options_clear(&p->options);
 	g_free(p->workers);
 	g_free(p);
 }

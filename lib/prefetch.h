@@ -7,7 +7,8 @@
  * mailbox. Moves go through the first fetch session too, between two of
  * its fetches: a server then sees one client changing the mailbox, not
  * two (on Maildir, every change by one session makes the others re-read
- * the whole folder). The caller keeps its own session for listing. */
+ * the whole folder); the streams only read. The caller keeps its own
+ * session for listing. */
 #ifndef CANARY_PREFETCH_H
 #define CANARY_PREFETCH_H
 
@@ -29,10 +30,12 @@ gsize *canary_prefetch_costs(const struct canary_prefetch_item *items, guint n);
 struct canary_prefetch;
 
 /* Starts SESSIONS (at least 1) worker threads, each on its own session made
- * from OPTIONS (copied), fetching ITEMS[0..N) of the mailbox with
- * UIDVALIDITY. ITEMS must outlive the prefetch. Sessions connect on their
- * first fetch, so a server that cannot be reached is reported by
- * canary_prefetch_take(); NULL with ERROR only if a session cannot be set up. */
+ * from OPTIONS (copied), fetching ITEMS[0..N) of the mailbox with UIDVALIDITY:
+ * whole messages up to 100 per command on a connection of its own
+ * (canary_imap_stream_open()), header-only ones and what a stream did not
+ * bring one per command on its session. ITEMS must outlive the prefetch. Sessions connect on their first fetch, so a server that cannot
+ * be reached is reported by canary_prefetch_take(); NULL with ERROR only if
+ * a session cannot be set up. */
 struct canary_prefetch *canary_prefetch_start(const struct canary_imap_options *options,
 					      guint32 uidvalidity,
 					      const struct canary_prefetch_item *items, guint n,

@@ -496,6 +496,106 @@ START_TEST(test_missing_uid_is_refused)
 }
 END_TEST
 
+/* What canary_imap_stream_fetch() delivered: UID -> bytes. */
+static gboolean collect(guint32 uid, GBytes *message, gpointer data, GError **error)
+{
+	(void)error;
+	g_hash_table_insert(data, GUINT_TO_POINTER(uid), message);
+	return TRUE;
+}
+
+static struct canary_imap_stream *stream_open(guint32 uidvalidity, GError **error)
+{
+	struct canary_imap_options options = options_for(url);
+	return canary_imap_stream_open(&options, uidvalidity, error);
+}
+
+/* Many messages in one command, byte for byte, \Seen left alone; a UID
+ * the server does not have is left out, and the stream goes on. */
+START_TEST(test_stream_fetches_many)
+{
+	deliver(1, 150);
+	g_autoptr(canary_imap) imap = session();
+	g_autoptr(GError) error = NULL;
+	struct canary_imap_status status;
+	ck_assert(canary_imap_status(imap, "INBOX", &status, &error));
+	g_autoptr(canary_imap_stream) stream = stream_open(status.uidvalidity, &error);
+	ck_assert_msg(stream != NULL, "%s", error ? error->message : "");
+
+	guint32 uids[151];
+	for (guint i = 0; i < 150; i++)
+		uids[i] = i + 1;
+	uids[150] = 999; /* not there */
+	g_autoptr(GHashTable) got =
+		g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_bytes_unref);
+	ck_assert_msg(canary_imap_stream_fetch(stream, uids, 151, 4096, collect, got, &error),
+		      "%s", error ? error->message : "");
+	ck_assert_uint_eq(g_hash_table_size(got), 150);
+	for (guint i = 1; i <= 150; i++) {
+		g_autofree char *expected = message(i);
+		GBytes *raw = g_hash_table_lookup(got, GUINT_TO_POINTER(i));
+		ck_assert_ptr_nonnull(raw);
+		ck_assert_uint_eq(g_bytes_get_size(raw), strlen(expected));
+		ck_assert_int_eq(memcmp(g_bytes_get_data(raw, NULL), expected, strlen(expected)),
+				 0);
+	}
+	/* Again on the same connection; nothing was marked \Seen. */
+	g_hash_table_remove_all(got);
+	ck_assert(canary_imap_stream_fetch(stream, uids, 2, 4096, collect, got, &error));
+	ck_assert_uint_eq(g_hash_table_size(got), 2);
+	ck_assert_uint_eq(tu_dovecot_count_seen(dovecot, "INBOX"), 0);
+	/* As a fetch by libcurl would (checks that the count sees flags). */
+	g_autoptr(GBytes) one = canary_imap_fetch(imap, status.uidvalidity, 1, 4096, &error);
+	ck_assert_ptr_nonnull(one);
+	ck_assert_uint_eq(tu_dovecot_count_seen(dovecot, "INBOX"), 1);
+}
+END_TEST
+
+/* A literal over the limit stops the stream with a clear error. */
+START_TEST(test_stream_limit)
+{
+	deliver(1, 2);
+	g_autoptr(canary_imap) imap = session();
+	g_autoptr(GError) error = NULL;
+	struct canary_imap_status status;
+	ck_assert(canary_imap_status(imap, "INBOX", &status, &error));
+	g_autoptr(canary_imap_stream) stream = stream_open(status.uidvalidity, &error);
+	ck_assert_ptr_nonnull(stream);
+	guint32 uids[] = {1, 2};
+	g_autoptr(GHashTable) got =
+		g_hash_table_new_full(NULL, NULL, NULL, (GDestroyNotify)g_bytes_unref);
+	ck_assert(!canary_imap_stream_fetch(stream, uids, 2, 20, collect, got, &error));
+	assert_imap_error(error, CANARY_IMAP_ERROR_PROTOCOL);
+	ck_assert_ptr_nonnull(strstr(error->message, "more than the 20 allowed"));
+	ck_assert_uint_eq(g_hash_table_size(got), 0);
+}
+END_TEST
+
+/* A stream is refused on a mailbox whose UIDVALIDITY changed. */
+START_TEST(test_stream_uidvalidity_change_is_reset)
+{
+	deliver(1, 1);
+	g_autoptr(GError) error = NULL;
+	struct canary_imap_status status;
+	{
+		g_autoptr(canary_imap) imap = session();
+		ck_assert(canary_imap_status(imap, "INBOX", &status, &error));
+	}
+	g_autoptr(canary_imap_stream) good = stream_open(status.uidvalidity, &error);
+	ck_assert_msg(good != NULL, "%s", error ? error->message : "");
+	g_autoptr(canary_imap_stream) stale = stream_open(status.uidvalidity + 1, &error);
+	ck_assert_ptr_null(stale);
+	assert_imap_error(error, CANARY_IMAP_ERROR_RESET);
+	g_clear_error(&error);
+	struct canary_imap_options wrong = options_for(url);
+	wrong.password = "wrong";
+	g_autoptr(canary_imap_stream) refused =
+		canary_imap_stream_open(&wrong, status.uidvalidity, &error);
+	ck_assert_ptr_null(refused);
+	assert_imap_error(error, CANARY_IMAP_ERROR_AUTH);
+}
+END_TEST
+
 /* --- A misbehaving server ---------------------------------------------------- */
 
 /* The process's peak resident memory so far, in bytes. */
@@ -1061,6 +1161,9 @@ static Suite *imap_suite(void)
 	tcase_add_checked_fixture(server, setup, teardown);
 	tcase_set_timeout(server, 120);
 	tcase_add_test(server, test_status_list_fetch);
+	tcase_add_test(server, test_stream_fetches_many);
+	tcase_add_test(server, test_stream_limit);
+	tcase_add_test(server, test_stream_uidvalidity_change_is_reset);
 	tcase_add_test(server, test_empty_inbox);
 	tcase_add_test(server, test_starttls);
 	tcase_add_test(server, test_wrong_password_is_auth);

@@ -353,6 +353,21 @@ guint tu_dovecot_count(const struct tu_dovecot *d, const char *folder)
 	return g_hash_table_size(names);
 }
 
+guint tu_dovecot_count_seen(const struct tu_dovecot *d, const char *folder)
+{
+	g_autofree char *dir = folder_dir(d, folder);
+	g_autofree char *cur = g_build_filename(dir, "cur", NULL);
+	g_autoptr(GDir) handle = g_dir_open(cur, 0, NULL);
+	guint seen = 0;
+	for (const char *name; handle != NULL && (name = g_dir_read_name(handle)) != NULL;) {
+		/* Maildir keeps the flags in the name: "...:2,FS". */
+		const char *flags = strstr(name, ":2,");
+		if (flags != NULL && strchr(flags + 3, 'S') != NULL)
+			seen++;
+	}
+	return seen;
+}
+
 static void remove_files_in(const char *dir)
 {
 	g_autoptr(GDir) handle = g_dir_open(dir, 0, NULL);

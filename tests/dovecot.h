@@ -62,6 +62,9 @@ void tu_dovecot_deliver_text(struct tu_dovecot *d, const char *folder, const cha
 /* Messages now in FOLDER (0 if it does not exist). */
 guint tu_dovecot_count(const struct tu_dovecot *d, const char *folder);
 
+/* Messages of FOLDER flagged \Seen. */
+guint tu_dovecot_count_seen(const struct tu_dovecot *d, const char *folder);
+
 /* Empties the inbox and forgets its UIDs: the server gives it a new
  * UIDVALIDITY, as when a mailbox is restored or recreated. Restarts. */
 void tu_dovecot_reset_inbox(struct tu_dovecot *d);

@@ -140,20 +140,45 @@ static enum outcome play(struct connection *c, const struct tu_imapscript_rule *
 	return HANG_UP;
 }
 
-/* "A005 UID FETCH 3 BODY[]" with a rule for UID 3: that rule. */
+/* Whether the UID set SET ("1:3,7") holds UID. */
+static gboolean set_holds(const char *set, guint64 uid)
+{
+	g_auto(GStrv) ranges = g_strsplit(set, ",", -1);
+	for (guint i = 0; ranges[i] != NULL; i++) {
+		char *end = NULL;
+		guint64 low = g_ascii_strtoull(ranges[i], &end, 10), high = low;
+		if (*end == ':')
+			high = g_ascii_strtoull(end + 1, NULL, 10);
+		if (MIN(low, high) <= uid && uid <= MAX(low, high))
+			return TRUE;
+	}
+	return FALSE;
+}
+
+/* "A005 UID FETCH 3 BODY[]" with a rule for UID 3: that rule. A fetch of
+ * many messages at once ("c4 UID FETCH 1:5 (UID BODY.PEEK[])") that holds
+ * a UID with a rule is refused (*REFUSE_R), so that the client fetches
+ * that message alone, where the rule plays. */
 static const struct tu_imapscript_rule *rule_for(struct tu_imapscript *s, const char *line,
-						 char **tag_r, char **section_r)
+						 char **tag_r, char **section_r,
+						 gboolean *refuse_r)
 {
 	g_auto(GStrv) words = g_strsplit_set(line, " \r\n", 6);
+	*refuse_r = FALSE;
 	if (g_strv_length(words) < 5 || g_ascii_strcasecmp(words[1], "UID") != 0 ||
-	    g_ascii_strcasecmp(words[2], "FETCH") != 0 ||
-	    g_ascii_strncasecmp(words[4], "BODY", 4) != 0)
+	    g_ascii_strcasecmp(words[2], "FETCH") != 0)
 		return NULL;
-	guint64 uid = g_ascii_strtoull(words[3], NULL, 10);
+	gboolean whole = g_ascii_strncasecmp(words[4], "BODY", 4) == 0;
+	gboolean many = g_ascii_strncasecmp(words[4], "(UID", 4) == 0 &&
+			strstr(line, "BODY.PEEK[])") != NULL;
+	if (!whole && !many)
+		return NULL;
 	for (guint i = 0; i < s->n_rules; i++) {
-		if (s->rules[i].uid == uid) {
+		if (many ? set_holds(words[3], s->rules[i].uid)
+			 : g_ascii_strtoull(words[3], NULL, 10) == s->rules[i].uid) {
 			*tag_r = g_strdup(words[0]);
 			*section_r = g_strdup(words[4]);
+			*refuse_r = many;
 			return &s->rules[i];
 		}
 	}
@@ -188,10 +213,17 @@ static enum outcome from_client(struct connection *c, const char *data, gsize le
 		if (c->muted)
 			continue;
 		g_autofree char *tag = NULL, *section = NULL;
-		const struct tu_imapscript_rule *rule = rule_for(c->s, line, &tag, &section);
-		enum outcome o = rule != NULL
-					 ? play(c, rule, tag, section)
-					 : (write_all(c->dovecot_fd, line, n) ? GO_ON : HANG_UP);
+		gboolean refuse = FALSE;
+		const struct tu_imapscript_rule *rule =
+			rule_for(c->s, line, &tag, &section, &refuse);
+		g_autofree char *refusal =
+			refuse ? g_strdup_printf("%s NO [UNAVAILABLE] scripted: fetch UID %u "
+						 "alone\r\n",
+						 tag, rule->uid)
+			       : NULL;
+		enum outcome o = refuse		? (send_text(c, refusal) ? GO_ON : HANG_UP)
+				 : rule != NULL ? play(c, rule, tag, section)
+						: (write_all(c->dovecot_fd, line, n) ? GO_ON : HANG_UP);
 		if (o == HANG_UP)
 			return HANG_UP;
 		if (o == MUTE)

@@ -3,7 +3,10 @@
  * relays every command to it, except the fetches of the UIDs it has a rule
  * for: those it answers itself, in a way no real server would (a literal
  * far larger than announced, another UID, an endless line, a literal cut
- * short). Everything else stays the real Dovecot's behaviour. */
+ * short). A fetch of many messages in one command that holds such a UID
+ * is refused (tagged NO), so that the client fetches that one alone and
+ * meets the rule there. Everything else stays the real Dovecot's
+ * behaviour. */
 #ifndef CANARY_TEST_IMAPSCRIPT_H
 #define CANARY_TEST_IMAPSCRIPT_H
 

@@ -412,19 +412,24 @@ guint canary_ingest_send_acknowledgements(struct canary_ingest *ingest)
 }
 
 #ifdef CANARY_TEST_KDF
-/* Test builds only: CANARY_TEST_STALL_UID=N[:MS] makes preparing UID N
- * sleep MS milliseconds (default: an hour), to hold it in hand. */
+/* Test builds only: CANARY_TEST_STALL_UID=N[:MS][,N[:MS]...] makes
+ * preparing UID N sleep MS milliseconds (default: an hour), to hold it in
+ * hand. */
 static void test_stall(const struct canary_ingest_source *source)
 {
 	const char *spec = g_getenv("CANARY_TEST_STALL_UID");
 	if (spec == NULL || source->uid == 0)
 		return;
-	char *end = NULL;
-	guint64 uid = g_ascii_strtoull(spec, &end, 10);
-	if (uid != source->uid)
+	g_auto(GStrv) stalls = g_strsplit(spec, ",", -1);
+	for (guint i = 0; stalls[i] != NULL; i++) {
+		char *end = NULL;
+		guint64 uid = g_ascii_strtoull(stalls[i], &end, 10);
+		if (uid != source->uid)
+			continue;
+		guint64 ms = *end == ':' ? g_ascii_strtoull(end + 1, NULL, 10) : 3600 * 1000;
+		g_usleep(ms * 1000);
 		return;
-	guint64 ms = *end == ':' ? g_ascii_strtoull(end + 1, NULL, 10) : 3600 * 1000;
-	g_usleep(ms * 1000);
+	}
 }
 #else
 static void test_stall(const struct canary_ingest_source *source)

@@ -31,6 +31,16 @@ struct canary_prepare {
 	gint64 *started;
 	GArray *in_hand; /* guint indexes being prepared */
 	char *in_hand_path;
+
+	/* Under LOCK: while a feeding taker prepares message HELPED itself
+	 * (help()), it cannot call its progress callback; the feeder thread
+	 * calls it instead, within the same budget. */
+	void (*progress)(gpointer);
+	gpointer progress_data;
+	gint64 budget;
+	gboolean helping;
+	guint helped;
+	GThread *feeder;
 };
 
 /* Rewrites the in-hand file from P->IN_HAND (LOCK held). A failure only
@@ -132,6 +142,35 @@ static gpointer worker_main(gpointer data)
 	return NULL;
 }
 
+/* TRUE when the taker may still feed the watchdog for message INDEX: it is
+ * being fetched (the fetch has its own timeouts) or within BUDGET of
+ * preparing. LOCK held. */
+static gboolean within_budget(const struct canary_prepare *p, guint index, gint64 budget)
+{
+	gint64 started = p->started[index];
+	return started == 0 || g_get_monotonic_time() - started <= budget + G_USEC_PER_SEC;
+}
+
+/* Feeds for a taker that is preparing a message itself, every FEED_SLICE,
+ * as long as that message is within the budget. */
+static gpointer feeder_main(gpointer data)
+{
+	struct canary_prepare *p = data;
+	canary_order_lock(&p->order);
+	while (!p->stopping) {
+		gint64 until = g_get_monotonic_time() + FEED_SLICE;
+		while (!p->stopping && canary_order_wait_until(&p->order, until))
+			;
+		if (p->stopping || !p->helping || !within_budget(p, p->helped, p->budget))
+			continue;
+		canary_order_unlock(&p->order);
+		p->progress(p->progress_data);
+		canary_order_lock(&p->order);
+	}
+	canary_order_unlock(&p->order);
+	return NULL;
+}
+
 /* While the taker waits, it prepares the next message itself when no
  * worker has claimed it, its bytes are fetched and the budget allows, so
  * that no core idles (LOCK held, and held again on return). TRUE if it
@@ -147,6 +186,8 @@ static gboolean help(struct canary_prepare *p)
 	gboolean claimable = canary_order_may_claim(&p->order) &&
 			     canary_prefetch_ready(p->prefetch, p->order.next_claim);
 	guint i = claimable ? canary_order_claim(&p->order) : 0;
+	p->helping = claimable;
+	p->helped = i;
 	canary_order_unlock(&p->order);
 	GError *error = NULL;
 	GBytes *raw = claimable ? canary_prefetch_take(p->prefetch, i, &error) : NULL;
@@ -154,6 +195,7 @@ static gboolean help(struct canary_prepare *p)
 	if (claimable)
 		prepare_one(p, i, raw, error);
 	canary_order_lock(&p->order);
+	p->helping = FALSE;
 	return claimable;
 }
 
@@ -201,21 +243,18 @@ struct canary_ingest_prepared *canary_prepare_take(struct canary_prepare *p, gui
 	return canary_order_take(&p->order, index, error);
 }
 
-/* TRUE when the taker may still feed the watchdog for message INDEX: it is
- * being fetched (the fetch has its own timeouts) or within BUDGET of
- * preparing. LOCK held. */
-static gboolean within_budget(const struct canary_prepare *p, guint index, gint64 budget)
-{
-	gint64 started = p->started[index];
-	return started == 0 || g_get_monotonic_time() - started <= budget + G_USEC_PER_SEC;
-}
-
 struct canary_ingest_prepared *canary_prepare_take_feeding(struct canary_prepare *p,
 							   guint index, gint64 budget,
 							   void (*progress)(gpointer),
 							   gpointer user_data, GError **error)
 {
 	canary_order_lock(&p->order);
+	if (progress != NULL && p->feeder == NULL) {
+		p->progress = progress;
+		p->progress_data = user_data;
+		p->budget = budget;
+		p->feeder = g_thread_new("canary-feeder", feeder_main, p);
+	}
 	while (index < p->order.n && !canary_order_done(&p->order, index)) {
 		if (help(p))
 			continue;
@@ -244,6 +283,8 @@ void canary_prepare_free(struct canary_prepare *p)
 	canary_order_unlock(&p->order);
 	for (guint i = 0; i < p->n_threads; i++)
 		g_thread_join(p->threads[i]);
+	if (p->feeder != NULL)
+		g_thread_join(p->feeder);
 	/* Nothing is in hand once the workers have stopped. */
 	g_array_set_size(p->in_hand, 0);
 	record_in_hand(p);

@@ -43,7 +43,10 @@ struct canary_ingest_prepared *canary_prepare_take(struct canary_prepare *prepar
  * not idle), and calls PROGRESS (USER_DATA) about every second while it
  * waits, but only while message INDEX is being fetched or is within BUDGET
  * microseconds of preparing (plus a second): a worker that hangs must let
- * the watchdog end the process. */
+ * the watchdog end the process. While the caller prepares a message
+ * itself, a thread of the prepare's calls PROGRESS for it under the same
+ * rule (so PROGRESS must be safe to call from another thread; the first
+ * call's PROGRESS, USER_DATA and BUDGET serve every later one). */
 struct canary_ingest_prepared *canary_prepare_take_feeding(struct canary_prepare *prepare,
 							   guint index, gint64 budget,
 							   void (*progress)(gpointer),

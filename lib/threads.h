@@ -9,9 +9,12 @@
  *        +---------------- moves and removals, after each commit ---------+
  *
  * - Fetch sessions (prefetch.c, "canary-fetch", [imap] fetch_sessions of them):
- *   each owns one IMAP session (imap.h). They claim list indexes in order
- *   while the bytes fetched and not yet taken stay within PREFETCH_BUDGET,
- *   and leave each message in its slot of the prefetch's order (order.h).
+ *   each owns one IMAP session (imap.h) and one read-only stream
+ *   (canary_imap_stream_open()). They claim list indexes in order, up to
+ *   100 at a time, while the bytes fetched and not yet taken stay within
+ *   PREFETCH_BUDGET, fetch them with one command on the stream (what it
+ *   does not bring, one by one on the session), and leave each message in
+ *   its slot of the prefetch's order (order.h) as soon as it is in.
  *   The first session alone also runs the moves and removals the main
  *   thread queues, one after another on its own connection, and stops only
  *   when none is left, so that a message is put away only after its case
@@ -32,8 +35,10 @@
  *   writes the store: duplicate and thread lookups, sealing,
  *   inserting, the history, one transaction per batch, then queues the
  *   batch's moves. While it waits it feeds systemd's watchdog (the
- *   progress callback of canary_prepare_take_feeding()). Signals only set
- *   flags it reads between passes.
+ *   progress callback of canary_prepare_take_feeding()); while it prepares
+ *   a message itself, the prepare's feeder thread ("canary-feeder") feeds
+ *   for it, within the same budget. Signals only set flags it reads
+ *   between passes.
  *
  * Each order (order.h) owns one mutex and one condition; its owner keeps
  * its own shared state (moves queued, messages in hand, stopping) under

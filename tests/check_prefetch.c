@@ -8,7 +8,8 @@
  * index alone, and its session fetches the next ones whole.
  * Then preparing on worker threads: prepared messages come out in list
  * order and store as the serial path stores them, a fetch error stays at
- * its index, and stopping early neither hangs nor leaks. */
+ * its index, stopping early neither hangs nor leaks, and the watchdog is
+ * fed (within the budget) while the taker prepares a message itself. */
 #include <string.h>
 
 #include "dovecot.h"
@@ -301,6 +302,70 @@ START_TEST(test_prepare_stop_early)
 }
 END_TEST
 
+/* The times of the progress calls, from whichever thread. */
+struct pings {
+	GMutex lock;
+	GArray *at; /* gint64, monotonic */
+};
+
+static void ping(gpointer data)
+{
+	struct pings *pings = data;
+	gint64 now = g_get_monotonic_time();
+	g_mutex_lock(&pings->lock);
+	g_array_append_val(pings->at, now);
+	g_mutex_unlock(&pings->lock);
+}
+
+/* Pings between FROM and TO seconds after START. */
+static guint pings_between(struct pings *pings, gint64 start, double from, double to)
+{
+	guint n = 0;
+	g_mutex_lock(&pings->lock);
+	for (guint i = 0; i < pings->at->len; i++) {
+		double t = (double)(g_array_index(pings->at, gint64, i) - start) / G_USEC_PER_SEC;
+		n += t >= from && t < to;
+	}
+	g_mutex_unlock(&pings->lock);
+	return n;
+}
+
+/* The taker prepares a message itself while its one worker is held on
+ * another; that message stalls for 6 s. The watchdog is still fed for it,
+ * within its budget (1 s, plus a second), and then no more. */
+START_TEST(test_feeding_while_helping)
+{
+	g_autofree char *dir = tu_make_tempdir();
+	struct tu_pipeline pl = {0};
+	pipeline_open(&pl, dir);
+	g_autoptr(GArray) items = items_for(1, 3);
+	g_autoptr(GArray) sources = sources_for(items);
+	g_setenv("CANARY_TEST_STALL_UID", "1:1500,2:6000", TRUE);
+	g_autoptr(canary_prefetch) p = start(items, 1, 1 << 20);
+	struct canary_prepare *prepare = canary_prepare_start(
+		pl.ingest, p, (const struct canary_prefetch_item *)items->data,
+		(const struct canary_ingest_source *)sources->data, items->len, 1, 1 << 20);
+	struct pings pings = {.at = g_array_new(FALSE, FALSE, sizeof(gint64))};
+	g_mutex_init(&pings.lock);
+	gint64 start_time = g_get_monotonic_time();
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_ingest_prepared) first =
+		canary_prepare_take_feeding(prepare, 0, G_USEC_PER_SEC, ping, &pings, &error);
+	double took = (double)(g_get_monotonic_time() - start_time) / G_USEC_PER_SEC;
+	g_unsetenv("CANARY_TEST_STALL_UID");
+	ck_assert_ptr_nonnull(first);
+	/* It came back only once the message it prepared itself was done. */
+	ck_assert_msg(took > 5.0, "took %.2f s", took);
+	ck_assert_msg(pings_between(&pings, start_time, 1.5, 3.5) >= 1, "not fed while helping");
+	ck_assert_msg(pings_between(&pings, start_time, 4.5, took) == 0, "fed past the budget");
+	canary_prepare_free(prepare);
+	g_array_unref(pings.at);
+	g_mutex_clear(&pings.lock);
+	tu_pipeline_close(&pl);
+	tu_rmtree(dir);
+}
+END_TEST
+
 /* A server that is down: every index fails with a connection error. */
 START_TEST(test_server_down)
 {
@@ -387,6 +452,7 @@ static Suite *prefetch_suite(void)
 	tcase_add_test(t, test_moves);
 	tcase_add_loop_test(t, test_prepare_in_order, 0, 6);
 	tcase_add_test(t, test_prepare_stop_early);
+	tcase_add_test(t, test_feeding_while_helping);
 	suite_add_tcase(s, t);
 	return s;
 }

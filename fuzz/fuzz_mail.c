@@ -1,6 +1,8 @@
 /* fuzz_mail.c: libFuzzer target for canary_mail_parse() with the default
  * limits; seed corpus: tests/data/mail. Every parse must come back whole,
- * with valid UTF-8 text, whatever the bytes. */
+ * with valid UTF-8 text, whatever the bytes; and an attachment's span of
+ * the raw message must decode to exactly its data (the store keeps the
+ * span only, and officers get what it decodes to). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,6 +29,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (a->content_type == NULL || a->data == NULL ||
 		    (a->filename != NULL && !g_utf8_validate(a->filename, -1, NULL)))
 			abort();
+		if (a->encoded != NULL) {
+			gsize len = 0;
+			const guint8 *span = g_bytes_get_data(a->encoded, &len);
+			if (span != data + a->encoded_offset || a->encoded_offset + len > size)
+				abort();
+			GBytes *decoded = canary_mail_decode(a->encoding, span, len);
+			if (!g_bytes_equal(decoded, a->data))
+				abort();
+			g_bytes_unref(decoded);
+		}
 	}
 	if (mail->subject != NULL && !g_utf8_validate(mail->subject, -1, NULL))
 		abort();

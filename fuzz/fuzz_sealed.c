@@ -53,8 +53,11 @@ static void open_all(const struct canary_sealed_case *sc, const struct canary_se
 	check(attachment != NULL, &error);
 	if (attachment != NULL)
 		g_bytes_unref(attachment);
-	struct canary_identity *identity = canary_sealed_open_identity(sc, key, NULL, &error);
+	GBytes *raw = NULL;
+	struct canary_identity *identity = canary_sealed_open_identity(sc, key, &raw, &error);
 	check(identity != NULL, &error);
+	if (raw != NULL)
+		g_bytes_unref(raw);
 	canary_identity_free(identity);
 	struct canary_sealed_case *resealed =
 		canary_sealed_reseal_section(sc, key, canary_secret_key_public(key), &error);

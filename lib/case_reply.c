@@ -525,7 +525,7 @@ static gboolean store_sent(struct canary_control_context *ctx, const struct cana
 	     canary_envelope_seal_message_content(ctx->store, c->id, number, &to, keys, r->subject,
 						  r->text, no_attachments, NULL, NULL, error) &&
 	     canary_envelope_seal_message_identity(ctx->store, c->id, number, &to, keys, recipient,
-						   raw, error) &&
+						   raw, NULL, error) &&
 	     canary_envelope_seal_message_meta(ctx->store, c->id, number, &to, keys, &meta, error) &&
 	     canary_store_add_message_id(ctx->store, c->id, hash, error) &&
 	     canary_store_set_draft_sent(ctx->store, c->id, r->draft, number, error) &&

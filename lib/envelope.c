@@ -26,6 +26,15 @@ G_DEFINE_QUARK(canary-envelope-error-quark, canary_envelope_error)
 #define FIELD_ROUTING       "routing"
 #define FIELD_IDENTITY      "identity"
 #define FIELD_RAW           "raw"
+/* With attachments, the raw message is stored as the rest: its bytes
+ * without its attachments' encoded spans, which are "attachment/N"
+ * themselves. Those are sealed under a key of their own, wrapped under the
+ * content key and under the identity key, so that section officers and
+ * the custodian open the same ciphertext (cases sealed before, and
+ * messages without attachments, have the whole "raw" instead). */
+#define FIELD_RAW_REST      "raw/rest"
+#define FIELD_KEY_ATTACHMENTS_CONTENT  "key/attachments/content"
+#define FIELD_KEY_ATTACHMENTS_IDENTITY "key/attachments/identity"
 #define FIELD_META          "meta"
 #define FIELD_KEY_META_CONTENT   "key/meta/content"  /* wrapped under the content key */
 #define FIELD_KEY_META_IDENTITY  "key/meta/identity" /* wrapped under the identity key */
@@ -45,8 +54,18 @@ static const char *const identity_key_fields[] = {FIELD_KEY_CUSTODIAN};
 #define NOTE_VERSION 1
 #define NOTE_TYPE    "(yxss)"
 
-#define MANIFEST_VERSION 1
-#define MANIFEST_TYPE    "(ya(msst))"
+/* Version 2 adds each attachment's transfer encoding: its sealed bytes
+ * are what the raw message holds, decoded when opened. */
+#define MANIFEST_VERSION   2
+#define MANIFEST_TYPE      "(ya(mssty))"
+#define MANIFEST_V1_TYPE   "(ya(msst))"
+
+/* "raw/rest": a version byte, the number of spans cut out (32 bits), each
+ * span's offset in the raw message (64 bits) and attachment number (32
+ * bits), all little-endian, then the bytes left. */
+#define RAW_REST_VERSION 1
+#define RAW_REST_HEAD    5
+#define RAW_REST_SPAN    12
 
 void canary_case_content_free(struct canary_case_content *content)
 {
@@ -143,7 +162,7 @@ static GBytes *made_key_copy(const struct made_key *m, const struct canary_publi
 typedef struct made_key made_key;
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(made_key, made_key_clear)
 
-enum { KEY_CONTENT, KEY_IDENTITY, KEY_META, KEY_KINDS };
+enum { KEY_CONTENT, KEY_IDENTITY, KEY_META, KEY_ATTACHMENTS, KEY_KINDS };
 
 struct canary_envelope_keys {
 	struct made_key made[KEY_KINDS];
@@ -156,8 +175,9 @@ struct canary_envelope_keys *canary_envelope_keys_new(const struct canary_envelo
 	const struct canary_public_key *identity[] = {to->custodian};
 	made_key_init(&keys->made[KEY_CONTENT], content, G_N_ELEMENTS(content));
 	made_key_init(&keys->made[KEY_IDENTITY], identity, G_N_ELEMENTS(identity));
-	/* Wrapped under the other two when it is stored: no copies of its own. */
+	/* Wrapped under the other two when stored: no copies of their own. */
 	made_key_init(&keys->made[KEY_META], NULL, 0);
+	made_key_init(&keys->made[KEY_ATTACHMENTS], NULL, 0);
 	return keys;
 }
 
@@ -190,19 +210,48 @@ static gboolean put_key(const struct target *t, const char *field, const struct 
 	return canary_store_put_blob(t->store, t->case_id, name, sealed, error);
 }
 
-/* Builds the attachment list (names, types, sizes) as a GVariant. */
-static GVariant *manifest_new(const GPtrArray *attachments, char *const *names)
+/* Stores M's key wrapped under WRAPPING as FIELD of T. */
+static gboolean put_wrapped_key(const struct target *t, const char *field,
+				const struct made_key *m, const struct canary_content_key *wrapping,
+				GError **error)
+{
+	g_autofree char *name = g_strconcat(t->prefix, field, NULL);
+	g_autoptr(GBytes) wrapped = canary_content_key_wrap(m->key, wrapping, t->case_id, name);
+	return canary_store_put_blob(t->store, t->case_id, name, wrapped, error);
+}
+
+/* Whether a message's attachments are sealed as spans of its raw message
+ * under a key of their own (KEYS, made ahead, has one to wrap under the
+ * content and identity keys), or decoded under the content key. */
+static gboolean attachments_apart(const struct canary_envelope_keys *keys,
+				  const GPtrArray *attachments)
+{
+	return keys != NULL && attachments != NULL && attachments->len > 0;
+}
+
+/* The bytes attachment A is sealed as: its span of the raw message when
+ * APART and it has one, else its decoded content. Borrowed. */
+static GBytes *attachment_sealed_bytes(const struct canary_attachment *a, gboolean apart)
+{
+	return apart && a->encoded != NULL ? a->encoded : a->data;
+}
+
+/* Builds the attachment list (names, types, decoded sizes, the encoding
+ * of the bytes sealed) as a GVariant. */
+static GVariant *manifest_new(const GPtrArray *attachments, char *const *names, gboolean apart)
 {
 	GVariantBuilder list;
-	g_variant_builder_init(&list, G_VARIANT_TYPE("a(msst)"));
+	g_variant_builder_init(&list, G_VARIANT_TYPE("a(mssty)"));
 	for (guint i = 0; i < attachments->len; i++) {
 		const struct canary_attachment *a = attachments->pdata[i];
-		g_variant_builder_add(&list, "(msst)", names[i],
+		guint8 encoding = apart && a->encoded != NULL ? (guint8)a->encoding
+							      : (guint8)CANARY_ENCODING_NONE;
+		g_variant_builder_add(&list, "(mssty)", names[i],
 				      a->content_type != NULL ? a->content_type
 							      : "application/octet-stream",
-				      (guint64)g_bytes_get_size(a->data));
+				      (guint64)g_bytes_get_size(a->data), encoding);
 	}
-	return g_variant_new("(y@a(msst))", MANIFEST_VERSION, g_variant_builder_end(&list));
+	return g_variant_new("(y@a(mssty))", MANIFEST_VERSION, g_variant_builder_end(&list));
 }
 
 gboolean canary_envelope_seal_content(struct canary_store *store, gint64 case_id,
@@ -242,17 +291,25 @@ gboolean canary_envelope_seal_message_content(struct canary_store *store, gint64
 	    !put_sealed(t, key, FIELD_ROUTING, routing, strlen(routing), error))
 		return FALSE;
 
-	g_autoptr(GVariant) manifest = g_variant_ref_sink(manifest_new(attachments, names));
+	gboolean apart = attachments_apart(keys, attachments);
+	const struct canary_content_key *attachment_key = key;
+	if (apart) {
+		const struct made_key *own = &keys->made[KEY_ATTACHMENTS];
+		if (!put_wrapped_key(t, FIELD_KEY_ATTACHMENTS_CONTENT, own, key, error))
+			return FALSE;
+		attachment_key = own->key;
+	}
+	g_autoptr(GVariant) manifest = g_variant_ref_sink(manifest_new(attachments, names, apart));
 	gboolean ok = put_sealed(t, key, FIELD_ATTACHMENTS,
 				 g_variant_get_data(manifest), g_variant_get_size(manifest), error);
 	/* The manifest holds file names: wipe our copy. */
 	canary_wipe((void *)g_variant_get_data(manifest), g_variant_get_size(manifest));
 	for (guint i = 0; ok && i < attachments->len; i++) {
-		const struct canary_attachment *a = attachments->pdata[i];
 		g_autofree char *field = attachment_field(i);
 		gsize len = 0;
-		const void *data = g_bytes_get_data(a->data, &len);
-		ok = put_sealed(t, key, field, data, len, error);
+		const void *data =
+			g_bytes_get_data(attachment_sealed_bytes(attachments->pdata[i], apart), &len);
+		ok = put_sealed(t, attachment_key, field, data, len, error);
 	}
 	return ok;
 }
@@ -263,7 +320,79 @@ gboolean canary_envelope_seal_identity(struct canary_store *store, gint64 case_i
 				       GError **error)
 {
 	return canary_envelope_seal_message_identity(store, case_id, 1, to, NULL, identity, raw,
-						     error);
+						     NULL, error);
+}
+
+/* A span of the raw message that an attachment's sealed bytes stand in for. */
+struct raw_span {
+	gsize offset, length;
+	guint32 attachment;
+};
+
+static gint span_order(gconstpointer a, gconstpointer b)
+{
+	const struct raw_span *x = a, *y = b;
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static void put_le32(guint8 *p, guint32 v)
+{
+	v = GUINT32_TO_LE(v);
+	memcpy(p, &v, sizeof v);
+}
+
+static void put_le64(guint8 *p, guint64 v)
+{
+	v = GUINT64_TO_LE(v);
+	memcpy(p, &v, sizeof v);
+}
+
+/* The "raw/rest" record of RAW: its bytes without the spans ATTACHMENTS
+ * stand in (in order; one overlapping an earlier span stays in the rest).
+ * New array; wipe it. */
+static GByteArray *raw_rest_new(GBytes *raw, const GPtrArray *attachments)
+{
+	g_autoptr(GArray) spans = g_array_new(FALSE, FALSE, sizeof(struct raw_span));
+	for (guint i = 0; i < attachments->len; i++) {
+		const struct canary_attachment *a = attachments->pdata[i];
+		if (a->encoded != NULL)
+			g_array_append_val(spans, ((struct raw_span){a->encoded_offset,
+								     g_bytes_get_size(a->encoded), i}));
+	}
+	g_array_sort(spans, span_order);
+	gsize raw_len = 0;
+	const guint8 *bytes = g_bytes_get_data(raw, &raw_len);
+	gsize kept = 0, cut = 0, end = 0;
+	for (guint i = 0; i < spans->len; i++) {
+		const struct raw_span *s = &g_array_index(spans, struct raw_span, i);
+		if (s->offset < end || s->length > raw_len - s->offset)
+			continue;
+		g_array_index(spans, struct raw_span, kept++) = *s;
+		cut += s->length;
+		end = s->offset + s->length;
+	}
+	g_array_set_size(spans, kept);
+	gsize size = RAW_REST_HEAD + kept * RAW_REST_SPAN + raw_len - cut;
+	GByteArray *rest = g_byte_array_sized_new((guint)size);
+	g_byte_array_set_size(rest, (guint)size);
+	guint8 *out = rest->data;
+	*out++ = RAW_REST_VERSION;
+	put_le32(out, (guint32)kept);
+	out += 4;
+	for (guint i = 0; i < kept; i++, out += RAW_REST_SPAN) {
+		const struct raw_span *s = &g_array_index(spans, struct raw_span, i);
+		put_le64(out, s->offset);
+		put_le32(out + 8, s->attachment);
+	}
+	gsize from = 0;
+	for (guint i = 0; i <= kept; i++) {
+		const struct raw_span *s = i < kept ? &g_array_index(spans, struct raw_span, i) : NULL;
+		gsize upto = s != NULL ? s->offset : raw_len;
+		memcpy(out, bytes + from, upto - from);
+		out += upto - from;
+		from = s != NULL ? s->offset + s->length : raw_len;
+	}
+	return rest;
 }
 
 gboolean canary_envelope_seal_message_identity(struct canary_store *store, gint64 case_id,
@@ -271,7 +400,7 @@ gboolean canary_envelope_seal_message_identity(struct canary_store *store, gint6
 					       const struct canary_envelope_recipients *to,
 					       const struct canary_envelope_keys *keys,
 					       const struct canary_identity *identity, GBytes *raw,
-					       GError **error)
+					       const GPtrArray *attachments, GError **error)
 {
 	struct target where = target_of(store, case_id, message);
 	const struct target *t = &where;
@@ -285,8 +414,17 @@ gboolean canary_envelope_seal_message_identity(struct canary_store *store, gint6
 	const void *data = g_bytes_get_data(record, &len);
 	if (!put_sealed(t, key, FIELD_IDENTITY, data, len, error))
 		return FALSE;
-	data = g_bytes_get_data(raw, &len);
-	return put_sealed(t, key, FIELD_RAW, data, len, error);
+	if (!attachments_apart(keys, attachments)) {
+		data = g_bytes_get_data(raw, &len);
+		return put_sealed(t, key, FIELD_RAW, data, len, error);
+	}
+	if (!put_wrapped_key(t, FIELD_KEY_ATTACHMENTS_IDENTITY, &keys->made[KEY_ATTACHMENTS], key,
+			     error))
+		return FALSE;
+	GByteArray *rest = raw_rest_new(raw, attachments);
+	gboolean ok = put_sealed(t, key, FIELD_RAW_REST, rest->data, rest->len, error);
+	canary_wipe_byte_array(rest);
+	return ok;
 }
 
 /* --- A case's sealed blobs, by field ------------------------------------ */
@@ -416,6 +554,29 @@ static gboolean load_notes(struct canary_store *store, struct canary_sealed_case
 static gboolean load_draft_keys(struct canary_store *store, struct canary_sealed_case *sc,
 				GError **error);
 
+/* Adds the raw message to SC: whole, or its rest and the attachments it
+ * was cut from, with their key wrapped under the identity key. */
+static gboolean load_raw(struct canary_store *store, struct canary_sealed_case *sc,
+			 GError **error)
+{
+	gboolean whole = FALSE, rest = FALSE;
+	if (!load_field(store, sc, FIELD_RAW, TRUE, &whole, error) ||
+	    (!whole && !load_field(store, sc, FIELD_RAW_REST, TRUE, &rest, error)))
+		return FALSE;
+	if (!rest)
+		return TRUE;
+	if (!load_field(store, sc, FIELD_KEY_ATTACHMENTS_IDENTITY, TRUE, NULL, error))
+		return FALSE;
+	for (guint index = 0;; index++) {
+		g_autofree char *field = attachment_field(index);
+		gboolean found = FALSE;
+		if (!load_field(store, sc, field, TRUE, &found, error))
+			return FALSE;
+		if (!found)
+			return TRUE;
+	}
+}
+
 gboolean canary_envelope_load(struct canary_store *store, guint parts,
 			      struct canary_sealed_case *sc, GError **error)
 {
@@ -431,7 +592,8 @@ gboolean canary_envelope_load(struct canary_store *store, guint parts,
 	if (parts & (CANARY_ENVELOPE_CONTENT_KEYS | CANARY_ENVELOPE_SUBJECT |
 		     CANARY_ENVELOPE_CONTENT | CANARY_ENVELOPE_MANIFEST))
 		ok = load_fields(store, sc, content_key_fields, G_N_ELEMENTS(content_key_fields),
-				 error);
+				 error) &&
+		     load_field(store, sc, FIELD_KEY_ATTACHMENTS_CONTENT, TRUE, NULL, error);
 	if (ok && (parts & CANARY_ENVELOPE_SUBJECT))
 		ok = load_field(store, sc, FIELD_SUBJECT, TRUE, NULL, error);
 	if (ok && (parts & CANARY_ENVELOPE_MANIFEST))
@@ -449,7 +611,7 @@ gboolean canary_envelope_load(struct canary_store *store, guint parts,
 	if (ok && (parts & CANARY_ENVELOPE_IDENTITY_KEY))
 		ok = load_field(store, sc, FIELD_KEY_CUSTODIAN, TRUE, NULL, error);
 	if (ok && (parts & CANARY_ENVELOPE_RAW))
-		ok = load_field(store, sc, FIELD_RAW, TRUE, NULL, error);
+		ok = load_raw(store, sc, error);
 	if (ok && (parts & CANARY_ENVELOPE_DRAFT_KEYS))
 		ok = load_draft_keys(store, sc, error);
 	return ok;
@@ -491,7 +653,7 @@ gboolean canary_envelope_load_attachment(struct canary_store *store, guint index
 {
 	g_autofree char *field = attachment_field(index);
 	gboolean found = FALSE;
-	if (!canary_envelope_load(store, CANARY_ENVELOPE_CONTENT_KEYS, sc, error) ||
+	if (!canary_envelope_load(store, CANARY_ENVELOPE_MANIFEST, sc, error) ||
 	    !load_field(store, sc, field, TRUE, &found, error))
 		return FALSE;
 	if (!found)
@@ -538,6 +700,22 @@ static struct canary_content_key *try_keys(const struct canary_sealed_case *sc,
 		}
 	}
 	return NULL;
+}
+
+/* Opens the key wrapped as FIELD under WRAPPING; FORMAT when SC lacks it. */
+static struct canary_content_key *unwrap_field(const struct canary_sealed_case *sc,
+					       const char *field,
+					       const struct canary_content_key *wrapping,
+					       GError **error)
+{
+	GBytes *wrapped = canary_sealed_case_get(sc, field);
+	if (wrapped == NULL) {
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+			    "the sealed field %s of this case is missing", field);
+		return NULL;
+	}
+	g_autofree char *name = g_strconcat(sc->prefix != NULL ? sc->prefix : "", field, NULL);
+	return canary_content_key_unwrap(wrapped, wrapping, sc->case_id, name, error);
 }
 
 /* Opens the content key with a section or triage SECRET. */
@@ -590,30 +768,40 @@ static char *get_text(const struct canary_sealed_case *sc, const struct canary_c
 	return text;
 }
 
-/* Parses the sealed attachment list. Returns a new array or NULL. */
+/* Parses the sealed attachment list (its first byte, the version, says
+ * its type). Returns a new array or NULL. */
 static GPtrArray *parse_manifest(GBytes *plain, GError **error)
 {
-	g_autoptr(GVariant) v = g_variant_ref_sink(
-		g_variant_new_from_bytes(G_VARIANT_TYPE(MANIFEST_TYPE), plain, FALSE));
-	guint8 version = 0;
-	g_autoptr(GVariant) list = NULL;
-	g_variant_get(v, "(y@a(msst))", &version, &list);
-	if (version != MANIFEST_VERSION) {
+	gsize len = 0;
+	const guint8 *data = g_bytes_get_data(plain, &len);
+	guint8 version = len > 0 ? data[0] : 0;
+	if (version != 1 && version != MANIFEST_VERSION) {
 		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
 			    "attachment list of version %u is not known to this canary", version);
 		return NULL;
 	}
+	const char *type = version == 1 ? MANIFEST_V1_TYPE : MANIFEST_TYPE;
+	g_autoptr(GVariant) v = g_variant_ref_sink(
+		g_variant_new_from_bytes(G_VARIANT_TYPE(type), plain, FALSE));
+	g_autoptr(GVariant) list = g_variant_get_child_value(v, 1);
 	GPtrArray *infos = g_ptr_array_new_with_free_func((GDestroyNotify)attachment_info_free);
 	GVariantIter iter;
 	g_variant_iter_init(&iter, list);
-	const char *name = NULL, *type = NULL;
-	guint64 size = 0;
-	while (g_variant_iter_next(&iter, "(m&s&st)", &name, &type, &size)) {
+	for (GVariant *entry; (entry = g_variant_iter_next_value(&iter)) != NULL;) {
+		const char *name = NULL, *content_type = NULL;
+		guint64 size = 0;
+		guint8 encoding = CANARY_ENCODING_NONE;
+		if (version == 1)
+			g_variant_get(entry, "(m&s&st)", &name, &content_type, &size);
+		else
+			g_variant_get(entry, "(m&s&sty)", &name, &content_type, &size, &encoding);
 		struct canary_attachment_info *info = g_new0(struct canary_attachment_info, 1);
 		info->filename = g_strdup(name);
-		info->content_type = g_strdup(type);
+		info->content_type = g_strdup(content_type);
 		info->size = size;
+		info->encoding = encoding;
 		g_ptr_array_add(infos, info);
+		g_variant_unref(entry);
 	}
 	return infos;
 }
@@ -682,7 +870,119 @@ GBytes *canary_sealed_open_attachment(const struct canary_sealed_case *sc,
 			    "this case has no attachment %u", index + 1);
 		return NULL;
 	}
-	return get_sealed(sc, key, field, FALSE, error);
+	/* Older cases: the decoded bytes, under the content key. */
+	if (canary_sealed_case_get(sc, FIELD_KEY_ATTACHMENTS_CONTENT) == NULL)
+		return get_sealed(sc, key, field, FALSE, error);
+	g_autoptr(canary_content_key) own =
+		unwrap_field(sc, FIELD_KEY_ATTACHMENTS_CONTENT, key, error);
+	g_autoptr(GBytes) manifest =
+		own != NULL ? get_sealed(sc, key, FIELD_ATTACHMENTS, FALSE, error) : NULL;
+	g_autoptr(GPtrArray) infos = manifest != NULL ? parse_manifest(manifest, error) : NULL;
+	if (infos == NULL)
+		return NULL;
+	if (index >= infos->len) {
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+			    "attachment %u is not in this case's attachment list", index + 1);
+		return NULL;
+	}
+	const struct canary_attachment_info *info = infos->pdata[index];
+	g_autoptr(GBytes) sealed = get_sealed(sc, own, field, FALSE, error);
+	if (sealed == NULL)
+		return NULL;
+	if (info->encoding > CANARY_ENCODING_LAST) {
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+			    "attachment %u has an encoding (%u) not known to this canary",
+			    index + 1, info->encoding);
+		return NULL;
+	}
+	if (info->encoding == CANARY_ENCODING_NONE)
+		return g_steal_pointer(&sealed);
+	gsize len = 0;
+	const void *data = g_bytes_get_data(sealed, &len);
+	return canary_mail_decode(info->encoding, data, len);
+}
+
+static guint32 get_le32(const guint8 *p)
+{
+	guint32 v;
+	memcpy(&v, p, sizeof v);
+	return GUINT32_FROM_LE(v);
+}
+
+static guint64 get_le64(const guint8 *p)
+{
+	guint64 v;
+	memcpy(&v, p, sizeof v);
+	return GUINT64_FROM_LE(v);
+}
+
+static void set_damaged_raw(GError **error, const char *what)
+{
+	g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+		    "the raw message of this case is damaged: %s", what);
+}
+
+/* The raw message put back together from "raw/rest" and the attachments
+ * cut from it, with the custodian's IDENTITY key: new bytes, wiped when
+ * freed, or NULL with FORMAT when the record does not add up. */
+static GBytes *open_raw_rest(const struct canary_sealed_case *sc,
+			     const struct canary_content_key *identity, GError **error)
+{
+	g_autoptr(canary_content_key) own =
+		unwrap_field(sc, FIELD_KEY_ATTACHMENTS_IDENTITY, identity, error);
+	g_autoptr(GBytes) record = own != NULL ? get_sealed(sc, identity, FIELD_RAW_REST, FALSE,
+							    error)
+					       : NULL;
+	if (record == NULL)
+		return NULL;
+	gsize len = 0;
+	const guint8 *p = g_bytes_get_data(record, &len);
+	if (len < RAW_REST_HEAD || p[0] != RAW_REST_VERSION) {
+		set_damaged_raw(error, "unknown record");
+		return NULL;
+	}
+	guint32 n = get_le32(p + 1);
+	if (n > (len - RAW_REST_HEAD) / RAW_REST_SPAN) {
+		set_damaged_raw(error, "truncated record");
+		return NULL;
+	}
+	const guint8 *span = p + RAW_REST_HEAD;
+	const guint8 *rest = span + (gsize)n * RAW_REST_SPAN;
+	gsize rest_len = len - (gsize)(rest - p);
+	/* Each span's bytes, opened first to learn the whole size. */
+	g_autoptr(GPtrArray) cut = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	gsize total = rest_len;
+	for (guint32 i = 0; i < n; i++) {
+		g_autofree char *field = attachment_field(get_le32(span + i * RAW_REST_SPAN + 8));
+		GBytes *bytes = get_sealed(sc, own, field, FALSE, error);
+		if (bytes == NULL)
+			return NULL;
+		g_ptr_array_add(cut, bytes);
+		if (g_bytes_get_size(bytes) > G_MAXSIZE - total) {
+			set_damaged_raw(error, "too large");
+			return NULL;
+		}
+		total += g_bytes_get_size(bytes);
+	}
+	GByteArray *out = g_byte_array_sized_new((guint)MIN(total, (gsize)G_MAXUINT));
+	gsize from = 0;
+	for (guint32 i = 0; i <= n; i++) {
+		guint64 offset = i < n ? get_le64(span + i * RAW_REST_SPAN) : G_MAXUINT64;
+		gsize gap = i < n ? (gsize)(offset - out->len) : rest_len - from;
+		if (i < n && (offset < out->len || offset - out->len > rest_len - from)) {
+			canary_wipe_byte_array(out);
+			set_damaged_raw(error, "spans out of order");
+			return NULL;
+		}
+		g_byte_array_append(out, rest + from, (guint)gap);
+		from += gap;
+		if (i < n) {
+			gsize size = 0;
+			const guint8 *bytes = g_bytes_get_data(cut->pdata[i], &size);
+			g_byte_array_append(out, bytes, (guint)size);
+		}
+	}
+	return canary_wipe_bytes_take(out);
 }
 
 struct canary_identity *canary_sealed_open_identity(const struct canary_sealed_case *sc,
@@ -707,7 +1007,9 @@ struct canary_identity *canary_sealed_open_identity(const struct canary_sealed_c
 	if (identity == NULL)
 		return NULL;
 	if (raw_r != NULL) {
-		*raw_r = get_sealed(sc, key, FIELD_RAW, FALSE, error);
+		*raw_r = canary_sealed_case_get(sc, FIELD_RAW_REST) != NULL
+				 ? open_raw_rest(sc, key, error)
+				 : get_sealed(sc, key, FIELD_RAW, FALSE, error);
 		if (*raw_r == NULL)
 			return NULL;
 	}
@@ -836,16 +1138,6 @@ gboolean canary_envelope_seal_meta(struct canary_store *store, gint64 case_id,
 				   const struct canary_case_meta *meta, GError **error)
 {
 	return canary_envelope_seal_message_meta(store, case_id, 1, to, NULL, meta, error);
-}
-
-/* Stores M's key wrapped under WRAPPING as FIELD of T. */
-static gboolean put_wrapped_key(const struct target *t, const char *field,
-				const struct made_key *m, const struct canary_content_key *wrapping,
-				GError **error)
-{
-	g_autofree char *name = g_strconcat(t->prefix, field, NULL);
-	g_autoptr(GBytes) wrapped = canary_content_key_wrap(m->key, wrapping, t->case_id, name);
-	return canary_store_put_blob(t->store, t->case_id, name, wrapped, error);
 }
 
 gboolean canary_envelope_seal_message_meta(struct canary_store *store, gint64 case_id,

@@ -80,7 +80,8 @@ struct canary_envelope_recipients {
 struct canary_attachment_info {
 	char *filename;     /* scrubbed; NULL if the sender gave none */
 	char *content_type;
-	guint64 size;
+	guint64 size;       /* decoded */
+	enum canary_transfer_encoding encoding; /* of the bytes sealed, undone when opened */
 };
 
 /* What a section (or triage) key opens. Strings wiped when freed. */
@@ -237,7 +238,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_envelope_keys, canary_envelope_keys_free)
  * MESSAGE (1 is the same as those), under the keys of KEYS (NULL: new
  * keys, and the exact values' key sealed to each recipient, as
  * canary_envelope_seal_meta() does). A recipient KEYS holds no copy for
- * gets one sealed now. */
+ * gets one sealed now.
+ * With KEYS and attachments, each attachment is sealed once, under a key
+ * of KEYS wrapped under the content key and the identity key: as the span
+ * of the raw message it came from, still encoded (canary_attachment.encoded),
+ * when it has one; and the raw message is stored without those spans
+ * ("raw/rest"), which canary_sealed_open_identity() puts back. Both calls
+ * must then be given the same ATTACHMENTS (for _identity(): NULL or empty
+ * when _content() is not called, as for a quarantined message). */
 gboolean canary_envelope_seal_message_content(struct canary_store *store, gint64 case_id,
 					      guint message,
 					      const struct canary_envelope_recipients *to,
@@ -250,7 +258,7 @@ gboolean canary_envelope_seal_message_identity(struct canary_store *store, gint6
 					       const struct canary_envelope_recipients *to,
 					       const struct canary_envelope_keys *keys,
 					       const struct canary_identity *identity, GBytes *raw,
-					       GError **error);
+					       const GPtrArray *attachments, GError **error);
 gboolean canary_envelope_seal_message_meta(struct canary_store *store, gint64 case_id,
 					   guint message,
 					   const struct canary_envelope_recipients *to,

@@ -613,7 +613,8 @@ static gboolean seal_case(struct canary_ingest *ingest, gint64 case_id,
 		p->keys == NULL ? canary_envelope_keys_new(&meta_to) : NULL;
 	const struct canary_envelope_keys *keys = p->keys != NULL ? p->keys : own;
 	if (!canary_envelope_seal_message_identity(ingest->store, case_id, 1, &to, keys,
-						   p->identity, p->mail->raw, error) ||
+						   p->identity, p->mail->raw,
+						   quarantined ? NULL : p->mail->attachments, error) ||
 	    !canary_envelope_seal_message_meta(ingest->store, case_id, 1, &meta_to, keys, meta,
 					       error))
 		return FALSE;
@@ -731,7 +732,7 @@ static gboolean store_follow_up(struct canary_ingest *ingest,
 	const struct canary_envelope_keys *keys = p->keys != NULL ? p->keys : own;
 	if (!canary_store_insert_message(ingest->store, &m, &number, error) ||
 	    !canary_envelope_seal_message_identity(ingest->store, c->id, number, &to, keys,
-						   p->identity, mail->raw, error) ||
+						   p->identity, mail->raw, mail->attachments, error) ||
 	    !canary_envelope_seal_message_meta(ingest->store, c->id, number, &to, keys, &meta,
 					       error) ||
 	    !canary_envelope_seal_message_content(ingest->store, c->id, number, &to, keys,

@@ -75,15 +75,6 @@ void canary_mail_shutdown(void)
 
 /* ---- wiping helpers ---- */
 
-/* Wipes and frees the byte array ARRAY (a GDestroyNotify for GBytes). */
-static void wipe_byte_array(gpointer array)
-{
-	GByteArray *a = array;
-	if (a->data != NULL)
-		canary_wipe(a->data, a->len);
-	g_byte_array_free(a, TRUE);
-}
-
 /* Wipes and frees the GString S. */
 static void wipe_gstring(GString *s)
 {
@@ -93,11 +84,6 @@ static void wipe_gstring(GString *s)
 	g_string_free(s, TRUE);
 }
 
-/* Returns a new GBytes over ARRAY's bytes that wipes them when freed; takes ARRAY. */
-static GBytes *wiped_bytes_take(GByteArray *array)
-{
-	return g_bytes_new_with_free_func(array->data, array->len, wipe_byte_array, array);
-}
 
 /* Returns a new valid UTF-8 copy of S (invalid sequences become U+FFFD), or
  * NULL when S is NULL. */
@@ -141,6 +127,7 @@ static void attachment_free(gpointer p)
 	canary_wipe_free(a->filename);
 	canary_wipe_free(a->content_type);
 	g_clear_pointer(&a->data, g_bytes_unref);
+	g_clear_pointer(&a->encoded, g_bytes_unref);
 	g_free(a);
 }
 
@@ -810,7 +797,7 @@ static const char *decode_run(const struct encoded_word *first, GString *out)
 		g_string_append(out, REPLACEMENT_CHAR);
 	wipe_gstring(text);
 	g_free(charset);
-	wipe_byte_array(bytes);
+	canary_wipe_byte_array(bytes);
 	return end;
 }
 
@@ -1158,6 +1145,7 @@ struct extract {
 	gboolean overflow; /* budget exceeded: stop */
 	const struct canary_limits *limits;
 	GMimeParserOptions *options;
+	GMimeStream *source; /* the stream over the raw message being parsed */
 };
 
 /* Returns the decoded content (transfer encoding undone) of PART as a new
@@ -1254,18 +1242,68 @@ static char *file_name(GMimeObject *object)
 	return utf8_dup_trimmed(name);
 }
 
+/* Our name for GMime's transfer encoding E; FALSE for one we do not decode. */
+static gboolean transfer_encoding(GMimeContentEncoding e, enum canary_transfer_encoding *r)
+{
+	switch (e) {
+	case GMIME_CONTENT_ENCODING_DEFAULT:
+	case GMIME_CONTENT_ENCODING_7BIT:
+	case GMIME_CONTENT_ENCODING_8BIT:
+	case GMIME_CONTENT_ENCODING_BINARY:
+		*r = CANARY_ENCODING_NONE;
+		return TRUE;
+	case GMIME_CONTENT_ENCODING_BASE64:
+		*r = CANARY_ENCODING_BASE64;
+		return TRUE;
+	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+		*r = CANARY_ENCODING_QUOTED_PRINTABLE;
+		return TRUE;
+	case GMIME_CONTENT_ENCODING_UUENCODE:
+		*r = CANARY_ENCODING_UUENCODE;
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
+/* Records where A's content stands, encoded, in the raw message when
+ * OBJECT is a part of the message parsed (not of one decoded from it):
+ * GMime then reads the part's content in place, as a bounded window on
+ * X->source, and decoding that window is how A->data was made. */
+static void find_encoded(const struct extract *x, GMimeObject *object,
+			 struct canary_attachment *a)
+{
+	if (!GMIME_IS_PART(object) || g_bytes_get_size(a->data) == 0)
+		return;
+	GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(object));
+	GMimeStream *window = content != NULL ? g_mime_data_wrapper_get_stream(content) : NULL;
+	enum canary_transfer_encoding encoding;
+	if (window == NULL || window->super_stream != x->source || window->bound_start < 0 ||
+	    !transfer_encoding(g_mime_data_wrapper_get_encoding(content), &encoding))
+		return;
+	gsize raw_len = g_bytes_get_size(x->mail->raw);
+	gint64 end = window->bound_end < 0 ? (gint64)raw_len : window->bound_end;
+	if (end <= window->bound_start || (guint64)end > raw_len)
+		return;
+	a->encoded_offset = (gsize)window->bound_start;
+	a->encoded = g_bytes_new_from_bytes(x->mail->raw, a->encoded_offset,
+					    (gsize)end - a->encoded_offset);
+	a->encoding = encoding;
+}
+
 /* Adds OBJECT as an attachment with the content DATA (taken) at DEPTH. */
 static void add_attachment(struct extract *x, GMimeObject *object, GByteArray *data, guint depth)
 {
 	if (!spend(x, data->len)) {
-		wipe_byte_array(data);
+		canary_wipe_byte_array(data);
 		return;
 	}
 	struct canary_attachment *a = g_new0(struct canary_attachment, 1);
 	a->filename = file_name(object);
 	a->content_type = mime_type(object);
-	a->data = wiped_bytes_take(data);
+	a->data = canary_wipe_bytes_take(data);
 	a->depth = depth;
+	find_encoded(x, object, a);
 	g_ptr_array_add(x->mail->attachments, a);
 }
 
@@ -1314,7 +1352,7 @@ static void add_part_text(struct extract *x, GMimePart *part, enum text_kind kin
 		declared = sniffed = html_meta_charset((const char *)bytes->data, bytes->len);
 	GString *text = to_utf8((const char *)bytes->data, bytes->len, declared);
 	g_free(sniffed);
-	wipe_byte_array(bytes);
+	canary_wipe_byte_array(bytes);
 	text = tidy_text(text);
 	const char *format = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "format");
 	if (kind == TEXT_PLAIN && format != NULL && g_ascii_strcasecmp(format, "flowed") == 0) {
@@ -1400,7 +1438,7 @@ static void walk_encoded_message(struct extract *x, GMimePart *part, guint depth
 	g_byte_array_append(copy, bytes->data, bytes->len);
 	add_attachment(x, GMIME_OBJECT(part), copy, depth);
 	if (x->overflow) {
-		wipe_byte_array(bytes);
+		canary_wipe_byte_array(bytes);
 		return;
 	}
 	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(bytes);
@@ -1422,7 +1460,7 @@ static void walk_encoded_message(struct extract *x, GMimePart *part, guint depth
 	g_clear_object(&inner);
 	g_object_unref(parser);
 	g_object_unref(stream);
-	wipe_byte_array(bytes);
+	canary_wipe_byte_array(bytes);
 }
 
 /* Handles the leaf PART under MODE. */
@@ -1463,7 +1501,7 @@ static gboolean has_text(GMimePart *part, enum text_kind kind)
 		wipe_gstring(text);
 		wipe_gstring(html);
 	}
-	wipe_byte_array(bytes);
+	canary_wipe_byte_array(bytes);
 	return found;
 }
 
@@ -1617,13 +1655,14 @@ static void walk(struct extract *x, GMimeObject *object, guint depth, enum walk_
 
 /* Fills MAIL's text and attachments from MESSAGE; quarantines it as too
  * large when the decoded content outgrows DECODED_FACTOR times the limit. */
-static void read_body(struct canary_mail *mail, GMimeMessage *message,
+static void read_body(struct canary_mail *mail, GMimeMessage *message, GMimeStream *source,
 		      const struct canary_limits *limits, GMimeParserOptions *options)
 {
 	struct extract x = {
 		.mail = mail,
 		.limits = limits,
 		.options = options,
+		.source = source,
 		.text = g_string_new(""),
 		.budget = limits->max_message_size > G_MAXUINT64 / DECODED_FACTOR
 				  ? G_MAXUINT64
@@ -1723,7 +1762,7 @@ static void parse_bytes(struct canary_mail *mail, const guint8 *data, gsize len,
 			check_shape(mail, &shape, limits, state.nesting_overflow);
 		}
 		if (mail->quarantine == CANARY_QUARANTINE_NONE)
-			read_body(mail, message, limits, options);
+			read_body(mail, message, stream, limits, options);
 		if (mail->quarantine == CANARY_QUARANTINE_NONE && *mail->text == '\0' &&
 		    mail->attachments->len == 0)
 			read_after_blankish_line(mail, data, len);
@@ -1751,6 +1790,32 @@ static gsize header_block_length(const guint8 *data, gsize len)
 			return i + 3;
 	}
 	return n;
+}
+
+GBytes *canary_mail_decode(enum canary_transfer_encoding encoding, const void *data, gsize len)
+{
+	static const GMimeContentEncoding gmime[] = {
+		[CANARY_ENCODING_NONE] = GMIME_CONTENT_ENCODING_BINARY,
+		[CANARY_ENCODING_BASE64] = GMIME_CONTENT_ENCODING_BASE64,
+		[CANARY_ENCODING_QUOTED_PRINTABLE] = GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE,
+		[CANARY_ENCODING_UUENCODE] = GMIME_CONTENT_ENCODING_UUENCODE,
+	};
+	g_return_val_if_fail((guint)encoding <= CANARY_ENCODING_LAST, NULL);
+	/* Read in place, as parse_bytes() does: the stream does not own it. */
+	GByteArray *in = g_byte_array_new_take((guint8 *)data, len);
+	GMimeStream *source = g_mime_stream_mem_new_with_byte_array(in);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(source), FALSE);
+	GMimeDataWrapper *wrapper = g_mime_data_wrapper_new_with_stream(source, gmime[encoding]);
+	/* Decoding never grows the bytes: no reallocation leaves a copy behind. */
+	GByteArray *out = g_byte_array_sized_new((guint)MIN(len + 1, (gsize)G_MAXUINT));
+	GMimeStream *sink = g_mime_stream_mem_new_with_byte_array(out);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(sink), FALSE);
+	g_mime_data_wrapper_write_to_stream(wrapper, sink);
+	g_object_unref(sink);
+	g_object_unref(wrapper);
+	g_object_unref(source);
+	g_byte_array_free(in, FALSE);
+	return canary_wipe_bytes_take(out);
 }
 
 struct canary_mail *canary_mail_parse(GBytes *raw, const struct canary_limits *limits)

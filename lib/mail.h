@@ -39,12 +39,31 @@ struct canary_address {
 	char *address; /* addr-spec as written ("user@example.org"); NULL if none */
 };
 
+/* A Content-Transfer-Encoding that canary_mail_decode() undoes. Stored
+ * by number: order is stable. */
+enum canary_transfer_encoding {
+	CANARY_ENCODING_NONE = 0, /* the bytes as they are (7bit, 8bit, binary) */
+	CANARY_ENCODING_BASE64 = 1,
+	CANARY_ENCODING_QUOTED_PRINTABLE = 2,
+	CANARY_ENCODING_UUENCODE = 3,
+};
+#define CANARY_ENCODING_LAST CANARY_ENCODING_UUENCODE
+
 struct canary_attachment {
 	char *filename;     /* UTF-8, RFC 2231/2047 decoded, as the sender gave it
 			       (never a path to use as is); NULL if none */
 	char *content_type; /* lower-case "type/subtype" */
 	GBytes *data;       /* decoded content; wiped when freed */
 	guint depth;        /* 0 at top level, 1 inside a forwarded message, ... */
+	/* DATA as it stands in the raw message, still encoded: a slice of
+	 * canary_mail.raw (no copy) from ENCODED_OFFSET, which
+	 * canary_mail_decode(ENCODING) turns back into DATA. NULL when DATA is
+	 * not a span of the raw message (a file inside a TNEF attachment or an
+	 * encoded forwarded message, a forwarded message itself) or is empty.
+	 * Lets the raw message be stored without the bytes its attachments hold. */
+	GBytes *encoded;
+	gsize encoded_offset;
+	enum canary_transfer_encoding encoding;
 };
 
 /* A range of canary_mail.text, in bytes. */
@@ -99,6 +118,11 @@ void canary_mail_shutdown(void);
  * whatever headers could be read. Returns a new struct; free with
  * canary_mail_free(). Keeps a reference to RAW. */
 struct canary_mail *canary_mail_parse(GBytes *raw, const struct canary_limits *limits);
+
+/* Undoes ENCODING on LEN bytes at DATA exactly as canary_mail_parse()
+ * did for an attachment (GMime's decoders; damage is skipped, never an
+ * error). Returns new bytes, wiped when freed. */
+GBytes *canary_mail_decode(enum canary_transfer_encoding encoding, const void *data, gsize len);
 
 /* Wipes and frees MAIL; NULL is fine. */
 void canary_mail_free(struct canary_mail *mail);

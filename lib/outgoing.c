@@ -94,14 +94,6 @@ static GMimeTextPart *text_part(const char *text)
 	return part;
 }
 
-/* Wipes and frees a GByteArray behind a GBytes. */
-static void wipe_byte_array(gpointer data)
-{
-	GByteArray *array = data;
-	canary_wipe(array->data, array->len);
-	g_byte_array_unref(array);
-}
-
 /* Serialises MESSAGE with CRLF line ends into new bytes wiped when freed. */
 static GBytes *serialise(GMimeMessage *message)
 {
@@ -113,7 +105,7 @@ static GBytes *serialise(GMimeMessage *message)
 	g_mime_object_write_to_stream(GMIME_OBJECT(message), options, stream);
 	g_object_unref(stream);
 	g_mime_format_options_free(options);
-	return g_bytes_new_with_free_func(bytes->data, bytes->len, wipe_byte_array, bytes);
+	return canary_wipe_bytes_take(bytes);
 }
 
 GBytes *canary_outgoing_compose(const struct canary_outgoing *m, char **message_id_r,

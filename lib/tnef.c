@@ -2,6 +2,7 @@
  * TNEF is in the sender's code page (8-bit) or MAPI Unicode, which libytnef
  * converts to UTF-8. */
 #include "tnef.h"
+#include "wipe.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -66,15 +67,6 @@ static variableLength *file_data(Attachment *a)
 	return has_bytes(v) ? v : NULL;
 }
 
-/* Wipes and frees the byte array ARRAY (a GDestroyNotify for GBytes). */
-static void wipe_byte_array(gpointer array)
-{
-	GByteArray *a = array;
-	if (a->data != NULL)
-		sodium_memzero(a->data, a->len);
-	g_byte_array_free(a, TRUE);
-}
-
 static void file_free(gpointer p)
 {
 	struct canary_tnef_file *f = p;
@@ -110,7 +102,7 @@ static void take_files(TNEFStruct *t, struct canary_tnef *out, guint64 max_bytes
 		g_byte_array_append(copy, data->data, (guint)data->size);
 		struct canary_tnef_file *f = g_new0(struct canary_tnef_file, 1);
 		f->name = file_name(a);
-		f->data = g_bytes_new_with_free_func(copy->data, copy->len, wipe_byte_array, copy);
+		f->data = canary_wipe_bytes_take(copy);
 		g_ptr_array_add(out->files, f);
 	}
 }

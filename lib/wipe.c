@@ -18,3 +18,17 @@ void canary_wipe_free(gpointer s)
 	sodium_memzero(s, strlen(s));
 	g_free(s);
 }
+
+void canary_wipe_byte_array(gpointer array)
+{
+	GByteArray *a = array;
+	if (a == NULL)
+		return;
+	canary_wipe(a->data, a->len);
+	g_byte_array_free(a, TRUE);
+}
+
+GBytes *canary_wipe_bytes_take(GByteArray *array)
+{
+	return g_bytes_new_with_free_func(array->data, array->len, canary_wipe_byte_array, array);
+}

@@ -14,4 +14,12 @@ void canary_wipe(void *p, gsize len);
  * GDestroyNotify, for arrays and hash tables of secret strings. */
 void canary_wipe_free(gpointer s);
 
+/* Wipes ARRAY's bytes and frees it (a GByteArray *); NULL is fine. A
+ * GDestroyNotify. */
+void canary_wipe_byte_array(gpointer array);
+
+/* A new GBytes over ARRAY's bytes that wipes them when its last reference
+ * goes; takes ARRAY. */
+GBytes *canary_wipe_bytes_take(GByteArray *array);
+
 #endif

@@ -4,6 +4,7 @@
  * only, a move re-sealed by the caller that canaryd checks, and a note
  * sealed by the caller. */
 #include <json-glib/json-glib.h>
+#include <sqlite3.h>
 #include <string.h>
 
 #include "case_sealed.h"
@@ -259,6 +260,7 @@ START_TEST(test_answers_hold_no_plaintext)
 		canary_sealed_open_identity(id, custodian, &raw_back, &error);
 	ck_assert_msg(identity != NULL, "%s", error ? error->message : "?");
 	ck_assert_uint_eq(g_bytes_get_size(raw_back), strlen(message));
+	ck_assert_mem_eq(g_bytes_get_data(raw_back, NULL), message, strlen(message));
 	/* The section key does not open the identity, nor the custodian's the text. */
 	ck_assert_ptr_null(canary_sealed_open_identity(id, section, NULL, NULL));
 	ck_assert_ptr_null(canary_sealed_open_content(sc, custodian, NULL));
@@ -271,6 +273,231 @@ START_TEST(test_answers_hold_no_plaintext)
 	ck_assert_ptr_null(canary_sealed_case_get(sc, "attachment/0"));
 	ck_assert_ptr_null(canary_sealed_case_get(sc, "identity"));
 	ck_assert_ptr_null(canary_sealed_case_get(sc, "raw"));
+	ck_assert_ptr_null(canary_sealed_case_get(sc, "raw/rest"));
+}
+END_TEST
+
+/* --- Attachments sealed once ------------------------------------------------ */
+
+#define BIG_ATTACHMENT (96 * 1024)
+
+/* A message with a base64 attachment of BIG_ATTACHMENT bytes, and its
+ * decoded bytes in *DATA_R. New string. */
+static char *message_with_big_attachment(GBytes **data_r)
+{
+	guint8 *data = g_malloc(BIG_ATTACHMENT);
+	for (gsize i = 0; i < BIG_ATTACHMENT; i++)
+		data[i] = (guint8)(i * 7 + i / 251);
+	g_autofree char *b64 = g_base64_encode(data, BIG_ATTACHMENT);
+	g_autoptr(GString) m = g_string_new(
+		"From: " SENDER_NAME " <" SENDER_ADDRESS ">\nTo: reprisals@example.org\n"
+		"Subject: Ferry photographs from Egypt\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=b\n\n"
+		"--b\nContent-Type: text/plain\n\nThe photographs from Egypt.\n"
+		"--b\nContent-Type: image/jpeg\nContent-Transfer-Encoding: base64\n"
+		"Content-Disposition: attachment; filename=\"ferry.jpg\"\n\n");
+	for (const char *p = b64; *p != '\0'; p += MIN(strlen(p), 76)) {
+		g_string_append_len(m, p, (gssize)MIN(strlen(p), 76));
+		g_string_append_c(m, '\n');
+	}
+	g_string_append(m, "--b--\n");
+	*data_r = g_bytes_new_take(data, BIG_ATTACHMENT);
+	return g_string_free(g_steal_pointer(&m), FALSE);
+}
+
+/* Files RAW as a new case; returns its reference. */
+static char *ingest_new(const char *raw)
+{
+	g_autoptr(GBytes) bytes = g_bytes_new(raw, strlen(raw));
+	struct canary_ingest_source src = {0};
+	struct canary_ingest_result result;
+	g_autoptr(GError) error = NULL;
+	ck_assert(canary_store_begin(pl.store, NULL));
+	ck_assert_msg(canary_ingest_message(pl.ingest, bytes, &src, &result, &error), "%s",
+		      error ? error->message : "?");
+	ck_assert(canary_store_commit(pl.store, NULL));
+	char *new_ref = g_strdup(result.ref);
+	canary_ingest_result_clear(&result);
+	return new_ref;
+}
+
+/* The ciphertext of FIELD as stored for case CASE_ID, or NULL. */
+static GBytes *stored_blob(gint64 case_id, const char *field)
+{
+	return canary_store_get_blob(pl.store, case_id, field, NULL);
+}
+
+/* The key copy FIELD of SC opened with SECRET. */
+static struct canary_content_key *open_copy(const struct canary_sealed_case *sc, const char *field,
+					    const struct canary_secret_key *secret)
+{
+	g_autoptr(GError) error = NULL;
+	struct canary_content_key *key =
+		canary_content_key_open(canary_sealed_case_get(sc, field), secret, &error);
+	ck_assert_msg(key != NULL, "%s: %s", field, error ? error->message : "?");
+	return key;
+}
+
+/* Replaces FIELD of SC by LEN bytes at PLAIN sealed under KEY. */
+static void reseal_field(struct canary_sealed_case *sc, const struct canary_content_key *key,
+			 const char *field, const void *plain, gsize len)
+{
+	g_autoptr(GBytes) sealed = canary_seal_encrypt(key, sc->case_id, field, plain, len);
+	canary_sealed_case_put(sc, field, sealed);
+}
+
+/* An attachment is sealed once: the store holds its bytes as they stand in
+ * the message, and the raw message without them; the section gets the
+ * decoded file, the custodian the original byte for byte. */
+START_TEST(test_attachments_sealed_once)
+{
+	g_autoptr(GBytes) data = NULL;
+	g_autofree char *raw = message_with_big_attachment(&data);
+	g_free(ref);
+	ref = ingest_new(raw);
+	g_autoptr(canary_case) c = get_case();
+
+	/* No field holds the attachment twice. */
+	g_autoptr(GBytes) whole = stored_blob(c->id, "raw");
+	ck_assert_ptr_null(whole);
+	g_autoptr(GBytes) rest = stored_blob(c->id, "raw/rest");
+	g_autoptr(GBytes) attachment = stored_blob(c->id, "attachment/0");
+	ck_assert_ptr_nonnull(rest);
+	ck_assert_ptr_nonnull(attachment);
+	ck_assert_uint_lt(g_bytes_get_size(rest), 1024);
+	ck_assert_uint_lt(g_bytes_get_size(attachment), strlen(raw));
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open_v2(pl.config->store.database, &db, SQLITE_OPEN_READONLY, NULL),
+			 SQLITE_OK);
+	g_autofree char *sql = g_strdup_printf(
+		"SELECT sum(length(data)) FROM case_blobs WHERE case_id = %" G_GINT64_FORMAT, c->id);
+	gint64 stored = tu_query_int(db, sql);
+	sqlite3_close(db);
+	ck_assert_int_lt(stored, (gint64)strlen(raw) + 4096);
+
+	/* The section opens the decoded file; the custodian the original. */
+	g_autoptr(canary_secret_key) section = tu_load_secret(tmpdir, "section");
+	g_autoptr(canary_secret_key) custodian = tu_load_secret(tmpdir, "custodian");
+	JsonObject *att_args = ref_args();
+	json_object_set_int_member(att_args, "number", 1);
+	g_autoptr(JsonObject) att_answer = handle("attachment", att_args);
+	g_autoptr(canary_sealed_case) att = sealed_of(ok(att_answer), c->id);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) opened = canary_sealed_open_attachment(att, section, 0, &error);
+	ck_assert_msg(opened != NULL, "%s", error ? error->message : "?");
+	ck_assert(g_bytes_equal(opened, data));
+	ck_assert_ptr_null(canary_sealed_open_attachment(att, custodian, 0, NULL));
+	JsonObject *reveal_args = ref_args();
+	json_object_set_boolean_member(reveal_args, "raw", TRUE);
+	g_autoptr(JsonObject) revealed = handle("reveal", reveal_args);
+	g_autoptr(canary_sealed_case) id = sealed_of(ok(revealed), c->id);
+	g_autoptr(GBytes) raw_back = NULL;
+	g_autoptr(canary_identity) identity =
+		canary_sealed_open_identity(id, custodian, &raw_back, &error);
+	ck_assert_msg(identity != NULL, "%s", error ? error->message : "?");
+	ck_assert_uint_eq(g_bytes_get_size(raw_back), strlen(raw));
+	ck_assert_mem_eq(g_bytes_get_data(raw_back, NULL), raw, strlen(raw));
+	ck_assert_ptr_null(canary_sealed_open_identity(id, section, NULL, NULL));
+
+	/* A span missing or changed is an error, never a shorter message. */
+	g_autoptr(canary_sealed_case) missing = canary_sealed_case_message(id, 1);
+	g_hash_table_remove(missing->blobs, "attachment/0");
+	g_autoptr(GBytes) none = NULL;
+	g_autoptr(canary_identity) no_identity =
+		canary_sealed_open_identity(missing, custodian, &none, &error);
+	ck_assert_ptr_null(no_identity);
+	ck_assert_ptr_null(none);
+	ck_assert_msg(g_error_matches(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT),
+		      "%s", error ? error->message : "?");
+	g_clear_error(&error);
+	g_autoptr(canary_sealed_case) swapped = canary_sealed_case_message(id, 1);
+	canary_sealed_case_put(swapped, "attachment/0", rest);
+	g_autoptr(canary_identity) swapped_identity =
+		canary_sealed_open_identity(swapped, custodian, &none, &error);
+	ck_assert_ptr_null(swapped_identity);
+	ck_assert_msg(g_error_matches(error, CANARY_SEAL_ERROR, CANARY_SEAL_ERROR_TAMPERED), "%s",
+		      error ? error->message : "?");
+	g_clear_error(&error);
+
+	/* A record that does not add up (only canary could have sealed it,
+	 * but a bug must not hand out a wrong message). */
+	g_autoptr(canary_content_key) identity_key = open_copy(id, "key/identity/custodian",
+							       custodian);
+	static const struct {
+		const char *bytes;
+		gsize len;
+	} bad[] = {
+		{"", 0},
+		{"\x09\0\0\0\0", 5},                                  /* unknown version */
+		{"\x01\x02\0\0\0" "\0\0\0\0\0\0\0\0\0\0\0\0", 17},  /* two spans, one given */
+		{"\x01\x01\0\0\0" "\xff\0\0\0\0\0\0\0\0\0\0\0ab", 19}, /* past the rest */
+		{"\x01\x01\0\0\0" "\0\0\0\0\0\0\0\0\x07\0\0\0", 17}, /* no attachment 7 */
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
+		g_autoptr(canary_sealed_case) crafted = canary_sealed_case_message(id, 1);
+		reseal_field(crafted, identity_key, "raw/rest", bad[i].bytes, bad[i].len);
+		g_autoptr(GBytes) back = NULL;
+		g_autoptr(canary_identity) crafted_identity =
+			canary_sealed_open_identity(crafted, custodian, &back, &error);
+		ck_assert_msg(crafted_identity == NULL && back == NULL, "record %zu opened", i);
+		ck_assert_msg(g_error_matches(error, CANARY_ENVELOPE_ERROR,
+					      CANARY_ENVELOPE_ERROR_FORMAT),
+			      "record %zu: %s", i, error ? error->message : "?");
+		g_clear_error(&error);
+	}
+}
+END_TEST
+
+/* Cases sealed before attachments were sealed once: the decoded bytes
+ * under the content key, an attachment list of version 1, the whole raw
+ * message. They still open. */
+START_TEST(test_attachments_sealed_before)
+{
+	g_autoptr(canary_case) c = get_case();
+	g_autoptr(canary_secret_key) section = tu_load_secret(tmpdir, "section");
+	JsonObject *att_args = ref_args();
+	json_object_set_int_member(att_args, "number", 1);
+	g_autoptr(JsonObject) att_answer = handle("attachment", att_args);
+	g_autoptr(canary_sealed_case) att = sealed_of(ok(att_answer), c->id);
+	g_autoptr(canary_content_key) content = open_copy(att, "key/content/section", section);
+	static const char old_bytes[] = "attachment bytes sealed the old way";
+	g_hash_table_remove(att->blobs, "key/attachments/content");
+	reseal_field(att, content, "attachment/0", old_bytes, strlen(old_bytes));
+	GVariantBuilder list;
+	g_variant_builder_init(&list, G_VARIANT_TYPE("a(msst)"));
+	g_variant_builder_add(&list, "(msst)", "old.txt", "text/plain",
+			      (guint64)strlen(old_bytes));
+	g_autoptr(GVariant) v1 =
+		g_variant_ref_sink(g_variant_new("(y@a(msst))", 1, g_variant_builder_end(&list)));
+	reseal_field(att, content, "attachments", g_variant_get_data(v1), g_variant_get_size(v1));
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) manifest = canary_sealed_open_manifest(att, section, &error);
+	ck_assert_msg(manifest != NULL, "%s", error ? error->message : "?");
+	ck_assert_uint_eq(manifest->len, 1);
+	const struct canary_attachment_info *info = manifest->pdata[0];
+	ck_assert_str_eq(info->filename, "old.txt");
+	ck_assert_uint_eq(info->size, strlen(old_bytes));
+	g_autoptr(GBytes) opened = canary_sealed_open_attachment(att, section, 0, &error);
+	ck_assert_msg(opened != NULL, "%s", error ? error->message : "?");
+	ck_assert_uint_eq(g_bytes_get_size(opened), strlen(old_bytes));
+	ck_assert_mem_eq(g_bytes_get_data(opened, NULL), old_bytes, strlen(old_bytes));
+
+	/* And a whole raw message under the identity key. */
+	g_autoptr(canary_secret_key) custodian = tu_load_secret(tmpdir, "custodian");
+	JsonObject *reveal_args = ref_args();
+	json_object_set_boolean_member(reveal_args, "raw", TRUE);
+	g_autoptr(JsonObject) revealed = handle("reveal", reveal_args);
+	g_autoptr(canary_sealed_case) id = sealed_of(ok(revealed), c->id);
+	g_autoptr(canary_content_key) identity_key = open_copy(id, "key/identity/custodian",
+							       custodian);
+	g_hash_table_remove(id->blobs, "raw/rest");
+	reseal_field(id, identity_key, "raw", "the old raw", 11);
+	g_autoptr(GBytes) raw_back = NULL;
+	g_autoptr(canary_identity) identity =
+		canary_sealed_open_identity(id, custodian, &raw_back, &error);
+	ck_assert_msg(identity != NULL, "%s", error ? error->message : "?");
+	ck_assert_uint_eq(g_bytes_get_size(raw_back), 11);
+	ck_assert_mem_eq(g_bytes_get_data(raw_back, NULL), "the old raw", 11);
 }
 END_TEST
 
@@ -519,6 +746,8 @@ static Suite *case_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_access_recorded_under_caller_before_blobs);
 	tcase_add_test(tc, test_answers_hold_no_plaintext);
+	tcase_add_test(tc, test_attachments_sealed_once);
+	tcase_add_test(tc, test_attachments_sealed_before);
 	tcase_add_test(tc, test_move_reseals_to_the_new_section);
 	tcase_add_test(tc, test_forged_move_refused_without_change);
 	tcase_add_test(tc, test_status_note_sealed_by_the_caller);

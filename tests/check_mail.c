@@ -58,6 +58,16 @@ static void assert_sane(const struct canary_mail *mail)
 		ck_assert(a->filename == NULL || g_utf8_validate(a->filename, -1, NULL));
 		ck_assert_ptr_nonnull(a->content_type);
 		ck_assert_ptr_nonnull(a->data);
+		if (a->encoded == NULL)
+			continue;
+		/* A span of the raw message itself, which decodes to the data. */
+		gsize raw_len = 0, len = 0;
+		const guint8 *raw = g_bytes_get_data(mail->raw, &raw_len);
+		const guint8 *span = g_bytes_get_data(a->encoded, &len);
+		ck_assert_ptr_eq(span, raw + a->encoded_offset);
+		ck_assert_uint_le(a->encoded_offset + len, raw_len);
+		g_autoptr(GBytes) decoded = canary_mail_decode(a->encoding, span, len);
+		ck_assert(g_bytes_equal(decoded, a->data));
 	}
 	if (mail->quarantine == CANARY_QUARANTINE_NONE) {
 		ck_assert_ptr_null(mail->quarantine_detail);
@@ -816,6 +826,63 @@ START_TEST(test_forwarded_base64)
 }
 END_TEST
 
+/* Attachments of the message itself stand as spans of its raw bytes
+ * (assert_sane() checks that each decodes to its data); those decoded out
+ * of another attachment (a forwarded message sent encoded, a TNEF file)
+ * do not. */
+START_TEST(test_attachment_spans)
+{
+	static const char message[] =
+		"From: a@example.org\nSubject: spans\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/mixed; boundary=b\n\n"
+		"--b\nContent-Type: text/plain\n\nSee attached.\n"
+		"--b\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n"
+		"Content-Disposition: attachment; filename=a.bin\n\nAAECAwQF\nBgcI\n"
+		"--b\nContent-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n"
+		"Content-Disposition: attachment; filename=b.txt\n\ncaf=C3=A9 au=\n lait\n"
+		"--b\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: x-uuencode\n"
+		"Content-Disposition: attachment; filename=c.bin\n\n"
+		"begin 644 c.bin\n#86)C\n`\nend\n"
+		"--b\nContent-Type: text/csv\nContent-Disposition: attachment; filename=d.csv\n\n"
+		"a,b\n1,2\n"
+		"--b--\n";
+	g_autoptr(canary_mail) mail = parse_string(message, strlen(message), NULL);
+	assert_sane(mail);
+	ck_assert_uint_eq(mail->attachments->len, 4);
+	static const struct {
+		enum canary_transfer_encoding encoding;
+		const char *span, *data;
+		gsize data_len;
+	} want[] = {
+		{CANARY_ENCODING_BASE64, "AAECAwQF\nBgcI", "\0\1\2\3\4\5\6\7\10", 9},
+		{CANARY_ENCODING_QUOTED_PRINTABLE, "caf=C3=A9 au=\n lait", "caf\xC3\xA9 au lait", 13},
+		{CANARY_ENCODING_UUENCODE, "begin 644 c.bin\n#86)C\n`\nend", "abc", 3},
+		{CANARY_ENCODING_NONE, "a,b\n1,2", "a,b\n1,2", 7},
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(want); i++) {
+		const struct canary_attachment *a = attachment_at(mail, (guint)i);
+		ck_assert_ptr_nonnull(a->encoded);
+		ck_assert_int_eq(a->encoding, want[i].encoding);
+		gsize len = 0;
+		const char *span = g_bytes_get_data(a->encoded, &len);
+		ck_assert_uint_eq(len, strlen(want[i].span));
+		ck_assert_mem_eq(span, want[i].span, len);
+		ck_assert_uint_eq(g_bytes_get_size(a->data), want[i].data_len);
+		ck_assert_mem_eq(g_bytes_get_data(a->data, NULL), want[i].data, want[i].data_len);
+	}
+
+	g_autoptr(canary_mail) forwarded = parse_file("forwarded-rfc822-base64.eml", NULL);
+	assert_sane(forwarded);
+	ck_assert_ptr_nonnull(attachment_at(forwarded, 0)->encoded); /* the .eml, base64 */
+	ck_assert_ptr_null(attachment_at(forwarded, 1)->encoded);    /* the .png inside it */
+	g_autoptr(canary_mail) tnef = parse_file("tnef-winmail-dat.eml", NULL);
+	assert_sane(tnef);
+	ck_assert_ptr_nonnull(attachment_at(tnef, 0)->encoded); /* winmail.dat */
+	ck_assert_ptr_null(attachment_at(tnef, 1)->encoded);    /* a file inside it */
+	ck_assert_ptr_null(attachment_at(tnef, 2)->encoded);
+}
+END_TEST
+
 START_TEST(test_damaged)
 {
 	g_autoptr(canary_mail) line = parse_file("damaged-whitespace-line.eml", NULL);
@@ -963,6 +1030,7 @@ static Suite *mail_suite(void)
 	tcase_add_test(corpus, test_nul_bytes);
 	tcase_add_test(corpus, test_missing_closing_boundary);
 	tcase_add_test(corpus, test_attachment_names);
+	tcase_add_test(corpus, test_attachment_spans);
 	tcase_add_test(corpus, test_forwarded);
 	tcase_add_test(corpus, test_crypto_parts);
 	tcase_add_loop_test(corpus, test_unparseable, 0, 2);

@@ -249,16 +249,61 @@ static void check_opens(const char *command, const char *ref, const char *name)
 	ck_assert_msg(strstr(out, ref) != NULL, "canary %s %s: %s", command, ref, out);
 }
 
+/* Runs canary COMMAND REF ARG... with the fixture key NAME; expects exit 0. */
+static void run_with_key(const char *command, const char *ref, const char *name,
+			 const char *arg1, const char *arg2, const char *arg3)
+{
+	g_autofree char *key = g_strdup_printf("%s/keys/%s.key", tmpdir, name);
+	g_autofree char *out = NULL, *err = NULL;
+	int status = tu_run_canary(config_path, &out, &err, command, ref, "--key", key,
+				   "--passphrase-file", passphrase, arg1, arg2, arg3, NULL);
+	ck_assert_msg(status == 0, "canary %s %s %s --key %s.key: exit %d: %s", command, ref,
+		      arg1, name, status, err);
+}
+
+/* Whether BYTES is one of the demo messages the fixtures imported, byte
+ * for byte. */
+static gboolean is_demo_message(GBytes *bytes)
+{
+	g_autofree char *dir_path = tu_data_path("demo");
+	g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
+	ck_assert_ptr_nonnull(dir);
+	for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
+		g_autofree char *relative = g_build_filename("demo", name, NULL);
+		g_autoptr(GBytes) demo = tu_data_bytes(relative);
+		if (g_bytes_equal(demo, bytes))
+			return TRUE;
+	}
+	return FALSE;
+}
+
 /* Every case still opens: as its section reads it (quarantined ones only
- * by the custodian), and its sender for the custodian. */
+ * by the custodian), its attachments (sealed decoded, under the content
+ * key, listed by a version 1 list), and its sender and its original
+ * message, byte for byte, for the custodian. */
 static void check_sealed(const GPtrArray *cases)
 {
+	guint attachments = 0;
 	for (guint i = 0; i < cases->len; i++) {
 		const struct canary_case *c = cases->pdata[i];
 		if (strcmp(c->status, CANARY_STATUS_QUARANTINED) != 0)
 			check_opens("show", c->ref, c->section);
 		check_opens("reveal", c->ref, "custodian");
+		g_autofree char *out_dir = g_build_filename(tmpdir, "opened-XXXXXX", NULL);
+		ck_assert_ptr_nonnull(g_mkdtemp(out_dir));
+		g_autofree char *raw = g_build_filename(out_dir, "raw.eml", NULL);
+		run_with_key("reveal", c->ref, "custodian", "--raw", raw, NULL);
+		g_autofree char *contents = NULL;
+		gsize len = 0;
+		ck_assert(g_file_get_contents(raw, &contents, &len, NULL));
+		g_autoptr(GBytes) bytes = g_bytes_new_take(g_steal_pointer(&contents), len);
+		ck_assert_msg(is_demo_message(bytes), "%s: reveal --raw is no demo message", c->ref);
+		if (c->attachments == 0 || strcmp(c->status, CANARY_STATUS_QUARANTINED) == 0)
+			continue;
+		run_with_key("attachment", c->ref, c->section, "1", "-o", out_dir);
+		attachments++;
 	}
+	ck_assert_uint_ge(attachments, 1);
 }
 
 static void check_history(void)

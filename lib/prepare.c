@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "order.h"
@@ -31,6 +32,8 @@ struct canary_prepare {
 	gint64 *started;
 	GArray *in_hand; /* guint indexes being prepared */
 	char *in_hand_path;
+	int in_hand_fd;        /* open from the first message in hand; -1 before */
+	guint in_hand_slots;   /* slots the file holds (the most ever in hand) */
 
 	/* Under LOCK: while a feeding taker prepares message HELPED itself
 	 * (help()), it cannot call its progress callback; the feeder thread
@@ -43,31 +46,57 @@ struct canary_prepare {
 	GThread *feeder;
 };
 
-/* Rewrites the in-hand file from P->IN_HAND (LOCK held). A failure only
- * costs the poison count, so it is not fatal. */
+/* One line of the in-hand file: "UIDVALIDITY UID", right-aligned, or
+ * blank; always this long, so that a line is rewritten in place. */
+#define IN_HAND_SLOT 24
+
+/* Rewrites the in-hand file from P->IN_HAND (LOCK held): one pwrite() of
+ * every slot, on a file kept open, since this happens twice per message
+ * under the lock (a new file renamed into place cost four system calls
+ * and a directory update each time). A process that dies leaves the last
+ * complete write. A failure only costs the poison count, so it is not
+ * fatal. */
 static void record_in_hand(struct canary_prepare *p)
 {
-	if (p->in_hand_path == NULL)
+	if (p->in_hand_path == NULL || (p->in_hand_fd < 0 && p->in_hand->len == 0))
 		return;
-	if (p->in_hand->len == 0) {
-		unlink(p->in_hand_path);
-		return;
+	if (p->in_hand_fd < 0) {
+		p->in_hand_fd = open(p->in_hand_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+				     0600);
+		if (p->in_hand_fd < 0) {
+			g_warning("cannot record the messages in hand in %s: %s",
+				  p->in_hand_path, g_strerror(errno));
+			return;
+		}
 	}
-	GString *lines = g_string_new(NULL);
-	for (guint k = 0; k < p->in_hand->len; k++) {
+	p->in_hand_slots = MAX(p->in_hand_slots, p->in_hand->len);
+	gsize size = (gsize)p->in_hand_slots * IN_HAND_SLOT;
+	char *lines = g_alloca(size);
+	memset(lines, ' ', size);
+	for (guint k = 0; k < p->in_hand_slots; k++) {
+		char *slot = lines + (gsize)k * IN_HAND_SLOT;
+		slot[IN_HAND_SLOT - 1] = '\n';
+		if (k >= p->in_hand->len)
+			continue;
 		const struct canary_ingest_source *s =
 			&p->sources[g_array_index(p->in_hand, guint, k)];
-		g_string_append_printf(lines, "%u %u\n", s->uidvalidity, s->uid);
+		char line[IN_HAND_SLOT];
+		int n = g_snprintf(line, sizeof line, "%u %u", s->uidvalidity, s->uid);
+		memcpy(slot + IN_HAND_SLOT - 1 - n, line, (gsize)n);
 	}
-	g_autofree char *tmp = g_strconcat(p->in_hand_path, ".new", NULL);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	gboolean ok = fd >= 0 && write(fd, lines->str, lines->len) == (ssize_t)lines->len;
-	if (fd >= 0)
-		ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, p->in_hand_path) != 0)
+	if (pwrite(p->in_hand_fd, lines, size, 0) != (ssize_t)size)
 		g_warning("cannot record the messages in hand in %s: %s", p->in_hand_path,
 			  g_strerror(errno));
-	g_string_free(lines, TRUE);
+}
+
+/* Once nothing is in hand for good: the file goes. */
+static void close_in_hand(struct canary_prepare *p)
+{
+	if (p->in_hand_fd < 0)
+		return;
+	close(p->in_hand_fd);
+	p->in_hand_fd = -1;
+	unlink(p->in_hand_path);
 }
 
 /* Marks message I in hand or, with HELD FALSE, done with (LOCK held). */
@@ -228,6 +257,7 @@ struct canary_prepare *canary_prepare_start_recorded(
 		.started = g_new0(gint64, MAX(n, 1)),
 		.in_hand = g_array_new(FALSE, FALSE, sizeof(guint)),
 		.in_hand_path = g_strdup(in_hand_path),
+		.in_hand_fd = -1,
 	};
 	canary_order_init(&p->order, canary_prefetch_costs(items, n), n, budget);
 	g_mutex_init(&p->claim_lock);
@@ -287,7 +317,7 @@ void canary_prepare_free(struct canary_prepare *p)
 		g_thread_join(p->feeder);
 	/* Nothing is in hand once the workers have stopped. */
 	g_array_set_size(p->in_hand, 0);
-	record_in_hand(p);
+	close_in_hand(p);
 	canary_order_clear(&p->order, (GDestroyNotify)canary_ingest_prepared_free);
 	g_array_unref(p->in_hand);
 	g_free(p->in_hand_path);

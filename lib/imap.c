@@ -677,20 +677,6 @@ GArray *canary_imap_list(struct canary_imap *imap, guint limit, GError **error)
 	return messages;
 }
 
-/* Wipes a fetched message when its last reference goes. */
-struct fetched {
-	guint8 *data;
-	gsize len;
-};
-
-static void fetched_free(gpointer p)
-{
-	struct fetched *f = p;
-	canary_wipe(f->data, f->len);
-	g_free(f->data);
-	g_free(f);
-}
-
 /* A slack over the announced size: some servers (Exchange among them)
  * announce an estimate. */
 #define FETCH_SLACK_BYTES (64 * 1024)
@@ -778,11 +764,9 @@ static GBytes *fetch_url(struct canary_imap *imap, guint32 uidvalidity, guint32 
 		g_propagate_error(error, g_steal_pointer(&local));
 		return NULL;
 	}
-	struct fetched *f = g_new(struct fetched, 1);
-	f->len = imap->response->len;
-	f->data = g_byte_array_steal(imap->response, NULL);
+	GBytes *fetched = canary_wipe_bytes_take(imap->response);
 	imap->response = g_byte_array_new();
-	return g_bytes_new_with_free_func(f->data, f->len, fetched_free, f);
+	return fetched;
 }
 
 GBytes *canary_imap_fetch(struct canary_imap *imap, guint32 uidvalidity, guint32 uid,

@@ -365,7 +365,7 @@ static GByteArray *raw_rest_new(GBytes *raw, const GPtrArray *attachments)
 	gsize kept = 0, cut = 0, end = 0;
 	for (guint i = 0; i < spans->len; i++) {
 		const struct raw_span *s = &g_array_index(spans, struct raw_span, i);
-		if (s->offset < end || s->length > raw_len - s->offset)
+		if (s->offset < end || s->offset > raw_len || s->length > raw_len - s->offset)
 			continue;
 		g_array_index(spans, struct raw_span, kept++) = *s;
 		cut += s->length;

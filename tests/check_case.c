@@ -62,16 +62,7 @@ static void setup(void)
 		group);
 	g_autofree char *config = tu_make_canary_home(tmpdir, TRUE, extra);
 	tu_pipeline_open(&pl, config);
-	g_autoptr(GBytes) raw = g_bytes_new_static(message, strlen(message));
-	struct canary_ingest_source src = {0};
-	struct canary_ingest_result result;
-	g_autoptr(GError) error = NULL;
-	ck_assert(canary_store_begin(pl.store, NULL));
-	ck_assert_msg(canary_ingest_message(pl.ingest, raw, &src, &result, &error), "%s",
-		      error ? error->message : "?");
-	ck_assert(canary_store_commit(pl.store, NULL));
-	ref = g_strdup(result.ref);
-	canary_ingest_result_clear(&result);
+	ref = tu_pipeline_file(&pl, message);
 	ctx = (struct canary_control_context){.config = pl.config, .store = pl.store};
 }
 
@@ -305,22 +296,6 @@ static char *message_with_big_attachment(GBytes **data_r)
 	return g_string_free(g_steal_pointer(&m), FALSE);
 }
 
-/* Files RAW as a new case; returns its reference. */
-static char *ingest_new(const char *raw)
-{
-	g_autoptr(GBytes) bytes = g_bytes_new(raw, strlen(raw));
-	struct canary_ingest_source src = {0};
-	struct canary_ingest_result result;
-	g_autoptr(GError) error = NULL;
-	ck_assert(canary_store_begin(pl.store, NULL));
-	ck_assert_msg(canary_ingest_message(pl.ingest, bytes, &src, &result, &error), "%s",
-		      error ? error->message : "?");
-	ck_assert(canary_store_commit(pl.store, NULL));
-	char *new_ref = g_strdup(result.ref);
-	canary_ingest_result_clear(&result);
-	return new_ref;
-}
-
 /* The ciphertext of FIELD as stored for case CASE_ID, or NULL. */
 static GBytes *stored_blob(gint64 case_id, const char *field)
 {
@@ -354,7 +329,7 @@ START_TEST(test_attachments_sealed_once)
 	g_autoptr(GBytes) data = NULL;
 	g_autofree char *raw = message_with_big_attachment(&data);
 	g_free(ref);
-	ref = ingest_new(raw);
+	ref = tu_pipeline_file(&pl, raw);
 	g_autoptr(canary_case) c = get_case();
 
 	/* No field holds the attachment twice. */

@@ -65,16 +65,7 @@ static void setup(void)
 		tmpdir, TRUE,
 		"[routing]\nrules = routing.conf\n[access]\ntriage = bin\ncustodian = adm\n");
 	tu_pipeline_open(&pl, config);
-	g_autoptr(GBytes) raw = g_bytes_new_static(message, strlen(message));
-	struct canary_ingest_source src = {0};
-	struct canary_ingest_result result;
-	g_autoptr(GError) error = NULL;
-	ck_assert(canary_store_begin(pl.store, NULL));
-	ck_assert_msg(canary_ingest_message(pl.ingest, raw, &src, &result, &error), "%s",
-		      error ? error->message : "?");
-	ck_assert(canary_store_commit(pl.store, NULL));
-	ref = g_strdup(result.ref);
-	canary_ingest_result_clear(&result);
+	ref = tu_pipeline_file(&pl, message);
 }
 
 static void teardown(void)

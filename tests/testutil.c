@@ -270,6 +270,21 @@ void tu_pipeline_open(struct tu_pipeline *pipeline, const char *config_path)
 	ck_assert_msg(pipeline->ingest != NULL, "%s", error ? error->message : "?");
 }
 
+char *tu_pipeline_file(struct tu_pipeline *pipeline, const char *raw)
+{
+	g_autoptr(GBytes) bytes = g_bytes_new(raw, strlen(raw));
+	struct canary_ingest_source src = {0};
+	struct canary_ingest_result result;
+	g_autoptr(GError) error = NULL;
+	ck_assert(canary_store_begin(pipeline->store, NULL));
+	ck_assert_msg(canary_ingest_message(pipeline->ingest, bytes, &src, &result, &error), "%s",
+		      error ? error->message : "?");
+	ck_assert(canary_store_commit(pipeline->store, NULL));
+	char *ref = g_strdup(result.ref);
+	canary_ingest_result_clear(&result);
+	return ref;
+}
+
 void tu_pipeline_close(struct tu_pipeline *pipeline)
 {
 	g_clear_pointer(&pipeline->ingest, canary_ingest_free);

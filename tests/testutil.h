@@ -99,6 +99,9 @@ struct tu_pipeline {
 };
 void tu_pipeline_open(struct tu_pipeline *pipeline, const char *config_path);
 void tu_pipeline_close(struct tu_pipeline *pipeline);
+/* Files the message RAW (a string) through PIPELINE in a transaction of
+ * its own; returns the case's reference (new string). */
+char *tu_pipeline_file(struct tu_pipeline *pipeline, const char *raw);
 
 /* Appends an event at time AT to the history of the database at DB_PATH,
  * chained as the store chains its own (canary_store_add_event() always

@@ -7,6 +7,7 @@
  * them (cases sealed before, and those canaryd seals for older stores,
  * have that key sealed to the three public keys instead). */
 #include "envelope.h"
+#include "byteorder.h"
 #include "wipe.h"
 
 #include <string.h>
@@ -335,18 +336,6 @@ static gint span_order(gconstpointer a, gconstpointer b)
 	return x->offset < y->offset ? -1 : x->offset > y->offset;
 }
 
-static void put_le32(guint8 *p, guint32 v)
-{
-	v = GUINT32_TO_LE(v);
-	memcpy(p, &v, sizeof v);
-}
-
-static void put_le64(guint8 *p, guint64 v)
-{
-	v = GUINT64_TO_LE(v);
-	memcpy(p, &v, sizeof v);
-}
-
 /* The "raw/rest" record of RAW: its bytes without the spans ATTACHMENTS
  * stand in (in order; one overlapping an earlier span stays in the rest).
  * New array; wipe it. */
@@ -377,12 +366,12 @@ static GByteArray *raw_rest_new(GBytes *raw, const GPtrArray *attachments)
 	g_byte_array_set_size(rest, (guint)size);
 	guint8 *out = rest->data;
 	*out++ = RAW_REST_VERSION;
-	put_le32(out, (guint32)kept);
+	canary_put_le32(out, (guint32)kept);
 	out += 4;
 	for (guint i = 0; i < kept; i++, out += RAW_REST_SPAN) {
 		const struct raw_span *s = &g_array_index(spans, struct raw_span, i);
-		put_le64(out, s->offset);
-		put_le32(out + 8, s->attachment);
+		canary_put_le64(out, s->offset);
+		canary_put_le32(out + 8, s->attachment);
 	}
 	gsize from = 0;
 	for (guint i = 0; i <= kept; i++) {
@@ -637,13 +626,12 @@ gboolean canary_envelope_load_message_attachment(struct canary_store *store, gui
 						 guint index, struct canary_sealed_case *sc,
 						 GError **error)
 {
+	/* Loading the attachment also loads the manifest and content keys. */
 	if (number <= 1)
-		return canary_envelope_load_attachment(store, index, sc, error) &&
-		       canary_envelope_load(store, CANARY_ENVELOPE_MANIFEST, sc, error);
+		return canary_envelope_load_attachment(store, index, sc, error);
 	g_autofree char *prefix = canary_envelope_message_prefix(number);
 	load_prefix = prefix;
-	gboolean ok = canary_envelope_load_attachment(store, index, sc, error) &&
-		      canary_envelope_load(store, CANARY_ENVELOPE_MANIFEST, sc, error);
+	gboolean ok = canary_envelope_load_attachment(store, index, sc, error);
 	load_prefix = "";
 	return ok;
 }
@@ -902,20 +890,6 @@ GBytes *canary_sealed_open_attachment(const struct canary_sealed_case *sc,
 	return canary_mail_decode(info->encoding, data, len);
 }
 
-static guint32 get_le32(const guint8 *p)
-{
-	guint32 v;
-	memcpy(&v, p, sizeof v);
-	return GUINT32_FROM_LE(v);
-}
-
-static guint64 get_le64(const guint8 *p)
-{
-	guint64 v;
-	memcpy(&v, p, sizeof v);
-	return GUINT64_FROM_LE(v);
-}
-
 static void set_damaged_raw(GError **error, const char *what)
 {
 	g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
@@ -941,7 +915,7 @@ static GBytes *open_raw_rest(const struct canary_sealed_case *sc,
 		set_damaged_raw(error, "unknown record");
 		return NULL;
 	}
-	guint32 n = get_le32(p + 1);
+	guint32 n = canary_get_le32(p + 1);
 	if (n > (len - RAW_REST_HEAD) / RAW_REST_SPAN) {
 		set_damaged_raw(error, "truncated record");
 		return NULL;
@@ -953,7 +927,7 @@ static GBytes *open_raw_rest(const struct canary_sealed_case *sc,
 	g_autoptr(GPtrArray) cut = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
 	gsize total = rest_len;
 	for (guint32 i = 0; i < n; i++) {
-		g_autofree char *field = attachment_field(get_le32(span + i * RAW_REST_SPAN + 8));
+		g_autofree char *field = attachment_field(canary_get_le32(span + i * RAW_REST_SPAN + 8));
 		GBytes *bytes = get_sealed(sc, own, field, FALSE, error);
 		if (bytes == NULL)
 			return NULL;
@@ -967,7 +941,7 @@ static GBytes *open_raw_rest(const struct canary_sealed_case *sc,
 	GByteArray *out = g_byte_array_sized_new((guint)MIN(total, (gsize)G_MAXUINT));
 	gsize from = 0;
 	for (guint32 i = 0; i <= n; i++) {
-		guint64 offset = i < n ? get_le64(span + i * RAW_REST_SPAN) : G_MAXUINT64;
+		guint64 offset = i < n ? canary_get_le64(span + i * RAW_REST_SPAN) : G_MAXUINT64;
 		gsize gap = i < n ? (gsize)(offset - out->len) : rest_len - from;
 		if (i < n && (offset < out->len || offset - out->len > rest_len - from)) {
 			canary_wipe_byte_array(out);

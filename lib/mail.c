@@ -84,7 +84,6 @@ static void wipe_gstring(GString *s)
 	g_string_free(s, TRUE);
 }
 
-
 /* Returns a new valid UTF-8 copy of S (invalid sequences become U+FFFD), or
  * NULL when S is NULL. */
 static char *utf8_dup(const char *s)
@@ -1148,6 +1147,21 @@ struct extract {
 	GMimeStream *source; /* the stream over the raw message being parsed */
 };
 
+/* Returns CONTENT with its transfer encoding undone, as a new byte array
+ * of at least SIZE bytes reserved. Decoding never grows the bytes, so with
+ * SIZE the encoded length no reallocation leaves a copy behind. Both the
+ * parse and canary_mail_decode() come here: an attachment opened later
+ * decodes exactly as it did when it was filed. Wipe it when done. */
+static GByteArray *decoded_bytes(GMimeDataWrapper *content, gsize size)
+{
+	GByteArray *array = g_byte_array_sized_new((guint)MIN(size + 1, (gsize)G_MAXINT32));
+	GMimeStream *sink = g_mime_stream_mem_new_with_byte_array(array);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(sink), FALSE);
+	g_mime_data_wrapper_write_to_stream(content, sink);
+	g_object_unref(sink);
+	return array;
+}
+
 /* Returns the decoded content (transfer encoding undone) of PART as a new
  * byte array; empty when the part has none. Wipe it when done. */
 static GByteArray *part_bytes(GMimePart *part)
@@ -1157,13 +1171,7 @@ static GByteArray *part_bytes(GMimePart *part)
 		return g_byte_array_new();
 	GMimeStream *source = g_mime_data_wrapper_get_stream(content);
 	gint64 hint = source != NULL ? g_mime_stream_length(source) : 0;
-	hint = CLAMP(hint, 0, (gint64)G_MAXINT32);
-	GByteArray *array = g_byte_array_sized_new((guint)hint + 1);
-	GMimeStream *sink = g_mime_stream_mem_new_with_byte_array(array);
-	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(sink), FALSE);
-	g_mime_data_wrapper_write_to_stream(content, sink);
-	g_object_unref(sink);
-	return array;
+	return decoded_bytes(content, (gsize)MAX(hint, 0));
 }
 
 /* Returns the serialized OBJECT as a new byte array. Wipe it when done. */
@@ -1806,12 +1814,7 @@ GBytes *canary_mail_decode(enum canary_transfer_encoding encoding, const void *d
 	GMimeStream *source = g_mime_stream_mem_new_with_byte_array(in);
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(source), FALSE);
 	GMimeDataWrapper *wrapper = g_mime_data_wrapper_new_with_stream(source, gmime[encoding]);
-	/* Decoding never grows the bytes: no reallocation leaves a copy behind. */
-	GByteArray *out = g_byte_array_sized_new((guint)MIN(len + 1, (gsize)G_MAXUINT));
-	GMimeStream *sink = g_mime_stream_mem_new_with_byte_array(out);
-	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(sink), FALSE);
-	g_mime_data_wrapper_write_to_stream(wrapper, sink);
-	g_object_unref(sink);
+	GByteArray *out = decoded_bytes(wrapper, len);
 	g_object_unref(wrapper);
 	g_object_unref(source);
 	g_byte_array_free(in, FALSE);

@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "byteorder.h"
 #include "log.h"
 #include "passphrase.h"
 #include "wipe.h"
@@ -74,19 +75,6 @@ static void *secure_new(gsize size)
 	if (p == NULL)
 		g_error("canary: out of memory for %" G_GSIZE_FORMAT " bytes of key memory", size);
 	return p;
-}
-
-static void store_le64(guint8 *p, guint64 v)
-{
-	v = GUINT64_TO_LE(v);
-	memcpy(p, &v, sizeof v);
-}
-
-static guint64 load_le64(const guint8 *p)
-{
-	guint64 v;
-	memcpy(&v, p, sizeof v);
-	return GUINT64_FROM_LE(v);
 }
 
 /* --- Key files ----------------------------------------------------------- */
@@ -493,8 +481,8 @@ static struct canary_secret_key *parse_secret(const char *path, const void *data
 	guint8 payload[SECRET_LEN];
 	if (!parse_armor(path, KIND_SECRET, data, len, payload, error))
 		return NULL;
-	guint64 ops = load_le64(payload + SECRET_OPS);
-	guint64 mem = load_le64(payload + SECRET_MEM);
+	guint64 ops = canary_get_le64(payload + SECRET_OPS);
+	guint64 mem = canary_get_le64(payload + SECRET_MEM);
 	if (!check_limits(path, ops, mem, any_weak, error))
 		return NULL;
 
@@ -767,8 +755,8 @@ static char *secret_file_text(const char *path, const struct canary_secret_key *
 	new_key_limits(path, &ops, &mem);
 	guint8 payload[SECRET_LEN];
 	randombytes_buf(payload + SECRET_SALT, crypto_pwhash_SALTBYTES);
-	store_le64(payload + SECRET_OPS, ops);
-	store_le64(payload + SECRET_MEM, mem);
+	canary_put_le64(payload + SECRET_OPS, ops);
+	canary_put_le64(payload + SECRET_MEM, mem);
 	randombytes_buf(payload + SECRET_NONCE, crypto_secretbox_NONCEBYTES);
 	guint8 *file_key = secure_new(crypto_secretbox_KEYBYTES);
 	if (!derive_file_key(path, passphrase, passphrase_len, payload + SECRET_SALT, ops, mem,
@@ -1002,7 +990,7 @@ static guint8 *make_ad(gint64 case_id, const char *field, gsize *len_r)
 	gsize len = AD_PREFIX_LEN + 8 + flen + 1;
 	guint8 *ad = g_malloc(len);
 	memcpy(ad, AD_PREFIX, AD_PREFIX_LEN);
-	store_le64(ad + AD_PREFIX_LEN, (guint64)case_id);
+	canary_put_le64(ad + AD_PREFIX_LEN, (guint64)case_id);
 	memcpy(ad + AD_PREFIX_LEN + 8, field, flen + 1);
 	*len_r = len;
 	return ad;

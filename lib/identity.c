@@ -1034,9 +1034,15 @@ struct trie_node {
 };
 
 struct trie {
-	GArray *nodes; /* struct trie_node */
-	gsize depth;   /* length of the longest needle */
+	GArray *nodes;	   /* struct trie_node */
+	gsize depth;	   /* length of the longest needle */
+	guint32 first[8];  /* bit set of the bytes a needle starts with */
 };
+
+static gboolean trie_starts_with(const struct trie *t, guint8 byte)
+{
+	return (t->first[byte / 32] >> (byte % 32)) & 1;
+}
 
 static guint32 trie_child(const struct trie *t, guint32 node, guint8 byte)
 {
@@ -1050,6 +1056,8 @@ static guint32 trie_child(const struct trie *t, guint32 node, guint8 byte)
 static void trie_add(struct trie *t, const struct needle *n, gint32 index)
 {
 	guint32 node = 0;
+	if (n->len > 0)
+		t->first[(guint8)n->folded[0] / 32] |= 1u << ((guint8)n->folded[0] % 32);
 	for (gsize i = 0; i < n->len; i++) {
 		guint8 byte = (guint8)n->folded[i];
 		guint32 next = trie_child(t, node, byte);
@@ -1068,7 +1076,7 @@ static void trie_add(struct trie *t, const struct needle *n, gint32 index)
 
 static struct trie trie_new(const GPtrArray *needles)
 {
-	struct trie t = {g_array_new(FALSE, FALSE, sizeof(struct trie_node)), 0};
+	struct trie t = {g_array_new(FALSE, FALSE, sizeof(struct trie_node)), 0, {0}};
 	struct trie_node root = {0, 0, -1, 0};
 	g_array_append_val(t.nodes, root);
 	for (guint i = 0; i < needles->len; i++)
@@ -1125,6 +1133,13 @@ static struct span window_at(struct window *w, guint k)
 	if (window_has(w, k))
 		return g_array_index(w->chars, struct span, k);
 	return (struct span){w->len, w->fold.len};
+}
+
+/* Where the folded form of character K (held) ends. */
+static gsize window_fold_end(const struct window *w, guint k)
+{
+	return k + 1 < w->chars->len ? g_array_index(w->chars, struct span, k + 1).fold
+				     : w->fold.len;
 }
 
 /* Forgets the characters before K once there are many; returns K's new index. */
@@ -1208,13 +1223,17 @@ static gboolean match_needles(struct window *w, guint k, const struct trie *t,
 	struct span at = window_at(w, k);
 	if (t->depth == 0 || !edge_ok(char_before(w, at.orig), char_at(w, at.orig)))
 		return FALSE;
-	/* Bounded in characters too: a long run of white space folds to nothing. */
-	while (w->fold.len - at.fold < t->depth && w->next < w->len &&
-	       w->chars->len - k < t->depth + FILL_SLACK)
-		window_fold_next(w);
 	g_array_set_size(hits, 0);
 	guint32 node = 0;
-	for (gsize i = at.fold; i < w->fold.len; i++) {
+	for (gsize i = at.fold;; i++) {
+		/* Fold only as far as the trie goes (most words leave it at their
+		 * first byte); bounded in characters too, as a long run of white
+		 * space folds to nothing. */
+		while (i >= w->fold.len && w->next < w->len &&
+		       w->chars->len - k < t->depth + FILL_SLACK)
+			window_fold_next(w);
+		if (i >= w->fold.len)
+			break;
 		node = trie_child(t, node, (guint8)w->fold.data[i]);
 		if (node == 0)
 			break;
@@ -1279,6 +1298,56 @@ static gboolean match_phone(struct window *w, guint k, const GPtrArray *keys, gu
 	return hit;
 }
 
+/* TRUE if no needle of T and no phone number (when PHONES) can start at C,
+ * the character after PREV: the inside of a word, a letter no needle starts
+ * with, punctuation. The same tests match_needles() and match_phone() begin
+ * with, or looser ones. */
+static gboolean cannot_start(const struct trie *t, gboolean phones, gunichar prev, gunichar c)
+{
+	gboolean needle;
+	if (c >= 0x80)
+		needle = edge_ok(prev, c); /* its fold may be anything */
+	else if (is_space(c))
+		needle = trie_starts_with(t, ' ') || trie_starts_with(t, '\n');
+	else
+		needle = edge_ok(prev, c) && trie_starts_with(t, (guint8)g_ascii_tolower((char)c));
+	gboolean phone = phones && c < 0x80 && phone_start_char((char)c) && !is_word(prev) &&
+			 prev != '+' && prev != '_';
+	return !needle && !phone;
+}
+
+/* Once nothing is held ahead of K (K is the window's end), moves past the
+ * characters no match can start at without folding them: that is most of
+ * any text. The folder's white-space state moves as if they had been
+ * folded. Nothing before K is looked at again, so the window starts afresh
+ * after them. Returns K's new index. */
+static guint window_skip(struct window *w, guint k, const struct trie *t, gboolean phones)
+{
+	if (k < w->chars->len)
+		return k;
+	gsize p = w->next;
+	gunichar prev = char_before(w, p);
+	struct folder f = w->folder;
+	while (p < w->len) {
+		const char *s = w->text + p;
+		gunichar c = (guchar)*s < 0x80 ? (gunichar)*s : g_utf8_get_char(s);
+		if (!cannot_start(t, phones, prev, c))
+			break;
+		gboolean space = is_space(c);
+		f.newline = space && (f.newline || c == '\n');
+		f.in_space = space;
+		prev = c;
+		p = (gsize)(g_utf8_next_char(s) - w->text);
+	}
+	if (p == w->next)
+		return k;
+	w->next = p;
+	w->folder = f;
+	wbuf_consume(&w->fold, w->fold.len);
+	g_array_set_size(w->chars, 0);
+	return 0;
+}
+
 /* Scrubs TEXT (valid UTF-8) into OUT. */
 static void scrub(const struct canary_identity *id, const char *text, const char *replacement,
 		  struct wbuf *out)
@@ -1297,11 +1366,14 @@ static void scrub(const struct canary_identity *id, const char *text, const char
 	w.chars = g_array_new(FALSE, FALSE, sizeof(struct span));
 	gsize copied = 0; /* TEXT before this offset is in OUT */
 	guint k = 0;
-	while (window_has(&w, k)) {
+	for (;;) {
+		k = window_skip(&w, k, &trie, keys->len > 0);
+		if (!window_has(&w, k))
+			break;
 		struct span at = window_at(&w, k);
 		guint end = 0;
 		/* Extra white space folds to nothing: start on the first of a run. */
-		gboolean empty = window_at(&w, k + 1).fold == at.fold;
+		gboolean empty = window_fold_end(&w, k) == at.fold;
 		if (!empty && (match_needles(&w, k, &trie, needles, hits, &end) ||
 			       match_phone(&w, k, keys, &end))) {
 			wbuf_append(out, text + copied, at.orig - copied);

@@ -1298,22 +1298,78 @@ static gboolean match_phone(struct window *w, guint k, const GPtrArray *keys, gu
 	return hit;
 }
 
+/* What the skip needs to know of a character, found once for it. */
+struct kind {
+	gunichar c;
+	gboolean word;	   /* is_word() */
+	gboolean unspaced; /* canary_text_is_unspaced(), asked of words only */
+};
+
+static struct kind kind_of(gunichar c)
+{
+	gboolean word = is_word(c);
+	return (struct kind){c, word, word && canary_text_is_unspaced(c)};
+}
+
 /* TRUE if no needle of T and no phone number (when PHONES) can start at C,
  * the character after PREV: the inside of a word, a letter no needle starts
  * with, punctuation. The same tests match_needles() and match_phone() begin
  * with, or looser ones. */
-static gboolean cannot_start(const struct trie *t, gboolean phones, gunichar prev, gunichar c)
+static gboolean cannot_start(const struct trie *t, gboolean phones, const struct kind *prev,
+			     const struct kind *c)
 {
+	/* edge_ok(prev, c); the text's start (0) is no word. */
+	gboolean edge = !prev->word || !c->word || prev->unspaced || c->unspaced;
 	gboolean needle;
-	if (c >= 0x80)
-		needle = edge_ok(prev, c); /* its fold may be anything */
-	else if (is_space(c))
+	if (c->c >= 0x80)
+		needle = edge; /* its fold may start with anything */
+	else if (is_space(c->c))
 		needle = trie_starts_with(t, ' ') || trie_starts_with(t, '\n');
 	else
-		needle = edge_ok(prev, c) && trie_starts_with(t, (guint8)g_ascii_tolower((char)c));
-	gboolean phone = phones && c < 0x80 && phone_start_char((char)c) && !is_word(prev) &&
-			 prev != '+' && prev != '_';
+		needle = edge && trie_starts_with(t, (guint8)g_ascii_tolower((char)c->c));
+	gboolean phone = phones && c->c < 0x80 && phone_start_char((char)c->c) && !prev->word &&
+			 prev->c != '+' && prev->c != '_';
 	return !needle && !phone;
+}
+
+/* cannot_start() of each ASCII character after an ASCII one (or none), by
+ * the three kinds of character before that it tells apart: most text is
+ * ASCII, and this makes its skip one table look-up per character. */
+enum before { BEFORE_OTHER, BEFORE_WORD, BEFORE_PLUS /* '+', '_': no phone after */, BEFORES };
+
+struct starts {
+	const struct trie *trie;
+	gboolean phones;
+	gboolean never[BEFORES][128];
+};
+
+static enum before before_kind(const struct kind *k)
+{
+	if (k->word)
+		return BEFORE_WORD;
+	return k->c == '+' || k->c == '_' ? BEFORE_PLUS : BEFORE_OTHER;
+}
+
+static void starts_init(struct starts *s, const struct trie *t, gboolean phones)
+{
+	static const gunichar example[BEFORES] = {' ', 'a', '+'};
+	s->trie = t;
+	s->phones = phones;
+	for (guint b = 0; b < BEFORES; b++) {
+		struct kind prev = kind_of(example[b]);
+		for (gunichar c = 0; c < 128; c++) {
+			struct kind k = kind_of(c);
+			s->never[b][c] = cannot_start(t, phones, &prev, &k);
+		}
+	}
+}
+
+static gboolean starts_never(const struct starts *s, const struct kind *prev,
+			     const struct kind *c)
+{
+	if (prev->c < 0x80 && c->c < 0x80)
+		return s->never[before_kind(prev)][c->c];
+	return cannot_start(s->trie, s->phones, prev, c);
 }
 
 /* Once nothing is held ahead of K (K is the window's end), moves past the
@@ -1321,20 +1377,20 @@ static gboolean cannot_start(const struct trie *t, gboolean phones, gunichar pre
  * any text. The folder's white-space state moves as if they had been
  * folded. Nothing before K is looked at again, so the window starts afresh
  * after them. Returns K's new index. */
-static guint window_skip(struct window *w, guint k, const struct trie *t, gboolean phones)
+static guint window_skip(struct window *w, guint k, const struct starts *starts)
 {
 	if (k < w->chars->len)
 		return k;
 	gsize p = w->next;
-	gunichar prev = char_before(w, p);
+	struct kind prev = kind_of(char_before(w, p));
 	struct folder f = w->folder;
 	while (p < w->len) {
 		const char *s = w->text + p;
-		gunichar c = (guchar)*s < 0x80 ? (gunichar)*s : g_utf8_get_char(s);
-		if (!cannot_start(t, phones, prev, c))
+		struct kind c = kind_of((guchar)*s < 0x80 ? (gunichar)*s : g_utf8_get_char(s));
+		if (!starts_never(starts, &prev, &c))
 			break;
-		gboolean space = is_space(c);
-		f.newline = space && (f.newline || c == '\n');
+		gboolean space = !c.word && is_space(c.c);
+		f.newline = space && (f.newline || c.c == '\n');
 		f.in_space = space;
 		prev = c;
 		p = (gsize)(g_utf8_next_char(s) - w->text);
@@ -1364,10 +1420,12 @@ static void scrub(const struct canary_identity *id, const char *text, const char
 	}
 	struct window w = {.text = text, .len = strlen(text), .folder = {cache, FALSE, FALSE}};
 	w.chars = g_array_new(FALSE, FALSE, sizeof(struct span));
+	struct starts starts;
+	starts_init(&starts, &trie, keys->len > 0);
 	gsize copied = 0; /* TEXT before this offset is in OUT */
 	guint k = 0;
 	for (;;) {
-		k = window_skip(&w, k, &trie, keys->len > 0);
+		k = window_skip(&w, k, &starts);
 		if (!window_has(&w, k))
 			break;
 		struct span at = window_at(&w, k);

@@ -332,6 +332,11 @@ static const struct scrub_case scrub_cases[] = {
 	{"王小明", "wang@example.org", "我是王小明。王小明的朋友也在。",
 	 "我是" PSEUDONYM "。" PSEUDONYM "的朋友也在。"},
 	{"王小明", "wang@example.org", "Contact王小明today.", "Contact" PSEUDONYM "today."},
+	/* Where the scrubber skips ahead, what it skips still bounds the words. */
+	{"Amina Diallo", "amina.diallo@example.org", "Signed by the office; Amina \n Diallo.",
+	 "Signed by the office; " PSEUDONYM "."},
+	{"Amina Diallo", "amina.diallo@example.org", "Témoin:Amina, ÉtéAmina, +Amina, 王Amina.",
+	 "Témoin:" PSEUDONYM ", ÉtéAmina, +" PSEUDONYM ", 王" PSEUDONYM "."},
 	/* No match: the text comes back byte for byte. */
 	{"Amina Diallo", "amina.diallo@example.org",
 	 "Nothing here.\r\n  Tabs\tand  spaces,\n\n\nemoji \xf0\x9f\x98\x80, e\xcc\x81, Ａ.",

@@ -46,7 +46,23 @@ char *canary_text_fold(const char *text)
 	const char *held = NULL; /* the last simple character, not appended yet */
 	gunichar held_fold = 0;
 	while (p < end) {
-		gunichar c = (guchar)*p < 0x80 ? (gunichar)*p : g_utf8_get_char(p);
+		if ((guchar)*p < 0x80) {
+			/* A run of ASCII, lowered in bulk; its last character is held. */
+			const char *last = p;
+			while (last + 1 < end && (guchar)last[1] < 0x80)
+				last++;
+			if (held != NULL)
+				g_string_append_unichar(out, held_fold);
+			gsize from = out->len, n = (gsize)(last - p);
+			g_string_append_len(out, p, (gssize)n);
+			for (gsize i = from; i < out->len; i++)
+				out->str[i] = g_ascii_tolower(out->str[i]);
+			held = last;
+			held_fold = (gunichar)g_ascii_tolower(*last);
+			p = last + 1;
+			continue;
+		}
+		gunichar c = g_utf8_get_char(p);
 		gunichar folded = fold_simple(c);
 		if (folded != 0) {
 			if (held != NULL)

@@ -38,17 +38,26 @@ void canary_order_unlock(struct canary_order *order)
 
 void canary_order_wait(struct canary_order *order)
 {
+	order->waiters++;
 	g_cond_wait(&order->changed, &order->lock);
+	order->waiters--;
 }
 
 gboolean canary_order_wait_until(struct canary_order *order, gint64 end)
 {
-	return g_cond_wait_until(&order->changed, &order->lock, end);
+	order->waiters++;
+	gboolean woken = g_cond_wait_until(&order->changed, &order->lock, end);
+	order->waiters--;
+	return woken;
 }
 
+/* GLib's broadcast is a futex system call even when nobody sleeps: with
+ * every wait and broadcast under the lock, nobody asleep means nobody to
+ * wake. Three hand-overs per message, and each call is dear in a VM. */
 void canary_order_broadcast(struct canary_order *order)
 {
-	g_cond_broadcast(&order->changed);
+	if (order->waiters > 0)
+		g_cond_broadcast(&order->changed);
 }
 
 gboolean canary_order_may_claim(const struct canary_order *order)
@@ -75,7 +84,7 @@ void canary_order_put(struct canary_order *order, guint index, gpointer value, G
 {
 	order->slots[index] =
 		(struct canary_order_slot){.value = value, .error = error, .done = TRUE};
-	g_cond_broadcast(&order->changed);
+	canary_order_broadcast(order);
 }
 
 gpointer canary_order_take(struct canary_order *order, guint index, GError **error)
@@ -83,12 +92,12 @@ gpointer canary_order_take(struct canary_order *order, guint index, GError **err
 	g_return_val_if_fail(index == order->next_take && index < order->n, NULL);
 	g_mutex_lock(&order->lock);
 	while (!order->slots[index].done)
-		g_cond_wait(&order->changed, &order->lock);
+		canary_order_wait(order);
 	struct canary_order_slot slot = order->slots[index];
 	order->slots[index] = (struct canary_order_slot){.done = TRUE};
 	order->next_take++;
 	order->claimed -= order->costs[index];
-	g_cond_broadcast(&order->changed);
+	canary_order_broadcast(order);
 	g_mutex_unlock(&order->lock);
 	if (slot.error != NULL)
 		g_propagate_error(error, slot.error);

@@ -30,6 +30,7 @@ struct canary_order {
 	guint next_claim; /* the next index a worker makes */
 	guint next_take;  /* the next index the taker takes */
 	gsize claimed;    /* bytes claimed and not yet taken */
+	guint waiters;    /* threads asleep on CHANGED: no broadcast without */
 };
 
 /* Sets up ORDER for N items, item I counting COSTS[I] bytes (COSTS, from

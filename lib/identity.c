@@ -1084,11 +1084,12 @@ static struct trie trie_new(const GPtrArray *needles)
 	return t;
 }
 
-/* The trie holds needle bytes: wiped with it. */
+/* The trie holds needle bytes, and their first letters: wiped with it. */
 static void trie_clear(struct trie *t)
 {
 	canary_wipe(t->nodes->data, t->nodes->len * sizeof(struct trie_node));
 	g_array_unref(t->nodes);
+	canary_wipe(t->first, sizeof t->first);
 }
 
 /* Where each character of the text starts, in the text and in its folded form. */
@@ -1447,6 +1448,7 @@ static void scrub(const struct canary_identity *id, const char *text, const char
 	wbuf_clear(&w.fold);
 	g_array_unref(w.chars);
 	trie_clear(&trie);
+	canary_wipe(&starts, sizeof starts); /* which letters the names start with */
 }
 
 char *canary_identity_scrub(const struct canary_identity *identity, const char *text,

@@ -65,9 +65,11 @@ static void wbuf_append(struct wbuf *b, const char *s, gsize n)
 	b->len += n;
 }
 
-/* Drops the first N bytes. */
+/* Drops the first N bytes (none yet allocated when N is 0). */
 static void wbuf_consume(struct wbuf *b, gsize n)
 {
+	if (n == 0)
+		return;
 	memmove(b->data, b->data + n, b->len - n);
 	b->len -= n;
 	canary_wipe(b->data + b->len, n);

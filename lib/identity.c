@@ -139,12 +139,32 @@ static gboolean is_word(gunichar c)
 	return g_unichar_isalnum(c) || g_unichar_ismark(c);
 }
 
+/* What the word-edge and phone-start rules need to know of a character,
+ * found once for it (the scrubber's skip asks them of every character). */
+struct kind {
+	gunichar c;
+	gboolean word;	   /* is_word() */
+	gboolean unspaced; /* canary_text_is_unspaced(), asked of words only */
+};
+
+static struct kind kind_of(gunichar c)
+{
+	gboolean word = is_word(c);
+	return (struct kind){c, word, word && canary_text_is_unspaced(c)};
+}
+
 /* TRUE if a match may end (or start) between OUTSIDE and INSIDE, its own
- * edge character: "Ana" must not match inside "Analysis". 0 is the text's end. */
+ * edge character: "Ana" must not match inside "Analysis". The text's end
+ * (0) is no word. */
+static gboolean edge_ok_kinds(const struct kind *outside, const struct kind *inside)
+{
+	return !outside->word || !inside->word || outside->unspaced || inside->unspaced;
+}
+
 static gboolean edge_ok(gunichar outside, gunichar inside)
 {
-	return outside == 0 || !is_word(outside) || !is_word(inside) ||
-	       canary_text_is_unspaced(outside) || canary_text_is_unspaced(inside);
+	struct kind o = kind_of(outside), i = kind_of(inside);
+	return edge_ok_kinds(&o, &i);
 }
 
 static gboolean ascii_in(gunichar c, const char *set)
@@ -337,6 +357,13 @@ static gboolean phone_start_char(char c)
 	return c == '+' || c == '(' || g_ascii_isdigit(c);
 }
 
+/* TRUE if a number may start after PREV as far as PREV alone tells: not
+ * inside a word, nor after '+' or '_'. */
+static gboolean phone_may_follow(const struct kind *prev)
+{
+	return !prev->word && prev->c != '+' && prev->c != '_';
+}
+
 /* TRUE if a number may start at P in TEXT: not inside a word or another number. */
 static gboolean phone_start_ok(const char *text, const char *p)
 {
@@ -344,7 +371,8 @@ static gboolean phone_start_ok(const char *text, const char *p)
 		return TRUE;
 	const char *q = g_utf8_prev_char(p);
 	gunichar prev = g_utf8_get_char(q);
-	if (is_word(prev) || prev == '+' || prev == '_')
+	struct kind k = kind_of(prev);
+	if (!phone_may_follow(&k))
 		return FALSE;
 	if (ascii_in(prev, ".,:-/"))
 		return q == text || !g_ascii_isdigit(q[-1]);
@@ -869,18 +897,29 @@ static gboolean is_space(gunichar c)
 	return g_unichar_isspace(c);
 }
 
+/* Moves F's white-space state past C (SPACE: is_space(C)). Returns what a
+ * white-space C folds to: a space for the first of a run, a line break for
+ * a second one, else nothing (""). */
+static const char *folder_step(struct folder *f, gunichar c, gboolean space)
+{
+	const char *blank = "";
+	if (space && !f->in_space)
+		blank = " ";
+	else if (space && c == '\n' && f->newline)
+		blank = "\n";
+	f->newline = space && (f->newline || c == '\n');
+	f->in_space = space;
+	return blank;
+}
+
 static void fold_char(struct folder *f, gunichar c, struct wbuf *out)
 {
-	if (is_space(c)) {
-		if (!f->in_space)
-			wbuf_append(out, " ", 1);
-		else if (c == '\n' && f->newline)
-			wbuf_append(out, "\n", 1);
-		f->in_space = TRUE;
-		f->newline = f->newline || c == '\n';
+	gboolean space = is_space(c);
+	const char *blank = folder_step(f, c, space);
+	if (space) {
+		wbuf_append(out, blank, strlen(blank));
 		return;
 	}
-	f->in_space = f->newline = FALSE;
 	if (c < 0x80) {
 		char lower = g_ascii_tolower((char)c);
 		wbuf_append(out, &lower, 1);
@@ -1301,19 +1340,6 @@ static gboolean match_phone(struct window *w, guint k, const GPtrArray *keys, gu
 	return hit;
 }
 
-/* What the skip needs to know of a character, found once for it. */
-struct kind {
-	gunichar c;
-	gboolean word;	   /* is_word() */
-	gboolean unspaced; /* canary_text_is_unspaced(), asked of words only */
-};
-
-static struct kind kind_of(gunichar c)
-{
-	gboolean word = is_word(c);
-	return (struct kind){c, word, word && canary_text_is_unspaced(c)};
-}
-
 /* TRUE if no needle of T and no phone number (when PHONES) can start at C,
  * the character after PREV: the inside of a word, a letter no needle starts
  * with, punctuation. The same tests match_needles() and match_phone() begin
@@ -1321,8 +1347,7 @@ static struct kind kind_of(gunichar c)
 static gboolean cannot_start(const struct trie *t, gboolean phones, const struct kind *prev,
 			     const struct kind *c)
 {
-	/* edge_ok(prev, c); the text's start (0) is no word. */
-	gboolean edge = !prev->word || !c->word || prev->unspaced || c->unspaced;
+	gboolean edge = edge_ok_kinds(prev, c);
 	gboolean needle;
 	if (c->c >= 0x80)
 		needle = edge; /* its fold may start with anything */
@@ -1330,8 +1355,9 @@ static gboolean cannot_start(const struct trie *t, gboolean phones, const struct
 		needle = trie_starts_with(t, ' ') || trie_starts_with(t, '\n');
 	else
 		needle = edge && trie_starts_with(t, (guint8)g_ascii_tolower((char)c->c));
-	gboolean phone = phones && c->c < 0x80 && phone_start_char((char)c->c) && !prev->word &&
-			 prev->c != '+' && prev->c != '_';
+	/* phone_start_ok() without its rule for ".,:-/" after a digit: looser. */
+	gboolean phone = phones && c->c < 0x80 && phone_start_char((char)c->c) &&
+			 phone_may_follow(prev);
 	return !needle && !phone;
 }
 
@@ -1392,9 +1418,7 @@ static guint window_skip(struct window *w, guint k, const struct starts *starts)
 		struct kind c = kind_of((guchar)*s < 0x80 ? (gunichar)*s : g_utf8_get_char(s));
 		if (!starts_never(starts, &prev, &c))
 			break;
-		gboolean space = !c.word && is_space(c.c);
-		f.newline = space && (f.newline || c.c == '\n');
-		f.in_space = space;
+		folder_step(&f, c.c, !c.word && is_space(c.c));
 		prev = c;
 		p = (gsize)(g_utf8_next_char(s) - w->text);
 	}

@@ -272,20 +272,76 @@ START_TEST(test_large_blobs)
 END_TEST
 
 /* A new database has 64 KiB pages and a 2 MB cache (not the page count
- * worked out for 4 KiB pages); statement journals are kept in memory,
- * except while VACUUM runs, and that setting survives it. */
+ * worked out for 4 KiB pages); temporary data goes to files (statement
+ * journals stay in memory up to their spill size: see the next test), and
+ * that setting survives VACUUM. */
 START_TEST(test_settings)
 {
 	struct canary_store *store = open_ok();
 	sqlite3 *db = canary_store_sqlite(store);
 	ck_assert_int_eq(tu_query_int(db, "PRAGMA page_size"), 65536);
 	ck_assert_int_eq(tu_query_int(db, "PRAGMA cache_size"), -2000);
-	ck_assert_int_eq(tu_query_int(db, "PRAGMA temp_store"), 2);
+	ck_assert_int_eq(tu_query_int(db, "PRAGMA temp_store"), 1);
 	ck_assert_int_eq(tu_query_int(db, "PRAGMA synchronous"), 2);
 	g_autoptr(GError) error = NULL;
 	ck_assert_msg(canary_store_vacuum(store, &error), "%s", error ? error->message : "");
-	ck_assert_int_eq(tu_query_int(db, "PRAGMA temp_store"), 2);
+	ck_assert_int_eq(tu_query_int(db, "PRAGMA temp_store"), 1);
 	ck_assert_int_eq(tu_query_int(db, "PRAGMA page_size"), 65536);
+	canary_store_close(&store);
+}
+END_TEST
+
+/* The number of this process's open files that SQLite made as temporary
+ * ones (named etilqs_*, unlinked at once). */
+static guint open_sqlite_temp_files(void)
+{
+	g_autoptr(GDir) dir = g_dir_open("/proc/self/fd", 0, NULL);
+	ck_assert_ptr_nonnull(dir);
+	guint n = 0;
+	for (const char *fd; (fd = g_dir_read_name(dir)) != NULL;) {
+		g_autofree char *link = g_build_filename("/proc/self/fd", fd, NULL);
+		g_autofree char *target = g_file_read_link(link, NULL);
+		n += target != NULL && strstr(target, "etilqs_") != NULL;
+	}
+	return n;
+}
+
+/* Storing message after message, each under its savepoint (as a pass
+ * does), keeps the savepoints' journals in memory: no temporary file, as
+ * a file would take two system calls per 64 KiB page. A rollback to the
+ * savepoint still undoes its message alone. */
+START_TEST(test_savepoints_stay_in_memory)
+{
+	struct canary_store *store = open_ok();
+	g_autoptr(GError) error = NULL;
+	guint8 *bytes = g_malloc(100000);
+	for (gsize j = 0; j < 100000; j++)
+		bytes[j] = (guint8)(j * 7);
+	g_autoptr(GBytes) data = g_bytes_new_take(bytes, 100000);
+	for (guint batch = 0; batch < 3; batch++) {
+		ck_assert(canary_store_begin(store, NULL));
+		for (guint i = 0; i < 20; i++) {
+			guint n = batch * 100 + i;
+			ck_assert(canary_store_mark(store, NULL));
+			g_autofree char *ref = insert(store, n, T_2026, "INBOX", n + 1);
+			g_autoptr(canary_case) c = canary_store_get_case(store, ref, &error);
+			ck_assert_ptr_nonnull(c);
+			ck_assert_msg(canary_store_put_blob(store, c->id, "raw", data, &error), "%s",
+				      error != NULL ? error->message : "");
+			ck_assert_uint_eq(open_sqlite_temp_files(), 0);
+			if (i == 7)
+				canary_store_rollback_to_mark(store);
+			else
+				ck_assert(canary_store_release_mark(store, NULL));
+		}
+		ck_assert(canary_store_commit(store, NULL));
+	}
+	sqlite3 *db = canary_store_sqlite(store);
+	ck_assert_int_eq(tu_query_int(db, "SELECT count(*) FROM cases"), 57);
+	ck_assert_int_eq(tu_query_int(db, "SELECT count(*) FROM case_sources "
+					  "WHERE uid IN (8, 108, 208)"),
+			 0);
+	ck_assert_int_eq(tu_query_int(db, "SELECT count(*) FROM case_blobs"), 57);
 	canary_store_close(&store);
 }
 END_TEST
@@ -589,6 +645,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_blobs);
 	tcase_add_test(tc, test_large_blobs);
 	tcase_add_test(tc, test_settings);
+	tcase_add_test(tc, test_savepoints_stay_in_memory);
 	tcase_add_test(tc, test_list_and_get);
 	tcase_add_test(tc, test_refuses_newer_schema);
 	tcase_add_test(tc, test_refuses_foreign_database);

@@ -678,26 +678,16 @@ static gboolean sync_seal(struct canary_store *store, GError **error)
 	return TRUE;
 }
 
-/* How many bytes of a statement journal (a savepoint's too: one per
- * message, poll.c) stay in memory before it spills to a temporary file.
- * SQLite keeps them in one block of this size; a message's savepoint holds
- * the few 64 KiB pages it changes, a case's deletion may hold more. */
-#define STATEMENT_JOURNAL_SPILL (4 << 20)
-
 /* Called before the first connection. SQLite counts every allocation for
  * sqlite3_memory_used() under a global mutex; canary never asks, and with
  * 64 KiB pages of sealed data the lock and its barrier were 4% of the
- * storing thread. Statement journals held in memory for good (temp_store
- * = MEMORY) are kept in 1 KiB blocks, each allocated through
- * sqlite3_malloc() and its memory barrier: 64 per page, 12% of canaryd's
- * CPU (bench/README.md). Too late (SQLITE_MISUSE)
- * if SQLite is already set up, which changes nothing but speed. */
+ * storing thread. Too late (SQLITE_MISUSE) if SQLite is already set up,
+ * which changes nothing but speed. */
 static void configure_sqlite(void)
 {
 	static gsize done = 0;
 	if (g_once_init_enter(&done)) {
 		(void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-		(void)sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STATEMENT_JOURNAL_SPILL);
 		g_once_init_leave(&done, 1);
 	}
 }
@@ -735,18 +725,16 @@ struct canary_store *canary_store_open(const char *path, GError **error)
 	 * 4 KiB pages, which is 32 MiB of 64 KiB pages. WAL lets officers
 	 * read while the daemon writes; FULL makes each commit durable before
 	 * the server copy is moved; secure_delete leaves no plaintext-derived
-	 * bytes in free pages. Statement journals stay in memory up to
-	 * STATEMENT_JOURNAL_SPILL: an insert keeps the few pages it changes,
-	 * but through a temporary file every 64 KiB page goes by two system
-	 * calls (same section). VACUUM's temporary copy, the whole database,
-	 * and the journal of a delete past that size go to a file (temp_store:
-	 * held in memory for good, the journal would be kept in 1 KiB blocks,
-	 * see configure_sqlite()). */
+	 * bytes in free pages. Statement journals stay in memory (temp_store):
+	 * an insert keeps the one or two pages it changes, a delete the pages
+	 * of one case, but through a temporary file every 64 KiB page goes by
+	 * two system calls (same section). VACUUM, whose
+	 * temporary copy is the whole database, goes back to a file. */
 	if (!exec(store,
 		  "PRAGMA page_size = 65536; PRAGMA cache_size = -2000; "
 		  "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
 		  "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; "
-		  "PRAGMA trusted_schema = OFF; PRAGMA temp_store = FILE",
+		  "PRAGMA trusted_schema = OFF; PRAGMA temp_store = MEMORY",
 		  "setting up", error) ||
 	    !migrate(store, error)) {
 		canary_store_close(&store);
@@ -1765,8 +1753,10 @@ gboolean canary_store_delete_case(struct canary_store *store, const char *ref, G
 
 gboolean canary_store_vacuum(struct canary_store *store, GError **error)
 {
-	/* Its temporary copy of the database goes to a file (temp_store). */
-	if (!exec(store, "VACUUM", "vacuuming", error))
+	/* Its temporary copy of the database on disk, not in memory. */
+	gboolean vacuumed = exec(store, "PRAGMA temp_store = FILE; VACUUM", "vacuuming", error);
+	if (!exec(store, "PRAGMA temp_store = MEMORY", "vacuuming", vacuumed ? error : NULL) ||
+	    !vacuumed)
 		return FALSE;
 	/* The WAL still holds the old pages until it is checkpointed and cut. */
 	return canary_store_checkpoint(store, error);

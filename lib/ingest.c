@@ -271,6 +271,37 @@ struct canary_ingest_prepared {
 	struct canary_stage_times spent; /* CANARY_STAGE_STORE: unused */
 };
 
+/* Every value a case stores is made from the message: its bytes, what its
+ * parts decode to, and text read from them and scrubbed (a replacement may
+ * be a few times longer than what it replaces), either sealed (a few dozen
+ * bytes more) or written as JSON (at most six bytes for one). Eight times
+ * all of that together, plus the fixed fields, bounds the longest. */
+#define STORED_GROWTH 8
+#define STORED_FIXED (1u << 20)
+
+static guint64 c_strlen(const char *s)
+{
+	return s != NULL ? strlen(s) : 0;
+}
+
+guint64 canary_ingest_prepared_bound(const struct canary_ingest_prepared *p)
+{
+	guint64 made = g_bytes_get_size(p->raw) + c_strlen(p->subject) + c_strlen(p->text) +
+		       c_strlen(p->routing);
+	const struct canary_mail *mail = p->mail;
+	if (mail != NULL) {
+		made += c_strlen(mail->text) + c_strlen(mail->subject);
+		for (guint i = 0; i < mail->attachments->len; i++) {
+			const struct canary_attachment *a = mail->attachments->pdata[i];
+			made += g_bytes_get_size(a->data) + c_strlen(a->filename) +
+				(p->names != NULL ? c_strlen(p->names[i]) : 0);
+		}
+	}
+	if (made > (G_MAXUINT64 - STORED_FIXED) / STORED_GROWTH)
+		return G_MAXUINT64;
+	return made * STORED_GROWTH + STORED_FIXED;
+}
+
 void canary_ingest_prepared_free(struct canary_ingest_prepared *p)
 {
 	if (p == NULL)

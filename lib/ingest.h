@@ -102,6 +102,11 @@ struct canary_ingest_prepared *canary_ingest_prepare(const struct canary_ingest 
 void canary_ingest_prepare_keys(const struct canary_ingest *ingest,
 				struct canary_ingest_prepared *prepared);
 
+/* At least as many bytes as the longest value storing PREPARED writes:
+ * when it is no more than canary_store_largest_value(), the store cannot
+ * refuse PREPARED as too big. */
+guint64 canary_ingest_prepared_bound(const struct canary_ingest_prepared *prepared);
+
 /* Stores PREPARED as canary_ingest_message() stores a message, or
  * recognises it as already stored (it may have been stored since it was
  * prepared). Same contract as canary_ingest_message(). */

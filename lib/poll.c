@@ -492,24 +492,29 @@ static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
 	return move_batch(pass, error);
 }
 
-/* Stores PREPARED (UID) under a savepoint: a message the store refuses as
- * too big (SQLITE_TOOBIG) is undone alone, counted as an attempt, and left
- * in the inbox, with RESULT_R's ref NULL; the rest of the batch stays.
- * FALSE with ERROR when the store fails otherwise. */
+/* Stores PREPARED (UID) so that a message the store refuses as too big
+ * (SQLITE_TOOBIG) is undone alone, counted as an attempt, and left in the
+ * inbox, with RESULT_R's ref NULL; the rest of the batch stays. That takes
+ * a savepoint, which copies every page the message changes, so only a
+ * message that may be refused gets one. FALSE with ERROR when the store
+ * fails otherwise (the caller rolls the batch back). */
 static gboolean store_alone(struct pass *pass, guint32 uid,
 			    const struct canary_ingest_prepared *prepared,
 			    struct canary_ingest_result *result_r, GError **error)
 {
 	*result_r = (struct canary_ingest_result){0};
-	if (!canary_store_mark(pass->store, error))
+	gboolean marked =
+		canary_ingest_prepared_bound(prepared) > canary_store_largest_value(pass->store);
+	if (marked && !canary_store_mark(pass->store, error))
 		return FALSE;
 	g_autoptr(GError) local = NULL;
 	if (canary_ingest_store_prepared(pass->ingest, prepared, result_r, &local))
-		return canary_store_release_mark(pass->store, error);
-	canary_store_rollback_to_mark(pass->store);
+		return !marked || canary_store_release_mark(pass->store, error);
+	if (marked)
+		canary_store_rollback_to_mark(pass->store);
 	canary_ingest_result_clear(result_r); /* a ref set before the failure */
 	*result_r = (struct canary_ingest_result){0};
-	if (!g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_TOO_BIG)) {
+	if (!marked || !g_error_matches(local, CANARY_STORE_ERROR, CANARY_STORE_ERROR_TOO_BIG)) {
 		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
 	}

@@ -880,6 +880,11 @@ gboolean canary_store_release_mark(struct canary_store *store, GError **error)
 	return exec(store, "RELEASE message", "releasing a savepoint", error);
 }
 
+guint64 canary_store_largest_value(struct canary_store *store)
+{
+	return (guint64)MAX(sqlite3_limit(store->db, SQLITE_LIMIT_LENGTH, -1), 0);
+}
+
 void canary_store_rollback_to_mark(struct canary_store *store)
 {
 	exec(store, "ROLLBACK TO message; RELEASE message", "rolling back to a savepoint",

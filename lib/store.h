@@ -69,10 +69,16 @@ void canary_store_rollback(struct canary_store *store);
 
 /* A savepoint inside the open transaction, so that one message the store
  * refuses is undone alone instead of with its whole batch: mark, then
- * release (keep what was written since) or roll back to it. */
+ * release (keep what was written since) or roll back to it. It copies
+ * each 64 KiB page the message changes: take one only where
+ * canary_store_largest_value() says a value may be refused. */
 gboolean canary_store_mark(struct canary_store *store, GError **error);
 gboolean canary_store_release_mark(struct canary_store *store, GError **error);
 void canary_store_rollback_to_mark(struct canary_store *store);
+
+/* The largest value, in bytes, the store writes (SQLite's length limit, 1 GB
+ * unless a test lowers it): a longer one fails with CANARY_STORE_ERROR_TOO_BIG. */
+guint64 canary_store_largest_value(struct canary_store *store);
 
 /* The start (00:00 UTC) of the day of T, as cases store their receipt. */
 gint64 canary_store_day(gint64 t);

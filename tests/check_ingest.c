@@ -72,6 +72,72 @@ static GBytes *text_bytes(const char *text)
 	return g_bytes_new(text, strlen(text));
 }
 
+/* The longest value stored for case REF: a sealed field, or a column of
+ * its row, its sources or its history. */
+static gint64 longest_value_of(const char *ref)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_case) c = canary_store_get_case(pl.store, ref, &error);
+	ck_assert_msg(c != NULL, "%s", error ? error->message : "?");
+	sqlite3 *db = canary_store_sqlite(pl.store);
+	g_autofree char *blobs = g_strdup_printf(
+		"SELECT max(length(data)) FROM case_blobs WHERE case_id = %" G_GINT64_FORMAT, c->id);
+	g_autofree char *row = g_strdup_printf(
+		"SELECT max(length(ref), length(section), length(rule), "
+		"length(coalesce(quarantine_reason, ''))) FROM cases WHERE id = %" G_GINT64_FORMAT,
+		c->id);
+	return MAX(tu_query_int(db, blobs), tu_query_int(db, row));
+}
+
+/* canary_ingest_prepared_bound() is at least the longest value each
+ * message stores (else a message the store refuses as too big could fail
+ * its whole batch): the demo corpus, a large attachment, a long text. */
+START_TEST(test_prepared_bound_holds)
+{
+	g_autoptr(GPtrArray) raws = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	g_autofree char *demo = g_build_filename(CANARY_TEST_DATA, "demo", NULL);
+	g_autoptr(GDir) dir = g_dir_open(demo, 0, NULL);
+	ck_assert_ptr_nonnull(dir);
+	for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
+		g_autofree char *path = g_build_filename(demo, name, NULL);
+		char *bytes = NULL;
+		gsize len = 0;
+		ck_assert(g_file_get_contents(path, &bytes, &len, NULL));
+		g_ptr_array_add(raws, g_bytes_new_take(bytes, len));
+	}
+	GString *big = g_string_new("From: Amina Diallo <amina@example.org>\r\nSubject: files\r\n"
+				    "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
+				    "boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n");
+	for (guint i = 0; i < 20000; i++)
+		g_string_append(big, "Amina Diallo was stopped at the airport again.\r\n");
+	g_string_append(big, "--b\r\nContent-Type: application/octet-stream\r\n"
+			     "Content-Transfer-Encoding: base64\r\n\r\n");
+	for (guint i = 0; i < 40000; i++)
+		g_string_append(big, "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9w\r\n");
+	g_string_append(big, "--b--\r\n");
+	gsize big_len = big->len;
+	g_ptr_array_add(raws, g_bytes_new_take(g_string_free(big, FALSE), big_len));
+	static const struct canary_ingest_source none = {0};
+	for (guint i = 0; i < raws->len; i++) {
+		struct canary_ingest_prepared *p = canary_ingest_prepare(pl.ingest, raws->pdata[i],
+									 &none);
+		guint64 bound = canary_ingest_prepared_bound(p);
+		g_autoptr(GError) error = NULL;
+		struct canary_ingest_result result;
+		ck_assert(canary_store_begin(pl.store, NULL));
+		ck_assert_msg(canary_ingest_store_prepared(pl.ingest, p, &result, &error), "%s",
+			      error ? error->message : "?");
+		ck_assert(canary_store_commit(pl.store, NULL));
+		canary_ingest_prepared_free(p);
+		gint64 longest = longest_value_of(result.ref);
+		ck_assert_msg(longest > 0 && (guint64)longest <= bound,
+			      "message %u: %" G_GINT64_FORMAT " > %" G_GUINT64_FORMAT, i, longest,
+			      bound);
+		canary_ingest_result_clear(&result);
+	}
+}
+END_TEST
+
 START_TEST(test_demo_corpus_outcomes)
 {
 	g_autofree char *dir_path = tu_data_path("demo");
@@ -432,6 +498,7 @@ static Suite *ingest_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_demo_corpus_outcomes);
+	tcase_add_test(tc, test_prepared_bound_holds);
 	tcase_add_test(tc, test_meta_key_wrapped_not_sealed);
 	tcase_add_test(tc, test_same_bytes_twice_is_a_duplicate);
 	tcase_add_test(tc, test_imap_source_dedupe);

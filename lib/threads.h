@@ -37,8 +37,10 @@
  *   batch's moves. While it waits it feeds systemd's watchdog (the
  *   progress callback of canary_prepare_take_feeding()); while it prepares
  *   a message itself, the prepare's feeder thread ("canary-feeder") feeds
- *   for it, within the same budget. Signals only set flags it reads
- *   between passes.
+ *   for it, within the same budget; the feeder wakes once a second on a
+ *   lock and condition of its own (only the prepare's end signals them),
+ *   not at every hand-over. Signals only set flags it reads between
+ *   passes.
  *
  * Each order (order.h) owns one mutex and one condition; its owner keeps
  * its own shared state (moves queued, messages in hand, stopping) under

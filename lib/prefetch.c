@@ -162,39 +162,47 @@ static gboolean may_start(const struct canary_prefetch *p)
 	       (o->next_claim == o->next_take || o->claimed <= o->budget / 2);
 }
 
+/* What a worker claimed at once: ITEMS[FIRST..FIRST+N), to fetch on its
+ * stream when STREAMED (a header-only item, or a worker without a stream,
+ * claims one item, fetched on the session). */
+struct claimed {
+	guint first, n;
+	gboolean streamed;
+};
+
 /* Called locked: claims the next items, up to a batch of whole messages
- * within the budget when the worker has a stream. Returns how many. */
-static guint claim(struct worker *w, guint *first_r)
+ * within the budget when the worker has a stream. */
+static struct claimed claim(struct worker *w)
 {
 	struct canary_prefetch *p = w->prefetch;
-	guint first = canary_order_claim(&p->order), n = 1;
-	gboolean batch = !w->no_stream && !p->items[first].header_only;
-	while (batch && n < BATCH_MAX && canary_order_may_claim(&p->order) &&
-	       !p->items[first + n].header_only) {
+	struct claimed c = {.first = canary_order_claim(&p->order), .n = 1};
+	c.streamed = !w->no_stream && !p->items[c.first].header_only;
+	while (c.streamed && c.n < BATCH_MAX && canary_order_may_claim(&p->order) &&
+	       !p->items[c.first + c.n].header_only) {
 		canary_order_claim(&p->order);
-		n++;
+		c.n++;
 	}
-	*first_r = first;
-	return n;
+	return c;
 }
 
-/* Fetches ITEMS[FIRST..FIRST+N) and hands them over, unlocked: on the
- * stream, then one by one whatever it did not bring. */
-static void fetch_claimed(struct worker *w, guint first, guint n, guint mark_from, guint mark_n)
+/* Fetches the items of C and hands them over, unlocked: on the stream,
+ * then one by one whatever it did not bring. */
+static void fetch_claimed(struct worker *w, const struct claimed *c, guint mark_from,
+			  guint mark_n)
 {
 	struct canary_prefetch *p = w->prefetch;
-	struct batch b = {.prefetch = p, .first = first, .n = n};
-	if (n > 1 || (!w->no_stream && !p->items[first].header_only))
+	struct batch b = {.prefetch = p, .first = c->first, .n = c->n};
+	if (c->streamed)
 		fetch_batch(w, &b);
 	if (mark_n > 0 && w->no_stream)
 		mark_seen(w, mark_from, mark_n);
-	for (guint k = 0; k < n; k++) {
+	for (guint k = 0; k < c->n; k++) {
 		if (b.delivered[k])
 			continue;
 		GError *error = NULL;
-		GBytes *bytes = fetch(w, &p->items[first + k], &error);
+		GBytes *bytes = fetch(w, &p->items[c->first + k], &error);
 		canary_order_lock(&p->order);
-		canary_order_put(&p->order, first + k, bytes, error);
+		canary_order_put(&p->order, c->first + k, bytes, error);
 		canary_order_unlock(&p->order);
 	}
 }
@@ -247,16 +255,15 @@ static gpointer worker_main(gpointer data)
 			canary_order_wait(&p->order);
 			continue;
 		}
-		guint i = 0;
-		guint n = claim(w, &i);
-		guint mark_from = i, mark_n = 0;
-		if (i + n > p->marked) {
-			mark_from = MAX(i, p->marked);
-			mark_n = MIN(MAX(MARK_AHEAD, n), p->n - mark_from);
+		struct claimed c = claim(w);
+		guint mark_from = c.first, mark_n = 0;
+		if (c.first + c.n > p->marked) {
+			mark_from = MAX(c.first, p->marked);
+			mark_n = MIN(MAX(MARK_AHEAD, c.n), p->n - mark_from);
 			p->marked = mark_from + mark_n;
 		}
 		canary_order_unlock(&p->order);
-		fetch_claimed(w, i, n, mark_from, mark_n);
+		fetch_claimed(w, &c, mark_from, mark_n);
 		canary_order_lock(&p->order);
 	}
 	canary_order_unlock(&p->order);

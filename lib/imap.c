@@ -667,7 +667,9 @@ GArray *canary_imap_list(struct canary_imap *imap, guint limit, GError **error)
 	if (limit > 0 && uids->len > limit)
 		g_array_set_size(uids, limit);
 
-	GArray *messages = g_array_new(FALSE, TRUE, sizeof(struct canary_imap_message));
+	/* Sized once: a pass keeps the listing for its whole length. */
+	GArray *messages =
+		g_array_sized_new(FALSE, TRUE, sizeof(struct canary_imap_message), uids->len);
 	if (!fetch_sizes_and_dates(imap, imap->mailbox_url, uids, messages, error)) {
 		g_array_unref(messages);
 		return NULL;

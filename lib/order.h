@@ -1,7 +1,12 @@
 /* order.h: what worker threads make, handed to one taker in index order.
- * Workers claim indexes in order while the bytes claimed and not yet taken
- * stay within a budget; the index the taker waits for may always be
- * claimed, however large, so one item over the budget cannot stall it.
+ * The owner adds items as it learns of them (each with its own bytes of
+ * input, copied into the order, and a cost) and closes the order when no
+ * more will come. Workers claim indexes in order while the bytes claimed
+ * and not yet taken stay within a budget; the index the taker waits for
+ * may always be claimed, however large, so one item over the budget
+ * cannot stall it. An order holds only the items added and not yet taken,
+ * so its memory follows what is in flight, not how many items pass
+ * through it.
  *
  * The order owns its mutex and condition. Its owner (prefetch.c,
  * prepare.c) keeps its own shared state under the same mutex and signals
@@ -13,19 +18,15 @@
 
 #include <glib.h>
 
-/* One item: made (a value, or the error making it met), or not yet. */
-struct canary_order_slot {
-	gpointer value;
-	GError *error;
-	gboolean done;
-};
-
 struct canary_order {
-	GMutex lock;    /* guards the order and its owner's state beside it */
-	GCond changed;  /* an item made or taken, or news of the owner's */
-	struct canary_order_slot *slots;
-	gsize *costs; /* bytes each item counts against the budget */
-	guint n;
+	GMutex lock;   /* guards the order and its owner's state beside it */
+	GCond changed; /* an item added, made or taken, or news of the owner's */
+	GArray *slots; /* of slot_size: items FIRST to N-1 */
+	gsize slot_size;
+	gsize input_size; /* bytes of input each item carries */
+	guint first;      /* the index of slots[0]: those before are taken */
+	guint n;          /* items added so far */
+	gboolean closed;  /* no more will be added */
 	gsize budget;
 	guint next_claim; /* the next index a worker makes */
 	guint next_take;  /* the next index the taker takes */
@@ -33,9 +34,9 @@ struct canary_order {
 	guint waiters;    /* threads asleep on CHANGED: no broadcast without */
 };
 
-/* Sets up ORDER for N items, item I counting COSTS[I] bytes (COSTS, from
- * g_malloc(), is taken over), with its mutex and condition. */
-void canary_order_init(struct canary_order *order, gsize *costs, guint n, gsize budget);
+/* Sets up ORDER for items carrying INPUT_SIZE bytes of input each, with
+ * its mutex and condition. */
+void canary_order_init(struct canary_order *order, gsize input_size, gsize budget);
 
 /* Frees what ORDER holds, values not taken with FREE_VALUE. No thread may
  * use it any more. */
@@ -49,8 +50,22 @@ void canary_order_wait(struct canary_order *order);
 gboolean canary_order_wait_until(struct canary_order *order, gint64 end);
 void canary_order_broadcast(struct canary_order *order);
 
-/* May a worker claim the next index now? FALSE when none is left. */
+/* Adds the next item: INPUT (input_size bytes, copied), counting COST
+ * bytes against the budget; returns its index. Not once closed. */
+guint canary_order_add(struct canary_order *order, gconstpointer input, gsize cost);
+
+/* No more items will be added: workers may stop once all are claimed. */
+void canary_order_close(struct canary_order *order);
+
+/* The input of item INDEX, added and not yet taken; valid until the next
+ * add or take (copy what is needed before unlocking). */
+gpointer canary_order_input(struct canary_order *order, guint index);
+
+/* May a worker claim the next index now? FALSE when none is added yet. */
 gboolean canary_order_may_claim(const struct canary_order *order);
+
+/* Whether every item is claimed and none will be added. */
+gboolean canary_order_exhausted(const struct canary_order *order);
 
 /* Whether item INDEX is made (and not yet taken). */
 gboolean canary_order_done(const struct canary_order *order, guint index);
@@ -63,9 +78,9 @@ guint canary_order_claim(struct canary_order *order);
  * whoever waits. */
 void canary_order_put(struct canary_order *order, guint index, gpointer value, GError *error);
 
-/* Locks, waits for item INDEX, takes it, wakes the workers and unlocks.
- * Returns its value, or NULL with its ERROR. Take every index in order,
- * each once. */
+/* Locks, waits for item INDEX (added, or to be added), takes it, wakes the
+ * workers and unlocks. Returns its value, or NULL with its ERROR. Take
+ * every index in order, each once. */
 gpointer canary_order_take(struct canary_order *order, guint index, GError **error);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,6 +25,31 @@
  * bench/README.md, "Measurements behind the constants"). */
 #define PREFETCH_BUDGET (4u << 20)
 #define PREPARE_BUDGET  (1u << 20)
+
+/* The inbox is listed (UID, size, date) whole at the start of a pass, but
+ * sorted (stored already or not) and handed to the fetching and preparing
+ * threads this many messages at a time, as the pass reaches them, at
+ * least this many ahead of the message being stored, so that fetching
+ * never waits. What a pass keeps per message for its whole length is then
+ * its listing alone (24 bytes), and its peak memory all but the same for
+ * any backlog. The listing itself is not windowed: the listing session
+ * would then be sent, with each window, the news of every message the
+ * fetch session moved meanwhile, and libcurl takes at most 300 KB of it
+ * per command. */
+#define SORT_WINDOW 1000
+
+/* SORT_WINDOW; in test builds, $CANARY_TEST_SORT_WINDOW when set, so that
+ * a short test crosses windows. */
+static guint sort_window_size(void)
+{
+#ifdef CANARY_TEST_KDF
+	const char *spec = g_getenv("CANARY_TEST_SORT_WINDOW");
+	guint64 n = spec != NULL ? g_ascii_strtoull(spec, NULL, 10) : 0;
+	if (n > 0 && n <= SORT_WINDOW)
+		return (guint)n;
+#endif
+	return SORT_WINDOW;
+}
 
 /* Marks the quarantined messages whose full bytes are sealed in the store:
  * only those may the quarantine folder's sweep remove. */
@@ -70,9 +96,15 @@ struct pass {
 	const char *mailbox;
 	guint32 uidvalidity;
 	gboolean uidplus; /* the server removes messages by UID */
-	GArray *todo;  /* struct canary_imap_message: listed, not stored yet */
-	GArray *items; /* struct canary_prefetch_item: the same, for fetching */
-	GArray *sources; /* struct canary_ingest_source: the same, for ingesting */
+	GArray *listed; /* struct canary_imap_message: the inbox at the start of
+			   the pass, oldest UID first */
+	guint window;   /* messages sorted at a time: SORT_WINDOW */
+	guint sorted;   /* LISTED before this are sorted */
+	guint added;   /* messages added to the prepare so far (its indexes) */
+	GArray *taking; /* guint32 UIDs of the messages added from index
+			   TAKING_FIRST on: those not yet stored, and a few
+			   before */
+	guint taking_first;
 	struct canary_prefetch *prefetch;
 	struct canary_prepare *prepare;
 	struct batch batch;
@@ -119,6 +151,14 @@ static gboolean save_counts(struct pass *pass, enum count kind, GError **error)
 				       pass->uidvalidity, GPOINTER_TO_UINT(uid),
 				       GPOINTER_TO_UINT(count));
 	return canary_store_set_state(pass->store, key, value->str, error);
+}
+
+/* Orders struct canary_imap_message by UID. */
+static int compare_uid(const void *a, const void *b)
+{
+	guint32 x = ((const struct canary_imap_message *)a)->uid;
+	guint32 y = ((const struct canary_imap_message *)b)->uid;
+	return x < y ? -1 : x > y;
 }
 
 static guint count_of(const struct pass *pass, enum count kind, guint32 uid)
@@ -171,20 +211,33 @@ static gboolean is_poison(const struct pass *pass, guint32 uid)
 	       count_of(pass, DEATHS, uid) >= POISON_DEATHS;
 }
 
-/* Keeps only the counts of UIDs still to be filed (LISTED, of this pass);
- * TRUE if any was dropped. */
-static gboolean forget_gone(GHashTable *counts, GHashTable *listed)
+/* Keeps only the counts of UIDs still in the inbox (LISTED, oldest UID
+ * first); TRUE if any was dropped. */
+static gboolean forget_gone(GHashTable *counts, GArray *listed)
 {
 	GHashTableIter it;
 	gpointer uid;
 	gboolean dropped = FALSE;
 	g_hash_table_iter_init(&it, counts);
-	while (g_hash_table_iter_next(&it, &uid, NULL))
-		if (!g_hash_table_contains(listed, uid)) {
+	while (g_hash_table_iter_next(&it, &uid, NULL)) {
+		struct canary_imap_message key = {.uid = GPOINTER_TO_UINT(uid)};
+		if (bsearch(&key, listed->data, listed->len, sizeof key, compare_uid) == NULL) {
 			g_hash_table_iter_remove(&it);
 			dropped = TRUE;
 		}
+	}
 	return dropped;
+}
+
+/* Forgets what was counted against UID (a message now stored) and saves
+ * the counts that changed. */
+static gboolean forget_counts(struct pass *pass, guint32 uid, GError **error)
+{
+	for (enum count kind = 0; kind < COUNT_KINDS; kind++)
+		if (g_hash_table_remove(pass->counts[kind], GUINT_TO_POINTER(uid)) &&
+		    !save_counts(pass, kind, error))
+			return FALSE;
+	return TRUE;
 }
 
 /* Counts a failed attempt at UID (WHAT: "fetched" or "stored", for WHY),
@@ -293,24 +346,16 @@ static void file_uid(struct batch *batch, guint32 uid, enum filed_as as)
 }
 
 /* Moves UIDS to FOLDER marked KEYWORD (may be NULL), or with FOLDER NULL
- * removes them: once fetching has started, queued for the fetch session
- * (the server then sees one client changing the mailbox, and ingestion
- * goes on meanwhile; counted by finish_moves()), else on ours. */
+ * removes them: queued for the first fetch session (the server then sees
+ * one client changing the mailbox, and ingestion goes on meanwhile;
+ * counted by finish_moves()). */
 static gboolean move(struct pass *pass, GArray *uids, const char *folder, const char *keyword,
 		     GError **error)
 {
 	if (uids->len == 0)
 		return TRUE;
-	const guint32 *set = (const guint32 *)uids->data;
-	if (pass->prefetch != NULL)
-		return canary_prefetch_put_away(pass->prefetch, set, uids->len, folder, keyword,
-						error);
-	if (!canary_imap_put_away(pass->imap, set, uids->len, folder, keyword, error))
-		return FALSE;
-	pass->stats->moved += uids->len;
-	if (folder == NULL)
-		g_array_append_vals(pass->removed, set, uids->len);
-	return TRUE;
+	return canary_prefetch_put_away(pass->prefetch, (const guint32 *)uids->data, uids->len,
+					folder, keyword, error);
 }
 
 /* Where messages go whose folder keeps them RETENTION: nowhere (removed
@@ -436,25 +481,41 @@ static gboolean sweep(struct pass *pass, GError **error)
 	return TRUE;
 }
 
-/* Sorts the listed MESSAGES: those stored already (a crash came between a
- * commit and its move) are only moved, now; the rest are left to fetch. */
-static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
+/* Sorts the next window of the listing: messages stored already (a crash
+ * came between a commit and its move) go with the next batch's moves;
+ * those whose fetching failed too often stay; the rest are added to the
+ * prepare, to fetch and file. */
+static gboolean sort_window(struct pass *pass, GError **error)
 {
 	guint64 max_size = pass->config->limits.max_message_size;
-	g_autoptr(GHashTable) pending = g_hash_table_new(NULL, NULL);
-	for (guint i = 0; i < messages->len; i++) {
+	guint first = pass->sorted;
+	guint n = MIN(pass->window, pass->listed->len - first);
+	pass->sorted += n;
+	g_autoptr(GArray) items =
+		g_array_sized_new(FALSE, FALSE, sizeof(struct canary_prefetch_item), n);
+	g_autoptr(GArray) sources =
+		g_array_sized_new(FALSE, FALSE, sizeof(struct canary_ingest_source), n);
+	for (guint i = first; i < first + n; i++) {
 		const struct canary_imap_message *m =
-			&g_array_index(messages, struct canary_imap_message, i);
+			&g_array_index(pass->listed, struct canary_imap_message, i);
 		g_autofree char *ref = NULL;
 		if (!canary_store_find_source(pass->store, pass->mailbox, pass->uidvalidity, m->uid,
 					      &ref, error))
 			return FALSE;
 		if (ref != NULL) {
 			enum filed_as as = FILED;
-			if (!filed_as(pass->store, ref, &as, error))
+			if (!filed_as(pass->store, ref, &as, error) ||
+			    !forget_counts(pass, m->uid, error))
 				return FALSE;
 			pass->stats->duplicates++;
 			file_uid(&pass->batch, m->uid, as);
+			continue;
+		}
+		if (count_of(pass, ATTEMPTS, m->uid) >= FETCH_ATTEMPTS) {
+			canary_warning("UID %u: fetching or storing it failed %u times; it stays in "
+				       "the inbox, no longer fetched",
+				       m->uid, FETCH_ATTEMPTS);
+			pass->stats->skipped++;
 			continue;
 		}
 		struct canary_prefetch_item item = {
@@ -467,29 +528,45 @@ static gboolean sort_listed(struct pass *pass, GArray *messages, GError **error)
 			.full_size = item.header_only ? m->size : 0,
 			.poison = is_poison(pass, m->uid),
 		};
-		g_hash_table_add(pending, GUINT_TO_POINTER(m->uid));
-		if (count_of(pass, ATTEMPTS, m->uid) >= FETCH_ATTEMPTS) {
-			canary_warning("UID %u: fetching or storing it failed %u times; it stays in "
-				       "the inbox, no longer fetched",
-				       m->uid, FETCH_ATTEMPTS);
-			pass->stats->skipped++;
-			continue;
-		}
 		if (source.poison)
 			canary_warning("UID %u was in hand when canaryd crashed %u times and "
 				       "died %u times in all: it is quarantined as poison "
 				       "without being parsed",
 				       m->uid, count_of(pass, CRASHES, m->uid),
 				       count_of(pass, DEATHS, m->uid));
-		g_array_append_val(pass->todo, *m);
-		g_array_append_val(pass->items, item);
-		g_array_append_val(pass->sources, source);
+		g_array_append_val(items, item);
+		g_array_append_val(sources, source);
+		g_array_append_val(pass->taking, m->uid);
 	}
-	/* Written only when something changed: an idle pass writes nothing. */
-	for (enum count kind = 0; kind < COUNT_KINDS; kind++)
-		if (forget_gone(pass->counts[kind], pending) && !save_counts(pass, kind, error))
+	pass->added += items->len;
+	canary_prepare_add(pass->prepare, (const struct canary_prefetch_item *)items->data,
+			   (const struct canary_ingest_source *)sources->data, items->len);
+	if (pass->sorted == pass->listed->len)
+		canary_prepare_close(pass->prepare);
+	return TRUE;
+}
+
+/* Sorts windows until a window's worth of messages is added past index
+ * NEXT, or the whole listing is sorted. */
+static gboolean sort_ahead(struct pass *pass, guint next, GError **error)
+{
+	while (pass->sorted < pass->listed->len && pass->added < next + pass->window)
+		if (!sort_window(pass, error))
 			return FALSE;
-	return move_batch(pass, error);
+	return TRUE;
+}
+
+/* The UID of the message added at INDEX, and once it is the last of a
+ * window taken, the window forgotten. */
+static guint32 take_uid(struct pass *pass, guint index)
+{
+	guint32 uid = g_array_index(pass->taking, guint32, index - pass->taking_first);
+	guint taken = index + 1 - pass->taking_first;
+	if (taken >= pass->window) {
+		g_array_remove_range(pass->taking, 0, taken);
+		pass->taking_first = index + 1;
+	}
+	return uid;
 }
 
 /* Stores PREPARED (UID) so that a message the store refuses as too big
@@ -521,13 +598,13 @@ static gboolean store_alone(struct pass *pass, guint32 uid,
 	return skip_attempt(pass, uid, "stored", local->message, error);
 }
 
-/* Stores message TODO[I], fetched (only its header if it was too large)
- * and prepared. Returns FALSE with ERROR when the pass must stop; a message
- * the server refused to give stays in the inbox for the next pass. */
+/* Stores the message added at index I, fetched (only its header if it was
+ * too large) and prepared. Returns FALSE with ERROR when the pass must
+ * stop; a message the server refused to give stays in the inbox for the
+ * next pass. */
 static gboolean take_message(struct pass *pass, guint i, GError **error)
 {
-	const struct canary_imap_message *m =
-		&g_array_index(pass->todo, struct canary_imap_message, i);
+	guint32 uid = take_uid(pass, i);
 	g_autoptr(GError) local = NULL;
 	g_autoptr(canary_ingest_prepared) prepared = canary_prepare_take_feeding(
 		pass->prepare, i, (gint64)pass->config->message_time * G_USEC_PER_SEC,
@@ -535,13 +612,13 @@ static gboolean take_message(struct pass *pass, guint i, GError **error)
 	if (prepared == NULL) {
 		if (g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED) ||
 		    g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_MESSAGE)) {
-			return skip_attempt(pass, m->uid, "fetched", local->message, error);
+			return skip_attempt(pass, uid, "fetched", local->message, error);
 		}
 		g_propagate_error(error, g_steal_pointer(&local));
 		return FALSE;
 	}
 	struct canary_ingest_result result;
-	if (!store_alone(pass, m->uid, prepared, &result, error))
+	if (!store_alone(pass, uid, prepared, &result, error))
 		return FALSE;
 	if (result.ref == NULL)
 		return TRUE; /* refused by the store: left in the inbox */
@@ -552,49 +629,50 @@ static gboolean take_message(struct pass *pass, guint i, GError **error)
 		pass->stats->filed++;
 		/* Never the reference beside the UID: the journal's exact time
 		 * would join the case to the mail server's log of that UID. */
-		canary_info("UID %u filed", m->uid);
+		canary_info("UID %u filed", uid);
 		break;
 	case CANARY_INGEST_QUARANTINED:
 		pass->stats->quarantined++;
 		/* Only the header of a too-large message was sealed. */
 		as = result.quarantine == CANARY_QUARANTINE_TOO_LARGE ? UNSEALED : QUARANTINED;
-		canary_notice("UID %u quarantined (%s)", m->uid,
+		canary_notice("UID %u quarantined (%s)", uid,
 			      canary_quarantine_name(result.quarantine));
 		break;
 	case CANARY_INGEST_FOLLOW_UP:
 		pass->stats->follow_ups++;
-		canary_info("UID %u joined its case", m->uid);
+		canary_info("UID %u joined its case", uid);
 		break;
 	case CANARY_INGEST_DUPLICATE:
 		pass->stats->duplicates++;
 		ok = filed_as(pass->store, result.ref, &as, error);
 		if (ok)
-			canary_info("UID %u is already stored", m->uid);
+			canary_info("UID %u is already stored", uid);
 		break;
 	}
 	canary_ingest_result_clear(&result);
 	/* Filed: what was counted against it is forgotten. */
-	for (enum count kind = 0; ok && kind < COUNT_KINDS; kind++)
-		if (g_hash_table_remove(pass->counts[kind], GUINT_TO_POINTER(m->uid)))
-			ok = save_counts(pass, kind, error);
+	ok = ok && forget_counts(pass, uid, error);
 	if (ok)
-		file_uid(&pass->batch, m->uid, as);
+		file_uid(&pass->batch, uid, as);
 	return ok;
 }
 
-/* Ingests messages from TODO[*NEXT] on in one transaction, until batch_size
- * messages or batch_time have gone by, then moves them. On a fetch failure,
- * commits and moves what was done before failing. */
+/* Ingests the messages added from index *NEXT on in one transaction,
+ * sorting the listing further as it goes, until batch_size messages or
+ * batch_time have gone by, then moves them (and those the sorting found
+ * stored already). On a fetch failure, commits and moves what was done
+ * before failing. */
 static gboolean run_batch(struct pass *pass, guint *next, GError **error)
 {
 	const struct canary_config *config = pass->config;
 	if (!canary_store_begin(pass->store, error))
 		return FALSE;
 	gint64 deadline = g_get_monotonic_time() + (gint64)config->imap.batch_time * G_USEC_PER_SEC;
-	guint end = MIN(pass->todo->len, *next + MAX(config->imap.batch_size, 1));
+	guint end = *next + MAX(config->imap.batch_size, 1);
 	GError *failure = NULL;
 	while (*next < end && !*pass->stop) {
-		if (!take_message(pass, (*next)++, &failure))
+		if (!sort_ahead(pass, *next, &failure) || *next == pass->added ||
+		    !take_message(pass, (*next)++, &failure))
 			break;
 		if (pass->progress != NULL)
 			pass->progress(pass->user_data);
@@ -648,29 +726,30 @@ static gboolean run_pass(struct pass *pass, const struct canary_imap_options *op
 			return FALSE;
 	if (!count_deaths(pass, error))
 		return FALSE;
-	g_autoptr(GArray) messages = canary_imap_list(pass->imap, 0, error);
-	if (messages == NULL)
+	if ((pass->listed = canary_imap_list(pass->imap, 0, error)) == NULL)
 		return FALSE;
-	pass->stats->listed = messages->len;
-	gboolean sorted = sort_listed(pass, messages, error);
-	removed_from_server(pass);
-	if (!sorted)
-		return FALSE;
-	if (pass->todo->len == 0)
+	pass->stats->listed = pass->listed->len;
+	/* Written only when something changed: an idle pass writes nothing. */
+	for (enum count kind = 0; kind < COUNT_KINDS; kind++)
+		if (forget_gone(pass->counts[kind], pass->listed) &&
+		    !save_counts(pass, kind, error))
+			return FALSE;
+	if (pass->listed->len == 0) {
+		removed_from_server(pass);
 		return sweep(pass, error);
-	pass->prefetch = canary_prefetch_start(
-		options, pass->uidvalidity, (const struct canary_prefetch_item *)pass->items->data,
-		pass->items->len, (guint)config->imap.fetch_sessions, PREFETCH_BUDGET, error);
+	}
+	/* No more fetch sessions than messages: each costs the server a login. */
+	guint sessions = CLAMP((guint)config->imap.fetch_sessions, 1, pass->listed->len);
+	pass->prefetch = canary_prefetch_start(options, pass->uidvalidity, sessions,
+					       PREFETCH_BUDGET, error);
 	if (pass->prefetch == NULL)
 		return FALSE;
-	pass->prepare = canary_prepare_start_recorded(
-		pass->ingest, pass->prefetch,
-		(const struct canary_prefetch_item *)pass->items->data,
-		(const struct canary_ingest_source *)pass->sources->data, pass->items->len,
-		canary_prepare_default_threads(), PREPARE_BUDGET, pass->in_hand_path);
+	pass->prepare = canary_prepare_start_recorded(pass->ingest, pass->prefetch,
+						      canary_prepare_default_threads(),
+						      PREPARE_BUDGET, pass->in_hand_path);
 	guint next = 0;
 	gboolean ok = TRUE;
-	while (ok && next < pass->todo->len && !*pass->stop)
+	while (ok && (next < pass->added || pass->sorted < pass->listed->len) && !*pass->stop)
 		ok = run_batch(pass, &next, error);
 	/* The first error wins; the moves still finish either way. */
 	gboolean moved = finish_moves(pass, ok ? error : NULL);
@@ -700,9 +779,8 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 		.config = config,
 		.store = store,
 		.ingest = ingest,
-		.todo = g_array_new(FALSE, FALSE, sizeof(struct canary_imap_message)),
-		.items = g_array_new(FALSE, FALSE, sizeof(struct canary_prefetch_item)),
-		.sources = g_array_new(FALSE, FALSE, sizeof(struct canary_ingest_source)),
+		.window = sort_window_size(),
+		.taking = g_array_new(FALSE, FALSE, sizeof(guint32)),
 		.batch = {g_array_new(FALSE, FALSE, sizeof(guint32)),
 			  g_array_new(FALSE, FALSE, sizeof(guint32)),
 			  g_array_new(FALSE, FALSE, sizeof(guint32))},
@@ -724,9 +802,8 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 	canary_prefetch_free(pass.prefetch); /* before the session it fetches beside */
 	canary_imap_free(pass.imap);
 	canary_wipe_free(token); /* libcurl keeps its own copies */
-	g_array_unref(pass.todo);
-	g_array_unref(pass.items);
-	g_array_unref(pass.sources);
+	g_clear_pointer(&pass.listed, g_array_unref);
+	g_array_unref(pass.taking);
 	g_array_unref(pass.batch.processed);
 	g_array_unref(pass.batch.quarantine);
 	g_array_unref(pass.batch.unsealed);

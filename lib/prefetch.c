@@ -35,12 +35,10 @@ struct move {
 struct canary_prefetch {
 	struct canary_imap_options options; /* a copy, for opening streams */
 	guint32 uidvalidity;
-	const struct canary_prefetch_item *items;
-	guint n;
 
-	/* Its lock and condition guard the rest: an item fetched or taken, a
-	 * move queued or done, stopping. */
-	struct canary_order order; /* of fetched GBytes */
+	/* Its lock and condition guard the rest: an item added, fetched or
+	 * taken, a move queued or done, stopping. */
+	struct canary_order order; /* of fetched GBytes, from canary_prefetch_item */
 	gboolean stopping;
 	guint marked;       /* items before it are marked \Seen, or being marked */
 	GQueue moves;       /* struct move: queued for the first worker */
@@ -56,12 +54,9 @@ struct canary_prefetch {
 /* A header-only fetch brings a few kilobytes, whatever the message's size. */
 #define HEADER_COST (64 * 1024)
 
-gsize *canary_prefetch_costs(const struct canary_prefetch_item *items, guint n)
+gsize canary_prefetch_cost(const struct canary_prefetch_item *item)
 {
-	gsize *costs = g_new(gsize, MAX(n, 1));
-	for (guint i = 0; i < n; i++)
-		costs[i] = items[i].header_only ? HEADER_COST : (gsize)items[i].size;
-	return costs;
+	return item->header_only ? HEADER_COST : (gsize)item->size;
 }
 
 static GBytes *fetch(struct worker *w, const struct canary_prefetch_item *item, GError **error)
@@ -72,28 +67,29 @@ static GBytes *fetch(struct worker *w, const struct canary_prefetch_item *item, 
 		       : canary_imap_fetch(w->session, uidvalidity, item->uid, item->size, error);
 }
 
-/* Items marked \Seen in one command before they are fetched. */
-#define MARK_AHEAD 100
-
-/* Marks ITEMS[FROM..FROM+N) \Seen (see canary_imap_mark_seen()). Only a
- * saving, and only needed without a stream (whose fetches leave the flag
- * alone): if the server refuses, each fetch sets the flag itself. */
-static void mark_seen(struct worker *w, guint from, guint n)
-{
-	g_autofree guint32 *uids = g_new(guint32, n);
-	for (guint i = 0; i < n; i++)
-		uids[i] = w->prefetch->items[from + i].uid;
-	g_autoptr(GError) ignored = NULL;
-	canary_imap_mark_seen(w->session, uids, n, &ignored);
-}
-
 /* Messages fetched with one command at most. */
 #define BATCH_MAX 100
 
-/* A batch being fetched on a stream: ITEMS[FIRST..FIRST+N). */
+/* Items marked \Seen in one command before they are fetched. */
+#define MARK_AHEAD 100
+G_STATIC_ASSERT(MARK_AHEAD >= BATCH_MAX);
+
+/* What a worker claimed at once: items FIRST..FIRST+N, copied out of the
+ * order, to fetch on its stream when STREAMED (a header-only item, or a
+ * worker without a stream, claims one item, fetched on the session); and
+ * the UIDs to mark \Seen first, should it have no stream. */
+struct claimed {
+	guint first, n;
+	gboolean streamed;
+	struct canary_prefetch_item items[BATCH_MAX];
+	guint32 mark[MARK_AHEAD];
+	guint n_mark;
+};
+
+/* A batch being fetched on a stream: the items of C. */
 struct batch {
 	struct canary_prefetch *prefetch;
-	guint first, n;
+	const struct claimed *c;
 	gboolean delivered[BATCH_MAX];
 };
 
@@ -104,14 +100,14 @@ static gboolean deliver(guint32 uid, GBytes *message, gpointer data, GError **er
 {
 	struct batch *b = data;
 	struct canary_prefetch *p = b->prefetch;
-	for (guint k = 0; k < b->n; k++) {
-		const struct canary_prefetch_item *item = &p->items[b->first + k];
+	for (guint k = 0; k < b->c->n; k++) {
+		const struct canary_prefetch_item *item = &b->c->items[k];
 		if (item->uid != uid || b->delivered[k] ||
 		    g_bytes_get_size(message) > canary_imap_fetch_limit(item->size))
 			continue;
 		b->delivered[k] = TRUE;
 		canary_order_lock(&p->order);
-		canary_order_put(&p->order, b->first + k, message, NULL);
+		canary_order_put(&p->order, b->c->first + k, message, NULL);
 		canary_order_unlock(&p->order);
 		return TRUE;
 	}
@@ -141,12 +137,12 @@ static void fetch_batch(struct worker *w, struct batch *b)
 	}
 	guint32 uids[BATCH_MAX];
 	guint64 max_bytes = 0;
-	for (guint k = 0; k < b->n; k++) {
-		uids[k] = p->items[b->first + k].uid;
-		max_bytes = MAX(max_bytes, canary_imap_fetch_limit(p->items[b->first + k].size));
+	for (guint k = 0; k < b->c->n; k++) {
+		uids[k] = b->c->items[k].uid;
+		max_bytes = MAX(max_bytes, canary_imap_fetch_limit(b->c->items[k].size));
 	}
-	if (!canary_imap_stream_fetch(w->stream, uids, b->n, max_bytes, deliver, b, &error)) {
-		canary_info("fetching the rest of %u messages one by one: %s", b->n,
+	if (!canary_imap_stream_fetch(w->stream, uids, b->c->n, max_bytes, deliver, b, &error)) {
+		canary_info("fetching the rest of %u messages one by one: %s", b->c->n,
 			    error->message);
 		g_clear_pointer(&w->stream, canary_imap_stream_free);
 	}
@@ -162,45 +158,56 @@ static gboolean may_start(const struct canary_prefetch *p)
 	       (o->next_claim == o->next_take || o->claimed <= o->budget / 2);
 }
 
-/* What a worker claimed at once: ITEMS[FIRST..FIRST+N), to fetch on its
- * stream when STREAMED (a header-only item, or a worker without a stream,
- * claims one item, fetched on the session). */
-struct claimed {
-	guint first, n;
-	gboolean streamed;
-};
+static const struct canary_prefetch_item *item_at(struct canary_prefetch *p, guint index)
+{
+	return canary_order_input(&p->order, index);
+}
 
-/* Called locked: claims the next items, up to a batch of whole messages
- * within the budget when the worker has a stream. */
-static struct claimed claim(struct worker *w)
+/* Called locked: claims the next items into C, up to a batch of whole
+ * messages within the budget when the worker has a stream, and the UIDs
+ * up to MARK_AHEAD past the last marked, if any of C is not marked yet. */
+static void claim(struct worker *w, struct claimed *c)
 {
 	struct canary_prefetch *p = w->prefetch;
-	struct claimed c = {.first = canary_order_claim(&p->order), .n = 1};
-	c.streamed = !w->no_stream && !p->items[c.first].header_only;
-	while (c.streamed && c.n < BATCH_MAX && canary_order_may_claim(&p->order) &&
-	       !p->items[c.first + c.n].header_only) {
+	c->first = canary_order_claim(&p->order);
+	c->items[0] = *item_at(p, c->first);
+	c->n = 1;
+	c->streamed = !w->no_stream && !c->items[0].header_only;
+	while (c->streamed && c->n < BATCH_MAX && canary_order_may_claim(&p->order) &&
+	       !item_at(p, c->first + c->n)->header_only) {
 		canary_order_claim(&p->order);
-		c.n++;
+		c->items[c->n] = *item_at(p, c->first + c->n);
+		c->n++;
 	}
-	return c;
+	c->n_mark = 0;
+	if (c->first + c->n <= p->marked)
+		return;
+	guint from = MAX(c->first, p->marked);
+	c->n_mark = MIN(MARK_AHEAD, p->order.n - from);
+	for (guint k = 0; k < c->n_mark; k++)
+		c->mark[k] = item_at(p, from + k)->uid;
+	p->marked = from + c->n_mark;
 }
 
 /* Fetches the items of C and hands them over, unlocked: on the stream,
- * then one by one whatever it did not bring. */
-static void fetch_claimed(struct worker *w, const struct claimed *c, guint mark_from,
-			  guint mark_n)
+ * then one by one whatever it did not bring. Marking \Seen ahead is only
+ * a saving, and only needed without a stream (whose fetches leave the
+ * flag alone): if the server refuses, each fetch sets the flag itself. */
+static void fetch_claimed(struct worker *w, const struct claimed *c)
 {
 	struct canary_prefetch *p = w->prefetch;
-	struct batch b = {.prefetch = p, .first = c->first, .n = c->n};
+	struct batch b = {.prefetch = p, .c = c};
 	if (c->streamed)
 		fetch_batch(w, &b);
-	if (mark_n > 0 && w->no_stream)
-		mark_seen(w, mark_from, mark_n);
+	if (c->n_mark > 0 && w->no_stream) {
+		g_autoptr(GError) ignored = NULL;
+		canary_imap_mark_seen(w->session, c->mark, c->n_mark, &ignored);
+	}
 	for (guint k = 0; k < c->n; k++) {
 		if (b.delivered[k])
 			continue;
 		GError *error = NULL;
-		GBytes *bytes = fetch(w, &p->items[c->first + k], &error);
+		GBytes *bytes = fetch(w, &c->items[k], &error);
 		canary_order_lock(&p->order);
 		canary_order_put(&p->order, c->first + k, bytes, error);
 		canary_order_unlock(&p->order);
@@ -238,6 +245,7 @@ static gpointer worker_main(gpointer data)
 	struct worker *w = data;
 	struct canary_prefetch *p = w->prefetch;
 	gboolean first = w == &p->workers[0];
+	struct claimed c;
 	canary_order_lock(&p->order);
 	for (;;) {
 		/* The first worker also runs the moves, and stops only when none
@@ -250,20 +258,14 @@ static gpointer worker_main(gpointer data)
 		if (p->stopping)
 			break;
 		if (!may_start(p)) {
-			if (p->order.next_claim >= p->n && !first)
+			if (canary_order_exhausted(&p->order) && !first)
 				break;
 			canary_order_wait(&p->order);
 			continue;
 		}
-		struct claimed c = claim(w);
-		guint mark_from = c.first, mark_n = 0;
-		if (c.first + c.n > p->marked) {
-			mark_from = MAX(c.first, p->marked);
-			mark_n = MIN(MAX(MARK_AHEAD, c.n), p->n - mark_from);
-			p->marked = mark_from + mark_n;
-		}
+		claim(w, &c);
 		canary_order_unlock(&p->order);
-		fetch_claimed(w, &c, mark_from, mark_n);
+		fetch_claimed(w, &c);
 		canary_order_lock(&p->order);
 	}
 	canary_order_unlock(&p->order);
@@ -271,19 +273,15 @@ static gpointer worker_main(gpointer data)
 }
 
 struct canary_prefetch *canary_prefetch_start(const struct canary_imap_options *options,
-					      guint32 uidvalidity,
-					      const struct canary_prefetch_item *items, guint n,
-					      guint sessions, gsize budget, GError **error)
+					      guint32 uidvalidity, guint sessions, gsize budget,
+					      GError **error)
 {
 	struct canary_prefetch *p = g_new0(struct canary_prefetch, 1);
 	canary_imap_options_copy(&p->options, options);
 	p->uidvalidity = uidvalidity;
-	p->items = items;
-	p->n = n;
-	canary_order_init(&p->order, canary_prefetch_costs(items, n), n, budget);
+	canary_order_init(&p->order, sizeof(struct canary_prefetch_item), budget);
 	p->removed = g_array_new(FALSE, FALSE, sizeof(guint32));
-	/* No more sessions than messages: each costs the server a login. */
-	p->n_workers = CLAMP(sessions, 1, MAX(n, 1));
+	p->n_workers = MAX(sessions, 1);
 	p->workers = g_new0(struct worker, p->n_workers);
 	for (guint i = 0; i < p->n_workers; i++) {
 		p->workers[i].prefetch = p;
@@ -296,6 +294,24 @@ struct canary_prefetch *canary_prefetch_start(const struct canary_imap_options *
 	for (guint i = 0; i < p->n_workers; i++)
 		p->workers[i].thread = g_thread_new("canary-fetch", worker_main, &p->workers[i]);
 	return p;
+}
+
+guint canary_prefetch_add(struct canary_prefetch *p, const struct canary_prefetch_item *items,
+			  guint n)
+{
+	canary_order_lock(&p->order);
+	guint first = p->order.n;
+	for (guint i = 0; i < n; i++)
+		canary_order_add(&p->order, &items[i], canary_prefetch_cost(&items[i]));
+	canary_order_unlock(&p->order);
+	return first;
+}
+
+void canary_prefetch_close(struct canary_prefetch *p)
+{
+	canary_order_lock(&p->order);
+	canary_order_close(&p->order);
+	canary_order_unlock(&p->order);
 }
 
 GBytes *canary_prefetch_take(struct canary_prefetch *p, guint index, GError **error)

@@ -19,34 +19,44 @@
 /* One message to fetch. */
 struct canary_prefetch_item {
 	guint32 uid;
-	guint64 size;         /* RFC822.SIZE: what the budget counts */
 	gboolean header_only; /* too large: fetch only its header block */
+	guint64 size;         /* RFC822.SIZE: what the budget counts */
 };
 
-/* The bytes each of ITEMS[0..N) takes in memory once fetched, as budgets
- * count them: a new array (of at least one element). */
-gsize *canary_prefetch_costs(const struct canary_prefetch_item *items, guint n);
+/* The bytes ITEM takes in memory once fetched, as budgets count them. */
+gsize canary_prefetch_cost(const struct canary_prefetch_item *item);
 
 struct canary_prefetch;
 
 /* Starts SESSIONS (at least 1) worker threads, each on its own session made
- * from OPTIONS (copied), fetching ITEMS[0..N) of the mailbox with UIDVALIDITY:
- * whole messages up to 100 per command on a connection of its own
- * (canary_imap_stream_open()), header-only ones and what a stream did not
- * bring one per command on its session. ITEMS must outlive the prefetch. Sessions connect on their first fetch, so a server that cannot
- * be reached is reported by canary_prefetch_take(); NULL with ERROR only if
- * a session cannot be set up. */
+ * from OPTIONS (copied), fetching the messages added to it from the
+ * mailbox with UIDVALIDITY: whole messages up to 100 per command on a
+ * connection of its own (canary_imap_stream_open()), header-only ones and
+ * what a stream did not bring one per command on its session. Each session
+ * costs the server a login: ask for no more than there are messages.
+ * Sessions connect on their first fetch, so a server that cannot be
+ * reached is reported by canary_prefetch_take(); NULL with ERROR only if a
+ * session cannot be set up. */
 struct canary_prefetch *canary_prefetch_start(const struct canary_imap_options *options,
-					      guint32 uidvalidity,
-					      const struct canary_prefetch_item *items, guint n,
-					      guint sessions, gsize budget, GError **error);
+					      guint32 uidvalidity, guint sessions, gsize budget,
+					      GError **error);
 
-/* Waits for ITEMS[INDEX] and returns its bytes, or NULL with ERROR (the
- * CANARY_IMAP_ERROR_* its fetch failed with). Take every index in order,
- * each once. */
+/* Adds ITEMS[0..N) (copied) to fetch, after those added before; returns
+ * the index of the first. The prefetch keeps only what is added and not
+ * yet taken, so the caller may add a long list a window at a time. */
+guint canary_prefetch_add(struct canary_prefetch *prefetch,
+			  const struct canary_prefetch_item *items, guint n);
+
+/* Nothing more will be added: the workers but the first (which runs the
+ * moves) end once every item is claimed and fetched. */
+void canary_prefetch_close(struct canary_prefetch *prefetch);
+
+/* Waits for item INDEX (added, or to be added) and returns its bytes, or
+ * NULL with ERROR (the CANARY_IMAP_ERROR_* its fetch failed with). Take
+ * every index in order, each once. */
 GBytes *canary_prefetch_take(struct canary_prefetch *prefetch, guint index, GError **error);
 
-/* Whether ITEMS[INDEX] is fetched (or failed), so that
+/* Whether item INDEX is fetched (or failed), so that
  * canary_prefetch_take() of it would not wait. */
 gboolean canary_prefetch_ready(struct canary_prefetch *prefetch, guint index);
 

@@ -15,21 +15,25 @@
 /* How often a waiting taker calls its progress callback. */
 #define FEED_SLICE G_USEC_PER_SEC
 
+/* What the order keeps for each message until it is taken. */
+struct input {
+	struct canary_ingest_source source;
+	gint64 started; /* when preparing it began (monotonic), 0 before */
+};
+
 struct canary_prepare {
 	const struct canary_ingest *ingest;
 	struct canary_prefetch *prefetch;
-	const struct canary_ingest_source *sources;
 
 	GMutex claim_lock; /* held from claiming an index to taking its bytes */
 	/* Its lock (LOCK below) and condition guard the rest. */
-	struct canary_order order; /* of canary_ingest_prepared */
+	struct canary_order order; /* of canary_ingest_prepared, from struct input */
 	gboolean stopping;
 
 	GThread **threads;
 	guint n_threads;
 
-	/* Under LOCK: when preparing message I began (monotonic), 0 before. */
-	gint64 *started;
+	/* Under LOCK. */
 	GArray *in_hand; /* guint indexes being prepared */
 	char *in_hand_path;
 	int in_hand_fd;        /* open from the first message in hand; -1 before */
@@ -83,10 +87,11 @@ static void record_in_hand(struct canary_prepare *p)
 		slot[IN_HAND_SLOT - 1] = '\n';
 		if (k >= p->in_hand->len)
 			continue;
-		const struct canary_ingest_source *s =
-			&p->sources[g_array_index(p->in_hand, guint, k)];
+		const struct input *in =
+			canary_order_input(&p->order, g_array_index(p->in_hand, guint, k));
 		char line[IN_HAND_SLOT];
-		int n = g_snprintf(line, sizeof line, "%u %u", s->uidvalidity, s->uid);
+		int n = g_snprintf(line, sizeof line, "%u %u", in->source.uidvalidity,
+				   in->source.uid);
 		memcpy(slot + IN_HAND_SLOT - 1 - n, line, (gsize)n);
 	}
 	if (pwrite(p->in_hand_fd, lines, size, 0) != (ssize_t)size)
@@ -108,7 +113,7 @@ static void close_in_hand(struct canary_prepare *p)
 static void set_in_hand(struct canary_prepare *p, guint i, gboolean held)
 {
 	if (held) {
-		p->started[i] = g_get_monotonic_time();
+		((struct input *)canary_order_input(&p->order, i))->started = g_get_monotonic_time();
 		g_array_append_val(p->in_hand, i);
 	} else {
 		for (guint k = 0; k < p->in_hand->len; k++)
@@ -118,58 +123,75 @@ static void set_in_hand(struct canary_prepare *p, guint i, gboolean held)
 	record_in_hand(p);
 }
 
+/* A message claimed: its index and where it comes from. */
+struct claimed {
+	guint index;
+	struct canary_ingest_source source;
+};
+
+/* Called locked: claims the next message (canary_order_may_claim() TRUE). */
+static struct claimed claim_next(struct canary_prepare *p)
+{
+	struct claimed c = {.index = canary_order_claim(&p->order)};
+	c.source = ((const struct input *)canary_order_input(&p->order, c.index))->source;
+	return c;
+}
+
 /* Claims the next message and takes its bytes. FALSE when there is none
  * left or the queue is stopping. */
-static gboolean claim(struct canary_prepare *p, guint *index_r, GBytes **raw_r, GError **error)
+static gboolean claim(struct canary_prepare *p, struct claimed *c_r, GBytes **raw_r,
+		      GError **error)
 {
 	g_mutex_lock(&p->claim_lock);
 	canary_order_lock(&p->order);
-	while (!p->stopping && p->order.next_claim < p->order.n &&
+	while (!p->stopping && !canary_order_exhausted(&p->order) &&
 	       !canary_order_may_claim(&p->order))
 		canary_order_wait(&p->order);
-	gboolean claimed = !p->stopping && p->order.next_claim < p->order.n;
+	gboolean claimed = !p->stopping && canary_order_may_claim(&p->order);
 	if (claimed)
-		*index_r = canary_order_claim(&p->order);
+		*c_r = claim_next(p);
 	canary_order_unlock(&p->order);
 	/* Outside the lock: the fetch may take a while, and the caller must
 	 * still be able to take what is ready. */
 	if (claimed)
-		*raw_r = canary_prefetch_take(p->prefetch, *index_r, error);
+		*raw_r = canary_prefetch_take(p->prefetch, c_r->index, error);
 	g_mutex_unlock(&p->claim_lock);
 	return claimed;
 }
 
-/* Prepares message I from RAW (taken over; NULL when its fetch failed
- * with ERROR, taken over) and leaves it in its slot. Its keys are made
- * once it is out of the in-hand record: sealing them reads nothing the
- * sender wrote, so a death meanwhile says nothing about the message. */
-static void prepare_one(struct canary_prepare *p, guint i, GBytes *raw, GError *error)
+/* Prepares the message C claimed from RAW (taken over; NULL when its
+ * fetch failed with ERROR, taken over) and leaves it in its slot. Its keys
+ * are made once it is out of the in-hand record: sealing them reads
+ * nothing the sender wrote, so a death meanwhile says nothing about the
+ * message. */
+static void prepare_one(struct canary_prepare *p, const struct claimed *c, GBytes *raw,
+			GError *error)
 {
 	struct canary_ingest_prepared *prepared = NULL;
 	if (raw != NULL && !g_atomic_int_get(&p->stopping)) {
 		canary_order_lock(&p->order);
-		set_in_hand(p, i, TRUE);
+		set_in_hand(p, c->index, TRUE);
 		canary_order_unlock(&p->order);
-		prepared = canary_ingest_prepare(p->ingest, raw, &p->sources[i]);
+		prepared = canary_ingest_prepare(p->ingest, raw, &c->source);
 		canary_order_lock(&p->order);
-		set_in_hand(p, i, FALSE);
+		set_in_hand(p, c->index, FALSE);
 		canary_order_unlock(&p->order);
 		canary_ingest_prepare_keys(p->ingest, prepared);
 	}
 	g_clear_pointer(&raw, g_bytes_unref);
 	canary_order_lock(&p->order);
-	canary_order_put(&p->order, i, prepared, error);
+	canary_order_put(&p->order, c->index, prepared, error);
 	canary_order_unlock(&p->order);
 }
 
 static gpointer worker_main(gpointer data)
 {
 	struct canary_prepare *p = data;
-	guint i = 0;
+	struct claimed c;
 	GBytes *raw = NULL;
 	GError *error = NULL;
-	while (claim(p, &i, &raw, &error)) {
-		prepare_one(p, i, raw, error);
+	while (claim(p, &c, &raw, &error)) {
+		prepare_one(p, &c, raw, error);
 		raw = NULL;
 		error = NULL;
 	}
@@ -179,9 +201,11 @@ static gpointer worker_main(gpointer data)
 /* TRUE when the taker may still feed the watchdog for message INDEX: it is
  * being fetched (the fetch has its own timeouts) or within BUDGET of
  * preparing. LOCK held. */
-static gboolean within_budget(const struct canary_prepare *p, guint index, gint64 budget)
+static gboolean within_budget(struct canary_prepare *p, guint index, gint64 budget)
 {
-	gint64 started = p->started[index];
+	gint64 started = 0;
+	if (index >= p->order.first && index < p->order.n)
+		started = ((const struct input *)canary_order_input(&p->order, index))->started;
 	return started == 0 || g_get_monotonic_time() - started <= budget + G_USEC_PER_SEC;
 }
 
@@ -222,15 +246,17 @@ static gboolean help(struct canary_prepare *p)
 	/* Checked again: a worker may have claimed it before the trylock. */
 	gboolean claimable = canary_order_may_claim(&p->order) &&
 			     canary_prefetch_ready(p->prefetch, p->order.next_claim);
-	guint i = claimable ? canary_order_claim(&p->order) : 0;
+	struct claimed c = {0};
+	if (claimable)
+		c = claim_next(p);
 	p->helping = claimable;
-	p->helped = i;
+	p->helped = c.index;
 	canary_order_unlock(&p->order);
 	GError *error = NULL;
-	GBytes *raw = claimable ? canary_prefetch_take(p->prefetch, i, &error) : NULL;
+	GBytes *raw = claimable ? canary_prefetch_take(p->prefetch, c.index, &error) : NULL;
 	g_mutex_unlock(&p->claim_lock);
 	if (claimable)
-		prepare_one(p, i, raw, error);
+		prepare_one(p, &c, raw, error);
 	canary_order_lock(&p->order);
 	p->helping = FALSE;
 	return claimable;
@@ -242,32 +268,27 @@ guint canary_prepare_default_threads(void)
 }
 
 struct canary_prepare *canary_prepare_start(const struct canary_ingest *ingest,
-					    struct canary_prefetch *prefetch,
-					    const struct canary_prefetch_item *items,
-					    const struct canary_ingest_source *sources, guint n,
-					    guint threads, gsize budget)
+					    struct canary_prefetch *prefetch, guint threads,
+					    gsize budget)
 {
-	return canary_prepare_start_recorded(ingest, prefetch, items, sources, n, threads, budget,
-					     NULL);
+	return canary_prepare_start_recorded(ingest, prefetch, threads, budget, NULL);
 }
 
-struct canary_prepare *canary_prepare_start_recorded(
-	const struct canary_ingest *ingest, struct canary_prefetch *prefetch,
-	const struct canary_prefetch_item *items, const struct canary_ingest_source *sources,
-	guint n, guint threads, gsize budget, const char *in_hand_path)
+struct canary_prepare *canary_prepare_start_recorded(const struct canary_ingest *ingest,
+						     struct canary_prefetch *prefetch,
+						     guint threads, gsize budget,
+						     const char *in_hand_path)
 {
 	struct canary_prepare *p = g_new0(struct canary_prepare, 1);
 	*p = (struct canary_prepare){
 		.ingest = ingest,
 		.prefetch = prefetch,
-		.sources = sources,
 		.n_threads = MAX(threads, 1),
-		.started = g_new0(gint64, MAX(n, 1)),
 		.in_hand = g_array_new(FALSE, FALSE, sizeof(guint)),
 		.in_hand_path = g_strdup(in_hand_path),
 		.in_hand_fd = -1,
 	};
-	canary_order_init(&p->order, canary_prefetch_costs(items, n), n, budget);
+	canary_order_init(&p->order, sizeof(struct input), budget);
 	g_mutex_init(&p->claim_lock);
 	g_mutex_init(&p->feeder_lock);
 	g_cond_init(&p->feeder_wake);
@@ -275,6 +296,29 @@ struct canary_prepare *canary_prepare_start_recorded(
 	for (guint i = 0; i < p->n_threads; i++)
 		p->threads[i] = g_thread_new("canary-prepare", worker_main, p);
 	return p;
+}
+
+guint canary_prepare_add(struct canary_prepare *p, const struct canary_prefetch_item *items,
+			 const struct canary_ingest_source *sources, guint n)
+{
+	/* The prefetch first: a worker that claims message I takes item I. */
+	guint first = canary_prefetch_add(p->prefetch, items, n);
+	canary_order_lock(&p->order);
+	g_assert(p->order.n == first);
+	for (guint i = 0; i < n; i++) {
+		struct input in = {.source = sources[i]};
+		canary_order_add(&p->order, &in, canary_prefetch_cost(&items[i]));
+	}
+	canary_order_unlock(&p->order);
+	return first;
+}
+
+void canary_prepare_close(struct canary_prepare *p)
+{
+	canary_prefetch_close(p->prefetch);
+	canary_order_lock(&p->order);
+	canary_order_close(&p->order);
+	canary_order_unlock(&p->order);
 }
 
 struct canary_ingest_prepared *canary_prepare_take(struct canary_prepare *p, guint index,
@@ -336,7 +380,6 @@ void canary_prepare_free(struct canary_prepare *p)
 	canary_order_clear(&p->order, (GDestroyNotify)canary_ingest_prepared_free);
 	g_array_unref(p->in_hand);
 	g_free(p->in_hand_path);
-	g_free(p->started);
 	g_free(p->threads);
 	g_mutex_clear(&p->claim_lock);
 	g_mutex_clear(&p->feeder_lock);

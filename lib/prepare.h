@@ -13,26 +13,36 @@
 
 struct canary_prepare;
 
-/* Starts THREADS (at least 1) workers taking messages from PREFETCH in
- * order and preparing message I with INGEST as coming from SOURCES[I];
- * ITEMS[I] (those PREFETCH fetches) gives its size for BUDGET. All
- * borrowed: they must outlive the returned queue. */
+/* Starts THREADS (at least 1) workers taking the messages added to it
+ * from PREFETCH in order and preparing each with INGEST (borrowed, like
+ * PREFETCH: both must outlive the returned queue). */
 struct canary_prepare *canary_prepare_start(const struct canary_ingest *ingest,
-					    struct canary_prefetch *prefetch,
-					    const struct canary_prefetch_item *items,
-					    const struct canary_ingest_source *sources, guint n,
-					    guint threads, gsize budget);
+					    struct canary_prefetch *prefetch, guint threads,
+					    gsize budget);
 
 /* canary_prepare_start(), and while a message is being prepared its
  * source is listed in IN_HAND_PATH (one "uidvalidity uid" line each, the
- * file rewritten by rename, 0600, removed when nothing is in hand), so that
+ * file rewritten in place, 0600, removed when nothing is in hand), so that
  * a process that dies leaves behind which messages it held. NULL: none. */
-struct canary_prepare *canary_prepare_start_recorded(
-	const struct canary_ingest *ingest, struct canary_prefetch *prefetch,
-	const struct canary_prefetch_item *items, const struct canary_ingest_source *sources,
-	guint n, guint threads, gsize budget, const char *in_hand_path);
+struct canary_prepare *canary_prepare_start_recorded(const struct canary_ingest *ingest,
+						     struct canary_prefetch *prefetch,
+						     guint threads, gsize budget,
+						     const char *in_hand_path);
 
-/* Waits for message INDEX and returns it prepared, or NULL with the ERROR
+/* Adds N messages, after those added before: ITEMS[I] to the prefetch (to
+ * fetch; its size counts against BUDGET), to be prepared as coming from
+ * SOURCES[I] (copied; its mailbox must outlive the queue). Returns the
+ * index of the first. Only what is added and not yet taken is kept, so a
+ * long list may be added a window at a time. Add to the prefetch only
+ * through here. */
+guint canary_prepare_add(struct canary_prepare *prepare, const struct canary_prefetch_item *items,
+			 const struct canary_ingest_source *sources, guint n);
+
+/* Nothing more will be added (to the prefetch either): the workers end
+ * once every message is prepared. */
+void canary_prepare_close(struct canary_prepare *prepare);
+
+/* Waits for message INDEX (added, or to be added) and returns it prepared, or NULL with the ERROR
  * its fetch failed with (see canary_prefetch_take()). Take every index in
  * order, each once. */
 struct canary_ingest_prepared *canary_prepare_take(struct canary_prepare *prepare, guint index,

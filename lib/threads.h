@@ -42,6 +42,14 @@
  *   not at every hand-over. Signals only set flags it reads between
  *   passes.
  *
+ * The main thread lists the inbox whole at the start of a pass, then sorts
+ * the listing (stored already or not) a window of 1,000 messages at a
+ * time, as it reaches them, and adds each window's new messages to the
+ * prepare, which adds them to the prefetch under the same indexes
+ * (canary_prepare_add()). An order keeps only the items added and not yet
+ * taken, so what the threads share follows what is in flight, not the
+ * length of the inbox.
+ *
  * Each order (order.h) owns one mutex and one condition; its owner keeps
  * its own shared state (moves queued, messages in hand, stopping) under
  * that mutex and signals on that condition. Nothing else is shared between

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -237,6 +238,42 @@ START_TEST(test_failed_move_stores_once)
 	ck_assert_uint_eq(count_cases(NULL), 3);
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
 	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 4);
+}
+END_TEST
+
+/* The listing is sorted a window at a time (3 messages here): messages
+ * stored by an earlier pass whose move failed are only moved, new ones
+ * after them filed, each once, though the windows mix both. */
+START_TEST(test_windows_move_stored_and_file_new)
+{
+	write_home(dovecot->password, "processed_retention = forever\n");
+	deliver_reports(1, 10, 200);
+	tu_dovecot_deliver_text(dovecot, "Processed", "From: old@example.org\r\n\r\nold\r\n");
+	g_autofree char *processed = g_build_filename(dovecot->maildir, ".Processed", NULL);
+	const char *const subdirs[] = {"tmp", "new", "cur", ""};
+	for (gsize i = 0; i < G_N_ELEMENTS(subdirs); i++) {
+		g_autofree char *dir = g_build_filename(processed, subdirs[i], NULL);
+		ck_assert_int_eq(chmod(dir, 0500), 0);
+	}
+	g_autofree char *err = NULL;
+	ck_assert_int_ne(run_once(&err), 0);
+	ck_assert_uint_eq(count_cases(NULL), 10);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 10);
+	for (gsize i = 0; i < G_N_ELEMENTS(subdirs); i++) {
+		g_autofree char *dir = g_build_filename(processed, subdirs[i], NULL);
+		ck_assert_int_eq(chmod(dir, 0700), 0);
+	}
+	deliver_reports(11, 10, 200);
+	g_setenv("CANARY_TEST_SORT_WINDOW", "3", TRUE);
+	g_autofree char *again = NULL;
+	int status = run_once(&again);
+	g_unsetenv("CANARY_TEST_SORT_WINDOW");
+	ck_assert_msg(status == 0, "%s", again);
+	ck_assert_uint_eq(count_cases(NULL), 20);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "INBOX"), 0);
+	ck_assert_uint_eq(tu_dovecot_count(dovecot, "Processed"), 21);
+	ck_assert_msg(strstr(again, "20 out of the inbox") != NULL, "%s", again);
+	assert_no_personal_data(again);
 }
 END_TEST
 
@@ -667,19 +704,63 @@ static void assert_each_kept_or_stored(guint n)
 	ck_assert_msg(lost == 0, "report %u is neither on the server nor stored", lost);
 }
 
+/* Whether the in-hand record beside the database was written at or after
+ * SINCE (CLOCK_REALTIME_COARSE, which file times follow): one a killed
+ * process left behind is older. */
+static gboolean in_hand_since(const struct timespec *since)
+{
+	g_autofree char *in_hand = g_strconcat(database, ".in-hand", NULL);
+	struct stat st;
+	if (stat(in_hand, &st) != 0)
+		return FALSE;
+	return st.st_mtim.tv_sec > since->tv_sec ||
+	       (st.st_mtim.tv_sec == since->tv_sec && st.st_mtim.tv_nsec >= since->tv_nsec);
+}
+
+/* Starts canaryd --once and waits until it has a message in hand, or has
+ * exited: FALSE then, with its exit status in *STATUS_R. */
+static gboolean spawn_until_in_hand(pid_t *pid_r, int *status_r)
+{
+	struct timespec since;
+	clock_gettime(CLOCK_REALTIME_COARSE, &since);
+	*pid_r = spawn_once();
+	while (!in_hand_since(&since)) {
+		if (waitpid(*pid_r, status_r, WNOHANG) == *pid_r)
+			return FALSE;
+		g_usleep(1000);
+	}
+	return TRUE;
+}
+
+/* Run with the listing sorted whole (_i 0) and 7 messages at a time (_i 1),
+ * so that kills land between windows too. Every other kill comes at a
+ * random time after the start, the others a little after the first
+ * message is in hand: a pass of 500 messages takes a third of a second
+ * here, so only those are sure to land mid-pass. */
 START_TEST(test_kill_9_loses_nothing_and_stores_nothing_twice)
 {
 	enum { N = 500 };
+	if (_i == 1)
+		g_setenv("CANARY_TEST_SORT_WINDOW", "7", TRUE);
 	write_home(dovecot->password, "batch_size = 25\n");
 	deliver_reports(1, N, 2000);
 	GRand *rand = g_rand_new_with_seed(20261125);
 	guint interrupted = 0; /* kills that landed in the middle of a pass */
 	for (guint round = 0; round < 8 && tu_dovecot_count(dovecot, "INBOX") > 0; round++) {
-		pid_t pid = spawn_once();
-		g_usleep((gulong)g_rand_int_range(rand, 100, 700) * 1000);
-		kill(pid, SIGKILL);
+		pid_t pid = 0;
 		int status = 0;
-		waitpid(pid, &status, 0);
+		gboolean running = TRUE;
+		if (round % 2 == 0)
+			running = spawn_until_in_hand(&pid, &status);
+		else
+			pid = spawn_once();
+		if (running) {
+			g_usleep((gulong)(round % 2 == 0 ? g_rand_int_range(rand, 0, 150)
+							 : g_rand_int_range(rand, 100, 700)) *
+				 1000);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+		}
 		if (WIFSIGNALED(status))
 			interrupted++;
 		/* Nothing lost: every message is on the server or its case is
@@ -702,6 +783,7 @@ START_TEST(test_kill_9_loses_nothing_and_stores_nothing_twice)
 	for (guint i = 0; i < all->len; i++)
 		g_hash_table_add(refs, ((struct canary_case *)all->pdata[i])->ref);
 	ck_assert_uint_eq(g_hash_table_size(refs), N);
+	g_unsetenv("CANARY_TEST_SORT_WINDOW");
 }
 END_TEST
 
@@ -1031,6 +1113,7 @@ static Suite *daemon_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_once_files_the_demo_corpus);
 	tcase_add_test(tc, test_failed_move_stores_once);
+	tcase_add_test(tc, test_windows_move_stored_and_file_new);
 	tcase_add_test(tc, test_too_large_is_quarantined_unread);
 	tcase_add_test(tc, test_recreated_mailbox_dedupes_by_content);
 	tcase_add_test(tc, test_expunged_message_is_not_recognised);
@@ -1043,7 +1126,7 @@ static Suite *daemon_suite(void)
 	tcase_add_test(tc, test_daemon_polls_reloads_and_stops);
 	tcase_add_test(tc, test_daemon_login_refused_no_tight_loop);
 	tcase_add_test(tc, test_daemon_recovers_when_server_returns);
-	tcase_add_test(tc, test_kill_9_loses_nothing_and_stores_nothing_twice);
+	tcase_add_loop_test(tc, test_kill_9_loses_nothing_and_stores_nothing_twice, 0, 2);
 	tcase_add_test(tc, test_kill_9_follow_ups_join_once);
 	tcase_add_test(tc, test_server_stopped_mid_pass);
 	suite_add_tcase(s, tc);

@@ -15,6 +15,7 @@
 #include "dovecot.h"
 #include "imap.h"
 #include "imapscript.h"
+#include "order.h"
 #include "prefetch.h"
 #include "prepare.h"
 #include "testutil.h"
@@ -78,14 +79,24 @@ static GArray *items_for(guint first, guint last)
 	return items;
 }
 
-static struct canary_prefetch *start(GArray *items, guint sessions, gsize budget)
+/* A prefetch with nothing added yet. */
+static struct canary_prefetch *start_empty(guint sessions, gsize budget)
 {
 	struct canary_imap_options o = options();
 	g_autoptr(GError) error = NULL;
-	struct canary_prefetch *p = canary_prefetch_start(
-		&o, uidvalidity, (const struct canary_prefetch_item *)items->data, items->len,
-		sessions, budget, &error);
+	struct canary_prefetch *p = canary_prefetch_start(&o, uidvalidity, sessions, budget, &error);
 	ck_assert_msg(p != NULL, "%s", error != NULL ? error->message : "");
+	return p;
+}
+
+/* A prefetch of ITEMS, closed. */
+static struct canary_prefetch *start(GArray *items, guint sessions, gsize budget)
+{
+	struct canary_prefetch *p = start_empty(sessions, budget);
+	ck_assert_uint_eq(canary_prefetch_add(p, (const struct canary_prefetch_item *)items->data,
+					      items->len),
+			  0);
+	canary_prefetch_close(p);
 	return p;
 }
 
@@ -104,6 +115,61 @@ START_TEST(test_in_order)
 		ck_assert_uint_eq(g_bytes_get_size(raw), strlen(want));
 		ck_assert(memcmp(g_bytes_get_data(raw, NULL), want, strlen(want)) == 0);
 	}
+}
+END_TEST
+
+/* Messages added a window at a time, each window only once the one before
+ * is taken: the sessions wait for more instead of ending, and every
+ * message comes in order. */
+START_TEST(test_added_in_windows)
+{
+	g_autoptr(GArray) items = items_for(1, 12);
+	g_autoptr(canary_prefetch) p = start_empty(2, 4000);
+	const struct canary_prefetch_item *all = (const struct canary_prefetch_item *)items->data;
+	for (guint first = 0; first < items->len; first += 4) {
+		ck_assert_uint_eq(canary_prefetch_add(p, all + first, 4), first);
+		if (first + 4 == items->len)
+			canary_prefetch_close(p);
+		for (guint i = first; i < first + 4; i++) {
+			g_autoptr(GError) error = NULL;
+			g_autoptr(GBytes) raw = canary_prefetch_take(p, i, &error);
+			ck_assert_msg(raw != NULL, "%u: %s", i,
+				      error != NULL ? error->message : "");
+			g_autofree char *want = message(i + 1, i + 1 == 5 ? 300 * 1000 : 1000);
+			ck_assert_uint_eq(g_bytes_get_size(raw), strlen(want));
+		}
+	}
+}
+END_TEST
+
+/* An order through which 100,000 items pass, at most 10 in flight, holds
+ * a few hundred slots at any time, not one per item. */
+START_TEST(test_order_holds_what_is_in_flight)
+{
+	struct canary_order order;
+	canary_order_init(&order, sizeof(guint), 10);
+	guint next_add = 0, most_held = 0;
+	for (guint i = 0; i < 100000; i++) {
+		canary_order_lock(&order);
+		while (next_add < 100000 && next_add < i + 10) {
+			guint value = next_add;
+			ck_assert_uint_eq(canary_order_add(&order, &value, 1), next_add);
+			next_add++;
+		}
+		if (next_add == 100000 && !order.closed)
+			canary_order_close(&order);
+		ck_assert(canary_order_may_claim(&order));
+		guint claimed = canary_order_claim(&order);
+		ck_assert_uint_eq(claimed, i);
+		ck_assert_uint_eq(*(guint *)canary_order_input(&order, claimed), i);
+		canary_order_put(&order, claimed, GUINT_TO_POINTER(i + 1), NULL);
+		most_held = MAX(most_held, order.slots->len);
+		canary_order_unlock(&order);
+		ck_assert_uint_eq(GPOINTER_TO_UINT(canary_order_take(&order, i, NULL)), i + 1);
+	}
+	ck_assert(canary_order_exhausted(&order));
+	ck_assert_uint_le(most_held, 300);
+	canary_order_clear(&order, NULL);
 }
 END_TEST
 
@@ -158,10 +224,10 @@ START_TEST(test_misbehaving_fails_alone)
 	o.io_timeout = 2;
 	g_autoptr(GArray) items = items_for(1, 6);
 	g_autoptr(GError) error = NULL;
-	struct canary_prefetch *p = canary_prefetch_start(
-		&o, uidvalidity, (const struct canary_prefetch_item *)items->data, items->len,
-		(guint)_i, 1 << 20, &error);
+	struct canary_prefetch *p = canary_prefetch_start(&o, uidvalidity, (guint)_i, 1 << 20, &error);
 	ck_assert_msg(p != NULL, "%s", error != NULL ? error->message : "");
+	canary_prefetch_add(p, (const struct canary_prefetch_item *)items->data, items->len);
+	canary_prefetch_close(p);
 	for (guint i = 0; i < items->len; i++) {
 		guint uid = i + 1;
 		g_autoptr(GBytes) raw = canary_prefetch_take(p, i, &error);
@@ -220,6 +286,18 @@ static GArray *sources_for(GArray *items)
 	return sources;
 }
 
+/* Adds ITEMS from SOURCES to PREPARE (and so to its prefetch), and closes
+ * it. */
+static void add_all(struct canary_prepare *prepare, GArray *items, GArray *sources)
+{
+	ck_assert_uint_eq(canary_prepare_add(prepare,
+					     (const struct canary_prefetch_item *)items->data,
+					     (const struct canary_ingest_source *)sources->data,
+					     items->len),
+			  0);
+	canary_prepare_close(prepare);
+}
+
 /* Twelve messages (UID 7 missing) prepared by 1 to 3 workers with a budget
  * smaller than message 5, taken plainly or by a taker that helps prepare
  * (canaryd's, with the in-hand record): each is stored as the case of its
@@ -234,12 +312,11 @@ START_TEST(test_prepare_in_order)
 	g_autoptr(GArray) items = items_for(1, 12);
 	g_array_index(items, struct canary_prefetch_item, 6).uid = 99;
 	g_autoptr(GArray) sources = sources_for(items);
-	g_autoptr(canary_prefetch) p = start(items, 1, 4000);
+	g_autoptr(canary_prefetch) p = start_empty(1, 4000);
 	g_autofree char *in_hand = g_build_filename(dir, "in-hand", NULL);
-	struct canary_prepare *prepare = canary_prepare_start_recorded(
-		pl.ingest, p, (const struct canary_prefetch_item *)items->data,
-		(const struct canary_ingest_source *)sources->data, items->len, workers, 4000,
-		in_hand);
+	struct canary_prepare *prepare =
+		canary_prepare_start_recorded(pl.ingest, p, workers, 4000, in_hand);
+	add_all(prepare, items, sources);
 	ck_assert(canary_store_begin(pl.store, NULL));
 	g_autoptr(GPtrArray) refs = g_ptr_array_new_with_free_func(g_free); /* by index; NULL at 6 */
 	for (guint i = 0; i < items->len; i++) {
@@ -295,10 +372,9 @@ START_TEST(test_prepare_stop_early)
 	pipeline_open(&pl, dir);
 	g_autoptr(GArray) items = items_for(1, 12);
 	g_autoptr(GArray) sources = sources_for(items);
-	g_autoptr(canary_prefetch) p = start(items, 2, 1 << 20);
-	struct canary_prepare *prepare = canary_prepare_start(
-		pl.ingest, p, (const struct canary_prefetch_item *)items->data,
-		(const struct canary_ingest_source *)sources->data, items->len, 3, 2000);
+	g_autoptr(canary_prefetch) p = start_empty(2, 1 << 20);
+	struct canary_prepare *prepare = canary_prepare_start(pl.ingest, p, 3, 2000);
+	add_all(prepare, items, sources);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_ingest_prepared) prepared = canary_prepare_take(prepare, 0, &error);
 	ck_assert_ptr_nonnull(prepared);
@@ -347,10 +423,9 @@ START_TEST(test_feeding_while_helping)
 	g_autoptr(GArray) items = items_for(1, 3);
 	g_autoptr(GArray) sources = sources_for(items);
 	g_setenv("CANARY_TEST_STALL_UID", "1:1500,2:6000", TRUE);
-	g_autoptr(canary_prefetch) p = start(items, 1, 1 << 20);
-	struct canary_prepare *prepare = canary_prepare_start(
-		pl.ingest, p, (const struct canary_prefetch_item *)items->data,
-		(const struct canary_ingest_source *)sources->data, items->len, 1, 1 << 20);
+	g_autoptr(canary_prefetch) p = start_empty(1, 1 << 20);
+	struct canary_prepare *prepare = canary_prepare_start(pl.ingest, p, 1, 1 << 20);
+	add_all(prepare, items, sources);
 	struct pings pings = {.at = g_array_new(FALSE, FALSE, sizeof(gint64))};
 	g_mutex_init(&pings.lock);
 	gint64 start_time = g_get_monotonic_time();
@@ -450,6 +525,8 @@ static Suite *prefetch_suite(void)
 	tcase_add_checked_fixture(t, setup, teardown);
 	tcase_set_timeout(t, 120);
 	tcase_add_loop_test(t, test_in_order, 1, 5);
+	tcase_add_test(t, test_added_in_windows);
+	tcase_add_test(t, test_order_holds_what_is_in_flight);
 	tcase_add_test(t, test_header_only);
 	tcase_add_test(t, test_missing_uid_fails_alone);
 	tcase_add_loop_test(t, test_misbehaving_fails_alone, 1, 3);

@@ -195,6 +195,7 @@ enum stmt_id {
 	STMT_COUNT_LEGACY,
 	STMT_CASE_ID,
 	STMT_PUT_BLOB,
+	STMT_BLOB_ROWID,
 	STMT_GET_BLOB,
 	STMT_LIST,
 	STMT_GET_CASE,
@@ -267,8 +268,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_DROP_LEGACY] = "DELETE FROM legacy_meta WHERE case_id = ?1",
 	[STMT_COUNT_LEGACY] = "SELECT count(*) FROM legacy_meta",
 	[STMT_CASE_ID] = "SELECT id FROM cases WHERE ref = ?1",
-	[STMT_PUT_BLOB] = "INSERT OR REPLACE INTO case_blobs (case_id, field, data) "
-			  "VALUES (?1, ?2, ?3)",
+	/* An upsert, not INSERT OR REPLACE: a REPLACE may delete a row before
+	 * it inserts, so SQLite gives each one a statement journal, a copy of
+	 * every 64 KiB page it changes (two a field, ten fields a message). */
+	[STMT_PUT_BLOB] = "INSERT INTO case_blobs (case_id, field, data) VALUES (?1, ?2, ?3) "
+			  "ON CONFLICT (case_id, field) DO UPDATE SET data = excluded.data",
+	/* Not RETURNING on the upsert: that takes a statement journal too. */
+	[STMT_BLOB_ROWID] = "SELECT rowid FROM case_blobs WHERE case_id = ?1 AND field = ?2",
 	[STMT_GET_BLOB] = "SELECT data FROM case_blobs WHERE case_id = ?1 AND field = ?2",
 	[STMT_LIST] = "SELECT " CASE_COLUMNS " FROM cases "
 		      "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR section = ?2) "
@@ -1299,14 +1305,38 @@ gboolean canary_store_add_source(struct canary_store *store, const char *ref, co
 #define BLOB_IN_PLACE ((gsize)1 << 20)
 #define BLOB_CHUNK    (256 * 1024)
 
-/* Copies LEN bytes at P into the zeroblob of the row just inserted. */
-static gboolean write_in_place(struct canary_store *store, const guint8 *p, gsize len,
-			       GError **error)
+/* The rowid of CASE_ID's FIELD in case_blobs (the upsert that put it
+ * leaves no last_insert_rowid when it updated). */
+static gboolean blob_rowid(struct canary_store *store, gint64 case_id, const char *field,
+			   gint64 *rowid_r, GError **error)
 {
+	sqlite3_stmt *s = stmt(store, STMT_BLOB_ROWID, error);
+	if (s == NULL)
+		return FALSE;
+	sqlite3_bind_int64(s, 1, case_id);
+	bind_text(s, 2, field);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*rowid_r = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND,
+			    "%s: the sealed field '%s' just stored is not there", store->path, field);
+	else if (rc != SQLITE_ROW)
+		set_db_error(store, rc, "finding a sealed field just stored", error);
+	return rc == SQLITE_ROW;
+}
+
+/* Copies LEN bytes at P into the zeroblob just put as CASE_ID's FIELD. */
+static gboolean write_in_place(struct canary_store *store, gint64 case_id, const char *field,
+			       const guint8 *p, gsize len, GError **error)
+{
+	gint64 rowid = 0;
+	if (!blob_rowid(store, case_id, field, &rowid, error))
+		return FALSE;
 	gint64 start = canary_stage_clock();
 	sqlite3_blob *blob = NULL;
-	int rc = sqlite3_blob_open(store->db, "main", "case_blobs", "data",
-				   sqlite3_last_insert_rowid(store->db), 1, &blob);
+	int rc = sqlite3_blob_open(store->db, "main", "case_blobs", "data", rowid, 1, &blob);
 	for (gsize off = 0; rc == SQLITE_OK && off < len; off += BLOB_CHUNK)
 		rc = sqlite3_blob_write(blob, p + off, (int)MIN(BLOB_CHUNK, len - off), (int)off);
 	int closed = sqlite3_blob_close(blob);
@@ -1341,7 +1371,7 @@ gboolean canary_store_put_blob(struct canary_store *store, gint64 case_id, const
 		return FALSE;
 	}
 	return step_done(store, s, "storing a sealed field", error) &&
-	       (!in_place || write_in_place(store, p, len, error));
+	       (!in_place || write_in_place(store, case_id, field, p, len, error));
 }
 
 GBytes *canary_store_get_blob(struct canary_store *store, gint64 case_id, const char *field,

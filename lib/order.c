@@ -110,15 +110,8 @@ gpointer canary_order_input(struct canary_order *order, guint index)
 gboolean canary_order_may_claim(const struct canary_order *order)
 {
 	guint i = order->next_claim;
-	if (i >= order->n)
-		return FALSE;
-	if (i == order->next_take)
-		return TRUE;
-	/* The item the taker waits for is outside the budget, as it may be
-	 * claimed whatever its size: one large item then does not stop the
-	 * workers while the taker waits for it. */
-	gsize counted = order->claimed - slot_of(order, order->next_take)->cost;
-	return counted + slot_of(order, i)->cost <= order->budget;
+	return i < order->n &&
+	       (i == order->next_take || order->claimed + slot_of(order, i)->cost <= order->budget);
 }
 
 gboolean canary_order_exhausted(const struct canary_order *order)

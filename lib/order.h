@@ -3,10 +3,8 @@
  * input, copied into the order, and a cost) and closes the order when no
  * more will come. Workers claim indexes in order while the bytes claimed
  * and not yet taken stay within a budget; the index the taker waits for
- * may always be claimed, however large, and does not count against the
- * budget, so one item over the budget stalls neither the taker nor the
- * items after it: at most the budget and that one item are in flight.
- * An order holds only the items added and not yet taken, so its memory
+ * may always be claimed, however large, so one item over the budget
+ * cannot stall it. An order holds only the items added and not yet taken, so its memory
  * follows what is in flight, not how many items pass through it.
  *
  * The order owns its mutex and condition. Its owner (prefetch.c,

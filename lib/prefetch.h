@@ -2,9 +2,9 @@
  * their own IMAP sessions in worker threads, so that the server's work
  * (reading, TLS) and ours (parsing, sealing, storing) overlap instead of
  * taking turns. Messages are handed out in list order, whichever session
- * fetched them. At most a byte budget of fetched messages waits untaken,
- * besides the next one (whatever its size), so memory does not grow with
- * the mailbox. Moves go through the first fetch session too, between two of
+ * fetched them. At most a byte budget of fetched messages waits untaken
+ * (always at least the next one), so memory does not grow with the
+ * mailbox. Moves go through the first fetch session too, between two of
  * its fetches: a server then sees one client changing the mailbox, not
  * two (on Maildir, every change by one session makes the others re-read
  * the whole folder); the streams only read. The caller keeps its own

@@ -1,8 +1,8 @@
 /* prepare.h: prepares fetched messages (parse, route, scrub) on worker
  * threads ahead of the one thread that stores them, so that a backlog uses
  * every core instead of one. Messages are handed out in list order. At
- * most a byte budget of messages waits prepared and untaken, besides the
- * next one (whatever its size), so memory does not grow with the mailbox. */
+ * most a byte budget of messages waits prepared and untaken (always at
+ * least the next one), so memory does not grow with the mailbox. */
 #ifndef CANARY_PREPARE_H
 #define CANARY_PREPARE_H
 

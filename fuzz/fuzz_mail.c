@@ -25,9 +25,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mail == NULL || mail->text == NULL || !g_utf8_validate(mail->text, -1, NULL))
 		abort();
 	for (guint i = 0; i < mail->attachments->len; i++) {
-		const struct canary_attachment *a = mail->attachments->pdata[i];
-		if (a->content_type == NULL || a->data == NULL ||
+		struct canary_attachment *a = mail->attachments->pdata[i];
+		if (a->content_type == NULL || (a->data == NULL && a->encoded == NULL) ||
 		    (a->filename != NULL && !g_utf8_validate(a->filename, -1, NULL)))
+			abort();
+		/* The size the parse counted is what the content decodes to. */
+		if (g_bytes_get_size(canary_attachment_data(a)) != a->size)
 			abort();
 		if (a->encoded != NULL) {
 			gsize len = 0;
@@ -35,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (span != data + a->encoded_offset || a->encoded_offset + len > size)
 				abort();
 			GBytes *decoded = canary_mail_decode(a->encoding, span, len);
-			if (!g_bytes_equal(decoded, a->data))
+			if (!g_bytes_equal(decoded, canary_attachment_data(a)))
 				abort();
 			g_bytes_unref(decoded);
 		}

@@ -232,9 +232,9 @@ static gboolean attachments_apart(const struct canary_envelope_keys *keys,
 
 /* The bytes attachment A is sealed as: its span of the raw message when
  * APART and it has one, else its decoded content. Borrowed. */
-static GBytes *attachment_sealed_bytes(const struct canary_attachment *a, gboolean apart)
+static GBytes *attachment_sealed_bytes(struct canary_attachment *a, gboolean apart)
 {
-	return apart && a->encoded != NULL ? a->encoded : a->data;
+	return apart && a->encoded != NULL ? a->encoded : canary_attachment_data(a);
 }
 
 /* Builds the attachment list (names, types, decoded sizes, the encoding
@@ -250,7 +250,7 @@ static GVariant *manifest_new(const GPtrArray *attachments, char *const *names, 
 		g_variant_builder_add(&list, "(mssty)", names[i],
 				      a->content_type != NULL ? a->content_type
 							      : "application/octet-stream",
-				      (guint64)g_bytes_get_size(a->data), encoding);
+				      (guint64)a->size, encoding);
 	}
 	return g_variant_new("(y@a(mssty))", MANIFEST_VERSION, g_variant_builder_end(&list));
 }

@@ -293,7 +293,7 @@ guint64 canary_ingest_prepared_bound(const struct canary_ingest_prepared *p)
 		made += c_strlen(mail->text) + c_strlen(mail->subject);
 		for (guint i = 0; i < mail->attachments->len; i++) {
 			const struct canary_attachment *a = mail->attachments->pdata[i];
-			made += g_bytes_get_size(a->data) + c_strlen(a->filename) +
+			made += a->size + c_strlen(a->filename) +
 				(p->names != NULL ? c_strlen(p->names[i]) : 0);
 		}
 	}

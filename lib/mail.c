@@ -1162,6 +1162,17 @@ static GByteArray *decoded_bytes(GMimeDataWrapper *content, gsize size)
 	return array;
 }
 
+/* The size CONTENT decodes to: decoded as decoded_bytes() does, into a
+ * stream that only counts. */
+static gsize decoded_size(GMimeDataWrapper *content)
+{
+	GMimeStream *sink = g_mime_stream_null_new();
+	g_mime_data_wrapper_write_to_stream(content, sink);
+	gsize size = GMIME_STREAM_NULL(sink)->written;
+	g_object_unref(sink);
+	return size;
+}
+
 /* Returns the decoded content (transfer encoding undone) of PART as a new
  * byte array; empty when the part has none. Wipe it when done. */
 static GByteArray *part_bytes(GMimePart *part)
@@ -1274,45 +1285,78 @@ static gboolean transfer_encoding(GMimeContentEncoding e, enum canary_transfer_e
 	}
 }
 
-/* Records where A's content stands, encoded, in the raw message when
- * OBJECT is a part of the message parsed (not of one decoded from it):
- * GMime then reads the part's content in place, as a bounded window on
- * X->source, and decoding that window is how A->data was made. */
-static void find_encoded(const struct extract *x, GMimeObject *object,
-			 struct canary_attachment *a)
+/* Records in A where the content of PART stands, encoded, in the raw
+ * message when PART is a part of the message parsed (not of one decoded
+ * from it): GMime then reads the part's content in place, as a bounded
+ * window on X->source, and decoding that window is what the content is.
+ * FALSE, and A unchanged, otherwise. */
+static gboolean find_encoded(const struct extract *x, GMimePart *part,
+			     struct canary_attachment *a)
 {
-	if (!GMIME_IS_PART(object) || g_bytes_get_size(a->data) == 0)
-		return;
-	GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(object));
+	GMimeDataWrapper *content = g_mime_part_get_content(part);
 	GMimeStream *window = content != NULL ? g_mime_data_wrapper_get_stream(content) : NULL;
 	enum canary_transfer_encoding encoding;
 	if (window == NULL || window->super_stream != x->source || window->bound_start < 0 ||
 	    !transfer_encoding(g_mime_data_wrapper_get_encoding(content), &encoding))
-		return;
+		return FALSE;
 	gsize raw_len = g_bytes_get_size(x->mail->raw);
 	gint64 end = window->bound_end < 0 ? (gint64)raw_len : window->bound_end;
 	if (end <= window->bound_start || (guint64)end > raw_len)
-		return;
+		return FALSE;
 	a->encoded_offset = (gsize)window->bound_start;
 	a->encoded = g_bytes_new_from_bytes(x->mail->raw, a->encoded_offset,
 					    (gsize)end - a->encoded_offset);
 	a->encoding = encoding;
+	return TRUE;
+}
+
+/* A new attachment for OBJECT at DEPTH, its content not set yet. */
+static struct canary_attachment *attachment_new(GMimeObject *object, guint depth)
+{
+	struct canary_attachment *a = g_new0(struct canary_attachment, 1);
+	a->filename = file_name(object);
+	a->content_type = mime_type(object);
+	a->depth = depth;
+	return a;
+}
+
+/* Adds A, whose content is SIZE bytes decoded, unless that is past the
+ * budget (A is freed then). */
+static void keep_attachment(struct extract *x, struct canary_attachment *a)
+{
+	if (spend(x, a->size))
+		g_ptr_array_add(x->mail->attachments, a);
+	else
+		attachment_free(a);
 }
 
 /* Adds OBJECT as an attachment with the content DATA (taken) at DEPTH. */
 static void add_attachment(struct extract *x, GMimeObject *object, GByteArray *data, guint depth)
 {
-	if (!spend(x, data->len)) {
-		canary_wipe_byte_array(data);
-		return;
-	}
-	struct canary_attachment *a = g_new0(struct canary_attachment, 1);
-	a->filename = file_name(object);
-	a->content_type = mime_type(object);
+	struct canary_attachment *a = attachment_new(object, depth);
+	a->size = data->len;
 	a->data = canary_wipe_bytes_take(data);
-	a->depth = depth;
-	find_encoded(x, object, a);
-	g_ptr_array_add(x->mail->attachments, a);
+	if (a->size > 0 && GMIME_IS_PART(object))
+		find_encoded(x, GMIME_PART(object), a);
+	keep_attachment(x, a);
+}
+
+/* Adds the leaf PART at DEPTH as an attachment. When its content is a
+ * span of the raw message, only its decoded size is counted now:
+ * canary_attachment_data() decodes the span if it is ever needed. */
+static void add_leaf_attachment(struct extract *x, GMimePart *part, guint depth)
+{
+	struct canary_attachment *a = attachment_new(GMIME_OBJECT(part), depth);
+	if (find_encoded(x, part, a))
+		a->size = decoded_size(g_mime_part_get_content(part));
+	if (a->encoded != NULL && a->size == 0) /* nothing to stand in for */
+		g_clear_pointer(&a->encoded, g_bytes_unref);
+	if (a->encoded == NULL) {
+		GByteArray *data = part_bytes(part);
+		a->size = data->len;
+		a->data = canary_wipe_bytes_take(data);
+	}
+	keep_attachment(x, a);
 }
 
 /* Appends one part's text S to the readable text, a blank line after the last. */
@@ -1420,6 +1464,7 @@ static void walk_tnef(struct extract *x, GMimePart *part, guint depth, enum walk
 		a->filename = utf8_dup_trimmed(f->name);
 		a->content_type = g_strdup("application/octet-stream");
 		a->data = g_bytes_ref(f->data);
+		a->size = size;
 		a->depth = depth;
 		g_ptr_array_add(x->mail->attachments, a);
 	}
@@ -1480,7 +1525,7 @@ static void walk_leaf(struct extract *x, GMimePart *part, guint depth, enum walk
 	else if (kind == TEXT_NONE && mode != WALK_SEALED && is_tnef(GMIME_OBJECT(part)))
 		walk_tnef(x, part, depth, mode);
 	else if (kind == TEXT_NONE)
-		add_attachment(x, GMIME_OBJECT(part), part_bytes(part), depth);
+		add_leaf_attachment(x, part, depth);
 	else if (mode == WALK_NORMAL) {
 		gsize before = x->text->len;
 		add_part_text(x, part, kind);
@@ -1819,6 +1864,16 @@ GBytes *canary_mail_decode(enum canary_transfer_encoding encoding, const void *d
 	g_object_unref(source);
 	g_byte_array_free(in, FALSE);
 	return canary_wipe_bytes_take(out);
+}
+
+GBytes *canary_attachment_data(struct canary_attachment *a)
+{
+	if (a->data == NULL) {
+		gsize len = 0;
+		const void *encoded = g_bytes_get_data(a->encoded, &len);
+		a->data = canary_mail_decode(a->encoding, encoded, len);
+	}
+	return a->data;
 }
 
 struct canary_mail *canary_mail_parse(GBytes *raw, const struct canary_limits *limits)

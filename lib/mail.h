@@ -53,18 +53,29 @@ struct canary_attachment {
 	char *filename;     /* UTF-8, RFC 2231/2047 decoded, as the sender gave it
 			       (never a path to use as is); NULL if none */
 	char *content_type; /* lower-case "type/subtype" */
-	GBytes *data;       /* decoded content; wiped when freed */
-	guint depth;        /* 0 at top level, 1 inside a forwarded message, ... */
-	/* DATA as it stands in the raw message, still encoded: a slice of
-	 * canary_mail.raw (no copy) from ENCODED_OFFSET, which
-	 * canary_mail_decode(ENCODING) turns back into DATA. NULL when DATA is
-	 * not a span of the raw message (a file inside a TNEF attachment or an
-	 * encoded forwarded message, a forwarded message itself) or is empty.
-	 * Lets the raw message be stored without the bytes its attachments hold. */
+	/* The decoded content, wiped when freed: read it with
+	 * canary_attachment_data(). NULL until then when ENCODED holds it: the
+	 * parse only counts its SIZE, since most attachments are stored as
+	 * sent and never need their decoded bytes in memory. */
+	GBytes *data;
+	gsize size; /* of the decoded content */
+	guint depth; /* 0 at top level, 1 inside a forwarded message, ... */
+	/* The content as it stands in the raw message, still encoded: a slice
+	 * of canary_mail.raw (no copy) from ENCODED_OFFSET, which
+	 * canary_mail_decode(ENCODING) turns back into the decoded content.
+	 * NULL when that is not a span of the raw message (a file inside a
+	 * TNEF attachment or an encoded forwarded message, a forwarded message
+	 * itself) or is empty. Lets the raw message be stored without the
+	 * bytes its attachments hold. */
 	GBytes *encoded;
 	gsize encoded_offset;
 	enum canary_transfer_encoding encoding;
 };
+
+/* The decoded content of A (borrowed: A keeps it until freed), decoding
+ * it from its encoded span on the first call. Not for two threads at
+ * once. */
+GBytes *canary_attachment_data(struct canary_attachment *a);
 
 /* A range of canary_mail.text, in bytes. */
 struct canary_text_range {

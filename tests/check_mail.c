@@ -54,10 +54,14 @@ static void assert_sane(const struct canary_mail *mail)
 	for (guint i = 0; i < mail->received->len; i++)
 		ck_assert(g_utf8_validate(mail->received->pdata[i], -1, NULL));
 	for (guint i = 0; i < mail->attachments->len; i++) {
-		const struct canary_attachment *a = mail->attachments->pdata[i];
+		struct canary_attachment *a = mail->attachments->pdata[i];
 		ck_assert(a->filename == NULL || g_utf8_validate(a->filename, -1, NULL));
 		ck_assert_ptr_nonnull(a->content_type);
-		ck_assert_ptr_nonnull(a->data);
+		/* Decoded only now, if it stands in the raw message: the size
+		 * the parse counted is what it decodes to. */
+		ck_assert(a->encoded != NULL || a->data != NULL);
+		ck_assert_ptr_nonnull(canary_attachment_data(a));
+		ck_assert_uint_eq(a->size, g_bytes_get_size(canary_attachment_data(a)));
 		if (a->encoded == NULL)
 			continue;
 		/* A span of the raw message itself, which decodes to the data. */
@@ -67,7 +71,7 @@ static void assert_sane(const struct canary_mail *mail)
 		ck_assert_ptr_eq(span, raw + a->encoded_offset);
 		ck_assert_uint_le(a->encoded_offset + len, raw_len);
 		g_autoptr(GBytes) decoded = canary_mail_decode(a->encoding, span, len);
-		ck_assert(g_bytes_equal(decoded, a->data));
+		ck_assert(g_bytes_equal(decoded, canary_attachment_data(a)));
 	}
 	if (mail->quarantine == CANARY_QUARANTINE_NONE) {
 		ck_assert_ptr_null(mail->quarantine_detail);
@@ -84,7 +88,7 @@ static const struct canary_address *address_at(GPtrArray *list, guint i)
 	return list->pdata[i];
 }
 
-static const struct canary_attachment *attachment_at(const struct canary_mail *mail, guint i)
+static struct canary_attachment *attachment_at(const struct canary_mail *mail, guint i)
 {
 	ck_assert_uint_gt(mail->attachments->len, i);
 	return mail->attachments->pdata[i];
@@ -258,7 +262,7 @@ START_TEST(test_alternative)
 	/* The inline image of the HTML alternative is still kept. */
 	ck_assert_uint_eq(mail->attachments->len, 1);
 	ck_assert_str_eq(attachment_at(mail, 0)->content_type, "image/png");
-	ck_assert_uint_eq(g_bytes_get_size(attachment_at(mail, 0)->data), 320);
+	ck_assert_uint_eq(g_bytes_get_size(canary_attachment_data(attachment_at(mail, 0))), 320);
 	ck_assert_uint_eq(mail->parts, 5);
 	ck_assert_uint_eq(mail->depth, 2);
 
@@ -308,7 +312,7 @@ START_TEST(test_missing_closing_boundary)
 	ck_assert_str_eq(mail->text, "My brother was taken from his office on Monday morning.");
 	ck_assert_uint_eq(mail->attachments->len, 1);
 	ck_assert_str_eq(attachment_at(mail, 0)->filename, "list.bin");
-	ck_assert_uint_eq(g_bytes_get_size(attachment_at(mail, 0)->data), 10);
+	ck_assert_uint_eq(g_bytes_get_size(canary_attachment_data(attachment_at(mail, 0))), 10);
 }
 END_TEST
 
@@ -335,11 +339,11 @@ START_TEST(test_attachment_names)
 		{ "note.txt", "text/plain", 50, "Names of the witnesses" },
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(want); i++) {
-		const struct canary_attachment *a = attachment_at(mail, i);
+		struct canary_attachment *a = attachment_at(mail, i);
 		ck_assert_str_eq(a->filename, want[i].filename);
 		ck_assert_str_eq(a->content_type, want[i].type);
 		gsize size = 0;
-		const char *data = g_bytes_get_data(a->data, &size);
+		const char *data = g_bytes_get_data(canary_attachment_data(a), &size);
 		ck_assert_uint_eq(size, want[i].size);
 		ck_assert_mem_eq(data, want[i].magic, strlen(want[i].magic));
 		ck_assert_uint_eq(a->depth, 0);
@@ -359,27 +363,27 @@ START_TEST(test_forwarded)
 				     "Subject: Menaces reçues\n\n"
 				     "Ils m'ont suivi jusqu'à la maison après l'audience.");
 	ck_assert_uint_eq(mail->attachments->len, 2);
-	const struct canary_attachment *eml = attachment_at(mail, 0);
+	struct canary_attachment *eml = attachment_at(mail, 0);
 	ck_assert_str_eq(eml->filename, "Menaces.eml");
 	ck_assert_str_eq(eml->content_type, "message/rfc822");
 	ck_assert_uint_eq(eml->depth, 0);
 	gsize size = 0;
-	const char *data = g_bytes_get_data(eml->data, &size);
+	const char *data = g_bytes_get_data(canary_attachment_data(eml), &size);
 	g_autofree char *copy = g_strndup(data, size);
 	ck_assert(g_str_has_prefix(copy, "From: "));
 	ck_assert_contains(copy, "Message-ID: <inner.1@example.com>");
 	ck_assert_contains(copy, "filename=\"car.jpg\"");
-	const struct canary_attachment *photo = attachment_at(mail, 1);
+	struct canary_attachment *photo = attachment_at(mail, 1);
 	ck_assert_str_eq(photo->filename, "car.jpg");
 	ck_assert_str_eq(photo->content_type, "image/jpeg");
-	ck_assert_uint_eq(g_bytes_get_size(photo->data), 404);
+	ck_assert_uint_eq(g_bytes_get_size(canary_attachment_data(photo)), 404);
 	ck_assert_uint_eq(photo->depth, 1);
 	/* The forwarded message parsed on its own gives the same attachment. */
 	g_autoptr(canary_mail) inner = parse_string(data, size, NULL);
 	assert_sane(inner);
 	ck_assert_str_eq(inner->subject, "Menaces reçues");
 	ck_assert_uint_eq(inner->attachments->len, 1);
-	ck_assert(g_bytes_equal(attachment_at(inner, 0)->data, photo->data));
+	ck_assert(g_bytes_equal(canary_attachment_data(attachment_at(inner, 0)), canary_attachment_data(photo)));
 }
 END_TEST
 
@@ -391,7 +395,7 @@ START_TEST(test_crypto_parts)
 	ck_assert_uint_eq(sig->attachments->len, 1);
 	ck_assert_str_eq(attachment_at(sig, 0)->content_type, "application/pgp-signature");
 	ck_assert_str_eq(attachment_at(sig, 0)->filename, "signature.asc");
-	ck_assert_uint_eq(g_bytes_get_size(attachment_at(sig, 0)->data), 126);
+	ck_assert_uint_eq(g_bytes_get_size(canary_attachment_data(attachment_at(sig, 0))), 126);
 
 	g_autoptr(canary_mail) enc = parse_file("pgp-mime-encrypted.eml", NULL);
 	assert_sane(enc);
@@ -402,7 +406,7 @@ START_TEST(test_crypto_parts)
 	ck_assert_str_eq(attachment_at(enc, 1)->content_type, "application/octet-stream");
 	ck_assert_str_eq(attachment_at(enc, 1)->filename, "encrypted.asc");
 	gsize size = 0;
-	const char *armor = g_bytes_get_data(attachment_at(enc, 1)->data, &size);
+	const char *armor = g_bytes_get_data(canary_attachment_data(attachment_at(enc, 1)), &size);
 	ck_assert_uint_eq(size, 185);
 	ck_assert_mem_eq(armor, "-----BEGIN PGP MESSAGE-----\n", 28);
 
@@ -412,14 +416,14 @@ START_TEST(test_crypto_parts)
 	ck_assert_uint_eq(p7m->attachments->len, 1);
 	ck_assert_str_eq(attachment_at(p7m, 0)->content_type, "application/pkcs7-mime");
 	ck_assert_str_eq(attachment_at(p7m, 0)->filename, "smime.p7m");
-	ck_assert_uint_eq(g_bytes_get_size(attachment_at(p7m, 0)->data), 256);
+	ck_assert_uint_eq(g_bytes_get_size(canary_attachment_data(attachment_at(p7m, 0))), 256);
 
 	g_autoptr(canary_mail) p7s = parse_file("smime-signed.eml", NULL);
 	assert_sane(p7s);
 	ck_assert_str_eq(p7s->text, "The S/MIME signed part: they searched our office twice.");
 	ck_assert_uint_eq(p7s->attachments->len, 1);
 	ck_assert_str_eq(attachment_at(p7s, 0)->content_type, "application/pkcs7-signature");
-	ck_assert_uint_eq(g_bytes_get_size(attachment_at(p7s, 0)->data), 192);
+	ck_assert_uint_eq(g_bytes_get_size(canary_attachment_data(attachment_at(p7s, 0))), 192);
 }
 END_TEST
 
@@ -552,7 +556,7 @@ START_TEST(test_nested_forwards)
 	}
 	ck_assert_str_eq(attachment_at(mail, 3)->filename, "data.bin");
 	ck_assert_uint_eq(attachment_at(mail, 3)->depth, 3);
-	ck_assert_uint_eq(g_bytes_get_size(attachment_at(mail, 3)->data), 1000);
+	ck_assert_uint_eq(g_bytes_get_size(canary_attachment_data(attachment_at(mail, 3))), 1000);
 	ck_assert_contains(mail->text, "Subject: Level 1\n\n---------- Forwarded message");
 	ck_assert(g_str_has_suffix(mail->text, "Subject: Innermost\n\nThe innermost report."));
 
@@ -813,11 +817,11 @@ START_TEST(test_forwarded_base64)
 	ck_assert_contains(mail->text, "Subject: Summons");
 	ck_assert_contains(mail->text, "You are summoned to the prosecutor on Tuesday.");
 	ck_assert_uint_eq(mail->attachments->len, 2);
-	const struct canary_attachment *eml = attachment_at(mail, 0);
+	struct canary_attachment *eml = attachment_at(mail, 0);
 	ck_assert_str_eq(eml->content_type, "message/rfc822");
 	ck_assert_str_eq(eml->filename, "summons.eml");
 	ck_assert_uint_eq(eml->depth, 0);
-	const struct canary_attachment *png = attachment_at(mail, 1);
+	struct canary_attachment *png = attachment_at(mail, 1);
 	ck_assert_str_eq(png->filename, "summons.png");
 	ck_assert_str_eq(png->content_type, "image/png");
 	ck_assert_uint_eq(png->depth, 1);
@@ -860,15 +864,15 @@ START_TEST(test_attachment_spans)
 		{CANARY_ENCODING_NONE, "a,b\n1,2", "a,b\n1,2", 7},
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(want); i++) {
-		const struct canary_attachment *a = attachment_at(mail, (guint)i);
+		struct canary_attachment *a = attachment_at(mail, (guint)i);
 		ck_assert_ptr_nonnull(a->encoded);
 		ck_assert_int_eq(a->encoding, want[i].encoding);
 		gsize len = 0;
 		const char *span = g_bytes_get_data(a->encoded, &len);
 		ck_assert_uint_eq(len, strlen(want[i].span));
 		ck_assert_mem_eq(span, want[i].span, len);
-		ck_assert_uint_eq(g_bytes_get_size(a->data), want[i].data_len);
-		ck_assert_mem_eq(g_bytes_get_data(a->data, NULL), want[i].data, want[i].data_len);
+		ck_assert_uint_eq(g_bytes_get_size(canary_attachment_data(a)), want[i].data_len);
+		ck_assert_mem_eq(g_bytes_get_data(canary_attachment_data(a), NULL), want[i].data, want[i].data_len);
 	}
 
 	g_autoptr(canary_mail) forwarded = parse_file("forwarded-rfc822-base64.eml", NULL);
@@ -919,17 +923,17 @@ START_TEST(test_tnef)
 				     "Die Festnahme geschah am Montag vor dem Gericht in Köln.");
 	/* The winmail.dat itself is kept, its files beside it. */
 	ck_assert_uint_eq(mail->attachments->len, 3);
-	const struct canary_attachment *dat = attachment_at(mail, 0);
+	struct canary_attachment *dat = attachment_at(mail, 0);
 	ck_assert_str_eq(dat->filename, "winmail.dat");
 	ck_assert_str_eq(dat->content_type, "application/ms-tnef");
 	g_autoptr(GBytes) tnef = tu_data_bytes("mail/tnef-winmail-dat.tnef");
-	ck_assert(g_bytes_equal(dat->data, tnef));
-	const struct canary_attachment *report = attachment_at(mail, 1);
+	ck_assert(g_bytes_equal(canary_attachment_data(dat), tnef));
+	struct canary_attachment *report = attachment_at(mail, 1);
 	ck_assert_str_eq(report->filename, "Bericht über die Festnahme.txt");
 	ck_assert_str_eq(report->content_type, "application/octet-stream");
 	ck_assert_uint_eq(report->depth, 0);
 	gsize size = 0;
-	const char *data = g_bytes_get_data(report->data, &size);
+	const char *data = g_bytes_get_data(canary_attachment_data(report), &size);
 	ck_assert_uint_eq(size, strlen("Protokoll der Anhörung.\n"));
 	ck_assert(memcmp(data, "Protokoll der Anhörung.\n", size) == 0);
 	ck_assert_str_eq(attachment_at(mail, 2)->filename, "photo.jpg");

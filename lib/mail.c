@@ -1320,8 +1320,8 @@ static struct canary_attachment *attachment_new(GMimeObject *object, guint depth
 	return a;
 }
 
-/* Adds A, whose content is SIZE bytes decoded, unless that is past the
- * budget (A is freed then). */
+/* Adds A unless its content (A->size bytes decoded) is past the budget
+ * (A is freed then). */
 static void keep_attachment(struct extract *x, struct canary_attachment *a)
 {
 	if (spend(x, a->size))
@@ -1457,16 +1457,13 @@ static void walk_tnef(struct extract *x, GMimePart *part, guint depth, enum walk
 		add_text(x, tnef->body, strlen(tnef->body));
 	for (guint i = 0; i < tnef->files->len && !x->overflow; i++) {
 		struct canary_tnef_file *f = tnef->files->pdata[i];
-		gsize size = g_bytes_get_size(f->data);
-		if (!spend(x, size))
-			break;
 		struct canary_attachment *a = g_new0(struct canary_attachment, 1);
 		a->filename = utf8_dup_trimmed(f->name);
 		a->content_type = g_strdup("application/octet-stream");
 		a->data = g_bytes_ref(f->data);
-		a->size = size;
+		a->size = g_bytes_get_size(f->data);
 		a->depth = depth;
-		g_ptr_array_add(x->mail->attachments, a);
+		keep_attachment(x, a);
 	}
 	canary_tnef_free(tnef);
 }

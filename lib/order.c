@@ -90,7 +90,7 @@ guint canary_order_add(struct canary_order *order, gconstpointer input, gsize co
 	guint index = order->n++;
 	struct slot *s = slot_of(order, index);
 	s->cost = cost;
-	memcpy((char *)s + ALIGNED(sizeof *s), input, order->input_size);
+	memcpy(canary_order_input(order, index), input, order->input_size);
 	canary_order_broadcast(order);
 	return index;
 }
@@ -141,7 +141,8 @@ void canary_order_put(struct canary_order *order, guint index, gpointer value, G
 	canary_order_broadcast(order);
 }
 
-gpointer canary_order_take(struct canary_order *order, guint index, GError **error)
+gpointer canary_order_take(struct canary_order *order, guint index, gpointer input_r,
+			   GError **error)
 {
 	g_mutex_lock(&order->lock);
 	if (index != order->next_take) {
@@ -151,6 +152,8 @@ gpointer canary_order_take(struct canary_order *order, guint index, GError **err
 	while (!canary_order_done(order, index))
 		canary_order_wait(order);
 	struct slot *s = slot_of(order, index);
+	if (input_r != NULL)
+		memcpy(input_r, canary_order_input(order, index), order->input_size);
 	gpointer value = s->value;
 	GError *failure = s->error;
 	order->claimed -= s->cost;

@@ -4,8 +4,9 @@
  * more will come. Workers claim indexes in order while the bytes claimed
  * and not yet taken stay within a budget; the index the taker waits for
  * may always be claimed, however large, so one item over the budget
- * cannot stall it. An order holds only the items added and not yet taken, so its memory
- * follows what is in flight, not how many items pass through it.
+ * cannot stall it. An order holds only the items added and not yet
+ * taken, so its memory follows what is in flight, not how many items pass
+ * through it.
  *
  * The order owns its mutex and condition. Its owner (prefetch.c,
  * prepare.c) keeps its own shared state under the same mutex and signals
@@ -77,9 +78,11 @@ guint canary_order_claim(struct canary_order *order);
  * whoever waits. */
 void canary_order_put(struct canary_order *order, guint index, gpointer value, GError *error);
 
-/* Locks, waits for item INDEX (added, or to be added), takes it, wakes the
+/* Locks, waits for item INDEX (added, or to be added), takes it, copies
+ * its input to INPUT_R (input_size bytes; NULL: not wanted), wakes the
  * workers and unlocks. Returns its value, or NULL with its ERROR. Take
  * every index in order, each once. */
-gpointer canary_order_take(struct canary_order *order, guint index, GError **error);
+gpointer canary_order_take(struct canary_order *order, guint index, gpointer input_r,
+			   GError **error);
 
 #endif

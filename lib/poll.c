@@ -94,7 +94,8 @@ struct pass {
 	const struct canary_config *config;
 	struct canary_store *store;
 	struct canary_ingest *ingest;
-	struct canary_imap *imap; /* listing and moving */
+	struct canary_imap *imap; /* listing and sweeping; moves go through the
+				     first fetch session */
 	const char *mailbox;
 	guint32 uidvalidity;
 	gboolean uidplus; /* the server removes messages by UID */
@@ -103,10 +104,6 @@ struct pass {
 	guint window;   /* messages sorted at a time: SORT_WINDOW */
 	guint sorted;   /* LISTED before this are sorted */
 	guint added;   /* messages added to the prepare so far (its indexes) */
-	GArray *taking; /* guint32 UIDs of the messages added from index
-			   TAKING_FIRST on: those not yet stored, and a few
-			   before */
-	guint taking_first;
 	struct canary_prefetch *prefetch;
 	struct canary_prepare *prepare;
 	struct batch batch;
@@ -538,7 +535,6 @@ static gboolean sort_window(struct pass *pass, GError **error)
 				       count_of(pass, DEATHS, m->uid));
 		g_array_append_val(items, item);
 		g_array_append_val(sources, source);
-		g_array_append_val(pass->taking, m->uid);
 	}
 	pass->added += items->len;
 	canary_prepare_add(pass->prepare, (const struct canary_prefetch_item *)items->data,
@@ -556,19 +552,6 @@ static gboolean sort_ahead(struct pass *pass, guint next, GError **error)
 		if (!sort_window(pass, error))
 			return FALSE;
 	return TRUE;
-}
-
-/* The UID of the message added at INDEX, and once it is the last of a
- * window taken, the window forgotten. */
-static guint32 take_uid(struct pass *pass, guint index)
-{
-	guint32 uid = g_array_index(pass->taking, guint32, index - pass->taking_first);
-	guint taken = index + 1 - pass->taking_first;
-	if (taken >= pass->window) {
-		g_array_remove_range(pass->taking, 0, taken);
-		pass->taking_first = index + 1;
-	}
-	return uid;
 }
 
 /* Stores PREPARED (UID) so that a message the store refuses as too big
@@ -606,11 +589,12 @@ static gboolean store_alone(struct pass *pass, guint32 uid,
  * next pass. */
 static gboolean take_message(struct pass *pass, guint i, GError **error)
 {
-	guint32 uid = take_uid(pass, i);
+	struct canary_ingest_source source;
 	g_autoptr(GError) local = NULL;
 	g_autoptr(canary_ingest_prepared) prepared = canary_prepare_take_feeding(
 		pass->prepare, i, (gint64)pass->config->message_time * G_USEC_PER_SEC,
-		pass->progress, pass->user_data, &local);
+		pass->progress, pass->user_data, &source, &local);
+	guint32 uid = source.uid;
 	if (prepared == NULL) {
 		if (g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_REFUSED) ||
 		    g_error_matches(local, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_MESSAGE)) {
@@ -782,7 +766,6 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 		.store = store,
 		.ingest = ingest,
 		.window = sort_window_size(),
-		.taking = g_array_new(FALSE, FALSE, sizeof(guint32)),
 		.batch = {g_array_new(FALSE, FALSE, sizeof(guint32)),
 			  g_array_new(FALSE, FALSE, sizeof(guint32)),
 			  g_array_new(FALSE, FALSE, sizeof(guint32))},
@@ -805,7 +788,6 @@ gboolean canary_poll_pass(const struct canary_config *config, const char *passwo
 	canary_imap_free(pass.imap);
 	canary_wipe_free(token); /* libcurl keeps its own copies */
 	g_clear_pointer(&pass.listed, g_array_unref);
-	g_array_unref(pass.taking);
 	g_array_unref(pass.batch.processed);
 	g_array_unref(pass.batch.quarantine);
 	g_array_unref(pass.batch.unsealed);

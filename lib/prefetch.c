@@ -316,7 +316,7 @@ void canary_prefetch_close(struct canary_prefetch *p)
 
 GBytes *canary_prefetch_take(struct canary_prefetch *p, guint index, GError **error)
 {
-	return canary_order_take(&p->order, index, error);
+	return canary_order_take(&p->order, index, NULL, error);
 }
 
 gboolean canary_prefetch_ready(struct canary_prefetch *p, guint index)

@@ -324,13 +324,12 @@ void canary_prepare_close(struct canary_prepare *p)
 struct canary_ingest_prepared *canary_prepare_take(struct canary_prepare *p, guint index,
 						   GError **error)
 {
-	return canary_order_take(&p->order, index, error);
+	return canary_order_take(&p->order, index, NULL, error);
 }
 
-struct canary_ingest_prepared *canary_prepare_take_feeding(struct canary_prepare *p,
-							   guint index, gint64 budget,
-							   void (*progress)(gpointer),
-							   gpointer user_data, GError **error)
+struct canary_ingest_prepared *canary_prepare_take_feeding(
+	struct canary_prepare *p, guint index, gint64 budget, void (*progress)(gpointer),
+	gpointer user_data, struct canary_ingest_source *source_r, GError **error)
 {
 	canary_order_lock(&p->order);
 	if (progress != NULL && p->feeder == NULL) {
@@ -354,7 +353,11 @@ struct canary_ingest_prepared *canary_prepare_take_feeding(struct canary_prepare
 		canary_order_lock(&p->order);
 	}
 	canary_order_unlock(&p->order);
-	return canary_order_take(&p->order, index, error);
+	struct input in;
+	struct canary_ingest_prepared *prepared = canary_order_take(&p->order, index, &in, error);
+	if (source_r != NULL)
+		*source_r = in.source;
+	return prepared;
 }
 
 void canary_prepare_free(struct canary_prepare *p)

@@ -42,13 +42,15 @@ guint canary_prepare_add(struct canary_prepare *prepare, const struct canary_pre
  * once every message is prepared. */
 void canary_prepare_close(struct canary_prepare *prepare);
 
-/* Waits for message INDEX (added, or to be added) and returns it prepared, or NULL with the ERROR
- * its fetch failed with (see canary_prefetch_take()). Take every index in
- * order, each once. */
+/* Waits for message INDEX (added, or to be added) and returns it prepared,
+ * or NULL with the ERROR its fetch failed with (see
+ * canary_prefetch_take()). Take every index in order, each once. */
 struct canary_ingest_prepared *canary_prepare_take(struct canary_prepare *prepare, guint index,
 						   GError **error);
 
-/* canary_prepare_take(), but while message INDEX is not ready the caller
+/* canary_prepare_take(), which also copies where message INDEX came from
+ * (as added) to SOURCE_R (NULL: not wanted), prepared or not; and while
+ * message INDEX is not ready the caller
  * prepares the next fetched message no worker has claimed (its core does
  * not idle), and calls PROGRESS (USER_DATA) about every second while it
  * waits, but only while message INDEX is being fetched or is within BUDGET
@@ -57,10 +59,9 @@ struct canary_ingest_prepared *canary_prepare_take(struct canary_prepare *prepar
  * itself, a thread of the prepare's calls PROGRESS for it under the same
  * rule (so PROGRESS must be safe to call from another thread; the first
  * call's PROGRESS, USER_DATA and BUDGET serve every later one). */
-struct canary_ingest_prepared *canary_prepare_take_feeding(struct canary_prepare *prepare,
-							   guint index, gint64 budget,
-							   void (*progress)(gpointer),
-							   gpointer user_data, GError **error);
+struct canary_ingest_prepared *canary_prepare_take_feeding(
+	struct canary_prepare *prepare, guint index, gint64 budget, void (*progress)(gpointer),
+	gpointer user_data, struct canary_ingest_source *source_r, GError **error);
 
 /* Stops the workers (a message being fetched or prepared is finished
  * first) and frees what was prepared and not taken. */

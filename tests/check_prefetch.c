@@ -165,7 +165,10 @@ START_TEST(test_order_holds_what_is_in_flight)
 		canary_order_put(&order, claimed, GUINT_TO_POINTER(i + 1), NULL);
 		most_held = MAX(most_held, order.slots->len);
 		canary_order_unlock(&order);
-		ck_assert_uint_eq(GPOINTER_TO_UINT(canary_order_take(&order, i, NULL)), i + 1);
+		guint input = 0;
+		ck_assert_uint_eq(GPOINTER_TO_UINT(canary_order_take(&order, i, &input, NULL)),
+				  i + 1);
+		ck_assert_uint_eq(input, i);
 	}
 	ck_assert(canary_order_exhausted(&order));
 	ck_assert_uint_le(most_held, 300);
@@ -321,10 +324,15 @@ START_TEST(test_prepare_in_order)
 	g_autoptr(GPtrArray) refs = g_ptr_array_new_with_free_func(g_free); /* by index; NULL at 6 */
 	for (guint i = 0; i < items->len; i++) {
 		g_autoptr(GError) error = NULL;
+		struct canary_ingest_source source = {0};
 		g_autoptr(canary_ingest_prepared) prepared =
 			helping ? canary_prepare_take_feeding(prepare, i, G_USEC_PER_SEC, NULL,
-							      NULL, &error)
+							      NULL, &source, &error)
 				: canary_prepare_take(prepare, i, &error);
+		/* The taker learns each message's source, prepared or not. */
+		if (helping)
+			ck_assert_uint_eq(source.uid,
+					  g_array_index(items, struct canary_prefetch_item, i).uid);
 		if (i == 6) {
 			ck_assert_ptr_null(prepared);
 			ck_assert(error != NULL && error->domain == CANARY_IMAP_ERROR);
@@ -431,7 +439,7 @@ START_TEST(test_feeding_while_helping)
 	gint64 start_time = g_get_monotonic_time();
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_ingest_prepared) first =
-		canary_prepare_take_feeding(prepare, 0, G_USEC_PER_SEC, ping, &pings, &error);
+		canary_prepare_take_feeding(prepare, 0, G_USEC_PER_SEC, ping, &pings, NULL, &error);
 	double took = (double)(g_get_monotonic_time() - start_time) / G_USEC_PER_SEC;
 	g_unsetenv("CANARY_TEST_STALL_UID");
 	ck_assert_ptr_nonnull(first);

@@ -725,15 +725,21 @@ static gboolean plain_name(const char *name)
 }
 
 /* Argon2id limits for the new key file at PATH: MODERATE; in test builds
- * only, INTERACTIVE under CANARY_TEST_FAST_KDF=1, with a warning. A release
- * build never reads the variable. */
+ * only, INTERACTIVE under CANARY_TEST_FAST_KDF=1, with a warning (once a
+ * process: a test suite makes hundreds of keys, and a failure must not
+ * drown in the warnings). A release build never reads the variable. */
 static void new_key_limits(const char *path, guint64 *ops_r, gsize *mem_r)
 {
 #ifdef CANARY_TEST_KDF
 	if (g_strcmp0(g_getenv("CANARY_TEST_FAST_KDF"), "1") == 0) {
-		canary_warning("%s: test build: a cheap Argon2id (CANARY_TEST_FAST_KDF=1); "
-			       "never use this key for real reports",
-			       path);
+		static gsize warned = 0;
+		if (g_once_init_enter(&warned)) {
+			canary_warning("%s: test build: a cheap Argon2id "
+				       "(CANARY_TEST_FAST_KDF=1); never use this key, "
+				       "or any other this process makes, for real reports",
+				       path);
+			g_once_init_leave(&warned, 1);
+		}
 		*ops_r = crypto_pwhash_OPSLIMIT_INTERACTIVE;
 		*mem_r = crypto_pwhash_MEMLIMIT_INTERACTIVE;
 		return;

@@ -727,20 +727,21 @@ struct canary_store *canary_store_open(const char *path, GError **error)
 	 * of kilobytes and more: SQLite writes each page with its own system
 	 * call, to the WAL and again at the checkpoint (bench/README.md,
 	 * "Measurements behind the constants"). The cache size comes after
-	 * the page size, in whose pages it is counted: 4 MiB, 64 pages. Each
-	 * message goes back to the same few dozen (the last leaf and the
-	 * inner pages of each table and index); in 2 MB, 31 pages, its own
-	 * new pages pushed those out, to be read back from the WAL or the
-	 * database again and again (same section). WAL lets officers read
-	 * while the daemon writes; FULL makes each commit durable before the
-	 * server copy is moved; secure_delete leaves no plaintext-derived
-	 * bytes in free pages. Statement journals stay in memory (temp_store):
-	 * an insert keeps the one or two pages it changes, a delete the pages
-	 * of one case, but through a temporary file every 64 KiB page goes by
-	 * two system calls (same section). VACUUM, whose temporary copy is the
+	 * the page size, in whose pages it is counted: 8 MiB, 128 pages. A
+	 * batch fills the cache with its new pages, and each message goes
+	 * back to the same few dozen others (the last leaf and the inner
+	 * pages of each table and index); in 2 MB, 31 pages, those were
+	 * pushed out, to be read back from the WAL or the database again and
+	 * again (same section). WAL lets officers read while the daemon
+	 * writes; FULL makes each commit durable before the server copy is
+	 * moved; secure_delete leaves no plaintext-derived bytes in free
+	 * pages. Statement journals stay in memory (temp_store): an insert
+	 * keeps the one or two pages it changes, a delete the pages of one
+	 * case, but through a temporary file every 64 KiB page goes by two
+	 * system calls (same section). VACUUM, whose temporary copy is the
 	 * whole database, goes back to a file. */
 	if (!exec(store,
-		  "PRAGMA page_size = 65536; PRAGMA cache_size = -4096; "
+		  "PRAGMA page_size = 65536; PRAGMA cache_size = -8192; "
 		  "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
 		  "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON; "
 		  "PRAGMA trusted_schema = OFF; PRAGMA temp_store = MEMORY",

@@ -464,14 +464,24 @@ START_TEST(test_pass_keeps_what_it_goes_back_to)
 	enum { BATCHES = 16, PER_BATCH = 25, WARM = 2 };
 	struct canary_store *store = open_ok();
 	sqlite3 *db = canary_store_sqlite(store);
-	const gsize sizes[] = {2048, 40 * 1024, 150 * 1024, 600 * 1024};
-	GBytes *fields[G_N_ELEMENTS(sizes)];
-	for (guint i = 0; i < G_N_ELEMENTS(sizes); i++) {
-		guint8 *bytes = g_malloc(sizes[i]);
-		randombytes_buf(bytes, sizes[i]);
-		fields[i] = g_bytes_new_take(bytes, sizes[i]);
+	/* Every case a text and a header, every other one the raw message,
+	 * every fourth an attachment, the larger ones on different cases. */
+	struct {
+		const char *name;
+		gsize size;
+		guint every;
+		GBytes *data;
+	} fields[] = {
+		{"text", 2048, 1, NULL},
+		{"header", 40 * 1024, 1, NULL},
+		{"raw", 150 * 1024, 2, NULL},
+		{"attachment-1", 600 * 1024, 4, NULL},
+	};
+	for (guint f = 0; f < G_N_ELEMENTS(fields); f++) {
+		guint8 *bytes = g_malloc(fields[f].size);
+		randombytes_buf(bytes, fields[f].size);
+		fields[f].data = g_bytes_new_take(bytes, fields[f].size);
 	}
-	static const char *const names[] = {"text", "header", "raw", "attachment-1"};
 	g_autoptr(GError) error = NULL;
 	for (guint b = 0; b < BATCHES; b++) {
 		if (b == WARM) {
@@ -487,12 +497,10 @@ START_TEST(test_pass_keeps_what_it_goes_back_to)
 			g_autoptr(canary_case) c = canary_store_get_case(store, ref, &error);
 			ck_assert_ptr_nonnull(c);
 			ck_assert(canary_store_add_message_id(store, c->id, message_id, NULL));
-			/* Every case a text and a header, every other one the raw
-			 * message, every fourth an attachment. */
-			for (guint f = 0; f < G_N_ELEMENTS(names); f++)
-				if (f < 2 || (i + f) % (f == 2 ? 2 : 4) == 0)
-					ck_assert(canary_store_put_blob(store, c->id, names[f],
-									fields[f], NULL));
+			for (guint f = 0; f < G_N_ELEMENTS(fields); f++)
+				if ((i + f) % fields[f].every == 0)
+					ck_assert(canary_store_put_blob(store, c->id, fields[f].name,
+									fields[f].data, NULL));
 		}
 		ck_assert(canary_store_commit(store, NULL));
 	}
@@ -500,8 +508,8 @@ START_TEST(test_pass_keeps_what_it_goes_back_to)
 	sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_MISS, &misses, &highest, 0);
 	ck_assert_msg(misses <= (BATCHES - WARM) * PER_BATCH / 10,
 		      "%d pages read back for %d cases", misses, (BATCHES - WARM) * PER_BATCH);
-	for (guint i = 0; i < G_N_ELEMENTS(fields); i++)
-		g_bytes_unref(fields[i]);
+	for (guint f = 0; f < G_N_ELEMENTS(fields); f++)
+		g_bytes_unref(fields[f].data);
 	canary_store_close(&store);
 }
 END_TEST

@@ -878,27 +878,39 @@ gboolean canary_key_generate_pseudonym(const char *path, gboolean force, GError 
 #define AD_PREFIX     "canary-v1"
 #define AD_PREFIX_LEN sizeof(AD_PREFIX) /* with its NUL */
 
-/* Content keys are made and dropped once per message. Released ones are
- * wiped and kept for reuse, so the guarded, locked pages of sodium_malloc()
- * are not mapped and unmapped (a TLB flush on every core) per message.
- * For the same reason they stay writable: each is used for one message's
- * sealing and wiped straight after. Three keys per message, for every
- * message between preparing and storing: 16 overflowed under a backlog
- * (an munmap per message seen in profiles); 128 keep at most 512 KiB
- * locked. */
-#define KEY_POOL_MAX 128
-static GMutex key_pool_lock;
-static struct canary_content_key *key_pool[KEY_POOL_MAX];
-static guint key_pool_len;
+/* Content keys are made and dropped once per message, three a message,
+ * and as many wait as there are messages prepared and not yet stored
+ * (hundreds, when they are small). A sodium_malloc() of its own would map
+ * guarded, locked pages for each 32-byte key: 4 KiB resident, and an
+ * mprotect() and an munmap() (a TLB flush on every core) per key. So keys
+ * are cut from slabs of guarded, locked memory instead, which are never
+ * unmapped: a released key is wiped at once and keeps only the link to the
+ * next free one. The keys of one slab have no guard pages between them;
+ * nothing writes a key but with its fixed size. */
+union key_cell {
+	struct canary_content_key key;
+	union key_cell *next_free;
+};
+/* 500 keys (16,000 bytes) fill four pages beside sodium_malloc()'s canary. */
+#define KEY_SLAB_KEYS 500
+static GMutex key_slab_lock;
+static union key_cell *free_keys;
 
 static struct canary_content_key *content_key_alloc(void)
 {
-	struct canary_content_key *key = NULL;
-	g_mutex_lock(&key_pool_lock);
-	if (key_pool_len > 0)
-		key = key_pool[--key_pool_len];
-	g_mutex_unlock(&key_pool_lock);
-	return key != NULL ? key : secure_new(sizeof *key);
+	g_mutex_lock(&key_slab_lock);
+	if (free_keys == NULL) {
+		union key_cell *slab = secure_new(KEY_SLAB_KEYS * sizeof *slab);
+		for (guint i = 0; i < KEY_SLAB_KEYS; i++) {
+			slab[i].next_free = free_keys;
+			free_keys = &slab[i];
+		}
+	}
+	union key_cell *cell = free_keys;
+	free_keys = cell->next_free;
+	g_mutex_unlock(&key_slab_lock);
+	sodium_memzero(cell, sizeof *cell);
+	return &cell->key;
 }
 
 struct canary_content_key *canary_content_key_new(void)
@@ -912,15 +924,12 @@ void canary_content_key_free(struct canary_content_key *key)
 {
 	if (key == NULL)
 		return;
-	sodium_memzero(key, sizeof *key);
-	g_mutex_lock(&key_pool_lock);
-	if (key_pool_len < KEY_POOL_MAX) {
-		key_pool[key_pool_len++] = key;
-		key = NULL;
-	}
-	g_mutex_unlock(&key_pool_lock);
-	if (key != NULL)
-		sodium_free(key);
+	union key_cell *cell = (union key_cell *)key;
+	sodium_memzero(cell, sizeof *cell);
+	g_mutex_lock(&key_slab_lock);
+	cell->next_free = free_keys;
+	free_keys = cell;
+	g_mutex_unlock(&key_slab_lock);
 }
 
 G_STATIC_ASSERT(CANARY_SEALED_KEY_SIZE ==

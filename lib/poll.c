@@ -20,13 +20,15 @@
 
 /* Fetched messages waiting to be prepared, and prepared messages waiting
  * to be stored, at most (always at least the next one), so memory does
- * not depend on the size of the backlog. Fetching needs the larger window: with
- * less, one message of a few megabytes stops the fetch session until it
- * is taken; preparing needs enough to go on while the storing thread
- * waits for a commit or a checkpoint to reach the disk (figures in
- * bench/README.md, "Measurements behind the constants"). */
+ * not depend on the size of the backlog. Fetching needs the window to
+ * hold a message of a few megabytes, or that one message stops the fetch
+ * session until it is taken. Preparing needs room for a few such messages:
+ * one larger than the window is prepared only once the storing thread
+ * waits for it, and the worker must go on while the storing thread seals
+ * a large one or waits for a commit or a checkpoint to reach the disk
+ * (figures in bench/README.md, "Measurements behind the constants"). */
 #define PREFETCH_BUDGET (4u << 20)
-#define PREPARE_BUDGET  (2u << 20)
+#define PREPARE_BUDGET  (6u << 20)
 
 /* The inbox is listed (UID, size, date) whole at the start of a pass, but
  * sorted (stored already or not) and handed to the fetching and preparing

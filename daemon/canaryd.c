@@ -120,6 +120,11 @@ static int daemon_load(struct daemon *d, const char *path)
 		canary_err("%s", error->message);
 		return EXIT_STORE;
 	}
+	/* The passes write in bulk: their commits need not copy the log back. */
+	if (!canary_store_checkpoint_aside(d->store, &error)) {
+		canary_warning("%s", error->message);
+		g_clear_error(&error);
+	}
 	d->ingest = canary_ingest_new(d->config, d->store, "canaryd", &error);
 	if (d->ingest == NULL) {
 		canary_err("%s", error->message);

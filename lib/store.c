@@ -4,6 +4,7 @@
 #include "store.h"
 
 #include "audit.h"
+#include "checkpoint.h"
 #include "health.h"
 #include "stages.h"
 #include "wipe.h"
@@ -349,6 +350,7 @@ struct canary_store {
 	gint64 write_usec;               /* in step_done(): every write and commit */
 	struct canary_audit_seal *seal;  /* NULL when read-only */
 	gboolean events_added;           /* by the open transaction */
+	struct canary_checkpointer *checkpointer; /* NULL: SQLite's own checkpoints */
 };
 
 /* The state key of the sealing event's id (audit.h). */
@@ -828,6 +830,7 @@ void canary_store_close(struct canary_store **store)
 	if (store == NULL || *store == NULL)
 		return;
 	struct canary_store *s = *store;
+	canary_checkpointer_stop(s->checkpointer);
 	for (size_t i = 0; i < STMT_COUNT; i++)
 		sqlite3_finalize(s->stmts[i]);
 	sqlite3_close_v2(s->db);
@@ -1183,8 +1186,23 @@ gboolean canary_store_forget_hashes_before(struct canary_store *store, gint64 re
 	return TRUE;
 }
 
+gboolean canary_store_checkpoint_aside(struct canary_store *store, GError **error)
+{
+	g_return_val_if_fail(store->checkpointer == NULL, FALSE);
+	store->checkpointer = canary_checkpointer_start(store->db, store->path, error);
+	return store->checkpointer != NULL;
+}
+
+guint64 canary_store_checkpoints_aside(const struct canary_store *store)
+{
+	return store->checkpointer != NULL ? canary_checkpointer_count(store->checkpointer) : 0;
+}
+
 gboolean canary_store_checkpoint(struct canary_store *store, GError **error)
 {
+	/* Not beside the thread's: the log would not be truncated. */
+	if (store->checkpointer != NULL)
+		canary_checkpointer_wait_idle(store->checkpointer);
 	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(store->db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &s, NULL);
 	if (rc == SQLITE_OK)

@@ -143,6 +143,17 @@ gboolean canary_store_forget_hashes_before(struct canary_store *store, gint64 re
  * copy in it. Outside a transaction. BUSY while another process reads. */
 gboolean canary_store_checkpoint(struct canary_store *store, GError **error);
 
+/* From now until STORE is closed, its write-ahead log is copied back into
+ * the database on a thread of its own instead of in the commits that fill
+ * it (checkpoint.h), so that a writer storing a backlog goes on meanwhile.
+ * For the one connection that writes in bulk (canaryd's passes, canary
+ * import). FALSE with ERROR when the thread's connection cannot be opened
+ * (the commits go on checkpointing then). */
+gboolean canary_store_checkpoint_aside(struct canary_store *store, GError **error);
+
+/* How many checkpoints that thread has run; 0 without one. */
+guint64 canary_store_checkpoints_aside(const struct canary_store *store);
+
 /* --- Clear values of cases from before schema 4 ------------------------- */
 
 /* The exact times, size and pseudonym that schema 3 and older kept in

@@ -56,6 +56,11 @@
  * these threads; each pass starts and joins them all.
  *
  * Beside the passes, for canaryd's whole life:
+ * - The checkpoints (checkpoint.c, "canary-checkpoint"): one thread with
+ *   its own connection copies the write-ahead log back into the database;
+ *   the main thread's commits only wake it (after the commit, with no lock
+ *   held), and the commit that finds the log at its limit waits for one
+ *   whole checkpoint, on the thread's own lock and condition.
  * - The control socket (server.c): one accepting thread ("canary-accept"),
  *   and one thread per connection ("canary-client"), each with its own
  *   store connection (SQLite serialises the writers; a pass's transactions
@@ -64,7 +69,8 @@
  *   configuration and store connection, woken after each pass, so that a
  *   slow or dead MTA never holds up intake.
  *
- * canary import (prepare_pool.c) is simpler: its main thread walks the
+ * canary import (prepare_pool.c) is simpler (its commits wake a
+ * checkpointing thread too): its main thread walks the
  * files and hands each message to a pool of "canary-prepare" workers (one
  * per core but one), then takes them back in order and seals and stores
  * them; while the message it needs is not ready, it prepares the oldest one

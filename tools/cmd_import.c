@@ -144,6 +144,11 @@ int cmd_import(int argc, char **argv)
 		return CLI_EXIT_STORE;
 
 	g_autoptr(GError) error = NULL;
+	/* A bulk writer: its commits need not copy the log back themselves. */
+	if (!canary_store_checkpoint_aside(store, &error)) {
+		cli_error("warning: %s", error->message);
+		g_clear_error(&error);
+	}
 	struct import_run run = {.store = store};
 	struct canary_source_walker walker = {.message = import_message,
 					      .skipped = report_skipped,

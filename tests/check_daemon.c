@@ -806,7 +806,12 @@ START_TEST(test_server_stopped_mid_pass)
 	 * before is committed. */
 	assert_each_kept_or_stored(N);
 	/* It has noticed: the server is restarted under a failing daemon. */
-	ck_assert(tu_wait_for_lines(r.log_path, 1, "pass failed", NULL, 30));
+	gboolean noticed = tu_wait_for_lines(r.log_path, 1, "pass failed", NULL, 30);
+	if (!noticed) {
+		g_autofree char *so_far = daemon_log(&r);
+		fprintf(stderr, "canaryd log:\n%s\n", so_far);
+	}
+	ck_assert_msg(noticed, "no failed pass logged within 30 s of the server's death");
 	tu_dovecot_restart(dovecot);
 	/* Dovecot killed in the middle of an expunge may have marked messages
 	 * \Deleted without removing them: the next pass finds them stored and

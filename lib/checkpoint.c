@@ -105,7 +105,8 @@ struct canary_checkpointer *canary_checkpointer_start(sqlite3 *writer, const cha
 	c->path = g_strdup(path);
 	g_mutex_init(&c->lock);
 	g_cond_init(&c->changed);
-	c->thread = g_thread_new("canary-checkpoint", checkpointer_main, c);
+	/* Linux keeps 15 bytes of a thread name: "canary-checkpoint" is lost. */
+	c->thread = g_thread_new("canary-checkpt", checkpointer_main, c);
 	/* Replaces the writer's automatic checkpoint, itself a WAL hook. */
 	sqlite3_wal_hook(writer, after_commit, c);
 	return c;

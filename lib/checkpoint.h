@@ -1,5 +1,5 @@
 /* checkpoint.h: a store's write-ahead log copied back into the database
- * on a thread of its own ("canary-checkpoint"), with a connection of its
+ * on a thread of its own ("canary-checkpt"), with a connection of its
  * own, for store.c.
  *
  * SQLite's automatic checkpoint runs inside the commit that crosses its

@@ -56,7 +56,7 @@
  * these threads; each pass starts and joins them all.
  *
  * Beside the passes, for canaryd's whole life:
- * - The checkpoints (checkpoint.c, "canary-checkpoint"): one thread with
+ * - The checkpoints (checkpoint.c, "canary-checkpt"): one thread with
  *   its own connection copies the write-ahead log back into the database;
  *   the main thread's commits only wake it (after the commit, with no lock
  *   held), and the commit that finds the log at its limit waits for one

@@ -58,9 +58,38 @@ struct canary_imap {
 
 /* --- Errors -------------------------------------------------------------- */
 
-/* What the daemon should do about CODE: retry, or stop and say. */
-static enum canary_imap_error classify(CURLcode code)
+/* TRUE when the last transfer on CURL ended on an error of the connection
+ * itself (libcurl records the system's error number of a failed connect,
+ * send or receive, and clears it for each transfer). */
+static gboolean connection_cut(CURL *curl)
 {
+	long os_errno = 0;
+	if (curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
+		return FALSE;
+	switch (os_errno) {
+	case ECONNRESET:
+	case ECONNREFUSED:
+	case ECONNABORTED:
+	case EPIPE:
+	case ETIMEDOUT:
+	case ENETUNREACH:
+	case EHOSTUNREACH:
+		return TRUE;
+	default:
+		return FALSE;
+	}
+}
+
+/* What the daemon should do about CODE, the result of a transfer on CURL:
+ * retry, or stop and say. */
+static enum canary_imap_error classify(CURL *curl, CURLcode code)
+{
+	/* A handshake the server cut (a restart, a crash) is no TLS failure
+	 * to retry slowly until an admin fixes it: checks that fail have
+	 * codes of their own, and the handshake's other failures leave no
+	 * connection error behind. */
+	if (code == CURLE_SSL_CONNECT_ERROR && connection_cut(curl))
+		return CANARY_IMAP_ERROR_TEMPORARY;
 	switch (code) {
 	case CURLE_LOGIN_DENIED:
 		return CANARY_IMAP_ERROR_AUTH;
@@ -91,7 +120,7 @@ static void set_curl_error(struct canary_imap *imap, CURLcode code, const char *
 {
 	const char *detail =
 		imap->curl_error[0] != '\0' ? imap->curl_error : curl_easy_strerror(code);
-	enum canary_imap_error class = classify(code);
+	enum canary_imap_error class = classify(imap->curl, code);
 	const char *what = "";
 	switch (class) {
 	case CANARY_IMAP_ERROR_AUTH:

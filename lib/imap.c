@@ -58,15 +58,19 @@ struct canary_imap {
 
 /* --- Errors -------------------------------------------------------------- */
 
-/* TRUE when the last transfer on CURL ended on an error of the connection
- * itself (libcurl records the system's error number of a failed connect,
- * send or receive, and clears it for each transfer). */
-static gboolean connection_cut(CURL *curl)
+/* TRUE when the last transfer of IMAP ended because the connection itself
+ * failed: libcurl records the system's error number of a failed connect,
+ * send or receive (and clears it for each transfer), and its OpenSSL
+ * backend says SSL_ERROR_SYSCALL, with no error number, when the server
+ * closed the connection in the handshake. */
+static gboolean connection_cut(const struct canary_imap *imap)
 {
 	long os_errno = 0;
-	if (curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
+	if (curl_easy_getinfo(imap->curl, CURLINFO_OS_ERRNO, &os_errno) != CURLE_OK)
 		return FALSE;
 	switch (os_errno) {
+	case 0:
+		return strstr(imap->curl_error, "SSL_ERROR_SYSCALL") != NULL;
 	case ECONNRESET:
 	case ECONNREFUSED:
 	case ECONNABORTED:
@@ -80,15 +84,15 @@ static gboolean connection_cut(CURL *curl)
 	}
 }
 
-/* What the daemon should do about CODE, the result of a transfer on CURL:
- * retry, or stop and say. */
-static enum canary_imap_error classify(CURL *curl, CURLcode code)
+/* What the daemon should do about CODE, the result of IMAP's last
+ * transfer: retry, or stop and say. */
+static enum canary_imap_error classify(const struct canary_imap *imap, CURLcode code)
 {
 	/* A handshake the server cut (a restart, a crash) is no TLS failure
 	 * to retry slowly until an admin fixes it: checks that fail have
-	 * codes of their own, and the handshake's other failures leave no
-	 * connection error behind. */
-	if (code == CURLE_SSL_CONNECT_ERROR && connection_cut(curl))
+	 * codes of their own, and a refused handshake ends on an alert, not
+	 * on a cut connection. */
+	if (code == CURLE_SSL_CONNECT_ERROR && connection_cut(imap))
 		return CANARY_IMAP_ERROR_TEMPORARY;
 	switch (code) {
 	case CURLE_LOGIN_DENIED:
@@ -120,7 +124,7 @@ static void set_curl_error(struct canary_imap *imap, CURLcode code, const char *
 {
 	const char *detail =
 		imap->curl_error[0] != '\0' ? imap->curl_error : curl_easy_strerror(code);
-	enum canary_imap_error class = classify(imap->curl, code);
+	enum canary_imap_error class = classify(imap, code);
 	const char *what = "";
 	switch (class) {
 	case CANARY_IMAP_ERROR_AUTH:

@@ -249,46 +249,55 @@ START_TEST(test_server_down_is_temporary)
 }
 END_TEST
 
-/* A server that reads the TLS ClientHello and resets the connection, as
- * one restarting or killed in the handshake does. */
-static gpointer reset_in_handshake(gpointer data)
+/* A server that reads the TLS ClientHello and then resets the connection
+ * or closes it, as one restarting or killed in the handshake does. */
+struct handshake_cutter {
+	int listener;
+	gboolean reset;
+};
+
+static gpointer cut_handshake(gpointer data)
 {
-	int listener = GPOINTER_TO_INT(data);
-	int fd = accept(listener, NULL, NULL);
+	const struct handshake_cutter *cutter = data;
+	int fd = accept(cutter->listener, NULL, NULL);
 	if (fd < 0)
 		return NULL;
-	char hello[512];
+	/* All of it (one write): what is left unread makes the close a reset. */
+	char hello[65536];
 	if (read(fd, hello, sizeof hello) <= 0)
-		g_warning("reset server: no ClientHello");
-	struct linger reset = {.l_onoff = 1, .l_linger = 0};
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+		g_warning("handshake cutter: no ClientHello");
+	if (cutter->reset) {
+		struct linger now = {.l_onoff = 1, .l_linger = 0};
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+	}
 	close(fd);
 	return NULL;
 }
 
-/* A handshake the server cuts (a restart, a crash) is retried soon like a
- * server that is down, not logged as a TLS failure that waits for an
- * admin: libcurl gives it the handshake's error code, but the connection
- * was reset. */
+/* A handshake the server cuts (a restart, a crash), by a reset or by
+ * closing, is retried soon like a server that is down, not logged as a
+ * TLS failure that waits for an admin: libcurl gives both the handshake's
+ * error code. */
 START_TEST(test_handshake_cut_is_temporary)
 {
-	int listener = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0};
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t len = sizeof sin;
-	ck_assert_int_eq(bind(listener, (struct sockaddr *)&sin, sizeof sin), 0);
-	ck_assert_int_eq(listen(listener, 1), 0);
-	ck_assert_int_eq(getsockname(listener, (struct sockaddr *)&sin, &len), 0);
-	GThread *server = g_thread_new("reset-server", reset_in_handshake,
-				       GINT_TO_POINTER(listener));
-	g_autofree char *reset_url =
-		g_strdup_printf("imaps://127.0.0.1:%u/INBOX", ntohs(sin.sin_port));
-	struct canary_imap_options options = options_for(reset_url);
-	g_autoptr(GError) error = status_error(&options);
-	g_thread_join(server);
-	close(listener);
-	assert_imap_error(error, CANARY_IMAP_ERROR_TEMPORARY);
-	ck_assert_ptr_null(strstr(error->message, "TLS check failed"));
+	for (int reset = 0; reset <= 1; reset++) {
+		struct handshake_cutter cutter = {socket(AF_INET, SOCK_STREAM, 0), reset};
+		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0};
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		socklen_t len = sizeof sin;
+		ck_assert_int_eq(bind(cutter.listener, (struct sockaddr *)&sin, sizeof sin), 0);
+		ck_assert_int_eq(listen(cutter.listener, 1), 0);
+		ck_assert_int_eq(getsockname(cutter.listener, (struct sockaddr *)&sin, &len), 0);
+		GThread *server = g_thread_new("handshake-cutter", cut_handshake, &cutter);
+		g_autofree char *cut_url =
+			g_strdup_printf("imaps://127.0.0.1:%u/INBOX", ntohs(sin.sin_port));
+		struct canary_imap_options options = options_for(cut_url);
+		g_autoptr(GError) error = status_error(&options);
+		g_thread_join(server);
+		close(cutter.listener);
+		assert_imap_error(error, CANARY_IMAP_ERROR_TEMPORARY);
+		ck_assert_ptr_null(strstr(error->message, "TLS check failed"));
+	}
 }
 END_TEST
 

@@ -9,11 +9,11 @@
  * whole one. With 500 and 1,000 a pass of 10,000 messages took 9.48-9.64 s
  * against 9.79-10.45 s with the checkpoints in the commits
  * (bench/README.md, step 13). */
-#define CHECKPOINT_START 500
-#define CHECKPOINT_LIMIT 1000
-
 /* SQLite's default for a connection's automatic checkpoint, given back. */
 #define AUTOCHECKPOINT_DEFAULT 1000
+
+#define CHECKPOINT_START 500
+#define CHECKPOINT_LIMIT AUTOCHECKPOINT_DEFAULT
 
 /* A checkpoint waits this long for the database's locks when another
  * connection holds them (another process checkpointing, or vacuuming). */

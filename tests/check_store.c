@@ -519,8 +519,9 @@ END_TEST
  * keeps its write-ahead log as short as SQLite's own checkpoints keep it
  * (the log starts afresh once the thread has copied it all back, not grows
  * by every commit), the thread ran them, what was written reads back
- * after closing, and canary_store_checkpoint() still empties the log. 96 commits of 1.5 MiB: 144 MiB, more than twice the
- * 64 MiB (1,000 frames) at which a commit waits for a whole checkpoint. */
+ * after closing, and canary_store_checkpoint() still empties the log.
+ * 96 commits of 1.5 MiB: 144 MiB, more than twice the 64 MiB (1,000
+ * frames) at which a commit waits for a whole checkpoint. */
 START_TEST(test_checkpoints_aside)
 {
 	enum { COMMITS = 96, FIELD = 1536 * 1024, FRAME = 65536 + 24, LIMIT = 1000 };

@@ -524,6 +524,13 @@ static char *daemon_log(const struct running *r)
 	return text;
 }
 
+/* Prints the daemon's log so far, for a check about to fail. */
+static void show_daemon_log(const struct running *r)
+{
+	g_autofree char *so_far = daemon_log(r);
+	fprintf(stderr, "canaryd log:\n%s\n", so_far);
+}
+
 /* Sends SIGNAL and returns the exit status, failing after SECONDS. */
 static int stop_daemon(struct running *r, int signal_number, guint seconds)
 {
@@ -807,10 +814,8 @@ START_TEST(test_server_stopped_mid_pass)
 	assert_each_kept_or_stored(N);
 	/* It has noticed: the server is restarted under a failing daemon. */
 	gboolean noticed = tu_wait_for_lines(r.log_path, 1, "pass failed", NULL, 30);
-	if (!noticed) {
-		g_autofree char *so_far = daemon_log(&r);
-		fprintf(stderr, "canaryd log:\n%s\n", so_far);
-	}
+	if (!noticed)
+		show_daemon_log(&r);
 	ck_assert_msg(noticed, "no failed pass logged within 30 s of the server's death");
 	tu_dovecot_restart(dovecot);
 	/* Dovecot killed in the middle of an expunge may have marked messages
@@ -821,10 +826,8 @@ START_TEST(test_server_stopped_mid_pass)
 	 * before overriding it, sending "Mailbox is locked" notices meanwhile.
 	 * The daemon's SELECT waits through that, so the test must too. */
 	gboolean finished = wait_for("INBOX", 0, 200);
-	if (!finished) {
-		g_autofree char *so_far = daemon_log(&r);
-		fprintf(stderr, "canaryd log:\n%s\n", so_far);
-	}
+	if (!finished)
+		show_daemon_log(&r);
 	ck_assert_msg(finished, "the daemon did not finish after the restart: %u left",
 		      tu_dovecot_count(dovecot, "INBOX"));
 	ck_assert_int_eq(stop_daemon(&r, SIGTERM, 10), 0);

@@ -281,16 +281,10 @@ static gpointer cut_handshake(gpointer data)
 START_TEST(test_handshake_cut_is_temporary)
 {
 	for (int reset = 0; reset <= 1; reset++) {
-		struct handshake_cutter cutter = {socket(AF_INET, SOCK_STREAM, 0), reset};
-		struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0};
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		socklen_t len = sizeof sin;
-		ck_assert_int_eq(bind(cutter.listener, (struct sockaddr *)&sin, sizeof sin), 0);
-		ck_assert_int_eq(listen(cutter.listener, 1), 0);
-		ck_assert_int_eq(getsockname(cutter.listener, (struct sockaddr *)&sin, &len), 0);
+		guint port = 0;
+		struct handshake_cutter cutter = {tu_listen_loopback(&port), reset};
 		GThread *server = g_thread_new("handshake-cutter", cut_handshake, &cutter);
-		g_autofree char *cut_url =
-			g_strdup_printf("imaps://127.0.0.1:%u/INBOX", ntohs(sin.sin_port));
+		g_autofree char *cut_url = g_strdup_printf("imaps://127.0.0.1:%u/INBOX", port);
 		struct canary_imap_options options = options_for(cut_url);
 		g_autoptr(GError) error = status_error(&options);
 		g_thread_join(server);
@@ -975,14 +969,7 @@ static gpointer serve_tokens(gpointer data)
 
 static void token_endpoint_start(struct token_endpoint *e)
 {
-	e->listener = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = 0};
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t len = sizeof sin;
-	ck_assert_int_eq(bind(e->listener, (struct sockaddr *)&sin, sizeof sin), 0);
-	ck_assert_int_eq(listen(e->listener, 16), 0);
-	ck_assert_int_eq(getsockname(e->listener, (struct sockaddr *)&sin, &len), 0);
-	e->port = ntohs(sin.sin_port);
+	e->listener = tu_listen_loopback(&e->port);
 	e->thread = g_thread_new("token-endpoint", serve_tokens, e);
 }
 

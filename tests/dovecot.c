@@ -30,6 +30,20 @@ guint tu_free_port(void)
 	return ntohs(sin.sin_port);
 }
 
+int tu_listen_loopback(guint *port_r)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	ck_assert_int_eq(listen(fd, 16), 0);
+	socklen_t len = sizeof a;
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	*port_r = ntohs(a.sin_port);
+	return fd;
+}
+
 gboolean tu_port_open(guint port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);

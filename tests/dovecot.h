@@ -29,6 +29,10 @@ struct tu_dovecot {
 guint tu_free_port(void);
 gboolean tu_port_open(guint port);
 
+/* A socket listening on 127.0.0.1 at a port the kernel chose (*PORT_R).
+ * Fails the test if it cannot. */
+int tu_listen_loopback(guint *port_r);
+
 /* Writes the config for a new server (EXTRA_CONF, may be NULL, is appended:
  * for example "imap_capability = IMAP4rev1 UIDPLUS" to hide MOVE) and starts
  * it. Fails the test if Dovecot does not come up. */

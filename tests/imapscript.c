@@ -322,20 +322,6 @@ static gpointer acceptor_main(gpointer data)
 	return NULL;
 }
 
-static int listen_loopback(guint *port_r)
-{
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_int_ge(fd, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	ck_assert_int_eq(listen(fd, 16), 0);
-	socklen_t len = sizeof a;
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	*port_r = ntohs(a.sin_port);
-	return fd;
-}
-
 struct tu_imapscript *tu_imapscript_start(struct tu_dovecot *dovecot,
 					  const struct tu_imapscript_rule *rules, guint n)
 {
@@ -356,7 +342,7 @@ struct tu_imapscript *tu_imapscript_start(struct tu_dovecot *dovecot,
 	g_mutex_init(&s->lock);
 	s->threads = g_ptr_array_new();
 	s->fds = g_array_new(FALSE, FALSE, sizeof(int));
-	s->listen_fd = listen_loopback(&s->port);
+	s->listen_fd = tu_listen_loopback(&s->port);
 	s->acceptor = g_thread_new("imapscript-accept", acceptor_main, s);
 	return s;
 }

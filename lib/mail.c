@@ -2,6 +2,7 @@
  * libxml2's HTML parser for HTML parts. RFC 5322, RFC 2045-2049, RFC 2047,
  * RFC 2231; PGP/MIME (RFC 3156) and S/MIME (RFC 8551) parts are kept whole. */
 #include "mail.h"
+#include "base64.h"
 #include "tnef.h"
 #include "wipe.h"
 
@@ -1173,6 +1174,17 @@ static gsize decoded_size(GMimeDataWrapper *content)
 	return size;
 }
 
+/* The size A's encoded span (PART's content) decodes to: counted for plain
+ * base64, which is most attachments, or decoded to count. */
+static gsize span_decoded_size(const struct canary_attachment *a, GMimePart *part)
+{
+	gsize len = 0, size = 0;
+	const guint8 *span = g_bytes_get_data(a->encoded, &len);
+	if (a->encoding == CANARY_ENCODING_BASE64 && canary_base64_decoded_size(span, len, &size))
+		return size;
+	return decoded_size(g_mime_part_get_content(part));
+}
+
 /* Returns the decoded content (transfer encoding undone) of PART as a new
  * byte array; empty when the part has none. Wipe it when done. */
 static GByteArray *part_bytes(GMimePart *part)
@@ -1348,7 +1360,7 @@ static void add_leaf_attachment(struct extract *x, GMimePart *part, guint depth)
 {
 	struct canary_attachment *a = attachment_new(GMIME_OBJECT(part), depth);
 	if (find_encoded(x, part, a))
-		a->size = decoded_size(g_mime_part_get_content(part));
+		a->size = span_decoded_size(a, part);
 	if (a->encoded != NULL && a->size == 0) /* nothing to stand in for */
 		g_clear_pointer(&a->encoded, g_bytes_unref);
 	if (a->encoded == NULL) {

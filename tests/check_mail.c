@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "base64.h"
 #include "identity.h"
 #include "mail.h"
 #include "tnef.h"
@@ -830,6 +831,83 @@ START_TEST(test_forwarded_base64)
 }
 END_TEST
 
+/* Base64 GMime would decode: its size, counted without decoding, is what
+ * GMime's decoder makes of it, or not counted at all. */
+static void assert_counts_as_decoded(const char *encoded, gsize len, gboolean plain)
+{
+	gsize size = 0;
+	gboolean counted = canary_base64_decoded_size((const guint8 *)encoded, len, &size);
+	g_autoptr(GBytes) decoded = canary_mail_decode(CANARY_ENCODING_BASE64, encoded, len);
+	ck_assert_msg(counted == plain, "\"%.*s\" counted: %d", (int)len, encoded, counted);
+	if (counted)
+		ck_assert_uint_eq(size, g_bytes_get_size(decoded));
+}
+
+START_TEST(test_base64_size)
+{
+	static const struct {
+		const char *encoded;
+		gboolean plain;
+	} cases[] = {
+		{ "", TRUE },
+		{ "\r\n \t", TRUE },
+		{ "AAECAwQF\nBgcI", TRUE },
+		{ "AAECAwQF\r\nBgcICQ==\r\n", TRUE },
+		{ "AAECAwQF\r\nBgcICQo=\r\n\r\n", TRUE },
+		{ "AAEC AwQF\tBgcI\n", TRUE },
+		{ "AAECAwQF\nBgcI=\n=\n", FALSE },	/* padding past a whole quartet */
+		{ "AAECAwQFBgcICQ\n", FALSE },		/* the last quartet left short */
+		{ "AAECAwQFBgcICQo\n", FALSE },
+		{ "AAECAwQFBgcICQ=\n", FALSE },		/* one '=' too few */
+		{ "AAECAwQFBgcICQ===\n", FALSE },
+		{ "AAEC==AwQFBgcI\n", FALSE },		/* padding inside */
+		{ "==", FALSE },
+		{ "AAEC\x80\xff" "AwQF*BgcI\n", TRUE },	/* bytes GMime skips */
+		{ "AAECAwQF\nBg-cI=\n=\n", FALSE },
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
+		assert_counts_as_decoded(cases[i].encoded, strlen(cases[i].encoded), cases[i].plain);
+
+	/* Real encodings of every length up to 300, lines cut as mailers cut
+	 * them, with and without padding; and bytes drawn from what base64
+	 * text is made of, wherever they happen to fall. */
+	GRand *rand = g_rand_new_with_seed(2045);
+	for (guint n = 0; n <= 300; n++) {
+		guint8 data[300];
+		for (guint i = 0; i < n; i++)
+			data[i] = (guint8)g_rand_int(rand);
+		g_autofree char *b64 = g_base64_encode(data, n);
+		GString *lines = g_string_new(NULL);
+		const char *eol = n % 2 ? "\r\n" : "\n";
+		for (gsize at = 0, len = strlen(b64); at < len; at += 76) {
+			g_string_append_len(lines, b64 + at, (gssize)MIN(76, len - at));
+			g_string_append(lines, eol);
+		}
+		gsize size = 0;
+		ck_assert(canary_base64_decoded_size((const guint8 *)lines->str, lines->len, &size));
+		ck_assert_uint_eq(size, n);
+		assert_counts_as_decoded(lines->str, lines->len, TRUE);
+		while (lines->len > 0 && strchr("=\r\n", lines->str[lines->len - 1]) != NULL)
+			g_string_truncate(lines, lines->len - 1);
+		assert_counts_as_decoded(lines->str, lines->len, n % 3 == 0);
+		g_string_free(lines, TRUE);
+	}
+	static const char made_of[] = "ABCxyz019+/=\r\n -";
+	for (guint round = 0; round < 20000; round++) {
+		char text[24];
+		gsize len = (gsize)g_rand_int_range(rand, 0, sizeof text);
+		for (gsize i = 0; i < len; i++)
+			text[i] = made_of[g_rand_int_range(rand, 0, sizeof made_of - 1)];
+		gsize size = 0;
+		if (canary_base64_decoded_size((const guint8 *)text, len, &size)) {
+			g_autoptr(GBytes) decoded = canary_mail_decode(CANARY_ENCODING_BASE64, text, len);
+			ck_assert_uint_eq(size, g_bytes_get_size(decoded));
+		}
+	}
+	g_rand_free(rand);
+}
+END_TEST
+
 /* Attachments of the message itself stand as spans of its raw bytes
  * (assert_sane() checks that each decodes to its data); those decoded out
  * of another attachment (a forwarded message sent encoded, a TNEF file)
@@ -1035,6 +1113,7 @@ static Suite *mail_suite(void)
 	tcase_add_test(corpus, test_missing_closing_boundary);
 	tcase_add_test(corpus, test_attachment_names);
 	tcase_add_test(corpus, test_attachment_spans);
+	tcase_add_test(corpus, test_base64_size);
 	tcase_add_test(corpus, test_forwarded);
 	tcase_add_test(corpus, test_crypto_parts);
 	tcase_add_loop_test(corpus, test_unparseable, 0, 2);

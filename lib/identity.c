@@ -150,7 +150,8 @@ struct kind {
 static struct kind kind_of(gunichar c)
 {
 	gboolean word = is_word(c);
-	return (struct kind){c, word, word && canary_text_is_unspaced(c)};
+	/* No ASCII character is of an unspaced script: spare the call. */
+	return (struct kind){c, word, word && c >= 0x80 && canary_text_is_unspaced(c)};
 }
 
 /* TRUE if a match may end (or start) between OUTSIDE and INSIDE, its own

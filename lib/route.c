@@ -15,6 +15,10 @@
 #include "text.h"
 #include "values.h"
 
+/* Bits of canary_routing.starts: few enough to stay in the L1 cache, many
+ * enough that a few hundred terms leave most bits clear. */
+#define START_BITS 32768
+
 /* Defaults of [scoring], documented in conf/routing.conf. */
 #define DEFAULT_COUNTRY_POINTS 10.0
 #define DEFAULT_KEYWORD_POINTS 3.0
@@ -47,6 +51,10 @@ struct canary_routing {
 	GPtrArray *names;    /* const char * section names, NULL-terminated */
 	GPtrArray *terms;    /* struct term * */
 	GHashTable *index;   /* first folded word -> GPtrArray of struct term * */
+	/* Bit word_hash() % START_BITS is set for each term's first word: a
+	 * word whose bit is clear starts no term, without a lookup in INDEX
+	 * (most words of a text start none). */
+	guint64 starts[START_BITS / 64];
 	double country_points, keyword_points, subject_factor;
 	guint default_section;
 };
@@ -56,12 +64,15 @@ struct canary_routing {
 /* Folded words, each NUL-terminated in one buffer. */
 struct words {
 	GPtrArray *list; /* const char *, into CHARS */
+	GArray *hashes;	 /* guint32 word_hash() of each */
 	char *chars;
+	char *end; /* where the next word goes in CHARS */
 };
 
 static void words_clear(struct words *w)
 {
 	g_clear_pointer(&w->list, g_ptr_array_unref);
+	g_clear_pointer(&w->hashes, g_array_unref);
 	g_clear_pointer(&w->chars, g_free);
 }
 typedef struct words struct_words;
@@ -75,37 +86,51 @@ static gboolean in_word(gunichar c)
 	return g_unichar_isalnum(c) || g_unichar_ismark(c);
 }
 
+/* Bernstein's hash: cheap, and only a filter (canary_routing.starts);
+ * terms are still found by comparing their words. */
+static guint32 word_hash(const char *word, gsize len)
+{
+	guint32 h = 5381;
+	for (gsize i = 0; i < len; i++)
+		h = h * 33 + (guchar)word[i];
+	return h;
+}
+
+/* Appends the word WORD[0..LEN) to W. */
+static void words_add(struct words *w, const char *word, gsize len)
+{
+	g_ptr_array_add(w->list, w->end);
+	guint32 hash = word_hash(word, len);
+	g_array_append_val(w->hashes, hash);
+	memcpy(w->end, word, len);
+	w->end += len;
+	*w->end++ = '\0';
+}
+
 /* Cuts TEXT (NULL: no words) into folded words. */
 static void words_of(const char *text, struct words *words_r)
 {
 	words_r->list = g_ptr_array_new();
-	words_r->chars = NULL;
+	words_r->hashes = g_array_new(FALSE, FALSE, sizeof(guint32));
+	words_r->chars = words_r->end = NULL;
 	g_autofree char *folded = text != NULL ? canary_text_fold(text) : NULL;
 	if (folded == NULL)
 		return;
 	/* At worst every character is a word of its own and gains a NUL. */
-	char *out = words_r->chars = g_malloc(2 * strlen(folded) + 1);
+	words_r->chars = words_r->end = g_malloc(2 * strlen(folded) + 1);
 	const char *word = NULL;
 	for (const char *p = folded;; p = g_utf8_next_char(p)) {
 		gunichar c = (guchar)*p < 0x80 ? (gunichar)*p : g_utf8_get_char(p);
 		gboolean inside = c != 0 && in_word(c);
 		gboolean alone = inside && c >= 0x80 && canary_text_is_unspaced(c);
 		if (word != NULL && (!inside || alone)) {
-			g_ptr_array_add(words_r->list, out);
-			memcpy(out, word, (gsize)(p - word));
-			out += p - word;
-			*out++ = '\0';
+			words_add(words_r, word, (gsize)(p - word));
 			word = NULL;
 		}
-		if (alone) {
-			gsize n = (gsize)(g_utf8_next_char(p) - p);
-			g_ptr_array_add(words_r->list, out);
-			memcpy(out, p, n);
-			out += n;
-			*out++ = '\0';
-		} else if (inside && word == NULL) {
+		if (alone)
+			words_add(words_r, p, (gsize)(g_utf8_next_char(p) - p));
+		else if (inside && word == NULL)
 			word = p;
-		}
 		if (c == 0)
 			break;
 	}
@@ -253,6 +278,8 @@ static void add_term(struct loader *l, const char *group, const char *key, const
 	t->length = strlen(joined);
 	t->words = (char **)g_ptr_array_free(g_steal_pointer(&words), FALSE);
 	g_ptr_array_add(l->routing->terms, t);
+	guint32 start = g_array_index(cut.hashes, guint32, 0) % START_BITS;
+	l->routing->starts[start / 64] |= G_GUINT64_CONSTANT(1) << (start % 64);
 	GPtrArray *bucket = g_hash_table_lookup(l->routing->index, t->words[0]);
 	if (bucket == NULL) {
 		bucket = g_ptr_array_new();
@@ -521,10 +548,16 @@ struct found {
 };
 
 /* Finds the terms in WORDS, leftmost-longest, into FOUND (term -> struct found). */
-static void find_terms(const struct canary_routing *routing, GPtrArray *words, gboolean in_subject,
-		       GHashTable *found)
+static void find_terms(const struct canary_routing *routing, const struct words *cut,
+		       gboolean in_subject, GHashTable *found)
 {
+	const GPtrArray *words = cut->list;
 	for (guint i = 0; i < words->len;) {
+		guint32 start = g_array_index(cut->hashes, guint32, i) % START_BITS;
+		if ((routing->starts[start / 64] & (G_GUINT64_CONSTANT(1) << (start % 64))) == 0) {
+			i++;
+			continue;
+		}
 		GPtrArray *bucket = g_hash_table_lookup(routing->index, words->pdata[i]);
 		const struct term *best = NULL;
 		for (guint b = 0; bucket != NULL && b < bucket->len; b++) {
@@ -671,8 +704,8 @@ struct canary_route *canary_route_mail(const struct canary_routing *routing,
 	g_auto(struct_words) text = {0};
 	words_of(mail->subject, &subject);
 	words_of(mail->text, &text);
-	find_terms(routing, subject.list, TRUE, found);
-	find_terms(routing, text.list, FALSE, found);
+	find_terms(routing, &subject, TRUE, found);
+	find_terms(routing, &text, FALSE, found);
 	add_points(routing, found, route->scores);
 
 	int by_recipient = match_recipients(routing, mail, route->scores);

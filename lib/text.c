@@ -19,7 +19,7 @@ static void fold_slowly(GString *out, const char *text, gsize len)
 static gunichar fold_simple(gunichar c)
 {
 	if (c < 0x80)
-		return g_ascii_tolower((char)c);
+		return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
 	if ((c >= 0xc0 && c <= 0xde && c != 0xd7) || (c >= 0x410 && c <= 0x42f))
 		return c + 0x20; /* À-Þ but ×, А-Я */
 	if (c >= 0x400 && c <= 0x40f)
@@ -31,11 +31,34 @@ static gunichar fold_simple(gunichar c)
 	return 0;
 }
 
-/* Characters fold_simple() knows are folded one by one. The others go
- * through GLib in runs, each with the simple character just before it,
- * which a combining mark may compose with (e + U+0301, е + U+0308). Cutting
- * before a simple character changes nothing: it is a starter (ordering
- * marks stops at it), and it composes with nothing before it. */
+/* The character at *P in valid UTF-8, moving *P past it: decoded here,
+ * not by a call into GLib for each character. */
+static inline gunichar next_char(const char **p)
+{
+	const guchar *s = (const guchar *)*p;
+	if (s[0] < 0x80) {
+		*p += 1;
+		return s[0];
+	}
+	if (s[0] < 0xe0) {
+		*p += 2;
+		return ((gunichar)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
+	}
+	if (s[0] < 0xf0) {
+		*p += 3;
+		return ((gunichar)(s[0] & 0x0f) << 12) | ((gunichar)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
+	}
+	*p += 4;
+	return ((gunichar)(s[0] & 0x07) << 18) | ((gunichar)(s[1] & 0x3f) << 12) |
+	       ((gunichar)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
+}
+
+/* Characters fold_simple() knows are folded straight into the output, each
+ * as long in UTF-8 as the character it folds. The others go through GLib
+ * in runs, each with the simple character just before it, which a
+ * combining mark may compose with (e + U+0301, е + U+0308). Cutting before
+ * a simple character changes nothing: it is a starter (ordering marks
+ * stops at it), and it composes with nothing before it. */
 char *canary_text_fold(const char *text)
 {
 	gsize len = strlen(text);
@@ -43,43 +66,43 @@ char *canary_text_fold(const char *text)
 		return NULL;
 	GString *out = g_string_sized_new(len + 1);
 	const char *p = text, *end = text + len;
-	const char *held = NULL; /* the last simple character, not appended yet */
-	gunichar held_fold = 0;
 	while (p < end) {
-		if ((guchar)*p < 0x80) {
-			/* A run of ASCII, lowered in bulk; its last character is held. */
-			const char *last = p;
-			while (last + 1 < end && (guchar)last[1] < 0x80)
-				last++;
-			if (held != NULL)
-				g_string_append_unichar(out, held_fold);
-			gsize from = out->len, n = (gsize)(last - p);
-			g_string_append_len(out, p, (gssize)n);
-			for (gsize i = from; i < out->len; i++)
-				out->str[i] = g_ascii_tolower(out->str[i]);
-			held = last;
-			held_fold = (gunichar)g_ascii_tolower(*last);
-			p = last + 1;
-			continue;
+		/* Room for the rest of TEXT as it is: simple characters keep
+		 * their length. */
+		gsize at = out->len;
+		g_string_set_size(out, at + (gsize)(end - p));
+		char *o = out->str + at;
+		const char *last = NULL; /* the last simple character */
+		while (p < end) {
+			const char *here = p;
+			gunichar folded = fold_simple(next_char(&p));
+			if (folded == 0) {
+				p = here;
+				break;
+			}
+			if (folded < 0x80)
+				*o++ = (char)folded;
+			else
+				o += g_unichar_to_utf8(folded, o);
+			last = here;
 		}
-		gunichar c = g_utf8_get_char(p);
-		gunichar folded = fold_simple(c);
-		if (folded != 0) {
-			if (held != NULL)
-				g_string_append_unichar(out, held_fold);
-			held = p;
-			held_fold = folded;
-			p = g_utf8_next_char(p);
-			continue;
+		g_string_truncate(out, (gsize)(o - out->str));
+		if (p == end)
+			break;
+		const char *slow = p;
+		if (last != NULL) { /* taken back, to go through GLib too */
+			slow = last;
+			g_string_truncate(out, out->len - (gsize)(p - last));
 		}
-		const char *run = held != NULL ? held : p;
-		held = NULL;
-		while (p < end && fold_simple(g_utf8_get_char(p)) == 0)
-			p = g_utf8_next_char(p);
-		fold_slowly(out, run, (gsize)(p - run));
+		while (p < end) {
+			const char *here = p;
+			if (fold_simple(next_char(&p)) != 0) {
+				p = here;
+				break;
+			}
+		}
+		fold_slowly(out, slow, (gsize)(p - slow));
 	}
-	if (held != NULL)
-		g_string_append_unichar(out, held_fold);
 	return g_string_free(out, FALSE);
 }
 

@@ -728,6 +728,26 @@ static void scan_signature(struct canary_identity *id, GHashTable *seen, const c
 
 /* ---- the submitter's own text ---- */
 
+/* TRUE if the fold of the character at P (valid UTF-8) and the fold of
+ * any text after it may start with one of the N folded STARTS: the
+ * character's fold begins one of them, or one of them begins it. */
+static gboolean may_begin_with(const char *p, const char *const *starts, gsize n)
+{
+	if ((guchar)*p < 0x80) { /* an ASCII character folds to its lower case */
+		char lower = g_ascii_tolower(*p);
+		for (gsize i = 0; i < n; i++)
+			if (starts[i][0] == lower)
+				return TRUE;
+		return FALSE;
+	}
+	char *first = g_utf8_casefold(p, g_utf8_next_char(p) - p); /* of a name, maybe: wiped */
+	gboolean may = FALSE;
+	for (gsize i = 0; i < n && !may; i++)
+		may = g_str_has_prefix(starts[i], first) || g_str_has_prefix(first, starts[i]);
+	canary_wipe_free(first);
+	return may;
+}
+
 /* TRUE if LINE (LEN bytes) starts a forwarded or quoted message: what follows
  * is someone else's ("---------- Forwarded message ---------", "-----Original
  * Message-----", "Begin forwarded message:", "On ... wrote:"). */
@@ -763,15 +783,22 @@ static gboolean is_forward_marker(const char *line, gsize len)
 		p++;
 	if (p == end || len > 400)
 		return FALSE;
+	/* "On Mon, 2 Mar 2026, Bob <bob@example.net> wrote:", not "My brother wrote:". */
+	gboolean dated = FALSE;
+	for (const char *q = p; q < end && !dated; q++)
+		dated = g_ascii_isdigit(*q) || *q == '@';
+	/* Most lines are neither kind of marker: a line is folded whole only
+	 * if it ends as the dated ones do (every end is a colon, which folds
+	 * to itself) or its first character, folded, may begin a start. */
+	gboolean may_end = dated && (end[-1] == ':' ||
+				     (end - p >= 3 && memcmp(end - 3, "\xef\xbc\x9a", 3) == 0));
+	if (!may_end && !may_begin_with(p, starts, G_N_ELEMENTS(starts)))
+		return FALSE;
 	char *folded = g_utf8_casefold(p, (gssize)(end - p)); /* names and addresses: wiped */
 	gsize n = strlen(folded);
 	gboolean marker = FALSE;
 	for (gsize i = 0; i < G_N_ELEMENTS(starts) && !marker; i++)
 		marker = g_str_has_prefix(folded, starts[i]);
-	/* "On Mon, 2 Mar 2026, Bob <bob@example.net> wrote:", not "My brother wrote:". */
-	gboolean dated = FALSE;
-	for (const char *q = p; q < end && !dated; q++)
-		dated = g_ascii_isdigit(*q) || *q == '@';
 	for (gsize i = 0; i < G_N_ELEMENTS(ends) && dated && !marker; i++)
 		marker = n > strlen(ends[i]) && g_str_has_suffix(folded, ends[i]);
 	canary_wipe_free(folded);

@@ -46,7 +46,8 @@ static inline gunichar next_char(const char **p)
 	}
 	if (s[0] < 0xf0) {
 		*p += 3;
-		return ((gunichar)(s[0] & 0x0f) << 12) | ((gunichar)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
+		return ((gunichar)(s[0] & 0x0f) << 12) | ((gunichar)(s[1] & 0x3f) << 6) |
+		       (s[2] & 0x3f);
 	}
 	*p += 4;
 	return ((gunichar)(s[0] & 0x07) << 18) | ((gunichar)(s[1] & 0x3f) << 12) |

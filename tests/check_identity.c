@@ -451,6 +451,54 @@ START_TEST(test_forward_inline)
 }
 END_TEST
 
+/* Every kind of forward marker ends the submitter's own text, in any case
+ * and script: the phone number after it is someone else's. Lines that
+ * only look like one do not. */
+START_TEST(test_forward_markers)
+{
+	static const struct {
+		const char *line;
+		gboolean marker;
+	} lines[] = {
+		{ "---------- Forwarded message ---------", TRUE },
+		{ "-----ORIGINAL MESSAGE-----", TRUE },
+		{ "Begin forwarded message:", TRUE },
+		{ "-------- Message transféré --------", TRUE },
+		{ "-------- MESSAGE D'ORIGINE --------", TRUE },
+		{ "---------- Mensaje reenviado ---------", TRUE },
+		{ "-----Mensaje original-----", TRUE },
+		{ "-------- Пересылаемое сообщение --------", TRUE },
+		{ "-------- ИСХОДНОЕ СООБЩЕНИЕ --------", TRUE },
+		{ "------------------ 转发的邮件 ------------------", TRUE },
+		{ "------------------ 原始邮件 ------------------", TRUE },
+		{ "---------- رسالة محولة ----------", TRUE },
+		{ "On Mon, 2 Mar 2026, Bob <bob@example.net> wrote:", TRUE },
+		{ "ON MON, 2 MAR 2026, BOB WROTE:", TRUE },
+		{ "Le 2 mars 2026, Bob a écrit :", TRUE },
+		{ "El 2 de marzo de 2026, Bob ESCRIBIÓ:", TRUE },
+		{ "2 марта 2026 г., Боб пишет:", TRUE },
+		{ "2 марта 2026 г., Боб НАПИСАЛ:", TRUE },
+		{ "2026年3月2日 Bob 写道：", TRUE },
+		{ "2026年3月2日 Bob 写道:", TRUE },
+		{ "في 2 مارس 2026، بوب كتب:", TRUE },
+		{ "______________________________________________", TRUE },
+		{ "My brother wrote:", FALSE },
+		{ "The original message was lost in 2025.", FALSE },
+		{ "Forwarded to the police on 2 March.", FALSE },
+		{ "Мне написал:", FALSE },
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(lines); i++) {
+		g_autofree char *msg = g_strdup_printf(
+			"From: a@example.org\nSubject: x\nContent-Type: text/plain; charset=utf-8\n\n"
+			"They came to my house again.\n\n%s\nTel: +961 3 123 456\n",
+			lines[i].line);
+		g_autoptr(canary_identity) id = extract(msg);
+		ck_assert_msg(id->phones->len == (lines[i].marker ? 0u : 1u), "\"%s\": %u phones",
+			      lines[i].line, id->phones->len);
+	}
+}
+END_TEST
+
 START_TEST(test_forward_rfc822)
 {
 	g_autofree char *text = NULL;
@@ -735,6 +783,7 @@ static Suite *identity_suite(void)
 	tcase_add_test(extraction, test_quarantined);
 	tcase_add_test(extraction, test_forward_inline);
 	tcase_add_test(extraction, test_forward_rfc822);
+	tcase_add_test(extraction, test_forward_markers);
 	tcase_add_test(extraction, test_bounce);
 	tcase_add_test(extraction, test_list_mail);
 	tcase_add_test(extraction, test_phones_not_amounts);

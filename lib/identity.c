@@ -134,17 +134,19 @@ void canary_identity_free(struct canary_identity *identity)
 /* Part of a word: letters, digits and the marks that combine with them. */
 static gboolean is_word(gunichar c)
 {
-	if (c < 0x80) /* most text: no table lookups */
+	if (c < 0x80) /* most text: not even a call */
 		return g_ascii_isalnum((char)c);
-	return g_unichar_isalnum(c) || g_unichar_ismark(c);
+	return canary_text_is_word(c);
 }
 
 /* What the word-edge and phone-start rules need to know of a character,
- * found once for it (the scrubber's skip asks them of every character). */
+ * found once for it (the scrubber's skip asks them of every character).
+ * Eight bytes, so that it is returned in one register: with two gbooleans
+ * it went through the stack, and reading it back stalled the skip. */
 struct kind {
 	gunichar c;
-	gboolean word;	   /* is_word() */
-	gboolean unspaced; /* canary_text_is_unspaced(), asked of words only */
+	guint8 word;	 /* is_word() */
+	guint8 unspaced; /* canary_text_is_unspaced(), asked of words only */
 };
 
 static struct kind kind_of(gunichar c)

@@ -78,12 +78,12 @@ static void words_clear(struct words *w)
 typedef struct words struct_words;
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(struct_words, words_clear)
 
-/* Is C part of a word? ASCII is decided without GLib's tables. */
+/* Is C part of a word? ASCII is decided without a call. */
 static gboolean in_word(gunichar c)
 {
 	if (c < 0x80)
 		return g_ascii_isalnum((char)c);
-	return g_unichar_isalnum(c) || g_unichar_ismark(c);
+	return canary_text_is_word(c);
 }
 
 /* Bernstein's hash: cheap, and only a filter (canary_routing.starts);

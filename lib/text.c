@@ -107,10 +107,8 @@ char *canary_text_fold(const char *text)
 	return g_string_free(out, FALSE);
 }
 
-gboolean canary_text_is_unspaced(gunichar c)
+static gboolean script_is_unspaced(gunichar c)
 {
-	if (c < 0x80) /* Latin or common: spared the script search */
-		return FALSE;
 	switch (g_unichar_get_script(c)) {
 	case G_UNICODE_SCRIPT_HAN:
 	case G_UNICODE_SCRIPT_HIRAGANA:
@@ -125,6 +123,59 @@ gboolean canary_text_is_unspaced(gunichar c)
 	default:
 		return FALSE;
 	}
+}
+
+/* What canary_text_is_word() and canary_text_is_unspaced() tell of a
+ * character, as bits. */
+enum { CLASS_WORD = 1, CLASS_UNSPACED = 2 };
+
+static guint8 classes_asked(gunichar c)
+{
+	guint8 classes = 0;
+	if (c < 0x80 ? g_ascii_isalnum((char)c) : g_unichar_isalnum(c) || g_unichar_ismark(c))
+		classes |= CLASS_WORD;
+	if (c >= 0x80 && script_is_unspaced(c)) /* ASCII: Latin or common */
+		classes |= CLASS_UNSPACED;
+	return classes;
+}
+
+/* The classes of the Basic Multilingual Plane's characters, a page of 256
+ * at a time, each page asked of GLib when first needed and kept for the
+ * process (facts of Unicode, not of any text): scrubbing and routing ask
+ * them of nearly every character, and GLib's tables take several calls. */
+#define CLASS_PAGES 256
+static guint8 *class_pages[CLASS_PAGES];
+
+/* Makes the page of C, or takes the one another thread made first. */
+static G_GNUC_NO_INLINE const guint8 *class_page(gunichar c)
+{
+	guint8 *made = g_malloc(256);
+	for (gunichar i = 0; i < 256; i++)
+		made[i] = classes_asked(c / 256 * 256 + i);
+	if (g_atomic_pointer_compare_and_exchange(&class_pages[c / 256], NULL, made))
+		return made;
+	g_free(made);
+	return g_atomic_pointer_get(&class_pages[c / 256]);
+}
+
+static inline guint8 classes_of(gunichar c)
+{
+	if (c >= CLASS_PAGES * 256)
+		return classes_asked(c);
+	const guint8 *page = g_atomic_pointer_get(&class_pages[c / 256]);
+	if (G_UNLIKELY(page == NULL))
+		page = class_page(c);
+	return page[c % 256];
+}
+
+gboolean canary_text_is_word(gunichar c)
+{
+	return (classes_of(c) & CLASS_WORD) != 0;
+}
+
+gboolean canary_text_is_unspaced(gunichar c)
+{
+	return (classes_of(c) & CLASS_UNSPACED) != 0;
 }
 
 gboolean canary_text_is_control(gunichar c)

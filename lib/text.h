@@ -6,6 +6,10 @@
 
 #include <glib.h>
 
+/* TRUE for the characters words are made of: letters, digits and the
+ * marks that combine with them (g_unichar_isalnum() or g_unichar_ismark()). */
+gboolean canary_text_is_word(gunichar c);
+
 /* TRUE for characters of scripts written without spaces between words
  * (Chinese, Japanese, Korean Hangul, Thai, Lao, Khmer, Myanmar): there a
  * name may start or end at any character. */

@@ -114,6 +114,42 @@ START_TEST(test_fold_agrees_with_glib)
 }
 END_TEST
 
+/* The classes kept a page at a time say what GLib says of every
+ * character, in every plane; asked from two threads at once, too. */
+static gpointer assert_classes(gpointer data)
+{
+	(void)data;
+	for (gunichar c = 0; c <= 0x10ffff; c += c < 0x30000 ? 1 : 97) {
+		gboolean word = g_unichar_isalnum(c) || g_unichar_ismark(c);
+		GUnicodeScript script = g_unichar_get_script(c);
+		gboolean unspaced =
+			c >= 0x80 &&
+			(script == G_UNICODE_SCRIPT_HAN || script == G_UNICODE_SCRIPT_HIRAGANA ||
+			 script == G_UNICODE_SCRIPT_KATAKANA || script == G_UNICODE_SCRIPT_HANGUL ||
+			 script == G_UNICODE_SCRIPT_BOPOMOFO || script == G_UNICODE_SCRIPT_THAI ||
+			 script == G_UNICODE_SCRIPT_LAO || script == G_UNICODE_SCRIPT_KHMER ||
+			 script == G_UNICODE_SCRIPT_MYANMAR);
+		if (canary_text_is_word(c) != word || canary_text_is_unspaced(c) != unspaced)
+			return GUINT_TO_POINTER(c + 1);
+	}
+	return NULL;
+}
+
+START_TEST(test_classes_agree_with_glib)
+{
+	GThread *other = g_thread_new("classes", assert_classes, NULL);
+	gunichar failed = GPOINTER_TO_UINT(assert_classes(NULL));
+	gunichar failed_other = GPOINTER_TO_UINT(g_thread_join(other));
+	ck_assert_msg(failed == 0, "U+%04X", failed - 1);
+	ck_assert_msg(failed_other == 0, "U+%04X", failed_other - 1);
+	ck_assert(canary_text_is_word('a') && canary_text_is_word(0x301) &&
+		  canary_text_is_word(0x4e2d) && !canary_text_is_word(' ') &&
+		  !canary_text_is_word(0x3002));
+	ck_assert(canary_text_is_unspaced(0x4e2d) && canary_text_is_unspaced(0xe01) &&
+		  !canary_text_is_unspaced('a') && !canary_text_is_unspaced(0x430));
+}
+END_TEST
+
 /* GLib normalises some invalid sequences (an overlong form) although it
  * asks for valid UTF-8; the fold refuses every one (found by fuzz_text). */
 START_TEST(test_fold_refuses_invalid_utf8)
@@ -135,6 +171,7 @@ static Suite *text_suite(void)
 	tcase_add_test(tc, test_worst_case_size);
 	tcase_add_test(tc, test_fold_agrees_with_glib);
 	tcase_add_test(tc, test_fold_refuses_invalid_utf8);
+	tcase_add_test(tc, test_classes_agree_with_glib);
 	suite_add_tcase(s, tc);
 	return s;
 }

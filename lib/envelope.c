@@ -132,15 +132,17 @@ struct made_key {
 	GBytes *copy[3];
 };
 
-/* Makes a key and seals it to each of the recipients TO[0..N) not NULL. */
-static void made_key_init(struct made_key *m, const struct canary_public_key *const *to, gsize n)
+/* Makes a key and seals it with SEALER to each of the recipients TO[0..N)
+ * not NULL (SEALER may be NULL when N is 0). */
+static void made_key_init(struct made_key *m, const struct canary_public_key *const *to, gsize n,
+			  struct canary_key_sealer *sealer)
 {
 	*m = (struct made_key){.key = canary_content_key_new()};
 	for (gsize i = 0; i < n && i < G_N_ELEMENTS(m->to); i++) {
 		if (to[i] == NULL)
 			continue;
 		m->to[i] = to[i];
-		m->copy[i] = canary_content_key_seal(m->key, to[i]);
+		m->copy[i] = canary_key_sealer_seal(sealer, m->key, to[i]);
 	}
 }
 
@@ -174,11 +176,13 @@ struct canary_envelope_keys *canary_envelope_keys_new(const struct canary_envelo
 	struct canary_envelope_keys *keys = g_new0(struct canary_envelope_keys, 1);
 	const struct canary_public_key *content[] = {to->section, to->section ? to->triage : NULL};
 	const struct canary_public_key *identity[] = {to->custodian};
-	made_key_init(&keys->made[KEY_CONTENT], content, G_N_ELEMENTS(content));
-	made_key_init(&keys->made[KEY_IDENTITY], identity, G_N_ELEMENTS(identity));
+	/* One ephemeral key pair for this message's sealed keys. */
+	g_autoptr(canary_key_sealer) sealer = canary_key_sealer_new();
+	made_key_init(&keys->made[KEY_CONTENT], content, G_N_ELEMENTS(content), sealer);
+	made_key_init(&keys->made[KEY_IDENTITY], identity, G_N_ELEMENTS(identity), sealer);
 	/* Wrapped under the other two when stored: no copies of their own. */
-	made_key_init(&keys->made[KEY_META], NULL, 0);
-	made_key_init(&keys->made[KEY_ATTACHMENTS], NULL, 0);
+	made_key_init(&keys->made[KEY_META], NULL, 0, sealer);
+	made_key_init(&keys->made[KEY_ATTACHMENTS], NULL, 0, sealer);
 	return keys;
 }
 
@@ -198,7 +202,7 @@ static const struct made_key *key_of(const struct canary_envelope_keys *keys, in
 {
 	if (keys != NULL)
 		return &keys->made[kind];
-	made_key_init(fresh, NULL, 0);
+	made_key_init(fresh, NULL, 0, NULL);
 	return fresh;
 }
 

@@ -947,6 +947,77 @@ GBytes *canary_content_key_seal(const struct canary_content_key *key,
 	return g_bytes_new_take(out, len);
 }
 
+/* A sealer seals a key to at most this many recipients with its own
+ * ephemeral key pair (a message's keys go to three at most). */
+#define SEALER_RECIPIENTS 4
+
+struct canary_key_sealer {
+	guint8 ephemeral_public[crypto_box_PUBLICKEYBYTES];
+	/* 32 bytes of locked memory from the content keys' slabs. */
+	struct canary_content_key *ephemeral_secret;
+	guint8 sealed_to[SEALER_RECIPIENTS][crypto_box_PUBLICKEYBYTES];
+	guint n_sealed_to;
+};
+
+G_STATIC_ASSERT(sizeof(struct canary_content_key) == crypto_box_SECRETKEYBYTES);
+
+struct canary_key_sealer *canary_key_sealer_new(void)
+{
+	struct canary_key_sealer *sealer = g_new0(struct canary_key_sealer, 1);
+	sealer->ephemeral_secret = content_key_alloc();
+	crypto_box_keypair(sealer->ephemeral_public, sealer->ephemeral_secret->bytes);
+	return sealer;
+}
+
+void canary_key_sealer_free(struct canary_key_sealer *sealer)
+{
+	if (sealer == NULL)
+		return;
+	canary_content_key_free(sealer->ephemeral_secret);
+	g_free(sealer);
+}
+
+/* TRUE, noting RECIPIENT, if SEALER has not sealed to it yet and has room
+ * to remember it: the same recipient twice would get the same shared
+ * secret and nonce for two keys. */
+static gboolean sealer_takes(struct canary_key_sealer *sealer,
+			     const struct canary_public_key *recipient)
+{
+	for (guint i = 0; i < sealer->n_sealed_to; i++)
+		if (sodium_memcmp(sealer->sealed_to[i], recipient->bytes, sizeof recipient->bytes) == 0)
+			return FALSE;
+	if (sealer->n_sealed_to == SEALER_RECIPIENTS)
+		return FALSE;
+	memcpy(sealer->sealed_to[sealer->n_sealed_to++], recipient->bytes, sizeof recipient->bytes);
+	return TRUE;
+}
+
+GBytes *canary_key_sealer_seal(struct canary_key_sealer *sealer,
+			       const struct canary_content_key *key,
+			       const struct canary_public_key *recipient)
+{
+	if (!sealer_takes(sealer, recipient))
+		return canary_content_key_seal(key, recipient);
+	/* crypto_box_seal()'s own construction and layout, with the sealer's
+	 * key pair: the nonce is BLAKE2b-192 of the ephemeral public key and
+	 * the recipient's. */
+	guint8 nonce[crypto_box_NONCEBYTES];
+	crypto_generichash_state state;
+	crypto_generichash_init(&state, NULL, 0, sizeof nonce);
+	crypto_generichash_update(&state, sealer->ephemeral_public, crypto_box_PUBLICKEYBYTES);
+	crypto_generichash_update(&state, recipient->bytes, sizeof recipient->bytes);
+	crypto_generichash_final(&state, nonce, sizeof nonce);
+	gsize len = sizeof key->bytes + crypto_box_SEALBYTES;
+	guint8 *out = g_malloc(len);
+	memcpy(out, sealer->ephemeral_public, crypto_box_PUBLICKEYBYTES);
+	if (crypto_box_easy(out + crypto_box_PUBLICKEYBYTES, key->bytes, sizeof key->bytes, nonce,
+			    recipient->bytes, sealer->ephemeral_secret->bytes) != 0) {
+		g_free(out);
+		return NULL;
+	}
+	return g_bytes_new_take(out, len);
+}
+
 struct canary_content_key *
 canary_content_key_open(GBytes *sealed, const struct canary_secret_key *secret, GError **error)
 {

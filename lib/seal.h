@@ -149,6 +149,25 @@ void canary_content_key_free(struct canary_content_key *key);
 GBytes *canary_content_key_seal(const struct canary_content_key *key,
 				const struct canary_public_key *recipient);
 
+/* Seals the keys of one message to its recipients: sealed boxes as
+ * canary_content_key_seal() makes them, but with one ephemeral key pair
+ * for all of them instead of one each (its X25519 key generation is half
+ * of a sealed box's cost). Every box still has its own shared secret and
+ * nonce, the recipients being distinct; a key sealed to a recipient the
+ * sealer already sealed to gets an ephemeral key pair of its own. The
+ * boxes share their first 32 bytes, the ephemeral public key: use one
+ * sealer for one message's keys only, so that nothing links two messages.
+ * Free with canary_key_sealer_free(), which wipes the ephemeral secret. */
+struct canary_key_sealer;
+struct canary_key_sealer *canary_key_sealer_new(void);
+void canary_key_sealer_free(struct canary_key_sealer *sealer);
+
+/* KEY sealed to RECIPIENT by SEALER: 80 bytes that canary_content_key_open()
+ * opens, or NULL as for canary_content_key_seal(). */
+GBytes *canary_key_sealer_seal(struct canary_key_sealer *sealer,
+			       const struct canary_content_key *key,
+			       const struct canary_public_key *recipient);
+
 /* Opens SEALED with SECRET. Returns a new content key, or NULL with
  * CANARY_SEAL_ERROR_WRONG_KEY when SECRET is not the recipient (a damaged
  * sealed key looks the same), or _TAMPERED when SEALED has the wrong size. */
@@ -222,5 +241,7 @@ typedef struct canary_pseudonym_key canary_pseudonym_key;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_pseudonym_key, canary_pseudonym_key_free)
 typedef struct canary_content_key canary_content_key;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_content_key, canary_content_key_free)
+typedef struct canary_key_sealer canary_key_sealer;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(canary_key_sealer, canary_key_sealer_free)
 
 #endif

@@ -1111,6 +1111,77 @@ START_TEST(test_content_key_seal_open)
 }
 END_TEST
 
+/* What KEY encrypts, OPENED decrypts: the same key. */
+static void assert_same_key(const struct canary_content_key *key,
+			    const struct canary_content_key *opened)
+{
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GBytes) blob = canary_seal_encrypt(key, 7, "text", "hello", 5);
+	g_autoptr(GBytes) plain = canary_seal_decrypt(opened, 7, "text", blob, &error);
+	ck_assert_msg(plain != NULL, "%s", error != NULL ? error->message : "");
+	ck_assert_mem_eq(g_bytes_get_data(plain, NULL), "hello", 5);
+}
+
+/* One message's keys sealed to its recipients with one ephemeral key pair:
+ * sealed boxes that crypto_box_seal_open() opens, one shared public key
+ * for distinct recipients, a key pair of its own for a recipient again. */
+START_TEST(test_key_sealer)
+{
+	const char *names[] = {"a", "b", "c"};
+	struct canary_public_key *pub[3];
+	struct canary_secret_key *sec[3];
+	for (int i = 0; i < 3; i++) {
+		generate(names[i]);
+		g_autofree char *file = g_strconcat(names[i], ".pub", NULL);
+		g_autofree char *pub_path = path_in(file);
+		g_autofree char *key_file = g_strconcat(names[i], ".key", NULL);
+		g_autofree char *key_path = path_in(key_file);
+		pub[i] = load_public_ok(pub_path);
+		sec[i] = load_secret_ok(key_path, PASS);
+	}
+	g_autoptr(canary_content_key) content = canary_content_key_new();
+	g_autoptr(canary_content_key) identity = canary_content_key_new();
+	g_autoptr(canary_key_sealer) sealer = canary_key_sealer_new();
+	GBytes *sealed[4] = {
+		canary_key_sealer_seal(sealer, content, pub[0]),
+		canary_key_sealer_seal(sealer, content, pub[1]),
+		canary_key_sealer_seal(sealer, identity, pub[2]),
+		canary_key_sealer_seal(sealer, identity, pub[0]), /* a again */
+	};
+	const struct canary_content_key *sealed_key[4] = {content, content, identity, identity};
+	const int opener[4] = {0, 1, 2, 0};
+	for (int i = 0; i < 4; i++) {
+		ck_assert_ptr_nonnull(sealed[i]);
+		ck_assert_uint_eq(g_bytes_get_size(sealed[i]), CANARY_SEALED_KEY_SIZE);
+		/* Opened by crypto_box_seal_open(): the sealed box format, unchanged. */
+		g_autoptr(GError) error = NULL;
+		g_autoptr(canary_content_key) opened =
+			canary_content_key_open(sealed[i], sec[opener[i]], &error);
+		ck_assert_msg(opened != NULL, "%s", error != NULL ? error->message : "");
+		assert_same_key(sealed_key[i], opened);
+		/* Nobody else opens it. */
+		g_autoptr(GError) wrong_error = NULL;
+		g_autoptr(canary_content_key) wrong =
+			canary_content_key_open(sealed[i], sec[(opener[i] + 1) % 3], &wrong_error);
+		ck_assert_ptr_null(wrong);
+	}
+	const guint8 *ephemeral = g_bytes_get_data(sealed[0], NULL);
+	ck_assert_mem_eq(g_bytes_get_data(sealed[1], NULL), ephemeral, 32);
+	ck_assert_mem_eq(g_bytes_get_data(sealed[2], NULL), ephemeral, 32);
+	ck_assert(memcmp(g_bytes_get_data(sealed[3], NULL), ephemeral, 32) != 0);
+	/* Another message's sealer: another key pair. */
+	g_autoptr(canary_key_sealer) other = canary_key_sealer_new();
+	g_autoptr(GBytes) elsewhere = canary_key_sealer_seal(other, content, pub[0]);
+	ck_assert(memcmp(g_bytes_get_data(elsewhere, NULL), ephemeral, 32) != 0);
+	for (int i = 0; i < 4; i++)
+		g_bytes_unref(sealed[i]);
+	for (int i = 0; i < 3; i++) {
+		g_free(pub[i]);
+		canary_secret_key_free(sec[i]);
+	}
+}
+END_TEST
+
 #define KIB 1024
 static const gsize sizes[] = {
 	0, 1, 64 * KIB - 1, 64 * KIB, 64 * KIB + 1, 3 * 64 * KIB, 5 * 1000 * 1000};
@@ -1483,6 +1554,7 @@ static Suite *seal_suite(void)
 	tcase_add_checked_fixture(envelope, setup, teardown);
 	tcase_set_timeout(envelope, 300);
 	tcase_add_test(envelope, test_content_key_seal_open);
+	tcase_add_test(envelope, test_key_sealer);
 	tcase_add_test(envelope, test_content_key_wrap_unwrap);
 	tcase_add_loop_test(envelope, test_encrypt_round_trip, 0, G_N_ELEMENTS(sizes));
 	tcase_add_test(envelope, test_stream_chunks_bound);

@@ -151,9 +151,11 @@ struct kind {
 
 static struct kind kind_of(gunichar c)
 {
-	gboolean word = is_word(c);
-	/* No ASCII character is of an unspaced script: spare the call. */
-	return (struct kind){c, word, word && c >= 0x80 && canary_text_is_unspaced(c)};
+	if (c < 0x80) /* of no unspaced script */
+		return (struct kind){c, g_ascii_isalnum((char)c), FALSE};
+	guint classes = canary_text_classes(c);
+	gboolean word = (classes & CANARY_TEXT_WORD) != 0;
+	return (struct kind){c, word, word && (classes & CANARY_TEXT_UNSPACED) != 0};
 }
 
 /* TRUE if a match may end (or start) between OUTSIDE and INSIDE, its own

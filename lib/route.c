@@ -78,14 +78,6 @@ static void words_clear(struct words *w)
 typedef struct words struct_words;
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(struct_words, words_clear)
 
-/* Is C part of a word? ASCII is decided without a call. */
-static gboolean in_word(gunichar c)
-{
-	if (c < 0x80)
-		return g_ascii_isalnum((char)c);
-	return canary_text_is_word(c);
-}
-
 /* Bernstein's hash: cheap, and only a filter (canary_routing.starts);
  * terms are still found by comparing their words. */
 static guint32 word_hash(const char *word, gsize len)
@@ -121,8 +113,10 @@ static void words_of(const char *text, struct words *words_r)
 	const char *word = NULL;
 	for (const char *p = folded;; p = g_utf8_next_char(p)) {
 		gunichar c = (guchar)*p < 0x80 ? (gunichar)*p : g_utf8_get_char(p);
-		gboolean inside = c != 0 && in_word(c);
-		gboolean alone = inside && c >= 0x80 && canary_text_is_unspaced(c);
+		guint classes = c < 0x80 ? (g_ascii_isalnum((char)c) ? CANARY_TEXT_WORD : 0)
+					 : canary_text_classes(c);
+		gboolean inside = (classes & CANARY_TEXT_WORD) != 0;
+		gboolean alone = inside && (classes & CANARY_TEXT_UNSPACED) != 0;
 		if (word != NULL && (!inside || alone)) {
 			words_add(words_r, word, (gsize)(p - word));
 			word = NULL;

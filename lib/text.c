@@ -125,17 +125,13 @@ static gboolean script_is_unspaced(gunichar c)
 	}
 }
 
-/* What canary_text_is_word() and canary_text_is_unspaced() tell of a
- * character, as bits. */
-enum { CLASS_WORD = 1, CLASS_UNSPACED = 2 };
-
 static guint8 classes_asked(gunichar c)
 {
 	guint8 classes = 0;
 	if (c < 0x80 ? g_ascii_isalnum((char)c) : g_unichar_isalnum(c) || g_unichar_ismark(c))
-		classes |= CLASS_WORD;
+		classes |= CANARY_TEXT_WORD;
 	if (c >= 0x80 && script_is_unspaced(c)) /* ASCII: Latin or common */
-		classes |= CLASS_UNSPACED;
+		classes |= CANARY_TEXT_UNSPACED;
 	return classes;
 }
 
@@ -168,14 +164,19 @@ static inline guint8 classes_of(gunichar c)
 	return page[c % 256];
 }
 
+guint canary_text_classes(gunichar c)
+{
+	return classes_of(c);
+}
+
 gboolean canary_text_is_word(gunichar c)
 {
-	return (classes_of(c) & CLASS_WORD) != 0;
+	return (classes_of(c) & CANARY_TEXT_WORD) != 0;
 }
 
 gboolean canary_text_is_unspaced(gunichar c)
 {
-	return (classes_of(c) & CLASS_UNSPACED) != 0;
+	return (classes_of(c) & CANARY_TEXT_UNSPACED) != 0;
 }
 
 gboolean canary_text_is_control(gunichar c)

@@ -15,6 +15,14 @@ gboolean canary_text_is_word(gunichar c);
  * name may start or end at any character. */
 gboolean canary_text_is_unspaced(gunichar c);
 
+/* canary_text_is_word() and canary_text_is_unspaced() of C in one look-up,
+ * as bits: the scrubber and the router ask both of nearly every character. */
+enum canary_text_class {
+	CANARY_TEXT_WORD = 1 << 0,
+	CANARY_TEXT_UNSPACED = 1 << 1,
+};
+guint canary_text_classes(gunichar c);
+
 /* TEXT normalised (NFKC) and case-folded, as
  * g_utf8_casefold(g_utf8_normalize(TEXT, -1, G_NORMALIZE_NFKC), -1) gives
  * it, but several times faster on text that is mostly ASCII. New string,

@@ -129,7 +129,9 @@ static gpointer assert_classes(gpointer data)
 			 script == G_UNICODE_SCRIPT_BOPOMOFO || script == G_UNICODE_SCRIPT_THAI ||
 			 script == G_UNICODE_SCRIPT_LAO || script == G_UNICODE_SCRIPT_KHMER ||
 			 script == G_UNICODE_SCRIPT_MYANMAR);
-		if (canary_text_is_word(c) != word || canary_text_is_unspaced(c) != unspaced)
+		guint classes = (word ? CANARY_TEXT_WORD : 0) | (unspaced ? CANARY_TEXT_UNSPACED : 0);
+		if (canary_text_is_word(c) != word || canary_text_is_unspaced(c) != unspaced ||
+		    canary_text_classes(c) != classes)
 			return GUINT_TO_POINTER(c + 1);
 	}
 	return NULL;

@@ -1447,6 +1447,19 @@ static guint window_skip(struct window *w, guint k, const struct starts *starts)
 	struct folder f = w->folder;
 	while (p < w->len) {
 		const char *s = w->text + p;
+		if ((guchar)*s >= 0x80 && prev.word && !prev.unspaced) {
+			/* Within a word of a spaced script nothing starts at its
+			 * next letter: one look-up each, while they last. */
+			const char *next = s;
+			gunichar c = canary_text_next_char(&next);
+			guint classes = canary_text_classes(c);
+			if ((classes & (CANARY_TEXT_WORD | CANARY_TEXT_UNSPACED)) == CANARY_TEXT_WORD) {
+				f.in_space = f.newline = FALSE; /* folder_step() of a letter */
+				prev = (struct kind){c, TRUE, FALSE};
+				p = (gsize)(next - w->text);
+				continue;
+			}
+		}
 		struct kind c = kind_of((guchar)*s < 0x80 ? (gunichar)*s : g_utf8_get_char(s));
 		if (!starts_never(starts, &prev, &c))
 			break;

@@ -31,29 +31,6 @@ static gunichar fold_simple(gunichar c)
 	return 0;
 }
 
-/* The character at *P in valid UTF-8, moving *P past it: decoded here,
- * not by a call into GLib for each character. */
-static inline gunichar next_char(const char **p)
-{
-	const guchar *s = (const guchar *)*p;
-	if (s[0] < 0x80) {
-		*p += 1;
-		return s[0];
-	}
-	if (s[0] < 0xe0) {
-		*p += 2;
-		return ((gunichar)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
-	}
-	if (s[0] < 0xf0) {
-		*p += 3;
-		return ((gunichar)(s[0] & 0x0f) << 12) | ((gunichar)(s[1] & 0x3f) << 6) |
-		       (s[2] & 0x3f);
-	}
-	*p += 4;
-	return ((gunichar)(s[0] & 0x07) << 18) | ((gunichar)(s[1] & 0x3f) << 12) |
-	       ((gunichar)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
-}
-
 /* Characters fold_simple() knows are folded straight into the output, each
  * as long in UTF-8 as the character it folds. The others go through GLib
  * in runs, each with the simple character just before it, which a
@@ -76,7 +53,7 @@ char *canary_text_fold(const char *text)
 		const char *last = NULL; /* the last simple character */
 		while (p < end) {
 			const char *here = p;
-			gunichar folded = fold_simple(next_char(&p));
+			gunichar folded = fold_simple(canary_text_next_char(&p));
 			if (folded == 0) {
 				p = here;
 				break;
@@ -97,7 +74,7 @@ char *canary_text_fold(const char *text)
 		}
 		while (p < end) {
 			const char *here = p;
-			if (fold_simple(next_char(&p)) != 0) {
+			if (fold_simple(canary_text_next_char(&p)) != 0) {
 				p = here;
 				break;
 			}

@@ -23,6 +23,30 @@ enum canary_text_class {
 };
 guint canary_text_classes(gunichar c);
 
+/* The character at *P, which must be valid UTF-8 (validated before),
+ * moving *P past it: decoded inline, not by a call for each character as
+ * g_utf8_get_char() is. */
+static inline gunichar canary_text_next_char(const char **p)
+{
+	const guchar *s = (const guchar *)*p;
+	if (s[0] < 0x80) {
+		*p += 1;
+		return s[0];
+	}
+	if (s[0] < 0xe0) {
+		*p += 2;
+		return ((gunichar)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
+	}
+	if (s[0] < 0xf0) {
+		*p += 3;
+		return ((gunichar)(s[0] & 0x0f) << 12) | ((gunichar)(s[1] & 0x3f) << 6) |
+		       (s[2] & 0x3f);
+	}
+	*p += 4;
+	return ((gunichar)(s[0] & 0x07) << 18) | ((gunichar)(s[1] & 0x3f) << 12) |
+	       ((gunichar)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
+}
+
 /* TEXT normalised (NFKC) and case-folded, as
  * g_utf8_casefold(g_utf8_normalize(TEXT, -1, G_NORMALIZE_NFKC), -1) gives
  * it, but several times faster on text that is mostly ASCII. New string,

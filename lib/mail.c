@@ -588,14 +588,10 @@ static gboolean single_byte_charset(const char *charset)
 	return FALSE;
 }
 
-/* Returns whether any of the LEN bytes at IN is not ASCII. Valid UTF-8 with
- * such a byte has a multi-byte sequence. */
-static gboolean has_non_ascii(const char *in, gsize len)
+static gboolean utf8_charset(const char *charset)
 {
-	for (gsize i = 0; i < len; i++)
-		if ((guchar)in[i] >= 0x80)
-			return TRUE;
-	return FALSE;
+	return charset != NULL &&
+	       (g_ascii_strcasecmp(charset, "utf-8") == 0 || g_ascii_strcasecmp(charset, "utf8") == 0);
 }
 
 /* Returns LEN bytes at IN, declared as CHARSET (may be NULL), as new UTF-8
@@ -607,8 +603,11 @@ static GString *to_utf8(const char *in, gsize len, const char *charset)
 {
 	gboolean valid_utf8 = g_utf8_validate_len(in, len, NULL);
 	guint bad = 0;
-	if (valid_utf8 && single_byte_charset(charset) && has_non_ascii(in, len))
-		return g_string_new_len(in, len); /* mislabelled UTF-8 */
+	/* Valid UTF-8 declared as UTF-8 converts to itself, and so does ASCII
+	 * in a single-byte charset (both supersets of ASCII); with other bytes
+	 * it is mislabelled UTF-8. Either way no converter is needed. */
+	if (valid_utf8 && (utf8_charset(charset) || single_byte_charset(charset)))
+		return g_string_new_len(in, len);
 	if (charset != NULL && *charset != '\0') {
 		GString *out = convert_from(charset, in, len, &bad);
 		if (out != NULL && (bad == 0 || !valid_utf8))

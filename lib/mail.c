@@ -632,14 +632,19 @@ static GString *to_utf8(const char *in, gsize len, const char *charset)
 static GString *tidy_text(GString *s)
 {
 	GString *out = g_string_sized_new(s->len + 16);
-	for (gsize i = 0; i < s->len; i++) {
-		char c = s->str[i];
-		if (c == '\r' && i + 1 < s->len && s->str[i + 1] == '\n')
-			continue;
-		if (c == '\0')
+	const char *p = s->str, *end = s->str + s->len;
+	while (p < end) {
+		const char *run = p; /* neither CR nor NUL: copied whole */
+		while (p < end && *p != '\r' && *p != '\0')
+			p++;
+		g_string_append_len(out, run, p - run);
+		if (p == end)
+			break;
+		if (*p == '\0')
 			g_string_append(out, REPLACEMENT_CHAR);
-		else
-			g_string_append_c(out, c == '\r' ? '\n' : c);
+		else if (p + 1 == end || p[1] != '\n')
+			g_string_append_c(out, '\n'); /* a lone CR; before LF it goes */
+		p++;
 	}
 	wipe_gstring(s);
 	return out;

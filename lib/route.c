@@ -89,7 +89,7 @@ static guint32 word_hash(const char *word, gsize len)
 }
 
 /* Appends the word WORD[0..LEN) to W. */
-static void words_add(struct words *w, const char *word, gsize len)
+static inline void words_add(struct words *w, const char *word, gsize len)
 {
 	g_ptr_array_add(w->list, w->end);
 	guint32 hash = word_hash(word, len);
@@ -111,8 +111,9 @@ static void words_of(const char *text, struct words *words_r)
 	/* At worst every character is a word of its own and gains a NUL. */
 	words_r->chars = words_r->end = g_malloc(2 * strlen(folded) + 1);
 	const char *word = NULL;
-	for (const char *p = folded;; p = g_utf8_next_char(p)) {
-		gunichar c = (guchar)*p < 0x80 ? (gunichar)*p : g_utf8_get_char(p);
+	for (const char *p = folded, *next;; p = next) {
+		next = p;
+		gunichar c = canary_text_next_char(&next); /* the fold is valid UTF-8 */
 		guint classes = c < 0x80 ? (g_ascii_isalnum((char)c) ? CANARY_TEXT_WORD : 0)
 					 : canary_text_classes(c);
 		gboolean inside = (classes & CANARY_TEXT_WORD) != 0;
@@ -122,7 +123,7 @@ static void words_of(const char *text, struct words *words_r)
 			word = NULL;
 		}
 		if (alone)
-			words_add(words_r, p, (gsize)(g_utf8_next_char(p) - p));
+			words_add(words_r, p, (gsize)(next - p));
 		else if (inside && word == NULL)
 			word = p;
 		if (c == 0)

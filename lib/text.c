@@ -16,7 +16,7 @@ static void fold_slowly(GString *out, const char *text, gsize len)
  * before it (it is never the second of a canonical pair). ASCII, the
  * Latin-1 letters, basic Cyrillic, the Arabic letters and the CJK unified
  * ideographs: most of the text of the mail canary reads. 0 for the rest. */
-static gunichar fold_simple(gunichar c)
+static inline gunichar fold_simple(gunichar c)
 {
 	if (c < 0x80)
 		return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
@@ -58,10 +58,17 @@ char *canary_text_fold(const char *text)
 				p = here;
 				break;
 			}
-			if (folded < 0x80)
+			/* Simple folds are below U+10000 (fold_simple()). */
+			if (folded < 0x80) {
 				*o++ = (char)folded;
-			else
-				o += g_unichar_to_utf8(folded, o);
+			} else if (folded < 0x800) {
+				*o++ = (char)(0xc0 | (folded >> 6));
+				*o++ = (char)(0x80 | (folded & 0x3f));
+			} else {
+				*o++ = (char)(0xe0 | (folded >> 12));
+				*o++ = (char)(0x80 | ((folded >> 6) & 0x3f));
+				*o++ = (char)(0x80 | (folded & 0x3f));
+			}
 			last = here;
 		}
 		g_string_truncate(out, (gsize)(o - out->str));

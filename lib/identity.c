@@ -131,28 +131,18 @@ void canary_identity_free(struct canary_identity *identity)
 
 /* ---- characters ---- */
 
-/* Part of a word: letters, digits and the marks that combine with them. */
-static gboolean is_word(gunichar c)
-{
-	if (c < 0x80) /* most text: not even a call */
-		return g_ascii_isalnum((char)c);
-	return canary_text_is_word(c);
-}
-
 /* What the word-edge and phone-start rules need to know of a character,
  * found once for it (the scrubber's skip asks them of every character).
  * Eight bytes, so that it is returned in one register: with two gbooleans
  * it went through the stack, and reading it back stalled the skip. */
 struct kind {
 	gunichar c;
-	guint8 word;	 /* is_word() */
+	guint8 word;	 /* canary_text_is_word() */
 	guint8 unspaced; /* canary_text_is_unspaced(), asked of words only */
 };
 
 static struct kind kind_of(gunichar c)
 {
-	if (c < 0x80) /* of no unspaced script */
-		return (struct kind){c, g_ascii_isalnum((char)c), FALSE};
 	guint classes = canary_text_classes(c);
 	gboolean word = (classes & CANARY_TEXT_WORD) != 0;
 	return (struct kind){c, word, word && (classes & CANARY_TEXT_UNSPACED) != 0};
@@ -390,7 +380,7 @@ static gboolean phone_end_ok(const char *end)
 	gunichar next = g_utf8_get_char(end);
 	if (next == 0)
 		return TRUE;
-	if (is_word(next))
+	if (canary_text_is_word(next))
 		return FALSE;
 	return !(ascii_in(next, ":/,.") && g_ascii_isdigit(end[1]));
 }
@@ -545,7 +535,7 @@ static gboolean phone_labelled(const char *text, const char *p)
 	const char *start = end;
 	for (guint n = 0; start > text && n < 16; n++) {
 		const char *prev = g_utf8_prev_char(start);
-		if (!is_word(g_utf8_get_char(prev)))
+		if (!canary_text_is_word(g_utf8_get_char(prev)))
 			break;
 		start = prev;
 	}
@@ -674,13 +664,12 @@ static void signature_block(const char *text, const char **start_r, const char *
 
 static gboolean local_char(gunichar c)
 {
-	return ascii_in(c, ".!#$%&'*+/=?^_`{|}~-") ||
-	       (c < 0x80 ? g_ascii_isalnum((char)c) : is_word(c));
+	return ascii_in(c, ".!#$%&'*+/=?^_`{|}~-") || canary_text_is_word(c);
 }
 
 static gboolean domain_char(gunichar c)
 {
-	return ascii_in(c, ".-") || (c < 0x80 ? g_ascii_isalnum((char)c) : is_word(c));
+	return ascii_in(c, ".-") || canary_text_is_word(c);
 }
 
 /* The e-mail address around the '@' at AT within [LINE, END), or NULL. */
@@ -1034,9 +1023,9 @@ static gboolean is_particle(const char *part, gsize len)
 static void add_name_part(GPtrArray *needles, GHashTable *seen, GHashTable *cache,
 			  const char *start, const char *end)
 {
-	while (start < end && !is_word(g_utf8_get_char(start)))
+	while (start < end && !canary_text_is_word(g_utf8_get_char(start)))
 		start = g_utf8_next_char(start);
-	while (end > start && !is_word(g_utf8_get_char(g_utf8_prev_char(end))))
+	while (end > start && !canary_text_is_word(g_utf8_get_char(g_utf8_prev_char(end))))
 		end = g_utf8_prev_char(end);
 	gsize len = (gsize)(end - start);
 	if (g_utf8_strlen(start, (gssize)len) >= 2 && !is_particle(start, len))
@@ -1054,7 +1043,7 @@ static void add_name_parts(GPtrArray *needles, GHashTable *seen, GHashTable *cac
 	const char *word = NULL, *piece = NULL;
 	for (const char *p = name;; p = g_utf8_next_char(p)) {
 		gunichar c = g_utf8_get_char(p);
-		gboolean in_piece = c != 0 && (is_word(c) || c == '\'' || c == 0x2019);
+		gboolean in_piece = c != 0 && (canary_text_is_word(c) || c == '\'' || c == 0x2019);
 		gboolean in_word = c != 0 && !g_unichar_isspace(c) && !ascii_in(c, ",;:()[]<>\"/|");
 		if (in_piece && piece == NULL)
 			piece = p;
@@ -1446,26 +1435,13 @@ static guint window_skip(struct window *w, guint k, const struct starts *starts)
 	struct kind prev = kind_of(char_before(w, p));
 	struct folder f = w->folder;
 	while (p < w->len) {
-		const char *s = w->text + p;
-		if ((guchar)*s >= 0x80 && prev.word && !prev.unspaced) {
-			/* Within a word of a spaced script nothing starts at its
-			 * next letter: one look-up each, while they last. */
-			const char *next = s;
-			gunichar c = canary_text_next_char(&next);
-			guint classes = canary_text_classes(c);
-			if ((classes & (CANARY_TEXT_WORD | CANARY_TEXT_UNSPACED)) == CANARY_TEXT_WORD) {
-				f.in_space = f.newline = FALSE; /* folder_step() of a letter */
-				prev = (struct kind){c, TRUE, FALSE};
-				p = (gsize)(next - w->text);
-				continue;
-			}
-		}
-		struct kind c = kind_of((guchar)*s < 0x80 ? (gunichar)*s : g_utf8_get_char(s));
+		const char *next = w->text + p; /* the text is valid UTF-8 */
+		struct kind c = kind_of(canary_text_next_char(&next));
 		if (!starts_never(starts, &prev, &c))
 			break;
 		folder_step(&f, c.c, !c.word && is_space(c.c));
 		prev = c;
-		p = (gsize)(g_utf8_next_char(s) - w->text);
+		p = (gsize)(next - w->text);
 	}
 	if (p == w->next)
 		return k;

@@ -114,8 +114,7 @@ static void words_of(const char *text, struct words *words_r)
 	for (const char *p = folded, *next;; p = next) {
 		next = p;
 		gunichar c = canary_text_next_char(&next); /* the fold is valid UTF-8 */
-		guint classes = c < 0x80 ? (g_ascii_isalnum((char)c) ? CANARY_TEXT_WORD : 0)
-					 : canary_text_classes(c);
+		guint classes = canary_text_classes(c);
 		gboolean inside = (classes & CANARY_TEXT_WORD) != 0;
 		gboolean alone = inside && (classes & CANARY_TEXT_UNSPACED) != 0;
 		if (word != NULL && (!inside || alone)) {

@@ -109,12 +109,13 @@ static gboolean script_is_unspaced(gunichar c)
 	}
 }
 
+/* GLib's answers for C (for ASCII the same as text.h's own). */
 static guint8 classes_asked(gunichar c)
 {
 	guint8 classes = 0;
-	if (c < 0x80 ? g_ascii_isalnum((char)c) : g_unichar_isalnum(c) || g_unichar_ismark(c))
+	if (g_unichar_isalnum(c) || g_unichar_ismark(c))
 		classes |= CANARY_TEXT_WORD;
-	if (c >= 0x80 && script_is_unspaced(c)) /* ASCII: Latin or common */
+	if (script_is_unspaced(c))
 		classes |= CANARY_TEXT_UNSPACED;
 	return classes;
 }
@@ -138,7 +139,7 @@ static G_GNUC_NO_INLINE const guint8 *class_page(gunichar c)
 	return g_atomic_pointer_get(&class_pages[c / 256]);
 }
 
-static inline guint8 classes_of(gunichar c)
+guint canary_text_classes_beyond_ascii(gunichar c)
 {
 	if (c >= CLASS_PAGES * 256)
 		return classes_asked(c);
@@ -146,21 +147,6 @@ static inline guint8 classes_of(gunichar c)
 	if (G_UNLIKELY(page == NULL))
 		page = class_page(c);
 	return page[c % 256];
-}
-
-guint canary_text_classes(gunichar c)
-{
-	return classes_of(c);
-}
-
-gboolean canary_text_is_word(gunichar c)
-{
-	return (classes_of(c) & CANARY_TEXT_WORD) != 0;
-}
-
-gboolean canary_text_is_unspaced(gunichar c)
-{
-	return (classes_of(c) & CANARY_TEXT_UNSPACED) != 0;
 }
 
 gboolean canary_text_is_control(gunichar c)

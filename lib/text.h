@@ -6,22 +6,38 @@
 
 #include <glib.h>
 
-/* TRUE for the characters words are made of: letters, digits and the
- * marks that combine with them (g_unichar_isalnum() or g_unichar_ismark()). */
-gboolean canary_text_is_word(gunichar c);
-
-/* TRUE for characters of scripts written without spaces between words
- * (Chinese, Japanese, Korean Hangul, Thai, Lao, Khmer, Myanmar): there a
- * name may start or end at any character. */
-gboolean canary_text_is_unspaced(gunichar c);
-
-/* canary_text_is_word() and canary_text_is_unspaced() of C in one look-up,
- * as bits: the scrubber and the router ask both of nearly every character. */
+/* What scrubbing and routing ask of a character, as bits. */
 enum canary_text_class {
+	/* Words are made of letters, digits and the marks that combine with
+	 * them (g_unichar_isalnum() or g_unichar_ismark()). */
 	CANARY_TEXT_WORD = 1 << 0,
+	/* Scripts written without spaces between words (Chinese, Japanese,
+	 * Korean Hangul, Thai, Lao, Khmer, Myanmar): there a name may start
+	 * or end at any character. No ASCII character is of one. */
 	CANARY_TEXT_UNSPACED = 1 << 1,
 };
-guint canary_text_classes(gunichar c);
+
+/* canary_text_classes() of C, which is not ASCII: a table look-up. */
+guint canary_text_classes_beyond_ascii(gunichar c);
+
+/* The classes of C. The scrubber and the router ask them of nearly every
+ * character; ASCII, most text, is answered here without a call. */
+static inline guint canary_text_classes(gunichar c)
+{
+	if (c < 0x80)
+		return g_ascii_isalnum((char)c) ? CANARY_TEXT_WORD : 0;
+	return canary_text_classes_beyond_ascii(c);
+}
+
+static inline gboolean canary_text_is_word(gunichar c)
+{
+	return (canary_text_classes(c) & CANARY_TEXT_WORD) != 0;
+}
+
+static inline gboolean canary_text_is_unspaced(gunichar c)
+{
+	return (canary_text_classes(c) & CANARY_TEXT_UNSPACED) != 0;
+}
 
 /* The character at *P, which must be valid UTF-8 (validated before),
  * moving *P past it: decoded inline, not by a call for each character as

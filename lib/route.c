@@ -88,6 +88,20 @@ static guint32 word_hash(const char *word, gsize len)
 	return h;
 }
 
+/* Notes in ROUTING.starts that a term's first word has HASH. */
+static void starts_add(struct canary_routing *routing, guint32 hash)
+{
+	guint32 bit = hash % START_BITS;
+	routing->starts[bit / 64] |= G_GUINT64_CONSTANT(1) << (bit % 64);
+}
+
+/* FALSE if a word with HASH is surely the first word of no term. */
+static gboolean starts_may(const struct canary_routing *routing, guint32 hash)
+{
+	guint32 bit = hash % START_BITS;
+	return (routing->starts[bit / 64] & (G_GUINT64_CONSTANT(1) << (bit % 64))) != 0;
+}
+
 /* Appends the word WORD[0..LEN) to W. */
 static inline void words_add(struct words *w, const char *word, gsize len)
 {
@@ -272,8 +286,7 @@ static void add_term(struct loader *l, const char *group, const char *key, const
 	t->length = strlen(joined);
 	t->words = (char **)g_ptr_array_free(g_steal_pointer(&words), FALSE);
 	g_ptr_array_add(l->routing->terms, t);
-	guint32 start = g_array_index(cut.hashes, guint32, 0) % START_BITS;
-	l->routing->starts[start / 64] |= G_GUINT64_CONSTANT(1) << (start % 64);
+	starts_add(l->routing, g_array_index(cut.hashes, guint32, 0));
 	GPtrArray *bucket = g_hash_table_lookup(l->routing->index, t->words[0]);
 	if (bucket == NULL) {
 		bucket = g_ptr_array_new();
@@ -547,8 +560,7 @@ static void find_terms(const struct canary_routing *routing, const struct words 
 {
 	const GPtrArray *words = cut->list;
 	for (guint i = 0; i < words->len;) {
-		guint32 start = g_array_index(cut->hashes, guint32, i) % START_BITS;
-		if ((routing->starts[start / 64] & (G_GUINT64_CONSTANT(1) << (start % 64))) == 0) {
+		if (!starts_may(routing, g_array_index(cut->hashes, guint32, i))) {
 			i++;
 			continue;
 		}

@@ -4,14 +4,12 @@
 #include "log.h"
 #include "store.h"
 
-/* Frames of 64 KiB pages. A checkpoint starts once the log holds 32 MiB;
- * at 64 MiB (SQLite's own threshold, 1,000 frames) the writer waits for a
- * whole one. With 500 and 1,000 a pass of 10,000 messages took 9.48-9.64 s
- * against 9.79-10.45 s with the checkpoints in the commits
- * (bench/README.md, step 13). */
 /* SQLite's default for a connection's automatic checkpoint, given back. */
 #define AUTOCHECKPOINT_DEFAULT 1000
 
+/* Frames of 64 KiB pages. A checkpoint starts once the log holds 32 MiB;
+ * at 64 MiB (SQLite's own threshold) the writer waits for a whole one.
+ * The measurements behind them: bench/README.md, step 13. */
 #define CHECKPOINT_START 500
 #define CHECKPOINT_LIMIT AUTOCHECKPOINT_DEFAULT
 

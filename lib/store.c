@@ -299,7 +299,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 	[STMT_COUNT_OPEN] = "SELECT section, status, count(*) FROM cases "
 			    "WHERE status IN ('new', 'open') AND " IN_SCOPE
 			    " GROUP BY section, status ORDER BY section, status",
-	[STMT_OLDEST_OPEN] = "SELECT ref, received_day FROM cases WHERE status IN ('new', 'open') "
+	[STMT_OLDEST_OPEN] = "SELECT received_day, ref FROM cases WHERE status IN ('new', 'open') "
 			     "AND " IN_SCOPE " ORDER BY received_day, id LIMIT 1",
 	/* Day 0 (1970-01-01) was a Thursday: (day + 3) % 7 is days since Monday. */
 	[STMT_COUNT_WEEKS] = "SELECT (received_day / 86400 - (received_day / 86400 + 3) % 7) "
@@ -641,8 +641,10 @@ static void limit_length_for_tests(sqlite3 *db)
 #endif
 }
 
-static gboolean query_text(struct canary_store *store, sqlite3_stmt *s, char **text_r,
-			   GError **error);
+static gboolean query_int(struct canary_store *store, sqlite3_stmt *s, const char *doing,
+			  gint64 *value_r, gboolean *found_r, GError **error);
+static gboolean query_text(struct canary_store *store, sqlite3_stmt *s, const char *doing,
+			   char **text_r, GError **error);
 
 /* The id of the last event (0 when none). */
 static gboolean last_event_id(struct canary_store *store, gint64 *id_r, GError **error)
@@ -650,14 +652,8 @@ static gboolean last_event_id(struct canary_store *store, gint64 *id_r, GError *
 	sqlite3_stmt *s = stmt(store, STMT_LAST_EVENT_ID, error);
 	if (s == NULL)
 		return FALSE;
-	int rc = sqlite3_step(s);
-	*id_r = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
-		set_db_error(store, rc, "reading the case history", error);
-		return FALSE;
-	}
-	return TRUE;
+	*id_r = 0;
+	return query_int(store, s, "reading the case history", id_r, NULL, error);
 }
 
 /* The sealing event's id the database records (0: not sealed). */
@@ -668,7 +664,7 @@ static gboolean sealed_from(struct canary_store *store, gint64 *id_r, GError **e
 		return FALSE;
 	sqlite3_bind_text(s, 1, STATE_AUDIT_SEALED_FROM, -1, SQLITE_STATIC);
 	g_autofree char *value = NULL;
-	if (!query_text(store, s, &value, error))
+	if (!query_text(store, s, "reading the daemon's state", &value, error))
 		return FALSE;
 	*id_r = value != NULL ? g_ascii_strtoll(value, NULL, 10) : 0;
 	return TRUE;
@@ -938,14 +934,10 @@ static gboolean ref_taken(struct canary_store *store, const char *ref, gboolean 
 	if (s == NULL)
 		return FALSE;
 	bind_text(s, 1, ref);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*taken_r = sqlite3_column_int(s, 0) != 0;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
-		set_db_error(store, rc, "numbering the case", error);
+	gint64 taken = 1;
+	if (!query_int(store, s, "numbering the case", &taken, NULL, error))
 		return FALSE;
-	}
+	*taken_r = taken != 0;
 	return TRUE;
 }
 
@@ -1049,21 +1041,77 @@ gboolean canary_store_insert_case(struct canary_store *store, const struct canar
 	return TRUE;
 }
 
-/* Runs S (bound by the caller) and returns its first text column as a new
- * string in *TEXT_R, or NULL when there is no row. */
-static gboolean query_text(struct canary_store *store, sqlite3_stmt *s, char **text_r,
-			   GError **error)
+/* Steps S (bound by the caller) once and resets it: SQLITE_ROW with the row
+ * read by READ first, SQLITE_DONE, or 0 with ERROR (DOING names the step). */
+static int step_one(struct canary_store *store, sqlite3_stmt *s, const char *doing,
+		    void (*read)(sqlite3_stmt *s, gpointer out), gpointer out, GError **error)
 {
-	*text_r = NULL;
 	int rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW)
-		*text_r = g_strdup((const char *)sqlite3_column_text(s, 0));
+		read(s, out);
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		set_db_error(store, rc, "looking up a message", error);
-		return FALSE;
+		set_db_error(store, rc, doing, error);
+		return 0;
 	}
-	return TRUE;
+	return rc;
+}
+
+static void read_int(sqlite3_stmt *s, gpointer out)
+{
+	*(gint64 *)out = sqlite3_column_int64(s, 0);
+}
+
+static void read_text(sqlite3_stmt *s, gpointer out)
+{
+	*(char **)out = g_strdup((const char *)sqlite3_column_text(s, 0));
+}
+
+/* A row of an integer and a text, in that order. */
+struct int_text {
+	gint64 value;
+	char *text;
+};
+
+static void read_int_text(sqlite3_stmt *s, gpointer out)
+{
+	struct int_text *row = out;
+	row->value = sqlite3_column_int64(s, 0);
+	row->text = g_strdup((const char *)sqlite3_column_text(s, 1));
+}
+
+/* A row of two integers. */
+static void read_two_ints(sqlite3_stmt *s, gpointer out)
+{
+	gint64 *values = out;
+	values[0] = sqlite3_column_int64(s, 0);
+	values[1] = sqlite3_column_int64(s, 1);
+}
+
+static void read_blob(sqlite3_stmt *s, gpointer out)
+{
+	*(GBytes **)out = g_bytes_new(sqlite3_column_blob(s, 0), (gsize)sqlite3_column_bytes(s, 0));
+}
+
+/* Runs S (bound by the caller) for at most one row and puts its first
+ * column in *VALUE_R (untouched without a row); *FOUND_R, unless NULL,
+ * says whether there was one. */
+static gboolean query_int(struct canary_store *store, sqlite3_stmt *s, const char *doing,
+			  gint64 *value_r, gboolean *found_r, GError **error)
+{
+	int rc = step_one(store, s, doing, read_int, value_r, error);
+	if (found_r != NULL)
+		*found_r = rc == SQLITE_ROW;
+	return rc != 0;
+}
+
+/* The same for a text column: a new string in *TEXT_R, or NULL when there
+ * is no row. */
+static gboolean query_text(struct canary_store *store, sqlite3_stmt *s, const char *doing,
+			   char **text_r, GError **error)
+{
+	*text_r = NULL;
+	return step_one(store, s, doing, read_text, text_r, error) != 0;
 }
 
 gboolean canary_store_find_source(struct canary_store *store, const char *mailbox,
@@ -1075,7 +1123,7 @@ gboolean canary_store_find_source(struct canary_store *store, const char *mailbo
 	bind_text(s, 1, mailbox);
 	sqlite3_bind_int64(s, 2, uidvalidity);
 	sqlite3_bind_int64(s, 3, uid);
-	return query_text(store, s, ref_r, error);
+	return query_text(store, s, "looking up a message", ref_r, error);
 }
 
 gboolean canary_store_find_hash(struct canary_store *store, const guint8 hash[32], char **ref_r,
@@ -1085,7 +1133,7 @@ gboolean canary_store_find_hash(struct canary_store *store, const guint8 hash[32
 	if (s == NULL)
 		return FALSE;
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
-	if (!query_text(store, s, ref_r, error))
+	if (!query_text(store, s, "looking up a message", ref_r, error))
 		return FALSE;
 	if (*ref_r != NULL)
 		return TRUE;
@@ -1094,7 +1142,7 @@ gboolean canary_store_find_hash(struct canary_store *store, const guint8 hash[32
 	if (s == NULL)
 		return FALSE;
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
-	return query_text(store, s, ref_r, error);
+	return query_text(store, s, "looking up a message", ref_r, error);
 }
 
 /* Returns column I as a new string, NULL for SQL NULL. */
@@ -1275,17 +1323,8 @@ gboolean canary_store_count_legacy(struct canary_store *store, gint64 *count_r, 
 {
 	*count_r = 0;
 	sqlite3_stmt *s = stmt(store, STMT_COUNT_LEGACY, error);
-	if (s == NULL)
-		return FALSE;
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*count_r = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
-		set_db_error(store, rc, "counting the clear values of older cases", error);
-		return FALSE;
-	}
-	return TRUE;
+	return s != NULL && query_int(store, s, "counting the clear values of older cases",
+				      count_r, NULL, error);
 }
 
 /* Returns the id of case REF in *ID_R, or FALSE with NOT_FOUND. */
@@ -1296,20 +1335,13 @@ static gboolean case_id(struct canary_store *store, const char *ref, gint64 *id_
 	if (s == NULL)
 		return FALSE;
 	bind_text(s, 1, ref);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*id_r = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE) {
+	gboolean found = FALSE;
+	if (!query_int(store, s, "looking up a case", id_r, &found, error))
+		return FALSE;
+	if (!found)
 		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND,
 			    "no such case %s", ref);
-		return FALSE;
-	}
-	if (rc != SQLITE_ROW) {
-		set_db_error(store, rc, "looking up a case", error);
-		return FALSE;
-	}
-	return TRUE;
+	return found;
 }
 
 gboolean canary_store_add_source(struct canary_store *store, const char *ref, const char *mailbox,
@@ -1337,16 +1369,13 @@ static gboolean blob_rowid(struct canary_store *store, gint64 case_id, const cha
 		return FALSE;
 	sqlite3_bind_int64(s, 1, case_id);
 	bind_text(s, 2, field);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*rowid_r = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
+	gboolean found = FALSE;
+	if (!query_int(store, s, "finding a sealed field just stored", rowid_r, &found, error))
+		return FALSE;
+	if (!found)
 		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND,
 			    "%s: the sealed field '%s' just stored is not there", store->path, field);
-	else if (rc != SQLITE_ROW)
-		set_db_error(store, rc, "finding a sealed field just stored", error);
-	return rc == SQLITE_ROW;
+	return found;
 }
 
 /* Copies LEN bytes at P into the zeroblob just put as CASE_ID's FIELD. */
@@ -1404,16 +1433,10 @@ GBytes *canary_store_get_blob(struct canary_store *store, gint64 case_id, const 
 		return NULL;
 	sqlite3_bind_int64(s, 1, case_id);
 	bind_text(s, 2, field);
-	int rc = sqlite3_step(s);
 	GBytes *bytes = NULL;
-	if (rc == SQLITE_ROW)
-		bytes = g_bytes_new(sqlite3_column_blob(s, 0), (gsize)sqlite3_column_bytes(s, 0));
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
+	if (step_one(store, s, "reading a sealed field", read_blob, &bytes, error) == SQLITE_DONE)
 		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND,
 			    "this case has no field '%s'", field);
-	else if (rc != SQLITE_ROW)
-		set_db_error(store, rc, "reading a sealed field", error);
 	return bytes;
 }
 
@@ -1446,6 +1469,11 @@ static struct canary_case *case_from_row(sqlite3_stmt *s)
 	c->attachments = (guint)sqlite3_column_int64(s, 9);
 	c->messages = (guint)sqlite3_column_int64(s, 10);
 	return c;
+}
+
+static void read_case(sqlite3_stmt *s, gpointer out)
+{
+	*(struct canary_case **)out = case_from_row(s);
 }
 
 GPtrArray *canary_store_list_cases(struct canary_store *store,
@@ -1483,14 +1511,10 @@ struct canary_case *canary_store_get_case(struct canary_store *store, const char
 	if (s == NULL)
 		return NULL;
 	bind_text(s, 1, ref);
-	int rc = sqlite3_step(s);
-	struct canary_case *c = rc == SQLITE_ROW ? case_from_row(s) : NULL;
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE)
+	struct canary_case *c = NULL;
+	if (step_one(store, s, "reading a case", read_case, &c, error) == SQLITE_DONE)
 		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND,
 			    "no such case %s", ref);
-	else if (rc != SQLITE_ROW)
-		set_db_error(store, rc, "reading a case", error);
 	return c;
 }
 
@@ -1513,33 +1537,46 @@ static void column_hash(sqlite3_stmt *s, int i, guint8 out[32])
 		memcpy(out, sqlite3_column_blob(s, i), 32);
 }
 
+/* The last event of the history; all zero when there is none. */
+struct last_event {
+	gint64 id;
+	guint8 hash[32];
+	gint64 at;
+};
+
+static void read_last_event(sqlite3_stmt *s, gpointer out)
+{
+	struct last_event *last = out;
+	last->id = sqlite3_column_int64(s, 0);
+	column_hash(s, 1, last->hash);
+	last->at = sqlite3_column_int64(s, 2);
+}
+
+static gboolean last_event(struct canary_store *store, struct last_event *last, GError **error)
+{
+	*last = (struct last_event){0};
+	sqlite3_stmt *s = stmt(store, STMT_LAST_EVENT_HASH, error);
+	return s != NULL &&
+	       step_one(store, s, "reading the case history", read_last_event, last, error) != 0;
+}
+
 /* Inserts E (its id and prev_hash set from the last event). With
  * NOT_BEFORE_LAST, E->at is moved up to the last event's time if that is
  * later, so that the history stays in order (canary audit checks it). */
 static gboolean insert_event(struct canary_store *store, struct canary_event *e,
 			     gboolean not_before_last, GError **error)
 {
-	sqlite3_stmt *s = stmt(store, STMT_LAST_EVENT_HASH, error);
-	if (s == NULL)
+	struct last_event last;
+	if (!last_event(store, &last, error))
 		return FALSE;
-	int rc = sqlite3_step(s);
-	e->id = 1;
-	memset(e->prev_hash, 0, 32);
-	if (rc == SQLITE_ROW) {
-		e->id = sqlite3_column_int64(s, 0) + 1;
-		column_hash(s, 1, e->prev_hash);
-		if (not_before_last)
-			e->at = MAX(e->at, sqlite3_column_int64(s, 2));
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		set_db_error(store, rc, "reading the case history", error);
-		return FALSE;
-	}
+	e->id = last.id + 1;
+	memcpy(e->prev_hash, last.hash, 32);
+	if (not_before_last && last.id != 0)
+		e->at = MAX(e->at, last.at);
 	canary_audit_event_hash(e, e->hash);
 	e->sealed = store->seal != NULL && canary_audit_seal_event(store->seal, e, e->mac);
 
-	s = stmt(store, STMT_INSERT_EVENT, error);
+	sqlite3_stmt *s = stmt(store, STMT_INSERT_EVENT, error);
 	if (s == NULL)
 		return FALSE;
 	sqlite3_bind_int64(s, 1, e->id);
@@ -1700,21 +1737,11 @@ gboolean canary_store_audit_head(struct canary_store *store, gint64 *last_id_r,
 {
 	*proven_r = FALSE;
 	*problem_r = NULL;
-	sqlite3_stmt *s = stmt(store, STMT_LAST_EVENT_HASH, error);
-	if (s == NULL)
-		return FALSE;
-	int rc = sqlite3_step(s);
-	guint8 last_hash[32] = {0};
 	*last_id_r = 0;
-	if (rc == SQLITE_ROW) {
-		*last_id_r = sqlite3_column_int64(s, 0);
-		column_hash(s, 1, last_hash);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		set_db_error(store, rc, "reading the case history", error);
+	struct last_event last;
+	if (!last_event(store, &last, error))
 		return FALSE;
-	}
+	*last_id_r = last.id;
 	if (!sealed_from(store, sealed_from_r, error))
 		return FALSE;
 	if (store->seal == NULL) {
@@ -1722,7 +1749,7 @@ gboolean canary_store_audit_head(struct canary_store *store, gint64 *last_id_r,
 		return TRUE;
 	}
 	canary_audit_seal_sync(store->seal, *sealed_from_r);
-	*proven_r = canary_audit_seal_head(store->seal, *last_id_r, last_hash, proof_r);
+	*proven_r = canary_audit_seal_head(store->seal, last.id, last.hash, proof_r);
 	const char *problem = canary_audit_seal_problem(store->seal);
 	if (!*proven_r)
 		*problem_r = g_strdup(problem != NULL ? problem : "the history is not sealed");
@@ -1736,7 +1763,7 @@ gboolean canary_store_get_state(struct canary_store *store, const char *key, cha
 	if (s == NULL)
 		return FALSE;
 	bind_text(s, 1, key);
-	return query_text(store, s, value_r, error);
+	return query_text(store, s, "reading the daemon's state", value_r, error);
 }
 
 gboolean canary_store_set_state(struct canary_store *store, const char *key, const char *value,
@@ -1895,16 +1922,11 @@ gboolean canary_store_oldest_open(struct canary_store *store,
 	if (s == NULL)
 		return FALSE;
 	bind_scope(s, scope);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*ref_r = column_strdup(s, 0);
-		*received_r = sqlite3_column_int64(s, 1);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		set_db_error(store, rc, "finding the oldest open case", error);
+	struct int_text row = {0};
+	if (step_one(store, s, "finding the oldest open case", read_int_text, &row, error) == 0)
 		return FALSE;
-	}
+	*received_r = row.value;
+	*ref_r = row.text;
 	return TRUE;
 }
 
@@ -2182,16 +2204,11 @@ gboolean canary_store_count_status(struct canary_store *store, const char *statu
 		return FALSE;
 	bind_text(s, 1, status);
 	sqlite3_bind_int64(s, 2, before);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*count_r = sqlite3_column_int64(s, 0);
-		*oldest_r = sqlite3_column_int64(s, 1);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
-		set_db_error(store, rc, "counting cases", error);
+	gint64 row[2] = {0, 0};
+	if (step_one(store, s, "counting cases", read_two_ints, row, error) == 0)
 		return FALSE;
-	}
+	*count_r = row[0];
+	*oldest_r = row[1];
 	return TRUE;
 }
 
@@ -2461,16 +2478,13 @@ gboolean canary_store_insert_message(struct canary_store *store,
 	if (s == NULL)
 		return FALSE;
 	sqlite3_bind_int64(s, 1, m->case_id);
-	int rc = sqlite3_step(s);
-	gint64 number = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
-	if (rc == SQLITE_DONE) {
+	gint64 number = 0;
+	gboolean found = FALSE;
+	if (!query_int(store, s, "numbering a message", &number, &found, error))
+		return FALSE;
+	if (!found) {
 		g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND,
 			    "no such case (id %" G_GINT64_FORMAT ")", m->case_id);
-		return FALSE;
-	}
-	if (rc != SQLITE_ROW) {
-		set_db_error(store, rc, "numbering a message", error);
 		return FALSE;
 	}
 	s = stmt(store, STMT_INSERT_MESSAGE, error);
@@ -2522,16 +2536,11 @@ gboolean canary_store_find_message_id(struct canary_store *store, const guint8 h
 	if (s == NULL)
 		return FALSE;
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
-		*case_id_r = sqlite3_column_int64(s, 0);
-		*ref_r = column_strdup(s, 1);
-	}
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		set_db_error(store, rc, "looking up a keyed Message-ID", error);
+	struct int_text row = {0};
+	if (step_one(store, s, "looking up a keyed Message-ID", read_int_text, &row, error) == 0)
 		return FALSE;
-	}
+	*case_id_r = row.value;
+	*ref_r = row.text;
 	return TRUE;
 }
 
@@ -2553,13 +2562,9 @@ gboolean canary_store_next_draft(struct canary_store *store, gint64 case_id, gui
 	if (s == NULL)
 		return FALSE;
 	sqlite3_bind_int64(s, 1, case_id);
-	int rc = sqlite3_step(s);
-	gint64 number = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
-		set_db_error(store, rc, "numbering a draft", error);
+	gint64 number = 1;
+	if (!query_int(store, s, "numbering a draft", &number, NULL, error))
 		return FALSE;
-	}
 	*number_r = (guint)number;
 	return TRUE;
 }
@@ -2631,13 +2636,9 @@ gboolean canary_store_latest_received(struct canary_store *store, gint64 case_id
 	if (s == NULL)
 		return FALSE;
 	sqlite3_bind_int64(s, 1, case_id);
-	int rc = sqlite3_step(s);
-	gint64 number = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 1;
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW) {
-		set_db_error(store, rc, "finding the latest message received", error);
+	gint64 number = 1;
+	if (!query_int(store, s, "finding the latest message received", &number, NULL, error))
 		return FALSE;
-	}
 	*number_r = (guint)number;
 	return TRUE;
 }
@@ -2689,14 +2690,10 @@ gboolean canary_store_get_seen(struct canary_store *store, gint64 case_id, const
 		return FALSE;
 	sqlite3_bind_int64(s, 1, case_id);
 	bind_text(s, 2, user);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*messages_r = (guint)sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		set_db_error(store, rc, "reading what an officer has seen", error);
+	gint64 messages = 0;
+	if (!query_int(store, s, "reading what an officer has seen", &messages, NULL, error))
 		return FALSE;
-	}
+	*messages_r = (guint)messages;
 	return TRUE;
 }
 

@@ -163,18 +163,10 @@ CANARY_OP(canary_op_reply)
 	g_autoptr(canary_case) c = draft_case(ctx, caller, args, error);
 	if (c == NULL)
 		return NULL;
-	JsonNode *node = json_object_get_member(args, "sealed");
-	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node)) {
-		g_set_error_literal(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
-				    "argument \"sealed\" (the sealed draft) is missing");
-		return NULL;
-	}
 	g_autoptr(canary_sealed_case) draft =
-		canary_sealed_case_from_json(c->id, json_node_get_object(node), error);
-	if (draft == NULL) {
-		canary_case_error_as_usage(error);
+		canary_case_sealed_arg(args, c->id, "the sealed draft", error);
+	if (draft == NULL)
 		return NULL;
-	}
 	g_autofree char *detail = g_strdup_printf("draft %u", number);
 	guint next = 0;
 	if (!canary_store_begin(ctx->store, error))

@@ -44,6 +44,24 @@ void canary_case_error_as_usage(GError **error)
 	}
 }
 
+/* The blobs an officer's process sealed for case CASE_ID, argument
+ * "sealed"; else NULL with USAGE (WHAT names them when it is missing). */
+struct canary_sealed_case *canary_case_sealed_arg(JsonObject *args, gint64 case_id,
+						  const char *what, GError **error)
+{
+	JsonNode *node = json_object_get_member(args, "sealed");
+	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node)) {
+		g_set_error(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
+			    "argument \"sealed\" (%s) is missing", what);
+		return NULL;
+	}
+	struct canary_sealed_case *sc =
+		canary_sealed_case_from_json(case_id, json_node_get_object(node), error);
+	if (sc == NULL)
+		canary_case_error_as_usage(error);
+	return sc;
+}
+
 /* The case named by argument "ref", whoever asks; else NULL with USAGE or
  * NOT_FOUND. */
 struct canary_case *canary_case_lookup(struct canary_control_context *ctx, JsonObject *args,
@@ -666,18 +684,10 @@ CANARY_OP(canary_op_move)
 	g_autofree char *key = NULL;
 	if (!section_key_text(ctx, section, FALSE, &key, error))
 		return NULL;
-	JsonNode *node = json_object_get_member(args, "sealed");
-	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node)) {
-		g_set_error_literal(error, CANARY_CONTROL_ERROR, CANARY_CONTROL_ERROR_USAGE,
-				    "argument \"sealed\" (the re-sealed keys) is missing");
-		return NULL;
-	}
 	g_autoptr(canary_sealed_case) resealed =
-		canary_sealed_case_from_json(c->id, json_node_get_object(node), error);
-	if (resealed == NULL) {
-		canary_case_error_as_usage(error);
+		canary_case_sealed_arg(args, c->id, "the re-sealed keys", error);
+	if (resealed == NULL)
 		return NULL;
-	}
 	g_autofree char *action = g_strdup_printf("moved to section %s", section);
 	g_autofree char *detail = g_strdup_printf("from %s", c->section);
 	if (!canary_store_begin(ctx->store, error))
@@ -766,11 +776,9 @@ CANARY_OP(canary_op_status)
 					    "a note needs its number and \"sealed\" (its blobs)");
 			return NULL;
 		}
-		note = canary_sealed_case_from_json(c->id, json_node_get_object(node), error);
-		if (note == NULL) {
-			canary_case_error_as_usage(error);
+		note = canary_case_sealed_arg(args, c->id, "its blobs", error);
+		if (note == NULL)
 			return NULL;
-		}
 	}
 	g_autofree char *action = g_strdup_printf("status %s", status);
 	g_autofree char *detail =

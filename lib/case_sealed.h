@@ -39,6 +39,11 @@ struct canary_case *canary_case_from_json(JsonObject *o, GError **error);
  * argument (a forged or malformed set of blobs), and the case named by
  * argument "ref", whoever asks (else NULL with USAGE or NOT_FOUND). */
 void canary_case_error_as_usage(GError **error);
+/* The blobs of argument "sealed" for case CASE_ID, or NULL with USAGE;
+ * WHAT names them when the argument is missing. Free with
+ * canary_sealed_case_free(). */
+struct canary_sealed_case *canary_case_sealed_arg(JsonObject *args, gint64 case_id,
+						  const char *what, GError **error);
 struct canary_control_context;
 struct canary_case *canary_case_lookup(struct canary_control_context *ctx, JsonObject *args,
 				       GError **error);

@@ -694,19 +694,34 @@ static struct canary_content_key *try_keys(const struct canary_sealed_case *sc,
 	return NULL;
 }
 
+/* FIELD's whole name, under which it is sealed: a message's fields carry
+ * the message's prefix. New string. */
+static char *whole_name(const struct canary_sealed_case *sc, const char *field)
+{
+	return g_strconcat(sc->prefix != NULL ? sc->prefix : "", field, NULL);
+}
+
+/* FIELD of SC; NULL with FORMAT when SC lacks it. */
+static GBytes *required_field(const struct canary_sealed_case *sc, const char *field,
+			      GError **error)
+{
+	GBytes *blob = canary_sealed_case_get(sc, field);
+	if (blob == NULL)
+		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
+			    "the sealed field %s of this case is missing", field);
+	return blob;
+}
+
 /* Opens the key wrapped as FIELD under WRAPPING; FORMAT when SC lacks it. */
 static struct canary_content_key *unwrap_field(const struct canary_sealed_case *sc,
 					       const char *field,
 					       const struct canary_content_key *wrapping,
 					       GError **error)
 {
-	GBytes *wrapped = canary_sealed_case_get(sc, field);
-	if (wrapped == NULL) {
-		g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
-			    "the sealed field %s of this case is missing", field);
+	GBytes *wrapped = required_field(sc, field, error);
+	if (wrapped == NULL)
 		return NULL;
-	}
-	g_autofree char *name = g_strconcat(sc->prefix != NULL ? sc->prefix : "", field, NULL);
+	g_autofree char *name = whole_name(sc, field);
 	return canary_content_key_unwrap(wrapped, wrapping, sc->case_id, name, error);
 }
 
@@ -732,15 +747,11 @@ static GBytes *get_sealed(const struct canary_sealed_case *sc,
 			  const struct canary_content_key *key, const char *field,
 			  gboolean optional, GError **error)
 {
-	GBytes *sealed = canary_sealed_case_get(sc, field);
-	if (sealed == NULL) {
-		if (!optional)
-			g_set_error(error, CANARY_ENVELOPE_ERROR, CANARY_ENVELOPE_ERROR_FORMAT,
-				    "the sealed field %s of this case is missing", field);
+	GBytes *sealed = optional ? canary_sealed_case_get(sc, field)
+				  : required_field(sc, field, error);
+	if (sealed == NULL)
 		return NULL;
-	}
-	/* A message's fields are sealed under their whole name. */
-	g_autofree char *name = g_strconcat(sc->prefix != NULL ? sc->prefix : "", field, NULL);
+	g_autofree char *name = whole_name(sc, field);
 	return canary_seal_decrypt(key, sc->case_id, name, sealed, error);
 }
 
@@ -1176,7 +1187,7 @@ static struct canary_content_key *meta_key_from(const struct canary_sealed_case 
 	if (wrapping == NULL || wrapped == NULL)
 		return try_keys(sc, meta_key_fields, G_N_ELEMENTS(meta_key_fields), secret, NULL,
 				error);
-	g_autofree char *name = g_strconcat(sc->prefix != NULL ? sc->prefix : "", field, NULL);
+	g_autofree char *name = whole_name(sc, field);
 	return canary_content_key_unwrap(wrapped, wrapping, sc->case_id, name, error);
 }
 
@@ -1432,6 +1443,19 @@ static gboolean check_key_size(const char *field, GBytes *blob, GError **error)
 	return FALSE;
 }
 
+/* Writes every blob of SC, checked by the caller, into its case. */
+static gboolean put_blobs(struct canary_store *store, const struct canary_sealed_case *sc,
+			  GError **error)
+{
+	GHashTableIter iter;
+	gpointer field, blob;
+	g_hash_table_iter_init(&iter, sc->blobs);
+	while (g_hash_table_iter_next(&iter, &field, &blob))
+		if (!canary_store_put_blob(store, sc->case_id, field, blob, error))
+			return FALSE;
+	return TRUE;
+}
+
 gboolean canary_envelope_store_reseal(struct canary_store *store,
 				      const struct canary_sealed_case *resealed, GError **error)
 {
@@ -1468,11 +1492,7 @@ gboolean canary_envelope_store_reseal(struct canary_store *store,
 			return FALSE;
 		}
 	}
-	g_hash_table_iter_init(&iter, resealed->blobs);
-	while (g_hash_table_iter_next(&iter, &field, &blob))
-		if (!canary_store_put_blob(store, resealed->case_id, field, blob, error))
-			return FALSE;
-	return TRUE;
+	return put_blobs(store, resealed, error);
 }
 
 gboolean canary_envelope_next_note(struct canary_store *store, gint64 case_id, guint *number_r,
@@ -1515,11 +1535,7 @@ static gboolean store_item(struct canary_store *store, const struct canary_seale
 		if (is_key && !check_key_size(field, blob, error))
 			return FALSE;
 	}
-	g_hash_table_iter_init(&iter, item->blobs);
-	while (g_hash_table_iter_next(&iter, &field, &blob))
-		if (!canary_store_put_blob(store, item->case_id, field, blob, error))
-			return FALSE;
-	return TRUE;
+	return put_blobs(store, item, error);
 }
 
 gboolean canary_envelope_store_note(struct canary_store *store, guint number,

@@ -600,6 +600,10 @@ START_TEST(test_forged_move_refused_without_change)
 		handle("move", move_args("africa", canary_sealed_case_to_json(short_key)));
 	assert_not_moved(r4, original, events);
 
+	/* Without argument "sealed" at all. */
+	g_autoptr(JsonObject) r0 = handle("move", move_args("africa", NULL));
+	assert_not_moved(r0, original, events);
+
 	/* Without the content key's copy, or not base64. */
 	g_autoptr(canary_sealed_case) empty = canary_sealed_case_new(c->id);
 	g_autoptr(JsonObject) r5 =

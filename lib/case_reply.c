@@ -32,20 +32,7 @@
  * lower; this bounds what a forged request can make it send). */
 #define REPLY_TEXT_MAX (1024 * 1024)
 
-/* --- Small helpers, as case_sealed.c has them ---------------------------- */
-
-static const char *arg_string(JsonObject *args, const char *name, gboolean optional, GError **error)
-{
-	const char *value = NULL;
-	canary_control_arg_string(args, name, !optional, &value, error);
-	return value;
-}
-
-static gboolean arg_bool(JsonObject *args, const char *name)
-{
-	gboolean value = FALSE;
-	return canary_control_arg_bool(args, name, &value, NULL) && value;
-}
+/* --- Arguments ----------------------------------------------------------- */
 
 /* The draft number in argument "draft" into *NUMBER_R (0 when absent and
  * OPTIONAL); USAGE when it is not one. */
@@ -79,14 +66,6 @@ static gboolean record(struct canary_control_context *ctx, const struct canary_c
 		       const char *ref, const char *action, const char *detail, GError **error)
 {
 	return canary_store_add_event(ctx->store, ref, caller->user, action, detail, error);
-}
-
-static gboolean commit(struct canary_control_context *ctx, GError **error)
-{
-	if (canary_store_commit(ctx->store, error))
-		return TRUE;
-	canary_store_rollback(ctx->store);
-	return FALSE;
 }
 
 static void set_string_or_null(JsonObject *o, const char *name, const char *value)
@@ -183,7 +162,7 @@ CANARY_OP(canary_op_reply)
 	if (!canary_envelope_store_draft(ctx->store, number, draft, error) ||
 	    !canary_store_add_draft(ctx->store, c->id, number, caller->user,
 				    g_get_real_time() / G_USEC_PER_SEC, error) ||
-	    !record(ctx, caller, c->ref, "drafted", detail, error) || !commit(ctx, error))
+	    !record(ctx, caller, c->ref, "drafted", detail, error) || !canary_store_commit(ctx->store, error))
 		goto fail;
 	canary_info("case %s: draft %u added", c->ref, number);
 	JsonObject *result = json_object_new();
@@ -258,7 +237,7 @@ CANARY_OP(canary_op_outbox)
 	if (drafts->len > 0) {
 		if (!canary_store_begin(ctx->store, error))
 			return NULL;
-		if (!record_outbox(ctx, caller, drafts, error) || !commit(ctx, error)) {
+		if (!record_outbox(ctx, caller, drafts, error) || !canary_store_commit(ctx->store, error)) {
 			canary_store_rollback(ctx->store);
 			return NULL;
 		}
@@ -393,20 +372,20 @@ static gboolean is_header_safe(const char *s)
 static gboolean send_request_parse(JsonObject *args, struct send_request *r, GError **error)
 {
 	GError *local = NULL;
-	r->to = arg_string(args, "to", FALSE, &local);
+	r->to = canary_control_arg_text(args, "to", TRUE, &local);
 	if (local == NULL)
-		r->subject = arg_string(args, "subject", FALSE, &local);
+		r->subject = canary_control_arg_text(args, "subject", TRUE, &local);
 	if (local == NULL)
-		r->text = arg_string(args, "text", FALSE, &local);
+		r->text = canary_control_arg_text(args, "text", TRUE, &local);
 	if (local == NULL)
-		r->in_reply_to = arg_string(args, "in_reply_to", TRUE, &local);
+		r->in_reply_to = canary_control_arg_text(args, "in_reply_to", FALSE, &local);
 	if (local == NULL)
 		arg_draft(args, FALSE, &r->draft, &local);
 	if (local != NULL) {
 		g_propagate_error(error, local);
 		return FALSE;
 	}
-	r->again = arg_bool(args, "again");
+	r->again = canary_control_arg_true(args, "again");
 	r->references = g_ptr_array_new();
 	JsonNode *node = json_object_get_member(args, "references");
 	if (node != NULL && JSON_NODE_HOLDS_ARRAY(node)) {
@@ -521,7 +500,7 @@ static gboolean store_sent(struct canary_control_context *ctx, const struct cana
 	     canary_envelope_seal_message_meta(ctx->store, c->id, number, &to, keys, &meta, error) &&
 	     canary_store_add_message_id(ctx->store, c->id, hash, error) &&
 	     canary_store_set_draft_sent(ctx->store, c->id, r->draft, number, error) &&
-	     record(ctx, caller, c->ref, "sent", detail, error) && commit(ctx, error);
+	     record(ctx, caller, c->ref, "sent", detail, error) && canary_store_commit(ctx->store, error);
 	canary_wipe(pseudonym, strlen(pseudonym));
 	if (!ok) {
 		canary_store_rollback(ctx->store);
@@ -538,7 +517,7 @@ static gboolean mark_draft(struct canary_control_context *ctx, const struct cana
 	if (!canary_store_begin(ctx->store, error))
 		return FALSE;
 	if (!canary_store_set_draft_sent(ctx->store, c->id, number, sent_as, error) ||
-	    !commit(ctx, error)) {
+	    !canary_store_commit(ctx->store, error)) {
 		canary_store_rollback(ctx->store);
 		return FALSE;
 	}
@@ -572,7 +551,7 @@ static gboolean claim_draft(struct canary_control_context *ctx, const struct can
 	if (d == NULL || !check_waiting(c, d, again, error) ||
 	    !canary_store_set_draft_sent(ctx->store, c->id, number, CANARY_DRAFT_SENDING,
 					 error) ||
-	    !commit(ctx, error)) {
+	    !canary_store_commit(ctx->store, error)) {
 		canary_store_rollback(ctx->store);
 		return FALSE;
 	}

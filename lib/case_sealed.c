@@ -12,21 +12,6 @@
 
 /* --- Arguments and errors ------------------------------------------------ */
 
-/* The string argument NAME: NULL (and USAGE unless OPTIONAL) when absent. */
-static const char *arg_string(JsonObject *args, const char *name, gboolean optional, GError **error)
-{
-	const char *value = NULL;
-	canary_control_arg_string(args, name, !optional, &value, error);
-	return value;
-}
-
-/* The boolean argument NAME: FALSE when absent or not a boolean. */
-static gboolean arg_bool(JsonObject *args, const char *name)
-{
-	gboolean value = FALSE;
-	return canary_control_arg_bool(args, name, &value, NULL) && value;
-}
-
 /* The integer argument NAME into *VALUE_R (left alone when absent). */
 static gboolean arg_int(JsonObject *args, const char *name, gint64 *value_r, GError **error)
 {
@@ -67,7 +52,7 @@ struct canary_sealed_case *canary_case_sealed_arg(JsonObject *args, gint64 case_
 struct canary_case *canary_case_lookup(struct canary_control_context *ctx, JsonObject *args,
 				       GError **error)
 {
-	const char *ref = arg_string(args, "ref", FALSE, error);
+	const char *ref = canary_control_arg_text(args, "ref", TRUE, error);
 	if (ref == NULL)
 		return NULL;
 	g_autoptr(GError) local = NULL;
@@ -215,8 +200,6 @@ static struct canary_sealed_case *load(struct canary_control_context *ctx,
 	return g_steal_pointer(&sc);
 }
 
-static gboolean commit(struct canary_control_context *ctx, GError **error);
-
 /* The messages after the first of case C (number, in or out, day) as JSON. */
 static JsonArray *messages_json(struct canary_control_context *ctx, const struct canary_case *c,
 				GError **error)
@@ -248,16 +231,7 @@ static gboolean mark_seen(struct canary_control_context *ctx, const struct canar
 		canary_store_rollback(ctx->store);
 		return FALSE;
 	}
-	return commit(ctx, error);
-}
-
-/* Commits, or rolls back and returns FALSE. */
-static gboolean commit(struct canary_control_context *ctx, GError **error)
-{
-	if (canary_store_commit(ctx->store, error))
-		return TRUE;
-	canary_store_rollback(ctx->store);
-	return FALSE;
+	return canary_store_commit(ctx->store, error);
 }
 
 /* --- keys: the key copies, to check a key before anything is opened ------ */
@@ -325,13 +299,13 @@ static guint list_parts(JsonObject *args, const struct canary_access *access,
 	if (listed_in(args, "values", c->ref))
 		return CANARY_ENVELOPE_META;
 	*recorded_r = FALSE;
-	return arg_bool(args, "keys") ? key_parts : 0;
+	return canary_control_arg_true(args, "keys") ? key_parts : 0;
 }
 
 /* The action list records for a case it hands PARTS of. */
 static const char *list_action(JsonObject *args, guint parts)
 {
-	if (arg_bool(args, "pseudonym"))
+	if (canary_control_arg_true(args, "pseudonym"))
 		return "listed by pseudonym";
 	return (parts & CANARY_ENVELOPE_SUBJECT) ? "subject listed" : "exact values listed";
 }
@@ -362,7 +336,7 @@ static gboolean list_sealed(struct canary_control_context *ctx, const struct can
 			return FALSE;
 		}
 	}
-	return commit(ctx, error);
+	return canary_store_commit(ctx->store, error);
 }
 
 CANARY_OP(canary_op_list)
@@ -374,11 +348,11 @@ CANARY_OP(canary_op_list)
 		return NULL;
 	struct canary_case_filter filter = {0};
 	GError *local = NULL;
-	filter.status = arg_string(args, "status", TRUE, &local);
+	filter.status = canary_control_arg_text(args, "status", FALSE, &local);
 	if (local == NULL)
-		filter.section = arg_string(args, "section", TRUE, &local);
+		filter.section = canary_control_arg_text(args, "section", FALSE, &local);
 	if (local == NULL)
-		filter.assignee = arg_string(args, "assignee", TRUE, &local);
+		filter.assignee = canary_control_arg_text(args, "assignee", FALSE, &local);
 	if (local == NULL)
 		arg_int(args, "since", &filter.since, &local);
 	if (local != NULL) {
@@ -399,7 +373,7 @@ CANARY_OP(canary_op_list)
 			g_ptr_array_add(cases, all->pdata[i]);
 	g_autoptr(GPtrArray) sealed =
 		g_ptr_array_new_with_free_func((GDestroyNotify)canary_sealed_case_free);
-	gboolean sealed_asked = arg_bool(args, "keys") ||
+	gboolean sealed_asked = canary_control_arg_true(args, "keys") ||
 				json_object_has_member(args, "subjects") ||
 				json_object_has_member(args, "values");
 	if (sealed_asked && !list_sealed(ctx, caller, access, args, cases, sealed, error))
@@ -573,7 +547,7 @@ CANARY_OP(canary_op_reveal)
 	g_autoptr(canary_case) c = canary_case_lookup(ctx, args, error);
 	if (c == NULL)
 		return NULL;
-	gboolean raw = arg_bool(args, "raw");
+	gboolean raw = canary_control_arg_true(args, "raw");
 	gint64 message = 0; /* every message */
 	if (json_object_has_member(args, "message") &&
 	    (!arg_int(args, "message", &message, error) ||
@@ -629,7 +603,7 @@ static struct canary_case *move_target(struct canary_control_context *ctx,
 	g_autoptr(canary_access) access = canary_access_new(ctx->config, caller);
 	if (!canary_access_require_role(access, CANARY_ROLE_TRIAGE, error))
 		return NULL;
-	*section_r = arg_string(args, "section", FALSE, error);
+	*section_r = canary_control_arg_text(args, "section", TRUE, error);
 	if (*section_r == NULL)
 		return NULL;
 	return find_case(ctx, access, args, error);
@@ -694,7 +668,7 @@ CANARY_OP(canary_op_move)
 		return NULL;
 	if (!canary_envelope_store_reseal(ctx->store, resealed, error) ||
 	    !canary_store_set_section(ctx->store, c->ref, section, error) ||
-	    !record(ctx, caller, c->ref, action, detail, error) || !commit(ctx, error)) {
+	    !record(ctx, caller, c->ref, action, detail, error) || !canary_store_commit(ctx->store, error)) {
 		canary_store_rollback(ctx->store);
 		canary_case_error_as_usage(error);
 		return NULL;
@@ -744,7 +718,7 @@ CANARY_OP(canary_op_status)
 {
 	g_autoptr(canary_access) access = canary_access_new(ctx->config, caller);
 	GError *local = NULL;
-	const char *status = arg_string(args, "status", FALSE, &local);
+	const char *status = canary_control_arg_text(args, "status", TRUE, &local);
 	gint64 number = 0;
 	if (local == NULL)
 		arg_int(args, "note", &number, &local);
@@ -787,7 +761,7 @@ CANARY_OP(canary_op_status)
 		return NULL;
 	if ((note != NULL && !canary_envelope_store_note(ctx->store, (guint)number, note, error)) ||
 	    !canary_store_set_status(ctx->store, c->ref, status, error) ||
-	    !record(ctx, caller, c->ref, action, detail, error) || !commit(ctx, error)) {
+	    !record(ctx, caller, c->ref, action, detail, error) || !canary_store_commit(ctx->store, error)) {
 		canary_store_rollback(ctx->store);
 		canary_case_error_as_usage(error);
 		return NULL;

@@ -403,3 +403,17 @@ gboolean canary_control_arg_bool(JsonObject *args, const char *name, gboolean *v
 	*value_r = json_node_get_boolean(node);
 	return TRUE;
 }
+
+const char *canary_control_arg_text(JsonObject *args, const char *name, gboolean required,
+				    GError **error)
+{
+	const char *value = NULL;
+	canary_control_arg_string(args, name, required, &value, error);
+	return value;
+}
+
+gboolean canary_control_arg_true(JsonObject *args, const char *name)
+{
+	gboolean value = FALSE;
+	return canary_control_arg_bool(args, name, &value, NULL) && value;
+}

@@ -134,6 +134,12 @@ gboolean canary_control_arg_int(JsonObject *args, const char *name, gint64 *valu
 gboolean canary_control_arg_bool(JsonObject *args, const char *name, gboolean *value_r,
 				 GError **error);
 
+/* For ops that want the value itself: string NAME as above (NULL when
+ * absent or refused), and whether boolean NAME is there and true. */
+const char *canary_control_arg_text(JsonObject *args, const char *name, gboolean required,
+				    GError **error);
+gboolean canary_control_arg_true(JsonObject *args, const char *name);
+
 /* A response refusing with ERROR: its code in our domain ("store" for the
  * store's, else "failed") and its message. New object. */
 JsonObject *canary_control_error_response(const GError *error);

@@ -48,15 +48,10 @@ static gboolean set_int(struct canary_store *store, const char *key, gint64 valu
 /* Ends the transaction the writes ran in: commits if OK, else rolls back. */
 static gboolean end_transaction(struct canary_store *store, gboolean ok, GError **error)
 {
-	if (!ok) {
-		canary_store_rollback(store);
-		return FALSE;
-	}
-	if (!canary_store_commit(store, error)) {
-		canary_store_rollback(store);
-		return FALSE;
-	}
-	return TRUE;
+	if (ok)
+		return canary_store_commit(store, error);
+	canary_store_rollback(store);
+	return FALSE;
 }
 
 gboolean canary_health_record_daemon(struct canary_store *store, gint64 started_at,

@@ -676,7 +676,6 @@ static gboolean run_batch(struct pass *pass, guint *next, GError **error)
 	}
 	// Order is important: commit the cases, then move the server copies.
 	if (!canary_store_commit(pass->store, error)) {
-		canary_store_rollback(pass->store);
 		canary_ingest_drop_acknowledgements(pass->ingest);
 		g_clear_error(&failure);
 		return FALSE;

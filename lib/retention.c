@@ -93,11 +93,7 @@ gboolean canary_retention_purge(struct canary_store *store, GPtrArray *cases, co
 			return FALSE;
 		}
 	}
-	if (!canary_store_commit(store, error)) {
-		canary_store_rollback(store);
-		return FALSE;
-	}
-	return TRUE;
+	return canary_store_commit(store, error);
 }
 
 gboolean canary_retention_apply(const struct canary_config *config, struct canary_store *store,

@@ -853,11 +853,15 @@ gboolean canary_store_begin(struct canary_store *store, GError **error)
 gboolean canary_store_commit(struct canary_store *store, GError **error)
 {
 	gint64 last_id = 0;
-	if (store->events_added && !last_event_id(store, &last_id, error))
+	sqlite3_stmt *s = NULL;
+	if ((store->events_added && !last_event_id(store, &last_id, error)) ||
+	    (s = stmt(store, STMT_COMMIT, error)) == NULL ||
+	    !step_done(store, s, "committing", error)) {
+		/* A COMMIT refused (SQLITE_BUSY, a deferred constraint) leaves the
+		 * transaction open; every caller wants it gone. */
+		canary_store_rollback(store);
 		return FALSE;
-	sqlite3_stmt *s = stmt(store, STMT_COMMIT, error);
-	if (s == NULL || !step_done(store, s, "committing", error))
-		return FALSE;
+	}
 	/* Order is important: the key file moves on only once the events it
 	 * sealed are durable (a file behind the history catches up; one ahead
 	 * would say events were deleted). */

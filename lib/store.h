@@ -64,6 +64,7 @@ void canary_store_close(struct canary_store **store);
 /* Write transactions (BEGIN IMMEDIATE: a writer waits for the lock up front
  * instead of failing half-way). Every write below needs one. */
 gboolean canary_store_begin(struct canary_store *store, GError **error);
+/* A commit that fails rolls back: no transaction is left open. */
 gboolean canary_store_commit(struct canary_store *store, GError **error);
 void canary_store_rollback(struct canary_store *store);
 

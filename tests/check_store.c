@@ -221,6 +221,35 @@ START_TEST(test_same_hash_twice_fails)
 }
 END_TEST
 
+/* A commit that fails leaves no transaction open: what it held is gone and
+ * the next transaction starts. (A deferred foreign key makes COMMIT fail.) */
+START_TEST(test_failed_commit_rolls_back)
+{
+	struct canary_store *store = open_ok();
+	sqlite3 *db = canary_store_sqlite(store);
+	ck_assert(canary_store_begin(store, NULL));
+	g_autofree char *ref = insert(store, 9, T_2026, NULL, 0);
+	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA defer_foreign_keys = ON", NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO case_sources (case_id, mailbox, "
+					  "uidvalidity, uid) VALUES (424242, 'INBOX', 1, 1)",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	g_autoptr(GError) error = NULL;
+	ck_assert(!canary_store_commit(store, &error));
+	ck_assert_ptr_nonnull(error);
+	ck_assert(sqlite3_get_autocommit(db));
+	g_autoptr(GError) gone = NULL;
+	g_autoptr(canary_case) c = canary_store_get_case(store, ref, &gone);
+	ck_assert_ptr_null(c);
+	ck_assert(g_error_matches(gone, CANARY_STORE_ERROR, CANARY_STORE_ERROR_NOT_FOUND));
+	ck_assert(canary_store_begin(store, NULL));
+	g_autofree char *next = insert(store, 10, T_2026, NULL, 0);
+	ck_assert(canary_store_commit(store, NULL));
+	canary_store_close(&store);
+}
+END_TEST
+
 START_TEST(test_blobs)
 {
 	struct canary_store *store = open_ok();
@@ -861,6 +890,7 @@ static Suite *store_suite(void)
 	tcase_add_test(tc, test_refuses_garbage_file);
 	tcase_add_test(tc, test_open_readonly);
 	tcase_add_test(tc, test_concurrent_writers_wait);
+	tcase_add_test(tc, test_failed_commit_rolls_back);
 	suite_add_tcase(s, tc);
 	return s;
 }

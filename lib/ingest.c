@@ -719,6 +719,20 @@ static gboolean find_thread(struct canary_ingest *ingest, const struct canary_ma
 	return TRUE;
 }
 
+/* The sealed metadata of P, filed now: when it was received, its size (the
+ * server's count when that is more) and the sender's pseudonym. */
+static struct canary_case_meta meta_of(const struct canary_ingest_prepared *p)
+{
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	gsize size = g_bytes_get_size(p->raw);
+	return (struct canary_case_meta){
+		.received_at = pick_received_at(&p->source, p->mail, now),
+		.ingested_at = now,
+		.size = MAX(size, p->source.full_size),
+		.pseudonym = p->pseudonym,
+	};
+}
+
 /* Seals and stores P as the next message of case C (found by find_thread()),
  * to C's current section (and triage, and the custodian), reopening it if
  * it was closed. FALSE with *JOINED_R FALSE (nothing written) when C cannot
@@ -734,14 +748,7 @@ static gboolean store_follow_up(struct canary_ingest *ingest,
 	if (strcmp(c->status, CANARY_STATUS_QUARANTINED) == 0 || section_key == NULL)
 		return TRUE;
 	const struct canary_mail *mail = p->mail;
-	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	gsize size = g_bytes_get_size(p->raw);
-	struct canary_case_meta meta = {
-		.received_at = pick_received_at(&p->source, mail, now),
-		.ingested_at = now,
-		.size = MAX(size, p->source.full_size),
-		.pseudonym = p->pseudonym,
-	};
+	struct canary_case_meta meta = meta_of(p);
 	struct canary_message_new m = {
 		.case_id = c->id,
 		.direction = CANARY_DIRECTION_IN,
@@ -816,14 +823,7 @@ static gboolean store_new(struct canary_ingest *ingest, const struct canary_inge
 	const struct canary_mail *mail = p->mail;
 	gboolean quarantined = mail->quarantine != CANARY_QUARANTINE_NONE;
 	const char *section = section_of(ingest, p);
-	gsize size = g_bytes_get_size(p->raw);
-	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	struct canary_case_meta meta = {
-		.received_at = pick_received_at(&p->source, mail, now),
-		.ingested_at = now,
-		.size = MAX(size, p->source.full_size),
-		.pseudonym = p->pseudonym,
-	};
+	struct canary_case_meta meta = meta_of(p);
 	struct canary_case_new c = {
 		.received_at = meta.received_at,
 		.section = section,

@@ -327,6 +327,16 @@ gboolean canary_prefetch_ready(struct canary_prefetch *p, guint index)
 	return ready;
 }
 
+/* FALSE with a copy of the first failed move's error, if any (under the
+ * lock). */
+static gboolean moves_ok(const struct canary_prefetch *p, GError **error)
+{
+	if (p->move_error == NULL)
+		return TRUE;
+	g_propagate_error(error, g_error_copy(p->move_error));
+	return FALSE;
+}
+
 gboolean canary_prefetch_move(struct canary_prefetch *p, const guint32 *uids, guint n,
 			      const char *folder, GError **error)
 {
@@ -344,9 +354,7 @@ gboolean canary_prefetch_put_away(struct canary_prefetch *p, const guint32 *uids
 	canary_order_lock(&p->order);
 	g_queue_push_tail(&p->moves, m);
 	canary_order_broadcast(&p->order);
-	gboolean ok = p->move_error == NULL;
-	if (!ok)
-		g_propagate_error(error, g_error_copy(p->move_error));
+	gboolean ok = moves_ok(p, error);
 	canary_order_unlock(&p->order);
 	return ok;
 }
@@ -357,9 +365,7 @@ gboolean canary_prefetch_flush(struct canary_prefetch *p, guint *moved_r, GError
 	while (!g_queue_is_empty(&p->moves) || p->moving)
 		canary_order_wait(&p->order);
 	*moved_r = p->moved;
-	gboolean ok = p->move_error == NULL;
-	if (!ok)
-		g_propagate_error(error, g_error_copy(p->move_error));
+	gboolean ok = moves_ok(p, error);
 	canary_order_unlock(&p->order);
 	return ok;
 }

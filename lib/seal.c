@@ -860,14 +860,22 @@ gboolean canary_key_generate_pseudonym(const char *path, gboolean force, GError 
  *   0x02 (larger): secretstream header (24) | chunks, each CHUNK plaintext
  *        bytes (the last 1..CHUNK) + ABYTES; the last tagged FINAL, every
  *        other MESSAGE, so truncation and reordering fail.
+ *   0x03, 0x04: the same, of the plaintext padded (canary_seal_padded_size():
+ *        the text, 0x80, then zeros), so that the length tells little.
  *
- * Associated data of every message or chunk: "canary-v1\0" | case id (u64
- * LE) | field | "\0". */
+ * Associated data of every message or chunk: "canary-v1\0" ("canary-v2\0"
+ * when padded, so a format byte changed from one to the other fails) |
+ * case id (u64 LE) | field | "\0". Fields sealed before padding came
+ * (0x01, 0x02) still open; a wrapped key, always 32 bytes, is not padded. */
 
-#define FORMAT_SINGLE 0x01
-#define FORMAT_STREAM 0x02
-#define CHUNK         ((gsize)64 * 1024)
-#define SINGLE_MAX    CHUNK
+#define FORMAT_SINGLE        0x01
+#define FORMAT_STREAM        0x02
+#define FORMAT_SINGLE_PADDED 0x03
+#define FORMAT_STREAM_PADDED 0x04
+#define CHUNK                ((gsize)64 * 1024)
+#define SINGLE_MAX           CHUNK
+#define PAD_END              0x80 /* ISO/IEC 7816-4, as sodium_pad() */
+#define PAD_SMALLEST         ((gsize)256)
 
 #define AEAD_NONCE  crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define AEAD_TAG    crypto_aead_xchacha20poly1305_ietf_ABYTES
@@ -875,8 +883,9 @@ gboolean canary_key_generate_pseudonym(const char *path, gboolean force, GError 
 #define STREAM_TAG  crypto_secretstream_xchacha20poly1305_ABYTES
 #define STREAM_CELL (CHUNK + STREAM_TAG)
 
-#define AD_PREFIX     "canary-v1"
-#define AD_PREFIX_LEN sizeof(AD_PREFIX) /* with its NUL */
+#define AD_PREFIX        "canary-v1"
+#define AD_PREFIX_PADDED "canary-v2"
+#define AD_PREFIX_LEN    sizeof(AD_PREFIX) /* with its NUL; both the same */
 
 /* Content keys are made and dropped once per message, three a message,
  * and as many wait as there are messages prepared and not yet stored
@@ -1041,11 +1050,14 @@ canary_content_key_open(GBytes *sealed, const struct canary_secret_key *secret, 
 	return key;
 }
 
+static GBytes *seal_bytes(const struct canary_content_key *key, gint64 case_id, const char *field,
+			  const void *plain, gsize len, gboolean pad);
+
 GBytes *canary_content_key_wrap(const struct canary_content_key *key,
 				const struct canary_content_key *wrapping, gint64 case_id,
 				const char *field)
 {
-	return canary_seal_encrypt(wrapping, case_id, field, key->bytes, sizeof key->bytes);
+	return seal_bytes(wrapping, case_id, field, key->bytes, sizeof key->bytes, FALSE);
 }
 
 struct canary_content_key *canary_content_key_unwrap(GBytes *wrapped,
@@ -1069,62 +1081,118 @@ struct canary_content_key *canary_content_key_unwrap(GBytes *wrapped,
 	return key;
 }
 
-/* Returns the associated data for FIELD of CASE_ID (new; *LEN_R its length). */
-static guint8 *make_ad(gint64 case_id, const char *field, gsize *len_r)
+/* Returns the associated data for FIELD of CASE_ID, PADDED or not (new;
+ * *LEN_R its length). */
+static guint8 *make_ad(gboolean padded, gint64 case_id, const char *field, gsize *len_r)
 {
 	gsize flen = strlen(field);
 	gsize len = AD_PREFIX_LEN + 8 + flen + 1;
 	guint8 *ad = g_malloc(len);
-	memcpy(ad, AD_PREFIX, AD_PREFIX_LEN);
+	memcpy(ad, padded ? AD_PREFIX_PADDED : AD_PREFIX, AD_PREFIX_LEN);
 	canary_put_le64(ad + AD_PREFIX_LEN, (guint64)case_id);
 	memcpy(ad + AD_PREFIX_LEN + 8, field, flen + 1);
 	*len_r = len;
 	return ad;
 }
 
-GBytes *canary_seal_encrypt(const struct canary_content_key *key, gint64 case_id, const char *field,
-			    const void *plain, gsize len)
+gsize canary_seal_padded_size(gsize len)
+{
+	if (len >= G_MAXSIZE / 2)
+		return 0;
+	gsize with_end = len + 1;
+	if (with_end <= SINGLE_MAX) {
+		gsize size = PAD_SMALLEST;
+		while (size < with_end)
+			size *= 2;
+		return size;
+	}
+	/* Padmé: keep the top log2(E) + 1 bits of a length of E + 1 bits. */
+	guint e = (guint)g_bit_nth_msf(with_end, -1);
+	guint s = (guint)g_bit_nth_msf(e, -1) + 1;
+	gsize mask = ((gsize)1 << (e - s)) - 1;
+	return (with_end + mask) & ~mask;
+}
+
+/* The N bytes from DONE of the plaintext M (LEN bytes) padded: M itself
+ * while the text lasts, else SCRATCH (N bytes) filled with what is left of
+ * it, the end marker where it falls and zeros. */
+static const guint8 *padded_run(const guint8 *m, gsize len, gsize done, gsize n, guint8 *scratch)
+{
+	if (done + n <= len)
+		return m + done;
+	gsize text = done < len ? len - done : 0;
+	if (text > 0)
+		memcpy(scratch, m + done, text);
+	memset(scratch + text, 0, n - text);
+	if (done <= len)
+		scratch[len - done] = PAD_END;
+	return scratch;
+}
+
+/* Seals LEN bytes at PLAIN as FIELD of CASE_ID, padded first when PAD:
+ * one AEAD message up to SINGLE_MAX bytes, else a stream of chunks. */
+static GBytes *seal_bytes(const struct canary_content_key *key, gint64 case_id, const char *field,
+			  const void *plain, gsize len, gboolean pad)
 {
 	static const guint8 nothing[1];
 	const guint8 *m = plain != NULL ? plain : nothing;
+	gsize total = pad ? canary_seal_padded_size(len) : len;
+	if (pad && total == 0)
+		return NULL;
 	gsize ad_len;
-	g_autofree guint8 *ad = make_ad(case_id, field, &ad_len);
+	g_autofree guint8 *ad = make_ad(pad, case_id, field, &ad_len);
+	/* The chunk where the text ends and the padding begins. */
+	guint8 *scratch = pad ? g_malloc(MIN(total, CHUNK)) : NULL;
 	gsize out_len;
 	guint8 *out;
 
-	if (len <= SINGLE_MAX) {
-		out_len = 1 + AEAD_NONCE + len + AEAD_TAG;
+	if (total <= SINGLE_MAX) {
+		out_len = 1 + AEAD_NONCE + total + AEAD_TAG;
 		out = g_malloc(out_len);
-		out[0] = FORMAT_SINGLE;
+		out[0] = pad ? FORMAT_SINGLE_PADDED : FORMAT_SINGLE;
 		guint8 *nonce = out + 1;
 		randombytes_buf(nonce, AEAD_NONCE);
-		crypto_aead_xchacha20poly1305_ietf_encrypt(out + 1 + AEAD_NONCE, NULL, m, len, ad,
-							   ad_len, NULL, nonce, key->bytes);
-		return g_bytes_new_take(out, out_len);
-	}
-
-	gsize chunks = len / CHUNK + (len % CHUNK != 0);
-	gsize tags;
-	if (!g_size_checked_mul(&tags, chunks, STREAM_TAG) ||
-	    !g_size_checked_add(&out_len, len, tags) ||
-	    !g_size_checked_add(&out_len, out_len, 1 + STREAM_HDR))
-		return NULL;
-	out = g_malloc(out_len);
-	out[0] = FORMAT_STREAM;
-	crypto_secretstream_xchacha20poly1305_state state;
-	crypto_secretstream_xchacha20poly1305_init_push(&state, out + 1, key->bytes);
-	guint8 *c = out + 1 + STREAM_HDR;
-	for (gsize done = 0; done < len;) {
-		gsize n = MIN(CHUNK, len - done);
-		guint8 tag = done + n == len ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
+		const guint8 *text = pad ? padded_run(m, len, 0, total, scratch) : m;
+		crypto_aead_xchacha20poly1305_ietf_encrypt(out + 1 + AEAD_NONCE, NULL, text, total,
+							   ad, ad_len, NULL, nonce, key->bytes);
+	} else {
+		gsize chunks = total / CHUNK + (total % CHUNK != 0);
+		gsize tags;
+		if (!g_size_checked_mul(&tags, chunks, STREAM_TAG) ||
+		    !g_size_checked_add(&out_len, total, tags) ||
+		    !g_size_checked_add(&out_len, out_len, 1 + STREAM_HDR)) {
+			g_free(scratch);
+			return NULL;
+		}
+		out = g_malloc(out_len);
+		out[0] = pad ? FORMAT_STREAM_PADDED : FORMAT_STREAM;
+		crypto_secretstream_xchacha20poly1305_state state;
+		crypto_secretstream_xchacha20poly1305_init_push(&state, out + 1, key->bytes);
+		guint8 *c = out + 1 + STREAM_HDR;
+		for (gsize done = 0; done < total;) {
+			gsize n = MIN(CHUNK, total - done);
+			guint8 tag = done + n == total
+					     ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
 					     : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
-		crypto_secretstream_xchacha20poly1305_push(&state, c, NULL, m + done, n, ad, ad_len,
-							   tag);
-		c += n + STREAM_TAG;
-		done += n;
+			const guint8 *run = pad ? padded_run(m, len, done, n, scratch) : m + done;
+			crypto_secretstream_xchacha20poly1305_push(&state, c, NULL, run, n, ad,
+								   ad_len, tag);
+			c += n + STREAM_TAG;
+			done += n;
+		}
+		sodium_memzero(&state, sizeof state);
 	}
-	sodium_memzero(&state, sizeof state);
+	if (scratch != NULL) {
+		sodium_memzero(scratch, MIN(total, CHUNK));
+		g_free(scratch);
+	}
 	return g_bytes_new_take(out, out_len);
+}
+
+GBytes *canary_seal_encrypt(const struct canary_content_key *key, gint64 case_id, const char *field,
+			    const void *plain, gsize len)
+{
+	return seal_bytes(key, case_id, field, plain, len, TRUE);
 }
 
 /* Plaintext memory that is wiped when its GBytes goes. */
@@ -1181,6 +1249,19 @@ static gboolean open_stream(const struct canary_content_key *key, const guint8 *
 	return ok;
 }
 
+/* The length of the text in padded plaintext P (LEN bytes): up to the
+ * last PAD_END, which only zeros may follow. */
+static gboolean unpadded_length(const guint8 *p, gsize len, gsize *text_len_r)
+{
+	gsize end = len;
+	while (end > 0 && p[end - 1] == 0)
+		end--;
+	if (end == 0 || p[end - 1] != PAD_END)
+		return FALSE;
+	*text_len_r = end - 1;
+	return TRUE;
+}
+
 GBytes *canary_seal_decrypt(const struct canary_content_key *key, gint64 case_id, const char *field,
 			    GBytes *sealed, GError **error)
 {
@@ -1192,9 +1273,12 @@ GBytes *canary_seal_decrypt(const struct canary_content_key *key, gint64 case_id
 	}
 	const guint8 *c = data + 1;
 	gsize clen = len - 1, plen;
-	if (data[0] == FORMAT_SINGLE && clen >= AEAD_NONCE + AEAD_TAG) {
+	gboolean padded = data[0] == FORMAT_SINGLE_PADDED || data[0] == FORMAT_STREAM_PADDED;
+	gboolean single = data[0] == FORMAT_SINGLE || data[0] == FORMAT_SINGLE_PADDED;
+	gboolean stream = data[0] == FORMAT_STREAM || data[0] == FORMAT_STREAM_PADDED;
+	if (single && clen >= AEAD_NONCE + AEAD_TAG) {
 		plen = clen - AEAD_NONCE - AEAD_TAG;
-	} else if (data[0] == FORMAT_STREAM && clen >= STREAM_HDR + STREAM_TAG) {
+	} else if (stream && clen >= STREAM_HDR + STREAM_TAG) {
 		gsize body = clen - STREAM_HDR;
 		gsize cells = body / STREAM_CELL + (body % STREAM_CELL != 0);
 		if (body % STREAM_CELL != 0 && body % STREAM_CELL < STREAM_TAG) {
@@ -1212,17 +1296,18 @@ GBytes *canary_seal_decrypt(const struct canary_content_key *key, gint64 case_id
 	}
 
 	gsize ad_len;
-	g_autofree guint8 *ad = make_ad(case_id, field, &ad_len);
+	g_autofree guint8 *ad = make_ad(padded, case_id, field, &ad_len);
 	struct wiped *w = g_malloc(sizeof *w + plen);
 	w->len = plen;
-	gboolean ok = data[0] == FORMAT_SINGLE ? open_single(key, c, clen, ad, ad_len, w)
-					       : open_stream(key, c, clen, ad, ad_len, w);
-	if (!ok) {
+	gboolean ok = single ? open_single(key, c, clen, ad, ad_len, w)
+			     : open_stream(key, c, clen, ad, ad_len, w);
+	gsize text_len = plen;
+	if (!ok || (padded && !unpadded_length(w->data, plen, &text_len))) {
 		wiped_free(w); /* may hold chunks that did authenticate */
 		set_tampered(field, error);
 		return NULL;
 	}
-	return g_bytes_new_with_free_func(w->data, plen, wiped_free, w);
+	return g_bytes_new_with_free_func(w->data, text_len, wiped_free, w);
 }
 
 /* --- Pseudonyms and hashes ------------------------------------------------ */

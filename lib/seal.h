@@ -189,13 +189,24 @@ struct canary_content_key *canary_content_key_unwrap(GBytes *wrapped,
 						     gint64 case_id, const char *field,
 						     GError **error) G_GNUC_WARN_UNUSED_RESULT;
 
-/* Encrypts PLAIN (LEN bytes; may be NULL when LEN is 0) with
- * XChaCha20-Poly1305 under KEY. The associated data binds the ciphertext to
- * CASE_ID and FIELD ("subject", "text", "attachment/3/data", ...), so a blob
- * copied elsewhere fails to open. Returns a format byte, then up to 64 KiB:
- * nonce || ciphertext || tag; above: a crypto_secretstream of 64 KiB chunks,
- * the last tagged FINAL (format in seal.c). The output is the only copy
- * made. NULL only if LEN is too large to represent.
+/* The length a plaintext of LEN bytes is padded to before it is sealed:
+ * LEN + 1 (the end marker) rounded up to a power of two of at least 256
+ * bytes while that is at most 64 KiB; above, Padmé's rounding (Nikitin et
+ * al., "Reducing Metadata Leakage from Encrypted Files and Communication
+ * with PURBs", 2019), which keeps only the top log2(log2(LEN)) + 1 bits
+ * of the length (5 from 64 KiB to 4 GiB): less than 3.2% more. 0 when LEN
+ * is too large to represent. */
+gsize canary_seal_padded_size(gsize len);
+
+/* Encrypts PLAIN (LEN bytes; may be NULL when LEN is 0), padded to
+ * canary_seal_padded_size(LEN), with XChaCha20-Poly1305 under KEY. The
+ * associated data binds the ciphertext to CASE_ID and FIELD ("subject",
+ * "text", "attachment/3/data", ...), so a blob copied elsewhere fails to
+ * open. Returns a format byte, then up to 64 KiB padded: nonce ||
+ * ciphertext || tag; above: a crypto_secretstream of 64 KiB chunks, the
+ * last tagged FINAL (format in seal.c). Besides the output, only the chunk
+ * where the padding begins is copied (and wiped). NULL only if LEN is too
+ * large to represent.
  * WARNING: CASE_ID and FIELD are not stored in the blob: decrypt must be
  * given exactly the same ones, byte for byte. */
 GBytes *canary_seal_encrypt(const struct canary_content_key *key, gint64 case_id,

@@ -770,6 +770,106 @@ START_TEST(test_dump_has_no_exact_size_or_time)
 }
 END_TEST
 
+/* A message from SENDER (a From: header's value) telling the same story
+ * as every other made here. New string. */
+static char *message_from(const char *sender)
+{
+	return g_strdup_printf("From: %s\nTo: reprisals@example.org\n"
+			       "Subject: Summoned after the session in Geneva\n\n"
+			       "I was questioned for six hours at the airport on my return and\n"
+			       "my passport was taken. They asked about the people I met in\n"
+			       "Geneva, who had paid for my journey and what I had told the\n"
+			       "committee. They said my family would not be safe if I spoke\n"
+			       "again. Since then a car has waited outside our building every\n"
+			       "night, and my employer was told to let me go. I do not know\n"
+			       "whom to trust here; please answer only to this address.\n",
+			       sender);
+}
+
+/* The sizes of the sealed fields of case REF in DB, by field name. */
+static GHashTable *blob_sizes(sqlite3 *db, const char *ref)
+{
+	GHashTable *sizes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	sqlite3_stmt *s = NULL;
+	ck_assert_int_eq(sqlite3_prepare_v2(db,
+					    "SELECT b.field, length(b.data) FROM case_blobs b "
+					    "JOIN cases c ON c.id = b.case_id WHERE c.ref = ?1",
+					    -1, &s, NULL),
+			 SQLITE_OK);
+	sqlite3_bind_text(s, 1, ref, -1, SQLITE_STATIC);
+	while (sqlite3_step(s) == SQLITE_ROW)
+		g_hash_table_insert(sizes, g_strdup((const char *)sqlite3_column_text(s, 0)),
+				    GINT_TO_POINTER(sqlite3_column_int(s, 1)));
+	sqlite3_finalize(s);
+	return sizes;
+}
+
+/* The plaintext length a sealed field of N bytes in FORMAT holds: 0 when
+ * that is no length a padded field can have. */
+static gsize padded_length_of(guint8 format, gsize n)
+{
+	gsize padded = 0;
+	if (format == 0x03 && n > 1 + 24 + 16)
+		padded = n - 1 - 24 - 16;
+	else if (format == 0x04 && n > 1 + 24)
+		padded = (n - 1 - 24) - ((n - 1 - 24) + 64 * 1024 + 16) / (64 * 1024 + 17) * 17;
+	return padded > 0 && canary_seal_padded_size(padded - 1) == padded ? padded : 0;
+}
+
+/* The thief with the database learns no field's exact length: every sealed
+ * field but the fixed-size key copies is padded (canary_seal_padded_size()),
+ * so two messages whose senders' names and addresses differ by a hundred
+ * bytes, and whose lengths fall in one bucket, leave fields of the same
+ * sizes. */
+START_TEST(test_sealed_lengths_are_padded)
+{
+	struct tu_pipeline pl = {0};
+	tu_pipeline_open(&pl, config_path);
+	g_autofree char *brief = message_from("Ana <ana@example.org>");
+	g_autofree char *lengthy = message_from(
+		"Ana Maria Gonzalez de la Fuente y Rodriguez "
+		"<ana.maria.gonzalez.delafuente@ministerio-de-relaciones.example.org>");
+	g_autofree char *brief_ref = tu_pipeline_file(&pl, brief);
+	g_autofree char *lengthy_ref = tu_pipeline_file(&pl, lengthy);
+	gint64 start = 0, end = 0;
+	g_autoptr(GArray) filed = file_corpus(&pl, &start, &end);
+	g_autofree char *db_path = g_strdup(pl.config->store.database);
+	tu_pipeline_close(&pl);
+
+	sqlite3 *db = NULL;
+	ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	g_autoptr(GHashTable) a = blob_sizes(db, brief_ref);
+	g_autoptr(GHashTable) b = blob_sizes(db, lengthy_ref);
+	ck_assert_uint_ge(g_hash_table_size(a), 8);
+	ck_assert_uint_eq(g_hash_table_size(a), g_hash_table_size(b));
+	GHashTableIter iter;
+	gpointer field, size;
+	g_hash_table_iter_init(&iter, a);
+	while (g_hash_table_iter_next(&iter, &field, &size))
+		ck_assert_msg(g_hash_table_lookup(b, field) == size, "%s: %d against %d",
+			      (char *)field, GPOINTER_TO_INT(size),
+			      GPOINTER_TO_INT(g_hash_table_lookup(b, field)));
+
+	sqlite3_stmt *s = NULL;
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT field, data FROM case_blobs", -1, &s, NULL),
+			 SQLITE_OK);
+	guint padded = 0;
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const char *f = (const char *)sqlite3_column_text(s, 0);
+		const guint8 *data = sqlite3_column_blob(s, 1);
+		gsize n = (gsize)sqlite3_column_bytes(s, 1);
+		if (n == CANARY_SEALED_KEY_SIZE || (n == 1 + 24 + 32 + 16 && data[0] == 0x01))
+			continue; /* a key copy, sealed or wrapped: 32 bytes inside */
+		ck_assert_msg(padded_length_of(data[0], n) > 0,
+			      "%s: %zu bytes in format %u, not a padded length", f, n, data[0]);
+		padded++;
+	}
+	sqlite3_finalize(s);
+	sqlite3_close(db);
+	ck_assert_uint_ge(padded, 4 * filed->len);
+}
+END_TEST
+
 static Suite *confidentiality_suite(void)
 {
 	Suite *s = suite_create("confidentiality");
@@ -783,6 +883,7 @@ static Suite *confidentiality_suite(void)
 	tcase_add_test(tc, test_nothing_in_clear);
 	tcase_add_test(tc, test_pseudonym_key_is_no_oracle);
 	tcase_add_test(tc, test_dump_has_no_exact_size_or_time);
+	tcase_add_test(tc, test_sealed_lengths_are_padded);
 	suite_add_tcase(s, tc);
 	return s;
 }

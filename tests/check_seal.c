@@ -1183,17 +1183,66 @@ START_TEST(test_key_sealer)
 END_TEST
 
 #define KIB 1024
-static const gsize sizes[] = {
-	0, 1, 64 * KIB - 1, 64 * KIB, 64 * KIB + 1, 3 * 64 * KIB, 5 * 1000 * 1000};
+static const gsize sizes[] = {0,
+			      1,
+			      255,
+			      256,
+			      64 * KIB - 2,
+			      64 * KIB - 1,
+			      64 * KIB,
+			      64 * KIB + 1,
+			      3 * 64 * KIB,
+			      5 * 1000 * 1000};
 
-/* Expected size of a sealed field of LEN bytes. */
-static gsize sealed_size(gsize len)
+/* Expected size of a sealed field of LEN bytes once padded to PADDED. */
+static gsize sealed_size(gsize padded)
 {
-	if (len <= 64 * KIB)
-		return 1 + 24 + len + 16;
-	gsize chunks = (len + 64 * KIB - 1) / (64 * KIB);
-	return 1 + 24 + len + chunks * 17;
+	if (padded <= 64 * KIB)
+		return 1 + 24 + padded + 16;
+	gsize chunks = (padded + 64 * KIB - 1) / (64 * KIB);
+	return 1 + 24 + padded + chunks * 17;
 }
+
+/* Padded lengths worked out by hand: a power of two from 256 to 64 KiB
+ * for the text and its end marker, then Padmé (E the top bit's place, S
+ * that of E's plus one: rounded to a multiple of 2^(E - S)). */
+START_TEST(test_padded_sizes)
+{
+	static const struct {
+		gsize len, padded;
+	} cases[] = {
+		{0, 256},
+		{255, 256},
+		{256, 512},
+		{1000, 1024},
+		{64 * KIB - 1, 64 * KIB},
+		/* 65537: E 16, S 5, multiples of 2 KiB. */
+		{64 * KIB, 33 * 2 * KIB},
+		{100000, 49 * 2 * KIB},
+		/* 5000001: E 22, S 5, multiples of 128 KiB. */
+		{5 * 1000 * 1000, 39 * 128 * KIB},
+		/* 2^32 + 1: E 32, S 6, multiples of 64 MiB. */
+		{(gsize)1 << 32, ((gsize)1 << 32) + ((gsize)64 << 20)},
+	};
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
+		ck_assert_uint_eq(canary_seal_padded_size(cases[i].len), cases[i].padded);
+	ck_assert_uint_eq(canary_seal_padded_size(G_MAXSIZE), 0);
+
+	/* Never shorter than the text and its marker, never shrinking as the
+	 * text grows, under 3.2% more above 64 KiB, and few lengths in all. */
+	gsize previous = 0, distinct = 0;
+	for (gsize len = 0; len < 4 * 1024 * KIB; len += 1 + len / 4096) {
+		gsize padded = canary_seal_padded_size(len);
+		ck_assert_uint_ge(padded, len + 1);
+		ck_assert_uint_ge(padded, previous);
+		if (len >= 64 * KIB)
+			ck_assert_uint_lt((padded - len) * 1000, len * 32);
+		distinct += padded != previous;
+		previous = padded;
+	}
+	ck_assert_uint_le(distinct, 9 + 6 * 32 + 1);
+}
+END_TEST
 
 /* Asserts BLOB does not open as FIELD of CASE_ID under KEY. */
 static void assert_tampered(const struct canary_content_key *key, gint64 case_id, const char *field,
@@ -1226,6 +1275,42 @@ static GBytes *append(GBytes *blob, gsize extra)
 	memcpy(d, g_bytes_get_data(blob, NULL), n);
 	return g_bytes_new_take(d, n + extra);
 }
+
+/* Fields sealed before padding came (formats 0x01 and 0x02, written by
+ * commit 223ecb9 into tests/data/unpadded) still open. */
+START_TEST(test_unpadded_fields_still_open)
+{
+	g_autofree char *sec = tu_data_path("keys/test-section.key");
+	g_autoptr(canary_secret_key) secret = load_secret_ok(sec, TEST_KEY_PASSPHRASE);
+	g_autoptr(GBytes) sealed_key = tu_data_bytes("unpadded/key.bin");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_content_key) key = canary_content_key_open(sealed_key, secret, &error);
+	ck_assert_msg(key != NULL, "%s", error ? error->message : "");
+
+	g_autoptr(GBytes) single = tu_data_bytes("unpadded/single.bin");
+	ck_assert_uint_eq(((const guint8 *)g_bytes_get_data(single, NULL))[0], 0x01);
+	g_autoptr(GBytes) subject = canary_seal_decrypt(key, 42, "subject", single, &error);
+	ck_assert_msg(subject != NULL, "%s", error ? error->message : "");
+	ck_assert_uint_eq(g_bytes_get_size(subject), 10);
+	ck_assert_mem_eq(g_bytes_get_data(subject, NULL), "Travel ban", 10);
+
+	g_autoptr(GBytes) stream = tu_data_bytes("unpadded/stream.bin");
+	ck_assert_uint_eq(((const guint8 *)g_bytes_get_data(stream, NULL))[0], 0x02);
+	g_autoptr(GBytes) raw = canary_seal_decrypt(key, 42, "raw", stream, &error);
+	ck_assert_msg(raw != NULL, "%s", error ? error->message : "");
+	gsize len = 0;
+	const guint8 *p = g_bytes_get_data(raw, &len);
+	ck_assert_uint_eq(len, 64 * KIB + 100);
+	for (gsize i = 0; i < len; i++)
+		ck_assert_uint_eq(p[i], (i * 7) % 251);
+
+	/* Their format byte changed to the padded one's does not open. */
+	g_autoptr(GBytes) single_as_padded = flip(single, 0, 0x01 ^ 0x03);
+	assert_tampered(key, 42, "subject", single_as_padded, "0x01 read as 0x03");
+	g_autoptr(GBytes) stream_as_padded = flip(stream, 0, 0x02 ^ 0x04);
+	assert_tampered(key, 42, "raw", stream_as_padded, "0x02 read as 0x04");
+}
+END_TEST
 
 /* A key wrapped under another opens with that key only, for the same case
  * and field, and any change to it is damage. */
@@ -1282,9 +1367,10 @@ START_TEST(test_encrypt_round_trip)
 	g_autoptr(GBytes) blob = canary_seal_encrypt(key, id, "text", plain, len);
 	ck_assert_ptr_nonnull(blob);
 	gsize n = g_bytes_get_size(blob);
-	ck_assert_uint_eq(n, sealed_size(len));
+	gsize padded = canary_seal_padded_size(len);
+	ck_assert_uint_eq(n, sealed_size(padded));
 	ck_assert_uint_eq(((const guint8 *)g_bytes_get_data(blob, NULL))[0],
-			  len <= 64 * KIB ? 1 : 2);
+			  padded <= 64 * KIB ? 0x03 : 0x04);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) out = canary_seal_decrypt(key, id, "text", blob, &error);
 	ck_assert_msg(out != NULL, "%s", error ? error->message : "");
@@ -1326,7 +1412,7 @@ START_TEST(test_encrypt_round_trip)
 		}
 	}
 	/* Unknown or swapped format bytes. */
-	static const guint8 formats[] = {0x00, 0x01, 0x02, 0x03, 0x80, 0xff};
+	static const guint8 formats[] = {0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x80, 0xff};
 	for (size_t i = 0; i < G_N_ELEMENTS(formats); i++) {
 		guint8 first = ((const guint8 *)g_bytes_get_data(blob, NULL))[0];
 		if (formats[i] == first)
@@ -1557,6 +1643,8 @@ static Suite *seal_suite(void)
 	tcase_add_test(envelope, test_key_sealer);
 	tcase_add_test(envelope, test_content_key_wrap_unwrap);
 	tcase_add_loop_test(envelope, test_encrypt_round_trip, 0, G_N_ELEMENTS(sizes));
+	tcase_add_test(envelope, test_padded_sizes);
+	tcase_add_test(envelope, test_unpadded_fields_still_open);
 	tcase_add_test(envelope, test_stream_chunks_bound);
 	suite_add_tcase(s, envelope);
 

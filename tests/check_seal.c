@@ -1228,6 +1228,19 @@ START_TEST(test_padded_sizes)
 		ck_assert_uint_eq(canary_seal_padded_size(cases[i].len), cases[i].padded);
 	ck_assert_uint_eq(canary_seal_padded_size(G_MAXSIZE), 0);
 
+	/* Texts that end as the padding does come back whole. */
+	static const char *const ends[] = {"abc\x80", "abc\0\0", "\x80\0", "\0"};
+	static const gsize end_lens[] = {4, 5, 2, 1};
+	g_autoptr(canary_content_key) key = canary_content_key_new();
+	for (gsize i = 0; i < G_N_ELEMENTS(ends); i++) {
+		g_autoptr(GBytes) blob = canary_seal_encrypt(key, 3, "text", ends[i], end_lens[i]);
+		g_autoptr(GError) error = NULL;
+		g_autoptr(GBytes) back = canary_seal_decrypt(key, 3, "text", blob, &error);
+		ck_assert_msg(back != NULL, "%s", error ? error->message : "");
+		ck_assert_uint_eq(g_bytes_get_size(back), end_lens[i]);
+		ck_assert_mem_eq(g_bytes_get_data(back, NULL), ends[i], end_lens[i]);
+	}
+
 	/* Never shorter than the text and its marker, never shrinking as the
 	 * text grows, under 3.2% more above 64 KiB, and few lengths in all. */
 	gsize previous = 0, distinct = 0;

@@ -27,29 +27,6 @@ static void teardown(void)
 /* Runs "canary COMMAND ARGS... -c CONFIG" on this test's home. */
 #define canary(out_r, err_r, ...) tu_run_canary(config_path, out_r, err_r, __VA_ARGS__)
 
-/* Copies every *.eml of tests/data/SUBDIR into DEST; returns how many. */
-static guint copy_eml(const char *subdir, const char *dest)
-{
-	g_autofree char *src = tu_data_path(subdir);
-	g_autoptr(GDir) dir = g_dir_open(src, 0, NULL);
-	ck_assert_ptr_nonnull(dir);
-	g_mkdir_with_parents(dest, 0700);
-	guint n = 0;
-	for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
-		if (!g_str_has_suffix(name, ".eml"))
-			continue;
-		g_autofree char *from = g_build_filename(src, name, NULL);
-		g_autofree char *to = g_build_filename(dest, name, NULL);
-		char *contents = NULL;
-		gsize len = 0;
-		ck_assert(g_file_get_contents(from, &contents, &len, NULL));
-		ck_assert(g_file_set_contents(to, contents, (gssize)len, NULL));
-		g_free(contents);
-		n++;
-	}
-	return n;
-}
-
 /* Parses canary list --json output into an array. */
 static JsonArray *list_json(JsonParser *parser)
 {
@@ -111,7 +88,7 @@ END_TEST
 START_TEST(test_import_mixed_folder_twice)
 {
 	g_autofree char *inbox = g_build_filename(tmpdir, "inbox", NULL);
-	guint n = copy_eml("demo", inbox) + copy_eml("mail", inbox);
+	guint n = tu_copy_data_messages("demo", inbox) + tu_copy_data_messages("mail", inbox);
 	ck_assert_uint_gt(n, 20);
 
 	g_autofree char *out = NULL, *err = NULL;
@@ -345,7 +322,7 @@ END_TEST
 START_TEST(test_import_missing_path_keeps_the_rest)
 {
 	g_autofree char *inbox = g_build_filename(tmpdir, "inbox", NULL);
-	guint n = copy_eml("demo", inbox);
+	guint n = tu_copy_data_messages("demo", inbox);
 	g_autofree char *missing = g_build_filename(tmpdir, "no-such-folder", NULL);
 	g_autofree char *out = NULL, *err = NULL;
 	ck_assert_int_eq(canary(&out, &err, "import", missing, inbox, NULL), 1);

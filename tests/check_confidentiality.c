@@ -88,18 +88,10 @@ static int with_key(const char *command, const char *ref, const char *key, char 
 /* Lists every corpus file (demo and mail) as paths under tests/data. */
 static GPtrArray *corpus_files(void)
 {
-	GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
-	static const char *const dirs[] = { "demo", "mail" };
-	for (size_t d = 0; d < G_N_ELEMENTS(dirs); d++) {
-		g_autofree char *path = tu_data_path(dirs[d]);
-		g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
-		ck_assert_ptr_nonnull(dir);
-		for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
-			if (g_str_has_suffix(name, ".eml"))
-				g_ptr_array_add(files, g_build_filename(dirs[d], name, NULL));
-		}
-	}
-	g_ptr_array_sort(files, (GCompareFunc)g_strcmp0);
+	GPtrArray *files = tu_data_messages("demo");
+	g_autoptr(GPtrArray) mail = tu_data_messages("mail");
+	for (guint i = 0; i < mail->len; i++)
+		g_ptr_array_add(files, g_strdup(mail->pdata[i]));
 	return files;
 }
 

@@ -127,19 +127,12 @@ static guint count_cases(const char *status)
 
 static guint deliver_demo(void)
 {
-	g_autofree char *dir_path = tu_data_path("demo");
-	g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
-	ck_assert_ptr_nonnull(dir);
-	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-	for (const char *name; (name = g_dir_read_name(dir)) != NULL;)
-		if (g_str_has_suffix(name, ".eml"))
-			g_ptr_array_add(names, g_strdup(name));
-	for (guint i = 0; i < names->len; i++) {
-		g_autofree char *rel = g_build_filename("demo", names->pdata[i], NULL);
-		g_autoptr(GBytes) raw = tu_data_bytes(rel);
+	g_autoptr(GPtrArray) messages = tu_data_messages("demo");
+	for (guint i = 0; i < messages->len; i++) {
+		g_autoptr(GBytes) raw = tu_data_bytes(messages->pdata[i]);
 		tu_dovecot_deliver(dovecot, "INBOX", raw);
 	}
-	return names->len;
+	return messages->len;
 }
 
 static char *report(guint n, gsize body_size)

@@ -95,15 +95,9 @@ static gint64 longest_value_of(const char *ref)
 START_TEST(test_prepared_bound_holds)
 {
 	g_autoptr(GPtrArray) raws = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
-	g_autofree char *demo = tu_data_path("demo");
-	g_autoptr(GDir) dir = g_dir_open(demo, 0, NULL);
-	ck_assert_ptr_nonnull(dir);
-	for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
-		if (!g_str_has_suffix(name, ".eml"))
-			continue;
-		g_autofree char *rel = g_build_filename("demo", name, NULL);
-		g_ptr_array_add(raws, tu_data_bytes(rel));
-	}
+	g_autoptr(GPtrArray) demo = tu_data_messages("demo");
+	for (guint i = 0; i < demo->len; i++)
+		g_ptr_array_add(raws, tu_data_bytes(demo->pdata[i]));
 	GString *big = g_string_new("From: Amina Diallo <amina@example.org>\r\nSubject: files\r\n"
 				    "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
 				    "boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n");
@@ -139,14 +133,11 @@ END_TEST
 
 START_TEST(test_demo_corpus_outcomes)
 {
-	g_autofree char *dir_path = tu_data_path("demo");
-	g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
-	ck_assert_ptr_nonnull(dir);
+	g_autoptr(GPtrArray) demo = tu_data_messages("demo");
 	guint filed = 0, quarantined = 0;
-	for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
-		if (!g_str_has_suffix(name, ".eml"))
-			continue;
-		g_autofree char *rel = g_build_filename("demo", name, NULL);
+	for (guint i = 0; i < demo->len; i++) {
+		const char *rel = demo->pdata[i];
+		g_autofree char *name = g_path_get_basename(rel);
 		g_autoptr(GBytes) raw = tu_data_bytes(rel);
 		enum canary_quarantine reason = CANARY_QUARANTINE_NONE;
 		enum canary_ingest_outcome outcome = ingest_one(raw, NULL, NULL, &reason);

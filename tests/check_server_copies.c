@@ -186,20 +186,14 @@ static GBytes *large_message(void)
  * demo's needles and LARGE with the too-large message's. */
 static void deliver_all(struct needles *demo, struct needles *large)
 {
-	g_autofree char *dir_path = tu_data_path("demo");
-	g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
-	ck_assert_ptr_nonnull(dir);
-	guint delivered = 0;
-	for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
-		if (!g_str_has_suffix(name, ".eml"))
-			continue;
-		g_autofree char *rel = g_build_filename("demo", name, NULL);
-		g_autoptr(GBytes) raw = tu_data_bytes(rel);
+	g_autoptr(GPtrArray) messages = tu_data_messages("demo");
+	for (guint i = 0; i < messages->len; i++) {
+		g_autoptr(GBytes) raw = tu_data_bytes(messages->pdata[i]);
+		g_autofree char *name = g_path_get_basename(messages->pdata[i]);
 		tu_dovecot_deliver(dovecot, "INBOX", raw);
 		add_message(demo, name, raw);
-		delivered++;
 	}
-	ck_assert_uint_eq(delivered, 12);
+	ck_assert_uint_eq(messages->len, 12);
 	g_autoptr(GBytes) raw = large_message();
 	tu_dovecot_deliver(dovecot, "INBOX", raw);
 	add_message(large, "the too-large message", raw);

@@ -71,21 +71,7 @@ static char *mail_date(gint64 ago)
 static guint import_all(void)
 {
 	g_autofree char *inbox = g_build_filename(tmpdir, "inbox", NULL);
-	g_mkdir_with_parents(inbox, 0700);
-	g_autofree char *src = tu_data_path("demo");
-	g_autoptr(GDir) dir = g_dir_open(src, 0, NULL);
-	ck_assert_ptr_nonnull(dir);
-	for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
-		if (!g_str_has_suffix(name, ".eml"))
-			continue;
-		g_autofree char *from = g_build_filename(src, name, NULL);
-		g_autofree char *to = g_build_filename(inbox, name, NULL);
-		char *contents = NULL;
-		gsize len = 0;
-		ck_assert(g_file_get_contents(from, &contents, &len, NULL));
-		ck_assert(g_file_set_contents(to, contents, (gssize)len, NULL));
-		g_free(contents);
-	}
+	tu_copy_data_messages("demo", inbox);
 	static const struct {
 		const char *name, *subject, *body;
 		gint64 ago;

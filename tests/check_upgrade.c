@@ -265,12 +265,9 @@ static void run_with_key(const char *command, const char *ref, const char *name,
  * for byte. */
 static gboolean is_demo_message(GBytes *bytes)
 {
-	g_autofree char *dir_path = tu_data_path("demo");
-	g_autoptr(GDir) dir = g_dir_open(dir_path, 0, NULL);
-	ck_assert_ptr_nonnull(dir);
-	for (const char *name; (name = g_dir_read_name(dir)) != NULL;) {
-		g_autofree char *relative = g_build_filename("demo", name, NULL);
-		g_autoptr(GBytes) demo = tu_data_bytes(relative);
+	g_autoptr(GPtrArray) messages = tu_data_messages("demo");
+	for (guint i = 0; i < messages->len; i++) {
+		g_autoptr(GBytes) demo = tu_data_bytes(messages->pdata[i]);
 		if (g_bytes_equal(demo, bytes))
 			return TRUE;
 	}

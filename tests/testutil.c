@@ -31,6 +31,40 @@ GBytes *tu_data_bytes(const char *relative)
 	return g_bytes_new_take(contents, len);
 }
 
+static gint compare_paths(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+GPtrArray *tu_data_messages(const char *dir)
+{
+	g_autofree char *path = tu_data_path(dir);
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GDir) d = g_dir_open(path, 0, &error);
+	if (d == NULL)
+		ck_abort_msg("test data %s: %s", dir, error->message);
+	GPtrArray *messages = g_ptr_array_new_with_free_func(g_free);
+	for (const char *name; (name = g_dir_read_name(d)) != NULL;)
+		if (g_str_has_suffix(name, ".eml"))
+			g_ptr_array_add(messages, g_build_filename(dir, name, NULL));
+	g_ptr_array_sort(messages, compare_paths);
+	return messages;
+}
+
+guint tu_copy_data_messages(const char *dir, const char *dest)
+{
+	ck_assert_int_eq(g_mkdir_with_parents(dest, 0700), 0);
+	g_autoptr(GPtrArray) messages = tu_data_messages(dir);
+	for (guint i = 0; i < messages->len; i++) {
+		g_autoptr(GBytes) raw = tu_data_bytes(messages->pdata[i]);
+		g_autofree char *name = g_path_get_basename(messages->pdata[i]);
+		g_autofree char *to = g_build_filename(dest, name, NULL);
+		ck_assert(g_file_set_contents(to, g_bytes_get_data(raw, NULL),
+					      (gssize)g_bytes_get_size(raw), NULL));
+	}
+	return messages->len;
+}
+
 void tu_die_with_parent(pid_t parent)
 {
 	/* If the parent ended before the prctl(), we were reparented already. */

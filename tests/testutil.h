@@ -15,6 +15,14 @@ char *tu_data_path(const char *relative);
 /* Reads a file under tests/data whole. Aborts the test if missing. */
 GBytes *tu_data_bytes(const char *relative);
 
+/* The messages (.eml files) of tests/data/DIR, as paths relative to
+ * tests/data ("demo/01-….eml") sorted by name. New array of new strings. */
+GPtrArray *tu_data_messages(const char *dir);
+
+/* Copies the messages of tests/data/DIR into directory DEST (made if need
+ * be); returns how many. */
+guint tu_copy_data_messages(const char *dir, const char *dest);
+
 /* Creates a fresh private temporary directory; removed by tu_rmtree(). */
 char *tu_make_tempdir(void);
 void tu_rmtree(const char *path);

@@ -138,15 +138,7 @@ static struct canary_case *get_case(void)
 /* How many events of the case have ACTION (any actor when ACTOR is NULL). */
 static guint count_events(const char *action, const char *actor)
 {
-	g_autoptr(GPtrArray) events = canary_store_list_events(pl.store, ref, NULL);
-	ck_assert_ptr_nonnull(events);
-	guint n = 0;
-	for (guint i = 0; i < events->len; i++) {
-		const struct canary_event *e = events->pdata[i];
-		n += strcmp(e->action, action) == 0 &&
-		     (actor == NULL || strcmp(e->actor, actor) == 0);
-	}
-	return n;
+	return tu_count_events(pl.store, ref, action, actor);
 }
 
 static char *to_text(JsonObject *o)

@@ -626,12 +626,7 @@ static char *case_of(const char *section)
 	g_autofree char *out = NULL, *err = NULL;
 	int status = canary_as(NULL, &out, &err, "list", "--section", section, "--json", NULL);
 	ck_assert_msg(status == 0, "list: exit %d: %s", status, err);
-	g_autoptr(JsonNode) root = json_from_string(out, NULL);
-	ck_assert_msg(root != NULL && JSON_NODE_HOLDS_ARRAY(root), "%s", out);
-	JsonArray *cases = json_node_get_array(root);
-	ck_assert_uint_eq(json_array_get_length(cases), 1);
-	return g_strdup(
-		json_object_get_string_member(json_array_get_object_element(cases, 0), "ref"));
+	return tu_only_case_ref(out);
 }
 
 /* Copies the africa section's secret key and its passphrase into USER's

@@ -123,11 +123,9 @@ static gboolean bytes_contain(const GString *hay, const char *needle)
 /* The one case in the store. */
 static char *only_ref(void)
 {
-	g_autoptr(JsonParser) parser = json_parser_new();
-	JsonArray *cases = list_json(parser);
-	ck_assert_uint_eq(json_array_get_length(cases), 1);
-	return g_strdup(json_object_get_string_member(json_array_get_object_element(cases, 0),
-						      "ref"));
+	g_autofree char *out = NULL, *err = NULL;
+	ck_assert_msg(canary(&out, &err, "list", "--json", NULL) == 0, "list: %s", err);
+	return tu_only_case_ref(out);
 }
 
 START_TEST(test_reply_joins_and_reopens)

@@ -129,15 +129,7 @@ static struct canary_case *get_case(void)
 
 static guint count_events(const char *action, const char *actor)
 {
-	g_autoptr(GPtrArray) events = canary_store_list_events(pl.store, ref, NULL);
-	ck_assert_ptr_nonnull(events);
-	guint n = 0;
-	for (guint i = 0; i < events->len; i++) {
-		const struct canary_event *e = events->pdata[i];
-		n += strcmp(e->action, action) == 0 &&
-		     (actor == NULL || strcmp(e->actor, actor) == 0);
-	}
-	return n;
+	return tu_count_events(pl.store, ref, action, actor);
 }
 
 static struct canary_public_key *public_of(JsonObject *o, const char *member)
@@ -664,12 +656,7 @@ static char *the_case(void)
 	g_autofree char *out = NULL, *err = NULL;
 	int status = canary_as(NULL, &out, &err, "list", "--json", NULL);
 	ck_assert_msg(status == 0, "list: exit %d: %s", status, err);
-	g_autoptr(JsonNode) root = json_from_string(out, NULL);
-	ck_assert_msg(root != NULL && JSON_NODE_HOLDS_ARRAY(root), "%s", out);
-	JsonArray *cases = json_node_get_array(root);
-	ck_assert_uint_eq(json_array_get_length(cases), 1);
-	return g_strdup(
-		json_object_get_string_member(json_array_get_object_element(cases, 0), "ref"));
+	return tu_only_case_ref(out);
 }
 
 /* The case's history as root (text). New string. */

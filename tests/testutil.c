@@ -7,6 +7,7 @@
 #include "store.h"
 
 #include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <string.h>
@@ -63,6 +64,30 @@ guint tu_copy_data_messages(const char *dir, const char *dest)
 					      (gssize)g_bytes_get_size(raw), NULL));
 	}
 	return messages->len;
+}
+
+char *tu_only_case_ref(const char *list_json)
+{
+	g_autoptr(JsonNode) root = json_from_string(list_json, NULL);
+	ck_assert_msg(root != NULL && JSON_NODE_HOLDS_ARRAY(root), "%s", list_json);
+	JsonArray *cases = json_node_get_array(root);
+	ck_assert_uint_eq(json_array_get_length(cases), 1);
+	return g_strdup(
+		json_object_get_string_member(json_array_get_object_element(cases, 0), "ref"));
+}
+
+guint tu_count_events(struct canary_store *store, const char *ref, const char *action,
+		      const char *actor)
+{
+	g_autoptr(GPtrArray) events = canary_store_list_events(store, ref, NULL);
+	ck_assert_ptr_nonnull(events);
+	guint n = 0;
+	for (guint i = 0; i < events->len; i++) {
+		const struct canary_event *e = events->pdata[i];
+		n += strcmp(e->action, action) == 0 &&
+		     (actor == NULL || strcmp(e->actor, actor) == 0);
+	}
+	return n;
 }
 
 void tu_die_with_parent(pid_t parent)

@@ -23,6 +23,16 @@ GPtrArray *tu_data_messages(const char *dir);
  * be); returns how many. */
 guint tu_copy_data_messages(const char *dir, const char *dest);
 
+/* The reference of the one case in LIST_JSON, the output of "canary list
+ * --json"; fails the test unless it lists exactly one. New string. */
+char *tu_only_case_ref(const char *list_json);
+
+/* How many events of case REF in STORE have ACTION, by ACTOR (anyone when
+ * NULL). */
+struct canary_store;
+guint tu_count_events(struct canary_store *store, const char *ref, const char *action,
+		      const char *actor);
+
 /* Creates a fresh private temporary directory; removed by tu_rmtree(). */
 char *tu_make_tempdir(void);
 void tu_rmtree(const char *path);

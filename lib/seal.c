@@ -1113,80 +1113,95 @@ gsize canary_seal_padded_size(gsize len)
 	return (with_end + mask) & ~mask;
 }
 
-/* The N bytes from DONE of the plaintext M (LEN bytes) padded: M itself
- * while the text lasts, else SCRATCH (N bytes) filled with what is left of
- * it, the end marker where it falls and zeros. */
-static const guint8 *padded_run(const guint8 *m, gsize len, gsize done, gsize n, guint8 *scratch)
+/* What is sealed: LEN bytes at M, padded to TOTAL bytes when PAD (else
+ * TOTAL is LEN). SCRATCH holds the chunk where the padding begins. */
+struct plaintext {
+	const guint8 *m;
+	gsize len, total;
+	gboolean pad;
+	guint8 *scratch;
+};
+
+/* The N bytes of P from DONE: M itself while the text lasts, else SCRATCH
+ * filled with what is left of the text, the end marker and zeros. */
+static const guint8 *plaintext_run(const struct plaintext *p, gsize done, gsize n)
 {
-	if (done + n <= len)
-		return m + done;
-	gsize text = done < len ? len - done : 0;
+	if (done + n <= p->len)
+		return p->m + done;
+	gsize text = done < p->len ? p->len - done : 0;
 	if (text > 0)
-		memcpy(scratch, m + done, text);
-	memset(scratch + text, 0, n - text);
-	if (done <= len)
-		scratch[len - done] = PAD_END;
-	return scratch;
+		memcpy(p->scratch, p->m + done, text);
+	memset(p->scratch + text, 0, n - text);
+	if (done <= p->len)
+		p->scratch[p->len - done] = PAD_END;
+	return p->scratch;
+}
+
+/* P as one AEAD message: format byte, nonce, ciphertext, tag. */
+static guint8 *seal_single(const struct canary_content_key *key, const guint8 *ad, gsize ad_len,
+			   const struct plaintext *p, gsize *out_len_r)
+{
+	*out_len_r = 1 + AEAD_NONCE + p->total + AEAD_TAG;
+	guint8 *out = g_malloc(*out_len_r);
+	out[0] = p->pad ? FORMAT_SINGLE_PADDED : FORMAT_SINGLE;
+	guint8 *nonce = out + 1;
+	randombytes_buf(nonce, AEAD_NONCE);
+	crypto_aead_xchacha20poly1305_ietf_encrypt(out + 1 + AEAD_NONCE, NULL,
+						   plaintext_run(p, 0, p->total), p->total, ad,
+						   ad_len, NULL, nonce, key->bytes);
+	return out;
+}
+
+/* P as a stream of CHUNK-byte chunks, the last tagged FINAL; NULL when
+ * its size cannot be represented. */
+static guint8 *seal_stream(const struct canary_content_key *key, const guint8 *ad, gsize ad_len,
+			   const struct plaintext *p, gsize *out_len_r)
+{
+	gsize chunks = p->total / CHUNK + (p->total % CHUNK != 0);
+	gsize tags, out_len;
+	if (!g_size_checked_mul(&tags, chunks, STREAM_TAG) ||
+	    !g_size_checked_add(&out_len, p->total, tags) ||
+	    !g_size_checked_add(&out_len, out_len, 1 + STREAM_HDR))
+		return NULL;
+	guint8 *out = g_malloc(out_len);
+	out[0] = p->pad ? FORMAT_STREAM_PADDED : FORMAT_STREAM;
+	crypto_secretstream_xchacha20poly1305_state state;
+	crypto_secretstream_xchacha20poly1305_init_push(&state, out + 1, key->bytes);
+	guint8 *c = out + 1 + STREAM_HDR;
+	for (gsize done = 0; done < p->total;) {
+		gsize n = MIN(CHUNK, p->total - done);
+		guint8 tag = done + n == p->total ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
+						  : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+		crypto_secretstream_xchacha20poly1305_push(&state, c, NULL, plaintext_run(p, done, n),
+							   n, ad, ad_len, tag);
+		c += n + STREAM_TAG;
+		done += n;
+	}
+	sodium_memzero(&state, sizeof state);
+	*out_len_r = out_len;
+	return out;
 }
 
 /* Seals LEN bytes at PLAIN as FIELD of CASE_ID, padded first when PAD:
- * one AEAD message up to SINGLE_MAX bytes, else a stream of chunks. */
+ * one AEAD message up to SINGLE_MAX bytes, else a stream. */
 static GBytes *seal_bytes(const struct canary_content_key *key, gint64 case_id, const char *field,
 			  const void *plain, gsize len, gboolean pad)
 {
 	static const guint8 nothing[1];
-	const guint8 *m = plain != NULL ? plain : nothing;
-	gsize total = pad ? canary_seal_padded_size(len) : len;
-	if (pad && total == 0)
+	struct plaintext p = {plain != NULL ? plain : nothing, len, len, pad, NULL};
+	if (pad && (p.total = canary_seal_padded_size(len)) == 0)
 		return NULL;
-	gsize ad_len;
+	gsize ad_len, out_len = 0, scratch_len = pad ? MIN(p.total, CHUNK) : 0;
 	g_autofree guint8 *ad = make_ad(pad, case_id, field, &ad_len);
-	/* The chunk where the text ends and the padding begins. */
-	guint8 *scratch = pad ? g_malloc(MIN(total, CHUNK)) : NULL;
-	gsize out_len;
-	guint8 *out;
-
-	if (total <= SINGLE_MAX) {
-		out_len = 1 + AEAD_NONCE + total + AEAD_TAG;
-		out = g_malloc(out_len);
-		out[0] = pad ? FORMAT_SINGLE_PADDED : FORMAT_SINGLE;
-		guint8 *nonce = out + 1;
-		randombytes_buf(nonce, AEAD_NONCE);
-		const guint8 *text = pad ? padded_run(m, len, 0, total, scratch) : m;
-		crypto_aead_xchacha20poly1305_ietf_encrypt(out + 1 + AEAD_NONCE, NULL, text, total,
-							   ad, ad_len, NULL, nonce, key->bytes);
-	} else {
-		gsize chunks = total / CHUNK + (total % CHUNK != 0);
-		gsize tags;
-		if (!g_size_checked_mul(&tags, chunks, STREAM_TAG) ||
-		    !g_size_checked_add(&out_len, total, tags) ||
-		    !g_size_checked_add(&out_len, out_len, 1 + STREAM_HDR)) {
-			g_free(scratch);
-			return NULL;
-		}
-		out = g_malloc(out_len);
-		out[0] = pad ? FORMAT_STREAM_PADDED : FORMAT_STREAM;
-		crypto_secretstream_xchacha20poly1305_state state;
-		crypto_secretstream_xchacha20poly1305_init_push(&state, out + 1, key->bytes);
-		guint8 *c = out + 1 + STREAM_HDR;
-		for (gsize done = 0; done < total;) {
-			gsize n = MIN(CHUNK, total - done);
-			guint8 tag = done + n == total
-					     ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
-					     : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
-			const guint8 *run = pad ? padded_run(m, len, done, n, scratch) : m + done;
-			crypto_secretstream_xchacha20poly1305_push(&state, c, NULL, run, n, ad,
-								   ad_len, tag);
-			c += n + STREAM_TAG;
-			done += n;
-		}
-		sodium_memzero(&state, sizeof state);
+	if (pad)
+		p.scratch = g_malloc(scratch_len);
+	guint8 *out = p.total <= SINGLE_MAX ? seal_single(key, ad, ad_len, &p, &out_len)
+					    : seal_stream(key, ad, ad_len, &p, &out_len);
+	if (p.scratch != NULL) {
+		sodium_memzero(p.scratch, scratch_len);
+		g_free(p.scratch);
 	}
-	if (scratch != NULL) {
-		sodium_memzero(scratch, MIN(total, CHUNK));
-		g_free(scratch);
-	}
-	return g_bytes_new_take(out, out_len);
+	return out != NULL ? g_bytes_new_take(out, out_len) : NULL;
 }
 
 GBytes *canary_seal_encrypt(const struct canary_content_key *key, gint64 case_id, const char *field,

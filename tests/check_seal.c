@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "passphrase.h"
+#include "key_limits.h"
 #include "seal.h"
 #include "testutil.h"
 #include "wipe.h"
@@ -139,23 +140,6 @@ static gboolean parse_any(const char *kind, const void *data, gsize len, GError 
 	return k != NULL;
 }
 
-/* Reads the stored Argon2id limits of the secret key file at PATH. */
-static void stored_limits(const char *path, guint64 *ops, guint64 *mem)
-{
-	g_autoptr(GBytes) file = read_bytes(path);
-	g_autofree char *text = g_strndup(g_bytes_get_data(file, NULL), g_bytes_get_size(file));
-	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-	ck_assert_str_eq(lines[0], "canary-secret-key-v1");
-	gsize n = 0;
-	g_autofree guint8 *raw = g_base64_decode(lines[1], &n);
-	ck_assert_uint_ge(n, crypto_pwhash_SALTBYTES + 16);
-	guint64 v;
-	memcpy(&v, raw + crypto_pwhash_SALTBYTES, 8);
-	*ops = GUINT64_FROM_LE(v);
-	memcpy(&v, raw + crypto_pwhash_SALTBYTES + 8, 8);
-	*mem = GUINT64_FROM_LE(v);
-}
-
 /* --- key files -------------------------------------------------------------- */
 
 START_TEST(test_generate_round_trip)
@@ -211,7 +195,7 @@ START_TEST(test_generate_moderate)
 	generate("real");
 	g_autofree char *sec = path_in("real.key");
 	guint64 ops = 0, mem = 0;
-	stored_limits(sec, &ops, &mem);
+	tu_stored_limits(sec, &ops, &mem);
 	ck_assert_uint_eq(ops, crypto_pwhash_OPSLIMIT_MODERATE);
 	ck_assert_uint_eq(mem, crypto_pwhash_MEMLIMIT_MODERATE);
 	g_autoptr(canary_secret_key) s = load_secret_ok(sec, PASS);
@@ -226,7 +210,7 @@ START_TEST(test_fast_kdf_is_interactive)
 	generate("fast");
 	g_autofree char *sec = path_in("fast.key");
 	guint64 ops = 0, mem = 0;
-	stored_limits(sec, &ops, &mem);
+	tu_stored_limits(sec, &ops, &mem);
 	ck_assert_uint_eq(ops, crypto_pwhash_OPSLIMIT_INTERACTIVE);
 	ck_assert_uint_eq(mem, crypto_pwhash_MEMLIMIT_INTERACTIVE);
 	/* Loading accepts what keygen wrote. */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "passphrase.h"
+#include "key_limits.h"
 #include "seal.h"
 
 #ifdef CANARY_TEST_KDF
@@ -41,23 +42,6 @@ static void teardown(void)
 	g_clear_pointer(&tmpdir, g_free);
 }
 
-/* Reads the Argon2id limits stored in the secret key file at PATH. */
-static void stored_limits(const char *path, guint64 *ops, guint64 *mem)
-{
-	g_autofree char *text = NULL;
-	ck_assert(g_file_get_contents(path, &text, NULL, NULL));
-	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-	ck_assert_str_eq(lines[0], "canary-secret-key-v1");
-	gsize n = 0;
-	g_autofree guint8 *raw = g_base64_decode(lines[1], &n);
-	ck_assert_uint_ge(n, crypto_pwhash_SALTBYTES + 16);
-	guint64 v;
-	memcpy(&v, raw + crypto_pwhash_SALTBYTES, 8);
-	*ops = GUINT64_FROM_LE(v);
-	memcpy(&v, raw + crypto_pwhash_SALTBYTES + 8, 8);
-	*mem = GUINT64_FROM_LE(v);
-}
-
 START_TEST(test_not_a_test_build)
 {
 	ck_assert(!canary_seal_test_build());
@@ -73,7 +57,7 @@ START_TEST(test_fast_kdf_variable_ignored)
 		      error ? error->message : "?");
 	g_autofree char *sec = g_build_filename(tmpdir, "real.key", NULL);
 	guint64 ops = 0, mem = 0;
-	stored_limits(sec, &ops, &mem);
+	tu_stored_limits(sec, &ops, &mem);
 	ck_assert_uint_eq(ops, crypto_pwhash_OPSLIMIT_MODERATE);
 	ck_assert_uint_eq(mem, crypto_pwhash_MEMLIMIT_MODERATE);
 	g_autoptr(canary_secret_key) key = canary_key_load_secret(sec, PASS, strlen(PASS), &error);
@@ -129,7 +113,7 @@ START_TEST(test_rewrap_cheap_key)
 					PASS, strlen(PASS), &error),
 		      "%s", error ? error->message : "?");
 	guint64 ops = 0, mem = 0;
-	stored_limits(sec, &ops, &mem);
+	tu_stored_limits(sec, &ops, &mem);
 	ck_assert_uint_eq(ops, crypto_pwhash_OPSLIMIT_MODERATE);
 	ck_assert_uint_eq(mem, crypto_pwhash_MEMLIMIT_MODERATE);
 	GStatBuf st;

@@ -135,12 +135,7 @@ static struct canary_caller *officer(const char *name, const char *group)
 static JsonObject *ask(const struct canary_caller *caller, const char *op, JsonObject *args,
 		       char **code_r, char **message_r)
 {
-	g_autoptr(JsonObject) request = json_object_new();
-	json_object_set_int_member(request, "canary", CANARY_CONTROL_VERSION);
-	json_object_set_string_member(request, "op", op);
-	if (args != NULL)
-		json_object_set_object_member(request, "args", args);
-	g_autoptr(JsonObject) response = canary_control_handle(&ctx, caller, request);
+	g_autoptr(JsonObject) response = tu_control_ask(ctx.config, ctx.store, caller, op, args);
 	if (json_object_get_boolean_member(response, "ok"))
 		return json_object_ref(json_object_get_object_member(response, "result"));
 	JsonObject *error = json_object_get_object_member(response, "error");

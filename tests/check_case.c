@@ -79,37 +79,12 @@ static void teardown(void)
 static JsonObject *handle_on(struct canary_store *store, const struct canary_caller *caller,
 			     const char *op, JsonObject *args)
 {
-	g_autoptr(JsonObject) request = json_object_new();
-	json_object_set_int_member(request, "canary", CANARY_CONTROL_VERSION);
-	json_object_set_string_member(request, "op", op);
-	json_object_set_object_member(request, "args", args != NULL ? args : json_object_new());
-	struct canary_control_context c = {.config = pl.config, .store = store};
-	return canary_control_handle(&c, caller, request);
+	return tu_control_ask(pl.config, store, caller, op, args);
 }
 
 static JsonObject *handle(const char *op, JsonObject *args)
 {
 	return handle_on(ctx.store, officer, op, args);
-}
-
-/* The result of an answer that must be ok. Borrowed from RESPONSE. */
-static JsonObject *ok(JsonObject *response)
-{
-	ck_assert_ptr_nonnull(response);
-	if (!json_object_get_boolean_member_with_default(response, "ok", FALSE)) {
-		JsonObject *e = json_object_get_object_member(response, "error");
-		ck_abort_msg("refused: %s", json_object_get_string_member(e, "message"));
-	}
-	return json_object_get_object_member(response, "result");
-}
-
-/* The error code of an answer that must be a refusal. */
-static const char *refused(JsonObject *response)
-{
-	ck_assert(!json_object_get_boolean_member_with_default(response, "ok", TRUE));
-	ck_assert(!json_object_has_member(response, "result"));
-	return json_object_get_string_member(json_object_get_object_member(response, "error"),
-					     "code");
 }
 
 static JsonObject *ref_args(void)
@@ -153,24 +128,24 @@ START_TEST(test_access_recorded_under_caller_before_blobs)
 {
 	ck_assert_str_eq(officer->user, "nobody");
 	g_autoptr(JsonObject) shown = handle("show", ref_args());
-	ok(shown);
+	tu_control_ok(shown);
 	ck_assert_uint_eq(count_events("show", "nobody"), 1);
 
 	JsonObject *args = ref_args();
 	json_object_set_int_member(args, "number", 1);
 	g_autoptr(JsonObject) attachment = handle("attachment", args);
-	ok(attachment);
+	tu_control_ok(attachment);
 	ck_assert_uint_eq(count_events("attachment", "nobody"), 1);
 
 	JsonObject *raw = ref_args();
 	json_object_set_boolean_member(raw, "raw", TRUE);
 	g_autoptr(JsonObject) revealed = handle("reveal", raw);
-	ok(revealed);
+	tu_control_ok(revealed);
 	ck_assert_uint_eq(count_events("reveal", "nobody"), 1);
 
 	/* Key copies alone open nothing and are not an access. */
 	g_autoptr(JsonObject) keys = handle("keys", ref_args());
-	ok(keys);
+	tu_control_ok(keys);
 	ck_assert_uint_eq(count_events("show", NULL), 1);
 
 	/* A store that cannot record the access hands out nothing. */
@@ -183,7 +158,7 @@ START_TEST(test_access_recorded_under_caller_before_blobs)
 		JsonObject *a = ref_args();
 		json_object_set_int_member(a, "number", 1);
 		g_autoptr(JsonObject) denied = handle_on(readonly, officer, ops[i], a);
-		ck_assert_str_eq(refused(denied), "store");
+		ck_assert_str_eq(tu_control_refused(denied, NULL), "store");
 		g_autofree char *text = to_text(denied);
 		ck_assert_ptr_null(strstr(text, "sealed"));
 	}
@@ -192,7 +167,7 @@ START_TEST(test_access_recorded_under_caller_before_blobs)
 	json_array_add_string_element(subjects, ref);
 	json_object_set_array_member(list_args, "subjects", subjects);
 	g_autoptr(JsonObject) list_denied = handle_on(readonly, officer, "list", list_args);
-	ck_assert_str_eq(refused(list_denied), "store");
+	ck_assert_str_eq(tu_control_refused(list_denied, NULL), "store");
 	canary_store_close(&readonly);
 	ck_assert_uint_eq(count_events("show", NULL), 1);
 }
@@ -220,7 +195,7 @@ START_TEST(test_answers_hold_no_plaintext)
 					      BODY_PHRASE,    "Ferry report",    "ferry-notes",
 					      "555 0101",     "attachment bytes"};
 	for (gsize i = 0; i < G_N_ELEMENTS(all); i++) {
-		ok(all[i]);
+		tu_control_ok(all[i]);
 		g_autofree char *text = to_text(all[i]);
 		for (gsize n = 0; n < G_N_ELEMENTS(needles); n++)
 			ck_assert_msg(strstr(text, needles[n]) == NULL, "%s in an answer",
@@ -230,14 +205,14 @@ START_TEST(test_answers_hold_no_plaintext)
 	/* And yet it is all there, for the right key, in this process. */
 	g_autoptr(canary_case) c = get_case();
 	g_autoptr(canary_secret_key) section = tu_load_secret(tmpdir, "section");
-	g_autoptr(canary_sealed_case) sc = sealed_of(ok(shown), c->id);
+	g_autoptr(canary_sealed_case) sc = sealed_of(tu_control_ok(shown), c->id);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_case_content) content = canary_sealed_open_content(sc, section, &error);
 	ck_assert_msg(content != NULL, "%s", error ? error->message : "?");
 	ck_assert_ptr_nonnull(strstr(content->text, BODY_PHRASE));
 	ck_assert_ptr_null(strstr(content->text, SENDER_ADDRESS));
 	g_autoptr(canary_secret_key) custodian = tu_load_secret(tmpdir, "custodian");
-	g_autoptr(canary_sealed_case) id = sealed_of(ok(revealed), c->id);
+	g_autoptr(canary_sealed_case) id = sealed_of(tu_control_ok(revealed), c->id);
 	g_autoptr(GBytes) raw_back = NULL;
 	g_autoptr(canary_identity) identity =
 		canary_sealed_open_identity(id, custodian, &raw_back, &error);
@@ -247,7 +222,7 @@ START_TEST(test_answers_hold_no_plaintext)
 	/* The section key does not open the identity, nor the custodian's the text. */
 	ck_assert_ptr_null(canary_sealed_open_identity(id, section, NULL, NULL));
 	ck_assert_ptr_null(canary_sealed_open_content(sc, custodian, NULL));
-	g_autoptr(canary_sealed_case) att = sealed_of(ok(attachment), c->id);
+	g_autoptr(canary_sealed_case) att = sealed_of(tu_control_ok(attachment), c->id);
 	g_autoptr(GBytes) bytes = canary_sealed_open_attachment(att, section, 0, &error);
 	ck_assert_msg(bytes != NULL, "%s", error ? error->message : "?");
 	ck_assert(g_strstr_len(g_bytes_get_data(bytes, NULL), (gssize)g_bytes_get_size(bytes),
@@ -351,7 +326,7 @@ START_TEST(test_attachments_sealed_once)
 	JsonObject *att_args = ref_args();
 	json_object_set_int_member(att_args, "number", 1);
 	g_autoptr(JsonObject) att_answer = handle("attachment", att_args);
-	g_autoptr(canary_sealed_case) att = sealed_of(ok(att_answer), c->id);
+	g_autoptr(canary_sealed_case) att = sealed_of(tu_control_ok(att_answer), c->id);
 	g_autoptr(GError) error = NULL;
 	g_autoptr(GBytes) opened = canary_sealed_open_attachment(att, section, 0, &error);
 	ck_assert_msg(opened != NULL, "%s", error ? error->message : "?");
@@ -360,7 +335,7 @@ START_TEST(test_attachments_sealed_once)
 	JsonObject *reveal_args = ref_args();
 	json_object_set_boolean_member(reveal_args, "raw", TRUE);
 	g_autoptr(JsonObject) revealed = handle("reveal", reveal_args);
-	g_autoptr(canary_sealed_case) id = sealed_of(ok(revealed), c->id);
+	g_autoptr(canary_sealed_case) id = sealed_of(tu_control_ok(revealed), c->id);
 	g_autoptr(GBytes) raw_back = NULL;
 	g_autoptr(canary_identity) identity =
 		canary_sealed_open_identity(id, custodian, &raw_back, &error);
@@ -428,7 +403,7 @@ START_TEST(test_attachments_sealed_before)
 	JsonObject *att_args = ref_args();
 	json_object_set_int_member(att_args, "number", 1);
 	g_autoptr(JsonObject) att_answer = handle("attachment", att_args);
-	g_autoptr(canary_sealed_case) att = sealed_of(ok(att_answer), c->id);
+	g_autoptr(canary_sealed_case) att = sealed_of(tu_control_ok(att_answer), c->id);
 	g_autoptr(canary_content_key) content = open_copy(att, "key/content/section", section);
 	static const char old_bytes[] = "attachment bytes sealed the old way";
 	g_hash_table_remove(att->blobs, "key/attachments/content");
@@ -457,7 +432,7 @@ START_TEST(test_attachments_sealed_before)
 	JsonObject *reveal_args = ref_args();
 	json_object_set_boolean_member(reveal_args, "raw", TRUE);
 	g_autoptr(JsonObject) revealed = handle("reveal", reveal_args);
-	g_autoptr(canary_sealed_case) id = sealed_of(ok(revealed), c->id);
+	g_autoptr(canary_sealed_case) id = sealed_of(tu_control_ok(revealed), c->id);
 	g_autoptr(canary_content_key) identity_key = open_copy(id, "key/identity/custodian",
 							       custodian);
 	g_hash_table_remove(id->blobs, "raw/rest");
@@ -489,7 +464,7 @@ static struct canary_sealed_case *reseal_for(const char *section)
 {
 	g_autoptr(canary_case) c = get_case();
 	g_autoptr(JsonObject) prepared = handle("move-prepare", move_args(section, NULL));
-	JsonObject *result = ok(prepared);
+	JsonObject *result = tu_control_ok(prepared);
 	const char *text = json_object_get_string_member(result, "public_key");
 	g_autoptr(GError) error = NULL;
 	g_autofree struct canary_public_key *target =
@@ -507,7 +482,7 @@ static struct canary_sealed_case *shown_case(void)
 {
 	g_autoptr(canary_case) c = get_case();
 	g_autoptr(JsonObject) shown = handle("show", ref_args());
-	return sealed_of(ok(shown), c->id);
+	return sealed_of(tu_control_ok(shown), c->id);
 }
 
 START_TEST(test_move_reseals_to_the_new_section)
@@ -517,7 +492,7 @@ START_TEST(test_move_reseals_to_the_new_section)
 	g_autoptr(canary_sealed_case) resealed = reseal_for("africa");
 	g_autoptr(JsonObject) moved =
 		handle("move", move_args("africa", canary_sealed_case_to_json(resealed)));
-	ok(moved);
+	tu_control_ok(moved);
 	g_autoptr(canary_case) after = get_case();
 	ck_assert_str_eq(after->section, "africa");
 	ck_assert_uint_eq(count_events("moved to section africa", "nobody"), 1);
@@ -544,7 +519,7 @@ END_TEST
  * history. */
 static void assert_not_moved(JsonObject *response, GBytes *section_copy, guint events)
 {
-	ck_assert_str_eq(refused(response), "usage");
+	ck_assert_str_eq(tu_control_refused(response, NULL), "usage");
 	g_autoptr(canary_case) c = get_case();
 	ck_assert_str_eq(c->section, "mena");
 	g_autoptr(GBytes) now = canary_store_get_blob(pl.store, c->id, "key/content/section", NULL);
@@ -614,12 +589,12 @@ START_TEST(test_forged_move_refused_without_change)
 		handle("move", move_args("nowhere", canary_sealed_case_to_json(good)));
 	assert_not_moved(r7, original, events);
 	g_autoptr(JsonObject) r8 = handle("move-prepare", move_args("nowhere", NULL));
-	ck_assert_str_eq(refused(r8), "usage");
+	ck_assert_str_eq(tu_control_refused(r8, NULL), "usage");
 
 	/* The genuine one still goes through. */
 	g_autoptr(JsonObject) moved =
 		handle("move", move_args("africa", canary_sealed_case_to_json(good)));
-	ok(moved);
+	tu_control_ok(moved);
 }
 END_TEST
 
@@ -629,7 +604,7 @@ START_TEST(test_status_note_sealed_by_the_caller)
 {
 	g_autoptr(canary_case) c = get_case();
 	g_autoptr(JsonObject) prepared = handle("status-prepare", ref_args());
-	JsonObject *p = ok(prepared);
+	JsonObject *p = tu_control_ok(prepared);
 	ck_assert_int_eq(json_object_get_int_member(p, "note"), 1);
 	ck_assert_str_eq(json_object_get_string_member(p, "user"), "nobody");
 	const char *section_text = json_object_get_string_member(p, "section_key");
@@ -651,7 +626,7 @@ START_TEST(test_status_note_sealed_by_the_caller)
 	json_object_set_int_member(wrong, "note", 2);
 	json_object_set_object_member(wrong, "sealed", canary_sealed_case_to_json(note));
 	g_autoptr(JsonObject) r1 = handle("status", wrong);
-	ck_assert_str_eq(refused(r1), "usage");
+	ck_assert_str_eq(tu_control_refused(r1, NULL), "usage");
 	g_autoptr(canary_case) still = get_case();
 	ck_assert_str_eq(still->status, "new");
 
@@ -660,7 +635,7 @@ START_TEST(test_status_note_sealed_by_the_caller)
 	json_object_set_int_member(args, "note", 1);
 	json_object_set_object_member(args, "sealed", canary_sealed_case_to_json(note));
 	g_autoptr(JsonObject) r2 = handle("status", args);
-	ok(r2);
+	tu_control_ok(r2);
 	g_autoptr(canary_case) after = get_case();
 	ck_assert_str_eq(after->status, "open");
 	ck_assert_uint_eq(count_events("status open", "nobody"), 1);
@@ -688,21 +663,21 @@ START_TEST(test_missing_cases_and_bad_arguments)
 	JsonObject *missing = json_object_new();
 	json_object_set_string_member(missing, "ref", "R-2026-999999");
 	g_autoptr(JsonObject) r1 = handle("show", missing);
-	ck_assert_str_eq(refused(r1), "not-found");
+	ck_assert_str_eq(tu_control_refused(r1, NULL), "not-found");
 	g_autoptr(JsonObject) r2 = handle("show", NULL);
-	ck_assert_str_eq(refused(r2), "usage");
+	ck_assert_str_eq(tu_control_refused(r2, NULL), "usage");
 	JsonObject *beyond = ref_args();
 	json_object_set_int_member(beyond, "number", 2);
 	g_autoptr(JsonObject) r3 = handle("attachment", beyond);
-	ck_assert_str_eq(refused(r3), "not-found");
+	ck_assert_str_eq(tu_control_refused(r3, NULL), "not-found");
 	JsonObject *bad_status = json_object_new();
 	json_object_set_string_member(bad_status, "status", "pending");
 	g_autoptr(JsonObject) r4 = handle("list", bad_status);
-	ck_assert_str_eq(refused(r4), "usage");
+	ck_assert_str_eq(tu_control_refused(r4, NULL), "usage");
 	JsonObject *status = ref_args();
 	json_object_set_string_member(status, "status", "gone");
 	g_autoptr(JsonObject) r5 = handle("status", status);
-	ck_assert_str_eq(refused(r5), "usage");
+	ck_assert_str_eq(tu_control_refused(r5, NULL), "usage");
 	g_autoptr(GPtrArray) history = canary_store_list_events(pl.store, ref, NULL);
 	for (guint i = 0; i < history->len; i++) {
 		const struct canary_event *e = history->pdata[i];

@@ -85,32 +85,7 @@ static void teardown(void)
 /* Answers OP with ARGS (taken over; NULL: none) for CALLER. */
 static JsonObject *handle(const struct canary_caller *caller, const char *op, JsonObject *args)
 {
-	g_autoptr(JsonObject) request = json_object_new();
-	json_object_set_int_member(request, "canary", CANARY_CONTROL_VERSION);
-	json_object_set_string_member(request, "op", op);
-	json_object_set_object_member(request, "args", args != NULL ? args : json_object_new());
-	struct canary_control_context c = {.config = pl.config, .store = pl.store};
-	return canary_control_handle(&c, caller, request);
-}
-
-static JsonObject *ok(JsonObject *response)
-{
-	ck_assert_ptr_nonnull(response);
-	if (!json_object_get_boolean_member_with_default(response, "ok", FALSE)) {
-		JsonObject *e = json_object_get_object_member(response, "error");
-		ck_abort_msg("refused: %s", json_object_get_string_member(e, "message"));
-	}
-	return json_object_get_object_member(response, "result");
-}
-
-/* The error code of a refusal; its message in *MESSAGE_R (may be NULL). */
-static const char *refused(JsonObject *response, const char **message_r)
-{
-	ck_assert(!json_object_get_boolean_member_with_default(response, "ok", TRUE));
-	JsonObject *e = json_object_get_object_member(response, "error");
-	if (message_r != NULL)
-		*message_r = json_object_get_string_member(e, "message");
-	return json_object_get_string_member(e, "code");
+	return tu_control_ask(pl.config, pl.store, caller, op, args);
 }
 
 static JsonObject *ref_args(void)
@@ -147,7 +122,7 @@ static struct canary_sealed_case *seal_draft(const struct canary_caller *caller,
 					     guint *number_r)
 {
 	g_autoptr(JsonObject) prepared = handle(caller, "reply-prepare", ref_args());
-	JsonObject *p = ok(prepared);
+	JsonObject *p = tu_control_ok(prepared);
 	g_autofree struct canary_public_key *section = public_of(p, "section_key");
 	g_autofree struct canary_public_key *triage = public_of(p, "triage_key");
 	g_autofree struct canary_public_key *cust = public_of(p, "custodian_key");
@@ -176,7 +151,7 @@ static guint draft(const char *text)
 	guint number = 0;
 	g_autoptr(canary_sealed_case) sc = seal_draft(mena_officer, text, &number);
 	g_autoptr(JsonObject) response = handle(mena_officer, "reply", reply_args(number, sc));
-	ck_assert_int_eq(json_object_get_int_member(ok(response), "draft"), number);
+	ck_assert_int_eq(json_object_get_int_member(tu_control_ok(response), "draft"), number);
 	return number;
 }
 
@@ -232,7 +207,7 @@ START_TEST(test_draft_sealed_stored_and_in_the_outbox)
 	/* The outbox: the custodian's key opens the draft; handing it out is
 	 * recorded under the custodian. */
 	g_autoptr(JsonObject) response = handle(custodian, "outbox", NULL);
-	JsonArray *drafts = json_object_get_array_member(ok(response), "drafts");
+	JsonArray *drafts = json_object_get_array_member(tu_control_ok(response), "drafts");
 	ck_assert_uint_eq(json_array_get_length(drafts), 1);
 	JsonObject *o = json_array_get_object_element(drafts, 0);
 	ck_assert_str_eq(json_object_get_string_member(o, "ref"), ref);
@@ -283,7 +258,7 @@ START_TEST(test_forged_or_stale_draft_refused)
 	canary_sealed_case_put(forged, text, canary_sealed_case_get(sc, text));
 	canary_sealed_case_put(forged, section, canary_sealed_case_get(sc, section));
 	g_autoptr(JsonObject) r1 = handle(mena_officer, "reply", reply_args(number, forged));
-	ck_assert_str_eq(refused(r1, NULL), "usage");
+	ck_assert_str_eq(tu_control_refused(r1, NULL), "usage");
 	/* A field that is no draft's. */
 	g_autoptr(canary_sealed_case) extra = canary_sealed_case_new(sc->case_id);
 	GHashTableIter iter;
@@ -293,10 +268,10 @@ START_TEST(test_forged_or_stale_draft_refused)
 		canary_sealed_case_put(extra, field, blob);
 	canary_sealed_case_put(extra, "subject", canary_sealed_case_get(sc, text));
 	g_autoptr(JsonObject) r2 = handle(mena_officer, "reply", reply_args(number, extra));
-	ck_assert_str_eq(refused(r2, NULL), "usage");
+	ck_assert_str_eq(tu_control_refused(r2, NULL), "usage");
 	/* The wrong number. */
 	g_autoptr(JsonObject) r3 = handle(mena_officer, "reply", reply_args(number + 1, sc));
-	ck_assert_str_eq(refused(r3, NULL), "usage");
+	ck_assert_str_eq(tu_control_refused(r3, NULL), "usage");
 	g_autoptr(canary_case) c = get_case();
 	g_autoptr(GPtrArray) drafts = canary_store_list_drafts(pl.store, c->id, 0, FALSE, NULL);
 	ck_assert_uint_eq(drafts->len, 0);
@@ -314,15 +289,15 @@ START_TEST(test_who_may_draft_list_and_send)
 	const char *message_text = NULL;
 	/* Another section's officer cannot draft in mena's case. */
 	g_autoptr(JsonObject) r1 = handle(africa_officer, "reply-prepare", ref_args());
-	ck_assert_str_eq(refused(r1, &message_text), "forbidden");
+	ck_assert_str_eq(tu_control_refused(r1, &message_text), "forbidden");
 	ck_assert_msg(strstr(message_text, "nogroup") != NULL, "%s", message_text);
 	guint number = 0;
 	g_autoptr(canary_sealed_case) sc = seal_draft(mena_officer, DRAFT_TEXT, &number);
 	g_autoptr(JsonObject) r2 = handle(africa_officer, "reply", reply_args(number, sc));
-	ck_assert_str_eq(refused(r2, NULL), "forbidden");
+	ck_assert_str_eq(tu_control_refused(r2, NULL), "forbidden");
 	ck_assert_uint_eq(count_events("drafted", NULL), 0);
 	g_autoptr(JsonObject) r2b = handle(mena_officer, "reply", reply_args(number, sc));
-	ok(r2b);
+	tu_control_ok(r2b);
 
 	/* The section's officer cannot list the outbox, nor send: both name
 	 * the custodian's group. */
@@ -330,7 +305,7 @@ START_TEST(test_who_may_draft_list_and_send)
 	for (gsize i = 0; i < G_N_ELEMENTS(ops); i++) {
 		JsonObject *args = i == 2 ? send_args(1) : ref_args();
 		g_autoptr(JsonObject) r = handle(mena_officer, ops[i], args);
-		ck_assert_msg(strcmp(refused(r, &message_text), "forbidden") == 0, "%s", ops[i]);
+		ck_assert_msg(strcmp(tu_control_refused(r, &message_text), "forbidden") == 0, "%s", ops[i]);
 		ck_assert_msg(strstr(message_text, "adm") != NULL, "%s: %s", ops[i], message_text);
 	}
 	ck_assert_uint_eq(count_events("outbox", NULL), 0);
@@ -344,7 +319,7 @@ START_TEST(test_send_prepare_hands_out_identity_and_draft)
 {
 	draft(DRAFT_TEXT);
 	g_autoptr(JsonObject) response = handle(custodian, "send-prepare", ref_args());
-	JsonObject *r = ok(response);
+	JsonObject *r = tu_control_ok(response);
 	ck_assert_int_eq(json_object_get_int_member(r, "draft"), 1);
 	ck_assert_int_eq(json_object_get_int_member(r, "message"), 1);
 	ck_assert_uint_eq(count_events("reveal", custodian->user), 1);
@@ -364,7 +339,7 @@ START_TEST(test_send_prepare_hands_out_identity_and_draft)
 	draft("Another one.");
 	g_autoptr(JsonObject) r2 = handle(custodian, "send-prepare", ref_args());
 	const char *message_text = NULL;
-	ck_assert_str_eq(refused(r2, &message_text), "usage");
+	ck_assert_str_eq(tu_control_refused(r2, &message_text), "usage");
 	ck_assert_msg(strstr(message_text, "1, 2") != NULL, "%s", message_text);
 }
 END_TEST
@@ -389,7 +364,7 @@ START_TEST(test_send_without_smtp_marks_nothing)
 	draft(DRAFT_TEXT);
 	g_autoptr(JsonObject) r = handle(custodian, "send", send_args(1));
 	const char *message_text = NULL;
-	ck_assert_str_eq(refused(r, &message_text), "failed");
+	ck_assert_str_eq(tu_control_refused(r, &message_text), "failed");
 	ck_assert_msg(strstr(message_text, "[smtp]") != NULL, "%s", message_text);
 	assert_nothing_sent(CANARY_DRAFT_WAITING);
 }
@@ -401,7 +376,7 @@ START_TEST(test_failed_smtp_leaves_the_draft_waiting)
 	smtp_down();
 	g_autoptr(JsonObject) r = handle(custodian, "send", send_args(1));
 	const char *message_text = NULL;
-	ck_assert_str_eq(refused(r, &message_text), "failed");
+	ck_assert_str_eq(tu_control_refused(r, &message_text), "failed");
 	ck_assert_msg(strstr(message_text, "still waits") != NULL, "%s", message_text);
 	/* The error reaches the custodian and the log: never the address. */
 	ck_assert_msg(strstr(message_text, SENDER_ADDRESS) == NULL, "%s", message_text);
@@ -418,19 +393,19 @@ START_TEST(test_send_cut_short_is_refused_without_again)
 	ck_assert(canary_store_set_draft_sent(pl.store, c->id, 1, CANARY_DRAFT_SENDING, NULL));
 	g_autoptr(JsonObject) r1 = handle(custodian, "send", send_args(1));
 	const char *message_text = NULL;
-	ck_assert_str_eq(refused(r1, &message_text), "failed");
+	ck_assert_str_eq(tu_control_refused(r1, &message_text), "failed");
 	ck_assert_msg(strstr(message_text, "--again") != NULL, "%s", message_text);
 	assert_nothing_sent(CANARY_DRAFT_SENDING);
 	/* The outbox shows it as being sent. */
 	g_autoptr(JsonObject) listed = handle(custodian, "outbox", NULL);
-	JsonArray *drafts = json_object_get_array_member(ok(listed), "drafts");
+	JsonArray *drafts = json_object_get_array_member(tu_control_ok(listed), "drafts");
 	ck_assert(json_object_get_boolean_member(json_array_get_object_element(drafts, 0),
 						 "sending"));
 	/* --again tries; the server is down, so it waits again. */
 	JsonObject *args = send_args(1);
 	json_object_set_boolean_member(args, "again", TRUE);
 	g_autoptr(JsonObject) r2 = handle(custodian, "send", args);
-	ck_assert_str_eq(refused(r2, &message_text), "failed");
+	ck_assert_str_eq(tu_control_refused(r2, &message_text), "failed");
 	ck_assert_msg(strstr(message_text, "still waits") != NULL, "%s", message_text);
 	assert_nothing_sent(CANARY_DRAFT_WAITING);
 }
@@ -446,7 +421,7 @@ START_TEST(test_move_reseals_the_drafts)
 	JsonObject *args = ref_args();
 	json_object_set_string_member(args, "section", "africa");
 	g_autoptr(JsonObject) prepared = handle(triage, "move-prepare", args);
-	JsonObject *p = ok(prepared);
+	JsonObject *p = tu_control_ok(prepared);
 	g_autoptr(canary_case) c = get_case();
 	g_autoptr(canary_sealed_case) copies = canary_sealed_case_from_json(
 		c->id, json_object_get_object_member(p, "sealed"), NULL);
@@ -461,7 +436,7 @@ START_TEST(test_move_reseals_the_drafts)
 	json_object_set_string_member(move, "section", "africa");
 	json_object_set_object_member(move, "sealed", canary_sealed_case_to_json(resealed));
 	g_autoptr(JsonObject) moved = handle(triage, "move", move);
-	ok(moved);
+	tu_control_ok(moved);
 	/* africa's key opens the draft now, mena's no longer. */
 	g_autoptr(canary_sealed_case) sc = canary_sealed_case_new(c->id);
 	ck_assert(canary_envelope_load_draft(pl.store, 1, sc, NULL));
@@ -482,7 +457,7 @@ START_TEST(test_no_plaintext_in_the_database)
 	draft(DRAFT_TEXT);
 	smtp_down();
 	g_autoptr(JsonObject) r = handle(custodian, "send", send_args(1));
-	refused(r, NULL);
+	tu_control_refused(r, NULL);
 	g_autofree char *db = g_build_filename(tmpdir, "state", "canary.db", NULL);
 	g_autofree char *wal = g_strdup_printf("%s-wal", db);
 	const char *const needles[] = {"thank you: may we raise", "Vasquez-Lind", SENDER_ADDRESS,

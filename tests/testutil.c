@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include "audit.h"
+#include "control.h"
 #include "process.h"
 #include "seal.h"
 #include "store.h"
@@ -74,6 +75,37 @@ char *tu_only_case_ref(const char *list_json)
 	ck_assert_uint_eq(json_array_get_length(cases), 1);
 	return g_strdup(
 		json_object_get_string_member(json_array_get_object_element(cases, 0), "ref"));
+}
+
+JsonObject *tu_control_ask(const struct canary_config *config, struct canary_store *store,
+			   const struct canary_caller *caller, const char *op, JsonObject *args)
+{
+	g_autoptr(JsonObject) request = json_object_new();
+	json_object_set_int_member(request, "canary", CANARY_CONTROL_VERSION);
+	json_object_set_string_member(request, "op", op);
+	json_object_set_object_member(request, "args", args != NULL ? args : json_object_new());
+	struct canary_control_context ctx = {.config = config, .store = store};
+	return canary_control_handle(&ctx, caller, request);
+}
+
+JsonObject *tu_control_ok(JsonObject *response)
+{
+	ck_assert_ptr_nonnull(response);
+	if (!json_object_get_boolean_member_with_default(response, "ok", FALSE)) {
+		JsonObject *e = json_object_get_object_member(response, "error");
+		ck_abort_msg("refused: %s", json_object_get_string_member(e, "message"));
+	}
+	return json_object_get_object_member(response, "result");
+}
+
+const char *tu_control_refused(JsonObject *response, const char **message_r)
+{
+	ck_assert(!json_object_get_boolean_member_with_default(response, "ok", TRUE));
+	ck_assert(!json_object_has_member(response, "result"));
+	JsonObject *e = json_object_get_object_member(response, "error");
+	if (message_r != NULL)
+		*message_r = json_object_get_string_member(e, "message");
+	return json_object_get_string_member(e, "code");
 }
 
 guint tu_count_events(struct canary_store *store, const char *ref, const char *action,

@@ -6,6 +6,7 @@
 #include <check.h>
 #include <stdarg.h>
 #include <glib.h>
+#include <json-glib/json-glib.h>
 
 #include "ingest.h"
 
@@ -26,6 +27,17 @@ guint tu_copy_data_messages(const char *dir, const char *dest);
 /* The reference of the one case in LIST_JSON, the output of "canary list
  * --json"; fails the test unless it lists exactly one. New string. */
 char *tu_only_case_ref(const char *list_json);
+
+/* canaryd's answer to op OP with ARGS (taken over; NULL: none) for
+ * CALLER, handled in this process on CONFIG and STORE. New object. */
+struct canary_caller;
+JsonObject *tu_control_ask(const struct canary_config *config, struct canary_store *store,
+			   const struct canary_caller *caller, const char *op, JsonObject *args);
+/* The result of RESPONSE, which must be ok. Borrowed from RESPONSE. */
+JsonObject *tu_control_ok(JsonObject *response);
+/* The error code of RESPONSE, which must refuse and hold no result; its
+ * message in *MESSAGE_R unless NULL. Borrowed from RESPONSE. */
+const char *tu_control_refused(JsonObject *response, const char **message_r);
 
 /* How many events of case REF in STORE have ACTION, by ACTOR (anyone when
  * NULL). */

@@ -78,10 +78,10 @@ static int fetch_history(struct canary_client *client, GPtrArray *events, struct
 		if (!first)
 			json_object_set_int_member(args, "after", after);
 		json_object_set_int_member(args, "limit", 5000);
-		g_autoptr(GError) error = NULL;
-		g_autoptr(JsonObject) result = canary_client_call(client, "audit", args, &error);
+		int status = CLI_EXIT_OK;
+		g_autoptr(JsonObject) result = cli_call(client, "audit", args, &status);
 		if (result == NULL)
-			return cli_call_failed(error);
+			return status;
 		if (first && !head_from_json(result, head))
 			goto malformed;
 		JsonArray *page = json_object_has_member(result, "events")
@@ -183,10 +183,10 @@ static int verify(struct canary_client *client, const char *vkey_path)
 
 static int start_sealing(struct canary_client *client)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) result = canary_client_call(client, "audit-start", NULL, &error);
+	int status = CLI_EXIT_OK;
+	g_autoptr(JsonObject) result = cli_call(client, "audit-start", NULL, &status);
 	if (result == NULL)
-		return cli_call_failed(error);
+		return status;
 	const char *vkey =
 		json_object_get_string_member_with_default(result, "verification_key", NULL);
 	if (vkey == NULL) {

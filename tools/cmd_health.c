@@ -117,12 +117,11 @@ int cmd_health(int argc, char **argv)
 	g_autoptr(canary_client) client = cli_connect(&common, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) result = canary_client_call(client, "health", NULL, &error);
+	g_autoptr(JsonObject) result = cli_call(client, "health", NULL, &status);
 	if (result == NULL) {
 		/* Exit codes 0-2 are the levels: a store failure keeps 4. */
-		int code = cli_call_failed(error);
-		return code == CLI_EXIT_FAILED || code == CLI_EXIT_USAGE ? CLI_EXIT_STORE : code;
+		return status == CLI_EXIT_FAILED || status == CLI_EXIT_USAGE ? CLI_EXIT_STORE
+									   : status;
 	}
 	JsonNode *checks = json_object_get_member(result, "checks");
 	if (checks == NULL || !JSON_NODE_HOLDS_ARRAY(checks)) {

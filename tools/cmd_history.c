@@ -96,12 +96,10 @@ int cmd_history(int argc, char **argv)
 	g_autoptr(canary_client) client = cli_connect(&common, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(JsonObject) args = json_object_new();
-	json_object_set_string_member(args, "ref", argv[1]);
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) result = canary_client_call(client, "history", args, &error);
+	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
+	g_autoptr(JsonObject) result = cli_call(client, "history", args, &status);
 	if (result == NULL)
-		return cli_call_failed(error);
+		return status;
 	JsonNode *events = json_object_get_member(result, "events");
 	if (events == NULL || !JSON_NODE_HOLDS_ARRAY(events)) {
 		cli_error("canaryd's answer to history has no events");

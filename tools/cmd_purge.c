@@ -120,10 +120,9 @@ int cmd_purge(int argc, char **argv)
 	if (before != NULL)
 		json_object_set_int_member(args, "before", before_t);
 	json_object_set_boolean_member(args, "dry_run", dry_run);
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) result = canary_client_call(client, "purge", args, &error);
+	g_autoptr(JsonObject) result = cli_call(client, "purge", args, &status);
 	if (result == NULL)
-		return cli_call_failed(error);
+		return status;
 	JsonNode *cases = json_object_get_member(result, "cases");
 	if (cases == NULL || !JSON_NODE_HOLDS_ARRAY(cases)) {
 		cli_error("canaryd's answer to purge lists no cases");

@@ -512,10 +512,9 @@ int cmd_report(int argc, char **argv)
 	g_autoptr(JsonObject) args = json_object_new();
 	json_object_set_int_member(args, "from", since);
 	json_object_set_int_member(args, "until", until);
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) result = canary_client_call(client, "report", args, &error);
+	g_autoptr(JsonObject) result = cli_call(client, "report", args, &status);
 	if (result == NULL)
-		return cli_call_failed(error);
+		return status;
 	g_autoptr(canary_report) report = report_of(result);
 	if (html != NULL && !write_html(html, report, &m))
 		return CLI_EXIT_FAILED;

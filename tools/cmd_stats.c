@@ -92,16 +92,18 @@ static JsonArray *array_member(JsonObject *o, const char *name)
 	return node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : empty;
 }
 
-/* Asks canaryd for the counts the caller may see (case_rules.c's stats). */
-static gboolean collect(struct canary_client *client, struct stats *st, GError **error)
+/* Asks canaryd for the counts the caller may see (case_rules.c's stats).
+ * Returns an exit code; the problem is printed. */
+static int collect(struct canary_client *client, struct stats *st)
 {
 	st->now = triage_now();
 	st->first_week = week_start(st->now) - (WEEKS - 1) * WEEK;
 	g_autoptr(JsonObject) args = json_object_new();
 	json_object_set_int_member(args, "since", st->first_week);
-	g_autoptr(JsonObject) result = canary_client_call(client, "stats", args, error);
+	int status = CLI_EXIT_OK;
+	g_autoptr(JsonObject) result = cli_call(client, "stats", args, &status);
 	if (result == NULL)
-		return FALSE;
+		return status;
 	st->sections = per_section(array_member(result, "open"));
 	for (guint i = 0; i < st->sections->len; i++) {
 		const struct section_row *row = st->sections->pdata[i];
@@ -127,7 +129,7 @@ static gboolean collect(struct canary_client *client, struct stats *st, GError *
 		if (n >= 0 && n < WEEKS)
 			st->weeks[n] += json_array_get_int_element(pair, 1);
 	}
-	return TRUE;
+	return CLI_EXIT_OK;
 }
 
 static void print_table(const struct stats *st)
@@ -233,10 +235,10 @@ int cmd_stats(int argc, char **argv)
 	if (client == NULL)
 		return status;
 	struct stats st = {0};
-	g_autoptr(GError) error = NULL;
-	if (!collect(client, &st, &error)) {
+	status = collect(client, &st);
+	if (status != CLI_EXIT_OK) {
 		stats_clear(&st);
-		return cli_call_failed(error);
+		return status;
 	}
 	if (json)
 		print_json(&st);

@@ -44,10 +44,9 @@ int cmd_whoami(int argc, char **argv)
 	g_autoptr(canary_client) client = cli_connect(&common, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) result = canary_client_call(client, "whoami", NULL, &error);
+	g_autoptr(JsonObject) result = cli_call(client, "whoami", NULL, &status);
 	if (result == NULL)
-		return cli_call_failed(error);
+		return status;
 	fputs("user: ", stdout);
 	cli_print_line(stdout, json_object_get_string_member_with_default(result, "user", NULL));
 	fputc('\n', stdout);

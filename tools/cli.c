@@ -417,25 +417,45 @@ JsonObject *cli_args_ref(const char *ref)
 
 struct canary_case *cli_result_case(JsonObject *result)
 {
-	JsonNode *node = json_object_get_member(result, "case");
 	g_autoptr(GError) error = NULL;
-	struct canary_case *c = canary_case_from_json(
-		node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL,
-		&error);
+	struct canary_case *c = canary_case_from_json(cli_object_member(result, "case"), &error);
 	if (c == NULL)
 		cli_error("%s", error->message);
 	return c;
 }
 
+JsonArray *cli_array_member(JsonObject *o, const char *name)
+{
+	JsonNode *node = json_object_get_member(o, name);
+	return node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+}
+
+JsonObject *cli_object_member(JsonObject *o, const char *name)
+{
+	JsonNode *node = json_object_get_member(o, name);
+	return node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+}
+
+JsonObject *cli_element_object(JsonArray *a, guint i)
+{
+	JsonNode *node = json_array_get_element(a, i);
+	return JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+}
+
+JsonArray *cli_element_array(JsonArray *a, guint i)
+{
+	JsonNode *node = json_array_get_element(a, i);
+	return JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+}
+
 struct canary_sealed_case *cli_sealed_member(JsonObject *o, const char *name,
 					     const struct canary_case *c)
 {
-	JsonNode *node = json_object_get_member(o, name);
-	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
+	JsonObject *member = cli_object_member(o, name);
+	if (member == NULL)
 		return canary_sealed_case_new(c->id);
 	g_autoptr(GError) error = NULL;
-	struct canary_sealed_case *sc =
-		canary_sealed_case_from_json(c->id, json_node_get_object(node), &error);
+	struct canary_sealed_case *sc = canary_sealed_case_from_json(c->id, member, &error);
 	if (sc == NULL)
 		cli_error("case %s: canaryd's answer: %s", c->ref, error->message);
 	return sc;

@@ -90,6 +90,20 @@ struct canary_case *cli_result_case(JsonObject *result);
 struct canary_sealed_case *cli_sealed_member(JsonObject *o, const char *name,
 					     const struct canary_case *c);
 
+/* The array member NAME of O, or NULL when it is absent or not an array.
+ * Borrowed. */
+JsonArray *cli_array_member(JsonObject *o, const char *name);
+
+/* The object member NAME of O, or NULL when it is absent or not an object.
+ * Borrowed. */
+JsonObject *cli_object_member(JsonObject *o, const char *name);
+
+/* Element I of A as an object, or NULL when it is not one. Borrowed. */
+JsonObject *cli_element_object(JsonArray *a, guint i);
+
+/* Element I of A as an array, or NULL when it is not one. Borrowed. */
+JsonArray *cli_element_array(JsonArray *a, guint i);
+
 /* Opens the database CONFIG names. Prints the error and returns NULL on failure. */
 struct canary_store *cli_open_store(const struct canary_config *config);
 

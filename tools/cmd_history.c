@@ -17,10 +17,9 @@ struct event {
 
 static struct event event_of(JsonArray *events, guint i)
 {
-	JsonNode *node = json_array_get_element(events, i);
-	if (!JSON_NODE_HOLDS_OBJECT(node))
+	JsonObject *o = cli_element_object(events, i);
+	if (o == NULL)
 		return (struct event){0};
-	JsonObject *o = json_node_get_object(node);
 	return (struct event){
 		.id = json_object_get_int_member_with_default(o, "id", 0),
 		.at = json_object_get_int_member_with_default(o, "at", 0),
@@ -100,14 +99,14 @@ int cmd_history(int argc, char **argv)
 	g_autoptr(JsonObject) result = cli_call(client, "history", args, &status);
 	if (result == NULL)
 		return status;
-	JsonNode *events = json_object_get_member(result, "events");
-	if (events == NULL || !JSON_NODE_HOLDS_ARRAY(events)) {
+	JsonArray *events = cli_array_member(result, "events");
+	if (events == NULL) {
 		cli_error("canaryd's answer to history has no events");
 		return CLI_EXIT_FAILED;
 	}
 	if (json)
-		print_json(json_node_get_array(events));
+		print_json(events);
 	else
-		print_table(json_node_get_array(events));
+		print_table(events);
 	return CLI_EXIT_OK;
 }

@@ -211,23 +211,21 @@ static GPtrArray *result_cases(JsonObject *result, GPtrArray **sealed_r)
 		g_ptr_array_new_with_free_func((GDestroyNotify)canary_case_free);
 	g_autoptr(GPtrArray) sealed =
 		g_ptr_array_new_with_free_func((GDestroyNotify)canary_sealed_case_free);
-	JsonNode *node = json_object_get_member(result, "cases");
-	if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node)) {
+	JsonArray *list = cli_array_member(result, "cases");
+	if (list == NULL) {
 		cli_error("canaryd's answer lacks the cases");
 		return NULL;
 	}
-	JsonArray *list = json_node_get_array(node);
 	for (guint i = 0; i < json_array_get_length(list); i++) {
-		JsonNode *e = json_array_get_element(list, i);
+		JsonObject *e = cli_element_object(list, i);
 		g_autoptr(GError) error = NULL;
-		struct canary_case *c = canary_case_from_json(
-			JSON_NODE_HOLDS_OBJECT(e) ? json_node_get_object(e) : NULL, &error);
+		struct canary_case *c = canary_case_from_json(e, &error);
 		if (c == NULL) {
 			cli_error("%s", error->message);
 			return NULL;
 		}
 		g_ptr_array_add(cases, c);
-		struct canary_sealed_case *sc = cli_sealed_member(json_node_get_object(e), "sealed", c);
+		struct canary_sealed_case *sc = cli_sealed_member(e, "sealed", c);
 		if (sc == NULL)
 			return NULL;
 		g_ptr_array_add(sealed, sc);

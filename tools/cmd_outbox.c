@@ -43,13 +43,13 @@ static struct outbox_entry *open_entry(JsonObject *o, const struct canary_secret
 	e->drafted_by = g_strdup(json_object_get_string_member_with_default(o, "drafted_by", "-"));
 	e->drafted_day = json_object_get_int_member_with_default(o, "drafted_day", 0);
 	e->sending = json_object_get_boolean_member_with_default(o, "sending", FALSE);
-	JsonNode *node = json_object_get_member(o, "sealed");
-	if (key == NULL || node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
+	JsonObject *sealed = cli_object_member(o, "sealed");
+	if (key == NULL || sealed == NULL)
 		return e;
 	g_autoptr(GError) error = NULL;
 	gint64 case_id = json_object_get_int_member_with_default(o, "case_id", 0);
 	g_autoptr(canary_sealed_case) sc =
-		canary_sealed_case_from_json(case_id, json_node_get_object(node), &error);
+		canary_sealed_case_from_json(case_id, sealed, &error);
 	struct canary_case_note *draft =
 		sc != NULL ? canary_sealed_open_draft(sc, e->number, key, &error) : NULL;
 	if (draft == NULL) {
@@ -164,12 +164,11 @@ int cmd_outbox(int argc, char **argv)
 	g_autoptr(JsonObject) result = cli_call(client, "outbox", NULL, &status);
 	if (result == NULL)
 		return status;
-	JsonNode *node = json_object_get_member(result, "drafts");
-	if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node)) {
+	JsonArray *drafts = cli_array_member(result, "drafts");
+	if (drafts == NULL) {
 		cli_error("canaryd's answer lacks the drafts");
 		return CLI_EXIT_FAILED;
 	}
-	JsonArray *drafts = json_node_get_array(node);
 	g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)entry_free);
 	for (guint i = 0; i < json_array_get_length(drafts); i++) {
 		JsonObject *o = json_array_get_object_element(drafts, i);

@@ -19,10 +19,9 @@ struct due {
 
 static struct due due_of(JsonArray *cases, guint i)
 {
-	JsonNode *node = json_array_get_element(cases, i);
-	if (!JSON_NODE_HOLDS_OBJECT(node))
+	JsonObject *o = cli_element_object(cases, i);
+	if (o == NULL)
 		return (struct due){"?", "?", "?", NULL, 0, 0};
-	JsonObject *o = json_node_get_object(node);
 	return (struct due){
 		.ref = json_object_get_string_member_with_default(o, "ref", "?"),
 		.section = json_object_get_string_member_with_default(o, "section", "?"),
@@ -123,15 +122,15 @@ int cmd_purge(int argc, char **argv)
 	g_autoptr(JsonObject) result = cli_call(client, "purge", args, &status);
 	if (result == NULL)
 		return status;
-	JsonNode *cases = json_object_get_member(result, "cases");
-	if (cases == NULL || !JSON_NODE_HOLDS_ARRAY(cases)) {
+	JsonArray *cases = cli_array_member(result, "cases");
+	if (cases == NULL) {
 		cli_error("canaryd's answer to purge lists no cases");
 		return CLI_EXIT_FAILED;
 	}
 	if (dry_run) {
-		print_dry_run(json_node_get_array(cases),
+		print_dry_run(cases,
 			      json_object_get_int_member_with_default(result, "now", triage_now()));
 		return CLI_EXIT_OK;
 	}
-	return print_purged(result, json_node_get_array(cases));
+	return print_purged(result, cases);
 }

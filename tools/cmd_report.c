@@ -404,14 +404,11 @@ static gboolean write_html(const char *path, const struct canary_report *r, cons
 static GPtrArray *rows_of(JsonObject *result, const char *name)
 {
 	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)canary_report_row_free);
-	JsonNode *node = json_object_get_member(result, name);
-	JsonArray *list =
-		node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+	JsonArray *list = cli_array_member(result, name);
 	for (guint i = 0; list != NULL && i < json_array_get_length(list); i++) {
-		JsonNode *element = json_array_get_element(list, i);
-		if (!JSON_NODE_HOLDS_OBJECT(element))
+		JsonObject *o = cli_element_object(list, i);
+		if (o == NULL)
 			continue;
-		JsonObject *o = json_node_get_object(element);
 		struct canary_report_row *row = g_new0(struct canary_report_row, 1);
 		row->name = g_strdup(json_object_get_string_member_with_default(o, "name", "?"));
 		row->cases = json_object_get_int_member_with_default(o, "cases", 0);

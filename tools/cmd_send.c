@@ -140,10 +140,9 @@ static gboolean may_be_custodian(struct canary_client *client)
 {
 	int status = CLI_EXIT_OK;
 	g_autoptr(JsonObject) me = cli_call(client, "whoami", NULL, &status);
-	JsonNode *node = me != NULL ? json_object_get_member(me, "roles") : NULL;
-	if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node))
+	JsonArray *roles = me != NULL ? cli_array_member(me, "roles") : NULL;
+	if (roles == NULL)
 		return TRUE;
-	JsonArray *roles = json_node_get_array(node);
 	for (guint i = 0; i < json_array_get_length(roles); i++) {
 		const char *role = json_array_get_string_element(roles, i);
 		if (g_strcmp0(role, "custodian") == 0 || g_strcmp0(role, "superuser") == 0)

@@ -226,16 +226,9 @@ int cmd_show(int argc, char **argv)
 		cli_error("case %s: notes: %s", c->ref, error->message);
 		return CLI_EXIT_KEY;
 	}
-	JsonNode *damaged = json_object_get_member(result, "damaged");
-	print_metadata(c, meta,
-		       damaged != NULL && JSON_NODE_HOLDS_ARRAY(damaged) ? json_node_get_array(damaged)
-									: NULL);
+	print_metadata(c, meta, cli_array_member(result, "damaged"));
 	print_content(content, 1);
-	JsonNode *messages = json_object_get_member(result, "messages");
-	if (!print_messages(c, sc,
-			    messages != NULL && JSON_NODE_HOLDS_ARRAY(messages)
-				    ? json_node_get_array(messages)
-				    : NULL,
+	if (!print_messages(c, sc, cli_array_member(result, "messages"),
 			    meta != NULL ? meta->pseudonym : NULL, key))
 		return CLI_EXIT_KEY;
 	print_notes(notes);

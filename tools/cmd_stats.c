@@ -31,10 +31,9 @@ static GPtrArray *per_section(JsonArray *counts)
 {
 	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)section_row_free);
 	for (guint i = 0; i < json_array_get_length(counts); i++) {
-		JsonNode *node = json_array_get_element(counts, i);
-		if (!JSON_NODE_HOLDS_OBJECT(node))
+		JsonObject *c = cli_element_object(counts, i);
+		if (c == NULL)
 			continue;
-		JsonObject *c = json_node_get_object(node);
 		const char *section = json_object_get_string_member_with_default(c, "section", "?");
 		const char *status = json_object_get_string_member_with_default(c, "status", "");
 		gint64 count = json_object_get_int_member_with_default(c, "count", 0);
@@ -88,8 +87,8 @@ static JsonArray *array_member(JsonObject *o, const char *name)
 	static JsonArray *empty;
 	if (empty == NULL)
 		empty = json_array_new();
-	JsonNode *node = json_object_get_member(o, name);
-	return node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : empty;
+	JsonArray *list = cli_array_member(o, name);
+	return list != NULL ? list : empty;
 }
 
 /* Asks canaryd for the counts the caller may see (case_rules.c's stats).
@@ -110,20 +109,17 @@ static int collect(struct canary_client *client, struct stats *st)
 		st->total_new += row->new_count;
 		st->total_open += row->open_count;
 	}
-	JsonNode *oldest = json_object_get_member(result, "oldest");
-	if (oldest != NULL && JSON_NODE_HOLDS_OBJECT(oldest)) {
-		JsonObject *o = json_node_get_object(oldest);
+	JsonObject *o = cli_object_member(result, "oldest");
+	if (o != NULL) {
 		st->oldest_ref =
 			g_strdup(json_object_get_string_member_with_default(o, "ref", "?"));
 		st->oldest_received = json_object_get_int_member_with_default(o, "received", 0);
 	}
 	JsonArray *weeks = array_member(result, "weeks");
 	for (guint i = 0; i < json_array_get_length(weeks); i++) {
-		JsonNode *node = json_array_get_element(weeks, i);
-		if (!JSON_NODE_HOLDS_ARRAY(node) ||
-		    json_array_get_length(json_node_get_array(node)) != 2)
+		JsonArray *pair = cli_element_array(weeks, i);
+		if (pair == NULL || json_array_get_length(pair) != 2)
 			continue;
-		JsonArray *pair = json_node_get_array(node);
 		gint64 start = json_array_get_int_element(pair, 0);
 		gint64 n = (start - st->first_week) / WEEK;
 		if (n >= 0 && n < WEEKS)

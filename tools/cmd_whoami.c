@@ -10,9 +10,7 @@
  * it is empty). */
 static void print_list(JsonObject *result, const char *name)
 {
-	JsonNode *node = json_object_get_member(result, name);
-	JsonArray *list = node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node)
-								       : NULL;
+	JsonArray *list = cli_array_member(result, name);
 	guint n = list != NULL ? json_array_get_length(list) : 0;
 	printf("%s:", name);
 	for (guint i = 0; i < n; i++) {

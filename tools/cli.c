@@ -331,6 +331,21 @@ struct canary_client *cli_connect(const struct cli_common *common, int *exit_r)
 	return client;
 }
 
+struct canary_client *cli_connect_with_key(const struct cli_common *common, const char *key_path,
+					   const char *passphrase_file,
+					   struct canary_secret_key **key_r, int *exit_r)
+{
+	g_autoptr(canary_client) client = cli_connect(common, exit_r);
+	if (client == NULL)
+		return NULL;
+	*key_r = cli_load_secret_key(key_path, passphrase_file);
+	if (*key_r == NULL) {
+		*exit_r = CLI_EXIT_KEY;
+		return NULL;
+	}
+	return g_steal_pointer(&client);
+}
+
 int cli_call_failed(const GError *error)
 {
 	cli_error("%s", error->message);

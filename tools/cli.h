@@ -67,6 +67,14 @@ void cli_set_host(const char *host);
  * directly. Prints the problem, sets *EXIT_R and returns NULL on failure. */
 struct canary_client *cli_connect(const struct cli_common *common, int *exit_r);
 
+/* cli_connect(), then the secret key at KEY_PATH into *KEY_R (see
+ * cli_load_secret_key()): in that order, so that nobody types a passphrase
+ * for a canaryd that cannot be reached. Returns the client, or NULL after
+ * printing the problem, with its exit code in *EXIT_R. */
+struct canary_client *cli_connect_with_key(const struct cli_common *common, const char *key_path,
+					   const char *passphrase_file,
+					   struct canary_secret_key **key_r, int *exit_r);
+
 /* The exit code for an error of canary_client_call() (CANARY_CONTROL_ERROR
  * domain), after printing it. */
 int cli_call_failed(const GError *error);

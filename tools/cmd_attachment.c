@@ -73,12 +73,11 @@ static int save_attachment(const struct cli_common *common, const char *ref, gui
 			   const char *out_dir, int dir_fd)
 {
 	int status = CLI_EXIT_OK;
-	g_autoptr(canary_client) client = cli_connect(common, &status);
+	g_autoptr(canary_secret_key) key = NULL;
+	g_autoptr(canary_client) client =
+		cli_connect_with_key(common, key_path, passphrase_file, &key, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
-	if (key == NULL)
-		return CLI_EXIT_KEY;
 	g_autoptr(JsonObject) args = cli_args_ref(ref);
 	status = cli_check_case_key(client, ref, key, CLI_KEY_OPENS_CONTENT, NULL, 0, NULL);
 	if (status != CLI_EXIT_OK)

@@ -155,12 +155,11 @@ int cmd_outbox(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	int status = CLI_EXIT_OK;
-	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	g_autoptr(canary_secret_key) key = NULL;
+	g_autoptr(canary_client) client =
+		cli_connect_with_key(&common, key_path, passphrase_file, &key, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
-	if (key == NULL)
-		return CLI_EXIT_KEY;
 	g_autoptr(JsonObject) result = cli_call(client, "outbox", NULL, &status);
 	if (result == NULL)
 		return status;

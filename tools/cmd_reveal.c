@@ -173,12 +173,11 @@ int cmd_reveal(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	int status = CLI_EXIT_OK;
-	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	g_autoptr(canary_secret_key) key = NULL;
+	g_autoptr(canary_client) client =
+		cli_connect_with_key(&common, key_path, passphrase_file, &key, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
-	if (key == NULL)
-		return CLI_EXIT_KEY;
 	/* A reveal is recorded only when the key is the custodian's. */
 	g_autoptr(canary_case) c = NULL;
 	status = cli_check_case_key(client, argv[1], key, CLI_KEY_OPENS_IDENTITY, NULL, 0, &c);

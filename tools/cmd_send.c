@@ -233,12 +233,11 @@ int cmd_send(int argc, char **argv)
 	if (!triage_check_ref(argv[1]))
 		return CLI_EXIT_USAGE;
 	int status = CLI_EXIT_OK;
-	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	g_autoptr(canary_secret_key) key = NULL;
+	g_autoptr(canary_client) client =
+		cli_connect_with_key(&common, key_path, passphrase_file, &key, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
-	if (key == NULL)
-		return CLI_EXIT_KEY;
 	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
 	if (draft_number > 0)
 		json_object_set_int_member(args, "draft", draft_number);

@@ -390,12 +390,10 @@ int cli_check_case_key(struct canary_client *client, const char *ref,
 {
 	int status = CLI_EXIT_OK;
 	g_autoptr(JsonObject) args = cli_args_ref(ref);
-	g_autoptr(JsonObject) keys = cli_call(client, "keys", args, &status);
+	g_autoptr(canary_case) c = NULL;
+	g_autoptr(JsonObject) keys = cli_call_case(client, "keys", args, &c, &status);
 	if (keys == NULL)
 		return status;
-	g_autoptr(canary_case) c = cli_result_case(keys);
-	if (c == NULL)
-		return CLI_EXIT_FAILED;
 	if (quarantined_why != NULL && cli_case_quarantined(c, quarantined_why))
 		return quarantined_exit;
 	g_autoptr(canary_sealed_case) copies = cli_sealed_member(keys, "sealed", c);
@@ -421,6 +419,20 @@ JsonObject *cli_call(struct canary_client *client, const char *op, JsonObject *a
 	if (result == NULL)
 		*exit_r = cli_call_failed(error);
 	return result;
+}
+
+JsonObject *cli_call_case(struct canary_client *client, const char *op, JsonObject *args,
+			  struct canary_case **case_r, int *exit_r)
+{
+	g_autoptr(JsonObject) result = cli_call(client, op, args, exit_r);
+	if (result == NULL)
+		return NULL;
+	*case_r = cli_result_case(result);
+	if (*case_r == NULL) {
+		*exit_r = CLI_EXIT_FAILED;
+		return NULL;
+	}
+	return g_steal_pointer(&result);
 }
 
 JsonObject *cli_args_ref(const char *ref)

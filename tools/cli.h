@@ -87,6 +87,12 @@ struct canary_sealed_case;
  * printing the problem, with its exit code in *EXIT_R. */
 JsonObject *cli_call(struct canary_client *client, const char *op, JsonObject *args, int *exit_r);
 
+/* Calls OP with ARGS (an op that answers with a "case") and reads that
+ * case into a new *CASE_R. Returns the answer (new), or NULL after
+ * printing the problem, with its exit code in *EXIT_R. */
+JsonObject *cli_call_case(struct canary_client *client, const char *op, JsonObject *args,
+			  struct canary_case **case_r, int *exit_r);
+
 /* Arguments {"ref": REF}. New object. */
 JsonObject *cli_args_ref(const char *ref);
 

@@ -85,13 +85,11 @@ static int save_attachment(const struct cli_common *common, const char *ref, gui
 	json_object_set_int_member(args, "number", number);
 	if (message > 1)
 		json_object_set_int_member(args, "message", message);
+	g_autoptr(canary_case) c = NULL;
 	// Order is important: canaryd records the access before it answers.
-	g_autoptr(JsonObject) result = cli_call(client, "attachment", args, &status);
+	g_autoptr(JsonObject) result = cli_call_case(client, "attachment", args, &c, &status);
 	if (result == NULL)
 		return status;
-	g_autoptr(canary_case) c = cli_result_case(result);
-	if (c == NULL)
-		return CLI_EXIT_FAILED;
 	g_autoptr(canary_sealed_case) all = cli_sealed_member(result, "sealed", c);
 	if (all == NULL)
 		return CLI_EXIT_FAILED;

@@ -45,12 +45,10 @@ int cmd_move(int argc, char **argv)
 		return status;
 	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
 	json_object_set_string_member(args, "section", section);
-	g_autoptr(JsonObject) prepared = cli_call(client, "move-prepare", args, &status);
+	g_autoptr(canary_case) c = NULL;
+	g_autoptr(JsonObject) prepared = cli_call_case(client, "move-prepare", args, &c, &status);
 	if (prepared == NULL)
 		return status;
-	g_autoptr(canary_case) c = cli_result_case(prepared);
-	if (c == NULL)
-		return CLI_EXIT_FAILED;
 	if (cli_case_quarantined(c, "it has no section to move; the custodian reviews it "
 				    "with canary reveal"))
 		return CLI_EXIT_FAILED;

@@ -247,12 +247,10 @@ int cmd_send(int argc, char **argv)
 				     : CLI_EXIT_OK;
 	if (status != CLI_EXIT_OK)
 		return status;
-	g_autoptr(JsonObject) prepared = cli_call(client, "send-prepare", args, &status);
+	g_autoptr(canary_case) c = NULL;
+	g_autoptr(JsonObject) prepared = cli_call_case(client, "send-prepare", args, &c, &status);
 	if (prepared == NULL)
 		return status;
-	g_autoptr(canary_case) c = cli_result_case(prepared);
-	if (c == NULL)
-		return CLI_EXIT_FAILED;
 	if (json_object_get_boolean_member_with_default(prepared, "sending", FALSE) && !again) {
 		cli_error("draft %" G_GINT64_FORMAT " of %s was being sent when canaryd stopped: "
 			  "the mail server may have taken it. Ask the submitter or check the "

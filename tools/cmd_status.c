@@ -130,12 +130,11 @@ int cmd_status(int argc, char **argv)
 	if (client == NULL)
 		return status;
 	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
-	g_autoptr(JsonObject) prepared = cli_call(client, "status-prepare", args, &status);
+	g_autoptr(canary_case) c = NULL;
+	g_autoptr(JsonObject) prepared =
+		cli_call_case(client, "status-prepare", args, &c, &status);
 	if (prepared == NULL)
 		return status;
-	g_autoptr(canary_case) c = cli_result_case(prepared);
-	if (c == NULL)
-		return CLI_EXIT_FAILED;
 	if (cli_case_quarantined(c, "its status cannot be changed; the custodian reviews "
 				    "it with canary reveal"))
 		return CLI_EXIT_FAILED;

@@ -255,6 +255,15 @@ struct canary_secret_key *cli_load_secret_key(const char *path, const char *pass
 	return key;
 }
 
+struct canary_public_key *cli_parse_public_key(const char *label, const char *text)
+{
+	g_autoptr(GError) error = NULL;
+	struct canary_public_key *key = canary_key_parse_public(label, text, strlen(text), &error);
+	if (key == NULL)
+		cli_error("%s", error->message);
+	return key;
+}
+
 static const char *cli_host;
 
 void cli_set_host(const char *host)

@@ -165,6 +165,11 @@ const char *cli_actor(void);
  * the terminal. Prints the problem and returns NULL on failure. */
 struct canary_secret_key *cli_load_secret_key(const char *path, const char *passphrase_file);
 
+/* Parses public key TEXT as canaryd hands it out (LABEL in messages:
+ * "section mena"). Returns a new key (g_free() it), or NULL after printing
+ * the problem. */
+struct canary_public_key *cli_parse_public_key(const char *label, const char *text);
+
 /* TRUE, after printing "case REF is quarantined (REASON): WHY", when case C
  * is quarantined: it has no section content, only the custodian's copy. */
 gboolean cli_case_quarantined(const struct canary_case *c, const char *why);

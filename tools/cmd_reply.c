@@ -26,10 +26,7 @@ static gboolean parse_public(const char *label, const char *text, gboolean optio
 			cli_error("canaryd has no %s: ask an admin to configure it", label);
 		return optional;
 	}
-	g_autoptr(GError) error = NULL;
-	*key_r = canary_key_parse_public(label, text, strlen(text), &error);
-	if (*key_r == NULL)
-		cli_error("%s", error->message);
+	*key_r = cli_parse_public_key(label, text);
 	return *key_r != NULL;
 }
 

@@ -15,17 +15,6 @@
 #include "triage.h"
 #include "wipe.h"
 
-/* Parses the public key file TEXT of LABEL ("section mena"). */
-static struct canary_public_key *parse_public(const char *label, const char *text)
-{
-	g_autoptr(GError) error = NULL;
-	struct canary_public_key *key =
-		canary_key_parse_public(label, text, strlen(text), &error);
-	if (key == NULL)
-		cli_error("%s", error->message);
-	return key;
-}
-
 /* Seals NOTE as note number "note" of case C, to the keys in PREPARED (the
  * answer of status-prepare), into a new *SEALED_R. Returns an exit code. */
 static int seal_note(JsonObject *prepared, const struct canary_case *c, const char *note,
@@ -42,12 +31,12 @@ static int seal_note(JsonObject *prepared, const struct canary_case *c, const ch
 		return CLI_EXIT_CONFIG;
 	}
 	g_autofree char *label = g_strdup_printf("section %s", c->section);
-	g_autofree struct canary_public_key *section = parse_public(label, section_text);
+	g_autofree struct canary_public_key *section = cli_parse_public_key(label, section_text);
 	if (section == NULL)
 		return CLI_EXIT_CONFIG;
 	g_autofree struct canary_public_key *triage = NULL;
 	if (triage_text != NULL) {
-		triage = parse_public("the triage key", triage_text);
+		triage = cli_parse_public_key("the triage key", triage_text);
 		if (triage == NULL)
 			return CLI_EXIT_CONFIG;
 	}

@@ -50,20 +50,8 @@ static int seal_draft(JsonObject *prepared, const struct canary_case *c, const c
 		return CLI_EXIT_CONFIG;
 	struct canary_envelope_recipients to = {
 		.section = section, .triage = triage, .custodian = custodian};
-	gint64 number = json_object_get_int_member_with_default(prepared, "draft", 0);
-	/* The author as canaryd names the caller, which records the draft. */
-	const char *author = json_object_get_string_member_with_default(prepared, "user", "");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(canary_sealed_case) sealed = canary_sealed_case_new(c->id);
-	if (number < 1 || number > G_MAXUINT32 ||
-	    !canary_sealed_seal_draft(sealed, (guint)number, &to, author, triage_now(), text,
-				      &error)) {
-		cli_error("case %s: %s", c->ref,
-			  error != NULL ? error->message : "canaryd gave no draft number");
-		return CLI_EXIT_FAILED;
-	}
-	*sealed_r = g_steal_pointer(&sealed);
-	return CLI_EXIT_OK;
+	*sealed_r = note_seal(prepared, "draft", c, &to, canary_sealed_seal_draft, text);
+	return *sealed_r != NULL ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
 /* The draft's text: from FILE, else from $EDITOR on a terminal. NULL after

@@ -41,20 +41,8 @@ static int seal_note(JsonObject *prepared, const struct canary_case *c, const ch
 			return CLI_EXIT_CONFIG;
 	}
 	struct canary_envelope_recipients to = {.section = section, .triage = triage};
-	gint64 number = json_object_get_int_member_with_default(prepared, "note", 0);
-	/* The author as canaryd names the caller, which records the change. */
-	const char *author = json_object_get_string_member_with_default(prepared, "user", "");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(canary_sealed_case) sealed = canary_sealed_case_new(c->id);
-	if (number < 1 || number > G_MAXUINT32 ||
-	    !canary_sealed_seal_note(sealed, (guint)number, &to, author, triage_now(), note,
-				     &error)) {
-		cli_error("case %s: %s", c->ref,
-			  error != NULL ? error->message : "canaryd gave no note number");
-		return CLI_EXIT_FAILED;
-	}
-	*sealed_r = g_steal_pointer(&sealed);
-	return CLI_EXIT_OK;
+	*sealed_r = note_seal(prepared, "note", c, &to, canary_sealed_seal_note, note);
+	return *sealed_r != NULL ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
 /* Refuses a note given as TEXT on the command line, and says why. */

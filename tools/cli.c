@@ -78,12 +78,17 @@ struct canary_store *cli_open_store(const struct canary_config *config)
 	return store;
 }
 
-char *cli_format_time(gint64 t)
+char *cli_format_utc(gint64 t, const char *format)
 {
 	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(t);
 	if (dt == NULL)
 		return g_strdup("?");
-	return g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ");
+	return g_date_time_format(dt, format);
+}
+
+char *cli_format_time(gint64 t)
+{
+	return cli_format_utc(t, "%Y-%m-%dT%H:%M:%SZ");
 }
 
 char *cli_format_size(gint64 bytes)

@@ -124,6 +124,10 @@ struct canary_store *cli_open_store(const struct canary_config *config);
 /* Prints "canary: MESSAGE" to stderr, with control characters made visible. */
 void cli_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
 
+/* Formats T (Unix UTC) with FORMAT (as g_date_time_format()), or "?" when
+ * T is out of range. New string. */
+char *cli_format_utc(gint64 t, const char *format);
+
 /* Formats T (Unix UTC) as RFC 3339 ("2026-11-24T09:41:00Z"). New string. */
 char *cli_format_time(gint64 t);
 

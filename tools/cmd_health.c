@@ -115,7 +115,7 @@ int cmd_health(int argc, char **argv)
 	if (result == NULL) {
 		/* Exit codes 0-2 are the levels: a store failure keeps 4. */
 		return status == CLI_EXIT_FAILED || status == CLI_EXIT_USAGE ? CLI_EXIT_STORE
-									   : status;
+									     : status;
 	}
 	JsonArray *list = cli_array_member(result, "checks");
 	if (list == NULL) {

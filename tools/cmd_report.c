@@ -47,13 +47,6 @@ static char *delay_text(const struct masking *m, gint64 acted, gint64 seconds)
 	return g_strdup_printf("%.1f days", (double)seconds / DAY);
 }
 
-/* "2026-01-31". New string. */
-static char *day_text(gint64 t)
-{
-	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(t);
-	return dt != NULL ? g_date_time_format(dt, "%Y-%m-%d") : g_strdup("?");
-}
-
 /* What the report shows, in one order for every output. */
 struct breakdown {
 	const char *id, *title, *column;
@@ -77,7 +70,7 @@ static const char scope_text[] =
 /* The lines above the figures, for text and HTML. New string. */
 static char *period_text(const struct canary_report *r)
 {
-	g_autofree char *from = day_text(r->from), *to = day_text(r->until - DAY);
+	g_autofree char *from = triage_format_day(r->from), *to = triage_format_day(r->until - DAY);
 	return g_strdup_printf("Cases received from %s to %s (UTC, both days included)", from, to);
 }
 
@@ -166,7 +159,7 @@ static void json_delay(JsonBuilder *b, const struct masking *m, const char *name
 static void print_json(const struct canary_report *r, const struct masking *m)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autofree char *from = day_text(r->from), *to = day_text(r->until - DAY);
+	g_autofree char *from = triage_format_day(r->from), *to = triage_format_day(r->until - DAY);
 	json_builder_begin_object(b);
 	triage_json_string(b, "from", from);
 	triage_json_string(b, "to", to);

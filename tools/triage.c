@@ -128,10 +128,7 @@ void triage_json_int(JsonBuilder *b, const char *name, gint64 value)
 
 char *triage_format_day(gint64 day)
 {
-	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(day);
-	if (dt == NULL)
-		return g_strdup("?");
-	return g_date_time_format(dt, "%Y-%m-%d");
+	return cli_format_utc(day, "%Y-%m-%d");
 }
 
 char *triage_format_age_days(gint64 day, gint64 now)

@@ -162,6 +162,10 @@ void cli_print_line(FILE *out, const char *text);
  * newlines and tabs stay, every other control is escaped. */
 void cli_print_untrusted(FILE *out, const char *text, gsize len);
 
+/* Writes the LEN bytes at DATA to FD, going on where a signal cut a write
+ * short. FALSE with errno set on failure. */
+gboolean cli_write_all(int fd, const void *data, gsize len);
+
 /* The Unix user running the command, for the case history. Static string. */
 const char *cli_actor(void);
 

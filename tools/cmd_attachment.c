@@ -48,20 +48,13 @@ static gboolean write_into(int dir_fd, const char *name, GBytes *data)
 	if (fd < 0)
 		return FALSE;
 	gsize len = 0;
-	const guint8 *p = g_bytes_get_data(data, &len);
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int saved = errno;
-			close(fd);
-			unlinkat(dir_fd, name, 0);
-			errno = saved;
-			return FALSE;
-		}
-		p += n;
-		len -= (gsize)n;
+	const void *p = g_bytes_get_data(data, &len);
+	if (!cli_write_all(fd, p, len)) {
+		int saved = errno;
+		close(fd);
+		unlinkat(dir_fd, name, 0);
+		errno = saved;
+		return FALSE;
 	}
 	return close(fd) == 0;
 }

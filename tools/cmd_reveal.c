@@ -120,19 +120,12 @@ static gboolean write_new_file(const char *path, GBytes *raw)
 		return FALSE;
 	}
 	gsize len = 0;
-	const guint8 *p = g_bytes_get_data(raw, &len);
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			cli_error("%s: %s", path, g_strerror(errno));
-			close(fd);
-			unlink(path);
-			return FALSE;
-		}
-		p += n;
-		len -= (gsize)n;
+	const void *data = g_bytes_get_data(raw, &len);
+	if (!cli_write_all(fd, data, len)) {
+		cli_error("%s: %s", path, g_strerror(errno));
+		close(fd);
+		unlink(path);
+		return FALSE;
 	}
 	if (fsync(fd) != 0 || close(fd) != 0) {
 		cli_error("%s: %s", path, g_strerror(errno));

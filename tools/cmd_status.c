@@ -108,8 +108,7 @@ int cmd_status(int argc, char **argv)
 		return status;
 	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
 	g_autoptr(canary_case) c = NULL;
-	g_autoptr(JsonObject) prepared =
-		cli_call_case(client, "status-prepare", args, &c, &status);
+	g_autoptr(JsonObject) prepared = cli_call_case(client, "status-prepare", args, &c, &status);
 	if (prepared == NULL)
 		return status;
 	if (cli_case_quarantined(c, "its status cannot be changed; the custodian reviews "

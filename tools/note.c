@@ -270,8 +270,8 @@ char *note_edit_draft(const char *ref)
 
 struct canary_sealed_case *note_seal(JsonObject *prepared, const char *kind,
 				     const struct canary_case *c,
-				     const struct canary_envelope_recipients *to, note_seal_func seal,
-				     const char *text)
+				     const struct canary_envelope_recipients *to,
+				     note_seal_func seal, const char *text)
 {
 	gint64 number = json_object_get_int_member_with_default(prepared, kind, 0);
 	/* The author as canaryd names the caller, which records the change. */

@@ -42,7 +42,7 @@ typedef gboolean (*note_seal_func)(struct canary_sealed_case *sc, guint number,
  * problem. */
 struct canary_sealed_case *note_seal(JsonObject *prepared, const char *kind,
 				     const struct canary_case *c,
-				     const struct canary_envelope_recipients *to, note_seal_func seal,
-				     const char *text);
+				     const struct canary_envelope_recipients *to,
+				     note_seal_func seal, const char *text);
 
 #endif

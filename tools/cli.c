@@ -181,7 +181,7 @@ static struct cli_passphrase *ask_terminal(const char *prompt)
 	return p;
 }
 
-struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt, gboolean confirm)
+struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt)
 {
 	if (file != NULL) {
 		int fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -200,19 +200,7 @@ struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt,
 		}
 		return p;
 	}
-	struct cli_passphrase *p = ask_terminal(prompt);
-	if (p == NULL || !confirm)
-		return p;
-	struct cli_passphrase *again = ask_terminal("Repeat the passphrase: ");
-	gboolean same = again != NULL && again->len == p->len &&
-			sodium_memcmp(again->text, p->text, p->len) == 0;
-	cli_passphrase_free(again);
-	if (!same) {
-		cli_passphrase_free(p);
-		cli_error("the two passphrases differ");
-		return NULL;
-	}
-	return p;
+	return ask_terminal(prompt);
 }
 
 /* Writes TEXT escaped to SHAPE, then wipes the copy: it may be plaintext. */
@@ -264,7 +252,7 @@ const char *cli_actor(void)
 struct canary_secret_key *cli_load_secret_key(const char *path, const char *passphrase_file)
 {
 	g_autofree char *prompt = g_strdup_printf("Passphrase for %s: ", path);
-	struct cli_passphrase *pass = cli_read_passphrase(passphrase_file, prompt, FALSE);
+	struct cli_passphrase *pass = cli_read_passphrase(passphrase_file, prompt);
 	if (pass == NULL)
 		return NULL;
 	g_autoptr(GError) error = NULL;

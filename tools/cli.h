@@ -143,9 +143,9 @@ struct cli_passphrase {
 };
 
 /* Reads a passphrase: the first line of FILE when FILE is not NULL, else
- * from the terminal without echo (asked twice when CONFIRM). Prints the
- * problem and returns NULL on failure. */
-struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt, gboolean confirm);
+ * from the terminal without echo (canary keygen asks for a new one twice).
+ * Prints the problem and returns NULL on failure. */
+struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt);
 void cli_passphrase_free(struct cli_passphrase *passphrase);
 
 /* Every field printed from a case, a message or the database goes through

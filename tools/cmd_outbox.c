@@ -122,8 +122,7 @@ static void print_json(GPtrArray *entries)
 		triage_json_int(b, "draft", e->number);
 		triage_json_string(b, "drafted_by", e->drafted_by);
 		triage_json_string(b, "drafted", day);
-		json_builder_set_member_name(b, "sending");
-		json_builder_add_boolean_value(b, e->sending);
+		triage_json_bool(b, "sending", e->sending);
 		triage_json_string(b, "text", e->text);
 		json_builder_end_object(b);
 	}

@@ -168,8 +168,7 @@ static void print_json(const struct canary_report *r, const struct masking *m)
 	json_builder_set_member_name(b, "masking");
 	json_builder_begin_object(b);
 	triage_json_int(b, "threshold", m->threshold);
-	json_builder_set_member_name(b, "exact");
-	json_builder_add_boolean_value(b, m->exact);
+	triage_json_bool(b, "exact", m->exact);
 	json_builder_end_object(b);
 	json_count(b, m, "received", r->received);
 	json_count(b, m, "quarantined", r->quarantined);

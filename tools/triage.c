@@ -126,6 +126,18 @@ void triage_json_int(JsonBuilder *b, const char *name, gint64 value)
 	json_builder_add_int_value(b, value);
 }
 
+void triage_json_double(JsonBuilder *b, const char *name, double value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_double_value(b, value);
+}
+
+void triage_json_bool(JsonBuilder *b, const char *name, gboolean value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_boolean_value(b, value);
+}
+
 char *triage_format_day(gint64 day)
 {
 	return cli_format_utc(day, "%Y-%m-%d");

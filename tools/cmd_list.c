@@ -235,6 +235,20 @@ static GPtrArray *result_cases(JsonObject *result, GPtrArray **sealed_r)
 	return g_steal_pointer(&cases);
 }
 
+/* Calls list with ARGS: the cases of its answer, as result_cases() gives
+ * them. NULL after printing the problem, with its exit code in *EXIT_R. */
+static GPtrArray *call_list(struct canary_client *client, JsonObject *args, GPtrArray **sealed_r,
+			    int *exit_r)
+{
+	g_autoptr(JsonObject) result = cli_call(client, "list", args, exit_r);
+	if (result == NULL)
+		return NULL;
+	GPtrArray *cases = result_cases(result, sealed_r);
+	if (cases == NULL)
+		*exit_r = CLI_EXIT_FAILED;
+	return cases;
+}
+
 /* Adds the cases of KEY_COPIES (parallel to CASES) that KEY opens to ARGS:
  * "subjects" those whose content key it opens, "values" those whose exact
  * values only. FALSE after printing the problem. */
@@ -303,13 +317,10 @@ static int list_with_key(struct canary_client *client, const struct canary_case_
 	int status = CLI_EXIT_OK;
 	g_autoptr(JsonObject) args = filter_args(filter);
 	json_object_set_boolean_member(args, "keys", TRUE);
-	g_autoptr(JsonObject) copies_result = cli_call(client, "list", args, &status);
-	if (copies_result == NULL)
-		return status;
 	g_autoptr(GPtrArray) key_copies = NULL;
-	g_autoptr(GPtrArray) listed = result_cases(copies_result, &key_copies);
+	g_autoptr(GPtrArray) listed = call_list(client, args, &key_copies, &status);
 	if (listed == NULL)
-		return CLI_EXIT_FAILED;
+		return status;
 	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
 	if (key == NULL)
 		return CLI_EXIT_KEY;
@@ -317,14 +328,11 @@ static int list_with_key(struct canary_client *client, const struct canary_case_
 	if (pseudonym != NULL)
 		json_object_set_boolean_member(open_args, "pseudonym", TRUE);
 	ask_for_opened(open_args, listed, key_copies, key);
-	// Order is important: canaryd records each case before it answers.
-	g_autoptr(JsonObject) result = cli_call(client, "list", open_args, &status);
-	if (result == NULL)
-		return status;
 	g_autoptr(GPtrArray) sealed = NULL;
-	g_autoptr(GPtrArray) cases = result_cases(result, &sealed);
+	// Order is important: canaryd records each case before it answers.
+	g_autoptr(GPtrArray) cases = call_list(client, open_args, &sealed, &status);
 	if (cases == NULL)
-		return CLI_EXIT_FAILED;
+		return status;
 	struct opened *opened = g_new0(struct opened, cases->len + 1);
 	g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func((GDestroyNotify)canary_case_free);
 	for (guint i = 0; i < cases->len; i++) {
@@ -415,12 +423,9 @@ int cmd_list(int argc, char **argv)
 			return exit_status;
 	} else {
 		g_autoptr(JsonObject) args = filter_args(&filter);
-		g_autoptr(JsonObject) result = cli_call(client, "list", args, &exit_status);
-		if (result == NULL)
-			return exit_status;
-		cases = result_cases(result, NULL);
+		cases = call_list(client, args, NULL, &exit_status);
 		if (cases == NULL)
-			return CLI_EXIT_FAILED;
+			return exit_status;
 	}
 	sort_cases(cases, opened);
 	gint64 now = triage_now();

@@ -216,6 +216,13 @@ void cli_print_line(FILE *out, const char *text)
 	print_escaped(out, text != NULL ? text : "-", -1, CANARY_TEXT_LINE);
 }
 
+void cli_print_field(const char *label, const char *value)
+{
+	printf("%-12s ", label);
+	cli_print_line(stdout, value);
+	fputc('\n', stdout);
+}
+
 void cli_print_untrusted(FILE *out, const char *text, gsize len)
 {
 	print_escaped(out, text, (gssize)len, CANARY_TEXT_LINES);

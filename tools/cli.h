@@ -158,6 +158,10 @@ void cli_passphrase_free(struct cli_passphrase *passphrase);
  * one line: newlines and tabs are escaped too. NULL prints "-". */
 void cli_print_line(FILE *out, const char *text);
 
+/* Prints one "Label: value" line of a case to stdout: LABEL in 12
+ * columns, then VALUE as cli_print_line() writes it ("-" for NULL). */
+void cli_print_field(const char *label, const char *value);
+
 /* Writes multi-line TEXT (LEN bytes; a message body, a note) to OUT:
  * newlines and tabs stay, every other control is escaped. */
 void cli_print_untrusted(FILE *out, const char *text, gsize len);

@@ -34,11 +34,9 @@ static void print_identity(const struct canary_identity *id, const struct canary
 {
 	if (meta != NULL) {
 		g_autofree char *when = cli_format_time(sent ? meta->ingested_at : meta->received_at);
-		printf("%-12s %s\n", sent ? "Sent:" : "Received:", when);
+		cli_print_field(sent ? "Sent:" : "Received:", when);
 	}
-	printf("%-12s ", "Pseudonym:");
-	cli_print_line(stdout, meta != NULL && meta->pseudonym != NULL ? meta->pseudonym : "-");
-	fputc('\n', stdout);
+	cli_print_field("Pseudonym:", meta != NULL ? meta->pseudonym : NULL);
 	const char *label = sent ? "To:" : "Sender:";
 	for (guint i = 0; i < id->addresses->len; i++) {
 		const struct canary_address *a = id->addresses->pdata[i];
@@ -55,7 +53,7 @@ static void print_identity(const struct canary_identity *id, const struct canary
 		fputc('\n', stdout);
 	}
 	if (id->addresses->len == 0)
-		printf("%-12s -\n", label);
+		cli_print_field(label, NULL);
 	print_list("IPs:", id->ips);
 	print_list("Phones:", id->phones);
 	print_list("Also e-mail:", id->emails);
@@ -187,9 +185,7 @@ int cmd_reveal(int argc, char **argv)
 	g_autoptr(canary_sealed_case) sc = cli_sealed_member(result, "sealed", c);
 	if (sc == NULL)
 		return CLI_EXIT_FAILED;
-	printf("%-12s ", "Case:");
-	cli_print_line(stdout, c->ref);
-	fputc('\n', stdout);
+	cli_print_field("Case:", c->ref);
 	/* One message, or the whole conversation with the first one's original. */
 	guint first = message > 0 ? (guint)message : 1;
 	guint last = message > 0 ? (guint)message : c->messages;

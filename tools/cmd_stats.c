@@ -58,6 +58,12 @@ static gint64 week_start(gint64 t)
 	return (day - (day + 3) % 7) * DAY;
 }
 
+/* The ISO week starting at START: "2026-W03". New string. */
+static char *iso_week(gint64 start)
+{
+	return cli_format_utc(start, "%G-W%V");
+}
+
 struct stats {
 	GPtrArray *sections; /* struct section_row * */
 	gint64 total_new, total_open;
@@ -145,7 +151,7 @@ static void print_table(const struct stats *st)
 	printf("\nReceived per week (UTC, last %d weeks)\n", WEEKS);
 	for (int i = 0; i < WEEKS; i++) {
 		gint64 start = st->first_week + i * WEEK;
-		g_autofree char *week = cli_format_utc(start, "%G-W%V");
+		g_autofree char *week = iso_week(start);
 		g_autofree char *monday = triage_format_day(start);
 		printf("  %-8s  from %s %6" G_GINT64_FORMAT "\n", week, monday, st->weeks[i]);
 	}
@@ -189,7 +195,7 @@ static void print_json(const struct stats *st)
 	json_builder_begin_array(b);
 	for (int i = 0; i < WEEKS; i++) {
 		gint64 start = st->first_week + i * WEEK;
-		g_autofree char *week = cli_format_utc(start, "%G-W%V");
+		g_autofree char *week = iso_week(start);
 		g_autofree char *monday = triage_format_day(start);
 		json_builder_begin_object(b);
 		triage_json_string(b, "week", week);

@@ -78,12 +78,17 @@ struct canary_store *cli_open_store(const struct canary_config *config)
 	return store;
 }
 
-char *cli_format_time(gint64 t)
+char *cli_format_utc(gint64 t, const char *format)
 {
 	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(t);
 	if (dt == NULL)
 		return g_strdup("?");
-	return g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ");
+	return g_date_time_format(dt, format);
+}
+
+char *cli_format_time(gint64 t)
+{
+	return cli_format_utc(t, "%Y-%m-%dT%H:%M:%SZ");
 }
 
 char *cli_format_size(gint64 bytes)
@@ -176,7 +181,7 @@ static struct cli_passphrase *ask_terminal(const char *prompt)
 	return p;
 }
 
-struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt, gboolean confirm)
+struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt)
 {
 	if (file != NULL) {
 		int fd = open(file, O_RDONLY | O_CLOEXEC);
@@ -195,19 +200,7 @@ struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt,
 		}
 		return p;
 	}
-	struct cli_passphrase *p = ask_terminal(prompt);
-	if (p == NULL || !confirm)
-		return p;
-	struct cli_passphrase *again = ask_terminal("Repeat the passphrase: ");
-	gboolean same = again != NULL && again->len == p->len &&
-			sodium_memcmp(again->text, p->text, p->len) == 0;
-	cli_passphrase_free(again);
-	if (!same) {
-		cli_passphrase_free(p);
-		cli_error("the two passphrases differ");
-		return NULL;
-	}
-	return p;
+	return ask_terminal(prompt);
 }
 
 /* Writes TEXT escaped to SHAPE, then wipes the copy: it may be plaintext. */
@@ -223,9 +216,31 @@ void cli_print_line(FILE *out, const char *text)
 	print_escaped(out, text != NULL ? text : "-", -1, CANARY_TEXT_LINE);
 }
 
+void cli_print_field(const char *label, const char *value)
+{
+	printf("%-12s ", label);
+	cli_print_line(stdout, value);
+	fputc('\n', stdout);
+}
+
 void cli_print_untrusted(FILE *out, const char *text, gsize len)
 {
 	print_escaped(out, text, (gssize)len, CANARY_TEXT_LINES);
+}
+
+gboolean cli_write_all(int fd, const void *data, gsize len)
+{
+	const guint8 *p = data;
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return FALSE;
+		p += n;
+		len -= (gsize)n;
+	}
+	return TRUE;
 }
 
 const char *cli_actor(void)
@@ -244,12 +259,21 @@ const char *cli_actor(void)
 struct canary_secret_key *cli_load_secret_key(const char *path, const char *passphrase_file)
 {
 	g_autofree char *prompt = g_strdup_printf("Passphrase for %s: ", path);
-	struct cli_passphrase *pass = cli_read_passphrase(passphrase_file, prompt, FALSE);
+	struct cli_passphrase *pass = cli_read_passphrase(passphrase_file, prompt);
 	if (pass == NULL)
 		return NULL;
 	g_autoptr(GError) error = NULL;
 	struct canary_secret_key *key = canary_key_load_secret(path, pass->text, pass->len, &error);
 	cli_passphrase_free(pass);
+	if (key == NULL)
+		cli_error("%s", error->message);
+	return key;
+}
+
+struct canary_public_key *cli_parse_public_key(const char *label, const char *text)
+{
+	g_autoptr(GError) error = NULL;
+	struct canary_public_key *key = canary_key_parse_public(label, text, strlen(text), &error);
 	if (key == NULL)
 		cli_error("%s", error->message);
 	return key;
@@ -331,6 +355,21 @@ struct canary_client *cli_connect(const struct cli_common *common, int *exit_r)
 	return client;
 }
 
+struct canary_client *cli_connect_with_key(const struct cli_common *common, const char *key_path,
+					   const char *passphrase_file,
+					   struct canary_secret_key **key_r, int *exit_r)
+{
+	g_autoptr(canary_client) client = cli_connect(common, exit_r);
+	if (client == NULL)
+		return NULL;
+	*key_r = cli_load_secret_key(key_path, passphrase_file);
+	if (*key_r == NULL) {
+		*exit_r = CLI_EXIT_KEY;
+		return NULL;
+	}
+	return g_steal_pointer(&client);
+}
+
 int cli_call_failed(const GError *error)
 {
 	cli_error("%s", error->message);
@@ -375,12 +414,10 @@ int cli_check_case_key(struct canary_client *client, const char *ref,
 {
 	int status = CLI_EXIT_OK;
 	g_autoptr(JsonObject) args = cli_args_ref(ref);
-	g_autoptr(JsonObject) keys = cli_call(client, "keys", args, &status);
+	g_autoptr(canary_case) c = NULL;
+	g_autoptr(JsonObject) keys = cli_call_case(client, "keys", args, &c, &status);
 	if (keys == NULL)
 		return status;
-	g_autoptr(canary_case) c = cli_result_case(keys);
-	if (c == NULL)
-		return CLI_EXIT_FAILED;
 	if (quarantined_why != NULL && cli_case_quarantined(c, quarantined_why))
 		return quarantined_exit;
 	g_autoptr(canary_sealed_case) copies = cli_sealed_member(keys, "sealed", c);
@@ -408,6 +445,20 @@ JsonObject *cli_call(struct canary_client *client, const char *op, JsonObject *a
 	return result;
 }
 
+JsonObject *cli_call_case(struct canary_client *client, const char *op, JsonObject *args,
+			  struct canary_case **case_r, int *exit_r)
+{
+	g_autoptr(JsonObject) result = cli_call(client, op, args, exit_r);
+	if (result == NULL)
+		return NULL;
+	*case_r = cli_result_case(result);
+	if (*case_r == NULL) {
+		*exit_r = CLI_EXIT_FAILED;
+		return NULL;
+	}
+	return g_steal_pointer(&result);
+}
+
 JsonObject *cli_args_ref(const char *ref)
 {
 	JsonObject *args = json_object_new();
@@ -417,25 +468,45 @@ JsonObject *cli_args_ref(const char *ref)
 
 struct canary_case *cli_result_case(JsonObject *result)
 {
-	JsonNode *node = json_object_get_member(result, "case");
 	g_autoptr(GError) error = NULL;
-	struct canary_case *c = canary_case_from_json(
-		node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL,
-		&error);
+	struct canary_case *c = canary_case_from_json(cli_object_member(result, "case"), &error);
 	if (c == NULL)
 		cli_error("%s", error->message);
 	return c;
 }
 
+JsonArray *cli_array_member(JsonObject *o, const char *name)
+{
+	JsonNode *node = json_object_get_member(o, name);
+	return node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+}
+
+JsonObject *cli_object_member(JsonObject *o, const char *name)
+{
+	JsonNode *node = json_object_get_member(o, name);
+	return node != NULL && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+}
+
+JsonObject *cli_element_object(JsonArray *a, guint i)
+{
+	JsonNode *node = json_array_get_element(a, i);
+	return JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
+}
+
+JsonArray *cli_element_array(JsonArray *a, guint i)
+{
+	JsonNode *node = json_array_get_element(a, i);
+	return JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+}
+
 struct canary_sealed_case *cli_sealed_member(JsonObject *o, const char *name,
 					     const struct canary_case *c)
 {
-	JsonNode *node = json_object_get_member(o, name);
-	if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
+	JsonObject *member = cli_object_member(o, name);
+	if (member == NULL)
 		return canary_sealed_case_new(c->id);
 	g_autoptr(GError) error = NULL;
-	struct canary_sealed_case *sc =
-		canary_sealed_case_from_json(c->id, json_node_get_object(node), &error);
+	struct canary_sealed_case *sc = canary_sealed_case_from_json(c->id, member, &error);
 	if (sc == NULL)
 		cli_error("case %s: canaryd's answer: %s", c->ref, error->message);
 	return sc;

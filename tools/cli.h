@@ -67,6 +67,14 @@ void cli_set_host(const char *host);
  * directly. Prints the problem, sets *EXIT_R and returns NULL on failure. */
 struct canary_client *cli_connect(const struct cli_common *common, int *exit_r);
 
+/* cli_connect(), then the secret key at KEY_PATH into *KEY_R (see
+ * cli_load_secret_key()): in that order, so that nobody types a passphrase
+ * for a canaryd that cannot be reached. Returns the client, or NULL after
+ * printing the problem, with its exit code in *EXIT_R. */
+struct canary_client *cli_connect_with_key(const struct cli_common *common, const char *key_path,
+					   const char *passphrase_file,
+					   struct canary_secret_key **key_r, int *exit_r);
+
 /* The exit code for an error of canary_client_call() (CANARY_CONTROL_ERROR
  * domain), after printing it. */
 int cli_call_failed(const GError *error);
@@ -79,6 +87,12 @@ struct canary_sealed_case;
  * printing the problem, with its exit code in *EXIT_R. */
 JsonObject *cli_call(struct canary_client *client, const char *op, JsonObject *args, int *exit_r);
 
+/* Calls OP with ARGS (an op that answers with a "case") and reads that
+ * case into a new *CASE_R. Returns the answer (new), or NULL after
+ * printing the problem, with its exit code in *EXIT_R. */
+JsonObject *cli_call_case(struct canary_client *client, const char *op, JsonObject *args,
+			  struct canary_case **case_r, int *exit_r);
+
 /* Arguments {"ref": REF}. New object. */
 JsonObject *cli_args_ref(const char *ref);
 
@@ -90,11 +104,29 @@ struct canary_case *cli_result_case(JsonObject *result);
 struct canary_sealed_case *cli_sealed_member(JsonObject *o, const char *name,
 					     const struct canary_case *c);
 
+/* The array member NAME of O, or NULL when it is absent or not an array.
+ * Borrowed. */
+JsonArray *cli_array_member(JsonObject *o, const char *name);
+
+/* The object member NAME of O, or NULL when it is absent or not an object.
+ * Borrowed. */
+JsonObject *cli_object_member(JsonObject *o, const char *name);
+
+/* Element I of A as an object, or NULL when it is not one. Borrowed. */
+JsonObject *cli_element_object(JsonArray *a, guint i);
+
+/* Element I of A as an array, or NULL when it is not one. Borrowed. */
+JsonArray *cli_element_array(JsonArray *a, guint i);
+
 /* Opens the database CONFIG names. Prints the error and returns NULL on failure. */
 struct canary_store *cli_open_store(const struct canary_config *config);
 
 /* Prints "canary: MESSAGE" to stderr, with control characters made visible. */
 void cli_error(const char *format, ...) G_GNUC_PRINTF(1, 2);
+
+/* Formats T (Unix UTC) with FORMAT (as g_date_time_format()), or "?" when
+ * T is out of range. New string. */
+char *cli_format_utc(gint64 t, const char *format);
 
 /* Formats T (Unix UTC) as RFC 3339 ("2026-11-24T09:41:00Z"). New string. */
 char *cli_format_time(gint64 t);
@@ -111,9 +143,9 @@ struct cli_passphrase {
 };
 
 /* Reads a passphrase: the first line of FILE when FILE is not NULL, else
- * from the terminal without echo (asked twice when CONFIRM). Prints the
- * problem and returns NULL on failure. */
-struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt, gboolean confirm);
+ * from the terminal without echo (canary keygen asks for a new one twice).
+ * Prints the problem and returns NULL on failure. */
+struct cli_passphrase *cli_read_passphrase(const char *file, const char *prompt);
 void cli_passphrase_free(struct cli_passphrase *passphrase);
 
 /* Every field printed from a case, a message or the database goes through
@@ -126,9 +158,17 @@ void cli_passphrase_free(struct cli_passphrase *passphrase);
  * one line: newlines and tabs are escaped too. NULL prints "-". */
 void cli_print_line(FILE *out, const char *text);
 
+/* Prints one "Label: value" line of a case to stdout: LABEL in 12
+ * columns, then VALUE as cli_print_line() writes it ("-" for NULL). */
+void cli_print_field(const char *label, const char *value);
+
 /* Writes multi-line TEXT (LEN bytes; a message body, a note) to OUT:
  * newlines and tabs stay, every other control is escaped. */
 void cli_print_untrusted(FILE *out, const char *text, gsize len);
+
+/* Writes the LEN bytes at DATA to FD, going on where a signal cut a write
+ * short. FALSE with errno set on failure. */
+gboolean cli_write_all(int fd, const void *data, gsize len);
 
 /* The Unix user running the command, for the case history. Static string. */
 const char *cli_actor(void);
@@ -136,6 +176,11 @@ const char *cli_actor(void);
 /* Loads the secret key at PATH, with the passphrase from PASSPHRASE_FILE or
  * the terminal. Prints the problem and returns NULL on failure. */
 struct canary_secret_key *cli_load_secret_key(const char *path, const char *passphrase_file);
+
+/* Parses public key TEXT as canaryd hands it out (LABEL in messages:
+ * "section mena"). Returns a new key (g_free() it), or NULL after printing
+ * the problem. */
+struct canary_public_key *cli_parse_public_key(const char *label, const char *text);
 
 /* TRUE, after printing "case REF is quarantined (REASON): WHY", when case C
  * is quarantined: it has no section content, only the custodian's copy. */

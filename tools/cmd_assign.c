@@ -33,13 +33,11 @@ int cmd_assign(int argc, char **argv)
 	g_autoptr(canary_client) client = cli_connect(&common, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(JsonObject) args = json_object_new();
-	json_object_set_string_member(args, "ref", argv[1]);
+	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
 	json_object_set_string_member(args, "to", to);
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) result = canary_client_call(client, "assign", args, &error);
+	g_autoptr(JsonObject) result = cli_call(client, "assign", args, &status);
 	if (result == NULL)
-		return cli_call_failed(error);
+		return status;
 	const char *ref = json_object_get_string_member_with_default(result, "ref", argv[1]);
 	if (json_object_get_boolean_member_with_default(result, "unchanged", FALSE))
 		printf("%s is already assigned to %s\n", ref, to);

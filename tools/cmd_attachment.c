@@ -48,20 +48,13 @@ static gboolean write_into(int dir_fd, const char *name, GBytes *data)
 	if (fd < 0)
 		return FALSE;
 	gsize len = 0;
-	const guint8 *p = g_bytes_get_data(data, &len);
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int saved = errno;
-			close(fd);
-			unlinkat(dir_fd, name, 0);
-			errno = saved;
-			return FALSE;
-		}
-		p += n;
-		len -= (gsize)n;
+	const void *p = g_bytes_get_data(data, &len);
+	if (!cli_write_all(fd, p, len)) {
+		int saved = errno;
+		close(fd);
+		unlinkat(dir_fd, name, 0);
+		errno = saved;
+		return FALSE;
 	}
 	return close(fd) == 0;
 }
@@ -73,12 +66,11 @@ static int save_attachment(const struct cli_common *common, const char *ref, gui
 			   const char *out_dir, int dir_fd)
 {
 	int status = CLI_EXIT_OK;
-	g_autoptr(canary_client) client = cli_connect(common, &status);
+	g_autoptr(canary_secret_key) key = NULL;
+	g_autoptr(canary_client) client =
+		cli_connect_with_key(common, key_path, passphrase_file, &key, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
-	if (key == NULL)
-		return CLI_EXIT_KEY;
 	g_autoptr(JsonObject) args = cli_args_ref(ref);
 	status = cli_check_case_key(client, ref, key, CLI_KEY_OPENS_CONTENT, NULL, 0, NULL);
 	if (status != CLI_EXIT_OK)
@@ -86,13 +78,11 @@ static int save_attachment(const struct cli_common *common, const char *ref, gui
 	json_object_set_int_member(args, "number", number);
 	if (message > 1)
 		json_object_set_int_member(args, "message", message);
+	g_autoptr(canary_case) c = NULL;
 	// Order is important: canaryd records the access before it answers.
-	g_autoptr(JsonObject) result = cli_call(client, "attachment", args, &status);
+	g_autoptr(JsonObject) result = cli_call_case(client, "attachment", args, &c, &status);
 	if (result == NULL)
 		return status;
-	g_autoptr(canary_case) c = cli_result_case(result);
-	if (c == NULL)
-		return CLI_EXIT_FAILED;
 	g_autoptr(canary_sealed_case) all = cli_sealed_member(result, "sealed", c);
 	if (all == NULL)
 		return CLI_EXIT_FAILED;

@@ -23,12 +23,11 @@ static gboolean get_b64(JsonObject *o, const char *name, guint8 *out, gsize len)
 	return TRUE;
 }
 
-/* An event of the "audit" op's answer; NULL when malformed. */
-static struct canary_event *event_from_json(JsonNode *node)
+/* An event of the "audit" op's answer (O may be NULL); NULL when malformed. */
+static struct canary_event *event_from_json(JsonObject *o)
 {
-	if (!JSON_NODE_HOLDS_OBJECT(node))
+	if (o == NULL)
 		return NULL;
-	JsonObject *o = json_node_get_object(node);
 	struct canary_event *e = g_new0(struct canary_event, 1);
 	e->id = json_object_get_int_member_with_default(o, "id", 0);
 	e->at = json_object_get_int_member_with_default(o, "at", 0);
@@ -53,11 +52,7 @@ struct head {
 
 static gboolean head_from_json(JsonObject *result, struct head *head)
 {
-	JsonObject *o =
-		json_object_has_member(result, "head") &&
-				JSON_NODE_HOLDS_OBJECT(json_object_get_member(result, "head"))
-			? json_object_get_object_member(result, "head")
-			: NULL;
+	JsonObject *o = cli_object_member(result, "head");
 	if (o == NULL)
 		return FALSE;
 	head->h.last_id = json_object_get_int_member_with_default(o, "last_id", 0);
@@ -78,10 +73,10 @@ static int fetch_history(struct canary_client *client, GPtrArray *events, struct
 		if (!first)
 			json_object_set_int_member(args, "after", after);
 		json_object_set_int_member(args, "limit", 5000);
-		g_autoptr(GError) error = NULL;
-		g_autoptr(JsonObject) result = canary_client_call(client, "audit", args, &error);
+		int status = CLI_EXIT_OK;
+		g_autoptr(JsonObject) result = cli_call(client, "audit", args, &status);
 		if (result == NULL)
-			return cli_call_failed(error);
+			return status;
 		if (first && !head_from_json(result, head))
 			goto malformed;
 		JsonArray *page = json_object_has_member(result, "events")
@@ -91,7 +86,7 @@ static int fetch_history(struct canary_client *client, GPtrArray *events, struct
 			goto malformed;
 		guint n = json_array_get_length(page);
 		for (guint i = 0; i < n; i++) {
-			struct canary_event *e = event_from_json(json_array_get_element(page, i));
+			struct canary_event *e = event_from_json(cli_element_object(page, i));
 			if (e == NULL)
 				goto malformed;
 			if (e->id <= after) { /* pages must move forward */
@@ -183,10 +178,10 @@ static int verify(struct canary_client *client, const char *vkey_path)
 
 static int start_sealing(struct canary_client *client)
 {
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) result = canary_client_call(client, "audit-start", NULL, &error);
+	int status = CLI_EXIT_OK;
+	g_autoptr(JsonObject) result = cli_call(client, "audit-start", NULL, &status);
 	if (result == NULL)
-		return cli_call_failed(error);
+		return status;
 	const char *vkey =
 		json_object_get_string_member_with_default(result, "verification_key", NULL);
 	if (vkey == NULL) {

@@ -45,14 +45,7 @@ static gboolean copy_to_stdout(const char *path, GError **error)
 	while (ok && (n = read(fd, buffer, sizeof(buffer))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		ok = n > 0;
-		for (ssize_t done = 0, w = 0; ok && done < n; done += w) {
-			w = write(STDOUT_FILENO, buffer + done, (size_t)(n - done));
-			if (w < 0 && errno == EINTR)
-				w = 0;
-			else if (w < 0)
-				ok = FALSE;
-		}
+		ok = n > 0 && cli_write_all(STDOUT_FILENO, buffer, (gsize)n);
 	}
 	int saved = errno;
 	close(fd);

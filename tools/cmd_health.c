@@ -18,18 +18,14 @@ struct check {
 
 static struct check check_of(JsonArray *checks, guint i)
 {
-	JsonNode *node = json_array_get_element(checks, i);
-	if (!JSON_NODE_HOLDS_OBJECT(node))
+	JsonObject *o = cli_element_object(checks, i);
+	if (o == NULL)
 		return (struct check){"?", "critical", "canaryd sent a malformed check", NULL};
-	JsonObject *o = json_node_get_object(node);
-	JsonNode *figures = json_object_get_member(o, "figures");
 	return (struct check){
 		.name = json_object_get_string_member_with_default(o, "name", "?"),
 		.level = json_object_get_string_member_with_default(o, "level", "critical"),
 		.message = json_object_get_string_member_with_default(o, "message", ""),
-		.figures = figures != NULL && JSON_NODE_HOLDS_ARRAY(figures)
-				   ? json_node_get_array(figures)
-				   : NULL,
+		.figures = cli_array_member(o, "figures"),
 	};
 }
 
@@ -75,9 +71,7 @@ static void print_json(JsonArray *checks, enum canary_health_level overall)
 		triage_json_string(b, "level", canary_health_level_name(level_of(c.level)));
 		triage_json_string(b, "message", c.message);
 		for (guint f = 0; c.figures != NULL && f < json_array_get_length(c.figures); f++) {
-			JsonNode *node = json_array_get_element(c.figures, f);
-			JsonArray *pair =
-				JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+			JsonArray *pair = cli_element_array(c.figures, f);
 			if (pair == NULL || json_array_get_length(pair) != 2)
 				continue;
 			triage_json_int(b, json_array_get_string_element(pair, 0),
@@ -117,19 +111,17 @@ int cmd_health(int argc, char **argv)
 	g_autoptr(canary_client) client = cli_connect(&common, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) result = canary_client_call(client, "health", NULL, &error);
+	g_autoptr(JsonObject) result = cli_call(client, "health", NULL, &status);
 	if (result == NULL) {
 		/* Exit codes 0-2 are the levels: a store failure keeps 4. */
-		int code = cli_call_failed(error);
-		return code == CLI_EXIT_FAILED || code == CLI_EXIT_USAGE ? CLI_EXIT_STORE : code;
+		return status == CLI_EXIT_FAILED || status == CLI_EXIT_USAGE ? CLI_EXIT_STORE
+									     : status;
 	}
-	JsonNode *checks = json_object_get_member(result, "checks");
-	if (checks == NULL || !JSON_NODE_HOLDS_ARRAY(checks)) {
+	JsonArray *list = cli_array_member(result, "checks");
+	if (list == NULL) {
 		cli_error("canaryd's answer to health has no checks");
 		return CLI_EXIT_STORE;
 	}
-	JsonArray *list = json_node_get_array(checks);
 	enum canary_health_level overall = CANARY_HEALTH_OK;
 	for (guint i = 0; i < json_array_get_length(list); i++)
 		overall = MAX(overall, level_of(check_of(list, i).level));

@@ -17,10 +17,9 @@ struct event {
 
 static struct event event_of(JsonArray *events, guint i)
 {
-	JsonNode *node = json_array_get_element(events, i);
-	if (!JSON_NODE_HOLDS_OBJECT(node))
+	JsonObject *o = cli_element_object(events, i);
+	if (o == NULL)
 		return (struct event){0};
-	JsonObject *o = json_node_get_object(node);
 	return (struct event){
 		.id = json_object_get_int_member_with_default(o, "id", 0),
 		.at = json_object_get_int_member_with_default(o, "at", 0),
@@ -96,20 +95,18 @@ int cmd_history(int argc, char **argv)
 	g_autoptr(canary_client) client = cli_connect(&common, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(JsonObject) args = json_object_new();
-	json_object_set_string_member(args, "ref", argv[1]);
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) result = canary_client_call(client, "history", args, &error);
+	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
+	g_autoptr(JsonObject) result = cli_call(client, "history", args, &status);
 	if (result == NULL)
-		return cli_call_failed(error);
-	JsonNode *events = json_object_get_member(result, "events");
-	if (events == NULL || !JSON_NODE_HOLDS_ARRAY(events)) {
+		return status;
+	JsonArray *events = cli_array_member(result, "events");
+	if (events == NULL) {
 		cli_error("canaryd's answer to history has no events");
 		return CLI_EXIT_FAILED;
 	}
 	if (json)
-		print_json(json_node_get_array(events));
+		print_json(events);
 	else
-		print_table(json_node_get_array(events));
+		print_table(events);
 	return CLI_EXIT_OK;
 }

@@ -16,8 +16,8 @@
 static struct cli_passphrase *read_new_passphrase(const char *file, const char *prompt)
 {
 	if (file != NULL)
-		return cli_read_passphrase(file, prompt, FALSE);
-	struct cli_passphrase *p = cli_read_passphrase(NULL, prompt, FALSE);
+		return cli_read_passphrase(file, prompt);
+	struct cli_passphrase *p = cli_read_passphrase(NULL, prompt);
 	if (p == NULL)
 		return NULL;
 	g_autoptr(GError) error = NULL;
@@ -26,7 +26,7 @@ static struct cli_passphrase *read_new_passphrase(const char *file, const char *
 		cli_error("%s", error->message);
 		return NULL;
 	}
-	struct cli_passphrase *again = cli_read_passphrase(NULL, "Repeat the passphrase: ", FALSE);
+	struct cli_passphrase *again = cli_read_passphrase(NULL, "Repeat the passphrase: ");
 	if (again == NULL) {
 		cli_passphrase_free(p);
 		return NULL;
@@ -46,7 +46,7 @@ static struct cli_passphrase *read_new_passphrase(const char *file, const char *
 static int rewrap(const char *path, const char *old_file, const char *new_file)
 {
 	struct cli_passphrase *old =
-		cli_read_passphrase(old_file, "Current passphrase of the key: ", FALSE);
+		cli_read_passphrase(old_file, "Current passphrase of the key: ");
 	if (old == NULL)
 		return CLI_EXIT_FAILED;
 	struct cli_passphrase *new = read_new_passphrase(new_file, "New passphrase for the key: ");

@@ -211,23 +211,21 @@ static GPtrArray *result_cases(JsonObject *result, GPtrArray **sealed_r)
 		g_ptr_array_new_with_free_func((GDestroyNotify)canary_case_free);
 	g_autoptr(GPtrArray) sealed =
 		g_ptr_array_new_with_free_func((GDestroyNotify)canary_sealed_case_free);
-	JsonNode *node = json_object_get_member(result, "cases");
-	if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node)) {
+	JsonArray *list = cli_array_member(result, "cases");
+	if (list == NULL) {
 		cli_error("canaryd's answer lacks the cases");
 		return NULL;
 	}
-	JsonArray *list = json_node_get_array(node);
 	for (guint i = 0; i < json_array_get_length(list); i++) {
-		JsonNode *e = json_array_get_element(list, i);
+		JsonObject *e = cli_element_object(list, i);
 		g_autoptr(GError) error = NULL;
-		struct canary_case *c = canary_case_from_json(
-			JSON_NODE_HOLDS_OBJECT(e) ? json_node_get_object(e) : NULL, &error);
+		struct canary_case *c = canary_case_from_json(e, &error);
 		if (c == NULL) {
 			cli_error("%s", error->message);
 			return NULL;
 		}
 		g_ptr_array_add(cases, c);
-		struct canary_sealed_case *sc = cli_sealed_member(json_node_get_object(e), "sealed", c);
+		struct canary_sealed_case *sc = cli_sealed_member(e, "sealed", c);
 		if (sc == NULL)
 			return NULL;
 		g_ptr_array_add(sealed, sc);
@@ -235,6 +233,20 @@ static GPtrArray *result_cases(JsonObject *result, GPtrArray **sealed_r)
 	if (sealed_r != NULL)
 		*sealed_r = g_steal_pointer(&sealed);
 	return g_steal_pointer(&cases);
+}
+
+/* Calls list with ARGS: the cases of its answer, as result_cases() gives
+ * them. NULL after printing the problem, with its exit code in *EXIT_R. */
+static GPtrArray *call_list(struct canary_client *client, JsonObject *args, GPtrArray **sealed_r,
+			    int *exit_r)
+{
+	g_autoptr(JsonObject) result = cli_call(client, "list", args, exit_r);
+	if (result == NULL)
+		return NULL;
+	GPtrArray *cases = result_cases(result, sealed_r);
+	if (cases == NULL)
+		*exit_r = CLI_EXIT_FAILED;
+	return cases;
 }
 
 /* Adds the cases of KEY_COPIES (parallel to CASES) that KEY opens to ARGS:
@@ -305,13 +317,10 @@ static int list_with_key(struct canary_client *client, const struct canary_case_
 	int status = CLI_EXIT_OK;
 	g_autoptr(JsonObject) args = filter_args(filter);
 	json_object_set_boolean_member(args, "keys", TRUE);
-	g_autoptr(JsonObject) copies_result = cli_call(client, "list", args, &status);
-	if (copies_result == NULL)
-		return status;
 	g_autoptr(GPtrArray) key_copies = NULL;
-	g_autoptr(GPtrArray) listed = result_cases(copies_result, &key_copies);
+	g_autoptr(GPtrArray) listed = call_list(client, args, &key_copies, &status);
 	if (listed == NULL)
-		return CLI_EXIT_FAILED;
+		return status;
 	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
 	if (key == NULL)
 		return CLI_EXIT_KEY;
@@ -319,14 +328,11 @@ static int list_with_key(struct canary_client *client, const struct canary_case_
 	if (pseudonym != NULL)
 		json_object_set_boolean_member(open_args, "pseudonym", TRUE);
 	ask_for_opened(open_args, listed, key_copies, key);
-	// Order is important: canaryd records each case before it answers.
-	g_autoptr(JsonObject) result = cli_call(client, "list", open_args, &status);
-	if (result == NULL)
-		return status;
 	g_autoptr(GPtrArray) sealed = NULL;
-	g_autoptr(GPtrArray) cases = result_cases(result, &sealed);
+	// Order is important: canaryd records each case before it answers.
+	g_autoptr(GPtrArray) cases = call_list(client, open_args, &sealed, &status);
 	if (cases == NULL)
-		return CLI_EXIT_FAILED;
+		return status;
 	struct opened *opened = g_new0(struct opened, cases->len + 1);
 	g_autoptr(GPtrArray) kept = g_ptr_array_new_with_free_func((GDestroyNotify)canary_case_free);
 	for (guint i = 0; i < cases->len; i++) {
@@ -417,12 +423,9 @@ int cmd_list(int argc, char **argv)
 			return exit_status;
 	} else {
 		g_autoptr(JsonObject) args = filter_args(&filter);
-		g_autoptr(JsonObject) result = cli_call(client, "list", args, &exit_status);
-		if (result == NULL)
-			return exit_status;
-		cases = result_cases(result, NULL);
+		cases = call_list(client, args, NULL, &exit_status);
 		if (cases == NULL)
-			return CLI_EXIT_FAILED;
+			return exit_status;
 	}
 	sort_cases(cases, opened);
 	gint64 now = triage_now();

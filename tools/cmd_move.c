@@ -45,12 +45,10 @@ int cmd_move(int argc, char **argv)
 		return status;
 	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
 	json_object_set_string_member(args, "section", section);
-	g_autoptr(JsonObject) prepared = cli_call(client, "move-prepare", args, &status);
+	g_autoptr(canary_case) c = NULL;
+	g_autoptr(JsonObject) prepared = cli_call_case(client, "move-prepare", args, &c, &status);
 	if (prepared == NULL)
 		return status;
-	g_autoptr(canary_case) c = cli_result_case(prepared);
-	if (c == NULL)
-		return CLI_EXIT_FAILED;
 	if (cli_case_quarantined(c, "it has no section to move; the custodian reviews it "
 				    "with canary reveal"))
 		return CLI_EXIT_FAILED;
@@ -60,19 +58,16 @@ int cmd_move(int argc, char **argv)
 	}
 	const char *key_text = json_object_get_string_member_with_default(prepared, "public_key", "");
 	g_autofree char *label = g_strdup_printf("section %s", section);
-	g_autoptr(GError) error = NULL;
-	g_autofree struct canary_public_key *target =
-		canary_key_parse_public(label, key_text, strlen(key_text), &error);
-	if (target == NULL) {
-		cli_error("%s", error->message);
+	g_autofree struct canary_public_key *target = cli_parse_public_key(label, key_text);
+	if (target == NULL)
 		return CLI_EXIT_CONFIG;
-	}
 	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
 	if (key == NULL)
 		return CLI_EXIT_KEY;
 	g_autoptr(canary_sealed_case) copies = cli_sealed_member(prepared, "sealed", c);
 	if (copies == NULL)
 		return CLI_EXIT_FAILED;
+	g_autoptr(GError) error = NULL;
 	g_autoptr(canary_sealed_case) resealed =
 		canary_sealed_reseal_section(copies, key, target, &error);
 	if (resealed == NULL) {

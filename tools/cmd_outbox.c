@@ -43,13 +43,13 @@ static struct outbox_entry *open_entry(JsonObject *o, const struct canary_secret
 	e->drafted_by = g_strdup(json_object_get_string_member_with_default(o, "drafted_by", "-"));
 	e->drafted_day = json_object_get_int_member_with_default(o, "drafted_day", 0);
 	e->sending = json_object_get_boolean_member_with_default(o, "sending", FALSE);
-	JsonNode *node = json_object_get_member(o, "sealed");
-	if (key == NULL || node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
+	JsonObject *sealed = cli_object_member(o, "sealed");
+	if (key == NULL || sealed == NULL)
 		return e;
 	g_autoptr(GError) error = NULL;
 	gint64 case_id = json_object_get_int_member_with_default(o, "case_id", 0);
 	g_autoptr(canary_sealed_case) sc =
-		canary_sealed_case_from_json(case_id, json_node_get_object(node), &error);
+		canary_sealed_case_from_json(case_id, sealed, &error);
 	struct canary_case_note *draft =
 		sc != NULL ? canary_sealed_open_draft(sc, e->number, key, &error) : NULL;
 	if (draft == NULL) {
@@ -122,8 +122,7 @@ static void print_json(GPtrArray *entries)
 		triage_json_int(b, "draft", e->number);
 		triage_json_string(b, "drafted_by", e->drafted_by);
 		triage_json_string(b, "drafted", day);
-		json_builder_set_member_name(b, "sending");
-		json_builder_add_boolean_value(b, e->sending);
+		triage_json_bool(b, "sending", e->sending);
 		triage_json_string(b, "text", e->text);
 		json_builder_end_object(b);
 	}
@@ -155,21 +154,19 @@ int cmd_outbox(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	int status = CLI_EXIT_OK;
-	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	g_autoptr(canary_secret_key) key = NULL;
+	g_autoptr(canary_client) client =
+		cli_connect_with_key(&common, key_path, passphrase_file, &key, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
-	if (key == NULL)
-		return CLI_EXIT_KEY;
 	g_autoptr(JsonObject) result = cli_call(client, "outbox", NULL, &status);
 	if (result == NULL)
 		return status;
-	JsonNode *node = json_object_get_member(result, "drafts");
-	if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node)) {
+	JsonArray *drafts = cli_array_member(result, "drafts");
+	if (drafts == NULL) {
 		cli_error("canaryd's answer lacks the drafts");
 		return CLI_EXIT_FAILED;
 	}
-	JsonArray *drafts = json_node_get_array(node);
 	g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func((GDestroyNotify)entry_free);
 	for (guint i = 0; i < json_array_get_length(drafts); i++) {
 		JsonObject *o = json_array_get_object_element(drafts, i);

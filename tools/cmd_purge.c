@@ -19,10 +19,9 @@ struct due {
 
 static struct due due_of(JsonArray *cases, guint i)
 {
-	JsonNode *node = json_array_get_element(cases, i);
-	if (!JSON_NODE_HOLDS_OBJECT(node))
+	JsonObject *o = cli_element_object(cases, i);
+	if (o == NULL)
 		return (struct due){"?", "?", "?", NULL, 0, 0};
-	JsonObject *o = json_node_get_object(node);
 	return (struct due){
 		.ref = json_object_get_string_member_with_default(o, "ref", "?"),
 		.section = json_object_get_string_member_with_default(o, "section", "?"),
@@ -120,19 +119,18 @@ int cmd_purge(int argc, char **argv)
 	if (before != NULL)
 		json_object_set_int_member(args, "before", before_t);
 	json_object_set_boolean_member(args, "dry_run", dry_run);
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) result = canary_client_call(client, "purge", args, &error);
+	g_autoptr(JsonObject) result = cli_call(client, "purge", args, &status);
 	if (result == NULL)
-		return cli_call_failed(error);
-	JsonNode *cases = json_object_get_member(result, "cases");
-	if (cases == NULL || !JSON_NODE_HOLDS_ARRAY(cases)) {
+		return status;
+	JsonArray *cases = cli_array_member(result, "cases");
+	if (cases == NULL) {
 		cli_error("canaryd's answer to purge lists no cases");
 		return CLI_EXIT_FAILED;
 	}
 	if (dry_run) {
-		print_dry_run(json_node_get_array(cases),
+		print_dry_run(cases,
 			      json_object_get_int_member_with_default(result, "now", triage_now()));
 		return CLI_EXIT_OK;
 	}
-	return print_purged(result, json_node_get_array(cases));
+	return print_purged(result, cases);
 }

@@ -26,10 +26,7 @@ static gboolean parse_public(const char *label, const char *text, gboolean optio
 			cli_error("canaryd has no %s: ask an admin to configure it", label);
 		return optional;
 	}
-	g_autoptr(GError) error = NULL;
-	*key_r = canary_key_parse_public(label, text, strlen(text), &error);
-	if (*key_r == NULL)
-		cli_error("%s", error->message);
+	*key_r = cli_parse_public_key(label, text);
 	return *key_r != NULL;
 }
 
@@ -53,20 +50,8 @@ static int seal_draft(JsonObject *prepared, const struct canary_case *c, const c
 		return CLI_EXIT_CONFIG;
 	struct canary_envelope_recipients to = {
 		.section = section, .triage = triage, .custodian = custodian};
-	gint64 number = json_object_get_int_member_with_default(prepared, "draft", 0);
-	/* The author as canaryd names the caller, which records the draft. */
-	const char *author = json_object_get_string_member_with_default(prepared, "user", "");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(canary_sealed_case) sealed = canary_sealed_case_new(c->id);
-	if (number < 1 || number > G_MAXUINT32 ||
-	    !canary_sealed_seal_draft(sealed, (guint)number, &to, author, triage_now(), text,
-				      &error)) {
-		cli_error("case %s: %s", c->ref,
-			  error != NULL ? error->message : "canaryd gave no draft number");
-		return CLI_EXIT_FAILED;
-	}
-	*sealed_r = g_steal_pointer(&sealed);
-	return CLI_EXIT_OK;
+	*sealed_r = note_seal(prepared, "draft", c, &to, canary_sealed_seal_draft, text);
+	return *sealed_r != NULL ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
 /* The draft's text: from FILE, else from $EDITOR on a terminal. NULL after
@@ -117,12 +102,11 @@ int cmd_reply(int argc, char **argv)
 	if (!triage_check_ref(argv[1]))
 		return CLI_EXIT_USAGE;
 	int status = CLI_EXIT_OK;
-	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	g_autoptr(canary_secret_key) key = NULL;
+	g_autoptr(canary_client) client =
+		cli_connect_with_key(&common, key_path, passphrase_file, &key, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
-	if (key == NULL)
-		return CLI_EXIT_KEY;
 	g_autoptr(canary_case) c = NULL;
 	status = cli_check_case_key(client, argv[1], key, CLI_KEY_OPENS_CONTENT,
 				    "nobody can answer it from a section; the custodian reviews "

@@ -47,13 +47,6 @@ static char *delay_text(const struct masking *m, gint64 acted, gint64 seconds)
 	return g_strdup_printf("%.1f days", (double)seconds / DAY);
 }
 
-/* "2026-01-31". New string. */
-static char *day_text(gint64 t)
-{
-	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(t);
-	return dt != NULL ? g_date_time_format(dt, "%Y-%m-%d") : g_strdup("?");
-}
-
 /* What the report shows, in one order for every output. */
 struct breakdown {
 	const char *id, *title, *column;
@@ -77,7 +70,7 @@ static const char scope_text[] =
 /* The lines above the figures, for text and HTML. New string. */
 static char *period_text(const struct canary_report *r)
 {
-	g_autofree char *from = day_text(r->from), *to = day_text(r->until - DAY);
+	g_autofree char *from = triage_format_day(r->from), *to = triage_format_day(r->until - DAY);
 	return g_strdup_printf("Cases received from %s to %s (UTC, both days included)", from, to);
 }
 
@@ -166,7 +159,7 @@ static void json_delay(JsonBuilder *b, const struct masking *m, const char *name
 static void print_json(const struct canary_report *r, const struct masking *m)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autofree char *from = day_text(r->from), *to = day_text(r->until - DAY);
+	g_autofree char *from = triage_format_day(r->from), *to = triage_format_day(r->until - DAY);
 	json_builder_begin_object(b);
 	triage_json_string(b, "from", from);
 	triage_json_string(b, "to", to);
@@ -175,8 +168,7 @@ static void print_json(const struct canary_report *r, const struct masking *m)
 	json_builder_set_member_name(b, "masking");
 	json_builder_begin_object(b);
 	triage_json_int(b, "threshold", m->threshold);
-	json_builder_set_member_name(b, "exact");
-	json_builder_add_boolean_value(b, m->exact);
+	triage_json_bool(b, "exact", m->exact);
 	json_builder_end_object(b);
 	json_count(b, m, "received", r->received);
 	json_count(b, m, "quarantined", r->quarantined);
@@ -404,14 +396,11 @@ static gboolean write_html(const char *path, const struct canary_report *r, cons
 static GPtrArray *rows_of(JsonObject *result, const char *name)
 {
 	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)canary_report_row_free);
-	JsonNode *node = json_object_get_member(result, name);
-	JsonArray *list =
-		node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : NULL;
+	JsonArray *list = cli_array_member(result, name);
 	for (guint i = 0; list != NULL && i < json_array_get_length(list); i++) {
-		JsonNode *element = json_array_get_element(list, i);
-		if (!JSON_NODE_HOLDS_OBJECT(element))
+		JsonObject *o = cli_element_object(list, i);
+		if (o == NULL)
 			continue;
-		JsonObject *o = json_node_get_object(element);
 		struct canary_report_row *row = g_new0(struct canary_report_row, 1);
 		row->name = g_strdup(json_object_get_string_member_with_default(o, "name", "?"));
 		row->cases = json_object_get_int_member_with_default(o, "cases", 0);
@@ -512,10 +501,9 @@ int cmd_report(int argc, char **argv)
 	g_autoptr(JsonObject) args = json_object_new();
 	json_object_set_int_member(args, "from", since);
 	json_object_set_int_member(args, "until", until);
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) result = canary_client_call(client, "report", args, &error);
+	g_autoptr(JsonObject) result = cli_call(client, "report", args, &status);
 	if (result == NULL)
-		return cli_call_failed(error);
+		return status;
 	g_autoptr(canary_report) report = report_of(result);
 	if (html != NULL && !write_html(html, report, &m))
 		return CLI_EXIT_FAILED;

@@ -34,11 +34,9 @@ static void print_identity(const struct canary_identity *id, const struct canary
 {
 	if (meta != NULL) {
 		g_autofree char *when = cli_format_time(sent ? meta->ingested_at : meta->received_at);
-		printf("%-12s %s\n", sent ? "Sent:" : "Received:", when);
+		cli_print_field(sent ? "Sent:" : "Received:", when);
 	}
-	printf("%-12s ", "Pseudonym:");
-	cli_print_line(stdout, meta != NULL && meta->pseudonym != NULL ? meta->pseudonym : "-");
-	fputc('\n', stdout);
+	cli_print_field("Pseudonym:", meta != NULL ? meta->pseudonym : NULL);
 	const char *label = sent ? "To:" : "Sender:";
 	for (guint i = 0; i < id->addresses->len; i++) {
 		const struct canary_address *a = id->addresses->pdata[i];
@@ -55,7 +53,7 @@ static void print_identity(const struct canary_identity *id, const struct canary
 		fputc('\n', stdout);
 	}
 	if (id->addresses->len == 0)
-		printf("%-12s -\n", label);
+		cli_print_field(label, NULL);
 	print_list("IPs:", id->ips);
 	print_list("Phones:", id->phones);
 	print_list("Also e-mail:", id->emails);
@@ -120,19 +118,12 @@ static gboolean write_new_file(const char *path, GBytes *raw)
 		return FALSE;
 	}
 	gsize len = 0;
-	const guint8 *p = g_bytes_get_data(raw, &len);
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			cli_error("%s: %s", path, g_strerror(errno));
-			close(fd);
-			unlink(path);
-			return FALSE;
-		}
-		p += n;
-		len -= (gsize)n;
+	const void *data = g_bytes_get_data(raw, &len);
+	if (!cli_write_all(fd, data, len)) {
+		cli_error("%s: %s", path, g_strerror(errno));
+		close(fd);
+		unlink(path);
+		return FALSE;
 	}
 	if (fsync(fd) != 0 || close(fd) != 0) {
 		cli_error("%s: %s", path, g_strerror(errno));
@@ -173,12 +164,11 @@ int cmd_reveal(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	int status = CLI_EXIT_OK;
-	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	g_autoptr(canary_secret_key) key = NULL;
+	g_autoptr(canary_client) client =
+		cli_connect_with_key(&common, key_path, passphrase_file, &key, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
-	if (key == NULL)
-		return CLI_EXIT_KEY;
 	/* A reveal is recorded only when the key is the custodian's. */
 	g_autoptr(canary_case) c = NULL;
 	status = cli_check_case_key(client, argv[1], key, CLI_KEY_OPENS_IDENTITY, NULL, 0, &c);
@@ -195,9 +185,7 @@ int cmd_reveal(int argc, char **argv)
 	g_autoptr(canary_sealed_case) sc = cli_sealed_member(result, "sealed", c);
 	if (sc == NULL)
 		return CLI_EXIT_FAILED;
-	printf("%-12s ", "Case:");
-	cli_print_line(stdout, c->ref);
-	fputc('\n', stdout);
+	cli_print_field("Case:", c->ref);
 	/* One message, or the whole conversation with the first one's original. */
 	guint first = message > 0 ? (guint)message : 1;
 	guint last = message > 0 ? (guint)message : c->messages;

@@ -15,39 +15,27 @@ static void print_json(const struct canary_route *route)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "section");
-	json_builder_add_string_value(b, route->section);
-	json_builder_set_member_name(b, "rule");
-	json_builder_add_string_value(b, route->rule);
+	triage_json_string(b, "section", route->section);
+	triage_json_string(b, "rule", route->rule);
 	json_builder_set_member_name(b, "scores");
 	json_builder_begin_object(b);
 	for (guint i = 0; i < route->scores->len; i++) {
 		const struct canary_route_score *s = route->scores->pdata[i];
 		json_builder_set_member_name(b, s->section);
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "score");
-		json_builder_add_double_value(b, s->score);
-		json_builder_set_member_name(b, "recipient");
-		json_builder_add_boolean_value(b, s->recipient);
+		triage_json_double(b, "score", s->score);
+		triage_json_bool(b, "recipient", s->recipient);
 		json_builder_set_member_name(b, "matches");
 		json_builder_begin_array(b);
 		for (guint m = 0; m < s->matches->len; m++) {
 			const struct canary_route_match *match = s->matches->pdata[m];
 			json_builder_begin_object(b);
-			json_builder_set_member_name(b, "term");
-			json_builder_add_string_value(b, match->term);
-			json_builder_set_member_name(b, "kind");
-			json_builder_add_string_value(b, match->country != NULL ? "country"
-										: "keyword");
-			json_builder_set_member_name(b, "country");
-			if (match->country != NULL)
-				json_builder_add_string_value(b, match->country);
-			else
-				json_builder_add_null_value(b);
-			json_builder_set_member_name(b, "in_subject");
-			json_builder_add_boolean_value(b, match->in_subject);
-			json_builder_set_member_name(b, "points");
-			json_builder_add_double_value(b, match->points);
+			triage_json_string(b, "term", match->term);
+			triage_json_string(b, "kind",
+					   match->country != NULL ? "country" : "keyword");
+			triage_json_string(b, "country", match->country);
+			triage_json_bool(b, "in_subject", match->in_subject);
+			triage_json_double(b, "points", match->points);
 			json_builder_end_object(b);
 		}
 		json_builder_end_array(b);

@@ -140,10 +140,9 @@ static gboolean may_be_custodian(struct canary_client *client)
 {
 	int status = CLI_EXIT_OK;
 	g_autoptr(JsonObject) me = cli_call(client, "whoami", NULL, &status);
-	JsonNode *node = me != NULL ? json_object_get_member(me, "roles") : NULL;
-	if (node == NULL || !JSON_NODE_HOLDS_ARRAY(node))
+	JsonArray *roles = me != NULL ? cli_array_member(me, "roles") : NULL;
+	if (roles == NULL)
 		return TRUE;
-	JsonArray *roles = json_node_get_array(node);
 	for (guint i = 0; i < json_array_get_length(roles); i++) {
 		const char *role = json_array_get_string_element(roles, i);
 		if (g_strcmp0(role, "custodian") == 0 || g_strcmp0(role, "superuser") == 0)
@@ -234,12 +233,11 @@ int cmd_send(int argc, char **argv)
 	if (!triage_check_ref(argv[1]))
 		return CLI_EXIT_USAGE;
 	int status = CLI_EXIT_OK;
-	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	g_autoptr(canary_secret_key) key = NULL;
+	g_autoptr(canary_client) client =
+		cli_connect_with_key(&common, key_path, passphrase_file, &key, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
-	if (key == NULL)
-		return CLI_EXIT_KEY;
 	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
 	if (draft_number > 0)
 		json_object_set_int_member(args, "draft", draft_number);
@@ -249,12 +247,10 @@ int cmd_send(int argc, char **argv)
 				     : CLI_EXIT_OK;
 	if (status != CLI_EXIT_OK)
 		return status;
-	g_autoptr(JsonObject) prepared = cli_call(client, "send-prepare", args, &status);
+	g_autoptr(canary_case) c = NULL;
+	g_autoptr(JsonObject) prepared = cli_call_case(client, "send-prepare", args, &c, &status);
 	if (prepared == NULL)
 		return status;
-	g_autoptr(canary_case) c = cli_result_case(prepared);
-	if (c == NULL)
-		return CLI_EXIT_FAILED;
 	if (json_object_get_boolean_member_with_default(prepared, "sending", FALSE) && !again) {
 		cli_error("draft %" G_GINT64_FORMAT " of %s was being sent when canaryd stopped: "
 			  "the mail server may have taken it. Ask the submitter or check the "

@@ -9,15 +9,6 @@
 #include "envelope.h"
 #include "triage.h"
 
-/* Prints one "Label: value" line; the value on that one line, whatever it
- * holds. */
-static void field(const char *label, const char *value)
-{
-	printf("%-12s ", label);
-	cli_print_line(stdout, value);
-	fputc('\n', stdout);
-}
-
 /* Prints the metadata of C: what is stored in clear, with the exact time,
  * size and pseudonym from META (NULL when the case has none sealed yet:
  * then the day and the size class). */
@@ -29,19 +20,19 @@ static void print_metadata(const struct canary_case *c, const struct canary_case
 	g_autofree char *size =
 		meta != NULL ? cli_format_size((gint64)meta->size)
 			     : g_strdup(canary_store_size_class_name(c->size_class));
-	field("Case:", c->ref);
-	field("Received:", received);
-	field("Section:", c->section);
-	field("Status:", c->status);
-	field("Assignee:", c->assignee);
-	field("Pseudonym:", meta != NULL ? meta->pseudonym : NULL);
-	field("Routed by:", c->rule);
-	field("Size:", size);
+	cli_print_field("Case:", c->ref);
+	cli_print_field("Received:", received);
+	cli_print_field("Section:", c->section);
+	cli_print_field("Status:", c->status);
+	cli_print_field("Assignee:", c->assignee);
+	cli_print_field("Pseudonym:", meta != NULL ? meta->pseudonym : NULL);
+	cli_print_field("Routed by:", c->rule);
+	cli_print_field("Size:", size);
 	if (c->quarantine_reason != NULL)
-		field("Quarantine:", c->quarantine_reason);
+		cli_print_field("Quarantine:", c->quarantine_reason);
 	/* The message was damaged: the text may be incomplete. */
 	for (guint i = 0; damaged != NULL && i < json_array_get_length(damaged); i++)
-		field("Damaged:", json_array_get_string_element(damaged, i));
+		cli_print_field("Damaged:", json_array_get_string_element(damaged, i));
 }
 
 /* Prints the opened CONTENT of message MESSAGE: subject, text, attachment
@@ -50,7 +41,7 @@ static void print_content(const struct canary_case_content *content, guint messa
 {
 	/* The subject on one line: an encoded newline must not print a
 	 * "Pseudonym:" or "Attachments:" line of the sender's making. */
-	field("Subject:", content->subject != NULL ? content->subject : "");
+	cli_print_field("Subject:", content->subject != NULL ? content->subject : "");
 	fputc('\n', stdout);
 	cli_print_untrusted(stdout, content->text, strlen(content->text));
 	if (content->text[0] != '\0' && !g_str_has_suffix(content->text, "\n"))
@@ -183,12 +174,11 @@ int cmd_show(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	int status = CLI_EXIT_OK;
-	g_autoptr(canary_client) client = cli_connect(&common, &status);
+	g_autoptr(canary_secret_key) key = NULL;
+	g_autoptr(canary_client) client =
+		cli_connect_with_key(&common, key_path, passphrase_file, &key, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(canary_secret_key) key = cli_load_secret_key(key_path, passphrase_file);
-	if (key == NULL)
-		return CLI_EXIT_KEY;
 	g_autoptr(canary_case) c = NULL;
 	status = cli_check_case_key(client, argv[1], key, CLI_KEY_OPENS_CONTENT,
 				    "only the custodian can open it, with canary reveal",
@@ -226,16 +216,9 @@ int cmd_show(int argc, char **argv)
 		cli_error("case %s: notes: %s", c->ref, error->message);
 		return CLI_EXIT_KEY;
 	}
-	JsonNode *damaged = json_object_get_member(result, "damaged");
-	print_metadata(c, meta,
-		       damaged != NULL && JSON_NODE_HOLDS_ARRAY(damaged) ? json_node_get_array(damaged)
-									: NULL);
+	print_metadata(c, meta, cli_array_member(result, "damaged"));
 	print_content(content, 1);
-	JsonNode *messages = json_object_get_member(result, "messages");
-	if (!print_messages(c, sc,
-			    messages != NULL && JSON_NODE_HOLDS_ARRAY(messages)
-				    ? json_node_get_array(messages)
-				    : NULL,
+	if (!print_messages(c, sc, cli_array_member(result, "messages"),
 			    meta != NULL ? meta->pseudonym : NULL, key))
 		return CLI_EXIT_KEY;
 	print_notes(notes);

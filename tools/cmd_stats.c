@@ -31,10 +31,9 @@ static GPtrArray *per_section(JsonArray *counts)
 {
 	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)section_row_free);
 	for (guint i = 0; i < json_array_get_length(counts); i++) {
-		JsonNode *node = json_array_get_element(counts, i);
-		if (!JSON_NODE_HOLDS_OBJECT(node))
+		JsonObject *c = cli_element_object(counts, i);
+		if (c == NULL)
 			continue;
-		JsonObject *c = json_node_get_object(node);
 		const char *section = json_object_get_string_member_with_default(c, "section", "?");
 		const char *status = json_object_get_string_member_with_default(c, "status", "");
 		gint64 count = json_object_get_int_member_with_default(c, "count", 0);
@@ -59,11 +58,10 @@ static gint64 week_start(gint64 t)
 	return (day - (day + 3) % 7) * DAY;
 }
 
-/* "2026-W03". New string. */
-static char *iso_week(gint64 start, const char *format)
+/* The ISO week starting at START: "2026-W03". New string. */
+static char *iso_week(gint64 start)
 {
-	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(start);
-	return dt != NULL ? g_date_time_format(dt, format) : g_strdup("?");
+	return cli_format_utc(start, "%G-W%V");
 }
 
 struct stats {
@@ -88,46 +86,45 @@ static JsonArray *array_member(JsonObject *o, const char *name)
 	static JsonArray *empty;
 	if (empty == NULL)
 		empty = json_array_new();
-	JsonNode *node = json_object_get_member(o, name);
-	return node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node) : empty;
+	JsonArray *list = cli_array_member(o, name);
+	return list != NULL ? list : empty;
 }
 
-/* Asks canaryd for the counts the caller may see (case_rules.c's stats). */
-static gboolean collect(struct canary_client *client, struct stats *st, GError **error)
+/* Asks canaryd for the counts the caller may see (case_rules.c's stats).
+ * Returns an exit code; the problem is printed. */
+static int collect(struct canary_client *client, struct stats *st)
 {
 	st->now = triage_now();
 	st->first_week = week_start(st->now) - (WEEKS - 1) * WEEK;
 	g_autoptr(JsonObject) args = json_object_new();
 	json_object_set_int_member(args, "since", st->first_week);
-	g_autoptr(JsonObject) result = canary_client_call(client, "stats", args, error);
+	int status = CLI_EXIT_OK;
+	g_autoptr(JsonObject) result = cli_call(client, "stats", args, &status);
 	if (result == NULL)
-		return FALSE;
+		return status;
 	st->sections = per_section(array_member(result, "open"));
 	for (guint i = 0; i < st->sections->len; i++) {
 		const struct section_row *row = st->sections->pdata[i];
 		st->total_new += row->new_count;
 		st->total_open += row->open_count;
 	}
-	JsonNode *oldest = json_object_get_member(result, "oldest");
-	if (oldest != NULL && JSON_NODE_HOLDS_OBJECT(oldest)) {
-		JsonObject *o = json_node_get_object(oldest);
+	JsonObject *o = cli_object_member(result, "oldest");
+	if (o != NULL) {
 		st->oldest_ref =
 			g_strdup(json_object_get_string_member_with_default(o, "ref", "?"));
 		st->oldest_received = json_object_get_int_member_with_default(o, "received", 0);
 	}
 	JsonArray *weeks = array_member(result, "weeks");
 	for (guint i = 0; i < json_array_get_length(weeks); i++) {
-		JsonNode *node = json_array_get_element(weeks, i);
-		if (!JSON_NODE_HOLDS_ARRAY(node) ||
-		    json_array_get_length(json_node_get_array(node)) != 2)
+		JsonArray *pair = cli_element_array(weeks, i);
+		if (pair == NULL || json_array_get_length(pair) != 2)
 			continue;
-		JsonArray *pair = json_node_get_array(node);
 		gint64 start = json_array_get_int_element(pair, 0);
 		gint64 n = (start - st->first_week) / WEEK;
 		if (n >= 0 && n < WEEKS)
 			st->weeks[n] += json_array_get_int_element(pair, 1);
 	}
-	return TRUE;
+	return CLI_EXIT_OK;
 }
 
 static void print_table(const struct stats *st)
@@ -154,8 +151,8 @@ static void print_table(const struct stats *st)
 	printf("\nReceived per week (UTC, last %d weeks)\n", WEEKS);
 	for (int i = 0; i < WEEKS; i++) {
 		gint64 start = st->first_week + i * WEEK;
-		g_autofree char *week = iso_week(start, "%G-W%V");
-		g_autofree char *monday = iso_week(start, "%Y-%m-%d");
+		g_autofree char *week = iso_week(start);
+		g_autofree char *monday = triage_format_day(start);
 		printf("  %-8s  from %s %6" G_GINT64_FORMAT "\n", week, monday, st->weeks[i]);
 	}
 }
@@ -198,8 +195,8 @@ static void print_json(const struct stats *st)
 	json_builder_begin_array(b);
 	for (int i = 0; i < WEEKS; i++) {
 		gint64 start = st->first_week + i * WEEK;
-		g_autofree char *week = iso_week(start, "%G-W%V");
-		g_autofree char *monday = iso_week(start, "%Y-%m-%d");
+		g_autofree char *week = iso_week(start);
+		g_autofree char *monday = triage_format_day(start);
 		json_builder_begin_object(b);
 		triage_json_string(b, "week", week);
 		triage_json_string(b, "start", monday);
@@ -233,10 +230,10 @@ int cmd_stats(int argc, char **argv)
 	if (client == NULL)
 		return status;
 	struct stats st = {0};
-	g_autoptr(GError) error = NULL;
-	if (!collect(client, &st, &error)) {
+	status = collect(client, &st);
+	if (status != CLI_EXIT_OK) {
 		stats_clear(&st);
-		return cli_call_failed(error);
+		return status;
 	}
 	if (json)
 		print_json(&st);

@@ -15,17 +15,6 @@
 #include "triage.h"
 #include "wipe.h"
 
-/* Parses the public key file TEXT of LABEL ("section mena"). */
-static struct canary_public_key *parse_public(const char *label, const char *text)
-{
-	g_autoptr(GError) error = NULL;
-	struct canary_public_key *key =
-		canary_key_parse_public(label, text, strlen(text), &error);
-	if (key == NULL)
-		cli_error("%s", error->message);
-	return key;
-}
-
 /* Seals NOTE as note number "note" of case C, to the keys in PREPARED (the
  * answer of status-prepare), into a new *SEALED_R. Returns an exit code. */
 static int seal_note(JsonObject *prepared, const struct canary_case *c, const char *note,
@@ -42,30 +31,18 @@ static int seal_note(JsonObject *prepared, const struct canary_case *c, const ch
 		return CLI_EXIT_CONFIG;
 	}
 	g_autofree char *label = g_strdup_printf("section %s", c->section);
-	g_autofree struct canary_public_key *section = parse_public(label, section_text);
+	g_autofree struct canary_public_key *section = cli_parse_public_key(label, section_text);
 	if (section == NULL)
 		return CLI_EXIT_CONFIG;
 	g_autofree struct canary_public_key *triage = NULL;
 	if (triage_text != NULL) {
-		triage = parse_public("the triage key", triage_text);
+		triage = cli_parse_public_key("the triage key", triage_text);
 		if (triage == NULL)
 			return CLI_EXIT_CONFIG;
 	}
 	struct canary_envelope_recipients to = {.section = section, .triage = triage};
-	gint64 number = json_object_get_int_member_with_default(prepared, "note", 0);
-	/* The author as canaryd names the caller, which records the change. */
-	const char *author = json_object_get_string_member_with_default(prepared, "user", "");
-	g_autoptr(GError) error = NULL;
-	g_autoptr(canary_sealed_case) sealed = canary_sealed_case_new(c->id);
-	if (number < 1 || number > G_MAXUINT32 ||
-	    !canary_sealed_seal_note(sealed, (guint)number, &to, author, triage_now(), note,
-				     &error)) {
-		cli_error("case %s: %s", c->ref,
-			  error != NULL ? error->message : "canaryd gave no note number");
-		return CLI_EXIT_FAILED;
-	}
-	*sealed_r = g_steal_pointer(&sealed);
-	return CLI_EXIT_OK;
+	*sealed_r = note_seal(prepared, "note", c, &to, canary_sealed_seal_note, note);
+	return *sealed_r != NULL ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 }
 
 /* Refuses a note given as TEXT on the command line, and says why. */
@@ -130,12 +107,10 @@ int cmd_status(int argc, char **argv)
 	if (client == NULL)
 		return status;
 	g_autoptr(JsonObject) args = cli_args_ref(argv[1]);
-	g_autoptr(JsonObject) prepared = cli_call(client, "status-prepare", args, &status);
+	g_autoptr(canary_case) c = NULL;
+	g_autoptr(JsonObject) prepared = cli_call_case(client, "status-prepare", args, &c, &status);
 	if (prepared == NULL)
 		return status;
-	g_autoptr(canary_case) c = cli_result_case(prepared);
-	if (c == NULL)
-		return CLI_EXIT_FAILED;
 	if (cli_case_quarantined(c, "its status cannot be changed; the custodian reviews "
 				    "it with canary reveal"))
 		return CLI_EXIT_FAILED;

@@ -10,9 +10,7 @@
  * it is empty). */
 static void print_list(JsonObject *result, const char *name)
 {
-	JsonNode *node = json_object_get_member(result, name);
-	JsonArray *list = node != NULL && JSON_NODE_HOLDS_ARRAY(node) ? json_node_get_array(node)
-								       : NULL;
+	JsonArray *list = cli_array_member(result, name);
 	guint n = list != NULL ? json_array_get_length(list) : 0;
 	printf("%s:", name);
 	for (guint i = 0; i < n; i++) {
@@ -44,10 +42,9 @@ int cmd_whoami(int argc, char **argv)
 	g_autoptr(canary_client) client = cli_connect(&common, &status);
 	if (client == NULL)
 		return status;
-	g_autoptr(GError) error = NULL;
-	g_autoptr(JsonObject) result = canary_client_call(client, "whoami", NULL, &error);
+	g_autoptr(JsonObject) result = cli_call(client, "whoami", NULL, &status);
 	if (result == NULL)
-		return cli_call_failed(error);
+		return status;
 	fputs("user: ", stdout);
 	cli_print_line(stdout, json_object_get_string_member_with_default(result, "user", NULL));
 	fputc('\n', stdout);

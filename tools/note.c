@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "triage.h"
 #include "wipe.h"
 
 /* Drops '\r' before '\n' and, when DROP_COMMENTS, lines starting with '#',
@@ -265,4 +266,23 @@ char *note_edit_draft(const char *ref)
 		"# Lines starting with '#' are left out; an empty text drafts nothing.\n",
 		ref);
 	return edit_text(template);
+}
+
+struct canary_sealed_case *note_seal(JsonObject *prepared, const char *kind,
+				     const struct canary_case *c,
+				     const struct canary_envelope_recipients *to,
+				     note_seal_func seal, const char *text)
+{
+	gint64 number = json_object_get_int_member_with_default(prepared, kind, 0);
+	/* The author as canaryd names the caller, which records the change. */
+	const char *author = json_object_get_string_member_with_default(prepared, "user", "");
+	g_autoptr(GError) error = NULL;
+	g_autoptr(canary_sealed_case) sealed = canary_sealed_case_new(c->id);
+	if (number < 1 || number > G_MAXUINT32 ||
+	    !seal(sealed, (guint)number, to, author, triage_now(), text, &error)) {
+		g_autofree char *none = g_strdup_printf("canaryd gave no %s number", kind);
+		cli_error("case %s: %s", c->ref, error != NULL ? error->message : none);
+		return NULL;
+	}
+	return g_steal_pointer(&sealed);
 }

@@ -126,12 +126,21 @@ void triage_json_int(JsonBuilder *b, const char *name, gint64 value)
 	json_builder_add_int_value(b, value);
 }
 
+void triage_json_double(JsonBuilder *b, const char *name, double value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_double_value(b, value);
+}
+
+void triage_json_bool(JsonBuilder *b, const char *name, gboolean value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_boolean_value(b, value);
+}
+
 char *triage_format_day(gint64 day)
 {
-	g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(day);
-	if (dt == NULL)
-		return g_strdup("?");
-	return g_date_time_format(dt, "%Y-%m-%d");
+	return cli_format_utc(day, "%Y-%m-%d");
 }
 
 char *triage_format_age_days(gint64 day, gint64 now)

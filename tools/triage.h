@@ -39,6 +39,8 @@ guint triage_columns(const char *text);
 /* JSON output helpers. */
 void triage_json_string(JsonBuilder *b, const char *name, const char *value);
 void triage_json_int(JsonBuilder *b, const char *name, gint64 value);
+void triage_json_double(JsonBuilder *b, const char *name, double value);
+void triage_json_bool(JsonBuilder *b, const char *name, gboolean value);
 void triage_json_time(JsonBuilder *b, const char *name, gint64 t);
 void triage_json_print(JsonBuilder *b);
 

@@ -111,7 +111,9 @@ char **canary_value_split_addresses(const char *text, char **bad_r)
 
 char *canary_value_resolve_file(const char *dir, const char *path)
 {
-	/* Absolute PATHs ignore DIR; relative ones are joined to it. Both come
-	 * back without "." and ".." components. */
-	return g_canonicalize_filename(path, dir);
+	/* Absolute PATHs ignore DIR; relative ones are joined to it, itself
+	 * taken from the working directory when relative (a config file named
+	 * "-c canary.conf"). All come back without "." and ".." components. */
+	g_autofree char *base = g_canonicalize_filename(dir, NULL);
+	return g_canonicalize_filename(path, base);
 }

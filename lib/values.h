@@ -25,7 +25,8 @@ gboolean canary_value_parse_period(const char *text, guint64 *seconds_r);
  * ".", not starting with "-" or ".". */
 gboolean canary_value_valid_group_name(const char *name);
 
-/* Resolves PATH against DIR unless it is absolute. Returns a new string. */
+/* Resolves PATH against DIR unless it is absolute (DIR against the working
+ * directory unless it is). Returns a new string. */
 char *canary_value_resolve_file(const char *dir, const char *path);
 
 /* TRUE if ADDRESS is one plain mail address, "local@domain" (no display

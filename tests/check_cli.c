@@ -4,6 +4,7 @@
 #include <json-glib/json-glib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "testutil.h"
@@ -82,6 +83,25 @@ START_TEST(test_check_config)
 	const char *envp[] = { env, NULL };
 	const char *no_c[] = { CANARY_TOOL_PATH, "check-config", NULL };
 	ck_assert_int_eq(tu_run(no_c, envp, NULL, NULL), 1);
+}
+END_TEST
+
+/* A config named by a relative path works as by its absolute one. */
+START_TEST(test_relative_config_path)
+{
+	g_autofree char *dir = g_path_get_dirname(config_path);
+	g_autofree char *name = g_path_get_basename(config_path);
+	g_autofree char *dotted = g_build_filename(".", name, NULL);
+	ck_assert_int_eq(chdir(dir), 0);
+	const char *const names[] = {name, dotted};
+	for (gsize i = 0; i < G_N_ELEMENTS(names); i++) {
+		const char *check[] = {CANARY_TOOL_PATH, "check-config", "-c", names[i], NULL};
+		g_autofree char *check_err = NULL;
+		ck_assert_msg(tu_run(check, NULL, NULL, &check_err) == 0, "%s", check_err);
+		const char *list[] = {CANARY_TOOL_PATH, "list", "-c", names[i], NULL};
+		g_autofree char *list_err = NULL;
+		ck_assert_msg(tu_run(list, NULL, NULL, &list_err) == 0, "%s", list_err);
+	}
 }
 END_TEST
 
@@ -349,6 +369,7 @@ static Suite *cli_suite(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_help);
 	tcase_add_test(tc, test_check_config);
+	tcase_add_test(tc, test_relative_config_path);
 	tcase_add_test(tc, test_import_mixed_folder_twice);
 	tcase_add_test(tc, test_import_only_the_submitter);
 	tcase_add_test(tc, test_import_mbox_and_maildir);

@@ -661,6 +661,20 @@ START_TEST(test_resolve_file)
 }
 END_TEST
 
+/* A relative DIR (a config file named by a relative path) is taken from
+ * the working directory. */
+START_TEST(test_resolve_file_relative_dir)
+{
+	g_autofree char *cwd = g_get_current_dir();
+	g_autofree char *expect = g_build_filename(cwd, "etc", "keys", "a.pub", NULL);
+	g_autofree char *got = canary_value_resolve_file("etc", "keys/a.pub");
+	ck_assert_str_eq(got, expect);
+	g_autofree char *here = g_build_filename(cwd, "a.pub", NULL);
+	g_autofree char *dot = canary_value_resolve_file(".", "a.pub");
+	ck_assert_str_eq(dot, here);
+}
+END_TEST
+
 /* The config is found by argument, then $CANARY_CONFIG, then the default. */
 START_TEST(test_resolve_path)
 {
@@ -862,6 +876,7 @@ static Suite *config_suite(void)
 
 	TCase *syntax = tcase_create("syntax");
 	tcase_add_loop_test(syntax, test_resolve_file, 0, G_N_ELEMENTS(resolve_cases));
+	tcase_add_test(syntax, test_resolve_file_relative_dir);
 	tcase_add_test(syntax, test_resolve_path);
 	tcase_add_loop_test(syntax, test_parse_size, 0, G_N_ELEMENTS(size_cases));
 	tcase_add_loop_test(syntax, test_parse_duration, 0, G_N_ELEMENTS(duration_cases));

@@ -781,6 +781,17 @@ START_TEST(test_officers_draft_the_custodian_lists)
 	g_autofree char *after = history_of(case_ref);
 	ck_assert_str_eq(before, after);
 
+	/* A draft file that is not there is named by the option that gave it. */
+	g_clear_pointer(&err, g_free);
+	g_autofree char *own_pass = g_strdup_printf("%s.pass", mena_key);
+	status = canary_as(u_mena, NULL, &err, "reply", case_ref, "--key", mena_key,
+			   "--passphrase-file", own_pass, "--file", "/no/such/draft", NULL);
+	ck_assert_msg(status != 0 && strstr(err, "--file /no/such/draft: ") != NULL &&
+			      strstr(err, "--note-file") == NULL,
+		      "exit %d: %s", status, err);
+	g_autofree char *unchanged = history_of(case_ref);
+	ck_assert_str_eq(before, unchanged);
+
 	/* Another section's officer cannot draft: exit 8 naming mena's group. */
 	g_clear_pointer(&err, g_free);
 	g_autofree char *africa_pass = g_strdup_printf("%s.pass", africa_key);

@@ -59,7 +59,7 @@ static int seal_draft(JsonObject *prepared, const struct canary_case *c, const c
 static char *get_text(const char *file, const char *ref)
 {
 	if (file != NULL)
-		return note_read_file(file);
+		return note_read_file("--file", file);
 	if (!isatty(STDIN_FILENO)) {
 		cli_error("reply needs --file FILE (- for standard input), or a terminal to "
 			  "write the reply in $EDITOR");

@@ -61,7 +61,7 @@ static int refuse_note_argument(char *text)
 static char *get_note(const char *note_file, const char *ref)
 {
 	if (note_file != NULL)
-		return note_read_file(note_file);
+		return note_read_file("--note-file", note_file);
 	if (isatty(STDIN_FILENO))
 		return note_edit(ref);
 	return g_strdup("");

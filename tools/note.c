@@ -81,13 +81,13 @@ fail:
 	return NULL;
 }
 
-char *note_read_file(const char *path)
+char *note_read_file(const char *option, const char *path)
 {
 	gboolean is_stdin = strcmp(path, "-") == 0;
 	const char *name = is_stdin ? "standard input" : path;
 	int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		cli_error("--note-file %s: %s", path, g_strerror(errno));
+		cli_error("%s %s: %s", option, path, g_strerror(errno));
 		return NULL;
 	}
 	char *note = read_note(fd, name, FALSE);

@@ -12,11 +12,12 @@
 /* The longest note, in bytes. */
 #define NOTE_MAX (64 * 1024)
 
-/* Reads a note from PATH ("-" for standard input): UTF-8, at most NOTE_MAX
+/* Reads a note from PATH ("-" for standard input), given with OPTION
+ * ("--note-file", "--file": the problem names it): UTF-8, at most NOTE_MAX
  * bytes, line breaks made LF, surrounding white space dropped. Returns a
  * new string (wipe it with canary_wipe_free()), or NULL after printing
  * what is wrong. */
-char *note_read_file(const char *path);
+char *note_read_file(const char *option, const char *path);
 
 /* Lets the officer write a note for case REF in $VISUAL, $EDITOR or the
  * system's editor, on a file in a new 0700 directory under

@@ -159,6 +159,15 @@ struct value {
 	gsize word_len;
 };
 
+static void value_clear(struct value *v)
+{
+	if (v->quoted != NULL) {
+		canary_wipe(v->quoted->str, v->quoted->len);
+		g_string_free(v->quoted, TRUE);
+		v->quoted = NULL;
+	}
+}
+
 static gboolean read_value(struct canary_imap_cursor *c, struct value *v)
 {
 	*v = (struct value){0};
@@ -171,7 +180,10 @@ static gboolean read_value(struct canary_imap_cursor *c, struct value *v)
 		return canary_imap_syntax_skip_list(c);
 	if (canary_imap_syntax_at(c, '"')) {
 		v->quoted = g_string_new(NULL);
-		return canary_imap_syntax_read_quoted(c, v->quoted);
+		if (canary_imap_syntax_read_quoted(c, v->quoted))
+			return TRUE;
+		value_clear(v); /* not closed: the caller clears no value it did not get */
+		return FALSE;
 	}
 	const char *before = c->p;
 	if (!canary_imap_syntax_read_section_atom(c, &v->word, &v->word_len))
@@ -181,14 +193,6 @@ static gboolean read_value(struct canary_imap_cursor *c, struct value *v)
 		return FALSE;
 	v->nil = canary_imap_syntax_word_is(v->word, v->word_len, "NIL");
 	return TRUE;
-}
-
-static void value_clear(struct value *v)
-{
-	if (v->quoted != NULL) {
-		canary_wipe(v->quoted->str, v->quoted->len);
-		g_string_free(v->quoted, TRUE);
-	}
 }
 
 /* "(UID 7 BODY[] {N})", after "* 3 FETCH ". */
@@ -214,10 +218,13 @@ static enum canary_fetch_step fetch_response(struct canary_fetch_reader *r,
 		if (!ok)
 			break;
 		if (canary_imap_syntax_word_is(name, name_len, "UID")) {
-			struct canary_imap_cursor number = {.p = v.word,
-							    .end = v.word + v.word_len};
-			ok = v.word != NULL && canary_imap_syntax_read_u32(&number, &uid) &&
-			     number.p == number.end && uid > 0;
+			ok = v.word != NULL; /* not a list, a string or the literal */
+			if (ok) {
+				struct canary_imap_cursor number = {.p = v.word,
+								    .end = v.word + v.word_len};
+				ok = canary_imap_syntax_read_u32(&number, &uid) &&
+				     number.p == number.end && uid > 0;
+			}
 			has_uid = ok;
 		} else if (canary_imap_syntax_word_is(name, name_len, "BODY[]") && body == NULL) {
 			if (v.literal)

@@ -159,6 +159,9 @@ static const struct {
 	/* A list not closed before the literal, a section not closed. */
 	{"* 1 FETCH (UID 4 FLAGS (\\Seen BODY[] {2}\r\nxy)\r\nc1 OK\r\n", 100, "cannot read"},
 	{"* 1 FETCH (UID 4 BODY[ {2}\r\nxy)\r\nc1 OK\r\n", 100, "cannot read"},
+	/* A UID that is not a number: a list, a quoted string. */
+	{"* 1 FETCH (UID (4) BODY[] {2}\r\nxy)\r\nc1 OK\r\n", 100, "cannot read"},
+	{"* 1 FETCH (UID \"4\" BODY[] {2}\r\nxy)\r\nc1 OK\r\n", 100, "cannot read"},
 	/* A carriage return inside a line is part of the word it is in. */
 	{"* 1 FETCH (UID 4\r BODY[] {2}\r\nxy)\r\nc1 OK\r\n", 100, "cannot read"},
 };

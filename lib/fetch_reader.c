@@ -322,10 +322,8 @@ static enum canary_fetch_step response(struct canary_fetch_reader *r, guint32 *u
 				       r->literal_at >= 0 ? text + r->literal_at : NULL};
 	if (canary_imap_syntax_at(&c, '+'))
 		return fail(r, error, PROTOCOL, "a continuation request no command of ours asks for");
-	if (c.end - c.p >= 2 && c.p[0] == '*' && c.p[1] == ' ') {
-		c.p += 2;
+	if (canary_imap_syntax_skip_untagged(&c))
 		return untagged(r, &c, uid_r, message_r, error);
-	}
 	return tagged(r, &c, error);
 }
 

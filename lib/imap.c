@@ -1280,11 +1280,9 @@ static gboolean each_untagged(const char *response, gsize len,
 		const char *content_end = line_end;
 		if (content_end > p && content_end[-1] == '\r')
 			content_end--;
-		if (content_end - p >= 2 && p[0] == '*' && p[1] == ' ') {
-			struct canary_imap_cursor c = {.p = p + 2, .end = content_end};
-			if (!line_fn(&c, data, error))
-				return FALSE;
-		}
+		struct canary_imap_cursor c = {.p = p, .end = content_end};
+		if (canary_imap_syntax_skip_untagged(&c) && !line_fn(&c, data, error))
+			return FALSE;
 		p = eol != NULL ? eol + 1 : end;
 	}
 	return TRUE;
@@ -1642,8 +1640,8 @@ gboolean canary_imap_fetch_check_line(struct canary_imap_fetch_check *check, con
 	while (end > line && (end[-1] == '\n' || end[-1] == '\r'))
 		end--;
 	guint64 uid = 0;
-	if (end - line >= 2 && line[0] == '*' && line[1] == ' ') {
-		struct canary_imap_cursor c = {.p = line + 2, .end = end};
+	struct canary_imap_cursor c = {.p = line, .end = end};
+	if (canary_imap_syntax_skip_untagged(&c)) {
 		guint64 seq = 0;
 		g_autofree char *word = NULL;
 		if (!read_number(&c, FALSE, &seq) || (word = read_atom(&c)) == NULL ||

@@ -21,6 +21,16 @@ struct canary_imap_cursor {
 	const char *literal;
 };
 
+/* Moves past the "* " that opens an untagged response; FALSE, the cursor
+ * unmoved, if it is not there. */
+static inline gboolean canary_imap_syntax_skip_untagged(struct canary_imap_cursor *c)
+{
+	if (c->end - c->p < 2 || c->p[0] != '*' || c->p[1] != ' ')
+		return FALSE;
+	c->p += 2;
+	return TRUE;
+}
+
 /* Is the cursor at CH? */
 static inline gboolean canary_imap_syntax_at(const struct canary_imap_cursor *c, char ch)
 {

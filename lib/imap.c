@@ -1538,7 +1538,7 @@ static gboolean capability_line(struct canary_imap_cursor *c, gpointer data, GEr
 		g_free(name);
 		g_hash_table_add(set, upper);
 		canary_imap_syntax_skip_spaces(c);
-		if (c->p < c->end && (*c->p == '(' || *c->p == ')'))
+		if (canary_imap_syntax_at(c, '(') || canary_imap_syntax_at(c, ')'))
 			c->p++;
 	}
 	return TRUE;

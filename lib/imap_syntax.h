@@ -5,14 +5,15 @@
  * A cursor over one response line and the readers of its tokens; each
  * rule once, with a parameter or a second name where the two parsers take
  * a rule differently. The small readers are inline: the FETCH reader
- * calls them for every token. No allocation, no I/O. */
+ * calls them for every token. No I/O, and no allocation but the caller's
+ * GString a quoted string's characters may go to. */
 #ifndef CANARY_IMAP_SYNTAX_H
 #define CANARY_IMAP_SYNTAX_H
 
 #include <glib.h>
 #include <string.h>
 
-/* A cursor over a response line [p, end): the text is not NUL-terminated
+/* A cursor over a response line [p, end): the text need not end in a NUL
  * and may hold NULs. LITERAL is where the response's one literal stands
  * as its "{N}" announcement (the FETCH reader keeps the literal's bytes
  * apart), or NULL: a list is never skipped past it. */
@@ -53,11 +54,11 @@ static inline gboolean canary_imap_syntax_skip_past(struct canary_imap_cursor *c
 	return TRUE;
 }
 
-/* Reads a number: a run of digits, of at most MAX_DIGITS and at most MAX
- * (at least 9). FALSE if there is no digit, the run is longer or the
- * value larger. Either way the cursor moves past the digits it read: the
- * whole run, or its first MAX_DIGITS when it is longer. *VALUE_R is set
- * only on success.
+/* Reads a number: a run of at most MAX_DIGITS digits worth at most MAX.
+ * FALSE if there is no digit, the run is longer or the value larger.
+ * Either way the cursor moves past the digits it read: the whole run, or
+ * its first MAX_DIGITS when it is longer. *VALUE_R is set only on
+ * success.
  *
  * RFC 3501's number is 32 bits; the FETCH reader also refuses more than
  * 10 digits (canary_imap_syntax_read_u32()), imap.c takes any number of

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "imap.h"
+#include "imap_syntax.h"
 #include "wipe.h"
 
 /* Bytes asked of each receive while reading lines. */
@@ -149,91 +150,6 @@ static enum canary_fetch_step fail(struct canary_fetch_reader *r, GError **error
 
 /* --- Parsing one whole response ------------------------------------------- */
 
-struct cursor {
-	const char *p, *end;
-	const char *literal; /* where the response's "{N}" stands, or NULL */
-};
-
-static gboolean at(const struct cursor *c, char ch)
-{
-	return c->p < c->end && *c->p == ch;
-}
-
-/* Reads a number of at most 32 bits (UIDs, UIDVALIDITY, sequence numbers). */
-static gboolean read_u32(struct cursor *c, guint32 *value_r)
-{
-	guint64 v = 0;
-	const char *start = c->p;
-	while (c->p < c->end && g_ascii_isdigit(*c->p) && c->p - start < 10)
-		v = v * 10 + (guint64)(*c->p++ - '0');
-	if (c->p == start || v > G_MAXUINT32 || (c->p < c->end && g_ascii_isdigit(*c->p)))
-		return FALSE;
-	*value_r = (guint32)v;
-	return TRUE;
-}
-
-/* Reads up to the next space or parenthesis; "BODY[HEADER.FIELDS (A B)]<0>"
- * is one name, its brackets and all. */
-static gboolean read_word(struct cursor *c, const char **word_r, gsize *len_r)
-{
-	const char *start = c->p;
-	while (c->p < c->end && *c->p != ' ' && *c->p != '(' && *c->p != ')') {
-		if (*c->p == '[') {
-			const char *close = memchr(c->p, ']', (gsize)(c->end - c->p));
-			if (close == NULL)
-				return FALSE;
-			c->p = close;
-		}
-		c->p++;
-	}
-	*word_r = start;
-	*len_r = (gsize)(c->p - start);
-	return c->p > start;
-}
-
-static gboolean word_is(const char *word, gsize len, const char *expected)
-{
-	return len == strlen(expected) && g_ascii_strncasecmp(word, expected, len) == 0;
-}
-
-/* Skips a quoted string, appending its characters to TEXT unless NULL. */
-static gboolean read_quoted(struct cursor *c, GString *text)
-{
-	c->p++; /* the opening quote */
-	while (c->p < c->end && *c->p != '"') {
-		if (*c->p == '\\' && c->p + 1 < c->end)
-			c->p++;
-		if (text != NULL)
-			g_string_append_c(text, *c->p);
-		c->p++;
-	}
-	if (!at(c, '"'))
-		return FALSE;
-	c->p++;
-	return TRUE;
-}
-
-/* Skips a parenthesized list (nested lists, quoted strings, atoms). */
-static gboolean skip_list(struct cursor *c)
-{
-	int depth = 0;
-	do {
-		if (c->p >= c->end || c->p == c->literal)
-			return FALSE;
-		if (*c->p == '"') {
-			if (!read_quoted(c, NULL))
-				return FALSE;
-			continue;
-		}
-		if (*c->p == '(')
-			depth++;
-		else if (*c->p == ')')
-			depth--;
-		c->p++;
-	} while (depth > 0);
-	return TRUE;
-}
-
 /* One FETCH item's value. */
 struct value {
 	gboolean literal;  /* the response's literal */
@@ -243,64 +159,74 @@ struct value {
 	gsize word_len;
 };
 
-static gboolean read_value(struct cursor *c, struct value *v)
-{
-	*v = (struct value){0};
-	if (c->p == c->literal) {
-		c->p = memchr(c->p, '}', (gsize)(c->end - c->p)) + 1;
-		v->literal = TRUE;
-		return TRUE;
-	}
-	if (at(c, '('))
-		return skip_list(c);
-	if (at(c, '"')) {
-		v->quoted = g_string_new(NULL);
-		return read_quoted(c, v->quoted);
-	}
-	const char *before = c->p;
-	if (!read_word(c, &v->word, &v->word_len))
-		return FALSE;
-	/* An atom that runs over the literal's place hides it. */
-	if (c->literal != NULL && before < c->literal && c->p > c->literal)
-		return FALSE;
-	v->nil = word_is(v->word, v->word_len, "NIL");
-	return TRUE;
-}
-
 static void value_clear(struct value *v)
 {
 	if (v->quoted != NULL) {
 		canary_wipe(v->quoted->str, v->quoted->len);
 		g_string_free(v->quoted, TRUE);
+		v->quoted = NULL;
 	}
 }
 
-/* "(UID 7 BODY[] {N})", after "* 3 FETCH ". */
-static enum canary_fetch_step fetch_response(struct canary_fetch_reader *r, struct cursor *c,
-					     guint32 *uid_r, GBytes **message_r, GError **error)
+static gboolean read_value(struct canary_imap_cursor *c, struct value *v)
 {
-	if (!at(c, '('))
+	*v = (struct value){0};
+	if (c->p == c->literal) {
+		canary_imap_syntax_skip_past(c, '}'); /* the "{N}" */
+		v->literal = TRUE;
+		return TRUE;
+	}
+	if (canary_imap_syntax_at(c, '('))
+		return canary_imap_syntax_skip_list(c);
+	if (canary_imap_syntax_at(c, '"')) {
+		v->quoted = g_string_new(NULL);
+		if (canary_imap_syntax_read_quoted(c, v->quoted))
+			return TRUE;
+		value_clear(v); /* not closed: the caller clears no value it did not get */
+		return FALSE;
+	}
+	const char *before = c->p;
+	if (!canary_imap_syntax_read_section_atom(c, &v->word, &v->word_len))
+		return FALSE;
+	/* An atom that runs over the literal's place hides it. */
+	if (c->literal != NULL && before < c->literal && c->p > c->literal)
+		return FALSE;
+	v->nil = canary_imap_syntax_word_is(v->word, v->word_len, "NIL");
+	return TRUE;
+}
+
+/* "(UID 7 BODY[] {N})", after "* 3 FETCH ". */
+static enum canary_fetch_step fetch_response(struct canary_fetch_reader *r,
+					     struct canary_imap_cursor *c, guint32 *uid_r,
+					     GBytes **message_r, GError **error)
+{
+	if (!canary_imap_syntax_at(c, '('))
 		return fail(r, error, PROTOCOL, "a FETCH response without its list");
 	c->p++;
 	guint32 uid = 0;
 	gboolean has_uid = FALSE;
 	GBytes *body = NULL;
 	gboolean ok = TRUE, misplaced = FALSE;
-	while (ok && !misplaced && !at(c, ')')) {
-		if (at(c, ' '))
+	while (ok && !misplaced && !canary_imap_syntax_at(c, ')')) {
+		if (canary_imap_syntax_at(c, ' '))
 			c->p++;
 		const char *name = NULL;
 		gsize name_len = 0;
 		struct value v;
-		ok = read_word(c, &name, &name_len) && at(c, ' ') && (c->p++, read_value(c, &v));
+		ok = canary_imap_syntax_read_section_atom(c, &name, &name_len) &&
+		     canary_imap_syntax_at(c, ' ') && (c->p++, read_value(c, &v));
 		if (!ok)
 			break;
-		if (word_is(name, name_len, "UID")) {
-			struct cursor number = {v.word, v.word + v.word_len, NULL};
-			ok = v.word != NULL && read_u32(&number, &uid) && number.p == number.end &&
-			     uid > 0;
+		if (canary_imap_syntax_word_is(name, name_len, "UID")) {
+			ok = v.word != NULL; /* not a list, a string or the literal */
+			if (ok) {
+				struct canary_imap_cursor number = {.p = v.word,
+								    .end = v.word + v.word_len};
+				ok = canary_imap_syntax_read_u32(&number, &uid) &&
+				     number.p == number.end && uid > 0;
+			}
 			has_uid = ok;
-		} else if (word_is(name, name_len, "BODY[]") && body == NULL) {
+		} else if (canary_imap_syntax_word_is(name, name_len, "BODY[]") && body == NULL) {
 			if (v.literal)
 				body = g_bytes_ref(r->message);
 			else if (v.quoted != NULL)
@@ -316,7 +242,7 @@ static enum canary_fetch_step fetch_response(struct canary_fetch_reader *r, stru
 		g_clear_pointer(&body, g_bytes_unref);
 		return fail(r, error, PROTOCOL, "a literal where no message belongs");
 	}
-	if (!ok || !at(c, ')') || c->p + 1 != c->end) {
+	if (!ok || !canary_imap_syntax_at(c, ')') || c->p + 1 != c->end) {
 		g_clear_pointer(&body, g_bytes_unref);
 		return fail(r, error, PROTOCOL, "a FETCH response canary cannot read");
 	}
@@ -334,47 +260,52 @@ static enum canary_fetch_step fetch_response(struct canary_fetch_reader *r, stru
 }
 
 /* "* ..." lines: a FETCH, or news to pass over. */
-static enum canary_fetch_step untagged(struct canary_fetch_reader *r, struct cursor *c,
+static enum canary_fetch_step untagged(struct canary_fetch_reader *r, struct canary_imap_cursor *c,
 				       guint32 *uid_r, GBytes **message_r, GError **error)
 {
 	guint32 number = 0;
-	gboolean numbered = read_u32(c, &number) && at(c, ' ') && (c->p++, TRUE);
+	gboolean numbered = canary_imap_syntax_read_u32(c, &number) &&
+			    canary_imap_syntax_at(c, ' ') && (c->p++, TRUE);
 	const char *word = NULL;
 	gsize len = 0;
-	if (!read_word(c, &word, &len))
+	if (!canary_imap_syntax_read_section_atom(c, &word, &len))
 		return fail(r, error, PROTOCOL, "an untagged response canary cannot read");
-	if (at(c, ' '))
+	if (canary_imap_syntax_at(c, ' '))
 		c->p++;
-	if (numbered && word_is(word, len, "FETCH"))
+	if (numbered && canary_imap_syntax_word_is(word, len, "FETCH"))
 		return fetch_response(r, c, uid_r, message_r, error);
 	if (c->literal != NULL)
 		return fail(r, error, PROTOCOL, "a literal where no message belongs");
-	if (!numbered && word_is(word, len, "BYE"))
+	if (!numbered && canary_imap_syntax_word_is(word, len, "BYE"))
 		return fail(r, error, CANARY_IMAP_ERROR_TEMPORARY, "the server closed the connection");
 	const char *code = "[UIDVALIDITY ";
-	if (!numbered && word_is(word, len, "OK") && c->end - c->p > (gssize)strlen(code) &&
+	if (!numbered && canary_imap_syntax_word_is(word, len, "OK") &&
+	    c->end - c->p > (gssize)strlen(code) &&
 	    g_ascii_strncasecmp(c->p, code, strlen(code)) == 0) {
-		struct cursor v = {c->p + strlen(code), c->end, NULL};
-		if (!read_u32(&v, &r->uidvalidity) || !at(&v, ']'))
+		struct canary_imap_cursor v = {.p = c->p + strlen(code), .end = c->end};
+		if (!canary_imap_syntax_read_u32(&v, &r->uidvalidity) ||
+		    !canary_imap_syntax_at(&v, ']'))
 			return fail(r, error, PROTOCOL, "an UIDVALIDITY canary cannot read");
 	}
 	return CANARY_FETCH_MORE; /* EXISTS, EXPUNGE, FLAGS, OK, NO...: not ours */
 }
 
 /* The tagged status line that ends the answer. */
-static enum canary_fetch_step tagged(struct canary_fetch_reader *r, struct cursor *c,
+static enum canary_fetch_step tagged(struct canary_fetch_reader *r, struct canary_imap_cursor *c,
 				     GError **error)
 {
 	const char *tag = NULL, *status = NULL;
 	gsize tag_len = 0, status_len = 0;
-	if (!read_word(c, &tag, &tag_len) || !word_is(tag, tag_len, r->tag) || !at(c, ' '))
+	if (!canary_imap_syntax_read_section_atom(c, &tag, &tag_len) ||
+	    !canary_imap_syntax_word_is(tag, tag_len, r->tag) || !canary_imap_syntax_at(c, ' '))
 		return fail(r, error, PROTOCOL, "an answer to another command");
 	c->p++;
-	if (c->literal != NULL || !read_word(c, &status, &status_len))
+	if (c->literal != NULL || !canary_imap_syntax_read_section_atom(c, &status, &status_len))
 		return fail(r, error, PROTOCOL, "a status line canary cannot read");
-	if (word_is(status, status_len, "OK"))
+	if (canary_imap_syntax_word_is(status, status_len, "OK"))
 		return CANARY_FETCH_DONE;
-	if (!word_is(status, status_len, "NO") && !word_is(status, status_len, "BAD"))
+	if (!canary_imap_syntax_word_is(status, status_len, "NO") &&
+	    !canary_imap_syntax_word_is(status, status_len, "BAD"))
 		return fail(r, error, PROTOCOL, "a status line canary cannot read");
 	g_autofree char *said = g_strndup(status, (gsize)MIN(c->end - status, 200));
 	for (char *p = said; *p != '\0'; p++)
@@ -387,31 +318,26 @@ static enum canary_fetch_step response(struct canary_fetch_reader *r, guint32 *u
 				       GBytes **message_r, GError **error)
 {
 	const char *text = r->response->str;
-	struct cursor c = {text, text + r->response->len,
-			   r->literal_at >= 0 ? text + r->literal_at : NULL};
-	if (at(&c, '+'))
+	struct canary_imap_cursor c = {text, text + r->response->len,
+				       r->literal_at >= 0 ? text + r->literal_at : NULL};
+	if (canary_imap_syntax_at(&c, '+'))
 		return fail(r, error, PROTOCOL, "a continuation request no command of ours asks for");
-	if (c.end - c.p >= 2 && c.p[0] == '*' && c.p[1] == ' ') {
-		c.p += 2;
+	if (canary_imap_syntax_skip_untagged(&c))
 		return untagged(r, &c, uid_r, message_r, error);
-	}
 	return tagged(r, &c, error);
 }
 
 /* --- Lines and literals ------------------------------------------------------- */
 
-/* The N of a line ending in "{N}". */
+/* The N of a line ending in "{N}": at most 19 digits, whatever 64-bit
+ * size they write (max_literal refuses the large ones, saying so). */
 static gboolean literal_announced(const char *line, gsize len, guint64 *size_r, gsize *at_r)
 {
-	if (len < 3 || line[len - 1] != '}')
+	const char *open =
+		canary_imap_syntax_literal_at_end(line, line + len, 19, G_MAXUINT64, size_r);
+	if (open == NULL)
 		return FALSE;
-	gsize open = len - 2;
-	while (open > 0 && g_ascii_isdigit(line[open]))
-		open--;
-	if (line[open] != '{' || open == len - 2 || len - 2 - open > 19)
-		return FALSE;
-	*size_r = g_ascii_strtoull(line + open + 1, NULL, 10);
-	*at_r = open;
+	*at_r = (gsize)(open - line);
 	return TRUE;
 }
 

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 
 #include "fetch_reader.h"
+#include "imap_syntax.h"
 #include "log.h"
 #include "wipe.h"
 
@@ -1237,68 +1238,39 @@ gboolean canary_imap_sweep(struct canary_imap *imap, const char *folder, gint64 
 
 /* --- Response parsing ------------------------------------------------------- */
 
-/* A cursor over one response line. */
-struct cursor {
-	const char *p, *end;
-};
-
-static void skip_spaces(struct cursor *c)
+/* Reads an atom, after spaces, into a new string (NULL if there is none);
+ * a NUL in it ends the string. */
+static char *read_atom(struct canary_imap_cursor *c)
 {
-	while (c->p < c->end && *c->p == ' ')
-		c->p++;
+	canary_imap_syntax_skip_spaces(c);
+	const char *atom = NULL;
+	gsize len = 0;
+	return canary_imap_syntax_read_atom(c, &atom, &len) ? g_strndup(atom, len) : NULL;
 }
 
-/* Reads an atom (up to a space, parenthesis or line end) into a new string. */
-static char *read_atom(struct cursor *c)
+/* Reads an unsigned number, after spaces, of at most 32 bits (or 63 with
+ * WIDE) and any number of leading zeros. */
+static gboolean read_number(struct canary_imap_cursor *c, gboolean wide, guint64 *value_r)
 {
-	skip_spaces(c);
-	const char *start = c->p;
-	while (c->p < c->end && *c->p != ' ' && *c->p != '(' && *c->p != ')' && *c->p != '\r' &&
-	       *c->p != '\n')
-		c->p++;
-	return c->p > start ? g_strndup(start, (gsize)(c->p - start)) : NULL;
-}
-
-/* Reads an unsigned number of at most 32 bits (or 64 with WIDE). */
-static gboolean read_number(struct cursor *c, gboolean wide, guint64 *value_r)
-{
-	skip_spaces(c);
-	guint64 v = 0;
-	const char *start = c->p;
-	guint64 max = wide ? G_MAXINT64 : G_MAXUINT32;
-	while (c->p < c->end && g_ascii_isdigit(*c->p)) {
-		guint digit = (guint)(*c->p - '0');
-		if (v > (max - digit) / 10)
-			return FALSE;
-		v = v * 10 + digit;
-		c->p++;
-	}
-	*value_r = v;
-	return c->p > start;
+	canary_imap_syntax_skip_spaces(c);
+	return canary_imap_syntax_read_number(c, G_MAXSIZE, wide ? G_MAXINT64 : G_MAXUINT32,
+					      value_r);
 }
 
 /* Skips a quoted string or an atom (a mailbox name in STATUS). */
-static gboolean skip_astring(struct cursor *c)
+static gboolean skip_astring(struct canary_imap_cursor *c)
 {
-	skip_spaces(c);
-	if (c->p < c->end && *c->p == '"') {
-		for (c->p++; c->p < c->end; c->p++) {
-			if (*c->p == '\\' && c->p + 1 < c->end)
-				c->p++;
-			else if (*c->p == '"') {
-				c->p++;
-				return TRUE;
-			}
-		}
-		return FALSE;
-	}
-	g_autofree char *atom = read_atom(c);
-	return atom != NULL;
+	canary_imap_syntax_skip_spaces(c);
+	if (canary_imap_syntax_at(c, '"'))
+		return canary_imap_syntax_read_quoted(c, NULL);
+	const char *atom = NULL;
+	gsize len = 0;
+	return canary_imap_syntax_read_atom(c, &atom, &len);
 }
 
 /* Calls LINE_FN on each "* " line of RESPONSE; stops at the first FALSE. */
 static gboolean each_untagged(const char *response, gsize len,
-			      gboolean (*line_fn)(struct cursor *, gpointer, GError **),
+			      gboolean (*line_fn)(struct canary_imap_cursor *, gpointer, GError **),
 			      gpointer data, GError **error)
 {
 	const char *p = response, *end = response + len;
@@ -1308,11 +1280,9 @@ static gboolean each_untagged(const char *response, gsize len,
 		const char *content_end = line_end;
 		if (content_end > p && content_end[-1] == '\r')
 			content_end--;
-		if (content_end - p >= 2 && p[0] == '*' && p[1] == ' ') {
-			struct cursor c = {p + 2, content_end};
-			if (!line_fn(&c, data, error))
-				return FALSE;
-		}
+		struct canary_imap_cursor c = {.p = p, .end = content_end};
+		if (canary_imap_syntax_skip_untagged(&c) && !line_fn(&c, data, error))
+			return FALSE;
 		p = eol != NULL ? eol + 1 : end;
 	}
 	return TRUE;
@@ -1325,7 +1295,7 @@ static gboolean protocol_error(GError **error, const char *what)
 	return FALSE;
 }
 
-static gboolean status_line(struct cursor *c, gpointer data, GError **error)
+static gboolean status_line(struct canary_imap_cursor *c, gpointer data, GError **error)
 {
 	struct canary_imap_status *status = data;
 	g_autofree char *word = read_atom(c);
@@ -1333,14 +1303,14 @@ static gboolean status_line(struct cursor *c, gpointer data, GError **error)
 		return TRUE;
 	if (!skip_astring(c))
 		return protocol_error(error, "STATUS without a mailbox name");
-	skip_spaces(c);
-	if (c->p >= c->end || *c->p != '(')
+	canary_imap_syntax_skip_spaces(c);
+	if (!canary_imap_syntax_at(c, '('))
 		return protocol_error(error, "STATUS without its list");
 	c->p++;
 	guint found = 0;
 	for (;;) {
-		skip_spaces(c);
-		if (c->p < c->end && *c->p == ')')
+		canary_imap_syntax_skip_spaces(c);
+		if (canary_imap_syntax_at(c, ')'))
 			break;
 		g_autofree char *name = read_atom(c);
 		guint64 value = 0;
@@ -1378,14 +1348,14 @@ gboolean canary_imap_parse_status(const char *response, gsize len,
 #define MAX_SEARCH_UIDS (10u * 1000 * 1000)
 
 /* Reads a sequence set "1:3,7,9:8" of UIDs into UIDS. */
-static gboolean read_uid_set(struct cursor *c, GArray *uids, GError **error)
+static gboolean read_uid_set(struct canary_imap_cursor *c, GArray *uids, GError **error)
 {
 	for (;;) {
 		guint64 a = 0, b = 0;
 		if (!read_number(c, FALSE, &a) || a == 0)
 			return protocol_error(error, "bad UID in a set");
 		b = a;
-		if (c->p < c->end && *c->p == ':') {
+		if (canary_imap_syntax_at(c, ':')) {
 			c->p++;
 			if (!read_number(c, FALSE, &b) || b == 0)
 				return protocol_error(error, "bad UID range");
@@ -1397,7 +1367,7 @@ static gboolean read_uid_set(struct cursor *c, GArray *uids, GError **error)
 			guint32 uid = (guint32)u;
 			g_array_append_val(uids, uid);
 		}
-		if (c->p < c->end && *c->p == ',') {
+		if (canary_imap_syntax_at(c, ',')) {
 			c->p++;
 			continue;
 		}
@@ -1405,7 +1375,7 @@ static gboolean read_uid_set(struct cursor *c, GArray *uids, GError **error)
 	}
 }
 
-static gboolean search_line(struct cursor *c, gpointer data, GError **error)
+static gboolean search_line(struct canary_imap_cursor *c, gpointer data, GError **error)
 {
 	GArray *uids = data;
 	g_autofree char *word = read_atom(c);
@@ -1413,7 +1383,7 @@ static gboolean search_line(struct cursor *c, gpointer data, GError **error)
 		return TRUE;
 	if (g_ascii_strcasecmp(word, "SEARCH") == 0) {
 		for (;;) {
-			skip_spaces(c);
+			canary_imap_syntax_skip_spaces(c);
 			if (c->p >= c->end)
 				return TRUE;
 			guint64 uid = 0;
@@ -1429,13 +1399,9 @@ static gboolean search_line(struct cursor *c, gpointer data, GError **error)
 		return TRUE;
 	/* "* ESEARCH (TAG "A5") UID ALL 1:3,7" or, when nothing matched,
 	 * "* ESEARCH (TAG "A5") UID". */
-	skip_spaces(c);
-	if (c->p < c->end && *c->p == '(') {
-		const char *close = memchr(c->p, ')', (gsize)(c->end - c->p));
-		if (close == NULL)
-			return protocol_error(error, "ESEARCH tag not closed");
-		c->p = close + 1;
-	}
+	canary_imap_syntax_skip_spaces(c);
+	if (canary_imap_syntax_at(c, '(') && !canary_imap_syntax_skip_past(c, ')'))
+		return protocol_error(error, "ESEARCH tag not closed");
 	for (;;) {
 		g_autofree char *item = read_atom(c);
 		if (item == NULL)
@@ -1481,7 +1447,7 @@ static gint64 parse_internal_date(const char *s)
 	return g_date_time_to_unix(dt) - (sign == '+' ? offset : -offset);
 }
 
-static gboolean fetch_line(struct cursor *c, gpointer data, GError **error)
+static gboolean fetch_line(struct canary_imap_cursor *c, gpointer data, GError **error)
 {
 	GArray *messages = data;
 	guint64 seq = 0;
@@ -1490,14 +1456,14 @@ static gboolean fetch_line(struct cursor *c, gpointer data, GError **error)
 	g_autofree char *word = read_atom(c);
 	if (word == NULL || g_ascii_strcasecmp(word, "FETCH") != 0)
 		return TRUE; /* "* N EXISTS" and the like */
-	skip_spaces(c);
-	if (c->p >= c->end || *c->p != '(')
+	canary_imap_syntax_skip_spaces(c);
+	if (!canary_imap_syntax_at(c, '('))
 		return protocol_error(error, "FETCH without its list");
 	c->p++;
 	struct canary_imap_message m = {0};
 	gboolean have_uid = FALSE, have_size = FALSE;
 	for (;;) {
-		skip_spaces(c);
+		canary_imap_syntax_skip_spaces(c);
 		if (c->p >= c->end)
 			return protocol_error(error, "FETCH list not closed");
 		if (*c->p == ')')
@@ -1517,32 +1483,29 @@ static gboolean fetch_line(struct cursor *c, gpointer data, GError **error)
 			m.size = value;
 			have_size = TRUE;
 		} else if (g_ascii_strcasecmp(name, "INTERNALDATE") == 0) {
-			skip_spaces(c);
-			const char *open = c->p;
-			if (open >= c->end || *open != '"')
+			canary_imap_syntax_skip_spaces(c);
+			if (!canary_imap_syntax_at(c, '"'))
 				return protocol_error(error, "INTERNALDATE not quoted");
-			const char *close = memchr(open + 1, '"', (gsize)(c->end - open - 1));
-			if (close == NULL)
+			/* A date holds no quote to escape: the next one closes it. */
+			const char *date_start = ++c->p;
+			if (!canary_imap_syntax_skip_past(c, '"'))
 				return protocol_error(error, "INTERNALDATE not closed");
-			g_autofree char *date = g_strndup(open + 1, (gsize)(close - open - 1));
+			g_autofree char *date =
+				g_strndup(date_start, (gsize)(c->p - 1 - date_start));
 			m.internal_date = parse_internal_date(date);
-			c->p = close + 1;
 		} else if (g_ascii_strcasecmp(name, "FLAGS") == 0) {
 			/* Sent unasked when flags change meanwhile. */
-			skip_spaces(c);
-			const char *close = memchr(c->p, ')', (gsize)(c->end - c->p));
-			if (close == NULL)
+			canary_imap_syntax_skip_spaces(c);
+			if (!canary_imap_syntax_skip_past(c, ')'))
 				return protocol_error(error, "FLAGS not closed");
-			c->p = close + 1;
 		} else {
 			/* MODSEQ (n) and others we did not ask for: skip a number, a
-			 * parenthesised list or an atom. */
-			skip_spaces(c);
-			if (c->p < c->end && *c->p == '(') {
-				const char *close = memchr(c->p, ')', (gsize)(c->end - c->p));
-				if (close == NULL)
+			 * parenthesised list (to its first ')': nothing nested) or
+			 * an atom. */
+			canary_imap_syntax_skip_spaces(c);
+			if (canary_imap_syntax_at(c, '(')) {
+				if (!canary_imap_syntax_skip_past(c, ')'))
 					return protocol_error(error, "FETCH item not closed");
-				c->p = close + 1;
 			} else {
 				g_autofree char *skipped = read_atom(c);
 				if (skipped == NULL)
@@ -1563,7 +1526,7 @@ gboolean canary_imap_parse_fetch_sizes(const char *response, gsize len, GArray *
 	return each_untagged(response, len, fetch_line, messages, error);
 }
 
-static gboolean capability_line(struct cursor *c, gpointer data, GError **error)
+static gboolean capability_line(struct canary_imap_cursor *c, gpointer data, GError **error)
 {
 	(void)error;
 	GHashTable *set = data;
@@ -1574,8 +1537,8 @@ static gboolean capability_line(struct cursor *c, gpointer data, GError **error)
 		char *upper = g_ascii_strup(name, -1);
 		g_free(name);
 		g_hash_table_add(set, upper);
-		skip_spaces(c);
-		if (c->p < c->end && (*c->p == '(' || *c->p == ')'))
+		canary_imap_syntax_skip_spaces(c);
+		if (canary_imap_syntax_at(c, '(') || canary_imap_syntax_at(c, ')'))
 			c->p++;
 	}
 	return TRUE;
@@ -1648,18 +1611,11 @@ static gboolean fetch_problem(struct canary_imap_fetch_check *check, char *probl
 	return FALSE;
 }
 
-/* The "{N}" that ends a line announcing a literal. */
+/* The "{N}" that ends a line announcing a literal: any number of digits,
+ * a size of at most 63 bits. */
 static gboolean ends_with_literal(const char *start, const char *end, guint64 *size_r)
 {
-	if (end - start < 3 || end[-1] != '}')
-		return FALSE;
-	const char *open = end - 2;
-	while (open > start && g_ascii_isdigit(*open))
-		open--;
-	if (*open != '{' || open == end - 2)
-		return FALSE;
-	struct cursor c = {open + 1, end - 1};
-	return read_number(&c, TRUE, size_r) && c.p == end - 1;
+	return canary_imap_syntax_literal_at_end(start, end, G_MAXSIZE, G_MAXINT64, size_r) != NULL;
 }
 
 /* The value of the item "UID n" in a FETCH line, if there is one. */
@@ -1669,7 +1625,7 @@ static gboolean find_uid_item(const char *start, const char *end, guint64 *uid_r
 		gboolean word_start = p == start || p[-1] == ' ' || p[-1] == '(';
 		if (!word_start || g_ascii_strncasecmp(p, "UID ", 4) != 0)
 			continue;
-		struct cursor c = {p + 4, end};
+		struct canary_imap_cursor c = {.p = p + 4, .end = end};
 		return read_number(&c, FALSE, uid_r);
 	}
 	return FALSE;
@@ -1684,8 +1640,8 @@ gboolean canary_imap_fetch_check_line(struct canary_imap_fetch_check *check, con
 	while (end > line && (end[-1] == '\n' || end[-1] == '\r'))
 		end--;
 	guint64 uid = 0;
-	if (end - line >= 2 && line[0] == '*' && line[1] == ' ') {
-		struct cursor c = {line + 2, end};
+	struct canary_imap_cursor c = {.p = line, .end = end};
+	if (canary_imap_syntax_skip_untagged(&c)) {
 		guint64 seq = 0;
 		g_autofree char *word = NULL;
 		if (!read_number(&c, FALSE, &seq) || (word = read_atom(&c)) == NULL ||

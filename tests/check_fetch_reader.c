@@ -140,6 +140,30 @@ static const struct {
 	{"c1 MAYBE\r\n", 100, "status line"},
 	{"* BYE shutting down\r\n", 100, "closed the connection"},
 	{"* OK [UIDVALIDITY x]\r\n", 100, "UIDVALIDITY"},
+	{"* OK [UIDVALIDITY 4294967296]\r\n", 100, "UIDVALIDITY"},
+	/* Numbers: more than 32 bits, or more than 10 digits even when
+	 * leading zeros keep them small. A sequence number's digits are
+	 * read up to the 10th, and the rest of the line from there. */
+	{"* 1 FETCH (UID 00000000004 BODY[] {2}\r\nxy)\r\nc1 OK\r\n", 100, "cannot read"},
+	{"* 4294967296 FETCH (UID 4 BODY[] {2}\r\nxy)\r\n", 100,
+	 "an untagged response canary cannot read"},
+	{"* 99999999999 FETCH (UID 4 BODY[] {2}\r\nxy)\r\n", 100, "where no message belongs"},
+	/* A literal's size of 19 digits is announced, however large; one
+	 * of 20 digits is no announcement, even of 2 bytes. */
+	{"* 1 FETCH (UID 4 BODY[] {9999999999999999999}\r\n", 100,
+	 "a literal of 9999999999999999999 bytes, more than the 100"},
+	{"* 1 FETCH (UID 4 BODY[] {00000000000000000002}\r\nxy)\r\nc1 OK\r\n", 100, "cannot read"},
+	/* A quoted string not closed, or closed only by an escaped quote. */
+	{"* 1 FETCH (UID 4 BODY[] \"xy)\r\nc1 OK\r\n", 100, "cannot read"},
+	{"* 1 FETCH (UID 4 BODY[] \"xy\\\")\r\nc1 OK\r\n", 100, "cannot read"},
+	/* A list not closed before the literal, a section not closed. */
+	{"* 1 FETCH (UID 4 FLAGS (\\Seen BODY[] {2}\r\nxy)\r\nc1 OK\r\n", 100, "cannot read"},
+	{"* 1 FETCH (UID 4 BODY[ {2}\r\nxy)\r\nc1 OK\r\n", 100, "cannot read"},
+	/* A UID that is not a number: a list, a quoted string. */
+	{"* 1 FETCH (UID (4) BODY[] {2}\r\nxy)\r\nc1 OK\r\n", 100, "cannot read"},
+	{"* 1 FETCH (UID \"4\" BODY[] {2}\r\nxy)\r\nc1 OK\r\n", 100, "cannot read"},
+	/* A carriage return inside a line is part of the word it is in. */
+	{"* 1 FETCH (UID 4\r BODY[] {2}\r\nxy)\r\nc1 OK\r\n", 100, "cannot read"},
 };
 
 START_TEST(test_refused)
@@ -151,6 +175,38 @@ START_TEST(test_refused)
 		ck_assert_msg(strstr(o.error->message, refused[_i].says) != NULL, "%s: %s", text,
 			      o.error->message);
 		ck_assert_str_eq(o.messages->str, "");
+		outcome_clear(&o);
+	}
+}
+END_TEST
+
+/* Answers read whole, their tokens at the edges of what is taken. */
+static const struct {
+	const char *text;
+	const char *messages;
+} accepted[] = {
+	/* Numbers of 10 digits, leading zeros and all; the largest UID. */
+	{"* 0000000001 FETCH (UID 0000000004 BODY[] {2}\r\nxy)\r\nc1 OK\r\n", "4:xy|"},
+	{"* 1 FETCH (UID 4294967295 BODY[] {2}\r\nxy)\r\nc1 OK\r\n", "4294967295:xy|"},
+	/* A literal's size of 19 digits. */
+	{"* 1 FETCH (UID 4 BODY[] {0000000000000000002}\r\nxy)\r\nc1 OK\r\n", "4:xy|"},
+	/* Nested lists, with quoted parentheses and an escaped quote in them. */
+	{"* 1 FETCH (UID 4 X-LIST ((a \")(\\\"\") b) BODY[] {2}\r\nxy)\r\nc1 OK\r\n", "4:xy|"},
+	/* A section's spaces and parentheses are part of the item's name. */
+	{"* 1 FETCH (UID 4 BODY[HEADER.FIELDS (FROM)] \"x\" BODY[] {2}\r\nxy)\r\nc1 OK\r\n",
+	 "4:xy|"},
+	/* Words in any case; a quoted message with its escapes taken out. */
+	{"* 1 fetch (uid 4 body[] \"a\\\\b\\\"\")\r\nc1 ok\r\n", "4:a\\b\"|"},
+};
+
+START_TEST(test_accepted)
+{
+	const char *text = accepted[_i].text;
+	for (gsize piece = 1; piece <= strlen(text); piece++) {
+		struct outcome o = read_all(text, strlen(text), piece, 100);
+		ck_assert_msg(o.last == CANARY_FETCH_DONE, "%s: step %d: %s", text, o.last,
+			      o.error ? o.error->message : "");
+		ck_assert_str_eq(o.messages->str, accepted[_i].messages);
 		outcome_clear(&o);
 	}
 }
@@ -213,6 +269,7 @@ static Suite *fetch_reader_suite(void)
 	tcase_add_test(tc, test_quoted_then_no);
 	tcase_add_test(tc, test_cut);
 	tcase_add_loop_test(tc, test_refused, 0, G_N_ELEMENTS(refused));
+	tcase_add_loop_test(tc, test_accepted, 0, G_N_ELEMENTS(accepted));
 	tcase_add_test(tc, test_line_limit);
 	tcase_add_test(tc, test_failure_stays);
 	suite_add_tcase(s, tc);

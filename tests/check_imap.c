@@ -761,6 +761,14 @@ START_TEST(test_fetch_check)
 	ck_assert(canary_imap_fetch_check_finish(&check, &error));
 	canary_imap_fetch_check_clear(&check);
 
+	/* A literal's size with any number of leading zeros. */
+	canary_imap_fetch_check_init(&check, 7, 100);
+	line = "* 1 FETCH (UID 7 BODY[] {000000000000000000000010}\r\n";
+	ck_assert(canary_imap_fetch_check_line(&check, line, strlen(line)));
+	ck_assert(canary_imap_fetch_check_data(&check, 10));
+	ck_assert(canary_imap_fetch_check_finish(&check, &error));
+	canary_imap_fetch_check_clear(&check);
+
 	canary_imap_fetch_check_init(&check, 7, 100);
 	line = "* 1 FETCH (BODY[] {0}\r\n";
 	ck_assert(canary_imap_fetch_check_line(&check, line, strlen(line)));
@@ -1042,6 +1050,11 @@ START_TEST(test_parse_status)
 			       "UIDNEXT 2 UIDVALIDITY 3)\r\n",
 			       &s));
 	ck_assert_uint_eq(s.uidvalidity, 3);
+	/* A count over 32 bits is read, and not kept. */
+	ck_assert(parse_status("* STATUS INBOX (UIDVALIDITY 3 UIDNEXT 2 MESSAGES "
+			       "9223372036854775807)\r\n",
+			       &s));
+	ck_assert_uint_eq(s.messages, 0);
 	static const char *const bad[] = {
 		"",
 		"* STATUS INBOX (UIDNEXT 42)\r\n",
@@ -1051,6 +1064,8 @@ START_TEST(test_parse_status)
 		"* STATUS INBOX (UIDVALIDITY x UIDNEXT 2)\r\n",
 		"* STATUS INBOX (UIDVALIDITY 1 UIDNEXT 2",
 		"* STATUS \"INBOX (UIDVALIDITY 1 UIDNEXT 2)",
+		"* STATUS \"INBOX\\\" (UIDVALIDITY 1 UIDNEXT 2)",
+		"* STATUS INBOX (UIDVALIDITY 1 UIDNEXT 2 MESSAGES 9223372036854775808)\r\n",
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++)
 		ck_assert_msg(!parse_status(bad[i], &s), "accepted: %s", bad[i]);
@@ -1077,6 +1092,10 @@ START_TEST(test_parse_search)
 	ck_assert_uint_eq(parse_search("* SEARCH 2 84 882\r\n", uids), 3);
 	ck_assert_uint_eq(parse_search("* SEARCH\r\n", uids), 0);
 	ck_assert_uint_eq(parse_search("* 3 EXISTS\r\n* SEARCH 5\r\n", uids), 1);
+	/* Any number of leading zeros; the largest UID. */
+	ck_assert_uint_eq(parse_search("* SEARCH 000000000007 4294967295\r\n", uids), 2);
+	ck_assert_uint_eq(g_array_index(uids, guint32, 0), 7);
+	ck_assert_uint_eq(g_array_index(uids, guint32, 1), 4294967295u);
 	ck_assert_uint_eq(parse_search("* ESEARCH (TAG \"A5\") UID ALL 1:4294967295\r\n", uids),
 			  G_MAXUINT);
 	ck_assert_uint_eq(parse_search("* SEARCH 1 x 2\r\n", uids), G_MAXUINT);
@@ -1113,6 +1132,10 @@ START_TEST(test_parse_fetch_sizes)
 		"* 1 FETCH (UID 1 INTERNALDATE \"17-Jul-1996)\r\n",
 		"* 1 FETCH (UID 1 INTERNALDATE 17)\r\n",
 		"* 1 FETCH (UID 1 FLAGS (\\Seen\r\n",
+		"* 1 FETCH (UID 4294967296 RFC822.SIZE 5)\r\n",
+		"* 1 FETCH (UID 1 RFC822.SIZE 9223372036854775808)\r\n",
+		"* 1 FETCH (UID 1 MODSEQ (5 RFC822.SIZE 5\r\n",
+		"* 1 FETCH (UID 1 RFC822.SIZE 5 X-ODD)\r\n",
 	};
 	for (gsize i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autoptr(GError) e = NULL;
@@ -1125,6 +1148,15 @@ START_TEST(test_parse_fetch_sizes)
 	g_array_set_size(m, 0);
 	ck_assert(canary_imap_parse_fetch_sizes(odd, strlen(odd), m, &error));
 	ck_assert_int_eq(g_array_index(m, struct canary_imap_message, 0).internal_date, 0);
+	/* Leading zeros, the largest size; a list is skipped to its first
+	 * ')', which here ends the FETCH. */
+	const char *edges = "* 1 FETCH (UID 000000000001 RFC822.SIZE 9223372036854775807 "
+			    "X-NESTED ((5)) FLAGS (\\Seen))\r\n";
+	g_array_set_size(m, 0);
+	ck_assert(canary_imap_parse_fetch_sizes(edges, strlen(edges), m, &error));
+	ck_assert_uint_eq(m->len, 1);
+	ck_assert_uint_eq(g_array_index(m, struct canary_imap_message, 0).uid, 1);
+	ck_assert_uint_eq(g_array_index(m, struct canary_imap_message, 0).size, G_MAXINT64);
 }
 END_TEST
 
@@ -1137,6 +1169,11 @@ START_TEST(test_parse_capabilities)
 	ck_assert(g_hash_table_contains(caps, "UIDPLUS"));
 	ck_assert(g_hash_table_contains(caps, "ESEARCH"));
 	ck_assert(!g_hash_table_contains(caps, "OK"));
+	/* A carriage return ends an atom, and the line's reading. */
+	const char *cr = "* CAPABILITY IMAP4rev1\rMOVE ESEARCH\r\n";
+	g_autoptr(GHashTable) before_cr = canary_imap_parse_capabilities(cr, strlen(cr));
+	ck_assert_uint_eq(g_hash_table_size(before_cr), 1);
+	ck_assert(g_hash_table_contains(before_cr, "IMAP4REV1"));
 	g_autoptr(GHashTable) none = canary_imap_parse_capabilities("garbage", 7);
 	ck_assert_uint_eq(g_hash_table_size(none), 0);
 }

@@ -843,6 +843,23 @@ static gboolean stream_wait(struct canary_imap_stream *s, short events, GError *
 	return FALSE;
 }
 
+/* After curl_easy_send() or curl_easy_recv() returned CODE: TRUE when it
+ * went through, or when it would have blocked and the socket is now ready
+ * for EVENTS (*AGAIN_R: call it again); else FALSE with ERROR, DOING
+ * naming the step. */
+static gboolean stream_io(struct canary_imap_stream *s, CURLcode code, short events,
+			  const char *doing, gboolean *again_r, GError **error)
+{
+	*again_r = code == CURLE_AGAIN;
+	if (code == CURLE_AGAIN)
+		return stream_wait(s, events, error);
+	if (code != CURLE_OK) {
+		set_curl_error(s->imap, code, doing, error);
+		return FALSE;
+	}
+	return TRUE;
+}
+
 static gboolean stream_send(struct canary_imap_stream *s, const char *text, GError **error)
 {
 	if (s->imap->trace)
@@ -851,15 +868,11 @@ static gboolean stream_send(struct canary_imap_stream *s, const char *text, GErr
 	while (sent < len) {
 		size_t n = 0;
 		CURLcode code = curl_easy_send(s->imap->curl, text + sent, len - sent, &n);
-		if (code == CURLE_AGAIN && stream_wait(s, POLLOUT, error))
-			continue;
-		if (code == CURLE_AGAIN)
+		gboolean again = FALSE;
+		if (!stream_io(s, code, POLLOUT, "sending a command", &again, error))
 			return FALSE;
-		if (code != CURLE_OK) {
-			set_curl_error(s->imap, code, "sending a command", error);
-			return FALSE;
-		}
-		sent += n;
+		if (!again)
+			sent += n;
 	}
 	return TRUE;
 }
@@ -896,14 +909,11 @@ static gboolean stream_read(struct canary_imap_stream *s, struct canary_fetch_re
 		guint8 *space = canary_fetch_reader_space(reader, &room);
 		size_t n = 0;
 		CURLcode code = curl_easy_recv(s->imap->curl, space, room, &n);
-		if (code == CURLE_AGAIN && stream_wait(s, POLLIN, error))
+		gboolean again = FALSE;
+		if (!stream_io(s, code, POLLIN, "reading an answer", &again, error))
+			return FALSE;
+		if (again)
 			continue;
-		if (code == CURLE_AGAIN)
-			return FALSE;
-		if (code != CURLE_OK) {
-			set_curl_error(s->imap, code, "reading an answer", error);
-			return FALSE;
-		}
 		if (n == 0) {
 			g_set_error(error, CANARY_IMAP_ERROR, CANARY_IMAP_ERROR_TEMPORARY,
 				    "%s: the server closed the connection", s->imap->server);

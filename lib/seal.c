@@ -876,6 +876,10 @@ gboolean canary_key_generate_pseudonym(const char *path, gboolean force, GError 
 #define SINGLE_MAX           CHUNK
 #define PAD_END              0x80 /* ISO/IEC 7816-4, as sodium_pad() */
 #define PAD_SMALLEST         ((gsize)256)
+/* Powers of two up to here: the fields that tell who wrote (identity,
+ * subject, meta) fit, at little cost; longer texts and messages would
+ * cost 40% more on average, so they take Padmé's rounding. */
+#define PAD_POWER_OF_TWO_MAX ((gsize)4096)
 
 #define AEAD_NONCE  crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 #define AEAD_TAG    crypto_aead_xchacha20poly1305_ietf_ABYTES
@@ -1100,7 +1104,7 @@ gsize canary_seal_padded_size(gsize len)
 	if (len >= G_MAXSIZE / 2)
 		return 0;
 	gsize with_end = len + 1;
-	if (with_end <= SINGLE_MAX) {
+	if (with_end <= PAD_POWER_OF_TWO_MAX) {
 		gsize size = PAD_SMALLEST;
 		while (size < with_end)
 			size *= 2;

@@ -191,11 +191,12 @@ struct canary_content_key *canary_content_key_unwrap(GBytes *wrapped,
 
 /* The length a plaintext of LEN bytes is padded to before it is sealed:
  * LEN + 1 (the end marker) rounded up to a power of two of at least 256
- * bytes while that is at most 64 KiB; above, Padmé's rounding (Nikitin et
+ * bytes while that is at most 4 KiB; above, Padmé's rounding (Nikitin et
  * al., "Reducing Metadata Leakage from Encrypted Files and Communication
  * with PURBs", 2019), which keeps only the top log2(log2(LEN)) + 1 bits
- * of the length (5 from 64 KiB to 4 GiB): less than 3.2% more. 0 when LEN
- * is too large to represent. */
+ * of the length (4 below 64 KiB, 5 from 64 KiB to 4 GiB): less than 6.3%
+ * more, less than 3.2% from 64 KiB. 0 when LEN is too large to
+ * represent. */
 gsize canary_seal_padded_size(gsize len);
 
 /* Encrypts PLAIN (LEN bytes; may be NULL when LEN is 0), padded to

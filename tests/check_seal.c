@@ -1171,6 +1171,8 @@ static const gsize sizes[] = {0,
 			      1,
 			      255,
 			      256,
+			      4 * KIB - 1,
+			      4 * KIB,
 			      64 * KIB - 2,
 			      64 * KIB - 1,
 			      64 * KIB,
@@ -1178,7 +1180,7 @@ static const gsize sizes[] = {0,
 			      3 * 64 * KIB,
 			      5 * 1000 * 1000};
 
-/* Expected size of a sealed field of LEN bytes once padded to PADDED. */
+/* Expected size of a sealed field once padded to PADDED bytes. */
 static gsize sealed_size(gsize padded)
 {
 	if (padded <= 64 * KIB)
@@ -1187,9 +1189,9 @@ static gsize sealed_size(gsize padded)
 	return 1 + 24 + padded + chunks * 17;
 }
 
-/* Padded lengths worked out by hand: a power of two from 256 to 64 KiB
- * for the text and its end marker, then Padmé (E the top bit's place, S
- * that of E's plus one: rounded to a multiple of 2^(E - S)). */
+/* Padded lengths worked out by hand: a power of two from 256 to 4 KiB for
+ * the text and its end marker, then Padmé (E the top bit's place, S that
+ * of E's plus one: rounded to a multiple of 2^(E - S)). */
 START_TEST(test_padded_sizes)
 {
 	static const struct {
@@ -1199,6 +1201,11 @@ START_TEST(test_padded_sizes)
 		{255, 256},
 		{256, 512},
 		{1000, 1024},
+		{4095, 4096},
+		/* 4097: E 12, S 4, multiples of 256. */
+		{4096, 17 * 256},
+		/* 20001: E 14, S 4, multiples of 1 KiB. */
+		{20000, 20 * KIB},
 		{64 * KIB - 1, 64 * KIB},
 		/* 65537: E 16, S 5, multiples of 2 KiB. */
 		{64 * KIB, 33 * 2 * KIB},
@@ -1226,18 +1233,19 @@ START_TEST(test_padded_sizes)
 	}
 
 	/* Never shorter than the text and its marker, never shrinking as the
-	 * text grows, under 3.2% more above 64 KiB, and few lengths in all. */
+	 * text grows, under 6.3% more above 4 KiB and 3.2% above 64 KiB, and
+	 * few lengths in all. */
 	gsize previous = 0, distinct = 0;
 	for (gsize len = 0; len < 4 * 1024 * KIB; len += 1 + len / 4096) {
 		gsize padded = canary_seal_padded_size(len);
 		ck_assert_uint_ge(padded, len + 1);
 		ck_assert_uint_ge(padded, previous);
-		if (len >= 64 * KIB)
-			ck_assert_uint_lt((padded - len) * 1000, len * 32);
+		if (len >= 4 * KIB)
+			ck_assert_uint_lt((padded - len) * 1000, len * (len >= 64 * KIB ? 32 : 63));
 		distinct += padded != previous;
 		previous = padded;
 	}
-	ck_assert_uint_le(distinct, 9 + 6 * 32 + 1);
+	ck_assert_uint_le(distinct, 5 + 4 * 16 + 6 * 32 + 1);
 }
 END_TEST
 

@@ -685,20 +685,16 @@ static gboolean int_arg(JsonObject *args, const char *name, gint64 fallback, gin
 /* The proof over the end of the history, as the verifier needs it. */
 static JsonObject *head_json(struct canary_store *store, GError **error)
 {
-	gint64 last_id = 0, sealed_from = 0;
-	gboolean proven = FALSE;
-	guint8 proof[CANARY_AUDIT_MAC_BYTES];
-	g_autofree char *problem = NULL;
-	if (!canary_store_audit_head(store, &last_id, &sealed_from, &proven, proof, &problem,
-				     error))
+	struct canary_audit_head h;
+	if (!canary_store_audit_head(store, &h, error))
 		return NULL;
 	JsonObject *head = json_object_new();
-	json_object_set_int_member(head, "last_id", last_id);
-	json_object_set_int_member(head, "sealed_from", sealed_from);
-	if (proven)
-		set_b64(head, "proof", proof, sizeof(proof));
+	json_object_set_int_member(head, "last_id", h.last_id);
+	json_object_set_int_member(head, "sealed_from", h.sealed_from);
+	if (h.has_proof)
+		set_b64(head, "proof", h.proof, sizeof(h.proof));
 	else
-		json_object_set_string_member(head, "problem", problem);
+		json_object_set_string_member(head, "problem", h.problem);
 	return head;
 }
 
@@ -761,14 +757,10 @@ CANARY_OP(canary_op_audit_start)
 
 char *canary_audit_head_summary(struct canary_store *store, GError **error)
 {
-	gint64 last_id = 0, sealed_from = 0;
-	gboolean proven = FALSE;
-	guint8 proof[CANARY_AUDIT_MAC_BYTES];
-	g_autofree char *problem = NULL;
-	if (!canary_store_audit_head(store, &last_id, &sealed_from, &proven, proof, &problem,
-				     error))
+	struct canary_audit_head h;
+	if (!canary_store_audit_head(store, &h, error))
 		return NULL;
-	g_autoptr(GPtrArray) last = canary_store_list_events_after(store, last_id - 1, 1, error);
+	g_autoptr(GPtrArray) last = canary_store_list_events_after(store, h.last_id - 1, 1, error);
 	if (last == NULL)
 		return NULL;
 	char hash[2 * 32 + 1] = "-";
@@ -777,14 +769,14 @@ char *canary_audit_head_summary(struct canary_store *store, GError **error)
 			       ((const struct canary_event *)last->pdata[0])->hash, 32);
 	GString *s = g_string_new(NULL);
 	g_string_append_printf(s, "audit chain head: last event %" G_GINT64_FORMAT ", hash %s",
-			       last_id, hash);
-	if (proven) {
-		char hex[2 * CANARY_AUDIT_MAC_BYTES + 1];
-		sodium_bin2hex(hex, sizeof(hex), proof, sizeof(proof));
+			       h.last_id, hash);
+	if (h.has_proof) {
+		char hex[2 * sizeof(h.proof) + 1];
+		sodium_bin2hex(hex, sizeof(hex), h.proof, sizeof(h.proof));
 		g_string_append_printf(s, ", sealed from event %" G_GINT64_FORMAT ", proof %s",
-				       sealed_from, hex);
+				       h.sealed_from, hex);
 	} else {
-		g_string_append_printf(s, ", no proof: %s", problem);
+		g_string_append_printf(s, ", no proof: %s", h.problem);
 	}
 	return g_string_free(s, FALSE);
 }

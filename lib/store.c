@@ -1735,28 +1735,25 @@ char *canary_store_audit_start(struct canary_store *store, const char *actor,
 	return vkey;
 }
 
-gboolean canary_store_audit_head(struct canary_store *store, gint64 *last_id_r,
-				 gint64 *sealed_from_r, gboolean *proven_r, guint8 proof_r[32],
-				 char **problem_r, GError **error)
+gboolean canary_store_audit_head(struct canary_store *store, struct canary_audit_head *head,
+				 GError **error)
 {
-	*proven_r = FALSE;
-	*problem_r = NULL;
-	*last_id_r = 0;
+	*head = (struct canary_audit_head){0};
 	struct last_event last;
 	if (!last_event(store, &last, error))
 		return FALSE;
-	*last_id_r = last.id;
-	if (!sealed_from(store, sealed_from_r, error))
+	head->last_id = last.id;
+	if (!sealed_from(store, &head->sealed_from, error))
 		return FALSE;
 	if (store->seal == NULL) {
-		*problem_r = g_strdup("the database was opened read-only");
+		head->problem = "the database was opened read-only";
 		return TRUE;
 	}
-	canary_audit_seal_sync(store->seal, *sealed_from_r);
-	*proven_r = canary_audit_seal_head(store->seal, last.id, last.hash, proof_r);
+	canary_audit_seal_sync(store->seal, head->sealed_from);
+	head->has_proof = canary_audit_seal_head(store->seal, last.id, last.hash, head->proof);
 	const char *problem = canary_audit_seal_problem(store->seal);
-	if (!*proven_r)
-		*problem_r = g_strdup(problem != NULL ? problem : "the history is not sealed");
+	if (!head->has_proof)
+		head->problem = problem != NULL ? problem : "the history is not sealed";
 	return TRUE;
 }
 

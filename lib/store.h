@@ -437,13 +437,13 @@ GPtrArray *canary_store_list_events_after(struct canary_store *store, gint64 aft
 char *canary_store_audit_start(struct canary_store *store, const char *actor,
 			       gint64 *first_id_r, GError **error);
 
-/* The end of the history as the seal proves it: the last event's id (0 when
- * none) and, when it can be made, the proof over it (TRUE in *PROVEN_R);
- * else *PROBLEM_R (new string) says why. *SEALED_FROM_R: the sealing event,
- * or 0. */
-gboolean canary_store_audit_head(struct canary_store *store, gint64 *last_id_r,
-				 gint64 *sealed_from_r, gboolean *proven_r, guint8 proof_r[32],
-				 char **problem_r, GError **error);
+/* The end of the history as the seal proves it, into *HEAD (audit.h): the
+ * last event's id (0 when none), the sealing event's (0 when not sealed)
+ * and, when it can be made, the proof over the last event; else the
+ * problem, borrowed from STORE until its next call. */
+struct canary_audit_head;
+gboolean canary_store_audit_head(struct canary_store *store, struct canary_audit_head *head,
+				 GError **error);
 
 /* --- Daemon state: small named values, in clear, never personal data --- */
 

@@ -204,7 +204,6 @@ enum stmt_id {
 	STMT_INSERT_EVENT,
 	STMT_LIST_EVENTS,
 	STMT_LIST_EVENTS_AFTER,
-	STMT_LAST_EVENT_ID,
 	STMT_GET_STATE,
 	STMT_SET_STATE,
 	STMT_SET_ASSIGNEE,
@@ -289,7 +288,6 @@ static const char *const stmt_sql[STMT_COUNT] = {
 			     "FROM events WHERE ?1 IS NULL OR ref = ?1 ORDER BY id",
 	[STMT_LIST_EVENTS_AFTER] = "SELECT id, ref, at, actor, action, detail, prev_hash, hash, "
 				   "mac FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
-	[STMT_LAST_EVENT_ID] = "SELECT coalesce(max(id), 0) FROM events",
 	[STMT_GET_STATE] = "SELECT value FROM state WHERE key = ?1",
 	[STMT_SET_STATE] = "INSERT OR REPLACE INTO state (key, value) VALUES (?1, ?2)",
 	[STMT_SET_ASSIGNEE] = "UPDATE cases SET assignee = ?2 WHERE ref = ?1",
@@ -432,6 +430,85 @@ static gboolean step_done(struct canary_store *store, sqlite3_stmt *s, const cha
 		return FALSE;
 	}
 	return TRUE;
+}
+
+/* Steps S (bound by the caller) once and resets it: SQLITE_ROW with the row
+ * read by READ first, SQLITE_DONE, or 0 with ERROR (DOING names the step). */
+static int step_one(struct canary_store *store, sqlite3_stmt *s, const char *doing,
+		    void (*read)(sqlite3_stmt *s, gpointer out), gpointer out, GError **error)
+{
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		read(s, out);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		set_db_error(store, rc, doing, error);
+		return 0;
+	}
+	return rc;
+}
+
+/* Returns column I as a new string, NULL for SQL NULL. */
+static char *column_strdup(sqlite3_stmt *s, int i)
+{
+	return g_strdup((const char *)sqlite3_column_text(s, i));
+}
+
+static void read_int(sqlite3_stmt *s, gpointer out)
+{
+	*(gint64 *)out = sqlite3_column_int64(s, 0);
+}
+
+static void read_text(sqlite3_stmt *s, gpointer out)
+{
+	*(char **)out = column_strdup(s, 0);
+}
+
+/* A row of an integer and a text, in that order. */
+struct int_text {
+	gint64 value;
+	char *text;
+};
+
+static void read_int_text(sqlite3_stmt *s, gpointer out)
+{
+	struct int_text *row = out;
+	row->value = sqlite3_column_int64(s, 0);
+	row->text = column_strdup(s, 1);
+}
+
+/* A row of two integers. */
+static void read_two_ints(sqlite3_stmt *s, gpointer out)
+{
+	gint64 *values = out;
+	values[0] = sqlite3_column_int64(s, 0);
+	values[1] = sqlite3_column_int64(s, 1);
+}
+
+static void read_blob(sqlite3_stmt *s, gpointer out)
+{
+	*(GBytes **)out = g_bytes_new(sqlite3_column_blob(s, 0), (gsize)sqlite3_column_bytes(s, 0));
+}
+
+/* Runs S (bound by the caller) for at most one row and puts its first
+ * column in *VALUE_R (untouched without a row); *FOUND_R, unless NULL,
+ * says whether there was one. */
+static gboolean query_int(struct canary_store *store, sqlite3_stmt *s, const char *doing,
+			  gint64 *value_r, gboolean *found_r, GError **error)
+{
+	int rc = step_one(store, s, doing, read_int, value_r, error);
+	if (found_r != NULL)
+		*found_r = rc == SQLITE_ROW;
+	return rc != 0;
+}
+
+/* The same for a text column: a new string in *TEXT_R, or NULL when there
+ * is no row. */
+static gboolean query_text(struct canary_store *store, sqlite3_stmt *s, const char *doing,
+			   char **text_r, GError **error)
+{
+	*text_r = NULL;
+	return step_one(store, s, doing, read_text, text_r, error) != 0;
 }
 
 /* Runs SQL that returns no rows (pragmas, migrations). */
@@ -641,19 +718,35 @@ static void limit_length_for_tests(sqlite3 *db)
 #endif
 }
 
-static gboolean query_int(struct canary_store *store, sqlite3_stmt *s, const char *doing,
-			  gint64 *value_r, gboolean *found_r, GError **error);
-static gboolean query_text(struct canary_store *store, sqlite3_stmt *s, const char *doing,
-			   char **text_r, GError **error);
-
-/* The id of the last event (0 when none). */
-static gboolean last_event_id(struct canary_store *store, gint64 *id_r, GError **error)
+/* Copies a 32-byte blob column into OUT (zeros if it has another size). */
+static void column_hash(sqlite3_stmt *s, int i, guint8 out[32])
 {
-	sqlite3_stmt *s = stmt(store, STMT_LAST_EVENT_ID, error);
-	if (s == NULL)
-		return FALSE;
-	*id_r = 0;
-	return query_int(store, s, "reading the case history", id_r, NULL, error);
+	memset(out, 0, 32);
+	if (sqlite3_column_bytes(s, i) == 32)
+		memcpy(out, sqlite3_column_blob(s, i), 32);
+}
+
+/* The last event of the history; all zero when there is none. */
+struct last_event {
+	gint64 id;
+	guint8 hash[32];
+	gint64 at;
+};
+
+static void read_last_event(sqlite3_stmt *s, gpointer out)
+{
+	struct last_event *last = out;
+	last->id = sqlite3_column_int64(s, 0);
+	column_hash(s, 1, last->hash);
+	last->at = sqlite3_column_int64(s, 2);
+}
+
+static gboolean last_event(struct canary_store *store, struct last_event *last, GError **error)
+{
+	*last = (struct last_event){0};
+	sqlite3_stmt *s = stmt(store, STMT_LAST_EVENT_HASH, error);
+	return s != NULL &&
+	       step_one(store, s, "reading the case history", read_last_event, last, error) != 0;
 }
 
 /* The sealing event's id the database records (0: not sealed). */
@@ -852,9 +945,9 @@ gboolean canary_store_begin(struct canary_store *store, GError **error)
 
 gboolean canary_store_commit(struct canary_store *store, GError **error)
 {
-	gint64 last_id = 0;
+	struct last_event last = {0};
 	sqlite3_stmt *s = NULL;
-	if ((store->events_added && !last_event_id(store, &last_id, error)) ||
+	if ((store->events_added && !last_event(store, &last, error)) ||
 	    (s = stmt(store, STMT_COMMIT, error)) == NULL ||
 	    !step_done(store, s, "committing", error)) {
 		/* A COMMIT refused (SQLITE_BUSY, a deferred constraint) leaves the
@@ -866,7 +959,7 @@ gboolean canary_store_commit(struct canary_store *store, GError **error)
 	 * sealed are durable (a file behind the history catches up; one ahead
 	 * would say events were deleted). */
 	if (store->events_added && store->seal != NULL)
-		canary_audit_seal_committed(store->seal, last_id);
+		canary_audit_seal_committed(store->seal, last.id);
 	store->events_added = FALSE;
 	return TRUE;
 }
@@ -1045,79 +1138,6 @@ gboolean canary_store_insert_case(struct canary_store *store, const struct canar
 	return TRUE;
 }
 
-/* Steps S (bound by the caller) once and resets it: SQLITE_ROW with the row
- * read by READ first, SQLITE_DONE, or 0 with ERROR (DOING names the step). */
-static int step_one(struct canary_store *store, sqlite3_stmt *s, const char *doing,
-		    void (*read)(sqlite3_stmt *s, gpointer out), gpointer out, GError **error)
-{
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		read(s, out);
-	sqlite3_reset(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		set_db_error(store, rc, doing, error);
-		return 0;
-	}
-	return rc;
-}
-
-static void read_int(sqlite3_stmt *s, gpointer out)
-{
-	*(gint64 *)out = sqlite3_column_int64(s, 0);
-}
-
-static void read_text(sqlite3_stmt *s, gpointer out)
-{
-	*(char **)out = g_strdup((const char *)sqlite3_column_text(s, 0));
-}
-
-/* A row of an integer and a text, in that order. */
-struct int_text {
-	gint64 value;
-	char *text;
-};
-
-static void read_int_text(sqlite3_stmt *s, gpointer out)
-{
-	struct int_text *row = out;
-	row->value = sqlite3_column_int64(s, 0);
-	row->text = g_strdup((const char *)sqlite3_column_text(s, 1));
-}
-
-/* A row of two integers. */
-static void read_two_ints(sqlite3_stmt *s, gpointer out)
-{
-	gint64 *values = out;
-	values[0] = sqlite3_column_int64(s, 0);
-	values[1] = sqlite3_column_int64(s, 1);
-}
-
-static void read_blob(sqlite3_stmt *s, gpointer out)
-{
-	*(GBytes **)out = g_bytes_new(sqlite3_column_blob(s, 0), (gsize)sqlite3_column_bytes(s, 0));
-}
-
-/* Runs S (bound by the caller) for at most one row and puts its first
- * column in *VALUE_R (untouched without a row); *FOUND_R, unless NULL,
- * says whether there was one. */
-static gboolean query_int(struct canary_store *store, sqlite3_stmt *s, const char *doing,
-			  gint64 *value_r, gboolean *found_r, GError **error)
-{
-	int rc = step_one(store, s, doing, read_int, value_r, error);
-	if (found_r != NULL)
-		*found_r = rc == SQLITE_ROW;
-	return rc != 0;
-}
-
-/* The same for a text column: a new string in *TEXT_R, or NULL when there
- * is no row. */
-static gboolean query_text(struct canary_store *store, sqlite3_stmt *s, const char *doing,
-			   char **text_r, GError **error)
-{
-	*text_r = NULL;
-	return step_one(store, s, doing, read_text, text_r, error) != 0;
-}
-
 gboolean canary_store_find_source(struct canary_store *store, const char *mailbox,
 				  guint32 uidvalidity, guint32 uid, char **ref_r, GError **error)
 {
@@ -1147,12 +1167,6 @@ gboolean canary_store_find_hash(struct canary_store *store, const guint8 hash[32
 		return FALSE;
 	sqlite3_bind_blob(s, 1, hash, 32, SQLITE_STATIC);
 	return query_text(store, s, "looking up a message", ref_r, error);
-}
-
-/* Returns column I as a new string, NULL for SQL NULL. */
-static char *column_strdup(sqlite3_stmt *s, int i)
-{
-	return g_strdup((const char *)sqlite3_column_text(s, i));
 }
 
 /* Runs FN inside a transaction of its own unless the caller holds one. */
@@ -1533,37 +1547,6 @@ void canary_event_free(struct canary_event *event)
 	g_free(event);
 }
 
-/* Copies a 32-byte blob column into OUT (zeros if it has another size). */
-static void column_hash(sqlite3_stmt *s, int i, guint8 out[32])
-{
-	memset(out, 0, 32);
-	if (sqlite3_column_bytes(s, i) == 32)
-		memcpy(out, sqlite3_column_blob(s, i), 32);
-}
-
-/* The last event of the history; all zero when there is none. */
-struct last_event {
-	gint64 id;
-	guint8 hash[32];
-	gint64 at;
-};
-
-static void read_last_event(sqlite3_stmt *s, gpointer out)
-{
-	struct last_event *last = out;
-	last->id = sqlite3_column_int64(s, 0);
-	column_hash(s, 1, last->hash);
-	last->at = sqlite3_column_int64(s, 2);
-}
-
-static gboolean last_event(struct canary_store *store, struct last_event *last, GError **error)
-{
-	*last = (struct last_event){0};
-	sqlite3_stmt *s = stmt(store, STMT_LAST_EVENT_HASH, error);
-	return s != NULL &&
-	       step_one(store, s, "reading the case history", read_last_event, last, error) != 0;
-}
-
 /* Inserts E (its id and prev_hash set from the last event). With
  * NOT_BEFORE_LAST, E->at is moved up to the last event's time if that is
  * later, so that the history stays in order (canary audit checks it). */
@@ -1688,14 +1671,14 @@ GPtrArray *canary_store_list_events_after(struct canary_store *store, gint64 aft
 static char *audit_start_locked(struct canary_store *store, const char *actor,
 				gint64 *first_id_r, GError **error)
 {
-	gint64 last_id = 0;
-	if (!last_event_id(store, &last_id, error))
+	struct last_event last;
+	if (!last_event(store, &last, error))
 		return NULL;
 	g_autofree char *key_id = NULL;
-	char *vkey = canary_audit_seal_start(store->seal, last_id + 1, &key_id, error);
+	char *vkey = canary_audit_seal_start(store->seal, last.id + 1, &key_id, error);
 	if (vkey == NULL)
 		return NULL;
-	g_autofree char *from = g_strdup_printf("%" G_GINT64_FORMAT, last_id + 1);
+	g_autofree char *from = g_strdup_printf("%" G_GINT64_FORMAT, last.id + 1);
 	g_autofree char *detail = g_strdup_printf("key %s", key_id);
 	struct canary_event e = {
 		.ref = (char *)CANARY_EVENT_REF_DATABASE,
@@ -1705,7 +1688,7 @@ static char *audit_start_locked(struct canary_store *store, const char *actor,
 		.detail = detail,
 	};
 	if (!canary_store_set_state(store, STATE_AUDIT_SEALED_FROM, from, error) ||
-	    !insert_event(store, &e, TRUE, error) || !e.sealed || e.id != last_id + 1) {
+	    !insert_event(store, &e, TRUE, error) || !e.sealed || e.id != last.id + 1) {
 		if (error != NULL && *error == NULL)
 			g_set_error(error, CANARY_STORE_ERROR, CANARY_STORE_ERROR_FAILED,
 				    "%s: the sealing event could not be sealed", store->path);

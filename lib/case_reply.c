@@ -162,7 +162,8 @@ CANARY_OP(canary_op_reply)
 	if (!canary_envelope_store_draft(ctx->store, number, draft, error) ||
 	    !canary_store_add_draft(ctx->store, c->id, number, caller->user,
 				    g_get_real_time() / G_USEC_PER_SEC, error) ||
-	    !record(ctx, caller, c->ref, "drafted", detail, error) || !canary_store_commit(ctx->store, error))
+	    !record(ctx, caller, c->ref, "drafted", detail, error) ||
+	    !canary_store_commit(ctx->store, error))
 		goto fail;
 	canary_info("case %s: draft %u added", c->ref, number);
 	JsonObject *result = json_object_new();
@@ -237,7 +238,8 @@ CANARY_OP(canary_op_outbox)
 	if (drafts->len > 0) {
 		if (!canary_store_begin(ctx->store, error))
 			return NULL;
-		if (!record_outbox(ctx, caller, drafts, error) || !canary_store_commit(ctx->store, error)) {
+		if (!record_outbox(ctx, caller, drafts, error) ||
+		    !canary_store_commit(ctx->store, error)) {
 			canary_store_rollback(ctx->store);
 			return NULL;
 		}
@@ -497,10 +499,12 @@ static gboolean store_sent(struct canary_control_context *ctx, const struct cana
 						  r->text, no_attachments, NULL, NULL, error) &&
 	     canary_envelope_seal_message_identity(ctx->store, c->id, number, &to, keys, recipient,
 						   raw, NULL, error) &&
-	     canary_envelope_seal_message_meta(ctx->store, c->id, number, &to, keys, &meta, error) &&
+	     canary_envelope_seal_message_meta(ctx->store, c->id, number, &to, keys, &meta,
+					       error) &&
 	     canary_store_add_message_id(ctx->store, c->id, hash, error) &&
 	     canary_store_set_draft_sent(ctx->store, c->id, r->draft, number, error) &&
-	     record(ctx, caller, c->ref, "sent", detail, error) && canary_store_commit(ctx->store, error);
+	     record(ctx, caller, c->ref, "sent", detail, error) &&
+	     canary_store_commit(ctx->store, error);
 	canary_wipe(pseudonym, strlen(pseudonym));
 	if (!ok) {
 		canary_store_rollback(ctx->store);
@@ -549,8 +553,7 @@ static gboolean claim_draft(struct canary_control_context *ctx, const struct can
 		return FALSE;
 	g_autoptr(canary_draft) d = unsent_draft(ctx, c, number, error);
 	if (d == NULL || !check_waiting(c, d, again, error) ||
-	    !canary_store_set_draft_sent(ctx->store, c->id, number, CANARY_DRAFT_SENDING,
-					 error) ||
+	    !canary_store_set_draft_sent(ctx->store, c->id, number, CANARY_DRAFT_SENDING, error) ||
 	    !canary_store_commit(ctx->store, error)) {
 		canary_store_rollback(ctx->store);
 		return FALSE;

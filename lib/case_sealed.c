@@ -668,7 +668,8 @@ CANARY_OP(canary_op_move)
 		return NULL;
 	if (!canary_envelope_store_reseal(ctx->store, resealed, error) ||
 	    !canary_store_set_section(ctx->store, c->ref, section, error) ||
-	    !record(ctx, caller, c->ref, action, detail, error) || !canary_store_commit(ctx->store, error)) {
+	    !record(ctx, caller, c->ref, action, detail, error) ||
+	    !canary_store_commit(ctx->store, error)) {
 		canary_store_rollback(ctx->store);
 		canary_case_error_as_usage(error);
 		return NULL;
@@ -761,7 +762,8 @@ CANARY_OP(canary_op_status)
 		return NULL;
 	if ((note != NULL && !canary_envelope_store_note(ctx->store, (guint)number, note, error)) ||
 	    !canary_store_set_status(ctx->store, c->ref, status, error) ||
-	    !record(ctx, caller, c->ref, action, detail, error) || !canary_store_commit(ctx->store, error)) {
+	    !record(ctx, caller, c->ref, action, detail, error) ||
+	    !canary_store_commit(ctx->store, error)) {
 		canary_store_rollback(ctx->store);
 		canary_case_error_as_usage(error);
 		return NULL;

@@ -747,8 +747,8 @@ static GBytes *get_sealed(const struct canary_sealed_case *sc,
 			  const struct canary_content_key *key, const char *field,
 			  gboolean optional, GError **error)
 {
-	GBytes *sealed = optional ? canary_sealed_case_get(sc, field)
-				  : required_field(sc, field, error);
+	GBytes *sealed =
+		optional ? canary_sealed_case_get(sc, field) : required_field(sc, field, error);
 	if (sealed == NULL)
 		return NULL;
 	g_autofree char *name = whole_name(sc, field);

@@ -137,7 +137,7 @@ void canary_identity_free(struct canary_identity *identity)
  * it went through the stack, and reading it back stalled the skip. */
 struct kind {
 	gunichar c;
-	guint8 word;	 /* canary_text_is_word() */
+	guint8 word;     /* canary_text_is_word() */
 	guint8 unspaced; /* canary_text_is_unspaced(), asked of words only */
 };
 

@@ -1174,10 +1174,11 @@ static guint8 *seal_stream(const struct canary_content_key *key, const guint8 *a
 	guint8 *c = out + 1 + STREAM_HDR;
 	for (gsize done = 0; done < p->total;) {
 		gsize n = MIN(CHUNK, p->total - done);
-		guint8 tag = done + n == p->total ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
-						  : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
-		crypto_secretstream_xchacha20poly1305_push(&state, c, NULL, plaintext_run(p, done, n),
-							   n, ad, ad_len, tag);
+		guint8 tag = done + n == p->total
+				     ? crypto_secretstream_xchacha20poly1305_TAG_FINAL
+				     : crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+		crypto_secretstream_xchacha20poly1305_push(
+			&state, c, NULL, plaintext_run(p, done, n), n, ad, ad_len, tag);
 		c += n + STREAM_TAG;
 		done += n;
 	}

@@ -1341,8 +1341,8 @@ gboolean canary_store_count_legacy(struct canary_store *store, gint64 *count_r, 
 {
 	*count_r = 0;
 	sqlite3_stmt *s = stmt(store, STMT_COUNT_LEGACY, error);
-	return s != NULL && query_int(store, s, "counting the clear values of older cases",
-				      count_r, NULL, error);
+	return s != NULL && query_int(store, s, "counting the clear values of older cases", count_r,
+				      NULL, error);
 }
 
 /* Returns the id of case REF in *ID_R, or FALSE with NOT_FOUND. */

@@ -305,7 +305,8 @@ START_TEST(test_who_may_draft_list_and_send)
 	for (gsize i = 0; i < G_N_ELEMENTS(ops); i++) {
 		JsonObject *args = i == 2 ? send_args(1) : ref_args();
 		g_autoptr(JsonObject) r = handle(mena_officer, ops[i], args);
-		ck_assert_msg(strcmp(tu_control_refused(r, &message_text), "forbidden") == 0, "%s", ops[i]);
+		ck_assert_msg(strcmp(tu_control_refused(r, &message_text), "forbidden") == 0, "%s",
+			      ops[i]);
 		ck_assert_msg(strstr(message_text, "adm") != NULL, "%s: %s", ops[i], message_text);
 	}
 	ck_assert_uint_eq(count_events("outbox", NULL), 0);

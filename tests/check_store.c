@@ -231,8 +231,9 @@ START_TEST(test_failed_commit_rolls_back)
 	g_autofree char *ref = insert(store, 9, T_2026, NULL, 0);
 	ck_assert_int_eq(sqlite3_exec(db, "PRAGMA defer_foreign_keys = ON", NULL, NULL, NULL),
 			 SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO case_sources (case_id, mailbox, "
-					  "uidvalidity, uid) VALUES (424242, 'INBOX', 1, 1)",
+	ck_assert_int_eq(sqlite3_exec(db,
+				      "INSERT INTO case_sources (case_id, mailbox, "
+				      "uidvalidity, uid) VALUES (424242, 'INBOX', 1, 1)",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	g_autoptr(GError) error = NULL;

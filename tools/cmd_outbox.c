@@ -48,8 +48,7 @@ static struct outbox_entry *open_entry(JsonObject *o, const struct canary_secret
 		return e;
 	g_autoptr(GError) error = NULL;
 	gint64 case_id = json_object_get_int_member_with_default(o, "case_id", 0);
-	g_autoptr(canary_sealed_case) sc =
-		canary_sealed_case_from_json(case_id, sealed, &error);
+	g_autoptr(canary_sealed_case) sc = canary_sealed_case_from_json(case_id, sealed, &error);
 	struct canary_case_note *draft =
 		sc != NULL ? canary_sealed_open_draft(sc, e->number, key, &error) : NULL;
 	if (draft == NULL) {

@@ -6,6 +6,7 @@
 #include "access.h"
 #include "case.h"
 #include "case_ops.h"
+#include "fdio.h"
 #include "seal.h"
 
 #include <errno.h>
@@ -229,16 +230,7 @@ struct canary_audit_key *canary_audit_key_load(const char *path, GError **error)
 /* Writes TEXT to FD whole, fsyncs. */
 static gboolean write_all(int fd, const char *text)
 {
-	gsize len = strlen(text), done = 0;
-	while (done < len) {
-		ssize_t w = write(fd, text + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return FALSE;
-		done += (gsize)w;
-	}
-	return fsync(fd) == 0;
+	return canary_write_all(fd, text, strlen(text)) && fsync(fd) == 0;
 }
 
 /* Replaces PATH with KEY's state (0600, owned like the database DB_PATH when

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "byteorder.h"
+#include "fdio.h"
 #include "log.h"
 #include "passphrase.h"
 #include "wipe.h"
@@ -625,16 +626,7 @@ static gboolean pending_open(struct pending *p, const char *path, mode_t mode, g
 /* Writes LEN bytes of TEXT, fsyncs and closes. */
 static gboolean pending_write(struct pending *p, const char *text, gsize len, GError **error)
 {
-	gsize done = 0;
-	while (done < len) {
-		ssize_t w = write(p->fd, text + done, len - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			goto fail;
-		done += (gsize)w;
-	}
-	if (fsync(p->fd) != 0)
+	if (!canary_write_all(p->fd, text, len) || fsync(p->fd) != 0)
 		goto fail;
 	int fd = p->fd;
 	p->fd = -1;

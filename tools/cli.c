@@ -228,21 +228,6 @@ void cli_print_untrusted(FILE *out, const char *text, gsize len)
 	print_escaped(out, text, (gssize)len, CANARY_TEXT_LINES);
 }
 
-gboolean cli_write_all(int fd, const void *data, gsize len)
-{
-	const guint8 *p = data;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return FALSE;
-		p += n;
-		len -= (gsize)n;
-	}
-	return TRUE;
-}
-
 const char *cli_actor(void)
 {
 	static char name[64];

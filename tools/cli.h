@@ -166,10 +166,6 @@ void cli_print_field(const char *label, const char *value);
  * newlines and tabs stay, every other control is escaped. */
 void cli_print_untrusted(FILE *out, const char *text, gsize len);
 
-/* Writes the LEN bytes at DATA to FD, going on where a signal cut a write
- * short. FALSE with errno set on failure. */
-gboolean cli_write_all(int fd, const void *data, gsize len);
-
 /* The Unix user running the command, for the case history. Static string. */
 const char *cli_actor(void);
 

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "envelope.h"
+#include "fdio.h"
 #include "text.h"
 
 #define MAX_NAME_BYTES 120
@@ -49,7 +50,7 @@ static gboolean write_into(int dir_fd, const char *name, GBytes *data)
 		return FALSE;
 	gsize len = 0;
 	const void *p = g_bytes_get_data(data, &len);
-	if (!cli_write_all(fd, p, len)) {
+	if (!canary_write_all(fd, p, len)) {
 		int saved = errno;
 		close(fd);
 		unlinkat(dir_fd, name, 0);

@@ -13,6 +13,7 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "fdio.h"
 #include "health.h"
 #include "triage.h"
 
@@ -45,7 +46,7 @@ static gboolean copy_to_stdout(const char *path, GError **error)
 	while (ok && (n = read(fd, buffer, sizeof(buffer))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
-		ok = n > 0 && cli_write_all(STDOUT_FILENO, buffer, (gsize)n);
+		ok = n > 0 && canary_write_all(STDOUT_FILENO, buffer, (gsize)n);
 	}
 	int saved = errno;
 	close(fd);

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "envelope.h"
+#include "fdio.h"
 
 /* Prints a labelled list of untrusted strings. */
 static void print_list(const char *label, const GPtrArray *items)
@@ -119,7 +120,7 @@ static gboolean write_new_file(const char *path, GBytes *raw)
 	}
 	gsize len = 0;
 	const void *data = g_bytes_get_data(raw, &len);
-	if (!cli_write_all(fd, data, len)) {
+	if (!canary_write_all(fd, data, len)) {
 		cli_error("%s: %s", path, g_strerror(errno));
 		close(fd);
 		unlink(path);
